@@ -1,0 +1,12 @@
+//! Plain data shared by every layer: ids, time, resources, distributions.
+//! Nothing here knows about actors, runtimes or storage.
+
+pub mod dist;
+pub mod ids;
+pub mod resources;
+pub mod time;
+
+pub use dist::{Dist, SizeMix, WeightedSize};
+pub use ids::{ActorId, HostId, VmId};
+pub use resources::Resources;
+pub use time::{SimDuration, SimTime};

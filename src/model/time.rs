@@ -1,0 +1,89 @@
+//! Virtual time: integer nanoseconds since the start of the simulation.
+//! Integers, not floats, so that ordering and arithmetic are exact everywhere.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A point in virtual time, in nanoseconds since the simulation started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SimTime(pub u64);
+
+/// A span of virtual time in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SimDuration(pub u64);
+
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    pub fn saturating_add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl SimDuration {
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    pub const fn from_secs(s: u64) -> SimDuration {
+        SimDuration(s * NANOS_PER_SEC)
+    }
+
+    pub const fn from_millis(ms: u64) -> SimDuration {
+        SimDuration(ms * 1_000_000)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+}
+
+impl std::ops::Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    fn add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0 + d.0)
+    }
+}
+
+/// Human form: `1d 02:03:04.5`, `02:03:04`, `4.25s`.
+pub fn format_nanos(ns: u64) -> String {
+    let total_secs = ns / NANOS_PER_SEC;
+    let frac = ns % NANOS_PER_SEC;
+    let (d, h, m, s) = (total_secs / 86400, total_secs / 3600 % 24, total_secs / 60 % 60, total_secs % 60);
+    let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d "));
+    }
+    out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
+    if frac > 0 {
+        let ms = frac / 1_000_000;
+        out.push_str(&format!(".{ms:03}"));
+    }
+    out
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_nanos(self.0))
+    }
+}
+
+impl fmt::Display for SimDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.as_secs_f64();
+        if s < 1.0 {
+            write!(f, "{:.3}ms", self.0 as f64 / 1e6)
+        } else {
+            write!(f, "{s:.3}s")
+        }
+    }
+}

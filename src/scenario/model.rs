@@ -1,0 +1,207 @@
+//! The validated, typed scenario: what the parser produces and the world
+//! builder consumes. Every name is already resolved to an index here, so a
+//! `Scenario` that exists is a scenario that can run.
+
+use crate::model::{Dist, HostId, Resources, SimDuration, SimTime, SizeMix};
+
+/// A 1-based line and column in a scenario file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// `name:`; defaults to the file stem.
+    pub name: String,
+    /// The file it was read from, for error messages (`<inline>` for strings).
+    pub file: String,
+    /// The full text, kept so that traces can embed it.
+    pub source: String,
+    pub seed: u64,
+    pub duration: SimDuration,
+    pub datacenter: Datacenter,
+    pub placement: PlacementConfig,
+    pub workloads: Workloads,
+    pub faults: Faults,
+    pub expect: Vec<Expectation>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Datacenter {
+    pub models: Vec<HostModel>,
+    pub clusters: Vec<ClusterSpec>,
+    /// Every host, in file order; `HostId(i)` is `hosts[i]`.
+    pub hosts: Vec<HostSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HostModel {
+    pub name: String,
+    pub capacity: Resources,
+    /// e.g. `a100`; `None` for hosts without GPUs.
+    pub gpu_model: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct HostSpec {
+    /// e.g. `esx-03`; unique in the datacenter.
+    pub name: String,
+    /// Index into `Datacenter::clusters`.
+    pub cluster: usize,
+    /// Index into `Datacenter::models`.
+    pub model: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlacementPolicy {
+    /// Lowest host id that is up and has room.
+    FirstFit,
+    /// Least remaining cores after placement, ties by host id.
+    BestFit,
+    /// DRS-like: lowest resulting max(cpu%, mem%), ties by host id.
+    Drs,
+}
+
+impl PlacementPolicy {
+    pub const NAMES: [&'static str; 3] = ["first-fit", "best-fit", "drs"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlacementPolicy::FirstFit => "first-fit",
+            PlacementPolicy::BestFit => "best-fit",
+            PlacementPolicy::Drs => "drs",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "first-fit" => Some(PlacementPolicy::FirstFit),
+            "best-fit" => Some(PlacementPolicy::BestFit),
+            "drs" => Some(PlacementPolicy::Drs),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PlacementConfig {
+    pub policy: PlacementPolicy,
+    /// Time from a request reaching the placement actor to the power-on
+    /// reaching the host (DRS decision plus power-on). Default: fixed 0.
+    pub power_on_delay: Dist,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Workloads {
+    pub vms: Vec<ExplicitVm>,
+    pub generators: Vec<Generator>,
+}
+
+/// One VM written out in the scenario.
+#[derive(Clone, Debug)]
+pub struct ExplicitVm {
+    pub name: String,
+    pub size: Resources,
+    pub at: SimTime,
+    /// `None`: lives until the end of the run.
+    pub delete_at: Option<SimTime>,
+}
+
+/// Poisson (or other renewal) arrivals of VMs drawn from a size mix.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    pub name: String,
+    /// Time between arrivals; `rate: 1.5/s` becomes Exponential{mean: 1/1.5 s}.
+    pub interarrival: Dist,
+    pub lifetime: Dist,
+    pub sizes: SizeMix,
+    /// First arrival not before this time. Default 0.
+    pub start: SimTime,
+    /// No arrival at or after this time. Default: end of run.
+    pub stop: Option<SimTime>,
+    /// At most this many arrivals. Default: unlimited.
+    pub count: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub scheduled: Vec<ScheduledFault>,
+    pub random: Vec<RandomHostFaults>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostFaultKind {
+    Crash,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScheduledFault {
+    pub at: SimTime,
+    pub host: HostId,
+    pub kind: HostFaultKind,
+    /// `None`: the host stays down.
+    pub repair_after: Option<SimDuration>,
+}
+
+/// Every selected host fails after a draw from `mtbf` while up, and is
+/// repaired after a draw from `mttr`.
+#[derive(Clone, Debug)]
+pub struct RandomHostFaults {
+    pub hosts: Vec<HostId>,
+    pub mtbf: Dist,
+    pub mttr: Dist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Eq,
+    Ne,
+    Ge,
+    Gt,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Ge => ">=",
+            CmpOp::Gt => ">",
+        }
+    }
+
+    pub fn holds(self, left: f64, right: f64) -> bool {
+        match self {
+            CmpOp::Lt => left < right,
+            CmpOp::Le => left <= right,
+            CmpOp::Eq => left == right,
+            CmpOp::Ne => left != right,
+            CmpOp::Ge => left >= right,
+            CmpOp::Gt => left > right,
+        }
+    }
+}
+
+/// `rejected_ratio <= 0.01`: a metric of the run summary, compared.
+/// The metric name is checked against the summary when the run ends, so the
+/// location is kept for that error.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    pub metric: String,
+    pub op: CmpOp,
+    pub value: f64,
+    /// The expectation as written, for messages.
+    pub text: String,
+    pub location: Location,
+}
