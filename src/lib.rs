@@ -1,5 +1,20 @@
 //! pacsim: a deterministic, event-sourced simulator of a vSphere Supervisor
 //! datacenter. See ARCHITECTURE.md for the tour.
+//!
+//! Module graph (an arrow reads "is used by"): `model` → `event`, `actor` →
+//! `actors`, `placement`, `inputs` → `world` → runtimes (`sim`, `live`) →
+//! `run`, `report`, `store` → the CLI. No actor module names a runtime.
 
+pub mod actor;
+pub mod actors;
+pub mod event;
+pub mod inputs;
 pub mod model;
+pub mod placement;
+pub mod random;
+pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod sim;
+pub mod store;
+pub mod world;

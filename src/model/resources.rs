@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Millicores of cpu, bytes of memory, milli-GPUs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Resources {
     pub cpu_millis: u64,
     pub memory_bytes: u64,
@@ -15,10 +17,18 @@ pub struct Resources {
 pub const GIB: u64 = 1 << 30;
 
 impl Resources {
-    pub const ZERO: Resources = Resources { cpu_millis: 0, memory_bytes: 0, gpu_millis: 0 };
+    pub const ZERO: Resources = Resources {
+        cpu_millis: 0,
+        memory_bytes: 0,
+        gpu_millis: 0,
+    };
 
     pub fn new(cpu_millis: u64, memory_bytes: u64, gpu_millis: u32) -> Self {
-        Resources { cpu_millis, memory_bytes, gpu_millis }
+        Resources {
+            cpu_millis,
+            memory_bytes,
+            gpu_millis,
+        }
     }
 
     pub fn cores(cores: u64, memory_gib: u64) -> Self {
@@ -73,15 +83,29 @@ impl std::ops::AddAssign for Resources {
 impl std::ops::SubAssign for Resources {
     /// Panics on underflow: releasing more than was taken is a bug.
     fn sub_assign(&mut self, o: Resources) {
-        self.cpu_millis = self.cpu_millis.checked_sub(o.cpu_millis).expect("cpu underflow");
-        self.memory_bytes = self.memory_bytes.checked_sub(o.memory_bytes).expect("memory underflow");
-        self.gpu_millis = self.gpu_millis.checked_sub(o.gpu_millis).expect("gpu underflow");
+        self.cpu_millis = self
+            .cpu_millis
+            .checked_sub(o.cpu_millis)
+            .expect("cpu underflow");
+        self.memory_bytes = self
+            .memory_bytes
+            .checked_sub(o.memory_bytes)
+            .expect("memory underflow");
+        self.gpu_millis = self
+            .gpu_millis
+            .checked_sub(o.gpu_millis)
+            .expect("gpu underflow");
     }
 }
 
 impl fmt::Display for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} cores, {:.1} GiB", self.cpu_cores_f64(), self.memory_gib_f64())?;
+        write!(
+            f,
+            "{} cores, {:.1} GiB",
+            self.cpu_cores_f64(),
+            self.memory_gib_f64()
+        )?;
         if self.gpu_millis > 0 {
             write!(f, ", {} GPUs", self.gpu_millis as f64 / 1000.0)?;
         }

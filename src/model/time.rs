@@ -5,11 +5,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A point in virtual time, in nanoseconds since the simulation started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SimTime(pub u64);
 
 /// A span of virtual time in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SimDuration(pub u64);
 
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
@@ -58,7 +62,12 @@ impl std::ops::Add<SimDuration> for SimTime {
 pub fn format_nanos(ns: u64) -> String {
     let total_secs = ns / NANOS_PER_SEC;
     let frac = ns % NANOS_PER_SEC;
-    let (d, h, m, s) = (total_secs / 86400, total_secs / 3600 % 24, total_secs / 60 % 60, total_secs % 60);
+    let (d, h, m, s) = (
+        total_secs / 86400,
+        total_secs / 3600 % 24,
+        total_secs / 60 % 60,
+        total_secs % 60,
+    );
     let mut out = String::new();
     if d > 0 {
         out.push_str(&format!("{d}d "));

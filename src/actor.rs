@@ -1,0 +1,68 @@
+//! The contract between actors and runtimes.
+//!
+//! **Architecture invariant:** actors are sans-I/O state machines. They see
+//! the world only through [`Context`]: the current time, sending (a send to
+//! oneself with a delay is a timer), their own random stream, and notes for
+//! statistics. The simulator and the live (actix) runtime both implement
+//! `Context`; no actor may name either of them.
+
+use crate::event::Event;
+use crate::model::{ActorId, HostId, Resources, SimDuration, SimTime, VmId};
+use crate::random::StreamRng;
+
+pub trait Context {
+    fn now(&self) -> SimTime;
+    fn me(&self) -> ActorId;
+    /// The actor (or input source) that sent the event being handled.
+    fn sender(&self) -> ActorId;
+    /// Deliver `event` to `to` after `delay` (zero: after everything already
+    /// queued for this instant).
+    fn send(&mut self, to: ActorId, delay: SimDuration, event: Event);
+    /// This actor's own deterministic random stream.
+    fn rng(&mut self) -> &mut StreamRng;
+    /// Report a domain fact for statistics. Notes are not persisted: they are
+    /// re-derived when the log is replayed into fresh actors.
+    fn note(&mut self, note: Note);
+}
+
+/// An actor is a deterministic function of the events delivered to it.
+pub trait Actor {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C);
+}
+
+/// Facts actors report as they handle events; the statistics fold over them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    VmRequested {
+        vm: VmId,
+        size: Resources,
+    },
+    VmStarted {
+        vm: VmId,
+        host: HostId,
+        size: Resources,
+    },
+    VmStopped {
+        vm: VmId,
+        host: HostId,
+        size: Resources,
+    },
+    VmRejected {
+        vm: VmId,
+    },
+    VmLost {
+        vm: VmId,
+    },
+    VmDeleted {
+        vm: VmId,
+    },
+    /// A host failed; `running` is what it was running at that moment.
+    HostFailed {
+        host: HostId,
+        running: Resources,
+        vms: u32,
+    },
+    HostRepaired {
+        host: HostId,
+    },
+}

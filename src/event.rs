@@ -1,0 +1,100 @@
+//! The one event enum every actor speaks, and the persisted record around it.
+//!
+//! Records are the truth: every delivered event becomes exactly one
+//! [`Record`], and replaying the records into fresh actors rebuilds their
+//! state. Keep variants small; they are encoded once per delivery.
+
+use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// Sent once at time 0 to actors that asked for it (e.g. hosts with
+    /// random failures arm their first timer).
+    Start,
+
+    // --- workload → placement
+    /// A tenant asks for a VM of this size.
+    VmRequested { vm: VmId, size: Resources },
+    /// A tenant deletes a VM (ignored when it was rejected, lost or gone).
+    VmDeleteRequested { vm: VmId },
+
+    // --- placement → owner of the VM
+    /// Admission or placement found no host with room.
+    VmRejected { vm: VmId },
+    /// The VM's host failed and no other host had room for it.
+    VmLost { vm: VmId },
+
+    // --- placement → host
+    /// Power the VM on. `incarnation` fences power-ons that were sent before
+    /// the host last failed: a host only accepts its current incarnation.
+    VmPowerOn {
+        vm: VmId,
+        size: Resources,
+        incarnation: u32,
+    },
+    /// Power the VM off and release its resources.
+    VmPowerOff { vm: VmId },
+
+    // --- fault injection → host
+    /// The host fails: every VM on it stops at once.
+    HostCrash,
+    /// The host comes back, empty.
+    HostRepair,
+    /// A host's own random-failure timer; stale generations are ignored.
+    FailureTimer { generation: u32 },
+    /// A host's own repair timer; stale generations are ignored.
+    RepairTimer { generation: u32 },
+
+    // --- host → placement
+    /// The host went down; placement re-places what it had there.
+    HostDown { host: HostId },
+    /// The host is back with a new incarnation.
+    HostUp { host: HostId, incarnation: u32 },
+}
+
+impl Event {
+    /// A short stable name per variant, for counts and filters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Start => "Start",
+            Event::VmRequested { .. } => "VmRequested",
+            Event::VmDeleteRequested { .. } => "VmDeleteRequested",
+            Event::VmRejected { .. } => "VmRejected",
+            Event::VmLost { .. } => "VmLost",
+            Event::VmPowerOn { .. } => "VmPowerOn",
+            Event::VmPowerOff { .. } => "VmPowerOff",
+            Event::HostCrash => "HostCrash",
+            Event::HostRepair => "HostRepair",
+            Event::FailureTimer { .. } => "FailureTimer",
+            Event::RepairTimer { .. } => "RepairTimer",
+            Event::HostDown { .. } => "HostDown",
+            Event::HostUp { .. } => "HostUp",
+        }
+    }
+}
+
+/// One delivered event as persisted: `seq` is its position in the log
+/// (delivery order), `cause` the seq of the event whose handling sent it
+/// (`None` for external inputs: workload, scheduled faults, start).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub at: SimTime,
+    pub from: ActorId,
+    pub to: ActorId,
+    pub cause: Option<u64>,
+    pub event: Event,
+}
+
+/// A borrowed [`Record`]; serializes to exactly the same bytes, so the hot
+/// path can encode without cloning the event.
+#[derive(Serialize)]
+pub struct RecordRef<'a> {
+    pub seq: u64,
+    pub at: SimTime,
+    pub from: ActorId,
+    pub to: ActorId,
+    pub cause: Option<u64>,
+    pub event: &'a Event,
+}

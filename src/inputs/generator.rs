@@ -1,0 +1,86 @@
+//! A VM workload generator: renewal arrivals (Poisson for exponential
+//! inter-arrival times), a size drawn from a weighted mix, a lifetime drawn
+//! from a distribution. The deletion of each VM is an input too, due at
+//! arrival + lifetime; at equal times deletions come before arrivals.
+
+use super::{Input, Source, VmIdAlloc};
+use crate::event::Event;
+use crate::model::{ActorId, SimTime, VmId};
+use crate::random::StreamRng;
+use crate::scenario::Generator;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+pub struct GeneratorSource {
+    spec: Generator,
+    placement: ActorId,
+    rng: StreamRng,
+    next_arrival: Option<SimTime>,
+    arrivals: u64,
+    /// Pending deletions, earliest first; VM id breaks ties.
+    deletions: BinaryHeap<Reverse<(SimTime, VmId)>>,
+    end: SimTime,
+}
+
+impl GeneratorSource {
+    pub fn new(spec: Generator, placement: ActorId, rng: StreamRng, end: SimTime) -> Self {
+        let mut g = GeneratorSource {
+            next_arrival: None,
+            spec,
+            placement,
+            rng,
+            arrivals: 0,
+            deletions: BinaryHeap::new(),
+            end,
+        };
+        let first = g.spec.start.saturating_add(g.draw_interarrival());
+        g.next_arrival = g.admit(first);
+        g
+    }
+
+    fn draw_interarrival(&mut self) -> crate::model::SimDuration {
+        crate::model::SimDuration(self.rng.sample(&self.spec.interarrival))
+    }
+
+    /// `at` if an arrival may still happen then, else None.
+    fn admit(&self, at: SimTime) -> Option<SimTime> {
+        let stop = self.spec.stop.unwrap_or(self.end).min(self.end);
+        let under_count = self.spec.count.is_none_or(|c| self.arrivals < c);
+        (at <= stop && under_count).then_some(at)
+    }
+}
+
+impl Source for GeneratorSource {
+    fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input> {
+        let deletion_first = match (self.deletions.peek(), self.next_arrival) {
+            (Some(Reverse((d, _))), Some(a)) => *d <= a,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if deletion_first {
+            let Reverse((at, vm)) = self.deletions.pop().expect("peeked");
+            return Some(Input {
+                at,
+                to: self.placement,
+                event: Event::VmDeleteRequested { vm },
+            });
+        }
+        let at = self.next_arrival?;
+        let vm = ids.alloc();
+        let draw = self.rng.below(self.spec.sizes.total_weight());
+        let size = *self.spec.sizes.pick(draw);
+        let lifetime = crate::model::SimDuration(self.rng.sample(&self.spec.lifetime));
+        let delete_at = at.saturating_add(lifetime);
+        if delete_at <= self.end {
+            self.deletions.push(Reverse((delete_at, vm)));
+        }
+        self.arrivals += 1;
+        let next = at.saturating_add(self.draw_interarrival());
+        self.next_arrival = self.admit(next);
+        Some(Input {
+            at,
+            to: self.placement,
+            event: Event::VmRequested { vm, size },
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! External inputs: what enters the world from outside the actors — VM
+//! requests and deletions from workloads, scheduled faults. Each source is a
+//! pure iterator over time-ordered inputs with its own random stream; the
+//! runtime pulls one input at a time from each source, so sources cost memory
+//! only for what is pending, and never generate ahead of the clock.
+//!
+//! In the log, inputs are records with `cause: None`; replaying only those
+//! re-drives a run against another configuration.
+
+mod explicit;
+mod faults;
+mod generator;
+
+use crate::event::Event;
+use crate::model::{ActorId, SimTime, VmId};
+
+pub use explicit::ExplicitVms;
+pub use faults::ScheduledFaults;
+pub use generator::GeneratorSource;
+
+/// One external input: deliver `event` to `to` at `at`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    pub at: SimTime,
+    pub to: ActorId,
+    pub event: Event,
+}
+
+/// Hands out VM ids densely, in the order requests are created.
+#[derive(Default, Clone, Debug)]
+pub struct VmIdAlloc {
+    next: u64,
+}
+
+impl VmIdAlloc {
+    pub fn alloc(&mut self) -> VmId {
+        let id = VmId(self.next);
+        self.next += 1;
+        id
+    }
+}
+
+pub trait Source {
+    /// The next input, never earlier than the previous one; None when done.
+    fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input>;
+}
+
+/// The closed set of sources a world can have.
+pub enum WorldSource {
+    Generator(GeneratorSource),
+    Explicit(ExplicitVms),
+    Faults(ScheduledFaults),
+}
+
+impl Source for WorldSource {
+    fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input> {
+        match self {
+            WorldSource::Generator(s) => s.next(ids),
+            WorldSource::Explicit(s) => s.next(ids),
+            WorldSource::Faults(s) => s.next(ids),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! A fixed-size segment tree over hosts with a per-node summary, searched
+//! with pruning. Leaves are hosts in id order, so a left-to-right search
+//! breaks ties by the lowest id.
+
+pub trait Summary: Copy {
+    /// The summary of an empty slot (padding, or an ineligible host).
+    const EMPTY: Self;
+    fn merge(a: &Self, b: &Self) -> Self;
+}
+
+pub struct SegmentTree<S: Summary> {
+    leaves: usize,
+    nodes: Vec<S>,
+}
+
+impl<S: Summary> SegmentTree<S> {
+    pub fn new(values: &[S]) -> Self {
+        let leaves = values.len().next_power_of_two().max(1);
+        let mut nodes = vec![S::EMPTY; 2 * leaves];
+        nodes[leaves..leaves + values.len()].copy_from_slice(values);
+        for i in (1..leaves).rev() {
+            nodes[i] = S::merge(&nodes[2 * i], &nodes[2 * i + 1]);
+        }
+        SegmentTree { leaves, nodes }
+    }
+
+    pub fn set(&mut self, leaf: usize, value: S) {
+        let mut i = self.leaves + leaf;
+        self.nodes[i] = value;
+        while i > 1 {
+            i /= 2;
+            self.nodes[i] = S::merge(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+        }
+    }
+
+    pub fn root(&self) -> usize {
+        1
+    }
+
+    pub fn node(&self, i: usize) -> &S {
+        &self.nodes[i]
+    }
+
+    pub fn is_leaf(&self, i: usize) -> bool {
+        i >= self.leaves
+    }
+
+    /// The host index of leaf node `i`.
+    pub fn leaf_index(&self, i: usize) -> usize {
+        i - self.leaves
+    }
+
+    /// Smallest and largest host index under node `i`.
+    pub fn first_leaf(&self, mut i: usize) -> usize {
+        while !self.is_leaf(i) {
+            i *= 2;
+        }
+        self.leaf_index(i)
+    }
+}

@@ -1,0 +1,9 @@
+//! What a run tells its user: statistics folded from actors' notes, the
+//! summary (table and JSON), and the `expect:` checks against it.
+
+pub mod expect;
+pub mod stats;
+pub mod summary;
+
+pub use stats::Stats;
+pub use summary::Summary;

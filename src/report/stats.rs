@@ -1,0 +1,130 @@
+//! Statistics of a run, folded from the notes actors make while handling
+//! events. Since notes are re-derived by replaying the log into fresh
+//! actors, these numbers are as reproducible as the log itself.
+
+use crate::actor::Note;
+use crate::model::{Resources, SimTime, VmTable};
+use crate::sim::NoteSink;
+use hdrhistogram::Histogram;
+
+pub struct Stats {
+    pub requested: u64,
+    pub placed: u64,
+    pub rejected: u64,
+    pub deleted: u64,
+    pub lost: u64,
+    pub replaced: u64,
+    pub running_vms: u64,
+    pub host_failures: u64,
+    pub host_repairs: u64,
+    pub allocated: Resources,
+    pub peak_cpu_millis: u64,
+    pub peak_memory_bytes: u64,
+    /// Integrals of allocated cpu (millicore·ns) and memory (byte·ns).
+    cpu_integral: u128,
+    memory_integral: u128,
+    last_change: SimTime,
+    /// Request time of VMs not yet started.
+    waiting: VmTable<SimTime>,
+    /// Request → first power-on, in nanoseconds.
+    pub placement_latency: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            requested: 0,
+            placed: 0,
+            rejected: 0,
+            deleted: 0,
+            lost: 0,
+            replaced: 0,
+            running_vms: 0,
+            host_failures: 0,
+            host_repairs: 0,
+            allocated: Resources::ZERO,
+            peak_cpu_millis: 0,
+            peak_memory_bytes: 0,
+            cpu_integral: 0,
+            memory_integral: 0,
+            last_change: SimTime::ZERO,
+            waiting: VmTable::default(),
+            placement_latency: Histogram::new(3).expect("3 significant figures is valid"),
+        }
+    }
+}
+
+impl Stats {
+    /// Accounts for the allocation held since the last change, up to `now`.
+    fn advance(&mut self, now: SimTime) {
+        let dt = now.since(self.last_change).0 as u128;
+        self.cpu_integral += self.allocated.cpu_millis as u128 * dt;
+        self.memory_integral += self.allocated.memory_bytes as u128 * dt;
+        self.last_change = now;
+    }
+
+    /// Time-weighted mean allocation over [0, end]: (cpu millicores, bytes).
+    pub fn mean_allocated(&mut self, end: SimTime) -> (f64, f64) {
+        self.advance(end);
+        if end.0 == 0 {
+            return (
+                self.allocated.cpu_millis as f64,
+                self.allocated.memory_bytes as f64,
+            );
+        }
+        (
+            self.cpu_integral as f64 / end.0 as f64,
+            self.memory_integral as f64 / end.0 as f64,
+        )
+    }
+}
+
+impl NoteSink for Stats {
+    fn note(&mut self, at: SimTime, note: Note) {
+        match note {
+            Note::VmRequested { vm, .. } => {
+                self.requested += 1;
+                self.waiting.insert(vm, at);
+            }
+            Note::VmStarted { vm, size, .. } => {
+                self.advance(at);
+                self.allocated += size;
+                self.peak_cpu_millis = self.peak_cpu_millis.max(self.allocated.cpu_millis);
+                self.peak_memory_bytes = self.peak_memory_bytes.max(self.allocated.memory_bytes);
+                self.running_vms += 1;
+                match self.waiting.remove(vm) {
+                    Some(requested_at) => {
+                        self.placed += 1;
+                        self.placement_latency
+                            .saturating_record(at.since(requested_at).0);
+                    }
+                    None => self.replaced += 1,
+                }
+            }
+            Note::VmStopped { size, .. } => {
+                self.advance(at);
+                self.allocated -= size;
+                self.running_vms -= 1;
+            }
+            Note::VmRejected { vm } => {
+                self.rejected += 1;
+                self.waiting.remove(vm);
+            }
+            Note::VmLost { vm } => {
+                self.lost += 1;
+                self.waiting.remove(vm);
+            }
+            Note::VmDeleted { vm } => {
+                self.deleted += 1;
+                self.waiting.remove(vm);
+            }
+            Note::HostFailed { running, vms, .. } => {
+                self.advance(at);
+                self.host_failures += 1;
+                self.allocated -= running;
+                self.running_vms -= vms as u64;
+            }
+            Note::HostRepaired { .. } => self.host_repairs += 1,
+        }
+    }
+}

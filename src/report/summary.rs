@@ -1,0 +1,240 @@
+//! The run summary: one struct, printed as a table for people and as one
+//! JSON object (`--json`) for scripts. JSON keys are a public contract:
+//! `events`, `wall_seconds`, `events_per_sec`, `digest`, `sim_seconds`,
+//! `vms.{requested,placed,rejected,deleted,lost,replaced,alive_at_end}`,
+//! `peak_allocated.{cpu_cores,memory_gib}` must stay.
+
+use super::Stats;
+use crate::model::SimTime;
+use crate::model::resources::GIB;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub policy: String,
+    pub sim_seconds: f64,
+    pub events: u64,
+    pub wall_seconds: f64,
+    pub events_per_sec: f64,
+    pub digest: String,
+    pub vms: VmCounts,
+    pub hosts: HostCounts,
+    pub capacity: Amount,
+    pub peak_allocated: Amount,
+    pub mean_allocated: Amount,
+    pub utilization: Utilization,
+    pub placement_latency_ms: Latency,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VmCounts {
+    pub requested: u64,
+    pub placed: u64,
+    pub rejected: u64,
+    pub deleted: u64,
+    pub lost: u64,
+    pub replaced: u64,
+    pub alive_at_end: u64,
+    /// rejected / requested (0 when nothing was requested).
+    pub rejected_ratio: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostCounts {
+    pub count: u64,
+    pub failures: u64,
+    pub repairs: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Amount {
+    pub cpu_cores: f64,
+    pub memory_gib: f64,
+}
+
+/// Percent of the datacenter's total capacity.
+#[derive(Clone, Debug, Serialize)]
+pub struct Utilization {
+    pub cpu_peak_pct: f64,
+    pub cpu_mean_pct: f64,
+    pub memory_peak_pct: f64,
+    pub memory_mean_pct: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// What the run was, besides its statistics.
+pub struct RunFacts<'a> {
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub policy: &'a str,
+    pub end: SimTime,
+    pub events: u64,
+    pub wall_seconds: f64,
+    pub digest: String,
+    pub hosts: u64,
+    pub capacity: crate::model::Resources,
+}
+
+impl Summary {
+    pub fn new(facts: RunFacts<'_>, stats: &mut Stats) -> Summary {
+        let (mean_cpu, mean_mem) = stats.mean_allocated(facts.end);
+        let cap = facts.capacity;
+        let pct = |v: f64, total: u64| {
+            if total == 0 {
+                0.0
+            } else {
+                round3(100.0 * v / total as f64)
+            }
+        };
+        let ms = |q: f64| round3(stats.placement_latency.value_at_quantile(q) as f64 / 1e6);
+        Summary {
+            scenario: facts.scenario.to_string(),
+            seed: facts.seed,
+            policy: facts.policy.to_string(),
+            sim_seconds: facts.end.as_secs_f64(),
+            events: facts.events,
+            wall_seconds: round3(facts.wall_seconds),
+            events_per_sec: (facts.events as f64 / facts.wall_seconds.max(1e-9)).round(),
+            digest: facts.digest,
+            vms: VmCounts {
+                requested: stats.requested,
+                placed: stats.placed,
+                rejected: stats.rejected,
+                deleted: stats.deleted,
+                lost: stats.lost,
+                replaced: stats.replaced,
+                alive_at_end: stats.running_vms,
+                rejected_ratio: if stats.requested == 0 {
+                    0.0
+                } else {
+                    stats.rejected as f64 / stats.requested as f64
+                },
+            },
+            hosts: HostCounts {
+                count: facts.hosts,
+                failures: stats.host_failures,
+                repairs: stats.host_repairs,
+            },
+            capacity: Amount {
+                cpu_cores: cap.cpu_cores_f64(),
+                memory_gib: cap.memory_gib_f64(),
+            },
+            peak_allocated: Amount {
+                cpu_cores: stats.peak_cpu_millis as f64 / 1000.0,
+                memory_gib: round3(stats.peak_memory_bytes as f64 / GIB as f64),
+            },
+            mean_allocated: Amount {
+                cpu_cores: round3(mean_cpu / 1000.0),
+                memory_gib: round3(mean_mem / GIB as f64),
+            },
+            utilization: Utilization {
+                cpu_peak_pct: pct(stats.peak_cpu_millis as f64, cap.cpu_millis),
+                cpu_mean_pct: pct(mean_cpu, cap.cpu_millis),
+                memory_peak_pct: pct(stats.peak_memory_bytes as f64, cap.memory_bytes),
+                memory_mean_pct: pct(mean_mem, cap.memory_bytes),
+            },
+            placement_latency_ms: Latency {
+                p50: ms(0.5),
+                p99: ms(0.99),
+                max: round3(stats.placement_latency.max() as f64 / 1e6),
+            },
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("summary serializes")
+    }
+
+    /// The human table.
+    pub fn table(&self) -> String {
+        let v = &self.vms;
+        let u = &self.utilization;
+        let l = &self.placement_latency_ms;
+        let rows: Vec<(&str, String)> = vec![
+            (
+                "scenario",
+                format!(
+                    "{} (seed {}, policy {})",
+                    self.scenario, self.seed, self.policy
+                ),
+            ),
+            (
+                "simulated time",
+                crate::model::time::format_nanos((self.sim_seconds * 1e9) as u64),
+            ),
+            ("events delivered", group(self.events)),
+            ("wall time", format!("{:.3} s", self.wall_seconds)),
+            ("events/s", group(self.events_per_sec as u64)),
+            ("VMs requested", group(v.requested)),
+            ("VMs placed", group(v.placed)),
+            (
+                "VMs rejected",
+                format!("{} ({:.3}%)", group(v.rejected), 100.0 * v.rejected_ratio),
+            ),
+            ("VMs deleted", group(v.deleted)),
+            ("VMs lost", group(v.lost)),
+            ("VMs alive at end", group(v.alive_at_end)),
+            (
+                "host failures",
+                format!(
+                    "{} (repairs {})",
+                    group(self.hosts.failures),
+                    group(self.hosts.repairs)
+                ),
+            ),
+            ("re-placements", group(v.replaced)),
+            (
+                "cpu utilization",
+                format!("peak {:.1}%  mean {:.1}%", u.cpu_peak_pct, u.cpu_mean_pct),
+            ),
+            (
+                "memory utilization",
+                format!(
+                    "peak {:.1}%  mean {:.1}%",
+                    u.memory_peak_pct, u.memory_mean_pct
+                ),
+            ),
+            (
+                "peak allocated",
+                format!(
+                    "{} cores, {:.1} GiB",
+                    self.peak_allocated.cpu_cores, self.peak_allocated.memory_gib
+                ),
+            ),
+            (
+                "placement latency",
+                format!("p50 {} ms  p99 {} ms  max {} ms", l.p50, l.p99, l.max),
+            ),
+            ("digest", self.digest.clone()),
+        ];
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|(k, val)| format!("{k:<width$}  {val}\n"))
+            .collect()
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// 1234567 → "1,234,567".
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,210 @@
+//! The simulation kernel: pops the next event, records it, hands it to its
+//! actor with a [`SimCtx`], and queues whatever the actor sends.
+//!
+//! Input sources keep exactly one input each in the queue; when it is
+//! delivered the source is asked for its next one, before the actor handles
+//! the input (so the order of pushes, and with it the order of ties, is
+//! fixed).
+
+use super::queue::{NO_SOURCE, Pending, Queue};
+use crate::actor::{Actor, Context, Note};
+use crate::event::{Event, RecordRef};
+use crate::inputs::{Source, VmIdAlloc};
+use crate::model::{ActorId, SimDuration, SimTime};
+use crate::random::StreamRng;
+
+/// Where delivered records go (the event log and its digest).
+pub trait RecordSink {
+    fn record(&mut self, record: &RecordRef<'_>);
+}
+
+/// Where actors' notes go (statistics).
+pub trait NoteSink {
+    fn note(&mut self, at: SimTime, note: Note);
+}
+
+pub struct Kernel<A, S> {
+    seed: u64,
+    actors: Vec<A>,
+    names: Vec<String>,
+    rngs: Vec<Option<StreamRng>>,
+    sources: Vec<(S, ActorId)>,
+    vm_ids: VmIdAlloc,
+    queue: Queue,
+    delivered: u64,
+    now: SimTime,
+}
+
+impl<A: Actor, S: Source> Kernel<A, S> {
+    /// `names[i]` is actor i's stable name (its random stream's key).
+    pub fn new(seed: u64, actors: Vec<A>, names: Vec<String>, sources: Vec<(S, ActorId)>) -> Self {
+        assert_eq!(actors.len(), names.len());
+        let rngs = (0..actors.len()).map(|_| None).collect();
+        let mut k = Kernel {
+            seed,
+            actors,
+            names,
+            rngs,
+            sources,
+            vm_ids: VmIdAlloc::default(),
+            queue: Queue::default(),
+            delivered: 0,
+            now: SimTime::ZERO,
+        };
+        for s in 0..k.sources.len() {
+            k.refill(s as u32);
+        }
+        k
+    }
+
+    /// Delivers `Event::Start` to `actor` at time 0, as an external input.
+    pub fn start(&mut self, actor: ActorId) {
+        self.queue.push(Pending {
+            at: SimTime::ZERO,
+            from: actor,
+            to: actor,
+            cause: None,
+            source: NO_SOURCE,
+            event: Event::Start,
+        });
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    pub fn actors(&self) -> &[A] {
+        &self.actors
+    }
+
+    pub fn into_actors(self) -> Vec<A> {
+        self.actors
+    }
+
+    /// Runs every event due at or before `end`; calls `progress` every 2^16
+    /// events. Returns the number of events delivered by this call.
+    pub fn run_until<L: RecordSink, N: NoteSink>(
+        &mut self,
+        end: SimTime,
+        log: &mut L,
+        notes: &mut N,
+        mut progress: impl FnMut(SimTime, u64),
+    ) -> u64 {
+        let before = self.delivered;
+        while self.step(end, log, notes) {
+            if self.delivered & 0xFFFF == 0 {
+                progress(self.now, self.delivered);
+            }
+        }
+        self.delivered - before
+    }
+
+    /// Delivers one event due at or before `end`; false when there is none.
+    #[inline]
+    pub fn step<L: RecordSink, N: NoteSink>(
+        &mut self,
+        end: SimTime,
+        log: &mut L,
+        notes: &mut N,
+    ) -> bool {
+        let Some(p) = self.queue.pop_until(end) else {
+            return false;
+        };
+        self.now = p.at;
+        let seq = self.delivered;
+        self.delivered += 1;
+        log.record(&RecordRef {
+            seq,
+            at: p.at,
+            from: p.from,
+            to: p.to,
+            cause: p.cause,
+            event: &p.event,
+        });
+        if p.source != NO_SOURCE {
+            self.refill(p.source);
+        }
+        let to = p.to.0 as usize;
+        let mut ctx = SimCtx {
+            now: p.at,
+            me: p.to,
+            sender: p.from,
+            cause: seq,
+            queue: &mut self.queue,
+            rng: &mut self.rngs[to],
+            seed: self.seed,
+            name: &self.names[to],
+            notes,
+        };
+        self.actors[to].handle(p.event, &mut ctx);
+        true
+    }
+
+    fn refill(&mut self, source: u32) {
+        let (src, owner) = &mut self.sources[source as usize];
+        if let Some(input) = src.next(&mut self.vm_ids) {
+            self.queue.push(Pending {
+                at: input.at,
+                from: *owner,
+                to: input.to,
+                cause: None,
+                source,
+                event: input.event,
+            });
+        }
+    }
+}
+
+/// What an actor sees while the simulator delivers one event to it.
+pub struct SimCtx<'a, N> {
+    now: SimTime,
+    me: ActorId,
+    sender: ActorId,
+    cause: u64,
+    queue: &'a mut Queue,
+    rng: &'a mut Option<StreamRng>,
+    seed: u64,
+    name: &'a str,
+    notes: &'a mut N,
+}
+
+impl<N: NoteSink> Context for SimCtx<'_, N> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn me(&self) -> ActorId {
+        self.me
+    }
+
+    fn sender(&self) -> ActorId {
+        self.sender
+    }
+
+    #[inline]
+    fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
+        self.queue.push(Pending {
+            at: self.now.saturating_add(delay),
+            from: self.me,
+            to,
+            cause: Some(self.cause),
+            source: NO_SOURCE,
+            event,
+        });
+    }
+
+    fn rng(&mut self) -> &mut StreamRng {
+        let (seed, name) = (self.seed, self.name);
+        self.rng
+            .get_or_insert_with(|| StreamRng::derive(seed, name))
+    }
+
+    #[inline]
+    fn note(&mut self, note: Note) {
+        self.notes.note(self.now, note);
+    }
+}
