@@ -1,6 +1,50 @@
 //! Scenario files: YAML text in, a validated [`Scenario`] out, or one error
 //! with file, line and column.
+//!
+//! Layers: `yaml` (text -> positioned tree), `read` (schema helpers),
+//! `units` (durations, quantities, rates, distributions), `datacenter` and
+//! `parse` (sections -> typed model). The format is documented in
+//! `scenarios/README.md`.
 
+mod datacenter;
+pub mod error;
 pub mod model;
+mod parse;
+mod read;
+pub mod units;
+mod yaml;
 
+pub use error::ScenarioError;
 pub use model::*;
+
+use std::path::Path;
+
+/// Parses scenario text; `file` is used for the default name and in errors
+/// (pass `<inline>` for text that has no file).
+pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse::parse(text, file).map_err(|d| d.in_file(file))
+}
+
+/// Reads and parses a scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|reason| ScenarioError::Unreadable {
+        file: file.clone(),
+        reason,
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error().valid_up_to()))?;
+    parse_scenario(&text, &file)
+}
+
+/// A binary file is "not YAML": say so at the first byte that is not UTF-8.
+fn not_utf8(file: &str, bytes: &[u8], valid_up_to: usize) -> ScenarioError {
+    let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]);
+    let line = prefix.matches('\n').count() + 1;
+    let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    error::Diag::new(
+        Location { line, col },
+        format!("not a YAML scenario: invalid UTF-8 at byte {valid_up_to}"),
+    )
+    .in_file(file)
+}

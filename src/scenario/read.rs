@@ -1,0 +1,198 @@
+//! Reading the YAML tree against a schema: typed getters that say what was
+//! expected and what was found, and mappings whose keys are checked against
+//! the fields a section allows (with a did-you-mean for typos).
+
+use super::error::{Diag, PResult, backticked, suggestion};
+use super::model::Location;
+use super::units;
+use super::yaml::{Node, NodeKind};
+
+/// A mapping whose keys have been checked against the allowed fields.
+pub struct Fields<'a> {
+    /// Where the mapping starts: missing fields are reported here.
+    pub loc: Location,
+    /// `datacenter.clusters[0]`, for messages.
+    pub path: String,
+    entries: &'a [(Node, Node)],
+}
+
+impl<'a> Fields<'a> {
+    /// Unknown keys are reported before any value is read, so a typo in a
+    /// required key says "unknown field ... did you mean" rather than
+    /// "missing field".
+    pub fn new(node: &'a Node, path: &str, allowed: &[&str]) -> PResult<Self> {
+        let NodeKind::Map(entries) = &node.kind else {
+            return Err(Diag::new(
+                node.loc,
+                format!("expected a mapping for `{path}`, found {}", node.describe()),
+            ));
+        };
+        for (key, _) in entries {
+            let Some(name) = key.as_scalar() else {
+                return Err(Diag::new(
+                    key.loc,
+                    format!(
+                        "expected a field name in `{path}`, found {}",
+                        key.describe()
+                    ),
+                ));
+            };
+            if !allowed.contains(&name) {
+                return Err(Diag::new(
+                    key.loc,
+                    format!(
+                        "unknown field `{name}` in `{path}`; expected one of {}{}",
+                        backticked(allowed.iter().copied()),
+                        suggestion(name, allowed.iter().copied())
+                    ),
+                ));
+            }
+        }
+        Ok(Fields {
+            loc: node.loc,
+            path: path.to_string(),
+            entries,
+        })
+    }
+
+    /// The value of `key`, if given and not null.
+    pub fn opt(&self, key: &str) -> Option<&'a Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(key))
+            .map(|(_, v)| v)
+            .filter(|v| v.kind != NodeKind::Null)
+    }
+
+    /// The key node itself, for errors about the field rather than its value.
+    pub fn key(&self, key: &str) -> Option<&'a Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(key))
+            .map(|(k, _)| k)
+    }
+
+    /// The value of `key`; a missing (or null) value is an error at the mapping.
+    pub fn req(&self, key: &str) -> PResult<&'a Node> {
+        self.opt(key).ok_or_else(|| {
+            Diag::new(
+                self.loc,
+                format!("missing field `{key}` in `{}`", self.path),
+            )
+        })
+    }
+
+    /// `path.key`, for messages about a field.
+    pub fn sub(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+}
+
+/// A scalar's text, or an error naming the field and what was found.
+pub fn scalar<'a>(node: &'a Node, what: &str, field: &str) -> PResult<&'a str> {
+    node.as_scalar().ok_or_else(|| {
+        Diag::new(
+            node.loc,
+            format!("expected {what} for `{field}`, found {}", node.describe()),
+        )
+    })
+}
+
+/// The items of a sequence; `what` names the field.
+pub fn seq<'a>(node: &'a Node, field: &str) -> PResult<&'a [Node]> {
+    match &node.kind {
+        NodeKind::Seq(items) => Ok(items),
+        _ => Err(Diag::new(
+            node.loc,
+            format!(
+                "expected a sequence for `{field}`, found {}",
+                node.describe()
+            ),
+        )),
+    }
+}
+
+/// A non-empty sequence; `empty` says why an empty one is wrong.
+pub fn non_empty_seq<'a>(node: &'a Node, field: &str, empty: &str) -> PResult<&'a [Node]> {
+    let items = seq(node, field)?;
+    if items.is_empty() {
+        return Err(Diag::new(node.loc, empty));
+    }
+    Ok(items)
+}
+
+pub fn string(node: &Node, field: &str) -> PResult<String> {
+    scalar(node, "a string", field).map(str::to_string)
+}
+
+pub fn u64_value(node: &Node, field: &str) -> PResult<u64> {
+    let text = scalar(node, "an integer", field)?;
+    text.trim().parse().map_err(|_| {
+        Diag::new(
+            node.loc,
+            format!("expected an integer for `{field}`, found `{text}`"),
+        )
+    })
+}
+
+/// An integer of at least 1.
+pub fn positive_u64(node: &Node, field: &str) -> PResult<u64> {
+    let v = u64_value(node, field)?;
+    if v == 0 {
+        return Err(Diag::new(
+            node.loc,
+            format!("`{field}` must be at least 1, found `0`"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Applies a `units` parser to a scalar, locating its error at the scalar.
+pub fn unit<T>(
+    node: &Node,
+    what: &str,
+    field: &str,
+    f: fn(&str) -> Result<T, String>,
+) -> PResult<T> {
+    let text = scalar(node, what, field)?;
+    f(text).map_err(|m| Diag::new(node.loc, m))
+}
+
+pub fn duration(node: &Node, field: &str) -> PResult<u64> {
+    unit(node, "a duration", field, units::parse_duration)
+}
+
+pub fn dist(node: &Node, field: &str) -> PResult<crate::model::Dist> {
+    unit(node, "a duration distribution", field, units::parse_dist)
+}
+
+/// A capacity that must be above zero (host and VM cpu and memory).
+pub fn positive<T: PartialEq + Default>(node: &Node, field: &str, value: T) -> PResult<T> {
+    if value == T::default() {
+        let text = node.as_scalar().unwrap_or_default();
+        return Err(Diag::new(
+            node.loc,
+            format!("`{field}` must be greater than zero, found `{text}`"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Finds `name` in `names`, or explains which names exist.
+pub fn resolve(node: &Node, kind: &str, name: &str, names: &[&str]) -> PResult<usize> {
+    names.iter().position(|n| *n == name).ok_or_else(|| {
+        // Long lists (hundreds of hosts) are not worth printing in full.
+        let known = if names.len() <= 10 {
+            format!("; known: {}", backticked(names.iter().copied()))
+        } else {
+            String::new()
+        };
+        Diag::new(
+            node.loc,
+            format!(
+                "unknown {kind} `{name}`{known}{}",
+                suggestion(name, names.iter().copied())
+            ),
+        )
+    })
+}

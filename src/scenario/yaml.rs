@@ -1,0 +1,252 @@
+//! A small YAML tree with positions, built from `saphyr-parser` events.
+//!
+//! Why not `saphyr`'s own tree: it resolves scalars (`1.50` becomes a float,
+//! losing the text we want to parse exactly) and does not keep key order
+//! with duplicates visible. Here every scalar stays the text that was
+//! written, every node knows its 1-based line and column, and duplicate keys
+//! are rejected where the second one appears.
+
+use super::error::{Diag, PResult};
+use super::model::Location;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// Deeper than any scenario needs; the limit keeps hostile input (`[[[[...`)
+/// from building a tree whose recursive drop could overflow the stack.
+const MAX_DEPTH: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub loc: Location,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    /// `~`, `null`, or nothing at all (`key:` with no value).
+    Null,
+    /// Any scalar, as written (quotes removed).
+    Scalar(String),
+    Seq(Vec<Node>),
+    /// Entries in file order; keys are unique scalars.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// How the node is described in "expected X, found Y" messages.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            NodeKind::Null => "nothing".to_string(),
+            NodeKind::Scalar(s) => format!("`{s}`"),
+            NodeKind::Seq(_) => "a sequence".to_string(),
+            NodeKind::Map(_) => "a mapping".to_string(),
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+pub fn location(span: &Span) -> Location {
+    // saphyr lines are 1-based, columns 0-based; we print both 1-based.
+    Location {
+        line: span.start.line().max(1),
+        col: span.start.col() + 1,
+    }
+}
+
+/// A collection being built.
+enum Open {
+    Seq(Location, Vec<Node>),
+    Map(Location, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Parses one YAML document. Syntax errors carry the scanner's position;
+/// a second document, aliases and over-deep nesting are errors too.
+pub fn parse(text: &str) -> PResult<Node> {
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut documents = 0;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| {
+            let m = e.marker();
+            Diag::new(
+                Location {
+                    line: m.line().max(1),
+                    col: m.col() + 1,
+                },
+                format!("invalid YAML: {}", e.info()),
+            )
+        })?;
+        let loc = location(&span);
+        let done = match event {
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(Diag::new(
+                        loc,
+                        "a scenario file holds a single YAML document; found a second one (`---`)",
+                    ));
+                }
+                continue;
+            }
+            Event::Alias(_) => {
+                return Err(Diag::new(
+                    loc,
+                    "YAML aliases (`*name`) are not supported in scenario files",
+                ));
+            }
+            Event::Scalar(value, style, _, _) => Node {
+                loc,
+                kind: scalar_kind(value.into_owned(), style),
+            },
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(Diag::new(
+                        loc,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                stack.push(match event {
+                    Event::SequenceStart(..) => Open::Seq(loc, Vec::new()),
+                    _ => Open::Map(loc, Vec::new(), None),
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Open::Seq(loc, items)) => Node {
+                    loc,
+                    kind: NodeKind::Seq(items),
+                },
+                Some(Open::Map(loc, entries, _)) => Node {
+                    loc,
+                    kind: NodeKind::Map(entries),
+                },
+                // The parser balances start and end events; an unbalanced
+                // stream is reported rather than trusted.
+                None => return Err(Diag::new(loc, "invalid YAML: unbalanced collection")),
+            },
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+        };
+        add(&mut stack, &mut root, done)?;
+    }
+    root.ok_or_else(|| Diag::new(Location { line: 1, col: 1 }, "the scenario file is empty"))
+}
+
+fn scalar_kind(value: String, style: ScalarStyle) -> NodeKind {
+    let is_null = style == ScalarStyle::Plain
+        && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
+    if is_null {
+        NodeKind::Null
+    } else {
+        NodeKind::Scalar(value)
+    }
+}
+
+/// Attaches a finished node to the open collection (or makes it the root).
+fn add(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> PResult<()> {
+    match stack.last_mut() {
+        None => *root = Some(node),
+        Some(Open::Seq(_, items)) => items.push(node),
+        Some(Open::Map(_, entries, pending)) => match pending.take() {
+            Some(key) => entries.push((key, node)),
+            None => {
+                if let Some(name) = node.as_scalar() {
+                    if let Some((first, _)) =
+                        entries.iter().find(|(k, _)| k.as_scalar() == Some(name))
+                    {
+                        return Err(Diag::new(
+                            node.loc,
+                            format!(
+                                "duplicate key `{name}` (first given at line {})",
+                                first.loc.line
+                            ),
+                        ));
+                    }
+                }
+                *pending = Some(node);
+            }
+        },
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, col: usize) -> Location {
+        Location { line, col }
+    }
+
+    #[test]
+    fn keeps_raw_scalars_order_and_positions() {
+        let n = parse("# c\nb: 1.50\na:\n  - x\n  - 'null'\nc:\n").unwrap();
+        let NodeKind::Map(entries) = n.kind else {
+            panic!("not a map: {n:?}")
+        };
+        let keys: Vec<_> = entries
+            .iter()
+            .map(|(k, _)| k.as_scalar().unwrap())
+            .collect();
+        assert_eq!(keys, ["b", "a", "c"]);
+        assert_eq!(entries[0].0.loc, at(2, 1));
+        assert_eq!(
+            entries[0].1,
+            Node {
+                loc: at(2, 4),
+                kind: NodeKind::Scalar("1.50".into())
+            }
+        );
+        let NodeKind::Seq(items) = &entries[1].1.kind else {
+            panic!()
+        };
+        assert_eq!(items[0].loc, at(4, 5));
+        assert_eq!(items[1].kind, NodeKind::Scalar("null".into()));
+        assert_eq!(entries[2].1.kind, NodeKind::Null);
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_at_the_second() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(
+            e,
+            Diag::new(at(3, 1), "duplicate key `a` (first given at line 1)")
+        );
+    }
+
+    #[test]
+    fn rejects_second_document() {
+        let e = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(e.loc.line, 2);
+        assert!(e.message.contains("single YAML document"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_scanner_position() {
+        let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(e.message.starts_with("invalid YAML: "), "{e:?}");
+        assert!(e.loc.line >= 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let e = parse(&"[".repeat(10_000)).unwrap_err();
+        assert!(
+            e.message.contains("nesting") || e.message.starts_with("invalid YAML"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn empty_text_is_an_error() {
+        assert_eq!(parse("").unwrap_err().message, "the scenario file is empty");
+        assert_eq!(
+            parse("# only a comment\n").unwrap_err().message,
+            "the scenario file is empty"
+        );
+    }
+}
