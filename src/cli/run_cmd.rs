@@ -1,0 +1,94 @@
+//! `pacsim run SCENARIO`: simulate, persist the log, print the summary, check
+//! the scenario's `expect:` section.
+
+use super::Failure;
+use super::progress::Progress;
+use pacsim::report::expect::{self, Verdict};
+use pacsim::run::simulate;
+use pacsim::scenario::{Scenario, load_scenario};
+use pacsim::store::EventLog;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Overrides the scenario's `seed:`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Folder for the event log (sled); default: a new folder under ./runs/.
+    #[arg(long, conflicts_with = "no_persist")]
+    out: Option<PathBuf>,
+    /// Keep the log in memory only (the digest is still computed).
+    #[arg(long)]
+    no_persist: bool,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let out = if args.no_persist { None } else { Some(args.out.clone().unwrap_or_else(|| default_out(&scenario))) };
+    let log = match &out {
+        Some(dir) => EventLog::create(dir, &scenario.source, scenario.seed).map_err(Failure::io)?,
+        None => EventLog::in_memory(),
+    };
+    tracing::info!(scenario = %scenario.name, seed = scenario.seed, out = ?out, "run starting");
+
+    let started = Instant::now();
+    let mut progress = Progress::new(pacsim::model::SimTime(scenario.duration.0));
+    let result = simulate(&scenario, log, |now, events| progress.update(now, events));
+    progress.finish();
+    let mut output = result.map_err(Failure::io)?;
+    let wall = started.elapsed().as_secs_f64();
+    let summary = output.summary(&scenario, wall);
+    let json = summary.to_json();
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).expect("json prints"));
+    } else {
+        print!("{}", summary.table());
+        if let Some(dir) = &out {
+            println!("{:<18}  {}", "event log", dir.display());
+        }
+    }
+    check_expectations(&scenario, &json)
+}
+
+/// Prints each failed expectation; exit 1 if any failed, 2 if one names an
+/// unknown metric.
+fn check_expectations(scenario: &Scenario, summary: &serde_json::Value) -> Result<u8, Failure> {
+    let mut failed = 0;
+    for e in &scenario.expect {
+        match expect::check(e, summary, &scenario.file) {
+            Verdict::Held { .. } => {}
+            Verdict::Failed { actual } => {
+                failed += 1;
+                eprintln!(
+                    "expectation failed: {} (actual {actual}) at {}:{}:{}",
+                    e.text, scenario.file, e.location.line, e.location.col
+                );
+            }
+            Verdict::Unknown(message) => return Err(Failure::bad_input(message)),
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} expectations failed", scenario.expect.len());
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// `runs/<scenario>-s<seed>-<n>`, the first n that does not exist yet.
+fn default_out(scenario: &Scenario) -> PathBuf {
+    let base = Path::new("runs");
+    (1..)
+        .map(|n| base.join(format!("{}-s{}-{n}", scenario.name, scenario.seed)))
+        .find(|p| !p.exists())
+        .expect("some folder name is free")
+}
