@@ -154,18 +154,16 @@ fn add(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> PResult<()> {
         Some(Open::Map(_, entries, pending)) => match pending.take() {
             Some(key) => entries.push((key, node)),
             None => {
-                if let Some(name) = node.as_scalar() {
-                    if let Some((first, _)) =
-                        entries.iter().find(|(k, _)| k.as_scalar() == Some(name))
-                    {
-                        return Err(Diag::new(
-                            node.loc,
-                            format!(
-                                "duplicate key `{name}` (first given at line {})",
-                                first.loc.line
-                            ),
-                        ));
-                    }
+                let name = node.as_scalar();
+                let first = entries
+                    .iter()
+                    .find(|(k, _)| name.is_some() && k.as_scalar() == name);
+                if let (Some(name), Some((first, _))) = (name, first) {
+                    let line = first.loc.line;
+                    return Err(Diag::new(
+                        node.loc,
+                        format!("duplicate key `{name}` (first given at line {line})"),
+                    ));
                 }
                 *pending = Some(node);
             }

@@ -94,10 +94,21 @@ fn hosts_are_numbered_across_clusters_in_file_order() {
     let dc = full().datacenter;
     let clusters: Vec<_> = dc.clusters.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(clusters, ["a", "b"]);
-    let hosts: Vec<_> = dc.hosts.iter().map(|h| (h.name.as_str(), h.cluster, h.model)).collect();
+    let hosts: Vec<_> = dc
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.cluster, h.model))
+        .collect();
     assert_eq!(
         hosts,
-        [("esx-01", 0, 0), ("esx-02", 0, 0), ("esx-03", 0, 0), ("g-1", 0, 1), ("esx-04", 1, 1), ("esx-05", 1, 1)]
+        [
+            ("esx-01", 0, 0),
+            ("esx-02", 0, 0),
+            ("esx-03", 0, 0),
+            ("g-1", 0, 1),
+            ("esx-04", 1, 1),
+            ("esx-05", 1, 1)
+        ]
     );
 }
 
@@ -107,7 +118,10 @@ fn host_names(text: &str) -> Vec<String> {
 }
 
 fn dc_with_counts(prefix: &str, counts: &[u64]) -> String {
-    let groups: String = counts.iter().map(|c| format!("        - {{model: m, count: {c}}}\n")).collect();
+    let groups: String = counts
+        .iter()
+        .map(|c| format!("        - {{model: m, count: {c}}}\n"))
+        .collect();
     format!(
         "seed: 1\nduration: 1h\ndatacenter:\n  host_prefix: {prefix}\n  host_models: [{{name: m, cpu: 1, memory: 1Gi}}]\n  clusters:\n    - name: c\n      hosts:\n{groups}"
     )
@@ -120,22 +134,36 @@ fn host_number_width_follows_the_total_count() {
     assert_eq!(names.last().unwrap(), "n-09");
     let names = host_names(&dc_with_counts("esx", &[60, 40]));
     assert_eq!(names.len(), 100);
-    assert_eq!((names[0].as_str(), names[99].as_str()), ("esx-001", "esx-100"));
+    assert_eq!(
+        (names[0].as_str(), names[99].as_str()),
+        ("esx-001", "esx-100")
+    );
     let names = host_names(&dc_with_counts("esx", &[9999, 1]));
-    assert_eq!((names[0].as_str(), names[9999].as_str()), ("esx-00001", "esx-10000"));
+    assert_eq!(
+        (names[0].as_str(), names[9999].as_str()),
+        ("esx-00001", "esx-10000")
+    );
 }
 
 #[test]
 fn placement_policy_and_delay() {
     let p = full().placement;
     assert_eq!(p.policy, PlacementPolicy::BestFit);
-    assert_eq!(p.power_on_delay, Dist::LogNormal { median: 2 * SEC, sigma: 0.25 });
+    assert_eq!(
+        p.power_on_delay,
+        Dist::LogNormal {
+            median: 2 * SEC,
+            sigma: 0.25
+        }
+    );
 }
 
 #[test]
 fn placement_defaults_to_drs_with_no_delay() {
     let text = FULL.split("placement:").next().unwrap().to_string();
-    let p = parse_scenario(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}")).placement;
+    let p = parse_scenario(&text, "t.yaml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .placement;
     assert_eq!(p.policy, PlacementPolicy::Drs);
     assert_eq!(p.power_on_delay, Dist::Fixed(0));
 }
@@ -163,16 +191,34 @@ fn generators() {
     assert_eq!(web.lifetime, Dist::Exponential { mean: 600 * SEC });
     let expected_sizes = SizeMix {
         entries: vec![
-            WeightedSize { size: Resources::cores(1, 4), weight: 3 },
-            WeightedSize { size: Resources::cores(4, 16), weight: 1 },
+            WeightedSize {
+                size: Resources::cores(1, 4),
+                weight: 3,
+            },
+            WeightedSize {
+                size: Resources::cores(4, 16),
+                weight: 1,
+            },
         ],
     };
     assert_eq!(web.sizes, expected_sizes);
-    assert_eq!((web.start, web.stop, web.count), (SimTime(10 * MIN), Some(SimTime(HOUR)), Some(50)));
+    assert_eq!(
+        (web.start, web.stop, web.count),
+        (SimTime(10 * MIN), Some(SimTime(HOUR)), Some(50))
+    );
     let batch = &gens[1];
-    assert_eq!(batch.interarrival, Dist::Uniform { low: SEC, high: 3 * SEC });
+    assert_eq!(
+        batch.interarrival,
+        Dist::Uniform {
+            low: SEC,
+            high: 3 * SEC
+        }
+    );
     assert_eq!(batch.lifetime, Dist::Fixed(45 * MIN));
-    assert_eq!((batch.start, batch.stop, batch.count), (SimTime::ZERO, None, None));
+    assert_eq!(
+        (batch.start, batch.stop, batch.count),
+        (SimTime::ZERO, None, None)
+    );
 }
 
 #[test]
@@ -192,7 +238,13 @@ fn faults_resolve_host_ids() {
     assert_eq!(f.random[0].mttr, Dist::Fixed(HOUR));
     assert_eq!(f.random[1].hosts, (0..6).map(HostId).collect::<Vec<_>>());
     assert_eq!(f.random[1].mtbf, Dist::Fixed(48 * HOUR));
-    assert_eq!(f.random[1].mttr, Dist::Uniform { low: MIN, high: 2 * MIN });
+    assert_eq!(
+        f.random[1].mttr,
+        Dist::Uniform {
+            low: MIN,
+            high: 2 * MIN
+        }
+    );
     assert_eq!(f.random[2].hosts, [HostId(3), HostId(0)]);
     assert_eq!(f.random[2].mttr, Dist::Fixed(0));
 }
@@ -201,12 +253,28 @@ fn faults_resolve_host_ids() {
 fn expectations_keep_text_and_location() {
     let e = full().expect;
     assert_eq!(e.len(), 2);
-    assert_eq!((e[0].metric.as_str(), e[0].op, e[0].value), ("rejected_ratio", CmpOp::Le, 0.01));
+    assert_eq!(
+        (e[0].metric.as_str(), e[0].op, e[0].value),
+        ("rejected_ratio", CmpOp::Le, 0.01)
+    );
     assert_eq!(e[0].text, "rejected_ratio <= 0.01");
-    let line = FULL.lines().position(|l| l.contains("rejected_ratio")).unwrap() + 1;
+    let line = FULL
+        .lines()
+        .position(|l| l.contains("rejected_ratio"))
+        .unwrap()
+        + 1;
     assert_eq!(e[0].location, Location { line, col: 5 });
-    assert_eq!((e[1].metric.as_str(), e[1].op, e[1].value), ("vms.lost", CmpOp::Eq, 0.0));
-    assert_eq!(e[1].location, Location { line: line + 1, col: 5 });
+    assert_eq!(
+        (e[1].metric.as_str(), e[1].op, e[1].value),
+        ("vms.lost", CmpOp::Eq, 0.0)
+    );
+    assert_eq!(
+        e[1].location,
+        Location {
+            line: line + 1,
+            col: 5
+        }
+    );
 }
 
 #[test]
@@ -222,12 +290,23 @@ fn optional_sections_may_be_absent_or_empty() {
 /// Errors through the library API: the same contract as the binary.
 #[test]
 fn errors_display_as_file_line_col_message() {
-    let e = parse_scenario("seed: 1\nduration: 1h\ndatacenter:\n  host_models: []\n", "e.yaml").unwrap_err();
+    let e = parse_scenario(
+        "seed: 1\nduration: 1h\ndatacenter:\n  host_models: []\n",
+        "e.yaml",
+    )
+    .unwrap_err();
     assert_eq!(e.location(), Some(Location { line: 4, col: 16 }));
-    assert_eq!(e.to_string(), "e.yaml:4:16: empty datacenter: `host_models` must list at least one host model");
+    assert_eq!(
+        e.to_string(),
+        "e.yaml:4:16: empty datacenter: `host_models` must list at least one host model"
+    );
     let e = load_scenario(std::path::Path::new("/nonexistent/x.yaml")).unwrap_err();
     assert_eq!(e.location(), None);
-    assert!(e.to_string().starts_with("/nonexistent/x.yaml: cannot read scenario: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/x.yaml: cannot read scenario: "),
+        "{e}"
+    );
 }
 
 fn readme_example() -> String {
@@ -239,7 +318,8 @@ fn readme_example() -> String {
 
 #[test]
 fn readme_example_parses() {
-    let s = parse_scenario(&readme_example(), "scenarios/README.md").unwrap_or_else(|e| panic!("{e}"));
+    let s =
+        parse_scenario(&readme_example(), "scenarios/README.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.name, "quickstart");
     assert_eq!(s.seed, 42);
     assert_eq!(s.duration, SimDuration(24 * HOUR));
@@ -247,7 +327,10 @@ fn readme_example_parses() {
     assert_eq!(names[..3], ["esx-01", "esx-02", "esx-03"]);
     assert_eq!(names[8..], ["esx-09", "esx-10", "esx-big-1", "esx-big-2"]);
     assert_eq!(s.faults.scheduled[0].host, HostId(2));
-    assert_eq!(s.faults.random[0].hosts, (0..8).map(HostId).collect::<Vec<_>>());
+    assert_eq!(
+        s.faults.random[0].hosts,
+        (0..8).map(HostId).collect::<Vec<_>>()
+    );
     assert_eq!(s.workloads.generators.len(), 2);
     assert_eq!(s.expect.len(), 2);
 }
@@ -266,7 +349,12 @@ fn mutate(text: &str, edits: &[(usize, u8, char)]) -> String {
             _ => {
                 // Duplicate a whole line: duplicate keys, repeated entries.
                 let line = chars[..i].iter().filter(|&&c| c == '\n').count();
-                let lines: Vec<String> = chars.iter().collect::<String>().lines().map(String::from).collect();
+                let lines: Vec<String> = chars
+                    .iter()
+                    .collect::<String>()
+                    .lines()
+                    .map(String::from)
+                    .collect();
                 if let Some(l) = lines.get(line) {
                     let mut out = lines.clone();
                     out.insert(line, l.clone());
