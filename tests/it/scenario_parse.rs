@@ -395,3 +395,169 @@ proptest! {
         }
     }
 }
+
+/// A small valid scenario for the rejection table; line 6 onwards is free.
+const SMALL: &str = "\
+seed: 1
+duration: 1h
+datacenter:
+  host_models: [{name: m, cpu: 1, memory: 1Gi}]
+  clusters: [{name: c, hosts: [{model: m, count: 2}]}]
+";
+
+/// Rules checked below the binary level: each case is SMALL plus a tail,
+/// the expected `line:col` and a fragment of the message.
+#[test]
+fn rejections_name_the_rule_and_the_place() {
+    let gen_tail = "workloads:\n  generators:\n    - name: g\n      lifetime: 1h\n      sizes: [{cpu: 1, memory: 1}]\n";
+    let cases: Vec<(String, (usize, usize), &str)> = vec![
+        (
+            SMALL.replace(
+                "count: 2}]}]",
+                "count: 2}]}, {name: c, hosts: [{model: m, count: 1}]}]",
+            ),
+            (5, 63),
+            "duplicate cluster name `c`",
+        ),
+        (
+            SMALL.replace(
+                "memory: 1Gi}]",
+                "memory: 1Gi}, {name: m, cpu: 2, memory: 1}]",
+            ),
+            (4, 56),
+            "duplicate host model name `m`",
+        ),
+        (
+            format!(
+                "{SMALL}workloads:\n  vms:\n    - {{name: a, cpu: 1, memory: 1}}\n    - {{name: a, cpu: 1, memory: 1}}\n"
+            ),
+            (9, 14),
+            "duplicate vm name `a`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}").replace("lifetime: 1h", "rate: 1/s\n      lifetime: 1h")
+                + "    - name: g\n      rate: 1/s\n      lifetime: 1h\n      sizes: [{cpu: 1, memory: 1}]\n",
+            (12, 13),
+            "duplicate generator name `g`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}"),
+            (8, 7),
+            "generator `g` needs an arrival process",
+        ),
+        (
+            format!("{SMALL}{gen_tail}")
+                .replace("lifetime: 1h", "interarrival: 0s\n      lifetime: 1h"),
+            (9, 21),
+            "`interarrival` must have a mean greater than zero",
+        ),
+        (
+            format!("{SMALL}{gen_tail}").replace(
+                "lifetime: 1h",
+                "rate: 1/s\n      lifetime: 1h\n      stop: 0s",
+            ),
+            (11, 13),
+            "`stop` (00:00:00) must be later than `start`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}")
+                .replace("lifetime: 1h", "rate: 1/s\n      lifetime: 1h")
+                .replace("memory: 1}]", "memory: 1, weight: 0}]"),
+            (11, 43),
+            "`workloads.generators[0].sizes[0].weight` must be at least 1",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: all, mtbf: 0s, mttr: 1h}}\n"),
+            (7, 32),
+            "`mtbf` must have a mean greater than zero",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: all, mtbf: exp(1h), mttr: soon}}\n"),
+            (7, 47),
+            "invalid duration `soon`",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: cc, mtbf: 1h, mttr: 1h}}\n"),
+            (7, 21),
+            "unknown cluster `cc`",
+        ),
+        (
+            format!(
+                "{SMALL}faults:\n  - random: {{hosts: [esx-01, esx-01], mtbf: 1h, mttr: 1h}}\n"
+            ),
+            (7, 30),
+            "host `esx-01` is listed twice",
+        ),
+        (
+            format!("{SMALL}faults:\n  - at: 1h\n    random: {{hosts: all, mtbf: 1h, mttr: 1h}}\n"),
+            (8, 5),
+            "mixes `random` with scheduled-fault fields",
+        ),
+        (
+            format!("{SMALL}placement:\n  power_on_delay: uniform(5s, 1s)\n"),
+            (7, 19),
+            "low `5s` is above high `1s`",
+        ),
+        (
+            format!("{SMALL}expect:\n  - {{a: 1}}\n"),
+            (7, 5),
+            "expected an expectation like `lost == 0` for `expect`, found a mapping",
+        ),
+        (
+            SMALL.replace("duration: 1h", "duration: 0s"),
+            (2, 11),
+            "`duration` must be greater than zero",
+        ),
+        (
+            SMALL.replace("seed: 1", "seed:"),
+            (1, 1),
+            "missing value for `seed` in `scenario`",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 2, names: [x]"),
+            (5, 60),
+            "has both `count` and `names`",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 0"),
+            (5, 50),
+            "must be at least 1",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 99999999999"),
+            (5, 50),
+            "too many hosts",
+        ),
+        (
+            SMALL.replace("cpu: 1,", "cpu: 1, cpus: 2,"),
+            (4, 35),
+            "unknown field `cpus`",
+        ),
+        (
+            SMALL
+                .replace("1Gi", "&x 1Gi")
+                .replace("count: 2", "count: *x"),
+            (5, 50),
+            "aliases",
+        ),
+        (
+            "[1, 2]\n".to_string(),
+            (1, 1),
+            "expected a mapping (`seed:`, `duration:`, `datacenter:`...) at the top of the scenario, found a sequence",
+        ),
+        (String::new(), (1, 1), "the scenario file is empty"),
+    ];
+    let mut failures = Vec::new();
+    for (text, (line, col), fragment) in cases {
+        let e = match parse_scenario(&text, "t.yaml") {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e,
+        };
+        if e.location() != Some(Location { line, col }) || !e.message().contains(fragment) {
+            failures.push(format!(
+                "want {line}:{col} `{fragment}`, got `{e}` in:\n{text}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
