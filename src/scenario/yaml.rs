@@ -36,6 +36,10 @@ impl Node {
     pub fn describe(&self) -> String {
         match &self.kind {
             NodeKind::Null => "nothing".to_string(),
+            // Long scalars (a pasted blob) are cut so the message stays one readable line.
+            NodeKind::Scalar(s) if s.chars().count() > 60 => {
+                format!("`{}...`", s.chars().take(60).collect::<String>())
+            }
             NodeKind::Scalar(s) => format!("`{s}`"),
             NodeKind::Seq(_) => "a sequence".to_string(),
             NodeKind::Map(_) => "a mapping".to_string(),
