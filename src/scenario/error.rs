@@ -78,8 +78,9 @@ pub(crate) type PResult<T> = Result<T, Diag>;
 
 /// The closest candidate to a misspelt `word`, if one is close enough to be
 /// a plausible typo. Both metrics are used because Jaro-Winkler favours
-/// shared prefixes (`plicy` -> `policy`) and Levenshtein catches short words
-/// with an early slip (`sed` -> `seed`).
+/// shared prefixes (`plicy` -> `policy`) and the edit distance (with
+/// transpositions) catches short words with an early slip (`sed` -> `seed`,
+/// `dsr` -> `drs`).
 pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -87,12 +88,11 @@ pub(crate) fn did_you_mean<'a>(
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in candidates {
         let jw = strsim::jaro_winkler(word, candidate);
-        let lev = strsim::levenshtein(word, candidate);
+        let edits = strsim::osa_distance(word, candidate);
         let max_edits = (candidate.chars().count().max(word.chars().count()) / 3).max(1);
-        if jw >= 0.85 || lev <= max_edits {
-            if best.is_none_or(|(score, _)| jw > score) {
-                best = Some((jw, candidate));
-            }
+        let close = jw >= 0.85 || edits <= max_edits;
+        if close && best.is_none_or(|(score, _)| jw > score) {
+            best = Some((jw, candidate));
         }
     }
     best.map(|(_, c)| c)

@@ -2,16 +2,19 @@
 //! with file, line and column.
 //!
 //! Layers: `yaml` (text -> positioned tree), `read` (schema helpers),
-//! `units` (durations, quantities, rates, distributions), `datacenter` and
-//! `parse` (sections -> typed model). The format is documented in
-//! `scenarios/README.md`.
+//! `units` (durations, quantities, rates, distributions), `parse` (the top
+//! level) with one module per section: `datacenter`, `workloads`, `faults`,
+//! `expect`. The format is documented in `scenarios/README.md`.
 
 mod datacenter;
 pub mod error;
+mod expect;
+mod faults;
 pub mod model;
 mod parse;
 mod read;
 pub mod units;
+mod workloads;
 mod yaml;
 
 pub use error::ScenarioError;

@@ -72,13 +72,21 @@ impl<'a> Fields<'a> {
             .map(|(k, _)| k)
     }
 
-    /// The value of `key`; a missing (or null) value is an error at the mapping.
+    /// The value of `key`. A missing key is an error at the mapping; a key
+    /// written with no value is an error at the key.
     pub fn req(&self, key: &str) -> PResult<&'a Node> {
-        self.opt(key).ok_or_else(|| {
-            Diag::new(
+        if let Some(value) = self.opt(key) {
+            return Ok(value);
+        }
+        Err(match self.key(key) {
+            Some(k) => Diag::new(
+                k.loc,
+                format!("missing value for `{key}` in `{}`", self.path),
+            ),
+            None => Diag::new(
                 self.loc,
                 format!("missing field `{key}` in `{}`", self.path),
-            )
+            ),
         })
     }
 

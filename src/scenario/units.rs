@@ -563,4 +563,27 @@ mod tests {
                 .starts_with("invalid duration `soon`")
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn unit_parsers_never_panic(text in "[0-9a-zA-Zµ./(),\\- ]{0,24}") {
+            let _ = parse_duration(&text);
+            let _ = parse_memory(&text);
+            let _ = parse_cpu(&text);
+            let _ = parse_gpus(&text);
+            let _ = parse_rate(&text);
+            let _ = parse_dist(&text);
+        }
+
+        #[test]
+        fn whole_and_tenth_units_are_exact(n in 0u64..1_000_000, tenth in 0u64..10) {
+            proptest::prop_assert_eq!(parse_duration(&format!("{n}.{tenth}s")), Ok(n * S + tenth * S / 10));
+            proptest::prop_assert_eq!(parse_duration(&format!("{n}h{tenth}m")), Ok(n * H + tenth * 60 * S));
+            proptest::prop_assert_eq!(parse_memory(&format!("{n}.{tenth}G")), Ok(n * 1_000_000_000 + tenth * 100_000_000));
+            proptest::prop_assert_eq!(parse_memory(&format!("{n}.5Ki")), Ok(n * 1024 + 512));
+            proptest::prop_assert_eq!(parse_cpu(&format!("{n}.{tenth}")), Ok(n * 1000 + tenth * 100));
+        }
+    }
 }

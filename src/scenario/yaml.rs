@@ -36,6 +36,10 @@ impl Node {
     pub fn describe(&self) -> String {
         match &self.kind {
             NodeKind::Null => "nothing".to_string(),
+            // Long scalars (a pasted blob) are cut so the message stays one readable line.
+            NodeKind::Scalar(s) if s.chars().count() > 60 => {
+                format!("`{}...`", s.chars().take(60).collect::<String>())
+            }
             NodeKind::Scalar(s) => format!("`{s}`"),
             NodeKind::Seq(_) => "a sequence".to_string(),
             NodeKind::Map(_) => "a mapping".to_string(),
@@ -154,18 +158,16 @@ fn add(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> PResult<()> {
         Some(Open::Map(_, entries, pending)) => match pending.take() {
             Some(key) => entries.push((key, node)),
             None => {
-                if let Some(name) = node.as_scalar() {
-                    if let Some((first, _)) =
-                        entries.iter().find(|(k, _)| k.as_scalar() == Some(name))
-                    {
-                        return Err(Diag::new(
-                            node.loc,
-                            format!(
-                                "duplicate key `{name}` (first given at line {})",
-                                first.loc.line
-                            ),
-                        ));
-                    }
+                let name = node.as_scalar();
+                let first = entries
+                    .iter()
+                    .find(|(k, _)| name.is_some() && k.as_scalar() == name);
+                if let (Some(name), Some((first, _))) = (name, first) {
+                    let line = first.loc.line;
+                    return Err(Diag::new(
+                        node.loc,
+                        format!("duplicate key `{name}` (first given at line {line})"),
+                    ));
                 }
                 *pending = Some(node);
             }
@@ -227,9 +229,14 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_scanner_position() {
-        let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
-        assert!(e.message.starts_with("invalid YAML: "), "{e:?}");
-        assert!(e.loc.line >= 1);
+        let e = parse("seed: 1\n  duration: 2\n").unwrap_err();
+        assert_eq!(
+            e,
+            Diag::new(
+                at(2, 11),
+                "invalid YAML: mapping values are not allowed in this context"
+            )
+        );
     }
 
     #[test]

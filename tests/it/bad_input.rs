@@ -1,1 +1,407 @@
-//! placeholder
+//! Bad scenario files through the real binary: exit code 2 and one message
+//! `error: FILE:LINE:COL: ...` that points at the mistake and says what was
+//! expected.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+/// A valid scenario; each case edits one or two of its lines. Line numbers
+/// in the cases refer to this text.
+const BASE: &str = "\
+seed: 42
+duration: 24h
+datacenter:
+  host_models:
+    - name: r650
+      cpu: 64
+      memory: 512Gi
+  clusters:
+    - name: cl-01
+      hosts:
+        - model: r650
+          count: 4
+placement:
+  policy: drs
+faults:
+  - at: 6h
+    host: esx-03
+    fault: crash
+expect:
+  - lost == 0
+";
+
+/// BASE with 1-based line `line` replaced by `new` (several lines allowed,
+/// or none to delete it).
+fn edit(line: usize, new: &str) -> String {
+    let mut lines: Vec<&str> = BASE.lines().collect();
+    assert!(line >= 1 && line <= lines.len(), "no line {line}");
+    if new.is_empty() {
+        lines.remove(line - 1);
+    } else {
+        lines[line - 1] = new;
+    }
+    lines.join("\n") + "\n"
+}
+
+fn pacsim_run(path: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .arg("run")
+        .arg(path)
+        .output()
+        .expect("run pacsim")
+}
+
+fn run_bytes(bytes: &[u8]) -> (Output, String) {
+    let mut file = tempfile::Builder::new()
+        .suffix(".yaml")
+        .tempfile()
+        .expect("temp file");
+    file.write_all(bytes).expect("write scenario");
+    let out = pacsim_run(file.path());
+    (out, file.path().display().to_string())
+}
+
+/// Runs `text` and checks exit code 2, the exact `file:line:col` and that
+/// the message contains every one of `words`.
+fn assert_rejected(text: &str, line: usize, col: usize, words: &[&str]) {
+    assert_rejected_bytes(text.as_bytes(), line, col, words);
+}
+
+fn assert_rejected_bytes(bytes: &[u8], line: usize, col: usize, words: &[&str]) {
+    let (out, path) = run_bytes(bytes);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    let prefix = format!("error: {path}:{line}:{col}: ");
+    assert!(
+        stderr.starts_with(&prefix),
+        "expected prefix `{prefix}`, got: {stderr}"
+    );
+    for word in words {
+        assert!(stderr.contains(word), "expected `{word}` in: {stderr}");
+    }
+    assert_eq!(stderr.lines().count(), 1, "one message, one line: {stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+#[test]
+fn valid_scenario_exits_zero() {
+    let (out, _) = run_bytes(BASE.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn unknown_field_suggests_the_closest_name() {
+    assert_rejected(
+        &edit(14, "  plicy: drs"),
+        14,
+        3,
+        &[
+            "unknown field `plicy` in `placement`; expected one of `policy`, `power_on_delay`; did you mean `policy`?",
+        ],
+    );
+}
+
+#[test]
+fn misspelt_required_field_is_unknown_not_missing() {
+    assert_rejected(
+        &edit(1, "sed: 42"),
+        1,
+        1,
+        &["unknown field `sed` in `scenario`", "did you mean `seed`?"],
+    );
+}
+
+#[test]
+fn wrong_scalar_type() {
+    assert_rejected(
+        &edit(1, "seed: abc"),
+        1,
+        7,
+        &["expected an integer for `seed`, found `abc`"],
+    );
+}
+
+#[test]
+fn wrong_collection_type() {
+    assert_rejected(
+        &edit(14, "  - drs"),
+        14,
+        3,
+        &["expected a mapping for `placement`, found a sequence"],
+    );
+}
+
+#[test]
+fn zero_capacity() {
+    assert_rejected(
+        &edit(6, "      cpu: 0"),
+        6,
+        12,
+        &["`cpu` must be greater than zero, found `0`"],
+    );
+}
+
+#[test]
+fn negative_capacity() {
+    assert_rejected(
+        &edit(7, "      memory: -4Gi"),
+        7,
+        15,
+        &["memory must be greater than zero, found `-4Gi`"],
+    );
+}
+
+#[test]
+fn duration_without_unit() {
+    assert_rejected(
+        &edit(2, "duration: 24"),
+        2,
+        11,
+        &["duration `24` needs a unit", "e.g. `24s`"],
+    );
+}
+
+#[test]
+fn duration_with_unknown_unit() {
+    assert_rejected(
+        &edit(16, "  - at: 6hours"),
+        16,
+        9,
+        &["invalid duration `6hours`", "expected a number with a unit"],
+    );
+}
+
+#[test]
+fn bad_memory_quantity() {
+    assert_rejected(
+        &edit(7, "      memory: 12Gx"),
+        7,
+        15,
+        &[
+            "invalid memory quantity `12Gx`: expected a number with an optional unit",
+            "e.g. `512Gi`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_host_in_fault() {
+    assert_rejected(
+        &edit(17, "    host: esx-3"),
+        17,
+        11,
+        &["unknown host `esx-3`", "did you mean `esx-03`?"],
+    );
+}
+
+#[test]
+fn unknown_fault_kind_lists_supported_ones() {
+    assert_rejected(
+        &edit(18, "    fault: reboot"),
+        18,
+        12,
+        &["unsupported fault `reboot`; supported: `crash`"],
+    );
+}
+
+#[test]
+fn unknown_placement_policy_lists_all_three() {
+    assert_rejected(
+        &edit(14, "  policy: dsr"),
+        14,
+        11,
+        &[
+            "unknown placement policy `dsr`; expected one of `first-fit`, `best-fit`, `drs`; did you mean `drs`?",
+        ],
+    );
+}
+
+#[test]
+fn empty_datacenter_without_clusters() {
+    let text = BASE.replace(
+        "  clusters:\n    - name: cl-01\n      hosts:\n        - model: r650\n          count: 4\n",
+        "  clusters: []\n",
+    );
+    assert_rejected(
+        &text,
+        8,
+        13,
+        &[
+            "empty datacenter",
+            "`clusters` must list at least one cluster",
+        ],
+    );
+}
+
+#[test]
+fn empty_cluster_without_hosts() {
+    let text = BASE.replace(
+        "      hosts:\n        - model: r650\n          count: 4\n",
+        "      hosts: []\n",
+    );
+    assert_rejected(
+        &text,
+        10,
+        14,
+        &["empty cluster `cl-01`", "at least one host group"],
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("nope.yaml");
+    let out = pacsim_run(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let expected = format!("error: {}: cannot read scenario: ", path.display());
+    assert!(
+        stderr.starts_with(&expected),
+        "expected `{expected}`, got: {stderr}"
+    );
+    assert!(stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn binary_file_is_not_yaml() {
+    assert_rejected_bytes(
+        b"seed: 1\nab\xff\xfe\x00",
+        2,
+        3,
+        &["not a YAML scenario: invalid UTF-8 at byte 10"],
+    );
+}
+
+#[test]
+fn json_ish_mess_gets_the_scanner_position() {
+    assert_rejected(
+        "{\"seed\": 42,\n \"duration\": [1h,\n",
+        3,
+        1,
+        &["invalid YAML"],
+    );
+}
+
+#[test]
+fn plain_text_is_not_a_scenario() {
+    assert_rejected(
+        "just some words\n",
+        1,
+        1,
+        &["expected a mapping", "found `just some words`"],
+    );
+}
+
+#[test]
+fn unknown_host_model() {
+    assert_rejected(
+        &edit(11, "        - model: r65"),
+        11,
+        18,
+        &["unknown host model `r65`", "did you mean `r650`?"],
+    );
+}
+
+#[test]
+fn missing_required_field_is_reported_at_the_parent_mapping() {
+    assert_rejected(&edit(1, ""), 1, 1, &["missing field `seed` in `scenario`"]);
+    assert_rejected(
+        &edit(7, ""),
+        5,
+        7,
+        &["missing field `memory` in `datacenter.host_models[0]`"],
+    );
+}
+
+#[test]
+fn duplicate_explicit_host_name_is_reported_at_the_name() {
+    let text = BASE.replace(
+        "          count: 4\n",
+        "          count: 4\n        - model: r650\n          names: [big-1, esx-02]\n",
+    );
+    assert_rejected(&text, 14, 26, &["duplicate host name `esx-02`", "line 12"]);
+}
+
+#[test]
+fn duplicate_key() {
+    assert_rejected(
+        &edit(2, "duration: 24h\nseed: 7"),
+        3,
+        1,
+        &["duplicate key `seed` (first given at line 1)"],
+    );
+}
+
+#[test]
+fn malformed_expectation() {
+    assert_rejected(
+        &edit(20, "  - lost = 0"),
+        20,
+        5,
+        &[
+            "malformed expectation `lost = 0`",
+            "expected `<metric> <op> <number>`",
+        ],
+    );
+}
+
+const GENERATOR: &str = "workloads:
+  generators:
+    - name: web
+      rate: 5/m
+      lifetime: 1h
+      sizes: [{cpu: 1, memory: 1Gi}]
+";
+
+#[test]
+fn rate_per_m_is_ambiguous() {
+    let text = format!("{BASE}{GENERATOR}");
+    assert_rejected(
+        &text,
+        24,
+        13,
+        &["rate unit `/m` in `5/m` is ambiguous; write `/min`"],
+    );
+}
+
+#[test]
+fn generator_with_rate_and_interarrival() {
+    let text = format!(
+        "{BASE}{}",
+        GENERATOR.replace("rate: 5/m", "rate: 5/min\n      interarrival: exp(1s)")
+    );
+    assert_rejected(
+        &text,
+        25,
+        7,
+        &["generator `web` has both `rate` and `interarrival`; give exactly one"],
+    );
+}
+
+#[test]
+fn delete_before_create() {
+    let vm = "workloads:\n  vms:\n    - {name: a, cpu: 1, memory: 1Gi, at: 2h, delete_at: 1h}\n";
+    assert_rejected(
+        &format!("{BASE}{vm}"),
+        23,
+        57,
+        &["`delete_at` (01:00:00) must be later than `at` (02:00:00)"],
+    );
+}
+
+#[test]
+fn second_document_is_rejected() {
+    assert_rejected(
+        &format!("{BASE}---\nseed: 1\n"),
+        21,
+        1,
+        &["single YAML document"],
+    );
+}

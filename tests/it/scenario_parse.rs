@@ -94,10 +94,21 @@ fn hosts_are_numbered_across_clusters_in_file_order() {
     let dc = full().datacenter;
     let clusters: Vec<_> = dc.clusters.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(clusters, ["a", "b"]);
-    let hosts: Vec<_> = dc.hosts.iter().map(|h| (h.name.as_str(), h.cluster, h.model)).collect();
+    let hosts: Vec<_> = dc
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.cluster, h.model))
+        .collect();
     assert_eq!(
         hosts,
-        [("esx-01", 0, 0), ("esx-02", 0, 0), ("esx-03", 0, 0), ("g-1", 0, 1), ("esx-04", 1, 1), ("esx-05", 1, 1)]
+        [
+            ("esx-01", 0, 0),
+            ("esx-02", 0, 0),
+            ("esx-03", 0, 0),
+            ("g-1", 0, 1),
+            ("esx-04", 1, 1),
+            ("esx-05", 1, 1)
+        ]
     );
 }
 
@@ -107,7 +118,10 @@ fn host_names(text: &str) -> Vec<String> {
 }
 
 fn dc_with_counts(prefix: &str, counts: &[u64]) -> String {
-    let groups: String = counts.iter().map(|c| format!("        - {{model: m, count: {c}}}\n")).collect();
+    let groups: String = counts
+        .iter()
+        .map(|c| format!("        - {{model: m, count: {c}}}\n"))
+        .collect();
     format!(
         "seed: 1\nduration: 1h\ndatacenter:\n  host_prefix: {prefix}\n  host_models: [{{name: m, cpu: 1, memory: 1Gi}}]\n  clusters:\n    - name: c\n      hosts:\n{groups}"
     )
@@ -120,22 +134,36 @@ fn host_number_width_follows_the_total_count() {
     assert_eq!(names.last().unwrap(), "n-09");
     let names = host_names(&dc_with_counts("esx", &[60, 40]));
     assert_eq!(names.len(), 100);
-    assert_eq!((names[0].as_str(), names[99].as_str()), ("esx-001", "esx-100"));
+    assert_eq!(
+        (names[0].as_str(), names[99].as_str()),
+        ("esx-001", "esx-100")
+    );
     let names = host_names(&dc_with_counts("esx", &[9999, 1]));
-    assert_eq!((names[0].as_str(), names[9999].as_str()), ("esx-00001", "esx-10000"));
+    assert_eq!(
+        (names[0].as_str(), names[9999].as_str()),
+        ("esx-00001", "esx-10000")
+    );
 }
 
 #[test]
 fn placement_policy_and_delay() {
     let p = full().placement;
     assert_eq!(p.policy, PlacementPolicy::BestFit);
-    assert_eq!(p.power_on_delay, Dist::LogNormal { median: 2 * SEC, sigma: 0.25 });
+    assert_eq!(
+        p.power_on_delay,
+        Dist::LogNormal {
+            median: 2 * SEC,
+            sigma: 0.25
+        }
+    );
 }
 
 #[test]
 fn placement_defaults_to_drs_with_no_delay() {
     let text = FULL.split("placement:").next().unwrap().to_string();
-    let p = parse_scenario(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}")).placement;
+    let p = parse_scenario(&text, "t.yaml")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .placement;
     assert_eq!(p.policy, PlacementPolicy::Drs);
     assert_eq!(p.power_on_delay, Dist::Fixed(0));
 }
@@ -163,16 +191,34 @@ fn generators() {
     assert_eq!(web.lifetime, Dist::Exponential { mean: 600 * SEC });
     let expected_sizes = SizeMix {
         entries: vec![
-            WeightedSize { size: Resources::cores(1, 4), weight: 3 },
-            WeightedSize { size: Resources::cores(4, 16), weight: 1 },
+            WeightedSize {
+                size: Resources::cores(1, 4),
+                weight: 3,
+            },
+            WeightedSize {
+                size: Resources::cores(4, 16),
+                weight: 1,
+            },
         ],
     };
     assert_eq!(web.sizes, expected_sizes);
-    assert_eq!((web.start, web.stop, web.count), (SimTime(10 * MIN), Some(SimTime(HOUR)), Some(50)));
+    assert_eq!(
+        (web.start, web.stop, web.count),
+        (SimTime(10 * MIN), Some(SimTime(HOUR)), Some(50))
+    );
     let batch = &gens[1];
-    assert_eq!(batch.interarrival, Dist::Uniform { low: SEC, high: 3 * SEC });
+    assert_eq!(
+        batch.interarrival,
+        Dist::Uniform {
+            low: SEC,
+            high: 3 * SEC
+        }
+    );
     assert_eq!(batch.lifetime, Dist::Fixed(45 * MIN));
-    assert_eq!((batch.start, batch.stop, batch.count), (SimTime::ZERO, None, None));
+    assert_eq!(
+        (batch.start, batch.stop, batch.count),
+        (SimTime::ZERO, None, None)
+    );
 }
 
 #[test]
@@ -192,7 +238,13 @@ fn faults_resolve_host_ids() {
     assert_eq!(f.random[0].mttr, Dist::Fixed(HOUR));
     assert_eq!(f.random[1].hosts, (0..6).map(HostId).collect::<Vec<_>>());
     assert_eq!(f.random[1].mtbf, Dist::Fixed(48 * HOUR));
-    assert_eq!(f.random[1].mttr, Dist::Uniform { low: MIN, high: 2 * MIN });
+    assert_eq!(
+        f.random[1].mttr,
+        Dist::Uniform {
+            low: MIN,
+            high: 2 * MIN
+        }
+    );
     assert_eq!(f.random[2].hosts, [HostId(3), HostId(0)]);
     assert_eq!(f.random[2].mttr, Dist::Fixed(0));
 }
@@ -201,12 +253,28 @@ fn faults_resolve_host_ids() {
 fn expectations_keep_text_and_location() {
     let e = full().expect;
     assert_eq!(e.len(), 2);
-    assert_eq!((e[0].metric.as_str(), e[0].op, e[0].value), ("rejected_ratio", CmpOp::Le, 0.01));
+    assert_eq!(
+        (e[0].metric.as_str(), e[0].op, e[0].value),
+        ("rejected_ratio", CmpOp::Le, 0.01)
+    );
     assert_eq!(e[0].text, "rejected_ratio <= 0.01");
-    let line = FULL.lines().position(|l| l.contains("rejected_ratio")).unwrap() + 1;
+    let line = FULL
+        .lines()
+        .position(|l| l.contains("rejected_ratio"))
+        .unwrap()
+        + 1;
     assert_eq!(e[0].location, Location { line, col: 5 });
-    assert_eq!((e[1].metric.as_str(), e[1].op, e[1].value), ("vms.lost", CmpOp::Eq, 0.0));
-    assert_eq!(e[1].location, Location { line: line + 1, col: 5 });
+    assert_eq!(
+        (e[1].metric.as_str(), e[1].op, e[1].value),
+        ("vms.lost", CmpOp::Eq, 0.0)
+    );
+    assert_eq!(
+        e[1].location,
+        Location {
+            line: line + 1,
+            col: 5
+        }
+    );
 }
 
 #[test]
@@ -222,12 +290,23 @@ fn optional_sections_may_be_absent_or_empty() {
 /// Errors through the library API: the same contract as the binary.
 #[test]
 fn errors_display_as_file_line_col_message() {
-    let e = parse_scenario("seed: 1\nduration: 1h\ndatacenter:\n  host_models: []\n", "e.yaml").unwrap_err();
+    let e = parse_scenario(
+        "seed: 1\nduration: 1h\ndatacenter:\n  host_models: []\n",
+        "e.yaml",
+    )
+    .unwrap_err();
     assert_eq!(e.location(), Some(Location { line: 4, col: 16 }));
-    assert_eq!(e.to_string(), "e.yaml:4:16: empty datacenter: `host_models` must list at least one host model");
+    assert_eq!(
+        e.to_string(),
+        "e.yaml:4:16: empty datacenter: `host_models` must list at least one host model"
+    );
     let e = load_scenario(std::path::Path::new("/nonexistent/x.yaml")).unwrap_err();
     assert_eq!(e.location(), None);
-    assert!(e.to_string().starts_with("/nonexistent/x.yaml: cannot read scenario: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/x.yaml: cannot read scenario: "),
+        "{e}"
+    );
 }
 
 fn readme_example() -> String {
@@ -239,7 +318,8 @@ fn readme_example() -> String {
 
 #[test]
 fn readme_example_parses() {
-    let s = parse_scenario(&readme_example(), "scenarios/README.md").unwrap_or_else(|e| panic!("{e}"));
+    let s =
+        parse_scenario(&readme_example(), "scenarios/README.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.name, "quickstart");
     assert_eq!(s.seed, 42);
     assert_eq!(s.duration, SimDuration(24 * HOUR));
@@ -247,7 +327,10 @@ fn readme_example_parses() {
     assert_eq!(names[..3], ["esx-01", "esx-02", "esx-03"]);
     assert_eq!(names[8..], ["esx-09", "esx-10", "esx-big-1", "esx-big-2"]);
     assert_eq!(s.faults.scheduled[0].host, HostId(2));
-    assert_eq!(s.faults.random[0].hosts, (0..8).map(HostId).collect::<Vec<_>>());
+    assert_eq!(
+        s.faults.random[0].hosts,
+        (0..8).map(HostId).collect::<Vec<_>>()
+    );
     assert_eq!(s.workloads.generators.len(), 2);
     assert_eq!(s.expect.len(), 2);
 }
@@ -266,7 +349,12 @@ fn mutate(text: &str, edits: &[(usize, u8, char)]) -> String {
             _ => {
                 // Duplicate a whole line: duplicate keys, repeated entries.
                 let line = chars[..i].iter().filter(|&&c| c == '\n').count();
-                let lines: Vec<String> = chars.iter().collect::<String>().lines().map(String::from).collect();
+                let lines: Vec<String> = chars
+                    .iter()
+                    .collect::<String>()
+                    .lines()
+                    .map(String::from)
+                    .collect();
                 if let Some(l) = lines.get(line) {
                     let mut out = lines.clone();
                     out.insert(line, l.clone());
@@ -306,4 +394,170 @@ proptest! {
             prop_assert!(loc.line <= text.lines().count() + 1, "{e}");
         }
     }
+}
+
+/// A small valid scenario for the rejection table; line 6 onwards is free.
+const SMALL: &str = "\
+seed: 1
+duration: 1h
+datacenter:
+  host_models: [{name: m, cpu: 1, memory: 1Gi}]
+  clusters: [{name: c, hosts: [{model: m, count: 2}]}]
+";
+
+/// Rules checked below the binary level: each case is SMALL plus a tail,
+/// the expected `line:col` and a fragment of the message.
+#[test]
+fn rejections_name_the_rule_and_the_place() {
+    let gen_tail = "workloads:\n  generators:\n    - name: g\n      lifetime: 1h\n      sizes: [{cpu: 1, memory: 1}]\n";
+    let cases: Vec<(String, (usize, usize), &str)> = vec![
+        (
+            SMALL.replace(
+                "count: 2}]}]",
+                "count: 2}]}, {name: c, hosts: [{model: m, count: 1}]}]",
+            ),
+            (5, 63),
+            "duplicate cluster name `c`",
+        ),
+        (
+            SMALL.replace(
+                "memory: 1Gi}]",
+                "memory: 1Gi}, {name: m, cpu: 2, memory: 1}]",
+            ),
+            (4, 56),
+            "duplicate host model name `m`",
+        ),
+        (
+            format!(
+                "{SMALL}workloads:\n  vms:\n    - {{name: a, cpu: 1, memory: 1}}\n    - {{name: a, cpu: 1, memory: 1}}\n"
+            ),
+            (9, 14),
+            "duplicate vm name `a`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}").replace("lifetime: 1h", "rate: 1/s\n      lifetime: 1h")
+                + "    - name: g\n      rate: 1/s\n      lifetime: 1h\n      sizes: [{cpu: 1, memory: 1}]\n",
+            (12, 13),
+            "duplicate generator name `g`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}"),
+            (8, 7),
+            "generator `g` needs an arrival process",
+        ),
+        (
+            format!("{SMALL}{gen_tail}")
+                .replace("lifetime: 1h", "interarrival: 0s\n      lifetime: 1h"),
+            (9, 21),
+            "`interarrival` must have a mean greater than zero",
+        ),
+        (
+            format!("{SMALL}{gen_tail}").replace(
+                "lifetime: 1h",
+                "rate: 1/s\n      lifetime: 1h\n      stop: 0s",
+            ),
+            (11, 13),
+            "`stop` (00:00:00) must be later than `start`",
+        ),
+        (
+            format!("{SMALL}{gen_tail}")
+                .replace("lifetime: 1h", "rate: 1/s\n      lifetime: 1h")
+                .replace("memory: 1}]", "memory: 1, weight: 0}]"),
+            (11, 43),
+            "`workloads.generators[0].sizes[0].weight` must be at least 1",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: all, mtbf: 0s, mttr: 1h}}\n"),
+            (7, 32),
+            "`mtbf` must have a mean greater than zero",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: all, mtbf: exp(1h), mttr: soon}}\n"),
+            (7, 47),
+            "invalid duration `soon`",
+        ),
+        (
+            format!("{SMALL}faults:\n  - random: {{hosts: cc, mtbf: 1h, mttr: 1h}}\n"),
+            (7, 21),
+            "unknown cluster `cc`",
+        ),
+        (
+            format!(
+                "{SMALL}faults:\n  - random: {{hosts: [esx-01, esx-01], mtbf: 1h, mttr: 1h}}\n"
+            ),
+            (7, 30),
+            "host `esx-01` is listed twice",
+        ),
+        (
+            format!("{SMALL}faults:\n  - at: 1h\n    random: {{hosts: all, mtbf: 1h, mttr: 1h}}\n"),
+            (8, 5),
+            "mixes `random` with scheduled-fault fields",
+        ),
+        (
+            format!("{SMALL}placement:\n  power_on_delay: uniform(5s, 1s)\n"),
+            (7, 19),
+            "low `5s` is above high `1s`",
+        ),
+        (
+            format!("{SMALL}expect:\n  - {{a: 1}}\n"),
+            (7, 5),
+            "expected an expectation like `lost == 0` for `expect`, found a mapping",
+        ),
+        (
+            SMALL.replace("duration: 1h", "duration: 0s"),
+            (2, 11),
+            "`duration` must be greater than zero",
+        ),
+        (
+            SMALL.replace("seed: 1", "seed:"),
+            (1, 1),
+            "missing value for `seed` in `scenario`",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 2, names: [x]"),
+            (5, 60),
+            "has both `count` and `names`",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 0"),
+            (5, 50),
+            "must be at least 1",
+        ),
+        (
+            SMALL.replace("count: 2", "count: 99999999999"),
+            (5, 50),
+            "too many hosts",
+        ),
+        (
+            SMALL.replace("cpu: 1,", "cpu: 1, cpus: 2,"),
+            (4, 35),
+            "unknown field `cpus`",
+        ),
+        (
+            SMALL
+                .replace("1Gi", "&x 1Gi")
+                .replace("count: 2", "count: *x"),
+            (5, 50),
+            "aliases",
+        ),
+        (
+            "[1, 2]\n".to_string(),
+            (1, 1),
+            "expected a mapping (`seed:`, `duration:`, `datacenter:`...) at the top of the scenario, found a sequence",
+        ),
+        (String::new(), (1, 1), "the scenario file is empty"),
+    ];
+    let mut failures = Vec::new();
+    for (text, (line, col), fragment) in cases {
+        let e = match parse_scenario(&text, "t.yaml") {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e,
+        };
+        if e.location() != Some(Location { line, col }) || !e.message().contains(fragment) {
+            failures.push(format!(
+                "want {line}:{col} `{fragment}`, got `{e}` in:\n{text}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

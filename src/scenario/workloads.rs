@@ -1,0 +1,199 @@
+//! The `workloads:` section: VMs written out one by one, and generators
+//! that create VMs from an arrival process and a size mix.
+
+use super::datacenter::parse_size;
+use super::error::{Diag, PResult};
+use super::model::*;
+use super::read::{self, Fields};
+use super::units;
+use super::yaml::Node;
+use crate::model::{SimTime, SizeMix, WeightedSize};
+
+pub(crate) fn parse_workloads(node: &Node) -> PResult<Workloads> {
+    let f = Fields::new(node, "workloads", &["vms", "generators"])?;
+    let mut workloads = Workloads::default();
+    if let Some(vms) = f.opt("vms") {
+        for (i, vm) in read::seq(vms, "workloads.vms")?.iter().enumerate() {
+            let (name_node, parsed) = parse_vm(vm, &format!("workloads.vms[{i}]"))?;
+            if workloads.vms.iter().any(|v| v.name == parsed.name) {
+                return Err(Diag::new(
+                    name_node.loc,
+                    format!("duplicate vm name `{}`", parsed.name),
+                ));
+            }
+            workloads.vms.push(parsed);
+        }
+    }
+    if let Some(gens) = f.opt("generators") {
+        for (i, g) in read::seq(gens, "workloads.generators")?.iter().enumerate() {
+            let (name_node, parsed) = parse_generator(g, &format!("workloads.generators[{i}]"))?;
+            if workloads.generators.iter().any(|x| x.name == parsed.name) {
+                return Err(Diag::new(
+                    name_node.loc,
+                    format!("duplicate generator name `{}`", parsed.name),
+                ));
+            }
+            workloads.generators.push(parsed);
+        }
+    }
+    Ok(workloads)
+}
+
+fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
+    let f = Fields::new(
+        node,
+        path,
+        &["name", "cpu", "memory", "gpus", "at", "delete_at"],
+    )?;
+    let name_node = f.req("name")?;
+    let name = read::string(name_node, &f.sub("name"))?;
+    let size = parse_size(&f)?;
+    let at = f
+        .opt("at")
+        .map(|n| read::duration(n, &f.sub("at")))
+        .transpose()?
+        .unwrap_or(0);
+    let delete_at = match f.opt("delete_at") {
+        Some(n) => {
+            let t = read::duration(n, &f.sub("delete_at"))?;
+            if t <= at {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "`delete_at` ({}) must be later than `at` ({})",
+                        SimTime(t),
+                        SimTime(at)
+                    ),
+                ));
+            }
+            Some(SimTime(t))
+        }
+        None => None,
+    };
+    Ok((
+        name_node,
+        ExplicitVm {
+            name,
+            size,
+            at: SimTime(at),
+            delete_at,
+        },
+    ))
+}
+
+fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generator)> {
+    let f = Fields::new(
+        node,
+        path,
+        &[
+            "name",
+            "rate",
+            "interarrival",
+            "lifetime",
+            "sizes",
+            "start",
+            "stop",
+            "count",
+        ],
+    )?;
+    let name_node = f.req("name")?;
+    let name = read::string(name_node, &f.sub("name"))?;
+    let interarrival = match (f.opt("rate"), f.opt("interarrival")) {
+        (Some(rate), Some(_)) => {
+            let later = [f.key("rate"), f.key("interarrival")]
+                .into_iter()
+                .flatten()
+                .max_by_key(|k| (k.loc.line, k.loc.col));
+            let loc = later.map_or(rate.loc, |k| k.loc);
+            return Err(Diag::new(
+                loc,
+                format!("generator `{name}` has both `rate` and `interarrival`; give exactly one"),
+            ));
+        }
+        (None, None) => {
+            return Err(Diag::new(
+                f.loc,
+                format!(
+                    "generator `{name}` needs an arrival process: give `rate` (e.g. `1.5/s`) or `interarrival` (a distribution)"
+                ),
+            ));
+        }
+        (Some(rate), None) => read::unit(rate, "a rate", &f.sub("rate"), units::parse_rate)?,
+        (None, Some(n)) => {
+            let d = read::dist(n, &f.sub("interarrival"))?;
+            // A zero mean would mean infinitely many arrivals at one instant.
+            if d.mean_nanos() <= 0.0 {
+                return Err(Diag::new(
+                    n.loc,
+                    "`interarrival` must have a mean greater than zero",
+                ));
+            }
+            d
+        }
+    };
+    let lifetime = read::dist(f.req("lifetime")?, &f.sub("lifetime"))?;
+    let sizes = parse_sizes(f.req("sizes")?, &f.sub("sizes"))?;
+    let start = f
+        .opt("start")
+        .map(|n| read::duration(n, &f.sub("start")))
+        .transpose()?
+        .unwrap_or(0);
+    let stop = match f.opt("stop") {
+        Some(n) => {
+            let t = read::duration(n, &f.sub("stop"))?;
+            if t <= start {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "`stop` ({}) must be later than `start` ({})",
+                        SimTime(t),
+                        SimTime(start)
+                    ),
+                ));
+            }
+            Some(SimTime(t))
+        }
+        None => None,
+    };
+    let count = f
+        .opt("count")
+        .map(|n| read::u64_value(n, &f.sub("count")))
+        .transpose()?;
+    let generator = Generator {
+        name,
+        interarrival,
+        lifetime,
+        sizes,
+        start: SimTime(start),
+        stop,
+        count,
+    };
+    Ok((name_node, generator))
+}
+
+fn parse_sizes(node: &Node, path: &str) -> PResult<SizeMix> {
+    let items = read::non_empty_seq(node, path, "`sizes` must list at least one VM size")?;
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let f = Fields::new(
+            item,
+            &format!("{path}[{i}]"),
+            &["cpu", "memory", "gpus", "weight"],
+        )?;
+        let size = parse_size(&f)?;
+        let weight = match f.opt("weight") {
+            Some(n) => {
+                let w = read::positive_u64(n, &f.sub("weight"))?;
+                u32::try_from(w).map_err(|_| {
+                    Diag::new(
+                        n.loc,
+                        format!("`weight` {w} is too large (at most {})", u32::MAX),
+                    )
+                })?
+            }
+            None => 1,
+        };
+        entries.push(WeightedSize { size, weight });
+    }
+    Ok(SizeMix { entries })
+}
