@@ -15,7 +15,12 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(end: SimTime) -> Self {
-        Progress { started: Instant::now(), end, bar: None, enabled: std::io::stderr().is_terminal() }
+        Progress {
+            started: Instant::now(),
+            end,
+            bar: None,
+            enabled: std::io::stderr().is_terminal(),
+        }
     }
 
     pub fn update(&mut self, now: SimTime, events: u64) {
@@ -26,8 +31,10 @@ impl Progress {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(Some(end_secs), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} {percent:>3}% sim {msg} [{elapsed} elapsed, ~{eta} left]")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{bar:40} {percent:>3}% sim {msg} [{elapsed} elapsed, ~{eta} left]",
+                )
+                .expect("valid template"),
             );
             bar
         });

@@ -33,7 +33,11 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let out = if args.no_persist { None } else { Some(args.out.clone().unwrap_or_else(|| default_out(&scenario))) };
+    let out = if args.no_persist {
+        None
+    } else {
+        Some(args.out.clone().unwrap_or_else(|| default_out(&scenario)))
+    };
     let log = match &out {
         Some(dir) => EventLog::create(dir, &scenario.source, scenario.seed).map_err(Failure::io)?,
         None => EventLog::in_memory(),
@@ -50,7 +54,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let json = summary.to_json();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json).expect("json prints"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("json prints")
+        );
     } else {
         print!("{}", summary.table());
         if let Some(dir) = &out {

@@ -1,92 +1,105 @@
 //! A map from [`VmId`] to per-VM state, for ids handed out densely in
-//! increasing order. A sliding window over a `VecDeque`: O(1) lookups, and
-//! memory proportional to the span between the oldest live VM and the newest,
-//! not to every VM ever created. Iteration, where needed, is in id order.
+//! increasing order. Two levels: a sliding window over ids holding a 4-byte
+//! slot number each (the window spans from the oldest live VM to the newest),
+//! and a dense slab of the live entries. Lookups are O(1) and touch little
+//! memory: the window stays small enough for the cache even when long-lived
+//! VMs stretch it, and the slab holds only live VMs. Iteration, where
+//! needed, is in id order.
 
 use super::VmId;
 use std::collections::VecDeque;
 
+const EMPTY: u32 = u32::MAX;
+
 #[derive(Clone, Debug)]
 pub struct VmTable<T> {
-    /// Id of `slots[0]`.
+    /// Id of `window[0]`.
     base: u64,
-    slots: VecDeque<Option<T>>,
-    len: usize,
+    /// Slot in `slab` per id, or EMPTY.
+    window: VecDeque<u32>,
+    slab: Vec<(VmId, T)>,
 }
 
 impl<T> Default for VmTable<T> {
     fn default() -> Self {
         VmTable {
             base: 0,
-            slots: VecDeque::new(),
-            len: 0,
+            window: VecDeque::new(),
+            slab: Vec::new(),
         }
     }
 }
 
 impl<T> VmTable<T> {
     pub fn len(&self) -> usize {
-        self.len
+        self.slab.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.slab.is_empty()
+    }
+
+    fn slot(&self, vm: VmId) -> Option<usize> {
+        let i = vm.0.checked_sub(self.base)?;
+        match self.window.get(i as usize) {
+            Some(&s) if s != EMPTY => Some(s as usize),
+            _ => None,
+        }
     }
 
     pub fn get(&self, vm: VmId) -> Option<&T> {
-        let i = vm.0.checked_sub(self.base)?;
-        self.slots.get(i as usize)?.as_ref()
+        self.slot(vm).map(|s| &self.slab[s].1)
     }
 
     pub fn get_mut(&mut self, vm: VmId) -> Option<&mut T> {
-        let i = vm.0.checked_sub(self.base)?;
-        self.slots.get_mut(i as usize)?.as_mut()
+        self.slot(vm).map(|s| &mut self.slab[s].1)
     }
 
     /// Inserts or replaces. Ids below the window's start (already removed
     /// and compacted away) are placed by growing the window downwards.
     pub fn insert(&mut self, vm: VmId, value: T) -> Option<T> {
-        if self.slots.is_empty() {
+        if let Some(s) = self.slot(vm) {
+            return Some(std::mem::replace(&mut self.slab[s].1, value));
+        }
+        if self.window.is_empty() {
             self.base = vm.0;
         }
         while vm.0 < self.base {
-            self.slots.push_front(None);
+            self.window.push_front(EMPTY);
             self.base -= 1;
         }
         let i = (vm.0 - self.base) as usize;
-        if i >= self.slots.len() {
-            self.slots.resize_with(i + 1, || None);
+        if i >= self.window.len() {
+            self.window.resize(i + 1, EMPTY);
         }
-        let old = self.slots[i].replace(value);
-        if old.is_none() {
-            self.len += 1;
-        }
-        old
+        self.window[i] = self.slab.len() as u32;
+        self.slab.push((vm, value));
+        None
     }
 
     pub fn remove(&mut self, vm: VmId) -> Option<T> {
-        let i = vm.0.checked_sub(self.base)? as usize;
-        let old = self.slots.get_mut(i)?.take();
-        if old.is_some() {
-            self.len -= 1;
-            while matches!(self.slots.front(), Some(None)) {
-                self.slots.pop_front();
-                self.base += 1;
-            }
-            while matches!(self.slots.back(), Some(None)) {
-                self.slots.pop_back();
-            }
+        let s = self.slot(vm)?;
+        self.window[(vm.0 - self.base) as usize] = EMPTY;
+        let (_, value) = self.slab.swap_remove(s);
+        if let Some(&(moved, _)) = self.slab.get(s) {
+            self.window[(moved.0 - self.base) as usize] = s as u32;
         }
-        old
+        while self.window.front() == Some(&EMPTY) {
+            self.window.pop_front();
+            self.base += 1;
+        }
+        while self.window.back() == Some(&EMPTY) {
+            self.window.pop_back();
+        }
+        Some(value)
     }
 
     /// Live entries in id order.
     pub fn iter(&self) -> impl Iterator<Item = (VmId, &T)> {
-        let base = self.base;
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, s)| s.as_ref().map(|v| (VmId(base + i as u64), v)))
+        self.window.iter().filter(|&&s| s != EMPTY).map(|&s| {
+            let (vm, value) = &self.slab[s as usize];
+            (*vm, value)
+        })
     }
 }
 
@@ -124,6 +137,6 @@ mod tests {
             }
         }
         assert_eq!(table.len(), 10);
-        assert!(table.slots.len() <= 11);
+        assert!(table.window.len() <= 11);
     }
 }

@@ -12,7 +12,7 @@ use super::balanced_score;
 use super::segment_tree::{SegmentTree, Summary};
 use crate::model::{HostId, Resources};
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct MinUsed {
     cpu: u64,
     memory: u64,

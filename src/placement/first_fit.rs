@@ -7,7 +7,7 @@
 use super::segment_tree::{SegmentTree, Summary};
 use crate::model::{HostId, Resources};
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct MaxFree {
     cpu: u64,
     memory: u64,

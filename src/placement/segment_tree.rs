@@ -2,7 +2,7 @@
 //! with pruning. Leaves are hosts in id order, so a left-to-right search
 //! breaks ties by the lowest id.
 
-pub trait Summary: Copy {
+pub trait Summary: Copy + PartialEq {
     /// The summary of an empty slot (padding, or an ineligible host).
     const EMPTY: Self;
     fn merge(a: &Self, b: &Self) -> Self;
@@ -29,7 +29,13 @@ impl<S: Summary> SegmentTree<S> {
         self.nodes[i] = value;
         while i > 1 {
             i /= 2;
-            self.nodes[i] = S::merge(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+            let merged = S::merge(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+            // Ancestors summarise this node only: an unchanged node leaves
+            // them unchanged too.
+            if self.nodes[i] == merged {
+                break;
+            }
+            self.nodes[i] = merged;
         }
     }
 
