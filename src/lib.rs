@@ -9,6 +9,7 @@ pub mod actor;
 pub mod actors;
 pub mod event;
 pub mod inputs;
+pub mod live;
 pub mod model;
 pub mod placement;
 pub mod random;

@@ -10,7 +10,8 @@ use crate::sim::Kernel;
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
 
-pub struct SimOutput {
+/// What a run (simulated or live) leaves behind.
+pub struct RunOutput {
     pub stats: Stats,
     pub events: u64,
     pub digest: Digest,
@@ -26,7 +27,7 @@ pub fn simulate(
     scenario: &Scenario,
     mut log: EventLog,
     progress: impl FnMut(SimTime, u64),
-) -> Result<SimOutput, StoreError> {
+) -> Result<RunOutput, StoreError> {
     let world = World::build(scenario);
     let capacity = world
         .host_capacities
@@ -43,7 +44,7 @@ pub fn simulate(
     kernel.run_until(end, &mut log, &mut stats, progress);
     let events = kernel.delivered();
     let digest = log.finish()?;
-    Ok(SimOutput {
+    Ok(RunOutput {
         stats,
         events,
         digest,
@@ -54,7 +55,7 @@ pub fn simulate(
     })
 }
 
-impl SimOutput {
+impl RunOutput {
     pub fn summary(&mut self, scenario: &Scenario, wall_seconds: f64) -> Summary {
         let facts = RunFacts {
             scenario: &scenario.name,

@@ -10,6 +10,7 @@ use crate::actor::{Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmTable};
 use crate::placement::PlacementIndex;
+use std::collections::BTreeSet;
 
 /// Placement's view of one host.
 struct HostView {
@@ -17,15 +18,13 @@ struct HostView {
     used: Resources,
     up: bool,
     incarnation: u32,
-    /// VMs placed here; order is arbitrary (swap-remove), sorted when needed.
-    vms: Vec<VmId>,
+    /// VMs placed here, in id order (the order of re-placement).
+    vms: BTreeSet<VmId>,
 }
 
 struct VmEntry {
     owner: ActorId,
     host: u32,
-    /// Position in `HostView::vms`.
-    pos: u32,
     size: Resources,
     /// When the power-on reaches the host. A power-off is never sent to
     /// arrive before it, or the host would start a VM already deleted.
@@ -53,7 +52,7 @@ impl Placement {
                 used: Resources::ZERO,
                 up: true,
                 incarnation: 0,
-                vms: Vec::new(),
+                vms: BTreeSet::new(),
             })
             .collect();
         Placement {
@@ -104,8 +103,7 @@ impl Placement {
         };
         let view = &mut self.hosts[host.0 as usize];
         view.used += size;
-        let pos = view.vms.len() as u32;
-        view.vms.push(vm);
+        view.vms.insert(vm);
         self.index.update(host, view.used, view.up);
         let (actor, incarnation) = (view.actor, view.incarnation);
         let delay = SimDuration(ctx.rng().sample(&self.power_on_delay));
@@ -115,7 +113,6 @@ impl Placement {
             VmEntry {
                 owner,
                 host: host.0,
-                pos,
                 size,
                 on_at,
             },
@@ -136,7 +133,7 @@ impl Placement {
         let Some(entry) = self.vms.remove(vm) else {
             return;
         };
-        self.release(&entry);
+        self.release(vm, &entry);
         ctx.note(Note::VmDeleted { vm });
         // Same arrival time as the power-on at worst, and queued after it.
         let delay = entry.on_at.since(ctx.now());
@@ -148,13 +145,10 @@ impl Placement {
     }
 
     /// Takes a VM's resources back from its host's view.
-    fn release(&mut self, entry: &VmEntry) {
+    fn release(&mut self, vm: VmId, entry: &VmEntry) {
         let view = &mut self.hosts[entry.host as usize];
         view.used -= entry.size;
-        view.vms.swap_remove(entry.pos as usize);
-        if let Some(&moved) = view.vms.get(entry.pos as usize) {
-            self.vms.get_mut(moved).expect("moved vm is placed").pos = entry.pos;
-        }
+        view.vms.remove(&vm);
         self.index.update(HostId(entry.host), view.used, view.up);
     }
 
@@ -165,9 +159,8 @@ impl Placement {
         }
         view.up = false;
         view.used = Resources::ZERO;
-        let mut displaced = std::mem::take(&mut view.vms);
+        let displaced = std::mem::take(&mut view.vms);
         self.index.update(host, Resources::ZERO, false);
-        displaced.sort_unstable();
         for vm in displaced {
             let entry = self.vms.remove(vm).expect("displaced vm is placed");
             if !self.place(vm, entry.size, entry.owner, ctx) {

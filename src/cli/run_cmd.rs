@@ -26,6 +26,12 @@ pub struct RunArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Run the same actors live on actix, on the wall clock scaled by --speed.
+    #[arg(long)]
+    live: bool,
+    /// With --live: virtual seconds per wall-clock second.
+    #[arg(long, default_value_t = 1.0, requires = "live")]
+    speed: f64,
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -46,7 +52,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 
     let started = Instant::now();
     let mut progress = Progress::new(pacsim::model::SimTime(scenario.duration.0));
-    let result = simulate(&scenario, log, |now, events| progress.update(now, events));
+    let result = if args.live {
+        if !(args.speed.is_finite() && args.speed > 0.0) {
+            return Err(Failure::bad_input(format!(
+                "--speed must be a positive number, found {}",
+                args.speed
+            )));
+        }
+        pacsim::live::run_live(&scenario, args.speed, log)
+    } else {
+        simulate(&scenario, log, |now, events| progress.update(now, events))
+    };
     progress.finish();
     let mut output = result.map_err(Failure::io)?;
     let wall = started.elapsed().as_secs_f64();

@@ -3,13 +3,12 @@
 //! from a distribution. The deletion of each VM is an input too, due at
 //! arrival + lifetime; at equal times deletions come before arrivals.
 
+use super::calendar::Calendar;
 use super::{Input, Source, VmIdAlloc};
 use crate::event::Event;
-use crate::model::{ActorId, SimTime, VmId};
+use crate::model::{ActorId, SimTime};
 use crate::random::StreamRng;
 use crate::scenario::Generator;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 pub struct GeneratorSource {
     spec: Generator,
@@ -18,7 +17,7 @@ pub struct GeneratorSource {
     next_arrival: Option<SimTime>,
     arrivals: u64,
     /// Pending deletions, earliest first; VM id breaks ties.
-    deletions: BinaryHeap<Reverse<(SimTime, VmId)>>,
+    deletions: Calendar,
     end: SimTime,
 }
 
@@ -30,7 +29,7 @@ impl GeneratorSource {
             placement,
             rng,
             arrivals: 0,
-            deletions: BinaryHeap::new(),
+            deletions: Calendar::default(),
             end,
         };
         let first = g.spec.start.saturating_add(g.draw_interarrival());
@@ -53,12 +52,12 @@ impl GeneratorSource {
 impl Source for GeneratorSource {
     fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input> {
         let deletion_first = match (self.deletions.peek(), self.next_arrival) {
-            (Some(Reverse((d, _))), Some(a)) => *d <= a,
+            (Some((d, _)), Some(a)) => d <= a,
             (Some(_), None) => true,
             (None, _) => false,
         };
         if deletion_first {
-            let Reverse((at, vm)) = self.deletions.pop().expect("peeked");
+            let (at, vm) = self.deletions.pop().expect("peeked");
             return Some(Input {
                 at,
                 to: self.placement,
@@ -72,7 +71,7 @@ impl Source for GeneratorSource {
         let lifetime = crate::model::SimDuration(self.rng.sample(&self.spec.lifetime));
         let delete_at = at.saturating_add(lifetime);
         if delete_at <= self.end {
-            self.deletions.push(Reverse((delete_at, vm)));
+            self.deletions.push(delete_at, vm);
         }
         self.arrivals += 1;
         let next = at.saturating_add(self.draw_interarrival());

@@ -7,6 +7,7 @@
 //! In the log, inputs are records with `cause: None`; replaying only those
 //! re-drives a run against another configuration.
 
+mod calendar;
 mod explicit;
 mod faults;
 mod generator;

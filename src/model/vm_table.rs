@@ -1,7 +1,8 @@
 //! A map from [`VmId`] to per-VM state, for ids handed out densely in
 //! increasing order. Two levels: a sliding window over ids holding a 4-byte
 //! slot number each (the window spans from the oldest live VM to the newest),
-//! and a dense slab of the live entries. Lookups are O(1) and touch little
+//! and a slab of the live entries whose freed slots are reused. Removal
+//! touches only the removed entry (no swap that would move another one). Lookups are O(1) and touch little
 //! memory: the window stays small enough for the cache even when long-lived
 //! VMs stretch it, and the slab holds only live VMs. Iteration, where
 //! needed, is in id order.
@@ -17,7 +18,9 @@ pub struct VmTable<T> {
     base: u64,
     /// Slot in `slab` per id, or EMPTY.
     window: VecDeque<u32>,
-    slab: Vec<(VmId, T)>,
+    slab: Vec<Option<(VmId, T)>>,
+    free: Vec<u32>,
+    len: usize,
 }
 
 impl<T> Default for VmTable<T> {
@@ -26,17 +29,19 @@ impl<T> Default for VmTable<T> {
             base: 0,
             window: VecDeque::new(),
             slab: Vec::new(),
+            free: Vec::new(),
+            len: 0,
         }
     }
 }
 
 impl<T> VmTable<T> {
     pub fn len(&self) -> usize {
-        self.slab.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slab.is_empty()
+        self.len == 0
     }
 
     fn slot(&self, vm: VmId) -> Option<usize> {
@@ -48,18 +53,23 @@ impl<T> VmTable<T> {
     }
 
     pub fn get(&self, vm: VmId) -> Option<&T> {
-        self.slot(vm).map(|s| &self.slab[s].1)
+        self.slot(vm)
+            .and_then(|s| self.slab[s].as_ref())
+            .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, vm: VmId) -> Option<&mut T> {
-        self.slot(vm).map(|s| &mut self.slab[s].1)
+        self.slot(vm)
+            .and_then(|s| self.slab[s].as_mut())
+            .map(|(_, v)| v)
     }
 
     /// Inserts or replaces. Ids below the window's start (already removed
     /// and compacted away) are placed by growing the window downwards.
     pub fn insert(&mut self, vm: VmId, value: T) -> Option<T> {
         if let Some(s) = self.slot(vm) {
-            return Some(std::mem::replace(&mut self.slab[s].1, value));
+            let entry = self.slab[s].as_mut().expect("window points at a live slot");
+            return Some(std::mem::replace(&mut entry.1, value));
         }
         if self.window.is_empty() {
             self.base = vm.0;
@@ -72,18 +82,27 @@ impl<T> VmTable<T> {
         if i >= self.window.len() {
             self.window.resize(i + 1, EMPTY);
         }
-        self.window[i] = self.slab.len() as u32;
-        self.slab.push((vm, value));
+        let slot = match self.free.pop() {
+            Some(f) => {
+                self.slab[f as usize] = Some((vm, value));
+                f
+            }
+            None => {
+                self.slab.push(Some((vm, value)));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.window[i] = slot;
+        self.len += 1;
         None
     }
 
     pub fn remove(&mut self, vm: VmId) -> Option<T> {
         let s = self.slot(vm)?;
         self.window[(vm.0 - self.base) as usize] = EMPTY;
-        let (_, value) = self.slab.swap_remove(s);
-        if let Some(&(moved, _)) = self.slab.get(s) {
-            self.window[(moved.0 - self.base) as usize] = s as u32;
-        }
+        let (_, value) = self.slab[s].take().expect("window points at a live slot");
+        self.free.push(s as u32);
+        self.len -= 1;
         while self.window.front() == Some(&EMPTY) {
             self.window.pop_front();
             self.base += 1;
@@ -97,7 +116,9 @@ impl<T> VmTable<T> {
     /// Live entries in id order.
     pub fn iter(&self) -> impl Iterator<Item = (VmId, &T)> {
         self.window.iter().filter(|&&s| s != EMPTY).map(|&s| {
-            let (vm, value) = &self.slab[s as usize];
+            let (vm, value) = self.slab[s as usize]
+                .as_ref()
+                .expect("window points at a live slot");
             (*vm, value)
         })
     }
