@@ -71,3 +71,65 @@ impl RunOutput {
         Summary::new(facts, &mut self.stats)
     }
 }
+
+/// Rebuilds a run's actors and statistics by delivering `records` to fresh
+/// actors, discarding what they send (those sends are themselves records).
+/// This is the event-sourcing promise: the log alone rebuilds the state.
+pub fn replay_records(
+    scenario: &Scenario,
+    records: impl IntoIterator<Item = crate::event::Record>,
+) -> (Vec<WorldActor>, Stats) {
+    use crate::actor::{Actor, Context, Note};
+    use crate::model::{ActorId, SimDuration};
+    use crate::random::StreamRng;
+    use crate::sim::NoteSink;
+
+    struct ReplayCtx<'a> {
+        now: SimTime,
+        me: ActorId,
+        sender: ActorId,
+        rng: &'a mut Option<StreamRng>,
+        seed: u64,
+        name: &'a str,
+        stats: &'a mut Stats,
+    }
+    impl Context for ReplayCtx<'_> {
+        fn now(&self) -> SimTime {
+            self.now
+        }
+        fn me(&self) -> ActorId {
+            self.me
+        }
+        fn sender(&self) -> ActorId {
+            self.sender
+        }
+        fn send(&mut self, _to: ActorId, _delay: SimDuration, _event: crate::event::Event) {}
+        fn rng(&mut self) -> &mut StreamRng {
+            let (seed, name) = (self.seed, self.name);
+            self.rng
+                .get_or_insert_with(|| StreamRng::derive(seed, name))
+        }
+        fn note(&mut self, note: Note) {
+            self.stats.note(self.now, note);
+        }
+    }
+
+    let world = World::build(scenario);
+    let mut actors = world.actors;
+    let mut rngs: Vec<Option<StreamRng>> = (0..actors.len()).map(|_| None).collect();
+    let mut stats = Stats::default();
+    for r in records {
+        let i = r.to.0 as usize;
+        let mut ctx = ReplayCtx {
+            now: r.at,
+            me: r.to,
+            sender: r.from,
+            rng: &mut rngs[i],
+            seed: world.seed,
+            name: &world.names[i],
+            stats: &mut stats,
+        };
+        actors[i].handle(r.event, &mut ctx);
+    }
+    (actors, stats)
+}

@@ -29,3 +29,38 @@ impl Actor for WorldActor {
         }
     }
 }
+
+/// The observable state of a world's actors, for comparing runs: every
+/// host's power state, usage and VMs, and where placement believes each VM
+/// is. Everything in id order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorldSnapshot {
+    pub hosts: Vec<HostSnapshot>,
+    pub assignments: Vec<(crate::model::VmId, crate::model::HostId)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostSnapshot {
+    pub up: bool,
+    pub used: crate::model::Resources,
+    pub vms: Vec<crate::model::VmId>,
+}
+
+impl WorldSnapshot {
+    pub fn of(actors: &[WorldActor]) -> WorldSnapshot {
+        let mut hosts = Vec::new();
+        let mut assignments = Vec::new();
+        for actor in actors {
+            match actor {
+                WorldActor::Host(h) => hosts.push(HostSnapshot {
+                    up: h.is_up(),
+                    used: h.used(),
+                    vms: h.vms().map(|(vm, _)| vm).collect(),
+                }),
+                WorldActor::Placement(p) => assignments = p.assignments().collect(),
+                WorldActor::Workload(_) => {}
+            }
+        }
+        WorldSnapshot { hosts, assignments }
+    }
+}

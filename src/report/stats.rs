@@ -49,7 +49,10 @@ impl Default for Stats {
             memory_integral: 0,
             last_change: SimTime::ZERO,
             waiting: VmTable::default(),
-            placement_latency: Histogram::new(3).expect("3 significant figures is valid"),
+            // Explicit bounds: an auto-resizing histogram would make
+            // `saturating_record` clamp to its small initial range.
+            placement_latency: Histogram::new_with_bounds(1, 1 << 52, 3)
+                .expect("valid histogram bounds"),
         }
     }
 }

@@ -1,4 +1,9 @@
 //! The one integration-test binary; each module is one area.
 
 mod bad_input;
+mod determinism;
+mod live;
+mod replay;
+mod run_cli;
 mod scenario_parse;
+mod support;
