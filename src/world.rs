@@ -93,7 +93,7 @@ impl World {
             let src = GeneratorSource::new(g.clone(), PLACEMENT, rng, end);
             add_source(
                 format!("workload/{}", g.name),
-                WorldSource::Generator(src),
+                WorldSource::Generator(Box::new(src)),
                 &mut actors,
             );
         }

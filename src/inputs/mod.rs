@@ -48,7 +48,7 @@ pub trait Source {
 
 /// The closed set of sources a world can have.
 pub enum WorldSource {
-    Generator(GeneratorSource),
+    Generator(Box<GeneratorSource>),
     Explicit(ExplicitVms),
     Faults(ScheduledFaults),
 }
