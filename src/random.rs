@@ -76,6 +76,35 @@ impl StreamRng {
     }
 }
 
+/// The streams of a world's actors, derived on first use from (seed, the
+/// actor's stable name). Every runtime hands actors their stream from here.
+pub struct Streams {
+    seed: u64,
+    names: Vec<String>,
+    rngs: Vec<Option<StreamRng>>,
+}
+
+impl Streams {
+    /// `names[i]` is actor i's stable name, e.g. `host/esx-03`.
+    pub fn new(seed: u64, names: Vec<String>) -> Self {
+        let rngs = names.iter().map(|_| None).collect();
+        Streams { seed, names, rngs }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn get(&mut self, actor: usize) -> &mut StreamRng {
+        let (seed, name) = (self.seed, &self.names[actor]);
+        self.rngs[actor].get_or_insert_with(|| StreamRng::derive(seed, name))
+    }
+}
+
 /// Rounds a non-negative float of nanoseconds, saturating at u64::MAX.
 fn to_nanos(x: f64) -> u64 {
     if x.is_nan() || x <= 0.0 {

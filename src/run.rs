@@ -81,16 +81,14 @@ pub fn replay_records(
 ) -> (Vec<WorldActor>, Stats) {
     use crate::actor::{Actor, Context, Note};
     use crate::model::{ActorId, SimDuration};
-    use crate::random::StreamRng;
+    use crate::random::{StreamRng, Streams};
     use crate::sim::NoteSink;
 
     struct ReplayCtx<'a> {
         now: SimTime,
         me: ActorId,
         sender: ActorId,
-        rng: &'a mut Option<StreamRng>,
-        seed: u64,
-        name: &'a str,
+        streams: &'a mut Streams,
         stats: &'a mut Stats,
     }
     impl Context for ReplayCtx<'_> {
@@ -105,9 +103,7 @@ pub fn replay_records(
         }
         fn send(&mut self, _to: ActorId, _delay: SimDuration, _event: crate::event::Event) {}
         fn rng(&mut self) -> &mut StreamRng {
-            let (seed, name) = (self.seed, self.name);
-            self.rng
-                .get_or_insert_with(|| StreamRng::derive(seed, name))
+            self.streams.get(self.me.0 as usize)
         }
         fn note(&mut self, note: Note) {
             self.stats.note(self.now, note);
@@ -116,7 +112,7 @@ pub fn replay_records(
 
     let world = World::build(scenario);
     let mut actors = world.actors;
-    let mut rngs: Vec<Option<StreamRng>> = (0..actors.len()).map(|_| None).collect();
+    let mut streams = Streams::new(world.seed, world.names);
     let mut stats = Stats::default();
     for r in records {
         let i = r.to.0 as usize;
@@ -124,9 +120,7 @@ pub fn replay_records(
             now: r.at,
             me: r.to,
             sender: r.from,
-            rng: &mut rngs[i],
-            seed: world.seed,
-            name: &world.names[i],
+            streams: &mut streams,
             stats: &mut stats,
         };
         actors[i].handle(r.event, &mut ctx);

@@ -17,7 +17,7 @@ use crate::actors::WorldActor;
 use crate::event::{Event, RecordRef};
 use crate::inputs::{Source, VmIdAlloc, WorldSource};
 use crate::model::{ActorId, Resources, SimDuration, SimTime};
-use crate::random::StreamRng;
+use crate::random::{StreamRng, Streams};
 use crate::report::Stats;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
@@ -34,10 +34,8 @@ use std::time::{Duration, Instant};
 struct Shared {
     started: Instant,
     speed: f64,
-    seed: u64,
-    names: Vec<String>,
     actors: Vec<WorldActor>,
-    rngs: Vec<Option<StreamRng>>,
+    streams: Streams,
     stats: Stats,
 }
 
@@ -60,9 +58,7 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
     let shared = Rc::new(RefCell::new(Shared {
         started: Instant::now(),
         speed,
-        seed: world.seed,
-        names: world.names,
-        rngs: (0..world.actors.len()).map(|_| None).collect(),
+        streams: Streams::new(world.seed, world.names),
         actors: world.actors,
         stats: Stats::default(),
     }));
@@ -286,9 +282,7 @@ impl Handler<Deliver> for LiveActor {
                 me: self.id,
                 sender: msg.from,
                 outbox: &mut outbox,
-                rng: &mut shared.rngs[i],
-                seed: shared.seed,
-                name: &shared.names[i],
+                streams: &mut shared.streams,
                 stats: &mut shared.stats,
             };
             shared.actors[i].handle(msg.event, &mut ctx);
@@ -312,9 +306,7 @@ struct LiveCtx<'a> {
     me: ActorId,
     sender: ActorId,
     outbox: &'a mut Vec<(ActorId, SimDuration, Event)>,
-    rng: &'a mut Option<StreamRng>,
-    seed: u64,
-    name: &'a str,
+    streams: &'a mut Streams,
     stats: &'a mut Stats,
 }
 
@@ -336,9 +328,7 @@ impl WorldContext for LiveCtx<'_> {
     }
 
     fn rng(&mut self) -> &mut StreamRng {
-        let (seed, name) = (self.seed, self.name);
-        self.rng
-            .get_or_insert_with(|| StreamRng::derive(seed, name))
+        self.streams.get(self.me.0 as usize)
     }
 
     fn note(&mut self, note: Note) {

@@ -7,7 +7,7 @@ use super::read::{self, Fields};
 use super::units;
 use super::yaml::Node;
 use crate::model::Resources;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// A cap on the datacenter size so that a typo like `count: 1000000000`
 /// is an error rather than an out-of-memory abort.
@@ -209,7 +209,7 @@ fn plan_group(
 fn name_hosts(prefix: &str, planned: Vec<PlannedHost>) -> PResult<Vec<HostSpec>> {
     let total = planned.iter().filter(|p| p.explicit.is_none()).count();
     let width = total.to_string().len().max(2);
-    let mut seen: HashMap<String, (Location, bool)> = HashMap::new();
+    let mut seen: BTreeMap<String, (Location, bool)> = BTreeMap::new();
     let mut hosts = Vec::with_capacity(planned.len());
     let mut number = 0;
     for p in planned {

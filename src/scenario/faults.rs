@@ -6,7 +6,7 @@ use super::model::*;
 use super::read::{self, Fields};
 use super::yaml::{Node, NodeKind};
 use crate::model::{HostId, SimDuration, SimTime};
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 const FAULT_KINDS: [&str; 1] = ["crash"];
 
@@ -141,7 +141,7 @@ fn parse_host_selection(
         }
         _ => {
             let items = read::non_empty_seq(node, path, "`hosts` must name at least one host")?;
-            let mut seen = HashSet::new();
+            let mut seen = BTreeSet::new();
             let mut ids = Vec::with_capacity(items.len());
             for item in items {
                 let name = read::scalar(item, "a host name", path)?;

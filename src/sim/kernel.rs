@@ -11,7 +11,7 @@ use crate::actor::{Actor, Context, Note};
 use crate::event::{Event, RecordRef};
 use crate::inputs::{Source, VmIdAlloc};
 use crate::model::{ActorId, SimDuration, SimTime};
-use crate::random::StreamRng;
+use crate::random::{StreamRng, Streams};
 
 /// Where delivered records go (the event log and its digest).
 pub trait RecordSink {
@@ -24,10 +24,8 @@ pub trait NoteSink {
 }
 
 pub struct Kernel<A, S> {
-    seed: u64,
     actors: Vec<A>,
-    names: Vec<String>,
-    rngs: Vec<Option<StreamRng>>,
+    streams: Streams,
     sources: Vec<(S, ActorId)>,
     vm_ids: VmIdAlloc,
     queue: Queue,
@@ -39,12 +37,9 @@ impl<A: Actor, S: Source> Kernel<A, S> {
     /// `names[i]` is actor i's stable name (its random stream's key).
     pub fn new(seed: u64, actors: Vec<A>, names: Vec<String>, sources: Vec<(S, ActorId)>) -> Self {
         assert_eq!(actors.len(), names.len());
-        let rngs = (0..actors.len()).map(|_| None).collect();
         let mut k = Kernel {
-            seed,
             actors,
-            names,
-            rngs,
+            streams: Streams::new(seed, names),
             sources,
             vm_ids: VmIdAlloc::default(),
             queue: Queue::default(),
@@ -135,9 +130,7 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             sender: p.from,
             cause: seq,
             queue: &mut self.queue,
-            rng: &mut self.rngs[to],
-            seed: self.seed,
-            name: &self.names[to],
+            streams: &mut self.streams,
             notes,
         };
         self.actors[to].handle(p.event, &mut ctx);
@@ -166,9 +159,7 @@ pub struct SimCtx<'a, N> {
     sender: ActorId,
     cause: u64,
     queue: &'a mut Queue,
-    rng: &'a mut Option<StreamRng>,
-    seed: u64,
-    name: &'a str,
+    streams: &'a mut Streams,
     notes: &'a mut N,
 }
 
@@ -198,9 +189,7 @@ impl<N: NoteSink> Context for SimCtx<'_, N> {
     }
 
     fn rng(&mut self) -> &mut StreamRng {
-        let (seed, name) = (self.seed, self.name);
-        self.rng
-            .get_or_insert_with(|| StreamRng::derive(seed, name))
+        self.streams.get(self.me.0 as usize)
     }
 
     #[inline]
