@@ -21,9 +21,22 @@ impl Calendar {
     pub fn push(&mut self, at: SimTime, vm: VmId) {
         let bucket = at.0 / BUCKET_NANOS;
         match self.current_bucket {
-            Some(c) if bucket <= c => {
+            // Same second as the sorted bucket: a sorted insert (rare, and
+            // the bucket holds one second of entries at most).
+            Some(c) if bucket == c => {
                 let pos = self.current.partition_point(|e| *e > (at, vm));
                 self.current.insert(pos, (at, vm));
+            }
+            // Earlier than the sorted bucket (it lies in the future, e.g.
+            // at the start of a run): hand the sorted bucket back, so that
+            // this entry's bucket is loaded first.
+            Some(c) if bucket < c => {
+                let demoted = std::mem::take(&mut self.current);
+                if !demoted.is_empty() {
+                    self.later.insert(c, demoted);
+                }
+                self.current_bucket = None;
+                self.later.entry(bucket).or_default().push((at, vm));
             }
             _ => self.later.entry(bucket).or_default().push((at, vm)),
         }

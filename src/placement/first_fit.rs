@@ -60,19 +60,41 @@ impl FirstFit {
     }
 
     pub fn select(&self, request: &Resources) -> Option<HostId> {
-        self.leftmost(self.tree.root(), request)
-            .map(|h| HostId(h as u32))
-    }
-
-    fn leftmost(&self, node: usize, request: &Resources) -> Option<usize> {
-        if !self.tree.node(node).may_hold(request) {
+        // Iterative leftmost descent: go left when the left subtree may hold
+        // the request, else right; when a subtree that passed turns out to
+        // hold no fit (its maxima came from different hosts), climb to the
+        // nearest ancestor whose right child is unexplored.
+        let tree = &self.tree;
+        let mut node = tree.root();
+        if !tree.node(node).may_hold(request) {
             return None;
         }
-        if self.tree.is_leaf(node) {
-            return Some(self.tree.leaf_index(node));
+        loop {
+            if tree.is_leaf(node) {
+                return Some(HostId(tree.leaf_index(node) as u32));
+            }
+            let left = 2 * node;
+            if tree.node(left).may_hold(request) {
+                node = left;
+            } else if tree.node(left + 1).may_hold(request) {
+                node = left + 1;
+            } else {
+                node = self.backtrack(node, request)?;
+            }
         }
-        self.leftmost(2 * node, request)
-            .or_else(|| self.leftmost(2 * node + 1, request))
+    }
+
+    /// From a dead end at `node`, the next unexplored right sibling on the
+    /// way up that may hold the request.
+    fn backtrack(&self, mut node: usize, request: &Resources) -> Option<usize> {
+        while node > 1 {
+            let is_left = node % 2 == 0;
+            if is_left && self.tree.node(node + 1).may_hold(request) {
+                return Some(node + 1);
+            }
+            node /= 2;
+        }
+        None
     }
 }
 

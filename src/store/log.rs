@@ -2,9 +2,9 @@
 //! blake3 digest and (unless in-memory) written to sled.
 //!
 //! Write path: records are encoded into a chunk buffer; when the chunk passes
-//! [`CHUNK_BYTES`] it is hashed and inserted into the `records` tree under the
-//! big-endian seq of its first record (so sled's key order is log order and
-//! one lookup finds the chunk holding any seq). `finish` writes the last
+//! [`CHUNK_BYTES`] it is hashed, lz4-compressed and inserted into the
+//! `records` tree under the big-endian seq of its first record (so sled's key
+//! order is log order and one lookup finds the chunk holding any seq). `finish` writes the last
 //! chunk, then the meta tree (record count, digest), then flushes sled to
 //! disk. The digest is of the concatenated record encodings, so it does not
 //! depend on chunking, on the output folder or on whether anything was
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// Written into the meta tree; bumped when the record encoding changes.
-pub const LOG_FORMAT: &str = "pacsim-log/1";
+pub const LOG_FORMAT: &str = "pacsim-log/2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,9 +122,10 @@ impl EventLog {
         }
         self.hasher.update(&self.chunk);
         if let Some(p) = &self.persist
-            && let Err(e) = p
-                .records
-                .insert(self.chunk_first_seq.to_be_bytes(), self.chunk.as_slice())
+            && let Err(e) = p.records.insert(
+                self.chunk_first_seq.to_be_bytes(),
+                codec::compress_chunk(&self.chunk),
+            )
         {
             self.error.get_or_insert(e);
         }
@@ -225,11 +226,19 @@ impl LogReader {
             if failed {
                 return out;
             }
-            let chunk = match item {
+            let stored = match item {
                 Ok((_, v)) => v,
                 Err(e) => {
                     failed = true;
                     out.push(Err(StoreError::Write(e)));
+                    return out;
+                }
+            };
+            let chunk = match codec::decompress_chunk(&stored) {
+                Ok(c) => c,
+                Err(reason) => {
+                    failed = true;
+                    out.push(Err(self.corrupt(expected, reason)));
                     return out;
                 }
             };
@@ -271,8 +280,16 @@ impl LogReader {
     /// The digest recomputed from the stored records (must equal the meta's).
     pub fn recompute_digest(&self) -> Result<Digest, StoreError> {
         let mut hasher = blake3::Hasher::new();
+        let mut seq = 0;
         for item in self.records.iter() {
-            let (_, chunk) = item?;
+            let (key, stored) = item?;
+            seq = key
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(seq);
+            let chunk =
+                codec::decompress_chunk(&stored).map_err(|reason| self.corrupt(seq, reason))?;
             hasher.update(&chunk);
         }
         Ok(Digest(*hasher.finalize().as_bytes()))
