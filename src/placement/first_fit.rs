@@ -88,7 +88,7 @@ impl FirstFit {
     /// way up that may hold the request.
     fn backtrack(&self, mut node: usize, request: &Resources) -> Option<usize> {
         while node > 1 {
-            let is_left = node % 2 == 0;
+            let is_left = node.is_multiple_of(2);
             if is_left && self.tree.node(node + 1).may_hold(request) {
                 return Some(node + 1);
             }
