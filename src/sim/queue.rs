@@ -8,8 +8,13 @@
 //!   slab so that sifting moves 24 bytes, not whole events;
 //! - a FIFO for events due *now* (zero delay), the common case, which needs
 //!   no sifting at all. Every FIFO entry has a larger seq than any heap entry
-//!   due now (those were pushed before `now` was reached), so comparing the two
-//!   fronts by `(time, seq)` pops in exactly key order.
+//!   due now (those were pushed before `now` was reached);
+//! - one slot per input source: a source has at most one input queued at a
+//!   time, so its next input waits in its slot instead of the heap (inputs are
+//!   about half of all events in workload-driven runs).
+//!
+//! Popping compares the fronts of the three by `(time, seq)`, so events come
+//! out in exactly key order whichever structure holds them.
 
 use crate::event::Event;
 use crate::model::{ActorId, SimTime};
@@ -37,11 +42,21 @@ pub struct Queue {
     slab: Vec<Option<Pending>>,
     free_slots: Vec<u32>,
     due_now: VecDeque<(u64, Pending)>,
+    /// The queued input of each source, by source index: (time, seq, event).
+    inputs: Vec<Option<(u64, u64, Pending)>>,
+    queued_inputs: usize,
+}
+
+/// Where the next event waits.
+enum Lane {
+    Heap,
+    DueNow,
+    Input(usize),
 }
 
 impl Queue {
     pub fn len(&self) -> usize {
-        self.heap.len() + self.due_now.len()
+        self.heap.len() + self.due_now.len() + self.queued_inputs
     }
 
     pub fn is_empty(&self) -> bool {
@@ -52,6 +67,19 @@ impl Queue {
         debug_assert!(pending.at >= self.now, "event scheduled in the past");
         let seq = self.next_seq;
         self.next_seq += 1;
+        if pending.source != NO_SOURCE {
+            let i = pending.source as usize;
+            if i >= self.inputs.len() {
+                self.inputs.resize_with(i + 1, || None);
+            }
+            assert!(
+                self.inputs[i].is_none(),
+                "a source has one input queued at a time"
+            );
+            self.inputs[i] = Some((pending.at.0, seq, pending));
+            self.queued_inputs += 1;
+            return;
+        }
         if pending.at == self.now {
             self.due_now.push_back((seq, pending));
             return;
@@ -70,37 +98,53 @@ impl Queue {
         self.heap.push(Reverse((at, seq, slot)));
     }
 
+    /// The front of the queue: (time, seq, lane).
+    fn front(&self) -> Option<(u64, u64, Lane)> {
+        let mut best: Option<(u64, u64, Lane)> = None;
+        let mut consider = |at: u64, seq: u64, lane: Lane| {
+            if best.as_ref().is_none_or(|b| (at, seq) < (b.0, b.1)) {
+                best = Some((at, seq, lane));
+            }
+        };
+        if let Some(Reverse((at, seq, _))) = self.heap.peek() {
+            consider(*at, *seq, Lane::Heap);
+        }
+        if let Some((seq, _)) = self.due_now.front() {
+            consider(self.now.0, *seq, Lane::DueNow);
+        }
+        if self.queued_inputs > 0 {
+            for (i, slot) in self.inputs.iter().enumerate() {
+                if let Some((at, seq, _)) = slot {
+                    consider(*at, *seq, Lane::Input(i));
+                }
+            }
+        }
+        best
+    }
+
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
-        let heap_at = self.heap.peek().map(|Reverse((at, _, _))| SimTime(*at));
-        match (self.due_now.front(), heap_at) {
-            (Some(_), _) => Some(self.now),
-            (None, at) => at,
-        }
+        self.front().map(|(at, _, _)| SimTime(at))
     }
 
     /// Pops the next event if it is due at or before `limit`.
     pub fn pop_until(&mut self, limit: SimTime) -> Option<Pending> {
-        let heap_first = match (self.heap.peek(), self.due_now.front()) {
-            (None, None) => return None,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some(Reverse((at, seq, _))), Some((fseq, _))) => (*at, *seq) < (self.now.0, *fseq),
-        };
-        if heap_first {
-            let &Reverse((at, _, slot)) = self.heap.peek().expect("checked");
-            if SimTime(at) > limit {
-                return None;
+        let (at, _, lane) = self.front()?;
+        if SimTime(at) > limit {
+            return None;
+        }
+        self.now = SimTime(at);
+        match lane {
+            Lane::Heap => {
+                let Reverse((_, _, slot)) = self.heap.pop().expect("front is the heap's");
+                self.free_slots.push(slot);
+                Some(self.slab[slot as usize].take().expect("slot is full"))
             }
-            self.heap.pop();
-            self.now = SimTime(at);
-            self.free_slots.push(slot);
-            Some(self.slab[slot as usize].take().expect("slot is full"))
-        } else {
-            if self.now > limit {
-                return None;
+            Lane::DueNow => self.due_now.pop_front().map(|(_, p)| p),
+            Lane::Input(i) => {
+                self.queued_inputs -= 1;
+                self.inputs[i].take().map(|(_, _, p)| p)
             }
-            self.due_now.pop_front().map(|(_, p)| p)
         }
     }
 }
@@ -111,12 +155,16 @@ mod tests {
     use crate::random::StreamRng;
 
     fn pending(at: u64, tag: u64) -> Pending {
+        pending_from(at, tag, NO_SOURCE)
+    }
+
+    fn pending_from(at: u64, tag: u64, source: u32) -> Pending {
         Pending {
             at: SimTime(at),
             from: ActorId(0),
             to: ActorId(0),
             cause: Some(tag),
-            source: NO_SOURCE,
+            source,
             event: Event::Start,
         }
     }
@@ -137,7 +185,11 @@ mod tests {
                 } else {
                     now + rng.below(50)
                 };
-                q.push(pending(at, tag));
+                // Sometimes as the input of one of three sources, when that
+                // source has nothing queued.
+                let source = rng.below(6) as u32;
+                let free = source < 3 && q.inputs.get(source as usize).is_none_or(|s| s.is_none());
+                q.push(pending_from(at, tag, if free { source } else { NO_SOURCE }));
                 reference.push((at, tag));
                 tag += 1;
             } else {
