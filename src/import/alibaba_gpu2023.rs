@@ -72,10 +72,11 @@ fn parse_pod(line: &str) -> Result<Pod, String> {
     let f = fields(line, ',', 11)?;
     let num_gpu = parse_u64(f[3], "num_gpu")?;
     let gpu_milli = parse_u64(f[4], "gpu_milli")?;
-    let gpu = u32::try_from(num_gpu * gpu_milli).map_err(|_| "too many GPUs".to_string())?;
+    let gpu = u32::try_from(num_gpu.saturating_mul(gpu_milli))
+        .map_err(|_| "too many GPUs".to_string())?;
     let size = Resources::new(
         parse_u64(f[1], "cpu_milli")?,
-        parse_u64(f[2], "memory_mib")? * MIB,
+        parse_u64(f[2], "memory_mib")?.saturating_mul(MIB),
         gpu,
     );
     let created = parse_u64(f[8], "creation_time")?;
@@ -120,10 +121,11 @@ fn read_nodes(path: &Path, opts: &ImportOptions) -> Result<(HostMix, (u64, u64))
 fn parse_node(line: &str) -> Result<(Resources, String), String> {
     let f = fields(line, ',', 5)?;
     let gpus = parse_u64(f[3], "gpu")?;
-    let gpu_millis = u32::try_from(gpus * 1000).map_err(|_| "too many GPUs".to_string())?;
+    let gpu_millis =
+        u32::try_from(gpus.saturating_mul(1000)).map_err(|_| "too many GPUs".to_string())?;
     let capacity = Resources::new(
         parse_u64(f[1], "cpu_milli")?,
-        parse_u64(f[2], "memory_mib")? * MIB,
+        parse_u64(f[2], "memory_mib")?.saturating_mul(MIB),
         gpu_millis,
     );
     if capacity.cpu_millis == 0 || capacity.memory_bytes == 0 {

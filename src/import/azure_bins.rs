@@ -60,7 +60,12 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
         first_t.get_or_insert(t);
         for (i, (size, life)) in vms.into_iter().enumerate() {
             let start = secs(t);
-            let pushed = out.push(format!("az-{t}-{i}"), size, start, life.map(|l| start + l));
+            let pushed = out.push(
+                format!("az-{t}-{i}"),
+                size,
+                start,
+                life.map(|l| start.saturating_add(l)),
+            );
             rows.check(pushed)?;
         }
     }
@@ -146,7 +151,8 @@ fn split_line(line: &str) -> Result<(u64, Vec<&str>), String> {
 
 /// `U<bin>` → the chosen point of the bin in ns; `C<bin>` → censored.
 fn lifetime(token: &str, tables: &Tables) -> Result<Option<u64>, String> {
-    let (kind, bin) = token.split_at(token.len().min(1));
+    let cut = token.chars().next().map_or(0, char::len_utf8);
+    let (kind, bin) = token.split_at(cut);
     let bin = parse_u64(bin, "lifetime bin")? as usize;
     let &(lower, upper) = tables
         .bins
@@ -187,7 +193,7 @@ fn parse_flavour(line: &str) -> Result<(String, Resources), String> {
     let memory = scaled(parse_f64(gb, "memory GB")?, GIB, "memory")?;
     Ok((
         letter.trim().to_string(),
-        Resources::new(cores * 1000, memory, 0),
+        Resources::new(cores.saturating_mul(1000), memory, 0),
     ))
 }
 
@@ -204,11 +210,11 @@ fn read_bins(path: &Path, opts: &ImportOptions) -> Result<Vec<(u64, u64)>, Impor
             return Err(rows.error(format!("bin {bin} follows bin {}", bins.len())));
         }
         if bin == bins.len() {
-            bins.push((life, life + STEP_S));
+            bins.push((life, life.saturating_add(STEP_S)));
         }
         let entry = &mut bins[bin];
         entry.0 = entry.0.min(life);
-        entry.1 = entry.1.max(life + STEP_S);
+        entry.1 = entry.1.max(life.saturating_add(STEP_S));
     }
     if bins.is_empty() {
         return Err(ImportError::bad_file(rows.file(), "no lifetime bins"));

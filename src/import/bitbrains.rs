@@ -71,7 +71,7 @@ fn read_vm(rows: &mut Rows) -> Result<Option<(Resources, u64, u64)>, ImportError
             continue;
         };
         let (size, first, last) = vm.get_or_insert((Resources::ZERO, ts, ts));
-        size.cpu_millis = size.cpu_millis.max(cores * 1000);
+        size.cpu_millis = size.cpu_millis.max(cores.saturating_mul(1000));
         size.memory_bytes = size.memory_bytes.max(mem_kib);
         *first = (*first).min(ts);
         *last = (*last).max(ts);

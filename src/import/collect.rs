@@ -26,7 +26,7 @@ pub(crate) struct Collector {
 }
 
 pub(crate) fn secs(s: u64) -> u64 {
-    s * NANOS_PER_SEC
+    s.saturating_mul(NANOS_PER_SEC)
 }
 
 impl Collector {

@@ -39,7 +39,7 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
             format!("job-{}", job.id),
             job.size,
             start,
-            Some(start + secs(run)),
+            Some(start.saturating_add(secs(run))),
         );
         rows.check(pushed)?;
     }
@@ -75,7 +75,7 @@ fn parse_job(line: &str, default_mem_per_proc: u64) -> Result<Job, String> {
     if submit < 0 {
         return Err(format!("submit time {submit} is negative"));
     }
-    let start_s = (submit + field(3, "wait time")?.max(0)) as u64;
+    let start_s = submit.saturating_add(field(3, "wait time")?.max(0)) as u64;
     let run = field(4, "run time")?;
     let procs = match field(5, "allocated processors")? {
         p if p > 0 => p,
