@@ -8,6 +8,7 @@
 pub mod actor;
 pub mod actors;
 pub mod event;
+pub mod import;
 pub mod inputs;
 pub mod live;
 pub mod model;

@@ -2,6 +2,7 @@
 //! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed,
 //! 2 bad input (scenario, arguments), 3 an I/O or storage failure.
 
+mod import_cmd;
 mod progress;
 mod run_cmd;
 
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run a scenario and print its summary.
     Run(run_cmd::RunArgs),
+    /// Convert a real public trace into a scenario file.
+    Import(import_cmd::ImportArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

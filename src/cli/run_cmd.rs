@@ -32,12 +32,19 @@ pub struct RunArgs {
     /// With --live: virtual seconds per wall-clock second.
     #[arg(long, default_value_t = 1.0, requires = "live")]
     speed: f64,
+    /// Replace the scenario's workloads with a real trace's VMs (FORMAT:PATH,
+    /// formats as for `pacsim import`).
+    #[arg(long, value_name = "FORMAT:PATH")]
+    workload_trace: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if let Some(spec) = &args.workload_trace {
+        super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }
     let out = if args.no_persist {
         None

@@ -13,9 +13,11 @@ pub(crate) fn parse_workloads(node: &Node) -> PResult<Workloads> {
     let f = Fields::new(node, "workloads", &["vms", "generators"])?;
     let mut workloads = Workloads::default();
     if let Some(vms) = f.opt("vms") {
+        // A set, not a scan: imported traces list hundreds of thousands of VMs.
+        let mut names = std::collections::BTreeSet::new();
         for (i, vm) in read::seq(vms, "workloads.vms")?.iter().enumerate() {
             let (name_node, parsed) = parse_vm(vm, &format!("workloads.vms[{i}]"))?;
-            if workloads.vms.iter().any(|v| v.name == parsed.name) {
+            if !names.insert(parsed.name.clone()) {
                 return Err(Diag::new(
                     name_node.loc,
                     format!("duplicate vm name `{}`", parsed.name),

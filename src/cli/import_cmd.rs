@@ -1,0 +1,165 @@
+//! `pacsim import FORMAT PATH -o SCENARIO`: read a real trace, write a
+//! scenario. Also the glue for `pacsim run --workload-trace FORMAT:PATH`.
+//! The import itself is library code (`pacsim::import`); only here is the
+//! wall clock read, to report rows/s.
+
+use super::Failure;
+use pacsim::import::export::{ExportOptions, scenario_yaml};
+use pacsim::import::{ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, import};
+use pacsim::model::Resources;
+use pacsim::scenario::{Scenario, Workloads, units};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// azure-vmtable | azure-bins | alibaba-gpu2023 | alibaba-dlrm2025 | swf |
+    /// bitbrains | google2019-machines
+    format: String,
+    /// The trace file (or folder, for alibaba-gpu2023 and bitbrains).
+    path: PathBuf,
+    /// The scenario file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Which point of a lifetime bin a binned lifetime becomes.
+    #[arg(long, default_value = "mid", value_parser = ["lower", "mid", "upper"])]
+    lifetime_in_bin: String,
+    /// Skip malformed rows (counted and reported) instead of failing.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Read at most N data rows.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Size every host like this, e.g. `cpu=64,memory=512Gi[,gpus=8]`
+    /// (default: the trace's machines, else 64 cores and 512 GiB).
+    #[arg(long, value_name = "SIZE")]
+    host_model: Option<String>,
+    /// google2019-machines: the machine of 1.0 NCU and 1.0 NMU.
+    #[arg(long, value_name = "SIZE", default_value = "cpu=128,memory=1Ti")]
+    normalized_unit: String,
+}
+
+pub fn run(args: ImportArgs) -> Result<u8, Failure> {
+    let format = parse_format(&args.format)?;
+    let mut opts = ImportOptions {
+        lifetime_in_bin: LifetimeInBin::from_name(&args.lifetime_in_bin).unwrap_or_default(),
+        skip_bad_rows: args.skip_bad_rows,
+        limit: args.limit,
+        ..ImportOptions::default()
+    };
+    opts.normalized_unit = parse_size("--normalized-unit", &args.normalized_unit)?;
+    let host_model = args
+        .host_model
+        .as_deref()
+        .map(|s| parse_size("--host-model", s))
+        .transpose()?;
+    let workload = timed_import(format, &args.path, &opts)?;
+    let name = args
+        .output
+        .file_stem()
+        .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
+    let command = format!(
+        "pacsim import {format} {} --lifetime-in-bin {}{}{}",
+        args.path.display(),
+        opts.lifetime_in_bin.name(),
+        if opts.skip_bad_rows {
+            " --skip-bad-rows"
+        } else {
+            ""
+        },
+        opts.limit
+            .map_or(String::new(), |l| format!(" --limit {l}")),
+    );
+    let text = scenario_yaml(
+        &workload,
+        &ExportOptions {
+            command,
+            name,
+            host_model,
+        },
+    );
+    std::fs::write(&args.output, text)
+        .map_err(|e| Failure::io(format!("{}: cannot write: {e}", args.output.display())))?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(0)
+}
+
+/// `--workload-trace FORMAT:PATH`: the scenario keeps its datacenter,
+/// placement and faults; its workloads become the trace's VMs.
+pub fn apply_workload_trace(scenario: &mut Scenario, spec: &str) -> Result<(), Failure> {
+    let (format, path) = spec.split_once(':').ok_or_else(|| {
+        Failure::bad_input(format!(
+            "--workload-trace expects FORMAT:PATH, found `{spec}`"
+        ))
+    })?;
+    let format = parse_format(format)?;
+    let workload = timed_import(format, Path::new(path), &ImportOptions::default())?;
+    scenario.workloads = Workloads {
+        vms: workload.vms,
+        generators: Vec::new(),
+    };
+    // The log embeds the scenario text; say that its workloads were replaced.
+    scenario.source.push_str(&format!(
+        "\n# workloads replaced by --workload-trace {spec}\n"
+    ));
+    Ok(())
+}
+
+fn timed_import(
+    format: TraceFormat,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportedWorkload, Failure> {
+    let started = Instant::now();
+    let w = import(format, path, opts).map_err(Failure::bad_input)?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "imported {format} {}: rows read {}, bad rows skipped {}, VMs {} (censored {}), dropped: no duration {}, zero size {}{}, {:.3} s, {:.0} rows/s",
+        path.display(),
+        w.rows_read,
+        w.rows_skipped,
+        w.vms.len(),
+        w.censored,
+        w.dropped_empty,
+        w.dropped_zero_size,
+        w.host_mix.as_ref().map_or(String::new(), |m| format!(
+            ", host models {} ({} hosts)",
+            m.len(),
+            m.iter().map(|(_, n)| u64::from(*n)).sum::<u64>()
+        )),
+        secs,
+        w.rows_read as f64 / secs.max(1e-9),
+    );
+    Ok(w)
+}
+
+fn parse_format(name: &str) -> Result<TraceFormat, Failure> {
+    TraceFormat::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = TraceFormat::ALL.iter().map(|f| f.name()).collect();
+        Failure::bad_input(format!(
+            "unknown trace format `{name}`; expected one of: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// `cpu=64,memory=512Gi[,gpus=8]` in the scenario file's units.
+fn parse_size(flag: &str, text: &str) -> Result<Resources, Failure> {
+    let bad = |m: String| Failure::bad_input(format!("{flag} `{text}`: {m}"));
+    let mut size = Resources::ZERO;
+    for part in text.split(',') {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("`{part}` is not key=value")))?;
+        match key.trim() {
+            "cpu" => size.cpu_millis = units::parse_cpu(value.trim()).map_err(bad)?,
+            "memory" => size.memory_bytes = units::parse_memory(value.trim()).map_err(bad)?,
+            "gpus" => size.gpu_millis = units::parse_gpus(value.trim()).map_err(bad)?,
+            other => return Err(bad(format!("unknown key `{other}` (cpu, memory, gpus)"))),
+        }
+    }
+    if size.cpu_millis == 0 || size.memory_bytes == 0 {
+        return Err(bad("cpu and memory must both be given and > 0".into()));
+    }
+    Ok(size)
+}

@@ -1,0 +1,268 @@
+//! `azure-bins`: the Azure V1 VM arrivals re-encoded by Huawei Cloud. PATH is
+//! an arrivals file `v1.<split>.txt` ("<t> tok,tok,|,tok,|": each letter is
+//! one VM of that flavour created at t seconds, `|` closes a tenant batch).
+//! Beside it: `flav_map.txt` ("<cores>,<GB> <letter>"),
+//! `v1.interval_map.txt` ("<lifetime s> <bin>") and, when present,
+//! `v1.<split>.c<CENS>.txt`, whose token i is the lifetime of VM i of the
+//! same line: `U<bin>` ended, `C<bin>` still alive at CENS (censored).
+//!
+//! Time 0 is the first bin of the file (t of its first line). Lifetimes are
+//! 300-s measurements, so a bin listing lifetimes lo..hi covers
+//! `[lo, hi + 300 s)`; `--lifetime-in-bin` picks lower (lo), mid or upper
+//! (hi + 300 s). Without a lifetimes file (the train split) every VM is
+//! censored. Memory GB is taken as GiB (Azure sizes).
+
+use super::collect::{Collector, Origin, secs};
+use super::error::ImportError;
+use super::rows::{Rows, Skip, parse_f64, parse_u64, scaled};
+use super::{ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat};
+use crate::model::Resources;
+use crate::model::resources::GIB;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The measurement step of Azure V1 timestamps.
+const STEP_S: u64 = 300;
+
+pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorkload, ImportError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let flavours = read_flavours(&dir.join("flav_map.txt"), opts)?;
+    let bins = read_bins(&dir.join("v1.interval_map.txt"), opts)?;
+    let lifetimes_path = find_lifetimes(path)?;
+
+    let mut rows = Rows::open(path, Skip::Nothing, opts.limit, opts.skip_bad_rows)?;
+    let mut lifetimes = match &lifetimes_path {
+        Some(p) => Some(Rows::open(p, Skip::Nothing, None, false)?),
+        None => None,
+    };
+    let mut out = Collector::new(TraceFormat::AzureBins, rows.file());
+    let mut first_t = None;
+    while rows.advance()? {
+        // The lifetimes file runs in step, line for line.
+        let life_line = match lifetimes.as_mut() {
+            Some(l) => {
+                if !l.advance()? {
+                    return Err(l.error("fewer lines than the arrivals file".into()));
+                }
+                Some(l.line().to_string())
+            }
+            None => None,
+        };
+        let table = Tables {
+            flavours: &flavours,
+            bins: &bins,
+            point: opts.lifetime_in_bin,
+        };
+        let parsed = parse_line(rows.line(), life_line.as_deref(), &table);
+        let Some((t, vms)) = rows.check(parsed)? else {
+            continue;
+        };
+        first_t.get_or_insert(t);
+        for (i, (size, life)) in vms.into_iter().enumerate() {
+            let start = secs(t);
+            let pushed = out.push(
+                format!("az-{t}-{i}"),
+                size,
+                start,
+                life.map(|l| start.saturating_add(l)),
+            );
+            rows.check(pushed)?;
+        }
+    }
+    let point = opts.lifetime_in_bin.name();
+    let mut rules = vec![
+        "each flavour letter at line time t is one VM created at t; flavour cores, GB taken as GiB"
+            .into(),
+        format!(
+            "U<bin> lifetimes: bin lo..hi covers [lo, hi+300s), point `{point}`; C<bin> = still alive"
+        ),
+    ];
+    if lifetimes_path.is_none() {
+        rules.push("no lifetimes file beside the arrivals: every VM is censored".into());
+    }
+    let origin = match first_t {
+        Some(t) => format!("t = {t} s of the Azure V1 trace (the file's first bin)"),
+        None => "the file's first bin".into(),
+    };
+    Ok(out.finish(
+        Origin::EarliestStart,
+        origin,
+        rules,
+        None,
+        rows.read,
+        rows.skipped,
+    ))
+}
+
+struct Tables<'a> {
+    flavours: &'a BTreeMap<String, Resources>,
+    /// Per bin: [lower, upper) in seconds.
+    bins: &'a [(u64, u64)],
+    point: LifetimeInBin,
+}
+
+/// One arrivals line and its lifetimes line: the time and, per VM, its size
+/// and lifetime in ns (`None`: censored).
+type Line = (u64, Vec<(Resources, Option<u64>)>);
+
+fn parse_line(arrivals: &str, lifetimes: Option<&str>, tables: &Tables) -> Result<Line, String> {
+    let (t, tokens) = split_line(arrivals)?;
+    let lives = match lifetimes {
+        Some(l) => {
+            let (lt, lives) = split_line(l)?;
+            if lt != t || lives.len() != tokens.len() {
+                return Err(format!(
+                    "the lifetimes file's line does not match this one (time {lt}, {} tokens; here {t}, {} tokens)",
+                    lives.len(),
+                    tokens.len()
+                ));
+            }
+            Some(lives)
+        }
+        None => None,
+    };
+    let mut vms = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if *token == "|" {
+            continue;
+        }
+        let size = *tables
+            .flavours
+            .get(*token)
+            .ok_or_else(|| format!("unknown flavour `{token}` (not in flav_map.txt)"))?;
+        let life = match &lives {
+            Some(lives) => lifetime(lives[i], tables)?,
+            None => None,
+        };
+        vms.push((size, life));
+    }
+    Ok((t, vms))
+}
+
+fn split_line(line: &str) -> Result<(u64, Vec<&str>), String> {
+    let (t, rest) = line
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((line.trim(), ""));
+    let t = parse_u64(t, "bin time")?;
+    let tokens = rest.trim().split(',').filter(|s| !s.is_empty()).collect();
+    Ok((t, tokens))
+}
+
+/// `U<bin>` → the chosen point of the bin in ns; `C<bin>` → censored.
+fn lifetime(token: &str, tables: &Tables) -> Result<Option<u64>, String> {
+    let cut = token.chars().next().map_or(0, char::len_utf8);
+    let (kind, bin) = token.split_at(cut);
+    let bin = parse_u64(bin, "lifetime bin")? as usize;
+    let &(lower, upper) = tables
+        .bins
+        .get(bin)
+        .ok_or_else(|| format!("lifetime bin {bin} is not in v1.interval_map.txt"))?;
+    match kind {
+        "U" => Ok(Some(secs(tables.point.pick(lower, upper)))),
+        "C" => Ok(None),
+        _ => Err(format!(
+            "lifetime token `{token}`: expected U<bin> or C<bin>"
+        )),
+    }
+}
+
+fn read_flavours(
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<BTreeMap<String, Resources>, ImportError> {
+    let mut rows = Rows::open(path, Skip::Nothing, None, opts.skip_bad_rows)?;
+    let mut map = BTreeMap::new();
+    while rows.advance()? {
+        let parsed = parse_flavour(rows.line());
+        if let Some((letter, size)) = rows.check(parsed)? {
+            map.insert(letter, size);
+        }
+    }
+    Ok(map)
+}
+
+fn parse_flavour(line: &str) -> Result<(String, Resources), String> {
+    let (shape, letter) = line
+        .split_once(' ')
+        .ok_or("expected `<cores>,<memory GB> <letter>`")?;
+    let (cores, gb) = shape
+        .split_once(',')
+        .ok_or("expected `<cores>,<memory GB> <letter>`")?;
+    let cores = parse_u64(cores, "cores")?;
+    let memory = scaled(parse_f64(gb, "memory GB")?, GIB, "memory")?;
+    Ok((
+        letter.trim().to_string(),
+        Resources::new(cores.saturating_mul(1000), memory, 0),
+    ))
+}
+
+/// Per bin index, `[lowest listed lifetime, highest + 300 s)`.
+fn read_bins(path: &Path, opts: &ImportOptions) -> Result<Vec<(u64, u64)>, ImportError> {
+    let mut rows = Rows::open(path, Skip::Nothing, None, opts.skip_bad_rows)?;
+    let mut bins: Vec<(u64, u64)> = Vec::new();
+    while rows.advance()? {
+        let parsed = parse_bin_entry(rows.line());
+        let Some((life, bin)) = rows.check(parsed)? else {
+            continue;
+        };
+        if bin > bins.len() {
+            return Err(rows.error(format!("bin {bin} follows bin {}", bins.len())));
+        }
+        if bin == bins.len() {
+            bins.push((life, life.saturating_add(STEP_S)));
+        }
+        let entry = &mut bins[bin];
+        entry.0 = entry.0.min(life);
+        entry.1 = entry.1.max(life.saturating_add(STEP_S));
+    }
+    if bins.is_empty() {
+        return Err(ImportError::bad_file(rows.file(), "no lifetime bins"));
+    }
+    Ok(bins)
+}
+
+fn parse_bin_entry(line: &str) -> Result<(u64, usize), String> {
+    let (life, bin) = line
+        .split_once(' ')
+        .ok_or("expected `<lifetime s> <bin>`")?;
+    Ok((
+        parse_u64(life, "lifetime")?,
+        parse_u64(bin.trim(), "bin")? as usize,
+    ))
+}
+
+/// `v1.dev.txt` → `v1.dev.c<digits>.txt` in the same folder, if any.
+fn find_lifetimes(arrivals: &Path) -> Result<Option<PathBuf>, ImportError> {
+    let file = arrivals.display().to_string();
+    let name = arrivals
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| ImportError::bad_file(&file, "not a file name"))?;
+    let stem = name.strip_suffix(".txt").unwrap_or(name);
+    let prefix = format!("{stem}.c");
+    let dir = arrivals.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let entries = std::fs::read_dir(dir).map_err(|reason| ImportError::Unreadable {
+        file: dir.display().to_string(),
+        reason,
+    })?;
+    // Sorted, so the choice never depends on directory order.
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".txt"))
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    Ok(found.into_iter().next())
+}

@@ -1,0 +1,229 @@
+//! Importers for real public datacenter traces: one file per format, each
+//! turning rows of a trace into [`ExplicitVm`]s (and, where the trace lists
+//! machines, a host mix). `pacsim import` writes the result as a scenario
+//! (`export.rs`); `pacsim run --workload-trace` puts it into a scenario.
+//!
+//! Rules shared by every format (README, "Importing real traces"):
+//! - an object occupies `[start, end)`; zero-length objects occupy nothing
+//!   and are dropped (counted in `dropped_empty`);
+//! - objects with no end (censored) stay alive: `delete_at: None`;
+//! - times are shifted so that the trace's start is time 0 (each format says
+//!   what its start is, see [`ImportedWorkload::origin`]);
+//! - at equal times deletions apply before creations, then file order: the
+//!   `ExplicitVms` source already orders them so, and the VMs here are in
+//!   file order;
+//! - a malformed row is an error naming file and line, unless
+//!   `skip_bad_rows`, which skips and counts it.
+//!
+//! Library code never reads the clock: rows/s are measured by the CLI.
+
+mod alibaba_dlrm2025;
+mod alibaba_gpu2023;
+mod azure_bins;
+mod azure_vmtable;
+mod bitbrains;
+mod collect;
+mod error;
+pub mod export;
+mod google2019;
+mod rows;
+mod swf;
+
+pub use error::ImportError;
+
+use crate::model::resources::GIB;
+use crate::model::{Resources, SimTime};
+use crate::scenario::{ExplicitVm, HostModel};
+use std::path::Path;
+
+/// The trace formats, by the names the CLI and scripts use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TraceFormat {
+    AzureVmtable,
+    AzureBins,
+    AlibabaGpu2023,
+    AlibabaDlrm2025,
+    Swf,
+    Bitbrains,
+    Google2019Machines,
+}
+
+impl TraceFormat {
+    pub const ALL: [TraceFormat; 7] = [
+        TraceFormat::AzureVmtable,
+        TraceFormat::AzureBins,
+        TraceFormat::AlibabaGpu2023,
+        TraceFormat::AlibabaDlrm2025,
+        TraceFormat::Swf,
+        TraceFormat::Bitbrains,
+        TraceFormat::Google2019Machines,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::AzureVmtable => "azure-vmtable",
+            TraceFormat::AzureBins => "azure-bins",
+            TraceFormat::AlibabaGpu2023 => "alibaba-gpu2023",
+            TraceFormat::AlibabaDlrm2025 => "alibaba-dlrm2025",
+            TraceFormat::Swf => "swf",
+            TraceFormat::Bitbrains => "bitbrains",
+            TraceFormat::Google2019Machines => "google2019-machines",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+impl std::fmt::Display for TraceFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which point of a lifetime bin a binned lifetime becomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LifetimeInBin {
+    Lower,
+    #[default]
+    Mid,
+    Upper,
+}
+
+impl LifetimeInBin {
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "lower" => Some(LifetimeInBin::Lower),
+            "mid" => Some(LifetimeInBin::Mid),
+            "upper" => Some(LifetimeInBin::Upper),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LifetimeInBin::Lower => "lower",
+            LifetimeInBin::Mid => "mid",
+            LifetimeInBin::Upper => "upper",
+        }
+    }
+
+    /// The point of `[lower, upper)` this choice names; `mid` rounds down to
+    /// whole nanoseconds.
+    pub fn pick(self, lower_ns: u64, upper_ns: u64) -> u64 {
+        match self {
+            LifetimeInBin::Lower => lower_ns,
+            LifetimeInBin::Mid => lower_ns + (upper_ns - lower_ns) / 2,
+            LifetimeInBin::Upper => upper_ns,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub lifetime_in_bin: LifetimeInBin,
+    /// Skip and count malformed rows instead of failing on the first.
+    pub skip_bad_rows: bool,
+    /// Read at most this many data rows (headers and comments not counted).
+    pub limit: Option<u64>,
+    /// google2019-machines: the machine that is 1.0 NCU and 1.0 NMU.
+    pub normalized_unit: Resources,
+    /// swf: memory per processor when the log gives none (field 7 and 10 = -1).
+    pub swf_memory_per_proc_bytes: u64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            lifetime_in_bin: LifetimeInBin::Mid,
+            skip_bad_rows: false,
+            limit: None,
+            normalized_unit: Resources::cores(128, 1024),
+            swf_memory_per_proc_bytes: GIB,
+        }
+    }
+}
+
+/// What an importer produced, with the counts the CLI reports.
+#[derive(Clone, Debug)]
+pub struct ImportedWorkload {
+    pub format: TraceFormat,
+    /// The file or folder read.
+    pub source: String,
+    /// One VM per object, in file order, times shifted to the trace start.
+    pub vms: Vec<ExplicitVm>,
+    /// Machines listed by the trace, by model, in order of first appearance.
+    pub host_mix: Option<Vec<(HostModel, u32)>>,
+    /// Data rows read (headers and comments not counted), bad ones included.
+    pub rows_read: u64,
+    /// Malformed rows skipped under `skip_bad_rows`.
+    pub rows_skipped: u64,
+    /// Well-formed objects with no duration (end <= start, or unknown run time).
+    pub dropped_empty: u64,
+    /// Well-formed objects with zero cpu or zero memory (a VM needs both).
+    pub dropped_zero_size: u64,
+    /// VMs with no end (`delete_at: None`).
+    pub censored: u64,
+    /// What time 0 is, e.g. "the start of the Azure V1 trace".
+    pub origin: String,
+    /// The format's mapping rules, one sentence each, for the scenario header.
+    pub rules: Vec<String>,
+}
+
+impl ImportedWorkload {
+    /// The largest time at which something happens (a creation or deletion).
+    pub fn last_event(&self) -> SimTime {
+        self.vms
+            .iter()
+            .map(|v| v.delete_at.unwrap_or(v.at))
+            .max()
+            .unwrap_or(SimTime::ZERO)
+    }
+}
+
+/// Reads a trace of `format` at `path`.
+pub fn import(
+    format: TraceFormat,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportedWorkload, ImportError> {
+    match format {
+        TraceFormat::AzureVmtable => azure_vmtable::import(path, opts),
+        TraceFormat::AzureBins => azure_bins::import(path, opts),
+        TraceFormat::AlibabaGpu2023 => alibaba_gpu2023::import(path, opts),
+        TraceFormat::AlibabaDlrm2025 => alibaba_dlrm2025::import(path, opts),
+        TraceFormat::Swf => swf::import(path, opts),
+        TraceFormat::Bitbrains => bitbrains::import(path, opts),
+        TraceFormat::Google2019Machines => google2019::import(path, opts),
+    }
+}
+
+/// The largest amount of each resource requested at any one time, each
+/// component on its own (the cpu peak and the memory peak may be at
+/// different times). Deletions at a time apply before creations at it.
+pub fn peak_demand(vms: &[ExplicitVm]) -> Resources {
+    // (time, 0 = deletion / 1 = creation, index): the ExplicitVms order.
+    let mut steps: Vec<(SimTime, u8, usize)> = Vec::with_capacity(vms.len() * 2);
+    for (i, vm) in vms.iter().enumerate() {
+        steps.push((vm.at, 1, i));
+        if let Some(d) = vm.delete_at {
+            steps.push((d, 0, i));
+        }
+    }
+    steps.sort_unstable();
+    let (mut now, mut peak) = (Resources::ZERO, Resources::ZERO);
+    for (_, kind, i) in steps {
+        if kind == 0 {
+            now -= vms[i].size;
+        } else {
+            now += vms[i].size;
+            peak = Resources::new(
+                peak.cpu_millis.max(now.cpu_millis),
+                peak.memory_bytes.max(now.memory_bytes),
+                peak.gpu_millis.max(now.gpu_millis),
+            );
+        }
+    }
+    peak
+}
