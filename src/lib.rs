@@ -18,4 +18,5 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod store;
+pub mod trace;
 pub mod world;

@@ -38,3 +38,7 @@ pub fn encode_value<T: serde::Serialize>(value: &T) -> Vec<u8> {
 pub fn decode_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, bincode::Error> {
     options().deserialize(bytes)
 }
+
+/// The name of this encoding, written into trace headers so that a reader can
+/// refuse records it would misread.
+pub const RECORD_ENCODING: &str = "bincode1-varint-le";
