@@ -2,8 +2,12 @@
 //! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed,
 //! 2 bad input (scenario, arguments), 3 an I/O or storage failure.
 
+mod export_cmd;
+mod inspect_cmd;
 mod progress;
+mod replay_cmd;
 mod run_cmd;
+mod trace_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +30,12 @@ struct Cli {
 enum Command {
     /// Run a scenario and print its summary.
     Run(run_cmd::RunArgs),
+    /// Re-run a trace and compare (--verify), or re-drive its inputs (--what-if).
+    Replay(replay_cmd::ReplayArgs),
+    /// Write a log folder (or a trace) as a trace file or JSON Lines.
+    Export(export_cmd::ExportArgs),
+    /// Show a trace's or log's records: filters, counts, cause chains.
+    Inspect(inspect_cmd::InspectArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -55,6 +65,9 @@ pub fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
+        Command::Inspect(args) => inspect_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
