@@ -173,8 +173,8 @@ pub fn drive<L: crate::sim::RecordSink>(
         kernel.start(actor);
     }
     let mut stats = Stats::default();
-    while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered())
-    {}
+    while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
+    }
     Driven {
         stats,
         events: kernel.delivered(),

@@ -120,11 +120,17 @@ fn run_what_if(args: &ReplayArgs) -> Result<u8, Failure> {
     println!("what-if: {}", args.what_if.join(" "));
     let rows = comparison_rows(&w);
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    println!("{:<width$}  {:>16}  {:>16}  {:>12}", "", "original", "what-if", "change");
+    println!(
+        "{:<width$}  {:>16}  {:>16}  {:>12}",
+        "", "original", "what-if", "change"
+    );
     for (name, a, b, d) in rows {
         println!("{name:<width$}  {a:>16}  {b:>16}  {d:>12}");
     }
-    println!("inputs re-driven {}, dropped {} (hosts that no longer exist)", w.inputs, w.dropped);
+    println!(
+        "inputs re-driven {}, dropped {} (hosts that no longer exist)",
+        w.inputs, w.dropped
+    );
     if let Some(s) = &w.salvage {
         println!("{s}");
     }

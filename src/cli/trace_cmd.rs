@@ -28,8 +28,7 @@ pub fn simulate_traced(
     mut progress: impl FnMut(pacsim::model::SimTime, u64),
 ) -> Result<RunOutput, Failure> {
     let header = TraceHeader::new(&scenario.source, scenario.seed);
-    let writer =
-        TraceWriter::create(trace, &header).map_err(|e| failure(ReplayError::Trace(e)))?;
+    let writer = TraceWriter::create(trace, &header).map_err(|e| failure(ReplayError::Trace(e)))?;
     let mut tee = Tee(log, writer);
     let driven = drive(World::build(scenario), &mut tee, |_, now, n| {
         if n & 0xFFFF == 0 {

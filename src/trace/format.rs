@@ -98,7 +98,10 @@ impl TraceHeader {
             scenario: string("scenario text")?,
         };
         if cur.at != body.len() {
-            return Err(format!("{} unexpected bytes at its end", body.len() - cur.at));
+            return Err(format!(
+                "{} unexpected bytes at its end",
+                body.len() - cur.at
+            ));
         }
         Ok(header)
     }
@@ -184,9 +187,7 @@ pub enum TraceError {
         offset: u64,
         reason: String,
     },
-    #[error(
-        "{path}: damaged trace at byte {offset} (frame {frame}, record #{record}): {reason}"
-    )]
+    #[error("{path}: damaged trace at byte {offset} (frame {frame}, record #{record}): {reason}")]
     Damaged {
         path: PathBuf,
         /// Where the damaged frame starts (or where the missing one should).
@@ -212,9 +213,7 @@ impl TraceError {
     /// The byte offset the error names, if any.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            TraceError::Header { offset, .. } | TraceError::Damaged { offset, .. } => {
-                Some(*offset)
-            }
+            TraceError::Header { offset, .. } | TraceError::Damaged { offset, .. } => Some(*offset),
             _ => None,
         }
     }

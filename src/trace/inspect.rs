@@ -43,7 +43,10 @@ pub struct Filter {
 impl Filter {
     pub fn matches(&self, r: &Record) -> bool {
         self.actor.is_none_or(|a| r.to == a || r.from == a)
-            && self.kinds.as_ref().is_none_or(|k| k.contains(r.event.kind()))
+            && self
+                .kinds
+                .as_ref()
+                .is_none_or(|k| k.contains(r.event.kind()))
             && self.vm.is_none_or(|vm| vm_of(&r.event) == Some(vm))
             && self.from.is_none_or(|t| r.at >= t)
             && self.until.is_none_or(|t| r.at < t)

@@ -6,8 +6,8 @@
 
 use super::format::{
     Damage, FOOTER_PAYLOAD_BYTES, FORMAT_VERSION, FRAME_HEAD_BYTES, FRAME_MAX_BYTES,
-    HEADER_MAX_BYTES, HEADER_PREFIX_BYTES, KIND_FOOTER, KIND_RECORDS, MAGIC,
-    RECORDS_PAYLOAD_HEAD, TraceError, TraceHeader, frame_crc,
+    HEADER_MAX_BYTES, HEADER_PREFIX_BYTES, KIND_FOOTER, KIND_RECORDS, MAGIC, RECORDS_PAYLOAD_HEAD,
+    TraceError, TraceHeader, frame_crc,
 };
 use crate::event::Record;
 use crate::store::{Digest, codec};
@@ -74,7 +74,10 @@ impl<R: Read> TraceReader<R> {
             reason,
         };
         if got < HEADER_PREFIX_BYTES {
-            return Err(header_err(got as u64, "the file ends inside the header".into()));
+            return Err(header_err(
+                got as u64,
+                "the file ends inside the header".into(),
+            ));
         }
         let version = u16::from_le_bytes([prefix[8], prefix[9]]);
         if version != FORMAT_VERSION {
@@ -86,7 +89,10 @@ impl<R: Read> TraceReader<R> {
         let body_len = u32::from_le_bytes(prefix[10..14].try_into().expect("4 bytes"));
         let body_crc = u32::from_le_bytes(prefix[14..18].try_into().expect("4 bytes"));
         if body_len > HEADER_MAX_BYTES {
-            return Err(header_err(10, format!("header length {body_len} is not plausible")));
+            return Err(header_err(
+                10,
+                format!("header length {body_len} is not plausible"),
+            ));
         }
         let mut body = vec![0u8; body_len as usize];
         let got = read_full(&mut input, &mut body).map_err(|source| TraceError::Read {
@@ -243,7 +249,10 @@ impl<R: Read> TraceReader<R> {
         let records = u64::from_le_bytes(self.buf[1..9].try_into().expect("8 bytes"));
         let digest = Digest(self.buf[9..41].try_into().expect("32 bytes"));
         if records != self.next_seq {
-            let reason = format!("the footer counts {records} records, the frames hold {}", self.next_seq);
+            let reason = format!(
+                "the footer counts {records} records, the frames hold {}",
+                self.next_seq
+            );
             return Err(self.damaged(start, Damage::Footer, reason));
         }
         let actual = Digest(*self.hasher.finalize().as_bytes());
@@ -333,7 +342,10 @@ fn decode_frame(
     }
     if !bytes.is_empty() {
         let seq = first_seq + count as u64;
-        return Err((seq, format!("{} bytes after the frame's last record", bytes.len())));
+        return Err((
+            seq,
+            format!("{} bytes after the frame's last record", bytes.len()),
+        ));
     }
     Ok(())
 }

@@ -80,9 +80,7 @@ impl RecordSource {
                 }
                 match failed {
                     None => Ok(None),
-                    Some(e) if salvage => {
-                        Ok(Some(reader.salvage(e, None).with_file(p).describe()))
-                    }
+                    Some(e) if salvage => Ok(Some(reader.salvage(e, None).with_file(p).describe())),
                     Some(e) => Err(e.into()),
                 }
             }

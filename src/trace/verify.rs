@@ -29,10 +29,16 @@ pub struct Divergence {
 #[derive(Debug)]
 pub enum Verdict {
     /// Every record matched and the footer's count and digest agree.
-    Match { records: u64, digest: Digest },
+    Match {
+        records: u64,
+        digest: Digest,
+    },
     Diverged(Divergence),
     /// `--salvage`: the records of the good frames matched; the rest is lost.
-    Salvaged { records: u64, salvage: Salvage },
+    Salvaged {
+        records: u64,
+        salvage: Salvage,
+    },
 }
 
 /// A `RecordSink` that checks each delivered record against the trace.

@@ -20,8 +20,8 @@ use super::{ReplayError, header_scenario};
 use crate::event::{Event, Record};
 use crate::inputs::{Input, RecordedInputs, WorldSource};
 use crate::model::{ActorId, Resources, SimTime};
-use crate::report::summary::{RunFacts, Summary};
 use crate::report::Stats;
+use crate::report::summary::{RunFacts, Summary};
 use crate::scenario::{PlacementPolicy, Scenario, units};
 use crate::store::{Digest, EventLog};
 use crate::world::World;
@@ -50,7 +50,10 @@ pub fn apply_override(scenario: &mut Scenario, kv: &str) -> Result<(), String> {
     match key {
         "policy" => {
             scenario.placement.policy = PlacementPolicy::from_name(value).ok_or_else(|| {
-                bad(format!("unknown policy `{value}` (one of {:?})", PlacementPolicy::NAMES))
+                bad(format!(
+                    "unknown policy `{value}` (one of {:?})",
+                    PlacementPolicy::NAMES
+                ))
             })?;
         }
         "hosts" => {
@@ -179,9 +182,7 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     let facts_world = World::build_bare(&scenario);
     let mut log = EventLog::in_memory();
     let mut driven = crate::run::drive(world, &mut log, |_, _, _| true);
-    let digest: Digest = log
-        .finish()
-        .map_err(ReplayError::Store)?;
+    let digest: Digest = log.finish().map_err(ReplayError::Store)?;
     let what_if = summarize(
         &scenario,
         &facts_world,
@@ -217,7 +218,10 @@ fn recorded_world(scenario: &Scenario, groups: BTreeMap<ActorId, Group>) -> (Wor
             }
         }
         kept += inputs.len() as u64;
-        world.add_source(group.name, WorldSource::Recorded(RecordedInputs::new(inputs)));
+        world.add_source(
+            group.name,
+            WorldSource::Recorded(RecordedInputs::new(inputs)),
+        );
     }
     (world, kept, dropped)
 }
@@ -252,11 +256,19 @@ pub fn comparison_rows(w: &WhatIf) -> Vec<(String, String, String, String)> {
     let (a, b) = (&w.original, &w.what_if);
     let int = |name: &str, x: u64, y: u64| {
         let d = y as i128 - x as i128;
-        let diff = if d == 0 { String::new() } else { format!("{d:+}") };
+        let diff = if d == 0 {
+            String::new()
+        } else {
+            format!("{d:+}")
+        };
         (name.to_string(), x.to_string(), y.to_string(), diff)
     };
     let pct = |name: &str, x: f64, y: f64| {
-        let diff = if x == y { String::new() } else { format!("{:+.3}", y - x) };
+        let diff = if x == y {
+            String::new()
+        } else {
+            format!("{:+.3}", y - x)
+        };
         (name.to_string(), format!("{x:.3}"), format!("{y:.3}"), diff)
     };
     vec![
@@ -279,10 +291,30 @@ pub fn comparison_rows(w: &WhatIf) -> Vec<(String, String, String, String)> {
         int("re-placements", a.vms.replaced, b.vms.replaced),
         int("host failures", a.hosts.failures, b.hosts.failures),
         int("host repairs", a.hosts.repairs, b.hosts.repairs),
-        pct("cpu peak %", a.utilization.cpu_peak_pct, b.utilization.cpu_peak_pct),
-        pct("cpu mean %", a.utilization.cpu_mean_pct, b.utilization.cpu_mean_pct),
-        pct("memory peak %", a.utilization.memory_peak_pct, b.utilization.memory_peak_pct),
-        pct("memory mean %", a.utilization.memory_mean_pct, b.utilization.memory_mean_pct),
-        pct("latency p99 ms", a.placement_latency_ms.p99, b.placement_latency_ms.p99),
+        pct(
+            "cpu peak %",
+            a.utilization.cpu_peak_pct,
+            b.utilization.cpu_peak_pct,
+        ),
+        pct(
+            "cpu mean %",
+            a.utilization.cpu_mean_pct,
+            b.utilization.cpu_mean_pct,
+        ),
+        pct(
+            "memory peak %",
+            a.utilization.memory_peak_pct,
+            b.utilization.memory_peak_pct,
+        ),
+        pct(
+            "memory mean %",
+            a.utilization.memory_mean_pct,
+            b.utilization.memory_mean_pct,
+        ),
+        pct(
+            "latency p99 ms",
+            a.placement_latency_ms.p99,
+            b.placement_latency_ms.p99,
+        ),
     ]
 }

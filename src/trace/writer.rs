@@ -3,8 +3,8 @@
 //! the run digest and writes the footer on `finish`.
 
 use super::format::{
-    FRAME_HEAD_BYTES, FRAME_TARGET_BYTES, RECORDS_PAYLOAD_HEAD, TraceError, TraceHeader,
-    footer_frame, frame_crc, KIND_RECORDS,
+    FRAME_HEAD_BYTES, FRAME_TARGET_BYTES, KIND_RECORDS, RECORDS_PAYLOAD_HEAD, TraceError,
+    TraceHeader, footer_frame, frame_crc,
 };
 use crate::event::RecordRef;
 use crate::sim::RecordSink;
@@ -22,6 +22,7 @@ pub struct TraceWriter<W: Write> {
     /// The frame being filled: head placeholder, payload head, records.
     frame: Vec<u8>,
     frame_records: u32,
+    frame_target: usize,
     hasher: blake3::Hasher,
     count: u64,
     /// The first write error; a sink cannot fail mid-run, `finish` reports it.
@@ -55,10 +56,18 @@ impl<W: Write> TraceWriter<W> {
             path: path.to_path_buf(),
             frame,
             frame_records: 0,
+            frame_target: FRAME_TARGET_BYTES,
             hasher: blake3::Hasher::new(),
             count: 0,
             error: None,
         })
+    }
+
+    /// Closes frames once they pass `bytes` (default 64 KiB); small frames
+    /// let tests damage many frames of a small trace.
+    pub fn with_frame_bytes(mut self, bytes: usize) -> Self {
+        self.frame_target = bytes.max(1);
+        self
     }
 
     pub fn count(&self) -> u64 {
@@ -93,10 +102,7 @@ impl<W: Write> TraceWriter<W> {
         let footer = footer_frame(self.count, &digest.0);
         let result = match self.error.take() {
             Some(e) => Err(e),
-            None => self
-                .out
-                .write_all(&footer)
-                .and_then(|()| self.out.flush()),
+            None => self.out.write_all(&footer).and_then(|()| self.out.flush()),
         };
         result.map_err(|source| TraceError::Write {
             path: self.path.clone(),
@@ -112,7 +118,7 @@ impl<W: Write> RecordSink for TraceWriter<W> {
         codec::encode_into(&mut self.frame, record);
         self.frame_records += 1;
         self.count += 1;
-        if self.frame.len() >= FRAME_TARGET_BYTES {
+        if self.frame.len() >= self.frame_target {
             self.flush_frame();
         }
     }
