@@ -218,3 +218,36 @@ impl TraceError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_reads_back_as_written() {
+        let h = TraceHeader::new("name: x\n", 7);
+        let bytes = h.encode();
+        assert_eq!(&bytes[..8], MAGIC);
+        assert_eq!(
+            TraceHeader::decode_body(&bytes[HEADER_PREFIX_BYTES..]),
+            Ok(h)
+        );
+    }
+
+    #[test]
+    fn any_cut_or_extended_header_body_is_an_error_not_a_panic() {
+        let body = TraceHeader::new("name: x\n", 7).encode()[HEADER_PREFIX_BYTES..].to_vec();
+        for len in 0..body.len() {
+            assert!(
+                TraceHeader::decode_body(&body[..len]).is_err(),
+                "cut at {len}"
+            );
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert!(TraceHeader::decode_body(&longer).is_err());
+        let mut huge = body;
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(TraceHeader::decode_body(&huge).is_err());
+    }
+}

@@ -139,6 +139,17 @@ impl<R: Read> Verifier<R> {
                 })
             }
             (Some(e), _) => Err(e),
+            // Frame counts that disagree with the records they hold.
+            (None, Some(footer)) if footer.records != self.matched => {
+                Ok(Verdict::Diverged(Divergence {
+                    seq: self.matched,
+                    run: None,
+                    trace: Err(format!(
+                        "the trace counts {} records, {} matched",
+                        footer.records, self.matched
+                    )),
+                }))
+            }
             (None, Some(footer)) => Ok(Verdict::Match {
                 records: self.matched,
                 digest: footer.digest,
