@@ -127,3 +127,60 @@ pub fn replay_records(
     }
     (actors, stats)
 }
+
+/// A run driven into any record sink (a tee of log and trace, a verifier),
+/// before its digest is known.
+pub struct Driven {
+    pub stats: Stats,
+    pub events: u64,
+    pub end: SimTime,
+    pub actors: Vec<WorldActor>,
+    pub capacity: Resources,
+    pub hosts: u64,
+}
+
+impl Driven {
+    pub fn with_digest(self, digest: Digest) -> RunOutput {
+        RunOutput {
+            stats: self.stats,
+            events: self.events,
+            digest,
+            end: self.end,
+            actors: self.actors,
+            capacity: self.capacity,
+            hosts: self.hosts,
+        }
+    }
+}
+
+/// Runs `world` to its end into `sink`; `keep_going` is asked after every
+/// event (with the sink, the virtual time and the events so far) and stops
+/// the run early when it says false (a verifier that found a divergence).
+pub fn drive<L: crate::sim::RecordSink>(
+    world: World,
+    sink: &mut L,
+    mut keep_going: impl FnMut(&L, SimTime, u64) -> bool,
+) -> Driven {
+    let capacity = world
+        .host_capacities
+        .iter()
+        .fold(Resources::ZERO, |a, c| a + *c);
+    let hosts = world.host_capacities.len() as u64;
+    let end = world.end;
+    let mut kernel: Kernel<WorldActor, WorldSource> =
+        Kernel::new(world.seed, world.actors, world.names, world.sources);
+    for actor in world.starts {
+        kernel.start(actor);
+    }
+    let mut stats = Stats::default();
+    while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
+    }
+    Driven {
+        stats,
+        events: kernel.delivered(),
+        end,
+        actors: kernel.into_actors(),
+        capacity,
+        hosts,
+    }
+}

@@ -128,3 +128,24 @@ fn host_failure_models(scenario: &Scenario) -> Vec<Option<FailureModel>> {
     }
     models
 }
+
+impl World {
+    /// The world of `scenario` without its inputs: no workloads and no
+    /// scheduled faults (random host failures stay, they belong to hosts).
+    /// What-if replays add recorded inputs with [`World::add_source`].
+    pub fn build_bare(scenario: &Scenario) -> World {
+        let mut bare = scenario.clone();
+        bare.workloads = crate::scenario::Workloads::default();
+        bare.faults.scheduled.clear();
+        World::build(&bare)
+    }
+
+    /// Adds a source with a new owner actor named `name`; returns the owner.
+    pub fn add_source(&mut self, name: String, source: WorldSource) -> ActorId {
+        let owner = ActorId(self.actors.len() as u32);
+        self.actors.push(WorldActor::Workload(Workload::default()));
+        self.names.push(name);
+        self.sources.push((source, owner));
+        owner
+    }
+}

@@ -2,9 +2,13 @@
 //! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed,
 //! 2 bad input (scenario, arguments), 3 an I/O or storage failure.
 
+mod export_cmd;
 mod import_cmd;
+mod inspect_cmd;
 mod progress;
+mod replay_cmd;
 mod run_cmd;
+mod trace_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +33,12 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Convert a real public trace into a scenario file.
     Import(import_cmd::ImportArgs),
+    /// Re-run a trace and compare (--verify), or re-drive its inputs (--what-if).
+    Replay(replay_cmd::ReplayArgs),
+    /// Write a log folder (or a trace) as a trace file or JSON Lines.
+    Export(export_cmd::ExportArgs),
+    /// Show a trace's or log's records: filters, counts, cause chains.
+    Inspect(inspect_cmd::InspectArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -59,6 +69,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
+        Command::Inspect(args) => inspect_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

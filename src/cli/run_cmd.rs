@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// formats as for `pacsim import`).
     #[arg(long, value_name = "FORMAT:PATH")]
     workload_trace: Option<String>,
+    /// Also write the run as a portable trace file (.pstrace).
+    #[arg(long, conflicts_with = "live")]
+    trace: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -66,12 +69,16 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 args.speed
             )));
         }
-        pacsim::live::run_live(&scenario, args.speed, log)
+        pacsim::live::run_live(&scenario, args.speed, log).map_err(Failure::io)
+    } else if let Some(trace) = &args.trace {
+        super::trace_cmd::simulate_traced(&scenario, log, trace, |now, events| {
+            progress.update(now, events)
+        })
     } else {
-        simulate(&scenario, log, |now, events| progress.update(now, events))
+        simulate(&scenario, log, |now, events| progress.update(now, events)).map_err(Failure::io)
     };
     progress.finish();
-    let mut output = result.map_err(Failure::io)?;
+    let mut output = result?;
     let wall = started.elapsed().as_secs_f64();
     let summary = output.summary(&scenario, wall);
     let json = summary.to_json();
@@ -85,6 +92,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         print!("{}", summary.table());
         if let Some(dir) = &out {
             println!("{:<18}  {}", "event log", dir.display());
+        }
+        if let Some(trace) = &args.trace {
+            println!("{:<18}  {}", "trace", trace.display());
         }
     }
     check_expectations(&scenario, &json)

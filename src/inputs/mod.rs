@@ -11,6 +11,7 @@ mod calendar;
 mod explicit;
 mod faults;
 mod generator;
+mod recorded;
 
 use crate::event::Event;
 use crate::model::{ActorId, SimTime, VmId};
@@ -18,6 +19,7 @@ use crate::model::{ActorId, SimTime, VmId};
 pub use explicit::ExplicitVms;
 pub use faults::ScheduledFaults;
 pub use generator::GeneratorSource;
+pub use recorded::RecordedInputs;
 
 /// One external input: deliver `event` to `to` at `at`.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +53,8 @@ pub enum WorldSource {
     Generator(Box<GeneratorSource>),
     Explicit(ExplicitVms),
     Faults(ScheduledFaults),
+    /// Inputs read back from a trace (what-if replays).
+    Recorded(RecordedInputs),
 }
 
 impl Source for WorldSource {
@@ -59,6 +63,7 @@ impl Source for WorldSource {
             WorldSource::Generator(s) => s.next(ids),
             WorldSource::Explicit(s) => s.next(ids),
             WorldSource::Faults(s) => s.next(ids),
+            WorldSource::Recorded(s) => s.next(ids),
         }
     }
 }

@@ -7,6 +7,10 @@ use crate::event::{Event, Record, RecordRef};
 use crate::model::Resources;
 use bincode::Options;
 
+/// The name of this encoding, written into trace headers so that a reader can
+/// refuse records it would misread.
+pub const RECORD_ENCODING: &str = "bincode1-varint-le";
+
 fn options() -> impl Options {
     bincode::DefaultOptions::new()
         .with_varint_encoding()

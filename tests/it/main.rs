@@ -8,3 +8,4 @@ mod replay;
 mod run_cli;
 mod scenario_parse;
 mod support;
+mod trace;

@@ -1,0 +1,93 @@
+//! `pacsim inspect TRACE|LOGDIR`: filtered records, counts, cause chains.
+
+use super::Failure;
+use super::trace_cmd::failure;
+use pacsim::model::VmId;
+use pacsim::trace::inspect::{self, Counts, Filter};
+use pacsim::trace::source::{RecordSource, actor_names};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// A trace file or a log folder (from `run --out`).
+    input: PathBuf,
+    /// Only records sent by or delivered to this actor (name or id).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only these event kinds, comma-separated (e.g. VmPowerOn,VmPowerOff).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only records about this VM id.
+    #[arg(long)]
+    vm: Option<u64>,
+    /// Only records at or after this time (scenario syntax: 6h, 90m).
+    #[arg(long)]
+    from: Option<String>,
+    /// Only records before this time.
+    #[arg(long)]
+    to: Option<String>,
+    /// Print the chain of causes from an external input down to this record.
+    #[arg(long, value_name = "SEQ", conflicts_with = "counts")]
+    cause_chain: Option<u64>,
+    /// Print counts per event kind and per receiving actor instead of records.
+    #[arg(long)]
+    counts: bool,
+    /// Read what can be read from damaged input and say what was lost.
+    #[arg(long)]
+    salvage: bool,
+}
+
+pub fn run(args: InspectArgs) -> Result<u8, Failure> {
+    let source = RecordSource::at(&args.input);
+    let info = source.info().map_err(failure)?;
+    let names = actor_names(&info);
+    let names = names.as_deref();
+    if let Some(seq) = args.cause_chain {
+        for r in inspect::cause_chain(&source, seq, args.salvage).map_err(failure)? {
+            println!("{}", inspect::line(&r, names));
+        }
+        return Ok(0);
+    }
+    let filter = filter(&args, names).map_err(Failure::bad_input)?;
+    let mut counts = Counts::default();
+    let note = source
+        .for_each(args.salvage, |r| {
+            if filter.matches(&r) {
+                if args.counts {
+                    counts.add(&r);
+                } else {
+                    println!("{}", inspect::line(&r, names));
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .map_err(failure)?;
+    if args.counts {
+        print!("{}", counts.table(names));
+    }
+    if let Some(n) = note {
+        eprintln!("{n}");
+    }
+    Ok(0)
+}
+
+fn filter(args: &InspectArgs, names: Option<&[String]>) -> Result<Filter, String> {
+    let time = |t: &Option<String>, flag: &str| {
+        t.as_deref()
+            .map(inspect::parse_time)
+            .transpose()
+            .map_err(|e| format!("--{flag}: {e}"))
+    };
+    Ok(Filter {
+        actor: args
+            .actor
+            .as_deref()
+            .map(|a| inspect::resolve_actor(a, names))
+            .transpose()?,
+        kinds: args.kind.as_deref().map(inspect::parse_kinds).transpose()?,
+        vm: args.vm.map(VmId),
+        from: time(&args.from, "from")?,
+        until: time(&args.to, "to")?,
+    })
+}

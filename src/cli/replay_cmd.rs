@@ -1,0 +1,138 @@
+//! `pacsim replay TRACE --verify` (exact replay, exit 1 on the first
+//! divergence) and `pacsim replay TRACE --what-if KEY=VALUE...` (recorded
+//! inputs against a changed configuration, both summaries side by side).
+
+use super::Failure;
+use super::progress::Progress;
+use super::trace_cmd::failure;
+use pacsim::trace::source::{RecordSource, actor_names};
+use pacsim::trace::verify::{Divergence, Verdict, verify};
+use pacsim::trace::whatif::{comparison_rows, what_if};
+use pacsim::trace::{TraceReader, header_scenario, inspect};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The trace file (.pstrace).
+    trace: PathBuf,
+    /// Re-run the embedded scenario and compare record by record.
+    #[arg(long, required_unless_present = "what_if", conflicts_with = "what_if")]
+    verify: bool,
+    /// Re-drive the recorded inputs with KEY=VALUE changed: policy=NAME,
+    /// hosts=N, model.<name>.cpu=N, model.<name>.memory=Q, power_on_delay=DIST.
+    #[arg(long = "what-if", num_args = 1.., value_name = "KEY=VALUE")]
+    what_if: Vec<String>,
+    /// Use the good frames of a damaged trace and say what was lost.
+    #[arg(long)]
+    salvage: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ReplayArgs) -> Result<u8, Failure> {
+    if args.verify {
+        run_verify(&args)
+    } else {
+        run_what_if(&args)
+    }
+}
+
+fn run_verify(args: &ReplayArgs) -> Result<u8, Failure> {
+    let header = TraceReader::open(&args.trace)
+        .map_err(|e| failure(e.into()))?
+        .header()
+        .clone();
+    let end = header_scenario(&header.scenario, header.seed)
+        .map(|s| pacsim::model::SimTime(s.duration.0))
+        .map_err(|e| failure(e.into()))?;
+    let started = Instant::now();
+    let mut progress = Progress::new(end);
+    let verdict = verify(&args.trace, args.salvage, |now, n| progress.update(now, n));
+    progress.finish();
+    let verdict = verdict.map_err(failure)?;
+    let wall = started.elapsed().as_secs_f64();
+    match verdict {
+        Verdict::Match { records, digest } => {
+            let rate = (records as f64 / wall.max(1e-9)).round();
+            if args.json {
+                let v = serde_json::json!({"verified": true, "records": records,
+                    "digest": digest.to_string(), "wall_seconds": wall, "records_per_sec": rate});
+                println!("{v}");
+            } else {
+                println!("verified   {records} records, identical");
+                println!("digest     {digest}");
+                println!("wall time  {wall:.3} s");
+                println!("records/s  {rate}");
+            }
+            Ok(0)
+        }
+        Verdict::Salvaged { records, salvage } => {
+            println!("verified   {records} records of the good frames, identical");
+            println!("{}", salvage.describe());
+            Ok(0)
+        }
+        Verdict::Diverged(d) => {
+            print_divergence(args, &d);
+            Ok(1)
+        }
+    }
+}
+
+fn print_divergence(args: &ReplayArgs, d: &Divergence) {
+    let info = RecordSource::at(&args.trace).info().ok();
+    let names = info.as_ref().and_then(actor_names);
+    let names = names.as_deref();
+    let show = |r: &Option<pacsim::event::Record>| match r {
+        Some(r) => inspect::line(r, names),
+        None => "(nothing: it ended here)".to_string(),
+    };
+    let trace = match &d.trace {
+        Ok(r) => show(r),
+        Err(e) => format!("(does not decode: {e})"),
+    };
+    if args.json {
+        let v = serde_json::json!({"verified": false, "seq": d.seq,
+            "run": format!("{:?}", d.run), "trace": format!("{:?}", d.trace)});
+        println!("{v}");
+    } else {
+        println!("diverged at record #{}", d.seq);
+        println!("  run:   {}", show(&d.run));
+        println!("  trace: {trace}");
+    }
+}
+
+fn run_what_if(args: &ReplayArgs) -> Result<u8, Failure> {
+    let w = what_if(&args.trace, &args.what_if, args.salvage).map_err(failure)?;
+    if args.json {
+        let v = serde_json::json!({
+            "original": w.original.to_json(),
+            "what_if": w.what_if.to_json(),
+            "changes": args.what_if,
+            "inputs": w.inputs,
+            "dropped_inputs": w.dropped,
+            "salvage": w.salvage,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json prints"));
+        return Ok(0);
+    }
+    println!("what-if: {}", args.what_if.join(" "));
+    let rows = comparison_rows(&w);
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    println!(
+        "{:<width$}  {:>16}  {:>16}  {:>12}",
+        "", "original", "what-if", "change"
+    );
+    for (name, a, b, d) in rows {
+        println!("{name:<width$}  {a:>16}  {b:>16}  {d:>12}");
+    }
+    println!(
+        "inputs re-driven {}, dropped {} (hosts that no longer exist)",
+        w.inputs, w.dropped
+    );
+    if let Some(s) = &w.salvage {
+        println!("{s}");
+    }
+    Ok(0)
+}

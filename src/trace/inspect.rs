@@ -1,0 +1,193 @@
+//! Looking into a stored run: record filters (actor, kind, VM, time window),
+//! counts per kind and per actor, and the cause chain of a record back to the
+//! external input that started it. Lines show times as `SimTime` displays
+//! them and actors by name.
+
+use super::ReplayError;
+use super::source::{RecordSource, name_of};
+use crate::event::{Event, Record};
+use crate::model::{ActorId, SimTime, VmId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+
+/// Every `Event::kind` name, for checking `--kind`.
+pub const KINDS: [&str; 13] = [
+    "Start",
+    "VmRequested",
+    "VmDeleteRequested",
+    "VmRejected",
+    "VmLost",
+    "VmPowerOn",
+    "VmPowerOff",
+    "HostCrash",
+    "HostRepair",
+    "FailureTimer",
+    "RepairTimer",
+    "HostDown",
+    "HostUp",
+];
+
+/// Which records to show; every given condition must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Records sent by or delivered to this actor.
+    pub actor: Option<ActorId>,
+    pub kinds: Option<BTreeSet<&'static str>>,
+    pub vm: Option<VmId>,
+    /// `at >= from`.
+    pub from: Option<SimTime>,
+    /// `at < until`.
+    pub until: Option<SimTime>,
+}
+
+impl Filter {
+    pub fn matches(&self, r: &Record) -> bool {
+        self.actor.is_none_or(|a| r.to == a || r.from == a)
+            && self
+                .kinds
+                .as_ref()
+                .is_none_or(|k| k.contains(r.event.kind()))
+            && self.vm.is_none_or(|vm| vm_of(&r.event) == Some(vm))
+            && self.from.is_none_or(|t| r.at >= t)
+            && self.until.is_none_or(|t| r.at < t)
+    }
+}
+
+/// `web` style names, or a number, or `actor#N`.
+pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, String> {
+    if let Some(i) = names.and_then(|n| n.iter().position(|n| n == text)) {
+        return Ok(ActorId(i as u32));
+    }
+    let digits = text.strip_prefix("actor#").unwrap_or(text);
+    if let Ok(id) = digits.parse::<u32>() {
+        return Ok(ActorId(id));
+    }
+    let known = names.map(|n| n.join(", ")).unwrap_or_default();
+    Err(format!("no actor named `{text}` (actors: {known})"))
+}
+
+/// `VmPowerOn,VmPowerOff` into checked kind names.
+pub fn parse_kinds(text: &str) -> Result<BTreeSet<&'static str>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            KINDS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(k))
+                .copied()
+                .ok_or_else(|| format!("unknown event kind `{k}` (one of {})", KINDS.join(", ")))
+        })
+        .collect()
+}
+
+/// Time in scenario syntax (`6h`, `90m`, `0s`).
+pub fn parse_time(text: &str) -> Result<SimTime, String> {
+    crate::scenario::units::parse_duration(text).map(SimTime)
+}
+
+/// The VM an event is about, if any.
+pub fn vm_of(e: &Event) -> Option<VmId> {
+    match e {
+        Event::VmRequested { vm, .. }
+        | Event::VmDeleteRequested { vm }
+        | Event::VmRejected { vm }
+        | Event::VmLost { vm }
+        | Event::VmPowerOn { vm, .. }
+        | Event::VmPowerOff { vm } => Some(*vm),
+        _ => None,
+    }
+}
+
+/// One human line per record.
+pub fn line(r: &Record, names: Option<&[String]>) -> String {
+    let cause = match r.cause {
+        Some(c) => format!("cause #{c}"),
+        None => "input".to_string(),
+    };
+    format!(
+        "#{:<8} {:>14}  {} -> {}  {:?}  ({cause})",
+        r.seq,
+        r.at.to_string(),
+        name_of(names, r.from),
+        name_of(names, r.to),
+        r.event
+    )
+}
+
+/// Records per event kind and per receiving actor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub kinds: BTreeMap<&'static str, u64>,
+    pub actors: BTreeMap<ActorId, u64>,
+    pub total: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, r: &Record) {
+        *self.kinds.entry(r.event.kind()).or_default() += 1;
+        *self.actors.entry(r.to).or_default() += 1;
+        self.total += 1;
+    }
+
+    pub fn table(&self, names: Option<&[String]>) -> String {
+        let mut out = format!("{:<24} {:>12}\n", "records", self.total);
+        out.push_str("by kind\n");
+        for (k, n) in &self.kinds {
+            out.push_str(&format!("  {k:<22} {n:>12}\n"));
+        }
+        out.push_str("by receiving actor\n");
+        for (a, n) in &self.actors {
+            out.push_str(&format!("  {:<22} {n:>12}\n", name_of(names, *a)));
+        }
+        out
+    }
+}
+
+/// The records from the external input that started `seq`'s chain down to
+/// `seq` itself, in seq order. Two passes: causes first (8 bytes a record),
+/// then the chain's records.
+pub fn cause_chain(
+    source: &RecordSource,
+    seq: u64,
+    salvage: bool,
+) -> Result<Vec<Record>, ReplayError> {
+    let mut causes: Vec<u64> = Vec::new();
+    source.for_each(salvage, |r| {
+        causes.push(r.cause.unwrap_or(u64::MAX));
+        if r.seq >= seq {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    if (causes.len() as u64) <= seq {
+        return Err(ReplayError::Argument(format!(
+            "there is no record #{seq} (the run has {} records)",
+            causes.len()
+        )));
+    }
+    let mut chain = BTreeSet::new();
+    let mut at = seq;
+    loop {
+        chain.insert(at);
+        match causes[at as usize] {
+            // Causes always precede their effects; a cycle would be damage.
+            c if c < at => at = c,
+            _ => break,
+        }
+    }
+    let mut out = Vec::with_capacity(chain.len());
+    source.for_each(salvage, |r| {
+        let last = r.seq >= seq;
+        if chain.contains(&r.seq) {
+            out.push(r);
+        }
+        if last {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(out)
+}

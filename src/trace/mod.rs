@@ -1,0 +1,48 @@
+//! Portable trace files (`*.pstrace`): one run's records in a single framed,
+//! checksummed file with the scenario that made them, so that anyone can
+//! verify, inspect or re-drive the run. The byte layout is in the README,
+//! section "Trace files", and in `format.rs`.
+//!
+//! Layers: `format` (constants, header and frame bytes, errors), `writer`
+//! (a `RecordSink` writing frames), `reader` (frames and records back, with
+//! salvage), then the uses: `verify` (exact replay), `whatif` (re-drive the
+//! recorded inputs against another configuration), `inspect` (filters,
+//! counts, cause chains) and `jsonl` (export for people and scripts).
+
+pub mod format;
+pub mod inspect;
+pub mod jsonl;
+pub mod reader;
+pub mod source;
+pub mod verify;
+pub mod whatif;
+pub mod writer;
+
+pub use format::{Damage, TraceError, TraceHeader};
+pub use reader::{Salvage, TraceReader};
+pub use writer::{Tee, TraceWriter};
+
+/// Why a replay, inspection or export could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the scenario embedded in the trace does not parse: {0}")]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// A bad `--what-if` or filter argument.
+    #[error("{0}")]
+    Argument(String),
+}
+
+/// The header's scenario, with the header's seed (a run may have overridden
+/// the file's `seed:`).
+pub fn header_scenario(
+    text: &str,
+    seed: u64,
+) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
+    let mut scenario = crate::scenario::parse_scenario(text, "<trace header>")?;
+    scenario.seed = seed;
+    Ok(scenario)
+}

@@ -1,0 +1,127 @@
+//! Records from either kind of stored run: a trace file or a sled log folder
+//! (a directory). Inspect and export read both the same way.
+
+use super::reader::TraceReader;
+use super::{ReplayError, header_scenario};
+use crate::event::Record;
+use crate::store::LogReader;
+use crate::world::World;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+pub enum RecordSource {
+    Trace(PathBuf),
+    Log(PathBuf),
+}
+
+/// What a stored run says about itself.
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    pub scenario: String,
+    pub seed: u64,
+    pub pacsim_version: String,
+}
+
+impl RecordSource {
+    /// A folder is a sled log, anything else a trace file.
+    pub fn at(path: &Path) -> Self {
+        if path.is_dir() {
+            RecordSource::Log(path.to_path_buf())
+        } else {
+            RecordSource::Trace(path.to_path_buf())
+        }
+    }
+
+    pub fn info(&self) -> Result<SourceInfo, ReplayError> {
+        Ok(match self {
+            RecordSource::Trace(p) => {
+                let h = TraceReader::open(p)?.header().clone();
+                SourceInfo {
+                    scenario: h.scenario,
+                    seed: h.seed,
+                    pacsim_version: h.pacsim_version,
+                }
+            }
+            RecordSource::Log(p) => {
+                let m = LogReader::open(p)?.meta().clone();
+                SourceInfo {
+                    scenario: m.scenario,
+                    seed: m.seed,
+                    pacsim_version: m.pacsim_version,
+                }
+            }
+        })
+    }
+
+    /// Feeds every record to `f` in seq order until it breaks. With
+    /// `salvage`, damage ends the feed instead of failing it, and the
+    /// returned text says what was lost.
+    pub fn for_each(
+        &self,
+        salvage: bool,
+        mut f: impl FnMut(Record) -> ControlFlow<()>,
+    ) -> Result<Option<String>, ReplayError> {
+        match self {
+            RecordSource::Trace(p) => {
+                let mut reader = TraceReader::open(p)?;
+                let mut failed = None;
+                for r in reader.records() {
+                    match r {
+                        Ok(r) => {
+                            if f(r).is_break() {
+                                return Ok(None);
+                            }
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    None => Ok(None),
+                    Some(e) if salvage => Ok(Some(reader.salvage(e, None).with_file(p).describe())),
+                    Some(e) => Err(e.into()),
+                }
+            }
+            RecordSource::Log(p) => {
+                let reader = LogReader::open(p)?;
+                let mut kept = 0u64;
+                for r in reader.records() {
+                    match r {
+                        Ok(r) => {
+                            kept += 1;
+                            if f(r).is_break() {
+                                return Ok(None);
+                            }
+                        }
+                        Err(e) if salvage => {
+                            let total = reader.meta().records;
+                            return Ok(Some(format!(
+                                "salvaged {kept} records, lost {}; first damage: {e}",
+                                total.saturating_sub(kept)
+                            )));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Actor names of the run's world (`names[id]`), or None when the embedded
+/// scenario no longer parses (then ids are shown instead).
+pub fn actor_names(info: &SourceInfo) -> Option<Vec<String>> {
+    let scenario = header_scenario(&info.scenario, info.seed).ok()?;
+    Some(World::build(&scenario).names)
+}
+
+/// `names[id]`, or `actor#id` for an id the names do not cover.
+pub fn name_of(names: Option<&[String]>, id: crate::model::ActorId) -> String {
+    names
+        .and_then(|n| n.get(id.0 as usize))
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
+}

@@ -1,0 +1,220 @@
+//! Exact replay: re-run the scenario embedded in a trace and compare every
+//! delivered record with the trace's, streaming both. Records are compared
+//! as encoded bytes (the verifier encodes what the kernel delivers and checks
+//! it against the next bytes of the current frame), so nothing is decoded
+//! unless they differ; equal bytes are equal records because the encoding is
+//! deterministic and self-delimiting.
+
+use super::format::TraceError;
+use super::reader::{Salvage, TraceReader};
+use super::{ReplayError, header_scenario};
+use crate::event::{Record, RecordRef};
+use crate::sim::RecordSink;
+use crate::store::{Digest, codec};
+use crate::world::World;
+use std::io::Read;
+use std::path::Path;
+
+/// The first record where the run and the trace part ways.
+#[derive(Debug)]
+pub struct Divergence {
+    pub seq: u64,
+    /// What the run delivered (None: the run ended first).
+    pub run: Option<Record>,
+    /// What the trace holds (None: the trace ended first; Err: it does not
+    /// decode).
+    pub trace: Result<Option<Record>, String>,
+}
+
+#[derive(Debug)]
+pub enum Verdict {
+    /// Every record matched and the footer's count and digest agree.
+    Match {
+        records: u64,
+        digest: Digest,
+    },
+    Diverged(Divergence),
+    /// `--salvage`: the records of the good frames matched; the rest is lost.
+    Salvaged {
+        records: u64,
+        salvage: Salvage,
+    },
+}
+
+/// A `RecordSink` that checks each delivered record against the trace.
+pub struct Verifier<R: Read> {
+    reader: TraceReader<R>,
+    scratch: Vec<u8>,
+    /// Read position in the reader's current frame, and that frame's size.
+    pos: usize,
+    frame_len: usize,
+    has_frame: bool,
+    matched: u64,
+    trace_ended: bool,
+    diverged: Option<Divergence>,
+    damage: Option<TraceError>,
+}
+
+impl<R: Read> Verifier<R> {
+    pub fn new(reader: TraceReader<R>) -> Self {
+        Verifier {
+            reader,
+            scratch: Vec::with_capacity(256),
+            pos: 0,
+            frame_len: 0,
+            has_frame: false,
+            matched: 0,
+            trace_ended: false,
+            diverged: None,
+            damage: None,
+        }
+    }
+
+    /// True once there is nothing more to compare (divergence or damage).
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.diverged.is_some() || self.damage.is_some()
+    }
+
+    /// Moves to the next frame when the current one is used up; false when
+    /// the trace has no more records (or is damaged).
+    fn ensure_frame(&mut self) -> bool {
+        if self.has_frame && self.pos < self.frame_len {
+            return true;
+        }
+        if self.trace_ended {
+            return false;
+        }
+        match self.reader.next_raw() {
+            Ok(Some(raw)) => {
+                self.frame_len = raw.bytes.len();
+                self.pos = 0;
+                self.has_frame = true;
+                true
+            }
+            Ok(None) => {
+                self.trace_ended = true;
+                self.has_frame = false;
+                false
+            }
+            Err(e) => {
+                self.damage = Some(e);
+                self.has_frame = false;
+                false
+            }
+        }
+    }
+
+    fn trace_record_here(&self) -> Result<Option<Record>, String> {
+        if !self.has_frame {
+            return Ok(None);
+        }
+        let bytes = &self.reader.current_records()[self.pos..];
+        codec::decode_one(bytes)
+            .map(|(r, _)| Some(r))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The verdict once the run has ended (or stopped).
+    pub fn finish(mut self, salvage: bool) -> Result<Verdict, TraceError> {
+        if let Some(d) = self.diverged.take() {
+            return Ok(Verdict::Diverged(d));
+        }
+        if self.damage.is_none() && self.ensure_frame() {
+            // The trace goes on after the run ended.
+            let trace = self.trace_record_here();
+            return Ok(Verdict::Diverged(Divergence {
+                seq: self.matched,
+                run: None,
+                trace,
+            }));
+        }
+        match (self.damage.take(), self.reader.footer()) {
+            (Some(e), _) if salvage => {
+                let path = self.reader.path().to_path_buf();
+                let salvage = self.reader.salvage(e, None).with_file(&path);
+                Ok(Verdict::Salvaged {
+                    records: self.matched,
+                    salvage,
+                })
+            }
+            (Some(e), _) => Err(e),
+            // Frame counts that disagree with the records they hold.
+            (None, Some(footer)) if footer.records != self.matched => {
+                Ok(Verdict::Diverged(Divergence {
+                    seq: self.matched,
+                    run: None,
+                    trace: Err(format!(
+                        "the trace counts {} records, {} matched",
+                        footer.records, self.matched
+                    )),
+                }))
+            }
+            (None, Some(footer)) => Ok(Verdict::Match {
+                records: self.matched,
+                digest: footer.digest,
+            }),
+            (None, None) => unreachable!("a trace without damage ends with its footer"),
+        }
+    }
+}
+
+impl<R: Read> RecordSink for Verifier<R> {
+    #[inline]
+    fn record(&mut self, record: &RecordRef<'_>) {
+        if self.stopped() {
+            return;
+        }
+        self.scratch.clear();
+        codec::encode_into(&mut self.scratch, record);
+        let run = || Record {
+            seq: record.seq,
+            at: record.at,
+            from: record.from,
+            to: record.to,
+            cause: record.cause,
+            event: record.event.clone(),
+        };
+        if !self.ensure_frame() {
+            if self.damage.is_none() {
+                self.diverged = Some(Divergence {
+                    seq: record.seq,
+                    run: Some(run()),
+                    trace: Ok(None),
+                });
+            }
+            return;
+        }
+        let here = &self.reader.current_records()[self.pos..];
+        if here.starts_with(&self.scratch) {
+            self.pos += self.scratch.len();
+            self.matched += 1;
+        } else {
+            self.diverged = Some(Divergence {
+                seq: record.seq,
+                run: Some(run()),
+                trace: self.trace_record_here(),
+            });
+        }
+    }
+}
+
+/// Re-runs the trace's scenario and compares; `progress` gets the virtual
+/// time and the records so far now and then.
+pub fn verify(
+    path: &Path,
+    salvage: bool,
+    mut progress: impl FnMut(crate::model::SimTime, u64),
+) -> Result<Verdict, ReplayError> {
+    let reader = TraceReader::open(path)?;
+    let header = reader.header().clone();
+    let scenario = header_scenario(&header.scenario, header.seed)?;
+    let mut verifier = Verifier::new(reader);
+    crate::run::drive(World::build(&scenario), &mut verifier, |v, now, n| {
+        if n & 0xFFFF == 0 {
+            progress(now, n);
+        }
+        !v.stopped()
+    });
+    Ok(verifier.finish(salvage)?)
+}

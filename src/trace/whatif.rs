@@ -1,0 +1,320 @@
+//! What-if replay: the external inputs recorded in a trace (records with no
+//! cause: VM requests and deletions, scheduled host crashes and repairs)
+//! re-driven against a changed configuration.
+//!
+//! Inputs are mapped by actor *name*: the original world (built from the
+//! header's scenario) names each input's sender and target, the new world
+//! resolves the names to its own ids; an input for a host the new world does
+//! not have is dropped and counted. The new world runs none of the
+//! scenario's own generators, explicit VMs or scheduled faults (the recorded
+//! inputs replace them), but its hosts keep their random failures as
+//! configured, and it sends its own `Start`s (recorded `Start`s are skipped,
+//! or hosts would arm their failure timers twice).
+//!
+//! Each original input source becomes one recorded source with the same
+//! owner name, in the original order, so with an unchanged configuration the
+//! what-if run is the original run, tie for tie.
+
+use super::reader::TraceReader;
+use super::{ReplayError, header_scenario};
+use crate::event::{Event, Record};
+use crate::inputs::{Input, RecordedInputs, WorldSource};
+use crate::model::{ActorId, Resources, SimTime};
+use crate::report::Stats;
+use crate::report::summary::{RunFacts, Summary};
+use crate::scenario::{PlacementPolicy, Scenario, units};
+use crate::store::{Digest, EventLog};
+use crate::world::World;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Both runs' summaries and what the mapping had to drop.
+pub struct WhatIf {
+    pub original: Summary,
+    pub what_if: Summary,
+    pub inputs: u64,
+    pub dropped: u64,
+    /// `--salvage`: what was lost from a damaged trace.
+    pub salvage: Option<String>,
+}
+
+/// Applies `KEY=VALUE` overrides to a scenario. Keys: `policy`,
+/// `hosts` (total host count: fewer keeps the first N in file order, more
+/// adds hosts of the first host's model in its cluster, named `whatif-01`…),
+/// `model.<name>.cpu`, `model.<name>.memory`, `power_on_delay`.
+pub fn apply_override(scenario: &mut Scenario, kv: &str) -> Result<(), String> {
+    let (key, value) = kv
+        .split_once('=')
+        .ok_or_else(|| format!("`{kv}` is not KEY=VALUE"))?;
+    let bad = |e: String| format!("what-if `{key}`: {e}");
+    match key {
+        "policy" => {
+            scenario.placement.policy = PlacementPolicy::from_name(value).ok_or_else(|| {
+                bad(format!(
+                    "unknown policy `{value}` (one of {:?})",
+                    PlacementPolicy::NAMES
+                ))
+            })?;
+        }
+        "hosts" => {
+            let n: usize = value
+                .parse()
+                .map_err(|_| bad(format!("`{value}` is not a host count")))?;
+            set_host_count(scenario, n).map_err(bad)?;
+        }
+        "power_on_delay" => {
+            scenario.placement.power_on_delay = units::parse_dist(value).map_err(bad)?;
+        }
+        _ => {
+            let Some((model, field)) = key
+                .strip_prefix("model.")
+                .and_then(|rest| rest.rsplit_once('.'))
+            else {
+                return Err(format!(
+                    "unknown what-if key `{key}` (policy, hosts, model.<name>.cpu, model.<name>.memory, power_on_delay)"
+                ));
+            };
+            let m = scenario
+                .datacenter
+                .models
+                .iter_mut()
+                .find(|m| m.name == model)
+                .ok_or_else(|| bad(format!("no host model named `{model}`")))?;
+            match field {
+                "cpu" => m.capacity.cpu_millis = units::parse_cpu(value).map_err(bad)?,
+                "memory" => m.capacity.memory_bytes = units::parse_memory(value).map_err(bad)?,
+                _ => return Err(bad(format!("unknown model field `{field}` (cpu, memory)"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_host_count(scenario: &mut Scenario, n: usize) -> Result<(), String> {
+    let dc = &mut scenario.datacenter;
+    let before = dc.hosts.len();
+    let Some(first) = dc.hosts.first().cloned() else {
+        return Err("the datacenter has no hosts to copy".into());
+    };
+    if n == 0 {
+        return Err("at least one host is needed".into());
+    }
+    dc.hosts.truncate(n);
+    for i in before..n {
+        let mut host = first.clone();
+        host.name = format!("whatif-{:02}", i + 1 - before);
+        dc.hosts.push(host);
+    }
+    for r in &mut scenario.faults.random {
+        let covered_all = r.hosts.len() == before;
+        r.hosts.retain(|h| (h.0 as usize) < n);
+        if covered_all {
+            // `hosts: all` was resolved to every host; keep meaning all.
+            r.hosts = (0..n as u32).map(crate::model::HostId).collect();
+        }
+    }
+    Ok(())
+}
+
+/// One original source's inputs, by the name of its owner.
+struct Group {
+    name: String,
+    inputs: Vec<(SimTime, String, Event)>,
+}
+
+/// Replays the trace's inputs against the header scenario changed by
+/// `overrides`, and summarizes both runs.
+pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatIf, ReplayError> {
+    let mut reader = TraceReader::open(path)?;
+    let header = reader.header().clone();
+    let original_scenario = header_scenario(&header.scenario, header.seed)?;
+    let mut scenario = original_scenario.clone();
+    for kv in overrides {
+        apply_override(&mut scenario, kv).map_err(ReplayError::Argument)?;
+    }
+    let names = World::build(&original_scenario).names;
+
+    // One pass: rebuild the original statistics and collect the inputs.
+    let mut groups: BTreeMap<ActorId, Group> = BTreeMap::new();
+    let mut failed = None;
+    let mut count = 0u64;
+    let records = reader.records().map_while(|r| match r {
+        Ok(r) => Some(r),
+        Err(e) => {
+            failed = Some(e);
+            None
+        }
+    });
+    let collect = |r: &Record| {
+        count += 1;
+        if r.cause.is_some() || matches!(r.event, Event::Start) {
+            return;
+        }
+        let name_of = |id: ActorId| names.get(id.0 as usize).cloned().unwrap_or_default();
+        groups
+            .entry(r.from)
+            .or_insert_with(|| Group {
+                name: name_of(r.from),
+                inputs: Vec::new(),
+            })
+            .inputs
+            .push((r.at, name_of(r.to), r.event.clone()));
+    };
+    let (_, mut original_stats) =
+        crate::run::replay_records(&original_scenario, records.inspect(collect));
+    let salvage_note = match failed {
+        None => None,
+        Some(e) if salvage => Some(reader.salvage(e, None).with_file(path).describe()),
+        Some(e) => return Err(e.into()),
+    };
+    let footer_digest = reader.footer().map(|f| f.digest.to_string());
+
+    let original_world = World::build(&original_scenario);
+    let original = summarize(
+        &original_scenario,
+        &original_world,
+        count,
+        footer_digest.unwrap_or_else(|| "(no footer)".into()),
+        &mut original_stats,
+    );
+
+    let (world, inputs, dropped) = recorded_world(&scenario, groups);
+    let facts_world = World::build_bare(&scenario);
+    let mut log = EventLog::in_memory();
+    let mut driven = crate::run::drive(world, &mut log, |_, _, _| true);
+    let digest: Digest = log.finish().map_err(ReplayError::Store)?;
+    let what_if = summarize(
+        &scenario,
+        &facts_world,
+        driven.events,
+        digest.to_string(),
+        &mut driven.stats,
+    );
+    Ok(WhatIf {
+        original,
+        what_if,
+        inputs,
+        dropped,
+        salvage: salvage_note,
+    })
+}
+
+/// The new world with one recorded source per original source.
+fn recorded_world(scenario: &Scenario, groups: BTreeMap<ActorId, Group>) -> (World, u64, u64) {
+    let mut world = World::build_bare(scenario);
+    let ids: BTreeMap<String, ActorId> = world
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), ActorId(i as u32)))
+        .collect();
+    let (mut kept, mut dropped) = (0u64, 0u64);
+    for group in groups.into_values() {
+        let mut inputs = Vec::with_capacity(group.inputs.len());
+        for (at, to, event) in group.inputs {
+            match ids.get(&to) {
+                Some(&to) => inputs.push(Input { at, to, event }),
+                None => dropped += 1,
+            }
+        }
+        kept += inputs.len() as u64;
+        world.add_source(
+            group.name,
+            WorldSource::Recorded(RecordedInputs::new(inputs)),
+        );
+    }
+    (world, kept, dropped)
+}
+
+fn summarize(
+    scenario: &Scenario,
+    world: &World,
+    events: u64,
+    digest: String,
+    stats: &mut Stats,
+) -> Summary {
+    let capacity = world
+        .host_capacities
+        .iter()
+        .fold(Resources::ZERO, |a, c| a + *c);
+    let facts = RunFacts {
+        scenario: &scenario.name,
+        seed: scenario.seed,
+        policy: scenario.placement.policy.name(),
+        end: SimTime(scenario.duration.0),
+        events,
+        wall_seconds: 0.0,
+        digest,
+        hosts: world.host_capacities.len() as u64,
+        capacity,
+    };
+    Summary::new(facts, stats)
+}
+
+/// `(row, original, what-if, difference)` rows for the side-by-side table.
+pub fn comparison_rows(w: &WhatIf) -> Vec<(String, String, String, String)> {
+    let (a, b) = (&w.original, &w.what_if);
+    let int = |name: &str, x: u64, y: u64| {
+        let d = y as i128 - x as i128;
+        let diff = if d == 0 {
+            String::new()
+        } else {
+            format!("{d:+}")
+        };
+        (name.to_string(), x.to_string(), y.to_string(), diff)
+    };
+    let pct = |name: &str, x: f64, y: f64| {
+        let diff = if x == y {
+            String::new()
+        } else {
+            format!("{:+.3}", y - x)
+        };
+        (name.to_string(), format!("{x:.3}"), format!("{y:.3}"), diff)
+    };
+    vec![
+        (
+            "policy".into(),
+            a.policy.clone(),
+            b.policy.clone(),
+            String::new(),
+        ),
+        int("hosts", a.hosts.count, b.hosts.count),
+        pct("capacity cores", a.capacity.cpu_cores, b.capacity.cpu_cores),
+        pct("capacity GiB", a.capacity.memory_gib, b.capacity.memory_gib),
+        int("events", a.events, b.events),
+        int("VMs requested", a.vms.requested, b.vms.requested),
+        int("VMs placed", a.vms.placed, b.vms.placed),
+        int("VMs rejected", a.vms.rejected, b.vms.rejected),
+        int("VMs deleted", a.vms.deleted, b.vms.deleted),
+        int("VMs lost", a.vms.lost, b.vms.lost),
+        int("VMs alive at end", a.vms.alive_at_end, b.vms.alive_at_end),
+        int("re-placements", a.vms.replaced, b.vms.replaced),
+        int("host failures", a.hosts.failures, b.hosts.failures),
+        int("host repairs", a.hosts.repairs, b.hosts.repairs),
+        pct(
+            "cpu peak %",
+            a.utilization.cpu_peak_pct,
+            b.utilization.cpu_peak_pct,
+        ),
+        pct(
+            "cpu mean %",
+            a.utilization.cpu_mean_pct,
+            b.utilization.cpu_mean_pct,
+        ),
+        pct(
+            "memory peak %",
+            a.utilization.memory_peak_pct,
+            b.utilization.memory_peak_pct,
+        ),
+        pct(
+            "memory mean %",
+            a.utilization.memory_mean_pct,
+            b.utilization.memory_mean_pct,
+        ),
+        pct(
+            "latency p99 ms",
+            a.placement_latency_ms.p99,
+            b.placement_latency_ms.p99,
+        ),
+    ]
+}

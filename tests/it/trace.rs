@@ -1,0 +1,544 @@
+//! Trace files: the run→trace→read round trip, exact replay (and its first
+//! divergence), what-if replays, inspect and export, and damaged traces:
+//! every flipped byte and every truncation is a typed error at the right
+//! offset, and salvage keeps exactly the good frames.
+
+use crate::support::{load, pacsim, repo, scenario_path};
+use pacsim::event::{Record, RecordRef};
+use pacsim::run::drive;
+use pacsim::scenario::parse_scenario;
+use pacsim::sim::RecordSink;
+use pacsim::store::{EventLog, LogReader};
+use pacsim::trace::format::{Damage, HEADER_PREFIX_BYTES};
+use pacsim::trace::inspect::{self, Counts, Filter};
+use pacsim::trace::source::RecordSource;
+use pacsim::trace::verify::{Verdict, verify};
+use pacsim::trace::whatif::what_if;
+use pacsim::trace::{TraceError, TraceHeader, TraceReader, TraceWriter};
+use pacsim::world::World;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+fn quickstart_trace() -> std::path::PathBuf {
+    repo().join("traces").join("quickstart.pstrace")
+}
+
+fn read_all(path: &Path) -> Vec<Record> {
+    let mut reader = TraceReader::open(path).unwrap();
+    reader.records().map(|r| r.unwrap()).collect()
+}
+
+fn write_trace(path: &Path, header: &TraceHeader, records: &[Record]) {
+    let mut w = TraceWriter::create(path, header).unwrap();
+    for r in records {
+        w.record(&as_ref(r));
+    }
+    w.finish().unwrap();
+}
+
+fn as_ref(r: &Record) -> RecordRef<'_> {
+    RecordRef {
+        seq: r.seq,
+        at: r.at,
+        from: r.from,
+        to: r.to,
+        cause: r.cause,
+        event: &r.event,
+    }
+}
+
+#[test]
+fn a_run_written_to_a_trace_reads_back_as_the_logs_records_with_the_runs_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, trace) = (dir.path().join("log"), dir.path().join("q.pstrace"));
+    let scenario = scenario_path("quickstart.yaml");
+    let run = pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    let json = crate::support::stdout_json(&run);
+
+    let log = LogReader::open(&out).unwrap();
+    let logged: Vec<Record> = log.records().map(|r| r.unwrap()).collect();
+    let mut reader = TraceReader::open(&trace).unwrap();
+    let traced: Vec<Record> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(traced, logged);
+    let footer = reader.footer().expect("footer read");
+    assert_eq!(footer.records, logged.len() as u64);
+    assert_eq!(footer.digest.to_string(), json["digest"].as_str().unwrap());
+    assert_eq!(footer.digest.to_string(), log.meta().digest);
+    assert_eq!(reader.header().scenario, load(&scenario).source);
+}
+
+#[test]
+fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("log");
+    let scenario = load(&scenario_path("quickstart.yaml"));
+    let log = EventLog::create(&out, &scenario.source, scenario.seed).unwrap();
+    pacsim::run::simulate(&scenario, log, |_, _| {}).unwrap();
+
+    let exported = dir.path().join("e.pstrace");
+    let o = pacsim(&[
+        "export",
+        out.to_str().unwrap(),
+        "-o",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(&exported).unwrap(),
+        std::fs::read(quickstart_trace()).unwrap()
+    );
+
+    let jsonl = dir.path().join("e.jsonl");
+    let o = pacsim(&[
+        "export",
+        out.to_str().unwrap(),
+        "-o",
+        jsonl.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let records = read_all(&quickstart_trace());
+    assert_eq!(lines.len(), 1 + records.len());
+    assert_eq!(lines[0]["pacsim_trace"]["seed"], 42);
+    assert_eq!(lines[1]["seq"], 0);
+    assert_eq!(lines[records.len()]["seq"], records.len() as u64 - 1);
+    assert!(!lines[1]["to_name"].as_str().unwrap().starts_with("actor#"));
+}
+
+#[test]
+fn every_committed_trace_passes_replay_verify() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(repo().join("traces")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pstrace") {
+            match verify(&path, false, |_, _| {}).unwrap() {
+                Verdict::Match { records, .. } => assert!(records > 0),
+                other => panic!("{} does not verify: {other:?}", path.display()),
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "traces/ holds the committed traces");
+}
+
+#[test]
+fn verify_reports_the_first_altered_record_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("altered.pstrace");
+    let header = TraceReader::open(&quickstart_trace())
+        .unwrap()
+        .header()
+        .clone();
+    let mut records = read_all(&quickstart_trace());
+    records[1234].at.0 += 1;
+    // A fully valid file (checksums, footer digest): only the content differs.
+    write_trace(&path, &header, &records);
+    match verify(&path, false, |_, _| {}).unwrap() {
+        Verdict::Diverged(d) => {
+            assert_eq!(d.seq, 1234);
+            assert_eq!(d.trace.unwrap().unwrap(), records[1234]);
+        }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    let o = pacsim(&["replay", path.to_str().unwrap(), "--verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("diverged at record #1234"), "{stdout}");
+
+    let o = pacsim(&["replay", quickstart_trace().to_str().unwrap(), "--verify"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verified   2782 records"));
+}
+
+#[test]
+fn verify_reports_a_trace_that_ends_early_or_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = TraceReader::open(&quickstart_trace())
+        .unwrap()
+        .header()
+        .clone();
+    let records = read_all(&quickstart_trace());
+    let short = dir.path().join("short.pstrace");
+    write_trace(&short, &header, &records[..100]);
+    match verify(&short, false, |_, _| {}).unwrap() {
+        Verdict::Diverged(d) => {
+            assert_eq!(d.seq, 100);
+            assert!(d.trace.unwrap().is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn what_if_with_the_same_configuration_reproduces_the_original_run() {
+    let w = what_if(&quickstart_trace(), &[], false).unwrap();
+    assert_eq!(w.dropped, 0);
+    let (a, b) = (w.original.to_json(), w.what_if.to_json());
+    for key in [
+        "events",
+        "digest",
+        "vms",
+        "hosts",
+        "peak_allocated",
+        "utilization",
+    ] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    let w = what_if(&quickstart_trace(), &["policy=drs".into()], false).unwrap();
+    assert_eq!(
+        w.original.to_json()["digest"],
+        w.what_if.to_json()["digest"]
+    );
+}
+
+#[test]
+fn what_if_with_fewer_hosts_rejects_more_and_drops_crashes_of_missing_hosts() {
+    let w = what_if(&quickstart_trace(), &["hosts=2".into()], false).unwrap();
+    assert_eq!(w.what_if.hosts.count, 2);
+    assert_eq!(w.original.vms.requested, w.what_if.vms.requested);
+    assert!(w.what_if.vms.rejected > w.original.vms.rejected + 100);
+    // The scheduled crash and repair of esx-03 have no host to go to.
+    assert_eq!(w.dropped, 2);
+
+    let more = what_if(
+        &quickstart_trace(),
+        &[
+            "hosts=10".into(),
+            "model.r650.cpu=8".into(),
+            "policy=first-fit".into(),
+        ],
+        false,
+    )
+    .unwrap();
+    assert_eq!(more.what_if.hosts.count, 10);
+    assert_eq!(more.what_if.policy, "first-fit");
+    assert!(more.what_if.vms.rejected > 0);
+
+    for bad in [
+        "hosts=0",
+        "policy=random",
+        "model.nope.cpu=4",
+        "color=red",
+        "hosts",
+    ] {
+        assert!(
+            what_if(&quickstart_trace(), &[bad.into()], false).is_err(),
+            "{bad}"
+        );
+    }
+    let o = pacsim(&[
+        "replay",
+        quickstart_trace().to_str().unwrap(),
+        "--what-if",
+        "hosts=x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn what_if_json_has_both_summaries() {
+    let o = pacsim(&[
+        "replay",
+        quickstart_trace().to_str().unwrap(),
+        "--what-if",
+        "hosts=4",
+        "--json",
+    ]);
+    let json = crate::support::stdout_json(&o);
+    assert_eq!(json["original"]["hosts"]["count"], 8);
+    assert_eq!(json["what_if"]["hosts"]["count"], 4);
+}
+
+fn quickstart_names() -> Vec<String> {
+    let header = TraceReader::open(&quickstart_trace())
+        .unwrap()
+        .header()
+        .clone();
+    let s = parse_scenario(&header.scenario, "x").unwrap();
+    World::build(&s).names
+}
+
+fn matching(filter: &Filter) -> Vec<Record> {
+    let mut out = Vec::new();
+    RecordSource::at(&quickstart_trace())
+        .for_each(false, |r| {
+            if filter.matches(&r) {
+                out.push(r);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn inspect_filters_and_counts_give_the_known_quickstart_answers() {
+    let names = quickstart_names();
+    let esx03 = inspect::resolve_actor("host/esx-03", Some(&names)).unwrap();
+    let filter = Filter {
+        actor: Some(esx03),
+        from: Some(inspect::parse_time("6h").unwrap()),
+        until: Some(inspect::parse_time("7h").unwrap()),
+        kinds: Some(inspect::parse_kinds("HostCrash,HostRepair,HostDown").unwrap()),
+        ..Filter::default()
+    };
+    let kinds: Vec<&str> = matching(&filter).iter().map(|r| r.event.kind()).collect();
+    assert_eq!(kinds, ["HostCrash", "HostDown"]);
+
+    let vm7 = matching(&Filter {
+        vm: Some(pacsim::model::VmId(7)),
+        ..Filter::default()
+    });
+    assert_eq!(vm7[0].event.kind(), "VmRequested");
+    assert!(
+        vm7.iter()
+            .all(|r| inspect::vm_of(&r.event) == Some(pacsim::model::VmId(7)))
+    );
+
+    let mut counts = Counts::default();
+    for r in read_all(&quickstart_trace()) {
+        counts.add(&r);
+    }
+    assert_eq!(counts.total, 2782);
+    assert_eq!(counts.kinds["VmRequested"], 706);
+    assert_eq!(counts.kinds["VmPowerOn"], 784);
+    assert_eq!(counts.kinds["HostCrash"], 1);
+    assert_eq!(counts.kinds["Start"], 8);
+    assert_eq!(counts.actors[&pacsim::model::ActorId(0)], 1347);
+    assert!(inspect::parse_kinds("VmPowerOn,Nope").is_err());
+    assert!(inspect::resolve_actor("host/esx-99", Some(&names)).is_err());
+}
+
+#[test]
+fn a_cause_chain_runs_from_an_external_input_to_the_record() {
+    let source = RecordSource::at(&quickstart_trace());
+    let chain = inspect::cause_chain(&source, 565, false).unwrap();
+    let seqs: Vec<u64> = chain.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [564, 565]);
+    assert_eq!(chain[0].event, pacsim::event::Event::HostCrash);
+    assert_eq!(chain[0].cause, None);
+
+    // A power-on is caused by its request, or by a host going down.
+    let records = read_all(&quickstart_trace());
+    let power_on = records
+        .iter()
+        .rev()
+        .find(|r| r.event.kind() == "VmPowerOn")
+        .unwrap();
+    let chain = inspect::cause_chain(&source, power_on.seq, false).unwrap();
+    assert_eq!(chain.last().unwrap(), power_on);
+    assert_eq!(chain[0].cause, None);
+    for pair in chain.windows(2) {
+        assert_eq!(pair[1].cause, Some(pair[0].seq));
+    }
+    assert!(inspect::cause_chain(&source, 1_000_000, false).is_err());
+
+    let o = pacsim(&[
+        "inspect",
+        quickstart_trace().to_str().unwrap(),
+        "--cause-chain",
+        "565",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.lines().count(), 2);
+    assert!(
+        text.contains("06:00:00  faults -> host/esx-03  HostCrash  (input)"),
+        "{text}"
+    );
+}
+
+/// A small trace with many small frames, its bytes, and where each frame
+/// starts with the records it holds.
+struct Small {
+    bytes: Vec<u8>,
+    header_end: u64,
+    /// (frame start offset, records in all frames before it).
+    frames: Vec<(u64, u64)>,
+    records: Vec<Record>,
+}
+
+fn small_trace() -> Small {
+    let text = std::fs::read_to_string(scenario_path("quickstart.yaml"))
+        .unwrap()
+        .replace("duration: 24h", "duration: 2h");
+    let scenario = parse_scenario(&text, "small").unwrap();
+    let header = TraceHeader::new(&scenario.source, scenario.seed);
+    let mut w = TraceWriter::new(Vec::new(), Path::new("small"), &header)
+        .unwrap()
+        .with_frame_bytes(200);
+    drive(World::build(&scenario), &mut w, |_, _, _| true);
+    let (bytes, _) = w.finish().unwrap();
+    let header_end = (HEADER_PREFIX_BYTES + header.encode().len() - HEADER_PREFIX_BYTES) as u64;
+    let mut reader = TraceReader::new(&bytes[..], Path::new("small")).unwrap();
+    let records: Vec<Record> = reader.records().map(|r| r.unwrap()).collect();
+    let mut frames = Vec::new();
+    let (mut at, mut before) = (header_end as usize, 0u64);
+    while at < bytes.len() {
+        frames.push((at as u64, before));
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if bytes[at + 8] == 1 {
+            before += u32::from_le_bytes(bytes[at + 9..at + 13].try_into().unwrap()) as u64;
+        }
+        at += 8 + len;
+    }
+    assert!(frames.len() > 8, "many frames: {}", frames.len());
+    Small {
+        bytes,
+        header_end,
+        frames,
+        records,
+    }
+}
+
+/// Reads `bytes` as a salvaging reader would: the records of the good
+/// frames, and the error that ended reading.
+fn read_damaged(bytes: &[u8]) -> Result<(Vec<Record>, TraceError), TraceError> {
+    let mut reader = TraceReader::new(bytes, Path::new("damaged"))?;
+    let mut kept = Vec::new();
+    for r in reader.records() {
+        match r {
+            Ok(r) => kept.push(r),
+            Err(e) => {
+                let salvage = reader.salvage(e, Some(bytes.len() as u64));
+                assert_eq!(salvage.records_kept, kept.len() as u64);
+                return Ok((kept, salvage.error));
+            }
+        }
+    }
+    panic!("damage went unnoticed");
+}
+
+impl Small {
+    /// The frame holding byte `offset`: its start and the records before it.
+    fn frame_at(&self, offset: u64) -> (u64, u64) {
+        *self
+            .frames
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= offset)
+            .expect("offset is after the header")
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_a_typed_error_at_its_frame_and_salvage_keeps_the_frames_before() {
+    let small = small_trace();
+    for offset in 0..small.bytes.len() {
+        let mut bytes = small.bytes.clone();
+        // Vary the flipped bits deterministically with the offset.
+        bytes[offset] ^= 1 << (offset % 8);
+        let result = read_damaged(&bytes);
+        if (offset as u64) < small.header_end {
+            let e = result.expect_err("a damaged header is an error");
+            assert!(e.damage().is_none(), "header damage at {offset}: {e}");
+            continue;
+        }
+        let (kept, e) = result.expect("the header is intact");
+        let (start, before) = small.frame_at(offset as u64);
+        assert_eq!(e.offset(), Some(start), "flip at {offset}: {e}");
+        assert!(
+            matches!(
+                e.damage(),
+                Some(Damage::Checksum | Damage::Length | Damage::Truncated)
+            ),
+            "flip at {offset}: {e}"
+        );
+        assert_eq!(
+            kept.as_slice(),
+            &small.records[..before as usize],
+            "flip at {offset}"
+        );
+        assert!(e.to_string().contains(&format!("byte {start}")));
+        assert!(e.to_string().contains(&format!("record #{before}")));
+    }
+}
+
+#[test]
+fn every_truncation_is_a_typed_error_and_salvage_keeps_the_whole_frames() {
+    let small = small_trace();
+    for len in 0..small.bytes.len() {
+        let result = read_damaged(&small.bytes[..len]);
+        if (len as u64) < small.header_end {
+            assert!(result.is_err(), "cut at {len}");
+            continue;
+        }
+        let (kept, e) = result.expect("the header is intact");
+        let (start, before) = small.frame_at(len as u64);
+        assert_eq!(e.damage(), Some(Damage::Truncated), "cut at {len}: {e}");
+        assert_eq!(e.offset(), Some(start), "cut at {len}: {e}");
+        assert_eq!(
+            kept.as_slice(),
+            &small.records[..before as usize],
+            "cut at {len}"
+        );
+    }
+}
+
+#[test]
+fn bytes_after_the_footer_are_damage_and_salvage_keeps_every_record() {
+    let small = small_trace();
+    let mut longer = small.bytes.clone();
+    longer.push(0);
+    let (kept, e) = read_damaged(&longer).unwrap();
+    assert_eq!(e.damage(), Some(Damage::Trailing));
+    assert_eq!(e.offset(), Some(small.bytes.len() as u64));
+    assert_eq!(kept, small.records);
+}
+
+#[test]
+fn the_cli_names_the_damage_and_salvages_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.pstrace");
+    let bytes = std::fs::read(repo().join("traces").join("churn-1h.pstrace")).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let p = path.to_str().unwrap();
+
+    let o = pacsim(&["replay", p, "--verify"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("damaged trace at byte") && err.contains("frame 4"),
+        "{err}"
+    );
+
+    let o = pacsim(&["replay", p, "--verify", "--salvage"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("salvaged") && out.contains("lost"), "{out}");
+
+    let o = pacsim(&["inspect", p, "--counts", "--salvage"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = pacsim(&[
+        "export",
+        p,
+        "-o",
+        dir.path().join("x.jsonl").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+
+    std::fs::write(&path, b"not a trace at all").unwrap();
+    let o = pacsim(&["inspect", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a pacsim trace"));
+}
