@@ -26,33 +26,16 @@ pub struct RunOutput {
 pub fn simulate(
     scenario: &Scenario,
     mut log: EventLog,
-    progress: impl FnMut(SimTime, u64),
+    mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    let world = World::build(scenario);
-    let capacity = world
-        .host_capacities
-        .iter()
-        .fold(Resources::ZERO, |a, c| a + *c);
-    let hosts = world.host_capacities.len() as u64;
-    let end = world.end;
-    let mut kernel: Kernel<WorldActor, WorldSource> =
-        Kernel::new(world.seed, world.actors, world.names, world.sources);
-    for actor in world.starts {
-        kernel.start(actor);
-    }
-    let mut stats = Stats::default();
-    kernel.run_until(end, &mut log, &mut stats, progress);
-    let events = kernel.delivered();
+    let driven = drive(World::build(scenario), &mut log, |_, now, events| {
+        if events & 0xFFFF == 0 {
+            progress(now, events);
+        }
+        true
+    });
     let digest = log.finish()?;
-    Ok(RunOutput {
-        stats,
-        events,
-        digest,
-        end,
-        actors: kernel.into_actors(),
-        capacity,
-        hosts,
-    })
+    Ok(driven.with_digest(digest))
 }
 
 impl RunOutput {
