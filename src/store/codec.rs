@@ -25,110 +25,76 @@ fn options() -> impl Options {
 /// two together for every variant.
 #[inline]
 pub fn encode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
-    let mut buf = VarintBuf::default();
-    buf.u64(record.seq);
-    buf.u64(record.at.0);
-    buf.u64(record.from.0 as u64);
-    buf.u64(record.to.0 as u64);
+    // One reservation covers the largest hand-encoded record (9 varints of at
+    // most 9 bytes and one option tag), so the pushes below never reallocate.
+    out.reserve(96);
+    put_varint(out, record.seq);
+    put_varint(out, record.at.0);
+    put_varint(out, record.from.0 as u64);
+    put_varint(out, record.to.0 as u64);
     match record.cause {
-        None => buf.byte(0),
+        None => out.push(0),
         Some(c) => {
-            buf.byte(1);
-            buf.u64(c);
+            out.push(1);
+            put_varint(out, c);
         }
     }
     // Variant indices are the declaration order of `Event`.
     match *record.event {
         Event::VmRequested { vm, size } => {
-            buf.u64(1);
-            buf.u64(vm.0);
-            buf.resources(&size);
+            put_varint(out, 1);
+            put_varint(out, vm.0);
+            put_resources(out, &size);
         }
         Event::VmDeleteRequested { vm } => {
-            buf.u64(2);
-            buf.u64(vm.0);
+            put_varint(out, 2);
+            put_varint(out, vm.0);
         }
         Event::VmPowerOn {
             vm,
             size,
             incarnation,
         } => {
-            buf.u64(5);
-            buf.u64(vm.0);
-            buf.resources(&size);
-            buf.u64(incarnation as u64);
+            put_varint(out, 5);
+            put_varint(out, vm.0);
+            put_resources(out, &size);
+            put_varint(out, incarnation as u64);
         }
         Event::VmPowerOff { vm } => {
-            buf.u64(6);
-            buf.u64(vm.0);
+            put_varint(out, 6);
+            put_varint(out, vm.0);
         }
         ref other => {
-            out.extend_from_slice(buf.bytes());
             options()
                 .serialize_into(out, other)
                 .expect("events always encode into a Vec");
-            return;
-        }
-    }
-    out.extend_from_slice(buf.bytes());
-}
-
-/// A stack buffer for one hand-encoded record, in bincode's varint format:
-/// values up to 250 in one byte, else a marker byte (251, 252, 253) and the
-/// value as little-endian u16, u32 or u64.
-struct VarintBuf {
-    bytes: [u8; 96],
-    len: usize,
-}
-
-impl Default for VarintBuf {
-    fn default() -> Self {
-        VarintBuf {
-            bytes: [0; 96],
-            len: 0,
         }
     }
 }
 
-impl VarintBuf {
-    #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        self.bytes[self.len] = b;
-        self.len += 1;
+/// bincode's varint: values up to 250 in one byte, else a marker byte (251,
+/// 252, 253) and the value as little-endian u16, u32 or u64.
+#[inline(always)]
+fn put_varint(out: &mut Vec<u8>, n: u64) {
+    if n <= 250 {
+        out.push(n as u8);
+    } else if n <= u16::MAX as u64 {
+        out.push(251);
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+    } else if n <= u32::MAX as u64 {
+        out.push(252);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    } else {
+        out.push(253);
+        out.extend_from_slice(&n.to_le_bytes());
     }
+}
 
-    #[inline(always)]
-    fn raw(&mut self, bytes: &[u8]) {
-        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-
-    #[inline(always)]
-    fn u64(&mut self, n: u64) {
-        if n <= 250 {
-            self.byte(n as u8);
-        } else if n <= u16::MAX as u64 {
-            self.byte(251);
-            self.raw(&(n as u16).to_le_bytes());
-        } else if n <= u32::MAX as u64 {
-            self.byte(252);
-            self.raw(&(n as u32).to_le_bytes());
-        } else {
-            self.byte(253);
-            self.raw(&n.to_le_bytes());
-        }
-    }
-
-    #[inline(always)]
-    fn resources(&mut self, r: &Resources) {
-        self.u64(r.cpu_millis);
-        self.u64(r.memory_bytes);
-        self.u64(r.gpu_millis as u64);
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
+#[inline(always)]
+fn put_resources(out: &mut Vec<u8>, r: &Resources) {
+    put_varint(out, r.cpu_millis);
+    put_varint(out, r.memory_bytes);
+    put_varint(out, r.gpu_millis as u64);
 }
 
 /// Compresses a chunk of encoded records for storage (lz4 block format,
