@@ -25,7 +25,18 @@ pub struct RunOutput {
 /// now and then with the virtual time and the events delivered so far.
 pub fn simulate(
     scenario: &Scenario,
+    log: EventLog,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_with(scenario, log, Stats::default(), progress)
+}
+
+/// `simulate`, folding notes into the given `stats` (e.g. with a
+/// `Detail` attached); its detail is finished at the run's end.
+pub fn simulate_with(
+    scenario: &Scenario,
     mut log: EventLog,
+    mut stats: Stats,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
     let world = World::build(scenario);
@@ -40,8 +51,10 @@ pub fn simulate(
     for actor in world.starts {
         kernel.start(actor);
     }
-    let mut stats = Stats::default();
     kernel.run_until(end, &mut log, &mut stats, progress);
+    if let Some(d) = &mut stats.detail {
+        d.finish(end);
+    }
     let events = kernel.delivered();
     let digest = log.finish()?;
     Ok(RunOutput {
