@@ -52,7 +52,12 @@ pub struct PlanArgs {
 }
 
 fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
-    let bad = || Failure::bad_input(format!("--seeds expects K or A..B, found `{}`", spec.unwrap_or("")));
+    let bad = || {
+        Failure::bad_input(format!(
+            "--seeds expects K or A..B, found `{}`",
+            spec.unwrap_or("")
+        ))
+    };
     let Some(spec) = spec else {
         return Ok(vec![first]);
     };
@@ -71,7 +76,11 @@ fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
 }
 
 fn parse_shard(spec: &str) -> Result<(usize, usize), Failure> {
-    let bad = || Failure::bad_input(format!("--shard expects I/N with 1 <= I <= N, found `{spec}`"));
+    let bad = || {
+        Failure::bad_input(format!(
+            "--shard expects I/N with 1 <= I <= N, found `{spec}`"
+        ))
+    };
     let (i, n) = spec.split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
     if i == 0 || i > n {
@@ -85,7 +94,10 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
     let model = match &args.model {
         Some(name) => models.iter().position(|m| &m.name == name).ok_or_else(|| {
             let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-            Failure::bad_input(format!("unknown host model `{name}`; models: {}", names.join(", ")))
+            Failure::bad_input(format!(
+                "unknown host model `{name}`; models: {}",
+                names.join(", ")
+            ))
         })?,
         None if models.len() == 1 => 0,
         None => {
@@ -159,7 +171,10 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         write_out(dir, &report, &json)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json).expect("json prints"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("json prints")
+        );
     } else {
         print!("{}", outcome::summary_text(&report));
         println!(
@@ -173,7 +188,11 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     Ok(if report.recommended().is_some() { 0 } else { 1 })
 }
 
-fn write_out(dir: &std::path::Path, r: &PlanReport, json: &serde_json::Value) -> Result<(), Failure> {
+fn write_out(
+    dir: &std::path::Path,
+    r: &PlanReport,
+    json: &serde_json::Value,
+) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::io(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(io)?;
     std::fs::write(dir.join("report.html"), html::render(r)).map_err(io)?;

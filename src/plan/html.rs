@@ -11,7 +11,9 @@ th{background:#eee}.pass{color:#070}.fail{color:#a00}svg{display:block;margin:1e
 @media print{body{margin:0}svg{page-break-inside:avoid}}";
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -25,11 +27,10 @@ pub fn render(r: &PlanReport) -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pacsim plan: {}</title><style>{CSS}</style></head><body>",
         esc(&r.scenario)
     );
-    let rec = r
-        .recommended()
-        .map_or("none (SLOs fail at the largest count tried)".to_string(), |n| {
-            format!("{n} hosts of {}", esc(&r.model))
-        });
+    let rec = r.recommended().map_or(
+        "none (SLOs fail at the largest count tried)".to_string(),
+        |n| format!("{n} hosts of {}", esc(&r.model)),
+    );
     let _ = write!(
         h,
         "<h1>Capacity plan: {}</h1><p><b>Recommended: {rec}</b> (N+{}, quantile {}, {} seeds, {} runs)</p>",
@@ -54,7 +55,11 @@ pub fn render(r: &PlanReport) -> String {
     }
     h.push_str("</table><h2>Probes</h2><table><tr><th>hosts</th><th>verdict</th><th>runs</th><th>SLO values</th></tr>");
     for c in &r.probes {
-        let (class, word) = if c.pass { ("pass", "pass") } else { ("fail", "fail") };
+        let (class, word) = if c.pass {
+            ("pass", "pass")
+        } else {
+            ("fail", "fail")
+        };
         let vals: Vec<String> = c.slo_values.iter().map(|v| v.to_string()).collect();
         let _ = write!(
             h,

@@ -317,7 +317,11 @@ pub fn summary_text(r: &PlanReport) -> String {
         Some(n) => format!("{n} hosts of {}", r.model),
         None => "none: the SLOs fail at the largest count tried".to_string(),
     };
-    s += &format!("scenario         {} (blake3 {})\n", r.scenario, &r.scenario_blake3[..16]);
+    s += &format!(
+        "scenario         {} (blake3 {})\n",
+        r.scenario,
+        &r.scenario_blake3[..16]
+    );
     s += &format!(
         "seeds            {} ({} runs), N+{} , quantile {}\n",
         r.seeds.len(),
@@ -349,7 +353,10 @@ pub fn summary_text(r: &PlanReport) -> String {
             "headroom         {} cores, {} GiB (of {} cores, {} GiB)\n",
             d.headroom_cores, d.headroom_gib, d.capacity_cores, d.capacity_gib
         );
-        s += &format!("stranded at end  {} cores, {} GiB\n", d.stranded_cores, d.stranded_gib);
+        s += &format!(
+            "stranded at end  {} cores, {} GiB\n",
+            d.stranded_cores, d.stranded_gib
+        );
     }
     for n in &r.non_monotone {
         s += &format!("non-monotone     {n}\n");
@@ -371,7 +378,8 @@ pub fn runs_csv(r: &PlanReport) -> String {
                 c.hosts,
                 run.seed,
                 run.failed_hosts.join(" "),
-                run.fail_at_ns.map_or(String::new(), |t| format!("{}", t as f64 / 1e9)),
+                run.fail_at_ns
+                    .map_or(String::new(), |t| format!("{}", t as f64 / 1e9)),
                 run.events,
                 run.digest
             );

@@ -40,13 +40,15 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
     }
     rename(&mut hosts, prefix(old));
     let all_old = old.len();
-    s.faults.scheduled.retain_mut(|f| match map[f.host.0 as usize] {
-        Some(n) => {
-            f.host = HostId(n as u32);
-            true
-        }
-        None => false,
-    });
+    s.faults
+        .scheduled
+        .retain_mut(|f| match map[f.host.0 as usize] {
+            Some(n) => {
+                f.host = HostId(n as u32);
+                true
+            }
+            None => false,
+        });
     for r in &mut s.faults.random {
         r.hosts = if r.hosts.len() == all_old {
             (0..hosts.len()).map(|i| HostId(i as u32)).collect()

@@ -99,8 +99,14 @@ mod tests {
     #[test]
     fn a_smaller_count_passing_where_a_larger_failed_is_an_inversion() {
         let probes = [
-            Probe { hosts: 2, pass: true },
-            Probe { hosts: 4, pass: false },
+            Probe {
+                hosts: 2,
+                pass: true,
+            },
+            Probe {
+                hosts: 4,
+                pass: false,
+            },
         ];
         assert_eq!(inversions(&probes), vec![(2, 4)]);
     }

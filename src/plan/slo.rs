@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn slos_parse_with_two_character_operators_first() {
         let e = parse_slo("vms.rejected_ratio<=0.01").unwrap();
-        assert_eq!((e.metric.as_str(), e.op, e.value), ("vms.rejected_ratio", CmpOp::Le, 0.01));
+        assert_eq!(
+            (e.metric.as_str(), e.op, e.value),
+            ("vms.rejected_ratio", CmpOp::Le, 0.01)
+        );
         assert_eq!(parse_slo("lost == 0").unwrap().op, CmpOp::Eq);
         assert!(parse_slo("lost").is_err());
         assert!(parse_slo("<= 3").is_err());
