@@ -135,9 +135,9 @@ pub fn render(r: &PlanReport) -> String {
             &bars,
         ));
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<h2>Inputs</h2><table><tr><th>scenario</th><td>{}</td></tr><tr><th>blake3</th><td>{}</td></tr><tr><th>seeds</th><td>{:?}</td></tr><tr><th>pacsim</th><td>{}</td></tr></table></body></html>\n",
+        "<h2>Inputs</h2><table><tr><th>scenario</th><td>{}</td></tr><tr><th>blake3</th><td>{}</td></tr><tr><th>seeds</th><td>{:?}</td></tr><tr><th>pacsim</th><td>{}</td></tr></table></body></html>",
         esc(&r.scenario),
         r.scenario_blake3,
         r.seeds,
