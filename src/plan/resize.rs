@@ -98,7 +98,7 @@ mod tests {
     use super::*;
     use crate::scenario::parse_scenario;
 
-    const TWO_MODELS: &str = "name: t\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: a, cpu: 8, memory: 8Gi }\n    - { name: b, cpu: 8, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: a, count: 2 }\n        - { model: b, count: 1 }\nfaults:\n  - { at: 1m, host: esx-03, fault: crash }\n";
+    const TWO_MODELS: &str = "name: t\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: a, cpu: 8, memory: 8Gi }\n    - { name: b, cpu: 8, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: a, count: 2 }\n        - { model: b, count: 1 }\nfaults:\n  - { at: 1m, host: esx-03, fault: crash }\n";
 
     #[test]
     fn hosts_are_added_after_the_models_last_host_and_renumbered() {
