@@ -169,7 +169,7 @@ mod tests {
     use crate::model::{ActorId, HostId, SimTime, VmId};
 
     fn every_variant(n: u64) -> Vec<Event> {
-        let size = Resources::new(n * 1000, n << 30, (n % 5) as u32 * 250);
+        let size = Resources::new(n.wrapping_mul(1000), n << 30, (n % 5) as u32 * 250);
         let vm = VmId(n);
         vec![
             Event::Start,
