@@ -191,3 +191,21 @@ fn shard_halves_merge_to_the_unsharded_recommendation() {
     assert_eq!(merged["slo"], whole["slo"]);
     assert_eq!(merged["probes"], whole["probes"]);
 }
+
+#[test]
+fn a_real_azure_workload_plans_to_a_count_just_above_failing() {
+    let s = scenario_path("plan-azure.yaml");
+    let j = plan_json(&["plan", s.to_str().unwrap(), "--json"]);
+    let slo = &j["slo"][0];
+    assert!(j["recommended_hosts"].as_u64().unwrap() > 1);
+    assert!(slo["at_recommended"].as_f64().unwrap() <= 0.01);
+    assert!(slo["at_recommended_minus_1"].as_f64().unwrap() > 0.01);
+}
+
+#[test]
+fn several_host_models_need_a_model_to_vary() {
+    let s = scenario_path("quickstart.yaml");
+    let out = pacsim(&["plan", s.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+}
