@@ -3,7 +3,7 @@
 
 use super::Failure;
 use pacsim::plan::outcome::{self, PlanReport};
-use pacsim::plan::{PlanConfig, html, plan, slo};
+use pacsim::plan::{PlanConfig, grid, html, plan, slo};
 use pacsim::scenario::{Scenario, load_scenario};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,6 +46,10 @@ pub struct PlanArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
+    /// A what-if grid instead of the search (repeatable): `hosts=8..64:8`,
+    /// `policy=first-fit,drs`, `model.NAME.cpu=32,64`, `model.NAME.memory=256Gi,512Gi`.
+    #[arg(long, conflicts_with_all = ["shard", "merge"])]
+    vary: Vec<String>,
     /// Replace the workloads with a real trace's VMs (FORMAT:PATH).
     #[arg(long, value_name = "FORMAT:PATH")]
     workload_trace: Option<String>,
@@ -130,7 +134,7 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
         failures: args.failures,
         quantile: args.quantile,
         jobs: jobs.max(1),
-        max_hosts: args.max_hosts.max(1),
+        max_hosts: args.max_hosts.clamp(1, pacsim::scenario::MAX_HOSTS),
     })
 }
 
@@ -140,6 +144,9 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }
     let mut cfg = config(&args, &scenario)?;
+    if !args.vary.is_empty() {
+        return run_grid(&args, &scenario, &cfg);
+    }
     let started = Instant::now();
     let report = if args.merge.is_empty() {
         if let Some(spec) = &args.shard {
@@ -203,4 +210,42 @@ fn write_out(
     .map_err(io)?;
     std::fs::write(dir.join("report.csv"), outcome::runs_csv(r)).map_err(io)?;
     Ok(())
+}
+
+fn run_grid(args: &PlanArgs, scenario: &Scenario, cfg: &PlanConfig) -> Result<u8, Failure> {
+    let axes = args
+        .vary
+        .iter()
+        .map(|v| grid::parse_vary(v, scenario))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::bad_input)?;
+    let started = Instant::now();
+    let bar = super::progress::SweepBar::new();
+    let report = grid::grid(scenario, cfg, &axes, &|| bar.tick()).map_err(Failure::bad_input)?;
+    bar.finish();
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.out {
+        let io = |e: std::io::Error| Failure::io(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::write(dir.join("grid.csv"), report.csv()).map_err(io)?;
+        let json = serde_json::to_string_pretty(&report).expect("json prints");
+        std::fs::write(dir.join("grid.json"), json).map_err(io)?;
+        for (i, svg) in report.charts().iter().enumerate() {
+            std::fs::write(dir.join(format!("grid-slo{}.svg", i + 1)), svg).map_err(io)?;
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("json prints")
+        );
+    } else {
+        print!("{}", report.table());
+        let runs: usize = report.points.iter().map(|p| p.runs).sum();
+        println!(
+            "{runs} runs in {wall:.2} s ({:.1} runs/s)",
+            runs as f64 / wall.max(1e-9)
+        );
+    }
+    Ok(0)
 }

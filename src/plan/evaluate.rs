@@ -106,35 +106,64 @@ pub fn evaluate(
     tick: &(dyn Fn() + Sync),
 ) -> Result<(Candidate, Vec<Ran>), PlanError> {
     let scenario = with_host_count(base, cfg.model, count);
+    let mut all = evaluate_many(&[(count, scenario)], cfg, tick)?;
+    Ok(all.remove(0))
+}
+
+/// Evaluates several configurations (labelled with their planned-model
+/// host count) at once, all their runs in one parallel batch per phase.
+pub fn evaluate_many(
+    scenarios: &[(u64, Scenario)],
+    cfg: &PlanConfig,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<(Candidate, Vec<Ran>)>, PlanError> {
+    let plain_jobs: Vec<(usize, u64)> = (0..scenarios.len())
+        .flat_map(|i| cfg.seeds.iter().map(move |s| (i, *s)))
+        .collect();
     let plain: Vec<Result<Ran, PlanError>> = par_map(
-        &cfg.seeds,
+        &plain_jobs,
         cfg.jobs,
-        |seed| run_one(&scenario, *seed, &[], 0, &cfg.slos),
+        |(i, seed)| run_one(&scenarios[*i].1, *seed, &[], 0, &cfg.slos),
         tick,
     );
-    let plain: Vec<Ran> = plain.into_iter().collect::<Result<_, _>>()?;
-    let mut ran = plain;
+    let mut ran: Vec<Vec<Ran>> = scenarios.iter().map(|_| Vec::new()).collect();
+    for ((i, _), r) in plain_jobs.iter().zip(plain) {
+        ran[*i].push(r?);
+    }
     if cfg.failures > 0 {
-        let jobs: Vec<(u64, Vec<usize>, u64)> = ran
+        let jobs: Vec<(usize, u64, Vec<usize>, u64)> = ran
             .iter()
-            .map(|r| {
-                let d = &r.detail;
-                (r.record.seed, d.busiest_at_peak(cfg.failures), d.peak_at.0)
+            .enumerate()
+            .flat_map(|(i, runs)| {
+                runs.iter().map(move |r| {
+                    let d = &r.detail;
+                    (
+                        i,
+                        r.record.seed,
+                        d.busiest_at_peak(cfg.failures),
+                        d.peak_at.0,
+                    )
+                })
             })
             .collect();
         let failed: Vec<Result<Ran, PlanError>> = par_map(
             &jobs,
             cfg.jobs,
-            |(seed, crash, at)| run_one(&scenario, *seed, crash, *at, &cfg.slos),
+            |(i, seed, crash, at)| run_one(&scenarios[*i].1, *seed, crash, *at, &cfg.slos),
             tick,
         );
-        for r in failed {
-            ran.push(r?);
+        for ((i, ..), r) in jobs.iter().zip(failed) {
+            ran[*i].push(r?);
         }
     }
-    let records: Vec<RunRecord> = ran.iter().map(|r| r.record.clone()).collect();
-    let candidate = judge(cfg, count, records);
-    Ok((candidate, ran))
+    Ok(scenarios
+        .iter()
+        .zip(ran)
+        .map(|((count, _), runs)| {
+            let records: Vec<RunRecord> = runs.iter().map(|r| r.record.clone()).collect();
+            (judge(cfg, *count, records), runs)
+        })
+        .collect())
 }
 
 /// Aggregates runs of one count into SLO values and a verdict.

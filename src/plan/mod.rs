@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod exec;
+pub mod grid;
 pub mod html;
 pub mod outcome;
 pub mod resize;

@@ -209,3 +209,31 @@ fn several_host_models_need_a_model_to_vary() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
 }
+
+#[test]
+fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = closed_form(dir.path());
+    let out = dir.path().join("grid");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--vary",
+        "hosts=3..7:1",
+        "--vary",
+        "policy=first-fit,drs",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let points = j["points"].as_array().unwrap();
+    assert_eq!(points.len(), 10);
+    for p in points {
+        let hosts: u64 = p["at"][0].as_str().unwrap().parse().unwrap();
+        assert_eq!(p["pass"], hosts >= 5, "{p}");
+    }
+    let csv = std::fs::read_to_string(out.join("grid.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11);
+    let svg = std::fs::read_to_string(out.join("grid-slo1.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+}
