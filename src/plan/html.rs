@@ -70,6 +70,7 @@ pub fn render(r: &PlanReport) -> String {
         );
     }
     h.push_str("</table>");
+    h.push_str(&probe_charts(r));
     if !r.non_monotone.is_empty() {
         h.push_str("<h2>Non-monotonicity</h2><ul>");
         for n in &r.non_monotone {
@@ -130,7 +131,7 @@ pub fn render(r: &PlanReport) -> String {
             .collect();
         h.push_str(&bar_chart(
             "Host cpu utilization at the end",
-            "cpu utilization bucket (10 % each)",
+            ("host cpu utilization (%), 10 % buckets", (0.0, 100.0)),
             "hosts",
             &bars,
         ));
@@ -144,4 +145,37 @@ pub fn render(r: &PlanReport) -> String {
         esc(&r.pacsim_version)
     );
     h
+}
+
+/// Each SLO's value against the probed host counts, with its threshold.
+fn probe_charts(r: &PlanReport) -> String {
+    let mut probes: Vec<&super::outcome::Candidate> = r.probes.iter().collect();
+    probes.sort_by_key(|c| c.hosts);
+    let mut out = String::new();
+    for (i, s) in r.slo.iter().enumerate() {
+        let points: Vec<(f64, f64)> = probes
+            .iter()
+            .map(|c| (c.hosts as f64, c.slo_values[i]))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        let threshold: Vec<(f64, f64)> = points.iter().map(|(x, _)| (*x, s.threshold)).collect();
+        out.push_str(&line_chart(
+            &format!("{} by host count", s.metric),
+            &format!("hosts of {}", r.model),
+            &s.metric,
+            &[
+                Line {
+                    name: &s.metric,
+                    color: "#c0392b",
+                    points,
+                },
+                Line {
+                    name: "threshold",
+                    color: "#999",
+                    points: threshold,
+                },
+            ],
+        ));
+    }
+    out
 }

@@ -110,12 +110,18 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, lines: &[Line]) -> 
     out
 }
 
-/// A bar chart: one bar per `(label, value)`.
-pub fn bar_chart(title: &str, x_label: &str, y_label: &str, bars: &[(String, f64)]) -> String {
+/// A bar chart: one bar per `(label, value)`, bars spread evenly over the
+/// x range `x_range` (used for the tick labels).
+pub fn bar_chart(
+    title: &str,
+    (x_label, x_range): (&str, (f64, f64)),
+    y_label: &str,
+    bars: &[(String, f64)],
+) -> String {
     let y1 = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1.0);
     let mut out = String::new();
     frame(&mut out, title, x_label, y_label);
-    ticks(&mut out, (0.0, bars.len() as f64), (0.0, y1));
+    ticks(&mut out, x_range, (0.0, y1));
     let bw = W / bars.len().max(1) as f64;
     for (i, (label, v)) in bars.iter().enumerate() {
         let h = H * v / y1;
@@ -160,7 +166,12 @@ mod tests {
 
     #[test]
     fn a_bar_chart_has_one_rect_per_bar_plus_the_frame() {
-        let svg = bar_chart("h", "x", "y", &[("a".into(), 1.0), ("b".into(), 2.0)]);
+        let svg = bar_chart(
+            "h",
+            ("x", (0.0, 2.0)),
+            "y",
+            &[("a".into(), 1.0), ("b".into(), 2.0)],
+        );
         assert_eq!(svg.matches("<rect").count(), 3);
     }
 }
