@@ -147,8 +147,7 @@ fn the_report_is_well_formed_and_its_charts_hold_the_json_series() {
 
 #[test]
 fn the_same_plan_twice_gives_the_same_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = closed_form(dir.path());
+    let s = scenario_path("plan-mixed.yaml");
     let args = [
         "plan",
         s.to_str().unwrap(),
@@ -158,7 +157,11 @@ fn the_same_plan_twice_gives_the_same_json() {
         "1",
         "--json",
     ];
-    assert_eq!(plan_json(&args), plan_json(&args));
+    let first = plan_json(&args);
+    assert_eq!(first, plan_json(&args));
+    let one_thread = [&args[..], &["--jobs", "1"]].concat();
+    assert_eq!(first, plan_json(&one_thread));
+    assert!(first["runs"].as_u64().unwrap() > 0);
 }
 
 #[test]
