@@ -135,6 +135,7 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
         quantile: args.quantile,
         jobs: jobs.max(1),
         max_hosts: args.max_hosts.clamp(1, pacsim::scenario::MAX_HOSTS),
+        cache: Default::default(),
     })
 }
 
@@ -168,9 +169,28 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
                 .map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
             let part: PlanReport = serde_json::from_str(&text)
                 .map_err(|e| Failure::bad_input(format!("{}: {e}", p.display())))?;
+            let hash = blake3::hash(scenario.source.as_bytes())
+                .to_hex()
+                .to_string();
+            if part.scenario_blake3 != hash {
+                return Err(Failure::bad_input(format!(
+                    "{} was planned from another scenario text (blake3 {})",
+                    p.display(),
+                    part.scenario_blake3
+                )));
+            }
             parts.push(part);
         }
-        outcome::merge(parts, &cfg)
+        cfg.cache = outcome::runs_cache(&parts);
+        let cached = cfg.cache.len();
+        let bar = super::progress::SweepBar::new();
+        let r = plan(&scenario, &cfg, &|| bar.tick()).map_err(Failure::bad_input)?;
+        bar.finish();
+        eprintln!(
+            "merge: {cached} runs from the shards, {} runs in all",
+            r.runs
+        );
+        r
     };
     let wall = started.elapsed().as_secs_f64();
     let json = serde_json::to_value(&report).expect("report serializes");

@@ -14,6 +14,7 @@ use crate::report::expect::{Verdict, check};
 use crate::run::simulate_with;
 use crate::scenario::{Expectation, HostFaultKind, Scenario, ScheduledFault};
 use crate::store::{EventLog, StoreError};
+use std::collections::BTreeMap;
 
 /// At most this many samples per time series.
 pub const SERIES_POINTS: u64 = 500;
@@ -24,6 +25,8 @@ pub enum PlanError {
     UnknownMetric(String),
     #[error("no SLOs: give --slo or an `expect:` section in the scenario")]
     NoSlos,
+    #[error("no seeds to run")]
+    NoSeeds,
     #[error("run failed: {0}")]
     Store(#[from] StoreError),
 }
@@ -40,6 +43,7 @@ pub struct PlanConfig {
     pub jobs: usize,
     /// The search gives up above this many hosts of the model.
     pub max_hosts: u64,
+    pub cache: RunCache,
 }
 
 /// One finished run and what the planner keeps of it.
@@ -98,13 +102,17 @@ fn run_one(
     })
 }
 
+/// Runs already done, keyed by (hosts of the planned model, seed, N+k):
+/// `--merge` replays the search with the shards' runs as this cache.
+pub type RunCache = BTreeMap<(u64, u64, bool), RunRecord>;
+
 /// Evaluates `count` hosts of the planned model; `tick` after every run.
 pub fn evaluate(
     base: &Scenario,
     cfg: &PlanConfig,
     count: u64,
     tick: &(dyn Fn() + Sync),
-) -> Result<(Candidate, Vec<Ran>), PlanError> {
+) -> Result<Candidate, PlanError> {
     let scenario = with_host_count(base, cfg.model, count);
     let mut all = evaluate_many(&[(count, scenario)], cfg, tick)?;
     Ok(all.remove(0))
@@ -112,13 +120,21 @@ pub fn evaluate(
 
 /// Evaluates several configurations (labelled with their planned-model
 /// host count) at once, all their runs in one parallel batch per phase.
+/// Runs found in `cfg.cache` (both the plain and, with N+k, the failing
+/// run of a seed) are not run again.
 pub fn evaluate_many(
     scenarios: &[(u64, Scenario)],
     cfg: &PlanConfig,
     tick: &(dyn Fn() + Sync),
-) -> Result<Vec<(Candidate, Vec<Ran>)>, PlanError> {
+) -> Result<Vec<Candidate>, PlanError> {
+    let cached = |count: u64, seed: u64, failing: bool| cfg.cache.get(&(count, seed, failing));
+    let needs_run = |count: u64, seed: u64| {
+        cached(count, seed, false).is_none()
+            || (cfg.failures > 0 && cached(count, seed, true).is_none())
+    };
     let plain_jobs: Vec<(usize, u64)> = (0..scenarios.len())
         .flat_map(|i| cfg.seeds.iter().map(move |s| (i, *s)))
+        .filter(|(i, seed)| needs_run(scenarios[*i].0, *seed))
         .collect();
     let plain: Vec<Result<Ran, PlanError>> = par_map(
         &plain_jobs,
@@ -126,24 +142,17 @@ pub fn evaluate_many(
         |(i, seed)| run_one(&scenarios[*i].1, *seed, &[], 0, &cfg.slos),
         tick,
     );
-    let mut ran: Vec<Vec<Ran>> = scenarios.iter().map(|_| Vec::new()).collect();
-    for ((i, _), r) in plain_jobs.iter().zip(plain) {
-        ran[*i].push(r?);
+    let mut fresh: BTreeMap<(usize, u64), Ran> = BTreeMap::new();
+    for (job, r) in plain_jobs.iter().zip(plain) {
+        fresh.insert(*job, r?);
     }
+    let mut failing: BTreeMap<(usize, u64), RunRecord> = BTreeMap::new();
     if cfg.failures > 0 {
-        let jobs: Vec<(usize, u64, Vec<usize>, u64)> = ran
+        let jobs: Vec<(usize, u64, Vec<usize>, u64)> = fresh
             .iter()
-            .enumerate()
-            .flat_map(|(i, runs)| {
-                runs.iter().map(move |r| {
-                    let d = &r.detail;
-                    (
-                        i,
-                        r.record.seed,
-                        d.busiest_at_peak(cfg.failures),
-                        d.peak_at.0,
-                    )
-                })
+            .map(|((i, seed), r)| {
+                let d = &r.detail;
+                (*i, *seed, d.busiest_at_peak(cfg.failures), d.peak_at.0)
             })
             .collect();
         let failed: Vec<Result<Ran, PlanError>> = par_map(
@@ -152,16 +161,29 @@ pub fn evaluate_many(
             |(i, seed, crash, at)| run_one(&scenarios[*i].1, *seed, crash, *at, &cfg.slos),
             tick,
         );
-        for ((i, ..), r) in jobs.iter().zip(failed) {
-            ran[*i].push(r?);
+        for ((i, seed, ..), r) in jobs.iter().zip(failed) {
+            failing.insert((*i, *seed), r?.record);
         }
     }
     Ok(scenarios
         .iter()
-        .zip(ran)
-        .map(|((count, _), runs)| {
-            let records: Vec<RunRecord> = runs.iter().map(|r| r.record.clone()).collect();
-            (judge(cfg, *count, records), runs)
+        .enumerate()
+        .map(|(i, (count, _))| {
+            let record = |seed: u64, fail: bool| -> RunRecord {
+                let run = if fail {
+                    failing.get(&(i, seed))
+                } else {
+                    fresh.get(&(i, seed)).map(|r| &r.record)
+                };
+                run.or_else(|| cached(*count, seed, fail))
+                    .expect("every run was cached or has just run")
+                    .clone()
+            };
+            let mut records: Vec<RunRecord> = cfg.seeds.iter().map(|s| record(*s, false)).collect();
+            if cfg.failures > 0 {
+                records.extend(cfg.seeds.iter().map(|s| record(*s, true)));
+            }
+            judge(cfg, *count, records)
         })
         .collect())
 }
@@ -207,20 +229,25 @@ pub fn plan(
     if cfg.slos.is_empty() {
         return Err(PlanError::NoSlos);
     }
+    if cfg.seeds.is_empty() {
+        return Err(PlanError::NoSeeds);
+    }
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut first_runs: Vec<(u64, Ran)> = Vec::new();
     let found = search::search(cfg.max_hosts, |n| {
-        let (c, mut ran) = evaluate(base, cfg, n, tick)?;
+        let c = evaluate(base, cfg, n, tick)?;
         let pass = c.pass;
         candidates.push(c);
-        first_runs.push((n, ran.swap_remove(0)));
         Ok::<bool, PlanError>(pass)
     })?;
-    let detail = found.recommended.and_then(|rec| {
-        first_runs
-            .into_iter()
-            .find(|(n, _)| *n == rec)
-            .map(|(_, r)| (with_host_count(base, cfg.model, rec), r))
-    });
+    // The detail of the recommended count's first seed: one more run (the
+    // searched runs keep only their records).
+    let detail = match found.recommended {
+        Some(rec) => {
+            let s = with_host_count(base, cfg.model, rec);
+            let ran = run_one(&s, cfg.seeds[0], &[], 0, &cfg.slos)?;
+            Some((s, ran))
+        }
+        None => None,
+    };
     Ok(outcome::build(base, cfg, &found, candidates, detail))
 }

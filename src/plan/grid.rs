@@ -183,7 +183,7 @@ pub fn grid(
     let points = combos
         .iter()
         .zip(results)
-        .map(|(c, (cand, _))| GridPoint {
+        .map(|(c, cand)| GridPoint {
             at: axes
                 .iter()
                 .zip(c)

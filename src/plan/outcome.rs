@@ -265,49 +265,20 @@ fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
     }
 }
 
-/// Combines `--shard` partial results (each over a slice of the seeds):
-/// every seed must hold, so the recommendation is the largest of the
-/// shards' (exact for `--quantile 1` and per-seed monotone runs). Probes at
-/// the same count are merged by pooling their runs.
-pub fn merge(mut parts: Vec<PlanReport>, cfg: &PlanConfig) -> PlanReport {
-    parts.sort_by_key(|p| p.seeds.first().copied());
-    let any_none = parts.iter().any(|p| p.recommended().is_none());
-    let best = parts
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, p)| (p.recommended(), usize::MAX - i))
-        .map(|(i, _)| i)
-        .unwrap_or(0);
-    let mut out = parts[best].clone();
-    if any_none {
-        out.recommended_hosts = serde_json::Value::Null;
-    }
-    let mut seeds: Vec<u64> = parts.iter().flat_map(|p| p.seeds.clone()).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
-    let mut by_count: std::collections::BTreeMap<u64, Vec<RunRecord>> = Default::default();
-    let mut order: Vec<u64> = Vec::new();
-    for p in &parts {
+/// The runs of `--shard` partial results as a cache for `--merge`, which
+/// replays the whole search over it: the merged result is the unsharded
+/// one, and only runs that no shard did (counts one shard's search did not
+/// probe) are run again.
+pub fn runs_cache(parts: &[PlanReport]) -> super::evaluate::RunCache {
+    let mut cache = super::evaluate::RunCache::new();
+    for p in parts {
         for c in &p.probes {
-            if !order.contains(&c.hosts) {
-                order.push(c.hosts);
+            for r in &c.runs {
+                cache.insert((c.hosts, r.seed, r.fail_at_ns.is_some()), r.clone());
             }
-            by_count.entry(c.hosts).or_default().extend(c.runs.clone());
         }
     }
-    out.probes = order
-        .iter()
-        .map(|n| {
-            let mut runs = by_count.remove(n).unwrap_or_default();
-            runs.sort_by_key(|r| (r.fail_at_ns.is_some(), r.seed));
-            super::evaluate::judge(cfg, *n, runs)
-        })
-        .collect();
-    out.seeds = seeds;
-    out.runs = out.probes.iter().map(|c| c.runs.len()).sum();
-    out.shard = None;
-    finish(&mut out, cfg);
-    out
+    cache
 }
 
 /// The terminal summary.
