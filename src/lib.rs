@@ -13,6 +13,7 @@ pub mod inputs;
 pub mod live;
 pub mod model;
 pub mod placement;
+pub mod plan;
 pub mod random;
 pub mod report;
 pub mod run;

@@ -25,10 +25,21 @@ pub struct RunOutput {
 /// now and then with the virtual time and the events delivered so far.
 pub fn simulate(
     scenario: &Scenario,
+    log: EventLog,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_with(scenario, log, Stats::default(), progress)
+}
+
+/// `simulate`, folding notes into the given `stats` (e.g. with a
+/// `Detail` attached); its detail is finished at the run's end.
+pub fn simulate_with(
+    scenario: &Scenario,
     mut log: EventLog,
+    stats: Stats,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    let driven = drive(World::build(scenario), &mut log, |_, now, events| {
+    let driven = drive_with(World::build(scenario), &mut log, stats, |_, now, events| {
         if events & 0xFFFF == 0 {
             progress(now, events);
         }
@@ -142,6 +153,17 @@ impl Driven {
 pub fn drive<L: crate::sim::RecordSink>(
     world: World,
     sink: &mut L,
+    keep_going: impl FnMut(&L, SimTime, u64) -> bool,
+) -> Driven {
+    drive_with(world, sink, Stats::default(), keep_going)
+}
+
+/// `drive`, folding notes into the given `stats` (e.g. with a `Detail`
+/// attached); its detail is finished at the run's end.
+pub fn drive_with<L: crate::sim::RecordSink>(
+    world: World,
+    sink: &mut L,
+    mut stats: Stats,
     mut keep_going: impl FnMut(&L, SimTime, u64) -> bool,
 ) -> Driven {
     let capacity = world
@@ -155,8 +177,10 @@ pub fn drive<L: crate::sim::RecordSink>(
     for actor in world.starts {
         kernel.start(actor);
     }
-    let mut stats = Stats::default();
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
+    }
+    if let Some(d) = &mut stats.detail {
+        d.finish(end);
     }
     Driven {
         stats,

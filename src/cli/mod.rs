@@ -5,6 +5,7 @@
 mod export_cmd;
 mod import_cmd;
 mod inspect_cmd;
+mod plan_cmd;
 mod progress;
 mod replay_cmd;
 mod run_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Show a trace's or log's records: filters, counts, cause chains.
     Inspect(inspect_cmd::InspectArgs),
+    /// Find the smallest host count meeting the SLOs, with a report.
+    Plan(plan_cmd::PlanArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -72,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Plan(args) => plan_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -48,3 +48,35 @@ impl Progress {
         }
     }
 }
+
+/// A counter of finished runs across a plan's sweep (whose length is not
+/// known in advance), on stderr when it is a terminal.
+pub struct SweepBar {
+    bar: Option<ProgressBar>,
+}
+
+impl SweepBar {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos} runs [{elapsed}, {per_sec}]")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        SweepBar { bar }
+    }
+
+    pub fn tick(&self) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! What a run tells its user: statistics folded from actors' notes, the
 //! summary (table and JSON), and the `expect:` checks against it.
 
+pub mod detail;
 pub mod expect;
 pub mod stats;
 pub mod summary;

@@ -28,6 +28,8 @@ pub struct Stats {
     waiting: VmTable<SimTime>,
     /// Request → first power-on, in nanoseconds.
     pub placement_latency: Histogram<u64>,
+    /// The planner's richer fold (`None` unless asked for).
+    pub detail: Option<super::detail::Detail>,
 }
 
 impl Default for Stats {
@@ -53,6 +55,7 @@ impl Default for Stats {
             // `saturating_record` clamp to its small initial range.
             placement_latency: Histogram::new_with_bounds(1, 1 << 52, 3)
                 .expect("valid histogram bounds"),
+            detail: None,
         }
     }
 }
@@ -84,6 +87,9 @@ impl Stats {
 
 impl NoteSink for Stats {
     fn note(&mut self, at: SimTime, note: Note) {
+        if let Some(d) = &mut self.detail {
+            d.note(at, note);
+        }
         match note {
             Note::VmRequested { vm, .. } => {
                 self.requested += 1;

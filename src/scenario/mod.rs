@@ -17,6 +17,7 @@ pub mod units;
 mod workloads;
 mod yaml;
 
+pub use datacenter::MAX_HOSTS;
 pub use error::ScenarioError;
 pub use model::*;
 

@@ -4,6 +4,7 @@ mod bad_input;
 mod determinism;
 mod import;
 mod live;
+mod plan;
 mod replay;
 mod run_cli;
 mod scenario_parse;

@@ -1,0 +1,271 @@
+//! `pacsim plan SCENARIO`: the smallest host count meeting the SLOs; prints
+//! a summary (or JSON) and writes report.html/json/csv with `--out`.
+
+use super::Failure;
+use pacsim::plan::outcome::{self, PlanReport};
+use pacsim::plan::{PlanConfig, grid, html, plan, slo};
+use pacsim::scenario::{Scenario, load_scenario};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Seeds: `K` (K seeds from the scenario's seed) or `A..B` (inclusive).
+    #[arg(long)]
+    seeds: Option<String>,
+    /// An SLO such as `vms.rejected_ratio<=0.01` (repeatable); default: the
+    /// scenario's `expect:` section.
+    #[arg(long)]
+    slo: Vec<String>,
+    /// N+k: also crash the k busiest hosts at the peak; the SLOs must hold.
+    #[arg(long, default_value_t = 0)]
+    failures: usize,
+    /// Fraction of runs on which each SLO must hold (1 = every run).
+    #[arg(long, default_value_t = 1.0)]
+    quantile: f64,
+    /// Parallel runs (default: available cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// The host model whose count varies (required with several models).
+    #[arg(long)]
+    model: Option<String>,
+    /// Give up above this many hosts of the model.
+    #[arg(long, default_value_t = 4096)]
+    max_hosts: u64,
+    /// Run only slice I of N of the seeds; combine with --merge.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Combine partial results of --shard (report.json files).
+    #[arg(long, num_args = 1.., conflicts_with = "shard")]
+    merge: Vec<PathBuf>,
+    /// Write report.html, report.json and report.csv here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// A what-if grid instead of the search (repeatable): `hosts=8..64:8`,
+    /// `policy=first-fit,drs`, `model.NAME.cpu=32,64`, `model.NAME.memory=256Gi,512Gi`.
+    #[arg(long, conflicts_with_all = ["shard", "merge"])]
+    vary: Vec<String>,
+    /// Replace the workloads with a real trace's VMs (FORMAT:PATH).
+    #[arg(long, value_name = "FORMAT:PATH")]
+    workload_trace: Option<String>,
+}
+
+fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
+    let bad = || {
+        Failure::bad_input(format!(
+            "--seeds expects K or A..B, found `{}`",
+            spec.unwrap_or("")
+        ))
+    };
+    let Some(spec) = spec else {
+        return Ok(vec![first]);
+    };
+    if let Some((a, b)) = spec.split_once("..") {
+        let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if a > b || b - a >= 100_000 {
+            return Err(bad());
+        }
+        return Ok((a..=b).collect());
+    }
+    let k: u64 = spec.parse().map_err(|_| bad())?;
+    if k == 0 || k > 100_000 {
+        return Err(bad());
+    }
+    Ok((0..k).map(|i| first.wrapping_add(i)).collect())
+}
+
+fn parse_shard(spec: &str) -> Result<(usize, usize), Failure> {
+    let bad = || {
+        Failure::bad_input(format!(
+            "--shard expects I/N with 1 <= I <= N, found `{spec}`"
+        ))
+    };
+    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
+    let models = &scenario.datacenter.models;
+    let model = match &args.model {
+        Some(name) => models.iter().position(|m| &m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            Failure::bad_input(format!(
+                "unknown host model `{name}`; models: {}",
+                names.join(", ")
+            ))
+        })?,
+        None if models.len() == 1 => 0,
+        None => {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            return Err(Failure::bad_input(format!(
+                "the datacenter has several host models; choose the one to vary with --model ({})",
+                names.join(", ")
+            )));
+        }
+    };
+    let slos = if args.slo.is_empty() {
+        scenario.expect.clone()
+    } else {
+        args.slo
+            .iter()
+            .map(|s| slo::parse_slo(s))
+            .collect::<Result<_, _>>()
+            .map_err(Failure::bad_input)?
+    };
+    if !(args.quantile > 0.0 && args.quantile <= 1.0) {
+        return Err(Failure::bad_input("--quantile must be in (0, 1]"));
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(PlanConfig {
+        model,
+        seeds: parse_seeds(args.seeds.as_deref(), scenario.seed)?,
+        slos,
+        failures: args.failures,
+        quantile: args.quantile,
+        jobs: jobs.max(1),
+        max_hosts: args.max_hosts.clamp(1, pacsim::scenario::MAX_HOSTS),
+        cache: Default::default(),
+    })
+}
+
+pub fn run(args: PlanArgs) -> Result<u8, Failure> {
+    let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    if let Some(spec) = &args.workload_trace {
+        super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
+    }
+    let mut cfg = config(&args, &scenario)?;
+    if !args.vary.is_empty() {
+        return run_grid(&args, &scenario, &cfg);
+    }
+    let started = Instant::now();
+    let report = if args.merge.is_empty() {
+        if let Some(spec) = &args.shard {
+            let (i, n) = parse_shard(spec)?;
+            cfg.seeds = cfg.seeds.iter().copied().skip(i - 1).step_by(n).collect();
+            if cfg.seeds.is_empty() {
+                return Err(Failure::bad_input("this shard has no seeds"));
+            }
+        }
+        let bar = super::progress::SweepBar::new();
+        let mut r = plan(&scenario, &cfg, &|| bar.tick()).map_err(Failure::bad_input)?;
+        bar.finish();
+        r.shard = args.shard.clone();
+        r
+    } else {
+        let mut parts = Vec::new();
+        for p in &args.merge {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
+            let part: PlanReport = serde_json::from_str(&text)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", p.display())))?;
+            let hash = blake3::hash(scenario.source.as_bytes())
+                .to_hex()
+                .to_string();
+            if part.scenario_blake3 != hash {
+                return Err(Failure::bad_input(format!(
+                    "{} was planned from another scenario text (blake3 {})",
+                    p.display(),
+                    part.scenario_blake3
+                )));
+            }
+            parts.push(part);
+        }
+        cfg.cache = outcome::runs_cache(&parts);
+        let cached = cfg.cache.len();
+        let bar = super::progress::SweepBar::new();
+        let r = plan(&scenario, &cfg, &|| bar.tick()).map_err(Failure::bad_input)?;
+        bar.finish();
+        eprintln!(
+            "merge: {cached} runs from the shards, {} runs in all",
+            r.runs
+        );
+        r
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let json = serde_json::to_value(&report).expect("report serializes");
+    if let Some(dir) = &args.out {
+        write_out(dir, &report, &json)?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("json prints")
+        );
+    } else {
+        print!("{}", outcome::summary_text(&report));
+        println!(
+            "wall time        {wall:.2} s ({:.1} runs/s)",
+            report.runs as f64 / wall.max(1e-9)
+        );
+        if let Some(dir) = &args.out {
+            println!("report           {}", dir.join("report.html").display());
+        }
+    }
+    Ok(if report.recommended().is_some() { 0 } else { 1 })
+}
+
+fn write_out(
+    dir: &std::path::Path,
+    r: &PlanReport,
+    json: &serde_json::Value,
+) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::io(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join("report.html"), html::render(r)).map_err(io)?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(json).expect("json prints"),
+    )
+    .map_err(io)?;
+    std::fs::write(dir.join("report.csv"), outcome::runs_csv(r)).map_err(io)?;
+    Ok(())
+}
+
+fn run_grid(args: &PlanArgs, scenario: &Scenario, cfg: &PlanConfig) -> Result<u8, Failure> {
+    let axes = args
+        .vary
+        .iter()
+        .map(|v| grid::parse_vary(v, scenario))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::bad_input)?;
+    let started = Instant::now();
+    let bar = super::progress::SweepBar::new();
+    let report = grid::grid(scenario, cfg, &axes, &|| bar.tick()).map_err(Failure::bad_input)?;
+    bar.finish();
+    let wall = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.out {
+        let io = |e: std::io::Error| Failure::io(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::write(dir.join("grid.csv"), report.csv()).map_err(io)?;
+        let json = serde_json::to_string_pretty(&report).expect("json prints");
+        std::fs::write(dir.join("grid.json"), json).map_err(io)?;
+        for (i, svg) in report.charts().iter().enumerate() {
+            std::fs::write(dir.join(format!("grid-slo{}.svg", i + 1)), svg).map_err(io)?;
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("json prints")
+        );
+    } else {
+        print!("{}", report.table());
+        let runs: usize = report.points.iter().map(|p| p.runs).sum();
+        println!(
+            "{runs} runs in {wall:.2} s ({:.1} runs/s)",
+            runs as f64 / wall.max(1e-9)
+        );
+    }
+    Ok(0)
+}

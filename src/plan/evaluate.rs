@@ -1,0 +1,253 @@
+//! Evaluating a host count: every seed run in memory (in parallel), then,
+//! with `failures = k`, every seed run again with its k busiest hosts at the
+//! cpu peak crashing at that time (no repair). A count passes when every SLO
+//! holds, at the quantile, over the plain runs and over the N+k runs.
+
+use super::exec::par_map;
+use super::outcome::{self, Candidate, PlanReport, RunRecord};
+use super::resize::with_host_count;
+use super::search;
+use super::slo::aggregate;
+use crate::report::Stats;
+use crate::report::detail::Detail;
+use crate::report::expect::{Verdict, check};
+use crate::run::simulate_with;
+use crate::scenario::{Expectation, HostFaultKind, Scenario, ScheduledFault};
+use crate::store::{EventLog, StoreError};
+use std::collections::BTreeMap;
+
+/// At most this many samples per time series.
+pub const SERIES_POINTS: u64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0}")]
+    UnknownMetric(String),
+    #[error("no SLOs: give --slo or an `expect:` section in the scenario")]
+    NoSlos,
+    #[error("no seeds to run")]
+    NoSeeds,
+    #[error("run failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanConfig {
+    /// Index of the host model whose count varies.
+    pub model: usize,
+    pub seeds: Vec<u64>,
+    pub slos: Vec<Expectation>,
+    pub failures: usize,
+    /// Fraction of runs on which each SLO must hold (1 = every run).
+    pub quantile: f64,
+    pub jobs: usize,
+    /// The search gives up above this many hosts of the model.
+    pub max_hosts: u64,
+    pub cache: RunCache,
+}
+
+/// One finished run and what the planner keeps of it.
+pub struct Ran {
+    pub record: RunRecord,
+    pub detail: Detail,
+    pub summary: serde_json::Value,
+}
+
+fn run_one(
+    scenario: &Scenario,
+    seed: u64,
+    crash: &[usize],
+    at_ns: u64,
+    slos: &[Expectation],
+) -> Result<Ran, PlanError> {
+    let mut s = scenario.clone();
+    s.seed = seed;
+    for h in crash {
+        s.faults.scheduled.push(ScheduledFault {
+            at: crate::model::SimTime(at_ns),
+            host: crate::model::HostId(*h as u32),
+            kind: HostFaultKind::Crash,
+            repair_after: None,
+        });
+    }
+    let end = crate::model::SimTime(s.duration.0);
+    let mut stats = Stats::default();
+    stats.detail = Some(Detail::new(end, SERIES_POINTS, s.datacenter.hosts.len()));
+    let mut out = simulate_with(&s, EventLog::in_memory(), stats, |_, _| {})?;
+    let summary = out.summary(&s, 0.0).to_json();
+    let mut values = Vec::with_capacity(slos.len());
+    for e in slos {
+        match check(e, &summary, &s.file) {
+            Verdict::Held { actual } | Verdict::Failed { actual } => values.push(actual),
+            Verdict::Unknown(m) => return Err(PlanError::UnknownMetric(m)),
+        }
+    }
+    let detail = out.stats.detail.take().expect("detail was attached");
+    let record = RunRecord {
+        hosts: s.datacenter.hosts.len() as u64,
+        seed,
+        failed_hosts: crash
+            .iter()
+            .map(|h| s.datacenter.hosts[*h].name.clone())
+            .collect(),
+        fail_at_ns: (!crash.is_empty()).then_some(at_ns),
+        values,
+        events: out.events,
+        digest: out.digest.to_string(),
+    };
+    Ok(Ran {
+        record,
+        detail,
+        summary,
+    })
+}
+
+/// Runs already done, keyed by (hosts of the planned model, seed, N+k):
+/// `--merge` replays the search with the shards' runs as this cache.
+pub type RunCache = BTreeMap<(u64, u64, bool), RunRecord>;
+
+/// Evaluates `count` hosts of the planned model; `tick` after every run.
+pub fn evaluate(
+    base: &Scenario,
+    cfg: &PlanConfig,
+    count: u64,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Candidate, PlanError> {
+    let scenario = with_host_count(base, cfg.model, count);
+    let mut all = evaluate_many(&[(count, scenario)], cfg, tick)?;
+    Ok(all.remove(0))
+}
+
+/// Evaluates several configurations (labelled with their planned-model
+/// host count) at once, all their runs in one parallel batch per phase.
+/// Runs found in `cfg.cache` (both the plain and, with N+k, the failing
+/// run of a seed) are not run again.
+pub fn evaluate_many(
+    scenarios: &[(u64, Scenario)],
+    cfg: &PlanConfig,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Candidate>, PlanError> {
+    let cached = |count: u64, seed: u64, failing: bool| cfg.cache.get(&(count, seed, failing));
+    let needs_run = |count: u64, seed: u64| {
+        cached(count, seed, false).is_none()
+            || (cfg.failures > 0 && cached(count, seed, true).is_none())
+    };
+    let plain_jobs: Vec<(usize, u64)> = (0..scenarios.len())
+        .flat_map(|i| cfg.seeds.iter().map(move |s| (i, *s)))
+        .filter(|(i, seed)| needs_run(scenarios[*i].0, *seed))
+        .collect();
+    let plain: Vec<Result<Ran, PlanError>> = par_map(
+        &plain_jobs,
+        cfg.jobs,
+        |(i, seed)| run_one(&scenarios[*i].1, *seed, &[], 0, &cfg.slos),
+        tick,
+    );
+    let mut fresh: BTreeMap<(usize, u64), Ran> = BTreeMap::new();
+    for (job, r) in plain_jobs.iter().zip(plain) {
+        fresh.insert(*job, r?);
+    }
+    let mut failing: BTreeMap<(usize, u64), RunRecord> = BTreeMap::new();
+    if cfg.failures > 0 {
+        let jobs: Vec<(usize, u64, Vec<usize>, u64)> = fresh
+            .iter()
+            .map(|((i, seed), r)| {
+                let d = &r.detail;
+                (*i, *seed, d.busiest_at_peak(cfg.failures), d.peak_at.0)
+            })
+            .collect();
+        let failed: Vec<Result<Ran, PlanError>> = par_map(
+            &jobs,
+            cfg.jobs,
+            |(i, seed, crash, at)| run_one(&scenarios[*i].1, *seed, crash, *at, &cfg.slos),
+            tick,
+        );
+        for ((i, seed, ..), r) in jobs.iter().zip(failed) {
+            failing.insert((*i, *seed), r?.record);
+        }
+    }
+    Ok(scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, (count, _))| {
+            let record = |seed: u64, fail: bool| -> RunRecord {
+                let run = if fail {
+                    failing.get(&(i, seed))
+                } else {
+                    fresh.get(&(i, seed)).map(|r| &r.record)
+                };
+                run.or_else(|| cached(*count, seed, fail))
+                    .expect("every run was cached or has just run")
+                    .clone()
+            };
+            let mut records: Vec<RunRecord> = cfg.seeds.iter().map(|s| record(*s, false)).collect();
+            if cfg.failures > 0 {
+                records.extend(cfg.seeds.iter().map(|s| record(*s, true)));
+            }
+            judge(cfg, *count, records)
+        })
+        .collect())
+}
+
+/// Aggregates runs of one count into SLO values and a verdict.
+pub fn judge(cfg: &PlanConfig, count: u64, runs: Vec<RunRecord>) -> Candidate {
+    let mut values = Vec::new();
+    let mut pass = true;
+    for (i, e) in cfg.slos.iter().enumerate() {
+        let mut worst: Option<f64> = None;
+        for failing in [false, true] {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.fail_at_ns.is_some() == failing)
+                .map(|r| r.values[i])
+                .collect();
+            if let Some(a) = aggregate(e.op, &v, cfg.quantile) {
+                pass &= e.op.holds(a, e.value);
+                worst = Some(match worst {
+                    None => a,
+                    Some(w) if e.op.holds(w, e.value) => a,
+                    Some(w) => w,
+                });
+            }
+        }
+        values.push(worst.unwrap_or(f64::NAN));
+    }
+    Candidate {
+        hosts: count,
+        pass,
+        slo_values: values,
+        runs,
+    }
+}
+
+/// The whole plan: search, then the report (with the recommended count's
+/// first plain run in detail). `tick` after every run.
+pub fn plan(
+    base: &Scenario,
+    cfg: &PlanConfig,
+    tick: &(dyn Fn() + Sync),
+) -> Result<PlanReport, PlanError> {
+    if cfg.slos.is_empty() {
+        return Err(PlanError::NoSlos);
+    }
+    if cfg.seeds.is_empty() {
+        return Err(PlanError::NoSeeds);
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let found = search::search(cfg.max_hosts, |n| {
+        let c = evaluate(base, cfg, n, tick)?;
+        let pass = c.pass;
+        candidates.push(c);
+        Ok::<bool, PlanError>(pass)
+    })?;
+    // The detail of the recommended count's first seed: one more run (the
+    // searched runs keep only their records).
+    let detail = match found.recommended {
+        Some(rec) => {
+            let s = with_host_count(base, cfg.model, rec);
+            let ran = run_one(&s, cfg.seeds[0], &[], 0, &cfg.slos)?;
+            Some((s, ran))
+        }
+        None => None,
+    };
+    Ok(outcome::build(base, cfg, &found, candidates, detail))
+}

@@ -1,0 +1,321 @@
+//! What-if grids: `--vary hosts=8..64:8 --vary policy=first-fit,drs
+//! --vary model.NAME.cpu=32,64` evaluates every combination (first axis
+//! slowest) over the seeds, and tabulates each SLO's value.
+
+use super::evaluate::{PlanConfig, PlanError, evaluate_many};
+use super::resize::with_host_count;
+use super::svg::{Line, line_chart};
+use crate::scenario::units::{parse_cpu, parse_memory};
+use crate::scenario::{PlacementPolicy, Scenario};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq)]
+enum Knob {
+    Hosts(Vec<u64>),
+    Policy(Vec<PlacementPolicy>),
+    ModelCpu(usize, Vec<u64>),
+    ModelMemory(usize, Vec<u64>),
+}
+
+/// One varied parameter and its values (as written).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub name: String,
+    pub labels: Vec<String>,
+    knob: Knob,
+}
+
+/// `A..B:STEP` (inclusive) or `a,b,c`.
+fn values(text: &str) -> Vec<String> {
+    if let Some((range, step)) = text.split_once(':')
+        && let Some((a, b)) = range.split_once("..")
+        && let (Ok(a), Ok(b), Ok(step)) = (a.parse::<u64>(), b.parse::<u64>(), step.parse::<u64>())
+        && step > 0
+        && a <= b
+        && (b - a) / step < 10_000
+    {
+        return (a..=b)
+            .step_by(step as usize)
+            .map(|v| v.to_string())
+            .collect();
+    }
+    text.split(',').map(|v| v.trim().to_string()).collect()
+}
+
+fn all<T>(labels: &[String], f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    labels.iter().map(|l| f(l)).collect()
+}
+
+pub fn parse_vary(text: &str, scenario: &Scenario) -> Result<Axis, String> {
+    let (name, list) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--vary expects NAME=VALUES, found `{text}`"))?;
+    let labels = values(list);
+    if labels.iter().any(|l| l.is_empty()) {
+        return Err(format!("--vary `{text}` has an empty value"));
+    }
+    let model_index = |m: &str| {
+        scenario
+            .datacenter
+            .models
+            .iter()
+            .position(|x| x.name == m)
+            .ok_or_else(|| format!("--vary `{text}`: unknown host model `{m}`"))
+    };
+    let knob = match name.split('.').collect::<Vec<_>>().as_slice() {
+        ["hosts"] => Knob::Hosts(all(&labels, |l| {
+            l.parse::<u64>()
+                .ok()
+                .filter(|n| *n <= crate::scenario::MAX_HOSTS && *n > 0)
+                .ok_or_else(|| format!("--vary hosts: `{l}` is not a host count"))
+        })?),
+        ["policy"] => Knob::Policy(all(&labels, |l| {
+            PlacementPolicy::from_name(l).ok_or_else(|| {
+                format!(
+                    "--vary policy: `{l}`; policies: {}",
+                    PlacementPolicy::NAMES.join(", ")
+                )
+            })
+        })?),
+        ["model", m, "cpu"] => Knob::ModelCpu(
+            model_index(m)?,
+            all(&labels, |l| parse_cpu(l).and_then(positive))?,
+        ),
+        ["model", m, "memory"] => Knob::ModelMemory(
+            model_index(m)?,
+            all(&labels, |l| parse_memory(l).and_then(positive))?,
+        ),
+        _ => {
+            return Err(format!(
+                "--vary `{name}`: expected hosts, policy, model.NAME.cpu or model.NAME.memory"
+            ));
+        }
+    };
+    Ok(Axis {
+        name: name.to_string(),
+        labels,
+        knob,
+    })
+}
+
+fn positive(v: u64) -> Result<u64, String> {
+    if v == 0 {
+        Err("must be positive".to_string())
+    } else {
+        Ok(v)
+    }
+}
+
+fn apply(s: &mut Scenario, knob: &Knob, i: usize, model: usize) {
+    match knob {
+        Knob::Hosts(v) => *s = with_host_count(s, model, v[i]),
+        Knob::Policy(v) => s.placement.policy = v[i],
+        Knob::ModelCpu(m, v) => s.datacenter.models[*m].capacity.cpu_millis = v[i],
+        Knob::ModelMemory(m, v) => s.datacenter.models[*m].capacity.memory_bytes = v[i],
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridPoint {
+    /// One label per axis.
+    pub at: Vec<String>,
+    pub pass: bool,
+    /// One aggregate per SLO (as in the plan: quantile, worse of plain/N+k).
+    pub slo_values: Vec<f64>,
+    pub runs: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridReport {
+    pub scenario: String,
+    pub axes: Vec<String>,
+    pub slos: Vec<String>,
+    pub seeds: Vec<u64>,
+    pub failures: usize,
+    pub points: Vec<GridPoint>,
+}
+
+/// Every combination of the axes' values, first axis slowest.
+fn combinations(axes: &[Axis]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
+    for a in axes {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                (0..a.labels.len()).map(move |i| {
+                    let mut p = prefix.clone();
+                    p.push(i);
+                    p
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+pub fn grid(
+    base: &Scenario,
+    cfg: &PlanConfig,
+    axes: &[Axis],
+    tick: &(dyn Fn() + Sync),
+) -> Result<GridReport, PlanError> {
+    if cfg.slos.is_empty() {
+        return Err(PlanError::NoSlos);
+    }
+    let combos = combinations(axes);
+    let scenarios: Vec<(u64, Scenario)> = combos
+        .iter()
+        .map(|c| {
+            let mut s = base.clone();
+            for (axis, i) in axes.iter().zip(c) {
+                apply(&mut s, &axis.knob, *i, cfg.model);
+            }
+            let n = s
+                .datacenter
+                .hosts
+                .iter()
+                .filter(|h| h.model == cfg.model)
+                .count();
+            (n as u64, s)
+        })
+        .collect();
+    let results = evaluate_many(&scenarios, cfg, tick)?;
+    let points = combos
+        .iter()
+        .zip(results)
+        .map(|(c, cand)| GridPoint {
+            at: axes
+                .iter()
+                .zip(c)
+                .map(|(a, i)| a.labels[*i].clone())
+                .collect(),
+            pass: cand.pass,
+            slo_values: cand.slo_values,
+            runs: cand.runs.len(),
+        })
+        .collect();
+    Ok(GridReport {
+        scenario: base.name.clone(),
+        axes: axes.iter().map(|a| a.name.clone()).collect(),
+        slos: cfg.slos.iter().map(|e| e.text.clone()).collect(),
+        seeds: cfg.seeds.clone(),
+        failures: cfg.failures,
+        points,
+    })
+}
+
+impl GridReport {
+    /// Axis values, SLO values and the verdict, one row per point.
+    pub fn csv(&self) -> String {
+        let mut s = self.axes.join(",");
+        for slo in &self.slos {
+            s += &format!(",\"{slo}\"");
+        }
+        s += ",pass,runs\n";
+        for p in &self.points {
+            s += &p.at.join(",");
+            for v in &p.slo_values {
+                s += &format!(",{v}");
+            }
+            s += &format!(",{},{}\n", p.pass, p.runs);
+        }
+        s
+    }
+
+    /// The same as an aligned table.
+    pub fn table(&self) -> String {
+        let mut rows: Vec<Vec<String>> =
+            vec![self.axes.iter().chain(&self.slos).cloned().collect()];
+        rows[0].push("pass".into());
+        for p in &self.points {
+            let mut r = p.at.clone();
+            r.extend(p.slo_values.iter().map(|v| format!("{v:.6}")));
+            r.push(if p.pass { "yes" } else { "no" }.into());
+            rows.push(r);
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        rows.iter()
+            .map(|r| {
+                let cells: Vec<String> = r
+                    .iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:>w$}"))
+                    .collect();
+                cells.join("  ") + "\n"
+            })
+            .collect()
+    }
+
+    /// One chart per SLO: its value against the first axis (numeric when
+    /// its values are numbers, else their position), one line per
+    /// combination of the other axes.
+    pub fn charts(&self) -> Vec<String> {
+        let x = |label: &str, index: usize| label.parse::<f64>().unwrap_or(index as f64);
+        const COLORS: [&str; 6] = [
+            "#c0392b", "#2471a3", "#229954", "#7d3c98", "#d68910", "#555",
+        ];
+        let mut firsts: Vec<&str> = Vec::new();
+        for p in &self.points {
+            if !firsts.contains(&p.at[0].as_str()) {
+                firsts.push(&p.at[0]);
+            }
+        }
+        self.slos
+            .iter()
+            .enumerate()
+            .map(|(k, slo)| {
+                let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+                for p in &self.points {
+                    let key = p.at[1..].join(" ");
+                    let xi = firsts.iter().position(|f| *f == p.at[0]).unwrap_or(0);
+                    let pt = (x(&p.at[0], xi), p.slo_values[k]);
+                    match groups.iter_mut().find(|(g, _)| *g == key) {
+                        Some((_, v)) => v.push(pt),
+                        None => groups.push((key, vec![pt])),
+                    }
+                }
+                let lines: Vec<Line> = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, points))| Line {
+                        name: if name.is_empty() { slo } else { name },
+                        color: COLORS[i % COLORS.len()],
+                        points: points.clone(),
+                    })
+                    .collect();
+                line_chart(slo, &self.axes[0], slo, &lines)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_with_a_step_and_lists_both_parse() {
+        assert_eq!(values("8..24:8"), vec!["8", "16", "24"]);
+        assert_eq!(values("first-fit,drs"), vec!["first-fit", "drs"]);
+    }
+
+    #[test]
+    fn combinations_vary_the_last_axis_fastest() {
+        let s = crate::scenario::parse_scenario(
+            "name: t\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: a, cpu: 8, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: a, count: 2 }\n",
+            "<inline>",
+        )
+        .unwrap();
+        let axes = [
+            parse_vary("hosts=1,2", &s).unwrap(),
+            parse_vary("model.a.cpu=4,8,16", &s).unwrap(),
+        ];
+        let c = combinations(&axes);
+        assert_eq!(c.len(), 6);
+        assert_eq!(c[1], vec![0, 1]);
+        assert!(parse_vary("model.b.cpu=4", &s).is_err());
+        assert!(parse_vary("policy=worst-fit", &s).is_err());
+    }
+}

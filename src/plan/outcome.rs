@@ -1,0 +1,364 @@
+//! The plan's result as data: what `--json` prints, `report.json` holds and
+//! `--merge` combines; plus its terminal summary and CSV. No wall times, so
+//! the same plan gives the same JSON.
+
+use super::evaluate::{PlanConfig, Ran};
+use super::search::{self, Outcome};
+use super::slo::larger_is_worse;
+use crate::scenario::Scenario;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub hosts: u64,
+    pub seed: u64,
+    /// Hosts crashed at the peak (N+k runs); empty for plain runs.
+    pub failed_hosts: Vec<String>,
+    pub fail_at_ns: Option<u64>,
+    /// One value per SLO, in SLO order.
+    pub values: Vec<f64>,
+    pub events: u64,
+    pub digest: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Hosts of the planned model.
+    pub hosts: u64,
+    pub pass: bool,
+    /// Per SLO: the aggregate over seeds, the worse of plain and N+k.
+    pub slo_values: Vec<f64>,
+    pub runs: Vec<RunRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloOut {
+    pub slo: String,
+    pub metric: String,
+    pub op: String,
+    pub threshold: f64,
+    pub at_recommended: Option<f64>,
+    pub at_recommended_minus_1: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub t_s: f64,
+    pub cpu_pct: f64,
+    pub memory_pct: f64,
+    pub rejected: u64,
+}
+
+/// The recommended configuration's first plain run, in detail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetailOut {
+    pub seed: u64,
+    pub series: Vec<SeriesPoint>,
+    pub capacity_cores: f64,
+    pub capacity_gib: f64,
+    pub headroom_cores: f64,
+    pub headroom_gib: f64,
+    /// Free capacity at the end on up hosts that cannot fit the smallest
+    /// request of the run (component-wise minimum of requested sizes).
+    pub stranded_cores: f64,
+    pub stranded_gib: f64,
+    /// Per host cpu utilization at the end, percent.
+    pub host_cpu_pct_at_end: Vec<f64>,
+    /// Hosts per 10 % bucket of `host_cpu_pct_at_end` (last bucket: 90–100).
+    pub host_cpu_histogram: Vec<u64>,
+    pub placement_latency_ms: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanReport {
+    pub pacsim_version: String,
+    pub scenario: String,
+    pub scenario_blake3: String,
+    pub model: String,
+    /// Hosts of the other models, kept fixed.
+    pub fixed_hosts: Vec<(String, u64)>,
+    pub seeds: Vec<u64>,
+    pub failures: usize,
+    pub quantile: f64,
+    /// A number (one model) or `{model: count}` (several).
+    pub recommended_hosts: serde_json::Value,
+    pub slo: Vec<SloOut>,
+    /// Evaluated counts, in probe order.
+    pub probes: Vec<Candidate>,
+    /// Where the probes contradict monotonicity (verdicts or SLO values).
+    pub non_monotone: Vec<String>,
+    pub runs: usize,
+    pub detail: Option<DetailOut>,
+    /// `I/N` for a partial result of `--shard`.
+    pub shard: Option<String>,
+}
+
+impl PlanReport {
+    pub fn recommended(&self) -> Option<u64> {
+        match &self.recommended_hosts {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::Object(m) => m.get(&self.model).and_then(|v| v.as_u64()),
+            _ => None,
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub fn build(
+    base: &Scenario,
+    cfg: &PlanConfig,
+    found: &Outcome,
+    probes: Vec<Candidate>,
+    detail: Option<(Scenario, Ran)>,
+) -> PlanReport {
+    let dc = &base.datacenter;
+    let model = dc.models[cfg.model].name.clone();
+    let fixed_hosts: Vec<(String, u64)> = dc
+        .models
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != cfg.model)
+        .map(|(i, m)| {
+            let n = dc.hosts.iter().filter(|h| h.model == i).count() as u64;
+            (m.name.clone(), n)
+        })
+        .collect();
+    let recommended_hosts = match (found.recommended, fixed_hosts.is_empty()) {
+        (None, _) => serde_json::Value::Null,
+        (Some(n), true) => n.into(),
+        (Some(n), false) => {
+            let mut m = serde_json::Map::new();
+            m.insert(model.clone(), n.into());
+            for (name, c) in &fixed_hosts {
+                m.insert(name.clone(), (*c).into());
+            }
+            serde_json::Value::Object(m)
+        }
+    };
+    let mut report = PlanReport {
+        pacsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: base.name.clone(),
+        scenario_blake3: blake3::hash(base.source.as_bytes()).to_hex().to_string(),
+        model,
+        fixed_hosts,
+        seeds: cfg.seeds.clone(),
+        failures: cfg.failures,
+        quantile: cfg.quantile,
+        recommended_hosts,
+        slo: Vec::new(),
+        runs: probes.iter().map(|c| c.runs.len()).sum(),
+        probes,
+        non_monotone: Vec::new(),
+        detail: detail.map(|(s, r)| detail_out(&s, &r)),
+        shard: None,
+    };
+    finish(&mut report, cfg);
+    report
+}
+
+/// Fills the SLO table and the monotonicity notes from the probes.
+pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
+    let rec = report.recommended();
+    let at = |n: Option<u64>, i: usize| {
+        n.and_then(|n| report.probes.iter().find(|c| c.hosts == n))
+            .map(|c| c.slo_values[i])
+    };
+    report.slo = cfg
+        .slos
+        .iter()
+        .enumerate()
+        .map(|(i, e)| SloOut {
+            slo: e.text.clone(),
+            metric: e.metric.clone(),
+            op: e.op.symbol().to_string(),
+            threshold: e.value,
+            at_recommended: at(rec, i),
+            at_recommended_minus_1: at(rec.and_then(|r| r.checked_sub(1)), i),
+        })
+        .collect();
+    let verdicts: Vec<search::Probe> = report
+        .probes
+        .iter()
+        .map(|c| search::Probe {
+            hosts: c.hosts,
+            pass: c.pass,
+        })
+        .collect();
+    let mut notes: Vec<String> = search::inversions(&verdicts)
+        .into_iter()
+        .map(|(a, b)| format!("{a} hosts passed but {b} hosts failed"))
+        .collect();
+    let mut sorted: Vec<&Candidate> = report.probes.iter().collect();
+    sorted.sort_by_key(|c| c.hosts);
+    for (i, e) in cfg.slos.iter().enumerate() {
+        let Some(up_is_bad) = larger_is_worse(e.op) else {
+            continue;
+        };
+        for w in sorted.windows(2) {
+            let (a, b) = (w[0].slo_values[i], w[1].slo_values[i]);
+            if (up_is_bad && b > a) || (!up_is_bad && b < a) {
+                notes.push(format!(
+                    "{}: {a} at {} hosts but {b} at {} hosts",
+                    e.metric, w[0].hosts, w[1].hosts
+                ));
+            }
+        }
+    }
+    report.non_monotone = notes;
+}
+
+fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
+    let caps: Vec<crate::model::Resources> = s
+        .datacenter
+        .hosts
+        .iter()
+        .map(|h| s.datacenter.models[h.model].capacity)
+        .collect();
+    let cap = caps
+        .iter()
+        .fold(crate::model::Resources::ZERO, |a, c| a + *c);
+    let pct = |v: u64, total: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            round3(100.0 * v as f64 / total as f64)
+        }
+    };
+    let d = &r.detail;
+    let series = d
+        .samples
+        .iter()
+        .map(|p| SeriesPoint {
+            t_s: round3(p.at_ns as f64 / 1e9),
+            cpu_pct: pct(p.cpu_millis, cap.cpu_millis),
+            memory_pct: pct(p.memory_bytes, cap.memory_bytes),
+            rejected: p.rejected,
+        })
+        .collect();
+    let host_pct: Vec<f64> = caps
+        .iter()
+        .zip(&d.hosts)
+        .map(|(c, u)| pct(u.cpu_millis, c.cpu_millis))
+        .collect();
+    let mut histogram = vec![0u64; 10];
+    for p in &host_pct {
+        histogram[((*p / 10.0) as usize).min(9)] += 1;
+    }
+    let stranded = d.stranded(&caps);
+    let peak = &r.summary["peak_allocated"];
+    let gib = crate::model::resources::GIB as f64;
+    DetailOut {
+        seed: r.record.seed,
+        series,
+        capacity_cores: cap.cpu_cores_f64(),
+        capacity_gib: round3(cap.memory_gib_f64()),
+        headroom_cores: round3(cap.cpu_cores_f64() - peak["cpu_cores"].as_f64().unwrap_or(0.0)),
+        headroom_gib: round3(cap.memory_gib_f64() - peak["memory_gib"].as_f64().unwrap_or(0.0)),
+        stranded_cores: stranded.cpu_millis as f64 / 1000.0,
+        stranded_gib: round3(stranded.memory_bytes as f64 / gib),
+        host_cpu_pct_at_end: host_pct,
+        host_cpu_histogram: histogram,
+        placement_latency_ms: r.summary["placement_latency_ms"].clone(),
+    }
+}
+
+/// The runs of `--shard` partial results as a cache for `--merge`, which
+/// replays the whole search over it: the merged result is the unsharded
+/// one, and only runs that no shard did (counts one shard's search did not
+/// probe) are run again.
+pub fn runs_cache(parts: &[PlanReport]) -> super::evaluate::RunCache {
+    let mut cache = super::evaluate::RunCache::new();
+    for p in parts {
+        for c in &p.probes {
+            for r in &c.runs {
+                cache.insert((c.hosts, r.seed, r.fail_at_ns.is_some()), r.clone());
+            }
+        }
+    }
+    cache
+}
+
+/// The terminal summary.
+pub fn summary_text(r: &PlanReport) -> String {
+    let mut s = String::new();
+    let rec = match r.recommended() {
+        Some(n) => format!("{n} hosts of {}", r.model),
+        None => "none: the SLOs fail at the largest count tried".to_string(),
+    };
+    s += &format!(
+        "scenario         {} (blake3 {})\n",
+        r.scenario,
+        &r.scenario_blake3[..16]
+    );
+    s += &format!(
+        "seeds            {} ({} runs), N+{} , quantile {}\n",
+        r.seeds.len(),
+        r.runs,
+        r.failures,
+        r.quantile
+    );
+    for (m, n) in &r.fixed_hosts {
+        s += &format!("fixed            {n} hosts of {m}\n");
+    }
+    s += &format!("recommended      {rec}\n");
+    for o in &r.slo {
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+        s += &format!(
+            "SLO              {:<32} at rec: {:<10} at rec-1: {}\n",
+            o.slo,
+            f(o.at_recommended),
+            f(o.at_recommended_minus_1)
+        );
+    }
+    let probes: Vec<String> = r
+        .probes
+        .iter()
+        .map(|c| format!("{}{}", c.hosts, if c.pass { "✓" } else { "✗" }))
+        .collect();
+    s += &format!("probes           {}\n", probes.join(" "));
+    if let Some(d) = &r.detail {
+        s += &format!(
+            "headroom         {} cores, {} GiB (of {} cores, {} GiB)\n",
+            d.headroom_cores, d.headroom_gib, d.capacity_cores, d.capacity_gib
+        );
+        s += &format!(
+            "stranded at end  {} cores, {} GiB\n",
+            d.stranded_cores, d.stranded_gib
+        );
+    }
+    for n in &r.non_monotone {
+        s += &format!("non-monotone     {n}\n");
+    }
+    s
+}
+
+/// One CSV row per run.
+pub fn runs_csv(r: &PlanReport) -> String {
+    let mut s = String::from("hosts,seed,failed_hosts,fail_at_s,events,digest");
+    for o in &r.slo {
+        s += &format!(",{}", o.metric);
+    }
+    s.push('\n');
+    for c in &r.probes {
+        for run in &c.runs {
+            s += &format!(
+                "{},{},{},{},{},{}",
+                c.hosts,
+                run.seed,
+                run.failed_hosts.join(" "),
+                run.fail_at_ns
+                    .map_or(String::new(), |t| format!("{}", t as f64 / 1e9)),
+                run.events,
+                run.digest
+            );
+            for v in &run.values {
+                s += &format!(",{v}");
+            }
+            s.push('\n');
+        }
+    }
+    s
+}

@@ -1,0 +1,122 @@
+//! A scenario with a different number of hosts of one model. Hosts of that
+//! model are removed from the end, or added after its last host (in that
+//! host's cluster). Generated names (`{prefix}-{NN}`, the prefix of the
+//! first host named so) are renumbered in order, zero-padded to the width of
+//! their count, as the parser does. Scheduled faults follow their host (and
+//! are dropped with it); random faults on every host stay on every host.
+
+use crate::model::HostId;
+use crate::scenario::{HostSpec, Scenario};
+
+pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
+    let mut s = base.clone();
+    let old = &base.datacenter.hosts;
+    let of_model: Vec<usize> = (0..old.len()).filter(|i| old[*i].model == model).collect();
+    let keep = count.min(of_model.len() as u64) as usize;
+    let dropped: Vec<usize> = of_model[keep..].to_vec();
+    // old index → new index
+    let mut map: Vec<Option<usize>> = Vec::with_capacity(old.len());
+    let mut hosts: Vec<HostSpec> = Vec::new();
+    let insert_after = of_model.get(keep.max(1) - 1).copied();
+    let extra = count.saturating_sub(of_model.len() as u64) as usize;
+    let new_host = |cluster| HostSpec {
+        name: String::new(),
+        cluster,
+        model,
+    };
+    for (i, h) in old.iter().enumerate() {
+        if dropped.contains(&i) {
+            map.push(None);
+            continue;
+        }
+        map.push(Some(hosts.len()));
+        hosts.push(h.clone());
+        if Some(i) == insert_after {
+            hosts.extend((0..extra).map(|_| new_host(h.cluster)));
+        }
+    }
+    if insert_after.is_none() {
+        hosts.extend((0..extra).map(|_| new_host(0)));
+    }
+    rename(&mut hosts, prefix(old));
+    let all_old = old.len();
+    s.faults
+        .scheduled
+        .retain_mut(|f| match map[f.host.0 as usize] {
+            Some(n) => {
+                f.host = HostId(n as u32);
+                true
+            }
+            None => false,
+        });
+    for r in &mut s.faults.random {
+        r.hosts = if r.hosts.len() == all_old {
+            (0..hosts.len()).map(|i| HostId(i as u32)).collect()
+        } else {
+            r.hosts
+                .iter()
+                .filter_map(|h| map[h.0 as usize].map(|n| HostId(n as u32)))
+                .collect()
+        };
+    }
+    s.datacenter.hosts = hosts;
+    s.source
+        .push_str(&format!("\n# plan: {count} hosts of model index {model}\n"));
+    s
+}
+
+/// `esx` for `esx-01`; `esx` when no host has a generated-looking name.
+fn prefix(hosts: &[HostSpec]) -> String {
+    hosts
+        .iter()
+        .find_map(|h| split_generated(&h.name).map(|(p, _)| p.to_string()))
+        .unwrap_or_else(|| "esx".to_string())
+}
+
+fn split_generated(name: &str) -> Option<(&str, &str)> {
+    let (p, n) = name.rsplit_once('-')?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some((p, n))
+}
+
+fn rename(hosts: &mut [HostSpec], prefix: String) {
+    let generated = |h: &HostSpec| {
+        h.name.is_empty() || split_generated(&h.name).is_some_and(|(p, _)| p == prefix)
+    };
+    let total = hosts.iter().filter(|h| generated(h)).count();
+    let width = total.to_string().len().max(2);
+    let mut number = 0;
+    for h in hosts.iter_mut() {
+        if generated(h) {
+            number += 1;
+            h.name = format!("{prefix}-{number:0width$}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_scenario;
+
+    const TWO_MODELS: &str = "name: t\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: a, cpu: 8, memory: 8Gi }\n    - { name: b, cpu: 8, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: a, count: 2 }\n        - { model: b, count: 1 }\nfaults:\n  - { at: 1m, host: esx-03, fault: crash }\n";
+
+    #[test]
+    fn hosts_are_added_after_the_models_last_host_and_renumbered() {
+        let s = parse_scenario(TWO_MODELS, "<inline>").unwrap();
+        let r = with_host_count(&s, 0, 10);
+        let names: Vec<&str> = r.datacenter.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names.len(), 11);
+        assert_eq!(names[0], "esx-01");
+        assert_eq!(names[10], "esx-11");
+        assert_eq!(r.datacenter.hosts[10].model, 1);
+        assert_eq!(r.faults.scheduled[0].host, HostId(10));
+    }
+
+    #[test]
+    fn removed_hosts_take_their_scheduled_faults_with_them() {
+        let s = parse_scenario(TWO_MODELS, "<inline>").unwrap();
+        let r = with_host_count(&s, 1, 0);
+        assert_eq!(r.datacenter.hosts.len(), 2);
+        assert!(r.faults.scheduled.is_empty());
+    }
+}

@@ -1,0 +1,96 @@
+//! SLOs: `metric op value` checks against a run summary (the scenario's
+//! `expect:` form), and their aggregation over seeds by a quantile.
+
+use crate::scenario::{CmpOp, Expectation, Location};
+
+/// Parses `vms.rejected_ratio<=0.01` (spaces allowed).
+pub fn parse_slo(text: &str) -> Result<Expectation, String> {
+    const OPS: [(&str, CmpOp); 6] = [
+        ("<=", CmpOp::Le),
+        (">=", CmpOp::Ge),
+        ("==", CmpOp::Eq),
+        ("!=", CmpOp::Ne),
+        ("<", CmpOp::Lt),
+        (">", CmpOp::Gt),
+    ];
+    let (pos, sym, op) = OPS
+        .iter()
+        .filter_map(|(sym, op)| text.find(sym).map(|p| (p, *sym, *op)))
+        .min_by_key(|(p, sym, _)| (*p, usize::MAX - sym.len()))
+        .ok_or_else(|| format!("SLO `{text}` has no comparison (<=, <, ==, !=, >=, >)"))?;
+    let metric = text[..pos].trim();
+    let value_text = text[pos + sym.len()..].trim();
+    if metric.is_empty() {
+        return Err(format!("SLO `{text}` names no metric"));
+    }
+    let value: f64 = value_text
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("SLO `{text}`: `{value_text}` is not a number"))?;
+    Ok(Expectation {
+        metric: metric.to_string(),
+        op,
+        value,
+        text: format!("{metric} {} {value_text}", op.symbol()),
+        location: Location::default(),
+    })
+}
+
+/// The value that decides an SLO over several runs at quantile `q`: the
+/// nearest-rank q-quantile counted from the best end, so that the SLO holds
+/// on the aggregate iff it holds on at least a fraction `q` of the runs
+/// (`q = 1`: the worst run). For `==` and `!=` the worst run is used.
+pub fn aggregate(op: CmpOp, values: &[f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if matches!(op, CmpOp::Ge | CmpOp::Gt) {
+        sorted.reverse();
+    }
+    let n = sorted.len();
+    let rank = match op {
+        CmpOp::Eq | CmpOp::Ne => n,
+        _ => ((q * n as f64).ceil() as usize).clamp(1, n),
+    };
+    Some(sorted[rank - 1])
+}
+
+/// True when a larger value is worse for this SLO (`<`, `<=`); `None` when
+/// the SLO has no direction (`==`, `!=`).
+pub fn larger_is_worse(op: CmpOp) -> Option<bool> {
+    match op {
+        CmpOp::Lt | CmpOp::Le => Some(true),
+        CmpOp::Gt | CmpOp::Ge => Some(false),
+        CmpOp::Eq | CmpOp::Ne => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slos_parse_with_two_character_operators_first() {
+        let e = parse_slo("vms.rejected_ratio<=0.01").unwrap();
+        assert_eq!(
+            (e.metric.as_str(), e.op, e.value),
+            ("vms.rejected_ratio", CmpOp::Le, 0.01)
+        );
+        assert_eq!(parse_slo("lost == 0").unwrap().op, CmpOp::Eq);
+        assert!(parse_slo("lost").is_err());
+        assert!(parse_slo("<= 3").is_err());
+        assert!(parse_slo("x <= y").is_err());
+    }
+
+    #[test]
+    fn the_quantile_counts_from_the_best_end() {
+        let v = [0.0, 0.3, 0.1, 0.2];
+        assert_eq!(aggregate(CmpOp::Le, &v, 1.0), Some(0.3));
+        assert_eq!(aggregate(CmpOp::Le, &v, 0.5), Some(0.1));
+        assert_eq!(aggregate(CmpOp::Ge, &v, 1.0), Some(0.0));
+        assert_eq!(aggregate(CmpOp::Le, &[], 1.0), None);
+    }
+}

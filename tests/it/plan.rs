@@ -1,0 +1,232 @@
+//! `pacsim plan`: closed-form host counts, monotonicity, the report's HTML
+//! and charts, determinism, and sharding.
+
+use super::support::{pacsim, scenario_path, stdout_json};
+use pacsim::plan::{PlanConfig, plan, slo::parse_slo};
+use std::path::Path;
+
+/// 37 VMs of 8 cores / 16 GiB at t=0, never deleted, on 64-core / 512 GiB
+/// hosts: 8 per host by cpu (memory would fit 32), so 5 hosts, 6 with N+1.
+fn closed_form(dir: &Path) -> std::path::PathBuf {
+    let vms: String = (0..37)
+        .map(|i| format!("    - {{ name: vm-{i:02}, cpu: 8, memory: 16Gi, at: 0s }}\n"))
+        .collect();
+    let text = format!(
+        "name: closed\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - {{ name: h64, cpu: 64, memory: 512Gi }}\n  clusters:\n    - name: c\n      hosts:\n        - {{ model: h64, count: 3 }}\nworkloads:\n  vms:\n{vms}expect:\n  - vms.rejected_ratio <= 0\n  - vms.lost <= 0\n"
+    );
+    let path = dir.join("closed.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn plan_json(args: &[&str]) -> serde_json::Value {
+    stdout_json(&pacsim(args))
+}
+
+#[test]
+fn identical_vms_need_ceil_of_total_over_per_host_plus_k_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = closed_form(dir.path());
+    let s = s.to_str().unwrap();
+    for (k, want) in [("0", 5), ("1", 6)] {
+        let j = plan_json(&["plan", s, "--failures", k, "--json"]);
+        assert_eq!(j["recommended_hosts"], want, "k={k}");
+        assert_eq!(j["slo"][0]["at_recommended"], 0.0);
+    }
+}
+
+#[test]
+fn rejections_do_not_grow_with_hosts_on_a_churn_scenario() {
+    let mut s = pacsim::scenario::load_scenario(&scenario_path("churn-small.yaml")).unwrap();
+    s.duration = pacsim::model::SimDuration(600_000_000_000);
+    s.faults = Default::default();
+    let mut last = f64::INFINITY;
+    for n in [2, 4, 6, 8] {
+        let r = pacsim::plan::resize::with_host_count(&s, 0, n);
+        let mut out =
+            pacsim::run::simulate(&r, pacsim::store::EventLog::in_memory(), |_, _| {}).unwrap();
+        let ratio = out.summary(&r, 0.0).vms.rejected_ratio;
+        assert!(ratio <= last, "{ratio} at {n} hosts > {last}");
+        last = ratio;
+    }
+    let cfg = PlanConfig {
+        model: 0,
+        seeds: vec![1, 2],
+        slos: vec![parse_slo("vms.rejected_ratio<=0.01").unwrap()],
+        failures: 0,
+        quantile: 1.0,
+        jobs: 2,
+        max_hosts: 64,
+        cache: Default::default(),
+    };
+    let report = plan(&s, &cfg, &|| {}).unwrap();
+    assert!(report.recommended().is_some());
+    assert!(report.non_monotone.iter().all(|n| !n.contains("passed")));
+}
+
+/// Checks that every opened tag is closed in order (void tags aside).
+fn tags_balance(html: &str) -> bool {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').unwrap();
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        if ["meta", "br"].contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            if stack.pop().as_deref() != Some(name.as_str()) {
+                return false;
+            }
+        } else {
+            stack.push(name);
+        }
+    }
+    stack.is_empty()
+}
+
+#[test]
+fn the_report_is_well_formed_and_its_charts_hold_the_json_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = closed_form(dir.path());
+    let out = dir.path().join("rep");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(tags_balance(&html));
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(file, j);
+    let series = j["detail"]["series"].as_array().unwrap();
+    assert!(series.len() <= 501 && series.len() > 1);
+    let cpu_line = html.split("data-series=\"cpu\"").nth(1).unwrap();
+    let points = cpu_line
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let parsed: Vec<(f64, f64)> = points
+        .split(' ')
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect();
+    let want: Vec<(f64, f64)> = series
+        .iter()
+        .map(|p| (p["t_s"].as_f64().unwrap(), p["cpu_pct"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(parsed, want);
+    assert!(
+        std::fs::read_to_string(out.join("report.csv"))
+            .unwrap()
+            .starts_with("hosts,seed")
+    );
+}
+
+#[test]
+fn the_same_plan_twice_gives_the_same_json() {
+    let s = scenario_path("plan-mixed.yaml");
+    let args = [
+        "plan",
+        s.to_str().unwrap(),
+        "--seeds",
+        "3",
+        "--failures",
+        "1",
+        "--json",
+    ];
+    let first = plan_json(&args);
+    assert_eq!(first, plan_json(&args));
+    let one_thread = [&args[..], &["--jobs", "1"]].concat();
+    assert_eq!(first, plan_json(&one_thread));
+    assert!(first["runs"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn shard_halves_merge_to_the_unsharded_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario_path("plan-mixed.yaml");
+    let s = s.to_str().unwrap();
+    let common = ["plan", s, "--seeds", "1..4", "--failures", "1", "--json"];
+    let whole = plan_json(&common);
+    let mut parts = Vec::new();
+    for i in ["1/2", "2/2"] {
+        let d = dir.path().join(i.replace('/', "-"));
+        let part =
+            plan_json(&[&common[..], &["--shard", i, "--out", d.to_str().unwrap()]].concat());
+        assert_eq!(part["shard"], i);
+        assert_eq!(part["seeds"].as_array().unwrap().len(), 2);
+        parts.push(d.join("report.json").to_str().unwrap().to_string());
+    }
+    let merged = plan_json(&[&common[..], &["--merge", &parts[0], &parts[1]]].concat());
+    assert_eq!(merged, whole);
+}
+
+#[test]
+fn a_real_azure_workload_plans_to_a_count_just_above_failing() {
+    let s = scenario_path("plan-azure.yaml");
+    let j = plan_json(&["plan", s.to_str().unwrap(), "--json"]);
+    let slo = &j["slo"][0];
+    assert!(j["recommended_hosts"].as_u64().unwrap() > 1);
+    assert!(slo["at_recommended"].as_f64().unwrap() <= 0.01);
+    assert!(slo["at_recommended_minus_1"].as_f64().unwrap() > 0.01);
+}
+
+#[test]
+fn several_host_models_need_a_model_to_vary() {
+    let s = scenario_path("quickstart.yaml");
+    let out = pacsim(&["plan", s.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+}
+
+#[test]
+fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = closed_form(dir.path());
+    let out = dir.path().join("grid");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--vary",
+        "hosts=3..7:1",
+        "--vary",
+        "policy=first-fit,drs",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let points = j["points"].as_array().unwrap();
+    assert_eq!(points.len(), 10);
+    for p in points {
+        let hosts: u64 = p["at"][0].as_str().unwrap().parse().unwrap();
+        assert_eq!(p["pass"], hosts >= 5, "{p}");
+    }
+    let csv = std::fs::read_to_string(out.join("grid.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 11);
+    let svg = std::fs::read_to_string(out.join("grid-slo1.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+}
