@@ -4,6 +4,11 @@
 //! incarnation (bumped at every repair), so power-ons sent before a failure
 //! can never start a VM twice. Random failures come from the host's own
 //! stream: time to failure from `mtbf` while up, time to repair from `mttr`.
+//!
+//! A partition isolates the host: it applies the HA isolation response and
+//! holds back what placement sent it. When the partition heals, a host that
+//! placement had declared failed is fenced: it powers off what it still runs
+//! (HA restarted those VMs elsewhere) and returns as a new incarnation.
 
 use crate::actor::{Context, Note};
 use crate::event::Event;
@@ -28,6 +33,9 @@ pub struct Host {
     timer_generation: u32,
     used: Resources,
     vms: BTreeMap<VmId, Resources>,
+    isolated: bool,
+    /// Placement's messages that reached the host's side of a partition.
+    deferred: Vec<Event>,
 }
 
 impl Host {
@@ -47,11 +55,26 @@ impl Host {
             timer_generation: 0,
             used: Resources::ZERO,
             vms: BTreeMap::new(),
+            isolated: false,
+            deferred: Vec::new(),
         }
     }
 
     pub fn is_up(&self) -> bool {
         self.up
+    }
+
+    /// Cut off from placement by a partition.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated
+    }
+
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    pub fn id(&self) -> HostId {
+        self.id
     }
 
     pub fn used(&self) -> Resources {
@@ -69,6 +92,11 @@ impl Host {
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match event {
+            Event::VmPowerOn { .. } | Event::VmPowerOff { .. } if self.isolated => {
+                self.deferred.push(event)
+            }
+            Event::HostIsolated { power_off } => self.isolate(power_off, ctx),
+            Event::HostReconnected { fenced } => self.reconnect(fenced, ctx),
             Event::Start => self.arm_failure(ctx),
             Event::VmPowerOn {
                 vm,
@@ -92,16 +120,13 @@ impl Host {
     fn power_on<C: Context>(&mut self, vm: VmId, size: Resources, incarnation: u32, ctx: &mut C) {
         // A stale or refused power-on is dropped: placement has already
         // re-placed this VM when it learnt of the failure.
-        if !self.up || incarnation != self.incarnation {
+        // A duplicate (message fault) is ignored: power-on is idempotent.
+        if !self.up || incarnation != self.incarnation || self.vms.contains_key(&vm) {
             return;
         }
-        let after = self.used + size;
-        assert!(
-            after.fits_in(&self.capacity),
-            "{} over capacity: placement bug",
-            self.id
-        );
-        self.used = after;
+        // Over capacity is a placement bug; the invariant checker reports it
+        // (`host-capacity`) with its causal chain, so no panic here.
+        self.used += size;
         self.vms.insert(vm, size);
         ctx.note(Note::VmStarted {
             vm,
@@ -131,6 +156,8 @@ impl Host {
             vms: self.vms.len() as u32,
         });
         self.up = false;
+        self.isolated = false;
+        self.deferred.clear();
         self.vms.clear();
         self.used = Resources::ZERO;
         self.timer_generation += 1;
@@ -164,6 +191,49 @@ impl Host {
             },
         );
         self.arm_failure(ctx);
+    }
+
+    fn isolate<C: Context>(&mut self, power_off: bool, ctx: &mut C) {
+        if !self.up || self.isolated {
+            return;
+        }
+        self.isolated = true;
+        ctx.note(Note::HostIsolated { host: self.id });
+        if power_off {
+            self.power_off_all(ctx);
+        }
+    }
+
+    fn reconnect<C: Context>(&mut self, fenced: bool, ctx: &mut C) {
+        if !self.isolated {
+            return;
+        }
+        self.isolated = false;
+        let deferred = std::mem::take(&mut self.deferred);
+        if !fenced {
+            for event in deferred {
+                self.handle(event, ctx);
+            }
+            return;
+        }
+        self.power_off_all(ctx);
+        self.incarnation += 1;
+        let incarnation = self.incarnation;
+        ctx.send(
+            self.placement,
+            SimDuration::ZERO,
+            Event::HostUp {
+                host: self.id,
+                incarnation,
+            },
+        );
+    }
+
+    fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
+        let vms: Vec<VmId> = self.vms.keys().copied().collect();
+        for vm in vms {
+            self.power_off(vm, ctx);
+        }
     }
 
     fn arm_failure<C: Context>(&mut self, ctx: &mut C) {
