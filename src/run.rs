@@ -2,11 +2,13 @@
 //! kernel, finish the log. Wall-clock timing and printing belong to callers.
 
 use crate::actors::WorldActor;
+use crate::check::{Checker, Recorder, Violation};
 use crate::inputs::WorldSource;
 use crate::model::{Resources, SimTime};
 use crate::report::{Stats, Summary, summary::RunFacts};
 use crate::scenario::Scenario;
 use crate::sim::Kernel;
+use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
 
@@ -19,14 +21,43 @@ pub struct RunOutput {
     pub actors: Vec<WorldActor>,
     pub capacity: Resources,
     pub hosts: u64,
+    /// The first broken invariant; the run stopped there.
+    pub violation: Option<Violation>,
+    pub invariant_checks: u64,
 }
 
 /// Runs `scenario` to its end, recording into `log`. `progress` is called
 /// now and then with the virtual time and the events delivered so far.
+/// Invariants are checked every 2^16 events.
 pub fn simulate(
     scenario: &Scenario,
-    mut log: EventLog,
+    log: EventLog,
     progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked(scenario, log, false, progress)
+}
+
+/// The world's kernel, with message faults when the world has them.
+fn kernel_of(world: World) -> (Kernel<WorldActor, WorldSource>, Vec<crate::model::ActorId>) {
+    let rules = world.message_faults.map(|m| {
+        let classes = world.names.iter().map(|n| class_of(n)).collect();
+        MessageRules::new(world.seed, m, classes)
+    });
+    let mut kernel: Kernel<WorldActor, WorldSource> =
+        Kernel::new(world.seed, world.actors, world.names, world.sources);
+    if let Some(rules) = rules {
+        kernel.set_message_rules(rules);
+    }
+    (kernel, world.starts)
+}
+
+/// [`simulate`], with invariants checked after every event when
+/// `every_event` (the causal chain of a violation is then reported too).
+pub fn simulate_checked(
+    scenario: &Scenario,
+    mut log: EventLog,
+    every_event: bool,
+    mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
     let world = World::build(scenario);
     let capacity = world
@@ -35,13 +66,39 @@ pub fn simulate(
         .fold(Resources::ZERO, |a, c| a + *c);
     let hosts = world.host_capacities.len() as u64;
     let end = world.end;
-    let mut kernel: Kernel<WorldActor, WorldSource> =
-        Kernel::new(world.seed, world.actors, world.names, world.sources);
-    for actor in world.starts {
+    let (mut kernel, starts) = kernel_of(world);
+    for actor in starts {
         kernel.start(actor);
     }
     let mut stats = Stats::default();
-    kernel.run_until(end, &mut log, &mut stats, progress);
+    let mut checker = Checker::new(scenario);
+    let violation = if every_event {
+        let mut recorder = Recorder::new(&mut log);
+        let mut v = run_checked(
+            &mut kernel,
+            end,
+            &mut recorder,
+            &mut stats,
+            &mut checker,
+            0,
+            &mut progress,
+        );
+        if let Some(v) = &mut v {
+            v.chain = recorder.chain(v.seq);
+        }
+        v
+    } else {
+        run_checked(
+            &mut kernel,
+            end,
+            &mut log,
+            &mut stats,
+            &mut checker,
+            0xFFFF,
+            &mut progress,
+        )
+    };
+    add_message_faults(&mut stats, kernel.message_fault_counts());
     let events = kernel.delivered();
     let digest = log.finish()?;
     Ok(RunOutput {
@@ -52,7 +109,59 @@ pub fn simulate(
         actors: kernel.into_actors(),
         capacity,
         hosts,
+        violation,
+        invariant_checks: checker.checks,
     })
+}
+
+/// The kernel loop with invariant checks every `mask + 1` events (0: every
+/// event); stops at the first violation.
+fn run_checked<L: crate::sim::RecordSink>(
+    kernel: &mut Kernel<WorldActor, WorldSource>,
+    end: SimTime,
+    sink: &mut L,
+    stats: &mut Stats,
+    checker: &mut Checker,
+    mask: u64,
+    progress: &mut impl FnMut(SimTime, u64),
+) -> Option<Violation> {
+    let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
+    while kernel.step(end, sink, stats) {
+        let delivered = kernel.delivered();
+        if delivered & 0xFFFF == 0 {
+            progress(kernel.now(), delivered);
+        }
+        if delivered & mask == 0 {
+            if let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1) {
+                return Some(v);
+            }
+        }
+        if kernel.now() >= due {
+            if let Some(v) = checker.check_recovery(kernel.actors(), kernel.now(), delivered - 1) {
+                return Some(v);
+            }
+        }
+    }
+    let last = kernel.delivered().saturating_sub(1);
+    if let Some(v) = checker.check(kernel.actors(), end, last) {
+        return Some(v);
+    }
+    if end >= due {
+        return checker.check_recovery(kernel.actors(), end, last);
+    }
+    None
+}
+
+fn add_message_faults(stats: &mut Stats, c: MessageFaultCounts) {
+    for (kind, n) in [
+        ("message_drop", c.dropped),
+        ("message_delay", c.delayed),
+        ("message_duplicate", c.duplicated),
+    ] {
+        if n > 0 {
+            stats.faults.insert(kind, n);
+        }
+    }
 }
 
 impl RunOutput {
@@ -67,6 +176,7 @@ impl RunOutput {
             digest: self.digest.to_string(),
             hosts: self.hosts,
             capacity: self.capacity,
+            invariant_checks: self.invariant_checks,
         };
         Summary::new(facts, &mut self.stats)
     }
@@ -149,6 +259,8 @@ impl Driven {
             actors: self.actors,
             capacity: self.capacity,
             hosts: self.hosts,
+            violation: None,
+            invariant_checks: 0,
         }
     }
 }
@@ -167,14 +279,14 @@ pub fn drive<L: crate::sim::RecordSink>(
         .fold(Resources::ZERO, |a, c| a + *c);
     let hosts = world.host_capacities.len() as u64;
     let end = world.end;
-    let mut kernel: Kernel<WorldActor, WorldSource> =
-        Kernel::new(world.seed, world.actors, world.names, world.sources);
-    for actor in world.starts {
+    let (mut kernel, starts) = kernel_of(world);
+    for actor in starts {
         kernel.start(actor);
     }
     let mut stats = Stats::default();
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
     }
+    add_message_faults(&mut stats, kernel.message_fault_counts());
     Driven {
         stats,
         events: kernel.delivered(),

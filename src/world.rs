@@ -30,6 +30,8 @@ pub struct World {
     /// Actors that receive `Event::Start` at time 0.
     pub starts: Vec<ActorId>,
     pub host_capacities: Vec<Resources>,
+    /// The `messages:` rule, applied by the simulator's kernel.
+    pub message_faults: Option<crate::scenario::MessageFaults>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -129,6 +131,7 @@ impl World {
             sources,
             starts,
             host_capacities: capacities,
+            message_faults: scenario.faults.messages.clone(),
         }
     }
 }

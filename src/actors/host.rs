@@ -85,6 +85,10 @@ impl Host {
         self.capacity
     }
 
+    pub fn runs(&self, vm: VmId) -> bool {
+        self.vms.contains_key(&vm)
+    }
+
     /// The VMs running here, in id order.
     pub fn vms(&self) -> impl Iterator<Item = (VmId, Resources)> + '_ {
         self.vms.iter().map(|(v, r)| (*v, *r))

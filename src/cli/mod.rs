@@ -1,8 +1,10 @@
 //! The command line: clap definitions and the glue that turns library results
-//! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed,
+//! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed or
+//! an invariant was violated (run --check, fuzz),
 //! 2 bad input (scenario, arguments), 3 an I/O or storage failure.
 
 mod export_cmd;
+mod fuzz_cmd;
 mod import_cmd;
 mod inspect_cmd;
 mod progress;
@@ -39,6 +41,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Show a trace's or log's records: filters, counts, cause chains.
     Inspect(inspect_cmd::InspectArgs),
+    /// Swarm-test a scenario over many seeds with invariants on.
+    Fuzz(fuzz_cmd::FuzzArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -72,6 +76,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
