@@ -10,7 +10,7 @@
 //!   (an isolated host's copies are fenced: they lost their datastore lock
 //!   and are powered off when the partition heals).
 //! - `placement-agreement`: every VM placement believes is on host H, whose
-//!   power-on was due (`on_at <= now`), runs on H — unless H is down,
+//!   power-on was due before now (`on_at < now`), runs on H — unless H is down,
 //!   isolated, or of another incarnation than placement believes (placement
 //!   has not heard yet). Not checked with message faults: a held-back
 //!   power-on is in flight past `on_at`.
@@ -210,7 +210,9 @@ fn disagreement(
 ) -> Option<String> {
     let beliefs: Vec<_> = p.host_beliefs().collect();
     for a in p.placed() {
-        if a.on_at > now {
+        // At `on_at == now` the power-on may still be queued behind the
+        // event just handled: only earlier arrivals are certain.
+        if a.on_at >= now {
             continue;
         }
         let (h, b) = (hosts[a.host.0 as usize], beliefs[a.host.0 as usize]);
