@@ -131,15 +131,15 @@ fn run_checked<L: crate::sim::RecordSink>(
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
         }
-        if delivered & mask == 0 {
-            if let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1) {
-                return Some(v);
-            }
+        if delivered & mask == 0
+            && let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1)
+        {
+            return Some(v);
         }
-        if kernel.now() >= due {
-            if let Some(v) = checker.check_recovery(kernel.actors(), kernel.now(), delivered - 1) {
-                return Some(v);
-            }
+        if kernel.now() >= due
+            && let Some(v) = checker.check_recovery(kernel.actors(), kernel.now(), delivered - 1)
+        {
+            return Some(v);
         }
     }
     let last = kernel.delivered().saturating_sub(1);

@@ -232,13 +232,13 @@ impl Placement {
         }
         ctx.note(Note::VmRequested { vm, size });
         let owner = ctx.sender();
-        if let Some((admitted, cap)) = self.admission() {
-            if !(admitted + size).fits_in(&cap) {
-                let reason = RejectReason::HaAdmission;
-                ctx.note(Note::VmRefused { vm, reason });
-                ctx.send(owner, SimDuration::ZERO, Event::VmRefused { vm, reason });
-                return;
-            }
+        if let Some((admitted, cap)) = self.admission()
+            && !(admitted + size).fits_in(&cap)
+        {
+            let reason = RejectReason::HaAdmission;
+            ctx.note(Note::VmRefused { vm, reason });
+            ctx.send(owner, SimDuration::ZERO, Event::VmRefused { vm, reason });
+            return;
         }
         if self.place(vm, size, owner, priority, ctx) {
             self.admitted += size;

@@ -143,18 +143,18 @@ impl Checker {
             }
         }
         let p = placement?;
-        if let Some((admitted, cap)) = p.admission() {
-            if !admitted.fits_in(&cap) {
-                return Some(fail(
-                    "ha-reservation",
-                    format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
-                ));
-            }
+        if let Some((admitted, cap)) = p.admission()
+            && !admitted.fits_in(&cap)
+        {
+            return Some(fail(
+                "ha-reservation",
+                format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+            ));
         }
-        if self.agreement {
-            if let Some(detail) = disagreement(p, &hosts, now, false) {
-                return Some(fail("placement-agreement", detail));
-            }
+        if self.agreement
+            && let Some(detail) = disagreement(p, &hosts, now, false)
+        {
+            return Some(fail("placement-agreement", detail));
         }
         None
     }
