@@ -98,7 +98,15 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
             f.shrunk.items.len(),
             f.profile.items.len()
         );
-        for line in f.shrunk.yaml(&scenario).lines() {
+        if f.shrunk.items.is_empty() {
+            println!("    faults: []   # the seed alone breaks it");
+        }
+        for line in f
+            .shrunk
+            .yaml(&scenario)
+            .lines()
+            .filter(|_| !f.shrunk.items.is_empty())
+        {
             println!("    {line}");
         }
     }
