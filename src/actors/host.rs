@@ -34,6 +34,9 @@ pub struct Host {
     used: Resources,
     vms: BTreeMap<VmId, Resources>,
     isolated: bool,
+    /// The incarnation when the partition began (a crash or repair during
+    /// it must be reported at the heal).
+    isolated_incarnation: u32,
     /// Placement's messages that reached the host's side of a partition.
     deferred: Vec<Event>,
 }
@@ -56,6 +59,7 @@ impl Host {
             used: Resources::ZERO,
             vms: BTreeMap::new(),
             isolated: false,
+            isolated_incarnation: 0,
             deferred: Vec::new(),
         }
     }
@@ -160,16 +164,18 @@ impl Host {
             vms: self.vms.len() as u32,
         });
         self.up = false;
-        self.isolated = false;
         self.deferred.clear();
         self.vms.clear();
         self.used = Resources::ZERO;
         self.timer_generation += 1;
-        ctx.send(
-            self.placement,
-            SimDuration::ZERO,
-            Event::HostDown { host: self.id },
-        );
+        // Cut off: placement hears of it when the partition heals.
+        if !self.isolated {
+            ctx.send(
+                self.placement,
+                SimDuration::ZERO,
+                Event::HostDown { host: self.id },
+            );
+        }
         if let Some(f) = &self.failures {
             let delay = SimDuration(ctx.rng().sample(&f.mttr));
             let generation = self.timer_generation;
@@ -185,6 +191,13 @@ impl Host {
         self.incarnation += 1;
         self.timer_generation += 1;
         ctx.note(Note::HostRepaired { host: self.id });
+        if !self.isolated {
+            self.send_up(ctx);
+        }
+        self.arm_failure(ctx);
+    }
+
+    fn send_up<C: Context>(&mut self, ctx: &mut C) {
         let incarnation = self.incarnation;
         ctx.send(
             self.placement,
@@ -194,14 +207,14 @@ impl Host {
                 incarnation,
             },
         );
-        self.arm_failure(ctx);
     }
 
     fn isolate<C: Context>(&mut self, power_off: bool, ctx: &mut C) {
-        if !self.up || self.isolated {
+        if self.isolated {
             return;
         }
         self.isolated = true;
+        self.isolated_incarnation = self.incarnation;
         ctx.note(Note::HostIsolated { host: self.id });
         if power_off {
             self.power_off_all(ctx);
@@ -214,23 +227,28 @@ impl Host {
         }
         self.isolated = false;
         let deferred = std::mem::take(&mut self.deferred);
-        if !fenced {
-            for event in deferred {
-                self.handle(event, ctx);
+        if fenced {
+            // Placement declared this host failed (it is down in its view):
+            // what still runs here was restarted elsewhere.
+            if self.up {
+                self.power_off_all(ctx);
+                self.incarnation += 1;
+                self.send_up(ctx);
             }
             return;
         }
-        self.power_off_all(ctx);
-        self.incarnation += 1;
-        let incarnation = self.incarnation;
-        ctx.send(
-            self.placement,
-            SimDuration::ZERO,
-            Event::HostUp {
-                host: self.id,
-                incarnation,
-            },
-        );
+        let changed = !self.up || self.incarnation != self.isolated_incarnation;
+        if changed {
+            // It crashed (and maybe came back) while cut off.
+            let host = self.id;
+            ctx.send(self.placement, SimDuration::ZERO, Event::HostDown { host });
+            if self.up {
+                self.send_up(ctx);
+            }
+        }
+        for event in deferred {
+            self.handle(event, ctx);
+        }
     }
 
     fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
