@@ -39,9 +39,9 @@ pub fn simulate(
 
 /// The world's kernel, with message faults when the world has them.
 fn kernel_of(world: World) -> (Kernel<WorldActor, WorldSource>, Vec<crate::model::ActorId>) {
-    let rules = world.message_faults.map(|m| {
+    let rules = (world.message_faults.is_some() || !world.slow_hosts.is_empty()).then(|| {
         let classes = world.names.iter().map(|n| class_of(n)).collect();
-        MessageRules::new(world.seed, m, classes)
+        MessageRules::new(world.seed, world.message_faults, world.slow_hosts, classes)
     });
     let mut kernel: Kernel<WorldActor, WorldSource> =
         Kernel::new(world.seed, world.actors, world.names, world.sources);
@@ -157,6 +157,7 @@ fn add_message_faults(stats: &mut Stats, c: MessageFaultCounts) {
         ("message_drop", c.dropped),
         ("message_delay", c.delayed),
         ("message_duplicate", c.duplicated),
+        ("slow_power_on", c.slowed),
     ] {
         if n > 0 {
             stats.faults.insert(kind, n);

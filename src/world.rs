@@ -32,6 +32,8 @@ pub struct World {
     pub host_capacities: Vec<Resources>,
     /// The `messages:` rule, applied by the simulator's kernel.
     pub message_faults: Option<crate::scenario::MessageFaults>,
+    /// Slow hosts, applied by the simulator's kernel.
+    pub slow_hosts: Vec<crate::sim::faults::SlowWindow>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -132,6 +134,7 @@ impl World {
             starts,
             host_capacities: capacities,
             message_faults: scenario.faults.messages.clone(),
+            slow_hosts: slow_windows(scenario),
         }
     }
 }
@@ -213,4 +216,20 @@ fn ha_placement(ha: &HaConfig, capacities: &[Resources]) -> HaPlacement {
         admission_capacity,
         failover_hosts,
     }
+}
+
+/// The `fault: slow` entries as kernel rule windows.
+fn slow_windows(scenario: &Scenario) -> Vec<crate::sim::faults::SlowWindow> {
+    scenario
+        .faults
+        .scheduled
+        .iter()
+        .filter(|f| f.kind == crate::scenario::HostFaultKind::Slow)
+        .map(|f| crate::sim::faults::SlowWindow {
+            host: host_actor(f.host.0 as usize),
+            from: f.at,
+            until: crate::inputs::fault_end(f),
+            factor: f.factor,
+        })
+        .collect()
 }

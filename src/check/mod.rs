@@ -12,8 +12,8 @@
 //! - `placement-agreement`: every VM placement believes is on host H, whose
 //!   power-on was due before now (`on_at < now`), runs on H — unless H is down,
 //!   isolated, or of another incarnation than placement believes (placement
-//!   has not heard yet). Not checked with message faults: a held-back
-//!   power-on is in flight past `on_at`.
+//!   has not heard yet). Not checked with message or slow-host faults: a
+//!   held-back power-on is in flight past `on_at`.
 //! - `ha-reservation`: the VMs admitted fit in the HA admission capacity.
 //!
 //! Liveness (`recovery-within`, with `expect_recovery_within:` and only
@@ -86,7 +86,12 @@ impl Checker {
             _ => None,
         };
         Checker {
-            agreement: scenario.faults.messages.is_none(),
+            agreement: scenario.faults.messages.is_none()
+                && !scenario
+                    .faults
+                    .scheduled
+                    .iter()
+                    .any(|f| f.kind == crate::scenario::HostFaultKind::Slow),
             recovery_due,
             checks: 0,
         }

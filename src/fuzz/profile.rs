@@ -3,7 +3,8 @@
 //! can be reproduced with `pacsim run`, and printed as a YAML snippet.
 //!
 //! Encoding (times in whole seconds, hosts by index, `;` between items):
-//! `crash:H@AT[+REPAIR]`, `maint:H@AT+DUR`, `part:H,H@AT+DUR`,
+//! `crash:H@AT[+REPAIR]`, `maint:H@AT+DUR`, `slow:H@AT+DUR*FACTOR`,
+//! `part:H,H@AT+DUR`,
 //! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); `none` for
 //! no faults.
 
@@ -24,6 +25,12 @@ pub enum Item {
         host: u32,
         at: u64,
         duration: u64,
+    },
+    Slow {
+        host: u32,
+        at: u64,
+        duration: u64,
+        factor: u32,
     },
     Partition {
         hosts: Vec<u32>,
@@ -87,6 +94,14 @@ impl Profile {
                 duration: 5 + rng.below(120),
             });
         }
+        if rng.chance(1, 4) {
+            items.push(Item::Slow {
+                host: rng.below(hosts) as u32,
+                at: rng.below(window),
+                duration: 60 + rng.below(3600),
+                factor: 2 + rng.below(9) as u32,
+            });
+        }
         if rng.chance(1, 3) {
             let pick = |rng: &mut StreamRng, options: &[Ratio]| {
                 options[rng.below(options.len() as u64) as usize]
@@ -125,6 +140,12 @@ impl Profile {
                 Item::Maintenance { host, at, duration } => {
                     format!("maint:{host}@{at}+{duration}")
                 }
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => format!("slow:{host}@{at}+{duration}*{factor}"),
                 Item::Partition {
                     hosts,
                     at,
@@ -168,7 +189,9 @@ impl Profile {
         let n = scenario.datacenter.hosts.len() as u32;
         for i in &self.items {
             let hosts: Vec<u32> = match i {
-                Item::Crash { host, .. } | Item::Maintenance { host, .. } => vec![*host],
+                Item::Crash { host, .. }
+                | Item::Maintenance { host, .. }
+                | Item::Slow { host, .. } => vec![*host],
                 Item::Partition { hosts, .. } => hosts.clone(),
                 Item::Messages { .. } => vec![],
             };
@@ -194,6 +217,7 @@ impl Profile {
                     repair_after: repair.map(secs),
                     duration: None,
                     hosts: vec![HostId(*host)],
+                    factor: 1,
                 },
                 Item::Maintenance { host, at, duration } => ScheduledFault {
                     at: SimTime(at.saturating_mul(S)),
@@ -202,6 +226,21 @@ impl Profile {
                     repair_after: None,
                     duration: Some(secs(*duration)),
                     hosts: vec![HostId(*host)],
+                    factor: 1,
+                },
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => ScheduledFault {
+                    at: SimTime(at.saturating_mul(S)),
+                    host: HostId(*host),
+                    kind: HostFaultKind::Slow,
+                    repair_after: None,
+                    duration: Some(secs(*duration)),
+                    hosts: vec![HostId(*host)],
+                    factor: *factor,
                 },
                 Item::Partition {
                     hosts,
@@ -214,6 +253,7 @@ impl Profile {
                     repair_after: None,
                     duration: Some(secs(*duration)),
                     hosts: hosts.iter().map(|h| HostId(*h)).collect(),
+                    factor: 1,
                 },
                 Item::Messages {
                     drop,
@@ -253,6 +293,15 @@ impl Profile {
                 },
                 Item::Maintenance { host, at, duration } => format!(
                     "{{ at: {at}s, host: {}, fault: maintenance, duration: {duration}s }}",
+                    name(host)
+                ),
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => format!(
+                    "{{ at: {at}s, host: {}, fault: slow, duration: {duration}s, factor: {factor} }}",
                     name(host)
                 ),
                 Item::Partition {
@@ -306,6 +355,17 @@ fn decode_item(part: &str) -> Option<Item> {
             duplicate: decode_ratio(f[3])?,
         });
     }
+    if kind == "slow" {
+        let (host, when) = rest.split_once('@')?;
+        let (at, tail) = when.split_once('+')?;
+        let (duration, factor) = tail.split_once('*')?;
+        return Some(Item::Slow {
+            host: host.parse().ok()?,
+            at: at.parse().ok()?,
+            duration: duration.parse().ok()?,
+            factor: factor.parse().ok().filter(|f| *f >= 1)?,
+        });
+    }
     let (hosts, when) = rest.split_once('@')?;
     let (at, extra) = match when.split_once('+') {
         Some((a, e)) => (a.parse().ok()?, Some(e.parse::<u64>().ok()?)),
@@ -357,6 +417,12 @@ mod tests {
                     host: 0,
                     at: 10,
                     duration: 600,
+                },
+                Item::Slow {
+                    host: 2,
+                    at: 11,
+                    duration: 60,
+                    factor: 4,
                 },
                 Item::Partition {
                     hosts: vec![1, 2],

@@ -51,6 +51,8 @@ impl ScheduledFaults {
                     push(f.at, wiring.placement, Event::MaintenanceBegin { host });
                     push(until, wiring.placement, Event::MaintenanceEnd { host });
                 }
+                // A kernel rule (`sim::faults`), not an input.
+                HostFaultKind::Slow => {}
                 HostFaultKind::Partition => {
                     let power_off = wiring.isolation_power_off;
                     let detected = f.at.saturating_add(wiring.detection_delay);

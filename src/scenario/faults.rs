@@ -8,7 +8,7 @@ use super::yaml::{Node, NodeKind};
 use crate::model::{HostId, SimDuration, SimTime};
 use std::collections::BTreeSet;
 
-const FAULT_KINDS: [&str; 3] = ["crash", "maintenance", "partition"];
+const FAULT_KINDS: [&str; 4] = ["crash", "maintenance", "partition", "slow"];
 const CLASSES: [&str; 3] = ["placement", "host", "workload"];
 
 pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
@@ -26,6 +26,7 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
                 "fault",
                 "repair_after",
                 "duration",
+                "factor",
                 "random",
                 "messages",
             ],
@@ -39,9 +40,17 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
         }
         match f.key("random") {
             Some(random_key) => {
-                if let Some(other) = ["at", "host", "hosts", "fault", "repair_after", "duration"]
-                    .iter()
-                    .find_map(|k| f.key(k))
+                if let Some(other) = [
+                    "at",
+                    "host",
+                    "hosts",
+                    "fault",
+                    "repair_after",
+                    "duration",
+                    "factor",
+                ]
+                .iter()
+                .find_map(|k| f.key(k))
                 {
                     let loc = if other.loc.line > random_key.loc.line {
                         other.loc
@@ -77,6 +86,7 @@ fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFa
         "crash" => HostFaultKind::Crash,
         "maintenance" => HostFaultKind::Maintenance,
         "partition" => HostFaultKind::Partition,
+        "slow" => HostFaultKind::Slow,
         other => {
             return Err(Diag::new(
                 kind_node.loc,
@@ -118,6 +128,14 @@ fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFa
             &f.sub("duration"),
         )?)),
     };
+    let factor = match kind {
+        HostFaultKind::Slow => {
+            let n = f.req("factor")?;
+            let v = read::positive_u64(n, &f.sub("factor"))?;
+            u32::try_from(v).map_err(|_| Diag::new(n.loc, "`factor` is too large"))?
+        }
+        _ => 1,
+    };
     Ok(ScheduledFault {
         at: SimTime(at),
         host: hosts[0],
@@ -125,6 +143,7 @@ fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFa
         repair_after: repair_after.map(SimDuration),
         duration,
         hosts,
+        factor,
     })
 }
 

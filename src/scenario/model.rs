@@ -210,6 +210,8 @@ pub enum HostFaultKind {
     Maintenance,
     /// `hosts` are cut off from placement for `duration`.
     Partition,
+    /// Power-ons on the host take `factor` times longer for `duration`.
+    Slow,
 }
 
 /// A probability as an integer ratio.
@@ -254,6 +256,8 @@ pub struct ScheduledFault {
     pub duration: Option<SimDuration>,
     /// Partition: every isolated host (`host` is the first). Else `[host]`.
     pub hosts: Vec<HostId>,
+    /// Slow: the power-on delay multiplier (1 otherwise).
+    pub factor: u32,
 }
 
 /// Every selected host fails after a draw from `mtbf` while up, and is

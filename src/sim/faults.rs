@@ -4,10 +4,12 @@
 //!
 //! The channel between vCenter and hostd is a reliable transport, so a
 //! dropped message is resent after `resend_after`; a delayed one arrives
-//! late; a duplicated one arrives twice (handlers are idempotent). Each
-//! channel (sender, receiver) stays FIFO: nothing overtakes a held-back
-//! message. Draws come from the stream `faults/messages`; probabilities
-//! are integer ratios.
+//! late; a duplicated one arrives twice (handlers are idempotent). A slow
+//! host (`fault: slow`) gets placement's messages with their delay (the
+//! power-on time) multiplied while the fault lasts. Each channel (sender,
+//! receiver) stays FIFO behind held-back messages: nothing sent later
+//! overtakes one. Draws come from the stream `faults/messages`;
+//! probabilities are integer ratios.
 //!
 //! With no `messages:` rule the kernel holds `None` and pays one branch per
 //! send.
@@ -30,10 +32,21 @@ pub struct MessageFaultCounts {
     pub dropped: u64,
     pub delayed: u64,
     pub duplicated: u64,
+    pub slowed: u64,
+}
+
+/// A host whose power-ons take `factor` times longer in `[from, until)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlowWindow {
+    pub host: ActorId,
+    pub from: SimTime,
+    pub until: SimTime,
+    pub factor: u32,
 }
 
 pub struct MessageRules {
-    faults: MessageFaults,
+    faults: Option<MessageFaults>,
+    slow: Vec<SlowWindow>,
     /// Class of each actor, by `ActorId`.
     classes: Vec<ActorClass>,
     rng: StreamRng,
@@ -43,9 +56,15 @@ pub struct MessageRules {
 }
 
 impl MessageRules {
-    pub fn new(seed: u64, faults: MessageFaults, classes: Vec<ActorClass>) -> Self {
+    pub fn new(
+        seed: u64,
+        faults: Option<MessageFaults>,
+        slow: Vec<SlowWindow>,
+        classes: Vec<ActorClass>,
+    ) -> Self {
         MessageRules {
             faults,
+            slow,
             classes,
             rng: StreamRng::derive(seed, "faults/messages"),
             channel_last: BTreeMap::new(),
@@ -54,35 +73,65 @@ impl MessageRules {
     }
 
     fn applies(&self, from: ActorId, to: ActorId) -> bool {
+        let Some(f) = &self.faults else {
+            return false;
+        };
         let (Some(&a), Some(&b)) = (
             self.classes.get(from.0 as usize),
             self.classes.get(to.0 as usize),
         ) else {
             return false;
         };
-        let (x, y) = self.faults.between;
+        let (x, y) = f.between;
         (a, b) == (x, y) || (a, b) == (y, x)
     }
 
-    /// Judges a message sent by `from` to `to`, due at `at`.
-    pub fn on_message(&mut self, from: ActorId, to: ActorId, at: SimTime) -> Verdict {
-        if from == to || !self.applies(from, to) {
+    /// Judges a message sent at `now` by `from` to `to`, due at `at`.
+    pub fn on_message(&mut self, from: ActorId, to: ActorId, now: SimTime, at: SimTime) -> Verdict {
+        if from == to {
             return Verdict::Deliver(at);
         }
-        let f = &self.faults;
         let mut at = at;
-        if f.drop.num > 0 && self.rng.chance(f.drop.num, f.drop.den) {
-            self.counts.dropped += 1;
-            at = at.saturating_add(f.resend_after);
+        let mut held = false;
+        let from_placement = self.classes.get(from.0 as usize) == Some(&ActorClass::Placement);
+        if from_placement
+            && let Some(w) = self
+                .slow
+                .iter()
+                .find(|w| w.host == to && w.from <= now && now < w.until)
+        {
+            let delay = at.since(now).0.saturating_mul(u64::from(w.factor));
+            at = now.saturating_add(SimDuration(delay));
+            self.counts.slowed += 1;
+            held = true;
         }
-        if f.delay.num > 0 && self.rng.chance(f.delay.num, f.delay.den) {
-            self.counts.delayed += 1;
-            at = at.saturating_add(SimDuration(self.rng.sample(&f.delay_by)));
+        let mut duplicate = false;
+        if self.applies(from, to) {
+            let f = self.faults.as_ref().expect("applies checked it");
+            if f.drop.num > 0 && self.rng.chance(f.drop.num, f.drop.den) {
+                self.counts.dropped += 1;
+                at = at.saturating_add(f.resend_after);
+                held = true;
+            }
+            if f.delay.num > 0 && self.rng.chance(f.delay.num, f.delay.den) {
+                self.counts.delayed += 1;
+                at = at.saturating_add(SimDuration(self.rng.sample(&f.delay_by)));
+                held = true;
+            }
+            duplicate = f.duplicate.num > 0 && self.rng.chance(f.duplicate.num, f.duplicate.den);
         }
-        let duplicate = f.duplicate.num > 0 && self.rng.chance(f.duplicate.num, f.duplicate.den);
-        let last = self.channel_last.entry((from.0, to.0)).or_insert(at);
-        at = at.max(*last);
-        *last = at;
+        // FIFO behind held-back messages only: ordinary sends keep their
+        // own delays (a power-on's delay is work on the host, not transit).
+        let key = (from.0, to.0);
+        if let Some(&last) = self.channel_last.get(&key)
+            && at < last
+        {
+            at = last;
+            held = true;
+        }
+        if held {
+            self.channel_last.insert(key, at);
+        }
         if duplicate {
             self.counts.duplicated += 1;
             Verdict::Duplicate(at)

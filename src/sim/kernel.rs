@@ -195,7 +195,7 @@ impl<N: NoteSink> Context for SimCtx<'_, N> {
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
         let mut at = self.now.saturating_add(delay);
         if let Some(rules) = self.rules.as_deref_mut() {
-            match rules.on_message(self.me, to, at) {
+            match rules.on_message(self.me, to, self.now, at) {
                 Verdict::Deliver(t) => at = t,
                 Verdict::Duplicate(t) => {
                     at = t;

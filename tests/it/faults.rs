@@ -429,3 +429,34 @@ expect_recovery_within: 10m
         assert_eq!(json["vms"]["lost"], 0);
     }
 }
+
+#[test]
+fn a_slow_host_multiplies_its_power_on_delays_while_the_fault_lasts() {
+    let s = scenario(&format!(
+        "seed: 1\nduration: 2h\n{DC4}
+placement: {{ policy: first-fit, power_on_delay: 10s }}
+workloads:
+  vms:
+    - {{ name: a, cpu: 8, memory: 64Gi, at: 10m }}
+    - {{ name: b, cpu: 8, memory: 64Gi, at: 1h, delete_at: 1h10s }}
+    - {{ name: c, cpu: 8, memory: 64Gi, at: 90m }}
+faults:
+  - {{ at: 30m, host: esx-01, fault: slow, duration: 45m, factor: 3 }}
+  - {{ at: 59m, host: esx-01, fault: slow, duration: 2m, factor: 6 }}
+"
+    ));
+    let json = checked_summary(&s);
+    assert_eq!(json["faults"]["slow_power_on"], 2);
+    assert_eq!(json["vms"]["alive_at_end"], 2);
+    let (recs, actors) = records(&s);
+    let ons: Vec<u64> = recs
+        .iter()
+        .filter(|r| matches!(r.event, Event::VmPowerOn { .. }))
+        .map(|r| r.at.0 / SEC)
+        .collect();
+    // 10 s before and after the windows, 3 × 10 s inside the first one.
+    assert_eq!(ons, vec![600 + 10, 3600 + 30, 5400 + 10]);
+    // b's power-off, sent 10 s after b's power-on, waited behind it: b never
+    // outlived its deletion on the host.
+    assert_eq!(host_vms(&actors, 0), vec![VmId(0), VmId(2)]);
+}
