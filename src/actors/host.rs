@@ -128,14 +128,19 @@ impl Host {
     fn power_on<C: Context>(&mut self, vm: VmId, size: Resources, incarnation: u32, ctx: &mut C) {
         // A stale or refused power-on is dropped: placement has already
         // re-placed this VM when it learnt of the failure.
-        // A duplicate (message fault) is ignored: power-on is idempotent.
-        if !self.up || incarnation != self.incarnation || self.vms.contains_key(&vm) {
+        if !self.up || incarnation != self.incarnation {
             return;
+        }
+        // A duplicate (message fault) is ignored: power-on is idempotent.
+        match self.vms.entry(vm) {
+            std::collections::btree_map::Entry::Occupied(_) => return,
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(size);
+            }
         }
         // Over capacity is a placement bug; the invariant checker reports it
         // (`host-capacity`) with its causal chain, so no panic here.
         self.used += size;
-        self.vms.insert(vm, size);
         ctx.note(Note::VmStarted {
             vm,
             host: self.id,
