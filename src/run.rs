@@ -80,7 +80,7 @@ pub fn simulate_checked(
             &mut recorder,
             &mut stats,
             &mut checker,
-            0,
+            Some(FULL_CHECK_MASK),
             &mut progress,
         );
         if let Some(v) = &mut v {
@@ -94,7 +94,7 @@ pub fn simulate_checked(
             &mut log,
             &mut stats,
             &mut checker,
-            CHECKPOINT_MASK,
+            None,
             &mut progress,
         )
     };
@@ -118,22 +118,37 @@ pub fn simulate_checked(
 /// checks in the churn-large benchmark, each O(running VMs).
 const CHECKPOINT_MASK: u64 = (1 << 20) - 1;
 
-/// The kernel loop with invariant checks every `mask + 1` events (0: every
-/// event); stops at the first violation.
+/// With `--check`: the full check every 2^10 events (local ones every event).
+const FULL_CHECK_MASK: u64 = (1 << 10) - 1;
+
+/// The kernel loop; stops at the first violation. `every_event`: the
+/// local checks after every event and the full check every `mask + 1`;
+/// `None`: the full check at checkpoints only.
 fn run_checked<L: crate::sim::RecordSink>(
     kernel: &mut Kernel<WorldActor, WorldSource>,
     end: SimTime,
     sink: &mut L,
     stats: &mut Stats,
     checker: &mut Checker,
-    mask: u64,
+    every_event: Option<u64>,
     progress: &mut impl FnMut(SimTime, u64),
 ) -> Option<Violation> {
+    let mask = every_event.unwrap_or(CHECKPOINT_MASK);
     let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
     while kernel.step(end, sink, stats) {
         let delivered = kernel.delivered();
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
+        }
+        if every_event.is_some()
+            && let Some(v) = checker.check_event(
+                kernel.actors(),
+                kernel.last_to(),
+                kernel.now(),
+                delivered - 1,
+            )
+        {
+            return Some(v);
         }
         if delivered & mask == 0
             && let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1)

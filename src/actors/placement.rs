@@ -184,6 +184,27 @@ impl Placement {
         })
     }
 
+    /// Where placement believes `vm` is, and when its power-on arrives.
+    pub fn where_is(&self, vm: VmId) -> Option<(HostId, SimTime)> {
+        self.vms.get(vm).map(|e| (HostId(e.host), e.on_at))
+    }
+
+    /// The VMs placement believes are on `host`, in id order.
+    pub fn vms_on(&self, host: HostId) -> impl Iterator<Item = VmId> + '_ {
+        self.hosts[host.0 as usize].vms.iter().copied()
+    }
+
+    /// Placement's belief about one host.
+    pub fn host_belief(&self, host: HostId) -> HostBelief {
+        let v = &self.hosts[host.0 as usize];
+        HostBelief {
+            up: v.up,
+            incarnation: v.incarnation,
+            used: v.used,
+            maintenance: v.maintenance,
+        }
+    }
+
     /// VMs waiting for an HA restart.
     pub fn pending_restarts(&self) -> usize {
         self.restarting.len()

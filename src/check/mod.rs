@@ -1,7 +1,10 @@
 //! Invariants of the simulated world, checked from outside the actors: the
-//! checker reads `&[WorldActor]` through read-only accessors after an event
-//! (every event with `--check`, in tests and in fuzzing; every 2^20 events
-//! otherwise) and reports the first violation with its causal chain.
+//! checker reads `&[WorldActor]` through read-only accessors and reports the
+//! first violation with its causal chain. With `--check` (tests, fuzzing)
+//! the invariants local to the event's receiver are checked after every
+//! event ([`Checker::check_event`], O(VMs on one host)) and all of them
+//! every 2^10 events and at the end; otherwise all of them every 2^20
+//! events. World layout assumed: placement is actor 0, host i is actor 1+i.
 //!
 //! Safety invariants (names are stable; they appear in reports):
 //! - `host-capacity`: no host's running VMs exceed its capacity.
@@ -27,7 +30,7 @@ pub use chain::Recorder;
 use crate::actors::WorldActor;
 use crate::actors::placement::Placement;
 use crate::event::Record;
-use crate::model::{HostId, SimTime, VmId};
+use crate::model::{ActorId, HostId, SimTime, VmId};
 use crate::scenario::Scenario;
 
 /// The first broken invariant of a run.
@@ -158,6 +161,97 @@ impl Checker {
             && let Some(detail) = disagreement(p, &hosts, now, false)
         {
             return Some(fail("placement-agreement", detail));
+        }
+        None
+    }
+
+    /// The invariants an event to `to` can break locally, O(VMs on one
+    /// host): after every event with `--check`. For a host: its capacity,
+    /// nothing running while down, none of its VMs running on the host
+    /// placement believes it is on, and placement's VMs for it running
+    /// there; for placement: the HA reservation. Between these, [`check`]
+    /// covers every host (every 2^10 events with `--check`, and at the end).
+    pub fn check_event(
+        &mut self,
+        actors: &[WorldActor],
+        to: ActorId,
+        now: SimTime,
+        seq: u64,
+    ) -> Option<Violation> {
+        self.checks += 1;
+        let fail = |invariant, detail: String| {
+            Some(Violation {
+                invariant,
+                seq,
+                at: now,
+                detail,
+                chain: Vec::new(),
+            })
+        };
+        let WorldActor::Placement(p) = &actors[0] else {
+            return None;
+        };
+        let h = match &actors[to.0 as usize] {
+            WorldActor::Host(h) => h,
+            WorldActor::Placement(_) => {
+                return match p.admission() {
+                    Some((admitted, cap)) if !admitted.fits_in(&cap) => fail(
+                        "ha-reservation",
+                        format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+                    ),
+                    _ => None,
+                };
+            }
+            WorldActor::Workload(_) => return None,
+        };
+        if !h.used().fits_in(&h.capacity()) {
+            return fail(
+                "host-capacity",
+                format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
+            );
+        }
+        if !h.is_up() && h.vms().next().is_some() {
+            return fail(
+                "failed-host-empty",
+                format!("{} is down but runs VMs", h.id()),
+            );
+        }
+        let host_of = |id: HostId| match &actors[1 + id.0 as usize] {
+            WorldActor::Host(o) => Some(o),
+            _ => None,
+        };
+        if !h.is_isolated() {
+            for (vm, _) in h.vms() {
+                if let Some((other, _)) = p.where_is(vm)
+                    && other != h.id()
+                    && let Some(o) = host_of(other)
+                    && !o.is_isolated()
+                    && o.runs(vm)
+                {
+                    return fail(
+                        "vm-single-host",
+                        format!("{vm} runs on {} and {other}", h.id()),
+                    );
+                }
+            }
+        }
+        let b = p.host_belief(h.id());
+        let excused = !b.up || !h.is_up() || h.is_isolated() || h.incarnation() != b.incarnation;
+        if self.agreement && !excused {
+            for vm in p.vms_on(h.id()) {
+                if let Some((_, on_at)) = p.where_is(vm)
+                    && on_at < now
+                    && !h.runs(vm)
+                {
+                    return fail(
+                        "placement-agreement",
+                        format!(
+                            "placement believes {vm} runs on {} since {on_at}, but it does not",
+                            h.id()
+                        ),
+                    );
+                }
+            }
         }
         None
     }
