@@ -81,6 +81,7 @@ pub fn simulate_checked(
             &mut stats,
             &mut checker,
             Some(FULL_CHECK_MASK),
+            |r: &Recorder<'_, EventLog>| r.last_to(),
             &mut progress,
         );
         if let Some(v) = &mut v {
@@ -95,6 +96,7 @@ pub fn simulate_checked(
             &mut stats,
             &mut checker,
             None,
+            |_: &EventLog| None,
             &mut progress,
         )
     };
@@ -131,6 +133,7 @@ fn run_checked<L: crate::sim::RecordSink>(
     stats: &mut Stats,
     checker: &mut Checker,
     every_event: Option<u64>,
+    last_to: impl Fn(&L) -> Option<crate::model::ActorId>,
     progress: &mut impl FnMut(SimTime, u64),
 ) -> Option<Violation> {
     let mask = every_event.unwrap_or(CHECKPOINT_MASK);
@@ -141,12 +144,8 @@ fn run_checked<L: crate::sim::RecordSink>(
             progress(kernel.now(), delivered);
         }
         if every_event.is_some()
-            && let Some(v) = checker.check_event(
-                kernel.actors(),
-                kernel.last_to(),
-                kernel.now(),
-                delivered - 1,
-            )
+            && let Some(to) = last_to(sink)
+            && let Some(v) = checker.check_event(kernel.actors(), to, kernel.now(), delivered - 1)
         {
             return Some(v);
         }

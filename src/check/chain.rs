@@ -21,6 +21,11 @@ impl<'a, L: RecordSink> Recorder<'a, L> {
         }
     }
 
+    /// The receiver of the last record.
+    pub fn last_to(&self) -> Option<crate::model::ActorId> {
+        self.ring.back().map(|r| r.to)
+    }
+
     /// The record at `seq` and its causes, newest first, at most 64.
     pub fn chain(&self, seq: u64) -> Vec<Record> {
         let mut out = Vec::new();

@@ -32,8 +32,6 @@ pub struct Kernel<A, S> {
     queue: Queue,
     delivered: u64,
     now: SimTime,
-    /// The receiver of the last delivered event (for local invariant checks).
-    last_to: ActorId,
     /// Message faults; `None` (the common case) costs one branch per send.
     rules: Option<Box<MessageRules>>,
 }
@@ -50,7 +48,6 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             queue: Queue::default(),
             delivered: 0,
             now: SimTime::ZERO,
-            last_to: ActorId(0),
             rules: None,
         };
         for s in 0..k.sources.len() {
@@ -82,11 +79,6 @@ impl<A: Actor, S: Source> Kernel<A, S> {
 
     pub fn message_fault_counts(&self) -> MessageFaultCounts {
         self.rules.as_ref().map(|r| r.counts).unwrap_or_default()
-    }
-
-    /// The actor that received the last delivered event.
-    pub fn last_to(&self) -> ActorId {
-        self.last_to
     }
 
     pub fn delivered(&self) -> u64 {
@@ -131,7 +123,6 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             return false;
         };
         self.now = p.at;
-        self.last_to = p.to;
         let seq = self.delivered;
         self.delivered += 1;
         log.record(&RecordRef {
