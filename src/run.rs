@@ -80,8 +80,7 @@ pub fn simulate_checked(
             &mut recorder,
             &mut stats,
             &mut checker,
-            Some(FULL_CHECK_MASK),
-            |r: &Recorder<'_, EventLog>| r.last_to(),
+            Some((FULL_CHECK_MASK, |r: &Recorder<'_, EventLog>| r.last_to())),
             &mut progress,
         );
         if let Some(v) = &mut v {
@@ -96,7 +95,6 @@ pub fn simulate_checked(
             &mut stats,
             &mut checker,
             None,
-            |_: &EventLog| None,
             &mut progress,
         )
     };
@@ -123,27 +121,29 @@ const CHECKPOINT_MASK: u64 = (1 << 20) - 1;
 /// With `--check`: the full check every 2^10 events (local ones every event).
 const FULL_CHECK_MASK: u64 = (1 << 10) - 1;
 
+/// How the checker learns the receiver of the last event (from the sink).
+type LastTo<L> = fn(&L) -> Option<crate::model::ActorId>;
+
 /// The kernel loop; stops at the first violation. `every_event`: the
-/// local checks after every event and the full check every `mask + 1`;
-/// `None`: the full check at checkpoints only.
+/// local checks after every event and the full check every `mask + 1`
+/// events; `None`: the full check at checkpoints only.
 fn run_checked<L: crate::sim::RecordSink>(
     kernel: &mut Kernel<WorldActor, WorldSource>,
     end: SimTime,
     sink: &mut L,
     stats: &mut Stats,
     checker: &mut Checker,
-    every_event: Option<u64>,
-    last_to: impl Fn(&L) -> Option<crate::model::ActorId>,
+    every_event: Option<(u64, LastTo<L>)>,
     progress: &mut impl FnMut(SimTime, u64),
 ) -> Option<Violation> {
-    let mask = every_event.unwrap_or(CHECKPOINT_MASK);
+    let mask = every_event.map_or(CHECKPOINT_MASK, |(m, _)| m);
     let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
     while kernel.step(end, sink, stats) {
         let delivered = kernel.delivered();
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
         }
-        if every_event.is_some()
+        if let Some((_, last_to)) = every_event
             && let Some(to) = last_to(sink)
             && let Some(v) = checker.check_event(kernel.actors(), to, kernel.now(), delivered - 1)
         {
