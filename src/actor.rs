@@ -65,4 +65,24 @@ pub enum Note {
     HostRepaired {
         host: HostId,
     },
+    /// Refused for a reason other than "no room" (HA admission control).
+    VmRefused {
+        vm: VmId,
+        reason: crate::event::RejectReason,
+    },
+    /// HA restarted a VM `after` its host was declared failed.
+    VmRestarted {
+        vm: VmId,
+        after: SimDuration,
+    },
+    HostIsolated {
+        host: HostId,
+    },
+    MaintenanceBegan {
+        host: HostId,
+    },
+    /// A VM moved off a host entering maintenance.
+    VmMigrated {
+        vm: VmId,
+    },
 }

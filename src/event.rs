@@ -51,6 +51,50 @@ pub enum Event {
     HostDown { host: HostId },
     /// The host is back with a new incarnation.
     HostUp { host: HostId, incarnation: u32 },
+
+    // --- issue 5 (faults, HA). Appended, so older variants keep their
+    // encoding and older logs their digests.
+    /// fault injection → placement: evacuate the host into maintenance.
+    MaintenanceBegin { host: HostId },
+    /// fault injection → placement: the host leaves maintenance.
+    MaintenanceEnd { host: HostId },
+    /// fault injection → host: cut off from placement; `power_off` is the
+    /// HA isolation response.
+    HostIsolated { power_off: bool },
+    /// fault injection → host: the partition heals. `fenced`: placement had
+    /// declared the host failed, so the host powers off what it still runs
+    /// (their copies were restarted elsewhere) and comes back as a new
+    /// incarnation.
+    HostReconnected { fenced: bool },
+    /// HA's failure detection → placement: the host was silent for the
+    /// detection delay; treat it as failed.
+    HostUnreachable { host: HostId },
+    /// placement → itself: restart the VMs displaced by failure `batch`.
+    HaRestart { batch: u64 },
+    /// workload → placement: a request with an HA restart priority
+    /// (0 low, 1 medium, 2 high).
+    VmRequestedWithPriority {
+        vm: VmId,
+        size: Resources,
+        priority: u8,
+    },
+    /// placement → owner: refused, with a reason other than "no room".
+    VmRefused { vm: VmId, reason: RejectReason },
+}
+
+/// Why a request was refused (`VmRejected` is "no host has room").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RejectReason {
+    /// Powering it on would break the HA admission-control reservation.
+    HaAdmission,
+}
+
+impl RejectReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectReason::HaAdmission => "ha_admission",
+        }
+    }
 }
 
 impl Event {
@@ -70,6 +114,14 @@ impl Event {
             Event::RepairTimer { .. } => "RepairTimer",
             Event::HostDown { .. } => "HostDown",
             Event::HostUp { .. } => "HostUp",
+            Event::MaintenanceBegin { .. } => "MaintenanceBegin",
+            Event::MaintenanceEnd { .. } => "MaintenanceEnd",
+            Event::HostIsolated { .. } => "HostIsolated",
+            Event::HostReconnected { .. } => "HostReconnected",
+            Event::HostUnreachable { .. } => "HostUnreachable",
+            Event::HaRestart { .. } => "HaRestart",
+            Event::VmRequestedWithPriority { .. } => "VmRequestedWithPriority",
+            Event::VmRefused { .. } => "VmRefused",
         }
     }
 }

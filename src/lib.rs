@@ -7,7 +7,9 @@
 
 pub mod actor;
 pub mod actors;
+pub mod check;
 pub mod event;
+pub mod fuzz;
 pub mod import;
 pub mod inputs;
 pub mod live;

@@ -2,11 +2,13 @@
 //! kernel, finish the log. Wall-clock timing and printing belong to callers.
 
 use crate::actors::WorldActor;
+use crate::check::{Checker, Recorder, Violation};
 use crate::inputs::WorldSource;
 use crate::model::{Resources, SimTime};
 use crate::report::{Stats, Summary, summary::RunFacts};
 use crate::scenario::Scenario;
 use crate::sim::Kernel;
+use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
 
@@ -19,10 +21,14 @@ pub struct RunOutput {
     pub actors: Vec<WorldActor>,
     pub capacity: Resources,
     pub hosts: u64,
+    /// The first broken invariant; the run stopped there.
+    pub violation: Option<Violation>,
+    pub invariant_checks: u64,
 }
 
 /// Runs `scenario` to its end, recording into `log`. `progress` is called
 /// now and then with the virtual time and the events delivered so far.
+/// Invariants are checked every 2^20 events.
 pub fn simulate(
     scenario: &Scenario,
     log: EventLog,
@@ -31,22 +37,173 @@ pub fn simulate(
     simulate_with(scenario, log, Stats::default(), progress)
 }
 
-/// `simulate`, folding notes into the given `stats` (e.g. with a
-/// `Detail` attached); its detail is finished at the run's end.
+/// `simulate`, folding notes into the given `stats` (e.g. with a planner's
+/// `Detail` attached; it is finished at the run's end).
 pub fn simulate_with(
     scenario: &Scenario,
-    mut log: EventLog,
+    log: EventLog,
     stats: Stats,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(scenario, log, stats, false, progress)
+}
+
+/// The world's kernel, with message faults when the world has them.
+fn kernel_of(world: World) -> (Kernel<WorldActor, WorldSource>, Vec<crate::model::ActorId>) {
+    let rules = (world.message_faults.is_some() || !world.slow_hosts.is_empty()).then(|| {
+        let classes = world.names.iter().map(|n| class_of(n)).collect();
+        MessageRules::new(world.seed, world.message_faults, world.slow_hosts, classes)
+    });
+    let mut kernel: Kernel<WorldActor, WorldSource> =
+        Kernel::new(world.seed, world.actors, world.names, world.sources);
+    if let Some(rules) = rules {
+        kernel.set_message_rules(rules);
+    }
+    (kernel, world.starts)
+}
+
+/// [`simulate`], with invariants checked after every event when
+/// `every_event` (the causal chain of a violation is then reported too).
+pub fn simulate_checked(
+    scenario: &Scenario,
+    log: EventLog,
+    every_event: bool,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(scenario, log, Stats::default(), every_event, progress)
+}
+
+fn simulate_checked_with(
+    scenario: &Scenario,
+    mut log: EventLog,
+    mut stats: Stats,
+    every_event: bool,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    let driven = drive_with(World::build(scenario), &mut log, stats, |_, now, events| {
-        if events & 0xFFFF == 0 {
-            progress(now, events);
+    let world = World::build(scenario);
+    let capacity = world
+        .host_capacities
+        .iter()
+        .fold(Resources::ZERO, |a, c| a + *c);
+    let hosts = world.host_capacities.len() as u64;
+    let end = world.end;
+    let (mut kernel, starts) = kernel_of(world);
+    for actor in starts {
+        kernel.start(actor);
+    }
+    let mut checker = Checker::new(scenario);
+    let violation = if every_event {
+        let mut recorder = Recorder::new(&mut log);
+        let mut v = run_checked(
+            &mut kernel,
+            end,
+            &mut recorder,
+            &mut stats,
+            &mut checker,
+            Some((FULL_CHECK_MASK, |r: &Recorder<'_, EventLog>| r.last_to())),
+            &mut progress,
+        );
+        if let Some(v) = &mut v {
+            v.chain = recorder.chain(v.seq);
         }
-        true
-    });
+        v
+    } else {
+        run_checked(
+            &mut kernel,
+            end,
+            &mut log,
+            &mut stats,
+            &mut checker,
+            None,
+            &mut progress,
+        )
+    };
+    add_message_faults(&mut stats, kernel.message_fault_counts());
+    if let Some(d) = &mut stats.detail {
+        d.finish(end);
+    }
+    let events = kernel.delivered();
     let digest = log.finish()?;
-    Ok(driven.with_digest(digest))
+    Ok(RunOutput {
+        stats,
+        events,
+        digest,
+        end,
+        actors: kernel.into_actors(),
+        capacity,
+        hosts,
+        violation,
+        invariant_checks: checker.checks,
+    })
+}
+
+/// Without `--check`, invariants are checked every 2^20 events: about 35
+/// checks in the churn-large benchmark, each O(running VMs).
+const CHECKPOINT_MASK: u64 = (1 << 20) - 1;
+
+/// With `--check`: the full check every 2^10 events (local ones every event).
+const FULL_CHECK_MASK: u64 = (1 << 10) - 1;
+
+/// How the checker learns the receiver of the last event (from the sink).
+type LastTo<L> = fn(&L) -> Option<crate::model::ActorId>;
+
+/// The kernel loop; stops at the first violation. `every_event`: the
+/// local checks after every event and the full check every `mask + 1`
+/// events; `None`: the full check at checkpoints only.
+fn run_checked<L: crate::sim::RecordSink>(
+    kernel: &mut Kernel<WorldActor, WorldSource>,
+    end: SimTime,
+    sink: &mut L,
+    stats: &mut Stats,
+    checker: &mut Checker,
+    every_event: Option<(u64, LastTo<L>)>,
+    progress: &mut impl FnMut(SimTime, u64),
+) -> Option<Violation> {
+    let mask = every_event.map_or(CHECKPOINT_MASK, |(m, _)| m);
+    let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
+    while kernel.step(end, sink, stats) {
+        let delivered = kernel.delivered();
+        if delivered & 0xFFFF == 0 {
+            progress(kernel.now(), delivered);
+        }
+        if let Some((_, last_to)) = every_event
+            && let Some(to) = last_to(sink)
+            && let Some(v) = checker.check_event(kernel.actors(), to, kernel.now(), delivered - 1)
+        {
+            return Some(v);
+        }
+        if delivered & mask == 0
+            && let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1)
+        {
+            return Some(v);
+        }
+        if kernel.now() >= due
+            && let Some(v) = checker.check_recovery(kernel.actors(), kernel.now(), delivered - 1)
+        {
+            return Some(v);
+        }
+    }
+    let last = kernel.delivered().saturating_sub(1);
+    if let Some(v) = checker.check(kernel.actors(), end, last) {
+        return Some(v);
+    }
+    if end >= due {
+        return checker.check_recovery(kernel.actors(), end, last);
+    }
+    None
+}
+
+fn add_message_faults(stats: &mut Stats, c: MessageFaultCounts) {
+    for (kind, n) in [
+        ("message_drop", c.dropped),
+        ("message_delay", c.delayed),
+        ("message_duplicate", c.duplicated),
+        ("slow_power_on", c.slowed),
+    ] {
+        if n > 0 {
+            stats.faults.insert(kind, n);
+        }
+    }
 }
 
 impl RunOutput {
@@ -61,6 +218,7 @@ impl RunOutput {
             digest: self.digest.to_string(),
             hosts: self.hosts,
             capacity: self.capacity,
+            invariant_checks: self.invariant_checks,
         };
         Summary::new(facts, &mut self.stats)
     }
@@ -143,6 +301,8 @@ impl Driven {
             actors: self.actors,
             capacity: self.capacity,
             hosts: self.hosts,
+            violation: None,
+            invariant_checks: 0,
         }
     }
 }
@@ -172,13 +332,13 @@ pub fn drive_with<L: crate::sim::RecordSink>(
         .fold(Resources::ZERO, |a, c| a + *c);
     let hosts = world.host_capacities.len() as u64;
     let end = world.end;
-    let mut kernel: Kernel<WorldActor, WorldSource> =
-        Kernel::new(world.seed, world.actors, world.names, world.sources);
-    for actor in world.starts {
+    let (mut kernel, starts) = kernel_of(world);
+    for actor in starts {
         kernel.start(actor);
     }
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
     }
+    add_message_faults(&mut stats, kernel.message_fault_counts());
     if let Some(d) = &mut stats.detail {
         d.finish(end);
     }

@@ -7,12 +7,15 @@
 //! `host/esx-03`) from which its random stream is derived, so adding an actor
 //! never shifts another actor's draws.
 
+use crate::actors::placement::HaPlacement;
 use crate::actors::{Host, Placement, Workload, WorldActor, host::FailureModel};
-use crate::inputs::{ExplicitVms, GeneratorSource, ScheduledFaults, WorldSource};
+use crate::inputs::{ExplicitVms, FaultWiring, GeneratorSource, ScheduledFaults, WorldSource};
 use crate::model::{ActorId, Resources, SimTime};
 use crate::placement::PlacementIndex;
 use crate::random::StreamRng;
 use crate::scenario::Scenario;
+use crate::scenario::ha::DEFAULT_DETECTION_DELAY;
+use crate::scenario::{Admission, HaConfig, IsolationResponse};
 
 pub const PLACEMENT: ActorId = ActorId(0);
 
@@ -27,6 +30,10 @@ pub struct World {
     /// Actors that receive `Event::Start` at time 0.
     pub starts: Vec<ActorId>,
     pub host_capacities: Vec<Resources>,
+    /// The `messages:` rule, applied by the simulator's kernel.
+    pub message_faults: Option<crate::scenario::MessageFaults>,
+    /// Slow hosts, applied by the simulator's kernel.
+    pub slow_hosts: Vec<crate::sim::faults::SlowWindow>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -52,11 +59,16 @@ impl World {
             .map(|(i, c)| (host_actor(i), *c))
             .collect();
         let index = PlacementIndex::new(scenario.placement.policy, &capacities);
-        actors.push(WorldActor::Placement(Box::new(Placement::new(
+        let mut placement = Placement::new(
             index,
             &host_views,
             scenario.placement.power_on_delay.clone(),
-        ))));
+        )
+        .with_ignored_memory(scenario.debug.placement_ignores_memory);
+        if let Some(ha) = &scenario.ha {
+            placement = placement.with_ha(ha_placement(ha, &capacities));
+        }
+        actors.push(WorldActor::Placement(Box::new(placement)));
 
         let mut starts = Vec::new();
         for (i, host) in dc.hosts.iter().enumerate() {
@@ -98,7 +110,18 @@ impl World {
             );
         }
         if !scenario.faults.scheduled.is_empty() {
-            let src = ScheduledFaults::new(&scenario.faults.scheduled, host_actor);
+            let wiring = FaultWiring {
+                placement: PLACEMENT,
+                detection_delay: scenario
+                    .ha
+                    .as_ref()
+                    .map_or(DEFAULT_DETECTION_DELAY, |h| h.detection_delay),
+                isolation_power_off: scenario
+                    .ha
+                    .as_ref()
+                    .is_some_and(|h| h.isolation_response == IsolationResponse::PowerOff),
+            };
+            let src = ScheduledFaults::new(&scenario.faults.scheduled, host_actor, wiring);
             add_source("faults".into(), WorldSource::Faults(src), &mut actors);
         }
 
@@ -110,6 +133,8 @@ impl World {
             sources,
             starts,
             host_capacities: capacities,
+            message_faults: scenario.faults.messages.clone(),
+            slow_hosts: slow_windows(scenario),
         }
     }
 }
@@ -148,4 +173,63 @@ impl World {
         self.sources.push((source, owner));
         owner
     }
+}
+
+/// Placement's share of the `ha:` section: the admission capacity is the
+/// cluster's total minus what the policy reserves.
+fn ha_placement(ha: &HaConfig, capacities: &[Resources]) -> HaPlacement {
+    let total = capacities.iter().fold(Resources::ZERO, |a, c| a + *c);
+    let largest = |n: usize, f: fn(&Resources) -> u64| -> u64 {
+        let mut v: Vec<u64> = capacities.iter().map(f).collect();
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v.iter().take(n).sum()
+    };
+    let (admission_capacity, failover_hosts) = match &ha.admission {
+        Admission::None => (None, Vec::new()),
+        Admission::HostFailuresTolerated(n) => {
+            let n = *n as usize;
+            let reserved = Resources {
+                cpu_millis: largest(n, |r| r.cpu_millis),
+                memory_bytes: largest(n, |r| r.memory_bytes),
+                gpu_millis: largest(n, |r| u64::from(r.gpu_millis)) as u32,
+            };
+            (Some(total.saturating_sub(&reserved)), Vec::new())
+        }
+        Admission::ReservedPercent { cpu, memory } => {
+            let keep = |v: u64, pct: u32| (v as u128 * (100 - pct as u128) / 100) as u64;
+            let cap = Resources {
+                cpu_millis: keep(total.cpu_millis, *cpu),
+                memory_bytes: keep(total.memory_bytes, *memory),
+                gpu_millis: total.gpu_millis,
+            };
+            (Some(cap), Vec::new())
+        }
+        Admission::FailoverHosts(hosts) => {
+            let reserved = hosts
+                .iter()
+                .fold(Resources::ZERO, |a, h| a + capacities[h.0 as usize]);
+            (Some(total.saturating_sub(&reserved)), hosts.clone())
+        }
+    };
+    HaPlacement {
+        restart_delay: ha.restart_delay.clone(),
+        admission_capacity,
+        failover_hosts,
+    }
+}
+
+/// The `fault: slow` entries as kernel rule windows.
+fn slow_windows(scenario: &Scenario) -> Vec<crate::sim::faults::SlowWindow> {
+    scenario
+        .faults
+        .scheduled
+        .iter()
+        .filter(|f| f.kind == crate::scenario::HostFaultKind::Slow)
+        .map(|f| crate::sim::faults::SlowWindow {
+            host: host_actor(f.host.0 as usize),
+            from: f.at,
+            until: crate::inputs::fault_end(f),
+            factor: f.factor,
+        })
+        .collect()
 }

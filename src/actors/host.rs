@@ -4,6 +4,11 @@
 //! incarnation (bumped at every repair), so power-ons sent before a failure
 //! can never start a VM twice. Random failures come from the host's own
 //! stream: time to failure from `mtbf` while up, time to repair from `mttr`.
+//!
+//! A partition isolates the host: it applies the HA isolation response and
+//! holds back what placement sent it. When the partition heals, a host that
+//! placement had declared failed is fenced: it powers off what it still runs
+//! (HA restarted those VMs elsewhere) and returns as a new incarnation.
 
 use crate::actor::{Context, Note};
 use crate::event::Event;
@@ -28,6 +33,12 @@ pub struct Host {
     timer_generation: u32,
     used: Resources,
     vms: BTreeMap<VmId, Resources>,
+    isolated: bool,
+    /// The incarnation when the partition began (a crash or repair during
+    /// it must be reported at the heal).
+    isolated_incarnation: u32,
+    /// Placement's messages that reached the host's side of a partition.
+    deferred: Vec<Event>,
 }
 
 impl Host {
@@ -47,11 +58,27 @@ impl Host {
             timer_generation: 0,
             used: Resources::ZERO,
             vms: BTreeMap::new(),
+            isolated: false,
+            isolated_incarnation: 0,
+            deferred: Vec::new(),
         }
     }
 
     pub fn is_up(&self) -> bool {
         self.up
+    }
+
+    /// Cut off from placement by a partition.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated
+    }
+
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    pub fn id(&self) -> HostId {
+        self.id
     }
 
     pub fn used(&self) -> Resources {
@@ -62,6 +89,10 @@ impl Host {
         self.capacity
     }
 
+    pub fn runs(&self, vm: VmId) -> bool {
+        self.vms.contains_key(&vm)
+    }
+
     /// The VMs running here, in id order.
     pub fn vms(&self) -> impl Iterator<Item = (VmId, Resources)> + '_ {
         self.vms.iter().map(|(v, r)| (*v, *r))
@@ -69,6 +100,11 @@ impl Host {
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match event {
+            Event::VmPowerOn { .. } | Event::VmPowerOff { .. } if self.isolated => {
+                self.deferred.push(event)
+            }
+            Event::HostIsolated { power_off } => self.isolate(power_off, ctx),
+            Event::HostReconnected { fenced } => self.reconnect(fenced, ctx),
             Event::Start => self.arm_failure(ctx),
             Event::VmPowerOn {
                 vm,
@@ -95,14 +131,16 @@ impl Host {
         if !self.up || incarnation != self.incarnation {
             return;
         }
-        let after = self.used + size;
-        assert!(
-            after.fits_in(&self.capacity),
-            "{} over capacity: placement bug",
-            self.id
-        );
-        self.used = after;
-        self.vms.insert(vm, size);
+        // A duplicate (message fault) is ignored: power-on is idempotent.
+        match self.vms.entry(vm) {
+            std::collections::btree_map::Entry::Occupied(_) => return,
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(size);
+            }
+        }
+        // Over capacity is a placement bug; the invariant checker reports it
+        // (`host-capacity`) with its causal chain, so no panic here.
+        self.used += size;
         ctx.note(Note::VmStarted {
             vm,
             host: self.id,
@@ -131,14 +169,18 @@ impl Host {
             vms: self.vms.len() as u32,
         });
         self.up = false;
+        self.deferred.clear();
         self.vms.clear();
         self.used = Resources::ZERO;
         self.timer_generation += 1;
-        ctx.send(
-            self.placement,
-            SimDuration::ZERO,
-            Event::HostDown { host: self.id },
-        );
+        // Cut off: placement hears of it when the partition heals.
+        if !self.isolated {
+            ctx.send(
+                self.placement,
+                SimDuration::ZERO,
+                Event::HostDown { host: self.id },
+            );
+        }
         if let Some(f) = &self.failures {
             let delay = SimDuration(ctx.rng().sample(&f.mttr));
             let generation = self.timer_generation;
@@ -154,6 +196,13 @@ impl Host {
         self.incarnation += 1;
         self.timer_generation += 1;
         ctx.note(Note::HostRepaired { host: self.id });
+        if !self.isolated {
+            self.send_up(ctx);
+        }
+        self.arm_failure(ctx);
+    }
+
+    fn send_up<C: Context>(&mut self, ctx: &mut C) {
         let incarnation = self.incarnation;
         ctx.send(
             self.placement,
@@ -163,7 +212,55 @@ impl Host {
                 incarnation,
             },
         );
-        self.arm_failure(ctx);
+    }
+
+    fn isolate<C: Context>(&mut self, power_off: bool, ctx: &mut C) {
+        if self.isolated {
+            return;
+        }
+        self.isolated = true;
+        self.isolated_incarnation = self.incarnation;
+        ctx.note(Note::HostIsolated { host: self.id });
+        if power_off {
+            self.power_off_all(ctx);
+        }
+    }
+
+    fn reconnect<C: Context>(&mut self, fenced: bool, ctx: &mut C) {
+        if !self.isolated {
+            return;
+        }
+        self.isolated = false;
+        let deferred = std::mem::take(&mut self.deferred);
+        if fenced {
+            // Placement declared this host failed (it is down in its view):
+            // what still runs here was restarted elsewhere.
+            if self.up {
+                self.power_off_all(ctx);
+                self.incarnation += 1;
+                self.send_up(ctx);
+            }
+            return;
+        }
+        let changed = !self.up || self.incarnation != self.isolated_incarnation;
+        if changed {
+            // It crashed (and maybe came back) while cut off.
+            let host = self.id;
+            ctx.send(self.placement, SimDuration::ZERO, Event::HostDown { host });
+            if self.up {
+                self.send_up(ctx);
+            }
+        }
+        for event in deferred {
+            self.handle(event, ctx);
+        }
+    }
+
+    fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
+        let vms: Vec<VmId> = self.vms.keys().copied().collect();
+        for vm in vms {
+            self.power_off(vm, ctx);
+        }
     }
 
     fn arm_failure<C: Context>(&mut self, ctx: &mut C) {

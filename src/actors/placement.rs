@@ -1,25 +1,47 @@
 //! vCenter's placement for one datacenter: admission (does any host have
-//! room?) and the host choice by policy (see [`crate::placement`]), then a
-//! power-on to the chosen host. It keeps its own view of every host's usage,
-//! which is what DRS decides on in the real system.
+//! room? does HA admission control allow it?) and the host choice by policy
+//! (see [`crate::placement`]), then a power-on to the chosen host. It keeps
+//! its own view of every host's usage, which is what DRS decides on in the
+//! real system.
 //!
-//! When a host goes down, its VMs are re-placed at once in VM id order; a VM
-//! that fits nowhere is lost and its owner is told.
+//! Without `ha:`, when a host goes down its VMs are re-placed at once in VM
+//! id order; a VM that fits nowhere is lost and its owner is told. With
+//! `ha:`, they are restarted after the restart delay, high priority first,
+//! on dedicated failover hosts first; new power-ons that would break the
+//! admission-control reservation are refused.
+//!
+//! Maintenance: the host stops taking new VMs and its VMs migrate to other
+//! hosts (power-off on the old host first, power-on on the new one no
+//! earlier); it has entered when placement has nothing left on it.
 
 use crate::actor::{Context, Note};
-use crate::event::Event;
+use crate::event::{Event, RejectReason};
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmTable};
 use crate::placement::PlacementIndex;
-use std::collections::BTreeSet;
+use crate::scenario::RestartPriority;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Maintenance {
+    No,
+    /// Evacuating: no new VMs, some still here.
+    Entering,
+    /// Empty, out of service.
+    In,
+}
 
 /// Placement's view of one host.
 struct HostView {
     actor: ActorId,
+    capacity: Resources,
     used: Resources,
     up: bool,
     incarnation: u32,
     /// VMs placed here, in id order (the order of re-placement).
     vms: BTreeSet<VmId>,
+    maintenance: Maintenance,
+    /// An HA dedicated failover host: only restarts go there.
+    failover: bool,
 }
 
 struct VmEntry {
@@ -29,6 +51,24 @@ struct VmEntry {
     /// When the power-on reaches the host. A power-off is never sent to
     /// arrive before it, or the host would start a VM already deleted.
     on_at: SimTime,
+    priority: RestartPriority,
+}
+
+/// A VM waiting for its HA restart.
+struct Restart {
+    owner: ActorId,
+    size: Resources,
+    priority: RestartPriority,
+    batch: u64,
+}
+
+/// What placement needs of the `ha:` section.
+#[derive(Clone, Debug)]
+pub struct HaPlacement {
+    pub restart_delay: Dist,
+    /// Admission control: the total size of admitted VMs may not pass this.
+    pub admission_capacity: Option<Resources>,
+    pub failover_hosts: Vec<HostId>,
 }
 
 pub struct Placement {
@@ -36,6 +76,33 @@ pub struct Placement {
     hosts: Vec<HostView>,
     vms: VmTable<VmEntry>,
     power_on_delay: Dist,
+    ha: Option<HaPlacement>,
+    /// Total size of the VMs placement holds (placed or awaiting restart).
+    admitted: Resources,
+    restarting: BTreeMap<VmId, Restart>,
+    /// When each pending restart batch's host was declared failed.
+    batches: BTreeMap<u64, SimTime>,
+    next_batch: u64,
+    /// Planted bug (`debug.placement_ignores_memory`).
+    ignore_memory: bool,
+}
+
+/// One VM as placement believes it: on `host`, running from `on_at`.
+#[derive(Clone, Copy, Debug)]
+pub struct Assignment {
+    pub vm: VmId,
+    pub host: HostId,
+    pub size: Resources,
+    pub on_at: SimTime,
+}
+
+/// Placement's belief about one host.
+#[derive(Clone, Copy, Debug)]
+pub struct HostBelief {
+    pub up: bool,
+    pub incarnation: u32,
+    pub used: Resources,
+    pub maintenance: Maintenance,
 }
 
 impl Placement {
@@ -47,12 +114,15 @@ impl Placement {
     ) -> Self {
         let hosts = hosts
             .iter()
-            .map(|&(actor, _capacity)| HostView {
+            .map(|&(actor, capacity)| HostView {
                 actor,
+                capacity,
                 used: Resources::ZERO,
                 up: true,
                 incarnation: 0,
                 vms: BTreeSet::new(),
+                maintenance: Maintenance::No,
+                failover: false,
             })
             .collect();
         Placement {
@@ -60,7 +130,33 @@ impl Placement {
             hosts,
             vms: VmTable::default(),
             power_on_delay,
+            ha: None,
+            admitted: Resources::ZERO,
+            restarting: BTreeMap::new(),
+            batches: BTreeMap::new(),
+            next_batch: 0,
+            ignore_memory: false,
         }
+    }
+
+    /// Turns vSphere HA on.
+    pub fn with_ha(mut self, ha: HaPlacement) -> Self {
+        for h in &ha.failover_hosts {
+            if let Some(view) = self.hosts.get_mut(h.0 as usize) {
+                view.failover = true;
+            }
+        }
+        self.ha = Some(ha);
+        for h in 0..self.hosts.len() {
+            self.refresh(HostId(h as u32));
+        }
+        self
+    }
+
+    /// Plants the "ignores memory" bug (tests of the checker only).
+    pub fn with_ignored_memory(mut self, ignore: bool) -> Self {
+        self.ignore_memory = ignore;
+        self
     }
 
     /// Where placement believes each VM is, in VM id order.
@@ -68,26 +164,116 @@ impl Placement {
         self.vms.iter().map(|(vm, e)| (vm, HostId(e.host)))
     }
 
+    /// Every placed VM with its size and power-on arrival, in VM id order.
+    pub fn placed(&self) -> impl Iterator<Item = Assignment> + '_ {
+        self.vms.iter().map(|(vm, e)| Assignment {
+            vm,
+            host: HostId(e.host),
+            size: e.size,
+            on_at: e.on_at,
+        })
+    }
+
+    /// Placement's belief about each host, by `HostId`.
+    pub fn host_beliefs(&self) -> impl Iterator<Item = HostBelief> + '_ {
+        self.hosts.iter().map(|v| HostBelief {
+            up: v.up,
+            incarnation: v.incarnation,
+            used: v.used,
+            maintenance: v.maintenance,
+        })
+    }
+
+    /// Where placement believes `vm` is, and when its power-on arrives.
+    pub fn where_is(&self, vm: VmId) -> Option<(HostId, SimTime)> {
+        self.vms.get(vm).map(|e| (HostId(e.host), e.on_at))
+    }
+
+    /// The VMs placement believes are on `host`, in id order.
+    pub fn vms_on(&self, host: HostId) -> impl Iterator<Item = VmId> + '_ {
+        self.hosts[host.0 as usize].vms.iter().copied()
+    }
+
+    /// Placement's belief about one host.
+    pub fn host_belief(&self, host: HostId) -> HostBelief {
+        let v = &self.hosts[host.0 as usize];
+        HostBelief {
+            up: v.up,
+            incarnation: v.incarnation,
+            used: v.used,
+            maintenance: v.maintenance,
+        }
+    }
+
+    /// VMs waiting for an HA restart.
+    pub fn pending_restarts(&self) -> usize {
+        self.restarting.len()
+    }
+
+    /// (admitted, admission capacity) when HA admission control is on.
+    pub fn admission(&self) -> Option<(Resources, Resources)> {
+        let cap = self.ha.as_ref()?.admission_capacity?;
+        Some((self.admitted, cap))
+    }
+
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match event {
-            Event::VmRequested { vm, size } => {
-                ctx.note(Note::VmRequested { vm, size });
-                let owner = ctx.sender();
-                if !self.place(vm, size, owner, ctx) {
-                    ctx.note(Note::VmRejected { vm });
-                    ctx.send(owner, SimDuration::ZERO, Event::VmRejected { vm });
-                }
+            Event::VmRequested { vm, size } => self.request(vm, size, RestartPriority::Medium, ctx),
+            Event::VmRequestedWithPriority { vm, size, priority } => {
+                self.request(vm, size, RestartPriority::from_u8(priority), ctx)
             }
             Event::VmDeleteRequested { vm } => self.delete(vm, ctx),
-            Event::HostDown { host } => self.host_down(host, ctx),
+            Event::HostDown { host } | Event::HostUnreachable { host } => self.host_down(host, ctx),
             Event::HostUp { host, incarnation } => {
                 let view = &mut self.hosts[host.0 as usize];
                 view.up = true;
                 view.incarnation = incarnation;
-                self.index.update(host, view.used, true);
+                self.refresh(host);
+            }
+            Event::HaRestart { batch } => self.restart_batch(batch, ctx),
+            Event::MaintenanceBegin { host } => self.maintenance_begin(host, ctx),
+            Event::MaintenanceEnd { host } => {
+                self.hosts[host.0 as usize].maintenance = Maintenance::No;
+                self.refresh(host);
             }
             other => tracing::warn!(kind = other.kind(), "placement ignored an unexpected event"),
         }
+    }
+
+    fn request<C: Context>(
+        &mut self,
+        vm: VmId,
+        size: Resources,
+        priority: RestartPriority,
+        ctx: &mut C,
+    ) {
+        // A duplicated request (message fault) is ignored.
+        if self.vms.get(vm).is_some() || self.restarting.contains_key(&vm) {
+            return;
+        }
+        ctx.note(Note::VmRequested { vm, size });
+        let owner = ctx.sender();
+        if let Some((admitted, cap)) = self.admission()
+            && !(admitted + size).fits_in(&cap)
+        {
+            let reason = RejectReason::HaAdmission;
+            ctx.note(Note::VmRefused { vm, reason });
+            ctx.send(owner, SimDuration::ZERO, Event::VmRefused { vm, reason });
+            return;
+        }
+        if self.place(vm, size, owner, priority, ctx) {
+            self.admitted += size;
+        } else {
+            ctx.note(Note::VmRejected { vm });
+            ctx.send(owner, SimDuration::ZERO, Event::VmRejected { vm });
+        }
+    }
+
+    /// Tells the index whether `host` may take new VMs.
+    fn refresh(&mut self, host: HostId) {
+        let view = &self.hosts[host.0 as usize];
+        let eligible = view.up && view.maintenance == Maintenance::No && !view.failover;
+        self.index.update(host, view.used, eligible);
     }
 
     /// Chooses a host and sends the power-on; false when nothing fits.
@@ -96,27 +282,50 @@ impl Placement {
         vm: VmId,
         size: Resources,
         owner: ActorId,
+        priority: RestartPriority,
         ctx: &mut C,
     ) -> bool {
-        let Some(host) = self.index.select(&size) else {
+        let probe = if self.ignore_memory {
+            Resources {
+                memory_bytes: 0,
+                ..size
+            }
+        } else {
+            size
+        };
+        let Some(host) = self.index.select(&probe) else {
             return false;
         };
+        let entry = VmEntry {
+            owner,
+            host: host.0,
+            size,
+            on_at: SimTime::ZERO,
+            priority,
+        };
+        self.place_on(vm, entry, SimDuration::ZERO, ctx);
+        true
+    }
+
+    /// Sends the power-on to `entry.host`, arriving no earlier than
+    /// `min_delay` from now, and records the VM there.
+    fn place_on<C: Context>(
+        &mut self,
+        vm: VmId,
+        mut entry: VmEntry,
+        min_delay: SimDuration,
+        ctx: &mut C,
+    ) {
+        let host = HostId(entry.host);
         let view = &mut self.hosts[host.0 as usize];
-        view.used += size;
+        view.used += entry.size;
         view.vms.insert(vm);
-        self.index.update(host, view.used, view.up);
         let (actor, incarnation) = (view.actor, view.incarnation);
-        let delay = SimDuration(ctx.rng().sample(&self.power_on_delay));
-        let on_at = ctx.now().saturating_add(delay);
-        self.vms.insert(
-            vm,
-            VmEntry {
-                owner,
-                host: host.0,
-                size,
-                on_at,
-            },
-        );
+        self.refresh(host);
+        let delay = SimDuration(ctx.rng().sample(&self.power_on_delay)).max(min_delay);
+        entry.on_at = ctx.now().saturating_add(delay);
+        let size = entry.size;
+        self.vms.insert(vm, entry);
         ctx.send(
             actor,
             delay,
@@ -126,14 +335,19 @@ impl Placement {
                 incarnation,
             },
         );
-        true
     }
 
     fn delete<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
+        if let Some(r) = self.restarting.remove(&vm) {
+            self.admitted -= r.size;
+            ctx.note(Note::VmDeleted { vm });
+            return;
+        }
         let Some(entry) = self.vms.remove(vm) else {
             return;
         };
         self.release(vm, &entry);
+        self.admitted -= entry.size;
         ctx.note(Note::VmDeleted { vm });
         // Same arrival time as the power-on at worst, and queued after it.
         let delay = entry.on_at.since(ctx.now());
@@ -149,7 +363,10 @@ impl Placement {
         let view = &mut self.hosts[entry.host as usize];
         view.used -= entry.size;
         view.vms.remove(&vm);
-        self.index.update(HostId(entry.host), view.used, view.up);
+        if view.maintenance == Maintenance::Entering && view.vms.is_empty() {
+            view.maintenance = Maintenance::In;
+        }
+        self.refresh(HostId(entry.host));
     }
 
     fn host_down<C: Context>(&mut self, host: HostId, ctx: &mut C) {
@@ -160,13 +377,140 @@ impl Placement {
         view.up = false;
         view.used = Resources::ZERO;
         let displaced = std::mem::take(&mut view.vms);
-        self.index.update(host, Resources::ZERO, false);
+        if view.maintenance == Maintenance::Entering {
+            view.maintenance = Maintenance::In;
+        }
+        self.refresh(host);
+        let Some(ha) = &self.ha else {
+            for vm in displaced {
+                let entry = self.vms.remove(vm).expect("displaced vm is placed");
+                if !self.place(vm, entry.size, entry.owner, entry.priority, ctx) {
+                    self.lose(vm, entry.owner, entry.size, ctx);
+                }
+            }
+            return;
+        };
+        let delay = SimDuration(ctx.rng().sample(&ha.restart_delay));
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        self.batches.insert(batch, ctx.now());
         for vm in displaced {
             let entry = self.vms.remove(vm).expect("displaced vm is placed");
-            if !self.place(vm, entry.size, entry.owner, ctx) {
-                ctx.note(Note::VmLost { vm });
-                ctx.send(entry.owner, SimDuration::ZERO, Event::VmLost { vm });
+            self.restarting.insert(
+                vm,
+                Restart {
+                    owner: entry.owner,
+                    size: entry.size,
+                    priority: entry.priority,
+                    batch,
+                },
+            );
+        }
+        ctx.send(ctx.me(), delay, Event::HaRestart { batch });
+    }
+
+    fn lose<C: Context>(&mut self, vm: VmId, owner: ActorId, size: Resources, ctx: &mut C) {
+        self.admitted -= size;
+        ctx.note(Note::VmLost { vm });
+        ctx.send(owner, SimDuration::ZERO, Event::VmLost { vm });
+    }
+
+    /// Restarts a failure's VMs: high priority first, then VM id; dedicated
+    /// failover hosts first, then the policy's choice.
+    fn restart_batch<C: Context>(&mut self, batch: u64, ctx: &mut C) {
+        let Some(down_at) = self.batches.remove(&batch) else {
+            return;
+        };
+        let mut order: Vec<(std::cmp::Reverse<RestartPriority>, VmId)> = self
+            .restarting
+            .iter()
+            .filter(|(_, r)| r.batch == batch)
+            .map(|(vm, r)| (std::cmp::Reverse(r.priority), *vm))
+            .collect();
+        order.sort();
+        for (_, vm) in order {
+            let r = self.restarting.remove(&vm).expect("listed restart");
+            let placed = match self.failover_with_room(&r.size) {
+                Some(host) => {
+                    let entry = VmEntry {
+                        owner: r.owner,
+                        host: host.0,
+                        size: r.size,
+                        on_at: SimTime::ZERO,
+                        priority: r.priority,
+                    };
+                    self.place_on(vm, entry, SimDuration::ZERO, ctx);
+                    true
+                }
+                None => self.place(vm, r.size, r.owner, r.priority, ctx),
+            };
+            if placed {
+                let after = ctx.now().since(down_at);
+                ctx.note(Note::VmRestarted { vm, after });
+            } else {
+                self.lose(vm, r.owner, r.size, ctx);
             }
         }
+    }
+
+    fn failover_with_room(&self, size: &Resources) -> Option<HostId> {
+        let ha = self.ha.as_ref()?;
+        ha.failover_hosts.iter().copied().find(|h| {
+            let v = &self.hosts[h.0 as usize];
+            v.up && v.maintenance == Maintenance::No && (v.used + *size).fits_in(&v.capacity)
+        })
+    }
+
+    fn maintenance_begin<C: Context>(&mut self, host: HostId, ctx: &mut C) {
+        let view = &mut self.hosts[host.0 as usize];
+        if view.maintenance != Maintenance::No {
+            return;
+        }
+        view.maintenance = Maintenance::Entering;
+        let vms: Vec<VmId> = view.vms.iter().copied().collect();
+        ctx.note(Note::MaintenanceBegan { host });
+        self.refresh(host);
+        for vm in vms {
+            self.migrate(vm, ctx);
+        }
+        let view = &mut self.hosts[host.0 as usize];
+        if view.maintenance == Maintenance::Entering && view.vms.is_empty() {
+            view.maintenance = Maintenance::In;
+        }
+    }
+
+    /// Moves a VM to another host: the power-off reaches the old host no
+    /// earlier than its power-on did, and the new power-on no earlier than
+    /// that (sent after it, so it is delivered after it at a tie).
+    fn migrate<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
+        let Some(size) = self.vms.get(vm).map(|e| e.size) else {
+            return;
+        };
+        let probe = if self.ignore_memory {
+            Resources {
+                memory_bytes: 0,
+                ..size
+            }
+        } else {
+            size
+        };
+        let Some(target) = self.index.select(&probe) else {
+            return; // stays; the host keeps entering
+        };
+        let entry = self.vms.remove(vm).expect("checked above");
+        self.release(vm, &entry);
+        let off_delay = entry.on_at.since(ctx.now());
+        ctx.send(
+            self.hosts[entry.host as usize].actor,
+            off_delay,
+            Event::VmPowerOff { vm },
+        );
+        let moved = VmEntry {
+            host: target.0,
+            on_at: SimTime::ZERO,
+            ..entry
+        };
+        self.place_on(vm, moved, off_delay, ctx);
+        ctx.note(Note::VmMigrated { vm });
     }
 }

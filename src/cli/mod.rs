@@ -1,8 +1,10 @@
 //! The command line: clap definitions and the glue that turns library results
-//! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed,
+//! into output and exit codes. Exit codes: 0 ok, 1 an `expect:` failed or
+//! an invariant was violated (run --check, fuzz),
 //! 2 bad input (scenario, arguments), 3 an I/O or storage failure.
 
 mod export_cmd;
+mod fuzz_cmd;
 mod import_cmd;
 mod inspect_cmd;
 mod plan_cmd;
@@ -42,6 +44,8 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Find the smallest host count meeting the SLOs, with a report.
     Plan(plan_cmd::PlanArgs),
+    /// Swarm-test a scenario over many seeds with invariants on.
+    Fuzz(fuzz_cmd::FuzzArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
+        Command::Fuzz(args) => fuzz_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

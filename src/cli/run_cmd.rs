@@ -4,7 +4,7 @@
 use super::Failure;
 use super::progress::Progress;
 use pacsim::report::expect::{self, Verdict};
-use pacsim::run::simulate;
+use pacsim::run::simulate_checked;
 use pacsim::scenario::{Scenario, load_scenario};
 use pacsim::store::EventLog;
 use std::path::{Path, PathBuf};
@@ -39,12 +39,24 @@ pub struct RunArgs {
     /// Also write the run as a portable trace file (.pstrace).
     #[arg(long, conflicts_with = "live")]
     trace: Option<PathBuf>,
+    /// Check every invariant after every event (default: every 2^20 events).
+    /// A violation stops the run and exits 1.
+    #[arg(long, conflicts_with_all = ["live", "trace"])]
+    check: bool,
+    /// Add the faults of an encoded profile (as printed by `pacsim fuzz`).
+    #[arg(long, value_name = "PROFILE")]
+    fault_profile: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if let Some(text) = &args.fault_profile {
+        let profile = pacsim::fuzz::Profile::decode(text).map_err(Failure::bad_input)?;
+        profile.validate(&scenario).map_err(Failure::bad_input)?;
+        profile.apply(&mut scenario);
     }
     if let Some(spec) = &args.workload_trace {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
@@ -75,7 +87,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             progress.update(now, events)
         })
     } else {
-        simulate(&scenario, log, |now, events| progress.update(now, events)).map_err(Failure::io)
+        simulate_checked(&scenario, log, args.check, |now, events| {
+            progress.update(now, events)
+        })
+        .map_err(Failure::io)
     };
     progress.finish();
     let mut output = result?;
@@ -96,6 +111,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         if let Some(trace) = &args.trace {
             println!("{:<18}  {}", "trace", trace.display());
         }
+    }
+    if let Some(v) = &output.violation {
+        eprint!("{v}");
+        return Ok(1);
     }
     check_expectations(&scenario, &json)
 }

@@ -68,6 +68,7 @@ impl Collector {
             size,
             at: SimTime(start_ns),
             delete_at: end_ns.map(SimTime),
+            restart_priority: None,
         });
         Ok(())
     }

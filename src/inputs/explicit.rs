@@ -56,9 +56,14 @@ impl Source for ExplicitVms {
             Step::Create(i) => {
                 let vm = ids.alloc();
                 self.ids[i] = Some(vm);
-                Event::VmRequested {
-                    vm,
-                    size: self.vms[i].size,
+                let size = self.vms[i].size;
+                match self.vms[i].restart_priority {
+                    None => Event::VmRequested { vm, size },
+                    Some(p) => Event::VmRequestedWithPriority {
+                        vm,
+                        size,
+                        priority: p as u8,
+                    },
                 }
             }
             Step::Delete(i) => Event::VmDeleteRequested {

@@ -17,7 +17,7 @@ use crate::event::Event;
 use crate::model::{ActorId, SimTime, VmId};
 
 pub use explicit::ExplicitVms;
-pub use faults::ScheduledFaults;
+pub use faults::{FaultWiring, ScheduledFaults, fault_end};
 pub use generator::GeneratorSource;
 pub use recorded::RecordedInputs;
 

@@ -119,6 +119,8 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
         actors: shared.actors,
         capacity,
         hosts,
+        violation: None,
+        invariant_checks: 0,
     })
 }
 

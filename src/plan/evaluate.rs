@@ -68,6 +68,9 @@ fn run_one(
             host: crate::model::HostId(*h as u32),
             kind: HostFaultKind::Crash,
             repair_after: None,
+            duration: None,
+            hosts: vec![crate::model::HostId(*h as u32)],
+            factor: 1,
         });
     }
     let end = crate::model::SimTime(s.duration.0);

@@ -128,7 +128,15 @@ impl Detail {
                 self.host(host.0 as usize);
                 self.down[host.0 as usize] = false;
             }
-            Note::VmLost { .. } | Note::VmDeleted { .. } => {}
+            // An HA admission refusal is a rejection on the planner's timeline.
+            Note::VmRefused { .. } => self.rejected += 1,
+            // Allocation changes arrive as VmStopped/VmStarted/HostFailed.
+            Note::VmLost { .. }
+            | Note::VmDeleted { .. }
+            | Note::VmRestarted { .. }
+            | Note::HostIsolated { .. }
+            | Note::MaintenanceBegan { .. }
+            | Note::VmMigrated { .. } => {}
         }
     }
 

@@ -6,6 +6,7 @@ use crate::actor::Note;
 use crate::model::{Resources, SimTime, VmTable};
 use crate::sim::NoteSink;
 use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
 
 pub struct Stats {
     pub requested: u64,
@@ -30,6 +31,15 @@ pub struct Stats {
     pub placement_latency: Histogram<u64>,
     /// The planner's richer fold (`None` unless asked for).
     pub detail: Option<super::detail::Detail>,
+    /// Refusals by reason other than "no room" (HA admission control).
+    pub refused: BTreeMap<&'static str, u64>,
+    /// VMs restarted by HA, and the time from failure to each restart (ns).
+    pub restarted: u64,
+    pub recovery: Histogram<u64>,
+    pub migrated: u64,
+    /// Faults injected, by kind (crash, partition, maintenance; message
+    /// faults are counted by the kernel and added by the run).
+    pub faults: BTreeMap<&'static str, u64>,
 }
 
 impl Default for Stats {
@@ -56,6 +66,11 @@ impl Default for Stats {
             placement_latency: Histogram::new_with_bounds(1, 1 << 52, 3)
                 .expect("valid histogram bounds"),
             detail: None,
+            refused: BTreeMap::new(),
+            restarted: 0,
+            recovery: Histogram::new_with_bounds(1, 1 << 52, 3).expect("valid histogram bounds"),
+            migrated: 0,
+            faults: BTreeMap::new(),
         }
     }
 }
@@ -130,10 +145,23 @@ impl NoteSink for Stats {
             Note::HostFailed { running, vms, .. } => {
                 self.advance(at);
                 self.host_failures += 1;
+                *self.faults.entry("crash").or_default() += 1;
                 self.allocated -= running;
                 self.running_vms -= vms as u64;
             }
             Note::HostRepaired { .. } => self.host_repairs += 1,
+            Note::VmRefused { vm, reason } => {
+                self.rejected += 1;
+                *self.refused.entry(reason.name()).or_default() += 1;
+                self.waiting.remove(vm);
+            }
+            Note::VmRestarted { after, .. } => {
+                self.restarted += 1;
+                self.recovery.saturating_record(after.0.max(1));
+            }
+            Note::HostIsolated { .. } => *self.faults.entry("partition").or_default() += 1,
+            Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
+            Note::VmMigrated { .. } => self.migrated += 1,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::Stats;
 use crate::model::SimTime;
 use crate::model::resources::GIB;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -26,6 +27,12 @@ pub struct Summary {
     pub mean_allocated: Amount,
     pub utilization: Utilization,
     pub placement_latency_ms: Latency,
+    /// Faults injected, by kind (`crash`, `partition`, `maintenance`,
+    /// `message_drop`, `message_delay`, `message_duplicate`).
+    pub faults: BTreeMap<String, u64>,
+    /// Failure → HA restart of each restarted VM.
+    pub recovery_ms: Latency,
+    pub invariant_checks: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -39,6 +46,12 @@ pub struct VmCounts {
     pub alive_at_end: u64,
     /// rejected / requested (0 when nothing was requested).
     pub rejected_ratio: f64,
+    /// Rejections by reason: `no_capacity`, `ha_admission`.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Restarted by HA after a host failure or isolation.
+    pub restarted: u64,
+    /// Moved off hosts entering maintenance.
+    pub migrated: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -81,6 +94,7 @@ pub struct RunFacts<'a> {
     pub digest: String,
     pub hosts: u64,
     pub capacity: crate::model::Resources,
+    pub invariant_checks: u64,
 }
 
 impl Summary {
@@ -117,6 +131,9 @@ impl Summary {
                 } else {
                     stats.rejected as f64 / stats.requested as f64
                 },
+                rejected_by_reason: rejected_by_reason(stats),
+                restarted: stats.restarted,
+                migrated: stats.migrated,
             },
             hosts: HostCounts {
                 count: facts.hosts,
@@ -146,6 +163,17 @@ impl Summary {
                 p99: ms(0.99),
                 max: round3(stats.placement_latency.max() as f64 / 1e6),
             },
+            faults: stats
+                .faults
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            recovery_ms: Latency {
+                p50: round3(stats.recovery.value_at_quantile(0.5) as f64 / 1e6),
+                p99: round3(stats.recovery.value_at_quantile(0.99) as f64 / 1e6),
+                max: round3(stats.recovery.max() as f64 / 1e6),
+            },
+            invariant_checks: facts.invariant_checks,
         }
     }
 
@@ -158,7 +186,7 @@ impl Summary {
         let v = &self.vms;
         let u = &self.utilization;
         let l = &self.placement_latency_ms;
-        let rows: Vec<(&str, String)> = vec![
+        let mut rows: Vec<(&str, String)> = vec![
             (
                 "scenario",
                 format!(
@@ -213,13 +241,68 @@ impl Summary {
                 "placement latency",
                 format!("p50 {} ms  p99 {} ms  max {} ms", l.p50, l.p99, l.max),
             ),
-            ("digest", self.digest.clone()),
         ];
+        self.fault_rows(&mut rows);
+        rows.push(("digest", self.digest.clone()));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()
             .map(|(k, val)| format!("{k:<width$}  {val}\n"))
             .collect()
     }
+}
+
+impl Summary {
+    /// Rows shown only when a run has them, so older tables stay as they were.
+    fn fault_rows(&self, rows: &mut Vec<(&'static str, String)>) {
+        let list = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {}", group(*v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let refused: BTreeMap<String, u64> = self
+            .vms
+            .rejected_by_reason
+            .iter()
+            .filter(|(k, _)| k.as_str() != "no_capacity")
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        if !refused.is_empty() {
+            rows.push(("rejected by reason", list(&self.vms.rejected_by_reason)));
+        }
+        if !self.faults.is_empty() {
+            rows.push(("faults injected", list(&self.faults)));
+        }
+        if self.vms.restarted > 0 {
+            let r = &self.recovery_ms;
+            rows.push((
+                "HA restarts",
+                format!(
+                    "{} (time to recover p50 {} ms  p99 {} ms)",
+                    group(self.vms.restarted),
+                    r.p50,
+                    r.p99
+                ),
+            ));
+        }
+        if self.vms.migrated > 0 {
+            rows.push(("migrations", group(self.vms.migrated)));
+        }
+        if self.invariant_checks > 0 {
+            rows.push(("invariant checks", group(self.invariant_checks)));
+        }
+    }
+}
+
+fn rejected_by_reason(stats: &Stats) -> BTreeMap<String, u64> {
+    let refused: u64 = stats.refused.values().sum();
+    let mut m: BTreeMap<String, u64> = stats
+        .refused
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    m.insert("no_capacity".into(), stats.rejected - refused);
+    m
 }
 
 fn round3(x: f64) -> f64 {

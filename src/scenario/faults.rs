@@ -8,7 +8,8 @@ use super::yaml::{Node, NodeKind};
 use crate::model::{HostId, SimDuration, SimTime};
 use std::collections::BTreeSet;
 
-const FAULT_KINDS: [&str; 1] = ["crash"];
+const FAULT_KINDS: [&str; 4] = ["crash", "maintenance", "partition", "slow"];
+const CLASSES: [&str; 3] = ["placement", "host", "workload"];
 
 pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
     let host_names: Vec<&str> = dc.hosts.iter().map(|h| h.name.as_str()).collect();
@@ -18,13 +19,38 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
         let f = Fields::new(
             entry,
             &path,
-            &["at", "host", "fault", "repair_after", "random"],
+            &[
+                "at",
+                "host",
+                "hosts",
+                "fault",
+                "repair_after",
+                "duration",
+                "factor",
+                "random",
+                "messages",
+            ],
         )?;
+        if let Some(n) = f.opt("messages") {
+            if faults.messages.is_some() {
+                return Err(Diag::new(n.loc, "only one `messages` rule is supported"));
+            }
+            faults.messages = Some(parse_messages(n, &f.sub("messages"))?);
+            continue;
+        }
         match f.key("random") {
             Some(random_key) => {
-                if let Some(other) = ["at", "host", "fault", "repair_after"]
-                    .iter()
-                    .find_map(|k| f.key(k))
+                if let Some(other) = [
+                    "at",
+                    "host",
+                    "hosts",
+                    "fault",
+                    "repair_after",
+                    "duration",
+                    "factor",
+                ]
+                .iter()
+                .find_map(|k| f.key(k))
                 {
                     let loc = if other.loc.line > random_key.loc.line {
                         other.loc
@@ -55,12 +81,12 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
 
 fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFault> {
     let at = read::duration(f.req("at")?, &f.sub("at"))?;
-    let host_node = f.req("host")?;
-    let host_name = read::scalar(host_node, "a host name", &f.sub("host"))?;
-    let host = read::resolve(host_node, "host", host_name, host_names)?;
     let kind_node = f.req("fault")?;
     let kind = match read::scalar(kind_node, "a fault kind", &f.sub("fault"))? {
         "crash" => HostFaultKind::Crash,
+        "maintenance" => HostFaultKind::Maintenance,
+        "partition" => HostFaultKind::Partition,
+        "slow" => HostFaultKind::Slow,
         other => {
             return Err(Diag::new(
                 kind_node.loc,
@@ -72,16 +98,120 @@ fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFa
             ));
         }
     };
+    let hosts = if kind == HostFaultKind::Partition {
+        let node = f.req("hosts")?;
+        let path = f.sub("hosts");
+        let items = read::non_empty_seq(node, &path, "`hosts` must name at least one host")?;
+        let mut ids = Vec::new();
+        for item in items {
+            let name = read::scalar(item, "a host name", &path)?;
+            ids.push(host_id(read::resolve(item, "host", name, host_names)?));
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    } else {
+        let host_node = f.req("host")?;
+        let host_name = read::scalar(host_node, "a host name", &f.sub("host"))?;
+        vec![host_id(read::resolve(
+            host_node, "host", host_name, host_names,
+        )?)]
+    };
     let repair_after = f
         .opt("repair_after")
         .map(|n| read::duration(n, &f.sub("repair_after")))
         .transpose()?;
+    let duration = match kind {
+        HostFaultKind::Crash => None,
+        _ => Some(SimDuration(read::duration(
+            f.req("duration")?,
+            &f.sub("duration"),
+        )?)),
+    };
+    let factor = match kind {
+        HostFaultKind::Slow => {
+            let n = f.req("factor")?;
+            let v = read::positive_u64(n, &f.sub("factor"))?;
+            u32::try_from(v).map_err(|_| Diag::new(n.loc, "`factor` is too large"))?
+        }
+        _ => 1,
+    };
     Ok(ScheduledFault {
         at: SimTime(at),
-        host: host_id(host),
+        host: hosts[0],
         kind,
         repair_after: repair_after.map(SimDuration),
+        duration,
+        hosts,
+        factor,
     })
+}
+
+/// `{drop: 1/1000, delay: {p: 1/100, by: exp(2s)}, duplicate: 1/1000,
+/// between: [placement, host], resend_after: 1s}`.
+fn parse_messages(node: &Node, path: &str) -> PResult<MessageFaults> {
+    let f = Fields::new(
+        node,
+        path,
+        &["drop", "delay", "duplicate", "between", "resend_after"],
+    )?;
+    let ratio = |k: &str| {
+        f.opt(k)
+            .map(|n| read::ratio(n, &f.sub(k)))
+            .transpose()
+            .map(|r| r.unwrap_or(Ratio::ZERO))
+    };
+    let (delay, delay_by) = match f.opt("delay") {
+        None => (Ratio::ZERO, crate::model::Dist::Fixed(0)),
+        Some(n) => {
+            let d = Fields::new(n, &f.sub("delay"), &["p", "by"])?;
+            (
+                read::ratio(d.req("p")?, &d.sub("p"))?,
+                read::dist(d.req("by")?, &d.sub("by"))?,
+            )
+        }
+    };
+    let resend_after = match f.opt("resend_after") {
+        Some(n) => SimDuration(read::duration(n, &f.sub("resend_after"))?),
+        None => SimDuration(1_000_000_000),
+    };
+    let between = match f.opt("between") {
+        None => (ActorClass::Placement, ActorClass::Host),
+        Some(n) => {
+            let items = read::seq(n, &f.sub("between"))?;
+            if items.len() != 2 {
+                return Err(Diag::new(
+                    n.loc,
+                    format!("`{}` names exactly two actor classes", f.sub("between")),
+                ));
+            }
+            (class(&items[0])?, class(&items[1])?)
+        }
+    };
+    Ok(MessageFaults {
+        drop: ratio("drop")?,
+        resend_after,
+        delay,
+        delay_by,
+        duplicate: ratio("duplicate")?,
+        between,
+    })
+}
+
+fn class(node: &Node) -> PResult<ActorClass> {
+    match read::scalar(node, "an actor class", "between")? {
+        "placement" => Ok(ActorClass::Placement),
+        "host" => Ok(ActorClass::Host),
+        "workload" => Ok(ActorClass::Workload),
+        other => Err(Diag::new(
+            node.loc,
+            format!(
+                "unknown actor class `{other}`; expected one of {}{}",
+                backticked(CLASSES),
+                suggestion(other, CLASSES)
+            ),
+        )),
+    }
 }
 
 fn host_id(index: usize) -> HostId {

@@ -10,6 +10,7 @@ mod datacenter;
 pub mod error;
 mod expect;
 mod faults;
+pub mod ha;
 pub mod model;
 mod parse;
 mod read;

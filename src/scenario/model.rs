@@ -26,6 +26,69 @@ pub struct Scenario {
     pub workloads: Workloads,
     pub faults: Faults,
     pub expect: Vec<Expectation>,
+    /// `ha:`; `None` keeps the immediate re-placement of a failed host's VMs.
+    pub ha: Option<HaConfig>,
+    /// `expect_recovery_within:` — liveness bound after the last scheduled
+    /// fault, checked by the invariant checker.
+    pub expect_recovery_within: Option<SimDuration>,
+    /// `debug:` — switches that plant bugs, for testing the checker.
+    pub debug: DebugSwitches,
+}
+
+/// vSphere HA: restart delay and order, admission control, isolation.
+#[derive(Clone, Debug)]
+pub struct HaConfig {
+    /// Time from placement learning of a failure to the restarts.
+    pub restart_delay: Dist,
+    pub admission: Admission,
+    pub isolation_response: IsolationResponse,
+    /// Time from a partition to placement declaring the isolated hosts failed.
+    pub detection_delay: SimDuration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    None,
+    /// The capacity of the N largest hosts is reserved.
+    HostFailuresTolerated(u32),
+    /// Percent of the cluster's cpu and memory reserved.
+    ReservedPercent {
+        cpu: u32,
+        memory: u32,
+    },
+    /// Dedicated failover hosts: not used for normal placement.
+    FailoverHosts(Vec<HostId>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsolationResponse {
+    LeavePoweredOn,
+    PowerOff,
+}
+
+/// HA restart priority of a VM; restarts go high, then medium, then low.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RestartPriority {
+    Low = 0,
+    #[default]
+    Medium = 1,
+    High = 2,
+}
+
+impl RestartPriority {
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            0 => RestartPriority::Low,
+            2 => RestartPriority::High,
+            _ => RestartPriority::Medium,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DebugSwitches {
+    /// Placement selects hosts by cpu only (a planted bug).
+    pub placement_ignores_memory: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +175,8 @@ pub struct ExplicitVm {
     pub at: SimTime,
     /// `None`: lives until the end of the run.
     pub delete_at: Option<SimTime>,
+    /// `None`: not written (medium; the request keeps its old encoding).
+    pub restart_priority: Option<RestartPriority>,
 }
 
 /// Poisson (or other renewal) arrivals of VMs drawn from a size mix.
@@ -134,11 +199,50 @@ pub struct Generator {
 pub struct Faults {
     pub scheduled: Vec<ScheduledFault>,
     pub random: Vec<RandomHostFaults>,
+    /// `- messages: {...}`: loss, delay and duplication between actor classes.
+    pub messages: Option<MessageFaults>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HostFaultKind {
     Crash,
+    /// Placement evacuates the host, which then stays out for `duration`.
+    Maintenance,
+    /// `hosts` are cut off from placement for `duration`.
+    Partition,
+    /// Power-ons on the host take `factor` times longer for `duration`.
+    Slow,
+}
+
+/// A probability as an integer ratio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ratio {
+    pub num: u64,
+    pub den: u64,
+}
+
+impl Ratio {
+    pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
+}
+
+/// The actor classes a message rule can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActorClass {
+    Placement,
+    Host,
+    Workload,
+}
+
+#[derive(Clone, Debug)]
+pub struct MessageFaults {
+    /// Lost on the wire; the reliable transport resends after `resend_after`.
+    pub drop: Ratio,
+    pub resend_after: SimDuration,
+    pub delay: Ratio,
+    pub delay_by: Dist,
+    pub duplicate: Ratio,
+    /// The two classes whose messages (either way) the rule applies to.
+    pub between: (ActorClass, ActorClass),
 }
 
 #[derive(Clone, Debug)]
@@ -148,6 +252,12 @@ pub struct ScheduledFault {
     pub kind: HostFaultKind,
     /// `None`: the host stays down.
     pub repair_after: Option<SimDuration>,
+    /// Maintenance and partition: how long.
+    pub duration: Option<SimDuration>,
+    /// Partition: every isolated host (`host` is the first). Else `[host]`.
+    pub hosts: Vec<HostId>,
+    /// Slow: the power-on delay multiplier (1 otherwise).
+    pub factor: u32,
 }
 
 /// Every selected host fails after a draw from `mtbf` while up, and is

@@ -5,10 +5,10 @@ use super::error::{Diag, PResult, backticked, suggestion};
 use super::model::*;
 use super::read::{self, Fields};
 use super::yaml::{self, Node, NodeKind};
-use super::{datacenter, expect, faults, workloads};
+use super::{datacenter, expect, faults, ha, workloads};
 use crate::model::{Dist, SimDuration};
 
-const TOP_FIELDS: [&str; 8] = [
+const TOP_FIELDS: [&str; 11] = [
     "name",
     "seed",
     "duration",
@@ -17,6 +17,9 @@ const TOP_FIELDS: [&str; 8] = [
     "workloads",
     "faults",
     "expect",
+    "ha",
+    "expect_recovery_within",
+    "debug",
 ];
 
 pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
@@ -67,6 +70,19 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         .map(expect::parse_expectations)
         .transpose()?
         .unwrap_or_default();
+    let ha = f
+        .opt("ha")
+        .map(|n| ha::parse_ha(n, &datacenter))
+        .transpose()?;
+    let expect_recovery_within = f
+        .opt("expect_recovery_within")
+        .map(|n| read::duration(n, "expect_recovery_within").map(SimDuration))
+        .transpose()?;
+    let debug = f
+        .opt("debug")
+        .map(ha::parse_debug)
+        .transpose()?
+        .unwrap_or_default();
     Ok(Scenario {
         name,
         file: file.to_string(),
@@ -78,6 +94,9 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         workloads,
         faults,
         expect,
+        ha,
+        expect_recovery_within,
+        debug,
     })
 }
 

@@ -204,3 +204,23 @@ pub fn resolve(node: &Node, kind: &str, name: &str, names: &[&str]) -> PResult<u
         )
     })
 }
+
+/// A probability written as an integer ratio: `1/1000`, `0`, or `1`.
+pub fn ratio(node: &Node, field: &str) -> PResult<super::model::Ratio> {
+    let text = scalar(node, "a ratio like `1/1000`", field)?.trim();
+    let bad = || {
+        Diag::new(
+            node.loc,
+            format!("expected a probability like `1/1000` for `{field}`, found `{text}`"),
+        )
+    };
+    let (num, den) = match text.split_once('/') {
+        Some((n, d)) => (n.trim().parse::<u64>(), d.trim().parse::<u64>()),
+        None => (text.parse::<u64>(), Ok(1)),
+    };
+    let (num, den) = (num.map_err(|_| bad())?, den.map_err(|_| bad())?);
+    if den == 0 || num > den {
+        return Err(bad());
+    }
+    Ok(super::model::Ratio { num, den })
+}

@@ -45,8 +45,20 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
     let f = Fields::new(
         node,
         path,
-        &["name", "cpu", "memory", "gpus", "at", "delete_at"],
+        &[
+            "name",
+            "cpu",
+            "memory",
+            "gpus",
+            "at",
+            "delete_at",
+            "restart_priority",
+        ],
     )?;
+    let restart_priority = f
+        .opt("restart_priority")
+        .map(|n| super::ha::parse_priority(n, &f.sub("restart_priority")))
+        .transpose()?;
     let name_node = f.req("name")?;
     let name = read::string(name_node, &f.sub("name"))?;
     let size = parse_size(&f)?;
@@ -79,6 +91,7 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
             size,
             at: SimTime(at),
             delete_at,
+            restart_priority,
         },
     ))
 }

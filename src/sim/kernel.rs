@@ -6,6 +6,7 @@
 //! the input (so the order of pushes, and with it the order of ties, is
 //! fixed).
 
+use super::faults::{MessageFaultCounts, MessageRules, Verdict};
 use super::queue::{NO_SOURCE, Pending, Queue};
 use crate::actor::{Actor, Context, Note};
 use crate::event::{Event, RecordRef};
@@ -31,6 +32,8 @@ pub struct Kernel<A, S> {
     queue: Queue,
     delivered: u64,
     now: SimTime,
+    /// Message faults; `None` (the common case) costs one branch per send.
+    rules: Option<Box<MessageRules>>,
 }
 
 impl<A: Actor, S: Source> Kernel<A, S> {
@@ -45,6 +48,7 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             queue: Queue::default(),
             delivered: 0,
             now: SimTime::ZERO,
+            rules: None,
         };
         for s in 0..k.sources.len() {
             k.refill(s as u32);
@@ -66,6 +70,15 @@ impl<A: Actor, S: Source> Kernel<A, S> {
 
     pub fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// Turns message faults on (see [`super::faults`]).
+    pub fn set_message_rules(&mut self, rules: MessageRules) {
+        self.rules = Some(Box::new(rules));
+    }
+
+    pub fn message_fault_counts(&self) -> MessageFaultCounts {
+        self.rules.as_ref().map(|r| r.counts).unwrap_or_default()
     }
 
     pub fn delivered(&self) -> u64 {
@@ -132,6 +145,7 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             queue: &mut self.queue,
             streams: &mut self.streams,
             notes,
+            rules: self.rules.as_deref_mut(),
         };
         self.actors[to].handle(p.event, &mut ctx);
         true
@@ -161,6 +175,7 @@ pub struct SimCtx<'a, N> {
     queue: &'a mut Queue,
     streams: &'a mut Streams,
     notes: &'a mut N,
+    rules: Option<&'a mut MessageRules>,
 }
 
 impl<N: NoteSink> Context for SimCtx<'_, N> {
@@ -178,8 +193,25 @@ impl<N: NoteSink> Context for SimCtx<'_, N> {
 
     #[inline]
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
+        let mut at = self.now.saturating_add(delay);
+        if let Some(rules) = self.rules.as_deref_mut() {
+            match rules.on_message(self.me, to, self.now, at) {
+                Verdict::Deliver(t) => at = t,
+                Verdict::Duplicate(t) => {
+                    at = t;
+                    self.queue.push(Pending {
+                        at,
+                        from: self.me,
+                        to,
+                        cause: Some(self.cause),
+                        source: NO_SOURCE,
+                        event: event.clone(),
+                    });
+                }
+            }
+        }
         self.queue.push(Pending {
-            at: self.now.saturating_add(delay),
+            at,
             from: self.me,
             to,
             cause: Some(self.cause),

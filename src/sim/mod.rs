@@ -2,6 +2,7 @@
 //! `(time, seq)`, seeded streams. A run is a pure function of the scenario
 //! and the seed.
 
+pub mod faults;
 pub mod kernel;
 pub mod queue;
 

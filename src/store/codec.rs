@@ -135,7 +135,11 @@ mod tests {
     use crate::model::{ActorId, HostId, SimTime, VmId};
 
     fn every_variant(n: u64) -> Vec<Event> {
-        let size = Resources::new(n.wrapping_mul(1000), n << 30, (n % 5) as u32 * 250);
+        let size = Resources::new(
+            n.wrapping_mul(1000),
+            n.wrapping_shl(30),
+            (n % 5) as u32 * 250,
+        );
         let vm = VmId(n);
         vec![
             Event::Start,
@@ -163,6 +167,27 @@ mod tests {
             Event::HostUp {
                 host: HostId(n as u32),
                 incarnation: 7,
+            },
+            Event::MaintenanceBegin {
+                host: HostId(n as u32),
+            },
+            Event::MaintenanceEnd {
+                host: HostId(n as u32),
+            },
+            Event::HostIsolated { power_off: true },
+            Event::HostReconnected { fenced: false },
+            Event::HostUnreachable {
+                host: HostId(n as u32),
+            },
+            Event::HaRestart { batch: n },
+            Event::VmRequestedWithPriority {
+                vm,
+                size,
+                priority: 2,
+            },
+            Event::VmRefused {
+                vm,
+                reason: crate::event::RejectReason::HaAdmission,
             },
         ]
     }

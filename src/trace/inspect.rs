@@ -11,7 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 /// Every `Event::kind` name, for checking `--kind`.
-pub const KINDS: [&str; 13] = [
+pub const KINDS: [&str; 21] = [
+    "MaintenanceBegin",
+    "MaintenanceEnd",
+    "HostIsolated",
+    "HostReconnected",
+    "HostUnreachable",
+    "HaRestart",
+    "VmRequestedWithPriority",
+    "VmRefused",
     "Start",
     "VmRequested",
     "VmDeleteRequested",
@@ -94,7 +102,9 @@ pub fn vm_of(e: &Event) -> Option<VmId> {
         | Event::VmRejected { vm }
         | Event::VmLost { vm }
         | Event::VmPowerOn { vm, .. }
-        | Event::VmPowerOff { vm } => Some(*vm),
+        | Event::VmPowerOff { vm }
+        | Event::VmRequestedWithPriority { vm, .. }
+        | Event::VmRefused { vm, .. } => Some(*vm),
         _ => None,
     }
 }

@@ -247,6 +247,7 @@ fn summarize(
         digest,
         hosts: world.host_capacities.len() as u64,
         capacity,
+        invariant_checks: 0,
     };
     Summary::new(facts, stats)
 }

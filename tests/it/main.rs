@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod determinism;
+mod faults;
 mod import;
 mod live;
 mod plan;

@@ -1,0 +1,328 @@
+//! Invariants of the simulated world, checked from outside the actors: the
+//! checker reads `&[WorldActor]` through read-only accessors and reports the
+//! first violation with its causal chain. With `--check` (tests, fuzzing)
+//! the invariants local to the event's receiver are checked after every
+//! event ([`Checker::check_event`], O(VMs on one host)) and all of them
+//! every 2^10 events and at the end; otherwise all of them every 2^20
+//! events. World layout assumed: placement is actor 0, host i is actor 1+i.
+//!
+//! Safety invariants (names are stable; they appear in reports):
+//! - `host-capacity`: no host's running VMs exceed its capacity.
+//! - `failed-host-empty`: a host that is down runs nothing.
+//! - `vm-single-host`: a VM runs on at most one host that is not isolated
+//!   (an isolated host's copies are fenced: they lost their datastore lock
+//!   and are powered off when the partition heals).
+//! - `placement-agreement`: every VM placement believes is on host H, whose
+//!   power-on was due before now (`on_at < now`), runs on H — unless H is down,
+//!   isolated, or of another incarnation than placement believes (placement
+//!   has not heard yet). Not checked with message or slow-host faults: a
+//!   held-back power-on is in flight past `on_at`.
+//! - `ha-reservation`: the VMs admitted fit in the HA admission capacity.
+//!
+//! Liveness (`recovery-within`, with `expect_recovery_within:` and only
+//! scheduled faults): at `last fault end + bound`, no HA restart is pending
+//! and every VM placement believes placed runs where it believes.
+
+mod chain;
+
+pub use chain::Recorder;
+
+use crate::actors::WorldActor;
+use crate::actors::placement::Placement;
+use crate::event::Record;
+use crate::model::{ActorId, HostId, SimTime, VmId};
+use crate::scenario::Scenario;
+
+/// The first broken invariant of a run.
+#[derive(Clone, Debug)]
+pub struct Violation {
+    pub invariant: &'static str,
+    /// The last event delivered when it was found.
+    pub seq: u64,
+    pub at: SimTime,
+    pub detail: String,
+    /// The event at `seq` and its causes, newest first (as far as the
+    /// recorder's ring reaches; empty without a recorder).
+    pub chain: Vec<Record>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "invariant `{}` violated at seq {} (t={}): {}",
+            self.invariant, self.seq, self.at, self.detail
+        )?;
+        for r in &self.chain {
+            writeln!(
+                f,
+                "  seq {} t={} {} -> {} {:?} (cause {:?})",
+                r.seq, r.at, r.from, r.to, r.event, r.cause
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Checker {
+    /// False with message faults (see `placement-agreement`).
+    agreement: bool,
+    /// When the liveness check is due, until it has run.
+    recovery_due: Option<SimTime>,
+    pub checks: u64,
+}
+
+impl Checker {
+    pub fn new(scenario: &Scenario) -> Checker {
+        let recovery_due = match scenario.expect_recovery_within {
+            Some(bound) if scenario.faults.random.is_empty() => {
+                let last = scenario
+                    .faults
+                    .scheduled
+                    .iter()
+                    .map(crate::inputs::fault_end)
+                    .max()
+                    .unwrap_or(SimTime::ZERO);
+                Some(last.saturating_add(bound))
+            }
+            _ => None,
+        };
+        Checker {
+            agreement: scenario.faults.messages.is_none()
+                && !scenario
+                    .faults
+                    .scheduled
+                    .iter()
+                    .any(|f| f.kind == crate::scenario::HostFaultKind::Slow),
+            recovery_due,
+            checks: 0,
+        }
+    }
+
+    /// The liveness deadline, if one is still to be checked.
+    pub fn recovery_due(&self) -> Option<SimTime> {
+        self.recovery_due
+    }
+
+    /// Safety invariants after event `seq` at `now`.
+    pub fn check(&mut self, actors: &[WorldActor], now: SimTime, seq: u64) -> Option<Violation> {
+        self.checks += 1;
+        let fail = |invariant, detail: String| Violation {
+            invariant,
+            seq,
+            at: now,
+            detail,
+            chain: Vec::new(),
+        };
+        let mut hosts = Vec::new();
+        let mut placement: Option<&Placement> = None;
+        for a in actors {
+            match a {
+                WorldActor::Host(h) => hosts.push(h),
+                WorldActor::Placement(p) => placement = Some(p),
+                WorldActor::Workload(_) => {}
+            }
+        }
+        let mut running: Vec<(VmId, HostId)> = Vec::new();
+        for h in &hosts {
+            if !h.used().fits_in(&h.capacity()) {
+                return Some(fail(
+                    "host-capacity",
+                    format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
+                ));
+            }
+            if !h.is_up() && h.vms().next().is_some() {
+                return Some(fail(
+                    "failed-host-empty",
+                    format!("{} is down but runs VMs", h.id()),
+                ));
+            }
+            if !h.is_isolated() {
+                running.extend(h.vms().map(|(vm, _)| (vm, h.id())));
+            }
+        }
+        running.sort_unstable();
+        if let Some(w) = running.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Some(fail(
+                "vm-single-host",
+                format!("{} runs on {} and {}", w[0].0, w[0].1, w[1].1),
+            ));
+        }
+        let p = placement?;
+        if let Some((admitted, cap)) = p.admission()
+            && !admitted.fits_in(&cap)
+        {
+            return Some(fail(
+                "ha-reservation",
+                format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+            ));
+        }
+        if self.agreement
+            && let Some(detail) = disagreement(p, &hosts, now, false)
+        {
+            return Some(fail("placement-agreement", detail));
+        }
+        None
+    }
+
+    /// The invariants an event to `to` can break locally, O(VMs on one
+    /// host): after every event with `--check`. For a host: its capacity,
+    /// nothing running while down, none of its VMs running on the host
+    /// placement believes it is on, and placement's VMs for it running
+    /// there; for placement: the HA reservation. Between these, [`check`]
+    /// covers every host (every 2^10 events with `--check`, and at the end).
+    pub fn check_event(
+        &mut self,
+        actors: &[WorldActor],
+        to: ActorId,
+        now: SimTime,
+        seq: u64,
+    ) -> Option<Violation> {
+        self.checks += 1;
+        let fail = |invariant, detail: String| {
+            Some(Violation {
+                invariant,
+                seq,
+                at: now,
+                detail,
+                chain: Vec::new(),
+            })
+        };
+        let WorldActor::Placement(p) = &actors[0] else {
+            return None;
+        };
+        let h = match &actors[to.0 as usize] {
+            WorldActor::Host(h) => h,
+            WorldActor::Placement(_) => {
+                return match p.admission() {
+                    Some((admitted, cap)) if !admitted.fits_in(&cap) => fail(
+                        "ha-reservation",
+                        format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+                    ),
+                    _ => None,
+                };
+            }
+            WorldActor::Workload(_) => return None,
+        };
+        if !h.used().fits_in(&h.capacity()) {
+            return fail(
+                "host-capacity",
+                format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
+            );
+        }
+        if !h.is_up() && h.vms().next().is_some() {
+            return fail(
+                "failed-host-empty",
+                format!("{} is down but runs VMs", h.id()),
+            );
+        }
+        let host_of = |id: HostId| match &actors[1 + id.0 as usize] {
+            WorldActor::Host(o) => Some(o),
+            _ => None,
+        };
+        if !h.is_isolated() {
+            for (vm, _) in h.vms() {
+                if let Some((other, _)) = p.where_is(vm)
+                    && other != h.id()
+                    && let Some(o) = host_of(other)
+                    && !o.is_isolated()
+                    && o.runs(vm)
+                {
+                    return fail(
+                        "vm-single-host",
+                        format!("{vm} runs on {} and {other}", h.id()),
+                    );
+                }
+            }
+        }
+        let b = p.host_belief(h.id());
+        let excused = !b.up || !h.is_up() || h.is_isolated() || h.incarnation() != b.incarnation;
+        if self.agreement && !excused {
+            for vm in p.vms_on(h.id()) {
+                if let Some((_, on_at)) = p.where_is(vm)
+                    && on_at < now
+                    && !h.runs(vm)
+                {
+                    return fail(
+                        "placement-agreement",
+                        format!(
+                            "placement believes {vm} runs on {} since {on_at}, but it does not",
+                            h.id()
+                        ),
+                    );
+                }
+            }
+        }
+        None
+    }
+
+    /// The liveness check, once `now` has reached its deadline.
+    pub fn check_recovery(
+        &mut self,
+        actors: &[WorldActor],
+        now: SimTime,
+        seq: u64,
+    ) -> Option<Violation> {
+        let due = self.recovery_due?;
+        if now < due {
+            return None;
+        }
+        self.recovery_due = None;
+        self.checks += 1;
+        let mut hosts = Vec::new();
+        let mut placement = None;
+        for a in actors {
+            match a {
+                WorldActor::Host(h) => hosts.push(h),
+                WorldActor::Placement(p) => placement = Some(p),
+                WorldActor::Workload(_) => {}
+            }
+        }
+        let p = placement?;
+        let detail = if p.pending_restarts() > 0 {
+            Some(format!(
+                "{} VMs still wait for an HA restart",
+                p.pending_restarts()
+            ))
+        } else {
+            disagreement(p, &hosts, now, true)
+        };
+        detail.map(|detail| Violation {
+            invariant: "recovery-within",
+            seq,
+            at: now,
+            detail,
+            chain: Vec::new(),
+        })
+    }
+}
+
+/// The first VM placement believes runs where it does not. `strict`: no
+/// excuse for hosts placement has not heard from yet.
+fn disagreement(
+    p: &Placement,
+    hosts: &[&crate::actors::Host],
+    now: SimTime,
+    strict: bool,
+) -> Option<String> {
+    let beliefs: Vec<_> = p.host_beliefs().collect();
+    for a in p.placed() {
+        // At `on_at == now` the power-on may still be queued behind the
+        // event just handled: only earlier arrivals are certain.
+        if a.on_at >= now {
+            continue;
+        }
+        let (h, b) = (hosts[a.host.0 as usize], beliefs[a.host.0 as usize]);
+        let excused = !b.up || !h.is_up() || h.is_isolated() || h.incarnation() != b.incarnation;
+        if excused && !strict {
+            continue;
+        }
+        if !h.runs(a.vm) {
+            return Some(format!(
+                "placement believes {} runs on {} since {}, but it does not",
+                a.vm, a.host, a.on_at
+            ));
+        }
+    }
+    None
+}

@@ -1,0 +1,445 @@
+//! A fault profile: the faults one fuzz seed adds to a scenario, drawn from
+//! the seed, encoded as one short string (`--fault-profile`) so a failure
+//! can be reproduced with `pacsim run`, and printed as a YAML snippet.
+//!
+//! Encoding (times in whole seconds, hosts by index, `;` between items):
+//! `crash:H@AT[+REPAIR]`, `maint:H@AT+DUR`, `slow:H@AT+DUR*FACTOR`,
+//! `part:H,H@AT+DUR`,
+//! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); `none` for
+//! no faults.
+
+use crate::model::{Dist, HostId, SimDuration, SimTime};
+use crate::random::StreamRng;
+use crate::scenario::{ActorClass, HostFaultKind, MessageFaults, Ratio, Scenario, ScheduledFault};
+
+const S: u64 = 1_000_000_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Crash {
+        host: u32,
+        at: u64,
+        repair: Option<u64>,
+    },
+    Maintenance {
+        host: u32,
+        at: u64,
+        duration: u64,
+    },
+    Slow {
+        host: u32,
+        at: u64,
+        duration: u64,
+        factor: u32,
+    },
+    Partition {
+        hosts: Vec<u32>,
+        at: u64,
+        duration: u64,
+    },
+    Messages {
+        drop: Ratio,
+        delay: Ratio,
+        delay_mean: u64,
+        duplicate: Ratio,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub items: Vec<Item>,
+}
+
+fn ratio(r: Ratio) -> String {
+    format!("{}/{}", r.num, r.den)
+}
+
+impl Profile {
+    /// Swarm testing: which fault kinds are on, and how hard, from the seed.
+    pub fn draw(seed: u64, scenario: &Scenario) -> Profile {
+        let mut rng = StreamRng::derive(seed, "fuzz/profile");
+        let hosts = scenario.datacenter.hosts.len() as u64;
+        let window = (scenario.duration.0 / S * 3 / 4).max(1);
+        let mut items = Vec::new();
+        if rng.chance(1, 2) {
+            for _ in 0..1 + rng.below(3) {
+                let repair = rng.chance(3, 4).then(|| 60 + rng.below(3600));
+                items.push(Item::Crash {
+                    host: rng.below(hosts) as u32,
+                    at: rng.below(window),
+                    repair,
+                });
+            }
+        }
+        if rng.chance(1, 3) {
+            for _ in 0..1 + rng.below(2) {
+                items.push(Item::Maintenance {
+                    host: rng.below(hosts) as u32,
+                    at: rng.below(window),
+                    duration: 600 + rng.below(3600),
+                });
+            }
+        }
+        if rng.chance(1, 3) && hosts > 1 {
+            let first = rng.below(hosts) as u32;
+            let mut hs = vec![first];
+            if rng.chance(1, 2) {
+                let second = ((first as u64 + 1 + rng.below(hosts - 1)) % hosts) as u32;
+                hs.push(second);
+                hs.sort();
+            }
+            items.push(Item::Partition {
+                hosts: hs,
+                at: rng.below(window),
+                duration: 5 + rng.below(120),
+            });
+        }
+        if rng.chance(1, 4) {
+            items.push(Item::Slow {
+                host: rng.below(hosts) as u32,
+                at: rng.below(window),
+                duration: 60 + rng.below(3600),
+                factor: 2 + rng.below(9) as u32,
+            });
+        }
+        if rng.chance(1, 3) {
+            let pick = |rng: &mut StreamRng, options: &[Ratio]| {
+                options[rng.below(options.len() as u64) as usize]
+            };
+            let levels = [
+                Ratio::ZERO,
+                Ratio { num: 1, den: 1000 },
+                Ratio { num: 1, den: 100 },
+            ];
+            let drop = pick(&mut rng, &levels);
+            let delay = pick(&mut rng, &levels);
+            let delay_mean = 1 + rng.below(5);
+            let duplicate = pick(&mut rng, &levels);
+            items.push(Item::Messages {
+                drop,
+                delay,
+                delay_mean,
+                duplicate,
+            });
+        }
+        Profile { items }
+    }
+
+    pub fn encode(&self) -> String {
+        if self.items.is_empty() {
+            return "none".into();
+        }
+        let parts: Vec<String> = self
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Crash { host, at, repair } => match repair {
+                    Some(r) => format!("crash:{host}@{at}+{r}"),
+                    None => format!("crash:{host}@{at}"),
+                },
+                Item::Maintenance { host, at, duration } => {
+                    format!("maint:{host}@{at}+{duration}")
+                }
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => format!("slow:{host}@{at}+{duration}*{factor}"),
+                Item::Partition {
+                    hosts,
+                    at,
+                    duration,
+                } => {
+                    let hs: Vec<String> = hosts.iter().map(u32::to_string).collect();
+                    format!("part:{}@{at}+{duration}", hs.join(","))
+                }
+                Item::Messages {
+                    drop,
+                    delay,
+                    delay_mean,
+                    duplicate,
+                } => format!(
+                    "msg:{},{},{delay_mean},{}",
+                    ratio(*drop),
+                    ratio(*delay),
+                    ratio(*duplicate)
+                ),
+            })
+            .collect();
+        parts.join(";")
+    }
+
+    pub fn decode(text: &str) -> Result<Profile, String> {
+        let text = text.trim();
+        if text == "none" || text.is_empty() {
+            return Ok(Profile::default());
+        }
+        let items = text
+            .split(';')
+            .map(|part| {
+                decode_item(part.trim()).ok_or_else(|| format!("bad fault profile item `{part}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Profile { items })
+    }
+
+    /// Checks host indexes against the scenario.
+    pub fn validate(&self, scenario: &Scenario) -> Result<(), String> {
+        let n = scenario.datacenter.hosts.len() as u32;
+        for i in &self.items {
+            let hosts: Vec<u32> = match i {
+                Item::Crash { host, .. }
+                | Item::Maintenance { host, .. }
+                | Item::Slow { host, .. } => vec![*host],
+                Item::Partition { hosts, .. } => hosts.clone(),
+                Item::Messages { .. } => vec![],
+            };
+            if let Some(h) = hosts.iter().find(|h| **h >= n) {
+                return Err(format!(
+                    "fault profile names host {h}, but the scenario has {n} hosts"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the profile's faults to `scenario` (a `messages` item replaces
+    /// any rule it had).
+    pub fn apply(&self, scenario: &mut Scenario) {
+        let secs = |s: u64| SimDuration(s.saturating_mul(S));
+        for i in &self.items {
+            let fault = match i {
+                Item::Crash { host, at, repair } => ScheduledFault {
+                    at: SimTime(at.saturating_mul(S)),
+                    host: HostId(*host),
+                    kind: HostFaultKind::Crash,
+                    repair_after: repair.map(secs),
+                    duration: None,
+                    hosts: vec![HostId(*host)],
+                    factor: 1,
+                },
+                Item::Maintenance { host, at, duration } => ScheduledFault {
+                    at: SimTime(at.saturating_mul(S)),
+                    host: HostId(*host),
+                    kind: HostFaultKind::Maintenance,
+                    repair_after: None,
+                    duration: Some(secs(*duration)),
+                    hosts: vec![HostId(*host)],
+                    factor: 1,
+                },
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => ScheduledFault {
+                    at: SimTime(at.saturating_mul(S)),
+                    host: HostId(*host),
+                    kind: HostFaultKind::Slow,
+                    repair_after: None,
+                    duration: Some(secs(*duration)),
+                    hosts: vec![HostId(*host)],
+                    factor: *factor,
+                },
+                Item::Partition {
+                    hosts,
+                    at,
+                    duration,
+                } => ScheduledFault {
+                    at: SimTime(at.saturating_mul(S)),
+                    host: HostId(hosts[0]),
+                    kind: HostFaultKind::Partition,
+                    repair_after: None,
+                    duration: Some(secs(*duration)),
+                    hosts: hosts.iter().map(|h| HostId(*h)).collect(),
+                    factor: 1,
+                },
+                Item::Messages {
+                    drop,
+                    delay,
+                    delay_mean,
+                    duplicate,
+                } => {
+                    scenario.faults.messages = Some(MessageFaults {
+                        drop: *drop,
+                        resend_after: secs(1),
+                        delay: *delay,
+                        delay_by: Dist::Exponential {
+                            mean: delay_mean.saturating_mul(S),
+                        },
+                        duplicate: *duplicate,
+                        between: (ActorClass::Placement, ActorClass::Host),
+                    });
+                    continue;
+                }
+            };
+            scenario.faults.scheduled.push(fault);
+        }
+    }
+
+    /// The profile as lines to add under the scenario's `faults:`.
+    pub fn yaml(&self, scenario: &Scenario) -> String {
+        let name = |h: &u32| scenario.datacenter.hosts[*h as usize].name.clone();
+        let mut out = String::from("faults:\n");
+        for i in &self.items {
+            let line = match i {
+                Item::Crash { host, at, repair } => match repair {
+                    Some(r) => format!(
+                        "{{ at: {at}s, host: {}, fault: crash, repair_after: {r}s }}",
+                        name(host)
+                    ),
+                    None => format!("{{ at: {at}s, host: {}, fault: crash }}", name(host)),
+                },
+                Item::Maintenance { host, at, duration } => format!(
+                    "{{ at: {at}s, host: {}, fault: maintenance, duration: {duration}s }}",
+                    name(host)
+                ),
+                Item::Slow {
+                    host,
+                    at,
+                    duration,
+                    factor,
+                } => format!(
+                    "{{ at: {at}s, host: {}, fault: slow, duration: {duration}s, factor: {factor} }}",
+                    name(host)
+                ),
+                Item::Partition {
+                    hosts,
+                    at,
+                    duration,
+                } => {
+                    let hs: Vec<String> = hosts.iter().map(name).collect();
+                    format!(
+                        "{{ at: {at}s, hosts: [{}], fault: partition, duration: {duration}s }}",
+                        hs.join(", ")
+                    )
+                }
+                Item::Messages {
+                    drop,
+                    delay,
+                    delay_mean,
+                    duplicate,
+                } => format!(
+                    "messages: {{ drop: {}, delay: {{ p: {}, by: exp({delay_mean}s) }}, duplicate: {}, between: [placement, host] }}",
+                    ratio(*drop),
+                    ratio(*delay),
+                    ratio(*duplicate)
+                ),
+            };
+            out.push_str("  - ");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn decode_ratio(s: &str) -> Option<Ratio> {
+    let (n, d) = s.split_once('/')?;
+    let (num, den) = (n.parse().ok()?, d.parse().ok()?);
+    (den > 0 && num <= den).then_some(Ratio { num, den })
+}
+
+fn decode_item(part: &str) -> Option<Item> {
+    let (kind, rest) = part.split_once(':')?;
+    if kind == "msg" {
+        let f: Vec<&str> = rest.split(',').collect();
+        if f.len() != 4 {
+            return None;
+        }
+        return Some(Item::Messages {
+            drop: decode_ratio(f[0])?,
+            delay: decode_ratio(f[1])?,
+            delay_mean: f[2].parse().ok()?,
+            duplicate: decode_ratio(f[3])?,
+        });
+    }
+    if kind == "slow" {
+        let (host, when) = rest.split_once('@')?;
+        let (at, tail) = when.split_once('+')?;
+        let (duration, factor) = tail.split_once('*')?;
+        return Some(Item::Slow {
+            host: host.parse().ok()?,
+            at: at.parse().ok()?,
+            duration: duration.parse().ok()?,
+            factor: factor.parse().ok().filter(|f| *f >= 1)?,
+        });
+    }
+    let (hosts, when) = rest.split_once('@')?;
+    let (at, extra) = match when.split_once('+') {
+        Some((a, e)) => (a.parse().ok()?, Some(e.parse::<u64>().ok()?)),
+        None => (when.parse().ok()?, None),
+    };
+    let hosts: Vec<u32> = hosts
+        .split(',')
+        .map(|h| h.parse().ok())
+        .collect::<Option<_>>()?;
+    match (kind, hosts.as_slice()) {
+        ("crash", [host]) => Some(Item::Crash {
+            host: *host,
+            at,
+            repair: extra,
+        }),
+        ("maint", [host]) => Some(Item::Maintenance {
+            host: *host,
+            at,
+            duration: extra?,
+        }),
+        ("part", [_, ..]) => Some(Item::Partition {
+            hosts,
+            at,
+            duration: extra?,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_survives_encoding() {
+        let p = Profile {
+            items: vec![
+                Item::Crash {
+                    host: 3,
+                    at: 7200,
+                    repair: Some(600),
+                },
+                Item::Crash {
+                    host: 1,
+                    at: 5,
+                    repair: None,
+                },
+                Item::Maintenance {
+                    host: 0,
+                    at: 10,
+                    duration: 600,
+                },
+                Item::Slow {
+                    host: 2,
+                    at: 11,
+                    duration: 60,
+                    factor: 4,
+                },
+                Item::Partition {
+                    hosts: vec![1, 2],
+                    at: 99,
+                    duration: 30,
+                },
+                Item::Messages {
+                    drop: Ratio { num: 1, den: 1000 },
+                    delay: Ratio::ZERO,
+                    delay_mean: 2,
+                    duplicate: Ratio { num: 1, den: 100 },
+                },
+            ],
+        };
+        assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
+        assert_eq!(Profile::decode("none").unwrap(), Profile::default());
+        assert!(Profile::decode("crash:x@1").is_err());
+        assert!(Profile::decode("maint:1@1").is_err());
+    }
+}
