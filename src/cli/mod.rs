@@ -9,6 +9,7 @@ mod import_cmd;
 mod inspect_cmd;
 mod plan_cmd;
 mod progress;
+mod ranges;
 mod replay_cmd;
 mod run_cmd;
 mod trace_cmd;

@@ -65,32 +65,14 @@ fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
     let Some(spec) = spec else {
         return Ok(vec![first]);
     };
-    if let Some((a, b)) = spec.split_once("..") {
-        let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-        if a > b || b - a >= 100_000 {
-            return Err(bad());
-        }
-        return Ok((a..=b).collect());
+    if spec.contains("..") {
+        return super::ranges::seed_range(spec).map_err(Failure::bad_input);
     }
     let k: u64 = spec.parse().map_err(|_| bad())?;
     if k == 0 || k > 100_000 {
         return Err(bad());
     }
     Ok((0..k).map(|i| first.wrapping_add(i)).collect())
-}
-
-fn parse_shard(spec: &str) -> Result<(usize, usize), Failure> {
-    let bad = || {
-        Failure::bad_input(format!(
-            "--shard expects I/N with 1 <= I <= N, found `{spec}`"
-        ))
-    };
-    let (i, n) = spec.split_once('/').ok_or_else(bad)?;
-    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if i == 0 || i > n {
-        return Err(bad());
-    }
-    Ok((i, n))
 }
 
 fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
@@ -151,8 +133,8 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     let started = Instant::now();
     let report = if args.merge.is_empty() {
         if let Some(spec) = &args.shard {
-            let (i, n) = parse_shard(spec)?;
-            cfg.seeds = cfg.seeds.iter().copied().skip(i - 1).step_by(n).collect();
+            let shard = super::ranges::shard(spec).map_err(Failure::bad_input)?;
+            cfg.seeds = super::ranges::take_shard(&cfg.seeds, shard);
             if cfg.seeds.is_empty() {
                 return Err(Failure::bad_input("this shard has no seeds"));
             }
