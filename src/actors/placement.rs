@@ -85,6 +85,8 @@ pub struct Placement {
     next_batch: u64,
     /// Planted bug (`debug.placement_ignores_memory`).
     ignore_memory: bool,
+    /// The host each migrated VM last left (maintenance only).
+    migrated_from: BTreeMap<VmId, HostId>,
 }
 
 /// One VM as placement believes it: on `host`, running from `on_at`.
@@ -136,6 +138,7 @@ impl Placement {
             batches: BTreeMap::new(),
             next_batch: 0,
             ignore_memory: false,
+            migrated_from: BTreeMap::new(),
         }
     }
 
@@ -203,6 +206,11 @@ impl Placement {
             used: v.used,
             maintenance: v.maintenance,
         }
+    }
+
+    /// The host `vm` last migrated away from, if it ever migrated.
+    pub fn migration_source(&self, vm: VmId) -> Option<HostId> {
+        self.migrated_from.get(&vm).copied()
     }
 
     /// VMs waiting for an HA restart.
@@ -510,6 +518,7 @@ impl Placement {
             on_at: SimTime::ZERO,
             ..entry
         };
+        self.migrated_from.insert(vm, HostId(entry.host));
         self.place_on(vm, moved, off_delay, ctx);
         ctx.note(Note::VmMigrated { vm });
     }

@@ -115,12 +115,16 @@ impl Profile {
             let delay = pick(&mut rng, &levels);
             let delay_mean = 1 + rng.below(5);
             let duplicate = pick(&mut rng, &levels);
-            items.push(Item::Messages {
-                drop,
-                delay,
-                delay_mean,
-                duplicate,
-            });
+            // All three at zero is no rule (it would only switch off the
+            // agreement check).
+            if drop.num + delay.num + duplicate.num > 0 {
+                items.push(Item::Messages {
+                    drop,
+                    delay,
+                    delay_mean,
+                    duplicate,
+                });
+            }
         }
         Profile { items }
     }
