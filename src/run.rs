@@ -48,8 +48,22 @@ pub fn simulate_with(
     simulate_checked_with(scenario, log, stats, false, progress)
 }
 
-/// The world's kernel, with message faults when the world has them.
-fn kernel_of(world: World) -> (Kernel<WorldActor, WorldSource>, Vec<crate::model::ActorId>) {
+/// A world ready to run: its kernel (with message faults when the world
+/// has them, and the start events queued) and what the summary needs.
+struct Prepared {
+    kernel: Kernel<WorldActor, WorldSource>,
+    end: SimTime,
+    capacity: Resources,
+    hosts: u64,
+}
+
+fn prepare(world: World) -> Prepared {
+    let capacity = world
+        .host_capacities
+        .iter()
+        .fold(Resources::ZERO, |a, c| a + *c);
+    let hosts = world.host_capacities.len() as u64;
+    let end = world.end;
     let rules = (world.message_faults.is_some() || !world.slow_hosts.is_empty()).then(|| {
         let classes = world.names.iter().map(|n| class_of(n)).collect();
         MessageRules::new(world.seed, world.message_faults, world.slow_hosts, classes)
@@ -59,7 +73,24 @@ fn kernel_of(world: World) -> (Kernel<WorldActor, WorldSource>, Vec<crate::model
     if let Some(rules) = rules {
         kernel.set_message_rules(rules);
     }
-    (kernel, world.starts)
+    for actor in world.starts {
+        kernel.start(actor);
+    }
+    Prepared {
+        kernel,
+        end,
+        capacity,
+        hosts,
+    }
+}
+
+/// End-of-run bookkeeping: message-fault counts from the kernel, and the
+/// planner's detail (when attached) closed at the run's end.
+fn settle(stats: &mut Stats, kernel: &Kernel<WorldActor, WorldSource>, end: SimTime) {
+    add_message_faults(stats, kernel.message_fault_counts());
+    if let Some(d) = &mut stats.detail {
+        d.finish(end);
+    }
 }
 
 /// [`simulate`], with invariants checked after every event when
@@ -80,17 +111,12 @@ fn simulate_checked_with(
     every_event: bool,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    let world = World::build(scenario);
-    let capacity = world
-        .host_capacities
-        .iter()
-        .fold(Resources::ZERO, |a, c| a + *c);
-    let hosts = world.host_capacities.len() as u64;
-    let end = world.end;
-    let (mut kernel, starts) = kernel_of(world);
-    for actor in starts {
-        kernel.start(actor);
-    }
+    let Prepared {
+        mut kernel,
+        end,
+        capacity,
+        hosts,
+    } = prepare(World::build(scenario));
     let mut checker = Checker::new(scenario);
     let violation = if every_event {
         let mut recorder = Recorder::new(&mut log);
@@ -118,10 +144,7 @@ fn simulate_checked_with(
             &mut progress,
         )
     };
-    add_message_faults(&mut stats, kernel.message_fault_counts());
-    if let Some(d) = &mut stats.detail {
-        d.finish(end);
-    }
+    settle(&mut stats, &kernel, end);
     let events = kernel.delivered();
     let digest = log.finish()?;
     Ok(RunOutput {
@@ -326,22 +349,15 @@ pub fn drive_with<L: crate::sim::RecordSink>(
     mut stats: Stats,
     mut keep_going: impl FnMut(&L, SimTime, u64) -> bool,
 ) -> Driven {
-    let capacity = world
-        .host_capacities
-        .iter()
-        .fold(Resources::ZERO, |a, c| a + *c);
-    let hosts = world.host_capacities.len() as u64;
-    let end = world.end;
-    let (mut kernel, starts) = kernel_of(world);
-    for actor in starts {
-        kernel.start(actor);
-    }
+    let Prepared {
+        mut kernel,
+        end,
+        capacity,
+        hosts,
+    } = prepare(world);
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
     }
-    add_message_faults(&mut stats, kernel.message_fault_counts());
-    if let Some(d) = &mut stats.detail {
-        d.finish(end);
-    }
+    settle(&mut stats, &kernel, end);
     Driven {
         stats,
         events: kernel.delivered(),
