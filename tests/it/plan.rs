@@ -35,6 +35,21 @@ fn identical_vms_need_ceil_of_total_over_per_host_plus_k_hosts() {
     }
 }
 
+/// HA admission control inside the plan: with `host_failures_tolerated: 1`
+/// the capacity of one host is held back, so power-ons that would eat into
+/// it are refused (and refusals count as rejections): one host more.
+#[test]
+fn ha_admission_control_raises_the_closed_form_count_by_the_tolerated_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = closed_form(dir.path());
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let with_ha = dir.path().join("closed-ha.yaml");
+    std::fs::write(&with_ha, format!("{text}ha:\n  host_failures_tolerated: 1\n")).unwrap();
+    let j = plan_json(&["plan", with_ha.to_str().unwrap(), "--json"]);
+    assert_eq!(j["recommended_hosts"], 6);
+    assert_eq!(j["slo"][0]["at_recommended"], 0.0);
+}
+
 #[test]
 fn rejections_do_not_grow_with_hosts_on_a_churn_scenario() {
     let mut s = pacsim::scenario::load_scenario(&scenario_path("churn-small.yaml")).unwrap();
