@@ -44,7 +44,11 @@ fn ha_admission_control_raises_the_closed_form_count_by_the_tolerated_hosts() {
     let plain = closed_form(dir.path());
     let text = std::fs::read_to_string(&plain).unwrap();
     let with_ha = dir.path().join("closed-ha.yaml");
-    std::fs::write(&with_ha, format!("{text}ha:\n  host_failures_tolerated: 1\n")).unwrap();
+    std::fs::write(
+        &with_ha,
+        format!("{text}ha:\n  host_failures_tolerated: 1\n"),
+    )
+    .unwrap();
     let j = plan_json(&["plan", with_ha.to_str().unwrap(), "--json"]);
     assert_eq!(j["recommended_hosts"], 6);
     assert_eq!(j["slo"][0]["at_recommended"], 0.0);
