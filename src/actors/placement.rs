@@ -293,15 +293,7 @@ impl Placement {
         priority: RestartPriority,
         ctx: &mut C,
     ) -> bool {
-        let probe = if self.ignore_memory {
-            Resources {
-                memory_bytes: 0,
-                ..size
-            }
-        } else {
-            size
-        };
-        let Some(host) = self.index.select(&probe) else {
+        let Some(host) = self.index.select(&self.probe(size)) else {
             return false;
         };
         let entry = VmEntry {
@@ -487,6 +479,19 @@ impl Placement {
         }
     }
 
+    /// What the index is asked to fit: the VM's size, or, with the
+    /// test-only planted bug on, the size without its memory.
+    fn probe(&self, size: Resources) -> Resources {
+        if self.ignore_memory {
+            Resources {
+                memory_bytes: 0,
+                ..size
+            }
+        } else {
+            size
+        }
+    }
+
     /// Moves a VM to another host: the power-off reaches the old host no
     /// earlier than its power-on did, and the new power-on no earlier than
     /// that (sent after it, so it is delivered after it at a tie).
@@ -494,15 +499,7 @@ impl Placement {
         let Some(size) = self.vms.get(vm).map(|e| e.size) else {
             return;
         };
-        let probe = if self.ignore_memory {
-            Resources {
-                memory_bytes: 0,
-                ..size
-            }
-        } else {
-            size
-        };
-        let Some(target) = self.index.select(&probe) else {
+        let Some(target) = self.index.select(&self.probe(size)) else {
             return; // stays; the host keeps entering
         };
         let entry = self.vms.remove(vm).expect("checked above");
