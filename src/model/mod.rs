@@ -11,4 +11,4 @@ pub use dist::{Dist, SizeMix, WeightedSize};
 pub use ids::{ActorId, HostId, VmId};
 pub use resources::Resources;
 pub use time::{SimDuration, SimTime};
-pub use vm_table::VmTable;
+pub use vm_table::{SPARSE_BASE, VmTable};

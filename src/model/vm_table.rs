@@ -6,9 +6,16 @@
 //! memory: the window stays small enough for the cache even when long-lived
 //! VMs stretch it, and the slab holds only live VMs. Iteration, where
 //! needed, is in id order.
+//!
+//! Ids from [`SPARSE_BASE`] up (the Supervisor's pods and VMs, numbered by
+//! their own counter) live in an ordered map beside the window, so two id
+//! ranges never stretch one window across the gap between them.
 
 use super::VmId;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The first id kept in the sparse side rather than the window.
+pub const SPARSE_BASE: u64 = 1 << 48;
 
 const EMPTY: u32 = u32::MAX;
 
@@ -21,6 +28,7 @@ pub struct VmTable<T> {
     slab: Vec<Option<(VmId, T)>>,
     free: Vec<u32>,
     len: usize,
+    sparse: BTreeMap<VmId, T>,
 }
 
 impl<T> Default for VmTable<T> {
@@ -31,17 +39,18 @@ impl<T> Default for VmTable<T> {
             slab: Vec::new(),
             free: Vec::new(),
             len: 0,
+            sparse: BTreeMap::new(),
         }
     }
 }
 
 impl<T> VmTable<T> {
     pub fn len(&self) -> usize {
-        self.len
+        self.len + self.sparse.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     fn slot(&self, vm: VmId) -> Option<usize> {
@@ -53,12 +62,18 @@ impl<T> VmTable<T> {
     }
 
     pub fn get(&self, vm: VmId) -> Option<&T> {
+        if vm.0 >= SPARSE_BASE {
+            return self.sparse.get(&vm);
+        }
         self.slot(vm)
             .and_then(|s| self.slab[s].as_ref())
             .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, vm: VmId) -> Option<&mut T> {
+        if vm.0 >= SPARSE_BASE {
+            return self.sparse.get_mut(&vm);
+        }
         self.slot(vm)
             .and_then(|s| self.slab[s].as_mut())
             .map(|(_, v)| v)
@@ -67,6 +82,9 @@ impl<T> VmTable<T> {
     /// Inserts or replaces. Ids below the window's start (already removed
     /// and compacted away) are placed by growing the window downwards.
     pub fn insert(&mut self, vm: VmId, value: T) -> Option<T> {
+        if vm.0 >= SPARSE_BASE {
+            return self.sparse.insert(vm, value);
+        }
         if let Some(s) = self.slot(vm) {
             let entry = self.slab[s].as_mut().expect("window points at a live slot");
             return Some(std::mem::replace(&mut entry.1, value));
@@ -98,6 +116,9 @@ impl<T> VmTable<T> {
     }
 
     pub fn remove(&mut self, vm: VmId) -> Option<T> {
+        if vm.0 >= SPARSE_BASE {
+            return self.sparse.remove(&vm);
+        }
         let s = self.slot(vm)?;
         self.window[(vm.0 - self.base) as usize] = EMPTY;
         let (_, value) = self.slab[s].take().expect("window points at a live slot");
@@ -115,12 +136,13 @@ impl<T> VmTable<T> {
 
     /// Live entries in id order.
     pub fn iter(&self) -> impl Iterator<Item = (VmId, &T)> {
-        self.window.iter().filter(|&&s| s != EMPTY).map(|&s| {
+        let dense = self.window.iter().filter(|&&s| s != EMPTY).map(|&s| {
             let (vm, value) = self.slab[s as usize]
                 .as_ref()
                 .expect("window points at a live slot");
             (*vm, value)
-        })
+        });
+        dense.chain(self.sparse.iter().map(|(vm, v)| (*vm, v)))
     }
 }
 
@@ -135,7 +157,9 @@ mod tests {
         let mut model = BTreeMap::new();
         let mut rng = crate::random::StreamRng::derive(9, "vm_table");
         for step in 0..20_000u64 {
-            let vm = VmId(rng.below(500));
+            // Both sides: dense ids and a few from the sparse range.
+            let raw = rng.below(500);
+            let vm = VmId(if raw >= 450 { SPARSE_BASE + raw } else { raw });
             if rng.chance(1, 2) {
                 assert_eq!(table.insert(vm, step), model.insert(vm, step));
             } else {
