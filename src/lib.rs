@@ -22,5 +22,6 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod store;
+pub mod supervisor;
 pub mod trace;
 pub mod world;

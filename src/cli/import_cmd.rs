@@ -97,6 +97,7 @@ pub fn apply_workload_trace(scenario: &mut Scenario, spec: &str) -> Result<(), F
     scenario.workloads = Workloads {
         vms: workload.vms,
         generators: Vec::new(),
+        manifests: Default::default(),
     };
     // The log embeds the scenario text; say that its workloads were replaced.
     scenario.source.push_str(&format!(

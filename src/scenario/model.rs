@@ -33,6 +33,9 @@ pub struct Scenario {
     pub expect_recovery_within: Option<SimDuration>,
     /// `debug:` — switches that plant bugs, for testing the checker.
     pub debug: DebugSwitches,
+    /// `supervisor:` — turns the cluster into a Supervisor (control plane,
+    /// Spherelets, namespaces...). `None`: a plain vSphere cluster.
+    pub supervisor: Option<Box<crate::supervisor::SupervisorConfig>>,
 }
 
 /// vSphere HA: restart delay and order, admission control, isolation.
@@ -165,6 +168,9 @@ pub struct PlacementConfig {
 pub struct Workloads {
     pub vms: Vec<ExplicitVm>,
     pub generators: Vec<Generator>,
+    /// Kubernetes-style objects created, changed and deleted through the
+    /// Supervisor's API (needs `supervisor:`).
+    pub manifests: crate::supervisor::Manifests,
 }
 
 /// One VM written out in the scenario.

@@ -97,6 +97,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         ha,
         expect_recovery_within,
         debug,
+        supervisor: None,
     })
 }
 

@@ -1,0 +1,181 @@
+//! The scenario's `supervisor:` section and its timed API calls, validated
+//! and with every name resolved: what the scenario parser produces and the
+//! world builder consumes.
+
+use super::objects::{Object, Taint};
+use crate::model::{Dist, HostId, Resources, SimDuration, SimTime};
+
+/// The name of the built-in vSphere administrator: owner of everything, and
+/// the identity that creates what the `supervisor:` section declares.
+pub const ADMIN_USER: &str = "administrator@vsphere.local";
+
+#[derive(Clone, Debug)]
+pub struct SupervisorConfig {
+    pub control_plane: ControlPlaneConfig,
+    pub spherelet: SphereletConfig,
+    pub network: NetworkConfig,
+    pub datastores: Vec<DatastoreConfig>,
+    pub storage_policies: Vec<StoragePolicyConfig>,
+    pub users: Vec<UserConfig>,
+    pub namespaces: Vec<NamespaceConfig>,
+    /// Taints put on the nodes of these hosts at registration.
+    pub node_taints: Vec<(HostId, Taint)>,
+    /// Cluster-scoped objects that exist from time 0 (VirtualMachineClass,
+    /// VirtualMachineImage, StorageClass), created by [`ADMIN_USER`].
+    pub objects: Vec<Object>,
+}
+
+/// The 3 control-plane VMs (kube-apiserver, etcd, controllers).
+#[derive(Clone, Debug)]
+pub struct ControlPlaneConfig {
+    /// How many control-plane VMs (3 in every real Supervisor).
+    pub vms: u32,
+    /// Size of each; placed by the DRS-like policy on distinct hosts.
+    pub size: Resources,
+    /// Time for a restarted control-plane VM to rejoin (boot + etcd).
+    pub boot: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct SphereletConfig {
+    /// Node status update period (kubelet default 10 s).
+    pub heartbeat_interval: SimDuration,
+    /// Missed heartbeats for this long: node NotReady (default 40 s).
+    pub node_grace_period: SimDuration,
+    /// NotReady this long: its pods are evicted (default 300 s).
+    pub not_ready_toleration: SimDuration,
+    /// Image pull + CRX boot, per pod.
+    pub pod_start_latency: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Addresses per namespace segment (a /28 has 16; NSX keeps some: we
+    /// model network, gateway and broadcast as unusable, so 13 usable).
+    pub segment_size: u32,
+    /// First address of the namespace segments, e.g. 10.244.0.0; namespace
+    /// i gets the i-th block of `segment_size` addresses.
+    pub pod_cidr_base: [u8; 4],
+    /// The load-balancer VIP pool: first address and how many.
+    pub vip_base: [u8; 4],
+    pub vip_count: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatastoreConfig {
+    pub name: String,
+    pub capacity_bytes: u64,
+    /// Hosts that see it, in host order.
+    pub hosts: Vec<HostId>,
+}
+
+/// A vSphere storage policy: which datastores satisfy it (in order of
+/// preference; CNS picks the first with room).
+#[derive(Clone, Debug)]
+pub struct StoragePolicyConfig {
+    pub name: String,
+    /// Indexes into `SupervisorConfig::datastores`.
+    pub datastores: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserConfig {
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// get/list/watch.
+    View,
+    /// View plus create/update/delete of workloads.
+    Edit,
+    /// Edit plus managing the namespace's permissions.
+    Owner,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::View => "view",
+            Role::Edit => "edit",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    User(String),
+    Group(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceConfig {
+    pub name: String,
+    /// None: unlimited.
+    pub cpu_limit_millis: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+    pub storage_limit_bytes: Option<u64>,
+    /// Allowed VirtualMachineClass names (empty: none allowed).
+    pub vm_classes: Vec<String>,
+    /// Allowed StorageClass names.
+    pub storage_classes: Vec<String>,
+    pub permissions: Vec<(Subject, Role)>,
+}
+
+/// What a user asks the API for.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Verb {
+    Create,
+    /// Replace the spec (e.g. a VirtualMachine's powerState, a ReplicaSet's
+    /// replicas).
+    Update,
+    Delete,
+    Get,
+}
+
+impl Verb {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Delete => "delete",
+            Verb::Get => "get",
+        }
+    }
+}
+
+/// One API call from the scenario: at `at`, `user` does `verb` on `object`.
+#[derive(Clone, Debug)]
+pub struct TimedCall {
+    pub at: SimTime,
+    pub user: String,
+    pub verb: Verb,
+    /// For delete and get only the key matters.
+    pub object: Object,
+}
+
+/// `workloads.object_generators[]`: stamps out objects from a template.
+#[derive(Clone, Debug)]
+pub struct ObjectGenerator {
+    pub name: String,
+    pub user: String,
+    /// Time between creations (`rate: 0.1/s` is exponential, mean 10 s).
+    pub interarrival: Dist,
+    /// How long each object lives before its delete; None: forever.
+    pub lifetime: Option<Dist>,
+    pub start: SimTime,
+    pub stop: Option<SimTime>,
+    pub count: Option<u64>,
+    /// metadata.name is the prefix: objects are named `<prefix>-<n>`.
+    pub template: Object,
+}
+
+/// The timed side of the scenario's Supervisor workloads.
+#[derive(Clone, Debug, Default)]
+pub struct Manifests {
+    /// Sorted by time (stable: file order at equal times).
+    pub calls: Vec<TimedCall>,
+    pub generators: Vec<ObjectGenerator>,
+}

@@ -1,0 +1,12 @@
+//! The Supervisor: what turns a vSphere cluster into Kubernetes (Project
+//! Pacific). Every part is an actor exchanging persisted events; see
+//! ARCHITECTURE.md "Supervisor" for who talks to whom.
+//!
+//! - `objects`: the API objects (Pod, VirtualMachine, ...), `config`: the
+//!   scenario's `supervisor:` section and timed API calls, `msg`: the events
+//!   the Supervisor's actors exchange.
+
+pub mod config;
+pub mod objects;
+
+pub use config::*;
