@@ -85,4 +85,6 @@ pub enum Note {
     VmMigrated {
         vm: VmId,
     },
+    /// A fact from the Supervisor's actors.
+    Sup(crate::supervisor::SupNote),
 }

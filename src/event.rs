@@ -15,15 +15,24 @@ pub enum Event {
 
     // --- workload → placement
     /// A tenant asks for a VM of this size.
-    VmRequested { vm: VmId, size: Resources },
+    VmRequested {
+        vm: VmId,
+        size: Resources,
+    },
     /// A tenant deletes a VM (ignored when it was rejected, lost or gone).
-    VmDeleteRequested { vm: VmId },
+    VmDeleteRequested {
+        vm: VmId,
+    },
 
     // --- placement → owner of the VM
     /// Admission or placement found no host with room.
-    VmRejected { vm: VmId },
+    VmRejected {
+        vm: VmId,
+    },
     /// The VM's host failed and no other host had room for it.
-    VmLost { vm: VmId },
+    VmLost {
+        vm: VmId,
+    },
 
     // --- placement → host
     /// Power the VM on. `incarnation` fences power-ons that were sent before
@@ -34,7 +43,9 @@ pub enum Event {
         incarnation: u32,
     },
     /// Power the VM off and release its resources.
-    VmPowerOff { vm: VmId },
+    VmPowerOff {
+        vm: VmId,
+    },
 
     // --- fault injection → host
     /// The host fails: every VM on it stops at once.
@@ -42,35 +53,56 @@ pub enum Event {
     /// The host comes back, empty.
     HostRepair,
     /// A host's own random-failure timer; stale generations are ignored.
-    FailureTimer { generation: u32 },
+    FailureTimer {
+        generation: u32,
+    },
     /// A host's own repair timer; stale generations are ignored.
-    RepairTimer { generation: u32 },
+    RepairTimer {
+        generation: u32,
+    },
 
     // --- host → placement
     /// The host went down; placement re-places what it had there.
-    HostDown { host: HostId },
+    HostDown {
+        host: HostId,
+    },
     /// The host is back with a new incarnation.
-    HostUp { host: HostId, incarnation: u32 },
+    HostUp {
+        host: HostId,
+        incarnation: u32,
+    },
 
     // --- issue 5 (faults, HA). Appended, so older variants keep their
     // encoding and older logs their digests.
     /// fault injection → placement: evacuate the host into maintenance.
-    MaintenanceBegin { host: HostId },
+    MaintenanceBegin {
+        host: HostId,
+    },
     /// fault injection → placement: the host leaves maintenance.
-    MaintenanceEnd { host: HostId },
+    MaintenanceEnd {
+        host: HostId,
+    },
     /// fault injection → host: cut off from placement; `power_off` is the
     /// HA isolation response.
-    HostIsolated { power_off: bool },
+    HostIsolated {
+        power_off: bool,
+    },
     /// fault injection → host: the partition heals. `fenced`: placement had
     /// declared the host failed, so the host powers off what it still runs
     /// (their copies were restarted elsewhere) and comes back as a new
     /// incarnation.
-    HostReconnected { fenced: bool },
+    HostReconnected {
+        fenced: bool,
+    },
     /// HA's failure detection → placement: the host was silent for the
     /// detection delay; treat it as failed.
-    HostUnreachable { host: HostId },
+    HostUnreachable {
+        host: HostId,
+    },
     /// placement → itself: restart the VMs displaced by failure `batch`.
-    HaRestart { batch: u64 },
+    HaRestart {
+        batch: u64,
+    },
     /// workload → placement: a request with an HA restart priority
     /// (0 low, 1 medium, 2 high).
     VmRequestedWithPriority {
@@ -79,7 +111,14 @@ pub enum Event {
         priority: u8,
     },
     /// placement → owner: refused, with a reason other than "no room".
-    VmRefused { vm: VmId, reason: RejectReason },
+    VmRefused {
+        vm: VmId,
+        reason: RejectReason,
+    },
+
+    // --- issue 3 (the Supervisor). Boxed: the plain-vSphere hot path keeps
+    // its small events.
+    Supervisor(Box<crate::supervisor::SupMsg>),
 }
 
 /// Why a request was refused (`VmRejected` is "no host has room").
@@ -122,6 +161,7 @@ impl Event {
             Event::HaRestart { .. } => "HaRestart",
             Event::VmRequestedWithPriority { .. } => "VmRequestedWithPriority",
             Event::VmRefused { .. } => "VmRefused",
+            Event::Supervisor(msg) => msg.kind(),
         }
     }
 }

@@ -136,7 +136,8 @@ impl Detail {
             | Note::VmRestarted { .. }
             | Note::HostIsolated { .. }
             | Note::MaintenanceBegan { .. }
-            | Note::VmMigrated { .. } => {}
+            | Note::VmMigrated { .. }
+            | Note::Sup(_) => {}
         }
     }
 

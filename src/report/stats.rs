@@ -162,6 +162,7 @@ impl NoteSink for Stats {
             Note::HostIsolated { .. } => *self.faults.entry("partition").or_default() += 1,
             Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
             Note::VmMigrated { .. } => self.migrated += 1,
+            Note::Sup(_) => {}
         }
     }
 }

@@ -10,3 +10,10 @@ pub mod config;
 pub mod objects;
 
 pub use config::*;
+pub mod addrs;
+pub mod api_server;
+pub mod msg;
+pub mod notes;
+
+pub use msg::SupMsg;
+pub use notes::SupNote;

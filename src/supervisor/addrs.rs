@@ -1,0 +1,64 @@
+//! Who is where: the actor id of every Supervisor part, handed to each of
+//! them when the world is built (actors address each other by id only).
+
+use super::objects::Kind;
+use crate::model::{ActorId, HostId};
+
+#[derive(Clone, Debug)]
+pub struct Addrs {
+    pub placement: ActorId,
+    pub api_server: ActorId,
+    pub auth_proxy: ActorId,
+    pub scheduler: ActorId,
+    pub node_controller: ActorId,
+    pub replicaset_controller: ActorId,
+    pub vm_operator: ActorId,
+    pub wps: ActorId,
+    pub network: ActorId,
+    pub storage: ActorId,
+    /// The actor that speaks for the scenario's users (gets their replies).
+    pub clients: ActorId,
+    /// One Spherelet per host, indexed by `HostId`.
+    pub spherelets: Vec<ActorId>,
+}
+
+impl Addrs {
+    pub fn spherelet(&self, host: HostId) -> ActorId {
+        self.spherelets[host.0 as usize]
+    }
+
+    /// Who the API server tells about changes of `kind` (a fixed table: the
+    /// informers each controller would open).
+    pub fn watchers(&self, kind: Kind) -> Vec<ActorId> {
+        match kind {
+            Kind::Pod => vec![
+                self.scheduler,
+                self.wps,
+                self.replicaset_controller,
+                self.node_controller,
+            ],
+            Kind::Node => vec![self.scheduler, self.node_controller],
+            Kind::ReplicaSet => vec![self.replicaset_controller],
+            Kind::VirtualMachine => vec![self.vm_operator, self.scheduler],
+            Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler],
+            Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps],
+            Kind::Namespace | Kind::StorageClass | Kind::VirtualMachineImage | Kind::Service => {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Supervisor workloads are numbered from [`crate::model::SPARSE_BASE`], one
+/// range per component that asks placement for hosts, so that their ids
+/// never meet each other's or the plain VMs'.
+pub fn workload_id(range: IdRange, n: u64) -> crate::model::VmId {
+    crate::model::VmId(crate::model::SPARSE_BASE + ((range as u64) << 40) + n)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdRange {
+    ControlPlane = 0,
+    Pods = 1,
+    Vms = 2,
+}

@@ -1,0 +1,255 @@
+//! Pure admission rules of the API server: what a create or update would
+//! charge against its namespace's limits, and whether the objects it names
+//! exist and are allowed there. No actor state, no messages: the API server
+//! calls these with its store.
+
+use super::super::config::NamespaceConfig;
+use super::super::msg::ApiError;
+use super::super::objects::{Body, Kind, Object, ObjectKey, PodPhase};
+use std::collections::BTreeMap;
+
+/// What an object counts against its namespace's limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+    pub storage_bytes: u64,
+}
+
+impl Usage {
+    pub fn plus(self, o: Usage) -> Usage {
+        Usage {
+            cpu_millis: self.cpu_millis + o.cpu_millis,
+            memory_bytes: self.memory_bytes + o.memory_bytes,
+            storage_bytes: self.storage_bytes + o.storage_bytes,
+        }
+    }
+
+    pub fn minus(self, o: Usage) -> Usage {
+        Usage {
+            cpu_millis: self.cpu_millis.saturating_sub(o.cpu_millis),
+            memory_bytes: self.memory_bytes.saturating_sub(o.memory_bytes),
+            storage_bytes: self.storage_bytes.saturating_sub(o.storage_bytes),
+        }
+    }
+}
+
+/// The charge of `object`, as a ResourceQuota counts it: a pod's requests
+/// (its limits where it gives no requests) until it terminates; a VM's
+/// class hardware (a resource pool limit caps what the VM may use, not what
+/// it reserves); a claim's storage.
+pub fn charge(object: &Object, store: &BTreeMap<ObjectKey, Object>) -> Usage {
+    match &object.body {
+        Body::Pod(pod) => {
+            if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
+                return Usage::default();
+            }
+            let r = pod.spec.requests;
+            let l = pod.spec.limits;
+            Usage {
+                cpu_millis: if r.cpu_millis > 0 {
+                    r.cpu_millis
+                } else {
+                    l.cpu_millis
+                },
+                memory_bytes: if r.memory_bytes > 0 {
+                    r.memory_bytes
+                } else {
+                    l.memory_bytes
+                },
+                storage_bytes: 0,
+            }
+        }
+        Body::VirtualMachine(vm) => {
+            let key = ObjectKey::new(Kind::VirtualMachineClass, "", &vm.class_name);
+            match store.get(&key).map(|o| &o.body) {
+                Some(Body::VirtualMachineClass(c)) => Usage {
+                    cpu_millis: c.hardware.cpu_millis,
+                    memory_bytes: c.hardware.memory_bytes,
+                    storage_bytes: 0,
+                },
+                _ => Usage::default(),
+            }
+        }
+        Body::PersistentVolumeClaim(pvc) => Usage {
+            storage_bytes: pvc.bytes,
+            ..Usage::default()
+        },
+        _ => Usage::default(),
+    }
+}
+
+/// Refuses a charge that would take `used` past the namespace's limits,
+/// naming the first resource that would overflow.
+pub fn check_quota(ns: &NamespaceConfig, used: Usage, extra: Usage) -> Result<(), ApiError> {
+    let after = used.plus(extra);
+    let over = |what: &str,
+                limit: Option<u64>,
+                used: u64,
+                want: u64,
+                after: u64,
+                fmt: fn(u64) -> String| {
+        match limit {
+            Some(limit) if want > 0 && after > limit => Some(ApiError::QuotaExceeded(format!(
+                "exceeded quota in namespace {}: {what} requested {}, used {}, limited {}",
+                ns.name,
+                fmt(want),
+                fmt(used),
+                fmt(limit)
+            ))),
+            _ => None,
+        }
+    };
+    let refusal = over(
+        "cpu",
+        ns.cpu_limit_millis,
+        used.cpu_millis,
+        extra.cpu_millis,
+        after.cpu_millis,
+        format_cpu,
+    )
+    .or_else(|| {
+        over(
+            "memory",
+            ns.memory_limit_bytes,
+            used.memory_bytes,
+            extra.memory_bytes,
+            after.memory_bytes,
+            format_bytes,
+        )
+    })
+    .or_else(|| {
+        over(
+            "storage",
+            ns.storage_limit_bytes,
+            used.storage_bytes,
+            extra.storage_bytes,
+            after.storage_bytes,
+            format_bytes,
+        )
+    });
+    refusal.map_or(Ok(()), Err)
+}
+
+pub fn format_cpu(millis: u64) -> String {
+    if millis % 1000 == 0 {
+        format!("{}", millis / 1000)
+    } else {
+        format!("{millis}m")
+    }
+}
+
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("Ti", 1 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ];
+    for (name, size) in UNITS {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{name}", bytes / size);
+        }
+    }
+    format!("{bytes}")
+}
+
+/// Checks the references of a new object: the classes, images, storage
+/// classes and claims it names exist and are allowed in its namespace.
+pub fn check_references(
+    object: &Object,
+    ns: Option<&NamespaceConfig>,
+    store: &BTreeMap<ObjectKey, Object>,
+) -> Result<(), ApiError> {
+    let exists = |kind: Kind, namespace: &str, name: &str| {
+        store.contains_key(&ObjectKey::new(kind, namespace, name))
+    };
+    let namespace = &object.meta.namespace;
+    let claims_exist = |claims: &[String]| -> Result<(), ApiError> {
+        match claims
+            .iter()
+            .find(|c| !exists(Kind::PersistentVolumeClaim, namespace, c))
+        {
+            Some(c) => Err(ApiError::Invalid(format!(
+                "persistentvolumeclaim {c} not found in namespace {namespace}"
+            ))),
+            None => Ok(()),
+        }
+    };
+    let storage_allowed = |class: &str, ns: &NamespaceConfig| -> Result<(), ApiError> {
+        if !exists(Kind::StorageClass, "", class) {
+            return Err(ApiError::Invalid(format!("storageclass {class} not found")));
+        }
+        if !ns.storage_classes.iter().any(|c| c == class) {
+            return Err(ApiError::Invalid(format!(
+                "storageclass {class} is not assigned to namespace {}",
+                ns.name
+            )));
+        }
+        Ok(())
+    };
+    match &object.body {
+        Body::Pod(pod) => claims_exist(&pod.spec.volumes),
+        Body::ReplicaSet(rs) => claims_exist(&rs.template.volumes),
+        Body::VirtualMachine(vm) => {
+            let ns = ns.expect("namespaced objects have a namespace");
+            if !exists(Kind::VirtualMachineClass, "", &vm.class_name) {
+                return Err(ApiError::Invalid(format!(
+                    "virtualmachineclass {} not found",
+                    vm.class_name
+                )));
+            }
+            if !ns.vm_classes.iter().any(|c| c == &vm.class_name) {
+                return Err(ApiError::Invalid(format!(
+                    "virtualmachineclass {} is not bound to namespace {}",
+                    vm.class_name, ns.name
+                )));
+            }
+            if !exists(Kind::VirtualMachineImage, "", &vm.image_name) {
+                return Err(ApiError::Invalid(format!(
+                    "virtualmachineimage {} not found",
+                    vm.image_name
+                )));
+            }
+            storage_allowed(&vm.storage_class, ns)?;
+            claims_exist(&vm.volumes)
+        }
+        Body::PersistentVolumeClaim(pvc) => storage_allowed(
+            &pvc.storage_class,
+            ns.expect("namespaced objects have a namespace"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a user's update to the stored object: the parts of the spec a
+/// user may change; status stays. Errors name what may not change.
+pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError> {
+    match (&mut stored.body, &update.body) {
+        (Body::ReplicaSet(old), Body::ReplicaSet(new)) => {
+            old.replicas = new.replicas;
+            old.template = new.template.clone();
+            old.template_labels = new.template_labels.clone();
+        }
+        (Body::VirtualMachine(old), Body::VirtualMachine(new)) => {
+            old.power_state = new.power_state;
+            old.class_name = new.class_name.clone();
+        }
+        (Body::Service(old), Body::Service(new)) => old.selector = new.selector.clone(),
+        (Body::VirtualMachineClass(old), Body::VirtualMachineClass(new)) => *old = new.clone(),
+        (Body::VirtualMachineImage(old), Body::VirtualMachineImage(new)) => *old = new.clone(),
+        (Body::Pod(_), _) => {
+            return Err(ApiError::Invalid(
+                "pod spec is immutable: delete the pod and create it again".into(),
+            ));
+        }
+        (_, _) => {
+            return Err(ApiError::Invalid(format!(
+                "{} may not be updated",
+                stored.kind().resource()
+            )));
+        }
+    }
+    stored.meta.labels = update.meta.labels.clone();
+    Ok(())
+}

@@ -1,0 +1,701 @@
+//! The Supervisor's API server: the store of objects (each write bumps the
+//! resourceVersion and is pushed to the watching controllers), admission
+//! (namespace limits, allowed classes, references; NSX addresses and CNS
+//! volumes are asked of the network and storage actors before a create is
+//! acknowledged), and the control plane's quorum: while fewer than a
+//! majority of the control-plane VMs run, every call fails with the reason
+//! and no watch event goes out, so nothing is reconciled.
+
+pub mod admission;
+pub mod control_plane;
+
+use super::addrs::{Addrs, IdRange, workload_id};
+use super::config::{NamespaceConfig, SupervisorConfig, Verb};
+use super::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
+use super::notes::SupNote;
+use super::objects::{Body, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
+use crate::actor::{Context, Note};
+use crate::event::Event;
+use crate::model::{ActorId, SimDuration};
+use admission::Usage;
+use control_plane::ControlPlane;
+use std::collections::BTreeMap;
+
+/// A create waiting for NSX or CNS before it is acknowledged.
+struct PendingCreate {
+    reply_to: ActorId,
+    id: CallId,
+    object: Object,
+    charge: Usage,
+}
+
+/// How long a lost control-plane VM waits before it is placed again.
+const CONTROL_PLANE_RETRY: SimDuration = SimDuration(60_000_000_000);
+
+pub struct ApiServer {
+    addrs: Addrs,
+    namespaces: BTreeMap<String, NamespaceConfig>,
+    objects: BTreeMap<ObjectKey, Object>,
+    /// What each stored object counts against its namespace.
+    charges: BTreeMap<ObjectKey, Usage>,
+    /// Per namespace: stored and pending charges.
+    usage: BTreeMap<String, Usage>,
+    rv: u64,
+    pending: BTreeMap<u64, PendingCreate>,
+    next_ticket: u64,
+    control_plane: ControlPlane,
+    /// Created at start by the administrator (namespaces, classes, ...).
+    initial: Vec<Object>,
+}
+
+impl ApiServer {
+    pub fn new(config: &SupervisorConfig, addrs: Addrs) -> Self {
+        let namespaces: BTreeMap<String, NamespaceConfig> = config
+            .namespaces
+            .iter()
+            .map(|n| (n.name.clone(), n.clone()))
+            .collect();
+        let mut initial: Vec<Object> = namespaces
+            .keys()
+            .map(|name| Object {
+                meta: Meta {
+                    name: name.clone(),
+                    ..Meta::default()
+                },
+                body: Body::Namespace(NamespaceObj {}),
+            })
+            .collect();
+        initial.extend(config.objects.iter().cloned());
+        let cp = &config.control_plane;
+        let vms = (0..cp.vms as u64)
+            .map(|i| workload_id(IdRange::ControlPlane, i))
+            .collect();
+        ApiServer {
+            addrs,
+            usage: namespaces
+                .keys()
+                .map(|n| (n.clone(), Usage::default()))
+                .collect(),
+            namespaces,
+            objects: BTreeMap::new(),
+            charges: BTreeMap::new(),
+            rv: 0,
+            pending: BTreeMap::new(),
+            next_ticket: 0,
+            control_plane: ControlPlane::new(vms, cp.size, cp.boot.clone()),
+            initial,
+        }
+    }
+
+    /// The store, in key order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values()
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        self.objects.get(key)
+    }
+
+    /// Per namespace: what is charged against it and its limits.
+    pub fn namespace_usage(&self) -> impl Iterator<Item = (&NamespaceConfig, Usage)> {
+        self.namespaces
+            .values()
+            .map(|n| (n, self.usage.get(&n.name).copied().unwrap_or_default()))
+    }
+
+    pub fn available(&self) -> bool {
+        self.control_plane.available()
+    }
+
+    /// (running, total) control-plane VMs.
+    pub fn control_plane_running(&self) -> (usize, usize) {
+        (
+            self.control_plane.running(),
+            self.control_plane.members.len(),
+        )
+    }
+
+    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            Event::Start => self.start(ctx),
+            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
+            Event::VmLost { vm } => self.member_lost(vm, ctx),
+            other => tracing::warn!(
+                kind = other.kind(),
+                "api server ignored an unexpected event"
+            ),
+        }
+    }
+
+    fn handle_msg<C: Context>(&mut self, msg: SupMsg, ctx: &mut C) {
+        let caller = ctx.sender();
+        match msg {
+            SupMsg::Authorized {
+                id,
+                caller,
+                verb,
+                object,
+                ..
+            } => self.user_call(caller, id, verb, object, ctx),
+            SupMsg::System { id, op } => self.system_call(caller, id, op, ctx),
+            SupMsg::IpGranted { ticket, ip } => self.admitted(ticket, Some(ip), None, ctx),
+            SupMsg::VolumeGranted { ticket, datastore } => {
+                self.admitted(ticket, None, Some(datastore), ctx)
+            }
+            SupMsg::IpRefused { ticket, reason } => {
+                self.refused_pending(ticket, ApiError::IpExhausted(reason), ctx)
+            }
+            SupMsg::VolumeRefused { ticket, reason } => {
+                self.refused_pending(ticket, ApiError::StorageUnavailable(reason), ctx)
+            }
+            SupMsg::Placed { vm, host } => self.member_placed(vm, host, ctx),
+            SupMsg::PlaceFailed { vm, .. } => self.member_lost(vm, ctx),
+            SupMsg::Displaced { vm } => self.member_displaced(vm, ctx),
+            SupMsg::ControlPlaneBooted { member, generation } => {
+                self.member_booted(member as usize, generation, ctx)
+            }
+            SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
+            other => tracing::warn!(
+                kind = other.kind(),
+                "api server ignored an unexpected message"
+            ),
+        }
+    }
+
+    fn start<C: Context>(&mut self, ctx: &mut C) {
+        for object in std::mem::take(&mut self.initial) {
+            let key = object.key();
+            self.store(key, object, ctx);
+        }
+        for member in 0..self.control_plane.members.len() {
+            self.place_member(member, ctx);
+        }
+    }
+
+    // ---- calls
+
+    fn reply<C: Context>(
+        &self,
+        to: ActorId,
+        id: CallId,
+        result: Result<u64, ApiError>,
+        ctx: &mut C,
+    ) {
+        let note = match &result {
+            Ok(_) => SupNote::CallAccepted,
+            Err(e) => SupNote::CallRefused { kind: e.kind() },
+        };
+        ctx.note(Note::Sup(note));
+        ctx.send(to, SimDuration::ZERO, SupMsg::Reply { id, result }.event());
+    }
+
+    fn unavailable(&self) -> Option<ApiError> {
+        (!self.control_plane.available())
+            .then(|| ApiError::Unavailable(self.control_plane.unavailable_reason()))
+    }
+
+    fn user_call<C: Context>(
+        &mut self,
+        caller: ActorId,
+        id: CallId,
+        verb: Verb,
+        object: Object,
+        ctx: &mut C,
+    ) {
+        if let Some(e) = self.unavailable() {
+            return self.reply(caller, id, Err(e), ctx);
+        }
+        let key = object.key();
+        let result = match verb {
+            Verb::Create => return self.create(caller, id, object, ctx),
+            Verb::Update => self.update(&key, &object, ctx),
+            Verb::Delete => self.delete(&key, ctx),
+            Verb::Get => self
+                .objects
+                .get(&key)
+                .map(|o| o.meta.resource_version)
+                .ok_or_else(|| not_found(&key)),
+        };
+        self.reply(caller, id, result, ctx);
+    }
+
+    fn system_call<C: Context>(&mut self, caller: ActorId, id: CallId, op: SystemOp, ctx: &mut C) {
+        if let Some(e) = self.unavailable() {
+            return self.reply(caller, id, Err(e), ctx);
+        }
+        let result = match op {
+            SystemOp::Create(object) if object.kind() == Kind::Node => {
+                let key = object.key();
+                Ok(self.store(key, object, ctx))
+            }
+            SystemOp::Create(object) => return self.create(caller, id, object, ctx),
+            SystemOp::Delete(key) => self.delete(&key, ctx),
+            SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| match &mut o.body {
+                Body::Pod(p) => {
+                    p.node = node;
+                    p.reason = reason;
+                }
+                _ => {}
+            }),
+            SystemOp::PodStatus { pod, phase, reason } => {
+                let now = ctx.now();
+                let result = self.patch(&pod, ctx, |o| {
+                    if let Body::Pod(p) = &mut o.body {
+                        p.phase = phase;
+                        p.reason = reason;
+                        if phase == PodPhase::Running && p.started.is_none() {
+                            p.started = Some(now);
+                        }
+                    }
+                });
+                if result.is_ok() {
+                    self.pod_phase_changed(&pod, phase, ctx);
+                }
+                result
+            }
+            SystemOp::VmStatus {
+                vm,
+                phase,
+                power,
+                host,
+                reason,
+            } => self.patch(&vm, ctx, |o| {
+                if let Body::VirtualMachine(v) = &mut o.body {
+                    v.phase = phase;
+                    v.actual_power = power;
+                    v.host = host;
+                    v.reason = reason;
+                }
+            }),
+            SystemOp::NodeStatus { node, ready } => {
+                let key = ObjectKey::new(Kind::Node, "", &node);
+                self.patch(&key, ctx, |o| {
+                    if let Body::Node(n) = &mut o.body {
+                        n.ready = ready;
+                    }
+                })
+            }
+            SystemOp::PvcBound { pvc, datastore } => self.patch(&pvc, ctx, |o| {
+                if let Body::PersistentVolumeClaim(c) = &mut o.body {
+                    c.datastore = Some(datastore);
+                }
+            }),
+        };
+        self.reply(caller, id, result, ctx);
+    }
+
+    fn create<C: Context>(&mut self, caller: ActorId, id: CallId, mut object: Object, ctx: &mut C) {
+        let key = object.key();
+        let ns = self.namespaces.get(&key.namespace);
+        let checked = if self.objects.contains_key(&key)
+            || self.pending.values().any(|p| p.object.key() == key)
+        {
+            Err(ApiError::AlreadyExists(format!(
+                "{} {} already exists",
+                key.kind.resource(),
+                key.name
+            )))
+        } else if !key.kind.cluster_scoped() && ns.is_none() {
+            Err(ApiError::NotFound(format!(
+                "namespace {} not found",
+                key.namespace
+            )))
+        } else {
+            admission::check_references(&object, ns, &self.objects).and_then(|()| {
+                let charge = admission::charge(&object, &self.objects);
+                match ns {
+                    Some(ns) => {
+                        admission::check_quota(ns, self.usage[&ns.name], charge).map(|()| charge)
+                    }
+                    None => Ok(charge),
+                }
+            })
+        };
+        let charge = match checked {
+            Ok(charge) => charge,
+            Err(e) => return self.reply(caller, id, Err(e), ctx),
+        };
+        object.meta.creation = ctx.now();
+        let ticket = self.next_ticket;
+        let request = match &object.body {
+            Body::Pod(_) | Body::VirtualMachine(_) => Some(SupMsg::IpRequest {
+                ticket,
+                namespace: key.namespace.clone(),
+                vip: false,
+            }),
+            Body::Service(s) if s.load_balancer => Some(SupMsg::IpRequest {
+                ticket,
+                namespace: key.namespace.clone(),
+                vip: true,
+            }),
+            Body::PersistentVolumeClaim(pvc) => Some(SupMsg::VolumeRequest {
+                ticket,
+                storage_policy: self.storage_policy_of(&pvc.storage_class),
+                bytes: pvc.bytes,
+            }),
+            _ => None,
+        };
+        match request {
+            None => {
+                self.charge(&key, charge);
+                let rv = self.store(key, object, ctx);
+                self.reply(caller, id, Ok(rv), ctx);
+            }
+            Some(request) => {
+                self.next_ticket += 1;
+                let to = match request {
+                    SupMsg::VolumeRequest { .. } => self.addrs.storage,
+                    _ => self.addrs.network,
+                };
+                // Held against the namespace while NSX / CNS answer, so two
+                // creates in flight cannot both pass the limit.
+                if let Some(u) = self.usage.get_mut(&key.namespace) {
+                    *u = u.plus(charge);
+                }
+                self.pending.insert(
+                    ticket,
+                    PendingCreate {
+                        reply_to: caller,
+                        id,
+                        object,
+                        charge,
+                    },
+                );
+                ctx.send(to, SimDuration::ZERO, request.event());
+            }
+        }
+    }
+
+    fn storage_policy_of(&self, class: &str) -> String {
+        match self
+            .objects
+            .get(&ObjectKey::new(Kind::StorageClass, "", class))
+            .map(|o| &o.body)
+        {
+            Some(Body::StorageClass(sc)) => sc.storage_policy.clone(),
+            _ => class.to_string(),
+        }
+    }
+
+    /// NSX or CNS said yes: the create completes.
+    fn admitted<C: Context>(
+        &mut self,
+        ticket: u64,
+        ip: Option<String>,
+        datastore: Option<String>,
+        ctx: &mut C,
+    ) {
+        let Some(mut p) = self.pending.remove(&ticket) else {
+            return;
+        };
+        match &mut p.object.body {
+            Body::Pod(pod) => pod.ip = ip,
+            Body::VirtualMachine(vm) => vm.ip = ip,
+            Body::Service(s) => s.vip = ip,
+            Body::PersistentVolumeClaim(pvc) => pvc.datastore = datastore,
+            _ => {}
+        }
+        let key = p.object.key();
+        self.charges.insert(key.clone(), p.charge);
+        let rv = self.store(key, p.object, ctx);
+        self.reply(p.reply_to, p.id, Ok(rv), ctx);
+    }
+
+    fn refused_pending<C: Context>(&mut self, ticket: u64, error: ApiError, ctx: &mut C) {
+        let Some(p) = self.pending.remove(&ticket) else {
+            return;
+        };
+        if let Some(u) = self.usage.get_mut(&p.object.meta.namespace) {
+            *u = u.minus(p.charge);
+        }
+        self.reply(p.reply_to, p.id, Err(error), ctx);
+    }
+
+    fn update<C: Context>(
+        &mut self,
+        key: &ObjectKey,
+        update: &Object,
+        ctx: &mut C,
+    ) -> Result<u64, ApiError> {
+        let mut changed = self
+            .objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| not_found(key))?;
+        admission::apply_update(&mut changed, update)?;
+        let ns = self.namespaces.get(&key.namespace);
+        admission::check_references(&changed, ns, &self.objects)?;
+        let old = self.charges.get(key).copied().unwrap_or_default();
+        let new = admission::charge(&changed, &self.objects);
+        if let Some(ns) = ns {
+            let used = self.usage[&ns.name].minus(old);
+            admission::check_quota(ns, used, new)?;
+        }
+        self.charge(key, new);
+        Ok(self.store(key.clone(), changed, ctx))
+    }
+
+    fn delete<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) -> Result<u64, ApiError> {
+        if !self.objects.contains_key(key) {
+            return Err(not_found(key));
+        }
+        if key.kind == Kind::PersistentVolumeClaim
+            && let Some(user) = self.claim_user(key)
+        {
+            return Err(ApiError::Invalid(format!(
+                "persistentvolumeclaim {} is in use by {user}",
+                key.name
+            )));
+        }
+        let object = self.objects.remove(key).expect("checked above");
+        self.charge(key, Usage::default());
+        self.charges.remove(key);
+        self.release_addresses(&object, ctx);
+        self.rv += 1;
+        let rv = self.rv;
+        self.publish(rv, &object, true, ctx);
+        if key.kind == Kind::ReplicaSet {
+            // The garbage collector: a ReplicaSet's pods go with it.
+            let owned: Vec<ObjectKey> = self
+                .objects
+                .iter()
+                .filter(|(k, o)| {
+                    k.kind == Kind::Pod
+                        && k.namespace == key.namespace
+                        && o.meta.owner.as_deref() == Some(key.name.as_str())
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for pod in owned {
+                let _ = self.delete(&pod, ctx);
+            }
+        }
+        Ok(rv)
+    }
+
+    /// The pod or VM (not terminated) that mounts claim `key`, if any.
+    fn claim_user(&self, key: &ObjectKey) -> Option<String> {
+        self.objects.values().find_map(|o| {
+            if o.meta.namespace != key.namespace {
+                return None;
+            }
+            let uses = match &o.body {
+                Body::Pod(p) => {
+                    !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed)
+                        && p.spec.volumes.contains(&key.name)
+                }
+                Body::VirtualMachine(v) => v.volumes.contains(&key.name),
+                _ => false,
+            };
+            uses.then(|| format!("{}/{}", o.kind().name(), o.meta.name))
+        })
+    }
+
+    fn release_addresses<C: Context>(&self, object: &Object, ctx: &mut C) {
+        let namespace = object.meta.namespace.clone();
+        let release = match &object.body {
+            Body::Pod(p) => p.ip.clone().map(|ip| SupMsg::IpRelease {
+                namespace,
+                ip,
+                vip: false,
+            }),
+            Body::VirtualMachine(v) => v.ip.clone().map(|ip| SupMsg::IpRelease {
+                namespace,
+                ip,
+                vip: false,
+            }),
+            Body::Service(s) => s.vip.clone().map(|ip| SupMsg::IpRelease {
+                namespace,
+                ip,
+                vip: true,
+            }),
+            Body::PersistentVolumeClaim(c) => {
+                c.datastore.clone().map(|datastore| SupMsg::VolumeRelease {
+                    datastore,
+                    bytes: c.bytes,
+                })
+            }
+            _ => None,
+        };
+        if let Some(msg) = release {
+            let to = match msg {
+                SupMsg::VolumeRelease { .. } => self.addrs.storage,
+                _ => self.addrs.network,
+            };
+            ctx.send(to, SimDuration::ZERO, msg.event());
+        }
+    }
+
+    /// A terminated pod stops counting against its namespace and gives its
+    /// address back.
+    fn pod_phase_changed<C: Context>(&mut self, key: &ObjectKey, phase: PodPhase, ctx: &mut C) {
+        let Some(object) = self.objects.get(key) else {
+            return;
+        };
+        let now = ctx.now();
+        match phase {
+            PodPhase::Running => {
+                let after = now.since(object.meta.creation);
+                ctx.note(Note::Sup(SupNote::PodReady { after }));
+            }
+            PodPhase::Succeeded | PodPhase::Failed => {
+                ctx.note(Note::Sup(SupNote::PodFinished {
+                    failed: phase == PodPhase::Failed,
+                }));
+                let charge = admission::charge(object, &self.objects);
+                let released = object.clone();
+                self.charge(key, charge);
+                self.release_addresses(&released, ctx);
+                if let Some(Body::Pod(p)) = self.objects.get_mut(key).map(|o| &mut o.body) {
+                    p.ip = None;
+                }
+            }
+            PodPhase::Pending => {}
+        }
+    }
+
+    /// Patches a stored object with `f` (system components' status writes).
+    fn patch<C: Context>(
+        &mut self,
+        key: &ObjectKey,
+        ctx: &mut C,
+        f: impl FnOnce(&mut Object),
+    ) -> Result<u64, ApiError> {
+        let mut object = self
+            .objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| not_found(key))?;
+        f(&mut object);
+        Ok(self.store(key.clone(), object, ctx))
+    }
+
+    /// Sets what `key` counts against its namespace.
+    fn charge(&mut self, key: &ObjectKey, charge: Usage) {
+        let old = self.charges.insert(key.clone(), charge).unwrap_or_default();
+        if let Some(u) = self.usage.get_mut(&key.namespace) {
+            *u = u.minus(old).plus(charge);
+        }
+    }
+
+    /// Writes an object with the next resourceVersion and tells its watchers.
+    fn store<C: Context>(&mut self, key: ObjectKey, mut object: Object, ctx: &mut C) -> u64 {
+        self.rv += 1;
+        object.meta.resource_version = self.rv;
+        if object.meta.creation == crate::model::SimTime::ZERO {
+            object.meta.creation = ctx.now();
+        }
+        self.publish(self.rv, &object, false, ctx);
+        self.objects.insert(key, object);
+        self.rv
+    }
+
+    fn publish<C: Context>(&self, rv: u64, object: &Object, deleted: bool, ctx: &mut C) {
+        if !self.control_plane.available() {
+            return;
+        }
+        for watcher in self.addrs.watchers(object.kind()) {
+            let msg = SupMsg::Changed {
+                rv,
+                object: object.clone(),
+                deleted,
+            };
+            ctx.send(watcher, SimDuration::ZERO, msg.event());
+        }
+    }
+
+    // ---- control plane
+
+    fn place_member<C: Context>(&mut self, member: usize, ctx: &mut C) {
+        let Some(m) = self.control_plane.members.get(member) else {
+            return;
+        };
+        let msg = SupMsg::Place {
+            vm: m.vm,
+            size: self.control_plane.size,
+            rule: PlaceRule {
+                only: Vec::new(),
+                anti_affinity_group: Some(0),
+                restart: true,
+            },
+        };
+        ctx.send(self.addrs.placement, SimDuration::ZERO, msg.event());
+    }
+
+    fn member_placed<C: Context>(
+        &mut self,
+        vm: crate::model::VmId,
+        host: crate::model::HostId,
+        ctx: &mut C,
+    ) {
+        let Some(i) = self.control_plane.member_of(vm) else {
+            return;
+        };
+        let m = &mut self.control_plane.members[i];
+        m.host = Some(host);
+        if !m.up {
+            let generation = m.generation;
+            let boot = SimDuration(ctx.rng().sample(&self.control_plane.boot));
+            let msg = SupMsg::ControlPlaneBooted {
+                member: i as u32,
+                generation,
+            };
+            ctx.send(ctx.me(), boot, msg.event());
+        }
+    }
+
+    fn member_booted<C: Context>(&mut self, member: usize, generation: u64, ctx: &mut C) {
+        let was = self.control_plane.available();
+        let Some(m) = self.control_plane.members.get_mut(member) else {
+            return;
+        };
+        if m.generation != generation || m.up || m.host.is_none() {
+            return;
+        }
+        m.up = true;
+        self.quorum_changed(was, ctx);
+    }
+
+    fn member_displaced<C: Context>(&mut self, vm: crate::model::VmId, ctx: &mut C) {
+        let Some(i) = self.control_plane.member_of(vm) else {
+            return;
+        };
+        let was = self.control_plane.available();
+        self.control_plane.down(i);
+        self.quorum_changed(was, ctx);
+    }
+
+    /// Lost for good (no host with room, or never placed): try again later.
+    fn member_lost<C: Context>(&mut self, vm: crate::model::VmId, ctx: &mut C) {
+        let Some(i) = self.control_plane.member_of(vm) else {
+            return;
+        };
+        let was = self.control_plane.available();
+        self.control_plane.down(i);
+        self.quorum_changed(was, ctx);
+        let msg = SupMsg::Retry {
+            generation: i as u64,
+        };
+        ctx.send(ctx.me(), CONTROL_PLANE_RETRY, msg.event());
+    }
+
+    fn quorum_changed<C: Context>(&mut self, was: bool, ctx: &mut C) {
+        let now = self.control_plane.available();
+        if was == now {
+            return;
+        }
+        ctx.note(Note::Sup(SupNote::ControlPlane { available: now }));
+        if now {
+            // Back: the controllers' caches may be stale, so every object is
+            // sent again (a relist) and they reconcile from there.
+            let rv = self.rv;
+            for object in self.objects.values() {
+                self.publish(rv, object, false, ctx);
+            }
+        }
+    }
+}
+
+fn not_found(key: &ObjectKey) -> ApiError {
+    ApiError::NotFound(format!("{} {} not found", key.kind.resource(), key.name))
+}

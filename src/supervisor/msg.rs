@@ -1,0 +1,309 @@
+//! The events the Supervisor's actors exchange, carried boxed in
+//! [`crate::event::Event::Supervisor`] so the plain-vSphere hot path keeps
+//! its small events. New variants go at the end (the variant index is part
+//! of the persisted encoding).
+
+use super::config::Verb;
+use super::objects::{Object, ObjectKey, PodPhase, PowerState, VmPhase};
+use crate::model::{ActorId, HostId, Resources, VmId};
+use serde::{Deserialize, Serialize};
+
+/// Numbers one API call of one caller; replies carry it back.
+pub type CallId = u64;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SupMsg {
+    // ---- the API: client -> auth proxy -> API server -> client
+    /// A tenant's call, made as `user`, to the authentication proxy.
+    Call {
+        id: CallId,
+        user: String,
+        verb: Verb,
+        object: Object,
+    },
+    /// auth proxy -> API server: an authenticated and authorized call;
+    /// `caller` gets the reply.
+    Authorized {
+        id: CallId,
+        caller: ActorId,
+        user: String,
+        verb: Verb,
+        object: Object,
+    },
+    /// A system component's change (controllers, scheduler, Spherelets):
+    /// trusted, made directly to the API server, never quota-checked.
+    System {
+        id: CallId,
+        op: SystemOp,
+    },
+    /// API server -> caller. `Ok(resourceVersion)` of the written object.
+    Reply {
+        id: CallId,
+        result: Result<u64, ApiError>,
+    },
+    /// auth proxy -> caller: refused before reaching the API server. This
+    /// record is the audit trail of denials.
+    Denied {
+        id: CallId,
+        user: String,
+        verb: Verb,
+        resource: String,
+        namespace: String,
+        reason: String,
+    },
+
+    // ---- watches: API server -> controllers
+    /// An object was created or changed (`deleted: false`) or deleted.
+    Changed {
+        rv: u64,
+        object: Object,
+        deleted: bool,
+    },
+
+    // ---- admission by NSX and CNS: API server <-> network / storage
+    IpRequest {
+        ticket: u64,
+        namespace: String,
+        /// A load-balancer VIP rather than a segment address.
+        vip: bool,
+    },
+    IpGranted {
+        ticket: u64,
+        ip: String,
+    },
+    IpRefused {
+        ticket: u64,
+        reason: String,
+    },
+    IpRelease {
+        namespace: String,
+        ip: String,
+        vip: bool,
+    },
+    VolumeRequest {
+        ticket: u64,
+        storage_policy: String,
+        bytes: u64,
+    },
+    VolumeGranted {
+        ticket: u64,
+        datastore: String,
+    },
+    VolumeRefused {
+        ticket: u64,
+        reason: String,
+    },
+    VolumeRelease {
+        datastore: String,
+        bytes: u64,
+    },
+
+    // ---- placement of Supervisor workloads: WPS / VM Operator / API
+    // server (control-plane VMs) <-> placement
+    /// Place a workload with constraints (DRS-like scoring).
+    Place {
+        vm: VmId,
+        size: Resources,
+        rule: PlaceRule,
+    },
+    Placed {
+        vm: VmId,
+        host: HostId,
+    },
+    PlaceFailed {
+        vm: VmId,
+        reason: String,
+    },
+    /// The workload's host went down. With `restart` it may be placed again
+    /// by HA (a later `Placed`) or lost (`Event::VmLost`); without, it is
+    /// gone.
+    Displaced {
+        vm: VmId,
+    },
+
+    // ---- WPS -> Spherelet
+    StartPod {
+        pod: ObjectKey,
+        vm: VmId,
+        run_for: Option<crate::model::SimDuration>,
+    },
+    StopPod {
+        pod: ObjectKey,
+    },
+
+    // ---- Spherelet
+    /// Own timer: send the next heartbeat.
+    HeartbeatTimer,
+    /// Own timer: the pod's CRX has booted and its image is pulled.
+    PodBooted {
+        pod: ObjectKey,
+        generation: u64,
+    },
+    /// Own timer: the pod's containers finished.
+    PodFinished {
+        pod: ObjectKey,
+        generation: u64,
+    },
+    /// Spherelet -> node controller.
+    Heartbeat {
+        host: HostId,
+    },
+    /// host -> its Spherelet: the host's power and reachability changed.
+    HostState {
+        up: bool,
+        reachable: bool,
+    },
+
+    // ---- node controller
+    /// Own timer: check `host`'s heartbeats / eviction deadline.
+    NodeCheck {
+        host: HostId,
+        generation: u64,
+    },
+
+    // ---- API server
+    /// Own timer: a control-plane VM finished booting.
+    ControlPlaneBooted {
+        member: u32,
+        generation: u64,
+    },
+    /// Own timer of a controller: retry what failed (backoff).
+    Retry {
+        generation: u64,
+    },
+}
+
+/// What a Supervisor placement request may use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceRule {
+    /// Only these hosts (a pod's node; a volume's datastore's hosts).
+    /// Empty: any host.
+    pub only: Vec<HostId>,
+    /// Not on a host that runs another member of this group (the control
+    /// plane's firm anti-affinity).
+    pub anti_affinity_group: Option<u32>,
+    /// HA restarts it when its host fails (VMs); pods are not restarted,
+    /// their owner recreates them.
+    pub restart: bool,
+}
+
+/// Changes made by the Supervisor's own components.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SystemOp {
+    /// Create or replace a whole object (node registration, pods created by
+    /// a ReplicaSet).
+    Create(Object),
+    Delete(ObjectKey),
+    /// The scheduler's binding of a pod to a node, or (None) its return to
+    /// the queue, with the reason it is Pending.
+    Bind {
+        pod: ObjectKey,
+        node: Option<String>,
+        reason: Option<String>,
+    },
+    PodStatus {
+        pod: ObjectKey,
+        phase: PodPhase,
+        reason: Option<String>,
+    },
+    VmStatus {
+        vm: ObjectKey,
+        phase: VmPhase,
+        power: PowerState,
+        host: Option<String>,
+        reason: Option<String>,
+    },
+    NodeStatus {
+        node: String,
+        ready: bool,
+    },
+    PvcBound {
+        pvc: ObjectKey,
+        datastore: String,
+    },
+}
+
+/// Why the API refused a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiError {
+    /// Fewer than a quorum of control-plane VMs are up.
+    Unavailable(String),
+    /// Would exceed the namespace's limits (ResourceQuota).
+    QuotaExceeded(String),
+    /// Class, storage class or image not allowed / not found; bad reference.
+    Invalid(String),
+    AlreadyExists(String),
+    NotFound(String),
+    /// NSX could not give an address.
+    IpExhausted(String),
+    /// CNS could not place the volume.
+    StorageUnavailable(String),
+}
+
+impl ApiError {
+    /// A short stable name, for counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::IpExhausted(_) => "ip_exhausted",
+            ApiError::StorageUnavailable(_) => "storage_unavailable",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            ApiError::Unavailable(r)
+            | ApiError::QuotaExceeded(r)
+            | ApiError::Invalid(r)
+            | ApiError::AlreadyExists(r)
+            | ApiError::NotFound(r)
+            | ApiError::IpExhausted(r)
+            | ApiError::StorageUnavailable(r) => r,
+        }
+    }
+}
+
+impl SupMsg {
+    /// A short stable name per variant, for counts and filters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SupMsg::Call { .. } => "ApiCall",
+            SupMsg::Authorized { .. } => "ApiAuthorized",
+            SupMsg::System { .. } => "ApiSystemCall",
+            SupMsg::Reply { .. } => "ApiReply",
+            SupMsg::Denied { .. } => "ApiDenied",
+            SupMsg::Changed { .. } => "WatchEvent",
+            SupMsg::IpRequest { .. } => "IpRequest",
+            SupMsg::IpGranted { .. } => "IpGranted",
+            SupMsg::IpRefused { .. } => "IpRefused",
+            SupMsg::IpRelease { .. } => "IpRelease",
+            SupMsg::VolumeRequest { .. } => "VolumeRequest",
+            SupMsg::VolumeGranted { .. } => "VolumeGranted",
+            SupMsg::VolumeRefused { .. } => "VolumeRefused",
+            SupMsg::VolumeRelease { .. } => "VolumeRelease",
+            SupMsg::Place { .. } => "SupPlace",
+            SupMsg::Placed { .. } => "SupPlaced",
+            SupMsg::PlaceFailed { .. } => "SupPlaceFailed",
+            SupMsg::Displaced { .. } => "SupDisplaced",
+            SupMsg::StartPod { .. } => "StartPod",
+            SupMsg::StopPod { .. } => "StopPod",
+            SupMsg::HeartbeatTimer => "HeartbeatTimer",
+            SupMsg::PodBooted { .. } => "PodBooted",
+            SupMsg::PodFinished { .. } => "PodFinished",
+            SupMsg::Heartbeat { .. } => "NodeHeartbeat",
+            SupMsg::HostState { .. } => "HostState",
+            SupMsg::NodeCheck { .. } => "NodeCheck",
+            SupMsg::ControlPlaneBooted { .. } => "ControlPlaneBooted",
+            SupMsg::Retry { .. } => "Retry",
+        }
+    }
+
+    /// Wraps into the world's event type.
+    pub fn event(self) -> crate::event::Event {
+        crate::event::Event::Supervisor(Box::new(self))
+    }
+}

@@ -1,0 +1,26 @@
+//! What the Supervisor's actors report for statistics (see
+//! [`crate::actor::Note::Sup`]). Like every note, re-derived on replay.
+
+use crate::model::{HostId, SimDuration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SupNote {
+    /// The API server accepted a call (user or system).
+    CallAccepted,
+    /// The API server refused a call; `kind` is [`super::msg::ApiError::kind`].
+    CallRefused { kind: &'static str },
+    /// The authentication proxy denied a call.
+    CallDenied,
+    /// A Spherelet started a pod `latency` after it was asked to.
+    PodStarted { latency: SimDuration },
+    /// A pod became Running `after` its creation.
+    PodReady { after: SimDuration },
+    /// A pod reached Succeeded or Failed.
+    PodFinished { failed: bool },
+    /// The node controller evicted a pod from a NotReady node.
+    PodEvicted,
+    /// A node's Ready condition changed.
+    NodeReady { host: HostId, ready: bool },
+    /// The control plane gained or lost quorum.
+    ControlPlane { available: bool },
+}
