@@ -88,3 +88,60 @@ pub enum Note {
     /// A fact from the Supervisor's actors.
     Sup(crate::supervisor::SupNote),
 }
+
+/// A [`Context`] for unit tests of one actor: records what it sends and
+/// notes, at a clock and sender the test sets.
+pub mod testing {
+    use super::{Context, Note};
+    use crate::event::Event;
+    use crate::model::{ActorId, SimDuration, SimTime};
+    use crate::random::StreamRng;
+
+    pub struct TestCtx {
+        pub now: SimTime,
+        pub me: ActorId,
+        pub sender: ActorId,
+        pub sent: Vec<(ActorId, SimDuration, Event)>,
+        pub notes: Vec<Note>,
+        rng: StreamRng,
+    }
+
+    impl TestCtx {
+        pub fn new(me: ActorId) -> Self {
+            TestCtx {
+                now: SimTime::ZERO,
+                me,
+                sender: me,
+                sent: Vec::new(),
+                notes: Vec::new(),
+                rng: StreamRng::derive(1, "test"),
+            }
+        }
+
+        /// What was sent since the last call, in send order.
+        pub fn take_sent(&mut self) -> Vec<(ActorId, SimDuration, Event)> {
+            std::mem::take(&mut self.sent)
+        }
+    }
+
+    impl Context for TestCtx {
+        fn now(&self) -> SimTime {
+            self.now
+        }
+        fn me(&self) -> ActorId {
+            self.me
+        }
+        fn sender(&self) -> ActorId {
+            self.sender
+        }
+        fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
+            self.sent.push((to, delay, event));
+        }
+        fn rng(&mut self) -> &mut StreamRng {
+            &mut self.rng
+        }
+        fn note(&mut self, note: Note) {
+            self.notes.push(note);
+        }
+    }
+}

@@ -34,6 +34,8 @@ pub struct World {
     pub message_faults: Option<crate::scenario::MessageFaults>,
     /// Slow hosts, applied by the simulator's kernel.
     pub slow_hosts: Vec<crate::sim::faults::SlowWindow>,
+    /// Where the Supervisor's actors are, when the scenario has one.
+    pub supervisor: Option<crate::supervisor::addrs::Addrs>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -125,6 +127,34 @@ impl World {
             add_source("faults".into(), WorldSource::Faults(src), &mut actors);
         }
 
+        let mut supervisor = None;
+        if let Some(config) = &scenario.supervisor {
+            let host_names: Vec<String> = dc.hosts.iter().map(|h| h.name.clone()).collect();
+            let first = ActorId(actors.len() as u32);
+            let sup = crate::supervisor::build::build(config, PLACEMENT, first, &host_names);
+            for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
+                if let WorldActor::Host(host) = &mut actors[1 + h] {
+                    host.set_spherelet(*spherelet);
+                }
+            }
+            for (name, actor) in sup.actors {
+                names.push(name);
+                actors.push(WorldActor::Supervisor(Box::new(actor)));
+            }
+            starts.extend(sup.starts.iter().copied());
+            let manifests = &scenario.workloads.manifests;
+            if !manifests.calls.is_empty() || !manifests.generators.is_empty() {
+                let src = crate::inputs::ManifestSource::new(
+                    manifests,
+                    sup.addrs.auth_proxy,
+                    scenario.seed,
+                    end,
+                );
+                sources.push((WorldSource::Manifests(Box::new(src)), sup.addrs.clients));
+            }
+            supervisor = Some(sup.addrs);
+        }
+
         World {
             seed: scenario.seed,
             end,
@@ -135,6 +165,7 @@ impl World {
             host_capacities: capacities,
             message_faults: scenario.faults.messages.clone(),
             slow_hosts: slow_windows(scenario),
+            supervisor,
         }
     }
 }

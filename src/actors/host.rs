@@ -39,6 +39,9 @@ pub struct Host {
     isolated_incarnation: u32,
     /// Placement's messages that reached the host's side of a partition.
     deferred: Vec<Event>,
+    /// The Supervisor's Spherelet on this host, told of power and
+    /// reachability changes (it heartbeats only while both hold).
+    spherelet: Option<ActorId>,
 }
 
 impl Host {
@@ -61,6 +64,21 @@ impl Host {
             isolated: false,
             isolated_incarnation: 0,
             deferred: Vec::new(),
+            spherelet: None,
+        }
+    }
+
+    pub fn set_spherelet(&mut self, spherelet: ActorId) {
+        self.spherelet = Some(spherelet);
+    }
+
+    fn tell_spherelet<C: Context>(&self, ctx: &mut C) {
+        if let Some(s) = self.spherelet {
+            let msg = crate::supervisor::SupMsg::HostState {
+                up: self.up,
+                reachable: !self.isolated,
+            };
+            ctx.send(s, SimDuration::ZERO, msg.event());
         }
     }
 
@@ -173,6 +191,7 @@ impl Host {
         self.vms.clear();
         self.used = Resources::ZERO;
         self.timer_generation += 1;
+        self.tell_spherelet(ctx);
         // Cut off: placement hears of it when the partition heals.
         if !self.isolated {
             ctx.send(
@@ -196,6 +215,7 @@ impl Host {
         self.incarnation += 1;
         self.timer_generation += 1;
         ctx.note(Note::HostRepaired { host: self.id });
+        self.tell_spherelet(ctx);
         if !self.isolated {
             self.send_up(ctx);
         }
@@ -221,6 +241,7 @@ impl Host {
         self.isolated = true;
         self.isolated_incarnation = self.incarnation;
         ctx.note(Note::HostIsolated { host: self.id });
+        self.tell_spherelet(ctx);
         if power_off {
             self.power_off_all(ctx);
         }
@@ -231,6 +252,7 @@ impl Host {
             return;
         }
         self.isolated = false;
+        self.tell_spherelet(ctx);
         let deferred = std::mem::take(&mut self.deferred);
         if fenced {
             // Placement declared this host failed (it is down in its view):

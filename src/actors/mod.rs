@@ -17,6 +17,8 @@ pub enum WorldActor {
     Host(Host),
     Placement(Box<Placement>),
     Workload(Workload),
+    /// A part of the Supervisor (control plane, Spherelet, clients).
+    Supervisor(Box<crate::supervisor::actors::SupActor>),
 }
 
 impl Actor for WorldActor {
@@ -26,6 +28,7 @@ impl Actor for WorldActor {
             WorldActor::Host(a) => a.handle(event, ctx),
             WorldActor::Placement(a) => a.handle(event, ctx),
             WorldActor::Workload(a) => a.handle(event, ctx),
+            WorldActor::Supervisor(a) => a.handle(event, ctx),
         }
     }
 }
@@ -58,7 +61,7 @@ impl WorldSnapshot {
                     vms: h.vms().map(|(vm, _)| vm).collect(),
                 }),
                 WorldActor::Placement(p) => assignments = p.assignments().collect(),
-                WorldActor::Workload(_) => {}
+                WorldActor::Workload(_) | WorldActor::Supervisor(_) => {}
             }
         }
         WorldSnapshot { hosts, assignments }

@@ -122,7 +122,7 @@ impl Checker {
             match a {
                 WorldActor::Host(h) => hosts.push(h),
                 WorldActor::Placement(p) => placement = Some(p),
-                WorldActor::Workload(_) => {}
+                WorldActor::Workload(_) | WorldActor::Supervisor(_) => {}
             }
         }
         let mut running: Vec<(VmId, HostId)> = Vec::new();
@@ -208,7 +208,7 @@ impl Checker {
                     _ => None,
                 };
             }
-            WorldActor::Workload(_) => return None,
+            WorldActor::Workload(_) | WorldActor::Supervisor(_) => return None,
         };
         if !h.used().fits_in(&h.capacity()) {
             return fail(
@@ -282,7 +282,7 @@ impl Checker {
             match a {
                 WorldActor::Host(h) => hosts.push(h),
                 WorldActor::Placement(p) => placement = Some(p),
-                WorldActor::Workload(_) => {}
+                WorldActor::Workload(_) | WorldActor::Supervisor(_) => {}
             }
         }
         let p = placement?;

@@ -11,6 +11,7 @@ mod calendar;
 mod explicit;
 mod faults;
 mod generator;
+mod manifests;
 mod recorded;
 
 use crate::event::Event;
@@ -19,6 +20,7 @@ use crate::model::{ActorId, SimTime, VmId};
 pub use explicit::ExplicitVms;
 pub use faults::{FaultWiring, ScheduledFaults, fault_end};
 pub use generator::GeneratorSource;
+pub use manifests::ManifestSource;
 pub use recorded::RecordedInputs;
 
 /// One external input: deliver `event` to `to` at `at`.
@@ -55,6 +57,8 @@ pub enum WorldSource {
     Faults(ScheduledFaults),
     /// Inputs read back from a trace (what-if replays).
     Recorded(RecordedInputs),
+    /// API calls to the Supervisor.
+    Manifests(Box<ManifestSource>),
 }
 
 impl Source for WorldSource {
@@ -64,6 +68,7 @@ impl Source for WorldSource {
             WorldSource::Explicit(s) => s.next(ids),
             WorldSource::Faults(s) => s.next(ids),
             WorldSource::Recorded(s) => s.next(ids),
+            WorldSource::Manifests(s) => s.next(ids),
         }
     }
 }

@@ -20,11 +20,25 @@ pub struct Addrs {
     pub clients: ActorId,
     /// One Spherelet per host, indexed by `HostId`.
     pub spherelets: Vec<ActorId>,
+    /// Host names (= node names), indexed by `HostId`.
+    pub host_names: Vec<String>,
 }
 
 impl Addrs {
     pub fn spherelet(&self, host: HostId) -> ActorId {
         self.spherelets[host.0 as usize]
+    }
+
+    /// The host a node name stands for.
+    pub fn host_of(&self, node: &str) -> Option<HostId> {
+        self.host_names
+            .iter()
+            .position(|n| n == node)
+            .map(|i| HostId(i as u32))
+    }
+
+    pub fn node_name(&self, host: HostId) -> &str {
+        &self.host_names[host.0 as usize]
     }
 
     /// Who the API server tells about changes of `kind` (a fixed table: the

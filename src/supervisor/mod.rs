@@ -17,3 +17,15 @@ pub mod notes;
 
 pub use msg::SupMsg;
 pub use notes::SupNote;
+pub mod actors;
+pub mod auth_proxy;
+pub mod build;
+pub mod clients;
+pub mod network;
+pub mod node_controller;
+pub mod replicaset;
+pub mod scheduler;
+pub mod spherelet;
+pub mod storage;
+pub mod vm_operator;
+pub mod wps;

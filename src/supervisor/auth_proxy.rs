@@ -1,0 +1,136 @@
+//! The Authentication Proxy: vCenter SSO identities become Kubernetes users,
+//! and every call is checked against the caller's role in the object's
+//! namespace before it reaches the API server. A denial goes back to the
+//! caller as an `ApiDenied` record: the log is the audit trail.
+
+use super::config::{ADMIN_USER, NamespaceConfig, Role, Subject, SupervisorConfig, Verb};
+use super::msg::SupMsg;
+use super::notes::SupNote;
+use crate::actor::{Context, Note};
+use crate::event::Event;
+use crate::model::{ActorId, SimDuration};
+use std::collections::BTreeMap;
+
+pub struct AuthProxy {
+    api_server: ActorId,
+    /// User name -> groups.
+    users: BTreeMap<String, Vec<String>>,
+    namespaces: BTreeMap<String, Vec<(Subject, Role)>>,
+}
+
+impl AuthProxy {
+    pub fn new(config: &SupervisorConfig, api_server: ActorId) -> Self {
+        AuthProxy {
+            api_server,
+            users: config
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.groups.clone()))
+                .collect(),
+            namespaces: config
+                .namespaces
+                .iter()
+                .map(|n: &NamespaceConfig| (n.name.clone(), n.permissions.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let Event::Supervisor(msg) = event else {
+            return;
+        };
+        let SupMsg::Call {
+            id,
+            user,
+            verb,
+            object,
+        } = *msg
+        else {
+            tracing::warn!(
+                kind = msg.kind(),
+                "auth proxy ignored an unexpected message"
+            );
+            return;
+        };
+        let caller = ctx.sender();
+        let kind = object.kind();
+        let namespace = object.meta.namespace.clone();
+        match self.authorize(&user, &verb, kind.cluster_scoped(), &namespace) {
+            Ok(()) => {
+                let msg = SupMsg::Authorized {
+                    id,
+                    caller,
+                    user,
+                    verb,
+                    object,
+                };
+                ctx.send(self.api_server, SimDuration::ZERO, msg.event());
+            }
+            Err(reason) => {
+                ctx.note(Note::Sup(SupNote::CallDenied));
+                let msg = SupMsg::Denied {
+                    id,
+                    user,
+                    verb,
+                    resource: kind.resource().to_string(),
+                    namespace,
+                    reason,
+                };
+                ctx.send(caller, SimDuration::ZERO, msg.event());
+            }
+        }
+    }
+
+    /// The caller's role in `namespace`: the highest of the bindings that
+    /// name the user or one of its groups.
+    pub fn role(&self, user: &str, namespace: &str) -> Option<Role> {
+        let groups = self.users.get(user)?;
+        self.namespaces
+            .get(namespace)?
+            .iter()
+            .filter(|(subject, _)| match subject {
+                Subject::User(u) => u == user,
+                Subject::Group(g) => groups.contains(g),
+            })
+            .map(|(_, role)| *role)
+            .max()
+    }
+
+    fn authorize(
+        &self,
+        user: &str,
+        verb: &Verb,
+        cluster_scoped: bool,
+        namespace: &str,
+    ) -> Result<(), String> {
+        if user == ADMIN_USER {
+            return Ok(());
+        }
+        if !self.users.contains_key(user) {
+            return Err(format!("unknown user {user}"));
+        }
+        let needed = match verb {
+            Verb::Get => Role::View,
+            Verb::Create | Verb::Update | Verb::Delete => Role::Edit,
+        };
+        if cluster_scoped {
+            return match verb {
+                Verb::Get => Ok(()),
+                _ => Err(format!(
+                    "user {user} may not {} cluster-scoped objects: only the vSphere administrator may",
+                    verb.name()
+                )),
+            };
+        }
+        match self.role(user, namespace) {
+            None => Err(format!("user {user} has no role in namespace {namespace}")),
+            Some(role) if role < needed => Err(format!(
+                "user {user} has role {} in namespace {namespace}; {} needs {}",
+                role.name(),
+                verb.name(),
+                needed.name()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Adds the Supervisor's actors to a world under construction: control
+//! plane parts first, then one Spherelet per host, then the clients actor
+//! that owns the scenario's API calls. Names are stable (`supervisor/...`,
+//! `spherelet/<host>`), so their random streams never shift.
+
+use super::actors::SupActor;
+use super::addrs::Addrs;
+use super::api_server::ApiServer;
+use super::auth_proxy::AuthProxy;
+use super::clients::Clients;
+use super::config::SupervisorConfig;
+use super::network::Network;
+use super::node_controller::NodeController;
+use super::replicaset::ReplicaSetController;
+use super::scheduler::Scheduler;
+use super::spherelet::Spherelet;
+use super::storage::Storage;
+use super::vm_operator::VmOperator;
+use super::wps::Wps;
+use crate::model::{ActorId, HostId};
+
+/// The Supervisor part of a world: actors to append (with their names),
+/// in id order from `first`, and who should get `Event::Start`.
+pub struct SupervisorActors {
+    pub addrs: Addrs,
+    pub actors: Vec<(String, SupActor)>,
+    pub starts: Vec<ActorId>,
+}
+
+const CONTROL_PLANE_PARTS: [&str; 9] = [
+    "supervisor/api-server",
+    "supervisor/auth-proxy",
+    "supervisor/scheduler",
+    "supervisor/node-controller",
+    "supervisor/replicaset-controller",
+    "supervisor/vm-operator",
+    "supervisor/wps",
+    "supervisor/network",
+    "supervisor/storage",
+];
+
+pub fn build(
+    config: &SupervisorConfig,
+    placement: ActorId,
+    first: ActorId,
+    host_names: &[String],
+) -> SupervisorActors {
+    let id = |i: usize| ActorId(first.0 + i as u32);
+    let hosts = host_names.len();
+    let parts = CONTROL_PLANE_PARTS.len();
+    let addrs = Addrs {
+        placement,
+        api_server: id(0),
+        auth_proxy: id(1),
+        scheduler: id(2),
+        node_controller: id(3),
+        replicaset_controller: id(4),
+        vm_operator: id(5),
+        wps: id(6),
+        network: id(7),
+        storage: id(8),
+        spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
+        clients: id(parts + hosts),
+        host_names: host_names.to_vec(),
+    };
+    let a = addrs.clone();
+    let mut actors: Vec<(String, SupActor)> = vec![
+        (
+            CONTROL_PLANE_PARTS[0].into(),
+            SupActor::ApiServer(ApiServer::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[1].into(),
+            SupActor::AuthProxy(AuthProxy::new(config, a.api_server)),
+        ),
+        (
+            CONTROL_PLANE_PARTS[2].into(),
+            SupActor::Scheduler(Scheduler::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[3].into(),
+            SupActor::NodeController(NodeController::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[4].into(),
+            SupActor::ReplicaSetController(ReplicaSetController::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[5].into(),
+            SupActor::VmOperator(VmOperator::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[6].into(),
+            SupActor::Wps(Wps::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[7].into(),
+            SupActor::Network(Network::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[8].into(),
+            SupActor::Storage(Storage::new(config, a.clone())),
+        ),
+    ];
+    for (h, name) in host_names.iter().enumerate() {
+        let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32));
+        actors.push((format!("spherelet/{name}"), SupActor::Spherelet(spherelet)));
+    }
+    actors.push((
+        "supervisor/clients".into(),
+        SupActor::Clients(Clients::default()),
+    ));
+    // Everyone but the clients starts at time 0, the API server first (it
+    // creates the namespaces and classes the others will see).
+    let starts = (0..parts + hosts).map(id).collect();
+    SupervisorActors {
+        addrs,
+        actors,
+        starts,
+    }
+}
