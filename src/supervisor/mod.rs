@@ -26,6 +26,8 @@ pub mod node_controller;
 pub mod replicaset;
 pub mod scheduler;
 pub mod spherelet;
+pub mod stats;
 pub mod storage;
+pub mod summary;
 pub mod vm_operator;
 pub mod wps;
