@@ -15,6 +15,7 @@ use super::wps::Wps;
 use crate::actor::Context;
 use crate::event::Event;
 
+#[derive(Clone, Debug)]
 pub enum SupActor {
     ApiServer(ApiServer),
     AuthProxy(AuthProxy),

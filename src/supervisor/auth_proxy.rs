@@ -11,6 +11,7 @@ use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use std::collections::BTreeMap;
 
+#[derive(Clone, Debug)]
 pub struct AuthProxy {
     api_server: ActorId,
     /// User name -> groups.

@@ -25,6 +25,10 @@ pub struct SupStats {
     pub control_plane_outages: u64,
     unavailable_since: Option<SimTime>,
     unavailable_nanos: u64,
+    /// Crashed parts rebuilt from their journals, and rebuilds whose state
+    /// differed from the state before the crash.
+    pub rebuilds: u64,
+    pub rebuild_mismatches: u64,
 }
 
 impl Default for SupStats {
@@ -45,6 +49,8 @@ impl Default for SupStats {
             control_plane_outages: 0,
             unavailable_since: None,
             unavailable_nanos: 0,
+            rebuilds: 0,
+            rebuild_mismatches: 0,
         }
     }
 }
@@ -79,6 +85,10 @@ impl SupStats {
             SupNote::ControlPlane { available: false } => {
                 self.control_plane_outages += 1;
                 self.unavailable_since = Some(at);
+            }
+            SupNote::Rebuilt { equal } => {
+                self.rebuilds += 1;
+                self.rebuild_mismatches += u64::from(!equal);
             }
             SupNote::ControlPlane { available: true } => {
                 if let Some(since) = self.unavailable_since.take() {

@@ -103,7 +103,7 @@ pub struct ServiceSummary {
 /// The API server among a world's actors, if the world has a Supervisor.
 pub fn api_server(actors: &[WorldActor]) -> Option<&ApiServer> {
     actors.iter().find_map(|a| match a {
-        WorldActor::Supervisor(s) => match s.as_ref() {
+        WorldActor::Supervisor(s) => match &s.actor {
             SupActor::ApiServer(api) => Some(api),
             _ => None,
         },

@@ -22,6 +22,7 @@ use control_plane::ControlPlane;
 use std::collections::BTreeMap;
 
 /// A create waiting for NSX or CNS before it is acknowledged.
+#[derive(Clone, Debug)]
 struct PendingCreate {
     reply_to: ActorId,
     id: CallId,
@@ -32,6 +33,7 @@ struct PendingCreate {
 /// How long a lost control-plane VM waits before it is placed again.
 const CONTROL_PLANE_RETRY: SimDuration = SimDuration(60_000_000_000);
 
+#[derive(Clone, Debug)]
 pub struct ApiServer {
     addrs: Addrs,
     namespaces: BTreeMap<String, NamespaceConfig>,
