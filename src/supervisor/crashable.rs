@@ -48,6 +48,8 @@ pub struct Crashable {
     process: Process,
     /// Kept only for parts a scenario can crash.
     journal: Option<Box<Journal>>,
+    /// A rebuild differed from the state before its crash.
+    pub rebuild_mismatch: bool,
 }
 
 impl Crashable {
@@ -56,6 +58,7 @@ impl Crashable {
             actor,
             process: Process::Up,
             journal: None,
+            rebuild_mismatch: false,
         }
     }
 
@@ -70,6 +73,7 @@ impl Crashable {
             actor,
             process: Process::Up,
             journal: Some(Box::new(journal)),
+            rebuild_mismatch: false,
         }
     }
 
@@ -137,6 +141,7 @@ impl Crashable {
                 rebuilt.handle(event.clone(), &mut replay);
             }
             let equal = format!("{rebuilt:?}") == before;
+            self.rebuild_mismatch |= !equal;
             ctx.note(Note::Sup(SupNote::Rebuilt { equal }));
             self.actor = rebuilt;
         }

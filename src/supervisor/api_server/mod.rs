@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use admission::Usage;
 use control_plane::ControlPlane;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A create waiting for NSX or CNS before it is acknowledged.
 #[derive(Clone, Debug)]
@@ -48,6 +48,11 @@ pub struct ApiServer {
     control_plane: ControlPlane,
     /// Created at start by the administrator (namespaces, classes, ...).
     initial: Vec<Object>,
+    /// Every object whose create was acknowledged, and every deleted one:
+    /// the `api-objects` invariant holds the first within the store and
+    /// the second.
+    acknowledged: BTreeSet<ObjectKey>,
+    tombstones: BTreeSet<ObjectKey>,
 }
 
 impl ApiServer {
@@ -86,6 +91,8 @@ impl ApiServer {
             next_ticket: 0,
             control_plane: ControlPlane::new(vms, cp.size, cp.boot.clone()),
             initial,
+            acknowledged: BTreeSet::new(),
+            tombstones: BTreeSet::new(),
         }
     }
 
@@ -107,6 +114,14 @@ impl ApiServer {
 
     pub fn available(&self) -> bool {
         self.control_plane.available()
+    }
+
+    /// An acknowledged object that is neither stored nor deleted by a
+    /// recorded call (it would have been lost).
+    pub fn lost_object(&self) -> Option<&ObjectKey> {
+        self.acknowledged
+            .iter()
+            .find(|k| !self.objects.contains_key(*k) && !self.tombstones.contains(*k))
     }
 
     /// (running, total) control-plane VMs.
@@ -340,6 +355,7 @@ impl ApiServer {
         match request {
             None => {
                 self.charge(&key, charge);
+                self.acknowledged.insert(key.clone());
                 let rv = self.store(key, object, ctx);
                 self.reply(caller, id, Ok(rv), ctx);
             }
@@ -399,6 +415,7 @@ impl ApiServer {
         }
         let key = p.object.key();
         self.charges.insert(key.clone(), p.charge);
+        self.acknowledged.insert(key.clone());
         let rv = self.store(key, p.object, ctx);
         self.reply(p.reply_to, p.id, Ok(rv), ctx);
     }
@@ -450,6 +467,7 @@ impl ApiServer {
             )));
         }
         let object = self.objects.remove(key).expect("checked above");
+        self.tombstones.insert(key.clone());
         self.charge(key, Usage::default());
         self.charges.remove(key);
         self.release_addresses(&object, ctx);
