@@ -715,16 +715,14 @@ mod constrained_tests {
             rule,
         };
         p.handle(msg.event(), ctx);
-        let reply = ctx
-            .take_sent()
+        ctx.take_sent()
             .into_iter()
-            .filter_map(|(to, _, e)| match e {
+            .rev()
+            .find_map(|(to, _, e)| match e {
                 Event::Supervisor(m) if to == ActorId(99) => Some(*m),
                 _ => None,
             })
-            .last()
-            .expect("the owner hears back");
-        reply
+            .expect("the owner hears back")
     }
 
     #[test]

@@ -201,8 +201,8 @@ pub struct PlaceRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SystemOp {
     /// Create or replace a whole object (node registration, pods created by
-    /// a ReplicaSet).
-    Create(Object),
+    /// a ReplicaSet). Boxed: objects are large, the other changes small.
+    Create(Box<Object>),
     Delete(ObjectKey),
     /// The scheduler's binding of a pod to a node, or (None) its return to
     /// the queue, with the reason it is Pending.

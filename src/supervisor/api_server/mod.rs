@@ -243,16 +243,15 @@ impl ApiServer {
         let result = match op {
             SystemOp::Create(object) if object.kind() == Kind::Node => {
                 let key = object.key();
-                Ok(self.store(key, object, ctx))
+                Ok(self.store(key, *object, ctx))
             }
-            SystemOp::Create(object) => return self.create(caller, id, object, ctx),
+            SystemOp::Create(object) => return self.create(caller, id, *object, ctx),
             SystemOp::Delete(key) => self.delete(&key, ctx),
-            SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| match &mut o.body {
-                Body::Pod(p) => {
+            SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| {
+                if let Body::Pod(p) = &mut o.body {
                     p.node = node;
                     p.reason = reason;
                 }
-                _ => {}
             }),
             SystemOp::PodStatus { pod, phase, reason } => {
                 let now = ctx.now();
@@ -719,3 +718,6 @@ impl ApiServer {
 fn not_found(key: &ObjectKey) -> ApiError {
     ApiError::NotFound(format!("{} {} not found", key.kind.resource(), key.name))
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
