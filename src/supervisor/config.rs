@@ -189,6 +189,9 @@ pub struct SupervisorFault {
     /// Crash: restart after this long (None: stays down). Hang and
     /// datastore failure: how long.
     pub lasts: Option<SimDuration>,
+    /// Where the fault is written (for errors found after parsing, e.g. an
+    /// unknown datastore).
+    pub location: crate::scenario::Location,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
