@@ -78,6 +78,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         .map(|n| faults::parse_faults(n, &datacenter))
         .transpose()?
         .unwrap_or_default();
+    supervisor::check_faults(&faults.supervisor, supervisor.as_ref())?;
     let expect = f
         .opt("expect")
         .map(expect::parse_expectations)

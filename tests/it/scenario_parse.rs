@@ -1432,6 +1432,23 @@ fn supervisor_rejections_name_the_rule_and_the_place() {
             "big",
             "invalid memory quantity `big`",
         ),
+        (
+            format!(
+                "{SUP_SMALL}faults:\n  - {{at: 1h, fault: datastore-failure, datastore: dz}}\n"
+            ),
+            "datastore-failure",
+            "unknown datastore `dz` in this `datastore-failure`; declared under `supervisor.datastores`: `ds`",
+        ),
+        (
+            format!("{SUP_SMALL}faults:\n  - {{at: 1h, fault: control-plane-vm, member: 3}}\n"),
+            "control-plane-vm",
+            "`member: 3` is not a control-plane VM: members are numbered from 0 to 2",
+        ),
+        (
+            format!("{SMALL}faults:\n  - {{at: 1h, fault: spherelet-crash, host: esx-01}}\n"),
+            "spherelet-crash",
+            "the scenario has no `supervisor:` section",
+        ),
         (pod("{}"), "{}", "missing field `containers` in `Pod.spec`"),
         (
             pod(&format!("{{containers: [{c}, {c}]}}")),

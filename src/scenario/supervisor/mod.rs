@@ -387,3 +387,50 @@ fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec
 pub(crate) fn is_include(node: &Node) -> bool {
     matches!(&node.kind, NodeKind::Map(e) if e.iter().any(|(k, _)| k.as_scalar() == Some("include")))
 }
+
+/// Faults of the Supervisor's parts (parsed with the other faults) need a
+/// Supervisor, and must name parts it has; otherwise they would be silently
+/// ignored at run time.
+pub(crate) fn check_faults(
+    faults: &[SupervisorFault],
+    supervisor: Option<&SupervisorConfig>,
+) -> PResult<()> {
+    for f in faults {
+        let Some(sup) = supervisor else {
+            return Err(Diag::new(
+                f.location,
+                "this fault hits a part of the Supervisor, but the scenario has no `supervisor:` section",
+            ));
+        };
+        match &f.kind {
+            SupervisorFaultKind::Datastore(name) => {
+                let names: Vec<&str> = sup.datastores.iter().map(|d| d.name.as_str()).collect();
+                if !names.contains(&name.as_str()) {
+                    return Err(Diag::new(
+                        f.location,
+                        format!(
+                            "unknown datastore `{name}` in this `datastore-failure`; declared under `supervisor.datastores`: {}{}",
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                super::error::backticked(names.iter().copied())
+                            },
+                            super::error::suggestion(name, names.iter().copied())
+                        ),
+                    ));
+                }
+            }
+            SupervisorFaultKind::ControlPlaneVm(member) if *member >= sup.control_plane.vms => {
+                return Err(Diag::new(
+                    f.location,
+                    format!(
+                        "`member: {member}` is not a control-plane VM: members are numbered from 0 to {}",
+                        sup.control_plane.vms - 1
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
