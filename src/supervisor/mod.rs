@@ -20,12 +20,16 @@ pub use notes::SupNote;
 pub mod actors;
 pub mod auth_proxy;
 pub mod build;
+pub mod calls;
 pub mod clients;
 pub mod network;
 pub mod node_controller;
 pub mod replicaset;
 pub mod scheduler;
+pub mod scheduling;
 pub mod spherelet;
 pub mod storage;
+#[cfg(test)]
+pub mod testutil;
 pub mod vm_operator;
 pub mod wps;
