@@ -137,9 +137,15 @@ impl World {
                     host.set_spherelet(*spherelet);
                 }
             }
+            let crashable = crate::supervisor::build::crashable_parts(scenario);
             for (name, actor) in sup.actors {
+                let part = if crashable.contains(&name) {
+                    crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name)
+                } else {
+                    crate::supervisor::crashable::Crashable::new(actor)
+                };
                 names.push(name);
-                actors.push(WorldActor::Supervisor(Box::new(actor)));
+                actors.push(WorldActor::Supervisor(Box::new(part)));
             }
             starts.extend(sup.starts.iter().copied());
             let manifests = &scenario.workloads.manifests;
@@ -151,6 +157,14 @@ impl World {
                     end,
                 );
                 sources.push((WorldSource::Manifests(Box::new(src)), sup.addrs.clients));
+            }
+            if !scenario.faults.supervisor.is_empty() {
+                let src =
+                    crate::inputs::SupervisorFaults::new(&scenario.faults.supervisor, &sup.addrs);
+                let owner = ActorId(actors.len() as u32);
+                actors.push(WorldActor::Workload(Workload::default()));
+                names.push("supervisor-faults".into());
+                sources.push((WorldSource::SupervisorFaults(src), owner));
             }
             supervisor = Some(sup.addrs);
         }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 /// System calls in flight, each with what the caller needs to know about it
 /// when the reply comes.
+#[derive(Clone, Debug)]
 pub struct Calls<T> {
     next: CallId,
     inflight: BTreeMap<CallId, T>,
@@ -45,7 +46,7 @@ impl<T> Calls<T> {
 /// One `Retry` timer, armed for the earliest instant something is due. The
 /// timer carries its due time as its generation, so a timer superseded by
 /// an earlier one is recognised (and ignored) when it fires.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Wakeup {
     at: Option<SimTime>,
 }

@@ -22,13 +22,16 @@ pub mod auth_proxy;
 pub mod build;
 pub mod calls;
 pub mod clients;
+pub mod crashable;
 pub mod network;
 pub mod node_controller;
 pub mod replicaset;
 pub mod scheduler;
 pub mod scheduling;
 pub mod spherelet;
+pub mod stats;
 pub mod storage;
+pub mod summary;
 #[cfg(test)]
 pub mod testutil;
 pub mod vm_operator;

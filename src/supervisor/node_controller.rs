@@ -39,12 +39,14 @@ pub struct NodeState {
     timer_at: Option<SimTime>,
 }
 
+#[derive(Clone, Debug)]
 enum Call {
     /// The node and the Ready value written.
     Status(HostId, bool),
     Evict(ObjectKey),
 }
 
+#[derive(Clone, Debug)]
 pub struct NodeController {
     addrs: Addrs,
     config: SphereletConfig,

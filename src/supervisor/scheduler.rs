@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
 const BACKOFF_CAP: SimDuration = SimDuration::from_secs(10);
 
+#[derive(Clone, Debug)]
 struct CachedPod {
     meta_labels: BTreeMap<String, String>,
     creation: SimTime,
@@ -39,6 +40,7 @@ impl CachedPod {
 }
 
 /// An unschedulable (or un-bound) pod waiting for its retry.
+#[derive(Clone, Debug)]
 struct Waiting {
     attempts: u32,
     until: SimTime,
@@ -46,11 +48,13 @@ struct Waiting {
     placement_failed: bool,
 }
 
+#[derive(Clone, Debug)]
 struct CachedVm {
     class: String,
     host: Option<String>,
 }
 
+#[derive(Clone, Debug)]
 pub struct Scheduler {
     addrs: Addrs,
     /// Datastore name -> hosts that see it.

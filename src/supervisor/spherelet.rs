@@ -21,6 +21,7 @@ use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, SimTime, VmId};
 use std::collections::BTreeMap;
 
+#[derive(Clone, Debug)]
 struct RunningPod {
     #[allow(dead_code)]
     vm: VmId,
@@ -30,6 +31,7 @@ struct RunningPod {
     running: bool,
 }
 
+#[derive(Clone, Debug)]
 pub struct Spherelet {
     addrs: Addrs,
     host: HostId,
@@ -129,7 +131,7 @@ impl Spherelet {
                 unschedulable: false,
             }),
         };
-        self.write(SystemOp::Create(node), ctx);
+        self.write(SystemOp::Create(Box::new(node)), ctx);
     }
 
     fn online(&self) -> bool {
