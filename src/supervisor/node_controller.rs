@@ -81,8 +81,10 @@ impl NodeController {
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return;
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            Event::Start => return self.restarted(ctx),
+            _ => return,
         };
         match *msg {
             SupMsg::Heartbeat { host } => self.heartbeat(host, ctx),
@@ -97,6 +99,22 @@ impl NodeController {
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
             _ => {}
+        }
+    }
+
+    /// At time 0 and after a process restart: timers were lost, and the
+    /// heartbeats that came meanwhile too, so every Ready node gets a fresh
+    /// grace period (as upstream's controller does when it starts).
+    fn restarted<C: Context>(&mut self, ctx: &mut C) {
+        let now = ctx.now();
+        let hosts: Vec<HostId> = self.nodes.keys().copied().collect();
+        for host in hosts {
+            let node = self.nodes.get_mut(&host).expect("listed");
+            node.timer_at = None;
+            if node.ready {
+                node.last_heartbeat = node.last_heartbeat.max(now);
+            }
+            self.arm(host, ctx);
         }
     }
 

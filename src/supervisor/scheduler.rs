@@ -114,8 +114,14 @@ impl Scheduler {
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return;
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // After a process restart the backoff timer was lost.
+            Event::Start => {
+                self.wakeup = Wakeup::default();
+                return self.pass(false, ctx);
+            }
+            _ => return,
         };
         match *msg {
             SupMsg::Changed {

@@ -27,6 +27,8 @@ struct RunningPod {
     vm: VmId,
     generation: u64,
     asked: SimTime,
+    /// When the CRX is up (and, once running, when it finishes).
+    due: SimTime,
     run_for: Option<SimDuration>,
     running: bool,
 }
@@ -41,7 +43,9 @@ pub struct Spherelet {
     up: bool,
     reachable: bool,
     registered: bool,
-    heartbeat_armed: bool,
+    /// When the next heartbeat is due (None: the loop is stopped). A
+    /// timer arriving before it is stale (armed before a process restart).
+    heartbeat_due: Option<SimTime>,
     pods: BTreeMap<ObjectKey, RunningPod>,
     /// Pods the host lost in a failure, reported Failed when it returns.
     lost: Vec<ObjectKey>,
@@ -68,7 +72,7 @@ impl Spherelet {
             up: true,
             reachable: true,
             registered: false,
-            heartbeat_armed: false,
+            heartbeat_due: None,
             pods: BTreeMap::new(),
             lost: Vec::new(),
             next_generation: 0,
@@ -92,14 +96,15 @@ impl Spherelet {
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match event {
-            Event::Start => {
-                self.register(ctx);
-                self.heartbeat(ctx);
-            }
+            // At time 0, and again after a process restart (its timers
+            // were lost with the process).
+            Event::Start => self.start(ctx),
             Event::Supervisor(msg) => match *msg {
                 SupMsg::HeartbeatTimer => {
-                    self.heartbeat_armed = false;
-                    self.heartbeat(ctx);
+                    if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) {
+                        self.heartbeat_due = None;
+                        self.heartbeat(ctx);
+                    }
                 }
                 SupMsg::HostState { up, reachable } => self.host_state(up, reachable, ctx),
                 SupMsg::StartPod { pod, vm, run_for } => self.start_pod(pod, vm, run_for, ctx),
@@ -113,6 +118,38 @@ impl Spherelet {
             },
             _ => {}
         }
+    }
+
+    fn start<C: Context>(&mut self, ctx: &mut C) {
+        if !self.registered && !self.registering() {
+            self.register(ctx);
+        }
+        self.heartbeat_due = None;
+        self.heartbeat(ctx);
+        let now = ctx.now();
+        for (pod, p) in &self.pods {
+            let msg = if p.running {
+                match p.run_for {
+                    Some(_) => SupMsg::PodFinished {
+                        pod: pod.clone(),
+                        generation: p.generation,
+                    },
+                    None => continue,
+                }
+            } else {
+                SupMsg::PodBooted {
+                    pod: pod.clone(),
+                    generation: p.generation,
+                }
+            };
+            ctx.send(ctx.me(), p.due.max(now).since(now), msg.event());
+        }
+    }
+
+    fn registering(&self) -> bool {
+        self.calls
+            .inflight()
+            .any(|op| matches!(op, SystemOp::Create(_)))
     }
 
     fn register<C: Context>(&mut self, ctx: &mut C) {
@@ -141,19 +178,19 @@ impl Spherelet {
     /// Heartbeats (and re-sends what failed) while the host is online; the
     /// loop stops while it is not and restarts when it is back.
     fn heartbeat<C: Context>(&mut self, ctx: &mut C) {
-        if !self.online() || self.heartbeat_armed {
+        if !self.online() || self.heartbeat_due.is_some() {
             return;
         }
         let msg = SupMsg::Heartbeat { host: self.host };
         ctx.send(self.addrs.node_controller, SimDuration::ZERO, msg.event());
-        if !self.registered && !self.calls.inflight().any(|op| matches!(op, SystemOp::Create(_))) {
+        if !self.registered && !self.registering() {
             self.register(ctx);
         }
         for op in std::mem::take(&mut self.outbox) {
             self.write(op, ctx);
         }
-        self.heartbeat_armed = true;
         let interval = self.config.heartbeat_interval;
+        self.heartbeat_due = Some(ctx.now() + interval);
         ctx.send(ctx.me(), interval, SupMsg::HeartbeatTimer.event());
     }
 
@@ -198,6 +235,7 @@ impl Spherelet {
                 vm,
                 generation,
                 asked: ctx.now(),
+                due: ctx.now() + latency,
                 run_for,
                 running: false,
             },
@@ -207,12 +245,19 @@ impl Spherelet {
     }
 
     fn booted<C: Context>(&mut self, pod: ObjectKey, generation: u64, ctx: &mut C) {
-        let Some(p) = self.pods.get_mut(&pod).filter(|p| p.generation == generation) else {
+        let Some(p) = self
+            .pods
+            .get_mut(&pod)
+            .filter(|p| p.generation == generation && !p.running)
+        else {
             return;
         };
         p.running = true;
         let latency = ctx.now().since(p.asked);
         let run_for = p.run_for;
+        if let Some(d) = run_for {
+            p.due = ctx.now() + d;
+        }
         ctx.note(Note::Sup(SupNote::PodStarted { latency }));
         if let Some(d) = run_for {
             let msg = SupMsg::PodFinished {
@@ -230,10 +275,11 @@ impl Spherelet {
     }
 
     fn finished<C: Context>(&mut self, pod: ObjectKey, generation: u64, ctx: &mut C) {
+        let now = ctx.now();
         if !self
             .pods
             .get(&pod)
-            .is_some_and(|p| p.generation == generation && p.running)
+            .is_some_and(|p| p.generation == generation && p.running && p.due <= now)
         {
             return;
         }
@@ -331,6 +377,10 @@ mod tests {
         let sent = msgs(&mut ctx);
         assert_eq!(sent[0], (60, SupMsg::PodFinished { pod: key("p"), generation: 0 }));
         assert!(matches!(&sent[1].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Running, .. }, .. }));
+        // Early (a timer from before a restart) does nothing; on time, it ends.
+        s.handle(SupMsg::PodFinished { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        assert_eq!(msgs(&mut ctx), vec![]);
+        ctx.now = SimTime(65_000_000_000);
         s.handle(SupMsg::PodFinished { pod: key("p"), generation: 0 }.event(), &mut ctx);
         let sent = msgs(&mut ctx);
         assert!(matches!(&sent[0].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Succeeded, .. }, .. }));
@@ -355,6 +405,7 @@ mod tests {
         assert_eq!(msgs(&mut ctx), vec![], "nothing is reported at the failure");
         // The boot timer of the dead CRX is ignored; the heartbeat loop ends.
         s.handle(SupMsg::PodBooted { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        ctx.now = SimTime(10_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         assert_eq!(msgs(&mut ctx), vec![]);
         s.handle(SupMsg::HostState { up: true, reachable: true }.event(), &mut ctx);
@@ -373,6 +424,7 @@ mod tests {
         let refused = Err(ApiError::Unavailable("down".into()));
         s.handle(SupMsg::Reply { id: 0, result: refused }.event(), &mut ctx);
         msgs(&mut ctx);
+        ctx.now = SimTime(10_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         let sent = msgs(&mut ctx);
         assert!(matches!(&sent[1].1, SupMsg::System { op: SystemOp::Create(_), .. }), "{sent:?}");
@@ -380,6 +432,7 @@ mod tests {
         s.handle(SupMsg::StartPod { pod: key("p"), vm: VmId(1), run_for: None }.event(), &mut ctx);
         s.handle(SupMsg::PodBooted { pod: key("p"), generation: 0 }.event(), &mut ctx);
         // The heartbeat tick while cut off ends the loop.
+        ctx.now = SimTime(20_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         let sent = msgs(&mut ctx);
         assert_eq!(sent.len(), 1, "only the boot timer: {sent:?}");
