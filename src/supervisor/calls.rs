@@ -109,6 +109,8 @@ mod tests {
         // The superseded timer (50) is stale when it fires.
         assert!(!w.fired(50));
         assert!(w.fired(20));
-        assert!(matches!(&sent[1].2, Event::Supervisor(m) if **m == SupMsg::Retry { generation: 20 }));
+        assert!(
+            matches!(&sent[1].2, Event::Supervisor(m) if **m == SupMsg::Retry { generation: 20 })
+        );
     }
 }

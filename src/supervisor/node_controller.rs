@@ -232,7 +232,8 @@ impl NodeController {
         for pod in victims {
             self.evicting.insert(pod.clone());
             let op = SystemOp::Delete(pod.clone());
-            self.calls.send(self.addrs.api_server, op, Call::Evict(pod), ctx);
+            self.calls
+                .send(self.addrs.api_server, op, Call::Evict(pod), ctx);
         }
     }
 
@@ -377,15 +378,20 @@ mod tests {
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
         nc.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
         nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
-        nc.handle(changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)), &mut ctx);
+        nc.handle(
+            changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)),
+            &mut ctx,
+        );
         let mut tolerant = bound(pod_object("t", 1, 1), "esx-01", PodPhase::Running);
         if let Body::Pod(p) = &mut tolerant.body {
-            p.spec.tolerations.push(crate::supervisor::objects::Toleration {
-                key: "node.kubernetes.io/not-ready".into(),
-                operator: crate::supervisor::objects::TolerationOperator::Exists,
-                value: String::new(),
-                effect: None,
-            });
+            p.spec
+                .tolerations
+                .push(crate::supervisor::objects::Toleration {
+                    key: "node.kubernetes.io/not-ready".into(),
+                    operator: crate::supervisor::objects::TolerationOperator::Exists,
+                    value: String::new(),
+                    effect: None,
+                });
         }
         nc.handle(changed(tolerant), &mut ctx);
         // Heartbeats every 10 s up to 123 s, then silence (a partition).
@@ -418,7 +424,14 @@ mod tests {
         // Timers were lazy: about one per grace period while heartbeating.
         assert!(timers.is_empty());
         // Back: Ready at once (once the NotReady write is answered).
-        nc.handle(SupMsg::Reply { id: 0, result: Ok(9) }.event(), &mut ctx);
+        nc.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(9),
+            }
+            .event(),
+            &mut ctx,
+        );
         nc.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
         let sent = ctx.take_sent();
         assert!(matches!(&sent[0].2, Event::Supervisor(m) if matches!(&**m,
@@ -432,14 +445,31 @@ mod tests {
         let mut ctx = TestCtx::new(a.node_controller);
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
         nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
-        nc.handle(changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)), &mut ctx);
+        nc.handle(
+            changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)),
+            &mut ctx,
+        );
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(40 * S), &mut ops);
         assert_eq!(ops.len(), 1);
         let down = Err(ApiError::Unavailable("no quorum".into()));
-        nc.handle(SupMsg::Reply { id: 0, result: down.clone() }.event(), &mut ctx);
+        nc.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: down.clone(),
+            }
+            .event(),
+            &mut ctx,
+        );
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(340 * S), &mut ops);
         assert_eq!(ops.len(), 2, "the eviction is tried: {ops:?}");
-        nc.handle(SupMsg::Reply { id: 1, result: down }.event(), &mut ctx);
+        nc.handle(
+            SupMsg::Reply {
+                id: 1,
+                result: down,
+            }
+            .event(),
+            &mut ctx,
+        );
         ops.clear();
         // The relist at 500 s: the node object still says Ready.
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(500 * S), &mut ops);

@@ -103,10 +103,8 @@ impl ReplicaSetController {
                 object, deleted, ..
             } => self.observe(object, deleted, ctx),
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            SupMsg::Retry { generation } => {
-                if self.wakeup.fired(generation) {
-                    self.reconcile_all(ctx);
-                }
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
+                self.reconcile_all(ctx)
             }
             _ => {}
         }
@@ -136,7 +134,8 @@ impl ReplicaSetController {
                 let n = pod_number(&owner, &key.name).unwrap_or(0);
                 let next = self.next.entry(set.clone()).or_default();
                 *next = (*next).max(n + 1);
-                let active = !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
+                let active =
+                    !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
                 let was = if deleted {
                     self.deleting.remove(&key);
                     self.pods.remove(&key)
@@ -263,7 +262,8 @@ impl ReplicaSetController {
     fn delete<C: Context>(&mut self, pod: ObjectKey, ctx: &mut C) {
         self.deleting.insert(pod.clone());
         let op = SystemOp::Delete(pod);
-        self.calls.send(self.addrs.api_server, op, Call::Delete, ctx);
+        self.calls
+            .send(self.addrs.api_server, op, Call::Delete, ctx);
     }
 }
 
@@ -342,7 +342,9 @@ mod tests {
         c.handle(changed(pods[1].clone(), true), &mut ctx);
         let ops = calls(&mut ctx);
         assert_eq!(created_names(&ops), vec!["web-3"]);
-        let SystemOp::Create(o) = &ops[0].1 else { panic!() };
+        let SystemOp::Create(o) = &ops[0].1 else {
+            panic!()
+        };
         c.handle(changed((**o).clone(), false), &mut ctx);
         // Scale to 1: the two newest (web-3, web-2) go.
         c.handle(changed(set_object("web", 1), false), &mut ctx);
@@ -368,7 +370,14 @@ mod tests {
         let ops = calls(&mut ctx);
         let quota = Err(ApiError::QuotaExceeded("cpu".into()));
         for (id, _) in &ops {
-            c.handle(SupMsg::Reply { id: *id, result: quota.clone() }.event(), &mut ctx);
+            c.handle(
+                SupMsg::Reply {
+                    id: *id,
+                    result: quota.clone(),
+                }
+                .event(),
+                &mut ctx,
+            );
         }
         // One backoff step for the batch: a timer at 1 s, nothing else.
         let sent = ctx.take_sent();
@@ -378,11 +387,24 @@ mod tests {
         c.handle(changed(set_object("web", 2), false), &mut ctx);
         assert!(calls(&mut ctx).is_empty());
         ctx.now = SimTime(1_000_000_000);
-        c.handle(SupMsg::Retry { generation: ctx.now.0 }.event(), &mut ctx);
+        c.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
         let ops = calls(&mut ctx);
         assert_eq!(created_names(&ops), vec!["web-2", "web-3"]);
         for (id, _) in &ops {
-            c.handle(SupMsg::Reply { id: *id, result: quota.clone() }.event(), &mut ctx);
+            c.handle(
+                SupMsg::Reply {
+                    id: *id,
+                    result: quota.clone(),
+                }
+                .event(),
+                &mut ctx,
+            );
         }
         assert_eq!(ctx.take_sent()[0].1, SimDuration::from_secs(2));
     }

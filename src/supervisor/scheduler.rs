@@ -42,7 +42,6 @@ impl CachedPod {
 /// An unschedulable (or un-bound) pod waiting for its retry.
 #[derive(Clone, Debug)]
 struct Waiting {
-    attempts: u32,
     until: SimTime,
     /// Un-bound after DRS refused: only the timer retries it.
     placement_failed: bool,
@@ -72,6 +71,9 @@ pub struct Scheduler {
     /// New pods to schedule at the next pass.
     queue: BTreeSet<ObjectKey>,
     waiting: BTreeMap<ObjectKey, Waiting>,
+    /// Failed attempts per pod (filters or DRS), kept until it runs or is
+    /// gone, so that a pod DRS keeps refusing backs off further each time.
+    attempts: BTreeMap<ObjectKey, u32>,
     /// When each pod was last tried: at most one attempt per instant.
     tried: BTreeMap<ObjectKey, SimTime>,
     wakeup: Wakeup,
@@ -95,6 +97,7 @@ impl Scheduler {
             assumed: BTreeMap::new(),
             queue: BTreeSet::new(),
             waiting: BTreeMap::new(),
+            attempts: BTreeMap::new(),
             tried: BTreeMap::new(),
             wakeup: Wakeup::default(),
         }
@@ -127,21 +130,17 @@ impl Scheduler {
             SupMsg::Changed {
                 object, deleted, ..
             } => {
-                let relevant = self.observe(object, deleted);
+                let relevant = self.observe(object, deleted, ctx.now());
                 self.pass(relevant, ctx);
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            SupMsg::Retry { generation } => {
-                if self.wakeup.fired(generation) {
-                    self.pass(false, ctx);
-                }
-            }
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
             _ => {}
         }
     }
 
     /// Updates the cache; true when the change may let a waiting pod fit.
-    fn observe(&mut self, object: Object, deleted: bool) -> bool {
+    fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> bool {
         let key = object.key();
         let Object { meta, body } = object;
         match body {
@@ -174,19 +173,13 @@ impl Scheduler {
                 if !active || now_on.is_some() {
                     self.queue.remove(&key);
                     self.waiting.remove(&key);
-                    if !active {
+                    if !active || p.phase == PodPhase::Running {
                         self.tried.remove(&key);
+                        self.attempts.remove(&key);
                     }
                 } else if was_on.is_some() {
                     // WPS gave it back: DRS refused the node.
-                    let w = self.waiting.entry(key.clone()).or_insert(Waiting {
-                        attempts: 0,
-                        until: SimTime::ZERO,
-                        placement_failed: true,
-                    });
-                    w.placement_failed = true;
-                    w.attempts = w.attempts.saturating_add(1);
-                    w.until = SimTime::ZERO; // set in `pass` (needs now)
+                    self.back_off(&key, now, true);
                 } else if !self.waiting.contains_key(&key) {
                     self.queue.insert(key.clone());
                 }
@@ -242,29 +235,37 @@ impl Scheduler {
             return; // a reason write; nothing depends on it
         }
         self.assumed.remove(&pod);
-        if result.is_err() && self.pods.get(&pod).is_some_and(|p| p.node.is_none() && p.active()) {
+        if result.is_err()
+            && self
+                .pods
+                .get(&pod)
+                .is_some_and(|p| p.node.is_none() && p.active())
+        {
             // Unavailable (or a conflict): the pod is unbound after all.
-            let now = ctx.now();
-            let w = self.waiting.entry(pod).or_insert(Waiting {
-                attempts: 0,
-                until: now,
-                placement_failed: false,
-            });
-            w.attempts = w.attempts.saturating_add(1);
-            w.until = now + backoff(w.attempts, BACKOFF_BASE, BACKOFF_CAP);
-            self.wakeup.arm(w.until, ctx);
+            let until = self.back_off(&pod, ctx.now(), false);
+            self.wakeup.arm(until, ctx);
         }
+    }
+
+    /// One more failed attempt: the pod waits 1 s doubling to 10 s.
+    fn back_off(&mut self, key: &ObjectKey, now: SimTime, placement_failed: bool) -> SimTime {
+        let attempts = self.attempts.entry(key.clone()).or_default();
+        *attempts = attempts.saturating_add(1);
+        let until = now + backoff(*attempts, BACKOFF_BASE, BACKOFF_CAP);
+        self.waiting.insert(
+            key.clone(),
+            Waiting {
+                until,
+                placement_failed,
+            },
+        );
+        until
     }
 
     /// Schedules the new pods, the waiting pods whose backoff is over and,
     /// after a `relevant` change, every waiting pod the filters refused.
     fn pass<C: Context>(&mut self, relevant: bool, ctx: &mut C) {
         let now = ctx.now();
-        for w in self.waiting.values_mut() {
-            if w.until == SimTime::ZERO {
-                w.until = now + backoff(w.attempts, BACKOFF_BASE, BACKOFF_CAP);
-            }
-        }
         let mut due: Vec<ObjectKey> = std::mem::take(&mut self.queue).into_iter().collect();
         due.extend(
             self.waiting
@@ -323,14 +324,7 @@ impl Scheduler {
                 if stale && let Some(p) = self.pods.get_mut(key) {
                     p.reason = Some(reason.clone());
                 }
-                let w = self.waiting.entry(key.clone()).or_insert(Waiting {
-                    attempts: 0,
-                    until: now,
-                    placement_failed: false,
-                });
-                w.placement_failed = false;
-                w.attempts = w.attempts.saturating_add(1);
-                w.until = now + backoff(w.attempts, BACKOFF_BASE, BACKOFF_CAP);
+                self.back_off(key, now, false);
                 if stale {
                     let op = SystemOp::Bind {
                         pod: key.clone(),
@@ -449,8 +443,14 @@ mod tests {
         let a = addrs(2);
         let mut s = Scheduler::new(&config(), a.clone());
         let mut ctx = TestCtx::new(a.scheduler);
-        s.handle(changed(node_object("esx-01", 0, 4, 16, &[]), false), &mut ctx);
-        s.handle(changed(node_object("esx-02", 1, 4, 16, &[]), false), &mut ctx);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
         s.handle(changed(pod_object("p1", 3, 1), false), &mut ctx);
         s.handle(changed(pod_object("p2", 3, 1), false), &mut ctx);
         // p1 fills esx-01 (the name wins the tie), p2 goes to esx-02.
@@ -463,10 +463,19 @@ mod tests {
         );
         s.handle(changed(pod_object("p3", 3, 1), false), &mut ctx);
         let reason = "0/2 nodes are available: 2 Insufficient cpu.".to_string();
-        assert_eq!(binds(&mut ctx), vec![("p3".into(), None, Some(reason.clone()))]);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p3".into(), None, Some(reason.clone()))]
+        );
         // The timer retries after 1 s; still nothing (and no new write).
         ctx.now = SimTime(1_000_000_000);
-        s.handle(SupMsg::Retry { generation: ctx.now.0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
         let sent = ctx.take_sent();
         assert_eq!(sent.len(), 1, "only the next timer: {sent:?}");
         assert_eq!(sent[0].1, SimDuration::from_secs(2));
@@ -478,8 +487,14 @@ mod tests {
             p.phase = PodPhase::Succeeded;
         }
         s.handle(changed(done, false), &mut ctx);
-        assert_eq!(binds(&mut ctx), vec![("p3".into(), Some("esx-01".into()), None)]);
-        assert_eq!(s.binding(&ObjectKey::new(Kind::Pod, "ns", "p3")), Some("esx-01"));
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p3".into(), Some("esx-01".into()), None)]
+        );
+        assert_eq!(
+            s.binding(&ObjectKey::new(Kind::Pod, "ns", "p3")),
+            Some("esx-01")
+        );
     }
 
     #[test]
@@ -487,10 +502,20 @@ mod tests {
         let a = addrs(1);
         let mut s = Scheduler::new(&config(), a.clone());
         let mut ctx = TestCtx::new(a.scheduler);
-        s.handle(changed(node_object("esx-01", 0, 4, 16, &[]), false), &mut ctx);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
         s.handle(changed(pod_object("p1", 1, 1), false), &mut ctx);
         assert_eq!(binds(&mut ctx).len(), 1);
-        s.handle(SupMsg::Reply { id: 0, result: Ok(5) }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(5),
+            }
+            .event(),
+            &mut ctx,
+        );
         // Bound, then WPS un-binds (DRS refused).
         let mut bound = pod_object("p1", 1, 1);
         if let Body::Pod(p) = &mut bound.body {
@@ -507,12 +532,24 @@ mod tests {
         assert_eq!(sent.len(), 1, "only the backoff timer: {sent:?}");
         assert_eq!(sent[0].1, SimDuration::from_secs(1));
         // A node change does not hurry it.
-        s.handle(changed(node_object("esx-02", 1, 4, 16, &[]), false), &mut ctx);
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
         assert_eq!(binds(&mut ctx), vec![]);
         ctx.now = SimTime(7 + 1_000_000_000);
-        s.handle(SupMsg::Retry { generation: ctx.now.0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
         // DRS's reason is invisible here: the same (emptiest) node again.
-        assert_eq!(binds(&mut ctx), vec![("p1".into(), Some("esx-01".into()), None)]);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p1".into(), Some("esx-01".into()), None)]
+        );
     }
 
     #[test]
@@ -531,9 +568,18 @@ mod tests {
             value: "gpu".into(),
             effect: TaintEffect::NoSchedule,
         };
-        s.handle(changed(node_object("esx-01", 0, 4, 16, &[]), false), &mut ctx);
-        s.handle(changed(node_object("esx-02", 1, 4, 16, &[]), false), &mut ctx);
-        s.handle(changed(node_object("esx-03", 2, 4, 16, &[gpu]), false), &mut ctx);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-03", 2, 4, 16, &[gpu]), false),
+            &mut ctx,
+        );
         let class = Object {
             meta: Meta {
                 name: "big".into(),
@@ -592,7 +638,10 @@ mod tests {
         };
         ctx.now = SimTime(1);
         s.handle(changed(claim, false), &mut ctx);
-        assert_eq!(binds(&mut ctx), vec![("p".into(), Some("esx-02".into()), None)]);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p".into(), Some("esx-02".into()), None)]
+        );
         // Without the claim: esx-01 is full of the VM, esx-03 tainted.
         let mut q = pod_object("q", 1, 1);
         if let Body::Pod(pod) = &mut q.body {

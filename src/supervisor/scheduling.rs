@@ -81,13 +81,21 @@ pub enum Decision {
 pub fn effective_requests(spec: &PodSpec) -> Resources {
     let (r, l) = (spec.requests, spec.limits);
     Resources {
-        cpu_millis: if r.cpu_millis > 0 { r.cpu_millis } else { l.cpu_millis },
+        cpu_millis: if r.cpu_millis > 0 {
+            r.cpu_millis
+        } else {
+            l.cpu_millis
+        },
         memory_bytes: if r.memory_bytes > 0 {
             r.memory_bytes
         } else {
             l.memory_bytes
         },
-        gpu_millis: if r.gpu_millis > 0 { r.gpu_millis } else { l.gpu_millis },
+        gpu_millis: if r.gpu_millis > 0 {
+            r.gpu_millis
+        } else {
+            l.gpu_millis
+        },
     }
 }
 
@@ -164,9 +172,9 @@ pub fn filter(
             return vec!["node(s) were unschedulable".into()];
         }
     }
-    if let Some(t) = node_taints(node).find(|t| {
-        t.effect != TaintEffect::PreferNoSchedule && !tolerated(&spec.tolerations, t)
-    }) {
+    if let Some(t) = node_taints(node)
+        .find(|t| t.effect != TaintEffect::PreferNoSchedule && !tolerated(&spec.tolerations, t))
+    {
         return vec![format!(
             "node(s) had untolerated taint {{{}: {}}}",
             t.key, t.value
@@ -188,7 +196,10 @@ pub fn filter(
     if !fit.is_empty() {
         return fit;
     }
-    if volumes.as_ref().is_some_and(|hosts| !hosts.contains(&node.host)) {
+    if volumes
+        .as_ref()
+        .is_some_and(|hosts| !hosts.contains(&node.host))
+    {
         return vec!["node(s) had volume node affinity conflict".into()];
     }
     pod_affinity(pod, spec, node, cluster_pods)
@@ -211,7 +222,9 @@ fn insufficient(req: Resources, node: &NodeView) -> Vec<String> {
     out
 }
 
-/// InterPodAffinity's filter at host level (same namespace only).
+/// InterPodAffinity's filter at host level (same namespace only), in
+/// upstream's order: the pod's affinity, its anti-affinity, then the
+/// anti-affinity of the pods already on the node.
 fn pod_affinity(
     pod: &PodRef,
     spec: &PodSpec,
@@ -219,16 +232,12 @@ fn pod_affinity(
     cluster_pods: &[&PodRef],
 ) -> Option<&'static str> {
     let same_ns = |p: &PodRef| p.namespace == pod.namespace;
-    let existing_anti = node.pods.iter().filter(|p| same_ns(p)).any(|p| {
-        p.anti_required
-            .iter()
-            .any(|sel| selects(sel, &pod.labels))
-    });
-    if existing_anti {
-        return Some("node(s) didn't satisfy existing pods anti-affinity rules");
-    }
     for sel in &spec.affinity.pod_required {
-        let here = node.pods.iter().filter(|p| same_ns(p)).any(|p| selects(sel, &p.labels));
+        let here = node
+            .pods
+            .iter()
+            .filter(|p| same_ns(p))
+            .any(|p| selects(sel, &p.labels));
         // Upstream lets the first pod of a group in when it matches its own
         // term and no pod anywhere does.
         let first_of_group = selects(sel, &pod.labels)
@@ -240,13 +249,22 @@ fn pod_affinity(
             return Some("node(s) didn't match pod affinity rules");
         }
     }
-    let anti = spec
-        .affinity
-        .pod_anti_required
-        .iter()
-        .any(|sel| node.pods.iter().filter(|p| same_ns(p)).any(|p| selects(sel, &p.labels)));
+    let anti = spec.affinity.pod_anti_required.iter().any(|sel| {
+        node.pods
+            .iter()
+            .filter(|p| same_ns(p))
+            .any(|p| selects(sel, &p.labels))
+    });
     if anti {
         return Some("node(s) didn't match pod anti-affinity rules");
+    }
+    let existing_anti = node
+        .pods
+        .iter()
+        .filter(|p| same_ns(p))
+        .any(|p| p.anti_required.iter().any(|sel| selects(sel, &pod.labels)));
+    if existing_anti {
+        return Some("node(s) didn't satisfy existing pods anti-affinity rules");
     }
     None
 }
@@ -389,7 +407,12 @@ pub fn scores(pod: &PodRef, spec: &PodSpec, nodes: &[&NodeView]) -> Vec<i64> {
 
 /// Filters every node, scores the feasible ones; the highest total wins,
 /// ties by node name.
-pub fn schedule(pod: &PodRef, spec: &PodSpec, nodes: &[NodeView], volumes: &VolumeHosts) -> Decision {
+pub fn schedule(
+    pod: &PodRef,
+    spec: &PodSpec,
+    nodes: &[NodeView],
+    volumes: &VolumeHosts,
+) -> Decision {
     let volumes = match volumes {
         Ok(v) => v,
         Err(prefilter) => return Decision::Unschedulable(prefilter.clone()),
@@ -416,7 +439,10 @@ pub fn schedule(pod: &PodRef, spec: &PodSpec, nodes: &[NodeView], volumes: &Volu
     let best = feasible
         .iter()
         .zip(&totals)
-        .max_by(|(a, sa), (b, sb)| sa.cmp(sb).then_with(|| nodes[**b].name.cmp(&nodes[**a].name)))
+        .max_by(|(a, sa), (b, sb)| {
+            sa.cmp(sb)
+                .then_with(|| nodes[**b].name.cmp(&nodes[**a].name))
+        })
         .map(|(i, _)| *i)
         .expect("feasible is not empty");
     Decision::Bind(best)
@@ -478,9 +504,12 @@ mod tests {
 
     #[test]
     fn the_message_counts_reasons_per_node_sorted_like_upstream() {
-        let mut nodes: Vec<NodeView> = (0..5).map(|i| node(&format!("esx-{i}"), i, 4, 16)).collect();
+        let mut nodes: Vec<NodeView> = (0..5)
+            .map(|i| node(&format!("esx-{i}"), i, 4, 16))
+            .collect();
         for n in &mut nodes[3..] {
-            n.taints.push(taint("dedicated", "gpu", TaintEffect::NoSchedule));
+            n.taints
+                .push(taint("dedicated", "gpu", TaintEffect::NoSchedule));
         }
         let d = schedule(&pod(&[]), &spec(8, 1), &nodes, &Ok(None));
         assert_eq!(
@@ -503,7 +532,8 @@ mod tests {
     #[test]
     fn taints_are_tolerated_by_key_value_and_effect_and_not_ready_is_a_taint() {
         let mut n = node("a", 0, 8, 32);
-        n.taints.push(taint("dedicated", "gpu", TaintEffect::NoSchedule));
+        n.taints
+            .push(taint("dedicated", "gpu", TaintEffect::NoSchedule));
         let mut s = spec(1, 1);
         let p = pod(&[]);
         assert!(!filter(&p, &s, &n, &None, &[]).is_empty());
@@ -520,7 +550,8 @@ mod tests {
         assert!(!filter(&p, &s, &n, &None, &[]).is_empty());
         // PreferNoSchedule never filters.
         let mut m = node("b", 1, 8, 32);
-        m.taints.push(taint("spot", "", TaintEffect::PreferNoSchedule));
+        m.taints
+            .push(taint("spot", "", TaintEffect::PreferNoSchedule));
         assert!(filter(&p, &spec(1, 1), &m, &None, &[]).is_empty());
         m.ready = false;
         assert_eq!(
@@ -540,7 +571,10 @@ mod tests {
         let nodes = vec![node("a", 0, 8, 32), node("b", 1, 8, 32)];
         let mut s = spec(1, 1);
         s.node_selector = labels(&[("kubernetes.io/hostname", "b")]);
-        assert_eq!(schedule(&pod(&[]), &s, &nodes, &Ok(None)), Decision::Bind(1));
+        assert_eq!(
+            schedule(&pod(&[]), &s, &nodes, &Ok(None)),
+            Decision::Bind(1)
+        );
         s.node_selector.clear();
         s.affinity.node_required.push(LabelRequirement {
             key: "kubernetes.io/hostname".into(),
@@ -559,7 +593,10 @@ mod tests {
     fn volumes_restrict_nodes_to_the_datastore_hosts() {
         let nodes = vec![node("a", 0, 8, 32), node("b", 1, 8, 32)];
         let only_b = Ok(Some([HostId(1)].into()));
-        assert_eq!(schedule(&pod(&[]), &spec(1, 1), &nodes, &only_b), Decision::Bind(1));
+        assert_eq!(
+            schedule(&pod(&[]), &spec(1, 1), &nodes, &only_b),
+            Decision::Bind(1)
+        );
         let none = Ok(Some(BTreeSet::new()));
         assert_eq!(
             schedule(&pod(&[]), &spec(1, 1), &nodes, &none),
@@ -571,7 +608,11 @@ mod tests {
 
     #[test]
     fn host_level_pod_anti_affinity_and_affinity() {
-        let mut nodes = vec![node("a", 0, 8, 32), node("b", 1, 8, 32), node("c", 2, 8, 32)];
+        let mut nodes = vec![
+            node("a", 0, 8, 32),
+            node("b", 1, 8, 32),
+            node("c", 2, 8, 32),
+        ];
         let web = pod(&[("app", "web")]);
         nodes[0].pods.push(web.clone());
         nodes[1].pods.push(web.clone());
@@ -594,23 +635,35 @@ mod tests {
         let mut s = spec(1, 1);
         s.affinity.pod_required.push(labels(&[("app", "db")]));
         nodes[1].pods.push(pod(&[("app", "db")]));
-        assert_eq!(schedule(&pod(&[]), &s, &nodes, &Ok(None)), Decision::Bind(1));
+        assert_eq!(
+            schedule(&pod(&[]), &s, &nodes, &Ok(None)),
+            Decision::Bind(1)
+        );
         nodes[1].pods.pop();
         let db = pod(&[("app", "db")]);
         assert_eq!(schedule(&db, &s, &nodes, &Ok(None)), Decision::Bind(0));
-        assert!(matches!(schedule(&pod(&[]), &s, &nodes, &Ok(None)), Decision::Unschedulable(_)));
+        assert!(matches!(
+            schedule(&pod(&[]), &s, &nodes, &Ok(None)),
+            Decision::Unschedulable(_)
+        ));
         // An existing pod's anti-affinity keeps newcomers it selects away.
         let mut loner = pod(&[]);
         loner.anti_required.push(labels(&[("app", "db")]));
         nodes[0].pods = vec![loner];
         let r = filter(&db, &spec(1, 1), &nodes[0], &None, &[]);
-        assert_eq!(r, vec!["node(s) didn't satisfy existing pods anti-affinity rules".to_string()]);
+        assert_eq!(
+            r,
+            vec!["node(s) didn't satisfy existing pods anti-affinity rules".to_string()]
+        );
     }
 
     #[test]
     fn upstream_score_formulas_in_integers() {
         let cap = Resources::cores(10, 10);
-        assert_eq!(least_allocated_score(Resources::cores(3, 5), cap), (70 + 50) / 2);
+        assert_eq!(
+            least_allocated_score(Resources::cores(3, 5), cap),
+            (70 + 50) / 2
+        );
         // f_cpu 0.3, f_mem 0.5: (1 - 0.1) × 100 = 90.
         assert_eq!(balanced_allocation_score(Resources::cores(3, 5), cap), 90);
         // f 1/3 and 0: std 1/6 → 83.33 → 83.
@@ -622,10 +675,16 @@ mod tests {
     #[test]
     fn the_least_loaded_node_wins_ties_go_to_the_name() {
         let mut nodes = vec![node("b", 1, 8, 32), node("a", 0, 8, 32)];
-        assert_eq!(schedule(&pod(&[]), &spec(1, 4), &nodes, &Ok(None)), Decision::Bind(1));
+        assert_eq!(
+            schedule(&pod(&[]), &spec(1, 4), &nodes, &Ok(None)),
+            Decision::Bind(1)
+        );
         let p = pod(&[]);
         nodes[1].add_pod(&p, &spec(2, 8));
-        assert_eq!(schedule(&pod(&[]), &spec(1, 4), &nodes, &Ok(None)), Decision::Bind(0));
+        assert_eq!(
+            schedule(&pod(&[]), &spec(1, 4), &nodes, &Ok(None)),
+            Decision::Bind(0)
+        );
         // Memory reservations count like cpu.
         assert_eq!(nodes[1].requested, Resources::new(2000, 8 * GIB, 0));
     }
@@ -633,10 +692,19 @@ mod tests {
     #[test]
     fn preferred_terms_and_prefer_no_schedule_steer_the_choice() {
         let mut nodes = vec![node("a", 0, 8, 32), node("b", 1, 8, 32)];
-        nodes[0].taints.push(taint("spot", "", TaintEffect::PreferNoSchedule));
-        nodes[1].taints.push(taint("x", "", TaintEffect::PreferNoSchedule));
-        nodes[1].taints.push(taint("y", "", TaintEffect::PreferNoSchedule));
-        assert_eq!(schedule(&pod(&[]), &spec(1, 1), &nodes, &Ok(None)), Decision::Bind(0));
+        nodes[0]
+            .taints
+            .push(taint("spot", "", TaintEffect::PreferNoSchedule));
+        nodes[1]
+            .taints
+            .push(taint("x", "", TaintEffect::PreferNoSchedule));
+        nodes[1]
+            .taints
+            .push(taint("y", "", TaintEffect::PreferNoSchedule));
+        assert_eq!(
+            schedule(&pod(&[]), &spec(1, 1), &nodes, &Ok(None)),
+            Decision::Bind(0)
+        );
         let mut s = spec(1, 1);
         s.affinity = Affinity {
             node_preferred: vec![(
@@ -648,11 +716,18 @@ mod tests {
             )],
             ..Affinity::default()
         };
-        assert_eq!(schedule(&pod(&[]), &s, &nodes, &Ok(None)), Decision::Bind(1));
+        assert_eq!(
+            schedule(&pod(&[]), &s, &nodes, &Ok(None)),
+            Decision::Bind(1)
+        );
         let mut s = spec(1, 1);
         nodes[0].pods.push(pod(&[("app", "web")]));
-        s.affinity.pod_anti_preferred.push((50, labels(&[("app", "web")])));
-        s.affinity.pod_preferred.push((1, labels(&[("app", "none")])));
+        s.affinity
+            .pod_anti_preferred
+            .push((50, labels(&[("app", "web")])));
+        s.affinity
+            .pod_preferred
+            .push((1, labels(&[("app", "none")])));
         // Untolerated PreferNoSchedule counts 1 and 2, reversed: 50 and 0
         // (× 3); the anti-affinity raw -50 and 0 normalise to 0 and 100 (× 2).
         let views: Vec<&NodeView> = nodes.iter().collect();

@@ -100,11 +100,10 @@ impl Spherelet {
             // were lost with the process).
             Event::Start => self.start(ctx),
             Event::Supervisor(msg) => match *msg {
-                SupMsg::HeartbeatTimer => {
-                    if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) {
-                        self.heartbeat_due = None;
-                        self.heartbeat(ctx);
-                    }
+                // Early: armed before a process restart, superseded.
+                SupMsg::HeartbeatTimer if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) => {
+                    self.heartbeat_due = None;
+                    self.heartbeat(ctx);
                 }
                 SupMsg::HostState { up, reachable } => self.host_state(up, reachable, ctx),
                 SupMsg::StartPod { pod, vm, run_for } => self.start_pod(pod, vm, run_for, ctx),
@@ -351,11 +350,20 @@ mod tests {
         let mut ctx = TestCtx::new(a.spherelets[1]);
         s.handle(Event::Start, &mut ctx);
         let sent = msgs(&mut ctx);
-        assert!(matches!(&sent[0].1, SupMsg::System { op: SystemOp::Create(o), .. }
-            if o.meta.name == "esx-02" && matches!(&o.body, Body::Node(n) if n.capacity == Resources::cores(8, 64))));
+        assert!(
+            matches!(&sent[0].1, SupMsg::System { op: SystemOp::Create(o), .. }
+            if o.meta.name == "esx-02" && matches!(&o.body, Body::Node(n) if n.capacity == Resources::cores(8, 64)))
+        );
         assert_eq!(sent[1].1, SupMsg::Heartbeat { host: HostId(1) });
         assert_eq!(sent[2], (10, SupMsg::HeartbeatTimer));
-        s.handle(SupMsg::Reply { id: 0, result: Ok(1) }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(1),
+            }
+            .event(),
+            &mut ctx,
+        );
         assert!(s.registered());
 
         let start = SupMsg::StartPod {
@@ -365,9 +373,25 @@ mod tests {
         };
         s.handle(start.event(), &mut ctx);
         let sent = msgs(&mut ctx);
-        assert_eq!(sent, vec![(5, SupMsg::PodBooted { pod: key("p"), generation: 0 })]);
+        assert_eq!(
+            sent,
+            vec![(
+                5,
+                SupMsg::PodBooted {
+                    pod: key("p"),
+                    generation: 0
+                }
+            )]
+        );
         ctx.now = SimTime(5_000_000_000);
-        s.handle(SupMsg::PodBooted { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
         assert_eq!(
             ctx.notes,
             vec![Note::Sup(SupNote::PodStarted {
@@ -375,15 +399,56 @@ mod tests {
             })]
         );
         let sent = msgs(&mut ctx);
-        assert_eq!(sent[0], (60, SupMsg::PodFinished { pod: key("p"), generation: 0 }));
-        assert!(matches!(&sent[1].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Running, .. }, .. }));
+        assert_eq!(
+            sent[0],
+            (
+                60,
+                SupMsg::PodFinished {
+                    pod: key("p"),
+                    generation: 0
+                }
+            )
+        );
+        assert!(matches!(
+            &sent[1].1,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Running,
+                    ..
+                },
+                ..
+            }
+        ));
         // Early (a timer from before a restart) does nothing; on time, it ends.
-        s.handle(SupMsg::PodFinished { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::PodFinished {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
         assert_eq!(msgs(&mut ctx), vec![]);
         ctx.now = SimTime(65_000_000_000);
-        s.handle(SupMsg::PodFinished { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::PodFinished {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
         let sent = msgs(&mut ctx);
-        assert!(matches!(&sent[0].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Succeeded, .. }, .. }));
+        assert!(matches!(
+            &sent[0].1,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Succeeded,
+                    ..
+                },
+                ..
+            }
+        ));
         assert_eq!(s.pods().count(), 0);
     }
 
@@ -393,7 +458,14 @@ mod tests {
         let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
         let mut ctx = TestCtx::new(a.spherelets[0]);
         s.handle(Event::Start, &mut ctx);
-        s.handle(SupMsg::Reply { id: 0, result: Ok(1) }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(1),
+            }
+            .event(),
+            &mut ctx,
+        );
         let start = SupMsg::StartPod {
             pod: key("p"),
             vm: VmId(7),
@@ -401,16 +473,39 @@ mod tests {
         };
         s.handle(start.event(), &mut ctx);
         msgs(&mut ctx);
-        s.handle(SupMsg::HostState { up: false, reachable: true }.event(), &mut ctx);
+        s.handle(
+            SupMsg::HostState {
+                up: false,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
         assert_eq!(msgs(&mut ctx), vec![], "nothing is reported at the failure");
         // The boot timer of the dead CRX is ignored; the heartbeat loop ends.
-        s.handle(SupMsg::PodBooted { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
         ctx.now = SimTime(10_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         assert_eq!(msgs(&mut ctx), vec![]);
-        s.handle(SupMsg::HostState { up: true, reachable: true }.event(), &mut ctx);
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
         let sent = msgs(&mut ctx);
-        assert!(matches!(&sent[0].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Failed, reason: Some(r), .. }, .. } if r == "NodeLost"));
+        assert!(
+            matches!(&sent[0].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Failed, reason: Some(r), .. }, .. } if r == "NodeLost")
+        );
         assert_eq!(sent[1].1, SupMsg::Heartbeat { host: HostId(0) });
         assert_eq!(sent[2], (10, SupMsg::HeartbeatTimer));
     }
@@ -422,24 +517,78 @@ mod tests {
         let mut ctx = TestCtx::new(a.spherelets[0]);
         s.handle(Event::Start, &mut ctx);
         let refused = Err(ApiError::Unavailable("down".into()));
-        s.handle(SupMsg::Reply { id: 0, result: refused }.event(), &mut ctx);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: refused,
+            }
+            .event(),
+            &mut ctx,
+        );
         msgs(&mut ctx);
         ctx.now = SimTime(10_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         let sent = msgs(&mut ctx);
-        assert!(matches!(&sent[1].1, SupMsg::System { op: SystemOp::Create(_), .. }), "{sent:?}");
-        s.handle(SupMsg::HostState { up: true, reachable: false }.event(), &mut ctx);
-        s.handle(SupMsg::StartPod { pod: key("p"), vm: VmId(1), run_for: None }.event(), &mut ctx);
-        s.handle(SupMsg::PodBooted { pod: key("p"), generation: 0 }.event(), &mut ctx);
+        assert!(
+            matches!(
+                &sent[1].1,
+                SupMsg::System {
+                    op: SystemOp::Create(_),
+                    ..
+                }
+            ),
+            "{sent:?}"
+        );
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: false,
+            }
+            .event(),
+            &mut ctx,
+        );
+        s.handle(
+            SupMsg::StartPod {
+                pod: key("p"),
+                vm: VmId(1),
+                run_for: None,
+            }
+            .event(),
+            &mut ctx,
+        );
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
         // The heartbeat tick while cut off ends the loop.
         ctx.now = SimTime(20_000_000_000);
         s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
         let sent = msgs(&mut ctx);
         assert_eq!(sent.len(), 1, "only the boot timer: {sent:?}");
-        s.handle(SupMsg::HostState { up: true, reachable: true }.event(), &mut ctx);
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
         let sent = msgs(&mut ctx);
         // Heartbeat first, then the held-back Running.
         assert_eq!(sent[0].1, SupMsg::Heartbeat { host: HostId(0) });
-        assert!(sent.iter().any(|(_, m)| matches!(m, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Running, .. }, .. })));
+        assert!(sent.iter().any(|(_, m)| matches!(
+            m,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Running,
+                    ..
+                },
+                ..
+            }
+        )));
     }
 }

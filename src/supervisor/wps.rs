@@ -221,7 +221,8 @@ impl Wps {
             let msg = Event::VmDeleteRequested { vm: c.vm };
             ctx.send(self.addrs.placement, SimDuration::ZERO, msg);
         }
-        if c.state == CrxState::Started {
+        // Lost too: a Spherelet cut off (not down) still counts the pod.
+        if matches!(c.state, CrxState::Started | CrxState::Lost) {
             let msg = SupMsg::StopPod { pod: key.clone() };
             ctx.send(self.addrs.spherelet(c.host), SimDuration::ZERO, msg.event());
         }
@@ -245,7 +246,10 @@ mod tests {
     }
 
     fn sent(ctx: &mut TestCtx) -> Vec<(crate::model::ActorId, Event)> {
-        ctx.take_sent().into_iter().map(|(to, _, e)| (to, e)).collect()
+        ctx.take_sent()
+            .into_iter()
+            .map(|(to, _, e)| (to, e))
+            .collect()
     }
 
     #[test]
@@ -270,7 +274,14 @@ mod tests {
         assert_eq!(sent(&mut ctx), vec![(a.placement, place.event())]);
         // Later watch events of the same pod change nothing.
         w.handle(changed(p.clone(), false), &mut ctx);
-        w.handle(SupMsg::Placed { vm, host: HostId(1) }.event(), &mut ctx);
+        w.handle(
+            SupMsg::Placed {
+                vm,
+                host: HostId(1),
+            }
+            .event(),
+            &mut ctx,
+        );
         let key = p.key();
         let start = SupMsg::StartPod {
             pod: key.clone(),
@@ -299,7 +310,14 @@ mod tests {
         w.handle(changed(p.clone(), false), &mut ctx);
         sent(&mut ctx);
         let vm0 = workload_id(IdRange::Pods, 0);
-        w.handle(SupMsg::PlaceFailed { vm: vm0, reason: "no room".into() }.event(), &mut ctx);
+        w.handle(
+            SupMsg::PlaceFailed {
+                vm: vm0,
+                reason: "no room".into(),
+            }
+            .event(),
+            &mut ctx,
+        );
         let out = sent(&mut ctx);
         assert!(matches!(&out[0].1, Event::Supervisor(m) if matches!(&**m,
             SupMsg::System { op: SystemOp::Bind { node: None, reason: Some(r), .. }, .. }
@@ -307,7 +325,14 @@ mod tests {
         // The un-bind is refused below quorum; the relist shows the pod
         // still bound: un-bind again (not a new placement).
         let down = Err(ApiError::Unavailable("no quorum".into()));
-        w.handle(SupMsg::Reply { id: 0, result: down }.event(), &mut ctx);
+        w.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: down,
+            }
+            .event(),
+            &mut ctx,
+        );
         w.handle(changed(p.clone(), false), &mut ctx);
         let out = sent(&mut ctx);
         assert_eq!(out.len(), 1);
@@ -319,13 +344,24 @@ mod tests {
         w.handle(changed(q.clone(), false), &mut ctx);
         let vm1 = workload_id(IdRange::Pods, 1);
         let out = sent(&mut ctx);
-        assert!(matches!(&out[0].1, Event::Supervisor(m) if matches!(&**m, SupMsg::Place { vm, .. } if *vm == vm1)));
-        w.handle(SupMsg::Placed { vm: vm1, host: HostId(1) }.event(), &mut ctx);
+        assert!(
+            matches!(&out[0].1, Event::Supervisor(m) if matches!(&**m, SupMsg::Place { vm, .. } if *vm == vm1))
+        );
+        w.handle(
+            SupMsg::Placed {
+                vm: vm1,
+                host: HostId(1),
+            }
+            .event(),
+            &mut ctx,
+        );
         sent(&mut ctx);
-        // The host fails: forgotten, and the eviction powers nothing off.
+        // The host fails: forgotten, and the eviction powers nothing off
+        // (only tells the Spherelet, which may have been cut off, not down).
         w.handle(SupMsg::Displaced { vm: vm1 }.event(), &mut ctx);
-        w.handle(changed(q, true), &mut ctx);
-        assert!(sent(&mut ctx).is_empty());
+        w.handle(changed(q.clone(), true), &mut ctx);
+        let stop = SupMsg::StopPod { pod: q.key() }.event();
+        assert_eq!(sent(&mut ctx), vec![(a.spherelets[1], stop)]);
         assert_eq!(w.crxs().count(), 0);
     }
 }
