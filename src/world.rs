@@ -131,7 +131,8 @@ impl World {
         if let Some(config) = &scenario.supervisor {
             let host_names: Vec<String> = dc.hosts.iter().map(|h| h.name.clone()).collect();
             let first = ActorId(actors.len() as u32);
-            let sup = crate::supervisor::build::build(config, PLACEMENT, first, &host_names);
+            let sup =
+                crate::supervisor::build::build(config, PLACEMENT, first, &host_names, &capacities);
             for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
                 if let WorldActor::Host(host) = &mut actors[1 + h] {
                     host.set_spherelet(*spherelet);

@@ -55,7 +55,7 @@ impl Addrs {
             Kind::ReplicaSet => vec![self.replicaset_controller],
             Kind::VirtualMachine => vec![self.vm_operator, self.scheduler],
             Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler],
-            Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps],
+            Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps, self.scheduler],
             Kind::Namespace | Kind::StorageClass | Kind::VirtualMachineImage | Kind::Service => {
                 Vec::new()
             }

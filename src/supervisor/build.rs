@@ -17,7 +17,7 @@ use super::spherelet::Spherelet;
 use super::storage::Storage;
 use super::vm_operator::VmOperator;
 use super::wps::Wps;
-use crate::model::{ActorId, HostId};
+use crate::model::{ActorId, HostId, Resources};
 
 /// The Supervisor part of a world: actors to append (with their names),
 /// in id order from `first`, and who should get `Event::Start`.
@@ -44,6 +44,7 @@ pub fn build(
     placement: ActorId,
     first: ActorId,
     host_names: &[String],
+    capacities: &[Resources],
 ) -> SupervisorActors {
     let id = |i: usize| ActorId(first.0 + i as u32);
     let hosts = host_names.len();
@@ -103,7 +104,7 @@ pub fn build(
         ),
     ];
     for (h, name) in host_names.iter().enumerate() {
-        let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32));
+        let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32), capacities[h]);
         actors.push((format!("spherelet/{name}"), SupActor::Spherelet(spherelet)));
     }
     actors.push((

@@ -1,20 +1,411 @@
-//! Keeps each ReplicaSet's pod count at its `replicas`.
+//! The ReplicaSet controller: keeps the number of active (not Succeeded or
+//! Failed) pods each ReplicaSet owns at its `replicas`. Pods are named
+//! `<rs>-<n>`, n increasing and never reused; scale-down deletes the newest.
+//! Pods evicted, deleted or failed are replaced at once. A create the API
+//! refuses (quota, no IP left, no quorum) is retried after a backoff (1 s
+//! doubling to 5 min), or sooner when one of the set's pods goes away,
+//! never in a loop at one instant.
 
 use super::addrs::Addrs;
+use super::calls::{Calls, Wakeup, backoff};
 use super::config::SupervisorConfig;
+use super::msg::{ApiError, SupMsg, SystemOp};
+use super::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
 use crate::actor::Context;
 use crate::event::Event;
+use crate::model::{SimDuration, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
+
+const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
+const BACKOFF_CAP: SimDuration = SimDuration::from_secs(300);
+
+#[derive(Clone, Debug)]
+struct SetState {
+    spec: ReplicaSet,
+    attempts: u32,
+    /// No creates before this (backoff after a refusal).
+    until: SimTime,
+}
+
+#[derive(Clone, Debug)]
+struct OwnedPod {
+    /// The owning set's key.
+    set: ObjectKey,
+    n: u64,
+    active: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Call {
+    Create { set: ObjectKey, pod: ObjectKey },
+    Delete,
+}
 
 #[derive(Clone, Debug)]
 pub struct ReplicaSetController {
-    #[allow(dead_code)]
     addrs: Addrs,
+    sets: BTreeMap<ObjectKey, SetState>,
+    /// Next pod number per set name (kept when a set is deleted, so a set
+    /// created again under the same name never reuses a pod name).
+    next: BTreeMap<ObjectKey, u64>,
+    pods: BTreeMap<ObjectKey, OwnedPod>,
+    /// Pods asked to be deleted and not yet gone.
+    deleting: BTreeSet<ObjectKey>,
+    calls: Calls<Call>,
+    wakeup: Wakeup,
+}
+
+/// The number in `<set>-<n>`, if the pod is named so.
+fn pod_number(set: &str, pod: &str) -> Option<u64> {
+    pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
 }
 
 impl ReplicaSetController {
     pub fn new(_config: &SupervisorConfig, addrs: Addrs) -> Self {
-        ReplicaSetController { addrs }
+        ReplicaSetController {
+            addrs,
+            sets: BTreeMap::new(),
+            next: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            deleting: BTreeSet::new(),
+            calls: Calls::default(),
+            wakeup: Wakeup::default(),
+        }
     }
 
-    pub fn handle<C: Context>(&mut self, _event: Event, _ctx: &mut C) {}
+    /// Active pods of a set (counting creates in flight), for tests.
+    pub fn active(&self, set: &ObjectKey) -> usize {
+        let created = self
+            .pods
+            .iter()
+            .filter(|(k, p)| &p.set == set && p.active && !self.deleting.contains(*k))
+            .count();
+        let inflight = self
+            .calls
+            .inflight()
+            .filter(|c| matches!(c, Call::Create { set: s, pod } if s == set && !self.pods.contains_key(pod)))
+            .count();
+        created + inflight
+    }
+
+    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // After a process restart the backoff timer was lost.
+            Event::Start => {
+                self.wakeup = Wakeup::default();
+                return self.reconcile_all(ctx);
+            }
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Changed {
+                object, deleted, ..
+            } => self.observe(object, deleted, ctx),
+            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
+                self.reconcile_all(ctx)
+            }
+            _ => {}
+        }
+    }
+
+    fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
+        let key = object.key();
+        match object.body {
+            Body::ReplicaSet(rs) => {
+                if deleted {
+                    self.sets.remove(&key);
+                    return;
+                }
+                let state = self.sets.entry(key.clone()).or_insert(SetState {
+                    spec: rs.clone(),
+                    attempts: 0,
+                    until: SimTime::ZERO,
+                });
+                state.spec = rs;
+                self.reconcile(&key, false, ctx);
+            }
+            Body::Pod(pod) => {
+                let Some(owner) = object.meta.owner else {
+                    return;
+                };
+                let set = ObjectKey::new(Kind::ReplicaSet, &key.namespace, &owner);
+                let n = pod_number(&owner, &key.name).unwrap_or(0);
+                let next = self.next.entry(set.clone()).or_default();
+                *next = (*next).max(n + 1);
+                let active =
+                    !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
+                let was = if deleted {
+                    self.deleting.remove(&key);
+                    self.pods.remove(&key)
+                } else {
+                    let p = OwnedPod {
+                        set: set.clone(),
+                        n,
+                        active,
+                    };
+                    self.pods.insert(key.clone(), p)
+                };
+                // A pod that went away is replaced at once; a pod not seen
+                // before (another writer, a relist) may be one too many.
+                let lost = was.as_ref().is_some_and(|w| w.active) && !active;
+                if lost || was.is_none() {
+                    self.reconcile(&set, lost, ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replied<C: Context>(&mut self, id: u64, result: Result<u64, ApiError>, ctx: &mut C) {
+        let Some(call) = self.calls.reply(id) else {
+            return;
+        };
+        let Call::Create { set, pod } = call else {
+            return;
+        };
+        let now = ctx.now();
+        match result {
+            Ok(_) => {
+                match self.sets.get_mut(&set) {
+                    Some(s) => s.attempts = 0,
+                    // The set was deleted while the create was out.
+                    None => self.delete(pod, ctx),
+                }
+            }
+            Err(_) => {
+                let Some(s) = self.sets.get_mut(&set) else {
+                    return;
+                };
+                // One backoff step per instant, however many creates failed.
+                if s.until <= now {
+                    s.attempts = s.attempts.saturating_add(1);
+                    s.until = now + backoff(s.attempts, BACKOFF_BASE, BACKOFF_CAP);
+                }
+                let until = s.until;
+                self.wakeup.arm(until, ctx);
+            }
+        }
+    }
+
+    fn reconcile_all<C: Context>(&mut self, ctx: &mut C) {
+        let sets: Vec<ObjectKey> = self.sets.keys().cloned().collect();
+        for set in sets {
+            self.reconcile(&set, false, ctx);
+        }
+    }
+
+    /// Creates or deletes pods towards `replicas`; `now_anyway` ignores the
+    /// backoff (a pod of the set just went away).
+    fn reconcile<C: Context>(&mut self, set: &ObjectKey, now_anyway: bool, ctx: &mut C) {
+        let now = ctx.now();
+        let Some(state) = self.sets.get(set) else {
+            return;
+        };
+        let want = state.spec.replicas as usize;
+        let have = self.active(set);
+        if have < want {
+            if state.until > now && !now_anyway {
+                let until = state.until;
+                return self.wakeup.arm(until, ctx);
+            }
+            for _ in have..want {
+                self.create(set, ctx);
+            }
+        } else if have > want {
+            let mut extra: Vec<(u64, ObjectKey)> = self
+                .pods
+                .iter()
+                .filter(|(k, p)| &p.set == set && p.active && !self.deleting.contains(*k))
+                .map(|(k, p)| (p.n, k.clone()))
+                .collect();
+            extra.sort();
+            for (_, pod) in extra.into_iter().rev().take(have - want) {
+                self.delete(pod, ctx);
+            }
+        }
+    }
+
+    fn create<C: Context>(&mut self, set: &ObjectKey, ctx: &mut C) {
+        let Some(state) = self.sets.get(set) else {
+            return;
+        };
+        let next = self.next.entry(set.clone()).or_default();
+        let n = *next;
+        *next += 1;
+        let object = Object {
+            meta: Meta {
+                name: format!("{}-{n}", set.name),
+                namespace: set.namespace.clone(),
+                labels: state.spec.template_labels.clone(),
+                owner: Some(set.name.clone()),
+                ..Meta::default()
+            },
+            body: Body::Pod(Pod {
+                spec: state.spec.template.clone(),
+                node: None,
+                phase: PodPhase::Pending,
+                reason: None,
+                ip: None,
+                started: None,
+            }),
+        };
+        let call = Call::Create {
+            set: set.clone(),
+            pod: object.key(),
+        };
+        let op = SystemOp::Create(Box::new(object));
+        self.calls.send(self.addrs.api_server, op, call, ctx);
+    }
+
+    fn delete<C: Context>(&mut self, pod: ObjectKey, ctx: &mut C) {
+        self.deleting.insert(pod.clone());
+        let op = SystemOp::Delete(pod);
+        self.calls
+            .send(self.addrs.api_server, op, Call::Delete, ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::supervisor::objects::PodSpec;
+    use crate::supervisor::testutil::{addrs, config};
+
+    fn set_object(name: &str, replicas: u32) -> Object {
+        Object {
+            meta: Meta {
+                name: name.into(),
+                namespace: "ns".into(),
+                ..Meta::default()
+            },
+            body: Body::ReplicaSet(ReplicaSet {
+                replicas,
+                template_labels: [("app".to_string(), name.to_string())].into(),
+                template: PodSpec::default(),
+            }),
+        }
+    }
+
+    fn changed(object: Object, deleted: bool) -> Event {
+        SupMsg::Changed {
+            rv: 1,
+            object,
+            deleted,
+        }
+        .event()
+    }
+
+    /// (call id, op) of the system calls sent; timers as ("timer", delay s).
+    fn calls(ctx: &mut TestCtx) -> Vec<(u64, SystemOp)> {
+        ctx.take_sent()
+            .into_iter()
+            .filter_map(|(_, _, e)| match e {
+                Event::Supervisor(m) => match *m {
+                    SupMsg::System { id, op } => Some((id, op)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn created_names(ops: &[(u64, SystemOp)]) -> Vec<String> {
+        ops.iter()
+            .filter_map(|(_, op)| match op {
+                SystemOp::Create(o) => Some(o.meta.name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn creates_replaces_and_scales_down_newest_first() {
+        let a = addrs(1);
+        let mut c = ReplicaSetController::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.replicaset_controller);
+        c.handle(changed(set_object("web", 3), false), &mut ctx);
+        let ops = calls(&mut ctx);
+        assert_eq!(created_names(&ops), vec!["web-0", "web-1", "web-2"]);
+        // The API's watch events for them, then the replies.
+        let mut pods = Vec::new();
+        for (id, op) in ops {
+            let SystemOp::Create(o) = op else { panic!() };
+            c.handle(changed((*o).clone(), false), &mut ctx);
+            c.handle(SupMsg::Reply { id, result: Ok(1) }.event(), &mut ctx);
+            pods.push(*o);
+        }
+        assert!(calls(&mut ctx).is_empty());
+        // web-1 is evicted: replaced by web-3 at once.
+        c.handle(changed(pods[1].clone(), true), &mut ctx);
+        let ops = calls(&mut ctx);
+        assert_eq!(created_names(&ops), vec!["web-3"]);
+        let SystemOp::Create(o) = &ops[0].1 else {
+            panic!()
+        };
+        c.handle(changed((**o).clone(), false), &mut ctx);
+        // Scale to 1: the two newest (web-3, web-2) go.
+        c.handle(changed(set_object("web", 1), false), &mut ctx);
+        let ops = calls(&mut ctx);
+        let deleted: Vec<&str> = ops
+            .iter()
+            .filter_map(|(_, op)| match op {
+                SystemOp::Delete(k) => Some(k.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, vec!["web-3", "web-2"]);
+        let set = ObjectKey::new(Kind::ReplicaSet, "ns", "web");
+        assert_eq!(c.active(&set), 1);
+    }
+
+    #[test]
+    fn refused_creates_back_off_instead_of_spinning() {
+        let a = addrs(1);
+        let mut c = ReplicaSetController::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.replicaset_controller);
+        c.handle(changed(set_object("web", 2), false), &mut ctx);
+        let ops = calls(&mut ctx);
+        let quota = Err(ApiError::QuotaExceeded("cpu".into()));
+        for (id, _) in &ops {
+            c.handle(
+                SupMsg::Reply {
+                    id: *id,
+                    result: quota.clone(),
+                }
+                .event(),
+                &mut ctx,
+            );
+        }
+        // One backoff step for the batch: a timer at 1 s, nothing else.
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].1, SimDuration::from_secs(1));
+        // The set's own update does not hurry it.
+        c.handle(changed(set_object("web", 2), false), &mut ctx);
+        assert!(calls(&mut ctx).is_empty());
+        ctx.now = SimTime(1_000_000_000);
+        c.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        let ops = calls(&mut ctx);
+        assert_eq!(created_names(&ops), vec!["web-2", "web-3"]);
+        for (id, _) in &ops {
+            c.handle(
+                SupMsg::Reply {
+                    id: *id,
+                    result: quota.clone(),
+                }
+                .event(),
+                &mut ctx,
+            );
+        }
+        assert_eq!(ctx.take_sent()[0].1, SimDuration::from_secs(2));
+    }
 }

@@ -1,20 +1,663 @@
-//! The Supervisor's kube-scheduler for vSphere Pods: filters, then scores, then a binding.
+//! The Supervisor's kube-scheduler for vSphere Pods. It keeps a watch
+//! cache of pods, nodes, VMs, VM classes and claims; binds each new unbound
+//! pod at once (the decision itself is [`super::scheduling`]); a pod that
+//! fits nowhere stays Pending with upstream's message and is retried on a
+//! relevant change and on a backoff timer (1 s doubling to 10 s). A pod WPS
+//! un-binds (DRS refused the host) waits for its backoff: the scheduler
+//! cannot see why DRS said no.
+//!
+//! Binds are assumed at once (the node's requests include the pod before
+//! the API's watch event confirms it), as kube-scheduler's assume cache.
 
 use super::addrs::Addrs;
+use super::calls::{Calls, Wakeup, backoff};
 use super::config::SupervisorConfig;
+use super::msg::{ApiError, SupMsg, SystemOp};
+use super::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
+use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
 use crate::actor::Context;
 use crate::event::Event;
+use crate::model::{HostId, Resources, SimDuration, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
+
+const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
+const BACKOFF_CAP: SimDuration = SimDuration::from_secs(10);
+
+#[derive(Clone, Debug)]
+struct CachedPod {
+    meta_labels: BTreeMap<String, String>,
+    creation: SimTime,
+    spec: PodSpec,
+    node: Option<String>,
+    phase: PodPhase,
+    reason: Option<String>,
+}
+
+impl CachedPod {
+    fn active(&self) -> bool {
+        !matches!(self.phase, PodPhase::Succeeded | PodPhase::Failed)
+    }
+}
+
+/// An unschedulable (or un-bound) pod waiting for its retry.
+#[derive(Clone, Debug)]
+struct Waiting {
+    until: SimTime,
+    /// Un-bound after DRS refused: only the timer retries it.
+    placement_failed: bool,
+}
+
+#[derive(Clone, Debug)]
+struct CachedVm {
+    class: String,
+    host: Option<String>,
+}
 
 #[derive(Clone, Debug)]
 pub struct Scheduler {
-    #[allow(dead_code)]
     addrs: Addrs,
+    /// Datastore name -> hosts that see it.
+    datastores: BTreeMap<String, BTreeSet<HostId>>,
+    nodes: BTreeMap<String, (BTreeMap<String, String>, Node)>,
+    pods: BTreeMap<ObjectKey, CachedPod>,
+    vms: BTreeMap<ObjectKey, CachedVm>,
+    classes: BTreeMap<String, Resources>,
+    /// Claim -> its datastore once bound.
+    claims: BTreeMap<ObjectKey, Option<String>>,
+    /// Binds sent and not yet answered: pod -> node (None: a reason write).
+    calls: Calls<(ObjectKey, Option<String>)>,
+    /// Nodes of binds in flight (what the cache assumes).
+    assumed: BTreeMap<ObjectKey, String>,
+    /// New pods to schedule at the next pass.
+    queue: BTreeSet<ObjectKey>,
+    waiting: BTreeMap<ObjectKey, Waiting>,
+    /// Failed attempts per pod (filters or DRS), kept until it runs or is
+    /// gone, so that a pod DRS keeps refusing backs off further each time.
+    attempts: BTreeMap<ObjectKey, u32>,
+    /// When each pod was last tried: at most one attempt per instant.
+    tried: BTreeMap<ObjectKey, SimTime>,
+    wakeup: Wakeup,
 }
 
 impl Scheduler {
-    pub fn new(_config: &SupervisorConfig, addrs: Addrs) -> Self {
-        Scheduler { addrs }
+    pub fn new(config: &SupervisorConfig, addrs: Addrs) -> Self {
+        Scheduler {
+            addrs,
+            datastores: config
+                .datastores
+                .iter()
+                .map(|d| (d.name.clone(), d.hosts.iter().copied().collect()))
+                .collect(),
+            nodes: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            vms: BTreeMap::new(),
+            classes: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            calls: Calls::default(),
+            assumed: BTreeMap::new(),
+            queue: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            tried: BTreeMap::new(),
+            wakeup: Wakeup::default(),
+        }
     }
 
-    pub fn handle<C: Context>(&mut self, _event: Event, _ctx: &mut C) {}
+    /// The node each pod is bound to (or assumed to be), for tests.
+    pub fn binding(&self, pod: &ObjectKey) -> Option<&str> {
+        self.assumed
+            .get(pod)
+            .map(String::as_str)
+            .or_else(|| self.pods.get(pod).and_then(|p| p.node.as_deref()))
+    }
+
+    /// Pods waiting to be retried.
+    pub fn unschedulable(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.waiting.keys()
+    }
+
+    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // After a process restart the backoff timer was lost.
+            Event::Start => {
+                self.wakeup = Wakeup::default();
+                return self.pass(false, ctx);
+            }
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Changed {
+                object, deleted, ..
+            } => {
+                let relevant = self.observe(object, deleted, ctx.now());
+                self.pass(relevant, ctx);
+            }
+            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
+            _ => {}
+        }
+    }
+
+    /// Updates the cache; true when the change may let a waiting pod fit.
+    fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> bool {
+        let key = object.key();
+        let Object { meta, body } = object;
+        match body {
+            Body::Pod(p) => {
+                let old = if deleted {
+                    self.pods.remove(&key)
+                } else {
+                    self.pods.insert(
+                        key.clone(),
+                        CachedPod {
+                            meta_labels: meta.labels,
+                            creation: meta.creation,
+                            spec: p.spec,
+                            node: p.node.clone(),
+                            phase: p.phase,
+                            reason: p.reason,
+                        },
+                    )
+                };
+                let was_on = old
+                    .as_ref()
+                    .filter(|o| o.active())
+                    .and_then(|o| self.assumed.get(&key).cloned().or_else(|| o.node.clone()));
+                let active = !deleted && !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
+                let now_on = if active {
+                    self.assumed.get(&key).cloned().or(p.node)
+                } else {
+                    None
+                };
+                if !active || now_on.is_some() {
+                    self.queue.remove(&key);
+                    self.waiting.remove(&key);
+                    if !active || p.phase == PodPhase::Running {
+                        self.tried.remove(&key);
+                        self.attempts.remove(&key);
+                    }
+                } else if was_on.is_some() {
+                    // WPS gave it back: DRS refused the node.
+                    self.back_off(&key, now, true);
+                } else if !self.waiting.contains_key(&key) {
+                    self.queue.insert(key.clone());
+                }
+                was_on != now_on
+            }
+            Body::Node(n) => {
+                if deleted {
+                    self.nodes.remove(&meta.name);
+                } else {
+                    self.nodes.insert(meta.name, (meta.labels, n));
+                }
+                true
+            }
+            Body::VirtualMachine(vm) => {
+                if deleted {
+                    self.vms.remove(&key);
+                } else {
+                    self.vms.insert(
+                        key,
+                        CachedVm {
+                            class: vm.class_name,
+                            host: vm.host,
+                        },
+                    );
+                }
+                true
+            }
+            Body::VirtualMachineClass(c) => {
+                if deleted {
+                    self.classes.remove(&meta.name);
+                } else {
+                    self.classes.insert(meta.name, c.requests);
+                }
+                true
+            }
+            Body::PersistentVolumeClaim(c) => {
+                if deleted {
+                    self.claims.remove(&key);
+                } else {
+                    self.claims.insert(key, c.datastore);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn replied<C: Context>(&mut self, id: u64, result: Result<u64, ApiError>, ctx: &mut C) {
+        let Some((pod, node)) = self.calls.reply(id) else {
+            return;
+        };
+        if node.is_none() {
+            return; // a reason write; nothing depends on it
+        }
+        self.assumed.remove(&pod);
+        if result.is_err()
+            && self
+                .pods
+                .get(&pod)
+                .is_some_and(|p| p.node.is_none() && p.active())
+        {
+            // Unavailable (or a conflict): the pod is unbound after all.
+            let until = self.back_off(&pod, ctx.now(), false);
+            self.wakeup.arm(until, ctx);
+        }
+    }
+
+    /// One more failed attempt: the pod waits 1 s doubling to 10 s.
+    fn back_off(&mut self, key: &ObjectKey, now: SimTime, placement_failed: bool) -> SimTime {
+        let attempts = self.attempts.entry(key.clone()).or_default();
+        *attempts = attempts.saturating_add(1);
+        let until = now + backoff(*attempts, BACKOFF_BASE, BACKOFF_CAP);
+        self.waiting.insert(
+            key.clone(),
+            Waiting {
+                until,
+                placement_failed,
+            },
+        );
+        until
+    }
+
+    /// Schedules the new pods, the waiting pods whose backoff is over and,
+    /// after a `relevant` change, every waiting pod the filters refused.
+    fn pass<C: Context>(&mut self, relevant: bool, ctx: &mut C) {
+        let now = ctx.now();
+        let mut due: Vec<ObjectKey> = std::mem::take(&mut self.queue).into_iter().collect();
+        due.extend(
+            self.waiting
+                .iter()
+                .filter(|(_, w)| w.until <= now || (relevant && !w.placement_failed))
+                .map(|(k, _)| k.clone()),
+        );
+        due.retain(|k| self.tried.get(k) != Some(&now));
+        if !due.is_empty() {
+            // Queue order: oldest first, then by key.
+            due.sort_by_key(|k| (self.pods.get(k).map(|p| p.creation), k.clone()));
+            due.dedup();
+            let mut nodes = self.node_views();
+            for key in due {
+                self.attempt(&key, &mut nodes, ctx);
+            }
+        }
+        if let Some(next) = self.waiting.values().map(|w| w.until).min() {
+            self.wakeup.arm(next, ctx);
+        }
+    }
+
+    fn attempt<C: Context>(&mut self, key: &ObjectKey, nodes: &mut [NodeView], ctx: &mut C) {
+        let now = ctx.now();
+        let Some(pod) = self.pods.get(key) else {
+            self.waiting.remove(key);
+            return;
+        };
+        if !pod.active() || pod.node.is_some() || self.assumed.contains_key(key) {
+            self.waiting.remove(key);
+            return;
+        }
+        self.tried.insert(key.clone(), now);
+        let me = PodRef {
+            namespace: key.namespace.clone(),
+            labels: pod.meta_labels.clone(),
+            anti_required: pod.spec.affinity.pod_anti_required.clone(),
+        };
+        let volumes = self.volume_hosts(key, &pod.spec);
+        match schedule(&me, &pod.spec, nodes, &volumes) {
+            Decision::Bind(i) => {
+                nodes[i].add_pod(&me, &pod.spec);
+                let node = nodes[i].name.clone();
+                self.waiting.remove(key);
+                self.assumed.insert(key.clone(), node.clone());
+                let op = SystemOp::Bind {
+                    pod: key.clone(),
+                    node: Some(node.clone()),
+                    reason: None,
+                };
+                self.calls
+                    .send(self.addrs.api_server, op, (key.clone(), Some(node)), ctx);
+            }
+            Decision::Unschedulable(reason) => {
+                let stale = pod.reason.as_deref() != Some(reason.as_str());
+                if stale && let Some(p) = self.pods.get_mut(key) {
+                    p.reason = Some(reason.clone());
+                }
+                self.back_off(key, now, false);
+                if stale {
+                    let op = SystemOp::Bind {
+                        pod: key.clone(),
+                        node: None,
+                        reason: Some(reason),
+                    };
+                    self.calls
+                        .send(self.addrs.api_server, op, (key.clone(), None), ctx);
+                }
+            }
+        }
+    }
+
+    /// The hosts the pod's claims allow (their datastores' hosts).
+    fn volume_hosts(&self, key: &ObjectKey, spec: &PodSpec) -> VolumeHosts {
+        let mut allowed: Option<BTreeSet<HostId>> = None;
+        for claim in &spec.volumes {
+            let ck = ObjectKey::new(Kind::PersistentVolumeClaim, &key.namespace, claim);
+            let Some(Some(ds)) = self.claims.get(&ck) else {
+                return Err("pod has unbound immediate PersistentVolumeClaims.".into());
+            };
+            let hosts = self.datastores.get(ds).cloned().unwrap_or_default();
+            allowed = Some(match allowed {
+                None => hosts,
+                Some(a) => a.intersection(&hosts).copied().collect(),
+            });
+        }
+        Ok(allowed)
+    }
+
+    /// Every node with its bound pods and the VMs reserved on it.
+    fn node_views(&self) -> Vec<NodeView> {
+        let mut views: Vec<NodeView> = self
+            .nodes
+            .iter()
+            .map(|(name, (labels, n))| NodeView {
+                name: name.clone(),
+                host: n.host,
+                labels: labels.clone(),
+                capacity: n.capacity,
+                ready: n.ready,
+                unschedulable: n.unschedulable,
+                taints: n.taints.clone(),
+                requested: Resources::ZERO,
+                requested_nonzero: Resources::ZERO,
+                pods: Vec::new(),
+            })
+            .collect();
+        let index: BTreeMap<String, usize> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.clone(), i))
+            .collect();
+        for (key, pod) in &self.pods {
+            let node = self.assumed.get(key).or(pod.node.as_ref());
+            let Some(&i) = node.and_then(|n| index.get(n)) else {
+                continue;
+            };
+            if !pod.active() {
+                continue;
+            }
+            let r = PodRef {
+                namespace: key.namespace.clone(),
+                labels: pod.meta_labels.clone(),
+                anti_required: pod.spec.affinity.pod_anti_required.clone(),
+            };
+            views[i].add_pod(&r, &pod.spec);
+        }
+        for vm in self.vms.values() {
+            let Some(&i) = vm.host.as_ref().and_then(|h| index.get(h)) else {
+                continue;
+            };
+            let reservation = self.classes.get(&vm.class).copied().unwrap_or_default();
+            views[i].requested += reservation;
+            views[i].requested_nonzero += reservation;
+        }
+        views
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::model::ActorId;
+    use crate::supervisor::objects::{Meta, Taint, TaintEffect};
+    use crate::supervisor::testutil::{addrs, config, node_object, pod_object};
+
+    fn changed(object: Object, deleted: bool) -> Event {
+        SupMsg::Changed {
+            rv: 1,
+            object,
+            deleted,
+        }
+        .event()
+    }
+
+    fn binds(ctx: &mut TestCtx) -> Vec<(String, Option<String>, Option<String>)> {
+        ctx.take_sent()
+            .into_iter()
+            .filter_map(|(_, _, e)| match e {
+                Event::Supervisor(m) => match *m {
+                    SupMsg::System {
+                        op: SystemOp::Bind { pod, node, reason },
+                        ..
+                    } => Some((pod.name, node, reason)),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn binds_new_pods_with_the_assume_cache_and_retries_unschedulable_ones() {
+        let a = addrs(2);
+        let mut s = Scheduler::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.scheduler);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(changed(pod_object("p1", 3, 1), false), &mut ctx);
+        s.handle(changed(pod_object("p2", 3, 1), false), &mut ctx);
+        // p1 fills esx-01 (the name wins the tie), p2 goes to esx-02.
+        assert_eq!(
+            binds(&mut ctx),
+            vec![
+                ("p1".into(), Some("esx-01".into()), None),
+                ("p2".into(), Some("esx-02".into()), None)
+            ]
+        );
+        s.handle(changed(pod_object("p3", 3, 1), false), &mut ctx);
+        let reason = "0/2 nodes are available: 2 Insufficient cpu.".to_string();
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p3".into(), None, Some(reason.clone()))]
+        );
+        // The timer retries after 1 s; still nothing (and no new write).
+        ctx.now = SimTime(1_000_000_000);
+        s.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 1, "only the next timer: {sent:?}");
+        assert_eq!(sent[0].1, SimDuration::from_secs(2));
+        // p1 finishes: a relevant change, p3 is retried at once.
+        ctx.now = SimTime(1_500_000_000);
+        let mut done = pod_object("p1", 3, 1);
+        if let Body::Pod(p) = &mut done.body {
+            p.node = Some("esx-01".into());
+            p.phase = PodPhase::Succeeded;
+        }
+        s.handle(changed(done, false), &mut ctx);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p3".into(), Some("esx-01".into()), None)]
+        );
+        assert_eq!(
+            s.binding(&ObjectKey::new(Kind::Pod, "ns", "p3")),
+            Some("esx-01")
+        );
+    }
+
+    #[test]
+    fn a_pod_wps_gives_back_waits_for_its_backoff() {
+        let a = addrs(1);
+        let mut s = Scheduler::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.scheduler);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(changed(pod_object("p1", 1, 1), false), &mut ctx);
+        assert_eq!(binds(&mut ctx).len(), 1);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(5),
+            }
+            .event(),
+            &mut ctx,
+        );
+        // Bound, then WPS un-binds (DRS refused).
+        let mut bound = pod_object("p1", 1, 1);
+        if let Body::Pod(p) = &mut bound.body {
+            p.node = Some("esx-01".into());
+        }
+        s.handle(changed(bound, false), &mut ctx);
+        let mut back = pod_object("p1", 1, 1);
+        if let Body::Pod(p) = &mut back.body {
+            p.reason = Some("placement failed".into());
+        }
+        ctx.now = SimTime(7);
+        s.handle(changed(back, false), &mut ctx);
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 1, "only the backoff timer: {sent:?}");
+        assert_eq!(sent[0].1, SimDuration::from_secs(1));
+        // A node change does not hurry it.
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        assert_eq!(binds(&mut ctx), vec![]);
+        ctx.now = SimTime(7 + 1_000_000_000);
+        s.handle(
+            SupMsg::Retry {
+                generation: ctx.now.0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        // DRS's reason is invisible here: the same (emptiest) node again.
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p1".into(), Some("esx-01".into()), None)]
+        );
+    }
+
+    #[test]
+    fn vm_reservations_taints_and_claims_are_filters() {
+        let a = addrs(3);
+        let mut cfg = config();
+        cfg.datastores.push(crate::supervisor::DatastoreConfig {
+            name: "ds-b".into(),
+            capacity_bytes: 1 << 40,
+            hosts: vec![HostId(1)],
+        });
+        let mut s = Scheduler::new(&cfg, a.clone());
+        let mut ctx = TestCtx::new(ActorId(0));
+        let gpu = Taint {
+            key: "dedicated".into(),
+            value: "gpu".into(),
+            effect: TaintEffect::NoSchedule,
+        };
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-02", 1, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        s.handle(
+            changed(node_object("esx-03", 2, 4, 16, &[gpu]), false),
+            &mut ctx,
+        );
+        let class = Object {
+            meta: Meta {
+                name: "big".into(),
+                ..Meta::default()
+            },
+            body: Body::VirtualMachineClass(crate::supervisor::objects::VirtualMachineClass {
+                hardware: Resources::cores(4, 16),
+                requests: Resources::cores(4, 16),
+            }),
+        };
+        s.handle(changed(class, false), &mut ctx);
+        let vm = Object {
+            meta: Meta {
+                name: "vm".into(),
+                namespace: "ns".into(),
+                ..Meta::default()
+            },
+            body: Body::VirtualMachine(crate::supervisor::objects::VirtualMachine {
+                class_name: "big".into(),
+                image_name: "img".into(),
+                storage_class: "sc".into(),
+                power_state: crate::supervisor::objects::PowerState::PoweredOn,
+                volumes: vec![],
+                phase: crate::supervisor::objects::VmPhase::Created,
+                actual_power: crate::supervisor::objects::PowerState::PoweredOn,
+                host: Some("esx-01".into()),
+                ip: None,
+                reason: None,
+            }),
+        };
+        s.handle(changed(vm, false), &mut ctx);
+        let mut p = pod_object("p", 1, 1);
+        if let Body::Pod(pod) = &mut p.body {
+            pod.spec.volumes = vec!["data".into()];
+        }
+        s.handle(changed(p.clone(), false), &mut ctx);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![(
+                "p".into(),
+                None,
+                Some("pod has unbound immediate PersistentVolumeClaims.".into())
+            )]
+        );
+        let claim = Object {
+            meta: Meta {
+                name: "data".into(),
+                namespace: "ns".into(),
+                ..Meta::default()
+            },
+            body: Body::PersistentVolumeClaim(crate::supervisor::objects::PersistentVolumeClaim {
+                storage_class: "sc".into(),
+                bytes: 1,
+                datastore: Some("ds-b".into()),
+            }),
+        };
+        ctx.now = SimTime(1);
+        s.handle(changed(claim, false), &mut ctx);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![("p".into(), Some("esx-02".into()), None)]
+        );
+        // Without the claim: esx-01 is full of the VM, esx-03 tainted.
+        let mut q = pod_object("q", 1, 1);
+        if let Body::Pod(pod) = &mut q.body {
+            pod.spec.requests = Resources::cores(4, 1);
+        }
+        s.handle(changed(q, false), &mut ctx);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![(
+                "q".into(),
+                None,
+                Some(
+                    "0/3 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu."
+                        .into()
+                )
+            )]
+        );
+    }
 }

@@ -1,25 +1,594 @@
 //! The Spherelet: the kubelet of one ESXi host. Registers the host as a
-//! node, heartbeats, starts vSphere Pods (CRX boot + image pull) and reports
-//! their phases.
+//! node, heartbeats to the node controller while the host is up and
+//! reachable, starts vSphere Pods (CRX boot + image pull, sampled from its
+//! own stream) and reports their phases.
+//!
+//! When its host fails the pods are gone and nothing is reported (the node
+//! goes NotReady and the node controller evicts, as in the real system);
+//! when the host comes back before that, the pods it lost are reported
+//! Failed (`NodeLost`) so that their owners replace them. Status writes
+//! made while the host is cut off, or refused while the control plane is
+//! down, are kept and sent again at the next heartbeat.
 
 use super::addrs::Addrs;
-use super::config::SupervisorConfig;
-use crate::actor::Context;
+use super::calls::Calls;
+use super::config::{SphereletConfig, SupervisorConfig};
+use super::msg::{ApiError, SupMsg, SystemOp};
+use super::notes::SupNote;
+use super::objects::{Body, Meta, Node, Object, ObjectKey, PodPhase, Taint};
+use crate::actor::{Context, Note};
 use crate::event::Event;
-use crate::model::HostId;
+use crate::model::{HostId, Resources, SimDuration, SimTime, VmId};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+struct RunningPod {
+    #[allow(dead_code)]
+    vm: VmId,
+    generation: u64,
+    asked: SimTime,
+    /// When the CRX is up (and, once running, when it finishes).
+    due: SimTime,
+    run_for: Option<SimDuration>,
+    running: bool,
+}
 
 #[derive(Clone, Debug)]
 pub struct Spherelet {
-    #[allow(dead_code)]
     addrs: Addrs,
-    #[allow(dead_code)]
     host: HostId,
+    capacity: Resources,
+    taints: Vec<Taint>,
+    config: SphereletConfig,
+    up: bool,
+    reachable: bool,
+    registered: bool,
+    /// When the next heartbeat is due (None: the loop is stopped). A
+    /// timer arriving before it is stale (armed before a process restart).
+    heartbeat_due: Option<SimTime>,
+    pods: BTreeMap<ObjectKey, RunningPod>,
+    /// Pods the host lost in a failure, reported Failed when it returns.
+    lost: Vec<ObjectKey>,
+    next_generation: u64,
+    calls: Calls<SystemOp>,
+    /// Writes to send again at the next heartbeat.
+    outbox: Vec<SystemOp>,
 }
 
 impl Spherelet {
-    pub fn new(_config: &SupervisorConfig, addrs: Addrs, host: HostId) -> Self {
-        Spherelet { addrs, host }
+    pub fn new(config: &SupervisorConfig, addrs: Addrs, host: HostId, capacity: Resources) -> Self {
+        let taints = config
+            .node_taints
+            .iter()
+            .filter(|(h, _)| *h == host)
+            .map(|(_, t)| t.clone())
+            .collect();
+        Spherelet {
+            addrs,
+            host,
+            capacity,
+            taints,
+            config: config.spherelet.clone(),
+            up: true,
+            reachable: true,
+            registered: false,
+            heartbeat_due: None,
+            pods: BTreeMap::new(),
+            lost: Vec::new(),
+            next_generation: 0,
+            calls: Calls::default(),
+            outbox: Vec::new(),
+        }
     }
 
-    pub fn handle<C: Context>(&mut self, _event: Event, _ctx: &mut C) {}
+    /// The pods whose CRX runs (or boots) here, in key order.
+    pub fn pods(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.pods.keys()
+    }
+
+    pub fn registered(&self) -> bool {
+        self.registered
+    }
+
+    fn node_name(&self) -> String {
+        self.addrs.node_name(self.host).to_string()
+    }
+
+    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            // At time 0, and again after a process restart (its timers
+            // were lost with the process).
+            Event::Start => self.start(ctx),
+            Event::Supervisor(msg) => match *msg {
+                // Early: armed before a process restart, superseded.
+                SupMsg::HeartbeatTimer if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) => {
+                    self.heartbeat_due = None;
+                    self.heartbeat(ctx);
+                }
+                SupMsg::HostState { up, reachable } => self.host_state(up, reachable, ctx),
+                SupMsg::StartPod { pod, vm, run_for } => self.start_pod(pod, vm, run_for, ctx),
+                SupMsg::StopPod { pod } => {
+                    self.pods.remove(&pod);
+                }
+                SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
+                SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
+                SupMsg::Reply { id, result } => self.replied(id, result),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn start<C: Context>(&mut self, ctx: &mut C) {
+        if !self.registered && !self.registering() {
+            self.register(ctx);
+        }
+        self.heartbeat_due = None;
+        self.heartbeat(ctx);
+        let now = ctx.now();
+        for (pod, p) in &self.pods {
+            let msg = if p.running {
+                match p.run_for {
+                    Some(_) => SupMsg::PodFinished {
+                        pod: pod.clone(),
+                        generation: p.generation,
+                    },
+                    None => continue,
+                }
+            } else {
+                SupMsg::PodBooted {
+                    pod: pod.clone(),
+                    generation: p.generation,
+                }
+            };
+            ctx.send(ctx.me(), p.due.max(now).since(now), msg.event());
+        }
+    }
+
+    fn registering(&self) -> bool {
+        self.calls
+            .inflight()
+            .any(|op| matches!(op, SystemOp::Create(_)))
+    }
+
+    fn register<C: Context>(&mut self, ctx: &mut C) {
+        let name = self.node_name();
+        let node = Object {
+            meta: Meta {
+                name: name.clone(),
+                labels: [("kubernetes.io/hostname".to_string(), name)].into(),
+                ..Meta::default()
+            },
+            body: Body::Node(Node {
+                host: self.host,
+                capacity: self.capacity,
+                ready: true,
+                taints: self.taints.clone(),
+                unschedulable: false,
+            }),
+        };
+        self.write(SystemOp::Create(Box::new(node)), ctx);
+    }
+
+    fn online(&self) -> bool {
+        self.up && self.reachable
+    }
+
+    /// Heartbeats (and re-sends what failed) while the host is online; the
+    /// loop stops while it is not and restarts when it is back.
+    fn heartbeat<C: Context>(&mut self, ctx: &mut C) {
+        if !self.online() || self.heartbeat_due.is_some() {
+            return;
+        }
+        let msg = SupMsg::Heartbeat { host: self.host };
+        ctx.send(self.addrs.node_controller, SimDuration::ZERO, msg.event());
+        if !self.registered && !self.registering() {
+            self.register(ctx);
+        }
+        for op in std::mem::take(&mut self.outbox) {
+            self.write(op, ctx);
+        }
+        let interval = self.config.heartbeat_interval;
+        self.heartbeat_due = Some(ctx.now() + interval);
+        ctx.send(ctx.me(), interval, SupMsg::HeartbeatTimer.event());
+    }
+
+    fn host_state<C: Context>(&mut self, up: bool, reachable: bool, ctx: &mut C) {
+        if self.up && !up {
+            // The CRXs died with the host.
+            let lost = std::mem::take(&mut self.pods);
+            self.lost.extend(lost.into_keys());
+        }
+        let returned = !self.up && up;
+        self.up = up;
+        self.reachable = reachable;
+        if returned {
+            for pod in std::mem::take(&mut self.lost) {
+                let op = SystemOp::PodStatus {
+                    pod,
+                    phase: PodPhase::Failed,
+                    reason: Some("NodeLost".into()),
+                };
+                self.write(op, ctx);
+            }
+        }
+        self.heartbeat(ctx);
+    }
+
+    fn start_pod<C: Context>(
+        &mut self,
+        pod: ObjectKey,
+        vm: VmId,
+        run_for: Option<SimDuration>,
+        ctx: &mut C,
+    ) {
+        if !self.up || self.pods.contains_key(&pod) {
+            return;
+        }
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let latency = SimDuration(ctx.rng().sample(&self.config.pod_start_latency));
+        self.pods.insert(
+            pod.clone(),
+            RunningPod {
+                vm,
+                generation,
+                asked: ctx.now(),
+                due: ctx.now() + latency,
+                run_for,
+                running: false,
+            },
+        );
+        let msg = SupMsg::PodBooted { pod, generation };
+        ctx.send(ctx.me(), latency, msg.event());
+    }
+
+    fn booted<C: Context>(&mut self, pod: ObjectKey, generation: u64, ctx: &mut C) {
+        let Some(p) = self
+            .pods
+            .get_mut(&pod)
+            .filter(|p| p.generation == generation && !p.running)
+        else {
+            return;
+        };
+        p.running = true;
+        let latency = ctx.now().since(p.asked);
+        let run_for = p.run_for;
+        if let Some(d) = run_for {
+            p.due = ctx.now() + d;
+        }
+        ctx.note(Note::Sup(SupNote::PodStarted { latency }));
+        if let Some(d) = run_for {
+            let msg = SupMsg::PodFinished {
+                pod: pod.clone(),
+                generation,
+            };
+            ctx.send(ctx.me(), d, msg.event());
+        }
+        let op = SystemOp::PodStatus {
+            pod,
+            phase: PodPhase::Running,
+            reason: None,
+        };
+        self.write(op, ctx);
+    }
+
+    fn finished<C: Context>(&mut self, pod: ObjectKey, generation: u64, ctx: &mut C) {
+        let now = ctx.now();
+        if !self
+            .pods
+            .get(&pod)
+            .is_some_and(|p| p.generation == generation && p.running && p.due <= now)
+        {
+            return;
+        }
+        self.pods.remove(&pod);
+        let op = SystemOp::PodStatus {
+            pod,
+            phase: PodPhase::Succeeded,
+            reason: None,
+        };
+        self.write(op, ctx);
+    }
+
+    /// A write to the API server, held back while the host is cut off.
+    fn write<C: Context>(&mut self, op: SystemOp, ctx: &mut C) {
+        if !self.online() {
+            self.outbox.push(op);
+            return;
+        }
+        let api = self.addrs.api_server;
+        self.calls.send(api, op.clone(), op, ctx);
+    }
+
+    fn replied(&mut self, id: u64, result: Result<u64, ApiError>) {
+        let Some(op) = self.calls.reply(id) else {
+            return;
+        };
+        match result {
+            Ok(_) => {
+                if matches!(op, SystemOp::Create(_)) {
+                    self.registered = true;
+                }
+            }
+            // Sent again at the next heartbeat.
+            Err(ApiError::Unavailable(_)) => {
+                if !matches!(op, SystemOp::Create(_)) {
+                    self.outbox.push(op);
+                }
+            }
+            // The pod is gone (evicted, deleted): nothing to report.
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::supervisor::testutil::{addrs, config};
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey::new(crate::supervisor::objects::Kind::Pod, "ns", name)
+    }
+
+    fn msgs(ctx: &mut TestCtx) -> Vec<(u64, SupMsg)> {
+        ctx.take_sent()
+            .into_iter()
+            .filter_map(|(_, d, e)| match e {
+                Event::Supervisor(m) => Some((d.0 / 1_000_000_000, *m)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn registers_heartbeats_starts_and_finishes_a_pod() {
+        let a = addrs(2);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(1), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[1]);
+        s.handle(Event::Start, &mut ctx);
+        let sent = msgs(&mut ctx);
+        assert!(
+            matches!(&sent[0].1, SupMsg::System { op: SystemOp::Create(o), .. }
+            if o.meta.name == "esx-02" && matches!(&o.body, Body::Node(n) if n.capacity == Resources::cores(8, 64)))
+        );
+        assert_eq!(sent[1].1, SupMsg::Heartbeat { host: HostId(1) });
+        assert_eq!(sent[2], (10, SupMsg::HeartbeatTimer));
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(1),
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert!(s.registered());
+
+        let start = SupMsg::StartPod {
+            pod: key("p"),
+            vm: VmId(7),
+            run_for: Some(SimDuration::from_secs(60)),
+        };
+        s.handle(start.event(), &mut ctx);
+        let sent = msgs(&mut ctx);
+        assert_eq!(
+            sent,
+            vec![(
+                5,
+                SupMsg::PodBooted {
+                    pod: key("p"),
+                    generation: 0
+                }
+            )]
+        );
+        ctx.now = SimTime(5_000_000_000);
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert_eq!(
+            ctx.notes,
+            vec![Note::Sup(SupNote::PodStarted {
+                latency: SimDuration::from_secs(5)
+            })]
+        );
+        let sent = msgs(&mut ctx);
+        assert_eq!(
+            sent[0],
+            (
+                60,
+                SupMsg::PodFinished {
+                    pod: key("p"),
+                    generation: 0
+                }
+            )
+        );
+        assert!(matches!(
+            &sent[1].1,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Running,
+                    ..
+                },
+                ..
+            }
+        ));
+        // Early (a timer from before a restart) does nothing; on time, it ends.
+        s.handle(
+            SupMsg::PodFinished {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert_eq!(msgs(&mut ctx), vec![]);
+        ctx.now = SimTime(65_000_000_000);
+        s.handle(
+            SupMsg::PodFinished {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        let sent = msgs(&mut ctx);
+        assert!(matches!(
+            &sent[0].1,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Succeeded,
+                    ..
+                },
+                ..
+            }
+        ));
+        assert_eq!(s.pods().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_host_stops_heartbeats_and_reports_its_lost_pods_when_back() {
+        let a = addrs(1);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[0]);
+        s.handle(Event::Start, &mut ctx);
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(1),
+            }
+            .event(),
+            &mut ctx,
+        );
+        let start = SupMsg::StartPod {
+            pod: key("p"),
+            vm: VmId(7),
+            run_for: None,
+        };
+        s.handle(start.event(), &mut ctx);
+        msgs(&mut ctx);
+        s.handle(
+            SupMsg::HostState {
+                up: false,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert_eq!(msgs(&mut ctx), vec![], "nothing is reported at the failure");
+        // The boot timer of the dead CRX is ignored; the heartbeat loop ends.
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        ctx.now = SimTime(10_000_000_000);
+        s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
+        assert_eq!(msgs(&mut ctx), vec![]);
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
+        let sent = msgs(&mut ctx);
+        assert!(
+            matches!(&sent[0].1, SupMsg::System { op: SystemOp::PodStatus { phase: PodPhase::Failed, reason: Some(r), .. }, .. } if r == "NodeLost")
+        );
+        assert_eq!(sent[1].1, SupMsg::Heartbeat { host: HostId(0) });
+        assert_eq!(sent[2], (10, SupMsg::HeartbeatTimer));
+    }
+
+    #[test]
+    fn writes_refused_below_quorum_or_while_cut_off_are_sent_at_the_next_heartbeat() {
+        let a = addrs(1);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[0]);
+        s.handle(Event::Start, &mut ctx);
+        let refused = Err(ApiError::Unavailable("down".into()));
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: refused,
+            }
+            .event(),
+            &mut ctx,
+        );
+        msgs(&mut ctx);
+        ctx.now = SimTime(10_000_000_000);
+        s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
+        let sent = msgs(&mut ctx);
+        assert!(
+            matches!(
+                &sent[1].1,
+                SupMsg::System {
+                    op: SystemOp::Create(_),
+                    ..
+                }
+            ),
+            "{sent:?}"
+        );
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: false,
+            }
+            .event(),
+            &mut ctx,
+        );
+        s.handle(
+            SupMsg::StartPod {
+                pod: key("p"),
+                vm: VmId(1),
+                run_for: None,
+            }
+            .event(),
+            &mut ctx,
+        );
+        s.handle(
+            SupMsg::PodBooted {
+                pod: key("p"),
+                generation: 0,
+            }
+            .event(),
+            &mut ctx,
+        );
+        // The heartbeat tick while cut off ends the loop.
+        ctx.now = SimTime(20_000_000_000);
+        s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
+        let sent = msgs(&mut ctx);
+        assert_eq!(sent.len(), 1, "only the boot timer: {sent:?}");
+        s.handle(
+            SupMsg::HostState {
+                up: true,
+                reachable: true,
+            }
+            .event(),
+            &mut ctx,
+        );
+        let sent = msgs(&mut ctx);
+        // Heartbeat first, then the held-back Running.
+        assert_eq!(sent[0].1, SupMsg::Heartbeat { host: HostId(0) });
+        assert!(sent.iter().any(|(_, m)| matches!(
+            m,
+            SupMsg::System {
+                op: SystemOp::PodStatus {
+                    phase: PodPhase::Running,
+                    ..
+                },
+                ..
+            }
+        )));
+    }
 }

@@ -9,5 +9,6 @@ mod plan;
 mod replay;
 mod run_cli;
 mod scenario_parse;
+mod supervisor_pods;
 mod support;
 mod trace;

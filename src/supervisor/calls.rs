@@ -1,0 +1,116 @@
+//! Small helpers the Supervisor's controllers share: numbering their system
+//! calls to the API server (replies come back by call id), a lazily re-armed
+//! wake-up timer, and the retry backoff.
+
+use super::msg::{CallId, SupMsg, SystemOp};
+use crate::actor::Context;
+use crate::model::{ActorId, SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// System calls in flight, each with what the caller needs to know about it
+/// when the reply comes.
+#[derive(Clone, Debug)]
+pub struct Calls<T> {
+    next: CallId,
+    inflight: BTreeMap<CallId, T>,
+}
+
+impl<T> Default for Calls<T> {
+    fn default() -> Self {
+        Calls {
+            next: 0,
+            inflight: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Calls<T> {
+    pub fn send<C: Context>(&mut self, api: ActorId, op: SystemOp, tag: T, ctx: &mut C) -> CallId {
+        let id = self.next;
+        self.next += 1;
+        self.inflight.insert(id, tag);
+        ctx.send(api, SimDuration::ZERO, SupMsg::System { id, op }.event());
+        id
+    }
+
+    /// The tag of the call a reply answers (None: not ours or answered).
+    pub fn reply(&mut self, id: CallId) -> Option<T> {
+        self.inflight.remove(&id)
+    }
+
+    pub fn inflight(&self) -> impl Iterator<Item = &T> {
+        self.inflight.values()
+    }
+}
+
+/// One `Retry` timer, armed for the earliest instant something is due. The
+/// timer carries its due time as its generation, so a timer superseded by
+/// an earlier one is recognised (and ignored) when it fires.
+#[derive(Clone, Debug, Default)]
+pub struct Wakeup {
+    at: Option<SimTime>,
+}
+
+impl Wakeup {
+    /// Makes sure a wake-up comes at or before `due` (never before now).
+    pub fn arm<C: Context>(&mut self, due: SimTime, ctx: &mut C) {
+        let now = ctx.now();
+        let due = due.max(now);
+        if self.at.is_some_and(|a| a <= due && a >= now) {
+            return;
+        }
+        self.at = Some(due);
+        let msg = SupMsg::Retry { generation: due.0 };
+        ctx.send(ctx.me(), due.since(now), msg.event());
+    }
+
+    /// True when the `Retry { generation }` that fired is the live one.
+    pub fn fired(&mut self, generation: u64) -> bool {
+        if self.at == Some(SimTime(generation)) {
+            self.at = None;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// `base` doubled per earlier attempt, at most `cap` (attempts from 1).
+pub fn backoff(attempts: u32, base: SimDuration, cap: SimDuration) -> SimDuration {
+    let shift = attempts.saturating_sub(1).min(32);
+    SimDuration(base.0.saturating_mul(1u64 << shift).min(cap.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::event::Event;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_the_cap() {
+        let s = SimDuration::from_secs;
+        let got: Vec<u64> = (1..=6)
+            .map(|a| backoff(a, s(1), s(10)).0 / 1_000_000_000)
+            .collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn a_wakeup_is_only_rearmed_for_an_earlier_instant() {
+        let mut ctx = TestCtx::new(ActorId(3));
+        let mut w = Wakeup::default();
+        w.arm(SimTime(50), &mut ctx);
+        w.arm(SimTime(80), &mut ctx);
+        w.arm(SimTime(20), &mut ctx);
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[1].1, SimDuration(20));
+        // The superseded timer (50) is stale when it fires.
+        assert!(!w.fired(50));
+        assert!(w.fired(20));
+        assert!(
+            matches!(&sent[1].2, Event::Supervisor(m) if **m == SupMsg::Retry { generation: 20 })
+        );
+    }
+}

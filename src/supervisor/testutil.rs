@@ -1,0 +1,103 @@
+//! Fixtures for the unit tests of the Supervisor's controllers.
+
+use super::addrs::Addrs;
+use super::config::*;
+use super::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, Taint};
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration};
+
+/// Addresses of a world with `hosts` hosts named esx-01, esx-02, ...
+pub fn addrs(hosts: usize) -> Addrs {
+    Addrs {
+        placement: ActorId(0),
+        api_server: ActorId(100),
+        auth_proxy: ActorId(101),
+        scheduler: ActorId(102),
+        node_controller: ActorId(103),
+        replicaset_controller: ActorId(104),
+        vm_operator: ActorId(105),
+        wps: ActorId(106),
+        network: ActorId(107),
+        storage: ActorId(108),
+        clients: ActorId(109),
+        spherelets: (0..hosts).map(|h| ActorId(200 + h as u32)).collect(),
+        host_names: (0..hosts).map(|h| format!("esx-{:02}", h + 1)).collect(),
+    }
+}
+
+/// Kubelet defaults: heartbeat 10 s, grace 40 s, toleration 300 s; pods
+/// start 5 s after they are asked to.
+pub fn config() -> SupervisorConfig {
+    SupervisorConfig {
+        control_plane: ControlPlaneConfig {
+            vms: 0,
+            size: Resources::cores(2, 8),
+            boot: Dist::Fixed(1),
+        },
+        spherelet: SphereletConfig {
+            heartbeat_interval: SimDuration::from_secs(10),
+            node_grace_period: SimDuration::from_secs(40),
+            not_ready_toleration: SimDuration::from_secs(300),
+            pod_start_latency: Dist::Fixed(5_000_000_000),
+        },
+        network: NetworkConfig {
+            segment_size: 16,
+            pod_cidr_base: [10, 244, 0, 0],
+            vip_base: [10, 0, 0, 0],
+            vip_count: 4,
+        },
+        datastores: Vec::new(),
+        storage_policies: Vec::new(),
+        users: Vec::new(),
+        namespaces: Vec::new(),
+        node_taints: Vec::new(),
+        objects: Vec::new(),
+    }
+}
+
+pub fn node_object(name: &str, host: u32, cores: u64, gib: u64, taints: &[Taint]) -> Object {
+    Object {
+        meta: Meta {
+            name: name.into(),
+            labels: [("kubernetes.io/hostname".to_string(), name.to_string())].into(),
+            ..Meta::default()
+        },
+        body: Body::Node(Node {
+            host: HostId(host),
+            capacity: Resources::cores(cores, gib),
+            ready: true,
+            taints: taints.to_vec(),
+            unschedulable: false,
+        }),
+    }
+}
+
+/// A Pending, unbound pod in namespace `ns`.
+pub fn pod_object(name: &str, cores: u64, gib: u64) -> Object {
+    Object {
+        meta: Meta {
+            name: name.into(),
+            namespace: "ns".into(),
+            ..Meta::default()
+        },
+        body: Body::Pod(Pod {
+            spec: PodSpec {
+                requests: Resources::cores(cores, gib),
+                ..PodSpec::default()
+            },
+            node: None,
+            phase: PodPhase::Pending,
+            reason: None,
+            ip: None,
+            started: None,
+        }),
+    }
+}
+
+/// The same pod bound to `node` in `phase`.
+pub fn bound(mut pod: Object, node: &str, phase: PodPhase) -> Object {
+    if let Body::Pod(p) = &mut pod.body {
+        p.node = Some(node.into());
+        p.phase = phase;
+    }
+    pod
+}
