@@ -262,6 +262,17 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Every [`ApiError::kind`], for summaries that list zeros too.
+    pub const KINDS: [&'static str; 7] = [
+        "unavailable",
+        "quota_exceeded",
+        "invalid",
+        "already_exists",
+        "not_found",
+        "ip_exhausted",
+        "storage_unavailable",
+    ];
+
     /// A short stable name, for counts.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -185,10 +185,10 @@ pub fn summarize(
         api: ApiSummary {
             accepted: stats.calls_accepted,
             refused: stats.calls_refused.values().sum(),
-            refused_by_reason: stats
-                .calls_refused
+            // Every reason, zeros included, so `expect:` can name any.
+            refused_by_reason: super::msg::ApiError::KINDS
                 .iter()
-                .map(|(k, v)| (k.to_string(), *v))
+                .map(|k| (k.to_string(), stats.calls_refused.get(k).copied().unwrap_or(0)))
                 .collect(),
             denied: stats.calls_denied,
         },
