@@ -27,5 +27,7 @@ pub mod replicaset;
 pub mod scheduler;
 pub mod spherelet;
 pub mod storage;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod vm_operator;
 pub mod wps;
