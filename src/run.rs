@@ -243,7 +243,10 @@ impl RunOutput {
             capacity: self.capacity,
             invariant_checks: self.invariant_checks,
         };
-        Summary::new(facts, &mut self.stats)
+        let mut summary = Summary::new(facts, &mut self.stats);
+        summary.supervisor =
+            crate::supervisor::summary::summarize(&self.actors, &self.stats.supervisor, self.end);
+        summary
     }
 }
 

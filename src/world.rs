@@ -137,9 +137,15 @@ impl World {
                     host.set_spherelet(*spherelet);
                 }
             }
+            let crashable = crate::supervisor::build::crashable_parts(scenario);
             for (name, actor) in sup.actors {
+                let part = if crashable.contains(&name) {
+                    crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name)
+                } else {
+                    crate::supervisor::crashable::Crashable::new(actor)
+                };
                 names.push(name);
-                actors.push(WorldActor::Supervisor(Box::new(actor)));
+                actors.push(WorldActor::Supervisor(Box::new(part)));
             }
             starts.extend(sup.starts.iter().copied());
             let manifests = &scenario.workloads.manifests;

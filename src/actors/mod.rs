@@ -18,7 +18,7 @@ pub enum WorldActor {
     Placement(Box<Placement>),
     Workload(Workload),
     /// A part of the Supervisor (control plane, Spherelet, clients).
-    Supervisor(Box<crate::supervisor::actors::SupActor>),
+    Supervisor(Box<crate::supervisor::crashable::Crashable>),
 }
 
 impl Actor for WorldActor {

@@ -19,6 +19,7 @@ use crate::event::{Event, RejectReason};
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmTable};
 use crate::placement::PlacementIndex;
 use crate::scenario::RestartPriority;
+use crate::supervisor::msg::{PlaceRule, SupMsg};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,9 @@ pub struct Placement {
     ignore_memory: bool,
     /// The host each migrated VM last left (maintenance only).
     migrated_from: BTreeMap<VmId, HostId>,
+    /// The Supervisor's workloads (pods' CRXs, VMs, control-plane VMs):
+    /// their placement rule. Their owners are told where they land.
+    constrained: BTreeMap<VmId, PlaceRule>,
 }
 
 /// One VM as placement believes it: on `host`, running from `on_at`.
@@ -139,6 +143,7 @@ impl Placement {
             next_batch: 0,
             ignore_memory: false,
             migrated_from: BTreeMap::new(),
+            constrained: BTreeMap::new(),
         }
     }
 
@@ -244,8 +249,109 @@ impl Placement {
                 self.hosts[host.0 as usize].maintenance = Maintenance::No;
                 self.refresh(host);
             }
+            Event::Supervisor(msg) => match *msg {
+                SupMsg::Place { vm, size, rule } => self.request_constrained(vm, size, rule, ctx),
+                other => tracing::warn!(
+                    kind = other.kind(),
+                    "placement ignored an unexpected message"
+                ),
+            },
             other => tracing::warn!(kind = other.kind(), "placement ignored an unexpected event"),
         }
+    }
+
+    /// A Supervisor workload: placed by the DRS-like score among the hosts
+    /// its rule allows, whatever the cluster's policy for plain VMs (the
+    /// Supervisor asks DRS; a pod's rule names the one host the scheduler
+    /// chose, so DRS only confirms it has room).
+    fn request_constrained<C: Context>(
+        &mut self,
+        vm: VmId,
+        size: Resources,
+        rule: PlaceRule,
+        ctx: &mut C,
+    ) {
+        if self.vms.get(vm).is_some() || self.restarting.contains_key(&vm) {
+            return;
+        }
+        let owner = ctx.sender();
+        let refuse = |reason: String, ctx: &mut C| {
+            let msg = SupMsg::PlaceFailed { vm, reason };
+            ctx.send(owner, SimDuration::ZERO, msg.event());
+        };
+        if let Some((admitted, cap)) = self.admission()
+            && !(admitted + size).fits_in(&cap)
+        {
+            return refuse(
+                "powering it on would break the HA admission-control reservation".into(),
+                ctx,
+            );
+        }
+        let Some(host) = self.select_constrained(vm, &size, &rule) else {
+            return refuse(self.why_unplaceable(&size, &rule), ctx);
+        };
+        self.constrained.insert(vm, rule);
+        self.admitted += size;
+        let entry = VmEntry {
+            owner,
+            host: host.0,
+            size,
+            on_at: SimTime::ZERO,
+            priority: RestartPriority::Medium,
+        };
+        self.place_on(vm, entry, SimDuration::ZERO, ctx);
+    }
+
+    /// The host with the lowest resulting max(cpu%, mem%) among those the
+    /// rule allows, that are eligible, have room, and run no other member
+    /// of the VM's anti-affinity group; ties by host id.
+    fn select_constrained(&self, vm: VmId, size: &Resources, rule: &PlaceRule) -> Option<HostId> {
+        let taken = self.anti_affinity_hosts(vm, rule);
+        let size = self.probe(*size);
+        let allowed = |h: &HostId| rule.only.is_empty() || rule.only.contains(h);
+        (0..self.hosts.len() as u32)
+            .map(HostId)
+            .filter(allowed)
+            .filter(|h| !taken.contains(h))
+            .filter(|h| {
+                let v = &self.hosts[h.0 as usize];
+                v.up && v.maintenance == Maintenance::No
+                    && !v.failover
+                    && (v.used + size).fits_in(&v.capacity)
+            })
+            .min_by_key(|h| {
+                let v = &self.hosts[h.0 as usize];
+                (
+                    crate::placement::balanced_score(&v.capacity, &(v.used + size)),
+                    *h,
+                )
+            })
+    }
+
+    /// Hosts running another member of `vm`'s anti-affinity group.
+    fn anti_affinity_hosts(&self, vm: VmId, rule: &PlaceRule) -> BTreeSet<HostId> {
+        let Some(group) = rule.anti_affinity_group else {
+            return BTreeSet::new();
+        };
+        self.constrained
+            .iter()
+            .filter(|(other, r)| **other != vm && r.anti_affinity_group == Some(group))
+            .filter_map(|(other, _)| self.vms.get(*other).map(|e| HostId(e.host)))
+            .collect()
+    }
+
+    fn why_unplaceable(&self, size: &Resources, rule: &PlaceRule) -> String {
+        let mut why = format!("no host has room for {size}");
+        if !rule.only.is_empty() {
+            why = format!(
+                "none of the {} allowed host(s) has room for {size}",
+                rule.only.len()
+            );
+        }
+        if rule.anti_affinity_group.is_some() {
+            why.push_str(" on a host without another member of its anti-affinity group");
+        }
+        why
     }
 
     fn request<C: Context>(
@@ -293,7 +399,11 @@ impl Placement {
         priority: RestartPriority,
         ctx: &mut C,
     ) -> bool {
-        let Some(host) = self.index.select(&self.probe(size)) else {
+        let chosen = match self.constrained.get(&vm) {
+            Some(rule) => self.select_constrained(vm, &size, rule),
+            None => self.index.select(&self.probe(size)),
+        };
+        let Some(host) = chosen else {
             return false;
         };
         let entry = VmEntry {
@@ -325,6 +435,7 @@ impl Placement {
         let delay = SimDuration(ctx.rng().sample(&self.power_on_delay)).max(min_delay);
         entry.on_at = ctx.now().saturating_add(delay);
         let size = entry.size;
+        let owner = entry.owner;
         self.vms.insert(vm, entry);
         ctx.send(
             actor,
@@ -335,9 +446,17 @@ impl Placement {
                 incarnation,
             },
         );
+        if self.constrained.contains_key(&vm) {
+            ctx.send(
+                owner,
+                SimDuration::ZERO,
+                SupMsg::Placed { vm, host }.event(),
+            );
+        }
     }
 
     fn delete<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
+        self.constrained.remove(&vm);
         if let Some(r) = self.restarting.remove(&vm) {
             self.admitted -= r.size;
             ctx.note(Note::VmDeleted { vm });
@@ -381,6 +500,7 @@ impl Placement {
             view.maintenance = Maintenance::In;
         }
         self.refresh(host);
+        let displaced = self.displace_constrained(displaced, ctx);
         let Some(ha) = &self.ha else {
             for vm in displaced {
                 let entry = self.vms.remove(vm).expect("displaced vm is placed");
@@ -409,7 +529,38 @@ impl Placement {
         ctx.send(ctx.me(), delay, Event::HaRestart { batch });
     }
 
+    /// Tells the owners of the Supervisor workloads among `displaced` that
+    /// their host failed; those not restarted by HA (pods: their owner
+    /// recreates them) are forgotten. Returns the VMs still to restart.
+    fn displace_constrained<C: Context>(
+        &mut self,
+        displaced: BTreeSet<VmId>,
+        ctx: &mut C,
+    ) -> BTreeSet<VmId> {
+        if self.constrained.is_empty() {
+            return displaced;
+        }
+        let mut restart = BTreeSet::new();
+        for vm in displaced {
+            let Some(rule) = self.constrained.get(&vm) else {
+                restart.insert(vm);
+                continue;
+            };
+            let owner = self.vms.get(vm).expect("displaced vm is placed").owner;
+            ctx.send(owner, SimDuration::ZERO, SupMsg::Displaced { vm }.event());
+            if rule.restart {
+                restart.insert(vm);
+            } else {
+                let entry = self.vms.remove(vm).expect("displaced vm is placed");
+                self.admitted -= entry.size;
+                self.constrained.remove(&vm);
+            }
+        }
+        restart
+    }
+
     fn lose<C: Context>(&mut self, vm: VmId, owner: ActorId, size: Resources, ctx: &mut C) {
+        self.constrained.remove(&vm);
         self.admitted -= size;
         ctx.note(Note::VmLost { vm });
         ctx.send(owner, SimDuration::ZERO, Event::VmLost { vm });
@@ -430,7 +581,12 @@ impl Placement {
         order.sort();
         for (_, vm) in order {
             let r = self.restarting.remove(&vm).expect("listed restart");
-            let placed = match self.failover_with_room(&r.size) {
+            let failover = if self.constrained.contains_key(&vm) {
+                None
+            } else {
+                self.failover_with_room(&r.size)
+            };
+            let placed = match failover {
                 Some(host) => {
                     let entry = VmEntry {
                         owner: r.owner,
@@ -499,7 +655,12 @@ impl Placement {
         let Some(size) = self.vms.get(vm).map(|e| e.size) else {
             return;
         };
-        let Some(target) = self.index.select(&self.probe(size)) else {
+        let target = match self.constrained.get(&vm) {
+            Some(rule) if !rule.restart => None, // a pod's CRX is not migrated
+            Some(rule) => self.select_constrained(vm, &size, rule),
+            None => self.index.select(&self.probe(size)),
+        };
+        let Some(target) = target else {
             return; // stays; the host keeps entering
         };
         let entry = self.vms.remove(vm).expect("checked above");
@@ -518,5 +679,163 @@ impl Placement {
         self.migrated_from.insert(vm, HostId(entry.host));
         self.place_on(vm, moved, off_delay, ctx);
         ctx.note(Note::VmMigrated { vm });
+    }
+}
+
+#[cfg(test)]
+mod constrained_tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::scenario::PlacementPolicy;
+
+    fn placement(hosts: usize) -> Placement {
+        let caps = vec![Resources::cores(16, 64); hosts];
+        let views: Vec<(ActorId, Resources)> = caps
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (ActorId(1 + i as u32), *c))
+            .collect();
+        Placement::new(
+            PlacementIndex::new(PlacementPolicy::FirstFit, &caps),
+            &views,
+            Dist::Fixed(0),
+        )
+    }
+
+    fn place(
+        p: &mut Placement,
+        ctx: &mut TestCtx,
+        vm: u64,
+        size: Resources,
+        rule: PlaceRule,
+    ) -> SupMsg {
+        let msg = SupMsg::Place {
+            vm: VmId(vm),
+            size,
+            rule,
+        };
+        p.handle(msg.event(), ctx);
+        ctx.take_sent()
+            .into_iter()
+            .rev()
+            .find_map(|(to, _, e)| match e {
+                Event::Supervisor(m) if to == ActorId(99) => Some(*m),
+                _ => None,
+            })
+            .expect("the owner hears back")
+    }
+
+    #[test]
+    fn anti_affinity_members_land_on_distinct_hosts_and_a_fourth_is_refused() {
+        let mut p = placement(3);
+        let mut ctx = TestCtx::new(ActorId(0));
+        ctx.sender = ActorId(99);
+        let rule = PlaceRule {
+            only: Vec::new(),
+            anti_affinity_group: Some(0),
+            restart: true,
+        };
+        let mut hosts = BTreeSet::new();
+        for vm in 0..3 {
+            match place(&mut p, &mut ctx, vm, Resources::cores(2, 8), rule.clone()) {
+                SupMsg::Placed { host, .. } => assert!(hosts.insert(host)),
+                other => panic!("not placed: {other:?}"),
+            }
+        }
+        match place(&mut p, &mut ctx, 3, Resources::cores(2, 8), rule) {
+            SupMsg::PlaceFailed { reason, .. } => {
+                assert!(reason.contains("anti-affinity"), "{reason}")
+            }
+            other => panic!("placed a fourth member: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_rule_pins_the_host_and_drs_scores_the_rest() {
+        let mut p = placement(3);
+        let mut ctx = TestCtx::new(ActorId(0));
+        ctx.sender = ActorId(99);
+        let pinned = PlaceRule {
+            only: vec![HostId(2)],
+            ..PlaceRule::default()
+        };
+        assert_eq!(
+            place(&mut p, &mut ctx, 0, Resources::cores(8, 8), pinned.clone()),
+            SupMsg::Placed {
+                vm: VmId(0),
+                host: HostId(2)
+            }
+        );
+        // The least loaded host after placement wins: host 0 (ties by id).
+        assert_eq!(
+            place(
+                &mut p,
+                &mut ctx,
+                1,
+                Resources::cores(8, 8),
+                PlaceRule::default()
+            ),
+            SupMsg::Placed {
+                vm: VmId(1),
+                host: HostId(0)
+            }
+        );
+        // Pinned to a host without room.
+        match place(&mut p, &mut ctx, 2, Resources::cores(12, 8), pinned) {
+            SupMsg::PlaceFailed { reason, .. } => {
+                assert!(reason.contains("1 allowed host"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_hosts_pods_are_forgotten_and_its_vms_re_placed_with_their_rule() {
+        let mut p = placement(3);
+        let mut ctx = TestCtx::new(ActorId(0));
+        ctx.sender = ActorId(99);
+        let pod = PlaceRule {
+            only: vec![HostId(1)],
+            ..PlaceRule::default()
+        };
+        let vm = PlaceRule {
+            only: vec![HostId(1), HostId(2)],
+            restart: true,
+            ..PlaceRule::default()
+        };
+        place(&mut p, &mut ctx, 0, Resources::cores(2, 2), pod);
+        // DRS prefers the emptier host 2 for the VM; force host 1 by filling 2.
+        place(
+            &mut p,
+            &mut ctx,
+            5,
+            Resources::cores(15, 2),
+            PlaceRule {
+                only: vec![HostId(2)],
+                ..PlaceRule::default()
+            },
+        );
+        assert_eq!(
+            place(&mut p, &mut ctx, 1, Resources::cores(2, 2), vm),
+            SupMsg::Placed {
+                vm: VmId(1),
+                host: HostId(1)
+            }
+        );
+        p.handle(Event::HostDown { host: HostId(1) }, &mut ctx);
+        let to_owner: Vec<SupMsg> = ctx
+            .take_sent()
+            .into_iter()
+            .filter_map(|(to, _, e)| match e {
+                Event::Supervisor(m) if to == ActorId(99) => Some(*m),
+                _ => None,
+            })
+            .collect();
+        assert!(to_owner.contains(&SupMsg::Displaced { vm: VmId(0) }));
+        assert!(to_owner.contains(&SupMsg::Displaced { vm: VmId(1) }));
+        // Host 2 is full, host 1 down, and host 0 (with room) is outside the
+        // VM's rule: the VM is lost, not re-placed there; the pod just gone.
+        assert!(p.where_is(VmId(0)).is_none());
+        assert!(p.where_is(VmId(1)).is_none());
     }
 }

@@ -20,12 +20,15 @@
 //!   has not heard yet). Not checked with message or slow-host faults: a
 //!   held-back power-on is in flight past `on_at`.
 //! - `ha-reservation`: the VMs admitted fit in the HA admission capacity.
+//! - the Supervisor's: `namespace-limits`, `api-objects`, `crash-rebuild`
+//!   (see `supervisor.rs`).
 //!
 //! Liveness (`recovery-within`, with `expect_recovery_within:` and only
 //! scheduled faults): at `last fault end + bound`, no HA restart is pending
 //! and every VM placement believes placed runs where it believes.
 
 mod chain;
+mod supervisor;
 
 pub use chain::Recorder;
 
@@ -167,6 +170,9 @@ impl Checker {
             && let Some(detail) = disagreement(p, &hosts, now, false)
         {
             return Some(fail("placement-agreement", detail));
+        }
+        if let Some((invariant, detail)) = supervisor::check(actors) {
+            return Some(fail(invariant, detail));
         }
         None
     }

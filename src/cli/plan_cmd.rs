@@ -1,9 +1,10 @@
 //! `pacsim plan SCENARIO`: the smallest host count meeting the SLOs; prints
-//! a summary (or JSON) and writes report.html/json/csv with `--out`.
+//! a summary (or JSON) and writes report.html/json/csv (and the per-cluster
+//! series as report-clusters.csv) with `--out`.
 
 use super::Failure;
 use pacsim::plan::outcome::{self, PlanReport};
-use pacsim::plan::{PlanConfig, grid, html, plan, slo};
+use pacsim::plan::{PlanConfig, clusters, grid, html, plan, slo};
 use pacsim::scenario::{Scenario, load_scenario};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -40,7 +41,7 @@ pub struct PlanArgs {
     /// Combine partial results of --shard (report.json files).
     #[arg(long, num_args = 1.., conflicts_with = "shard")]
     merge: Vec<PathBuf>,
-    /// Write report.html, report.json and report.csv here.
+    /// Write report.html, report.json, report.csv and report-clusters.csv here.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print the result as one JSON object.
@@ -211,6 +212,10 @@ fn write_out(
     )
     .map_err(io)?;
     std::fs::write(dir.join("report.csv"), outcome::runs_csv(r)).map_err(io)?;
+    if let Some(d) = &r.detail {
+        let csv = clusters::clusters_csv(&d.clusters);
+        std::fs::write(dir.join("report-clusters.csv"), csv).map_err(io)?;
+    }
     Ok(())
 }
 

@@ -75,7 +75,14 @@ fn run_one(
     }
     let end = crate::model::SimTime(s.duration.0);
     let mut stats = Stats::default();
-    stats.detail = Some(Detail::new(end, SERIES_POINTS, s.datacenter.hosts.len()));
+    let dc = &s.datacenter;
+    let cluster_of = dc.hosts.iter().map(|h| h.cluster).collect();
+    stats.detail = Some(Detail::new(
+        end,
+        SERIES_POINTS,
+        cluster_of,
+        dc.clusters.len(),
+    ));
     let mut out = simulate_with(&s, EventLog::in_memory(), stats, |_, _| {})?;
     let summary = out.summary(&s, 0.0).to_json();
     let mut values = Vec::with_capacity(slos.len());

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no scripts,
 //! no network) from a `PlanReport`.
 
+use super::clusters::{ClusterPoint, ClusterSeries};
 use super::outcome::PlanReport;
 use super::svg::{Line, bar_chart, line_chart};
 use std::fmt::Write;
@@ -14,6 +15,11 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// For attribute values: `esc` plus the quote.
+fn attr(s: &str) -> String {
+    esc(s).replace('"', "&quot;")
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -113,6 +119,7 @@ pub fn render(r: &PlanReport) -> String {
                 },
             ],
         ));
+        h.push_str(&cluster_charts(&d.clusters));
         h.push_str(&line_chart(
             "Rejected VMs over time (cumulative)",
             "virtual time (s)",
@@ -147,6 +154,57 @@ pub fn render(r: &PlanReport) -> String {
     h
 }
 
+/// One utilization chart per cluster, each in a `data-cluster` block so a
+/// reader (or a test) can tell them apart; the lines are named as in the
+/// datacenter-wide chart.
+fn cluster_charts(clusters: &[ClusterSeries]) -> String {
+    let mut out = String::new();
+    if clusters.is_empty() {
+        return out;
+    }
+    out.push_str("<h3>Utilization per cluster</h3><p>Allocation on a cluster's hosts over the capacity of all of them, up or down.</p>");
+    for c in clusters {
+        let _ = write!(
+            out,
+            "<div class=\"cluster\" data-cluster=\"{}\">",
+            attr(&c.name)
+        );
+        if c.hosts == 0 {
+            let _ = write!(
+                out,
+                "<p>Cluster {}: no hosts in this configuration.</p>",
+                esc(&c.name)
+            );
+        } else {
+            let pts = |f: &dyn Fn(&ClusterPoint) -> f64| {
+                c.series.iter().map(|p| (p.t_s, f(p))).collect::<Vec<_>>()
+            };
+            out.push_str(&line_chart(
+                &format!(
+                    "Cluster {}: {} hosts, {} cores, {} GiB",
+                    c.name, c.hosts, c.capacity_cores, c.capacity_gib
+                ),
+                "virtual time (s)",
+                "% of cluster capacity",
+                &[
+                    Line {
+                        name: "cpu",
+                        color: "#c0392b",
+                        points: pts(&|p| p.cpu_pct),
+                    },
+                    Line {
+                        name: "memory",
+                        color: "#2471a3",
+                        points: pts(&|p| p.memory_pct),
+                    },
+                ],
+            ));
+        }
+        out.push_str("</div>");
+    }
+    out
+}
+
 /// Each SLO's value against the probed host counts, with its threshold.
 fn probe_charts(r: &PlanReport) -> String {
     let mut probes: Vec<&super::outcome::Candidate> = r.probes.iter().collect();
@@ -178,4 +236,32 @@ fn probe_charts(r: &PlanReport) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(name: &str, hosts: u64) -> ClusterSeries {
+        ClusterSeries {
+            name: name.to_string(),
+            hosts,
+            capacity_cores: 8.0 * hosts as f64,
+            capacity_gib: 0.0,
+            series: vec![ClusterPoint {
+                t_s: 0.0,
+                cpu_pct: 0.0,
+                memory_pct: 0.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_cluster_without_hosts_gets_a_note_and_names_are_quoted() {
+        let html = cluster_charts(&[cluster("a\"b", 2), cluster("empty", 0)]);
+        assert!(html.contains("data-cluster=\"a&quot;b\""));
+        assert_eq!(html.matches("<svg").count(), 1);
+        assert!(html.contains("Cluster empty: no hosts"));
+        assert!(cluster_charts(&[]).is_empty());
+    }
 }

@@ -3,6 +3,7 @@
 //! with the k busiest hosts failing at the peak (N+k). Pure search and
 //! evaluation over in-memory runs; the CLI prints and writes the results.
 
+pub mod clusters;
 pub mod evaluate;
 pub mod exec;
 pub mod grid;

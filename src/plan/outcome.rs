@@ -2,6 +2,7 @@
 //! `--merge` combines; plus its terminal summary and CSV. No wall times, so
 //! the same plan gives the same JSON.
 
+use super::clusters::{ClusterSeries, cluster_series};
 use super::evaluate::{PlanConfig, Ran};
 use super::search::{self, Outcome};
 use super::slo::larger_is_worse;
@@ -67,6 +68,10 @@ pub struct DetailOut {
     /// Hosts per 10 % bucket of `host_cpu_pct_at_end` (last bucket: 90–100).
     pub host_cpu_histogram: Vec<u64>,
     pub placement_latency_ms: serde_json::Value,
+    /// Utilization over time per cluster, at the instants of `series`
+    /// (default: reports written before it existed still merge).
+    #[serde(default)]
+    pub clusters: Vec<ClusterSeries>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,8 +108,17 @@ impl PlanReport {
     }
 }
 
-fn round3(x: f64) -> f64 {
+pub(super) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// `v` as a percentage of `total`, 3 decimals; 0 when there is no capacity.
+pub(super) fn pct(v: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        round3(100.0 * v as f64 / total as f64)
+    }
 }
 
 pub fn build(
@@ -220,13 +234,6 @@ fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
     let cap = caps
         .iter()
         .fold(crate::model::Resources::ZERO, |a, c| a + *c);
-    let pct = |v: u64, total: u64| {
-        if total == 0 {
-            0.0
-        } else {
-            round3(100.0 * v as f64 / total as f64)
-        }
-    };
     let d = &r.detail;
     let series = d
         .samples
@@ -262,6 +269,7 @@ fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
         host_cpu_pct_at_end: host_pct,
         host_cpu_histogram: histogram,
         placement_latency_ms: r.summary["placement_latency_ms"].clone(),
+        clusters: cluster_series(s, d),
     }
 }
 

@@ -1,14 +1,15 @@
 //! An optional, richer fold over the same notes as `Stats`, used by capacity
 //! planning: allocation sampled as a step function at fixed virtual
-//! intervals, per-host allocation (now and at the cpu peak), and the
-//! smallest request seen. Off by default, so plain runs pay nothing for it.
+//! intervals (datacenter-wide and per cluster), per-host allocation (now and
+//! at the cpu peak), and the smallest request seen. Off by default, so plain
+//! runs pay nothing for it.
 
 use crate::actor::Note;
 use crate::model::{Resources, SimTime};
 use serde::{Deserialize, Serialize};
 
 /// The state at one sampling instant: everything noted at or before `at`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub at_ns: u64,
     pub cpu_millis: u64,
@@ -16,6 +17,9 @@ pub struct Sample {
     /// Rejections so far (cumulative).
     pub rejected: u64,
     pub hosts_down: u64,
+    /// Allocation on each cluster's hosts, indexed like the scenario's
+    /// clusters; sums to `cpu_millis`/`memory_bytes`.
+    pub clusters: Vec<Resources>,
 }
 
 #[derive(Clone, Debug)]
@@ -36,12 +40,18 @@ pub struct Detail {
     /// Per-host allocation at `peak_at`.
     pub peak_hosts: Vec<Resources>,
     pub samples: Vec<Sample>,
+    /// The cluster of each host, indexed by `HostId`.
+    cluster_of: Vec<usize>,
+    clusters: usize,
 }
 
 impl Detail {
     /// Samples at `0, i, 2i, ... <= end` with `i = ceil(end / points)`, so
-    /// there are at most `points + 1` samples.
-    pub fn new(end: SimTime, points: u64, hosts: usize) -> Detail {
+    /// there are at most `points + 1` samples. `cluster_of[h]` is the
+    /// cluster (below `clusters`) of host `h`.
+    pub fn new(end: SimTime, points: u64, cluster_of: Vec<usize>, clusters: usize) -> Detail {
+        let hosts = cluster_of.len();
+        debug_assert!(cluster_of.iter().all(|c| *c < clusters));
         let interval_ns = end.0.div_ceil(points.max(1)).max(1);
         Detail {
             interval_ns,
@@ -56,23 +66,44 @@ impl Detail {
             peak_cpu_millis: 0,
             peak_hosts: vec![Resources::ZERO; hosts],
             samples: Vec::new(),
+            cluster_of,
+            clusters,
         }
+    }
+
+    /// The next sample's instant, when it is due by `at`.
+    fn due(&self, at: SimTime, inclusive: bool) -> Option<u64> {
+        let t = self.next_index * self.interval_ns;
+        let due = self.next_index <= self.last_index && (t < at.0 || (t == at.0 && inclusive));
+        due.then_some(t)
+    }
+
+    /// Allocation per cluster, summed from the per-host allocation (only at
+    /// sampling instants, so the per-note path stays O(1)).
+    fn cluster_load(&self) -> Vec<Resources> {
+        let mut load = vec![Resources::ZERO; self.clusters];
+        for (used, c) in self.hosts.iter().zip(&self.cluster_of) {
+            load[*c] += *used;
+        }
+        load
     }
 
     /// Emits every sample strictly before `at` (or up to and including it
     /// when `inclusive`), with the current state.
     fn flush(&mut self, at: SimTime, inclusive: bool) {
-        while self.next_index <= self.last_index {
-            let t = self.next_index * self.interval_ns;
-            if t > at.0 || (t == at.0 && !inclusive) {
-                break;
-            }
+        if self.due(at, inclusive).is_none() {
+            return;
+        }
+        let hosts_down = self.down.iter().filter(|d| **d).count() as u64;
+        let clusters = self.cluster_load();
+        while let Some(t) = self.due(at, inclusive) {
             self.samples.push(Sample {
                 at_ns: t,
                 cpu_millis: self.allocated.cpu_millis,
                 memory_bytes: self.allocated.memory_bytes,
                 rejected: self.rejected,
-                hosts_down: self.down.iter().filter(|d| **d).count() as u64,
+                hosts_down,
+                clusters: clusters.clone(),
             });
             self.next_index += 1;
         }
@@ -187,7 +218,7 @@ mod tests {
 
     #[test]
     fn samples_are_a_step_function_at_fixed_intervals() {
-        let mut d = Detail::new(SimTime(100), 4, 2);
+        let mut d = Detail::new(SimTime(100), 4, vec![0, 0], 1);
         d.note(SimTime(0), start(0, 2));
         d.note(SimTime(30), start(1, 3));
         d.finish(SimTime(100));
@@ -198,8 +229,50 @@ mod tests {
     }
 
     #[test]
+    fn cluster_samples_sum_the_allocation_of_their_hosts() {
+        // Hosts 0 and 2 in cluster 0, host 1 in cluster 1, cluster 2 empty.
+        let mut d = Detail::new(SimTime(30), 3, vec![0, 1, 0], 3);
+        d.note(SimTime(0), start(0, 2));
+        d.note(SimTime(0), start(2, 3));
+        d.note(SimTime(0), start(1, 4));
+        d.note(
+            SimTime(10),
+            Note::VmStopped {
+                vm: VmId(0),
+                host: HostId(2),
+                size: Resources::cores(3, 1),
+            },
+        );
+        d.note(
+            SimTime(20),
+            Note::HostFailed {
+                host: HostId(1),
+                running: Resources::cores(4, 1),
+                vms: 1,
+            },
+        );
+        d.finish(SimTime(30));
+        let cores: Vec<Vec<u64>> = d
+            .samples
+            .iter()
+            .map(|s| s.clusters.iter().map(|c| c.cpu_millis / 1000).collect())
+            .collect();
+        assert_eq!(
+            cores,
+            vec![vec![5, 4, 0], vec![2, 4, 0], vec![2, 0, 0], vec![2, 0, 0]]
+        );
+        for s in &d.samples {
+            let total = s.clusters.iter().fold(Resources::ZERO, |a, c| a + *c);
+            assert_eq!(
+                (total.cpu_millis, total.memory_bytes),
+                (s.cpu_millis, s.memory_bytes)
+            );
+        }
+    }
+
+    #[test]
     fn the_busiest_hosts_at_the_peak_come_first_ties_by_id() {
-        let mut d = Detail::new(SimTime(10), 10, 3);
+        let mut d = Detail::new(SimTime(10), 10, vec![0; 3], 1);
         d.note(SimTime(1), start(2, 4));
         d.note(SimTime(1), start(0, 4));
         d.note(SimTime(1), start(1, 2));
@@ -208,7 +281,7 @@ mod tests {
 
     #[test]
     fn free_capacity_too_small_for_the_smallest_request_is_stranded() {
-        let mut d = Detail::new(SimTime(10), 10, 2);
+        let mut d = Detail::new(SimTime(10), 10, vec![0, 0], 1);
         d.note(
             SimTime(0),
             Note::VmRequested {

@@ -40,6 +40,8 @@ pub struct Stats {
     /// Faults injected, by kind (crash, partition, maintenance; message
     /// faults are counted by the kernel and added by the run).
     pub faults: BTreeMap<&'static str, u64>,
+    /// The Supervisor's own statistics (empty without one).
+    pub supervisor: crate::supervisor::stats::SupStats,
 }
 
 impl Default for Stats {
@@ -71,6 +73,7 @@ impl Default for Stats {
             recovery: Histogram::new_with_bounds(1, 1 << 52, 3).expect("valid histogram bounds"),
             migrated: 0,
             faults: BTreeMap::new(),
+            supervisor: Default::default(),
         }
     }
 }
@@ -116,6 +119,11 @@ impl NoteSink for Stats {
                 self.peak_cpu_millis = self.peak_cpu_millis.max(self.allocated.cpu_millis);
                 self.peak_memory_bytes = self.peak_memory_bytes.max(self.allocated.memory_bytes);
                 self.running_vms += 1;
+                if vm.0 >= crate::model::SPARSE_BASE {
+                    // A Supervisor workload: counted by the Supervisor's
+                    // summary, not as a plain VM placement.
+                    return;
+                }
                 match self.waiting.remove(vm) {
                     Some(requested_at) => {
                         self.placed += 1;
@@ -162,7 +170,7 @@ impl NoteSink for Stats {
             Note::HostIsolated { .. } => *self.faults.entry("partition").or_default() += 1,
             Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
             Note::VmMigrated { .. } => self.migrated += 1,
-            Note::Sup(_) => {}
+            Note::Sup(n) => self.supervisor.note(at, n),
         }
     }
 }

@@ -33,6 +33,9 @@ pub struct Summary {
     /// Failure → HA restart of each restarted VM.
     pub recovery_ms: Latency,
     pub invariant_checks: u64,
+    /// Only when the scenario has a Supervisor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<crate::supervisor::summary::SupervisorSummary>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -174,6 +177,7 @@ impl Summary {
                 max: round3(stats.recovery.max() as f64 / 1e6),
             },
             invariant_checks: facts.invariant_checks,
+            supervisor: None,
         }
     }
 
@@ -243,6 +247,9 @@ impl Summary {
             ),
         ];
         self.fault_rows(&mut rows);
+        if let Some(sup) = &self.supervisor {
+            rows.extend(sup.rows());
+        }
         rows.push(("digest", self.digest.clone()));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()

@@ -15,6 +15,9 @@ use super::wps::Wps;
 use crate::actor::Context;
 use crate::event::Event;
 
+#[derive(Clone, Debug)]
+// Boxed once in the world table; few parts, so size differences do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum SupActor {
     ApiServer(ApiServer),
     AuthProxy(AuthProxy),

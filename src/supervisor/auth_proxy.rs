@@ -11,6 +11,7 @@ use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use std::collections::BTreeMap;
 
+#[derive(Clone, Debug)]
 pub struct AuthProxy {
     api_server: ActorId,
     /// User name -> groups.
@@ -132,5 +133,91 @@ impl AuthProxy {
             )),
             Some(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::supervisor::api_server::tests::config;
+    use crate::supervisor::objects::{Body, Meta, NamespaceObj, Object};
+
+    fn object(namespace: &str) -> Object {
+        Object {
+            meta: Meta {
+                name: "x".into(),
+                namespace: namespace.into(),
+                ..Meta::default()
+            },
+            body: Body::Namespace(NamespaceObj {}),
+        }
+    }
+
+    fn outcome(proxy: &mut AuthProxy, user: &str, verb: Verb, namespace: &str) -> SupMsg {
+        let mut ctx = TestCtx::new(ActorId(11));
+        ctx.sender = ActorId(19);
+        let mut o = object(namespace);
+        // A namespaced kind (the body only decides the scope).
+        o.body = Body::Service(crate::supervisor::objects::Service {
+            load_balancer: false,
+            selector: Default::default(),
+            vip: None,
+        });
+        let msg = SupMsg::Call {
+            id: 3,
+            user: user.into(),
+            verb,
+            object: o,
+        };
+        proxy.handle(msg.event(), &mut ctx);
+        let (to, _, e) = ctx.take_sent().pop().expect("one message");
+        let Event::Supervisor(m) = e else { panic!() };
+        assert_eq!(
+            to,
+            if matches!(*m, SupMsg::Denied { .. }) {
+                ActorId(19)
+            } else {
+                ActorId(10)
+            }
+        );
+        *m
+    }
+
+    #[test]
+    fn calls_outside_the_users_namespaces_or_role_are_denied_with_the_reason() {
+        let mut config = config();
+        config.users.push(crate::supervisor::config::UserConfig {
+            name: "carol".into(),
+            groups: vec!["auditors".into()],
+        });
+        config.namespaces[0]
+            .permissions
+            .push((Subject::Group("auditors".into()), Role::View));
+        let mut proxy = AuthProxy::new(&config, ActorId(10));
+        assert!(matches!(
+            outcome(&mut proxy, "alice", Verb::Create, "team-a"),
+            SupMsg::Authorized { .. }
+        ));
+        let reason = |m: SupMsg| match m {
+            SupMsg::Denied { reason, .. } => reason,
+            other => panic!("not denied: {other:?}"),
+        };
+        assert_eq!(
+            reason(outcome(&mut proxy, "carol", Verb::Create, "team-a")),
+            "user carol has role view in namespace team-a; create needs edit"
+        );
+        assert!(matches!(
+            outcome(&mut proxy, "carol", Verb::Get, "team-a"),
+            SupMsg::Authorized { .. }
+        ));
+        assert_eq!(
+            reason(outcome(&mut proxy, "alice", Verb::Create, "team-b")),
+            "user alice has no role in namespace team-b"
+        );
+        assert!(matches!(
+            outcome(&mut proxy, ADMIN_USER, Verb::Delete, "team-b"),
+            SupMsg::Authorized { .. }
+        ));
     }
 }

@@ -15,7 +15,7 @@ pub enum CallOutcome {
     Denied { reason: String },
 }
 
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Clients {
     outcomes: BTreeMap<CallId, CallOutcome>,
 }

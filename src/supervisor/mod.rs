@@ -21,12 +21,15 @@ pub mod actors;
 pub mod auth_proxy;
 pub mod build;
 pub mod clients;
+pub mod crashable;
 pub mod network;
 pub mod node_controller;
 pub mod replicaset;
 pub mod scheduler;
 pub mod spherelet;
+pub mod stats;
 pub mod storage;
+pub mod summary;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod vm_operator;

@@ -171,6 +171,16 @@ pub enum SupMsg {
     Retry {
         generation: u64,
     },
+
+    // ---- process faults (fault injection -> any Supervisor part)
+    /// The process dies: its volatile state is lost, what arrives is lost.
+    Crash,
+    /// The process restarts, rebuilt from its persisted events.
+    Restart,
+    /// The process stops reading its inbox (state kept).
+    Hang,
+    /// It reads its backlog and carries on.
+    Unhang,
 }
 
 /// What a Supervisor placement request may use.
@@ -191,8 +201,8 @@ pub struct PlaceRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SystemOp {
     /// Create or replace a whole object (node registration, pods created by
-    /// a ReplicaSet).
-    Create(Object),
+    /// a ReplicaSet). Boxed: objects are large, the other changes small.
+    Create(Box<Object>),
     Delete(ObjectKey),
     /// The scheduler's binding of a pod to a node, or (None) its return to
     /// the queue, with the reason it is Pending.
@@ -299,6 +309,10 @@ impl SupMsg {
             SupMsg::NodeCheck { .. } => "NodeCheck",
             SupMsg::ControlPlaneBooted { .. } => "ControlPlaneBooted",
             SupMsg::Retry { .. } => "Retry",
+            SupMsg::Crash => "ProcessCrash",
+            SupMsg::Restart => "ProcessRestart",
+            SupMsg::Hang => "ProcessHang",
+            SupMsg::Unhang => "ProcessUnhang",
         }
     }
 

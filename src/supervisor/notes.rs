@@ -23,4 +23,7 @@ pub enum SupNote {
     NodeReady { host: HostId, ready: bool },
     /// The control plane gained or lost quorum.
     ControlPlane { available: bool },
+    /// A crashed part was rebuilt from its journal; `equal`: the rebuilt
+    /// state is the state it had when it crashed.
+    Rebuilt { equal: bool },
 }

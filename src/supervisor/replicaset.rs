@@ -5,6 +5,7 @@ use super::config::SupervisorConfig;
 use crate::actor::Context;
 use crate::event::Event;
 
+#[derive(Clone, Debug)]
 pub struct ReplicaSetController {
     #[allow(dead_code)]
     addrs: Addrs,

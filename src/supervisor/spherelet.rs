@@ -8,6 +8,7 @@ use crate::actor::Context;
 use crate::event::Event;
 use crate::model::HostId;
 
+#[derive(Clone, Debug)]
 pub struct Spherelet {
     #[allow(dead_code)]
     addrs: Addrs,

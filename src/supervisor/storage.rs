@@ -35,6 +35,7 @@ impl DatastoreUsage {
     }
 }
 
+#[derive(Clone, Debug)]
 pub struct Storage {
     #[allow(dead_code)]
     addrs: Addrs,

@@ -114,6 +114,38 @@ fn tags_balance(html: &str) -> bool {
     stack.is_empty()
 }
 
+/// The data points of the first polyline named `series` in `html`.
+fn polyline(html: &str, series: &str) -> Vec<(f64, f64)> {
+    let line = html
+        .split(&format!("data-series=\"{series}\""))
+        .nth(1)
+        .unwrap();
+    let points = line
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    points
+        .split(' ')
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+/// `(t_s, key)` of each point of a JSON series.
+fn json_points(series: &serde_json::Value, key: &str) -> Vec<(f64, f64)> {
+    series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["t_s"].as_f64().unwrap(), p[key].as_f64().unwrap()))
+        .collect()
+}
+
 #[test]
 fn the_report_is_well_formed_and_its_charts_hold_the_json_series() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,28 +168,9 @@ fn the_report_is_well_formed_and_its_charts_hold_the_json_series() {
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(file, j);
-    let series = j["detail"]["series"].as_array().unwrap();
-    assert!(series.len() <= 501 && series.len() > 1);
-    let cpu_line = html.split("data-series=\"cpu\"").nth(1).unwrap();
-    let points = cpu_line
-        .split("points=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let parsed: Vec<(f64, f64)> = points
-        .split(' ')
-        .map(|p| {
-            let (x, y) = p.split_once(',').unwrap();
-            (x.parse().unwrap(), y.parse().unwrap())
-        })
-        .collect();
-    let want: Vec<(f64, f64)> = series
-        .iter()
-        .map(|p| (p["t_s"].as_f64().unwrap(), p["cpu_pct"].as_f64().unwrap()))
-        .collect();
-    assert_eq!(parsed, want);
+    let series = &j["detail"]["series"];
+    assert!(series.as_array().unwrap().len() <= 501 && series.as_array().unwrap().len() > 1);
+    assert_eq!(polyline(&html, "cpu"), json_points(series, "cpu_pct"));
     assert!(
         std::fs::read_to_string(out.join("report.csv"))
             .unwrap()
@@ -248,4 +261,100 @@ fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
     assert_eq!(csv.lines().count(), 11);
     let svg = std::fs::read_to_string(out.join("grid-slo1.svg")).unwrap();
     assert_eq!(svg.matches("<polyline").count(), 2);
+}
+
+/// Cluster `busy`: hosts of model `big` (64 cores, 512 GiB; the planned
+/// model). Cluster `idle`: two `tiny` hosts (8 cores, 8 GiB) no VM fits in.
+/// 16 VMs of 8 cores / 16 GiB at t=0, half deleted at 30m: 2 big hosts,
+/// 100 % cpu and 25 % memory in `busy` until 30m, then half that.
+fn two_clusters(dir: &Path) -> std::path::PathBuf {
+    let vms: String = (0..16)
+        .map(|i| {
+            let delete = if i % 2 == 0 { ", delete_at: 30m" } else { "" };
+            format!("    - {{ name: vm-{i:02}, cpu: 8, memory: 16Gi, at: 0s{delete} }}\n")
+        })
+        .collect();
+    let text = format!(
+        "name: two-clusters\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - {{ name: big, cpu: 64, memory: 512Gi }}\n    - {{ name: tiny, cpu: 8, memory: 8Gi }}\n  clusters:\n    - name: busy\n      hosts:\n        - {{ model: big, count: 3 }}\n    - name: idle\n      hosts:\n        - {{ model: tiny, count: 2 }}\nworkloads:\n  vms:\n{vms}expect:\n  - vms.rejected_ratio <= 0\n"
+    );
+    let path = dir.join("two-clusters.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn per_cluster_series_are_exact_and_charted_one_chart_per_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = two_clusters(dir.path());
+    let out = dir.path().join("rep");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--model",
+        "big",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(j["recommended_hosts"]["big"], 2);
+    let d = &j["detail"];
+    let clusters = d["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2);
+    let (busy, idle) = (&clusters[0], &clusters[1]);
+    assert_eq!(
+        (
+            &busy["name"],
+            &busy["hosts"],
+            &busy["capacity_cores"],
+            &busy["capacity_gib"]
+        ),
+        (&"busy".into(), &2.into(), &128.0.into(), &1024.0.into())
+    );
+    assert_eq!(
+        (
+            &idle["name"],
+            &idle["hosts"],
+            &idle["capacity_cores"],
+            &idle["capacity_gib"]
+        ),
+        (&"idle".into(), &2.into(), &16.0.into(), &16.0.into())
+    );
+    // Same instants as the datacenter-wide series: 0, 7.2 s, ..., 3600 s.
+    let times: Vec<f64> = json_points(&d["series"], "cpu_pct")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(times.len(), 501);
+    let at =
+        |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> { times.iter().map(|t| (*t, f(*t))).collect() };
+    let half_after_30m = |full: f64| move |t: f64| if t < 1800.0 { full } else { full / 2.0 };
+    assert_eq!(
+        json_points(&busy["series"], "cpu_pct"),
+        at(&half_after_30m(100.0))
+    );
+    assert_eq!(
+        json_points(&busy["series"], "memory_pct"),
+        at(&half_after_30m(25.0))
+    );
+    assert_eq!(json_points(&idle["series"], "cpu_pct"), at(&|_| 0.0));
+    assert_eq!(json_points(&idle["series"], "memory_pct"), at(&|_| 0.0));
+
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(tags_balance(&html));
+    for c in clusters {
+        let block = html
+            .split(&format!("data-cluster=\"{}\"", c["name"].as_str().unwrap()))
+            .nth(1)
+            .unwrap();
+        for (line, key) in [("cpu", "cpu_pct"), ("memory", "memory_pct")] {
+            assert_eq!(polyline(block, line), json_points(&c["series"], key), "{c}");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("report-clusters.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 1 + 2 * 501);
+    assert_eq!(rows[0], "cluster,t_s,cpu_pct,memory_pct");
+    assert_eq!(rows[1], "busy,0,100,25");
+    assert_eq!(rows[501], "busy,3600,50,12.5");
+    assert_eq!(rows[502], "idle,0,0,0");
 }

@@ -132,7 +132,7 @@ pub fn check_quota(ns: &NamespaceConfig, used: Usage, extra: Usage) -> Result<()
 }
 
 pub fn format_cpu(millis: u64) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}", millis / 1000)
     } else {
         format!("{millis}m")
@@ -147,7 +147,7 @@ pub fn format_bytes(bytes: u64) -> String {
         ("Ki", 1 << 10),
     ];
     for (name, size) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{name}", bytes / size);
         }
     }

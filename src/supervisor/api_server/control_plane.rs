@@ -4,6 +4,7 @@
 
 use crate::model::{Dist, HostId, Resources, VmId};
 
+#[derive(Clone, Debug)]
 pub struct Member {
     pub vm: VmId,
     pub host: Option<HostId>,
@@ -13,6 +14,7 @@ pub struct Member {
     pub generation: u64,
 }
 
+#[derive(Clone, Debug)]
 pub struct ControlPlane {
     pub members: Vec<Member>,
     pub size: Resources,

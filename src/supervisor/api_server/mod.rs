@@ -19,9 +19,10 @@ use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use admission::Usage;
 use control_plane::ControlPlane;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A create waiting for NSX or CNS before it is acknowledged.
+#[derive(Clone, Debug)]
 struct PendingCreate {
     reply_to: ActorId,
     id: CallId,
@@ -32,6 +33,7 @@ struct PendingCreate {
 /// How long a lost control-plane VM waits before it is placed again.
 const CONTROL_PLANE_RETRY: SimDuration = SimDuration(60_000_000_000);
 
+#[derive(Clone, Debug)]
 pub struct ApiServer {
     addrs: Addrs,
     namespaces: BTreeMap<String, NamespaceConfig>,
@@ -46,6 +48,11 @@ pub struct ApiServer {
     control_plane: ControlPlane,
     /// Created at start by the administrator (namespaces, classes, ...).
     initial: Vec<Object>,
+    /// Every object whose create was acknowledged, and every deleted one:
+    /// the `api-objects` invariant holds the first within the store and
+    /// the second.
+    acknowledged: BTreeSet<ObjectKey>,
+    tombstones: BTreeSet<ObjectKey>,
 }
 
 impl ApiServer {
@@ -84,6 +91,8 @@ impl ApiServer {
             next_ticket: 0,
             control_plane: ControlPlane::new(vms, cp.size, cp.boot.clone()),
             initial,
+            acknowledged: BTreeSet::new(),
+            tombstones: BTreeSet::new(),
         }
     }
 
@@ -105,6 +114,14 @@ impl ApiServer {
 
     pub fn available(&self) -> bool {
         self.control_plane.available()
+    }
+
+    /// An acknowledged object that is neither stored nor deleted by a
+    /// recorded call (it would have been lost).
+    pub fn lost_object(&self) -> Option<&ObjectKey> {
+        self.acknowledged
+            .iter()
+            .find(|k| !self.objects.contains_key(*k) && !self.tombstones.contains(*k))
     }
 
     /// (running, total) control-plane VMs.
@@ -226,16 +243,15 @@ impl ApiServer {
         let result = match op {
             SystemOp::Create(object) if object.kind() == Kind::Node => {
                 let key = object.key();
-                Ok(self.store(key, object, ctx))
+                Ok(self.store(key, *object, ctx))
             }
-            SystemOp::Create(object) => return self.create(caller, id, object, ctx),
+            SystemOp::Create(object) => return self.create(caller, id, *object, ctx),
             SystemOp::Delete(key) => self.delete(&key, ctx),
-            SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| match &mut o.body {
-                Body::Pod(p) => {
+            SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| {
+                if let Body::Pod(p) = &mut o.body {
                     p.node = node;
                     p.reason = reason;
                 }
-                _ => {}
             }),
             SystemOp::PodStatus { pod, phase, reason } => {
                 let now = ctx.now();
@@ -338,6 +354,7 @@ impl ApiServer {
         match request {
             None => {
                 self.charge(&key, charge);
+                self.acknowledged.insert(key.clone());
                 let rv = self.store(key, object, ctx);
                 self.reply(caller, id, Ok(rv), ctx);
             }
@@ -397,6 +414,7 @@ impl ApiServer {
         }
         let key = p.object.key();
         self.charges.insert(key.clone(), p.charge);
+        self.acknowledged.insert(key.clone());
         let rv = self.store(key, p.object, ctx);
         self.reply(p.reply_to, p.id, Ok(rv), ctx);
     }
@@ -448,6 +466,7 @@ impl ApiServer {
             )));
         }
         let object = self.objects.remove(key).expect("checked above");
+        self.tombstones.insert(key.clone());
         self.charge(key, Usage::default());
         self.charges.remove(key);
         self.release_addresses(&object, ctx);
@@ -699,3 +718,6 @@ impl ApiServer {
 fn not_found(key: &ObjectKey) -> ApiError {
     ApiError::NotFound(format!("{} {} not found", key.kind.resource(), key.name))
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

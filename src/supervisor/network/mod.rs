@@ -20,6 +20,7 @@ use pool::{Pool, format_block, format_ip, format_range, ip_to_u32, parse_ip};
 use std::collections::BTreeMap;
 
 /// One namespace's segment.
+#[derive(Clone, Debug)]
 struct Segment {
     /// The block as printed: `10.244.0.16/28`.
     cidr: String,
@@ -35,6 +36,7 @@ pub struct PoolUsage {
     pub usable: u32,
 }
 
+#[derive(Clone, Debug)]
 pub struct Network {
     #[allow(dead_code)]
     addrs: Addrs,

@@ -81,6 +81,7 @@ impl Life {
     }
 }
 
+#[derive(Clone, Debug)]
 struct VmState {
     spec: VirtualMachine,
     life: Life,
@@ -96,6 +97,7 @@ struct VmState {
     writing: Option<(CallId, VmStatus)>,
 }
 
+#[derive(Clone, Debug)]
 pub struct VmOperator {
     addrs: Addrs,
     config: SupervisorConfig,

@@ -1,0 +1,220 @@
+//! The API server alone, driven message by message with a test context.
+
+use super::*;
+use crate::actor::testing::TestCtx;
+use crate::model::{HostId, Resources};
+use crate::supervisor::config::*;
+use crate::supervisor::objects::*;
+
+pub(crate) fn config() -> SupervisorConfig {
+    SupervisorConfig {
+        control_plane: ControlPlaneConfig {
+            vms: 3,
+            size: Resources::cores(4, 16),
+            boot: crate::model::Dist::Fixed(120_000_000_000),
+        },
+        spherelet: SphereletConfig {
+            heartbeat_interval: SimDuration(10_000_000_000),
+            node_grace_period: SimDuration(40_000_000_000),
+            not_ready_toleration: SimDuration(300_000_000_000),
+            pod_start_latency: crate::model::Dist::Fixed(5_000_000_000),
+        },
+        network: NetworkConfig {
+            segment_size: 16,
+            pod_cidr_base: [10, 244, 0, 0],
+            vip_base: [192, 168, 100, 10],
+            vip_count: 4,
+        },
+        datastores: Vec::new(),
+        storage_policies: Vec::new(),
+        users: vec![UserConfig {
+            name: "alice".into(),
+            groups: vec!["devs".into()],
+        }],
+        namespaces: vec![NamespaceConfig {
+            name: "team-a".into(),
+            cpu_limit_millis: Some(4000),
+            memory_limit_bytes: None,
+            storage_limit_bytes: None,
+            vm_classes: Vec::new(),
+            storage_classes: Vec::new(),
+            permissions: vec![(Subject::User("alice".into()), Role::Edit)],
+        }],
+        node_taints: Vec::new(),
+        objects: Vec::new(),
+    }
+}
+
+pub(crate) fn addrs() -> Addrs {
+    let a = |i| ActorId(i);
+    Addrs {
+        placement: a(0),
+        api_server: a(10),
+        auth_proxy: a(11),
+        scheduler: a(12),
+        node_controller: a(13),
+        replicaset_controller: a(14),
+        vm_operator: a(15),
+        wps: a(16),
+        network: a(17),
+        storage: a(18),
+        clients: a(19),
+        spherelets: vec![a(20), a(21), a(22)],
+        host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
+    }
+}
+
+fn pod(name: &str, cpu_millis: u64) -> Object {
+    Object {
+        meta: Meta {
+            name: name.into(),
+            namespace: "team-a".into(),
+            ..Meta::default()
+        },
+        body: Body::Pod(Pod {
+            spec: PodSpec {
+                requests: Resources::new(cpu_millis, 1 << 30, 0),
+                ..PodSpec::default()
+            },
+            node: None,
+            phase: PodPhase::Pending,
+            reason: None,
+            ip: None,
+            started: None,
+        }),
+    }
+}
+
+fn call(api: &mut ApiServer, ctx: &mut TestCtx, id: CallId, object: Object) {
+    ctx.sender = ActorId(11);
+    let msg = SupMsg::Authorized {
+        id,
+        caller: ActorId(19),
+        user: "alice".into(),
+        verb: Verb::Create,
+        object,
+    };
+    api.handle(msg.event(), ctx);
+}
+
+fn sent_msgs(ctx: &mut TestCtx) -> Vec<(ActorId, SupMsg)> {
+    ctx.take_sent()
+        .into_iter()
+        .filter_map(|(to, _, e)| match e {
+            Event::Supervisor(m) => Some((to, *m)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_create_past_the_namespace_cpu_limit_is_refused_with_the_quota_reason() {
+    let mut api = ApiServer::new(&config(), addrs());
+    let mut ctx = TestCtx::new(ActorId(10));
+    api.handle(Event::Start, &mut ctx);
+    ctx.take_sent();
+    call(&mut api, &mut ctx, 1, pod("a", 3000));
+    // Asks NSX for an address before acknowledging.
+    let sent = sent_msgs(&mut ctx);
+    assert!(matches!(
+        sent[0],
+        (
+            ActorId(17),
+            SupMsg::IpRequest {
+                ticket: 0,
+                vip: false,
+                ..
+            }
+        )
+    ));
+    ctx.sender = ActorId(17);
+    api.handle(
+        SupMsg::IpGranted {
+            ticket: 0,
+            ip: "10.244.0.2".into(),
+        }
+        .event(),
+        &mut ctx,
+    );
+    let sent = sent_msgs(&mut ctx);
+    assert!(sent.iter().any(|(to, m)| *to == ActorId(19)
+        && matches!(
+            m,
+            SupMsg::Reply {
+                id: 1,
+                result: Ok(_)
+            }
+        )));
+    call(&mut api, &mut ctx, 2, pod("b", 2000));
+    let sent = sent_msgs(&mut ctx);
+    assert_eq!(
+        sent,
+        vec![(
+            ActorId(19),
+            SupMsg::Reply {
+                id: 2,
+                result: Err(ApiError::QuotaExceeded(
+                    "exceeded quota in namespace team-a: cpu requested 2, used 3, limited 4".into()
+                ))
+            }
+        )]
+    );
+}
+
+#[test]
+fn below_quorum_every_call_fails_with_the_reason_and_comes_back_after_boot() {
+    let mut api = ApiServer::new(&config(), addrs());
+    let mut ctx = TestCtx::new(ActorId(10));
+    api.handle(Event::Start, &mut ctx);
+    ctx.sender = ActorId(0);
+    for (i, host) in [0u32, 1, 2].into_iter().enumerate() {
+        let vm = workload_id(IdRange::ControlPlane, i as u64);
+        api.handle(
+            SupMsg::Placed {
+                vm,
+                host: HostId(host),
+            }
+            .event(),
+            &mut ctx,
+        );
+    }
+    for i in 0..2 {
+        let vm = workload_id(IdRange::ControlPlane, i);
+        api.handle(SupMsg::Displaced { vm }.event(), &mut ctx);
+    }
+    assert!(!api.available());
+    ctx.take_sent();
+    call(&mut api, &mut ctx, 7, pod("a", 100));
+    let sent = sent_msgs(&mut ctx);
+    assert_eq!(
+        sent,
+        vec![(
+            ActorId(19),
+            SupMsg::Reply {
+                id: 7,
+                result: Err(ApiError::Unavailable(
+                    "control plane unavailable: 1 of 3 control-plane VMs running, quorum is 2"
+                        .into()
+                ))
+            }
+        )]
+    );
+    // HA restarts one member elsewhere; it serves after its boot time.
+    ctx.sender = ActorId(0);
+    let vm = workload_id(IdRange::ControlPlane, 0);
+    api.handle(
+        SupMsg::Placed {
+            vm,
+            host: HostId(2),
+        }
+        .event(),
+        &mut ctx,
+    );
+    let boot = ctx.take_sent();
+    assert_eq!(boot.len(), 1);
+    assert_eq!(boot[0].1, SimDuration(120_000_000_000));
+    assert!(!api.available());
+    ctx.sender = ActorId(10);
+    api.handle(boot[0].2.clone(), &mut ctx);
+    assert!(api.available());
+}

@@ -1,0 +1,105 @@
+//! The Supervisor's statistics, folded from its notes as the run goes:
+//! API outcomes, pod start and time-to-Ready histograms, evictions, node
+//! readiness over time and control-plane outages.
+
+use super::notes::SupNote;
+use crate::model::{HostId, SimTime};
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct SupStats {
+    pub calls_accepted: u64,
+    pub calls_refused: BTreeMap<&'static str, u64>,
+    pub calls_denied: u64,
+    /// StartPod at the Spherelet → Running (ns).
+    pub pod_start: Histogram<u64>,
+    /// Pod creation → Running (ns).
+    pub pod_ready: Histogram<u64>,
+    pub pods_evicted: u64,
+    pub pods_succeeded: u64,
+    pub pods_failed: u64,
+    ready: BTreeSet<HostId>,
+    not_ready: BTreeSet<HostId>,
+    /// (time, Ready nodes, NotReady nodes) at every change.
+    pub node_timeline: Vec<(SimTime, u32, u32)>,
+    pub control_plane_outages: u64,
+    unavailable_since: Option<SimTime>,
+    unavailable_nanos: u64,
+    /// Crashed parts rebuilt from their journals, and rebuilds whose state
+    /// differed from the state before the crash.
+    pub rebuilds: u64,
+    pub rebuild_mismatches: u64,
+}
+
+impl Default for SupStats {
+    fn default() -> Self {
+        let hist = || Histogram::new_with_bounds(1, 1 << 52, 3).expect("valid histogram bounds");
+        SupStats {
+            calls_accepted: 0,
+            calls_refused: BTreeMap::new(),
+            calls_denied: 0,
+            pod_start: hist(),
+            pod_ready: hist(),
+            pods_evicted: 0,
+            pods_succeeded: 0,
+            pods_failed: 0,
+            ready: BTreeSet::new(),
+            not_ready: BTreeSet::new(),
+            node_timeline: Vec::new(),
+            control_plane_outages: 0,
+            unavailable_since: None,
+            unavailable_nanos: 0,
+            rebuilds: 0,
+            rebuild_mismatches: 0,
+        }
+    }
+}
+
+impl SupStats {
+    pub fn note(&mut self, at: SimTime, note: SupNote) {
+        match note {
+            SupNote::CallAccepted => self.calls_accepted += 1,
+            SupNote::CallRefused { kind } => *self.calls_refused.entry(kind).or_default() += 1,
+            SupNote::CallDenied => self.calls_denied += 1,
+            SupNote::PodStarted { latency } => {
+                self.pod_start.saturating_record(latency.0.max(1));
+            }
+            SupNote::PodReady { after } => self.pod_ready.saturating_record(after.0.max(1)),
+            SupNote::PodFinished { failed: true } => self.pods_failed += 1,
+            SupNote::PodFinished { failed: false } => self.pods_succeeded += 1,
+            SupNote::PodEvicted => self.pods_evicted += 1,
+            SupNote::NodeReady { host, ready } => {
+                if ready {
+                    self.not_ready.remove(&host);
+                    self.ready.insert(host);
+                } else {
+                    self.ready.remove(&host);
+                    self.not_ready.insert(host);
+                }
+                let point = (at, self.ready.len() as u32, self.not_ready.len() as u32);
+                match self.node_timeline.last_mut() {
+                    Some(last) if last.0 == at => *last = point,
+                    _ => self.node_timeline.push(point),
+                }
+            }
+            SupNote::ControlPlane { available: false } => {
+                self.control_plane_outages += 1;
+                self.unavailable_since = Some(at);
+            }
+            SupNote::Rebuilt { equal } => {
+                self.rebuilds += 1;
+                self.rebuild_mismatches += u64::from(!equal);
+            }
+            SupNote::ControlPlane { available: true } => {
+                if let Some(since) = self.unavailable_since.take() {
+                    self.unavailable_nanos += at.since(since).0;
+                }
+            }
+        }
+    }
+
+    /// Time the API was unavailable, counting an outage still open at `end`.
+    pub fn unavailable_nanos(&self, end: SimTime) -> u64 {
+        self.unavailable_nanos + self.unavailable_since.map_or(0, |s| end.since(s).0)
+    }
+}

@@ -1,0 +1,316 @@
+//! The Supervisor's part of the run summary (`supervisor` in `--json`):
+//! what the API store holds at the end (usage against limits, pods and VMs
+//! by phase, nodes), with the folded statistics (API outcomes, latencies,
+//! evictions, node readiness over time).
+
+use super::actors::SupActor;
+use super::api_server::ApiServer;
+use super::api_server::admission::Usage;
+use super::objects::{Body, PodPhase, PowerState};
+use super::stats::SupStats;
+use crate::actors::WorldActor;
+use crate::model::SimTime;
+use crate::model::resources::GIB;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SupervisorSummary {
+    pub control_plane: ControlPlaneSummary,
+    pub api: ApiSummary,
+    pub namespaces: BTreeMap<String, NamespaceSummary>,
+    pub pods: PodSummary,
+    pub vms: VmSummary,
+    pub nodes: NodeSummary,
+    pub services: ServiceSummary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlPlaneSummary {
+    pub vms: u64,
+    pub running_at_end: u64,
+    pub available_at_end: bool,
+    pub outages: u64,
+    pub unavailable_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiSummary {
+    pub accepted: u64,
+    pub refused: u64,
+    /// Refusals by reason: quota_exceeded, invalid, ip_exhausted, ...
+    pub refused_by_reason: BTreeMap<String, u64>,
+    /// Denied by the authentication proxy (each one an audit record).
+    pub denied: u64,
+}
+
+/// Usage against limits; limits are absent when unlimited.
+#[derive(Clone, Debug, Serialize)]
+pub struct NamespaceSummary {
+    pub cpu_used_cores: f64,
+    pub cpu_limit_cores: Option<f64>,
+    pub memory_used_gib: f64,
+    pub memory_limit_gib: Option<f64>,
+    pub storage_used_gib: f64,
+    pub storage_limit_gib: Option<f64>,
+    pub pods: u64,
+    pub vms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PodSummary {
+    pub pending: u64,
+    pub running: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Evicted from NotReady nodes (their owners recreate them).
+    pub evicted: u64,
+    /// Asked to start → Running, at the Spherelet.
+    pub start_latency_ms: Percentiles,
+    /// Created → Running.
+    pub time_to_ready_ms: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VmSummary {
+    /// By status phase: Creating, Created, Unplaceable, Failed.
+    pub by_phase: BTreeMap<String, u64>,
+    pub powered_on: u64,
+    pub powered_off: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeSummary {
+    pub ready: u64,
+    pub not_ready: u64,
+    /// Every change: [seconds, Ready, NotReady].
+    pub timeline: Vec<(f64, u32, u32)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceSummary {
+    pub load_balancers: u64,
+    pub with_vip: u64,
+}
+
+/// The API server among a world's actors, if the world has a Supervisor.
+pub fn api_server(actors: &[WorldActor]) -> Option<&ApiServer> {
+    actors.iter().find_map(|a| match a {
+        WorldActor::Supervisor(s) => match &s.actor {
+            SupActor::ApiServer(api) => Some(api),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+pub fn summarize(
+    actors: &[WorldActor],
+    stats: &SupStats,
+    end: SimTime,
+) -> Option<SupervisorSummary> {
+    let api = api_server(actors)?;
+    let mut namespaces: BTreeMap<String, NamespaceSummary> = api
+        .namespace_usage()
+        .map(|(ns, used)| (ns.name.clone(), namespace_summary(ns, used)))
+        .collect();
+    let mut pods = PodSummary {
+        pending: 0,
+        running: 0,
+        succeeded: 0,
+        failed: 0,
+        evicted: stats.pods_evicted,
+        start_latency_ms: percentiles(&stats.pod_start),
+        time_to_ready_ms: percentiles(&stats.pod_ready),
+    };
+    let mut vms = VmSummary {
+        by_phase: BTreeMap::new(),
+        powered_on: 0,
+        powered_off: 0,
+    };
+    let (mut ready, mut not_ready) = (0, 0);
+    let mut services = ServiceSummary {
+        load_balancers: 0,
+        with_vip: 0,
+    };
+    for object in api.objects() {
+        let ns = namespaces.get_mut(&object.meta.namespace);
+        match &object.body {
+            Body::Pod(p) => {
+                match p.phase {
+                    PodPhase::Pending => pods.pending += 1,
+                    PodPhase::Running => pods.running += 1,
+                    PodPhase::Succeeded => pods.succeeded += 1,
+                    PodPhase::Failed => pods.failed += 1,
+                }
+                if let Some(ns) = ns {
+                    ns.pods += 1;
+                }
+            }
+            Body::VirtualMachine(v) => {
+                *vms.by_phase.entry(v.phase.name().to_string()).or_default() += 1;
+                match v.actual_power {
+                    PowerState::PoweredOn => vms.powered_on += 1,
+                    _ => vms.powered_off += 1,
+                }
+                if let Some(ns) = ns {
+                    ns.vms += 1;
+                }
+            }
+            Body::Node(n) if n.ready => ready += 1,
+            Body::Node(_) => not_ready += 1,
+            Body::Service(s) if s.load_balancer => {
+                services.load_balancers += 1;
+                services.with_vip += u64::from(s.vip.is_some());
+            }
+            _ => {}
+        }
+    }
+    let (running, total) = api.control_plane_running();
+    Some(SupervisorSummary {
+        control_plane: ControlPlaneSummary {
+            vms: total as u64,
+            running_at_end: running as u64,
+            available_at_end: api.available(),
+            outages: stats.control_plane_outages,
+            unavailable_seconds: stats.unavailable_nanos(end) as f64 / 1e9,
+        },
+        api: ApiSummary {
+            accepted: stats.calls_accepted,
+            refused: stats.calls_refused.values().sum(),
+            refused_by_reason: stats
+                .calls_refused
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            denied: stats.calls_denied,
+        },
+        namespaces,
+        pods,
+        vms,
+        nodes: NodeSummary {
+            ready,
+            not_ready,
+            timeline: stats
+                .node_timeline
+                .iter()
+                .map(|(t, r, n)| (t.as_secs_f64(), *r, *n))
+                .collect(),
+        },
+        services,
+    })
+}
+
+fn namespace_summary(ns: &super::config::NamespaceConfig, used: Usage) -> NamespaceSummary {
+    let gib = |b: u64| round3(b as f64 / GIB as f64);
+    NamespaceSummary {
+        cpu_used_cores: used.cpu_millis as f64 / 1000.0,
+        cpu_limit_cores: ns.cpu_limit_millis.map(|m| m as f64 / 1000.0),
+        memory_used_gib: gib(used.memory_bytes),
+        memory_limit_gib: ns.memory_limit_bytes.map(gib),
+        storage_used_gib: gib(used.storage_bytes),
+        storage_limit_gib: ns.storage_limit_bytes.map(gib),
+        pods: 0,
+        vms: 0,
+    }
+}
+
+fn percentiles(h: &hdrhistogram::Histogram<u64>) -> Percentiles {
+    let ms = |v: u64| round3(v as f64 / 1e6);
+    Percentiles {
+        p50: ms(h.value_at_quantile(0.5)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl SupervisorSummary {
+    /// Rows for the human table.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let cp = &self.control_plane;
+        let p = &self.pods;
+        let mut rows = vec![
+            (
+                "control plane",
+                format!(
+                    "{}/{} VMs running, {} outage(s), {:.1} s unavailable",
+                    cp.running_at_end, cp.vms, cp.outages, cp.unavailable_seconds
+                ),
+            ),
+            (
+                "API calls",
+                format!(
+                    "{} accepted, {} refused, {} denied",
+                    self.api.accepted, self.api.refused, self.api.denied
+                ),
+            ),
+            (
+                "pods",
+                format!(
+                    "{} running, {} pending, {} succeeded, {} failed, {} evicted",
+                    p.running, p.pending, p.succeeded, p.failed, p.evicted
+                ),
+            ),
+            (
+                "pod start latency",
+                format!(
+                    "p50 {} ms  p99 {} ms  (time to Ready p50 {} ms  p99 {} ms)",
+                    p.start_latency_ms.p50,
+                    p.start_latency_ms.p99,
+                    p.time_to_ready_ms.p50,
+                    p.time_to_ready_ms.p99
+                ),
+            ),
+            (
+                "Supervisor VMs",
+                format!(
+                    "{} powered on, {} off; {}",
+                    self.vms.powered_on,
+                    self.vms.powered_off,
+                    self.vms
+                        .by_phase
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            (
+                "nodes",
+                format!(
+                    "{} Ready, {} NotReady",
+                    self.nodes.ready, self.nodes.not_ready
+                ),
+            ),
+        ];
+        for (name, ns) in &self.namespaces {
+            let limit = |l: Option<f64>| l.map_or("unlimited".to_string(), |v| format!("{v}"));
+            rows.push((
+                "namespace",
+                format!(
+                    "{name}: cpu {}/{} cores, memory {}/{} GiB, storage {}/{} GiB, {} pods, {} VMs",
+                    ns.cpu_used_cores,
+                    limit(ns.cpu_limit_cores),
+                    ns.memory_used_gib,
+                    limit(ns.memory_limit_gib),
+                    ns.storage_used_gib,
+                    limit(ns.storage_limit_gib),
+                    ns.pods,
+                    ns.vms
+                ),
+            ));
+        }
+        rows
+    }
+}
