@@ -10,4 +10,5 @@ mod replay;
 mod run_cli;
 mod scenario_parse;
 mod support;
+mod supervisor_vms;
 mod trace;
