@@ -158,6 +158,14 @@ impl World {
                 );
                 sources.push((WorldSource::Manifests(Box::new(src)), sup.addrs.clients));
             }
+            if !scenario.faults.supervisor.is_empty() {
+                let src =
+                    crate::inputs::SupervisorFaults::new(&scenario.faults.supervisor, &sup.addrs);
+                let owner = ActorId(actors.len() as u32);
+                actors.push(WorldActor::Workload(Workload::default()));
+                names.push("supervisor-faults".into());
+                sources.push((WorldSource::SupervisorFaults(src), owner));
+            }
             supervisor = Some(sup.addrs);
         }
 

@@ -13,6 +13,7 @@ mod faults;
 mod generator;
 mod manifests;
 mod recorded;
+mod supervisor_faults;
 
 use crate::event::Event;
 use crate::model::{ActorId, SimTime, VmId};
@@ -22,6 +23,7 @@ pub use faults::{FaultWiring, ScheduledFaults, fault_end};
 pub use generator::GeneratorSource;
 pub use manifests::ManifestSource;
 pub use recorded::RecordedInputs;
+pub use supervisor_faults::{SupervisorFaults, component_actor};
 
 /// One external input: deliver `event` to `to` at `at`.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +61,8 @@ pub enum WorldSource {
     Recorded(RecordedInputs),
     /// API calls to the Supervisor.
     Manifests(Box<ManifestSource>),
+    /// Faults of the Supervisor's parts.
+    SupervisorFaults(SupervisorFaults),
 }
 
 impl Source for WorldSource {
@@ -69,6 +73,7 @@ impl Source for WorldSource {
             WorldSource::Faults(s) => s.next(ids),
             WorldSource::Recorded(s) => s.next(ids),
             WorldSource::Manifests(s) => s.next(ids),
+            WorldSource::SupervisorFaults(s) => s.next(ids),
         }
     }
 }

@@ -8,7 +8,26 @@ use super::yaml::{Node, NodeKind};
 use crate::model::{HostId, SimDuration, SimTime};
 use std::collections::BTreeSet;
 
-const FAULT_KINDS: [&str; 4] = ["crash", "maintenance", "partition", "slow"];
+const FAULT_KINDS: [&str; 9] = [
+    "crash",
+    "maintenance",
+    "partition",
+    "slow",
+    "spherelet-crash",
+    "spherelet-hang",
+    "control-plane-crash",
+    "control-plane-vm",
+    "datastore-failure",
+];
+
+/// The kinds that fault a Supervisor part rather than a host.
+const SUPERVISOR_FAULT_KINDS: [&str; 5] = [
+    "spherelet-crash",
+    "spherelet-hang",
+    "control-plane-crash",
+    "control-plane-vm",
+    "datastore-failure",
+];
 const CLASSES: [&str; 3] = ["placement", "host", "workload"];
 
 pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
@@ -29,6 +48,9 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
                 "factor",
                 "random",
                 "messages",
+                "components",
+                "member",
+                "datastore",
             ],
         )?;
         if let Some(n) = f.opt("messages") {
@@ -71,6 +93,9 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
                     &host_names,
                 )?);
             }
+            None if is_supervisor_fault(&f) => faults
+                .supervisor
+                .push(parse_supervisor_fault(&f, &host_names)?),
             None => faults
                 .scheduled
                 .push(parse_scheduled_fault(&f, &host_names)?),
@@ -79,7 +104,121 @@ pub(crate) fn parse_faults(node: &Node, dc: &Datacenter) -> PResult<Faults> {
     Ok(faults)
 }
 
+fn is_supervisor_fault(f: &Fields) -> bool {
+    f.opt("fault")
+        .and_then(|n| n.as_scalar())
+        .is_some_and(|k| SUPERVISOR_FAULT_KINDS.contains(&k))
+}
+
+/// `{at: 2h, fault: spherelet-crash, host: esx-03, repair_after: 5m}`,
+/// `spherelet-hang` (host, duration), `control-plane-crash` (components,
+/// default all; repair_after), `control-plane-vm` (member), and
+/// `datastore-failure` (datastore; repair_after).
+fn parse_supervisor_fault(
+    f: &Fields,
+    host_names: &[&str],
+) -> PResult<crate::supervisor::SupervisorFault> {
+    use crate::supervisor::{CONTROL_PLANE_COMPONENTS, SupervisorFaultKind as K};
+    let at = SimTime(read::duration(f.req("at")?, &f.sub("at"))?);
+    let kind_node = f.req("fault")?;
+    let kind_name = read::scalar(kind_node, "a fault kind", &f.sub("fault"))?;
+    let allowed: &[&str] = match kind_name {
+        "spherelet-crash" => &["at", "fault", "host", "repair_after"],
+        "spherelet-hang" => &["at", "fault", "host", "duration"],
+        "control-plane-crash" => &["at", "fault", "components", "repair_after"],
+        "control-plane-vm" => &["at", "fault", "member"],
+        _ => &["at", "fault", "datastore", "repair_after"],
+    };
+    for key in [
+        "host",
+        "hosts",
+        "repair_after",
+        "duration",
+        "factor",
+        "components",
+        "member",
+        "datastore",
+    ] {
+        if let Some(k) = f.key(key)
+            && !allowed.contains(&key)
+        {
+            return Err(Diag::new(
+                k.loc,
+                format!(
+                    "`{key}` does not apply to a `{kind_name}` fault; it takes {}",
+                    backticked(allowed.iter().copied())
+                ),
+            ));
+        }
+    }
+    let host = || -> PResult<HostId> {
+        let node = f.req("host")?;
+        let name = read::scalar(node, "a host name", &f.sub("host"))?;
+        Ok(host_id(read::resolve(node, "host", name, host_names)?))
+    };
+    let span = |key: &str| -> PResult<Option<SimDuration>> {
+        f.opt(key)
+            .map(|n| read::duration(n, &f.sub(key)).map(SimDuration))
+            .transpose()
+    };
+    let (kind, lasts) = match kind_name {
+        "spherelet-crash" => (K::SphereletCrash(host()?), span("repair_after")?),
+        "spherelet-hang" => {
+            let d = read::duration(f.req("duration")?, &f.sub("duration"))?;
+            (K::SphereletHang(host()?), Some(SimDuration(d)))
+        }
+        "control-plane-crash" => {
+            let parts = match f.opt("components") {
+                None => CONTROL_PLANE_COMPONENTS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+                Some(node) => {
+                    let path = f.sub("components");
+                    let mut parts = Vec::new();
+                    for item in
+                        read::non_empty_seq(node, &path, "`components` must name at least one")?
+                    {
+                        let name = read::scalar(item, "a component name", &path)?;
+                        let i = read::resolve(item, "component", name, &CONTROL_PLANE_COMPONENTS)?;
+                        parts.push(CONTROL_PLANE_COMPONENTS[i].to_string());
+                    }
+                    parts
+                }
+            };
+            (K::ControlPlaneCrash(parts), span("repair_after")?)
+        }
+        "control-plane-vm" => {
+            let node = f.req("member")?;
+            let member = read::u64_value(node, &f.sub("member"))?;
+            let member =
+                u32::try_from(member).map_err(|_| Diag::new(node.loc, "`member` is too large"))?;
+            (K::ControlPlaneVm(member), None)
+        }
+        _ => {
+            let node = f.req("datastore")?;
+            let name = read::string(node, &f.sub("datastore"))?;
+            (K::Datastore(name), span("repair_after")?)
+        }
+    };
+    Ok(crate::supervisor::SupervisorFault {
+        at,
+        kind,
+        lasts,
+        location: kind_node.loc,
+    })
+}
+
 fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFault> {
+    if let Some((key, k)) = ["components", "member", "datastore"]
+        .iter()
+        .find_map(|key| f.key(key).map(|k| (key, k)))
+    {
+        return Err(Diag::new(
+            k.loc,
+            format!("`{key}` only applies to faults of the Supervisor's parts"),
+        ));
+    }
     let at = read::duration(f.req("at")?, &f.sub("at"))?;
     let kind_node = f.req("fault")?;
     let kind = match read::scalar(kind_node, "a fault kind", &f.sub("fault"))? {

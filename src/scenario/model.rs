@@ -207,6 +207,8 @@ pub struct Faults {
     pub random: Vec<RandomHostFaults>,
     /// `- messages: {...}`: loss, delay and duplication between actor classes.
     pub messages: Option<MessageFaults>,
+    /// Faults of the Supervisor's parts (needs `supervisor:`).
+    pub supervisor: Vec<crate::supervisor::SupervisorFault>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

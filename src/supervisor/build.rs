@@ -123,6 +123,13 @@ pub fn build(
 /// The names of the parts the scenario's faults crash: only these keep a
 /// journal (it costs memory in proportion to what they handle).
 pub fn crashable_parts(scenario: &crate::scenario::Scenario) -> std::collections::BTreeSet<String> {
-    let _ = scenario;
-    std::collections::BTreeSet::new()
+    let hosts: Vec<String> = scenario
+        .datacenter
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
+    crate::inputs::SupervisorFaults::crashed_names(&scenario.faults.supervisor, &hosts)
+        .into_iter()
+        .collect()
 }

@@ -179,3 +179,45 @@ pub struct Manifests {
     pub calls: Vec<TimedCall>,
     pub generators: Vec<ObjectGenerator>,
 }
+
+/// A scheduled fault of a Supervisor part (`faults:` entries whose `fault:`
+/// is one of these kinds).
+#[derive(Clone, Debug)]
+pub struct SupervisorFault {
+    pub at: SimTime,
+    pub kind: SupervisorFaultKind,
+    /// Crash: restart after this long (None: stays down). Hang and
+    /// datastore failure: how long.
+    pub lasts: Option<SimDuration>,
+    /// Where the fault is written (for errors found after parsing, e.g. an
+    /// unknown datastore).
+    pub location: crate::scenario::Location,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SupervisorFaultKind {
+    /// The Spherelet process on a host dies and restarts from its events.
+    SphereletCrash(HostId),
+    /// The Spherelet stops reading its inbox (no heartbeats, pods
+    /// unmanaged); its VMs and pods keep running.
+    SphereletHang(HostId),
+    /// Control-plane processes die and restart from their events; names
+    /// as in [`CONTROL_PLANE_COMPONENTS`].
+    ControlPlaneCrash(Vec<String>),
+    /// A control-plane VM's guest fails; VM monitoring reboots it
+    /// (`control_plane.boot`).
+    ControlPlaneVm(u32),
+    /// A datastore fails: the VMs and volumes on it are lost to their
+    /// workloads until it is repaired.
+    Datastore(String),
+}
+
+/// The control-plane parts a `control-plane-crash` may name.
+pub const CONTROL_PLANE_COMPONENTS: [&str; 6] = [
+    "api-server",
+    "scheduler",
+    "node-controller",
+    "replicaset-controller",
+    "vm-operator",
+    "wps",
+];

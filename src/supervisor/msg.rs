@@ -181,6 +181,17 @@ pub enum SupMsg {
     Hang,
     /// It reads its backlog and carries on.
     Unhang,
+    /// fault injection -> API server: a control-plane VM's guest failed.
+    ControlPlaneVmFailed {
+        member: u32,
+    },
+    /// fault injection -> storage: a datastore fails / comes back.
+    DatastoreFailed {
+        datastore: String,
+    },
+    DatastoreRepaired {
+        datastore: String,
+    },
 }
 
 /// What a Supervisor placement request may use.
@@ -313,6 +324,9 @@ impl SupMsg {
             SupMsg::Restart => "ProcessRestart",
             SupMsg::Hang => "ProcessHang",
             SupMsg::Unhang => "ProcessUnhang",
+            SupMsg::ControlPlaneVmFailed { .. } => "ControlPlaneVmFailed",
+            SupMsg::DatastoreFailed { .. } => "DatastoreFailed",
+            SupMsg::DatastoreRepaired { .. } => "DatastoreRepaired",
         }
     }
 

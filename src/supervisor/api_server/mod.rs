@@ -172,6 +172,7 @@ impl ApiServer {
                 self.member_booted(member as usize, generation, ctx)
             }
             SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
+            SupMsg::ControlPlaneVmFailed { member } => self.member_rebooting(member as usize, ctx),
             other => tracing::warn!(
                 kind = other.kind(),
                 "api server ignored an unexpected message"
@@ -682,6 +683,21 @@ impl ApiServer {
         let was = self.control_plane.available();
         self.control_plane.down(i);
         self.quorum_changed(was, ctx);
+    }
+
+    /// The member's guest failed; VM monitoring reboots it in place.
+    fn member_rebooting<C: Context>(&mut self, member: usize, ctx: &mut C) {
+        let Some(m) = self.control_plane.members.get(member) else {
+            return;
+        };
+        let (vm, host) = (m.vm, m.host);
+        let was = self.control_plane.available();
+        self.control_plane.down(member);
+        self.quorum_changed(was, ctx);
+        if let Some(host) = host {
+            // Still placed on its host: the reboot is a boot there.
+            self.member_placed(vm, host, ctx);
+        }
     }
 
     /// Lost for good (no host with room, or never placed): try again later.
