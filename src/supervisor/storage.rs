@@ -27,6 +27,8 @@ pub struct DatastoreUsage {
     pub capacity_bytes: u64,
     /// Hosts that see it, in host order.
     pub hosts: Vec<HostId>,
+    /// Failed (a `datastore-failure` fault): takes no new volumes.
+    pub failed: bool,
 }
 
 impl DatastoreUsage {
@@ -37,7 +39,6 @@ impl DatastoreUsage {
 
 #[derive(Clone, Debug)]
 pub struct Storage {
-    #[allow(dead_code)]
     addrs: Addrs,
     datastores: Vec<DatastoreUsage>,
     /// Storage policy name -> indexes into `datastores`, in preference order.
@@ -56,6 +57,7 @@ impl Storage {
                     used_bytes: 0,
                     capacity_bytes: d.capacity_bytes,
                     hosts: d.hosts.clone(),
+                    failed: false,
                 })
                 .collect(),
             policies: config
@@ -96,8 +98,30 @@ impl Storage {
                     tracing::warn!(%datastore, bytes, "cns: release on an unknown datastore");
                 }
             }
+            SupMsg::DatastoreFailed { datastore } => self.set_failed(datastore, true, ctx),
+            SupMsg::DatastoreRepaired { datastore } => self.set_failed(datastore, false, ctx),
             other => tracing::warn!(kind = other.kind(), "cns ignored an unexpected message"),
         }
+    }
+
+    /// A datastore fails or comes back. Its volumes stay allocated (their
+    /// data is there again after the repair); the VM Operator is told, so
+    /// that VMs that cannot run without it stop and wait.
+    fn set_failed<C: Context>(&mut self, datastore: String, failed: bool, ctx: &mut C) {
+        let Some(d) = self.datastores.iter_mut().find(|d| d.name == datastore) else {
+            tracing::warn!(%datastore, "cns: fault on an unknown datastore");
+            return;
+        };
+        if d.failed == failed {
+            return;
+        }
+        d.failed = failed;
+        let msg = if failed {
+            SupMsg::DatastoreFailed { datastore }
+        } else {
+            SupMsg::DatastoreRepaired { datastore }
+        };
+        ctx.send(self.addrs.vm_operator, SimDuration::ZERO, msg.event());
     }
 
     /// Puts a volume of `bytes` on the first datastore of `policy` with
@@ -109,7 +133,8 @@ impl Storage {
         if order.is_empty() {
             return Err(format!("storage policy {policy} has no datastores"));
         }
-        if let Some(&i) = order.iter().find(|&&i| self.datastores[i].free() >= bytes) {
+        let fits = |d: &DatastoreUsage| !d.failed && d.free() >= bytes;
+        if let Some(&i) = order.iter().find(|&&i| fits(&self.datastores[i])) {
             let ds = &mut self.datastores[i];
             ds.used_bytes += bytes;
             return Ok(ds.name.clone());
@@ -118,6 +143,9 @@ impl Storage {
             .iter()
             .map(|&i| {
                 let d = &self.datastores[i];
+                if d.failed {
+                    return format!("{} failed", d.name);
+                }
                 format!(
                     "{} {} free of {}",
                     d.name,
@@ -263,6 +291,46 @@ mod tests {
             Event::Supervisor(m) if matches!(**m, SupMsg::VolumeRefused { ticket: 2, .. })
         ));
         assert_eq!(s.datastore("ds-a").unwrap().used_bytes, 0);
-        assert_eq!(s.datastore("ds-a").unwrap().hosts, vec![HostId(0), HostId(1)]);
+        assert_eq!(
+            s.datastore("ds-a").unwrap().hosts,
+            vec![HostId(0), HostId(1)]
+        );
+    }
+
+    #[test]
+    fn a_failed_datastore_takes_no_volumes_and_the_vm_operator_is_told() {
+        let mut s = storage();
+        let mut ctx = TestCtx::new(ActorId(108));
+        let fail = SupMsg::DatastoreFailed {
+            datastore: "ds-b".into(),
+        };
+        s.handle(fail.clone().event(), &mut ctx);
+        s.handle(fail.clone().event(), &mut ctx);
+        let sent = ctx.take_sent();
+        assert_eq!(
+            sent,
+            vec![(
+                testkit::addrs(3).vm_operator,
+                SimDuration::ZERO,
+                fail.event()
+            )]
+        );
+        assert_eq!(s.provision("gold", GIB).unwrap(), "ds-a");
+        s.handle(
+            SupMsg::DatastoreFailed {
+                datastore: "ds-a".into(),
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert_eq!(
+            s.provision("gold", GIB).unwrap_err(),
+            "no datastore of storage policy gold has room for 1Gi: ds-b failed, ds-a failed"
+        );
+        let repair = SupMsg::DatastoreRepaired {
+            datastore: "ds-b".into(),
+        };
+        s.handle(repair.event(), &mut ctx);
+        assert_eq!(s.provision("gold", GIB).unwrap(), "ds-b");
     }
 }

@@ -9,6 +9,6 @@ mod plan;
 mod replay;
 mod run_cli;
 mod scenario_parse;
-mod support;
 mod supervisor_vms;
+mod support;
 mod trace;

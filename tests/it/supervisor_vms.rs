@@ -316,9 +316,17 @@ fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
     for (i, c) in ["data-0", "data-1", "data-2"].into_iter().enumerate() {
         calls.push(call(10, Verb::Create, claim(c, "local-34")));
         let name = format!("db-{i}");
-        calls.push(call(20, Verb::Create, vm(&name, "small", PowerState::PoweredOn, &[c])));
+        calls.push(call(
+            20,
+            Verb::Create,
+            vm(&name, "small", PowerState::PoweredOn, &[c]),
+        ));
     }
-    calls.push(call(30, Verb::Create, vm("web", "small", PowerState::PoweredOn, &[])));
+    calls.push(call(
+        30,
+        Verb::Create,
+        vm("web", "small", PowerState::PoweredOn, &[]),
+    ));
     let actors = run(&scenario(4, config(4, 16, 2), calls));
     assert!(outcomes(&actors).iter().all(ok), "{:?}", outcomes(&actors));
     assert_eq!(
@@ -346,9 +354,21 @@ fn a_vm_whose_datastore_hosts_are_full_is_unplaceable_and_placed_when_room_appea
     // may not use esx-01 or esx-02, so it waits, and goes when one is deleted.
     let calls = vec![
         call(10, Verb::Create, claim("d", "local-34")),
-        call(20, Verb::Create, vm("big-0", "large", PowerState::PoweredOn, &["d"])),
-        call(20, Verb::Create, vm("big-1", "large", PowerState::PoweredOn, &["d"])),
-        call(20, Verb::Create, vm("big-2", "large", PowerState::PoweredOn, &["d"])),
+        call(
+            20,
+            Verb::Create,
+            vm("big-0", "large", PowerState::PoweredOn, &["d"]),
+        ),
+        call(
+            20,
+            Verb::Create,
+            vm("big-1", "large", PowerState::PoweredOn, &["d"]),
+        ),
+        call(
+            20,
+            Verb::Create,
+            vm("big-2", "large", PowerState::PoweredOn, &["d"]),
+        ),
     ];
     let mut waiting = calls.clone();
     let actors = run(&scenario(4, config(4, 16, 2), calls));
@@ -358,10 +378,22 @@ fn a_vm_whose_datastore_hosts_are_full_is_unplaceable_and_placed_when_room_appea
     );
     let v = status(&actors, "big-2");
     assert_eq!((v.phase, v.host.as_deref()), (VmPhase::Unplaceable, None));
-    assert!(v.reason.as_deref().unwrap().contains("2 allowed host"), "{v:?}");
-    assert!(operator(&actors).view(&key("big-2")).unwrap().waiting_for_retry);
+    assert!(
+        v.reason.as_deref().unwrap().contains("2 allowed host"),
+        "{v:?}"
+    );
+    assert!(
+        operator(&actors)
+            .view(&key("big-2"))
+            .unwrap()
+            .waiting_for_retry
+    );
 
-    waiting.push(call(600, Verb::Delete, vm("big-0", "large", PowerState::PoweredOn, &[])));
+    waiting.push(call(
+        600,
+        Verb::Delete,
+        vm("big-0", "large", PowerState::PoweredOn, &[]),
+    ));
     let actors = run(&scenario(4, config(4, 16, 2), waiting));
     assert_eq!(
         hosts(&actors, &["big-1", "big-2"]),
@@ -379,8 +411,16 @@ fn namespace_ip_exhaustion_fails_the_create_with_the_segment_and_a_delete_frees_
             call(10 + i, Verb::Create, v)
         })
         .collect();
-    calls.push(call(100, Verb::Delete, vm("v1", "best-effort", PowerState::PoweredOff, &[])));
-    calls.push(call(110, Verb::Create, vm("v6", "best-effort", PowerState::PoweredOff, &[])));
+    calls.push(call(
+        100,
+        Verb::Delete,
+        vm("v1", "best-effort", PowerState::PoweredOff, &[]),
+    ));
+    calls.push(call(
+        110,
+        Verb::Create,
+        vm("v6", "best-effort", PowerState::PoweredOff, &[]),
+    ));
     let actors = run(&scenario(2, config(2, 8, 2), calls));
     let out = outcomes(&actors);
     assert!(out[..5].iter().all(ok), "{out:?}");
@@ -395,7 +435,10 @@ fn namespace_ip_exhaustion_fails_the_create_with_the_segment_and_a_delete_frees_
     // v6 got v1's address back.
     assert_eq!(status(&actors, "v6").ip.as_deref(), Some("10.244.0.3"));
     let seg = network(&actors).segment(NS).unwrap();
-    assert_eq!((seg.block.as_str(), seg.in_use, seg.usable), ("10.244.0.0/29", 5, 5));
+    assert_eq!(
+        (seg.block.as_str(), seg.in_use, seg.usable),
+        ("10.244.0.0/29", 5, 5)
+    );
 }
 
 #[test]
@@ -412,8 +455,7 @@ fn vip_exhaustion_fails_the_load_balancer_create_with_the_pool() {
     assert_eq!(
         out[2],
         CallOutcome::Refused(ApiError::IpExhausted(
-            "no free VIP in the load-balancer pool 192.168.100.10-192.168.100.11 (2 in use)"
-                .into()
+            "no free VIP in the load-balancer pool 192.168.100.10-192.168.100.11 (2 in use)".into()
         ))
     );
     assert!([0, 1, 3, 4].iter().all(|&i| ok(&out[i])), "{out:?}");
@@ -433,10 +475,26 @@ fn vip_exhaustion_fails_the_load_balancer_create_with_the_pool() {
 fn powering_off_frees_host_capacity_for_a_waiting_vm_at_once() {
     // Two hosts, one large VM fits per host: c waits until a powers off.
     let calls = vec![
-        call(10, Verb::Create, vm("a", "large", PowerState::PoweredOn, &[])),
-        call(10, Verb::Create, vm("b", "large", PowerState::PoweredOn, &[])),
-        call(10, Verb::Create, vm("c", "large", PowerState::PoweredOn, &[])),
-        call(1000, Verb::Update, vm("a", "large", PowerState::PoweredOff, &[])),
+        call(
+            10,
+            Verb::Create,
+            vm("a", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            10,
+            Verb::Create,
+            vm("b", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            10,
+            Verb::Create,
+            vm("c", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            1000,
+            Verb::Update,
+            vm("a", "large", PowerState::PoweredOff, &[]),
+        ),
     ];
     let actors = run(&scenario(2, config(2, 16, 2), calls));
     assert!(outcomes(&actors).iter().all(ok));
@@ -460,11 +518,31 @@ fn powering_off_frees_host_capacity_for_a_waiting_vm_at_once() {
 #[test]
 fn suspending_and_powering_on_again_moves_between_hosts_as_drs_decides() {
     let calls = vec![
-        call(10, Verb::Create, vm("a", "small", PowerState::PoweredOn, &[])),
-        call(20, Verb::Create, vm("b", "small", PowerState::PoweredOn, &[])),
-        call(30, Verb::Update, vm("a", "small", PowerState::Suspended, &[])),
-        call(40, Verb::Create, vm("c", "large", PowerState::PoweredOn, &[])),
-        call(50, Verb::Update, vm("a", "small", PowerState::PoweredOn, &[])),
+        call(
+            10,
+            Verb::Create,
+            vm("a", "small", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            20,
+            Verb::Create,
+            vm("b", "small", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            30,
+            Verb::Update,
+            vm("a", "small", PowerState::Suspended, &[]),
+        ),
+        call(
+            40,
+            Verb::Create,
+            vm("c", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            50,
+            Verb::Update,
+            vm("a", "small", PowerState::PoweredOn, &[]),
+        ),
     ];
     let actors = run(&scenario(2, config(2, 16, 2), calls));
     // a on esx-01, b on esx-02; a suspended frees esx-01 for c; a powered
@@ -478,10 +556,26 @@ fn suspending_and_powering_on_again_moves_between_hosts_as_drs_decides() {
 #[test]
 fn deleting_a_vm_frees_its_capacity_and_its_address() {
     let calls = vec![
-        call(10, Verb::Create, vm("a", "large", PowerState::PoweredOn, &[])),
-        call(10, Verb::Create, vm("b", "large", PowerState::PoweredOn, &[])),
-        call(20, Verb::Delete, vm("a", "large", PowerState::PoweredOn, &[])),
-        call(20, Verb::Delete, vm("b", "large", PowerState::PoweredOn, &[])),
+        call(
+            10,
+            Verb::Create,
+            vm("a", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            10,
+            Verb::Create,
+            vm("b", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            20,
+            Verb::Delete,
+            vm("a", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            20,
+            Verb::Delete,
+            vm("b", "large", PowerState::PoweredOn, &[]),
+        ),
     ];
     let actors = run(&scenario(1, config(1, 16, 2), calls));
     // One host: b never fitted; both deletions leave nothing behind.
@@ -498,8 +592,16 @@ fn deleting_a_vm_frees_its_capacity_and_its_address() {
 #[test]
 fn a_class_change_resizes_a_running_vm() {
     let calls = vec![
-        call(10, Verb::Create, vm("a", "small", PowerState::PoweredOn, &[])),
-        call(100, Verb::Update, vm("a", "large", PowerState::PoweredOn, &[])),
+        call(
+            10,
+            Verb::Create,
+            vm("a", "small", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            100,
+            Verb::Update,
+            vm("a", "large", PowerState::PoweredOn, &[]),
+        ),
     ];
     let actors = run(&scenario(2, config(2, 16, 2), calls));
     assert_eq!(hosts(&actors, &["a"]), vec![on("esx-01")]);
@@ -517,7 +619,11 @@ fn a_class_change_resizes_a_running_vm() {
 
 #[test]
 fn a_host_crash_restarts_the_vm_elsewhere_and_status_follows() {
-    let calls = vec![call(10, Verb::Create, vm("a", "small", PowerState::PoweredOn, &[]))];
+    let calls = vec![call(
+        10,
+        Verb::Create,
+        vm("a", "small", PowerState::PoweredOn, &[]),
+    )];
     let mut s = scenario(2, config(2, 16, 2), calls);
     let faults = parse_scenario(
         "seed: 1\nduration: 1h
@@ -543,8 +649,16 @@ faults:
 #[test]
 fn a_vm_that_ha_finds_no_room_for_is_failed_with_the_reason_and_keeps_retrying() {
     let calls = vec![
-        call(10, Verb::Create, vm("a", "large", PowerState::PoweredOn, &[])),
-        call(10, Verb::Create, vm("b", "large", PowerState::PoweredOn, &[])),
+        call(
+            10,
+            Verb::Create,
+            vm("a", "large", PowerState::PoweredOn, &[]),
+        ),
+        call(
+            10,
+            Verb::Create,
+            vm("b", "large", PowerState::PoweredOn, &[]),
+        ),
     ];
     let mut s = scenario(2, config(2, 16, 2), calls);
     let faults = parse_scenario(

@@ -201,7 +201,11 @@ mod tests {
         assert_eq!(net.allocate("team-b", false).unwrap(), "10.244.0.2");
         assert_eq!(net.allocate("team-b", false).unwrap(), "10.244.0.3");
         assert_eq!(net.addresses("team-b"), vec!["10.244.0.2", "10.244.0.3"]);
-        assert!(net.allocate("nobody", false).unwrap_err().contains("nobody"));
+        assert!(
+            net.allocate("nobody", false)
+                .unwrap_err()
+                .contains("nobody")
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn parse_ip(text: &str) -> Option<u32> {
 /// `first/prefix` when `size` is a power of two and `first` is aligned to
 /// it (a real subnet), else `first-last`.
 pub fn format_block(first: u32, size: u32) -> String {
-    if size.is_power_of_two() && first % size == 0 {
+    if size.is_power_of_two() && first.is_multiple_of(size) {
         format!("{}/{}", format_ip(first), 32 - size.trailing_zeros())
     } else {
         format_range(first, size)
@@ -201,7 +201,9 @@ mod tests {
         let mut free: BTreeSet<u32> = (50..70).collect();
         let mut x: u64 = 7;
         for _ in 0..500 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             if x >> 62 == 0 {
                 let target = 50 + ((x >> 32) % 20) as u32;
                 assert_eq!(p.release(target), !free.contains(&target));

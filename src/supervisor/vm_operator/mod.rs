@@ -37,7 +37,7 @@ use crate::actor::Context;
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, VmId};
 use status::VmStatus;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// First retry delay after a failed placement; doubles per failure.
 pub const BACKOFF_BASE: SimDuration = SimDuration(10_000_000_000);
@@ -46,11 +46,18 @@ pub const BACKOFF_MAX: SimDuration = SimDuration(300_000_000_000);
 
 /// Why a VM is Failed.
 const LOST: &str = "its host failed and vSphere HA found no host with room";
+/// Between a Failed VM's first reason and its latest retry's.
+const RETRY_SEP: &str = "; last retry: ";
 
 /// The delay before retry number `failures` (1 = after the first failure).
 pub fn backoff(failures: u32) -> SimDuration {
     let doublings = failures.saturating_sub(1).min(16);
-    SimDuration(BACKOFF_BASE.0.saturating_mul(1 << doublings).min(BACKOFF_MAX.0))
+    SimDuration(
+        BACKOFF_BASE
+            .0
+            .saturating_mul(1 << doublings)
+            .min(BACKOFF_MAX.0),
+    )
 }
 
 /// Where one VirtualMachine's placement stands.
@@ -106,6 +113,8 @@ pub struct VmOperator {
     storage_classes: BTreeMap<String, String>,
     /// (namespace, claim) -> datastore it is bound to (None: pending).
     claims: BTreeMap<(String, String), Option<String>>,
+    /// Datastores CNS reported failed (and not yet repaired).
+    failed_datastores: BTreeSet<String>,
     vms: BTreeMap<ObjectKey, VmState>,
     /// Live workload ids -> their VirtualMachine.
     by_id: BTreeMap<VmId, ObjectKey>,
@@ -134,6 +143,7 @@ impl VmOperator {
             classes: BTreeMap::new(),
             storage_classes: BTreeMap::new(),
             claims: BTreeMap::new(),
+            failed_datastores: BTreeSet::new(),
             vms: BTreeMap::new(),
             by_id: BTreeMap::new(),
             next_id: 0,
@@ -186,6 +196,12 @@ impl VmOperator {
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => self.displaced(vm, ctx),
             SupMsg::Retry { generation } => self.retry_fired(generation, ctx),
+            SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
+            SupMsg::DatastoreRepaired { datastore } => {
+                if self.failed_datastores.remove(&datastore) {
+                    self.retry_waiting(ctx);
+                }
+            }
             SupMsg::Reply { id, .. } => {
                 // Success or not, the write is over; a failed one is redone
                 // when the store next shows a stale status (e.g. the relist
@@ -247,7 +263,9 @@ impl VmOperator {
                 let users: Vec<ObjectKey> = self
                     .vms
                     .iter()
-                    .filter(|(k, s)| k.namespace == key.namespace && s.spec.volumes.contains(&key.name))
+                    .filter(|(k, s)| {
+                        k.namespace == key.namespace && s.spec.volumes.contains(&key.name)
+                    })
                     .map(|(k, _)| k.clone())
                     .collect();
                 for k in users {
@@ -295,7 +313,7 @@ impl VmOperator {
             self.calls.remove(&w.0);
         }
         if self.release(s.life, ctx) {
-            self.capacity_freed(ctx);
+            self.retry_waiting(ctx);
         }
     }
 
@@ -320,7 +338,7 @@ impl VmOperator {
             s.desired = VmStatus::off(VmPhase::Created, want, None);
             self.sync_status(key, ctx);
             if freed {
-                self.capacity_freed(ctx);
+                self.retry_waiting(ctx);
             }
             return;
         }
@@ -336,7 +354,7 @@ impl VmOperator {
                 self.release(life, ctx);
                 self.vms.get_mut(key).expect("checked above").life = Life::Idle;
                 self.place(key, request, ctx);
-                self.capacity_freed(ctx);
+                self.retry_waiting(ctx);
                 return;
             }
             (None, _) if s.retry.is_some() && !force => return,
@@ -349,11 +367,14 @@ impl VmOperator {
     fn request(&self, key: &ObjectKey) -> Result<(Resources, PlaceRule), String> {
         let spec = &self.vms[key].spec;
         let Some(&size) = self.classes.get(&spec.class_name) else {
-            return Err(format!(
-                "virtualmachineclass {} not found",
-                spec.class_name
-            ));
+            return Err(format!("virtualmachineclass {} not found", spec.class_name));
         };
+        Ok((size, self.rule(key)?))
+    }
+
+    /// Where `key` may run, from its storage (see [`rule`]).
+    fn rule(&self, key: &ObjectKey) -> Result<PlaceRule, String> {
+        let spec = &self.vms[key].spec;
         let claims: Vec<rule::Claim<'_>> = spec
             .volumes
             .iter()
@@ -370,13 +391,40 @@ impl VmOperator {
             .get(&spec.storage_class)
             .map(String::as_str);
         let hosts = self.addrs.host_names.len();
-        let only = rule::allowed_hosts(&self.config, hosts, &claims, policy)?;
-        let rule = PlaceRule {
+        let only = rule::allowed_hosts(
+            &self.config,
+            hosts,
+            &claims,
+            policy,
+            &self.failed_datastores,
+        )?;
+        Ok(PlaceRule {
             only: only.unwrap_or_default(),
             anti_affinity_group: None,
             restart: true,
-        };
-        Ok((size, rule))
+        })
+    }
+
+    /// A datastore failed: VMs that can no longer run anywhere (a claim on
+    /// it, or every datastore of their policy down) lose their host and
+    /// are Failed until it is repaired.
+    fn datastore_failed<C: Context>(&mut self, datastore: String, ctx: &mut C) {
+        if !self.failed_datastores.insert(datastore) {
+            return;
+        }
+        let placed: Vec<ObjectKey> = self
+            .vms
+            .iter()
+            .filter(|(_, s)| s.life.workload().is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in placed {
+            if let Err(reason) = self.rule(&key) {
+                let life = self.vms[&key].life;
+                self.release(life, ctx);
+                self.wait(&key, VmPhase::Failed, reason, ctx);
+            }
+        }
     }
 
     /// Asks placement for a host under a fresh workload id, or records why
@@ -407,6 +455,20 @@ impl VmOperator {
     /// Holds no host for now: status says why, a retry is armed.
     fn wait<C: Context>(&mut self, key: &ObjectKey, phase: VmPhase, reason: String, ctx: &mut C) {
         let s = self.vms.get_mut(key).expect("waiting vm is known");
+        // A Failed VM stays Failed (with its first reason) while retries fail.
+        let (phase, reason) = match (&s.desired, phase) {
+            (d, VmPhase::Unplaceable) if d.phase == VmPhase::Failed => {
+                let first = d.reason.as_deref().unwrap_or(LOST);
+                let first = first.split(RETRY_SEP).next().unwrap_or(first);
+                let reason = if reason == first {
+                    reason
+                } else {
+                    format!("{first}{RETRY_SEP}{reason}")
+                };
+                (VmPhase::Failed, reason)
+            }
+            _ => (phase, reason),
+        };
         s.life = Life::Idle;
         s.failures += 1;
         s.desired = VmStatus::off(phase, PowerState::PoweredOff, Some(reason));
@@ -438,9 +500,9 @@ impl VmOperator {
         true
     }
 
-    /// Capacity came back: every VM waiting to be placed tries now, in key
-    /// order.
-    fn capacity_freed<C: Context>(&mut self, ctx: &mut C) {
+    /// Capacity (or a datastore) came back: every VM waiting to be placed
+    /// tries now, in key order.
+    fn retry_waiting<C: Context>(&mut self, ctx: &mut C) {
         let waiting: Vec<ObjectKey> = self
             .vms
             .iter()
@@ -491,12 +553,7 @@ impl VmOperator {
             return;
         };
         self.by_id.remove(&vm);
-        // A VM lost to a host failure stays Failed while its retries fail.
-        let (phase, reason) = match &self.vms[&key].desired {
-            d if d.phase == VmPhase::Failed => (VmPhase::Failed, format!("{LOST}; last retry: {reason}")),
-            _ => (VmPhase::Unplaceable, reason),
-        };
-        self.wait(&key, phase, reason, ctx);
+        self.wait(&key, VmPhase::Unplaceable, reason, ctx);
     }
 
     fn displaced<C: Context>(&mut self, vm: VmId, ctx: &mut C) {

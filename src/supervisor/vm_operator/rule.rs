@@ -4,7 +4,9 @@
 //! PersistentVolumeClaim the VM mounts, and at least one datastore of its
 //! `spec.storageClass`'s storage policy (where CNS can put its boot disk).
 //! A storage class or policy the operator does not know adds no constraint
-//! (admission already checked that the class exists).
+//! (admission already checked that the class exists). A failed datastore
+//! sees no host: a claim on it, or a policy whose datastores all failed,
+//! makes the VM unplaceable until the repair.
 
 use crate::model::HostId;
 use crate::supervisor::config::SupervisorConfig;
@@ -24,6 +26,7 @@ pub fn allowed_hosts(
     host_count: usize,
     claims: &[Claim<'_>],
     storage_policy: Option<&str>,
+    failed: &BTreeSet<String>,
 ) -> Result<Option<Vec<HostId>>, String> {
     let all: BTreeSet<HostId> = (0..host_count as u32).map(HostId).collect();
     let seeing = |datastore: &str| -> BTreeSet<HostId> {
@@ -43,17 +46,27 @@ pub fn allowed_hosts(
                 claim.name
             ));
         };
+        if failed.contains(ds) {
+            return Err(format!("datastore {ds} of claim {} failed", claim.name));
+        }
         allowed = &allowed & &seeing(ds);
         why.push(format!("datastore {ds} (claim {})", claim.name));
     }
     let policy = storage_policy.and_then(|p| config.storage_policies.iter().find(|s| s.name == p));
     if let Some(policy) = policy.filter(|p| !p.datastores.is_empty()) {
-        let any_of: BTreeSet<HostId> = policy
+        let up: Vec<_> = policy
             .datastores
             .iter()
             .filter_map(|&i| config.datastores.get(i))
-            .flat_map(|d| d.hosts.iter().copied())
+            .filter(|d| !failed.contains(&d.name))
             .collect();
+        if up.is_empty() {
+            return Err(format!(
+                "every datastore of storage policy {} failed",
+                policy.name
+            ));
+        }
+        let any_of: BTreeSet<HostId> = up.iter().flat_map(|d| d.hosts.iter().copied()).collect();
         allowed = &allowed & &any_of;
         why.push(format!("a datastore of storage policy {}", policy.name));
     }
@@ -96,6 +109,14 @@ mod tests {
         c
     }
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
+    fn failed(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
     fn claim<'a>(name: &'a str, ds: &'a str) -> Claim<'a> {
         Claim {
             name,
@@ -105,16 +126,28 @@ mod tests {
 
     #[test]
     fn a_policy_that_reaches_every_host_and_no_claims_mean_any_host() {
-        assert_eq!(allowed_hosts(&config(), 4, &[], Some("shared")), Ok(None));
-        assert_eq!(allowed_hosts(&config(), 4, &[], Some("unknown")), Ok(None));
-        assert_eq!(allowed_hosts(&config(), 4, &[], None), Ok(None));
+        assert_eq!(
+            allowed_hosts(&config(), 4, &[], Some("shared"), &none()),
+            Ok(None)
+        );
+        assert_eq!(
+            allowed_hosts(&config(), 4, &[], Some("unknown"), &none()),
+            Ok(None)
+        );
+        assert_eq!(allowed_hosts(&config(), 4, &[], None, &none()), Ok(None));
     }
 
     #[test]
     fn claims_restrict_to_the_hosts_that_see_every_claims_datastore() {
         let c = config();
         assert_eq!(
-            allowed_hosts(&c, 4, &[claim("data", "shared-23")], Some("shared")),
+            allowed_hosts(
+                &c,
+                4,
+                &[claim("data", "shared-23")],
+                Some("shared"),
+                &none()
+            ),
             Ok(Some(vec![HostId(2), HostId(3)]))
         );
         assert_eq!(
@@ -122,7 +155,8 @@ mod tests {
                 &c,
                 4,
                 &[claim("a", "shared-01"), claim("b", "local-0")],
-                None
+                None,
+                &none()
             ),
             Ok(Some(vec![HostId(0)]))
         );
@@ -131,7 +165,7 @@ mod tests {
     #[test]
     fn the_storage_class_policy_restricts_too() {
         assert_eq!(
-            allowed_hosts(&config(), 4, &[], Some("local")),
+            allowed_hosts(&config(), 4, &[], Some("local"), &none()),
             Ok(Some(vec![HostId(0)]))
         );
     }
@@ -140,22 +174,48 @@ mod tests {
     fn no_common_host_or_an_unbound_claim_is_a_reason() {
         let c = config();
         assert_eq!(
-            allowed_hosts(&c, 4, &[claim("data", "shared-23")], Some("local")),
-            Err("no host sees datastore shared-23 (claim data) and a datastore of \
+            allowed_hosts(&c, 4, &[claim("data", "shared-23")], Some("local"), &none()),
+            Err(
+                "no host sees datastore shared-23 (claim data) and a datastore of \
                  storage policy local"
-                .into())
+                    .into()
+            )
         );
         let unbound = Claim {
             name: "logs",
             datastore: None,
         };
         assert_eq!(
-            allowed_hosts(&c, 4, &[unbound], None),
+            allowed_hosts(&c, 4, &[unbound], None, &none()),
             Err("persistentvolumeclaim logs is not bound to a datastore".into())
         );
         assert_eq!(
-            allowed_hosts(&c, 4, &[claim("x", "gone")], None),
+            allowed_hosts(&c, 4, &[claim("x", "gone")], None, &none()),
             Err("no host sees datastore gone (claim x)".into())
+        );
+    }
+
+    #[test]
+    fn failed_datastores_see_no_host() {
+        let c = config();
+        assert_eq!(
+            allowed_hosts(
+                &c,
+                4,
+                &[claim("d", "shared-01")],
+                None,
+                &failed(&["shared-01"])
+            ),
+            Err("datastore shared-01 of claim d failed".into())
+        );
+        // One datastore of the policy left: only its hosts.
+        assert_eq!(
+            allowed_hosts(&c, 4, &[], Some("shared"), &failed(&["shared-01"])),
+            Ok(Some(vec![HostId(2), HostId(3)]))
+        );
+        assert_eq!(
+            allowed_hosts(&c, 4, &[], Some("local"), &failed(&["local-0"])),
+            Err("every datastore of storage policy local failed".into())
         );
     }
 }

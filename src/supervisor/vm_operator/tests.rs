@@ -6,9 +6,7 @@ use crate::model::ActorId;
 use crate::model::resources::GIB;
 use crate::supervisor::config::{DatastoreConfig, StoragePolicyConfig};
 use crate::supervisor::msg::{ApiError, SystemOp};
-use crate::supervisor::objects::{
-    Meta, PersistentVolumeClaim, StorageClass, VirtualMachineClass,
-};
+use crate::supervisor::objects::{Meta, PersistentVolumeClaim, StorageClass, VirtualMachineClass};
 use crate::supervisor::testkit;
 
 const NS: &str = "team-a";
@@ -68,7 +66,11 @@ fn object(ns: &str, name: &str, body: Body) -> Object {
 }
 
 fn class(name: &str, requests: Resources) -> Object {
-    let hardware = if requests.is_zero() { small() } else { requests };
+    let hardware = if requests.is_zero() {
+        small()
+    } else {
+        requests
+    };
     object(
         "",
         name,
@@ -225,7 +227,10 @@ fn echo(op: &mut VmOperator, ctx: &mut TestCtx, mut object: Object) {
 fn a_powered_on_vm_is_placed_at_its_class_reservation_and_reports_its_host() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("web", "guaranteed-small", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("web", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     assert_eq!(outs(&mut ctx), vec![Out::Place(id(0), small(), vec![])]);
@@ -265,7 +270,10 @@ fn a_best_effort_class_reserves_nothing() {
 fn a_vm_created_powered_off_is_not_placed() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("cold", "guaranteed-small", PowerState::PoweredOff, &[]), false),
+        changed(
+            vm("cold", "guaranteed-small", PowerState::PoweredOff, &[]),
+            false,
+        ),
         &mut ctx,
     );
     assert_eq!(
@@ -285,7 +293,10 @@ fn a_volume_restricts_the_vm_to_hosts_that_see_its_datastore() {
     let (mut op, mut ctx) = operator();
     op.handle(changed(claim("data", "ds-12"), false), &mut ctx);
     op.handle(
-        changed(vm("db", "guaranteed-small", PowerState::PoweredOn, &["data"]), false),
+        changed(
+            vm("db", "guaranteed-small", PowerState::PoweredOn, &["data"]),
+            false,
+        ),
         &mut ctx,
     );
     assert_eq!(
@@ -298,7 +309,10 @@ fn a_volume_restricts_the_vm_to_hosts_that_see_its_datastore() {
 fn an_unbound_claim_waits_and_the_binding_places_the_vm() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("db", "guaranteed-small", PowerState::PoweredOn, &["data"]), false),
+        changed(
+            vm("db", "guaranteed-small", PowerState::PoweredOn, &["data"]),
+            false,
+        ),
         &mut ctx,
     );
     let reason = "persistentvolumeclaim data is not bound to a datastore";
@@ -407,12 +421,18 @@ fn power_off_frees_the_host_and_power_on_places_a_new_life() {
 fn suspended_releases_the_host_and_says_suspended() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("web", "guaranteed-small", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("web", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     ctx.take_sent();
     op.handle(
-        changed(vm("web", "guaranteed-small", PowerState::Suspended, &[]), false),
+        changed(
+            vm("web", "guaranteed-small", PowerState::Suspended, &[]),
+            false,
+        ),
         &mut ctx,
     );
     // Still placing: the delete follows the Place to placement in order.
@@ -442,11 +462,17 @@ fn suspended_releases_the_host_and_says_suspended() {
 fn deleting_a_vm_frees_its_host_and_waiting_vms_retry_at_once() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("a", "guaranteed-large", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("a", "guaranteed-large", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     op.handle(
-        changed(vm("b", "guaranteed-large", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("b", "guaranteed-large", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     from_placement(
@@ -469,7 +495,10 @@ fn deleting_a_vm_frees_its_host_and_waiting_vms_retry_at_once() {
     );
     ctx.take_sent();
     op.handle(
-        changed(vm("a", "guaranteed-large", PowerState::PoweredOn, &[]), true),
+        changed(
+            vm("a", "guaranteed-large", PowerState::PoweredOn, &[]),
+            true,
+        ),
         &mut ctx,
     );
     assert_eq!(
@@ -484,7 +513,10 @@ fn deleting_a_vm_frees_its_host_and_waiting_vms_retry_at_once() {
 fn a_class_change_of_a_running_vm_resizes_it() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("web", "guaranteed-small", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("web", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     from_placement(
@@ -498,11 +530,17 @@ fn a_class_change_of_a_running_vm_resizes_it() {
     );
     ctx.take_sent();
     op.handle(
-        changed(vm("web", "guaranteed-large", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("web", "guaranteed-large", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     let out = outs(&mut ctx);
-    assert_eq!(out[..2], [Out::Delete(id(0)), Out::Place(id(1), large(), vec![])]);
+    assert_eq!(
+        out[..2],
+        [Out::Delete(id(0)), Out::Place(id(1), large(), vec![])]
+    );
     // Until placement answers, status still says it runs where it ran.
     assert_eq!(out.len(), 2, "{out:?}");
     // A class whose reservation changes resizes its VMs the same way.
@@ -528,7 +566,10 @@ fn a_class_change_of_a_running_vm_resizes_it() {
 fn a_displaced_vm_shows_no_host_until_ha_restarts_it_and_a_lost_one_fails() {
     let (mut op, mut ctx) = operator();
     op.handle(
-        changed(vm("web", "guaranteed-small", PowerState::PoweredOn, &[]), false),
+        changed(
+            vm("web", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
         &mut ctx,
     );
     let placed = |h| {
@@ -614,7 +655,13 @@ fn a_failed_status_write_is_redone_when_the_store_shows_the_stale_status() {
     op.handle(changed(on, false), &mut ctx);
     assert!(matches!(
         &outs(&mut ctx)[..],
-        [Out::Status(_, VmPhase::Created, PowerState::PoweredOn, Some(_), None)]
+        [Out::Status(
+            _,
+            VmPhase::Created,
+            PowerState::PoweredOn,
+            Some(_),
+            None
+        )]
     ));
 }
 
@@ -651,7 +698,11 @@ fn conditions_follow_phase_power_and_host() {
     v.actual_power = PowerState::PoweredOn;
     v.host = Some("esx-01".into());
     v.reason = None;
-    assert!(v.conditions().iter().all(|c| c.status && c.reason.is_none()));
+    assert!(
+        v.conditions()
+            .iter()
+            .all(|c| c.status && c.reason.is_none())
+    );
 }
 
 #[test]
@@ -663,4 +714,68 @@ fn the_api_server_tells_the_operator_about_every_kind_it_needs() {
             "{kind:?}"
         );
     }
+}
+
+#[test]
+fn a_failed_datastore_fails_the_vms_that_need_it_until_its_repair() {
+    let (mut op, mut ctx) = operator();
+    op.handle(changed(claim("data", "ds-12"), false), &mut ctx);
+    op.handle(
+        changed(
+            vm("db", "guaranteed-small", PowerState::PoweredOn, &["data"]),
+            false,
+        ),
+        &mut ctx,
+    );
+    op.handle(
+        changed(
+            vm("web", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
+        &mut ctx,
+    );
+    for n in 0..2 {
+        let placed = SupMsg::Placed {
+            vm: id(n),
+            host: HostId(1),
+        };
+        from_placement(&mut op, &mut ctx, placed.event());
+    }
+    ctx.take_sent();
+    let storage = ActorId(108);
+    ctx.sender = storage;
+    let fail = SupMsg::DatastoreFailed {
+        datastore: "ds-12".into(),
+    };
+    op.handle(fail.event(), &mut ctx);
+    let why = "datastore ds-12 of claim data failed";
+    // db goes (web's storage class is on ds-shared: it stays).
+    assert_eq!(
+        outs(&mut ctx),
+        vec![
+            Out::Delete(id(0)),
+            Out::Retry(BACKOFF_BASE),
+            Out::Status(
+                "db".into(),
+                VmPhase::Failed,
+                PowerState::PoweredOff,
+                None,
+                Some(why.into())
+            )
+        ]
+    );
+    // A retry while it is still down changes nothing visible.
+    op.handle(SupMsg::Retry { generation: 0 }.event(), &mut ctx);
+    assert_eq!(
+        outs(&mut ctx),
+        vec![Out::Retry(SimDuration(20_000_000_000))]
+    );
+    let repair = SupMsg::DatastoreRepaired {
+        datastore: "ds-12".into(),
+    };
+    op.handle(repair.event(), &mut ctx);
+    assert_eq!(
+        outs(&mut ctx),
+        vec![Out::Place(id(2), small(), vec![HostId(1), HostId(2)])]
+    );
 }
