@@ -182,7 +182,7 @@ impl VmOperator {
                 let why = format!("refused by placement: {}", reason.name());
                 self.place_failed(vm, why, ctx)
             }
-            Event::Start => {}
+            Event::Start => self.started(ctx),
             other => tracing::warn!(kind = other.kind(), "vm operator ignored an event"),
         }
     }
@@ -215,6 +215,32 @@ impl VmOperator {
             }
             other => tracing::warn!(kind = other.kind(), "vm operator ignored a message"),
         }
+    }
+
+    /// Start: at time 0 (nothing to do) or after a crash, when timers
+    /// and answers sent meanwhile were lost. Waiting VMs try again; lives
+    /// whose placement answer may have been lost are replaced by new ones;
+    /// status writes whose reply was lost are forgotten (redone if the
+    /// store still differs when it next shows the VM).
+    fn started<C: Context>(&mut self, ctx: &mut C) {
+        self.calls.clear();
+        let unsure: Vec<ObjectKey> = self
+            .vms
+            .iter_mut()
+            .filter_map(|(k, s)| {
+                s.writing = None;
+                matches!(s.life, Life::Placing { .. } | Life::Displaced { .. }).then(|| k.clone())
+            })
+            .collect();
+        for key in unsure {
+            let life = std::mem::replace(
+                &mut self.vms.get_mut(&key).expect("listed").life,
+                Life::Idle,
+            );
+            self.release(life, ctx);
+            self.reconcile(&key, true, ctx);
+        }
+        self.retry_waiting(ctx);
     }
 
     // ---- watches

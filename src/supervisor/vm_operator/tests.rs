@@ -779,3 +779,45 @@ fn a_failed_datastore_fails_the_vms_that_need_it_until_its_repair() {
         vec![Out::Place(id(2), small(), vec![HostId(1), HostId(2)])]
     );
 }
+
+#[test]
+fn a_restart_retries_waiting_vms_and_replaces_lives_whose_answer_may_be_lost() {
+    let (mut op, mut ctx) = operator();
+    op.handle(
+        changed(
+            vm("a", "guaranteed-small", PowerState::PoweredOn, &[]),
+            false,
+        ),
+        &mut ctx,
+    );
+    op.handle(
+        changed(
+            vm("b", "guaranteed-large", PowerState::PoweredOn, &[]),
+            false,
+        ),
+        &mut ctx,
+    );
+    let failed = SupMsg::PlaceFailed {
+        vm: id(1),
+        reason: "full".into(),
+    };
+    from_placement(&mut op, &mut ctx, failed.event());
+    ctx.take_sent();
+    // Crashed meanwhile: a's Placed and b's timer were lost.
+    op.handle(Event::Start, &mut ctx);
+    assert_eq!(
+        outs(&mut ctx),
+        vec![
+            Out::Delete(id(0)),
+            Out::Place(id(2), small(), vec![]),
+            Out::Place(id(3), large(), vec![]),
+        ]
+    );
+    // The old life's answer arrives late: ignored.
+    let late = SupMsg::Placed {
+        vm: id(0),
+        host: HostId(0),
+    };
+    from_placement(&mut op, &mut ctx, late.event());
+    assert!(ctx.take_sent().is_empty());
+}
