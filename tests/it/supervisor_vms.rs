@@ -206,11 +206,17 @@ fn call(at_secs: u64, verb: Verb, object: Object) -> TimedCall {
 /// Runs `s` with every invariant checked after every event, then again
 /// recorded to read the final actors.
 fn run(s: &Scenario) -> Vec<WorldActor> {
-    let out = simulate_checked(s, EventLog::in_memory(), true, |_, _| {}).unwrap();
+    checked_summary(s);
+    drive(World::build(s), &mut EventLog::in_memory(), |_, _, _| true).actors
+}
+
+/// The `--json` summary of a run checked after every event.
+fn checked_summary(s: &Scenario) -> serde_json::Value {
+    let mut out = simulate_checked(s, EventLog::in_memory(), true, |_, _| {}).unwrap();
     if let Some(v) = &out.violation {
         panic!("{v}");
     }
-    drive(World::build(s), &mut EventLog::in_memory(), |_, _, _| true).actors
+    out.summary(s, 1.0).to_json()
 }
 
 fn part<'a, T>(actors: &'a [WorldActor], pick: impl Fn(&'a SupActor) -> Option<&'a T>) -> &'a T {
@@ -327,7 +333,7 @@ fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
         Verb::Create,
         vm("web", "small", PowerState::PoweredOn, &[]),
     ));
-    let actors = run(&scenario(4, config(4, 16, 2), calls));
+    let actors = run(&scenario(4, config(4, 16, 2), calls.clone()));
     assert!(outcomes(&actors).iter().all(ok), "{:?}", outcomes(&actors));
     assert_eq!(
         hosts(&actors, &["db-0", "db-1", "db-2", "web"]),
@@ -346,6 +352,17 @@ fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
         vec!["10.244.0.2", "10.244.0.3", "10.244.0.4", "10.244.0.5"]
     );
     assert!(status(&actors, "web").conditions().iter().all(|c| c.status));
+
+    let json = checked_summary(&scenario(4, config(4, 16, 2), calls));
+    let sup = &json["supervisor"];
+    assert_eq!(sup["datastores"]["local-34"]["used_gib"], 300.0);
+    assert_eq!(sup["datastores"]["local-34"]["capacity_gib"], 1024.0);
+    assert_eq!(sup["datastores"]["shared"]["used_gib"], 0.0);
+    assert_eq!(sup["network"]["segments"][NS]["block"], "10.244.0.0/28");
+    assert_eq!(sup["network"]["segments"][NS]["in_use"], 4);
+    assert_eq!(sup["network"]["vips"]["usable"], 2);
+    assert_eq!(sup["vms"]["by_phase"]["Created"], 4);
+    assert_eq!(sup["vms"]["powered_on"], 4);
 }
 
 #[test]
