@@ -119,7 +119,7 @@ pub struct VmOperator {
     /// Live workload ids -> their VirtualMachine.
     by_id: BTreeMap<VmId, ObjectKey>,
     next_id: u64,
-    /// Armed retry timers -> their VirtualMachine.
+    /// Armed retry timers -> their VirtualMachine (one per waiting VM).
     timers: BTreeMap<u64, ObjectKey>,
     next_timer: u64,
     /// Status writes in flight -> their VirtualMachine.
@@ -139,7 +139,15 @@ impl VmOperator {
     pub fn new(config: &SupervisorConfig, addrs: Addrs) -> Self {
         VmOperator {
             addrs,
-            config: config.clone(),
+            // Only the storage topology is read; the rest would only
+            // weigh on every copy (crash journals compare states).
+            config: SupervisorConfig {
+                users: Vec::new(),
+                namespaces: Vec::new(),
+                node_taints: Vec::new(),
+                objects: Vec::new(),
+                ..config.clone()
+            },
             classes: BTreeMap::new(),
             storage_classes: BTreeMap::new(),
             claims: BTreeMap::new(),
@@ -529,12 +537,8 @@ impl VmOperator {
     /// Capacity (or a datastore) came back: every VM waiting to be placed
     /// tries now, in key order.
     fn retry_waiting<C: Context>(&mut self, ctx: &mut C) {
-        let waiting: Vec<ObjectKey> = self
-            .vms
-            .iter()
-            .filter(|(_, s)| s.retry.is_some() && s.life == Life::Idle)
-            .map(|(k, _)| k.clone())
-            .collect();
+        // The armed timers are exactly the waiting VMs.
+        let waiting: BTreeSet<ObjectKey> = self.timers.values().cloned().collect();
         for key in waiting {
             self.reconcile(&key, true, ctx);
         }
