@@ -55,6 +55,9 @@ impl ScenarioError {
 pub(crate) struct Diag {
     pub loc: Location,
     pub message: String,
+    /// Set when the error is inside an `include:`d file rather than the
+    /// scenario file itself: `loc` is then a place in that file.
+    pub file: Option<String>,
 }
 
 impl Diag {
@@ -62,12 +65,20 @@ impl Diag {
         Diag {
             loc,
             message: message.into(),
+            file: None,
         }
+    }
+
+    /// Marks the error as located in `file` unless it already names one
+    /// (the innermost file is the one the line and column refer to).
+    pub fn located_in(mut self, file: &str) -> Self {
+        self.file.get_or_insert_with(|| file.to_string());
+        self
     }
 
     pub fn in_file(self, file: &str) -> ScenarioError {
         ScenarioError::Invalid {
-            file: file.to_string(),
+            file: self.file.unwrap_or_else(|| file.to_string()),
             location: self.loc,
             message: self.message,
         }
@@ -141,5 +152,15 @@ mod tests {
         let e = Diag::new(Location { line: 3, col: 7 }, "boom").in_file("a.yaml");
         assert_eq!(e.to_string(), "a.yaml:3:7: boom");
         assert_eq!(e.location(), Some(Location { line: 3, col: 7 }));
+    }
+
+    #[test]
+    fn an_included_file_keeps_its_own_name() {
+        let e = Diag::new(Location { line: 2, col: 5 }, "boom")
+            .located_in("inc/web.yaml")
+            .located_in("outer.yaml")
+            .in_file("a.yaml");
+        assert_eq!(e.to_string(), "inc/web.yaml:2:5: boom");
+        assert_eq!(e.file(), "inc/web.yaml");
     }
 }

@@ -4,16 +4,22 @@
 //! Layers: `yaml` (text -> positioned tree), `read` (schema helpers),
 //! `units` (durations, quantities, rates, distributions), `parse` (the top
 //! level) with one module per section: `datacenter`, `workloads`, `faults`,
-//! `expect`. The format is documented in `scenarios/README.md`.
+//! `expect`, `supervisor`; `calls` (the Supervisor's timed API calls),
+//! `manifests` (Kubernetes objects) and `include` (manifest files). The
+//! format is documented in `scenarios/README.md`.
 
+mod calls;
 mod datacenter;
 pub mod error;
 mod expect;
 mod faults;
 pub mod ha;
+mod include;
+mod manifests;
 pub mod model;
 mod parse;
 mod read;
+mod supervisor;
 pub mod units;
 mod workloads;
 mod yaml;
@@ -21,6 +27,7 @@ mod yaml;
 pub use datacenter::MAX_HOSTS;
 pub use error::ScenarioError;
 pub use model::*;
+pub use supervisor::DEFAULT_POD_START_LATENCY;
 
 use std::path::Path;
 

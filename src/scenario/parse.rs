@@ -1,14 +1,16 @@
 //! From the YAML tree to a validated [`Scenario`]: the top-level fields and
 //! `placement:` here, the larger sections in their own modules.
 
+use super::calls::CallScope;
 use super::error::{Diag, PResult, backticked, suggestion};
+use super::include::Includes;
 use super::model::*;
 use super::read::{self, Fields};
 use super::yaml::{self, Node, NodeKind};
-use super::{datacenter, expect, faults, ha, workloads};
+use super::{datacenter, expect, faults, ha, supervisor, workloads};
 use crate::model::{Dist, SimDuration};
 
-const TOP_FIELDS: [&str; 11] = [
+const TOP_FIELDS: [&str; 12] = [
     "name",
     "seed",
     "duration",
@@ -20,6 +22,7 @@ const TOP_FIELDS: [&str; 11] = [
     "ha",
     "expect_recovery_within",
     "debug",
+    "supervisor",
 ];
 
 pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
@@ -55,9 +58,19 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
             power_on_delay: Dist::Fixed(0),
         },
     };
+    // Before workloads: their API calls refer to its users and namespaces.
+    let includes = Includes::for_file(file);
+    let supervisor = f
+        .opt("supervisor")
+        .map(|n| supervisor::parse_supervisor(n, &datacenter, &includes))
+        .transpose()?;
+    let call_scope = supervisor.as_ref().map(|s| CallScope {
+        supervisor: s,
+        includes: &includes,
+    });
     let workloads = f
         .opt("workloads")
-        .map(workloads::parse_workloads)
+        .map(|n| workloads::parse_workloads(n, call_scope.as_ref()))
         .transpose()?
         .unwrap_or_default();
     let faults = f
@@ -65,6 +78,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         .map(|n| faults::parse_faults(n, &datacenter))
         .transpose()?
         .unwrap_or_default();
+    supervisor::check_faults(&faults.supervisor, supervisor.as_ref())?;
     let expect = f
         .opt("expect")
         .map(expect::parse_expectations)
@@ -97,7 +111,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         ha,
         expect_recovery_within,
         debug,
-        supervisor: None,
+        supervisor: supervisor.map(Box::new),
     })
 }
 

@@ -21,6 +21,18 @@ impl<'a> Fields<'a> {
     /// required key says "unknown field ... did you mean" rather than
     /// "missing field".
     pub fn new(node: &'a Node, path: &str, allowed: &[&str]) -> PResult<Self> {
+        Self::with_ignored(node, path, allowed, &[])
+    }
+
+    /// A mapping from a Kubernetes manifest: `allowed` fields are read,
+    /// `ignored` ones are real fields pacsim accepts and does not model (so
+    /// pasted manifests load), anything else is an error naming both lists.
+    pub fn with_ignored(
+        node: &'a Node,
+        path: &str,
+        allowed: &[&str],
+        ignored: &[&str],
+    ) -> PResult<Self> {
         let NodeKind::Map(entries) = &node.kind else {
             return Err(Diag::new(
                 node.loc,
@@ -37,13 +49,21 @@ impl<'a> Fields<'a> {
                     ),
                 ));
             };
-            if !allowed.contains(&name) {
+            if !allowed.contains(&name) && !ignored.contains(&name) {
+                let also = if ignored.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (accepted, not modelled: {})",
+                        backticked(ignored.iter().copied())
+                    )
+                };
                 return Err(Diag::new(
                     key.loc,
                     format!(
-                        "unknown field `{name}` in `{path}`; expected one of {}{}",
+                        "unknown field `{name}` in `{path}`; expected one of {}{also}{}",
                         backticked(allowed.iter().copied()),
-                        suggestion(name, allowed.iter().copied())
+                        suggestion(name, allowed.iter().chain(ignored).copied())
                     ),
                 ));
             }
@@ -90,6 +110,19 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// The value of `key` when the field is not modelled in this position:
+    /// an error at the key saying why, for fields that exist in the real
+    /// API but would change a meaning pacsim cannot honour.
+    pub fn unsupported(&self, key: &str, why: &str) -> PResult<()> {
+        match self.key(key) {
+            Some(k) => Err(Diag::new(
+                k.loc,
+                format!("`{}` is not supported: {why}", self.sub(key)),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// `path.key`, for messages about a field.
     pub fn sub(&self, key: &str) -> String {
         format!("{}.{key}", self.path)
@@ -131,6 +164,67 @@ pub fn non_empty_seq<'a>(node: &'a Node, field: &str, empty: &str) -> PResult<&'
 
 pub fn string(node: &Node, field: &str) -> PResult<String> {
     scalar(node, "a string", field).map(str::to_string)
+}
+
+/// A list of strings.
+pub fn strings(node: &Node, field: &str) -> PResult<Vec<String>> {
+    seq(node, field)?.iter().map(|n| string(n, field)).collect()
+}
+
+/// A mapping of strings to strings (labels, selectors); a key written
+/// with no value maps to the empty string, as in Kubernetes.
+pub fn string_map(node: &Node, field: &str) -> PResult<std::collections::BTreeMap<String, String>> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return Err(Diag::new(
+            node.loc,
+            format!(
+                "expected a mapping for `{field}`, found {}",
+                node.describe()
+            ),
+        ));
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in entries {
+        let key = scalar(k, "a key", field)?;
+        let value = match &v.kind {
+            NodeKind::Null => String::new(),
+            _ => scalar(v, "a string", &format!("{field}.{key}"))?.to_string(),
+        };
+        out.insert(key.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// The entries of a mapping, keys as text, for maps read entry by entry.
+pub fn entries<'a>(node: &'a Node, field: &str) -> PResult<Vec<(&'a str, &'a Node, &'a Node)>> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return Err(Diag::new(
+            node.loc,
+            format!(
+                "expected a mapping for `{field}`, found {}",
+                node.describe()
+            ),
+        ));
+    };
+    entries
+        .iter()
+        .map(|(k, v)| Ok((scalar(k, "a key", field)?, k, v)))
+        .collect()
+}
+
+/// One of `names` (an enum written as text), or an error listing them.
+pub fn choice(node: &Node, what: &str, field: &str, names: &[&str]) -> PResult<usize> {
+    let text = scalar(node, what, field)?;
+    names.iter().position(|n| *n == text).ok_or_else(|| {
+        Diag::new(
+            node.loc,
+            format!(
+                "unknown {what} `{text}` for `{field}`; expected one of {}{}",
+                backticked(names.iter().copied()),
+                suggestion(text, names.iter().copied())
+            ),
+        )
+    })
 }
 
 pub fn u64_value(node: &Node, field: &str) -> PResult<u64> {

@@ -1,17 +1,44 @@
 //! The `workloads:` section: VMs written out one by one, and generators
-//! that create VMs from an arrival process and a size mix.
+//! that create VMs from an arrival process and a size mix. The Supervisor's
+//! timed API calls (`manifests`, `object_generators`) are in `calls`.
 
+use super::calls::{self, CallScope};
 use super::datacenter::parse_size;
 use super::error::{Diag, PResult};
 use super::model::*;
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::Node;
-use crate::model::{SimTime, SizeMix, WeightedSize};
+use crate::model::{Dist, SimTime, SizeMix, WeightedSize};
 
-pub(crate) fn parse_workloads(node: &Node) -> PResult<Workloads> {
-    let f = Fields::new(node, "workloads", &["vms", "generators"])?;
+/// `supervisor`: the parsed `supervisor:` section and where includes are
+/// resolved, `None` when the scenario has no Supervisor.
+pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PResult<Workloads> {
+    let f = Fields::new(
+        node,
+        "workloads",
+        &["vms", "generators", "manifests", "object_generators"],
+    )?;
     let mut workloads = Workloads::default();
+    for key in ["manifests", "object_generators"] {
+        let (Some(k), None) = (f.key(key), supervisor) else {
+            continue;
+        };
+        return Err(Diag::new(
+            k.loc,
+            format!(
+                "`workloads.{key}` are calls to the Supervisor's API, but the scenario has no `supervisor:` section (add one, e.g. `supervisor: {{namespaces: [{{name: team-a}}]}}`)"
+            ),
+        ));
+    }
+    if let Some(scope) = supervisor {
+        if let Some(n) = f.opt("manifests") {
+            workloads.manifests.calls = calls::parse_calls(n, scope)?;
+        }
+        if let Some(n) = f.opt("object_generators") {
+            workloads.manifests.generators = calls::parse_object_generators(n, scope)?;
+        }
+    }
     if let Some(vms) = f.opt("vms") {
         // A set, not a scan: imported traces list hundreds of thousands of VMs.
         let mut names = std::collections::BTreeSet::new();
@@ -67,7 +94,22 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
         .map(|n| read::duration(n, &f.sub("at")))
         .transpose()?
         .unwrap_or(0);
-    let delete_at = match f.opt("delete_at") {
+    let delete_at = delete_at(&f, at)?;
+    Ok((
+        name_node,
+        ExplicitVm {
+            name,
+            size,
+            at: SimTime(at),
+            delete_at,
+            restart_priority,
+        },
+    ))
+}
+
+/// `delete_at`, which must be later than `at` (VMs and API calls).
+pub(crate) fn delete_at(f: &Fields, at: u64) -> PResult<Option<SimTime>> {
+    Ok(match f.opt("delete_at") {
         Some(n) => {
             let t = read::duration(n, &f.sub("delete_at"))?;
             if t <= at {
@@ -83,17 +125,7 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
             Some(SimTime(t))
         }
         None => None,
-    };
-    Ok((
-        name_node,
-        ExplicitVm {
-            name,
-            size,
-            at: SimTime(at),
-            delete_at,
-            restart_priority,
-        },
-    ))
+    })
 }
 
 fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generator)> {
@@ -113,7 +145,30 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
     )?;
     let name_node = f.req("name")?;
     let name = read::string(name_node, &f.sub("name"))?;
-    let interarrival = match (f.opt("rate"), f.opt("interarrival")) {
+    let interarrival = arrivals(&f, &name)?;
+    let lifetime = read::dist(f.req("lifetime")?, &f.sub("lifetime"))?;
+    let sizes = parse_sizes(f.req("sizes")?, &f.sub("sizes"))?;
+    let (start, stop) = window(&f)?;
+    let count = f
+        .opt("count")
+        .map(|n| read::u64_value(n, &f.sub("count")))
+        .transpose()?;
+    let generator = Generator {
+        name,
+        interarrival,
+        lifetime,
+        sizes,
+        start,
+        stop,
+        count,
+    };
+    Ok((name_node, generator))
+}
+
+/// `rate` (Poisson) or `interarrival` (any distribution), exactly one, of
+/// the generator `name` (VM and object generators alike).
+pub(crate) fn arrivals(f: &Fields, name: &str) -> PResult<Dist> {
+    Ok(match (f.opt("rate"), f.opt("interarrival")) {
         (Some(rate), Some(_)) => {
             let later = [f.key("rate"), f.key("interarrival")]
                 .into_iter()
@@ -145,9 +200,11 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
             }
             d
         }
-    };
-    let lifetime = read::dist(f.req("lifetime")?, &f.sub("lifetime"))?;
-    let sizes = parse_sizes(f.req("sizes")?, &f.sub("sizes"))?;
+    })
+}
+
+/// `start` (default 0s) and `stop` (later than `start`, default none).
+pub(crate) fn window(f: &Fields) -> PResult<(SimTime, Option<SimTime>)> {
     let start = f
         .opt("start")
         .map(|n| read::duration(n, &f.sub("start")))
@@ -170,20 +227,7 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
         }
         None => None,
     };
-    let count = f
-        .opt("count")
-        .map(|n| read::u64_value(n, &f.sub("count")))
-        .transpose()?;
-    let generator = Generator {
-        name,
-        interarrival,
-        lifetime,
-        sizes,
-        start: SimTime(start),
-        stop,
-        count,
-    };
-    Ok((name_node, generator))
+    Ok((SimTime(start), stop))
 }
 
 fn parse_sizes(node: &Node, path: &str) -> PResult<SizeMix> {

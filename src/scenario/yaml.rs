@@ -71,8 +71,24 @@ enum Open {
 /// Parses one YAML document. Syntax errors carry the scanner's position;
 /// a second document, aliases and over-deep nesting are errors too.
 pub fn parse(text: &str) -> PResult<Node> {
+    parse_stream(text, true)?
+        .pop()
+        .ok_or_else(|| Diag::new(Location { line: 1, col: 1 }, "the scenario file is empty"))
+}
+
+/// Parses every `---`-separated document (manifest files, like `kubectl
+/// apply -f`); empty documents are skipped, so the result may be empty.
+pub fn parse_documents(text: &str) -> PResult<Vec<Node>> {
+    let docs = parse_stream(text, false)?;
+    Ok(docs
+        .into_iter()
+        .filter(|d| d.kind != NodeKind::Null)
+        .collect())
+}
+
+fn parse_stream(text: &str, single: bool) -> PResult<Vec<Node>> {
     let mut stack: Vec<Open> = Vec::new();
-    let mut root: Option<Node> = None;
+    let mut roots: Vec<Node> = Vec::new();
     let mut documents = 0;
     for item in Parser::new_from_str(text) {
         let (event, span) = item.map_err(|e| {
@@ -89,7 +105,7 @@ pub fn parse(text: &str) -> PResult<Node> {
         let done = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
-                if documents > 1 {
+                if single && documents > 1 {
                     return Err(Diag::new(
                         loc,
                         "a scenario file holds a single YAML document; found a second one (`---`)",
@@ -135,9 +151,9 @@ pub fn parse(text: &str) -> PResult<Node> {
             },
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
         };
-        add(&mut stack, &mut root, done)?;
+        add(&mut stack, &mut roots, done)?;
     }
-    root.ok_or_else(|| Diag::new(Location { line: 1, col: 1 }, "the scenario file is empty"))
+    Ok(roots)
 }
 
 fn scalar_kind(value: String, style: ScalarStyle) -> NodeKind {
@@ -150,10 +166,11 @@ fn scalar_kind(value: String, style: ScalarStyle) -> NodeKind {
     }
 }
 
-/// Attaches a finished node to the open collection (or makes it the root).
-fn add(stack: &mut [Open], root: &mut Option<Node>, node: Node) -> PResult<()> {
+/// Attaches a finished node to the open collection (or makes it the root
+/// of the next document).
+fn add(stack: &mut [Open], roots: &mut Vec<Node>, node: Node) -> PResult<()> {
     match stack.last_mut() {
-        None => *root = Some(node),
+        None => roots.push(node),
         Some(Open::Seq(_, items)) => items.push(node),
         Some(Open::Map(_, entries, pending)) => match pending.take() {
             Some(key) => entries.push((key, node)),
@@ -225,6 +242,16 @@ mod tests {
         let e = parse("a: 1\n---\nb: 2\n").unwrap_err();
         assert_eq!(e.loc.line, 2);
         assert!(e.message.contains("single YAML document"));
+    }
+
+    #[test]
+    fn several_documents_in_order_without_empty_ones() {
+        let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n...\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].loc, at(2, 1));
+        assert_eq!(docs[1].loc, at(5, 1));
+        assert!(parse_documents("# nothing\n").unwrap().is_empty());
+        assert!(parse_documents("a: 1\n---\na: [\n").is_err());
     }
 
     #[test]

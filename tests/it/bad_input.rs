@@ -33,7 +33,11 @@ expect:
 /// BASE with 1-based line `line` replaced by `new` (several lines allowed,
 /// or none to delete it).
 fn edit(line: usize, new: &str) -> String {
-    let mut lines: Vec<&str> = BASE.lines().collect();
+    edit_text(BASE, line, new)
+}
+
+fn edit_text(base: &str, line: usize, new: &str) -> String {
+    let mut lines: Vec<&str> = base.lines().collect();
     assert!(line >= 1 && line <= lines.len(), "no line {line}");
     if new.is_empty() {
         lines.remove(line - 1);
@@ -70,6 +74,11 @@ fn assert_rejected(text: &str, line: usize, col: usize, words: &[&str]) {
 
 fn assert_rejected_bytes(bytes: &[u8], line: usize, col: usize, words: &[&str]) {
     let (out, path) = run_bytes(bytes);
+    check_rejected(&out, &path, line, col, words);
+}
+
+/// Exit code 2 and one line `error: {path}:{line}:{col}: ...` with `words`.
+fn check_rejected(out: &Output, path: &str, line: usize, col: usize, words: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     let prefix = format!("error: {path}:{line}:{col}: ");
@@ -408,5 +417,239 @@ fn second_document_is_rejected() {
         21,
         1,
         &["single YAML document"],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The Supervisor section and its manifests.
+
+/// A valid Supervisor scenario; line numbers in the cases refer to it.
+const SUP_BASE: &str = "\
+seed: 42
+duration: 4h
+datacenter:
+  host_models:
+    - {name: r650, cpu: 64, memory: 512Gi}
+  clusters:
+    - {name: cl-01, hosts: [{model: r650, count: 4}]}
+supervisor:
+  datastores:
+    - {name: vsan-a, capacity: 20Ti, hosts: [esx-01, esx-02]}
+  storage_policies: [{name: gold, datastores: [vsan-a]}]
+  users: [{name: alice, groups: [devs]}]
+  namespaces:
+    - name: team-a
+      permissions: [{user: alice, role: owner}]
+workloads:
+  manifests:
+    - at: 0s
+      user: alice
+      object:
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web-1, namespace: team-a}
+        spec:
+          containers:
+            - name: web
+              image: nginx
+              resources: {requests: {cpu: 500m, memory: 512Mi}}
+";
+
+fn sup_edit(line: usize, new: &str) -> String {
+    edit_text(SUP_BASE, line, new)
+}
+
+/// The cases below are one edit away from a scenario that parses (whether
+/// it runs is the Supervisor actors' business, not the parser's).
+#[test]
+fn supervisor_base_parses() {
+    let s =
+        pacsim::scenario::parse_scenario(SUP_BASE, "sup.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.workloads.manifests.calls.len(), 1);
+}
+
+#[test]
+fn manifest_of_unknown_kind_lists_the_supported_kinds() {
+    assert_rejected(
+        &sup_edit(22, "        kind: Pdo"),
+        22,
+        15,
+        &[
+            "unsupported kind `Pdo`; supported kinds: `Pod`, `Deployment`, `ReplicaSet`, `Service`",
+            "`VirtualMachine`",
+            "did you mean `Pod`?",
+        ],
+    );
+}
+
+#[test]
+fn namespace_manifest_points_to_supervisor_namespaces() {
+    assert_rejected(
+        &sup_edit(22, "        kind: Namespace"),
+        22,
+        15,
+        &["declare them under `supervisor.namespaces`"],
+    );
+}
+
+#[test]
+fn api_version_is_checked_per_kind() {
+    assert_rejected(
+        &sup_edit(21, "        apiVersion: apps/v1"),
+        21,
+        21,
+        &["`apiVersion: apps/v1` is not an API version of `Pod`; expected `v1`"],
+    );
+}
+
+#[test]
+fn unknown_field_in_pod_spec_suggests_the_real_one() {
+    assert_rejected(
+        &sup_edit(25, "          contaners:"),
+        25,
+        11,
+        &[
+            "unknown field `contaners` in `Pod.spec`",
+            "accepted, not modelled: `restartPolicy`",
+            "did you mean `containers`?",
+        ],
+    );
+}
+
+#[test]
+fn bad_cpu_quantity_in_container_resources() {
+    assert_rejected(
+        &sup_edit(
+            28,
+            "              resources: {requests: {cpu: 2 cores, memory: 512Mi}}",
+        ),
+        28,
+        43,
+        &["invalid cpu quantity `2 cores`", "millicores (`500m`)"],
+    );
+}
+
+#[test]
+fn manifest_in_undeclared_namespace() {
+    assert_rejected(
+        &sup_edit(23, "        metadata: {name: web-1, namespace: team-b}"),
+        23,
+        44,
+        &[
+            "namespace `team-b` is not declared under `supervisor.namespaces`",
+            "did you mean `team-a`?",
+        ],
+    );
+}
+
+#[test]
+fn call_by_undeclared_user() {
+    assert_rejected(
+        &sup_edit(19, "      user: alcie"),
+        19,
+        13,
+        &["unknown user `alcie`", "did you mean `alice`?"],
+    );
+}
+
+#[test]
+fn unknown_host_in_datastore() {
+    assert_rejected(
+        &sup_edit(
+            10,
+            "    - {name: vsan-a, capacity: 20Ti, hosts: [esx-01, esx-3]}",
+        ),
+        10,
+        54,
+        &["unknown host `esx-3`", "did you mean `esx-03`?"],
+    );
+}
+
+#[test]
+fn unknown_role_in_namespace_permissions() {
+    assert_rejected(
+        &sup_edit(15, "      permissions: [{user: alice, role: owne}]"),
+        15,
+        41,
+        &[
+            "unknown role `owne`",
+            "expected one of `view`, `edit`, `owner`; did you mean `owner`?",
+        ],
+    );
+}
+
+#[test]
+fn manifests_without_a_supervisor_section() {
+    let text: String = SUP_BASE
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !(7..15).contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    assert_rejected(
+        &text,
+        9,
+        3,
+        &["`workloads.manifests`", "no `supervisor:` section"],
+    );
+}
+
+/// The Pod of SUP_BASE as an `include:` of `manifests/web.yaml`, in a
+/// folder of its own with `files`; runs it and returns the folder.
+fn run_with_include(files: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = SUP_BASE.split("      object:").next().unwrap().to_string()
+        + "      include: manifests/web.yaml\n";
+    std::fs::create_dir(dir.path().join("manifests")).expect("mkdir");
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body).expect("write include");
+    }
+    let path = dir.path().join("scenario.yaml");
+    std::fs::write(&path, text).expect("write scenario");
+    (pacsim_run(&path), dir)
+}
+
+#[test]
+fn error_inside_an_included_file_names_that_file() {
+    let web = "\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: team-a}
+spec: {type: LoadBalancer, selector: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: team-a}
+spec:
+  containers: [{name: web, image: nginx}]
+  tolerations: [{key: dedicated, effect: NoSchedul}]
+";
+    let (out, dir) = run_with_include(&[("manifests/web.yaml", web)]);
+    let file = dir.path().join("manifests").join("web.yaml");
+    check_rejected(
+        &out,
+        &file.display().to_string(),
+        11,
+        42,
+        &[
+            "unknown taint effect `NoSchedul`",
+            "did you mean `NoSchedule`?",
+        ],
+    );
+}
+
+#[test]
+fn missing_include_file_is_reported_at_the_include() {
+    let (out, dir) = run_with_include(&[]);
+    let scenario = dir.path().join("scenario.yaml");
+    check_rejected(
+        &out,
+        &scenario.display().to_string(),
+        20,
+        16,
+        &[
+            "cannot read include file `manifests/web.yaml`",
+            "No such file",
+        ],
     );
 }

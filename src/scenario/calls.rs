@@ -1,0 +1,235 @@
+//! `workloads.manifests` (timed API calls: create, update, delete) and
+//! `workloads.object_generators` (objects stamped out from a template).
+//! Whether a call is *allowed* is the authentication proxy's decision at
+//! run time, so a scenario can express a denied call; here only that the
+//! user exists and the objects are well formed.
+
+use super::error::{Diag, PResult};
+use super::include::Includes;
+use super::manifests::{self, Scope};
+use super::read::{self, Fields};
+use super::supervisor::is_include;
+use super::workloads::{arrivals, delete_at, window};
+use super::yaml::Node;
+use crate::model::SimTime;
+use crate::supervisor::{ADMIN_USER, ObjectGenerator, SupervisorConfig, TimedCall, Verb};
+
+/// What calls may refer to: the parsed `supervisor:` section, and where
+/// `include:` files are found.
+pub(crate) struct CallScope<'a> {
+    pub supervisor: &'a SupervisorConfig,
+    pub includes: &'a Includes,
+}
+
+impl CallScope<'_> {
+    fn names(&self) -> (Vec<String>, Vec<String>) {
+        let sup = self.supervisor;
+        (
+            sup.namespaces.iter().map(|n| n.name.clone()).collect(),
+            sup.storage_policies
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+        )
+    }
+
+    /// A declared user or the built-in administrator.
+    fn user(&self, f: &Fields) -> PResult<String> {
+        let n = f.req("user")?;
+        let name = read::string(n, &f.sub("user"))?;
+        let mut known: Vec<&str> = self
+            .supervisor
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect();
+        known.push(ADMIN_USER);
+        read::resolve(n, "user", &name, &known)?;
+        Ok(name)
+    }
+}
+
+const OPS: [&str; 4] = ["object", "include", "update", "delete"];
+
+/// Every call in time order; calls at the same time keep file order (a
+/// create's `delete_at` delete is placed by its own time).
+pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCall>> {
+    let (namespaces, policies) = scope.names();
+    let mscope = Scope {
+        namespaces: &namespaces,
+        storage_policies: &policies,
+        cluster_scoped_only: false,
+    };
+    let mut calls = Vec::new();
+    for (i, item) in read::seq(node, "workloads.manifests")?.iter().enumerate() {
+        let path = format!("workloads.manifests[{i}]");
+        let f = Fields::new(
+            item,
+            &path,
+            &[
+                "at",
+                "user",
+                "object",
+                "include",
+                "update",
+                "delete",
+                "delete_at",
+            ],
+        )?;
+        // In file order, so that a clash is reported at the later one.
+        let mut given: Vec<&str> = OPS.into_iter().filter(|k| f.opt(k).is_some()).collect();
+        given.sort_by_key(|k| f.key(k).map(|n| (n.loc.line, n.loc.col)));
+        let op = match given.as_slice() {
+            [op] => *op,
+            [] => {
+                return Err(Diag::new(
+                    f.loc,
+                    format!("`{path}` needs one of `object`, `include`, `update` or `delete`"),
+                ));
+            }
+            [a, b, ..] => {
+                let second = f.key(b).map_or(f.loc, |k| k.loc);
+                return Err(Diag::new(
+                    second,
+                    format!("`{path}` has both `{a}` and `{b}`; give one call per entry"),
+                ));
+            }
+        };
+        let at = f
+            .opt("at")
+            .map(|n| read::duration(n, &f.sub("at")))
+            .transpose()?
+            .unwrap_or(0);
+        let user = scope.user(&f)?;
+        if let (Some(k), "update" | "delete") = (f.key("delete_at"), op) {
+            return Err(Diag::new(
+                k.loc,
+                format!("`delete_at` goes with `object` or `include`, not with `{op}`"),
+            ));
+        }
+        let delete = delete_at(&f, at)?;
+        let value = f.req(op)?;
+        let (verb, objects) = match op {
+            "object" => (
+                Verb::Create,
+                vec![manifests::parse_manifest(value, &mscope)?],
+            ),
+            "update" => (
+                Verb::Update,
+                vec![manifests::parse_manifest(value, &mscope)?],
+            ),
+            "delete" => (
+                Verb::Delete,
+                vec![manifests::parse_key(value, &f.sub("delete"), &mscope)?],
+            ),
+            _ => (
+                Verb::Create,
+                included(value, &f.sub("include"), scope.includes, &mscope)?,
+            ),
+        };
+        for object in objects {
+            let deletion = delete.map(|t| TimedCall {
+                at: t,
+                user: user.clone(),
+                verb: Verb::Delete,
+                object: object.clone(),
+            });
+            calls.push(TimedCall {
+                at: SimTime(at),
+                user: user.clone(),
+                verb: verb.clone(),
+                object,
+            });
+            calls.extend(deletion);
+        }
+    }
+    // Stable: equal times keep the order above (file order).
+    calls.sort_by_key(|c| c.at);
+    Ok(calls)
+}
+
+/// Every document of an included file, errors located in that file.
+fn included(
+    node: &Node,
+    field: &str,
+    includes: &Includes,
+    scope: &Scope,
+) -> PResult<Vec<crate::supervisor::objects::Object>> {
+    let inc = includes.load(node, field)?;
+    inc.docs
+        .iter()
+        .map(|d| manifests::parse_manifest(d, scope).map_err(|e| e.located_in(&inc.file)))
+        .collect()
+}
+
+pub(crate) fn parse_object_generators(
+    node: &Node,
+    scope: &CallScope,
+) -> PResult<Vec<ObjectGenerator>> {
+    let (namespaces, policies) = scope.names();
+    let mscope = Scope {
+        namespaces: &namespaces,
+        storage_policies: &policies,
+        cluster_scoped_only: false,
+    };
+    let mut out: Vec<ObjectGenerator> = Vec::new();
+    for (i, item) in read::seq(node, "workloads.object_generators")?
+        .iter()
+        .enumerate()
+    {
+        let path = format!("workloads.object_generators[{i}]");
+        let f = Fields::new(
+            item,
+            &path,
+            &[
+                "name",
+                "user",
+                "rate",
+                "interarrival",
+                "lifetime",
+                "start",
+                "stop",
+                "count",
+                "template",
+            ],
+        )?;
+        let name_node = f.req("name")?;
+        let name = read::string(name_node, &f.sub("name"))?;
+        if out.iter().any(|g| g.name == name) {
+            return Err(Diag::new(
+                name_node.loc,
+                format!("duplicate object generator name `{name}`"),
+            ));
+        }
+        let user = scope.user(&f)?;
+        let interarrival = arrivals(&f, &name)?;
+        let lifetime = f
+            .opt("lifetime")
+            .map(|n| read::dist(n, &f.sub("lifetime")))
+            .transpose()?;
+        let (start, stop) = window(&f)?;
+        let count = f
+            .opt("count")
+            .map(|n| read::u64_value(n, &f.sub("count")))
+            .transpose()?;
+        let template_node = f.req("template")?;
+        if is_include(template_node) {
+            return Err(Diag::new(
+                template_node.loc,
+                "a generator's `template` is one manifest written in place, not an `include:`",
+            ));
+        }
+        let template = manifests::parse_manifest(template_node, &mscope)?;
+        out.push(ObjectGenerator {
+            name,
+            user,
+            interarrival,
+            lifetime,
+            start,
+            stop,
+            count,
+            template,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,512 @@
+//! Kubernetes manifests (apiVersion, kind, metadata, spec with the real
+//! field names) to the Supervisor's [`Object`]s, so that users can paste the
+//! YAML they already have. Fields pacsim does not model but real manifests
+//! carry are accepted and ignored (each module lists them); anything else is
+//! an error with a did-you-mean.
+//!
+//! One module per kind family: `pod` (Pod, Deployment, ReplicaSet, with
+//! `affinity`), `vm`
+//! (VirtualMachine, VirtualMachineClass, VirtualMachineImage), `storage`
+//! (PersistentVolumeClaim, StorageClass), `service`.
+
+mod affinity;
+mod pod;
+mod service;
+mod storage;
+mod vm;
+
+use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
+use super::read::{self, Fields};
+use super::units;
+use super::yaml::{Node, NodeKind};
+use crate::model::SimTime;
+use crate::supervisor::objects::*;
+use std::collections::BTreeMap;
+
+pub(crate) use pod::taint_effect;
+
+const VMOP: &[&str] = &[
+    "vmoperator.vmware.com/v1alpha1",
+    "vmoperator.vmware.com/v1alpha2",
+];
+
+/// Every `kind:` a manifest may have: its object kind and apiVersions.
+/// Deployment and ReplicaSet are both modelled as a ReplicaSet.
+const KINDS: [(&str, Kind, &[&str]); 9] = [
+    ("Pod", Kind::Pod, &["v1"]),
+    ("Deployment", Kind::ReplicaSet, &["apps/v1"]),
+    ("ReplicaSet", Kind::ReplicaSet, &["apps/v1"]),
+    ("Service", Kind::Service, &["v1"]),
+    (
+        "PersistentVolumeClaim",
+        Kind::PersistentVolumeClaim,
+        &["v1"],
+    ),
+    ("StorageClass", Kind::StorageClass, &["storage.k8s.io/v1"]),
+    ("VirtualMachine", Kind::VirtualMachine, VMOP),
+    ("VirtualMachineClass", Kind::VirtualMachineClass, VMOP),
+    ("VirtualMachineImage", Kind::VirtualMachineImage, VMOP),
+];
+
+/// metadata fields real objects carry that the store sets itself.
+const META_IGNORED: &[&str] = &[
+    "uid",
+    "generation",
+    "resourceVersion",
+    "creationTimestamp",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "selfLink",
+];
+
+/// pacsim's own annotations (`pacsim.io/...`); other annotations are kept
+/// out of the model.
+pub(crate) const RUN_FOR: &str = "pacsim.io/run-for";
+pub(crate) const DISK_SIZE: &str = "pacsim.io/disk-size";
+
+/// What a manifest may refer to, and where it may appear.
+pub(crate) struct Scope<'a> {
+    /// Declared `supervisor.namespaces` names.
+    pub namespaces: &'a [String],
+    /// `supervisor.storage_policies` names (StorageClass storagePolicyID).
+    pub storage_policies: &'a [String],
+    /// `supervisor.objects` takes cluster-scoped kinds only.
+    pub cluster_scoped_only: bool,
+}
+
+/// A manifest's `kind:` resolved: the name as written and the object kind.
+#[derive(Clone, Copy)]
+pub(crate) struct KindInfo {
+    pub name: &'static str,
+    pub kind: Kind,
+    api_versions: &'static [&'static str],
+}
+
+/// One manifest (a mapping with apiVersion, kind, metadata...) as an object
+/// with its status at the initial values.
+pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
+    let info = kind_of(node, true, scope)?;
+    let top: Vec<&str> = match info.kind {
+        Kind::StorageClass => storage::STORAGE_CLASS_TOP.to_vec(),
+        _ => vec!["apiVersion", "kind", "metadata", "spec"],
+    };
+    let ignored: &[&str] = match info.kind {
+        Kind::StorageClass => storage::STORAGE_CLASS_IGNORED,
+        _ => &["status"],
+    };
+    let f = Fields::with_ignored(node, info.name, &top, ignored)?;
+    check_api_version(f.req("apiVersion")?, info)?;
+    let (meta, annotations) = parse_meta(f.req("metadata")?, info, scope)?;
+    annotations.check_kind(info)?;
+    let path = |field: &str| format!("{}.{field}", info.name);
+    let body = match info.kind {
+        Kind::Pod => {
+            let run_for = annotations.run_for()?;
+            let spec = pod::parse_pod_spec(f.req("spec")?, &path("spec"))?;
+            Body::Pod(pod::new_pod(PodSpec { run_for, ..spec }))
+        }
+        Kind::ReplicaSet => {
+            Body::ReplicaSet(pod::parse_replica_set(f.req("spec")?, &path("spec"))?)
+        }
+        Kind::VirtualMachine => Body::VirtualMachine(vm::parse_vm(f.req("spec")?, &path("spec"))?),
+        Kind::VirtualMachineClass => {
+            Body::VirtualMachineClass(vm::parse_class(f.req("spec")?, &path("spec"))?)
+        }
+        Kind::VirtualMachineImage => {
+            if let Some(spec) = f.opt("spec") {
+                vm::check_image_spec(spec, &path("spec"))?;
+            }
+            let disk_bytes = annotations.disk_size()?;
+            Body::VirtualMachineImage(VirtualMachineImage { disk_bytes })
+        }
+        Kind::PersistentVolumeClaim => {
+            Body::PersistentVolumeClaim(storage::parse_pvc(f.req("spec")?, &path("spec"))?)
+        }
+        Kind::StorageClass => Body::StorageClass(storage::parse_storage_class(&f, scope)?),
+        Kind::Service => Body::Service(service::parse_service(f.req("spec")?, &path("spec"))?),
+        Kind::Namespace | Kind::Node => unreachable!("kind_of never returns {:?}", info.kind),
+    };
+    Ok(Object { meta, body })
+}
+
+/// `{kind, namespace, name}` (apiVersion optional): the object a `delete:`
+/// names. Only the key matters, so the body is a placeholder of the kind.
+pub(crate) fn parse_key(node: &Node, path: &str, scope: &Scope) -> PResult<Object> {
+    let info = kind_of(node, false, scope)?;
+    let f = Fields::new(node, path, &["apiVersion", "kind", "namespace", "name"])?;
+    if let Some(v) = f.opt("apiVersion") {
+        check_api_version(v, info)?;
+    }
+    let name_node = f.req("name")?;
+    let name = read::string(name_node, &f.sub("name"))?;
+    check_name(name_node, &name)?;
+    let namespace = namespace_of(info, f.opt("namespace"), f.loc, &f.sub("namespace"), scope)?;
+    Ok(Object {
+        meta: Meta {
+            name,
+            namespace,
+            ..Meta::default()
+        },
+        body: placeholder(info.kind),
+    })
+}
+
+/// Finds and checks `kind:` before anything else, since the kind decides
+/// which fields the rest of the mapping may have.
+fn kind_of(node: &Node, manifest: bool, scope: &Scope) -> PResult<KindInfo> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return Err(Diag::new(
+            node.loc,
+            format!(
+                "expected a manifest (a mapping with `apiVersion`, `kind`, `metadata`...), found {}",
+                node.describe()
+            ),
+        ));
+    };
+    let Some((_, kind_node)) = entries.iter().find(|(k, _)| k.as_scalar() == Some("kind")) else {
+        let what = if manifest {
+            "manifest"
+        } else {
+            "object reference"
+        };
+        return Err(Diag::new(
+            node.loc,
+            format!("missing field `kind` in the {what}"),
+        ));
+    };
+    let name = read::scalar(kind_node, "a kind", "kind")?;
+    let names = KINDS.map(|(n, ..)| n);
+    if name == "Namespace" {
+        return Err(Diag::new(
+            kind_node.loc,
+            "namespaces are not created by manifests: declare them under `supervisor.namespaces`",
+        ));
+    }
+    let Some(&(name, kind, api_versions)) = KINDS.iter().find(|(n, ..)| *n == name) else {
+        return Err(Diag::new(
+            kind_node.loc,
+            format!(
+                "unsupported kind `{name}`; supported kinds: {}{}",
+                backticked(names),
+                suggestion(name, names)
+            ),
+        ));
+    };
+    if scope.cluster_scoped_only && !kind.cluster_scoped() {
+        return Err(Diag::new(
+            kind_node.loc,
+            format!(
+                "`supervisor.objects` holds cluster-scoped objects only (`VirtualMachineClass`, `VirtualMachineImage`, `StorageClass`); create a `{name}` under `workloads.manifests`"
+            ),
+        ));
+    }
+    Ok(KindInfo {
+        name,
+        kind,
+        api_versions,
+    })
+}
+
+fn check_api_version(node: &Node, info: KindInfo) -> PResult<()> {
+    let v = read::scalar(node, "an apiVersion", "apiVersion")?;
+    if info.api_versions.contains(&v) {
+        return Ok(());
+    }
+    Err(Diag::new(
+        node.loc,
+        format!(
+            "`apiVersion: {v}` is not an API version of `{}`; expected {}",
+            info.name,
+            backticked(info.api_versions.iter().copied())
+        ),
+    ))
+}
+
+/// metadata: name, namespace, labels, annotations.
+fn parse_meta(node: &Node, info: KindInfo, scope: &Scope) -> PResult<(Meta, Annotations)> {
+    let path = format!("{}.metadata", info.name);
+    let f = Fields::with_ignored(
+        node,
+        &path,
+        &["name", "namespace", "labels", "annotations"],
+        META_IGNORED,
+    )?;
+    let name_node = f.req("name")?;
+    let name = read::string(name_node, &f.sub("name"))?;
+    check_name(name_node, &name)?;
+    let namespace = namespace_of(info, f.opt("namespace"), f.loc, &f.sub("namespace"), scope)?;
+    let labels = f
+        .opt("labels")
+        .map(|n| labels(n, &f.sub("labels")))
+        .transpose()?
+        .unwrap_or_default();
+    let annotations = f
+        .opt("annotations")
+        .map(|n| Annotations::parse(n, &f.sub("annotations")))
+        .transpose()?
+        .unwrap_or_default();
+    let meta = Meta {
+        name,
+        namespace,
+        labels,
+        resource_version: 0,
+        creation: SimTime(0),
+        owner: None,
+    };
+    Ok((meta, annotations))
+}
+
+/// Namespaced kinds need a declared namespace; cluster-scoped ones none.
+fn namespace_of(
+    info: KindInfo,
+    node: Option<&Node>,
+    parent: super::model::Location,
+    field: &str,
+    scope: &Scope,
+) -> PResult<String> {
+    match node {
+        None if info.kind.cluster_scoped() => Ok(String::new()),
+        None => Err(Diag::new(
+            parent,
+            format!(
+                "missing field `namespace`: a `{}` lives in a namespace",
+                info.name
+            ),
+        )),
+        Some(n) if info.kind.cluster_scoped() => Err(Diag::new(
+            n.loc,
+            format!("`{}` is cluster-scoped: remove `{field}`", info.name),
+        )),
+        Some(n) => {
+            let ns = read::string(n, field)?;
+            let names: Vec<&str> = scope.namespaces.iter().map(String::as_str).collect();
+            if !names.contains(&ns.as_str()) {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "namespace `{ns}` is not declared under `supervisor.namespaces`{}{}",
+                        if names.len() <= 10 && !names.is_empty() {
+                            format!("; declared: {}", backticked(names.iter().copied()))
+                        } else {
+                            String::new()
+                        },
+                        suggestion(&ns, names.iter().copied())
+                    ),
+                ));
+            }
+            Ok(ns)
+        }
+    }
+}
+
+/// Object names are DNS-1123 subdomains, as the API server requires.
+pub(crate) fn check_name(node: &Node, name: &str) -> PResult<()> {
+    dns_subdomain(name).map_err(|why| Diag::new(node.loc, format!("invalid name `{name}`: {why}")))
+}
+
+/// Lower-case letters, digits, `-` and `.`, starting and ending with a
+/// letter or digit, at most 253 characters.
+pub(crate) fn dns_subdomain(name: &str) -> Result<(), String> {
+    dns_name(name, 253, true)
+}
+
+/// As a subdomain, without `.` and at most 63 characters (namespace and
+/// container names).
+pub(crate) fn dns_label(name: &str) -> Result<(), String> {
+    dns_name(name, 63, false)
+}
+
+fn dns_name(name: &str, max: usize, dots: bool) -> Result<(), String> {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let allowed = if dots {
+        "lower-case letters, digits, `-` and `.`"
+    } else {
+        "lower-case letters, digits and `-`"
+    };
+    if name.is_empty() || name.len() > max {
+        return Err(format!("must be 1 to {max} characters"));
+    }
+    if !name
+        .chars()
+        .all(|c| alnum(c) || c == '-' || (dots && c == '.'))
+    {
+        return Err(format!("only {allowed} are allowed"));
+    }
+    if !name.starts_with(alnum) || !name.ends_with(alnum) {
+        return Err("must start and end with a lower-case letter or digit".to_string());
+    }
+    Ok(())
+}
+
+fn labels(node: &Node, field: &str) -> PResult<BTreeMap<String, String>> {
+    let map = read::string_map(node, field)?;
+    if let Some((k, _)) = map.iter().find(|(k, _)| k.is_empty()) {
+        return Err(Diag::new(
+            node.loc,
+            format!("empty label key `{k}` in `{field}`"),
+        ));
+    }
+    Ok(map)
+}
+
+/// The annotations pacsim reads (`pacsim.io/...`), with where they were
+/// written; others are accepted and dropped.
+#[derive(Default)]
+pub(crate) struct Annotations {
+    ours: Vec<(String, Node)>,
+}
+
+impl Annotations {
+    const KNOWN: [&str; 2] = [RUN_FOR, DISK_SIZE];
+
+    pub fn parse(node: &Node, field: &str) -> PResult<Self> {
+        let mut ours = Vec::new();
+        for (key, key_node, value) in read::entries(node, field)? {
+            if let Some(rest) = key.strip_prefix("pacsim.io/") {
+                if !Self::KNOWN.contains(&key) {
+                    let close = did_you_mean(rest, Self::KNOWN.map(|k| &k["pacsim.io/".len()..]));
+                    return Err(Diag::new(
+                        key_node.loc,
+                        format!(
+                            "unknown pacsim annotation `{key}`; known: {}{}",
+                            backticked(Self::KNOWN),
+                            close.map_or(String::new(), |c| format!(
+                                "; did you mean `pacsim.io/{c}`?"
+                            ))
+                        ),
+                    ));
+                }
+                ours.push((key.to_string(), value.clone()));
+            } else if !matches!(value.kind, NodeKind::Scalar(_) | NodeKind::Null) {
+                return Err(Diag::new(
+                    value.loc,
+                    format!(
+                        "expected a string for annotation `{key}`, found {}",
+                        value.describe()
+                    ),
+                ));
+            }
+        }
+        Ok(Annotations { ours })
+    }
+
+    fn get(&self, key: &str) -> Option<&Node> {
+        self.ours.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// An error if `key` was given here: it belongs elsewhere (`hint`).
+    pub fn reject(&self, key: &str, hint: &str) -> PResult<()> {
+        match self.get(key) {
+            Some(n) => Err(Diag::new(
+                n.loc,
+                format!("`{key}` does not apply here: {hint}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Each pacsim annotation is read on one kind only; elsewhere it would
+    /// silently do nothing, so it is an error.
+    pub fn check_kind(&self, info: KindInfo) -> PResult<()> {
+        if info.kind != Kind::Pod {
+            let hint = match info.kind {
+                Kind::ReplicaSet => "put it on `spec.template.metadata.annotations`".to_string(),
+                _ => format!("it applies to pods, not a `{}`", info.name),
+            };
+            self.reject(RUN_FOR, &hint)?;
+        }
+        if info.kind != Kind::VirtualMachineImage {
+            self.reject(
+                DISK_SIZE,
+                &format!("it sizes a `VirtualMachineImage`, not a `{}`", info.name),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `pacsim.io/run-for: 10m`: how long a pod runs before it Succeeds.
+    pub fn run_for(&self) -> PResult<Option<crate::model::SimDuration>> {
+        self.get(RUN_FOR)
+            .map(|n| read::duration(n, RUN_FOR).map(crate::model::SimDuration))
+            .transpose()
+    }
+
+    /// `pacsim.io/disk-size: 20Gi`: a VirtualMachineImage's boot disk
+    /// (default 0: not counted against storage limits).
+    pub fn disk_size(&self) -> PResult<u64> {
+        self.get(DISK_SIZE)
+            .map(|n| read::unit(n, "a memory quantity", DISK_SIZE, k8s_memory))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+}
+
+/// A body of `kind` with empty spec and initial status, for `delete:`.
+fn placeholder(kind: Kind) -> Body {
+    match kind {
+        Kind::Pod => Body::Pod(pod::new_pod(PodSpec::default())),
+        Kind::ReplicaSet => Body::ReplicaSet(ReplicaSet {
+            replicas: 0,
+            template_labels: BTreeMap::new(),
+            template: PodSpec::default(),
+        }),
+        Kind::VirtualMachine => Body::VirtualMachine(vm::new_vm(
+            String::new(),
+            String::new(),
+            String::new(),
+            PowerState::PoweredOn,
+            Vec::new(),
+        )),
+        Kind::VirtualMachineClass => Body::VirtualMachineClass(VirtualMachineClass {
+            hardware: Default::default(),
+            requests: Default::default(),
+        }),
+        Kind::VirtualMachineImage => {
+            Body::VirtualMachineImage(VirtualMachineImage { disk_bytes: 0 })
+        }
+        Kind::PersistentVolumeClaim => Body::PersistentVolumeClaim(PersistentVolumeClaim {
+            storage_class: String::new(),
+            bytes: 0,
+            datastore: None,
+        }),
+        Kind::StorageClass => Body::StorageClass(StorageClass {
+            storage_policy: String::new(),
+        }),
+        Kind::Service => Body::Service(Service {
+            load_balancer: false,
+            selector: BTreeMap::new(),
+            vip: None,
+        }),
+        Kind::Namespace | Kind::Node => unreachable!("kind_of never returns {kind:?}"),
+    }
+}
+
+/// Kubernetes memory quantities also use a lower-case `k` for kilo.
+pub(crate) fn k8s_memory(text: &str) -> Result<u64, String> {
+    match text.trim().strip_suffix('k') {
+        Some(num) => units::parse_memory(&format!("{num}K")),
+        None => units::parse_memory(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_names() {
+        assert!(dns_subdomain("web-1.a").is_ok());
+        assert!(dns_subdomain("Web").is_err());
+        assert!(dns_subdomain("-web").is_err());
+        assert!(dns_subdomain("web_1").is_err());
+        assert!(dns_label("a.b").is_err());
+        assert!(dns_label(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn lower_case_k_is_kilo() {
+        assert_eq!(k8s_memory("2k"), Ok(2000));
+        assert_eq!(k8s_memory("1Ki"), Ok(1024));
+    }
+}

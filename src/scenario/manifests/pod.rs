@@ -1,0 +1,420 @@
+//! Pods and their owners (Deployment, ReplicaSet): containers' resources
+//! summed the way the kube-scheduler counts them, node selectors,
+//! tolerations, host-level affinity and PersistentVolumeClaim volumes.
+
+use super::super::error::{Diag, PResult};
+use super::super::read::{self, Fields};
+use super::super::units;
+use super::super::yaml::Node;
+use super::{Annotations, DISK_SIZE, affinity, dns_label, k8s_memory, labels};
+use crate::model::Resources;
+use crate::supervisor::objects::*;
+
+const POD_SPEC: &[&str] = &[
+    "containers",
+    "initContainers",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "volumes",
+];
+pub(crate) const POD_SPEC_IGNORED: &[&str] = &[
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "serviceAccountName",
+    "serviceAccount",
+    "automountServiceAccountToken",
+    "securityContext",
+    "dnsPolicy",
+    "dnsConfig",
+    "imagePullSecrets",
+    "hostname",
+    "subdomain",
+    "enableServiceLinks",
+];
+pub(crate) const CONTAINER_IGNORED: &[&str] = &[
+    "ports",
+    "env",
+    "envFrom",
+    "command",
+    "args",
+    "imagePullPolicy",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "volumeMounts",
+    "securityContext",
+    "workingDir",
+    "lifecycle",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "stdin",
+    "tty",
+];
+/// Volume sources other than a claim: no capacity to model.
+pub(crate) const VOLUME_IGNORED: &[&str] = &[
+    "configMap",
+    "secret",
+    "emptyDir",
+    "projected",
+    "downwardAPI",
+];
+pub(crate) const RS_SPEC_IGNORED: &[&str] = &[
+    "strategy",
+    "minReadySeconds",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+];
+
+/// A new pod: Pending, not bound, no address.
+pub(crate) fn new_pod(spec: PodSpec) -> Pod {
+    Pod {
+        spec,
+        node: None,
+        phase: PodPhase::Pending,
+        reason: None,
+        ip: None,
+        started: None,
+    }
+}
+
+pub(crate) fn parse_pod_spec(node: &Node, path: &str) -> PResult<PodSpec> {
+    let f = Fields::with_ignored(node, path, POD_SPEC, POD_SPEC_IGNORED)?;
+    let containers = read::non_empty_seq(
+        f.req("containers")?,
+        &f.sub("containers"),
+        "a pod needs at least one container",
+    )?;
+    let (requests, limits) = sum_containers(containers, &f.sub("containers"))?;
+    // An init container runs alone, before the others: the pod needs the
+    // larger of the two (the kube-scheduler's effective request).
+    let (requests, limits) = match f.opt("initContainers") {
+        Some(n) => {
+            let path = f.sub("initContainers");
+            let mut req = requests;
+            let mut lim = limits;
+            for (i, c) in read::seq(n, &path)?.iter().enumerate() {
+                let c = container(c, &format!("{path}[{i}]"))?;
+                req = max(req, c.requests);
+                lim = max(lim, c.limits);
+            }
+            (req, lim)
+        }
+        None => (requests, limits),
+    };
+    let node_selector = f
+        .opt("nodeSelector")
+        .map(|n| labels(n, &f.sub("nodeSelector")))
+        .transpose()?
+        .unwrap_or_default();
+    let tolerations = match f.opt("tolerations") {
+        Some(n) => read::seq(n, &f.sub("tolerations"))?
+            .iter()
+            .enumerate()
+            .map(|(i, t)| toleration(t, &format!("{}[{i}]", f.sub("tolerations"))))
+            .collect::<PResult<_>>()?,
+        None => Vec::new(),
+    };
+    let affinity = f
+        .opt("affinity")
+        .map(|n| affinity::parse_affinity(n, &f.sub("affinity")))
+        .transpose()?
+        .unwrap_or_default();
+    let volumes = f
+        .opt("volumes")
+        .map(|n| pod_volumes(n, &f.sub("volumes")))
+        .transpose()?
+        .unwrap_or_default();
+    Ok(PodSpec {
+        requests,
+        limits,
+        node_selector,
+        tolerations,
+        affinity,
+        volumes,
+        run_for: None,
+    })
+}
+
+fn max(a: Resources, b: Resources) -> Resources {
+    Resources {
+        cpu_millis: a.cpu_millis.max(b.cpu_millis),
+        memory_bytes: a.memory_bytes.max(b.memory_bytes),
+        gpu_millis: a.gpu_millis.max(b.gpu_millis),
+    }
+}
+
+fn sum_containers(items: &[Node], path: &str) -> PResult<(Resources, Resources)> {
+    let mut names: Vec<String> = Vec::new();
+    let (mut req, mut lim) = (Resources::default(), Resources::default());
+    for (i, node) in items.iter().enumerate() {
+        let c = container(node, &format!("{path}[{i}]"))?;
+        if names.contains(&c.name) {
+            return Err(Diag::new(
+                c.name_loc,
+                format!("duplicate container name `{}`", c.name),
+            ));
+        }
+        names.push(c.name);
+        let (r, l) = (c.requests, c.limits);
+        req.cpu_millis = req.cpu_millis.saturating_add(r.cpu_millis);
+        req.memory_bytes = req.memory_bytes.saturating_add(r.memory_bytes);
+        lim.cpu_millis = lim.cpu_millis.saturating_add(l.cpu_millis);
+        lim.memory_bytes = lim.memory_bytes.saturating_add(l.memory_bytes);
+    }
+    Ok((req, lim))
+}
+
+struct Container {
+    name: String,
+    name_loc: super::super::model::Location,
+    requests: Resources,
+    limits: Resources,
+}
+
+/// One container's requests and limits. As in Kubernetes, a resource with
+/// a limit and no request requests its limit.
+fn container(node: &Node, path: &str) -> PResult<Container> {
+    let f = Fields::with_ignored(
+        node,
+        path,
+        &["name", "image", "resources"],
+        CONTAINER_IGNORED,
+    )?;
+    let name_node = f.req("name")?;
+    let name = read::string(name_node, &f.sub("name"))?;
+    dns_label(&name).map_err(|why| {
+        Diag::new(
+            name_node.loc,
+            format!("invalid container name `{name}`: {why}"),
+        )
+    })?;
+    read::string(f.req("image")?, &f.sub("image"))?;
+    let mut c = Container {
+        name,
+        name_loc: name_node.loc,
+        requests: Resources::default(),
+        limits: Resources::default(),
+    };
+    let Some(res) = f.opt("resources") else {
+        return Ok(c);
+    };
+    let path = f.sub("resources");
+    let rf = Fields::with_ignored(res, &path, &["requests", "limits"], &["claims"])?;
+    let amounts = |key: &str| -> PResult<[Option<(u64, &Node)>; 2]> {
+        let Some(n) = rf.opt(key) else {
+            return Ok([None, None]);
+        };
+        let path = rf.sub(key);
+        let q = Fields::with_ignored(n, &path, &["cpu", "memory"], &["ephemeral-storage"])?;
+        let cpu = q
+            .opt("cpu")
+            .map(|n| {
+                read::unit(n, "a cpu quantity", &q.sub("cpu"), units::parse_cpu).map(|v| (v, n))
+            })
+            .transpose()?;
+        let mem = q
+            .opt("memory")
+            .map(|n| {
+                read::unit(n, "a memory quantity", &q.sub("memory"), k8s_memory).map(|v| (v, n))
+            })
+            .transpose()?;
+        Ok([cpu, mem])
+    };
+    let requests = amounts("requests")?;
+    let limits = amounts("limits")?;
+    let mut out = [[0u64; 2]; 2];
+    for i in 0..2 {
+        if let (Some((r, node)), Some((l, _))) = (requests[i], limits[i])
+            && r > l
+        {
+            let what = ["cpu", "memory"][i];
+            return Err(Diag::new(
+                node.loc,
+                format!(
+                    "the {what} request of container `{}` is above its limit",
+                    c.name
+                ),
+            ));
+        }
+        out[0][i] = requests[i].or(limits[i]).map_or(0, |(v, _)| v);
+        out[1][i] = limits[i].map_or(0, |(v, _)| v);
+    }
+    let res = |[cpu_millis, memory_bytes]: [u64; 2]| Resources {
+        cpu_millis,
+        memory_bytes,
+        gpu_millis: 0,
+    };
+    c.requests = res(out[0]);
+    c.limits = res(out[1]);
+    Ok(c)
+}
+
+fn toleration(node: &Node, path: &str) -> PResult<Toleration> {
+    let f = Fields::with_ignored(
+        node,
+        path,
+        &["key", "operator", "value", "effect"],
+        &["tolerationSeconds"],
+    )?;
+    let text = |key: &str| -> PResult<String> {
+        f.opt(key)
+            .map(|n| read::string(n, &f.sub(key)))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let key = text("key")?;
+    let value = text("value")?;
+    let operator = match f.opt("operator") {
+        Some(n) => match read::choice(n, "operator", &f.sub("operator"), &["Equal", "Exists"])? {
+            0 => TolerationOperator::Equal,
+            _ => TolerationOperator::Exists,
+        },
+        None => TolerationOperator::Equal,
+    };
+    if operator == TolerationOperator::Exists && !value.is_empty() {
+        return Err(Diag::new(
+            f.loc,
+            format!("`{path}` has `operator: Exists` and a `value`; `Exists` takes no value"),
+        ));
+    }
+    if operator == TolerationOperator::Equal && key.is_empty() {
+        return Err(Diag::new(
+            f.loc,
+            format!("`{path}` has no `key`: tolerating every taint needs `operator: Exists`"),
+        ));
+    }
+    let effect = f
+        .opt("effect")
+        .map(|n| taint_effect(n, &f.sub("effect")))
+        .transpose()?;
+    Ok(Toleration {
+        key,
+        operator,
+        value,
+        effect,
+    })
+}
+
+/// `NoSchedule`, `PreferNoSchedule` or `NoExecute` (taints and tolerations).
+pub(crate) fn taint_effect(node: &Node, field: &str) -> PResult<TaintEffect> {
+    let names = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+    Ok(match read::choice(node, "taint effect", field, &names)? {
+        0 => TaintEffect::NoSchedule,
+        1 => TaintEffect::PreferNoSchedule,
+        _ => TaintEffect::NoExecute,
+    })
+}
+
+/// Pod volumes: the claim names of `persistentVolumeClaim` sources.
+fn pod_volumes(node: &Node, path: &str) -> PResult<Vec<String>> {
+    claim_volumes(node, path, VOLUME_IGNORED)
+}
+
+/// `volumes[] {name, persistentVolumeClaim {claimName}}` (pods and VMs);
+/// other sources in `ignored` are accepted and hold no claim.
+pub(crate) fn claim_volumes(node: &Node, path: &str, ignored: &[&str]) -> PResult<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    let mut claims = Vec::new();
+    for (i, v) in read::seq(node, path)?.iter().enumerate() {
+        let path = format!("{path}[{i}]");
+        let f = Fields::with_ignored(v, &path, &["name", "persistentVolumeClaim"], ignored)?;
+        let name_node = f.req("name")?;
+        let name = read::string(name_node, &f.sub("name"))?;
+        if names.contains(&name) {
+            return Err(Diag::new(
+                name_node.loc,
+                format!("duplicate volume name `{name}`"),
+            ));
+        }
+        names.push(name.clone());
+        let sources = ignored.iter().filter(|s| f.key(s).is_some()).count();
+        match (f.opt("persistentVolumeClaim"), sources) {
+            (Some(c), 0) => {
+                let cf = Fields::with_ignored(
+                    c,
+                    &f.sub("persistentVolumeClaim"),
+                    &["claimName"],
+                    &["readOnly"],
+                )?;
+                let claim_node = cf.req("claimName")?;
+                let claim = read::string(claim_node, &cf.sub("claimName"))?;
+                super::check_name(claim_node, &claim)?;
+                claims.push(claim);
+            }
+            (None, 1) => {}
+            _ => {
+                return Err(Diag::new(
+                    f.loc,
+                    format!(
+                        "volume `{name}` needs exactly one source, e.g. `persistentVolumeClaim: {{claimName: data}}`"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(claims)
+}
+
+/// apps/v1 Deployment or ReplicaSet spec.
+pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> {
+    let f = Fields::with_ignored(
+        node,
+        path,
+        &["replicas", "selector", "template"],
+        RS_SPEC_IGNORED,
+    )?;
+    let replicas = match f.opt("replicas") {
+        Some(n) => {
+            let r = read::u64_value(n, &f.sub("replicas"))?;
+            u32::try_from(r).map_err(|_| {
+                Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas")))
+            })?
+        }
+        None => 1,
+    };
+    let sel_node = f.req("selector")?;
+    let selector = affinity::selector(sel_node, &f.sub("selector"))?;
+    let tpath = f.sub("template");
+    let tf = Fields::new(f.req("template")?, &tpath, &["metadata", "spec"])?;
+    let meta = tf.req("metadata")?;
+    let mpath = tf.sub("metadata");
+    let mf = Fields::with_ignored(
+        meta,
+        &mpath,
+        &["labels", "annotations"],
+        &["name", "creationTimestamp"],
+    )?;
+    let template_labels = labels(mf.req("labels")?, &mf.sub("labels"))?;
+    // apps/v1 rejects a selector that does not select its own template.
+    if let Some((k, v)) = selector
+        .iter()
+        .find(|(k, v)| template_labels.get(*k) != Some(*v))
+    {
+        return Err(Diag::new(
+            sel_node.loc,
+            format!(
+                "`{}` does not match the template's labels: `{k}: {v}` is not among `{}`",
+                f.sub("selector"),
+                mf.sub("labels")
+            ),
+        ));
+    }
+    let annotations = mf
+        .opt("annotations")
+        .map(|n| Annotations::parse(n, &mf.sub("annotations")))
+        .transpose()?
+        .unwrap_or_default();
+    annotations.reject(DISK_SIZE, "it sizes a `VirtualMachineImage`, not a pod")?;
+    let run_for = annotations.run_for()?;
+    let template = parse_pod_spec(tf.req("spec")?, &tf.sub("spec"))?;
+    Ok(ReplicaSet {
+        replicas,
+        template_labels,
+        template: PodSpec {
+            run_for,
+            ..template
+        },
+    })
+}

@@ -1,0 +1,77 @@
+//! v1 Service: a LoadBalancer takes a VIP from NSX's pool; a ClusterIP
+//! needs no address pacsim models.
+
+use super::super::error::{Diag, PResult};
+use super::super::read::{self, Fields};
+use super::super::yaml::Node;
+use super::labels;
+use crate::supervisor::objects::Service;
+
+pub(crate) const SERVICE_SPEC_IGNORED: &[&str] = &[
+    "clusterIP",
+    "clusterIPs",
+    "sessionAffinity",
+    "externalTrafficPolicy",
+    "internalTrafficPolicy",
+    "loadBalancerIP",
+    "loadBalancerSourceRanges",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "publishNotReadyAddresses",
+];
+pub(crate) const PORT_IGNORED: &[&str] = &["name", "protocol", "targetPort", "nodePort"];
+
+pub(crate) fn parse_service(node: &Node, path: &str) -> PResult<Service> {
+    let f = Fields::with_ignored(
+        node,
+        path,
+        &["type", "selector", "ports"],
+        SERVICE_SPEC_IGNORED,
+    )?;
+    let load_balancer = match f.opt("type") {
+        Some(n) => {
+            let types = ["ClusterIP", "LoadBalancer", "NodePort", "ExternalName"];
+            let t = read::choice(n, "service type", &f.sub("type"), &types)?;
+            if t >= 2 {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "service type `{}` is not modelled; supported: `LoadBalancer`, `ClusterIP`",
+                        types[t]
+                    ),
+                ));
+            }
+            t == 1
+        }
+        None => false,
+    };
+    let selector = f
+        .opt("selector")
+        .map(|n| labels(n, &f.sub("selector")))
+        .transpose()?
+        .unwrap_or_default();
+    // Ports carry no capacity; they are checked so that typos surface.
+    if let Some(ports) = f.opt("ports") {
+        for (i, p) in read::seq(ports, &f.sub("ports"))?.iter().enumerate() {
+            let pf = Fields::with_ignored(
+                p,
+                &format!("{}[{i}]", f.sub("ports")),
+                &["port"],
+                PORT_IGNORED,
+            )?;
+            let n = pf.req("port")?;
+            let port = read::u64_value(n, &pf.sub("port"))?;
+            if !(1..=65535).contains(&port) {
+                return Err(Diag::new(
+                    n.loc,
+                    format!("`{}` must be 1 to 65535, found `{port}`", pf.sub("port")),
+                ));
+            }
+        }
+    }
+    Ok(Service {
+        load_balancer,
+        selector,
+        vip: None,
+    })
+}
