@@ -6,201 +6,161 @@
 
 use pacsim::actors::{Placement, WorldActor};
 use pacsim::model::resources::GIB;
-use pacsim::model::{HostId, Resources, SimTime, VmId};
+use pacsim::model::{HostId, Resources, VmId};
 use pacsim::run::{drive, simulate_checked};
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::store::EventLog;
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::api_server::ApiServer;
 use pacsim::supervisor::clients::CallOutcome;
-use pacsim::supervisor::config::*;
+use pacsim::supervisor::config::ADMIN_USER;
 use pacsim::supervisor::msg::ApiError;
 use pacsim::supervisor::network::Network;
 use pacsim::supervisor::objects::*;
 use pacsim::supervisor::storage::Storage;
 use pacsim::supervisor::vm_operator::{Life, VmOperator};
 use pacsim::world::World;
-use std::collections::BTreeMap;
 
-const SEC: u64 = 1_000_000_000;
 const NS: &str = "team-a";
 
 /// `hosts` hosts of 16 cores and 64 GiB, DRS, no HA.
-/// `calls` are sorted by time (stable), as the parser leaves them.
-fn scenario(hosts: usize, config: SupervisorConfig, mut calls: Vec<TimedCall>) -> Scenario {
-    calls.sort_by_key(|c| c.at);
-    let text = format!(
-        "seed: 3\nduration: 2h
-datacenter:
-  host_models:
-    - {{ name: r650, cpu: 16, memory: 64Gi }}
-  clusters:
-    - name: wcp
-      hosts:
-        - {{ model: r650, count: {hosts} }}
-placement: {{ policy: drs }}
-"
-    );
-    let mut s = parse_scenario(&text, "<inline>").unwrap_or_else(|e| panic!("{e}"));
-    s.supervisor = Some(Box::new(config));
-    s.workloads.manifests.calls = calls;
-    s
-}
-
-fn object(ns: &str, name: &str, body: Body) -> Object {
-    Object {
-        meta: Meta {
-            name: name.into(),
-            namespace: ns.into(),
-            ..Meta::default()
-        },
-        body,
-    }
-}
-
-fn class(name: &str, cores: u64, gib: u64, guaranteed: bool) -> Object {
-    let hardware = Resources::cores(cores, gib);
-    let requests = if guaranteed {
-        hardware
-    } else {
-        Resources::ZERO
-    };
-    object(
-        "",
-        name,
-        Body::VirtualMachineClass(VirtualMachineClass { hardware, requests }),
-    )
-}
-
+/// A Supervisor on `hosts` hosts of 16 cores and 64 GiB (DRS, no HA) with
+/// one small control-plane VM (1 core, 4Gi; it lands on esx-01 at time 0).
 /// Datastores: `shared` on every host, `local-34` only on esx-03 and
-/// esx-04; storage classes of the same names map to policies of the same
-/// names. Classes: small (2 cores, 8Gi), large (12, 48Gi), both
-/// guaranteed, and best-effort (2, 8Gi, no reservation).
-fn config(hosts: u32, segment_size: u32, vip_count: u32) -> SupervisorConfig {
-    let datastore = |name: &str, hosts: Vec<u32>| DatastoreConfig {
-        name: name.into(),
-        capacity_bytes: 1 << 40,
-        hosts: hosts.into_iter().map(HostId).collect(),
-    };
-    let policy = |name: &str, ds: usize| StoragePolicyConfig {
-        name: name.into(),
-        datastores: vec![ds],
-    };
-    let storage_class = |name: &str| {
-        object(
-            "",
-            name,
-            Body::StorageClass(StorageClass {
-                storage_policy: name.into(),
-            }),
-        )
-    };
-    SupervisorConfig {
-        control_plane: ControlPlaneConfig {
-            vms: 0,
-            size: Resources::cores(4, 16),
-            boot: pacsim::model::Dist::Fixed(0),
-        },
-        spherelet: SphereletConfig {
-            heartbeat_interval: pacsim::model::SimDuration(10 * SEC),
-            node_grace_period: pacsim::model::SimDuration(40 * SEC),
-            not_ready_toleration: pacsim::model::SimDuration(300 * SEC),
-            pod_start_latency: pacsim::model::Dist::Fixed(SEC),
-        },
-        network: NetworkConfig {
-            segment_size,
-            pod_cidr_base: [10, 244, 0, 0],
-            vip_base: [192, 168, 100, 10],
-            vip_count,
-        },
-        datastores: vec![
-            datastore("shared", (0..hosts).collect()),
-            datastore("local-34", vec![2, 3]),
-        ],
-        storage_policies: vec![policy("shared", 0), policy("local-34", 1)],
-        users: Vec::new(),
-        namespaces: vec![NamespaceConfig {
-            name: NS.into(),
-            cpu_limit_millis: None,
-            memory_limit_bytes: None,
-            storage_limit_bytes: None,
-            vm_classes: vec!["small".into(), "large".into(), "best-effort".into()],
-            storage_classes: vec!["shared".into(), "local-34".into()],
-            permissions: Vec::new(),
-        }],
-        node_taints: Vec::new(),
-        objects: vec![
-            class("small", 2, 8, true),
-            class("large", 12, 48, true),
-            class("best-effort", 2, 8, false),
-            object(
-                "",
-                "ubuntu",
-                Body::VirtualMachineImage(VirtualMachineImage {
-                    disk_bytes: 20 * GIB,
-                }),
-            ),
-            storage_class("shared"),
-            storage_class("local-34"),
-        ],
-    }
-}
-
-fn vm(name: &str, class: &str, power: PowerState, volumes: &[&str]) -> Object {
-    let storage_class = if volumes.is_empty() {
-        "shared"
+/// esx-04 (esx-01 with fewer hosts); storage classes of the same names use policies of the same
+/// names. Classes: `small` (2 cores, 8Gi) and `large` (12, 48Gi), both
+/// guaranteed, and `best-effort` (2, 8Gi, no reservation). Namespace
+/// team-a's segment has `segment_size` addresses; the VIP pool `vips`.
+/// `workloads` and `faults` are YAML lists (indented by 4 and 2).
+fn scenario(hosts: usize, segment_size: u32, vips: u32, workloads: &str, faults: &str) -> Scenario {
+    let faults = if faults.is_empty() {
+        String::new()
     } else {
-        "local-34"
+        format!("faults:\n{faults}")
     };
-    object(
-        NS,
-        name,
-        Body::VirtualMachine(VirtualMachine {
-            class_name: class.into(),
-            image_name: "ubuntu".into(),
-            storage_class: storage_class.into(),
-            power_state: power,
-            volumes: volumes.iter().map(|v| v.to_string()).collect(),
-            phase: VmPhase::Creating,
-            actual_power: PowerState::PoweredOff,
-            host: None,
-            ip: None,
-            reason: None,
-        }),
+    // With fewer than four hosts, `local-34` is on esx-01 only.
+    let local = if hosts >= 4 {
+        "[esx-03, esx-04]"
+    } else {
+        "[esx-01]"
+    };
+    let text = format!(
+        "seed: 3
+duration: 2h
+datacenter:
+  host_models: [{{name: r650, cpu: 16, memory: 64Gi}}]
+  clusters: [{{name: wcp, hosts: [{{model: r650, count: {hosts}}}]}}]
+placement: {{policy: drs}}
+supervisor:
+  control_plane: {{vms: 1, cpu: 1, memory: 4Gi, boot: 1m}}
+  network:
+    segment_size: {segment_size}
+    pod_cidr: 10.244.0.0
+    vip_pool: {{first: 192.168.100.10, count: {vips}}}
+  datastores:
+    - {{name: shared, capacity: 1Ti}}
+    - {{name: local-34, capacity: 1Ti, hosts: {local}}}
+  storage_policies:
+    - {{name: shared, datastores: [shared]}}
+    - {{name: local-34, datastores: [local-34]}}
+  objects:
+    - apiVersion: vmoperator.vmware.com/v1alpha1
+      kind: VirtualMachineClass
+      metadata: {{name: small}}
+      spec:
+        hardware: {{cpus: 2, memory: 8Gi}}
+        policies: {{resources: {{requests: {{cpu: 2, memory: 8Gi}}}}}}
+    - apiVersion: vmoperator.vmware.com/v1alpha1
+      kind: VirtualMachineClass
+      metadata: {{name: large}}
+      spec:
+        hardware: {{cpus: 12, memory: 48Gi}}
+        policies: {{resources: {{requests: {{cpu: 12, memory: 48Gi}}}}}}
+    - apiVersion: vmoperator.vmware.com/v1alpha1
+      kind: VirtualMachineClass
+      metadata: {{name: best-effort}}
+      spec: {{hardware: {{cpus: 2, memory: 8Gi}}}}
+    - apiVersion: vmoperator.vmware.com/v1alpha1
+      kind: VirtualMachineImage
+      metadata: {{name: ubuntu, annotations: {{pacsim.io/disk-size: 20Gi}}}}
+    - apiVersion: storage.k8s.io/v1
+      kind: StorageClass
+      metadata: {{name: shared}}
+      provisioner: csi.vsphere.vmware.com
+      parameters: {{storagePolicyID: shared}}
+    - apiVersion: storage.k8s.io/v1
+      kind: StorageClass
+      metadata: {{name: local-34}}
+      provisioner: csi.vsphere.vmware.com
+      parameters: {{storagePolicyID: local-34}}
+  namespaces:
+    - name: {NS}
+      vm_classes: [small, large, best-effort]
+      storage_classes: [shared, local-34]
+workloads:
+  manifests:
+{workloads}{faults}"
+    );
+    parse_scenario(&text, "<inline>").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// A manifests entry creating a VirtualMachine (`claim`: its one volume,
+/// on storage class local-34; none: storage class shared).
+fn vm(at: &str, name: &str, class: &str, power: &str, claim: Option<&str>) -> String {
+    let (sc, volumes) = match claim {
+        Some(c) => (
+            "local-34",
+            format!(", volumes: [{{name: data, persistentVolumeClaim: {{claimName: {c}}}}}]"),
+        ),
+        None => ("shared", String::new()),
+    };
+    format!(
+        "    - at: {at}
+      user: {ADMIN_USER}
+      object:
+        apiVersion: vmoperator.vmware.com/v1alpha1
+        kind: VirtualMachine
+        metadata: {{name: {name}, namespace: {NS}}}
+        spec: {{className: {class}, imageName: ubuntu, storageClass: {sc}, powerState: {power}{volumes}}}
+"
     )
 }
 
-fn claim(name: &str, storage_class: &str) -> Object {
-    object(
-        NS,
-        name,
-        Body::PersistentVolumeClaim(PersistentVolumeClaim {
-            storage_class: storage_class.into(),
-            bytes: 100 * GIB,
-            datastore: None,
-        }),
+/// An update of a VirtualMachine without volumes (class, power state).
+fn vm_update(at: &str, name: &str, class: &str, power: &str) -> String {
+    vm(at, name, class, power, None).replace("object:", "update:")
+}
+
+fn claim(at: &str, name: &str, storage_class: &str) -> String {
+    format!(
+        "    - at: {at}
+      user: {ADMIN_USER}
+      object:
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {{name: {name}, namespace: {NS}}}
+        spec: {{storageClassName: {storage_class}, resources: {{requests: {{storage: 100Gi}}}}}}
+"
     )
 }
 
-fn load_balancer(name: &str) -> Object {
-    object(
-        NS,
-        name,
-        Body::Service(Service {
-            load_balancer: true,
-            selector: BTreeMap::new(),
-            vip: None,
-        }),
+fn load_balancer(at: &str, name: &str) -> String {
+    format!(
+        "    - at: {at}
+      user: {ADMIN_USER}
+      object:
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: {name}, namespace: {NS}}}
+        spec: {{type: LoadBalancer, selector: {{app: {name}}}, ports: [{{port: 443}}]}}
+"
     )
 }
 
-fn call(at_secs: u64, verb: Verb, object: Object) -> TimedCall {
-    TimedCall {
-        at: SimTime(at_secs * SEC),
-        user: ADMIN_USER.into(),
-        verb,
-        object,
-    }
+fn delete(at: &str, kind: &str, name: &str) -> String {
+    format!(
+        "    - {{at: {at}, user: {ADMIN_USER}, delete: {{kind: {kind}, namespace: {NS}, name: {name}}}}}\n"
+    )
 }
 
 /// Runs `s` with every invariant checked after every event, then again
@@ -316,36 +276,34 @@ fn ok(o: &CallOutcome) -> bool {
 
 #[test]
 fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
-    // Four empty hosts: DRS would spread four VMs one per host, but the
-    // three with a claim on local-34 (esx-03, esx-04) stay there.
-    let mut calls = Vec::new();
-    for (i, c) in ["data-0", "data-1", "data-2"].into_iter().enumerate() {
-        calls.push(call(10, Verb::Create, claim(c, "local-34")));
-        let name = format!("db-{i}");
-        calls.push(call(
-            20,
-            Verb::Create,
-            vm(&name, "small", PowerState::PoweredOn, &[c]),
-        ));
+    // Four hosts: DRS spreads, but the three VMs with a claim on local-34
+    // stay on esx-03 and esx-04; the fourth goes to the emptiest other host.
+    let mut w = String::new();
+    for i in 0..3 {
+        w += &claim("10s", &format!("data-{i}"), "local-34");
+        w += &vm(
+            "20s",
+            &format!("db-{i}"),
+            "small",
+            "PoweredOn",
+            Some(&format!("data-{i}")),
+        );
     }
-    calls.push(call(
-        30,
-        Verb::Create,
-        vm("web", "small", PowerState::PoweredOn, &[]),
-    ));
-    let actors = run(&scenario(4, config(4, 16, 2), calls.clone()));
+    w += &vm("30s", "web", "small", "PoweredOn", None);
+    let s = scenario(4, 16, 2, &w, "");
+    let actors = run(&s);
     assert!(outcomes(&actors).iter().all(ok), "{:?}", outcomes(&actors));
     assert_eq!(
         hosts(&actors, &["db-0", "db-1", "db-2", "web"]),
-        vec![on("esx-03"), on("esx-04"), on("esx-03"), on("esx-01")]
+        vec![on("esx-03"), on("esx-04"), on("esx-03"), on("esx-02")]
     );
-    let ds = storage(&actors).datastore("local-34").unwrap();
-    assert_eq!((ds.used_bytes, ds.capacity_bytes), (300 * GIB, 1 << 40));
     for name in ["db-0", "db-1", "db-2"] {
         let (host, size) = placed(&actors, name).unwrap();
         assert!(host == HostId(2) || host == HostId(3), "{name} on {host:?}");
         assert_eq!(size, Resources::cores(2, 8));
     }
+    let ds = storage(&actors).datastore("local-34").unwrap();
+    assert_eq!((ds.used_bytes, ds.capacity_bytes), (300 * GIB, 1 << 40));
     // VMs got addresses from the namespace's segment, lowest first.
     assert_eq!(
         network(&actors).addresses(NS),
@@ -353,7 +311,7 @@ fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
     );
     assert!(status(&actors, "web").conditions().iter().all(|c| c.status));
 
-    let json = checked_summary(&scenario(4, config(4, 16, 2), calls));
+    let json = checked_summary(&s);
     let sup = &json["supervisor"];
     assert_eq!(sup["datastores"]["local-34"]["used_gib"], 300.0);
     assert_eq!(sup["datastores"]["local-34"]["capacity_gib"], 1024.0);
@@ -369,36 +327,25 @@ fn vms_with_a_volume_run_only_on_hosts_that_see_its_datastore() {
 fn a_vm_whose_datastore_hosts_are_full_is_unplaceable_and_placed_when_room_appears() {
     // esx-03 and esx-04 take one large VM each; a third with a local claim
     // may not use esx-01 or esx-02, so it waits, and goes when one is deleted.
-    let calls = vec![
-        call(10, Verb::Create, claim("d", "local-34")),
-        call(
-            20,
-            Verb::Create,
-            vm("big-0", "large", PowerState::PoweredOn, &["d"]),
-        ),
-        call(
-            20,
-            Verb::Create,
-            vm("big-1", "large", PowerState::PoweredOn, &["d"]),
-        ),
-        call(
-            20,
-            Verb::Create,
-            vm("big-2", "large", PowerState::PoweredOn, &["d"]),
-        ),
-    ];
-    let mut waiting = calls.clone();
-    let actors = run(&scenario(4, config(4, 16, 2), calls));
+    let mut w = claim("10s", "d", "local-34");
+    for i in 0..3 {
+        w += &vm("20s", &format!("big-{i}"), "large", "PoweredOn", Some("d"));
+    }
+    let actors = run(&scenario(4, 16, 2, &w, ""));
     assert_eq!(
         hosts(&actors, &["big-0", "big-1"]),
         vec![on("esx-03"), on("esx-04")]
     );
     let v = status(&actors, "big-2");
-    assert_eq!((v.phase, v.host.as_deref()), (VmPhase::Unplaceable, None));
-    assert!(
-        v.reason.as_deref().unwrap().contains("2 allowed host"),
-        "{v:?}"
+    assert_eq!(
+        (v.phase, v.host.as_deref(), v.reason.as_deref()),
+        (
+            VmPhase::Unplaceable,
+            None,
+            Some("none of the 2 allowed host(s) has room for 12 cores, 48.0 GiB")
+        )
     );
+    assert!(!v.conditions()[0].status);
     assert!(
         operator(&actors)
             .view(&key("big-2"))
@@ -406,12 +353,8 @@ fn a_vm_whose_datastore_hosts_are_full_is_unplaceable_and_placed_when_room_appea
             .waiting_for_retry
     );
 
-    waiting.push(call(
-        600,
-        Verb::Delete,
-        vm("big-0", "large", PowerState::PoweredOn, &[]),
-    ));
-    let actors = run(&scenario(4, config(4, 16, 2), waiting));
+    w += &delete("10m", "VirtualMachine", "big-0");
+    let actors = run(&scenario(4, 16, 2, &w, ""));
     assert_eq!(
         hosts(&actors, &["big-1", "big-2"]),
         vec![on("esx-04"), on("esx-03")]
@@ -422,23 +365,19 @@ fn a_vm_whose_datastore_hosts_are_full_is_unplaceable_and_placed_when_room_appea
 #[test]
 fn namespace_ip_exhaustion_fails_the_create_with_the_segment_and_a_delete_frees_an_address() {
     // A /29: 8 addresses, 5 usable.
-    let mut calls: Vec<TimedCall> = (0..6)
-        .map(|i| {
-            let v = vm(&format!("v{i}"), "best-effort", PowerState::PoweredOff, &[]);
-            call(10 + i, Verb::Create, v)
-        })
-        .collect();
-    calls.push(call(
-        100,
-        Verb::Delete,
-        vm("v1", "best-effort", PowerState::PoweredOff, &[]),
-    ));
-    calls.push(call(
-        110,
-        Verb::Create,
-        vm("v6", "best-effort", PowerState::PoweredOff, &[]),
-    ));
-    let actors = run(&scenario(2, config(2, 8, 2), calls));
+    let mut w = String::new();
+    for i in 0..6 {
+        w += &vm(
+            &format!("{}s", 10 + i),
+            &format!("v{i}"),
+            "best-effort",
+            "PoweredOff",
+            None,
+        );
+    }
+    w += &delete("100s", "VirtualMachine", "v1");
+    w += &vm("110s", "v6", "best-effort", "PoweredOff", None);
+    let actors = run(&scenario(2, 8, 2, &w, ""));
     let out = outcomes(&actors);
     assert!(out[..5].iter().all(ok), "{out:?}");
     assert_eq!(
@@ -460,14 +399,15 @@ fn namespace_ip_exhaustion_fails_the_create_with_the_segment_and_a_delete_frees_
 
 #[test]
 fn vip_exhaustion_fails_the_load_balancer_create_with_the_pool() {
-    let calls = vec![
-        call(10, Verb::Create, load_balancer("a")),
-        call(11, Verb::Create, load_balancer("b")),
-        call(12, Verb::Create, load_balancer("c")),
-        call(20, Verb::Delete, load_balancer("a")),
-        call(21, Verb::Create, load_balancer("d")),
-    ];
-    let actors = run(&scenario(2, config(2, 16, 2), calls));
+    let w = [
+        load_balancer("10s", "a"),
+        load_balancer("11s", "b"),
+        load_balancer("12s", "c"),
+        delete("20s", "Service", "a"),
+        load_balancer("21s", "d"),
+    ]
+    .concat();
+    let actors = run(&scenario(2, 16, 2, &w, ""));
     let out = outcomes(&actors);
     assert_eq!(
         out[2],
@@ -491,143 +431,98 @@ fn vip_exhaustion_fails_the_load_balancer_create_with_the_pool() {
 #[test]
 fn powering_off_frees_host_capacity_for_a_waiting_vm_at_once() {
     // Two hosts, one large VM fits per host: c waits until a powers off.
-    let calls = vec![
-        call(
-            10,
-            Verb::Create,
-            vm("a", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            10,
-            Verb::Create,
-            vm("b", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            10,
-            Verb::Create,
-            vm("c", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            1000,
-            Verb::Update,
-            vm("a", "large", PowerState::PoweredOff, &[]),
-        ),
-    ];
-    let actors = run(&scenario(2, config(2, 16, 2), calls));
+    let w = [
+        vm("10s", "a", "large", "PoweredOn", None),
+        vm("10s", "b", "large", "PoweredOn", None),
+        vm("10s", "c", "large", "PoweredOn", None),
+        vm_update("1000s", "a", "large", "PoweredOff"),
+    ]
+    .concat();
+    let actors = run(&scenario(2, 16, 2, &w, ""));
     assert!(outcomes(&actors).iter().all(ok));
     assert_eq!(
         hosts(&actors, &["a", "b", "c"]),
         vec![
             (None, VmPhase::Created, PowerState::PoweredOff),
-            on("esx-02"),
             on("esx-01"),
+            on("esx-02"),
         ]
     );
     assert_eq!(placed(&actors, "a"), None);
+    // esx-01 also runs the control-plane VM (1 core, 4Gi).
     let used: Vec<Resources> = placement(&actors).host_beliefs().map(|b| b.used).collect();
-    assert_eq!(used, vec![Resources::cores(12, 48); 2]);
-    // c's last failure was at 10 s; with backoff its next timer is after
-    // 1000 s only by chance: it went because a's power-off freed the host.
+    assert_eq!(
+        used,
+        vec![Resources::cores(13, 52), Resources::cores(12, 48)]
+    );
+    // c's retries back off to minutes; it went at 1000 s because a's
+    // power-off freed the host, not because a timer fired.
     let view = operator(&actors).view(&key("c")).unwrap();
     assert!(matches!(view.life, Life::Running { .. }) && !view.waiting_for_retry);
 }
 
 #[test]
 fn suspending_and_powering_on_again_moves_between_hosts_as_drs_decides() {
-    let calls = vec![
-        call(
-            10,
-            Verb::Create,
-            vm("a", "small", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            20,
-            Verb::Create,
-            vm("b", "small", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            30,
-            Verb::Update,
-            vm("a", "small", PowerState::Suspended, &[]),
-        ),
-        call(
-            40,
-            Verb::Create,
-            vm("c", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            50,
-            Verb::Update,
-            vm("a", "small", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let actors = run(&scenario(2, config(2, 16, 2), calls));
-    // a on esx-01, b on esx-02; a suspended frees esx-01 for c; a powered
-    // on again goes where DRS finds the lower load: esx-02.
+    let w = [
+        vm("10s", "a", "small", "PoweredOn", None),
+        vm("20s", "b", "small", "PoweredOn", None),
+        vm_update("30s", "a", "small", "Suspended"),
+        vm("40s", "c", "large", "PoweredOn", None),
+        vm_update("50s", "a", "small", "PoweredOn"),
+    ]
+    .concat();
+    let actors = run(&scenario(2, 16, 2, &w, ""));
+    // a on esx-02 (esx-01 has the control plane), b on esx-01; a suspended
+    // leaves esx-02 empty for c; a powered on again goes to the lighter
+    // esx-01.
     assert_eq!(
         hosts(&actors, &["a", "b", "c"]),
-        vec![on("esx-02"), on("esx-02"), on("esx-01")]
+        vec![on("esx-01"), on("esx-01"), on("esx-02")]
+    );
+    let mut suspended = w.clone();
+    suspended.truncate(w.rfind("    - at: 50s").unwrap());
+    let actors = run(&scenario(2, 16, 2, &suspended, ""));
+    assert_eq!(
+        hosts(&actors, &["a"]),
+        vec![(None, VmPhase::Created, PowerState::Suspended)]
     );
 }
 
 #[test]
 fn deleting_a_vm_frees_its_capacity_and_its_address() {
-    let calls = vec![
-        call(
-            10,
-            Verb::Create,
-            vm("a", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            10,
-            Verb::Create,
-            vm("b", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            20,
-            Verb::Delete,
-            vm("a", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            20,
-            Verb::Delete,
-            vm("b", "large", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let actors = run(&scenario(1, config(1, 16, 2), calls));
-    // One host: b never fitted; both deletions leave nothing behind.
+    // One host: b waits for a's room; a's deletion gives it.
+    let w = [
+        vm("10s", "a", "large", "PoweredOn", None),
+        vm("10s", "b", "large", "PoweredOn", None),
+        delete("100s", "VirtualMachine", "a"),
+    ]
+    .concat();
+    let actors = run(&scenario(1, 16, 2, &w, ""));
     assert!(outcomes(&actors).iter().all(ok));
-    assert_eq!(placement(&actors).placed().count(), 0);
+    assert_eq!(hosts(&actors, &["b"]), vec![on("esx-01")]);
     assert_eq!(
         placement(&actors).host_beliefs().next().unwrap().used,
-        Resources::ZERO
+        Resources::cores(13, 52)
     );
-    assert!(network(&actors).addresses(NS).is_empty());
+    assert_eq!(network(&actors).addresses(NS), vec!["10.244.0.3"]);
     assert!(operator(&actors).view(&key("a")).is_none());
 }
 
 #[test]
 fn a_class_change_resizes_a_running_vm() {
-    let calls = vec![
-        call(
-            10,
-            Verb::Create,
-            vm("a", "small", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            100,
-            Verb::Update,
-            vm("a", "large", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let actors = run(&scenario(2, config(2, 16, 2), calls));
-    assert_eq!(hosts(&actors, &["a"]), vec![on("esx-01")]);
+    let w = [
+        vm("10s", "a", "small", "PoweredOn", None),
+        vm_update("100s", "a", "large", "PoweredOn"),
+    ]
+    .concat();
+    let actors = run(&scenario(2, 16, 2, &w, ""));
+    assert_eq!(hosts(&actors, &["a"]), vec![on("esx-02")]);
     assert_eq!(
         placed(&actors, "a"),
-        Some((HostId(0), Resources::cores(12, 48)))
+        Some((HostId(1), Resources::cores(12, 48)))
     );
-    // The small life is gone: only one workload in placement.
-    assert_eq!(placement(&actors).placed().count(), 1);
+    // The small life is gone: placement holds the control plane and a.
+    assert_eq!(placement(&actors).placed().count(), 2);
     assert_eq!(
         api(&actors).namespace_usage().next().unwrap().1.cpu_millis,
         12_000
@@ -636,66 +531,23 @@ fn a_class_change_resizes_a_running_vm() {
 
 #[test]
 fn a_host_crash_restarts_the_vm_elsewhere_and_status_follows() {
-    let calls = vec![call(
-        10,
-        Verb::Create,
-        vm("a", "small", PowerState::PoweredOn, &[]),
-    )];
-    let mut s = scenario(2, config(2, 16, 2), calls);
-    let faults = parse_scenario(
-        "seed: 1\nduration: 1h
-datacenter:
-  host_models:
-    - { name: r650, cpu: 16, memory: 64Gi }
-  clusters:
-    - name: wcp
-      hosts:
-        - { model: r650, count: 2 }
-faults:
-  - { at: 10m, host: esx-01, fault: crash }
-",
-        "<faults>",
-    )
-    .unwrap();
-    s.faults = faults.faults;
-    let actors = run(&s);
-    assert_eq!(hosts(&actors, &["a"]), vec![on("esx-02")]);
-    assert_eq!(placed(&actors, "a").unwrap().0, HostId(1));
+    let w = vm("10s", "a", "small", "PoweredOn", None);
+    let crash = "  - {at: 10m, host: esx-02, fault: crash}\n";
+    let actors = run(&scenario(2, 16, 2, &w, crash));
+    assert_eq!(hosts(&actors, &["a"]), vec![on("esx-01")]);
+    assert_eq!(placed(&actors, "a").unwrap().0, HostId(0));
 }
 
 #[test]
 fn a_vm_that_ha_finds_no_room_for_is_failed_with_the_reason_and_keeps_retrying() {
-    let calls = vec![
-        call(
-            10,
-            Verb::Create,
-            vm("a", "large", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            10,
-            Verb::Create,
-            vm("b", "large", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let mut s = scenario(2, config(2, 16, 2), calls);
-    let faults = parse_scenario(
-        "seed: 1\nduration: 1h
-datacenter:
-  host_models:
-    - { name: r650, cpu: 16, memory: 64Gi }
-  clusters:
-    - name: wcp
-      hosts:
-        - { model: r650, count: 2 }
-faults:
-  - { at: 10m, host: esx-01, fault: crash }
-",
-        "<faults>",
-    )
-    .unwrap();
-    s.faults = faults.faults;
-    let actors = run(&s);
-    assert_eq!(hosts(&actors, &["b"]), vec![on("esx-02")]);
+    let w = [
+        vm("10s", "a", "large", "PoweredOn", None),
+        vm("10s", "b", "large", "PoweredOn", None),
+    ]
+    .concat();
+    let crash = "  - {at: 10m, host: esx-02, fault: crash}\n";
+    let actors = run(&scenario(2, 16, 2, &w, crash));
+    assert_eq!(hosts(&actors, &["b"]), vec![on("esx-01")]);
     let a = status(&actors, "a");
     assert_eq!(
         (a.phase, a.actual_power, a.host.as_deref()),
@@ -712,42 +564,24 @@ faults:
     assert!(view.waiting_for_retry && view.failures > 1, "{view:?}");
 }
 
-fn sup_fault(at_secs: u64, lasts_secs: Option<u64>, kind: SupervisorFaultKind) -> SupervisorFault {
-    SupervisorFault {
-        at: SimTime(at_secs * SEC),
-        kind,
-        lasts: lasts_secs.map(|s| pacsim::model::SimDuration(s * SEC)),
-        location: pacsim::scenario::Location { line: 1, col: 1 },
-    }
-}
-
 #[test]
 fn a_datastore_failure_fails_the_vms_on_it_until_the_repair_then_they_run_again() {
-    let calls = vec![
-        call(10, Verb::Create, claim("d", "local-34")),
-        call(
-            20,
-            Verb::Create,
-            vm("db", "small", PowerState::PoweredOn, &["d"]),
-        ),
-        call(
-            20,
-            Verb::Create,
-            vm("web", "small", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let mut s = scenario(4, config(4, 16, 2), calls.clone());
-    let ds = SupervisorFaultKind::Datastore("local-34".into());
-    s.faults.supervisor = vec![sup_fault(600, Some(600), ds.clone())];
-    let actors = run(&s);
+    let w = [
+        claim("10s", "d", "local-34"),
+        vm("20s", "db", "small", "PoweredOn", Some("d")),
+        vm("20s", "web", "small", "PoweredOn", None),
+    ]
+    .concat();
+    let fault = "  - {at: 10m, fault: datastore-failure, datastore: local-34, repair_after: 10m}\n";
+    let actors = run(&scenario(4, 16, 2, &w, fault));
     assert_eq!(
         hosts(&actors, &["db", "web"]),
-        vec![on("esx-03"), on("esx-01")]
+        vec![on("esx-03"), on("esx-02")]
     );
 
     // Never repaired: db is Failed with the reason, web untouched.
-    s.faults.supervisor = vec![sup_fault(600, None, ds)];
-    let actors = run(&s);
+    let fault = "  - {at: 10m, fault: datastore-failure, datastore: local-34}\n";
+    let actors = run(&scenario(4, 16, 2, &w, fault));
     let db = status(&actors, "db");
     assert_eq!(
         (db.phase, db.host.as_deref(), db.reason.as_deref()),
@@ -758,7 +592,7 @@ fn a_datastore_failure_fails_the_vms_on_it_until_the_repair_then_they_run_again(
         )
     );
     assert_eq!(placed(&actors, "db"), None);
-    assert_eq!(hosts(&actors, &["web"]), vec![on("esx-01")]);
+    assert_eq!(hosts(&actors, &["web"]), vec![on("esx-02")]);
     assert!(storage(&actors).datastore("local-34").unwrap().failed);
 }
 
@@ -767,44 +601,29 @@ fn a_vm_operator_crash_loses_nothing_it_cannot_rebuild() {
     // The operator is down from 5 s to 60 s. A VM created before, one
     // created after and a resize after the restart all work, and the
     // state rebuilt from its journal equals its state before the crash.
-    let calls = vec![
-        call(
-            1,
-            Verb::Create,
-            vm("before", "small", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            100,
-            Verb::Create,
-            vm("after", "small", PowerState::PoweredOn, &[]),
-        ),
-        call(
-            200,
-            Verb::Update,
-            vm("before", "large", PowerState::PoweredOn, &[]),
-        ),
-    ];
-    let mut s = scenario(2, config(2, 16, 2), calls);
-    s.faults.supervisor = vec![sup_fault(
-        5,
-        Some(55),
-        SupervisorFaultKind::ControlPlaneCrash(vec!["vm-operator".into()]),
-    )];
-    let actors = run(&s);
+    let w = [
+        vm("1s", "before", "small", "PoweredOn", None),
+        vm("100s", "after", "small", "PoweredOn", None),
+        vm_update("200s", "before", "large", "PoweredOn"),
+    ]
+    .concat();
+    let crash =
+        "  - {at: 5s, fault: control-plane-crash, components: [vm-operator], repair_after: 55s}\n";
+    let actors = run(&scenario(2, 16, 2, &w, crash));
     assert_eq!(
         hosts(&actors, &["before", "after"]),
-        vec![on("esx-01"), on("esx-02")]
+        vec![on("esx-02"), on("esx-01")]
     );
     assert_eq!(
         placed(&actors, "before"),
-        Some((HostId(0), Resources::cores(12, 48)))
+        Some((HostId(1), Resources::cores(12, 48)))
     );
-    let rebuilt = actors.iter().any(|a| match a {
+    let mismatch = actors.iter().any(|a| match a {
         WorldActor::Supervisor(s) => s.rebuild_mismatch,
         _ => false,
     });
     assert!(
-        !rebuilt,
+        !mismatch,
         "a rebuild differed from the state before its crash"
     );
 }
