@@ -56,9 +56,10 @@ impl Addrs {
             Kind::VirtualMachine => vec![self.vm_operator, self.scheduler],
             Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler],
             Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps, self.scheduler],
-            Kind::Namespace | Kind::StorageClass | Kind::VirtualMachineImage | Kind::Service => {
-                Vec::new()
-            }
+            // The VM Operator maps a VM's storage class to its policy's
+            // datastores.
+            Kind::StorageClass => vec![self.vm_operator],
+            Kind::Namespace | Kind::VirtualMachineImage | Kind::Service => Vec::new(),
         }
     }
 }

@@ -34,5 +34,7 @@ pub mod storage;
 pub mod summary;
 #[cfg(test)]
 pub mod testutil;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod vm_operator;
 pub mod wps;

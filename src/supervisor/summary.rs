@@ -23,6 +23,31 @@ pub struct SupervisorSummary {
     pub vms: VmSummary,
     pub nodes: NodeSummary,
     pub services: ServiceSummary,
+    /// CNS: per datastore, in config order of names (ordered map).
+    pub datastores: BTreeMap<String, DatastoreSummary>,
+    /// NSX: per namespace segment, and the VIP pool.
+    pub network: NetworkSummary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DatastoreSummary {
+    pub used_gib: f64,
+    pub capacity_gib: f64,
+    pub failed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolSummary {
+    /// `10.244.0.16/28`, or `first-last` for the VIP pool.
+    pub block: String,
+    pub in_use: u64,
+    pub usable: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkSummary {
+    pub segments: BTreeMap<String, PoolSummary>,
+    pub vips: PoolSummary,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -111,6 +136,68 @@ pub fn api_server(actors: &[WorldActor]) -> Option<&ApiServer> {
     })
 }
 
+fn part<'a, T>(
+    actors: &'a [WorldActor],
+    pick: impl Fn(&'a SupActor) -> Option<&'a T>,
+) -> Option<&'a T> {
+    actors.iter().find_map(|a| match a {
+        WorldActor::Supervisor(s) => pick(&s.actor),
+        _ => None,
+    })
+}
+
+fn pool(p: super::network::PoolUsage) -> PoolSummary {
+    PoolSummary {
+        block: p.block,
+        in_use: p.in_use.into(),
+        usable: p.usable.into(),
+    }
+}
+
+/// NSX's pools and CNS's datastores at the end.
+fn network_and_storage(
+    actors: &[WorldActor],
+    namespaces: impl Iterator<Item = String>,
+) -> (NetworkSummary, BTreeMap<String, DatastoreSummary>) {
+    let gib = |b: u64| round3(b as f64 / GIB as f64);
+    let datastores = part(actors, |a| match a {
+        SupActor::Storage(s) => Some(s),
+        _ => None,
+    })
+    .map(|s| {
+        s.datastores()
+            .iter()
+            .map(|d| {
+                let summary = DatastoreSummary {
+                    used_gib: gib(d.used_bytes),
+                    capacity_gib: gib(d.capacity_bytes),
+                    failed: d.failed,
+                };
+                (d.name.clone(), summary)
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    let net = part(actors, |a| match a {
+        SupActor::Network(n) => Some(n),
+        _ => None,
+    });
+    let network = NetworkSummary {
+        segments: namespaces
+            .filter_map(|ns| Some((ns.clone(), pool(net?.segment(&ns)?))))
+            .collect(),
+        vips: net.map_or(
+            PoolSummary {
+                block: String::new(),
+                in_use: 0,
+                usable: 0,
+            },
+            |n| pool(n.vip_pool()),
+        ),
+    };
+    (network, datastores)
+}
+
 pub fn summarize(
     actors: &[WorldActor],
     stats: &SupStats,
@@ -174,6 +261,7 @@ pub fn summarize(
         }
     }
     let (running, total) = api.control_plane_running();
+    let (network, datastores) = network_and_storage(actors, namespaces.keys().cloned());
     Some(SupervisorSummary {
         control_plane: ControlPlaneSummary {
             vms: total as u64,
@@ -205,6 +293,8 @@ pub fn summarize(
                 .collect(),
         },
         services,
+        datastores,
+        network,
     })
 }
 
@@ -294,6 +384,20 @@ impl SupervisorSummary {
                 ),
             ),
         ];
+        for (name, d) in &self.datastores {
+            let failed = if d.failed { " (failed)" } else { "" };
+            rows.push((
+                "datastore",
+                format!("{name}: {}/{} GiB used{failed}", d.used_gib, d.capacity_gib),
+            ));
+        }
+        let v = &self.network.vips;
+        if v.usable > 0 {
+            rows.push((
+                "load-balancer VIPs",
+                format!("{}/{} in use ({})", v.in_use, v.usable, v.block),
+            ));
+        }
         for (name, ns) in &self.namespaces {
             let limit = |l: Option<f64>| l.map_or("unlimited".to_string(), |v| format!("{v}"));
             rows.push((

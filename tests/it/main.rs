@@ -10,5 +10,6 @@ mod replay;
 mod run_cli;
 mod scenario_parse;
 mod supervisor_pods;
+mod supervisor_vms;
 mod support;
 mod trace;

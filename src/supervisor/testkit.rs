@@ -1,0 +1,67 @@
+//! Shared fixtures for the Supervisor's unit tests (test builds only).
+
+use super::addrs::Addrs;
+use super::config::*;
+use crate::model::{ActorId, Dist, Resources, SimDuration};
+
+/// A config with the given namespaces (unlimited, no classes), a /28 per
+/// namespace from 10.244.0.0, 4 VIPs, no datastores.
+pub fn config(namespaces: &[&str]) -> SupervisorConfig {
+    SupervisorConfig {
+        control_plane: ControlPlaneConfig {
+            vms: 0,
+            size: Resources::cores(4, 16),
+            boot: Dist::Fixed(0),
+        },
+        spherelet: SphereletConfig {
+            heartbeat_interval: SimDuration(10_000_000_000),
+            node_grace_period: SimDuration(40_000_000_000),
+            not_ready_toleration: SimDuration(300_000_000_000),
+            pod_start_latency: Dist::Fixed(0),
+        },
+        network: NetworkConfig {
+            segment_size: 16,
+            pod_cidr_base: [10, 244, 0, 0],
+            vip_base: [192, 168, 100, 0],
+            vip_count: 4,
+        },
+        datastores: Vec::new(),
+        storage_policies: Vec::new(),
+        users: Vec::new(),
+        namespaces: namespaces
+            .iter()
+            .map(|n| NamespaceConfig {
+                name: n.to_string(),
+                cpu_limit_millis: None,
+                memory_limit_bytes: None,
+                storage_limit_bytes: None,
+                vm_classes: Vec::new(),
+                storage_classes: Vec::new(),
+                permissions: Vec::new(),
+            })
+            .collect(),
+        node_taints: Vec::new(),
+        objects: Vec::new(),
+    }
+}
+
+/// Addresses laid out as `build` does from actor 100, with `hosts` hosts
+/// named esx-01...; placement is actor 0.
+pub fn addrs(hosts: usize) -> Addrs {
+    let id = |i: u32| ActorId(100 + i);
+    Addrs {
+        placement: ActorId(0),
+        api_server: id(0),
+        auth_proxy: id(1),
+        scheduler: id(2),
+        node_controller: id(3),
+        replicaset_controller: id(4),
+        vm_operator: id(5),
+        wps: id(6),
+        network: id(7),
+        storage: id(8),
+        spherelets: (0..hosts as u32).map(|h| id(9 + h)).collect(),
+        clients: id(9 + hosts as u32),
+        host_names: (1..=hosts).map(|h| format!("esx-{h:02}")).collect(),
+    }
+}
