@@ -146,6 +146,7 @@ impl NoteSink for Stats {
                 self.lost += 1;
                 self.waiting.remove(vm);
             }
+            Note::VmDeleted { vm } if vm.0 >= crate::model::SPARSE_BASE => {}
             Note::VmDeleted { vm } => {
                 self.deleted += 1;
                 self.waiting.remove(vm);

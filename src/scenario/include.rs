@@ -7,7 +7,17 @@
 use super::error::{Diag, PResult};
 use super::read;
 use super::yaml::{self, Node};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// The comment block that embeds included files at the end of a
+/// scenario's stored text (`Scenario::source`), so that a log or trace,
+/// which keeps only that text, re-parses anywhere.
+const BUNDLE_START: &str =
+    "# --- pacsim: included files, embedded so that logs and traces re-parse ---";
+const BUNDLE_FILE: &str = "# @include ";
+const BUNDLE_LINE: &str = "#| ";
 
 /// Where `include:` paths are resolved.
 #[derive(Clone, Debug)]
@@ -15,6 +25,10 @@ pub(crate) struct Includes {
     /// The scenario file's folder; empty (the working directory) for text
     /// that came from no file (`<inline>`, `<trace header>`).
     base: PathBuf,
+    /// Files embedded in the text itself (by path as written): used first.
+    bundled: BTreeMap<String, String>,
+    /// What was read from disk, by path as written, in first-use order.
+    read: RefCell<Vec<(String, String)>>,
 }
 
 /// The documents of one included file, and the name errors inside it use.
@@ -33,7 +47,63 @@ impl Includes {
                 .map(PathBuf::from)
                 .unwrap_or_default()
         };
-        Includes { base }
+        Includes {
+            base,
+            bundled: BTreeMap::new(),
+            read: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Also resolves includes from the files embedded in `text`.
+    pub fn with_bundle(mut self, text: &str) -> Self {
+        let Some((_, bundle)) = text.split_once(BUNDLE_START) else {
+            return self;
+        };
+        let mut current: Option<(String, String)> = None;
+        for line in bundle.lines() {
+            if let Some(path) = line.strip_prefix(BUNDLE_FILE) {
+                if let Some((p, t)) = current.take() {
+                    self.bundled.insert(p, t);
+                }
+                current = Some((path.to_string(), String::new()));
+            } else if let Some((_, text)) = &mut current {
+                let content = line.strip_prefix(BUNDLE_LINE).or(line.strip_prefix("#|"));
+                if let Some(content) = content {
+                    text.push_str(content);
+                    text.push('\n');
+                }
+            }
+        }
+        if let Some((p, t)) = current {
+            self.bundled.insert(p, t);
+        }
+        self
+    }
+
+    /// `text` with the files read from disk embedded at its end (unchanged
+    /// when nothing was read from disk).
+    pub fn bundle_into(&self, text: &str) -> String {
+        let read = self.read.borrow();
+        if read.is_empty() {
+            return text.to_string();
+        }
+        let mut out = text.to_string();
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(BUNDLE_START);
+        out.push('\n');
+        for (path, content) in read.iter() {
+            out.push_str(BUNDLE_FILE);
+            out.push_str(path);
+            out.push('\n');
+            for line in content.lines() {
+                out.push_str(BUNDLE_LINE);
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// Reads the file named by `node` (an `include:` value) and parses all
@@ -49,10 +119,22 @@ impl Includes {
         } else {
             format!("`{written}` ({file})")
         };
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Diag::new(node.loc, format!("cannot read include file {named}: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| Diag::new(node.loc, format!("include file {named} is not UTF-8 text")))?;
+        let text = match self.bundled.get(&written) {
+            Some(text) => text.clone(),
+            None => {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    Diag::new(node.loc, format!("cannot read include file {named}: {e}"))
+                })?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    Diag::new(node.loc, format!("include file {named} is not UTF-8 text"))
+                })?;
+                let mut read = self.read.borrow_mut();
+                if !read.iter().any(|(p, _)| *p == written) {
+                    read.push((written.clone(), text.clone()));
+                }
+                text
+            }
+        };
         let docs = yaml::parse_documents(&text).map_err(|d| d.located_in(&file))?;
         if docs.is_empty() {
             return Err(Diag::new(
@@ -76,5 +158,16 @@ mod tests {
         );
         assert_eq!(Includes::for_file("a.yaml").base, PathBuf::new());
         assert_eq!(Includes::for_file("<inline>").base, PathBuf::new());
+    }
+
+    #[test]
+    fn a_bundle_round_trips_the_files_read() {
+        let inc = Includes::for_file("<inline>");
+        inc.read
+            .borrow_mut()
+            .push(("m/a.yaml".into(), "kind: Pod\n# note\n\nx: 1\n".into()));
+        let text = inc.bundle_into("seed: 1\n");
+        let again = Includes::for_file("<trace header>").with_bundle(&text);
+        assert_eq!(again.bundled["m/a.yaml"], "kind: Pod\n# note\n\nx: 1\n");
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         },
     };
     // Before workloads: their API calls refer to its users and namespaces.
-    let includes = Includes::for_file(file);
+    let includes = Includes::for_file(file).with_bundle(text);
     let supervisor = f
         .opt("supervisor")
         .map(|n| supervisor::parse_supervisor(n, &datacenter, &includes))
@@ -100,7 +100,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
     Ok(Scenario {
         name,
         file: file.to_string(),
-        source: text.to_string(),
+        source: includes.bundle_into(text),
         seed,
         duration: SimDuration(duration),
         datacenter,

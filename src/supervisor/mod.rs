@@ -33,8 +33,8 @@ pub mod stats;
 pub mod storage;
 pub mod summary;
 #[cfg(test)]
-pub mod testutil;
-#[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+pub mod testutil;
 pub mod vm_operator;
 pub mod wps;

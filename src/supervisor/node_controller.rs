@@ -256,6 +256,9 @@ impl NodeController {
             }
             Call::Evict(pod) => {
                 self.evicting.remove(&pod);
+                if result.is_ok() {
+                    ctx.note(Note::Sup(SupNote::PodEvicted));
+                }
             }
         }
     }
@@ -286,6 +289,11 @@ impl NodeController {
                     // (upstream's probe timestamp).
                     node.known = true;
                     node.last_heartbeat = node.last_heartbeat.max(now);
+                    // Registration: the node counts in the Ready timeline.
+                    ctx.note(Note::Sup(SupNote::NodeReady {
+                        host: n.host,
+                        ready: n.ready,
+                    }));
                 }
                 self.write_status(n.host, ctx);
                 self.arm(n.host, ctx);
@@ -416,10 +424,17 @@ mod tests {
         );
         assert_eq!(
             ctx.notes,
-            vec![Note::Sup(SupNote::NodeReady {
-                host: HostId(0),
-                ready: false
-            })]
+            vec![
+                // Registration, then the NotReady at 163 s.
+                Note::Sup(SupNote::NodeReady {
+                    host: HostId(0),
+                    ready: true
+                }),
+                Note::Sup(SupNote::NodeReady {
+                    host: HostId(0),
+                    ready: false
+                })
+            ]
         );
         // Timers were lazy: about one per grace period while heartbeating.
         assert!(timers.is_empty());

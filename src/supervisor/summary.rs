@@ -276,7 +276,12 @@ pub fn summarize(
             // Every reason, zeros included, so `expect:` can name any.
             refused_by_reason: super::msg::ApiError::KINDS
                 .iter()
-                .map(|k| (k.to_string(), stats.calls_refused.get(k).copied().unwrap_or(0)))
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        stats.calls_refused.get(k).copied().unwrap_or(0),
+                    )
+                })
                 .collect(),
             denied: stats.calls_denied,
         },

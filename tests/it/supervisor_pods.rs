@@ -207,7 +207,7 @@ datacenter:
 ";
 
 #[test]
-#[ignore = "pods need NSX address grants: un-ignore when src/supervisor/network.rs lands"]
+
 fn a_partitioned_node_goes_not_ready_at_last_heartbeat_plus_40s_and_its_pods_are_evicted_300s_later_and_recreated()
  {
     // Heartbeats at 0, 10, ... s; the partition starts at 3605 s, so the
@@ -279,7 +279,7 @@ faults:
 }
 
 #[test]
-#[ignore = "pods need NSX address grants: un-ignore when src/supervisor/network.rs lands"]
+
 fn taints_node_selectors_and_anti_affinity_are_respected_and_a_pod_that_fits_nowhere_stays_pending_with_the_reason()
  {
     let gpu = Taint {
