@@ -6,7 +6,7 @@
 use super::actors::SupActor;
 use super::api_server::ApiServer;
 use super::api_server::admission::Usage;
-use super::objects::{Body, PodPhase, PowerState};
+use super::objects::{Body, PodPhase, PowerState, VmPhase};
 use super::stats::SupStats;
 use crate::actors::WorldActor;
 use crate::model::SimTime;
@@ -27,6 +27,15 @@ pub struct SupervisorSummary {
     pub datastores: BTreeMap<String, DatastoreSummary>,
     /// NSX: per namespace segment, and the VIP pool.
     pub network: NetworkSummary,
+    /// Parts rebuilt from their journals after a crash, and how many of
+    /// those rebuilds differed from the state at the crash (must be 0).
+    pub rebuilds: RebuildSummary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RebuildSummary {
+    pub count: u64,
+    pub mismatches: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -109,6 +118,9 @@ pub struct VmSummary {
     pub by_phase: BTreeMap<String, u64>,
     pub powered_on: u64,
     pub powered_off: u64,
+    /// VMs not running at the end that should (Failed or Unplaceable), as
+    /// `namespace/name` with their status reason: the ones a fault took.
+    pub not_running: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -221,6 +233,7 @@ pub fn summarize(
         by_phase: BTreeMap::new(),
         powered_on: 0,
         powered_off: 0,
+        not_running: BTreeMap::new(),
     };
     let (mut ready, mut not_ready) = (0, 0);
     let mut services = ServiceSummary {
@@ -246,6 +259,11 @@ pub fn summarize(
                 match v.actual_power {
                     PowerState::PoweredOn => vms.powered_on += 1,
                     _ => vms.powered_off += 1,
+                }
+                if matches!(v.phase, VmPhase::Failed | VmPhase::Unplaceable) {
+                    let name = format!("{}/{}", object.meta.namespace, object.meta.name);
+                    let reason = v.reason.clone().unwrap_or_else(|| v.phase.name().into());
+                    vms.not_running.insert(name, reason);
                 }
                 if let Some(ns) = ns {
                     ns.vms += 1;
@@ -300,6 +318,10 @@ pub fn summarize(
         services,
         datastores,
         network,
+        rebuilds: RebuildSummary {
+            count: stats.rebuilds,
+            mismatches: stats.rebuild_mismatches,
+        },
     })
 }
 
@@ -401,6 +423,18 @@ impl SupervisorSummary {
             rows.push((
                 "load-balancer VIPs",
                 format!("{}/{} in use ({})", v.in_use, v.usable, v.block),
+            ));
+        }
+        for (vm, reason) in &self.vms.not_running {
+            rows.push(("VM not running", format!("{vm}: {reason}")));
+        }
+        if self.rebuilds.count > 0 {
+            rows.push((
+                "crash rebuilds",
+                format!(
+                    "{} ({} differed from the state before the crash)",
+                    self.rebuilds.count, self.rebuilds.mismatches
+                ),
             ));
         }
         for (name, ns) in &self.namespaces {
