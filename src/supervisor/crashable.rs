@@ -211,3 +211,55 @@ impl Context for Replay {
     }
     fn note(&mut self, _note: Note) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::supervisor::clients::Clients;
+
+    fn reply(id: u64) -> Event {
+        SupMsg::Reply { id, result: Ok(id) }.event()
+    }
+
+    #[test]
+    fn a_rebuild_from_the_journal_matches_and_state_outside_it_is_caught() {
+        let mut ctx = TestCtx::new(ActorId(5));
+        let mut part = Crashable::journaled(SupActor::Clients(Clients::default()), 1, "clients");
+        part.handle(reply(1), &mut ctx);
+        part.handle(SupMsg::Crash.event(), &mut ctx);
+        // Lost while down.
+        part.handle(reply(2), &mut ctx);
+        part.handle(SupMsg::Restart.event(), &mut ctx);
+        assert!(!part.rebuild_mismatch);
+        assert_eq!(ctx.notes, vec![Note::Sup(SupNote::Rebuilt { equal: true })]);
+        let SupActor::Clients(c) = &part.actor else {
+            panic!()
+        };
+        assert_eq!(c.outcomes().keys().copied().collect::<Vec<_>>(), [1]);
+
+        // State changed behind the journal's back (as a part with hidden
+        // state would): the rebuild differs and says so.
+        part.actor.handle(reply(3), &mut ctx);
+        part.handle(SupMsg::Crash.event(), &mut ctx);
+        part.handle(SupMsg::Restart.event(), &mut ctx);
+        assert!(part.rebuild_mismatch);
+    }
+
+    #[test]
+    fn a_hung_part_reads_its_backlog_with_the_original_senders() {
+        let mut ctx = TestCtx::new(ActorId(5));
+        let mut part = Crashable::new(SupActor::Clients(Clients::default()));
+        part.handle(SupMsg::Hang.event(), &mut ctx);
+        part.handle(reply(1), &mut ctx);
+        let SupActor::Clients(c) = &part.actor else {
+            panic!()
+        };
+        assert!(c.outcomes().is_empty());
+        part.handle(SupMsg::Unhang.event(), &mut ctx);
+        let SupActor::Clients(c) = &part.actor else {
+            panic!()
+        };
+        assert_eq!(c.outcomes().len(), 1);
+    }
+}

@@ -9,6 +9,7 @@ mod plan;
 mod replay;
 mod run_cli;
 mod scenario_parse;
+mod supervisor;
 mod supervisor_pods;
 mod supervisor_vms;
 mod support;
