@@ -59,7 +59,10 @@ impl Addrs {
             // The VM Operator maps a VM's storage class to its policy's
             // datastores.
             Kind::StorageClass => vec![self.vm_operator],
-            Kind::Namespace | Kind::VirtualMachineImage | Kind::Service => Vec::new(),
+            Kind::Namespace
+            | Kind::VirtualMachineImage
+            | Kind::Service
+            | Kind::TanzuKubernetesCluster => Vec::new(),
         }
     }
 }

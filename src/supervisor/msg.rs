@@ -192,6 +192,46 @@ pub enum SupMsg {
     DatastoreRepaired {
         datastore: String,
     },
+
+    // ---- guest clusters (issue 4): Cluster API <-> each guest cluster
+    /// capi -> guest: a node joined (kubeadm init/join done) and is Ready.
+    GuestNodeUp {
+        node: String,
+        pool: String,
+        control_plane: bool,
+        capacity: Resources,
+    },
+    /// capi -> guest: the node is NotReady (its VM is down).
+    GuestNodeDown {
+        node: String,
+    },
+    /// capi -> guest: cordon and drain the node (upgrade, scale-down,
+    /// remediation); the guest answers `GuestNodeDrained`.
+    GuestDrain {
+        node: String,
+    },
+    /// guest -> capi: drained; `disrupted` pods had to move.
+    GuestNodeDrained {
+        node: String,
+        disrupted: u32,
+    },
+    /// capi -> guest: the node's machine is deleted.
+    GuestNodeGone {
+        node: String,
+    },
+    /// guest (its cluster autoscaler) -> capi: set the pool's replicas.
+    GuestScalePool {
+        pool: String,
+        replicas: u32,
+    },
+    /// scenario -> guest: a call on the guest cluster's own API
+    /// (Deployments inside it), answered with `Reply`.
+    GuestCall {
+        id: CallId,
+        user: String,
+        verb: Verb,
+        object: Object,
+    },
 }
 
 /// What a Supervisor placement request may use.
@@ -338,6 +378,13 @@ impl SupMsg {
             SupMsg::ControlPlaneVmFailed { .. } => "ControlPlaneVmFailed",
             SupMsg::DatastoreFailed { .. } => "DatastoreFailed",
             SupMsg::DatastoreRepaired { .. } => "DatastoreRepaired",
+            SupMsg::GuestNodeUp { .. } => "GuestNodeUp",
+            SupMsg::GuestNodeDown { .. } => "GuestNodeDown",
+            SupMsg::GuestDrain { .. } => "GuestDrain",
+            SupMsg::GuestNodeDrained { .. } => "GuestNodeDrained",
+            SupMsg::GuestNodeGone { .. } => "GuestNodeGone",
+            SupMsg::GuestScalePool { .. } => "GuestScalePool",
+            SupMsg::GuestCall { .. } => "GuestCall",
         }
     }
 

@@ -20,10 +20,12 @@ pub enum Kind {
     ReplicaSet,
     Pod,
     VirtualMachine,
+    /// run.tanzu.vmware.com TanzuKubernetesCluster (issue 4: guest clusters).
+    TanzuKubernetesCluster,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Namespace,
         Kind::Node,
         Kind::StorageClass,
@@ -34,6 +36,7 @@ impl Kind {
         Kind::ReplicaSet,
         Kind::Pod,
         Kind::VirtualMachine,
+        Kind::TanzuKubernetesCluster,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Kind {
             Kind::ReplicaSet => "ReplicaSet",
             Kind::Pod => "Pod",
             Kind::VirtualMachine => "VirtualMachine",
+            Kind::TanzuKubernetesCluster => "TanzuKubernetesCluster",
         }
     }
 
@@ -64,6 +68,7 @@ impl Kind {
             Kind::ReplicaSet => "replicasets",
             Kind::Pod => "pods",
             Kind::VirtualMachine => "virtualmachines",
+            Kind::TanzuKubernetesCluster => "tanzukubernetesclusters",
         }
     }
 
@@ -149,6 +154,7 @@ impl Object {
             Body::ReplicaSet(_) => Kind::ReplicaSet,
             Body::Pod(_) => Kind::Pod,
             Body::VirtualMachine(_) => Kind::VirtualMachine,
+            Body::TanzuKubernetesCluster(_) => Kind::TanzuKubernetesCluster,
         }
     }
 
@@ -169,6 +175,7 @@ pub enum Body {
     ReplicaSet(ReplicaSet),
     Pod(Pod),
     VirtualMachine(VirtualMachine),
+    TanzuKubernetesCluster(TanzuKubernetesCluster),
 }
 
 /// A Supervisor Namespace as the API store sees it; its limits and
@@ -407,4 +414,54 @@ pub struct VirtualMachine {
     /// status.vmIp
     pub ip: Option<String>,
     pub reason: Option<String>,
+}
+
+/// run.tanzu.vmware.com TanzuKubernetesCluster: an upstream Kubernetes
+/// cluster whose nodes are VMs in this namespace, built by Cluster API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TanzuKubernetesCluster {
+    /// spec.topology.controlPlane.tkr.reference.name (or spec.distribution
+    /// .version): changing it at run time is a rolling upgrade.
+    pub version: String,
+    /// spec.topology.controlPlane (its name is "control-plane").
+    pub control_plane: NodePool,
+    /// spec.topology.nodePools[].
+    pub node_pools: Vec<NodePool>,
+    /// status.phase
+    pub phase: ClusterPhase,
+    /// status: the API endpoint's load-balancer VIP.
+    pub endpoint: Option<String>,
+    /// status: nodes Ready (control plane + workers).
+    pub nodes_ready: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePool {
+    pub name: String,
+    pub replicas: u32,
+    pub vm_class: String,
+    pub storage_class: String,
+    /// Cluster autoscaler bounds (min, max), when the pool autoscales.
+    pub autoscale: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ClusterPhase {
+    Creating,
+    Running,
+    Updating,
+    Deleting,
+    Failed,
+}
+
+impl ClusterPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterPhase::Creating => "Creating",
+            ClusterPhase::Running => "Running",
+            ClusterPhase::Updating => "Updating",
+            ClusterPhase::Deleting => "Deleting",
+            ClusterPhase::Failed => "Failed",
+        }
+    }
 }

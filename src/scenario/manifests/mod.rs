@@ -125,7 +125,9 @@ pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
         }
         Kind::StorageClass => Body::StorageClass(storage::parse_storage_class(&f, scope)?),
         Kind::Service => Body::Service(service::parse_service(f.req("spec")?, &path("spec"))?),
-        Kind::Namespace | Kind::Node => unreachable!("kind_of never returns {:?}", info.kind),
+        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+            unreachable!("kind_of never returns {:?}", info.kind)
+        }
     };
     Ok(Object { meta, body })
 }
@@ -478,7 +480,9 @@ fn placeholder(kind: Kind) -> Body {
             selector: BTreeMap::new(),
             vip: None,
         }),
-        Kind::Namespace | Kind::Node => unreachable!("kind_of never returns {kind:?}"),
+        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+            unreachable!("kind_of never returns {kind:?}")
+        }
     }
 }
 
