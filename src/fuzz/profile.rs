@@ -5,8 +5,10 @@
 //! Encoding (times in whole seconds, hosts by index, `;` between items):
 //! `crash:H@AT[+REPAIR]`, `maint:H@AT+DUR`, `slow:H@AT+DUR*FACTOR`,
 //! `part:H,H@AT+DUR`,
-//! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); `none` for
-//! no faults.
+//! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); for
+//! Supervisor scenarios also `sph-crash:H@AT+RESTART`, `sph-hang:H@AT+DUR`,
+//! `cp-crash:0@AT+RESTART` (every control-plane part), `cp-vm:M@AT`;
+//! `none` for no faults.
 
 use crate::model::{Dist, HostId, SimDuration, SimTime};
 use crate::random::StreamRng;
@@ -42,6 +44,24 @@ pub enum Item {
         delay: Ratio,
         delay_mean: u64,
         duplicate: Ratio,
+    },
+    SphereletCrash {
+        host: u32,
+        at: u64,
+        restart: u64,
+    },
+    SphereletHang {
+        host: u32,
+        at: u64,
+        duration: u64,
+    },
+    ControlPlaneCrash {
+        at: u64,
+        restart: u64,
+    },
+    ControlPlaneVm {
+        member: u32,
+        at: u64,
     },
 }
 
@@ -126,6 +146,14 @@ impl Profile {
                 });
             }
         }
+        if scenario.supervisor.is_some() {
+            // Its own stream: plain scenarios keep the profiles they had.
+            draw_supervisor(
+                &mut StreamRng::derive(seed, "fuzz/profile/supervisor"),
+                scenario,
+                &mut items,
+            );
+        }
         Profile { items }
     }
 
@@ -169,6 +197,14 @@ impl Profile {
                     ratio(*delay),
                     ratio(*duplicate)
                 ),
+                Item::SphereletCrash { host, at, restart } => {
+                    format!("sph-crash:{host}@{at}+{restart}")
+                }
+                Item::SphereletHang { host, at, duration } => {
+                    format!("sph-hang:{host}@{at}+{duration}")
+                }
+                Item::ControlPlaneCrash { at, restart } => format!("cp-crash:0@{at}+{restart}"),
+                Item::ControlPlaneVm { member, at } => format!("cp-vm:{member}@{at}"),
             })
             .collect();
         parts.join(";")
@@ -197,6 +233,18 @@ impl Profile {
                 | Item::Maintenance { host, .. }
                 | Item::Slow { host, .. } => vec![*host],
                 Item::Partition { hosts, .. } => hosts.clone(),
+                Item::SphereletCrash { host, .. } | Item::SphereletHang { host, .. } => {
+                    if scenario.supervisor.is_none() {
+                        return Err("fault profile has Supervisor faults, but the scenario has no `supervisor:`".into());
+                    }
+                    vec![*host]
+                }
+                Item::ControlPlaneCrash { .. } | Item::ControlPlaneVm { .. } => {
+                    if scenario.supervisor.is_none() {
+                        return Err("fault profile has Supervisor faults, but the scenario has no `supervisor:`".into());
+                    }
+                    vec![]
+                }
                 Item::Messages { .. } => vec![],
             };
             if let Some(h) = hosts.iter().find(|h| **h >= n) {
@@ -277,6 +325,10 @@ impl Profile {
                     });
                     continue;
                 }
+                sup => {
+                    scenario.faults.supervisor.push(supervisor_fault(sup));
+                    continue;
+                }
             };
             scenario.faults.scheduled.push(fault);
         }
@@ -330,12 +382,93 @@ impl Profile {
                     ratio(*delay),
                     ratio(*duplicate)
                 ),
+                Item::SphereletCrash { host, at, restart } => format!(
+                    "{{ at: {at}s, fault: spherelet-crash, host: {}, repair_after: {restart}s }}",
+                    name(host)
+                ),
+                Item::SphereletHang { host, at, duration } => format!(
+                    "{{ at: {at}s, fault: spherelet-hang, host: {}, duration: {duration}s }}",
+                    name(host)
+                ),
+                Item::ControlPlaneCrash { at, restart } => {
+                    format!("{{ at: {at}s, fault: control-plane-crash, repair_after: {restart}s }}")
+                }
+                Item::ControlPlaneVm { member, at } => {
+                    format!("{{ at: {at}s, fault: control-plane-vm, member: {member} }}")
+                }
             };
             out.push_str("  - ");
             out.push_str(&line);
             out.push('\n');
         }
         out
+    }
+}
+
+/// Supervisor faults for one seed: Spherelet crashes and hangs, a control
+/// plane crash, a control-plane VM failure, each on or off by the seed.
+fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Item>) {
+    let hosts = scenario.datacenter.hosts.len() as u64;
+    let window = (scenario.duration.0 / S * 3 / 4).max(1);
+    if rng.chance(1, 2) {
+        items.push(Item::SphereletCrash {
+            host: rng.below(hosts) as u32,
+            at: rng.below(window),
+            restart: 5 + rng.below(600),
+        });
+    }
+    if rng.chance(1, 3) {
+        items.push(Item::SphereletHang {
+            host: rng.below(hosts) as u32,
+            at: rng.below(window),
+            duration: 5 + rng.below(900),
+        });
+    }
+    if rng.chance(1, 3) {
+        items.push(Item::ControlPlaneCrash {
+            at: rng.below(window),
+            restart: 1 + rng.below(300),
+        });
+    }
+    if let Some(sup) = &scenario.supervisor
+        && sup.control_plane.vms > 0
+        && rng.chance(1, 3)
+    {
+        items.push(Item::ControlPlaneVm {
+            member: rng.below(u64::from(sup.control_plane.vms)) as u32,
+            at: rng.below(window),
+        });
+    }
+}
+
+fn supervisor_fault(item: &Item) -> crate::supervisor::SupervisorFault {
+    use crate::supervisor::{CONTROL_PLANE_COMPONENTS, SupervisorFault, SupervisorFaultKind as K};
+    let secs = |s: u64| SimDuration(s.saturating_mul(S));
+    let (at, kind, lasts) = match item {
+        Item::SphereletCrash { host, at, restart } => {
+            (*at, K::SphereletCrash(HostId(*host)), Some(secs(*restart)))
+        }
+        Item::SphereletHang { host, at, duration } => {
+            (*at, K::SphereletHang(HostId(*host)), Some(secs(*duration)))
+        }
+        Item::ControlPlaneCrash { at, restart } => (
+            *at,
+            K::ControlPlaneCrash(
+                CONTROL_PLANE_COMPONENTS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            ),
+            Some(secs(*restart)),
+        ),
+        Item::ControlPlaneVm { member, at } => (*at, K::ControlPlaneVm(*member), None),
+        other => unreachable!("not a Supervisor fault: {other:?}"),
+    };
+    SupervisorFault {
+        at: SimTime(at.saturating_mul(S)),
+        kind,
+        lasts,
+        location: Default::default(),
     }
 }
 
@@ -380,6 +513,25 @@ fn decode_item(part: &str) -> Option<Item> {
         .map(|h| h.parse().ok())
         .collect::<Option<_>>()?;
     match (kind, hosts.as_slice()) {
+        ("sph-crash", [host]) => Some(Item::SphereletCrash {
+            host: *host,
+            at,
+            restart: extra?,
+        }),
+        ("sph-hang", [host]) => Some(Item::SphereletHang {
+            host: *host,
+            at,
+            duration: extra?,
+        }),
+        ("cp-crash", [0]) => Some(Item::ControlPlaneCrash {
+            at,
+            restart: extra?,
+        }),
+        ("cp-vm", [member]) => Some(Item::ControlPlaneVm {
+            member: *member,
+            at,
+        })
+        .filter(|_| extra.is_none()),
         ("crash", [host]) => Some(Item::Crash {
             host: *host,
             at,
@@ -439,6 +591,18 @@ mod tests {
                     delay_mean: 2,
                     duplicate: Ratio { num: 1, den: 100 },
                 },
+                Item::SphereletCrash {
+                    host: 2,
+                    at: 40,
+                    restart: 70,
+                },
+                Item::SphereletHang {
+                    host: 0,
+                    at: 41,
+                    duration: 300,
+                },
+                Item::ControlPlaneCrash { at: 42, restart: 9 },
+                Item::ControlPlaneVm { member: 1, at: 43 },
             ],
         };
         assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
