@@ -59,10 +59,50 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
                 .collect()
         };
     }
+    if let Some(sup) = &mut s.supervisor {
+        resize_supervisor(sup, &map, all_old, hosts.len());
+    }
+    s.faults.supervisor.retain_mut(|f| {
+        use crate::supervisor::SupervisorFaultKind as K;
+        match &mut f.kind {
+            K::SphereletCrash(h) | K::SphereletHang(h) => match map[h.0 as usize] {
+                Some(n) => {
+                    *h = HostId(n as u32);
+                    true
+                }
+                None => false,
+            },
+            _ => true,
+        }
+    });
     s.datacenter.hosts = hosts;
     s.source
         .push_str(&format!("\n# plan: {count} hosts of model index {model}\n"));
     s
+}
+
+/// The Supervisor's host references follow their hosts like faults do: a
+/// datastore on every host stays on every host, others keep the hosts that
+/// remain; Supervisor faults and taints on a dropped host are dropped.
+fn resize_supervisor(
+    sup: &mut crate::supervisor::SupervisorConfig,
+    map: &[Option<usize>],
+    all_old: usize,
+    all_new: usize,
+) {
+    let moved = |h: &HostId| map[h.0 as usize].map(|n| HostId(n as u32));
+    for d in &mut sup.datastores {
+        d.hosts = if d.hosts.len() == all_old {
+            (0..all_new).map(|i| HostId(i as u32)).collect()
+        } else {
+            d.hosts.iter().filter_map(moved).collect()
+        };
+    }
+    sup.node_taints = sup
+        .node_taints
+        .iter()
+        .filter_map(|(h, t)| moved(h).map(|n| (n, t.clone())))
+        .collect();
 }
 
 /// `esx` for `esx-01`; `esx` when no host has a generated-looking name.
