@@ -16,10 +16,12 @@
 
 use crate::actor::{Context, Note};
 use crate::event::{Event, RejectReason};
-use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmTable};
+use crate::model::{
+    ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable,
+};
 use crate::placement::PlacementIndex;
 use crate::scenario::RestartPriority;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Maintenance {
@@ -38,7 +40,7 @@ struct HostView {
     up: bool,
     incarnation: u32,
     /// VMs placed here, in id order (the order of re-placement).
-    vms: BTreeSet<VmId>,
+    vms: VmSet,
     maintenance: Maintenance,
     /// An HA dedicated failover host: only restarts go there.
     failover: bool,
@@ -122,7 +124,7 @@ impl Placement {
                 used: Resources::ZERO,
                 up: true,
                 incarnation: 0,
-                vms: BTreeSet::new(),
+                vms: VmSet::new(),
                 maintenance: Maintenance::No,
                 failover: false,
             })
