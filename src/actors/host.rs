@@ -12,7 +12,7 @@
 
 use crate::actor::{Context, Note};
 use crate::event::Event;
-use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, VmId, VmMap};
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, VmId, VmSizes};
 
 /// Random failure behaviour of one host.
 #[derive(Clone, Debug)]
@@ -31,7 +31,7 @@ pub struct Host {
     /// Bumped whenever a pending failure/repair timer must be forgotten.
     timer_generation: u32,
     used: Resources,
-    vms: VmMap<Resources>,
+    vms: VmSizes,
     isolated: bool,
     /// The incarnation when the partition began (a crash or repair during
     /// it must be reported at the heal).
@@ -56,7 +56,7 @@ impl Host {
             incarnation: 0,
             timer_generation: 0,
             used: Resources::ZERO,
-            vms: VmMap::default(),
+            vms: VmSizes::default(),
             isolated: false,
             isolated_incarnation: 0,
             deferred: Vec::new(),
@@ -89,12 +89,12 @@ impl Host {
     }
 
     pub fn runs(&self, vm: VmId) -> bool {
-        self.vms.contains_key(vm)
+        self.vms.contains(vm)
     }
 
     /// The VMs running here, in id order.
     pub fn vms(&self) -> impl Iterator<Item = (VmId, Resources)> + '_ {
-        self.vms.iter().map(|(v, r)| (v, *r))
+        self.vms.sorted().into_iter()
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
@@ -253,7 +253,7 @@ impl Host {
     }
 
     fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
-        let vms: Vec<VmId> = self.vms.keys().collect();
+        let vms: Vec<VmId> = self.vms.sorted().into_iter().map(|(vm, _)| vm).collect();
         for vm in vms {
             self.power_off(vm, ctx);
         }

@@ -12,5 +12,5 @@ pub use dist::{Dist, SizeMix, WeightedSize};
 pub use ids::{ActorId, HostId, VmId};
 pub use resources::Resources;
 pub use time::{SimDuration, SimTime};
-pub use vm_set::{VmMap, VmSet};
+pub use vm_set::{VmSet, VmSizes};
 pub use vm_table::{SPARSE_BASE, VmTable};
