@@ -16,9 +16,7 @@
 
 use crate::actor::{Context, Note};
 use crate::event::{Event, RejectReason};
-use crate::model::{
-    ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable,
-};
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable};
 use crate::placement::PlacementIndex;
 use crate::scenario::RestartPriority;
 use std::collections::BTreeMap;
