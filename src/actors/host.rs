@@ -12,8 +12,7 @@
 
 use crate::actor::{Context, Note};
 use crate::event::Event;
-use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, VmId};
-use std::collections::BTreeMap;
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, VmId, VmSizes};
 
 /// Random failure behaviour of one host.
 #[derive(Clone, Debug)]
@@ -32,7 +31,7 @@ pub struct Host {
     /// Bumped whenever a pending failure/repair timer must be forgotten.
     timer_generation: u32,
     used: Resources,
-    vms: BTreeMap<VmId, Resources>,
+    vms: VmSizes,
     isolated: bool,
     /// The incarnation when the partition began (a crash or repair during
     /// it must be reported at the heal).
@@ -60,7 +59,7 @@ impl Host {
             incarnation: 0,
             timer_generation: 0,
             used: Resources::ZERO,
-            vms: BTreeMap::new(),
+            vms: VmSizes::default(),
             isolated: false,
             isolated_incarnation: 0,
             deferred: Vec::new(),
@@ -108,12 +107,12 @@ impl Host {
     }
 
     pub fn runs(&self, vm: VmId) -> bool {
-        self.vms.contains_key(&vm)
+        self.vms.contains(vm)
     }
 
     /// The VMs running here, in id order.
     pub fn vms(&self) -> impl Iterator<Item = (VmId, Resources)> + '_ {
-        self.vms.iter().map(|(v, r)| (*v, *r))
+        self.vms.sorted().into_iter()
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
@@ -150,11 +149,8 @@ impl Host {
             return;
         }
         // A duplicate (message fault) is ignored: power-on is idempotent.
-        match self.vms.entry(vm) {
-            std::collections::btree_map::Entry::Occupied(_) => return,
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(size);
-            }
+        if !self.vms.insert_new(vm, size) {
+            return;
         }
         // Over capacity is a placement bug; the invariant checker reports it
         // (`host-capacity`) with its causal chain, so no panic here.
@@ -167,7 +163,7 @@ impl Host {
     }
 
     fn power_off<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
-        if let Some(size) = self.vms.remove(&vm) {
+        if let Some(size) = self.vms.remove(vm) {
             self.used -= size;
             ctx.note(Note::VmStopped {
                 vm,
@@ -279,7 +275,7 @@ impl Host {
     }
 
     fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
-        let vms: Vec<VmId> = self.vms.keys().copied().collect();
+        let vms: Vec<VmId> = self.vms.sorted().into_iter().map(|(vm, _)| vm).collect();
         for vm in vms {
             self.power_off(vm, ctx);
         }

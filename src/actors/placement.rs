@@ -16,7 +16,7 @@
 
 use crate::actor::{Context, Note};
 use crate::event::{Event, RejectReason};
-use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmTable};
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable};
 use crate::placement::PlacementIndex;
 use crate::scenario::RestartPriority;
 use crate::supervisor::msg::{PlaceRule, SupMsg};
@@ -39,7 +39,7 @@ struct HostView {
     up: bool,
     incarnation: u32,
     /// VMs placed here, in id order (the order of re-placement).
-    vms: BTreeSet<VmId>,
+    vms: VmSet,
     maintenance: Maintenance,
     /// An HA dedicated failover host: only restarts go there.
     failover: bool,
@@ -126,7 +126,7 @@ impl Placement {
                 used: Resources::ZERO,
                 up: true,
                 incarnation: 0,
-                vms: BTreeSet::new(),
+                vms: VmSet::new(),
                 maintenance: Maintenance::No,
                 failover: false,
             })
@@ -532,15 +532,11 @@ impl Placement {
     /// Tells the owners of the Supervisor workloads among `displaced` that
     /// their host failed; those not restarted by HA (pods: their owner
     /// recreates them) are forgotten. Returns the VMs still to restart.
-    fn displace_constrained<C: Context>(
-        &mut self,
-        displaced: BTreeSet<VmId>,
-        ctx: &mut C,
-    ) -> BTreeSet<VmId> {
+    fn displace_constrained<C: Context>(&mut self, displaced: VmSet, ctx: &mut C) -> VmSet {
         if self.constrained.is_empty() {
             return displaced;
         }
-        let mut restart = BTreeSet::new();
+        let mut restart = VmSet::new();
         for vm in displaced {
             let Some(rule) = self.constrained.get(&vm) else {
                 restart.insert(vm);

@@ -15,6 +15,9 @@ pub struct Calendar {
     /// The earliest bucket, sorted descending so the next entry is last.
     current: Vec<(SimTime, VmId)>,
     current_bucket: Option<u64>,
+    /// Emptied bucket vectors, reused for new buckets: a fresh `Vec` per
+    /// bucket re-grew from nothing every second of simulated time.
+    spare: Vec<Vec<(SimTime, VmId)>>,
 }
 
 impl Calendar {
@@ -36,17 +39,27 @@ impl Calendar {
                     self.later.insert(c, demoted);
                 }
                 self.current_bucket = None;
-                self.later.entry(bucket).or_default().push((at, vm));
+                self.later_bucket(bucket).push((at, vm));
             }
-            _ => self.later.entry(bucket).or_default().push((at, vm)),
+            _ => self.later_bucket(bucket).push((at, vm)),
         }
+    }
+
+    fn later_bucket(&mut self, bucket: u64) -> &mut Vec<(SimTime, VmId)> {
+        let spare = &mut self.spare;
+        self.later
+            .entry(bucket)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
     }
 
     pub fn peek(&mut self) -> Option<(SimTime, VmId)> {
         if self.current.is_empty() {
             let (bucket, mut entries) = self.later.pop_first()?;
             entries.sort_unstable_by(|a, b| b.cmp(a));
-            self.current = entries;
+            let emptied = std::mem::replace(&mut self.current, entries);
+            if emptied.capacity() > 0 {
+                self.spare.push(emptied);
+            }
             self.current_bucket = Some(bucket);
         }
         self.current.last().copied()

@@ -5,10 +5,12 @@ pub mod dist;
 pub mod ids;
 pub mod resources;
 pub mod time;
+pub mod vm_set;
 pub mod vm_table;
 
 pub use dist::{Dist, SizeMix, WeightedSize};
 pub use ids::{ActorId, HostId, VmId};
 pub use resources::Resources;
 pub use time::{SimDuration, SimTime};
+pub use vm_set::{VmSet, VmSizes};
 pub use vm_table::{SPARSE_BASE, VmTable};

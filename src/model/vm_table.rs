@@ -97,7 +97,11 @@ impl<T> VmTable<T> {
             self.base -= 1;
         }
         let i = (vm.0 - self.base) as usize;
-        if i >= self.window.len() {
+        if i == self.window.len() {
+            // The common case: the next new id. `resize` by one cost ~30
+            // instructions more than a push.
+            self.window.push_back(EMPTY);
+        } else if i > self.window.len() {
             self.window.resize(i + 1, EMPTY);
         }
         let slot = match self.free.pop() {

@@ -2,6 +2,8 @@
 //! with pruning. Leaves are hosts in id order, so a left-to-right search
 //! breaks ties by the lowest id.
 
+/// `merge` must be a join (commutative, associative, idempotent; e.g. a
+/// componentwise max or min), which [`SegmentTree::set`] relies on.
 pub trait Summary: Copy + PartialEq {
     /// The summary of an empty slot (padding, or an ineligible host).
     const EMPTY: Self;
@@ -26,7 +28,20 @@ impl<S: Summary> SegmentTree<S> {
 
     pub fn set(&mut self, leaf: usize, value: S) {
         let mut i = self.leaves + leaf;
-        self.nodes[i] = value;
+        let old = std::mem::replace(&mut self.nodes[i], value);
+        if S::merge(&old, &value) == value {
+            // The leaf only grew (a VM left): each ancestor is its old
+            // summary joined with `value`, so siblings need not be read.
+            while i > 1 {
+                i /= 2;
+                let merged = S::merge(&self.nodes[i], &value);
+                if self.nodes[i] == merged {
+                    break;
+                }
+                self.nodes[i] = merged;
+            }
+            return;
+        }
         while i > 1 {
             i /= 2;
             let merged = S::merge(&self.nodes[2 * i], &self.nodes[2 * i + 1]);

@@ -42,10 +42,18 @@ pub struct Queue {
     slab: Vec<Option<Pending>>,
     free_slots: Vec<u32>,
     due_now: VecDeque<(u64, Pending)>,
-    /// The queued input of each source, by source index: (time, seq, event).
-    inputs: Vec<Option<(u64, u64, Pending)>>,
+    /// The key (time, seq) of each source's queued input, by source index;
+    /// [`NO_INPUT`] when it has none. Apart from the payloads, so that
+    /// finding the front reads 16 bytes per source, not whole events.
+    input_keys: Vec<(u64, u64)>,
+    /// The queued input of each source, by source index.
+    inputs: Vec<Option<Pending>>,
     queued_inputs: usize,
 }
+
+/// The key of an empty input slot: after every real key, since a real seq
+/// is never `u64::MAX`.
+const NO_INPUT: (u64, u64) = (u64::MAX, u64::MAX);
 
 /// Where the next event waits.
 enum Lane {
@@ -71,12 +79,14 @@ impl Queue {
             let i = pending.source as usize;
             if i >= self.inputs.len() {
                 self.inputs.resize_with(i + 1, || None);
+                self.input_keys.resize(i + 1, NO_INPUT);
             }
             assert!(
                 self.inputs[i].is_none(),
                 "a source has one input queued at a time"
             );
-            self.inputs[i] = Some((pending.at.0, seq, pending));
+            self.input_keys[i] = (pending.at.0, seq);
+            self.inputs[i] = Some(pending);
             self.queued_inputs += 1;
             return;
         }
@@ -99,27 +109,28 @@ impl Queue {
     }
 
     /// The front of the queue: (time, seq, lane).
+    #[inline]
     fn front(&self) -> Option<(u64, u64, Lane)> {
-        let mut best: Option<(u64, u64, Lane)> = None;
-        let mut consider = |at: u64, seq: u64, lane: Lane| {
-            if best.as_ref().is_none_or(|b| (at, seq) < (b.0, b.1)) {
-                best = Some((at, seq, lane));
-            }
-        };
+        let mut best = NO_INPUT;
+        let mut lane = None;
         if let Some(Reverse((at, seq, _))) = self.heap.peek() {
-            consider(*at, *seq, Lane::Heap);
+            best = (*at, *seq);
+            lane = Some(Lane::Heap);
         }
-        if let Some((seq, _)) = self.due_now.front() {
-            consider(self.now.0, *seq, Lane::DueNow);
+        if let Some((seq, _)) = self.due_now.front()
+            && (self.now.0, *seq) < best
+        {
+            best = (self.now.0, *seq);
+            lane = Some(Lane::DueNow);
         }
-        if self.queued_inputs > 0 {
-            for (i, slot) in self.inputs.iter().enumerate() {
-                if let Some((at, seq, _)) = slot {
-                    consider(*at, *seq, Lane::Input(i));
-                }
+        // Empty slots hold NO_INPUT, which never wins.
+        for (i, key) in self.input_keys.iter().enumerate() {
+            if *key < best {
+                best = *key;
+                lane = Some(Lane::Input(i));
             }
         }
-        best
+        lane.map(|lane| (best.0, best.1, lane))
     }
 
     /// The time of the next event, if any.
@@ -143,7 +154,8 @@ impl Queue {
             Lane::DueNow => self.due_now.pop_front().map(|(_, p)| p),
             Lane::Input(i) => {
                 self.queued_inputs -= 1;
-                self.inputs[i].take().map(|(_, _, p)| p)
+                self.input_keys[i] = NO_INPUT;
+                self.inputs[i].take()
             }
         }
     }

@@ -1,0 +1,192 @@
+//! The VMs on one host: [`VmSizes`] (a host's running VMs and their sizes)
+//! and [`VmSet`] (placement's ids per host, in id order).
+//!
+//! A host runs a few dozen VMs at most, so flat vectors beat B-trees: one
+//! allocation per host instead of one per node, and lookups that scan or
+//! binary search a contiguous slice of ids (one or two cache lines). With
+//! 10,000 hosts the B-tree nodes were scattered over the heap and every
+//! power-on/off paid cache misses for them.
+
+use super::{Resources, VmId};
+
+/// A host's running VMs with their sizes, unordered: ids and sizes in two
+/// parallel vectors, so a lookup scans only the ids, and a removal swaps
+/// the last entry into the hole instead of shifting the tail. Anything that
+/// iterates gets them sorted by id ([`VmSizes::sorted`]), as from the
+/// `BTreeMap` this replaced, so the order of effects never changed.
+#[derive(Clone, Debug, Default)]
+pub struct VmSizes {
+    ids: Vec<VmId>,
+    sizes: Vec<Resources>,
+}
+
+impl VmSizes {
+    fn position(&self, vm: VmId) -> Option<usize> {
+        self.ids.iter().position(|&v| v == vm)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn contains(&self, vm: VmId) -> bool {
+        self.position(vm).is_some()
+    }
+
+    /// Inserts `vm` unless present; true when it was inserted.
+    pub fn insert_new(&mut self, vm: VmId, size: Resources) -> bool {
+        if self.contains(vm) {
+            return false;
+        }
+        self.ids.push(vm);
+        self.sizes.push(size);
+        true
+    }
+
+    pub fn remove(&mut self, vm: VmId) -> Option<Resources> {
+        let i = self.position(vm)?;
+        self.ids.swap_remove(i);
+        Some(self.sizes.swap_remove(i))
+    }
+
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.sizes.clear();
+    }
+
+    /// Every VM with its size, in id order (ids are unique, so the order
+    /// is fully determined).
+    pub fn sorted(&self) -> Vec<(VmId, Resources)> {
+        let mut all: Vec<(VmId, Resources)> = self
+            .ids
+            .iter()
+            .copied()
+            .zip(self.sizes.iter().copied())
+            .collect();
+        all.sort_unstable_by_key(|&(vm, _)| vm);
+        all
+    }
+}
+
+/// A set of VM ids kept sorted in a `Vec`, with the `BTreeSet` calls that
+/// placement's host views use. Iteration is in id order (the order VMs are
+/// re-placed in when their host fails). New VMs have the largest id so far,
+/// so an insert is usually an append.
+#[derive(Clone, Debug, Default)]
+pub struct VmSet {
+    ids: Vec<VmId>,
+}
+
+impl VmSet {
+    pub fn new() -> Self {
+        VmSet::default()
+    }
+
+    fn find(&self, vm: VmId) -> Result<usize, usize> {
+        match self.ids.last() {
+            Some(last) if *last < vm => Err(self.ids.len()),
+            None => Err(0),
+            _ => self.ids.binary_search(&vm),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn contains(&self, vm: &VmId) -> bool {
+        self.find(*vm).is_ok()
+    }
+
+    /// True when `vm` was not in the set.
+    pub fn insert(&mut self, vm: VmId) -> bool {
+        match self.find(vm) {
+            Ok(_) => false,
+            Err(i) => {
+                self.ids.insert(i, vm);
+                true
+            }
+        }
+    }
+
+    /// True when `vm` was in the set.
+    pub fn remove(&mut self, vm: &VmId) -> bool {
+        match self.find(*vm) {
+            Ok(i) => {
+                self.ids.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Ids in increasing order.
+    pub fn iter(&self) -> std::slice::Iter<'_, VmId> {
+        self.ids.iter()
+    }
+}
+
+impl IntoIterator for VmSet {
+    type Item = VmId;
+    type IntoIter = std::vec::IntoIter<VmId>;
+
+    /// Ids in increasing order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.ids.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[test]
+    fn sizes_behave_like_a_btreemap_under_random_operations() {
+        let mut map = VmSizes::default();
+        let mut model = BTreeMap::new();
+        let mut rng = crate::random::StreamRng::derive(3, "vm_set");
+        for step in 0..20_000u64 {
+            let vm = VmId(rng.below(60));
+            let size = Resources::new(step, 2 * step, 0);
+            match rng.below(3) {
+                0 => {
+                    let fresh = !model.contains_key(&vm);
+                    model.entry(vm).or_insert(size);
+                    assert_eq!(map.insert_new(vm, size), fresh);
+                }
+                1 => assert_eq!(map.remove(vm), model.remove(&vm)),
+                _ => assert_eq!(map.contains(vm), model.contains_key(&vm)),
+            }
+            assert_eq!(map.len(), model.len());
+        }
+        let want: Vec<_> = model.into_iter().collect();
+        assert_eq!(map.sorted(), want);
+    }
+
+    #[test]
+    fn set_behaves_like_a_btreeset_under_random_operations() {
+        let mut set = VmSet::new();
+        let mut model = BTreeSet::new();
+        let mut rng = crate::random::StreamRng::derive(4, "vm_set");
+        for _ in 0..20_000u64 {
+            let vm = VmId(rng.below(60));
+            match rng.below(3) {
+                0 => assert_eq!(set.insert(vm), model.insert(vm)),
+                1 => assert_eq!(set.remove(&vm), model.remove(&vm)),
+                _ => assert_eq!(set.contains(&vm), model.contains(&vm)),
+            }
+            assert_eq!(set.len(), model.len());
+        }
+        assert!(set.iter().copied().eq(model.iter().copied()));
+        assert!(set.into_iter().eq(model));
+    }
+}
