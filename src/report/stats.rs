@@ -171,7 +171,12 @@ impl NoteSink for Stats {
             Note::HostIsolated { .. } => *self.faults.entry("partition").or_default() += 1,
             Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
             Note::VmMigrated { .. } => self.migrated += 1,
-            Note::Sup(n) => self.supervisor.note(at, n),
+            Note::Sup(n) => {
+                if let crate::supervisor::SupNote::Fault { kind } = n {
+                    *self.faults.entry(kind).or_default() += 1;
+                }
+                self.supervisor.note(at, n)
+            }
         }
     }
 }

@@ -84,9 +84,17 @@ impl Crashable {
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         if let Event::Supervisor(msg) = &event {
             match **msg {
-                SupMsg::Crash => return self.crash(),
+                SupMsg::Crash => {
+                    ctx.note(Note::Sup(SupNote::Fault {
+                        kind: "process_crash",
+                    }));
+                    return self.crash();
+                }
                 SupMsg::Restart => return self.restart(ctx),
                 SupMsg::Hang => {
+                    ctx.note(Note::Sup(SupNote::Fault {
+                        kind: "process_hang",
+                    }));
                     if self.is_up() {
                         self.process = Process::Hung { inbox: Vec::new() };
                     }
@@ -232,7 +240,15 @@ mod tests {
         part.handle(reply(2), &mut ctx);
         part.handle(SupMsg::Restart.event(), &mut ctx);
         assert!(!part.rebuild_mismatch);
-        assert_eq!(ctx.notes, vec![Note::Sup(SupNote::Rebuilt { equal: true })]);
+        assert_eq!(
+            ctx.notes,
+            vec![
+                Note::Sup(SupNote::Fault {
+                    kind: "process_crash"
+                }),
+                Note::Sup(SupNote::Rebuilt { equal: true })
+            ]
+        );
         let SupActor::Clients(c) = &part.actor else {
             panic!()
         };

@@ -26,4 +26,7 @@ pub enum SupNote {
     /// A crashed part was rebuilt from its journal; `equal`: the rebuilt
     /// state is the state it had when it crashed.
     Rebuilt { equal: bool },
+    /// A fault reached a Supervisor part (`process_crash`, `process_hang`,
+    /// `control_plane_vm`, `datastore_failure`), for `faults` by kind.
+    Fault { kind: &'static str },
 }

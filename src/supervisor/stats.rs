@@ -86,6 +86,8 @@ impl SupStats {
                 self.control_plane_outages += 1;
                 self.unavailable_since = Some(at);
             }
+            // Counted with the other faults, in the run's `faults`.
+            SupNote::Fault { .. } => {}
             SupNote::Rebuilt { equal } => {
                 self.rebuilds += 1;
                 self.rebuild_mismatches += u64::from(!equal);

@@ -116,6 +116,11 @@ impl Storage {
             return;
         }
         d.failed = failed;
+        if failed {
+            ctx.note(crate::actor::Note::Sup(super::notes::SupNote::Fault {
+                kind: "datastore_failure",
+            }));
+        }
         let msg = if failed {
             SupMsg::DatastoreFailed { datastore }
         } else {

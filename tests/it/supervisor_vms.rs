@@ -596,6 +596,13 @@ fn a_datastore_failure_fails_the_vms_on_it_until_the_repair_then_they_run_again(
     assert_eq!(placed(&actors, "db"), None);
     assert_eq!(hosts(&actors, &["web"]), vec![on("esx-02")]);
     assert!(storage(&actors).datastore("local-34").unwrap().failed);
+    // The report names the VM the failure took, with the reason.
+    let summary = checked_summary(&scenario(4, 16, 2, &w, fault));
+    assert_eq!(
+        summary["supervisor"]["vms"]["not_running"],
+        serde_json::json!({"team-a/db": "datastore local-34 of claim d failed"})
+    );
+    assert_eq!(summary["faults"]["datastore_failure"], 1);
 }
 
 #[test]

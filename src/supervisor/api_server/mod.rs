@@ -172,7 +172,12 @@ impl ApiServer {
                 self.member_booted(member as usize, generation, ctx)
             }
             SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
-            SupMsg::ControlPlaneVmFailed { member } => self.member_rebooting(member as usize, ctx),
+            SupMsg::ControlPlaneVmFailed { member } => {
+                ctx.note(Note::Sup(SupNote::Fault {
+                    kind: "control_plane_vm",
+                }));
+                self.member_rebooting(member as usize, ctx)
+            }
             other => tracing::warn!(
                 kind = other.kind(),
                 "api server ignored an unexpected message"
