@@ -724,7 +724,7 @@ mod constrained_tests {
         rule: PlaceRule,
     ) -> SupMsg {
         let msg = SupMsg::Place {
-            vm: VmId(vm),
+            vm: sup(vm),
             size,
             rule,
         };
@@ -776,7 +776,7 @@ mod constrained_tests {
         assert_eq!(
             place(&mut p, &mut ctx, 0, Resources::cores(8, 8), pinned.clone()),
             SupMsg::Placed {
-                vm: VmId(0),
+                vm: sup(0),
                 host: HostId(2)
             }
         );
@@ -790,7 +790,7 @@ mod constrained_tests {
                 PlaceRule::default()
             ),
             SupMsg::Placed {
-                vm: VmId(1),
+                vm: sup(1),
                 host: HostId(0)
             }
         );
@@ -832,7 +832,7 @@ mod constrained_tests {
         assert_eq!(
             place(&mut p, &mut ctx, 1, Resources::cores(2, 2), vm),
             SupMsg::Placed {
-                vm: VmId(1),
+                vm: sup(1),
                 host: HostId(1)
             }
         );
@@ -845,11 +845,11 @@ mod constrained_tests {
                 _ => None,
             })
             .collect();
-        assert!(to_owner.contains(&SupMsg::Displaced { vm: VmId(0) }));
-        assert!(to_owner.contains(&SupMsg::Displaced { vm: VmId(1) }));
+        assert!(to_owner.contains(&SupMsg::Displaced { vm: sup(0) }));
+        assert!(to_owner.contains(&SupMsg::Displaced { vm: sup(1) }));
         // Host 2 is full, host 1 down, and host 0 (with room) is outside the
         // VM's rule: the VM is lost, not re-placed there; the pod just gone.
-        assert!(p.where_is(VmId(0)).is_none());
-        assert!(p.where_is(VmId(1)).is_none());
+        assert!(p.where_is(sup(0)).is_none());
+        assert!(p.where_is(sup(1)).is_none());
     }
 }
