@@ -716,6 +716,11 @@ mod constrained_tests {
         )
     }
 
+    /// Supervisor workloads have ids from SPARSE_BASE up.
+    fn sup(n: u64) -> VmId {
+        VmId(crate::model::SPARSE_BASE + n)
+    }
+
     fn place(
         p: &mut Placement,
         ctx: &mut TestCtx,
