@@ -23,6 +23,37 @@ pub struct SupervisorConfig {
     /// Cluster-scoped objects that exist from time 0 (VirtualMachineClass,
     /// VirtualMachineImage, StorageClass), created by [`ADMIN_USER`].
     pub objects: Vec<Object>,
+    /// Inside every guest cluster (`supervisor.guest_clusters`).
+    pub guest: GuestConfig,
+}
+
+/// The guest clusters' own control loops: kubelet, taint manager and the
+/// cluster autoscaler, with upstream's defaults.
+#[derive(Clone, Debug)]
+pub struct GuestConfig {
+    /// Bound -> Running (image pull, container start); default fixed 2 s.
+    pub pod_start_latency: Dist,
+    /// A NotReady node's pods are evicted after this long (upstream's
+    /// default tolerationSeconds for not-ready: 300 s).
+    pub not_ready_toleration: SimDuration,
+    /// Cluster autoscaler: scan interval (upstream 10 s).
+    pub scan_interval: SimDuration,
+    /// scale-down-unneeded-time (upstream 10 min).
+    pub scale_down_unneeded_time: SimDuration,
+    /// scale-down-utilization-threshold, percent of requests (upstream 50).
+    pub scale_down_utilization_pct: u32,
+}
+
+impl Default for GuestConfig {
+    fn default() -> Self {
+        GuestConfig {
+            pod_start_latency: Dist::Fixed(2_000_000_000),
+            not_ready_toleration: SimDuration::from_secs(300),
+            scan_interval: SimDuration::from_secs(10),
+            scale_down_unneeded_time: SimDuration::from_secs(600),
+            scale_down_utilization_pct: 50,
+        }
+    }
 }
 
 /// The 3 control-plane VMs (kube-apiserver, etcd, controllers).
@@ -154,6 +185,9 @@ pub struct TimedCall {
     pub verb: Verb,
     /// For delete and get only the key matters.
     pub object: Object,
+    /// A call on a guest cluster's own API (`cluster:`): the
+    /// TanzuKubernetesCluster's key. None: the Supervisor's API.
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// `workloads.object_generators[]`: stamps out objects from a template.
@@ -170,6 +204,8 @@ pub struct ObjectGenerator {
     pub count: Option<u64>,
     /// metadata.name is the prefix: objects are named `<prefix>-<n>`.
     pub template: Object,
+    /// As [`TimedCall::cluster`].
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// The timed side of the scenario's Supervisor workloads.

@@ -23,6 +23,7 @@ pub mod build;
 pub mod calls;
 pub mod clients;
 pub mod crashable;
+pub mod guest;
 pub mod network;
 pub mod node_controller;
 pub mod replicaset;

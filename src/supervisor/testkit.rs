@@ -42,6 +42,7 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
             .collect(),
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest: Default::default(),
     }
 }
 
@@ -63,5 +64,7 @@ pub fn addrs(hosts: usize) -> Addrs {
         spherelets: (0..hosts as u32).map(|h| id(9 + h)).collect(),
         clients: id(9 + hosts as u32),
         host_names: (1..=hosts).map(|h| format!("esx-{h:02}")).collect(),
+        capi: ActorId(99),
+        guests: Default::default(),
     }
 }

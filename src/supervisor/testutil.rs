@@ -21,6 +21,8 @@ pub fn addrs(hosts: usize) -> Addrs {
         clients: ActorId(109),
         spherelets: (0..hosts).map(|h| ActorId(200 + h as u32)).collect(),
         host_names: (0..hosts).map(|h| format!("esx-{:02}", h + 1)).collect(),
+        capi: ActorId(99),
+        guests: Default::default(),
     }
 }
 
@@ -51,6 +53,7 @@ pub fn config() -> SupervisorConfig {
         namespaces: Vec::new(),
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest: Default::default(),
     }
 }
 

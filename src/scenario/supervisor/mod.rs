@@ -47,8 +47,10 @@ pub(crate) fn parse_supervisor(
             "node_taints",
             "namespaces",
             "objects",
+            "guest_clusters",
         ],
     )?;
+    let guest = guest_clusters(f.opt("guest_clusters"))?;
     let control_plane = control_plane(f.opt("control_plane"), f.loc, dc)?;
     let spherelet = spherelet(f.opt("spherelet"))?;
     let hosts: Vec<&str> = dc.hosts.iter().map(|h| h.name.as_str()).collect();
@@ -88,7 +90,52 @@ pub(crate) fn parse_supervisor(
         namespaces,
         node_taints,
         objects,
+        guest,
     })
+}
+
+/// `supervisor.guest_clusters`: the control loops inside every guest
+/// cluster (kubelet, taint manager, cluster autoscaler).
+fn guest_clusters(node: Option<&Node>) -> PResult<GuestConfig> {
+    let mut g = GuestConfig::default();
+    let Some(node) = node else { return Ok(g) };
+    let f = Fields::new(
+        node,
+        "supervisor.guest_clusters",
+        &[
+            "pod_start_latency",
+            "not_ready_toleration",
+            "autoscaler_scan_interval",
+            "scale_down_unneeded_time",
+            "scale_down_utilization_threshold",
+        ],
+    )?;
+    if let Some(n) = f.opt("pod_start_latency") {
+        g.pod_start_latency = read::dist(n, &f.sub("pod_start_latency"))?;
+    }
+    if let Some(n) = f.opt("not_ready_toleration") {
+        g.not_ready_toleration = SimDuration(read::duration(n, &f.sub("not_ready_toleration"))?);
+    }
+    if let Some(n) = f.opt("autoscaler_scan_interval") {
+        let d = read::duration(n, &f.sub("autoscaler_scan_interval"))?;
+        g.scan_interval = SimDuration(read::positive(n, "autoscaler_scan_interval", d)?);
+    }
+    if let Some(n) = f.opt("scale_down_unneeded_time") {
+        g.scale_down_unneeded_time =
+            SimDuration(read::duration(n, &f.sub("scale_down_unneeded_time"))?);
+    }
+    if let Some(n) = f.opt("scale_down_utilization_threshold") {
+        let field = f.sub("scale_down_utilization_threshold");
+        let pct = read::u64_value(n, &field)?;
+        if pct > 100 {
+            return Err(Diag::new(
+                n.loc,
+                format!("`{field}` is a percentage of requests: 0 to 100, found {pct}"),
+            ));
+        }
+        g.scale_down_utilization_pct = pct as u32;
+    }
+    Ok(g)
 }
 
 fn control_plane(
@@ -351,6 +398,7 @@ fn node_taints(node: &Node, hosts: &[&str]) -> PResult<Vec<(HostId, Taint)>> {
 /// only, each object at most once.
 fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec<Object>> {
     let scope = Scope {
+        guest: false,
         namespaces: &[],
         storage_policies: policies,
         cluster_scoped_only: true,

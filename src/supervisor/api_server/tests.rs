@@ -42,6 +42,7 @@ pub(crate) fn config() -> SupervisorConfig {
         }],
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest: Default::default(),
     }
 }
 
@@ -61,6 +62,8 @@ pub(crate) fn addrs() -> Addrs {
         clients: a(19),
         spherelets: vec![a(20), a(21), a(22)],
         host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
+        capi: ActorId(99),
+        guests: Default::default(),
     }
 }
 
