@@ -3,6 +3,7 @@
 
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
 use super::network::Network;
 use super::node_controller::NodeController;
@@ -30,6 +31,7 @@ pub enum SupActor {
     Storage(Storage),
     Spherelet(Spherelet),
     Clients(Clients),
+    Capi(Capi),
 }
 
 impl SupActor {
@@ -46,6 +48,7 @@ impl SupActor {
             SupActor::Storage(a) => a.handle(event, ctx),
             SupActor::Spherelet(a) => a.handle(event, ctx),
             SupActor::Clients(a) => a.handle(event, ctx),
+            SupActor::Capi(a) => a.handle(event, ctx),
         }
     }
 }

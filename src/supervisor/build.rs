@@ -7,6 +7,7 @@ use super::actors::SupActor;
 use super::addrs::Addrs;
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
 use super::config::SupervisorConfig;
 use super::network::Network;
@@ -27,7 +28,7 @@ pub struct SupervisorActors {
     pub starts: Vec<ActorId>,
 }
 
-const CONTROL_PLANE_PARTS: [&str; 9] = [
+const CONTROL_PLANE_PARTS: [&str; 10] = [
     "supervisor/api-server",
     "supervisor/auth-proxy",
     "supervisor/scheduler",
@@ -37,6 +38,7 @@ const CONTROL_PLANE_PARTS: [&str; 9] = [
     "supervisor/wps",
     "supervisor/network",
     "supervisor/storage",
+    "supervisor/capi",
 ];
 
 pub fn build(
@@ -60,6 +62,7 @@ pub fn build(
         wps: id(6),
         network: id(7),
         storage: id(8),
+        capi: id(9),
         spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
         clients: id(parts + hosts),
         host_names: host_names.to_vec(),
@@ -101,6 +104,10 @@ pub fn build(
         (
             CONTROL_PLANE_PARTS[8].into(),
             SupActor::Storage(Storage::new(config, a.clone())),
+        ),
+        (
+            CONTROL_PLANE_PARTS[9].into(),
+            SupActor::Capi(Capi::new(config, a.clone())),
         ),
     ];
     for (h, name) in host_names.iter().enumerate() {

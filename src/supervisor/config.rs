@@ -23,6 +23,51 @@ pub struct SupervisorConfig {
     /// Cluster-scoped objects that exist from time 0 (VirtualMachineClass,
     /// VirtualMachineImage, StorageClass), created by [`ADMIN_USER`].
     pub objects: Vec<Object>,
+    /// `supervisor.guest_clusters`: Cluster API timings and health checks.
+    pub guest_clusters: GuestClustersConfig,
+}
+
+/// How guest-cluster machines come up and are kept healthy (Cluster API's
+/// kubeadm bootstrap and MachineHealthCheck settings).
+#[derive(Clone, Debug)]
+pub struct GuestClustersConfig {
+    /// VM powered on -> guest OS up (cloud-init starts).
+    pub vm_boot: Dist,
+    /// `kubeadm init` on the first control-plane machine.
+    pub kubeadm_init: Dist,
+    /// `kubeadm join` on every other machine (after the control plane is up).
+    pub kubeadm_join: Dist,
+    /// MachineHealthCheck: NotReady this long -> the machine is replaced.
+    pub unhealthy_timeout: SimDuration,
+    /// MachineHealthCheck nodeStartupTimeout: no Ready node this long after
+    /// the machine was created -> replaced.
+    pub node_startup_timeout: SimDuration,
+    /// MachineHealthCheck maxUnhealthy, in percent of the cluster's
+    /// machines: above it, nothing is remediated.
+    pub max_unhealthy_percent: u32,
+}
+
+impl Default for GuestClustersConfig {
+    fn default() -> Self {
+        const SEC: u64 = 1_000_000_000;
+        GuestClustersConfig {
+            vm_boot: Dist::Uniform {
+                low: 60 * SEC,
+                high: 120 * SEC,
+            },
+            kubeadm_init: Dist::Uniform {
+                low: 120 * SEC,
+                high: 240 * SEC,
+            },
+            kubeadm_join: Dist::Uniform {
+                low: 45 * SEC,
+                high: 90 * SEC,
+            },
+            unhealthy_timeout: SimDuration(300 * SEC),
+            node_startup_timeout: SimDuration(600 * SEC),
+            max_unhealthy_percent: 100,
+        }
+    }
 }
 
 /// The 3 control-plane VMs (kube-apiserver, etcd, controllers).

@@ -69,6 +69,7 @@ fn config(node_taints: Vec<(HostId, Taint)>) -> SupervisorConfig {
         }],
         node_taints,
         objects: Vec::new(),
+        guest_clusters: Default::default(),
     }
 }
 
