@@ -3,6 +3,7 @@
 
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
 use super::guest::GuestCluster;
 use super::network::Network;
@@ -31,6 +32,7 @@ pub enum SupActor {
     Storage(Storage),
     Spherelet(Spherelet),
     Clients(Clients),
+    Capi(Capi),
     Guest(GuestCluster),
 }
 
@@ -48,6 +50,7 @@ impl SupActor {
             SupActor::Storage(a) => a.handle(event, ctx),
             SupActor::Spherelet(a) => a.handle(event, ctx),
             SupActor::Clients(a) => a.handle(event, ctx),
+            SupActor::Capi(a) => a.handle(event, ctx),
             SupActor::Guest(a) => a.handle(event, ctx),
         }
     }

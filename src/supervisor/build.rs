@@ -7,6 +7,7 @@ use super::actors::SupActor;
 use super::addrs::Addrs;
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
 use super::config::SupervisorConfig;
 use super::guest::GuestCluster;
@@ -29,7 +30,7 @@ pub struct SupervisorActors {
     pub starts: Vec<ActorId>,
 }
 
-const CONTROL_PLANE_PARTS: [&str; 9] = [
+const CONTROL_PLANE_PARTS: [&str; 10] = [
     "supervisor/api-server",
     "supervisor/auth-proxy",
     "supervisor/scheduler",
@@ -39,6 +40,7 @@ const CONTROL_PLANE_PARTS: [&str; 9] = [
     "supervisor/wps",
     "supervisor/network",
     "supervisor/storage",
+    "supervisor/capi",
 ];
 
 pub fn build(
@@ -63,12 +65,10 @@ pub fn build(
         wps: id(6),
         network: id(7),
         storage: id(8),
+        capi: id(9),
         spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
         clients: id(parts + hosts),
         host_names: host_names.to_vec(),
-        // No Cluster API actor yet: scale requests go to the clients
-        // actor, which ignores them.
-        capi: id(parts + hosts),
         guests: guests
             .iter()
             .enumerate()
@@ -113,6 +113,10 @@ pub fn build(
             CONTROL_PLANE_PARTS[8].into(),
             SupActor::Storage(Storage::new(config, a.clone())),
         ),
+        (
+            CONTROL_PLANE_PARTS[9].into(),
+            SupActor::Capi(Capi::new(config, a.clone())),
+        ),
     ];
     for (h, name) in host_names.iter().enumerate() {
         let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32), capacities[h]);
@@ -132,7 +136,7 @@ pub fn build(
         .collect();
     for (key, tkc) in guests {
         let name = format!("{}/{}", key.namespace, key.name);
-        let guest = GuestCluster::new(name.clone(), tkc, &classes, &config.guest, a.capi);
+        let guest = GuestCluster::new(name.clone(), tkc, &classes, &config.guest_clusters, a.capi);
         actors.push((format!("guest/{name}"), SupActor::Guest(guest)));
     }
     // Everyone but the clients starts at time 0, the API server first (it

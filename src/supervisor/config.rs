@@ -23,17 +23,32 @@ pub struct SupervisorConfig {
     /// Cluster-scoped objects that exist from time 0 (VirtualMachineClass,
     /// VirtualMachineImage, StorageClass), created by [`ADMIN_USER`].
     pub objects: Vec<Object>,
-    /// Inside every guest cluster (`supervisor.guest_clusters`).
-    pub guest: GuestConfig,
+    /// `supervisor.guest_clusters`: Cluster API timings and health checks.
+    pub guest_clusters: GuestClustersConfig,
 }
 
-/// The guest clusters' own control loops: kubelet, taint manager and the
-/// cluster autoscaler, with upstream's defaults.
+/// How guest-cluster machines come up and are kept healthy (Cluster API's
+/// kubeadm bootstrap and MachineHealthCheck settings).
 #[derive(Clone, Debug)]
-pub struct GuestConfig {
-    /// Bound -> Running (image pull, container start); default fixed 2 s.
+pub struct GuestClustersConfig {
+    /// VM powered on -> guest OS up (cloud-init starts).
+    pub vm_boot: Dist,
+    /// `kubeadm init` on the first control-plane machine.
+    pub kubeadm_init: Dist,
+    /// `kubeadm join` on every other machine (after the control plane is up).
+    pub kubeadm_join: Dist,
+    /// MachineHealthCheck: NotReady this long -> the machine is replaced.
+    pub unhealthy_timeout: SimDuration,
+    /// MachineHealthCheck nodeStartupTimeout: no Ready node this long after
+    /// the machine was created -> replaced.
+    pub node_startup_timeout: SimDuration,
+    /// MachineHealthCheck maxUnhealthy, in percent of the cluster's
+    /// machines: above it, nothing is remediated.
+    pub max_unhealthy_percent: u32,
+    /// Inside each guest cluster: bound -> Running (image pull, container
+    /// start); default fixed 2 s.
     pub pod_start_latency: Dist,
-    /// A NotReady node's pods are evicted after this long (upstream's
+    /// A NotReady guest node's pods are evicted after this long (upstream's
     /// default tolerationSeconds for not-ready: 300 s).
     pub not_ready_toleration: SimDuration,
     /// Cluster autoscaler: scan interval (upstream 10 s).
@@ -44,13 +59,29 @@ pub struct GuestConfig {
     pub scale_down_utilization_pct: u32,
 }
 
-impl Default for GuestConfig {
+impl Default for GuestClustersConfig {
     fn default() -> Self {
-        GuestConfig {
-            pod_start_latency: Dist::Fixed(2_000_000_000),
-            not_ready_toleration: SimDuration::from_secs(300),
-            scan_interval: SimDuration::from_secs(10),
-            scale_down_unneeded_time: SimDuration::from_secs(600),
+        const SEC: u64 = 1_000_000_000;
+        GuestClustersConfig {
+            vm_boot: Dist::Uniform {
+                low: 60 * SEC,
+                high: 120 * SEC,
+            },
+            kubeadm_init: Dist::Uniform {
+                low: 120 * SEC,
+                high: 240 * SEC,
+            },
+            kubeadm_join: Dist::Uniform {
+                low: 45 * SEC,
+                high: 90 * SEC,
+            },
+            unhealthy_timeout: SimDuration(300 * SEC),
+            node_startup_timeout: SimDuration(600 * SEC),
+            max_unhealthy_percent: 100,
+            pod_start_latency: Dist::Fixed(2 * SEC),
+            not_ready_toleration: SimDuration(300 * SEC),
+            scan_interval: SimDuration(10 * SEC),
+            scale_down_unneeded_time: SimDuration(600 * SEC),
             scale_down_utilization_pct: 50,
         }
     }

@@ -21,6 +21,7 @@ pub mod actors;
 pub mod auth_proxy;
 pub mod build;
 pub mod calls;
+pub mod capi;
 pub mod clients;
 pub mod crashable;
 pub mod guest;

@@ -4,7 +4,7 @@
 //! of the persisted encoding).
 
 use super::config::Verb;
-use super::objects::{Object, ObjectKey, PodPhase, PowerState, VmPhase};
+use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, VmId};
 use serde::{Deserialize, Serialize};
 
@@ -298,6 +298,14 @@ pub enum SystemOp {
     PvcBound {
         pvc: ObjectKey,
         datastore: String,
+    },
+    /// Cluster API's status of a TanzuKubernetesCluster. A phase written
+    /// while the object is Deleting leaves it Deleting.
+    TkcStatus {
+        tkc: ObjectKey,
+        phase: ClusterPhase,
+        endpoint: Option<String>,
+        nodes_ready: u32,
     },
 }
 

@@ -26,4 +26,12 @@ pub enum SupNote {
     /// A crashed part was rebuilt from its journal; `equal`: the rebuilt
     /// state is the state it had when it crashed.
     Rebuilt { equal: bool },
+    /// A guest cluster reached Running `after` its TKC was created.
+    GuestProvisioned { after: SimDuration },
+    /// A guest cluster's rolling upgrade finished after `took`.
+    GuestUpgraded { took: SimDuration },
+    /// MachineHealthCheck replaced a machine.
+    GuestRemediated,
+    /// A node pool was scaled (the autoscaler or a replicas update).
+    GuestScaled { up: bool },
 }

@@ -69,7 +69,7 @@ fn config(node_taints: Vec<(HostId, Taint)>) -> SupervisorConfig {
         }],
         node_taints,
         objects: Vec::new(),
-        guest: Default::default(),
+        guest_clusters: Default::default(),
     }
 }
 

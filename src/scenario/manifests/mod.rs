@@ -7,12 +7,14 @@
 //! One module per kind family: `pod` (Pod, Deployment, ReplicaSet, with
 //! `affinity`), `vm`
 //! (VirtualMachine, VirtualMachineClass, VirtualMachineImage), `storage`
-//! (PersistentVolumeClaim, StorageClass), `service`.
+//! (PersistentVolumeClaim, StorageClass), `service`, `tkc`
+//! (TanzuKubernetesCluster).
 
 mod affinity;
 mod pod;
 mod service;
 mod storage;
+mod tkc;
 mod vm;
 
 use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
@@ -32,7 +34,7 @@ const VMOP: &[&str] = &[
 
 /// Every `kind:` a manifest may have: its object kind and apiVersions.
 /// Deployment and ReplicaSet are both modelled as a ReplicaSet.
-const KINDS: [(&str, Kind, &[&str]); 9] = [
+const KINDS: [(&str, Kind, &[&str]); 10] = [
     ("Pod", Kind::Pod, &["v1"]),
     ("Deployment", Kind::ReplicaSet, &["apps/v1"]),
     ("ReplicaSet", Kind::ReplicaSet, &["apps/v1"]),
@@ -46,6 +48,11 @@ const KINDS: [(&str, Kind, &[&str]); 9] = [
     ("VirtualMachine", Kind::VirtualMachine, VMOP),
     ("VirtualMachineClass", Kind::VirtualMachineClass, VMOP),
     ("VirtualMachineImage", Kind::VirtualMachineImage, VMOP),
+    (
+        "TanzuKubernetesCluster",
+        Kind::TanzuKubernetesCluster,
+        tkc::TKC_VERSIONS,
+    ),
 ];
 
 /// metadata fields real objects carry that the store sets itself.
@@ -131,7 +138,10 @@ pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
         }
         Kind::StorageClass => Body::StorageClass(storage::parse_storage_class(&f, scope)?),
         Kind::Service => Body::Service(service::parse_service(f.req("spec")?, &path("spec"))?),
-        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+        Kind::TanzuKubernetesCluster => {
+            Body::TanzuKubernetesCluster(tkc::parse_tkc(f.req("spec")?, &path("spec"))?)
+        }
+        Kind::Namespace | Kind::Node => {
             unreachable!("kind_of never returns {:?}", info.kind)
         }
     };
@@ -505,7 +515,17 @@ fn placeholder(kind: Kind) -> Body {
             selector: BTreeMap::new(),
             vip: None,
         }),
-        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+        Kind::TanzuKubernetesCluster => {
+            let pool = NodePool {
+                name: tkc::CONTROL_PLANE.to_string(),
+                replicas: 1,
+                vm_class: String::new(),
+                storage_class: String::new(),
+                autoscale: None,
+            };
+            Body::TanzuKubernetesCluster(tkc::new_tkc(String::new(), pool, Vec::new()))
+        }
+        Kind::Namespace | Kind::Node => {
             unreachable!("kind_of never returns {kind:?}")
         }
     }

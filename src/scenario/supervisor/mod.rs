@@ -6,6 +6,7 @@
 //! their permissions.
 
 mod access;
+mod guest;
 mod storage;
 
 use super::error::{Diag, PResult};
@@ -50,7 +51,6 @@ pub(crate) fn parse_supervisor(
             "guest_clusters",
         ],
     )?;
-    let guest = guest_clusters(f.opt("guest_clusters"))?;
     let control_plane = control_plane(f.opt("control_plane"), f.loc, dc)?;
     let spherelet = spherelet(f.opt("spherelet"))?;
     let hosts: Vec<&str> = dc.hosts.iter().map(|h| h.name.as_str()).collect();
@@ -90,52 +90,8 @@ pub(crate) fn parse_supervisor(
         namespaces,
         node_taints,
         objects,
-        guest,
+        guest_clusters: guest::guest_clusters(f.opt("guest_clusters"))?,
     })
-}
-
-/// `supervisor.guest_clusters`: the control loops inside every guest
-/// cluster (kubelet, taint manager, cluster autoscaler).
-fn guest_clusters(node: Option<&Node>) -> PResult<GuestConfig> {
-    let mut g = GuestConfig::default();
-    let Some(node) = node else { return Ok(g) };
-    let f = Fields::new(
-        node,
-        "supervisor.guest_clusters",
-        &[
-            "pod_start_latency",
-            "not_ready_toleration",
-            "autoscaler_scan_interval",
-            "scale_down_unneeded_time",
-            "scale_down_utilization_threshold",
-        ],
-    )?;
-    if let Some(n) = f.opt("pod_start_latency") {
-        g.pod_start_latency = read::dist(n, &f.sub("pod_start_latency"))?;
-    }
-    if let Some(n) = f.opt("not_ready_toleration") {
-        g.not_ready_toleration = SimDuration(read::duration(n, &f.sub("not_ready_toleration"))?);
-    }
-    if let Some(n) = f.opt("autoscaler_scan_interval") {
-        let d = read::duration(n, &f.sub("autoscaler_scan_interval"))?;
-        g.scan_interval = SimDuration(read::positive(n, "autoscaler_scan_interval", d)?);
-    }
-    if let Some(n) = f.opt("scale_down_unneeded_time") {
-        g.scale_down_unneeded_time =
-            SimDuration(read::duration(n, &f.sub("scale_down_unneeded_time"))?);
-    }
-    if let Some(n) = f.opt("scale_down_utilization_threshold") {
-        let field = f.sub("scale_down_utilization_threshold");
-        let pct = read::u64_value(n, &field)?;
-        if pct > 100 {
-            return Err(Diag::new(
-                n.loc,
-                format!("`{field}` is a percentage of requests: 0 to 100, found {pct}"),
-            ));
-        }
-        g.scale_down_utilization_pct = pct as u32;
-    }
-    Ok(g)
 }
 
 fn control_plane(

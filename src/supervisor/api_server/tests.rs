@@ -42,7 +42,7 @@ pub(crate) fn config() -> SupervisorConfig {
         }],
         node_taints: Vec::new(),
         objects: Vec::new(),
-        guest: Default::default(),
+        guest_clusters: Default::default(),
     }
 }
 
@@ -59,10 +59,10 @@ pub(crate) fn addrs() -> Addrs {
         wps: a(16),
         network: a(17),
         storage: a(18),
+        capi: a(9),
         clients: a(19),
         spherelets: vec![a(20), a(21), a(22)],
         host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
-        capi: ActorId(99),
         guests: Default::default(),
     }
 }

@@ -19,7 +19,7 @@ pub mod place;
 #[cfg(test)]
 mod tests;
 
-use super::config::GuestConfig;
+use super::config::GuestClustersConfig;
 use super::msg::{GuestTimer, SupMsg};
 use super::objects::{NodePool, PodSpec, TanzuKubernetesCluster};
 use super::scheduling::{Labels, effective_requests};
@@ -112,7 +112,7 @@ pub struct GuestCluster {
     /// `namespace/name` of the TanzuKubernetesCluster.
     pub name: String,
     capi: ActorId,
-    config: GuestConfig,
+    config: GuestClustersConfig,
     control_plane_replicas: u32,
     pools: BTreeMap<String, Pool>,
     nodes: BTreeMap<String, GuestNode>,
@@ -131,7 +131,7 @@ impl GuestCluster {
         name: String,
         tkc: &TanzuKubernetesCluster,
         classes: &BTreeMap<String, Resources>,
-        config: &GuestConfig,
+        config: &GuestClustersConfig,
         capi: ActorId,
     ) -> Self {
         let pool = |p: &NodePool| Pool {

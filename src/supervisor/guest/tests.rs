@@ -38,7 +38,7 @@ fn cluster(workers: u32, autoscale: Option<(u32, u32)>) -> GuestCluster {
         "ns/tkc".into(),
         &tkc,
         &classes,
-        &GuestConfig::default(),
+        &GuestClustersConfig::default(),
         CAPI,
     )
 }
