@@ -16,6 +16,7 @@
 pub mod api;
 pub mod autoscaler;
 pub mod place;
+pub mod summary;
 #[cfg(test)]
 mod tests;
 
