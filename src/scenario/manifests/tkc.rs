@@ -146,10 +146,14 @@ fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePoo
         Some(n) => {
             let r = read::u64_value(n, &f.sub("replicas"))?;
             if control_plane && r == 0 {
-                return Err(Diag::new(n.loc, "the control plane needs at least 1 replica"));
+                return Err(Diag::new(
+                    n.loc,
+                    "the control plane needs at least 1 replica",
+                ));
             }
-            u32::try_from(r)
-                .map_err(|_| Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas"))))?
+            u32::try_from(r).map_err(|_| {
+                Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas")))
+            })?
         }
         None => 1,
     };

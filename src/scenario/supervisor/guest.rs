@@ -38,7 +38,10 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
         if let Some(n) = f.opt(key) {
             let d = read::duration(n, &f.sub(key))?;
             if d == 0 {
-                return Err(Diag::new(n.loc, format!("`{key}` must be greater than zero")));
+                return Err(Diag::new(
+                    n.loc,
+                    format!("`{key}` must be greater than zero"),
+                ));
             }
             *slot = SimDuration(d);
         }

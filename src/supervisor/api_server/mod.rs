@@ -13,9 +13,7 @@ use super::addrs::{Addrs, IdRange, workload_id};
 use super::config::{NamespaceConfig, SupervisorConfig, Verb};
 use super::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
 use super::notes::SupNote;
-use super::objects::{
-    Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
-};
+use super::objects::{Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
 use crate::actor::{Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration};

@@ -202,7 +202,10 @@ mod tests {
         let Body::VirtualMachine(v) = vm.body else {
             panic!()
         };
-        assert_eq!((v.image_name.as_str(), v.power_state), ("v1-21", PowerState::PoweredOn));
+        assert_eq!(
+            (v.image_name.as_str(), v.power_state),
+            ("v1-21", PowerState::PoweredOn)
+        );
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl Capi {
             SupMsg::GuestNodeDrained { node, disrupted } => {
                 if let Some(key) = self.cluster_of_guest(ctx.sender()) {
                     self.drained(&key, &node, disrupted, ctx);
+                    self.reconcile(&key, ctx);
                 }
             }
             SupMsg::GuestScalePool { pool, replicas } => {
@@ -493,11 +494,8 @@ impl Capi {
         let guest = self.guest(tkc);
         let m = self.machine_mut(tkc, name).expect("known machine");
         m.node_up = true;
-        let (pool, control_plane, class) = (
-            m.pool.clone(),
-            m.control_plane,
-            m.template.vm_class.clone(),
-        );
+        let (pool, control_plane, class) =
+            (m.pool.clone(), m.control_plane, m.template.vm_class.clone());
         if let Some(g) = guest {
             let msg = SupMsg::GuestNodeUp {
                 node: name.to_string(),
@@ -558,7 +556,13 @@ impl Capi {
 
     // ---- scaling, drains, deletion
 
-    fn scale_pool<C: Context>(&mut self, tkc: &ObjectKey, pool: String, replicas: u32, ctx: &mut C) {
+    fn scale_pool<C: Context>(
+        &mut self,
+        tkc: &ObjectKey,
+        pool: String,
+        replicas: u32,
+        ctx: &mut C,
+    ) {
         let Some(c) = self.clusters.get_mut(tkc) else {
             return;
         };
@@ -580,7 +584,12 @@ impl Capi {
 
     fn start_drain<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
         let guest = self.guest(tkc);
-        let m = self.machine_mut(tkc, name).expect("known machine");
+        let Some(m) = self.machine_mut(tkc, name) else {
+            return;
+        };
+        if m.stage != Stage::Active {
+            return;
+        }
         m.stage = Stage::Draining;
         match guest {
             Some(g) if m.node_up => {
@@ -606,7 +615,6 @@ impl Capi {
         c.history
             .push((now, MachineEvent::Drained(name.to_string(), disrupted)));
         self.delete_machine(tkc, name, ctx);
-        self.reconcile(tkc, ctx);
     }
 
     /// Deletes the machine's VM; the guest forgets the node at once.
@@ -880,7 +888,11 @@ impl Capi {
         let c = self.clusters.get_mut(tkc).expect("known cluster");
         if c.service {
             c.service = false;
-            let key = ObjectKey::new(Kind::Service, &tkc.namespace, &endpoint_service_name(&tkc.name));
+            let key = ObjectKey::new(
+                Kind::Service,
+                &tkc.namespace,
+                &endpoint_service_name(&tkc.name),
+            );
             self.call(Call::DeleteTkc, SystemOp::Delete(key), ctx);
         }
         let c = &self.clusters[tkc];
