@@ -3,6 +3,7 @@
 mod bad_input;
 mod determinism;
 mod faults;
+mod guest_capi;
 mod import;
 mod live;
 mod plan;

@@ -140,6 +140,7 @@ impl Capi {
             SupMsg::GuestNodeDrained { node, disrupted } => {
                 if let Some(key) = self.cluster_of_guest(ctx.sender()) {
                     self.drained(&key, &node, disrupted, ctx);
+                    self.reconcile(&key, ctx);
                 }
             }
             SupMsg::GuestScalePool { pool, replicas } => {
@@ -583,7 +584,12 @@ impl Capi {
 
     fn start_drain<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
         let guest = self.guest(tkc);
-        let m = self.machine_mut(tkc, name).expect("known machine");
+        let Some(m) = self.machine_mut(tkc, name) else {
+            return;
+        };
+        if m.stage != Stage::Active {
+            return;
+        }
         m.stage = Stage::Draining;
         match guest {
             Some(g) if m.node_up => {
@@ -609,7 +615,6 @@ impl Capi {
         c.history
             .push((now, MachineEvent::Drained(name.to_string(), disrupted)));
         self.delete_machine(tkc, name, ctx);
-        self.reconcile(tkc, ctx);
     }
 
     /// Deletes the machine's VM; the guest forgets the node at once.
