@@ -207,3 +207,34 @@ fn drains_during_an_upgrade_count_the_disrupted_pods() {
     );
     assert_eq!(n(g, "disrupted_pods"), 4, "{g:#}");
 }
+
+#[test]
+fn the_shipped_guest_clusters_scenario_holds_its_expectations() {
+    let s = load_scenario(Path::new("scenarios/guest-clusters.yaml")).expect("parses");
+    let (_, json) = run(&s);
+    for e in &s.expect {
+        let verdict = pacsim::report::expect::check(e, &json, "guest-clusters.yaml");
+        assert!(
+            matches!(verdict, pacsim::report::expect::Verdict::Held { .. }),
+            "{}: {verdict:?}",
+            e.text
+        );
+    }
+    // The numbers it produces (seed 11), exactly.
+    let g = |name: &str| json["supervisor"]["guest_clusters"][name].clone();
+    let web = g("team-a/web-prod");
+    assert_eq!(web["provisioning_seconds"], 288.0, "{web:#}");
+    assert_eq!(web["upgrade_seconds"], 959.9, "{web:#}");
+    assert_eq!(n(&web, "disrupted_pods"), 12);
+    let ci = g("team-a/ci");
+    assert_eq!(ci["provisioning_seconds"], 413.1, "{ci:#}");
+    assert_eq!(
+        (
+            n(&ci, "autoscaler_scale_ups"),
+            n(&ci, "autoscaler_scale_downs")
+        ),
+        (2, 4),
+        "{ci:#}"
+    );
+    assert_eq!(g("team-b/analytics")["provisioning_seconds"], 352.6);
+}
