@@ -5,6 +5,7 @@ use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
 use super::capi::Capi;
 use super::clients::Clients;
+use super::guest::GuestCluster;
 use super::network::Network;
 use super::node_controller::NodeController;
 use super::replicaset::ReplicaSetController;
@@ -32,6 +33,7 @@ pub enum SupActor {
     Spherelet(Spherelet),
     Clients(Clients),
     Capi(Capi),
+    Guest(GuestCluster),
 }
 
 impl SupActor {
@@ -49,6 +51,7 @@ impl SupActor {
             SupActor::Spherelet(a) => a.handle(event, ctx),
             SupActor::Clients(a) => a.handle(event, ctx),
             SupActor::Capi(a) => a.handle(event, ctx),
+            SupActor::Guest(a) => a.handle(event, ctx),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Who is where: the actor id of every Supervisor part, handed to each of
 //! them when the world is built (actors address each other by id only).
 
-use super::objects::Kind;
+use super::objects::{Kind, ObjectKey};
 use crate::model::{ActorId, HostId};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
 pub struct Addrs {
@@ -24,11 +25,24 @@ pub struct Addrs {
     pub spherelets: Vec<ActorId>,
     /// Host names (= node names), indexed by `HostId`.
     pub host_names: Vec<String>,
+    /// One actor per guest cluster, by its TanzuKubernetesCluster's key.
+    pub guests: BTreeMap<ObjectKey, ActorId>,
 }
 
 impl Addrs {
     pub fn spherelet(&self, host: HostId) -> ActorId {
         self.spherelets[host.0 as usize]
+    }
+
+    /// The actor of the guest cluster `namespace/name`.
+    pub fn guest(&self, namespace: &str, name: &str) -> Option<ActorId> {
+        self.guests
+            .get(&ObjectKey::new(
+                Kind::TanzuKubernetesCluster,
+                namespace,
+                name,
+            ))
+            .copied()
     }
 
     /// The host a node name stands for.

@@ -10,8 +10,10 @@ use super::auth_proxy::AuthProxy;
 use super::capi::Capi;
 use super::clients::Clients;
 use super::config::SupervisorConfig;
+use super::guest::GuestCluster;
 use super::network::Network;
 use super::node_controller::NodeController;
+use super::objects::{Body, ObjectKey, TanzuKubernetesCluster};
 use super::replicaset::ReplicaSetController;
 use super::scheduler::Scheduler;
 use super::spherelet::Spherelet;
@@ -47,6 +49,7 @@ pub fn build(
     first: ActorId,
     host_names: &[String],
     capacities: &[Resources],
+    guests: &[(ObjectKey, TanzuKubernetesCluster)],
 ) -> SupervisorActors {
     let id = |i: usize| ActorId(first.0 + i as u32);
     let hosts = host_names.len();
@@ -66,6 +69,11 @@ pub fn build(
         spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
         clients: id(parts + hosts),
         host_names: host_names.to_vec(),
+        guests: guests
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.clone(), id(parts + hosts + 1 + i)))
+            .collect(),
     };
     let a = addrs.clone();
     let mut actors: Vec<(String, SupActor)> = vec![
@@ -118,14 +126,49 @@ pub fn build(
         "supervisor/clients".into(),
         SupActor::Clients(Clients::default()),
     ));
+    let classes: std::collections::BTreeMap<String, Resources> = config
+        .objects
+        .iter()
+        .filter_map(|o| match &o.body {
+            Body::VirtualMachineClass(c) => Some((o.meta.name.clone(), c.hardware)),
+            _ => None,
+        })
+        .collect();
+    for (key, tkc) in guests {
+        let name = format!("{}/{}", key.namespace, key.name);
+        let guest = GuestCluster::new(name.clone(), tkc, &classes, &config.guest_clusters, a.capi);
+        actors.push((format!("guest/{name}"), SupActor::Guest(guest)));
+    }
     // Everyone but the clients starts at time 0, the API server first (it
     // creates the namespaces and classes the others will see).
-    let starts = (0..parts + hosts).map(id).collect();
+    let mut starts: Vec<ActorId> = (0..parts + hosts).map(id).collect();
+    starts.extend(addrs.guests.values().copied());
     SupervisorActors {
         addrs,
         actors,
         starts,
     }
+}
+
+/// The guest clusters of a scenario: every TanzuKubernetesCluster its
+/// manifest calls create (first create of each key, in call order). Those
+/// an object generator would stamp out are not supported (the parser
+/// refuses such a template).
+pub fn guest_clusters(
+    manifests: &super::config::Manifests,
+) -> Vec<(ObjectKey, TanzuKubernetesCluster)> {
+    let mut out: Vec<(ObjectKey, TanzuKubernetesCluster)> = Vec::new();
+    for call in &manifests.calls {
+        if let (super::config::Verb::Create, Body::TanzuKubernetesCluster(tkc), None) =
+            (&call.verb, &call.object.body, &call.cluster)
+        {
+            let key = call.object.key();
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, tkc.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The names of the parts the scenario's faults crash: only these keep a

@@ -45,6 +45,18 @@ pub struct GuestClustersConfig {
     /// MachineHealthCheck maxUnhealthy, in percent of the cluster's
     /// machines: above it, nothing is remediated.
     pub max_unhealthy_percent: u32,
+    /// Inside each guest cluster: bound -> Running (image pull, container
+    /// start); default fixed 2 s.
+    pub pod_start_latency: Dist,
+    /// A NotReady guest node's pods are evicted after this long (upstream's
+    /// default tolerationSeconds for not-ready: 300 s).
+    pub not_ready_toleration: SimDuration,
+    /// Cluster autoscaler: scan interval (upstream 10 s).
+    pub scan_interval: SimDuration,
+    /// scale-down-unneeded-time (upstream 10 min).
+    pub scale_down_unneeded_time: SimDuration,
+    /// scale-down-utilization-threshold, percent of requests (upstream 50).
+    pub scale_down_utilization_pct: u32,
 }
 
 impl Default for GuestClustersConfig {
@@ -66,6 +78,11 @@ impl Default for GuestClustersConfig {
             unhealthy_timeout: SimDuration(300 * SEC),
             node_startup_timeout: SimDuration(600 * SEC),
             max_unhealthy_percent: 100,
+            pod_start_latency: Dist::Fixed(2 * SEC),
+            not_ready_toleration: SimDuration(300 * SEC),
+            scan_interval: SimDuration(10 * SEC),
+            scale_down_unneeded_time: SimDuration(600 * SEC),
+            scale_down_utilization_pct: 50,
         }
     }
 }
@@ -199,6 +216,9 @@ pub struct TimedCall {
     pub verb: Verb,
     /// For delete and get only the key matters.
     pub object: Object,
+    /// A call on a guest cluster's own API (`cluster:`): the
+    /// TanzuKubernetesCluster's key. None: the Supervisor's API.
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// `workloads.object_generators[]`: stamps out objects from a template.
@@ -215,6 +235,8 @@ pub struct ObjectGenerator {
     pub count: Option<u64>,
     /// metadata.name is the prefix: objects are named `<prefix>-<n>`.
     pub template: Object,
+    /// As [`TimedCall::cluster`].
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// The timed side of the scenario's Supervisor workloads.

@@ -24,6 +24,7 @@ pub mod calls;
 pub mod capi;
 pub mod clients;
 pub mod crashable;
+pub mod guest;
 pub mod network;
 pub mod node_controller;
 pub mod replicaset;

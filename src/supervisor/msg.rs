@@ -232,6 +232,23 @@ pub enum SupMsg {
         verb: Verb,
         object: Object,
     },
+    /// A guest cluster's own timers (kubelet, taint manager, autoscaler).
+    GuestTimer(GuestTimer),
+}
+
+/// What a guest cluster arms for itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GuestTimer {
+    /// The bound pod's containers are up (`generation` of its binding).
+    PodStarted {
+        namespace: String,
+        name: String,
+        generation: u64,
+    },
+    /// A NotReady node's toleration ran out: its pods are evicted.
+    NotReadyExpired { node: String, generation: u64 },
+    /// The cluster autoscaler's periodic scan.
+    Scan,
 }
 
 /// What a Supervisor placement request may use.
@@ -393,6 +410,7 @@ impl SupMsg {
             SupMsg::GuestNodeGone { .. } => "GuestNodeGone",
             SupMsg::GuestScalePool { .. } => "GuestScalePool",
             SupMsg::GuestCall { .. } => "GuestCall",
+            SupMsg::GuestTimer(_) => "GuestTimer",
         }
     }
 

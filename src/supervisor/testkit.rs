@@ -65,5 +65,6 @@ pub fn addrs(hosts: usize) -> Addrs {
         spherelets: (0..hosts as u32).map(|h| id(10 + h)).collect(),
         clients: id(10 + hosts as u32),
         host_names: (1..=hosts).map(|h| format!("esx-{h:02}")).collect(),
+        guests: Default::default(),
     }
 }

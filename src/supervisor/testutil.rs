@@ -22,6 +22,7 @@ pub fn addrs(hosts: usize) -> Addrs {
         clients: ActorId(109),
         spherelets: (0..hosts).map(|h| ActorId(200 + h as u32)).collect(),
         host_names: (0..hosts).map(|h| format!("esx-{:02}", h + 1)).collect(),
+        guests: Default::default(),
     }
 }
 

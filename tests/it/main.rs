@@ -4,6 +4,7 @@ mod bad_input;
 mod determinism;
 mod faults;
 mod guest_capi;
+mod guest_pods;
 mod import;
 mod live;
 mod plan;

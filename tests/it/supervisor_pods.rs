@@ -86,6 +86,7 @@ fn scenario(yaml: &str, config: SupervisorConfig, mut objects: Vec<(u64, Object)
             user: ADMIN_USER.into(),
             verb: Verb::Create,
             object,
+            cluster: None,
         })
         .collect();
     s

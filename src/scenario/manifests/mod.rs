@@ -80,7 +80,13 @@ pub(crate) struct Scope<'a> {
     pub storage_policies: &'a [String],
     /// `supervisor.objects` takes cluster-scoped kinds only.
     pub cluster_scoped_only: bool,
+    /// Inside a guest cluster (`cluster:`): Pods, Deployments and
+    /// ReplicaSets only, in any namespace (default `default`).
+    pub guest: bool,
 }
+
+/// The kinds a guest cluster's API takes.
+const GUEST_KINDS: [&str; 3] = ["Pod", "Deployment", "ReplicaSet"];
 
 /// A manifest's `kind:` resolved: the name as written and the object kind.
 #[derive(Clone, Copy)]
@@ -205,6 +211,15 @@ fn kind_of(node: &Node, manifest: bool, scope: &Scope) -> PResult<KindInfo> {
             ),
         ));
     };
+    if scope.guest && !GUEST_KINDS.contains(&name) {
+        return Err(Diag::new(
+            kind_node.loc,
+            format!(
+                "a guest cluster's API (`cluster:`) takes {} here, not a `{name}`",
+                backticked(GUEST_KINDS)
+            ),
+        ));
+    }
     if scope.cluster_scoped_only && !kind.cluster_scoped() {
         return Err(Diag::new(
             kind_node.loc,
@@ -277,6 +292,16 @@ fn namespace_of(
     field: &str,
     scope: &Scope,
 ) -> PResult<String> {
+    if scope.guest {
+        // The guest cluster's own namespaces: any DNS label.
+        let Some(n) = node else {
+            return Ok("default".to_string());
+        };
+        let ns = read::string(n, field)?;
+        dns_label(&ns)
+            .map_err(|why| Diag::new(n.loc, format!("invalid namespace `{ns}`: {why}")))?;
+        return Ok(ns);
+    }
     match node {
         None if info.kind.cluster_scoped() => Ok(String::new()),
         None => Err(Diag::new(

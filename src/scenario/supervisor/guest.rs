@@ -20,12 +20,18 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
             "unhealthy_timeout",
             "node_startup_timeout",
             "max_unhealthy",
+            "pod_start_latency",
+            "not_ready_toleration",
+            "autoscaler_scan_interval",
+            "scale_down_unneeded_time",
+            "scale_down_utilization_threshold",
         ],
     )?;
     for (key, slot) in [
         ("vm_boot", &mut g.vm_boot),
         ("kubeadm_init", &mut g.kubeadm_init),
         ("kubeadm_join", &mut g.kubeadm_join),
+        ("pod_start_latency", &mut g.pod_start_latency),
     ] {
         if let Some(n) = f.opt(key) {
             *slot = read::dist(n, &f.sub(key))?;
@@ -34,6 +40,7 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
     for (key, slot) in [
         ("unhealthy_timeout", &mut g.unhealthy_timeout),
         ("node_startup_timeout", &mut g.node_startup_timeout),
+        ("autoscaler_scan_interval", &mut g.scan_interval),
     ] {
         if let Some(n) = f.opt(key) {
             let d = read::duration(n, &f.sub(key))?;
@@ -48,6 +55,20 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
     }
     if let Some(n) = f.opt("max_unhealthy") {
         g.max_unhealthy_percent = percent(n, &f.sub("max_unhealthy"))?;
+    }
+    // The guest's own loops (taint manager, cluster autoscaler); zero is
+    // allowed for these: at once.
+    for (key, slot) in [
+        ("not_ready_toleration", &mut g.not_ready_toleration),
+        ("scale_down_unneeded_time", &mut g.scale_down_unneeded_time),
+    ] {
+        if let Some(n) = f.opt(key) {
+            *slot = SimDuration(read::duration(n, &f.sub(key))?);
+        }
+    }
+    if let Some(n) = f.opt("scale_down_utilization_threshold") {
+        let key = "scale_down_utilization_threshold";
+        g.scale_down_utilization_pct = percent(n, &f.sub(key))?;
     }
     Ok(g)
 }

@@ -354,6 +354,7 @@ fn node_taints(node: &Node, hosts: &[&str]) -> PResult<Vec<(HostId, Taint)>> {
 /// only, each object at most once.
 fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec<Object>> {
     let scope = Scope {
+        guest: false,
         namespaces: &[],
         storage_policies: policies,
         cluster_scoped_only: true,

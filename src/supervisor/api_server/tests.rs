@@ -63,6 +63,7 @@ pub(crate) fn addrs() -> Addrs {
         clients: a(19),
         spherelets: vec![a(20), a(21), a(22)],
         host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
+        guests: Default::default(),
     }
 }
 

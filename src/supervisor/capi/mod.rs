@@ -108,10 +108,10 @@ impl Capi {
         self.clusters.get(tkc)
     }
 
-    /// The guest cluster actor of a TKC. None until guest clusters run as
-    /// actors: then nothing is sent and drains complete at once.
-    fn guest(&self, _tkc: &ObjectKey) -> Option<ActorId> {
-        None
+    /// The guest cluster actor of a TKC (one per TKC the scenario creates;
+    /// None for others: then nothing is sent and drains complete at once).
+    fn guest(&self, tkc: &ObjectKey) -> Option<ActorId> {
+        self.addrs.guests.get(tkc).copied()
     }
 
     /// The TKC whose guest cluster actor is `actor`.
