@@ -401,3 +401,20 @@ fn machines_past_the_quota_wait_and_deleting_the_tkc_frees_it() {
             > 0
     );
 }
+
+#[test]
+fn a_capi_crash_mid_provisioning_is_rebuilt_and_the_cluster_still_comes_up() {
+    // Down from 12m to 13m: the boot timers due at 11m fired, the kubeadm
+    // init timer (due 14m) is re-armed at the restart from its due time.
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "small");
+    let f = "  - {at: 12m, fault: control-plane-crash, components: [capi], repair_after: 1m}\n";
+    let out = checked(&scenario(3, "100", &w, f));
+    assert_eq!(out.stats.supervisor.rebuilds, 1);
+    assert_eq!(out.stats.supervisor.rebuild_mismatches, 0);
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(history(c), at(&PROVISIONED));
+    assert_eq!(
+        tkc_status(&out.actors, "tkc-a").phase,
+        ClusterPhase::Running
+    );
+}

@@ -920,3 +920,6 @@ pub const WATCHED: [Kind; 4] = [
     Kind::VirtualMachineClass,
     Kind::Service,
 ];
+
+#[cfg(test)]
+mod tests;
