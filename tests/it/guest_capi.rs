@@ -370,6 +370,9 @@ fn scaling_adds_machines_and_scale_down_removes_the_newest() {
     ]);
     assert_eq!(history(c), at(&expected));
     assert_eq!(cpu_used(&out.actors), 4_000);
+    assert_eq!(c.scale_actions, 2);
+    let stats = &out.stats.supervisor;
+    assert_eq!((stats.guest_scale_ups, stats.guest_scale_downs), (1, 1));
 }
 
 #[test]
@@ -417,4 +420,25 @@ fn a_capi_crash_mid_provisioning_is_rebuilt_and_the_cluster_still_comes_up() {
         tkc_status(&out.actors, "tkc-a").phase,
         ClusterPhase::Running
     );
+}
+
+#[test]
+fn with_three_control_plane_machines_the_others_join_after_the_init() {
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 3, 1, "small");
+    let out = checked(&scenario(3, "100", &w, ""));
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(
+        history(c),
+        at(&[
+            ("10", "created tkc-a-control-plane-0"),
+            ("10", "created tkc-a-control-plane-1"),
+            ("10", "created tkc-a-control-plane-2"),
+            ("10", "created tkc-a-workers-0"),
+            ("14", "ready tkc-a-control-plane-0"),
+            ("16", "ready tkc-a-control-plane-1"),
+            ("16", "ready tkc-a-control-plane-2"),
+            ("16", "ready tkc-a-workers-0"),
+        ])
+    );
+    assert_eq!(c.provisioning_time().map(|d| d.0), Some(6 * MIN));
 }

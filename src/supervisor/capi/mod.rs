@@ -223,8 +223,15 @@ impl Capi {
                     // A user's new replicas win over the autoscaler's.
                     let old: Vec<(String, u32)> = pools(&cluster.spec);
                     for (pool, replicas) in pools(&spec) {
-                        if !old.contains(&(pool.clone(), replicas)) {
-                            cluster.scaled.remove(&pool);
+                        let before = old.iter().find(|(p, _)| *p == pool).map(|(_, r)| *r);
+                        if before == Some(replicas) {
+                            continue;
+                        }
+                        cluster.scaled.remove(&pool);
+                        if let Some(before) = before {
+                            cluster.scale_actions += 1;
+                            let up = replicas > before;
+                            ctx.note(Note::Sup(SupNote::GuestScaled { up }));
                         }
                     }
                     cluster.deleting |= spec.phase == super::objects::ClusterPhase::Deleting;
