@@ -280,11 +280,12 @@ pub enum SupervisorFaultKind {
 }
 
 /// The control-plane parts a `control-plane-crash` may name.
-pub const CONTROL_PLANE_COMPONENTS: [&str; 6] = [
+pub const CONTROL_PLANE_COMPONENTS: [&str; 7] = [
     "api-server",
     "scheduler",
     "node-controller",
     "replicaset-controller",
     "vm-operator",
     "wps",
+    "capi",
 ];

@@ -370,6 +370,9 @@ fn scaling_adds_machines_and_scale_down_removes_the_newest() {
     ]);
     assert_eq!(history(c), at(&expected));
     assert_eq!(cpu_used(&out.actors), 4_000);
+    assert_eq!(c.scale_actions, 2);
+    let stats = &out.stats.supervisor;
+    assert_eq!((stats.guest_scale_ups, stats.guest_scale_downs), (1, 1));
 }
 
 #[test]
@@ -400,4 +403,42 @@ fn machines_past_the_quota_wait_and_deleting_the_tkc_frees_it() {
             .unwrap_or(0)
             > 0
     );
+}
+
+#[test]
+fn a_capi_crash_mid_provisioning_is_rebuilt_and_the_cluster_still_comes_up() {
+    // Down from 12m to 13m: the boot timers due at 11m fired, the kubeadm
+    // init timer (due 14m) is re-armed at the restart from its due time.
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "small");
+    let f = "  - {at: 12m, fault: control-plane-crash, components: [capi], repair_after: 1m}\n";
+    let out = checked(&scenario(3, "100", &w, f));
+    assert_eq!(out.stats.supervisor.rebuilds, 1);
+    assert_eq!(out.stats.supervisor.rebuild_mismatches, 0);
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(history(c), at(&PROVISIONED));
+    assert_eq!(
+        tkc_status(&out.actors, "tkc-a").phase,
+        ClusterPhase::Running
+    );
+}
+
+#[test]
+fn with_three_control_plane_machines_the_others_join_after_the_init() {
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 3, 1, "small");
+    let out = checked(&scenario(3, "100", &w, ""));
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(
+        history(c),
+        at(&[
+            ("10", "created tkc-a-control-plane-0"),
+            ("10", "created tkc-a-control-plane-1"),
+            ("10", "created tkc-a-control-plane-2"),
+            ("10", "created tkc-a-workers-0"),
+            ("14", "ready tkc-a-control-plane-0"),
+            ("16", "ready tkc-a-control-plane-1"),
+            ("16", "ready tkc-a-control-plane-2"),
+            ("16", "ready tkc-a-workers-0"),
+        ])
+    );
+    assert_eq!(c.provisioning_time().map(|d| d.0), Some(6 * MIN));
 }

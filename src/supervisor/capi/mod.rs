@@ -15,22 +15,27 @@
 //! NotReady past `unhealthy_timeout` or never Ready within
 //! `node_startup_timeout`. Its timers are `SupMsg::Retry` with an id into
 //! its own table (with due times, so that a rebuilt actor re-arms them).
+//!
+//! Here: watches, timers, scaling, drains, deletion and reconciliation;
+//! `lifecycle`: a machine's bootstrap and health checks; `calls`: API
+//! calls and their replies.
 
+mod calls;
 pub mod expand;
 pub mod health;
+mod lifecycle;
 pub mod machine;
 pub mod rollout;
 
 use super::addrs::Addrs;
 use super::config::{GuestClustersConfig, SupervisorConfig};
-use super::msg::{ApiError, CallId, SupMsg, SystemOp};
+use super::msg::{CallId, SupMsg, SystemOp};
 use super::notes::SupNote;
 use super::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
-use super::vm_operator::backoff;
 use crate::actor::{Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, Resources, SimDuration, SimTime};
-use expand::{CLUSTER_LABEL, endpoint_service, endpoint_service_name, machine_name, machine_vm};
+use expand::{CLUSTER_LABEL, endpoint_service, endpoint_service_name, machine_name};
 use machine::{Cluster, Machine, MachineEvent, MachinePhase};
 use rollout::{Action, Stage};
 use std::collections::BTreeMap;
@@ -223,8 +228,15 @@ impl Capi {
                     // A user's new replicas win over the autoscaler's.
                     let old: Vec<(String, u32)> = pools(&cluster.spec);
                     for (pool, replicas) in pools(&spec) {
-                        if !old.contains(&(pool.clone(), replicas)) {
-                            cluster.scaled.remove(&pool);
+                        let before = old.iter().find(|(p, _)| *p == pool).map(|(_, r)| *r);
+                        if before == Some(replicas) {
+                            continue;
+                        }
+                        cluster.scaled.remove(&pool);
+                        if let Some(before) = before {
+                            cluster.scale_actions += 1;
+                            let up = replicas > before;
+                            ctx.note(Note::Sup(SupNote::GuestScaled { up }));
                         }
                     }
                     cluster.deleting |= spec.phase == super::objects::ClusterPhase::Deleting;
@@ -409,151 +421,6 @@ impl Capi {
         self.reconcile(&t.cluster, ctx);
     }
 
-    // ---- a machine's bootstrap
-
-    fn set_phase<C: Context>(
-        &mut self,
-        tkc: &ObjectKey,
-        name: &str,
-        phase: MachinePhase,
-        ctx: &mut C,
-    ) {
-        let now = ctx.now();
-        let c = self.clusters.get_mut(tkc).expect("known cluster");
-        let m = c.machines.get_mut(name).expect("known machine");
-        m.phase = phase;
-        m.epoch += 1;
-        if phase == MachinePhase::Ready {
-            m.joined = true;
-            m.unhealthy_since = None;
-            c.history.push((now, MachineEvent::Ready(name.to_string())));
-        }
-    }
-
-    fn booted<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
-        let c = &self.clusters[tkc];
-        let m = &c.machines[name];
-        if m.joined {
-            // A reboot: the kubelet comes back, no kubeadm.
-            return self.node_ready(tkc, name, ctx);
-        }
-        if m.control_plane && !c.initialized && c.initializing.is_none() {
-            self.clusters.get_mut(tkc).expect("known").initializing = Some(name.to_string());
-            self.bootstrap(tkc, name, true, ctx);
-        } else if c.initialized {
-            self.bootstrap(tkc, name, false, ctx);
-        } else {
-            self.set_phase(tkc, name, MachinePhase::WaitingForControlPlane, ctx);
-        }
-    }
-
-    fn bootstrap<C: Context>(&mut self, tkc: &ObjectKey, name: &str, init: bool, ctx: &mut C) {
-        self.set_phase(tkc, name, MachinePhase::Bootstrapping, ctx);
-        let dist = if init {
-            &self.config.kubeadm_init
-        } else {
-            &self.config.kubeadm_join
-        };
-        let took = ctx.rng().sample(dist);
-        self.arm(tkc, name, TimerKind::Bootstrapped, SimDuration(took), ctx);
-    }
-
-    fn bootstrapped<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
-        let c = self.clusters.get_mut(tkc).expect("known cluster");
-        if c.initializing.as_deref() == Some(name) {
-            c.initializing = None;
-            c.initialized = true;
-        }
-        self.node_ready(tkc, name, ctx);
-        self.start_waiting(tkc, ctx);
-    }
-
-    /// Machines waiting for the control plane join (or, if its initializer
-    /// was lost, a control-plane machine takes over `kubeadm init`).
-    fn start_waiting<C: Context>(&mut self, tkc: &ObjectKey, ctx: &mut C) {
-        let c = &self.clusters[tkc];
-        let waiting: Vec<(String, bool)> = c
-            .machines
-            .iter()
-            .filter(|(_, m)| m.phase == MachinePhase::WaitingForControlPlane)
-            .map(|(n, m)| (n.clone(), m.control_plane))
-            .collect();
-        for (name, cp) in waiting {
-            let c = &self.clusters[tkc];
-            if c.initialized {
-                self.bootstrap(tkc, &name, false, ctx);
-            } else if cp && c.initializing.is_none() {
-                self.clusters.get_mut(tkc).expect("known").initializing = Some(name.clone());
-                self.bootstrap(tkc, &name, true, ctx);
-            }
-        }
-    }
-
-    fn node_ready<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
-        self.set_phase(tkc, name, MachinePhase::Ready, ctx);
-        let guest = self.guest(tkc);
-        let m = self.machine_mut(tkc, name).expect("known machine");
-        m.node_up = true;
-        let (pool, control_plane, class) =
-            (m.pool.clone(), m.control_plane, m.template.vm_class.clone());
-        if let Some(g) = guest {
-            let msg = SupMsg::GuestNodeUp {
-                node: name.to_string(),
-                pool,
-                control_plane,
-                capacity: self.classes.get(&class).copied().unwrap_or_default(),
-            };
-            ctx.send(g, SimDuration::ZERO, msg.event());
-        }
-    }
-
-    // ---- MachineHealthCheck
-
-    fn health_check<C: Context>(
-        &mut self,
-        tkc: &ObjectKey,
-        name: &str,
-        kind: TimerKind,
-        tag: u64,
-        ctx: &mut C,
-    ) {
-        let now = ctx.now();
-        let c = &self.clusters[tkc];
-        let m = &c.machines[name];
-        let still = match kind {
-            TimerKind::Unhealthy => m.unhealthy_since == Some(SimTime(tag)) && !m.ready(),
-            _ => !m.joined && m.created == SimTime(tag),
-        };
-        if !still {
-            return;
-        }
-        let startup = self.config.node_startup_timeout;
-        let active: Vec<&Machine> = c
-            .machines
-            .values()
-            .filter(|m| m.stage == Stage::Active)
-            .collect();
-        let unhealthy = active
-            .iter()
-            .filter(|m| {
-                (m.unhealthy_since.is_some() && !m.ready())
-                    || (!m.joined && now.since(m.created) >= startup)
-            })
-            .count();
-        if health::may_remediate(unhealthy, active.len(), self.config.max_unhealthy_percent) {
-            let c = self.clusters.get_mut(tkc).expect("known cluster");
-            c.remediations += 1;
-            c.history
-                .push((now, MachineEvent::Remediated(name.to_string())));
-            ctx.note(Note::Sup(SupNote::GuestRemediated));
-            self.delete_machine(tkc, name, ctx);
-        } else {
-            // Too many unhealthy: look again later.
-            let again = self.config.unhealthy_timeout;
-            self.arm_tagged(tkc, name, kind, again, tag, ctx);
-        }
-    }
-
     // ---- scaling, drains, deletion
 
     fn scale_pool<C: Context>(
@@ -643,116 +510,6 @@ impl Capi {
             return;
         }
         self.delete_vm(tkc, name, ctx);
-    }
-
-    // ---- API calls
-
-    fn call<C: Context>(&mut self, call: Call, op: SystemOp, ctx: &mut C) -> CallId {
-        let id = self.next_call;
-        self.next_call += 1;
-        self.calls.insert(id, call);
-        let msg = SupMsg::System { id, op };
-        ctx.send(self.addrs.api_server, SimDuration::ZERO, msg.event());
-        id
-    }
-
-    fn create_vm<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
-        let Some(c) = self.clusters.get(tkc) else {
-            return;
-        };
-        let Some(m) = c.machines.get(name) else {
-            return;
-        };
-        if m.stage == Stage::Deleting {
-            return;
-        }
-        let exp = c.expansion(&tkc.name);
-        let Some(pool) = exp.pool(&m.pool) else {
-            return;
-        };
-        let mut pool = pool.clone();
-        // The machine keeps the template it was created with.
-        pool.template = m.template.clone();
-        let vm = machine_vm(&tkc.namespace, &tkc.name, &pool, name);
-        let call = Call::CreateVm {
-            cluster: tkc.clone(),
-            machine: name.to_string(),
-        };
-        let id = self.call(call, SystemOp::Create(Box::new(vm)), ctx);
-        self.machine_mut(tkc, name).expect("known").creating = Some(id);
-    }
-
-    fn delete_vm<C: Context>(&mut self, tkc: &ObjectKey, name: &str, ctx: &mut C) {
-        let key = ObjectKey::new(Kind::VirtualMachine, &tkc.namespace, name);
-        let call = Call::DeleteVm {
-            cluster: tkc.clone(),
-            machine: name.to_string(),
-        };
-        let id = self.call(call, SystemOp::Delete(key), ctx);
-        if let Some(m) = self.machine_mut(tkc, name) {
-            m.deleting = Some(id);
-        }
-    }
-
-    fn replied<C: Context>(&mut self, id: CallId, result: Result<u64, ApiError>, ctx: &mut C) {
-        let Some(call) = self.calls.remove(&id) else {
-            return;
-        };
-        let failed = match &result {
-            Ok(_) | Err(ApiError::AlreadyExists(_)) => None,
-            Err(e) => Some(e),
-        };
-        match call {
-            Call::CreateVm { cluster, machine } => {
-                let Some(m) = self.machine_mut(&cluster, &machine) else {
-                    return;
-                };
-                if m.creating != Some(id) {
-                    return;
-                }
-                m.creating = None;
-                if failed.is_some() {
-                    m.create_failures += 1;
-                    let delay = backoff(m.create_failures);
-                    if m.stage == Stage::Deleting && !m.vm_exists {
-                        self.vm_gone(&cluster, &machine, ctx);
-                    } else {
-                        self.arm(&cluster, &machine, TimerKind::RetryCreate, delay, ctx);
-                    }
-                }
-                self.reconcile(&cluster, ctx);
-            }
-            Call::DeleteVm { cluster, machine } => {
-                let Some(m) = self.machine_mut(&cluster, &machine) else {
-                    return;
-                };
-                if m.deleting == Some(id) {
-                    m.deleting = None;
-                }
-                // Not there (and not coming): the machine is gone.
-                if matches!(failed, Some(ApiError::NotFound(_))) && m.creating.is_none() {
-                    self.vm_gone(&cluster, &machine, ctx);
-                    self.reconcile(&cluster, ctx);
-                }
-            }
-            Call::CreateService { cluster } => {
-                if failed.is_some() && self.clusters.contains_key(&cluster) {
-                    self.arm(&cluster, "", TimerKind::RetryService, backoff(1), ctx);
-                }
-            }
-            Call::Status { cluster } => {
-                if failed.is_some()
-                    && let Some(c) = self.clusters.get_mut(&cluster)
-                {
-                    c.status_sent = None;
-                }
-            }
-            Call::DeleteTkc => {}
-        }
-    }
-
-    fn machine_mut(&mut self, tkc: &ObjectKey, name: &str) -> Option<&mut Machine> {
-        self.clusters.get_mut(tkc)?.machines.get_mut(name)
     }
 
     // ---- reconciliation
@@ -920,3 +677,6 @@ pub const WATCHED: [Kind; 4] = [
     Kind::VirtualMachineClass,
     Kind::Service,
 ];
+
+#[cfg(test)]
+mod tests;
