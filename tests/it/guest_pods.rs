@@ -18,7 +18,12 @@ const NS: &str = "team-a";
 /// guaranteed); images `v1-21`, `v1-22`; storage class `shared`; alice
 /// edits `team-a`. `workloads` are manifests entries.
 fn scenario(workloads: &str) -> Scenario {
-    let text = format!(
+    let text = text(workloads);
+    parse_scenario(&text, "<inline>").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn text(workloads: &str) -> String {
+    format!(
         "seed: 3
 duration: 3h
 datacenter:
@@ -56,8 +61,14 @@ supervisor:
 workloads:
   manifests:
 {workloads}"
-    );
-    parse_scenario(&text, "<inline>").unwrap_or_else(|e| panic!("{e}\n{text}"))
+    )
+}
+
+fn parse_error(workloads: &str) -> String {
+    match parse_scenario(&text(workloads), "<inline>") {
+        Ok(_) => panic!("parsed:\n{workloads}"),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// A TKC `web` with one control-plane machine and a `workers` pool of
@@ -237,4 +248,61 @@ fn the_shipped_guest_clusters_scenario_holds_its_expectations() {
         "{ci:#}"
     );
     assert_eq!(g("team-b/analytics")["provisioning_seconds"], 352.6);
+}
+
+#[test]
+fn guest_calls_must_name_a_created_cluster_and_a_guest_kind() {
+    let err = parse_error(&deployment("20m", "object", 1, "1"));
+    assert!(
+        err.contains("`cluster: team-a/web` names no TanzuKubernetesCluster created"),
+        "{err}"
+    );
+    let vm = format!(
+        "{}    - at: 20m
+      user: alice
+      cluster: {NS}/web
+      object:
+        apiVersion: vmoperator.vmware.com/v1alpha1
+        kind: VirtualMachine
+        metadata: {{name: vm, namespace: default}}
+        spec: {{className: small, imageName: v1-21, storageClass: shared}}
+",
+        tkc("0s", "object", "v1-21", 1, "")
+    );
+    let err = parse_error(&vm);
+    assert!(
+        err.contains("a guest cluster's API (`cluster:`) takes"),
+        "{err}"
+    );
+    let bad = format!(
+        "{}    - {{at: 20m, user: alice, cluster: web, delete: {{kind: Pod, name: p}}}}\n",
+        tkc("0s", "object", "v1-21", 1, "")
+    );
+    let err = parse_error(&bad);
+    assert!(err.contains("as `<namespace>/<name>`"), "{err}");
+}
+
+#[test]
+fn a_guest_cluster_cannot_come_from_an_object_generator() {
+    let generator = format!(
+        "  object_generators:
+    - name: tkcs
+      user: {ADMIN_USER}
+      rate: 1/h
+      template:
+        apiVersion: run.tanzu.vmware.com/v1alpha2
+        kind: TanzuKubernetesCluster
+        metadata: {{name: gen, namespace: {NS}}}
+        spec:
+          topology:
+            controlPlane: {{replicas: 1, vmClass: small, storageClass: shared, tkr: {{reference: {{name: v1-21}}}}}}
+"
+    );
+    let err = parse_error(&format!(
+        "    - {{at: 0s, user: alice, delete: {{kind: Pod, namespace: {NS}, name: x}}}}\n{generator}"
+    ));
+    assert!(
+        err.contains("a TanzuKubernetesCluster cannot come from an object generator"),
+        "{err}"
+    );
 }
