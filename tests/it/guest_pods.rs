@@ -306,3 +306,11 @@ fn a_guest_cluster_cannot_come_from_an_object_generator() {
         "{err}"
     );
 }
+
+#[test]
+fn the_guest_clusters_scenario_is_deterministic() {
+    let s = load_scenario(Path::new("scenarios/guest-clusters.yaml")).expect("parses");
+    let (a, _) = run(&s);
+    let (b, _) = run(&s);
+    assert_eq!(a.digest, b.digest);
+}

@@ -5,14 +5,13 @@
 //! scope: every call the scenario makes is allowed.
 
 use super::{GuestCluster, GuestPhase, GuestPod, GuestSet};
-use crate::model::SimTime;
 use crate::supervisor::config::Verb;
 use crate::supervisor::msg::ApiError;
 use crate::supervisor::objects::{Body, Object};
 
 impl GuestCluster {
     /// Applies one call; `Ok(resourceVersion)` as the Supervisor's API does.
-    pub fn call(&mut self, verb: Verb, object: Object, _now: SimTime) -> Result<u64, ApiError> {
+    pub fn call(&mut self, verb: Verb, object: Object) -> Result<u64, ApiError> {
         if !self.api_available() {
             return Err(ApiError::Unavailable(format!(
                 "guest cluster {} has no Ready control-plane node",

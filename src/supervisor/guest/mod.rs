@@ -197,7 +197,7 @@ impl GuestCluster {
                 pool,
                 control_plane,
                 capacity,
-            } => self.node_up(node, pool, control_plane, capacity, ctx),
+            } => self.node_up(node, pool, control_plane, capacity),
             SupMsg::GuestNodeDown { node } => self.node_down(&node, ctx),
             SupMsg::GuestDrain { node } => {
                 let disrupted = self.drain(&node);
@@ -218,7 +218,7 @@ impl GuestCluster {
                 object,
                 user: _,
             } => {
-                let result = self.call(verb, object, ctx.now());
+                let result = self.call(verb, object);
                 match &result {
                     Ok(_) => self.counters.calls_accepted += 1,
                     Err(_) => self.counters.calls_refused += 1,
@@ -236,14 +236,7 @@ impl GuestCluster {
         self.arm_scan(ctx);
     }
 
-    fn node_up<C: Context>(
-        &mut self,
-        name: String,
-        pool: String,
-        control_plane: bool,
-        capacity: Resources,
-        _ctx: &mut C,
-    ) {
+    fn node_up(&mut self, name: String, pool: String, control_plane: bool, capacity: Resources) {
         let node = self.nodes.entry(name).or_insert(GuestNode {
             pool,
             control_plane,

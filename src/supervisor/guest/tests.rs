@@ -320,3 +320,52 @@ fn the_autoscaler_adds_nodes_for_pending_pods_then_removes_an_idle_one() {
     assert_eq!(g.counters.scale_downs, 1);
     assert_eq!((g.counters.nodes_added, g.counters.nodes_removed), (2, 1));
 }
+
+#[test]
+fn a_crashed_guest_is_rebuilt_from_its_journal_with_the_same_state() {
+    use crate::supervisor::actors::SupActor;
+    use crate::supervisor::crashable::Crashable;
+    let mut part =
+        Crashable::journaled(SupActor::Guest(cluster(2, Some((1, 3)))), 1, "guest/ns/tkc");
+    let mut ctx = TestCtx::new(ME);
+    let mut send = |part: &mut Crashable, ctx: &mut TestCtx, from: ActorId, msg: SupMsg| {
+        ctx.sender = from;
+        part.handle(msg.event(), ctx);
+    };
+    for (node, cp) in [("cp-0", true), ("w-0", false), ("w-1", false)] {
+        let msg = SupMsg::GuestNodeUp {
+            node: node.into(),
+            pool: if cp { "control-plane" } else { "workers" }.into(),
+            control_plane: cp,
+            capacity: Resources::cores(4, 16),
+        };
+        send(&mut part, &mut ctx, CAPI, msg);
+    }
+    let call = SupMsg::GuestCall {
+        id: 1,
+        user: "alice".into(),
+        verb: Verb::Create,
+        object: deployment("web", 9, 1),
+    };
+    send(&mut part, &mut ctx, CLIENTS, call);
+    send(
+        &mut part,
+        &mut ctx,
+        CAPI,
+        SupMsg::GuestDrain { node: "w-0".into() },
+    );
+    ctx.now = secs(10);
+    send(
+        &mut part,
+        &mut ctx,
+        ME,
+        SupMsg::GuestTimer(GuestTimer::Scan),
+    );
+    send(&mut part, &mut ctx, ME, SupMsg::Crash);
+    send(&mut part, &mut ctx, ME, SupMsg::Restart);
+    assert!(!part.rebuild_mismatch);
+    let SupActor::Guest(g) = &part.actor else {
+        panic!()
+    };
+    assert_eq!(g.counters.scale_ups, 1);
+}
