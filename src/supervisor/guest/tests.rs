@@ -328,7 +328,7 @@ fn a_crashed_guest_is_rebuilt_from_its_journal_with_the_same_state() {
     let mut part =
         Crashable::journaled(SupActor::Guest(cluster(2, Some((1, 3)))), 1, "guest/ns/tkc");
     let mut ctx = TestCtx::new(ME);
-    let mut send = |part: &mut Crashable, ctx: &mut TestCtx, from: ActorId, msg: SupMsg| {
+    let send = |part: &mut Crashable, ctx: &mut TestCtx, from: ActorId, msg: SupMsg| {
         ctx.sender = from;
         part.handle(msg.event(), ctx);
     };
