@@ -131,8 +131,15 @@ impl World {
         if let Some(config) = &scenario.supervisor {
             let host_names: Vec<String> = dc.hosts.iter().map(|h| h.name.clone()).collect();
             let first = ActorId(actors.len() as u32);
-            let sup =
-                crate::supervisor::build::build(config, PLACEMENT, first, &host_names, &capacities);
+            let guests = crate::supervisor::build::guest_clusters(&scenario.workloads.manifests);
+            let sup = crate::supervisor::build::build(
+                config,
+                PLACEMENT,
+                first,
+                &host_names,
+                &capacities,
+                &guests,
+            );
             for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
                 if let WorldActor::Host(host) = &mut actors[1 + h] {
                     host.set_spherelet(*spherelet);
@@ -154,6 +161,7 @@ impl World {
                 let src = crate::inputs::ManifestSource::new(
                     manifests,
                     sup.addrs.auth_proxy,
+                    sup.addrs.guests.clone(),
                     scenario.seed,
                     end,
                 );

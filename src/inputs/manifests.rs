@@ -9,6 +9,7 @@
 use super::{Input, Source, VmIdAlloc};
 use crate::model::{ActorId, SimDuration, SimTime};
 use crate::random::StreamRng;
+use crate::supervisor::objects::ObjectKey;
 use crate::supervisor::{Manifests, ObjectGenerator, SupMsg, TimedCall, Verb};
 use std::collections::BTreeMap;
 
@@ -21,6 +22,8 @@ struct GeneratorState {
 
 pub struct ManifestSource {
     proxy: ActorId,
+    /// Guest clusters' actors: calls with `cluster:` go straight there.
+    guests: BTreeMap<ObjectKey, ActorId>,
     calls: std::vec::IntoIter<TimedCall>,
     peeked: Option<TimedCall>,
     generators: Vec<GeneratorState>,
@@ -32,7 +35,13 @@ pub struct ManifestSource {
 }
 
 impl ManifestSource {
-    pub fn new(manifests: &Manifests, proxy: ActorId, seed: u64, end: SimTime) -> Self {
+    pub fn new(
+        manifests: &Manifests,
+        proxy: ActorId,
+        guests: BTreeMap<ObjectKey, ActorId>,
+        seed: u64,
+        end: SimTime,
+    ) -> Self {
         let generators = manifests
             .generators
             .iter()
@@ -54,6 +63,7 @@ impl ManifestSource {
         let peeked = calls.next();
         ManifestSource {
             proxy,
+            guests,
             calls,
             peeked,
             generators,
@@ -85,6 +95,7 @@ impl ManifestSource {
         object.meta.name = format!("{}-{}", state.spec.template.meta.name, state.made);
         state.made += 1;
         let user = state.spec.user.clone();
+        let cluster = state.spec.cluster.clone();
         let lifetime = state
             .spec
             .lifetime
@@ -98,6 +109,7 @@ impl ManifestSource {
                 user: user.clone(),
                 verb: Verb::Delete,
                 object: object.clone(),
+                cluster: cluster.clone(),
             };
             self.push(0, call);
         }
@@ -108,6 +120,7 @@ impl ManifestSource {
                 user,
                 verb: Verb::Create,
                 object,
+                cluster,
             },
         );
     }
@@ -120,15 +133,36 @@ impl ManifestSource {
     fn input(&mut self, call: TimedCall) -> Input {
         let id = self.next_id;
         self.next_id += 1;
-        let msg = SupMsg::Call {
-            id,
-            user: call.user,
-            verb: call.verb,
-            object: call.object,
+        // Guest-cluster calls skip the Supervisor's authentication proxy
+        // (guest auth is out of scope); the parser checked the cluster.
+        let guest = call
+            .cluster
+            .as_ref()
+            .and_then(|c| self.guests.get(c))
+            .copied();
+        let (to, msg) = match guest {
+            Some(to) => (
+                to,
+                SupMsg::GuestCall {
+                    id,
+                    user: call.user,
+                    verb: call.verb,
+                    object: call.object,
+                },
+            ),
+            None => (
+                self.proxy,
+                SupMsg::Call {
+                    id,
+                    user: call.user,
+                    verb: call.verb,
+                    object: call.object,
+                },
+            ),
         };
         Input {
             at: call.at,
-            to: self.proxy,
+            to,
             event: msg.event(),
         }
     }

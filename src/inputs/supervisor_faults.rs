@@ -19,6 +19,7 @@ pub fn component_actor(addrs: &Addrs, name: &str) -> Option<ActorId> {
         "replicaset-controller" => addrs.replicaset_controller,
         "vm-operator" => addrs.vm_operator,
         "wps" => addrs.wps,
+        "capi" => addrs.capi,
         _ => return None,
     })
 }

@@ -7,11 +7,13 @@
 use super::error::{Diag, PResult};
 use super::include::Includes;
 use super::manifests::{self, Scope};
+use super::model::Location;
 use super::read::{self, Fields};
 use super::supervisor::is_include;
 use super::workloads::{arrivals, delete_at, window};
 use super::yaml::Node;
 use crate::model::SimTime;
+use crate::supervisor::objects::{Kind, ObjectKey};
 use crate::supervisor::{ADMIN_USER, ObjectGenerator, SupervisorConfig, TimedCall, Verb};
 
 /// What calls may refer to: the parsed `supervisor:` section, and where
@@ -51,6 +53,76 @@ impl CallScope<'_> {
 
 const OPS: [&str; 4] = ["object", "include", "update", "delete"];
 
+/// `cluster: <namespace>/<name>`: the call goes to that guest cluster's
+/// own API (a TanzuKubernetesCluster in a declared Supervisor namespace;
+/// that some manifest call creates it is checked once all are parsed).
+fn cluster_of(f: &Fields, scope: &CallScope) -> PResult<Option<(ObjectKey, Location)>> {
+    let Some(n) = f.opt("cluster") else {
+        return Ok(None);
+    };
+    let text = read::string(n, &f.sub("cluster"))?;
+    let Some((ns, name)) = text.split_once('/') else {
+        return Err(Diag::new(
+            n.loc,
+            format!(
+                "`cluster: {text}` should name a TanzuKubernetesCluster as `<namespace>/<name>`"
+            ),
+        ));
+    };
+    let namespaces: Vec<&str> = scope
+        .supervisor
+        .namespaces
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    read::resolve(n, "namespace", ns, &namespaces)?;
+    let key = ObjectKey::new(Kind::TanzuKubernetesCluster, ns, name);
+    Ok(Some((key, n.loc)))
+}
+
+/// The manifest scope of a call: the guest's when it has `cluster:`.
+fn scope_for<'a>(base: &Scope<'a>, guest: bool) -> Scope<'a> {
+    Scope {
+        namespaces: base.namespaces,
+        storage_policies: base.storage_policies,
+        cluster_scoped_only: false,
+        guest,
+    }
+}
+
+/// Every `cluster:` must name a TanzuKubernetesCluster that a manifest call
+/// (not a guest call) creates: the world builds one actor per such create.
+fn check_clusters(calls: &[TimedCall], wanted: &[(ObjectKey, Location)]) -> PResult<()> {
+    let tkcs: Vec<ObjectKey> = calls
+        .iter()
+        .filter(|c| c.verb == Verb::Create && c.cluster.is_none())
+        .filter(|c| c.object.kind() == Kind::TanzuKubernetesCluster)
+        .map(|c| c.object.key())
+        .collect();
+    for (key, loc) in wanted {
+        if !tkcs.contains(key) {
+            let names: Vec<String> = tkcs
+                .iter()
+                .map(|k| format!("{}/{}", k.namespace, k.name))
+                .collect();
+            return Err(Diag::new(
+                *loc,
+                format!(
+                    "`cluster: {}/{}` names no TanzuKubernetesCluster created under `workloads.manifests`{}",
+                    key.namespace,
+                    key.name,
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; created: {}", names.join(", "))
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every call in time order; calls at the same time keep file order (a
 /// create's `delete_at` delete is placed by its own time).
 pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCall>> {
@@ -59,8 +131,10 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
         namespaces: &namespaces,
         storage_policies: &policies,
         cluster_scoped_only: false,
+        guest: false,
     };
     let mut calls = Vec::new();
+    let mut wanted: Vec<(ObjectKey, Location)> = Vec::new();
     for (i, item) in read::seq(node, "workloads.manifests")?.iter().enumerate() {
         let path = format!("workloads.manifests[{i}]");
         let f = Fields::new(
@@ -74,6 +148,7 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
                 "update",
                 "delete",
                 "delete_at",
+                "cluster",
             ],
         )?;
         // In file order, so that a clash is reported at the later one.
@@ -108,23 +183,30 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
             ));
         }
         let delete = delete_at(&f, at)?;
+        let cluster = cluster_of(&f, scope)?;
+        let cscope = scope_for(&mscope, cluster.is_some());
+        let mscope = &cscope;
+        if let Some((key, loc)) = &cluster {
+            wanted.push((key.clone(), *loc));
+        }
+        let cluster = cluster.map(|(k, _)| k);
         let value = f.req(op)?;
         let (verb, objects) = match op {
             "object" => (
                 Verb::Create,
-                vec![manifests::parse_manifest(value, &mscope)?],
+                vec![manifests::parse_manifest(value, mscope)?],
             ),
             "update" => (
                 Verb::Update,
-                vec![manifests::parse_manifest(value, &mscope)?],
+                vec![manifests::parse_manifest(value, mscope)?],
             ),
             "delete" => (
                 Verb::Delete,
-                vec![manifests::parse_key(value, &f.sub("delete"), &mscope)?],
+                vec![manifests::parse_key(value, &f.sub("delete"), mscope)?],
             ),
             _ => (
                 Verb::Create,
-                included(value, &f.sub("include"), scope.includes, &mscope)?,
+                included(value, &f.sub("include"), scope.includes, mscope)?,
             ),
         };
         for object in objects {
@@ -133,18 +215,21 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
                 user: user.clone(),
                 verb: Verb::Delete,
                 object: object.clone(),
+                cluster: cluster.clone(),
             });
             calls.push(TimedCall {
                 at: SimTime(at),
                 user: user.clone(),
                 verb: verb.clone(),
                 object,
+                cluster: cluster.clone(),
             });
             calls.extend(deletion);
         }
     }
     // Stable: equal times keep the order above (file order).
     calls.sort_by_key(|c| c.at);
+    check_clusters(&calls, &wanted)?;
     Ok(calls)
 }
 
@@ -162,15 +247,19 @@ fn included(
         .collect()
 }
 
+/// `calls`: the parsed `workloads.manifests` (the guest clusters a
+/// generator's `cluster:` may name).
 pub(crate) fn parse_object_generators(
     node: &Node,
     scope: &CallScope,
+    calls: &[TimedCall],
 ) -> PResult<Vec<ObjectGenerator>> {
     let (namespaces, policies) = scope.names();
     let mscope = Scope {
         namespaces: &namespaces,
         storage_policies: &policies,
         cluster_scoped_only: false,
+        guest: false,
     };
     let mut out: Vec<ObjectGenerator> = Vec::new();
     for (i, item) in read::seq(node, "workloads.object_generators")?
@@ -191,6 +280,7 @@ pub(crate) fn parse_object_generators(
                 "stop",
                 "count",
                 "template",
+                "cluster",
             ],
         )?;
         let name_node = f.req("name")?;
@@ -219,7 +309,21 @@ pub(crate) fn parse_object_generators(
                 "a generator's `template` is one manifest written in place, not an `include:`",
             ));
         }
-        let template = manifests::parse_manifest(template_node, &mscope)?;
+        let cluster = cluster_of(&f, scope)?;
+        if let Some((key, loc)) = &cluster {
+            check_clusters(calls, &[(key.clone(), *loc)])?;
+        }
+        let cluster = cluster.map(|(k, _)| k);
+        let template =
+            manifests::parse_manifest(template_node, &scope_for(&mscope, cluster.is_some()))?;
+        // The world builds one actor per guest cluster from the written
+        // calls; a generated one would have none.
+        if template.kind() == Kind::TanzuKubernetesCluster {
+            return Err(Diag::new(
+                template_node.loc,
+                "a TanzuKubernetesCluster cannot come from an object generator: create it under `workloads.manifests`",
+            ));
+        }
         out.push(ObjectGenerator {
             name,
             user,
@@ -229,6 +333,7 @@ pub(crate) fn parse_object_generators(
             stop,
             count,
             template,
+            cluster,
         });
     }
     Ok(out)

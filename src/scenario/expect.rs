@@ -33,7 +33,9 @@ fn parse_expectation(text: &str) -> Result<(String, CmpOp, f64), String> {
     };
     let s = text.trim();
     let metric_end = s
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        // `-` and `/` too: names of namespaces and guest clusters
+        // (`supervisor.guest_clusters.team-a/web.pods_pending`).
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
         .unwrap_or(s.len());
     let metric = &s[..metric_end];
     if !metric.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
@@ -73,6 +75,14 @@ mod tests {
         assert_eq!(
             parse_expectation("vms.lost==0"),
             Ok(("vms.lost".into(), CmpOp::Eq, 0.0))
+        );
+        assert_eq!(
+            parse_expectation("supervisor.guest_clusters.team-a/web.pods_pending==0"),
+            Ok((
+                "supervisor.guest_clusters.team-a/web.pods_pending".into(),
+                CmpOp::Eq,
+                0.0
+            ))
         );
         assert_eq!(
             parse_expectation("a != -1.5"),

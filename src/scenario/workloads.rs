@@ -36,7 +36,8 @@ pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PR
             workloads.manifests.calls = calls::parse_calls(n, scope)?;
         }
         if let Some(n) = f.opt("object_generators") {
-            workloads.manifests.generators = calls::parse_object_generators(n, scope)?;
+            workloads.manifests.generators =
+                calls::parse_object_generators(n, scope, &workloads.manifests.calls)?;
         }
     }
     if let Some(vms) = f.opt("vms") {

@@ -3,7 +3,9 @@
 
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
+use super::guest::GuestCluster;
 use super::network::Network;
 use super::node_controller::NodeController;
 use super::replicaset::ReplicaSetController;
@@ -30,6 +32,8 @@ pub enum SupActor {
     Storage(Storage),
     Spherelet(Spherelet),
     Clients(Clients),
+    Capi(Capi),
+    Guest(GuestCluster),
 }
 
 impl SupActor {
@@ -46,6 +50,8 @@ impl SupActor {
             SupActor::Storage(a) => a.handle(event, ctx),
             SupActor::Spherelet(a) => a.handle(event, ctx),
             SupActor::Clients(a) => a.handle(event, ctx),
+            SupActor::Capi(a) => a.handle(event, ctx),
+            SupActor::Guest(a) => a.handle(event, ctx),
         }
     }
 }

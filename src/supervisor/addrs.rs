@@ -1,8 +1,9 @@
 //! Who is where: the actor id of every Supervisor part, handed to each of
 //! them when the world is built (actors address each other by id only).
 
-use super::objects::Kind;
+use super::objects::{Kind, ObjectKey};
 use crate::model::{ActorId, HostId};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
 pub struct Addrs {
@@ -16,17 +17,32 @@ pub struct Addrs {
     pub wps: ActorId,
     pub network: ActorId,
     pub storage: ActorId,
+    /// The Cluster API controllers (guest clusters' machines).
+    pub capi: ActorId,
     /// The actor that speaks for the scenario's users (gets their replies).
     pub clients: ActorId,
     /// One Spherelet per host, indexed by `HostId`.
     pub spherelets: Vec<ActorId>,
     /// Host names (= node names), indexed by `HostId`.
     pub host_names: Vec<String>,
+    /// One actor per guest cluster, by its TanzuKubernetesCluster's key.
+    pub guests: BTreeMap<ObjectKey, ActorId>,
 }
 
 impl Addrs {
     pub fn spherelet(&self, host: HostId) -> ActorId {
         self.spherelets[host.0 as usize]
+    }
+
+    /// The actor of the guest cluster `namespace/name`.
+    pub fn guest(&self, namespace: &str, name: &str) -> Option<ActorId> {
+        self.guests
+            .get(&ObjectKey::new(
+                Kind::TanzuKubernetesCluster,
+                namespace,
+                name,
+            ))
+            .copied()
     }
 
     /// The host a node name stands for.
@@ -53,16 +69,15 @@ impl Addrs {
             ],
             Kind::Node => vec![self.scheduler, self.node_controller],
             Kind::ReplicaSet => vec![self.replicaset_controller],
-            Kind::VirtualMachine => vec![self.vm_operator, self.scheduler],
-            Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler],
+            Kind::VirtualMachine => vec![self.vm_operator, self.scheduler, self.capi],
+            Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler, self.capi],
             Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps, self.scheduler],
             // The VM Operator maps a VM's storage class to its policy's
             // datastores.
             Kind::StorageClass => vec![self.vm_operator],
-            Kind::Namespace
-            | Kind::VirtualMachineImage
-            | Kind::Service
-            | Kind::TanzuKubernetesCluster => Vec::new(),
+            // Cluster API: the endpoint Service's VIP, the TKCs it expands.
+            Kind::Service | Kind::TanzuKubernetesCluster => vec![self.capi],
+            Kind::Namespace | Kind::VirtualMachineImage => Vec::new(),
         }
     }
 }

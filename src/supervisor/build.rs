@@ -7,10 +7,13 @@ use super::actors::SupActor;
 use super::addrs::Addrs;
 use super::api_server::ApiServer;
 use super::auth_proxy::AuthProxy;
+use super::capi::Capi;
 use super::clients::Clients;
 use super::config::SupervisorConfig;
+use super::guest::GuestCluster;
 use super::network::Network;
 use super::node_controller::NodeController;
+use super::objects::{Body, ObjectKey, TanzuKubernetesCluster};
 use super::replicaset::ReplicaSetController;
 use super::scheduler::Scheduler;
 use super::spherelet::Spherelet;
@@ -27,7 +30,7 @@ pub struct SupervisorActors {
     pub starts: Vec<ActorId>,
 }
 
-const CONTROL_PLANE_PARTS: [&str; 9] = [
+const CONTROL_PLANE_PARTS: [&str; 10] = [
     "supervisor/api-server",
     "supervisor/auth-proxy",
     "supervisor/scheduler",
@@ -37,6 +40,7 @@ const CONTROL_PLANE_PARTS: [&str; 9] = [
     "supervisor/wps",
     "supervisor/network",
     "supervisor/storage",
+    "supervisor/capi",
 ];
 
 pub fn build(
@@ -45,6 +49,7 @@ pub fn build(
     first: ActorId,
     host_names: &[String],
     capacities: &[Resources],
+    guests: &[(ObjectKey, TanzuKubernetesCluster)],
 ) -> SupervisorActors {
     let id = |i: usize| ActorId(first.0 + i as u32);
     let hosts = host_names.len();
@@ -60,9 +65,15 @@ pub fn build(
         wps: id(6),
         network: id(7),
         storage: id(8),
+        capi: id(9),
         spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
         clients: id(parts + hosts),
         host_names: host_names.to_vec(),
+        guests: guests
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.clone(), id(parts + hosts + 1 + i)))
+            .collect(),
     };
     let a = addrs.clone();
     let mut actors: Vec<(String, SupActor)> = vec![
@@ -102,6 +113,10 @@ pub fn build(
             CONTROL_PLANE_PARTS[8].into(),
             SupActor::Storage(Storage::new(config, a.clone())),
         ),
+        (
+            CONTROL_PLANE_PARTS[9].into(),
+            SupActor::Capi(Capi::new(config, a.clone())),
+        ),
     ];
     for (h, name) in host_names.iter().enumerate() {
         let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32), capacities[h]);
@@ -111,14 +126,49 @@ pub fn build(
         "supervisor/clients".into(),
         SupActor::Clients(Clients::default()),
     ));
+    let classes: std::collections::BTreeMap<String, Resources> = config
+        .objects
+        .iter()
+        .filter_map(|o| match &o.body {
+            Body::VirtualMachineClass(c) => Some((o.meta.name.clone(), c.hardware)),
+            _ => None,
+        })
+        .collect();
+    for (key, tkc) in guests {
+        let name = format!("{}/{}", key.namespace, key.name);
+        let guest = GuestCluster::new(name.clone(), tkc, &classes, &config.guest_clusters, a.capi);
+        actors.push((format!("guest/{name}"), SupActor::Guest(guest)));
+    }
     // Everyone but the clients starts at time 0, the API server first (it
     // creates the namespaces and classes the others will see).
-    let starts = (0..parts + hosts).map(id).collect();
+    let mut starts: Vec<ActorId> = (0..parts + hosts).map(id).collect();
+    starts.extend(addrs.guests.values().copied());
     SupervisorActors {
         addrs,
         actors,
         starts,
     }
+}
+
+/// The guest clusters of a scenario: every TanzuKubernetesCluster its
+/// manifest calls create (first create of each key, in call order). Those
+/// an object generator would stamp out are not supported (the parser
+/// refuses such a template).
+pub fn guest_clusters(
+    manifests: &super::config::Manifests,
+) -> Vec<(ObjectKey, TanzuKubernetesCluster)> {
+    let mut out: Vec<(ObjectKey, TanzuKubernetesCluster)> = Vec::new();
+    for call in &manifests.calls {
+        if let (super::config::Verb::Create, Body::TanzuKubernetesCluster(tkc), None) =
+            (&call.verb, &call.object.body, &call.cluster)
+        {
+            let key = call.object.key();
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, tkc.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The names of the parts the scenario's faults crash: only these keep a

@@ -23,6 +23,68 @@ pub struct SupervisorConfig {
     /// Cluster-scoped objects that exist from time 0 (VirtualMachineClass,
     /// VirtualMachineImage, StorageClass), created by [`ADMIN_USER`].
     pub objects: Vec<Object>,
+    /// `supervisor.guest_clusters`: Cluster API timings and health checks.
+    pub guest_clusters: GuestClustersConfig,
+}
+
+/// How guest-cluster machines come up and are kept healthy (Cluster API's
+/// kubeadm bootstrap and MachineHealthCheck settings).
+#[derive(Clone, Debug)]
+pub struct GuestClustersConfig {
+    /// VM powered on -> guest OS up (cloud-init starts).
+    pub vm_boot: Dist,
+    /// `kubeadm init` on the first control-plane machine.
+    pub kubeadm_init: Dist,
+    /// `kubeadm join` on every other machine (after the control plane is up).
+    pub kubeadm_join: Dist,
+    /// MachineHealthCheck: NotReady this long -> the machine is replaced.
+    pub unhealthy_timeout: SimDuration,
+    /// MachineHealthCheck nodeStartupTimeout: no Ready node this long after
+    /// the machine was created -> replaced.
+    pub node_startup_timeout: SimDuration,
+    /// MachineHealthCheck maxUnhealthy, in percent of the cluster's
+    /// machines: above it, nothing is remediated.
+    pub max_unhealthy_percent: u32,
+    /// Inside each guest cluster: bound -> Running (image pull, container
+    /// start); default fixed 2 s.
+    pub pod_start_latency: Dist,
+    /// A NotReady guest node's pods are evicted after this long (upstream's
+    /// default tolerationSeconds for not-ready: 300 s).
+    pub not_ready_toleration: SimDuration,
+    /// Cluster autoscaler: scan interval (upstream 10 s).
+    pub scan_interval: SimDuration,
+    /// scale-down-unneeded-time (upstream 10 min).
+    pub scale_down_unneeded_time: SimDuration,
+    /// scale-down-utilization-threshold, percent of requests (upstream 50).
+    pub scale_down_utilization_pct: u32,
+}
+
+impl Default for GuestClustersConfig {
+    fn default() -> Self {
+        const SEC: u64 = 1_000_000_000;
+        GuestClustersConfig {
+            vm_boot: Dist::Uniform {
+                low: 60 * SEC,
+                high: 120 * SEC,
+            },
+            kubeadm_init: Dist::Uniform {
+                low: 120 * SEC,
+                high: 240 * SEC,
+            },
+            kubeadm_join: Dist::Uniform {
+                low: 45 * SEC,
+                high: 90 * SEC,
+            },
+            unhealthy_timeout: SimDuration(300 * SEC),
+            node_startup_timeout: SimDuration(600 * SEC),
+            max_unhealthy_percent: 100,
+            pod_start_latency: Dist::Fixed(2 * SEC),
+            not_ready_toleration: SimDuration(300 * SEC),
+            scan_interval: SimDuration(10 * SEC),
+            scale_down_unneeded_time: SimDuration(600 * SEC),
+            scale_down_utilization_pct: 50,
+        }
+    }
 }
 
 /// The 3 control-plane VMs (kube-apiserver, etcd, controllers).
@@ -154,6 +216,9 @@ pub struct TimedCall {
     pub verb: Verb,
     /// For delete and get only the key matters.
     pub object: Object,
+    /// A call on a guest cluster's own API (`cluster:`): the
+    /// TanzuKubernetesCluster's key. None: the Supervisor's API.
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// `workloads.object_generators[]`: stamps out objects from a template.
@@ -170,6 +235,8 @@ pub struct ObjectGenerator {
     pub count: Option<u64>,
     /// metadata.name is the prefix: objects are named `<prefix>-<n>`.
     pub template: Object,
+    /// As [`TimedCall::cluster`].
+    pub cluster: Option<super::objects::ObjectKey>,
 }
 
 /// The timed side of the scenario's Supervisor workloads.
@@ -213,11 +280,12 @@ pub enum SupervisorFaultKind {
 }
 
 /// The control-plane parts a `control-plane-crash` may name.
-pub const CONTROL_PLANE_COMPONENTS: [&str; 6] = [
+pub const CONTROL_PLANE_COMPONENTS: [&str; 7] = [
     "api-server",
     "scheduler",
     "node-controller",
     "replicaset-controller",
     "vm-operator",
     "wps",
+    "capi",
 ];

@@ -4,7 +4,7 @@
 //! of the persisted encoding).
 
 use super::config::Verb;
-use super::objects::{Object, ObjectKey, PodPhase, PowerState, VmPhase};
+use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, VmId};
 use serde::{Deserialize, Serialize};
 
@@ -232,6 +232,23 @@ pub enum SupMsg {
         verb: Verb,
         object: Object,
     },
+    /// A guest cluster's own timers (kubelet, taint manager, autoscaler).
+    GuestTimer(GuestTimer),
+}
+
+/// What a guest cluster arms for itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GuestTimer {
+    /// The bound pod's containers are up (`generation` of its binding).
+    PodStarted {
+        namespace: String,
+        name: String,
+        generation: u64,
+    },
+    /// A NotReady node's toleration ran out: its pods are evicted.
+    NotReadyExpired { node: String, generation: u64 },
+    /// The cluster autoscaler's periodic scan.
+    Scan,
 }
 
 /// What a Supervisor placement request may use.
@@ -281,6 +298,14 @@ pub enum SystemOp {
     PvcBound {
         pvc: ObjectKey,
         datastore: String,
+    },
+    /// Cluster API's status of a TanzuKubernetesCluster. A phase written
+    /// while the object is Deleting leaves it Deleting.
+    TkcStatus {
+        tkc: ObjectKey,
+        phase: ClusterPhase,
+        endpoint: Option<String>,
+        nodes_ready: u32,
     },
 }
 
@@ -385,6 +410,7 @@ impl SupMsg {
             SupMsg::GuestNodeGone { .. } => "GuestNodeGone",
             SupMsg::GuestScalePool { .. } => "GuestScalePool",
             SupMsg::GuestCall { .. } => "GuestCall",
+            SupMsg::GuestTimer(_) => "GuestTimer",
         }
     }
 

@@ -29,4 +29,12 @@ pub enum SupNote {
     /// A fault reached a Supervisor part (`process_crash`, `process_hang`,
     /// `control_plane_vm`, `datastore_failure`), for `faults` by kind.
     Fault { kind: &'static str },
+    /// A guest cluster reached Running `after` its TKC was created.
+    GuestProvisioned { after: SimDuration },
+    /// A guest cluster's rolling upgrade finished after `took`.
+    GuestUpgraded { took: SimDuration },
+    /// MachineHealthCheck replaced a machine.
+    GuestRemediated,
+    /// A node pool was scaled (the autoscaler or a replicas update).
+    GuestScaled { up: bool },
 }

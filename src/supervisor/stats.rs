@@ -29,6 +29,12 @@ pub struct SupStats {
     /// differed from the state before the crash.
     pub rebuilds: u64,
     pub rebuild_mismatches: u64,
+    /// Guest clusters: TKC create -> Running, and upgrade durations (ns).
+    pub guest_provisioning: Vec<u64>,
+    pub guest_upgrades: Vec<u64>,
+    pub guest_remediations: u64,
+    pub guest_scale_ups: u64,
+    pub guest_scale_downs: u64,
 }
 
 impl Default for SupStats {
@@ -51,6 +57,11 @@ impl Default for SupStats {
             unavailable_nanos: 0,
             rebuilds: 0,
             rebuild_mismatches: 0,
+            guest_provisioning: Vec::new(),
+            guest_upgrades: Vec::new(),
+            guest_remediations: 0,
+            guest_scale_ups: 0,
+            guest_scale_downs: 0,
         }
     }
 }
@@ -92,6 +103,11 @@ impl SupStats {
                 self.rebuilds += 1;
                 self.rebuild_mismatches += u64::from(!equal);
             }
+            SupNote::GuestProvisioned { after } => self.guest_provisioning.push(after.0),
+            SupNote::GuestUpgraded { took } => self.guest_upgrades.push(took.0),
+            SupNote::GuestRemediated => self.guest_remediations += 1,
+            SupNote::GuestScaled { up: true } => self.guest_scale_ups += 1,
+            SupNote::GuestScaled { up: false } => self.guest_scale_downs += 1,
             SupNote::ControlPlane { available: true } => {
                 if let Some(since) = self.unavailable_since.take() {
                     self.unavailable_nanos += at.since(since).0;

@@ -30,6 +30,8 @@ pub struct SupervisorSummary {
     /// Parts rebuilt from their journals after a crash, and how many of
     /// those rebuilds differed from the state at the crash (must be 0).
     pub rebuilds: RebuildSummary,
+    /// Per guest cluster, by `namespace/name` of its TanzuKubernetesCluster.
+    pub guest_clusters: BTreeMap<String, super::guest::summary::GuestClusterSummary>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -322,6 +324,7 @@ pub fn summarize(
             count: stats.rebuilds,
             mismatches: stats.rebuild_mismatches,
         },
+        guest_clusters: super::guest::summary::summarize(actors),
     })
 }
 
@@ -436,6 +439,9 @@ impl SupervisorSummary {
                     self.rebuilds.count, self.rebuilds.mismatches
                 ),
             ));
+        }
+        for (name, g) in &self.guest_clusters {
+            rows.push(("guest cluster", g.row(name)));
         }
         for (name, ns) in &self.namespaces {
             let limit = |l: Option<f64>| l.map_or("unlimited".to_string(), |v| format!("{v}"));

@@ -42,6 +42,7 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
             .collect(),
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest_clusters: Default::default(),
     }
 }
 
@@ -60,8 +61,10 @@ pub fn addrs(hosts: usize) -> Addrs {
         wps: id(6),
         network: id(7),
         storage: id(8),
-        spherelets: (0..hosts as u32).map(|h| id(9 + h)).collect(),
-        clients: id(9 + hosts as u32),
+        capi: id(9),
+        spherelets: (0..hosts as u32).map(|h| id(10 + h)).collect(),
+        clients: id(10 + hosts as u32),
         host_names: (1..=hosts).map(|h| format!("esx-{h:02}")).collect(),
+        guests: Default::default(),
     }
 }

@@ -18,9 +18,11 @@ pub fn addrs(hosts: usize) -> Addrs {
         wps: ActorId(106),
         network: ActorId(107),
         storage: ActorId(108),
+        capi: ActorId(110),
         clients: ActorId(109),
         spherelets: (0..hosts).map(|h| ActorId(200 + h as u32)).collect(),
         host_names: (0..hosts).map(|h| format!("esx-{:02}", h + 1)).collect(),
+        guests: Default::default(),
     }
 }
 
@@ -51,6 +53,7 @@ pub fn config() -> SupervisorConfig {
         namespaces: Vec::new(),
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest_clusters: Default::default(),
     }
 }
 

@@ -653,3 +653,70 @@ fn missing_include_file_is_reported_at_the_include() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------
+// TanzuKubernetesCluster manifests.
+
+/// SUP_BASE's first 20 lines and a TKC (lines 21 to 33).
+fn tkc_base() -> String {
+    let head: Vec<&str> = SUP_BASE.lines().take(20).collect();
+    head.join("\n")
+        + "
+        apiVersion: run.tanzu.vmware.com/v1alpha2
+        kind: TanzuKubernetesCluster
+        metadata: {name: tkc-1, namespace: team-a}
+        spec:
+          topology:
+            controlPlane:
+              replicas: 3
+              vmClass: small
+              storageClass: gold
+              tkr: {reference: {name: v1-21}}
+            nodePools:
+              - {name: workers, replicas: 2, vmClass: small, storageClass: gold}
+          settings: {network: {cni: {name: antrea}}}
+"
+}
+
+#[test]
+fn tkc_base_parses() {
+    let text = tkc_base();
+    let s = pacsim::scenario::parse_scenario(&text, "sup.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.workloads.manifests.calls.len(), 1);
+}
+
+#[test]
+fn tkc_with_an_even_control_plane_is_refused_at_the_replicas() {
+    assert_rejected(
+        &edit_text(&tkc_base(), 27, "              replicas: 2"),
+        27,
+        25,
+        &["`TanzuKubernetesCluster.spec.topology.controlPlane.replicas` must be odd"],
+    );
+}
+
+#[test]
+fn tkc_without_a_release_says_where_to_put_it() {
+    assert_rejected(
+        &edit_text(&tkc_base(), 30, ""),
+        27,
+        15,
+        &[
+            "missing version: set `TanzuKubernetesCluster.spec.topology.controlPlane.tkr.reference.name`",
+        ],
+    );
+}
+
+#[test]
+fn tkc_autoscaler_bounds_must_hold_the_replicas() {
+    assert_rejected(
+        &edit_text(
+            &tkc_base(),
+            32,
+            "              - {name: workers, replicas: 2, vmClass: small, storageClass: gold, autoscaler: {min: 3, max: 5}}",
+        ),
+        32,
+        43,
+        &["(2) must be within the autoscaler's bounds 3..=5"],
+    );
+}

@@ -3,6 +3,8 @@
 mod bad_input;
 mod determinism;
 mod faults;
+mod guest_capi;
+mod guest_pods;
 mod import;
 mod live;
 mod plan;

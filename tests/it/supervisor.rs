@@ -220,8 +220,8 @@ fn a_control_plane_crash_rebuilds_every_part_with_the_state_it_had() {
     let sup = &json["supervisor"];
     // api-server, scheduler, node-controller, replicaset-controller,
     // vm-operator, wps.
-    assert_eq!(sup["rebuilds"]["count"], 6);
-    assert_eq!(json["faults"]["process_crash"], 6);
+    assert_eq!(sup["rebuilds"]["count"], 7);
+    assert_eq!(json["faults"]["process_crash"], 7);
     assert_eq!(sup["rebuilds"]["mismatches"], 0);
     // The store came back whole and serves again.
     assert!(matches!(outcomes(&out.actors)[1], CallOutcome::Ok { .. }));

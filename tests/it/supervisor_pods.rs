@@ -69,6 +69,7 @@ fn config(node_taints: Vec<(HostId, Taint)>) -> SupervisorConfig {
         }],
         node_taints,
         objects: Vec::new(),
+        guest_clusters: Default::default(),
     }
 }
 
@@ -85,6 +86,7 @@ fn scenario(yaml: &str, config: SupervisorConfig, mut objects: Vec<(u64, Object)
             user: ADMIN_USER.into(),
             verb: Verb::Create,
             object,
+            cluster: None,
         })
         .collect();
     s

@@ -7,12 +7,14 @@
 //! One module per kind family: `pod` (Pod, Deployment, ReplicaSet, with
 //! `affinity`), `vm`
 //! (VirtualMachine, VirtualMachineClass, VirtualMachineImage), `storage`
-//! (PersistentVolumeClaim, StorageClass), `service`.
+//! (PersistentVolumeClaim, StorageClass), `service`, `tkc`
+//! (TanzuKubernetesCluster).
 
 mod affinity;
 mod pod;
 mod service;
 mod storage;
+mod tkc;
 mod vm;
 
 use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
@@ -32,7 +34,7 @@ const VMOP: &[&str] = &[
 
 /// Every `kind:` a manifest may have: its object kind and apiVersions.
 /// Deployment and ReplicaSet are both modelled as a ReplicaSet.
-const KINDS: [(&str, Kind, &[&str]); 9] = [
+const KINDS: [(&str, Kind, &[&str]); 10] = [
     ("Pod", Kind::Pod, &["v1"]),
     ("Deployment", Kind::ReplicaSet, &["apps/v1"]),
     ("ReplicaSet", Kind::ReplicaSet, &["apps/v1"]),
@@ -46,6 +48,11 @@ const KINDS: [(&str, Kind, &[&str]); 9] = [
     ("VirtualMachine", Kind::VirtualMachine, VMOP),
     ("VirtualMachineClass", Kind::VirtualMachineClass, VMOP),
     ("VirtualMachineImage", Kind::VirtualMachineImage, VMOP),
+    (
+        "TanzuKubernetesCluster",
+        Kind::TanzuKubernetesCluster,
+        tkc::TKC_VERSIONS,
+    ),
 ];
 
 /// metadata fields real objects carry that the store sets itself.
@@ -73,7 +80,13 @@ pub(crate) struct Scope<'a> {
     pub storage_policies: &'a [String],
     /// `supervisor.objects` takes cluster-scoped kinds only.
     pub cluster_scoped_only: bool,
+    /// Inside a guest cluster (`cluster:`): Pods, Deployments and
+    /// ReplicaSets only, in any namespace (default `default`).
+    pub guest: bool,
 }
+
+/// The kinds a guest cluster's API takes.
+const GUEST_KINDS: [&str; 3] = ["Pod", "Deployment", "ReplicaSet"];
 
 /// A manifest's `kind:` resolved: the name as written and the object kind.
 #[derive(Clone, Copy)]
@@ -125,7 +138,10 @@ pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
         }
         Kind::StorageClass => Body::StorageClass(storage::parse_storage_class(&f, scope)?),
         Kind::Service => Body::Service(service::parse_service(f.req("spec")?, &path("spec"))?),
-        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+        Kind::TanzuKubernetesCluster => {
+            Body::TanzuKubernetesCluster(tkc::parse_tkc(f.req("spec")?, &path("spec"))?)
+        }
+        Kind::Namespace | Kind::Node => {
             unreachable!("kind_of never returns {:?}", info.kind)
         }
     };
@@ -195,6 +211,15 @@ fn kind_of(node: &Node, manifest: bool, scope: &Scope) -> PResult<KindInfo> {
             ),
         ));
     };
+    if scope.guest && !GUEST_KINDS.contains(&name) {
+        return Err(Diag::new(
+            kind_node.loc,
+            format!(
+                "a guest cluster's API (`cluster:`) takes {} here, not a `{name}`",
+                backticked(GUEST_KINDS)
+            ),
+        ));
+    }
     if scope.cluster_scoped_only && !kind.cluster_scoped() {
         return Err(Diag::new(
             kind_node.loc,
@@ -267,6 +292,16 @@ fn namespace_of(
     field: &str,
     scope: &Scope,
 ) -> PResult<String> {
+    if scope.guest {
+        // The guest cluster's own namespaces: any DNS label.
+        let Some(n) = node else {
+            return Ok("default".to_string());
+        };
+        let ns = read::string(n, field)?;
+        dns_label(&ns)
+            .map_err(|why| Diag::new(n.loc, format!("invalid namespace `{ns}`: {why}")))?;
+        return Ok(ns);
+    }
     match node {
         None if info.kind.cluster_scoped() => Ok(String::new()),
         None => Err(Diag::new(
@@ -480,7 +515,17 @@ fn placeholder(kind: Kind) -> Body {
             selector: BTreeMap::new(),
             vip: None,
         }),
-        Kind::Namespace | Kind::Node | Kind::TanzuKubernetesCluster => {
+        Kind::TanzuKubernetesCluster => {
+            let pool = NodePool {
+                name: tkc::CONTROL_PLANE.to_string(),
+                replicas: 1,
+                vm_class: String::new(),
+                storage_class: String::new(),
+                autoscale: None,
+            };
+            Body::TanzuKubernetesCluster(tkc::new_tkc(String::new(), pool, Vec::new()))
+        }
+        Kind::Namespace | Kind::Node => {
             unreachable!("kind_of never returns {kind:?}")
         }
     }

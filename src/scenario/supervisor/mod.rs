@@ -6,6 +6,7 @@
 //! their permissions.
 
 mod access;
+mod guest;
 mod storage;
 
 use super::error::{Diag, PResult};
@@ -47,6 +48,7 @@ pub(crate) fn parse_supervisor(
             "node_taints",
             "namespaces",
             "objects",
+            "guest_clusters",
         ],
     )?;
     let control_plane = control_plane(f.opt("control_plane"), f.loc, dc)?;
@@ -88,6 +90,7 @@ pub(crate) fn parse_supervisor(
         namespaces,
         node_taints,
         objects,
+        guest_clusters: guest::guest_clusters(f.opt("guest_clusters"))?,
     })
 }
 
@@ -351,6 +354,7 @@ fn node_taints(node: &Node, hosts: &[&str]) -> PResult<Vec<(HostId, Taint)>> {
 /// only, each object at most once.
 fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec<Object>> {
     let scope = Scope {
+        guest: false,
         namespaces: &[],
         storage_policies: policies,
         cluster_scoped_only: true,

@@ -218,6 +218,29 @@ pub fn check_references(
             &pvc.storage_class,
             ns.expect("namespaced objects have a namespace"),
         ),
+        // Refused up front rather than as machines that never get VMs: the
+        // release's image and every pool's class and storage class.
+        Body::TanzuKubernetesCluster(tkc) => {
+            let ns = ns.expect("namespaced objects have a namespace");
+            if !exists(Kind::VirtualMachineImage, "", &tkc.version) {
+                return Err(ApiError::Invalid(format!(
+                    "tanzukubernetesrelease {} has no virtualmachineimage of that name",
+                    tkc.version
+                )));
+            }
+            for pool in std::iter::once(&tkc.control_plane).chain(&tkc.node_pools) {
+                if !ns.vm_classes.iter().any(|c| c == &pool.vm_class)
+                    || !exists(Kind::VirtualMachineClass, "", &pool.vm_class)
+                {
+                    return Err(ApiError::Invalid(format!(
+                        "node pool {}: virtualmachineclass {} is not bound to namespace {}",
+                        pool.name, pool.vm_class, ns.name
+                    )));
+                }
+                storage_allowed(&pool.storage_class, ns)?;
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -238,6 +261,12 @@ pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError
         (Body::Service(old), Body::Service(new)) => old.selector = new.selector.clone(),
         (Body::VirtualMachineClass(old), Body::VirtualMachineClass(new)) => *old = new.clone(),
         (Body::VirtualMachineImage(old), Body::VirtualMachineImage(new)) => *old = new.clone(),
+        // Version (a rolling upgrade), pools and replicas; status stays.
+        (Body::TanzuKubernetesCluster(old), Body::TanzuKubernetesCluster(new)) => {
+            old.version = new.version.clone();
+            old.control_plane = new.control_plane.clone();
+            old.node_pools = new.node_pools.clone();
+        }
         (Body::Pod(_), _) => {
             return Err(ApiError::Invalid(
                 "pod spec is immutable: delete the pod and create it again".into(),

@@ -13,7 +13,7 @@ use super::addrs::{Addrs, IdRange, workload_id};
 use super::config::{NamespaceConfig, SupervisorConfig, Verb};
 use super::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
 use super::notes::SupNote;
-use super::objects::{Body, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
+use super::objects::{Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
 use crate::actor::{Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
@@ -232,6 +232,15 @@ impl ApiServer {
         let result = match verb {
             Verb::Create => return self.create(caller, id, object, ctx),
             Verb::Update => self.update(&key, &object, ctx),
+            // A finalizer: Cluster API deletes the machines first, then the
+            // object (a system delete).
+            Verb::Delete if key.kind == Kind::TanzuKubernetesCluster => {
+                self.patch(&key, ctx, |o| {
+                    if let Body::TanzuKubernetesCluster(t) = &mut o.body {
+                        t.phase = ClusterPhase::Deleting;
+                    }
+                })
+            }
             Verb::Delete => self.delete(&key, ctx),
             Verb::Get => self
                 .objects
@@ -300,6 +309,20 @@ impl ApiServer {
             SystemOp::PvcBound { pvc, datastore } => self.patch(&pvc, ctx, |o| {
                 if let Body::PersistentVolumeClaim(c) = &mut o.body {
                     c.datastore = Some(datastore);
+                }
+            }),
+            SystemOp::TkcStatus {
+                tkc,
+                phase,
+                endpoint,
+                nodes_ready,
+            } => self.patch(&tkc, ctx, |o| {
+                if let Body::TanzuKubernetesCluster(t) = &mut o.body {
+                    if t.phase != ClusterPhase::Deleting {
+                        t.phase = phase;
+                    }
+                    t.endpoint = endpoint;
+                    t.nodes_ready = nodes_ready;
                 }
             }),
         };

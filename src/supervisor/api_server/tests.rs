@@ -42,6 +42,7 @@ pub(crate) fn config() -> SupervisorConfig {
         }],
         node_taints: Vec::new(),
         objects: Vec::new(),
+        guest_clusters: Default::default(),
     }
 }
 
@@ -58,9 +59,11 @@ pub(crate) fn addrs() -> Addrs {
         wps: a(16),
         network: a(17),
         storage: a(18),
+        capi: a(9),
         clients: a(19),
         spherelets: vec![a(20), a(21), a(22)],
         host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
+        guests: Default::default(),
     }
 }
 

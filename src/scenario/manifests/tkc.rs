@@ -1,0 +1,230 @@
+//! run.tanzu.vmware.com TanzuKubernetesCluster: the topology (control
+//! plane and node pools) and the Tanzu Kubernetes release. pacsim
+//! extension: `nodePools[].autoscaler: {min, max}` lets the guest
+//! cluster's autoscaler set the pool's replicas within those bounds.
+
+use super::super::error::{Diag, PResult};
+use super::super::read::{self, Fields};
+use super::super::yaml::Node;
+use crate::supervisor::objects::*;
+
+pub(crate) const TKC_VERSIONS: &[&str] = &[
+    "run.tanzu.vmware.com/v1alpha1",
+    "run.tanzu.vmware.com/v1alpha2",
+    "run.tanzu.vmware.com/v1alpha3",
+];
+const SPEC_IGNORED: &[&str] = &["settings"];
+const POOL_IGNORED: &[&str] = &[
+    "volumes",
+    "nodeDrainTimeout",
+    "failureDomain",
+    "labels",
+    "taints",
+    "vmClassRef",
+];
+/// The control plane's pool name, and so no node pool's.
+pub(crate) const CONTROL_PLANE: &str = "control-plane";
+
+/// A new TKC: Creating, no endpoint, no node Ready.
+pub(crate) fn new_tkc(
+    version: String,
+    control_plane: NodePool,
+    node_pools: Vec<NodePool>,
+) -> TanzuKubernetesCluster {
+    TanzuKubernetesCluster {
+        version,
+        control_plane,
+        node_pools,
+        phase: ClusterPhase::Creating,
+        endpoint: None,
+        nodes_ready: 0,
+    }
+}
+
+pub(crate) fn parse_tkc(node: &Node, path: &str) -> PResult<TanzuKubernetesCluster> {
+    let f = Fields::with_ignored(node, path, &["topology", "distribution"], SPEC_IGNORED)?;
+    let tf = Fields::new(
+        f.req("topology")?,
+        &f.sub("topology"),
+        &["controlPlane", "nodePools"],
+    )?;
+    let cp_node = tf.req("controlPlane")?;
+    let (control_plane, tkr) = pool(cp_node, &tf.sub("controlPlane"), true)?;
+    if control_plane.replicas.is_multiple_of(2) {
+        return Err(Diag::new(
+            replicas_loc(cp_node).unwrap_or(cp_node.loc),
+            format!(
+                "`{}.replicas` must be odd (1, 3, 5...) so that etcd keeps a quorum, found {}",
+                tf.sub("controlPlane"),
+                control_plane.replicas
+            ),
+        ));
+    }
+    let distribution = f
+        .opt("distribution")
+        .map(|n| distribution(n, &f.sub("distribution")))
+        .transpose()?;
+    let version = match (tkr, distribution) {
+        (Some((v, _)), Some((d, dn))) if v != d => {
+            return Err(Diag::new(
+                dn.loc,
+                format!(
+                    "`{}.version` `{d}` differs from the control plane's `tkr.reference.name` `{v}`; give one",
+                    f.sub("distribution")
+                ),
+            ));
+        }
+        (Some((v, _)), _) | (None, Some((v, _))) => v,
+        (None, None) => {
+            return Err(Diag::new(
+                cp_node.loc,
+                format!(
+                    "missing version: set `{}.tkr.reference.name` (or `{}.version`)",
+                    tf.sub("controlPlane"),
+                    f.sub("distribution")
+                ),
+            ));
+        }
+    };
+    let mut node_pools: Vec<NodePool> = Vec::new();
+    if let Some(n) = tf.opt("nodePools") {
+        for (i, item) in read::seq(n, &tf.sub("nodePools"))?.iter().enumerate() {
+            let p = format!("{}[{i}]", tf.sub("nodePools"));
+            let (np, tkr) = pool(item, &p, false)?;
+            if let Some((v, vn)) = tkr
+                && v != version
+            {
+                return Err(Diag::new(
+                    vn.loc,
+                    format!("`{p}.tkr` `{v}` differs from the cluster's version `{version}`"),
+                ));
+            }
+            if np.name == CONTROL_PLANE || node_pools.iter().any(|o| o.name == np.name) {
+                return Err(Diag::new(
+                    item.loc,
+                    format!(
+                        "duplicate node pool name `{}` (`{CONTROL_PLANE}` is the control plane's)",
+                        np.name
+                    ),
+                ));
+            }
+            node_pools.push(np);
+        }
+    }
+    Ok(new_tkc(version, control_plane, node_pools))
+}
+
+fn replicas_loc(node: &Node) -> Option<crate::scenario::Location> {
+    match &node.kind {
+        super::super::yaml::NodeKind::Map(e) => e
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some("replicas"))
+            .map(|(_, v)| v.loc),
+        _ => None,
+    }
+}
+
+/// The version and where it was written.
+type Version<'a> = Option<(String, &'a Node)>;
+
+/// A pool (the control plane when `control_plane`) and its `tkr`, if any.
+fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePool, Version<'a>)> {
+    let mut allowed = vec!["replicas", "vmClass", "class", "storageClass", "tkr"];
+    if !control_plane {
+        allowed.extend(["name", "autoscaler"]);
+    }
+    let f = Fields::with_ignored(node, path, &allowed, POOL_IGNORED)?;
+    let name = if control_plane {
+        CONTROL_PLANE.to_string()
+    } else {
+        let n = f.req("name")?;
+        let v = read::string(n, &f.sub("name"))?;
+        super::check_name(n, &v)?;
+        v
+    };
+    let replicas = match f.opt("replicas") {
+        Some(n) => {
+            let r = read::u64_value(n, &f.sub("replicas"))?;
+            if control_plane && r == 0 {
+                return Err(Diag::new(
+                    n.loc,
+                    "the control plane needs at least 1 replica",
+                ));
+            }
+            u32::try_from(r).map_err(|_| {
+                Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas")))
+            })?
+        }
+        None => 1,
+    };
+    // v1alpha1 spells it `class`.
+    let class_key = if f.opt("class").is_some() && f.opt("vmClass").is_none() {
+        "class"
+    } else {
+        "vmClass"
+    };
+    let vm_class = {
+        let n = f.req(class_key)?;
+        let v = read::string(n, &f.sub(class_key))?;
+        super::check_name(n, &v)?;
+        v
+    };
+    let sc_node = f.req("storageClass")?;
+    let storage_class = read::string(sc_node, &f.sub("storageClass"))?;
+    super::check_name(sc_node, &storage_class)?;
+    let tkr = f.opt("tkr").map(|n| tkr(n, &f.sub("tkr"))).transpose()?;
+    let autoscale = match f.opt("autoscaler") {
+        Some(n) => {
+            let af = Fields::new(n, &f.sub("autoscaler"), &["min", "max"])?;
+            let min = read::u64_value(af.req("min")?, &af.sub("min"))?;
+            let max_node = af.req("max")?;
+            let max = read::positive_u64(max_node, &af.sub("max"))?;
+            if min > max {
+                return Err(Diag::new(
+                    max_node.loc,
+                    format!("`{}` ({max}) is below `min` ({min})", af.sub("max")),
+                ));
+            }
+            if !(min..=max).contains(&(replicas as u64)) {
+                let at = f.opt("replicas").map_or(n.loc, |r| r.loc);
+                return Err(Diag::new(
+                    at,
+                    format!(
+                        "`{}` ({replicas}) must be within the autoscaler's bounds {min}..={max}",
+                        f.sub("replicas")
+                    ),
+                ));
+            }
+            Some((min as u32, max.min(u32::MAX as u64) as u32))
+        }
+        None => None,
+    };
+    let pool = NodePool {
+        name,
+        replicas,
+        vm_class,
+        storage_class,
+        autoscale,
+    };
+    Ok((pool, tkr))
+}
+
+/// `tkr: {reference: {name: v1.21.6---vmware.1-tkg.1}}`: the release, which
+/// names the VirtualMachineImage the machines boot.
+fn tkr<'a>(node: &'a Node, path: &str) -> PResult<(String, &'a Node)> {
+    let f = Fields::new(node, path, &["reference"])?;
+    let rf = Fields::new(f.req("reference")?, &f.sub("reference"), &["name"])?;
+    let n = rf.req("name")?;
+    let v = read::string(n, &rf.sub("name"))?;
+    super::check_name(n, &v)?;
+    Ok((v, n))
+}
+
+/// `distribution: {version: v1.21.6}` (v1alpha1; `fullVersion` too).
+fn distribution<'a>(node: &'a Node, path: &str) -> PResult<(String, &'a Node)> {
+    let f = Fields::new(node, path, &["version", "fullVersion"])?;
+    let n = f.opt("fullVersion").map_or_else(|| f.req("version"), Ok)?;
+    let v = read::string(n, path)?;
+    super::check_name(n, &v)?;
+    Ok((v, n))
+}

@@ -1,0 +1,104 @@
+//! The controller alone: what it asks of the API server for a new TKC,
+//! and that the API server tells it about every kind it needs.
+
+use super::*;
+use crate::actor::testing::TestCtx;
+use crate::supervisor::objects::{ClusterPhase, Meta, NodePool, TanzuKubernetesCluster};
+use crate::supervisor::testkit;
+
+#[test]
+fn the_api_server_tells_capi_about_every_kind_it_needs() {
+    let addrs = testkit::addrs(1);
+    for kind in WATCHED {
+        assert!(addrs.watchers(kind).contains(&addrs.capi), "{kind:?}");
+    }
+}
+
+fn tkc(cp: u32, workers: u32) -> Object {
+    let pool = |name: &str, replicas| NodePool {
+        name: name.into(),
+        replicas,
+        vm_class: "small".into(),
+        storage_class: "shared".into(),
+        autoscale: None,
+    };
+    Object {
+        meta: Meta {
+            name: "tkc-a".into(),
+            namespace: "ns".into(),
+            ..Meta::default()
+        },
+        body: Body::TanzuKubernetesCluster(TanzuKubernetesCluster {
+            version: "v1".into(),
+            control_plane: pool("control-plane", cp),
+            node_pools: vec![pool("workers", workers)],
+            phase: ClusterPhase::Creating,
+            endpoint: None,
+            nodes_ready: 0,
+        }),
+    }
+}
+
+/// The System ops sent to the API server, in order.
+fn ops(ctx: &mut TestCtx, api: ActorId) -> Vec<SystemOp> {
+    ctx.take_sent()
+        .into_iter()
+        .filter(|(to, ..)| *to == api)
+        .filter_map(|(_, _, e)| match e {
+            Event::Supervisor(m) => match *m {
+                SupMsg::System { op, .. } => Some(op),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_tkc_asks_for_its_endpoint_and_one_vm_per_machine_then_writes_creating() {
+    let config = testkit::config(&["ns"]);
+    let addrs = testkit::addrs(1);
+    let mut capi = Capi::new(&config, addrs.clone());
+    let mut ctx = TestCtx::new(addrs.capi);
+    let changed = SupMsg::Changed {
+        rv: 1,
+        object: tkc(1, 2),
+        deleted: false,
+    };
+    capi.handle(changed.event(), &mut ctx);
+    let ops = ops(&mut ctx, addrs.api_server);
+    let created: Vec<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            SystemOp::Create(o) => Some(o.key().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "Service/ns/tkc-a-control-plane-service",
+            "VirtualMachine/ns/tkc-a-control-plane-0",
+            "VirtualMachine/ns/tkc-a-workers-0",
+            "VirtualMachine/ns/tkc-a-workers-1",
+        ]
+    );
+    assert!(matches!(
+        ops.last(),
+        Some(SystemOp::TkcStatus {
+            phase: ClusterPhase::Creating,
+            nodes_ready: 0,
+            ..
+        })
+    ));
+    let c = capi.cluster(&tkc(1, 2).key()).unwrap();
+    assert_eq!(c.machines.len(), 3);
+    // The same event again (a relist) changes nothing.
+    let again = SupMsg::Changed {
+        rv: 1,
+        object: tkc(1, 2),
+        deleted: false,
+    };
+    capi.handle(again.event(), &mut ctx);
+    assert!(self::ops(&mut ctx, addrs.api_server).is_empty());
+}
