@@ -219,7 +219,7 @@ fn a_control_plane_crash_rebuilds_every_part_with_the_state_it_had() {
     let json = summary(&s, &mut out);
     let sup = &json["supervisor"];
     // api-server, scheduler, node-controller, replicaset-controller,
-    // vm-operator, wps.
+    // vm-operator, wps, capi.
     assert_eq!(sup["rebuilds"]["count"], 7);
     assert_eq!(json["faults"]["process_crash"], 7);
     assert_eq!(sup["rebuilds"]["mismatches"], 0);
