@@ -3,7 +3,7 @@
 use super::addrs::Addrs;
 use super::config::*;
 use super::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, Taint};
-use crate::model::{ActorId, Dist, HostId, Resources, SimDuration};
+use crate::model::{ActorId, Dist, HostId, Resources};
 
 /// Addresses of a world with `hosts` hosts named esx-01, esx-02, ...
 pub fn addrs(hosts: usize) -> Addrs {
@@ -29,32 +29,9 @@ pub fn addrs(hosts: usize) -> Addrs {
 /// Kubelet defaults: heartbeat 10 s, grace 40 s, toleration 300 s; pods
 /// start 5 s after they are asked to.
 pub fn config() -> SupervisorConfig {
-    SupervisorConfig {
-        control_plane: ControlPlaneConfig {
-            vms: 0,
-            size: Resources::cores(2, 8),
-            boot: Dist::Fixed(1),
-        },
-        spherelet: SphereletConfig {
-            heartbeat_interval: SimDuration::from_secs(10),
-            node_grace_period: SimDuration::from_secs(40),
-            not_ready_toleration: SimDuration::from_secs(300),
-            pod_start_latency: Dist::Fixed(5_000_000_000),
-        },
-        network: NetworkConfig {
-            segment_size: 16,
-            pod_cidr_base: [10, 244, 0, 0],
-            vip_base: [10, 0, 0, 0],
-            vip_count: 4,
-        },
-        datastores: Vec::new(),
-        storage_policies: Vec::new(),
-        users: Vec::new(),
-        namespaces: Vec::new(),
-        node_taints: Vec::new(),
-        objects: Vec::new(),
-        guest_clusters: Default::default(),
-    }
+    let mut c = super::testkit::config(&[]);
+    c.spherelet.pod_start_latency = Dist::Fixed(5_000_000_000);
+    c
 }
 
 pub fn node_object(name: &str, host: u32, cores: u64, gib: u64, taints: &[Taint]) -> Object {

@@ -44,19 +44,10 @@ pub fn charge(object: &Object, store: &BTreeMap<ObjectKey, Object>) -> Usage {
             if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
                 return Usage::default();
             }
-            let r = pod.spec.requests;
-            let l = pod.spec.limits;
+            let r = crate::supervisor::scheduling::effective_requests(&pod.spec);
             Usage {
-                cpu_millis: if r.cpu_millis > 0 {
-                    r.cpu_millis
-                } else {
-                    l.cpu_millis
-                },
-                memory_bytes: if r.memory_bytes > 0 {
-                    r.memory_bytes
-                } else {
-                    l.memory_bytes
-                },
+                cpu_millis: r.cpu_millis,
+                memory_bytes: r.memory_bytes,
                 storage_bytes: 0,
             }
         }

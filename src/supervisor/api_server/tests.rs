@@ -7,43 +7,17 @@ use crate::supervisor::config::*;
 use crate::supervisor::objects::*;
 
 pub(crate) fn config() -> SupervisorConfig {
-    SupervisorConfig {
-        control_plane: ControlPlaneConfig {
-            vms: 3,
-            size: Resources::cores(4, 16),
-            boot: crate::model::Dist::Fixed(120_000_000_000),
-        },
-        spherelet: SphereletConfig {
-            heartbeat_interval: SimDuration(10_000_000_000),
-            node_grace_period: SimDuration(40_000_000_000),
-            not_ready_toleration: SimDuration(300_000_000_000),
-            pod_start_latency: crate::model::Dist::Fixed(5_000_000_000),
-        },
-        network: NetworkConfig {
-            segment_size: 16,
-            pod_cidr_base: [10, 244, 0, 0],
-            vip_base: [192, 168, 100, 10],
-            vip_count: 4,
-        },
-        datastores: Vec::new(),
-        storage_policies: Vec::new(),
-        users: vec![UserConfig {
-            name: "alice".into(),
-            groups: vec!["devs".into()],
-        }],
-        namespaces: vec![NamespaceConfig {
-            name: "team-a".into(),
-            cpu_limit_millis: Some(4000),
-            memory_limit_bytes: None,
-            storage_limit_bytes: None,
-            vm_classes: Vec::new(),
-            storage_classes: Vec::new(),
-            permissions: vec![(Subject::User("alice".into()), Role::Edit)],
-        }],
-        node_taints: Vec::new(),
-        objects: Vec::new(),
-        guest_clusters: Default::default(),
-    }
+    let mut c = crate::supervisor::testkit::config(&["team-a"]);
+    c.control_plane.vms = 3;
+    c.control_plane.boot = crate::model::Dist::Fixed(120_000_000_000);
+    c.users = vec![UserConfig {
+        name: "alice".into(),
+        groups: vec!["devs".into()],
+    }];
+    let ns = &mut c.namespaces[0];
+    ns.cpu_limit_millis = Some(4000);
+    ns.permissions = vec![(Subject::User("alice".into()), Role::Edit)];
+    c
 }
 
 pub(crate) fn addrs() -> Addrs {
