@@ -3,32 +3,17 @@
 
 use crate::support::pacsim;
 use pacsim::actors::WorldActor;
-use pacsim::event::{Event, Record, RecordRef, RejectReason};
+use pacsim::event::{Event, Record, RejectReason};
 use pacsim::model::{ActorId, HostId, SimTime, VmId};
 use pacsim::run::{drive, simulate_checked};
 use pacsim::scenario::{Scenario, parse_scenario};
-use pacsim::sim::RecordSink;
 use pacsim::store::EventLog;
 use pacsim::world::{PLACEMENT, World, host_actor};
 
 const SEC: u64 = 1_000_000_000;
 const HOUR: u64 = 3600 * SEC;
 
-#[derive(Default)]
-struct Records(Vec<Record>);
-
-impl RecordSink for Records {
-    fn record(&mut self, r: &RecordRef<'_>) {
-        self.0.push(Record {
-            seq: r.seq,
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            cause: r.cause,
-            event: r.event.clone(),
-        });
-    }
-}
+use crate::support::Records;
 
 fn scenario(text: &str) -> Scenario {
     parse_scenario(text, "<inline>").unwrap_or_else(|e| panic!("{e}"))

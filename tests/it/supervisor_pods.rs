@@ -3,11 +3,10 @@
 //! outcomes (NotReady and eviction times, bindings, Pending reasons).
 
 use pacsim::actors::WorldActor;
-use pacsim::event::{Event, Record, RecordRef};
+use pacsim::event::{Event, Record};
 use pacsim::model::{HostId, Resources, SimDuration, SimTime};
 use pacsim::run::drive;
 use pacsim::scenario::{Scenario, parse_scenario};
-use pacsim::sim::RecordSink;
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::addrs::Addrs;
 use pacsim::supervisor::config::*;
@@ -18,21 +17,7 @@ use std::collections::BTreeMap;
 
 const SEC: u64 = 1_000_000_000;
 
-#[derive(Default)]
-struct Records(Vec<Record>);
-
-impl RecordSink for Records {
-    fn record(&mut self, r: &RecordRef<'_>) {
-        self.0.push(Record {
-            seq: r.seq,
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            cause: r.cause,
-            event: r.event.clone(),
-        });
-    }
-}
+use crate::support::Records;
 
 /// Kubelet defaults, pods up 5 s after their start, one unlimited
 /// namespace `demo`, three small control-plane VMs.

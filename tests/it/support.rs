@@ -33,3 +33,20 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
 pub fn load(path: &Path) -> pacsim::scenario::Scenario {
     pacsim::scenario::load_scenario(path).expect("scenario parses")
 }
+
+/// A record sink that keeps every record (for tests that read the log).
+#[derive(Default)]
+pub struct Records(pub Vec<pacsim::event::Record>);
+
+impl pacsim::sim::RecordSink for Records {
+    fn record(&mut self, r: &pacsim::event::RecordRef<'_>) {
+        self.0.push(pacsim::event::Record {
+            seq: r.seq,
+            at: r.at,
+            from: r.from,
+            to: r.to,
+            cause: r.cause,
+            event: r.event.clone(),
+        });
+    }
+}
