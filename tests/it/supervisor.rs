@@ -259,3 +259,36 @@ fn a_control_plane_vm_failure_reboots_it_without_losing_quorum() {
     assert_eq!(cp["outages"], 0);
     assert_eq!(cp["running_at_end"], 3);
 }
+
+#[test]
+fn a_trace_of_a_scenario_with_include_files_verifies_from_another_folder() {
+    // The trace keeps the scenario text with its included manifests
+    // embedded, so `replay --verify` re-parses it without the files.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("sb.pstrace");
+    let scenario = crate::support::scenario_path("supervisor-basic.yaml");
+    let run = crate::support::pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .current_dir(dir.path())
+        .args(["replay", "sb.pstrace", "--verify"])
+        .output()
+        .expect("pacsim runs");
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(stdout.contains("identical"), "{stdout}");
+}
