@@ -127,56 +127,17 @@ impl World {
             add_source("faults".into(), WorldSource::Faults(src), &mut actors);
         }
 
-        let mut supervisor = None;
-        if let Some(config) = &scenario.supervisor {
-            let host_names: Vec<String> = dc.hosts.iter().map(|h| h.name.clone()).collect();
-            let first = ActorId(actors.len() as u32);
-            let guests = crate::supervisor::build::guest_clusters(&scenario.workloads.manifests);
-            let sup = crate::supervisor::build::build(
+        let supervisor = scenario.supervisor.as_ref().map(|config| {
+            add_supervisor(
+                scenario,
                 config,
-                PLACEMENT,
-                first,
-                &host_names,
                 &capacities,
-                &guests,
-            );
-            for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
-                if let WorldActor::Host(host) = &mut actors[1 + h] {
-                    host.set_spherelet(*spherelet);
-                }
-            }
-            let crashable = crate::supervisor::build::crashable_parts(scenario);
-            for (name, actor) in sup.actors {
-                let part = if crashable.contains(&name) {
-                    crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name)
-                } else {
-                    crate::supervisor::crashable::Crashable::new(actor)
-                };
-                names.push(name);
-                actors.push(WorldActor::Supervisor(Box::new(part)));
-            }
-            starts.extend(sup.starts.iter().copied());
-            let manifests = &scenario.workloads.manifests;
-            if !manifests.calls.is_empty() || !manifests.generators.is_empty() {
-                let src = crate::inputs::ManifestSource::new(
-                    manifests,
-                    sup.addrs.auth_proxy,
-                    sup.addrs.guests.clone(),
-                    scenario.seed,
-                    end,
-                );
-                sources.push((WorldSource::Manifests(Box::new(src)), sup.addrs.clients));
-            }
-            if !scenario.faults.supervisor.is_empty() {
-                let src =
-                    crate::inputs::SupervisorFaults::new(&scenario.faults.supervisor, &sup.addrs);
-                let owner = ActorId(actors.len() as u32);
-                actors.push(WorldActor::Workload(Workload::default()));
-                names.push("supervisor-faults".into());
-                sources.push((WorldSource::SupervisorFaults(src), owner));
-            }
-            supervisor = Some(sup.addrs);
-        }
+                &mut actors,
+                &mut names,
+                &mut sources,
+                &mut starts,
+            )
+        });
 
         World {
             seed: scenario.seed,
@@ -191,6 +152,73 @@ impl World {
             supervisor,
         }
     }
+}
+
+/// Appends the Supervisor's actors (control plane, Spherelets, guest
+/// clusters, clients), tells each host its Spherelet, and adds the sources
+/// of the scenario's API calls and Supervisor faults. Returns where the
+/// parts are.
+fn add_supervisor(
+    scenario: &Scenario,
+    config: &crate::supervisor::SupervisorConfig,
+    capacities: &[Resources],
+    actors: &mut Vec<WorldActor>,
+    names: &mut Vec<String>,
+    sources: &mut Vec<(WorldSource, ActorId)>,
+    starts: &mut Vec<ActorId>,
+) -> crate::supervisor::addrs::Addrs {
+    let end = SimTime(scenario.duration.0);
+    let host_names: Vec<String> = scenario
+        .datacenter
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
+    let first = ActorId(actors.len() as u32);
+    let guests = crate::supervisor::build::guest_clusters(&scenario.workloads.manifests);
+    let sup = crate::supervisor::build::build(
+        config,
+        PLACEMENT,
+        first,
+        &host_names,
+        capacities,
+        &guests,
+    );
+    for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
+        if let WorldActor::Host(host) = &mut actors[1 + h] {
+            host.set_spherelet(*spherelet);
+        }
+    }
+    let crashable = crate::supervisor::build::crashable_parts(scenario);
+    for (name, actor) in sup.actors {
+        let part = if crashable.contains(&name) {
+            crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name)
+        } else {
+            crate::supervisor::crashable::Crashable::new(actor)
+        };
+        names.push(name);
+        actors.push(WorldActor::Supervisor(Box::new(part)));
+    }
+    starts.extend(sup.starts.iter().copied());
+    let manifests = &scenario.workloads.manifests;
+    if !manifests.calls.is_empty() || !manifests.generators.is_empty() {
+        let src = crate::inputs::ManifestSource::new(
+            manifests,
+            sup.addrs.auth_proxy,
+            sup.addrs.guests.clone(),
+            scenario.seed,
+            end,
+        );
+        sources.push((WorldSource::Manifests(Box::new(src)), sup.addrs.clients));
+    }
+    if !scenario.faults.supervisor.is_empty() {
+        let src = crate::inputs::SupervisorFaults::new(&scenario.faults.supervisor, &sup.addrs);
+        let owner = ActorId(actors.len() as u32);
+        actors.push(WorldActor::Workload(Workload::default()));
+        names.push("supervisor-faults".into());
+        sources.push((WorldSource::SupervisorFaults(src), owner));
+    }
+    sup.addrs
 }
 
 /// The random failure model of each host (the last `random:` entry naming a
@@ -216,6 +244,7 @@ impl World {
         let mut bare = scenario.clone();
         bare.workloads = crate::scenario::Workloads::default();
         bare.faults.scheduled.clear();
+        bare.faults.supervisor.clear();
         World::build(&bare)
     }
 
