@@ -176,14 +176,8 @@ fn add_supervisor(
         .collect();
     let first = ActorId(actors.len() as u32);
     let guests = crate::supervisor::build::guest_clusters(&scenario.workloads.manifests);
-    let sup = crate::supervisor::build::build(
-        config,
-        PLACEMENT,
-        first,
-        &host_names,
-        capacities,
-        &guests,
-    );
+    let sup =
+        crate::supervisor::build::build(config, PLACEMENT, first, &host_names, capacities, &guests);
     for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
         if let WorldActor::Host(host) = &mut actors[1 + h] {
             host.set_spherelet(*spherelet);

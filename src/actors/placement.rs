@@ -326,24 +326,31 @@ impl Placement {
     fn select_constrained(&self, vm: VmId, size: &Resources, rule: &PlaceRule) -> Option<HostId> {
         let taken = self.anti_affinity_hosts(vm, rule);
         let size = self.probe(*size);
-        let allowed = |h: &HostId| rule.only.is_empty() || rule.only.contains(h);
-        (0..self.hosts.len() as u32)
-            .map(HostId)
-            .filter(allowed)
-            .filter(|h| !taken.contains(h))
-            .filter(|h| {
-                let v = &self.hosts[h.0 as usize];
-                v.up && v.maintenance == Maintenance::No
-                    && !v.failover
-                    && (v.used + size).fits_in(&v.capacity)
-            })
-            .min_by_key(|h| {
-                let v = &self.hosts[h.0 as usize];
-                (
-                    crate::placement::balanced_score(&v.capacity, &(v.used + size)),
-                    *h,
-                )
-            })
+        let best = |taken: &BTreeSet<HostId>| {
+            let allowed = |h: &HostId| rule.only.is_empty() || rule.only.contains(h);
+            (0..self.hosts.len() as u32)
+                .map(HostId)
+                .filter(allowed)
+                .filter(|h| !taken.contains(h))
+                .filter(|h| {
+                    let v = &self.hosts[h.0 as usize];
+                    v.up && v.maintenance == Maintenance::No
+                        && !v.failover
+                        && (v.used + size).fits_in(&v.capacity)
+                })
+                .min_by_key(|h| {
+                    let v = &self.hosts[h.0 as usize];
+                    (
+                        crate::placement::balanced_score(&v.capacity, &(v.used + size)),
+                        *h,
+                    )
+                })
+        };
+        match best(&taken) {
+            // A soft group shares a host rather than not running.
+            None if rule.soft_anti_affinity && !taken.is_empty() => best(&BTreeSet::new()),
+            chosen => chosen,
+        }
     }
 
     /// Hosts running another member of `vm`'s anti-affinity group.
@@ -366,7 +373,7 @@ impl Placement {
                 rule.only.len()
             );
         }
-        if rule.anti_affinity_group.is_some() {
+        if rule.anti_affinity_group.is_some() && !rule.soft_anti_affinity {
             why.push_str(" on a host without another member of its anti-affinity group");
         }
         why
@@ -752,6 +759,7 @@ mod constrained_tests {
         let rule = PlaceRule {
             only: Vec::new(),
             anti_affinity_group: Some(0),
+            soft_anti_affinity: false,
             restart: true,
         };
         let mut hosts = BTreeSet::new();
@@ -767,6 +775,30 @@ mod constrained_tests {
             }
             other => panic!("placed a fourth member: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_soft_group_spreads_while_it_can_then_shares_a_host() {
+        let mut p = placement(2);
+        let mut ctx = TestCtx::new(ActorId(0));
+        ctx.sender = ActorId(99);
+        let rule = PlaceRule {
+            anti_affinity_group: Some(1000),
+            soft_anti_affinity: true,
+            restart: true,
+            ..PlaceRule::default()
+        };
+        // Small members: DRS alone would stack the first two on host 0
+        // only on a tie; the group sends the second to host 1 regardless
+        // of score, and the third shares.
+        let mut hosts = Vec::new();
+        for vm in 0..3 {
+            match place(&mut p, &mut ctx, vm, Resources::cores(1, 1), rule.clone()) {
+                SupMsg::Placed { host, .. } => hosts.push(host),
+                other => panic!("not placed: {other:?}"),
+            }
+        }
+        assert_eq!(hosts, [HostId(0), HostId(1), HostId(0)]);
     }
 
     #[test]

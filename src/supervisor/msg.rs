@@ -260,6 +260,10 @@ pub struct PlaceRule {
     /// Not on a host that runs another member of this group (the control
     /// plane's firm anti-affinity).
     pub anti_affinity_group: Option<u32>,
+    /// The group is kept apart where possible but may share a host when no
+    /// other host fits (vSphere cluster modules, used for guest-cluster
+    /// machines).
+    pub soft_anti_affinity: bool,
     /// HA restarts it when its host fails (VMs); pods are not restarted,
     /// their owner recreates them.
     pub restart: bool,

@@ -158,6 +158,7 @@ impl Wps {
             rule: PlaceRule {
                 only: vec![host],
                 anti_affinity_group: None,
+                soft_anti_affinity: false,
                 restart: false,
             },
         };
@@ -268,6 +269,7 @@ mod tests {
             rule: PlaceRule {
                 only: vec![HostId(1)],
                 anti_affinity_group: None,
+                soft_anti_affinity: false,
                 restart: false,
             },
         };

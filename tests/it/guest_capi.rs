@@ -441,4 +441,15 @@ fn with_three_control_plane_machines_the_others_join_after_the_init() {
         ])
     );
     assert_eq!(c.provisioning_time().map(|d| d.0), Some(6 * MIN));
+    // The control plane is one cluster module: on three different hosts
+    // (placement's unit tests show the soft group at work where the score
+    // alone would not spread).
+    let mut cp_hosts: Vec<String> = machine_vms(&out.actors)
+        .into_iter()
+        .filter(|(name, _)| name.contains("control-plane"))
+        .map(|(_, host)| host.expect("placed"))
+        .collect();
+    cp_hosts.sort();
+    cp_hosts.dedup();
+    assert_eq!(cp_hosts.len(), 3, "{cp_hosts:?}");
 }

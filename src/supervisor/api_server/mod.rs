@@ -664,6 +664,7 @@ impl ApiServer {
             rule: PlaceRule {
                 only: Vec::new(),
                 anti_affinity_group: Some(0),
+                soft_anti_affinity: false,
                 restart: true,
             },
         };

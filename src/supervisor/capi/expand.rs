@@ -111,6 +111,18 @@ fn labels(cluster: &str, pool: Option<&str>) -> BTreeMap<String, String> {
     l
 }
 
+/// A machine VM's labels: its cluster and pool, and its cluster module
+/// (one per control plane and per node pool, as CAPV makes them), which
+/// the VM Operator turns into soft anti-affinity.
+fn machine_labels(cluster: &str, pool: &str) -> BTreeMap<String, String> {
+    let mut l = labels(cluster, Some(pool));
+    l.insert(
+        crate::supervisor::vm_operator::CLUSTER_MODULE_LABEL.to_string(),
+        format!("{cluster}-{pool}"),
+    );
+    l
+}
+
 /// The VirtualMachine of machine `name` of `pool`, powered on.
 pub fn machine_vm(namespace: &str, cluster: &str, pool: &PoolSpec, name: &str) -> Object {
     let t = &pool.template;
@@ -118,7 +130,7 @@ pub fn machine_vm(namespace: &str, cluster: &str, pool: &PoolSpec, name: &str) -
         meta: Meta {
             name: name.to_string(),
             namespace: namespace.to_string(),
-            labels: labels(cluster, Some(&pool.name)),
+            labels: machine_labels(cluster, &pool.name),
             ..Meta::default()
         },
         body: Body::VirtualMachine(VirtualMachine {

@@ -91,6 +91,9 @@ impl Life {
 #[derive(Clone, Debug)]
 struct VmState {
     spec: VirtualMachine,
+    /// Its vSphere cluster module (the `vsphere-cluster-module-group`
+    /// label), as a placement anti-affinity group.
+    module: Option<u32>,
     life: Life,
     /// Failed placements in a row (the backoff exponent).
     failures: u32,
@@ -125,7 +128,18 @@ pub struct VmOperator {
     /// Status writes in flight -> their VirtualMachine.
     calls: BTreeMap<CallId, ObjectKey>,
     next_call: CallId,
+    /// Cluster module name -> its anti-affinity group, numbered from
+    /// [`FIRST_MODULE_GROUP`] in order of first sight.
+    modules: BTreeMap<String, u32>,
 }
+
+/// The label naming a VM's cluster module: VMs of one module are kept on
+/// different hosts where DRS can (soft anti-affinity). Cluster API puts
+/// each guest cluster's control plane and each node pool in one.
+pub const CLUSTER_MODULE_LABEL: &str = "vsphere-cluster-module-group";
+
+/// Module groups start here: group 0 is the Supervisor's own control plane.
+const FIRST_MODULE_GROUP: u32 = 1000;
 
 /// What the operator believes of one VM (tests, summary).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +173,7 @@ impl VmOperator {
             next_timer: 0,
             calls: BTreeMap::new(),
             next_call: 0,
+            modules: BTreeMap::new(),
         }
     }
 
@@ -257,7 +272,11 @@ impl VmOperator {
         let key = object.key();
         match object.body {
             Body::VirtualMachine(_) if deleted => self.vm_deleted(&key, ctx),
-            Body::VirtualMachine(vm) => self.vm_changed(key, vm, ctx),
+            Body::VirtualMachine(vm) => {
+                let module = object.meta.labels.get(CLUSTER_MODULE_LABEL).cloned();
+                let module = module.map(|m| self.module_group(m));
+                self.vm_changed(key, vm, module, ctx)
+            }
             Body::VirtualMachineClass(class) => {
                 if deleted {
                     self.classes.remove(&key.name);
@@ -310,7 +329,18 @@ impl VmOperator {
         }
     }
 
-    fn vm_changed<C: Context>(&mut self, key: ObjectKey, vm: VirtualMachine, ctx: &mut C) {
+    fn module_group(&mut self, module: String) -> u32 {
+        let next = FIRST_MODULE_GROUP + self.modules.len() as u32;
+        *self.modules.entry(module).or_insert(next)
+    }
+
+    fn vm_changed<C: Context>(
+        &mut self,
+        key: ObjectKey,
+        vm: VirtualMachine,
+        module: Option<u32>,
+        ctx: &mut C,
+    ) {
         let observed = VmStatus::of(&vm);
         match self.vms.get_mut(&key) {
             Some(s) => {
@@ -324,6 +354,7 @@ impl VmOperator {
                     desired: observed.clone(),
                     observed,
                     spec: vm,
+                    module,
                     life: Life::Idle,
                     failures: 0,
                     retry: None,
@@ -434,7 +465,8 @@ impl VmOperator {
         )?;
         Ok(PlaceRule {
             only: only.unwrap_or_default(),
-            anti_affinity_group: None,
+            anti_affinity_group: self.vms[key].module,
+            soft_anti_affinity: true,
             restart: true,
         })
     }
