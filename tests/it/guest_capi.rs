@@ -4,12 +4,10 @@
 //! remediation after a host crash, a rolling upgrade one machine at a
 //! time, scaling, and deletion freeing the namespace's quota.
 
+use crate::support::{api, checked, part};
 use pacsim::actors::WorldActor;
-use pacsim::run::{RunOutput, simulate_checked};
 use pacsim::scenario::{Scenario, parse_scenario};
-use pacsim::store::EventLog;
 use pacsim::supervisor::actors::SupActor;
-use pacsim::supervisor::api_server::ApiServer;
 use pacsim::supervisor::capi::Capi;
 use pacsim::supervisor::capi::machine::{Cluster, MachineEvent};
 use pacsim::supervisor::config::ADMIN_USER;
@@ -113,31 +111,6 @@ fn delete(at: &str, name: &str) -> String {
     format!(
         "    - {{at: {at}, user: {ADMIN_USER}, delete: {{kind: TanzuKubernetesCluster, namespace: {NS}, name: {name}}}}}\n"
     )
-}
-
-fn checked(s: &Scenario) -> RunOutput {
-    let out = simulate_checked(s, EventLog::in_memory(), true, |_, _| {}).unwrap();
-    if let Some(v) = &out.violation {
-        panic!("{v}");
-    }
-    out
-}
-
-fn part<'a, T>(actors: &'a [WorldActor], pick: impl Fn(&'a SupActor) -> Option<&'a T>) -> &'a T {
-    actors
-        .iter()
-        .find_map(|a| match a {
-            WorldActor::Supervisor(s) => pick(&s.actor),
-            _ => None,
-        })
-        .expect("the part exists")
-}
-
-fn api(actors: &[WorldActor]) -> &ApiServer {
-    part(actors, |a| match a {
-        SupActor::ApiServer(x) => Some(x),
-        _ => None,
-    })
 }
 
 fn capi(actors: &[WorldActor]) -> &Capi {

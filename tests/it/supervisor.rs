@@ -3,23 +3,15 @@
 //! plane crashes rebuilt from their journals, a hung Spherelet), each run
 //! with every invariant checked after every event.
 
+use crate::support::checked;
 use pacsim::actors::WorldActor;
-use pacsim::run::{RunOutput, simulate_checked};
+use pacsim::run::RunOutput;
 use pacsim::scenario::{Scenario, parse_scenario};
-use pacsim::store::EventLog;
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::clients::CallOutcome;
 use pacsim::supervisor::msg::ApiError;
 use serde_json::Value;
 use std::path::Path;
-
-fn checked(s: &Scenario) -> RunOutput {
-    let out = simulate_checked(s, EventLog::in_memory(), true, |_, _| {}).expect("runs");
-    if let Some(v) = &out.violation {
-        panic!("invariant broken: {v}");
-    }
-    out
-}
 
 fn summary(s: &Scenario, out: &mut RunOutput) -> Value {
     out.summary(s, 1.0).to_json()

@@ -4,14 +4,12 @@
 //! resize. Each test runs a scenario (with every invariant checked after
 //! every event) and reads the final actors.
 
+use crate::support::{api, checked, part};
 use pacsim::actors::{Placement, WorldActor};
 use pacsim::model::resources::GIB;
 use pacsim::model::{HostId, Resources, VmId};
-use pacsim::run::{RunOutput, simulate_checked};
 use pacsim::scenario::{Scenario, parse_scenario};
-use pacsim::store::EventLog;
 use pacsim::supervisor::actors::SupActor;
-use pacsim::supervisor::api_server::ApiServer;
 use pacsim::supervisor::clients::CallOutcome;
 use pacsim::supervisor::config::ADMIN_USER;
 use pacsim::supervisor::msg::ApiError;
@@ -168,34 +166,9 @@ fn run(s: &Scenario) -> Vec<WorldActor> {
     checked(s).actors
 }
 
-fn checked(s: &Scenario) -> RunOutput {
-    let out = simulate_checked(s, EventLog::in_memory(), true, |_, _| {}).unwrap();
-    if let Some(v) = &out.violation {
-        panic!("{v}");
-    }
-    out
-}
-
 /// The `--json` summary of a checked run.
 fn checked_summary(s: &Scenario) -> serde_json::Value {
     checked(s).summary(s, 1.0).to_json()
-}
-
-fn part<'a, T>(actors: &'a [WorldActor], pick: impl Fn(&'a SupActor) -> Option<&'a T>) -> &'a T {
-    actors
-        .iter()
-        .find_map(|a| match a {
-            WorldActor::Supervisor(s) => pick(&s.actor),
-            _ => None,
-        })
-        .expect("the part exists")
-}
-
-fn api(actors: &[WorldActor]) -> &ApiServer {
-    part(actors, |a| match a {
-        SupActor::ApiServer(x) => Some(x),
-        _ => None,
-    })
 }
 
 fn operator(actors: &[WorldActor]) -> &VmOperator {

@@ -50,3 +50,36 @@ impl pacsim::sim::RecordSink for Records {
         });
     }
 }
+
+/// Runs a scenario with every invariant checked after every event; panics
+/// with the violation if one breaks.
+pub fn checked(s: &pacsim::scenario::Scenario) -> pacsim::run::RunOutput {
+    let log = pacsim::store::EventLog::in_memory();
+    let out = pacsim::run::simulate_checked(s, log, true, |_, _| {}).expect("runs");
+    if let Some(v) = &out.violation {
+        panic!("invariant broken: {v}");
+    }
+    out
+}
+
+/// The one Supervisor part `pick` accepts, among a run's actors.
+pub fn part<'a, T>(
+    actors: &'a [pacsim::actors::WorldActor],
+    pick: impl Fn(&'a pacsim::supervisor::actors::SupActor) -> Option<&'a T>,
+) -> &'a T {
+    actors
+        .iter()
+        .find_map(|a| match a {
+            pacsim::actors::WorldActor::Supervisor(s) => pick(&s.actor),
+            _ => None,
+        })
+        .expect("the part exists")
+}
+
+/// The Supervisor's API server among a run's actors.
+pub fn api(actors: &[pacsim::actors::WorldActor]) -> &pacsim::supervisor::api_server::ApiServer {
+    part(actors, |a| match a {
+        pacsim::supervisor::actors::SupActor::ApiServer(x) => Some(x),
+        _ => None,
+    })
+}
