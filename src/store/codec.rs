@@ -25,7 +25,15 @@ fn options() -> impl Options {
 /// two together for every variant.
 #[inline]
 pub fn encode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
-    let mut s = Scratch::new();
+    let start = out.len();
+    out.resize(start + SCRATCH_BYTES, 0);
+    let window: &mut [u8; SCRATCH_BYTES] = (&mut out[start..])
+        .try_into()
+        .expect("resized to exactly SCRATCH_BYTES past start");
+    let mut s = Scratch {
+        bytes: window,
+        len: 0,
+    };
     s.varint(record.seq);
     s.varint(record.at.0);
     s.varint(record.from.0 as u64);
@@ -63,52 +71,33 @@ pub fn encode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
             s.varint(vm.0);
         }
         ref other => {
-            out.extend_from_slice(s.as_slice());
+            let header = s.len;
+            out.truncate(start + header);
             options()
                 .serialize_into(out, other)
                 .expect("events always encode into a Vec");
             return;
         }
     }
-    s.append_to(out);
+    let len = s.len;
+    out.truncate(start + len);
 }
 
 /// The largest hand-encoded record: at most 9 varints of at most 9 bytes,
 /// an option tag and a variant tag.
 const SCRATCH_BYTES: usize = 96;
 
-/// One record being encoded, on the stack; copied into the chunk at once.
-/// Pushing into the chunk `Vec` byte by byte paid a capacity check and a
-/// length store per byte (about 80 instructions per record).
-struct Scratch {
-    bytes: [u8; SCRATCH_BYTES],
+/// One record being encoded, written straight into the output's tail (a
+/// zeroed window of the largest size, cut to the real length afterwards).
+/// Pushing into the `Vec` byte by byte paid a capacity check and a length
+/// store per byte; encoding on the stack and copying the window over made
+/// the copy's wide loads wait for the narrow stores still in flight.
+struct Scratch<'a> {
+    bytes: &'a mut [u8; SCRATCH_BYTES],
     len: usize,
 }
 
-impl Scratch {
-    #[inline(always)]
-    fn new() -> Self {
-        Scratch {
-            bytes: [0; SCRATCH_BYTES],
-            len: 0,
-        }
-    }
-
-    #[inline(always)]
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-
-    /// Appends the encoded bytes. The whole fixed-size buffer is copied and
-    /// the tail cut off again: a copy of known length is a few vector moves,
-    /// where one of the record's own length was a call to `memcpy`.
-    #[inline(always)]
-    fn append_to(&self, out: &mut Vec<u8>) {
-        let end = out.len() + self.len;
-        out.extend_from_slice(&self.bytes);
-        out.truncate(end);
-    }
-
+impl Scratch<'_> {
     #[inline(always)]
     fn byte(&mut self, b: u8) {
         self.bytes[self.len] = b;
