@@ -28,7 +28,8 @@ pub struct RunOutput {
 
 /// Runs `scenario` to its end, recording into `log`. `progress` is called
 /// now and then with the virtual time and the events delivered so far.
-/// Invariants are checked every 2^20 events.
+/// Invariants are checked every 2^20 events (more rarely in worlds of over
+/// 2,048 hosts, see [`checkpoint_mask`]).
 pub fn simulate(
     scenario: &Scenario,
     log: EventLog,
@@ -160,9 +161,15 @@ fn simulate_checked_with(
     })
 }
 
-/// Without `--check`, invariants are checked every 2^20 events: about 35
-/// checks in the churn-large benchmark, each O(running VMs).
-const CHECKPOINT_MASK: u64 = (1 << 20) - 1;
+/// Without `--check`, invariants are checked every 2^20 events (about 35
+/// checks in the churn-large benchmark), or more rarely in big worlds: a
+/// full check costs O(hosts + running VMs), so the spacing grows with the
+/// number of hosts (every 2^(⌈log2(512·hosts)⌉) events) to keep the checks'
+/// share of a run's cost the same at any size (churn-xl: every 2^23 events).
+fn checkpoint_mask(hosts: usize) -> u64 {
+    let spacing = (hosts as u64).saturating_mul(512).next_power_of_two();
+    spacing.max(1 << 20) - 1
+}
 
 /// With `--check`: the full check every 2^10 events (local ones every event).
 const FULL_CHECK_MASK: u64 = (1 << 10) - 1;
@@ -182,7 +189,12 @@ fn run_checked<L: crate::sim::RecordSink>(
     every_event: Option<(u64, LastTo<L>)>,
     progress: &mut impl FnMut(SimTime, u64),
 ) -> Option<Violation> {
-    let mask = every_event.map_or(CHECKPOINT_MASK, |(m, _)| m);
+    let hosts = kernel
+        .actors()
+        .iter()
+        .filter(|a| matches!(a, WorldActor::Host(_)))
+        .count();
+    let mask = every_event.map_or(checkpoint_mask(hosts), |(m, _)| m);
     let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
     while kernel.step(end, sink, stats) {
         let delivered = kernel.delivered();
@@ -368,5 +380,19 @@ pub fn drive_with<L: crate::sim::RecordSink>(
         actors: kernel.into_actors(),
         capacity,
         hosts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checkpoint_mask;
+
+    #[test]
+    fn checkpoints_spread_out_only_past_2048_hosts() {
+        assert_eq!(checkpoint_mask(0), (1 << 20) - 1);
+        assert_eq!(checkpoint_mask(1_000), (1 << 20) - 1);
+        assert_eq!(checkpoint_mask(2_048), (1 << 20) - 1);
+        assert_eq!(checkpoint_mask(2_049), (1 << 21) - 1);
+        assert_eq!(checkpoint_mask(10_000), (1 << 23) - 1);
     }
 }

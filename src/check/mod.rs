@@ -4,7 +4,8 @@
 //! the invariants local to the event's receiver are checked after every
 //! event ([`Checker::check_event`], O(VMs on one host)) and all of them
 //! every 2^10 events and at the end; otherwise all of them every 2^20
-//! events. World layout assumed: placement is actor 0, host i is actor 1+i.
+//! events (more rarely in big worlds, see `run::checkpoint_mask`) and at
+//! the end. World layout assumed: placement is actor 0, host i is actor 1+i.
 //!
 //! Safety invariants (names are stable; they appear in reports):
 //! - `host-capacity`: no host's running VMs exceed its capacity.

@@ -39,7 +39,7 @@ pub struct RunArgs {
     /// Also write the run as a portable trace file (.pstrace).
     #[arg(long, conflicts_with = "live")]
     trace: Option<PathBuf>,
-    /// Check every invariant after every event (default: every 2^20 events).
+    /// Check every invariant after every event (default: every 2^20 events, more rarely in worlds of over 2,048 hosts).
     /// A violation stops the run and exits 1.
     #[arg(long, conflicts_with_all = ["live", "trace"])]
     check: bool,
