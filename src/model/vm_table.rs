@@ -12,7 +12,7 @@
 //! ranges never stretch one window across the gap between them.
 
 use super::VmId;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// The first id kept in the sparse side rather than the window.
 pub const SPARSE_BASE: u64 = 1 << 48;
@@ -21,10 +21,13 @@ const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub struct VmTable<T> {
-    /// Id of `window[0]`.
+    /// Id of `window[head]`.
     base: u64,
-    /// Slot in `slab` per id, or EMPTY.
-    window: VecDeque<u32>,
+    /// Slot in `slab` per id from `head` on, or EMPTY. A `Vec` whose front
+    /// is dropped by moving `head` (compacted now and then): indexing it is
+    /// cheaper than a ring buffer's wrap-around.
+    window: Vec<u32>,
+    head: usize,
     slab: Vec<Option<(VmId, T)>>,
     free: Vec<u32>,
     len: usize,
@@ -35,7 +38,8 @@ impl<T> Default for VmTable<T> {
     fn default() -> Self {
         VmTable {
             base: 0,
-            window: VecDeque::new(),
+            window: Vec::new(),
+            head: 0,
             slab: Vec::new(),
             free: Vec::new(),
             len: 0,
@@ -54,8 +58,8 @@ impl<T> VmTable<T> {
     }
 
     fn slot(&self, vm: VmId) -> Option<usize> {
-        let i = vm.0.checked_sub(self.base)?;
-        match self.window.get(i as usize) {
+        let i = vm.0.checked_sub(self.base)? as usize;
+        match self.window.get(self.head.wrapping_add(i)) {
             Some(&s) if s != EMPTY => Some(s as usize),
             _ => None,
         }
@@ -89,18 +93,18 @@ impl<T> VmTable<T> {
             let entry = self.slab[s].as_mut().expect("window points at a live slot");
             return Some(std::mem::replace(&mut entry.1, value));
         }
-        if self.window.is_empty() {
+        if self.head == self.window.len() {
+            self.window.clear();
+            self.head = 0;
             self.base = vm.0;
         }
-        while vm.0 < self.base {
-            self.window.push_front(EMPTY);
-            self.base -= 1;
+        if vm.0 < self.base {
+            self.grow_front(self.base - vm.0);
         }
-        let i = (vm.0 - self.base) as usize;
+        let i = self.head + (vm.0 - self.base) as usize;
         if i == self.window.len() {
-            // The common case: the next new id. `resize` by one cost ~30
-            // instructions more than a push.
-            self.window.push_back(EMPTY);
+            // The common case: the next new id.
+            self.window.push(EMPTY);
         } else if i > self.window.len() {
             self.window.resize(i + 1, EMPTY);
         }
@@ -119,28 +123,46 @@ impl<T> VmTable<T> {
         None
     }
 
+    /// Makes room for `n` ids before `base` (an id below every live one was
+    /// inserted again, e.g. a VM re-placed after a host failure).
+    fn grow_front(&mut self, n: u64) {
+        let n = n as usize;
+        if self.head < n {
+            let extra = n - self.head + self.window.len() / 2;
+            self.window.splice(0..0, std::iter::repeat_n(EMPTY, extra));
+            self.head += extra;
+        }
+        self.head -= n;
+        self.base -= n as u64;
+    }
+
     pub fn remove(&mut self, vm: VmId) -> Option<T> {
         if vm.0 >= SPARSE_BASE {
             return self.sparse.remove(&vm);
         }
         let s = self.slot(vm)?;
-        self.window[(vm.0 - self.base) as usize] = EMPTY;
+        self.window[self.head + (vm.0 - self.base) as usize] = EMPTY;
         let (_, value) = self.slab[s].take().expect("window points at a live slot");
         self.free.push(s as u32);
         self.len -= 1;
-        while self.window.front() == Some(&EMPTY) {
-            self.window.pop_front();
+        while self.window.get(self.head) == Some(&EMPTY) {
+            self.head += 1;
             self.base += 1;
         }
-        while self.window.back() == Some(&EMPTY) {
-            self.window.pop_back();
+        while self.window.len() > self.head && self.window.last() == Some(&EMPTY) {
+            self.window.pop();
+        }
+        // Drop the dead front once it is most of the vector (amortised O(1)).
+        if self.head >= 1024 && self.head * 2 >= self.window.len() {
+            self.window.drain(..self.head);
+            self.head = 0;
         }
         Some(value)
     }
 
     /// Live entries in id order.
     pub fn iter(&self) -> impl Iterator<Item = (VmId, &T)> {
-        let dense = self.window.iter().filter(|&&s| s != EMPTY).map(|&s| {
+        let dense = self.window[self.head..].iter().filter(|&&s| s != EMPTY).map(|&s| {
             let (vm, value) = self.slab[s as usize]
                 .as_ref()
                 .expect("window points at a live slot");
@@ -186,6 +208,7 @@ mod tests {
             }
         }
         assert_eq!(table.len(), 10);
-        assert!(table.window.len() <= 11);
+        assert!(table.window.len() - table.head <= 11);
+        assert!(table.window.len() <= 2048 + 11);
     }
 }

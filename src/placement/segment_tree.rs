@@ -42,15 +42,20 @@ impl<S: Summary> SegmentTree<S> {
             }
             return;
         }
+        // The leaf shrank: each ancestor is recomputed from the node below
+        // (kept in `below`) and that node's sibling, one read per level.
+        let mut below = value;
         while i > 1 {
+            let sibling = self.nodes[i ^ 1];
             i /= 2;
-            let merged = S::merge(&self.nodes[2 * i], &self.nodes[2 * i + 1]);
+            let merged = S::merge(&below, &sibling);
             // Ancestors summarise this node only: an unchanged node leaves
             // them unchanged too.
             if self.nodes[i] == merged {
                 break;
             }
             self.nodes[i] = merged;
+            below = merged;
         }
     }
 
