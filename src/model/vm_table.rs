@@ -162,12 +162,15 @@ impl<T> VmTable<T> {
 
     /// Live entries in id order.
     pub fn iter(&self) -> impl Iterator<Item = (VmId, &T)> {
-        let dense = self.window[self.head..].iter().filter(|&&s| s != EMPTY).map(|&s| {
-            let (vm, value) = self.slab[s as usize]
-                .as_ref()
-                .expect("window points at a live slot");
-            (*vm, value)
-        });
+        let dense = self.window[self.head..]
+            .iter()
+            .filter(|&&s| s != EMPTY)
+            .map(|&s| {
+                let (vm, value) = self.slab[s as usize]
+                    .as_ref()
+                    .expect("window points at a live slot");
+                (*vm, value)
+            });
         dense.chain(self.sparse.iter().map(|(vm, v)| (*vm, v)))
     }
 }
