@@ -66,8 +66,8 @@ impl VmSizes {
     }
 }
 
-/// A set of VM ids kept sorted in a small vector, with the `BTreeSet` calls that
-/// placement's host views use. Iteration is in id order (the order VMs are
+/// A set of VM ids kept sorted in a small vector, with the `BTreeSet`
+/// calls that placement's host views use. Iteration is in id order (the order VMs are
 /// re-placed in when their host fails). New VMs have the largest id so far,
 /// so an insert is usually an append.
 #[derive(Clone, Debug, Default)]
