@@ -28,6 +28,12 @@ pub trait Context {
 /// An actor is a deterministic function of the events delivered to it.
 pub trait Actor {
     fn handle<C: Context>(&mut self, event: Event, ctx: &mut C);
+
+    /// A hint from the runtime that `event` will be delivered to this actor
+    /// soon, `ahead` deliveries of its kind later (0: the next one): start
+    /// loading the memory handling it will touch (see [`crate::hint`]). Takes
+    /// `&self`, so it cannot change what the actor does.
+    fn prefetch(&self, _event: &Event, _ahead: usize) {}
 }
 
 /// Facts actors report as they handle events; the statistics fold over them.

@@ -10,6 +10,7 @@ pub mod actors;
 pub mod check;
 pub mod event;
 pub mod fuzz;
+pub mod hint;
 pub mod import;
 pub mod inputs;
 pub mod live;

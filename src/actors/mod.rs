@@ -13,6 +13,9 @@ pub use host::Host;
 pub use placement::Placement;
 pub use workload::Workload;
 
+// Hosts are most of the actors and stay inline (with their dozen VMs) so that
+// one warmed run of cache lines holds a host; the rare big actors are boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum WorldActor {
     Host(Host),
     Placement(Box<Placement>),
@@ -29,6 +32,13 @@ impl Actor for WorldActor {
             WorldActor::Placement(a) => a.handle(event, ctx),
             WorldActor::Workload(a) => a.handle(event, ctx),
             WorldActor::Supervisor(a) => a.handle(event, ctx),
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, event: &Event, ahead: usize) {
+        if let WorldActor::Placement(a) = self {
+            a.prefetch(event, ahead);
         }
     }
 }

@@ -141,6 +141,16 @@ impl Calendar {
         }
     }
 
+    /// The entry `n` places after the next (0: the next), if it is in the
+    /// current, already sorted second.
+    pub fn peek_loaded(&self, n: usize) -> Option<(SimTime, VmId)> {
+        if !self.loaded {
+            return None;
+        }
+        let len = self.current.len();
+        len.checked_sub(n + 1).map(|i| self.current[i])
+    }
+
     pub fn pop(&mut self) -> Option<(SimTime, VmId)> {
         self.peek()?;
         self.current.pop()
@@ -218,5 +228,35 @@ mod tests {
         }
         assert_eq!(calendar.pop(), None);
         assert_eq!(calendar.in_ring, 0);
+    }
+
+    /// `peek_loaded(n)` names the entry n pops later, within the loaded
+    /// second, and nothing past it.
+    #[test]
+    fn peek_loaded_looks_ahead_within_the_current_second() {
+        let mut calendar = Calendar::default();
+        assert_eq!(calendar.peek_loaded(0), None);
+        for (i, nanos) in [300, 100, 200, BUCKET_NANOS + 5].into_iter().enumerate() {
+            calendar.push(SimTime(nanos), VmId(i as u64));
+        }
+        calendar.peek();
+        assert_eq!(calendar.peek_loaded(0), Some((SimTime(100), VmId(1))));
+        assert_eq!(calendar.peek_loaded(2), Some((SimTime(300), VmId(0))));
+        assert_eq!(
+            calendar.peek_loaded(3),
+            None,
+            "the next second is not loaded"
+        );
+        calendar.pop();
+        assert_eq!(calendar.peek_loaded(0), Some((SimTime(200), VmId(2))));
+        assert_eq!(calendar.peek_loaded(1), Some((SimTime(300), VmId(0))));
+        calendar.pop();
+        calendar.pop();
+        // The emptied second is left only when the next pop looks further.
+        calendar.peek();
+        assert_eq!(
+            calendar.peek_loaded(0),
+            Some((SimTime(BUCKET_NANOS + 5), VmId(3)))
+        );
     }
 }

@@ -82,4 +82,15 @@ impl Source for GeneratorSource {
             event: Event::VmRequested { vm, size },
         })
     }
+
+    /// The deletions after the next one, while they are in the calendar's
+    /// current second (arrivals are new ids, nothing to prefetch).
+    fn upcoming(&self, ahead: usize) -> Option<Input> {
+        let (at, vm) = self.deletions.peek_loaded(ahead.checked_sub(1)?)?;
+        Some(Input {
+            at,
+            to: self.placement,
+            event: Event::VmDeleteRequested { vm },
+        })
+    }
 }

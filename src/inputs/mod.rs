@@ -50,6 +50,13 @@ impl VmIdAlloc {
 pub trait Source {
     /// The next input, never earlier than the previous one; None when done.
     fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input>;
+
+    /// An input this source already knows it will produce after the one
+    /// `next` returned last, `ahead` (1, 2, ...) of its kind later, if it
+    /// can tell cheaply; a hint for prefetching, never delivered as such.
+    fn upcoming(&self, _ahead: usize) -> Option<Input> {
+        None
+    }
 }
 
 /// The closed set of sources a world can have.
@@ -74,6 +81,14 @@ impl Source for WorldSource {
             WorldSource::Recorded(s) => s.next(ids),
             WorldSource::Manifests(s) => s.next(ids),
             WorldSource::SupervisorFaults(s) => s.next(ids),
+        }
+    }
+
+    #[inline]
+    fn upcoming(&self, ahead: usize) -> Option<Input> {
+        match self {
+            WorldSource::Generator(s) => s.upcoming(ahead),
+            _ => None,
         }
     }
 }

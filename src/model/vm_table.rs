@@ -88,6 +88,26 @@ impl<T> VmTable<T> {
             .map(|(_, v)| v)
     }
 
+    /// Starts loading the window slot of `vm`: the first of the two lines a
+    /// lookup touches, whose address needs no other load.
+    pub fn prefetch_slot(&self, vm: VmId) {
+        if let Some(i) = vm.0.checked_sub(self.base)
+            && let Some(slot) = self.window.get(self.head.wrapping_add(i as usize))
+        {
+            crate::hint::prefetch(slot);
+        }
+    }
+
+    /// Starts loading the entry of `vm`: the second line of a lookup. Reads
+    /// the window slot, so call it once [`Self::prefetch_slot`] has had time.
+    pub fn prefetch_entry(&self, vm: VmId) {
+        if vm.0 < SPARSE_BASE
+            && let Some(s) = self.slot(vm)
+        {
+            crate::hint::prefetch(&self.slab[s]);
+        }
+    }
+
     /// Inserts or replaces. Ids below the window's start (already removed
     /// and compacted away) are placed by growing the window downwards.
     pub fn insert(&mut self, vm: VmId, value: T) -> Option<T> {
@@ -218,5 +238,20 @@ mod tests {
         assert_eq!(table.len(), 10);
         assert!(table.window.len() - table.head <= 11);
         assert!(table.window.len() <= 2048 + 11);
+    }
+
+    /// Prefetch hints take any id, live or not, in the window or not.
+    #[test]
+    fn prefetch_hints_accept_any_id() {
+        let mut table = VmTable::default();
+        for i in 10..20u64 {
+            table.insert(VmId(i), i);
+        }
+        table.remove(VmId(10));
+        for vm in [0, 10, 11, 15, 19, 20, 1_000_000, SPARSE_BASE + 3, u64::MAX] {
+            table.prefetch_slot(VmId(vm));
+            table.prefetch_entry(VmId(vm));
+        }
+        assert_eq!(table.len(), 9);
     }
 }

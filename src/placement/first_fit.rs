@@ -59,6 +59,15 @@ impl FirstFit {
         self.tree.set(h, value);
     }
 
+    /// Starts loading what [`Self::update`] of `host` will touch.
+    pub fn prefetch(&self, host: HostId) {
+        let h = host.0 as usize;
+        if let Some(capacity) = self.capacities.get(h) {
+            crate::hint::prefetch(capacity);
+            self.tree.prefetch_path(h);
+        }
+    }
+
     pub fn select(&self, request: &Resources) -> Option<HostId> {
         // Iterative leftmost descent: go left when the left subtree may hold
         // the request, else right; when a subtree that passed turns out to

@@ -46,6 +46,16 @@ impl PlacementIndex {
         }
     }
 
+    /// A hint that `host` is about to be updated (see [`crate::hint`]).
+    pub fn prefetch(&self, host: HostId) {
+        match self {
+            PlacementIndex::FirstFit(i) => i.prefetch(host),
+            // Their updates touch a few tree nodes found by search: nothing
+            // to name ahead.
+            PlacementIndex::BestFit(_) | PlacementIndex::Drs(_) => {}
+        }
+    }
+
     pub fn select(&self, request: &Resources) -> Option<HostId> {
         match self {
             PlacementIndex::FirstFit(i) => i.select(request),

@@ -59,6 +59,19 @@ impl<S: Summary> SegmentTree<S> {
         }
     }
 
+    /// Starts loading `leaf` and its lowest ancestors, the nodes an update of
+    /// it reads and writes that are unlikely to be cached in a big tree (the
+    /// top levels are touched by every search and stay cached).
+    pub fn prefetch_path(&self, leaf: usize) {
+        let mut i = self.leaves + leaf;
+        for _ in 0..4 {
+            if let Some(node) = self.nodes.get(i) {
+                crate::hint::prefetch(node);
+            }
+            i /= 2;
+        }
+    }
+
     pub fn root(&self) -> usize {
         1
     }

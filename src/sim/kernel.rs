@@ -136,7 +136,8 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         if p.source != NO_SOURCE {
             self.refill(p.source);
         }
-        let to = p.to.0 as usize;
+        let (before, rest) = self.actors.split_at_mut(p.to.0 as usize);
+        let (actor, after) = rest.split_first_mut().expect("events go to known actors");
         let mut ctx = SimCtx {
             now: p.at,
             me: p.to,
@@ -146,14 +147,23 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             streams: &mut self.streams,
             notes,
             rules: self.rules.as_deref_mut(),
+            others: Others { before, after },
         };
-        self.actors[to].handle(p.event, &mut ctx);
+        actor.handle(p.event, &mut ctx);
         true
     }
 
     fn refill(&mut self, source: u32) {
         let (src, owner) = &mut self.sources[source as usize];
         if let Some(input) = src.next(&mut self.vm_ids) {
+            // Warm what the coming inputs will touch, each a stage further
+            // the nearer it is (see `Actor::prefetch`).
+            self.actors[input.to.0 as usize].prefetch(&input.event, 0);
+            for ahead in 1..=2 {
+                if let Some(next) = src.upcoming(ahead) {
+                    self.actors[next.to.0 as usize].prefetch(&next.event, ahead);
+                }
+            }
             self.queue.push(Pending {
                 at: input.at,
                 from: *owner,
@@ -166,8 +176,30 @@ impl<A: Actor, S: Source> Kernel<A, S> {
     }
 }
 
+/// The actors other than the one handling an event, read only to warm the
+/// cache for the recipients of its sends.
+struct Others<'a, A> {
+    before: &'a [A],
+    after: &'a [A],
+}
+
+impl<A> Others<'_, A> {
+    #[inline]
+    fn prefetch(&self, to: ActorId) {
+        let i = to.0 as usize;
+        let actor = match i.checked_sub(self.before.len()) {
+            None => self.before.get(i),
+            Some(0) => None,
+            Some(j) => self.after.get(j - 1),
+        };
+        if let Some(actor) = actor {
+            crate::hint::prefetch_all(actor);
+        }
+    }
+}
+
 /// What an actor sees while the simulator delivers one event to it.
-pub struct SimCtx<'a, N> {
+pub struct SimCtx<'a, A, N> {
     now: SimTime,
     me: ActorId,
     sender: ActorId,
@@ -176,9 +208,10 @@ pub struct SimCtx<'a, N> {
     streams: &'a mut Streams,
     notes: &'a mut N,
     rules: Option<&'a mut MessageRules>,
+    others: Others<'a, A>,
 }
 
-impl<N: NoteSink> Context for SimCtx<'_, N> {
+impl<A, N: NoteSink> Context for SimCtx<'_, A, N> {
     fn now(&self) -> SimTime {
         self.now
     }
@@ -193,6 +226,7 @@ impl<N: NoteSink> Context for SimCtx<'_, N> {
 
     #[inline]
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
+        self.others.prefetch(to);
         let mut at = self.now.saturating_add(delay);
         if let Some(rules) = self.rules.as_deref_mut() {
             match rules.on_message(self.me, to, self.now, at) {
