@@ -30,10 +30,14 @@ pub trait Actor {
     fn handle<C: Context>(&mut self, event: Event, ctx: &mut C);
 
     /// A hint from the runtime that `event` will be delivered to this actor
-    /// soon, `ahead` deliveries of its kind later (0: the next one): start
-    /// loading the memory handling it will touch (see [`crate::hint`]). Takes
-    /// `&self`, so it cannot change what the actor does.
-    fn prefetch(&self, _event: &Event, _ahead: usize) {}
+    /// soon, `ahead` inputs of its kind after the one just queued (0: that
+    /// one): start loading the memory handling it will touch (see
+    /// [`crate::hint`]), and name the actor that handling will most likely
+    /// send to, for the runtime to warm as well. Takes `&self`, so it cannot
+    /// change what the actor does.
+    fn prefetch(&self, _event: &Event, _ahead: usize) -> Option<ActorId> {
+        None
+    }
 }
 
 /// Facts actors report as they handle events; the statistics fold over them.

@@ -36,9 +36,10 @@ impl Actor for WorldActor {
     }
 
     #[inline]
-    fn prefetch(&self, event: &Event, ahead: usize) {
-        if let WorldActor::Placement(a) = self {
-            a.prefetch(event, ahead);
+    fn prefetch(&self, event: &Event, ahead: usize) -> Option<crate::model::ActorId> {
+        match self {
+            WorldActor::Placement(a) => a.prefetch(event, ahead),
+            _ => None,
         }
     }
 }

@@ -157,8 +157,13 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         let (src, owner) = &mut self.sources[source as usize];
         if let Some(input) = src.next(&mut self.vm_ids) {
             // Warm what the coming inputs will touch, each a stage further
-            // the nearer it is (see `Actor::prefetch`).
-            self.actors[input.to.0 as usize].prefetch(&input.event, 0);
+            // the nearer it is (see `Actor::prefetch`), and the actor that
+            // handling the queued one will send to. Stages two inputs apart
+            // measured slower than one apart.
+            let also = self.actors[input.to.0 as usize].prefetch(&input.event, 0);
+            if let Some(also) = also.and_then(|a| self.actors.get(a.0 as usize)) {
+                crate::hint::prefetch_all(also);
+            }
             for ahead in 1..=2 {
                 if let Some(next) = src.upcoming(ahead) {
                     self.actors[next.to.0 as usize].prefetch(&next.event, ahead);
