@@ -13,11 +13,11 @@ use smallvec::SmallVec;
 /// A host's running VMs with their sizes, unordered, in one small vector of
 /// (id, size) held inside the host for the usual dozen VMs: a power-on or
 /// power-off touches the host's own cache lines, which the simulator warms
-/// when the message is sent (ids and sizes in two vectors, or in a heap
-/// block, cost a cache miss per event in runs of 10,000 hosts, more than
-/// scanning a few 32-byte entries costs). A removal swaps the last entry
-/// into the hole. Anything that iterates gets them
-/// sorted by id ([`VmSizes::sorted`]), as from the `BTreeMap` this
+/// ahead of a deletion's power-off (see `Placement::prefetch`). Ids and
+/// sizes in two vectors, or in a heap block, cost a cache miss per event in
+/// runs of 10,000 hosts, more than scanning a few 32-byte entries costs. A
+/// removal swaps the last entry into the hole. Anything that iterates gets
+/// them sorted by id ([`VmSizes::sorted`]), as from the `BTreeMap` this
 /// replaced, so the order of effects never changed.
 #[derive(Clone, Debug, Default)]
 pub struct VmSizes {

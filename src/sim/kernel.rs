@@ -136,8 +136,7 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         if p.source != NO_SOURCE {
             self.refill(p.source);
         }
-        let (before, rest) = self.actors.split_at_mut(p.to.0 as usize);
-        let (actor, after) = rest.split_first_mut().expect("events go to known actors");
+        let to = p.to.0 as usize;
         let mut ctx = SimCtx {
             now: p.at,
             me: p.to,
@@ -147,9 +146,8 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             streams: &mut self.streams,
             notes,
             rules: self.rules.as_deref_mut(),
-            others: Others { before, after },
         };
-        actor.handle(p.event, &mut ctx);
+        self.actors[to].handle(p.event, &mut ctx);
         true
     }
 
@@ -181,30 +179,8 @@ impl<A: Actor, S: Source> Kernel<A, S> {
     }
 }
 
-/// The actors other than the one handling an event, read only to warm the
-/// cache for the recipients of its sends.
-struct Others<'a, A> {
-    before: &'a [A],
-    after: &'a [A],
-}
-
-impl<A> Others<'_, A> {
-    #[inline]
-    fn prefetch(&self, to: ActorId) {
-        let i = to.0 as usize;
-        let actor = match i.checked_sub(self.before.len()) {
-            None => self.before.get(i),
-            Some(0) => None,
-            Some(j) => self.after.get(j - 1),
-        };
-        if let Some(actor) = actor {
-            crate::hint::prefetch_all(actor);
-        }
-    }
-}
-
 /// What an actor sees while the simulator delivers one event to it.
-pub struct SimCtx<'a, A, N> {
+pub struct SimCtx<'a, N> {
     now: SimTime,
     me: ActorId,
     sender: ActorId,
@@ -213,10 +189,9 @@ pub struct SimCtx<'a, A, N> {
     streams: &'a mut Streams,
     notes: &'a mut N,
     rules: Option<&'a mut MessageRules>,
-    others: Others<'a, A>,
 }
 
-impl<A, N: NoteSink> Context for SimCtx<'_, A, N> {
+impl<N: NoteSink> Context for SimCtx<'_, N> {
     fn now(&self) -> SimTime {
         self.now
     }
@@ -231,7 +206,6 @@ impl<A, N: NoteSink> Context for SimCtx<'_, A, N> {
 
     #[inline]
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
-        self.others.prefetch(to);
         let mut at = self.now.saturating_add(delay);
         if let Some(rules) = self.rules.as_deref_mut() {
             match rules.on_message(self.me, to, self.now, at) {
