@@ -94,3 +94,61 @@ impl Source for GeneratorSource {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dist, Resources, SimDuration, SizeMix, WeightedSize};
+
+    /// Whatever `upcoming` names, `next` returns later, in that order; a VM
+    /// that arrives in between with a short life may delete in between.
+    #[test]
+    fn upcoming_names_the_deletions_next_returns_later() {
+        let spec = Generator {
+            name: "churn".into(),
+            interarrival: Dist::Exponential { mean: 10_000_000 },
+            lifetime: Dist::Exponential {
+                mean: 2_000_000_000,
+            },
+            sizes: SizeMix {
+                entries: vec![WeightedSize {
+                    size: Resources::cores(1, 4),
+                    weight: 1,
+                }],
+            },
+            start: SimTime::ZERO,
+            stop: None,
+            count: None,
+        };
+        let end = SimTime::ZERO.saturating_add(SimDuration(60_000_000_000));
+        let rng = StreamRng::derive(3, "generator-upcoming");
+        let mut source = GeneratorSource::new(spec, ActorId(1), rng, end);
+        let mut ids = VmIdAlloc::default();
+        // (deletions returned so far, what `upcoming` named then)
+        let mut promises: Vec<(usize, Vec<Input>)> = Vec::new();
+        let mut deletions = Vec::new();
+        while let Some(input) = source.next(&mut ids) {
+            if matches!(input.event, Event::VmDeleteRequested { .. }) {
+                deletions.push(input);
+            }
+            let ahead: Vec<Input> = (1..=2).map_while(|k| source.upcoming(k)).collect();
+            promises.push((deletions.len(), ahead));
+        }
+        let named: usize = promises.iter().map(|(_, a)| a.len()).sum();
+        assert!(named > 1000, "the lookahead was exercised ({named})");
+        let mut exact = 0;
+        for (seen, ahead) in &promises {
+            let mut later = deletions[*seen..].iter();
+            for input in ahead {
+                assert!(later.any(|d| d == input), "{input:?} never came");
+            }
+            exact += usize::from(deletions[*seen..].starts_with(ahead));
+        }
+        // With lives of seconds and arrivals every 10 ms, most still hold.
+        assert!(
+            exact * 10 > promises.len() * 9,
+            "{exact} of {}",
+            promises.len()
+        );
+    }
+}

@@ -51,9 +51,10 @@ pub trait Source {
     /// The next input, never earlier than the previous one; None when done.
     fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input>;
 
-    /// An input this source already knows it will produce after the one
-    /// `next` returned last, `ahead` (1, 2, ...) of its kind later, if it
-    /// can tell cheaply; a hint for prefetching, never delivered as such.
+    /// An input this source expects to produce after the one `next`
+    /// returned last: the `ahead`-th (1, 2, ...) of its kind as things stand
+    /// (inputs made later may still come first), if it can tell cheaply. A
+    /// hint for prefetching, never delivered as such.
     fn upcoming(&self, _ahead: usize) -> Option<Input> {
         None
     }
