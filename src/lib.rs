@@ -6,10 +6,10 @@
 //! `run`, `report`, `store` → the CLI. No actor module names a runtime.
 
 /// mimalloc rather than the system allocator: it backs its arenas with
-/// transparent huge pages (2 MiB), and packs small blocks (the deletion
-/// calendar's buckets) densely. A world of 10,000 hosts keeps
-/// tens of megabytes of tables that each event reads at random places; on
-/// 4 KiB pages those reads miss the TLB as well as the cache. churn-xl 2h in
+/// transparent huge pages (2 MiB) and packs small blocks (the deletion
+/// calendar's buckets) densely. A world of 10,000 hosts keeps tens of
+/// megabytes of tables that each event reads at random places; on 4 KiB
+/// pages those reads miss the TLB as well as the cache. churn-xl 2h in
 /// memory, interleaved medians: system allocator 1.25 s, mimalloc 1.15 s.
 /// Asking the system allocator for huge pages on blocks over 4 MiB
 /// (madvise) gained only 4 %: the small blocks stayed on 4 KiB pages.

@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 /// replaced, so the order of effects never changed.
 #[derive(Clone, Debug, Default)]
 pub struct VmSizes {
-    vms: SmallVec<[(VmId, Resources); INLINE_IDS]>,
+    vms: SmallVec<[(VmId, Resources); INLINE_VMS]>,
 }
 
 impl VmSizes {
@@ -74,15 +74,15 @@ impl VmSizes {
 /// so an insert is usually an append.
 #[derive(Clone, Debug, Default)]
 pub struct VmSet {
-    ids: SmallVec<[VmId; INLINE_IDS]>,
+    ids: SmallVec<[VmId; INLINE_VMS]>,
 }
 
-/// Ids kept inside the set itself: most hosts run fewer VMs than this (a
-/// full 64-core host in the churn benchmarks runs about 10), so placement's
-/// host view holds them in the cache lines it reads anyway, instead of a
-/// heap block that costs a miss per placement and departure in runs of
-/// 10,000 hosts.
-const INLINE_IDS: usize = 12;
+/// VMs kept inside a [`VmSizes`] or [`VmSet`] itself: most hosts run fewer
+/// than this (a full 64-core host in the churn benchmarks runs about 10), so
+/// the host, or placement's view of it, holds them in the cache lines it
+/// reads anyway, instead of a heap block that costs a miss per placement and
+/// departure in runs of 10,000 hosts.
+const INLINE_VMS: usize = 12;
 
 impl VmSet {
     pub fn new() -> Self {
@@ -139,7 +139,7 @@ impl VmSet {
 
 impl IntoIterator for VmSet {
     type Item = VmId;
-    type IntoIter = smallvec::IntoIter<[VmId; INLINE_IDS]>;
+    type IntoIter = smallvec::IntoIter<[VmId; INLINE_VMS]>;
 
     /// Ids in increasing order.
     fn into_iter(self) -> Self::IntoIter {
