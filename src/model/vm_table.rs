@@ -98,13 +98,14 @@ impl<T> VmTable<T> {
         }
     }
 
-    /// Starts loading the entry of `vm`: the second line of a lookup. Reads
-    /// the window slot, so call it once [`Self::prefetch_slot`] has had time.
+    /// Starts loading the entry of `vm`: the second step of a lookup (both
+    /// lines, where the entry straddles two). Reads the window slot, so call
+    /// it once [`Self::prefetch_slot`] has had time.
     pub fn prefetch_entry(&self, vm: VmId) {
         if vm.0 < SPARSE_BASE
             && let Some(s) = self.slot(vm)
         {
-            crate::hint::prefetch(&self.slab[s]);
+            crate::hint::prefetch_all(&self.slab[s]);
         }
     }
 
