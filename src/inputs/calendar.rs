@@ -141,6 +141,30 @@ impl Calendar {
         }
     }
 
+    /// Starts loading the ring slot an entry due at `at` would be appended
+    /// to (its vector's header), if the ring covers `at`.
+    pub fn prefetch_slot(&self, at: SimTime) {
+        if let Some(slot) = self.ring_slot(at) {
+            crate::hint::prefetch(slot);
+        }
+    }
+
+    /// Starts loading the line an entry due at `at` would be written to.
+    /// Reads the slot's header: call it once [`Self::prefetch_slot`] has had
+    /// time.
+    pub fn prefetch_append(&self, at: SimTime) {
+        if let Some(slot) = self.ring_slot(at) {
+            crate::hint::prefetch_spare(slot);
+        }
+    }
+
+    fn ring_slot(&self, at: SimTime) -> Option<&Vec<Entry>> {
+        let bucket = at.0 / BUCKET_NANOS;
+        (self.base..self.base + RING)
+            .contains(&bucket)
+            .then(|| &self.ring[(bucket % RING) as usize])
+    }
+
     /// The entry `n` places after the next (0: the next), if it is in the
     /// current, already sorted second.
     pub fn peek_loaded(&self, n: usize) -> Option<(SimTime, VmId)> {

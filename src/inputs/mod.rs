@@ -2,7 +2,9 @@
 //! requests and deletions from workloads, scheduled faults. Each source is a
 //! pure iterator over time-ordered inputs with its own random stream; the
 //! runtime pulls one input at a time from each source, so sources cost memory
-//! only for what is pending, and never generate ahead of the clock.
+//! only for what is pending, and never deliver ahead of the clock (the
+//! generator draws its next two arrivals early, for prefetching; what it
+//! delivers, and when, is the same).
 //!
 //! In the log, inputs are records with `cause: None`; replaying only those
 //! re-drives a run against another configuration.
