@@ -33,11 +33,17 @@ pub trait Actor {
     /// soon, `ahead` inputs of its kind after the one just queued (0: that
     /// one): start loading the memory handling it will touch (see
     /// [`crate::hint`]), and name the actor that handling will most likely
-    /// send to, for the runtime to warm as well. Takes `&self`, so it cannot
-    /// change what the actor does.
+    /// send to, for the runtime to warm as well: its struct when `ahead` is
+    /// 1, what it keeps on the heap ([`Actor::prefetch_heap`]) when 0. Takes
+    /// `&self`, so it cannot change what the actor does.
     fn prefetch(&self, _event: &Event, _ahead: usize) -> Option<ActorId> {
         None
     }
+
+    /// A hint that a message is coming whose handling reads this actor's
+    /// heap blocks: start loading them. Called an input after the actor's
+    /// struct was warmed, so the pointers it reads are cached by then.
+    fn prefetch_heap(&self) {}
 }
 
 /// Facts actors report as they handle events; the statistics fold over them.

@@ -22,6 +22,20 @@ pub fn prefetch<T>(value: &T) {
     prefetch_address((value as *const T).cast::<u8>());
 }
 
+/// Asks the CPU to bring the first `max_lines` cache lines of `slice` into
+/// L1 (a scan of a longer slice is left to the hardware prefetcher, which
+/// follows it once it has started).
+#[inline(always)]
+pub fn prefetch_lines<T>(slice: &[T], max_lines: usize) {
+    let start = slice.as_ptr().cast::<u8>();
+    let bytes = std::mem::size_of_val(slice).min(max_lines * 64);
+    let mut offset = 0;
+    while offset < bytes {
+        prefetch_address(start.wrapping_add(offset));
+        offset += 64;
+    }
+}
+
 /// Asks the CPU to bring the line the next push onto `vec` writes into L1
 /// (nothing when the push would reallocate).
 #[inline(always)]

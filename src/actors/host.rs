@@ -115,6 +115,12 @@ impl Host {
         self.vms.sorted().into_iter()
     }
 
+    /// Starts loading the VMs' heap block, if they have one: a power-off
+    /// scans it (see [`crate::actor::Actor::prefetch_heap`]).
+    pub fn prefetch_heap(&self) {
+        self.vms.prefetch_heap();
+    }
+
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match event {
             Event::VmPowerOn { .. } | Event::VmPowerOff { .. } if self.isolated => {

@@ -42,6 +42,13 @@ impl Actor for WorldActor {
             _ => None,
         }
     }
+
+    #[inline]
+    fn prefetch_heap(&self) {
+        if let WorldActor::Host(a) = self {
+            a.prefetch_heap();
+        }
+    }
 }
 
 /// The observable state of a world's actors, for comparing runs: every

@@ -243,14 +243,21 @@ impl Placement {
         let Event::VmDeleteRequested { vm } = *event else {
             return None;
         };
+        // Each stage loads what the next one reads: the window slot, the
+        // entry, the host's view (and its actor), the view's heap block.
         match ahead {
-            0 => {
-                let entry = self.vms.get(vm)?;
-                crate::hint::prefetch_all(&self.hosts[entry.host as usize]);
-                self.index.prefetch(HostId(entry.host));
-                return Some(self.host_actors[entry.host as usize]);
+            0 | 1 => {
+                let host = self.vms.get(vm)?.host as usize;
+                let view = &self.hosts[host];
+                if ahead == 0 {
+                    view.vms.prefetch_heap();
+                } else {
+                    crate::hint::prefetch_all(view);
+                    self.index.prefetch(HostId(host as u32));
+                }
+                return Some(self.host_actors[host]);
             }
-            1 => self.vms.prefetch_entry(vm),
+            2 => self.vms.prefetch_entry(vm),
             _ => self.vms.prefetch_slot(vm),
         }
         None
@@ -946,9 +953,10 @@ mod prefetch_tests {
         ctx.take_sent();
         let delete = Event::VmDeleteRequested { vm: VmId(1) };
         let before: Vec<_> = p.assignments().collect();
-        for ahead in [2, 1] {
+        for ahead in [3, 2] {
             assert_eq!(p.prefetch(&delete, ahead), None);
         }
+        assert_eq!(p.prefetch(&delete, 1), Some(ActorId(11)));
         let named = p.prefetch(&delete, 0);
         assert_eq!(named, Some(ActorId(11)));
         assert_eq!(p.assignments().collect::<Vec<_>>(), before);

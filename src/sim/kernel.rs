@@ -43,6 +43,10 @@ pub struct Kernel<A, S> {
 /// churn-large (1,000 hosts) gains 3-5 % from them.
 const PREFETCH_MIN_ACTORS: usize = 512;
 
+/// How many inputs ahead of the queued one are prefetched: one stage per
+/// dependent load (a deletion: window slot, entry, host view, heap blocks).
+const PREFETCH_STAGES: usize = 3;
+
 impl<A: Actor, S: Source> Kernel<A, S> {
     /// `names[i]` is actor i's stable name (its random stream's key).
     pub fn new(seed: u64, actors: Vec<A>, names: Vec<String>, sources: Vec<(S, ActorId)>) -> Self {
@@ -166,16 +170,22 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         };
         if self.prefetching {
             // Warm what the coming inputs will touch, each a stage further
-            // the nearer it is (see `Actor::prefetch`), and the actor that
-            // handling the queued one will send to. Stages two inputs apart
-            // measured slower than one apart.
+            // the nearer it is (see `Actor::prefetch`), and the actors that
+            // handling them will send to. Stages two inputs apart measured
+            // slower than one apart.
             let also = self.actors[input.to.0 as usize].prefetch(&input.event, 0);
             if let Some(also) = also.and_then(|a| self.actors.get(a.0 as usize)) {
-                crate::hint::prefetch_all(also);
+                also.prefetch_heap();
             }
-            for ahead in 1..=2 {
-                if let Some(next) = src.upcoming(ahead) {
-                    self.actors[next.to.0 as usize].prefetch(&next.event, ahead);
+            for ahead in 1..=PREFETCH_STAGES {
+                let Some(next) = src.upcoming(ahead) else {
+                    break;
+                };
+                let also = self.actors[next.to.0 as usize].prefetch(&next.event, ahead);
+                if let Some(also) = also.and_then(|a| self.actors.get(a.0 as usize))
+                    && ahead == 1
+                {
+                    crate::hint::prefetch_all(also);
                 }
             }
         }
