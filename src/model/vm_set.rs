@@ -10,18 +10,19 @@
 use super::{Resources, VmId};
 use smallvec::SmallVec;
 
-/// A host's running VMs with their sizes, unordered, in one small vector of
-/// (id, size) held inside the host for the usual dozen VMs: a power-on or
-/// power-off touches the host's own cache lines, which the simulator warms
-/// ahead of a deletion's power-off (see `Placement::prefetch`). Ids and
-/// sizes in two vectors, or in a heap block, cost a cache miss per event in
-/// runs of 10,000 hosts, more than scanning a few 32-byte entries costs. A
+/// A host's running VMs with their sizes, unordered, in one vector of
+/// (id, size): a power-off scans a few 32-byte entries, which the simulator
+/// warms ahead of a deletion's power-off (see `Placement::prefetch`). A
 /// removal swaps the last entry into the hole. Anything that iterates gets
 /// them sorted by id ([`VmSizes::sorted`]), as from the `BTreeMap` this
 /// replaced, so the order of effects never changed.
+///
+/// On the heap, not inline: first-fit packs low hosts with dozens of small
+/// VMs, so most removals in churn-xl found an inline vector of a dozen
+/// spilled anyway, and the inline space made every host 3.5 times larger.
 #[derive(Clone, Debug, Default)]
 pub struct VmSizes {
-    vms: SmallVec<[(VmId, Resources); INLINE_VMS]>,
+    vms: Vec<(VmId, Resources)>,
     /// The largest id ever inserted: a larger one is new without a scan, and
     /// ids are handed out in increasing order, so nearly every power-on is
     /// one (the scan read every entry of a cold block in churn-xl).
@@ -60,13 +61,9 @@ impl VmSizes {
         Some(self.vms.swap_remove(i).1)
     }
 
-    /// Starts loading the entries when they have left the inline space for
-    /// a heap block (over half of all removals in churn-xl, whose first-fit
-    /// packs low hosts with dozens of small VMs).
+    /// Starts loading the entries.
     pub fn prefetch_heap(&self) {
-        if self.vms.spilled() {
-            crate::hint::prefetch_lines(&self.vms, HEAP_PREFETCH_LINES);
-        }
+        crate::hint::prefetch_lines(&self.vms, HEAP_PREFETCH_LINES);
     }
 
     pub fn clear(&mut self) {
@@ -91,11 +88,9 @@ pub struct VmSet {
     ids: SmallVec<[VmId; INLINE_VMS]>,
 }
 
-/// VMs kept inside a [`VmSizes`] or [`VmSet`] itself: most hosts run fewer
-/// than this (a full 64-core host in the churn benchmarks runs about 10), so
-/// the host, or placement's view of it, holds them in the cache lines it
-/// reads anyway, instead of a heap block that costs a miss per placement and
-/// departure in runs of 10,000 hosts.
+/// Ids kept inside a [`VmSet`] itself: a host with fewer VMs (a full 64-core
+/// host in the churn benchmarks runs about 10 of average size) has them in
+/// the cache lines of placement's view that a placement reads anyway.
 const INLINE_VMS: usize = 12;
 
 /// Lines of a heap block a prefetch asks for: 16 cover 32 sizes or 128 ids,
@@ -150,7 +145,8 @@ impl VmSet {
     }
 
     /// Starts loading the ids when they have left the inline space for a
-    /// heap block (see [`VmSizes::prefetch_heap`]).
+    /// heap block (over half of all removals in churn-xl, whose first-fit
+    /// packs low hosts with dozens of small VMs).
     pub fn prefetch_heap(&self) {
         if self.ids.spilled() {
             crate::hint::prefetch_lines(&self.ids, HEAP_PREFETCH_LINES);
