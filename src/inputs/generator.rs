@@ -149,7 +149,87 @@ impl Source for GeneratorSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Dist, SizeMix, WeightedSize};
+    use crate::model::{Dist, SizeMix, VmId, WeightedSize};
+
+    fn spec_with(count: Option<u64>, stop: Option<SimTime>) -> Generator {
+        let size = |cpu, weight| WeightedSize {
+            size: Resources::cores(cpu, 4 * cpu),
+            weight,
+        };
+        Generator {
+            name: "mix".into(),
+            interarrival: Dist::Exponential { mean: 50_000_000 },
+            lifetime: Dist::Exponential {
+                mean: 3_000_000_000,
+            },
+            sizes: SizeMix {
+                entries: vec![size(1, 3), size(4, 1)],
+            },
+            start: SimTime(7_000_000),
+            stop,
+            count,
+        }
+    }
+
+    /// Drawing arrivals ahead of their delivery changes no input: the
+    /// arrivals and deletions are those of drawing each arrival's
+    /// inter-arrival time, size and lifetime at its delivery (the generator
+    /// before the lookahead, restated here), up to the same last arrival
+    /// whether a count, a stop or the end stops it.
+    #[test]
+    fn drawing_ahead_yields_the_inputs_of_drawing_at_delivery() {
+        let end = SimTime(20_000_000_000);
+        let limits = [
+            (None, None),
+            (Some(37), None),
+            (None, Some(SimTime(4_000_000_000))),
+        ];
+        for (count, stop) in limits {
+            let spec = spec_with(count, stop);
+            let rng = || StreamRng::derive(9, "generator-lookahead");
+            let mut expected = Vec::new();
+            let mut draws = rng();
+            let limit = stop.unwrap_or(end).min(end);
+            let mut at = spec
+                .start
+                .saturating_add(SimDuration(draws.sample(&spec.interarrival)));
+            let mut n = 0u64;
+            while at <= limit && count.is_none_or(|c| n < c) {
+                let size = *spec.sizes.pick(draws.below(spec.sizes.total_weight()));
+                let lifetime = SimDuration(draws.sample(&spec.lifetime));
+                expected.push((at, VmId(n), size, at.saturating_add(lifetime)));
+                n += 1;
+                at = at.saturating_add(SimDuration(draws.sample(&spec.interarrival)));
+            }
+            let mut source = GeneratorSource::new(spec, ActorId(1), rng(), end);
+            let mut ids = VmIdAlloc::default();
+            let mut arrivals = Vec::new();
+            let mut deletions = std::collections::BTreeMap::new();
+            while let Some(input) = source.next(&mut ids) {
+                match input.event {
+                    Event::VmRequested { vm, size } => arrivals.push((input.at, vm, size)),
+                    Event::VmDeleteRequested { vm } => {
+                        deletions.insert(vm, input.at);
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            assert!(
+                expected.len() > 30,
+                "{count:?} {stop:?}: {}",
+                expected.len()
+            );
+            let want: Vec<_> = expected
+                .iter()
+                .map(|&(at, vm, size, _)| (at, vm, size))
+                .collect();
+            assert_eq!(arrivals, want, "arrivals, limits {count:?} {stop:?}");
+            for (_, vm, _, delete_at) in expected {
+                let got = deletions.get(&vm).copied();
+                assert_eq!(got, (delete_at <= end).then_some(delete_at), "{vm:?}");
+            }
+        }
+    }
 
     /// Whatever `upcoming` names, `next` returns later, in that order; a VM
     /// that arrives in between with a short life may delete in between.
