@@ -110,6 +110,17 @@ impl Host {
         self.vms.contains(vm)
     }
 
+    pub fn runs_any(&self) -> bool {
+        !self.vms.is_empty()
+    }
+
+    /// The VMs running here in no particular order (deterministic, but sort
+    /// before relying on it); cheaper than [`Host::vms`] for whole-world
+    /// checks that sort everything anyway.
+    pub fn vm_ids_unsorted(&self) -> impl Iterator<Item = VmId> + '_ {
+        self.vms.ids_unsorted()
+    }
+
     /// The VMs running here, in id order.
     pub fn vms(&self) -> impl Iterator<Item = (VmId, Resources)> + '_ {
         self.vms.sorted().into_iter()

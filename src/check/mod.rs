@@ -137,14 +137,14 @@ impl Checker {
                     format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
                 ));
             }
-            if !h.is_up() && h.vms().next().is_some() {
+            if !h.is_up() && h.runs_any() {
                 return Some(fail(
                     "failed-host-empty",
                     format!("{} is down but runs VMs", h.id()),
                 ));
             }
             if !h.is_isolated() {
-                running.extend(h.vms().map(|(vm, _)| (vm, h.id())));
+                running.extend(h.vm_ids_unsorted().map(|vm| (vm, h.id())));
             }
         }
         running.sort_unstable();
@@ -168,7 +168,9 @@ impl Checker {
             ));
         }
         if self.agreement
-            && let Some(detail) = disagreement(p, &hosts, now, false)
+            && let Some(detail) = disagreement(p, &hosts, now, false, |vm, host| {
+                running.binary_search(&(vm, host)).is_ok()
+            })
         {
             return Some(fail("placement-agreement", detail));
         }
@@ -223,7 +225,7 @@ impl Checker {
                 format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
             );
         }
-        if !h.is_up() && h.vms().next().is_some() {
+        if !h.is_up() && h.runs_any() {
             return fail(
                 "failed-host-empty",
                 format!("{} is down but runs VMs", h.id()),
@@ -299,7 +301,9 @@ impl Checker {
                 p.pending_restarts()
             ))
         } else {
-            disagreement(p, &hosts, now, true)
+            disagreement(p, &hosts, now, true, |vm, host| {
+                hosts[host.0 as usize].runs(vm)
+            })
         };
         detail.map(|detail| Violation {
             invariant: "recovery-within",
@@ -312,12 +316,15 @@ impl Checker {
 }
 
 /// The first VM placement believes runs where it does not. `strict`: no
-/// excuse for hosts placement has not heard from yet.
+/// excuse for hosts placement has not heard from yet. `runs(vm, host)`:
+/// whether the host runs the VM (unless `strict`, never asked of an
+/// isolated host, which the whole-world check leaves out of its list).
 fn disagreement(
     p: &Placement,
     hosts: &[&crate::actors::Host],
     now: SimTime,
     strict: bool,
+    runs: impl Fn(VmId, HostId) -> bool,
 ) -> Option<String> {
     let beliefs: Vec<_> = p.host_beliefs().collect();
     for a in p.placed() {
@@ -331,7 +338,7 @@ fn disagreement(
         if excused && !strict {
             continue;
         }
-        if !h.runs(a.vm) {
+        if !runs(a.vm, a.host) {
             return Some(format!(
                 "placement believes {} runs on {} since {}, but it does not",
                 a.vm, a.host, a.on_at

@@ -70,6 +70,11 @@ impl VmSizes {
         self.vms.clear();
     }
 
+    /// The ids in storage order: deterministic, but no order to rely on.
+    pub fn ids_unsorted(&self) -> impl Iterator<Item = VmId> + '_ {
+        self.vms.iter().map(|&(vm, _)| vm)
+    }
+
     /// Every VM with its size, in id order (ids are unique, so the order
     /// is fully determined).
     pub fn sorted(&self) -> Vec<(VmId, Resources)> {
