@@ -24,26 +24,6 @@ pub const SPARSE_BASE: u64 = 1 << 48;
 
 const EMPTY: u32 = u32::MAX;
 
-/// A slab slot on a cache line of its own: a lookup reads one line.
-/// Placement's 56-byte entries straddled two in 7 slots of 8, and a
-/// deletion's prefetch paid for both.
-#[derive(Clone, Debug)]
-#[repr(align(64))]
-struct Line<T>(Option<(VmId, T)>);
-
-impl<T> std::ops::Deref for Line<T> {
-    type Target = Option<(VmId, T)>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<T> std::ops::DerefMut for Line<T> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct VmTable<T> {
     /// Id of `window[head]`.
@@ -53,7 +33,7 @@ pub struct VmTable<T> {
     /// cheaper than a ring buffer's wrap-around.
     window: Vec<u32>,
     head: usize,
-    slab: Vec<Line<T>>,
+    slab: Vec<Option<(VmId, T)>>,
     free: Vec<u32>,
     len: usize,
     sparse: BTreeMap<VmId, T>,
@@ -118,13 +98,14 @@ impl<T> VmTable<T> {
         }
     }
 
-    /// Starts loading the entry of `vm`: the second step of a lookup. Reads
-    /// the window slot, so call it once [`Self::prefetch_slot`] has had time.
+    /// Starts loading the entry of `vm`: the second step of a lookup (both
+    /// lines, where the entry straddles two). Reads the window slot, so call
+    /// it once [`Self::prefetch_slot`] has had time.
     pub fn prefetch_entry(&self, vm: VmId) {
         if vm.0 < SPARSE_BASE
             && let Some(s) = self.slot(vm)
         {
-            crate::hint::prefetch(&self.slab[s]);
+            crate::hint::prefetch_all(&self.slab[s]);
         }
     }
 
@@ -155,11 +136,11 @@ impl<T> VmTable<T> {
         }
         let slot = match self.free.pop() {
             Some(f) => {
-                self.slab[f as usize] = Line(Some((vm, value)));
+                self.slab[f as usize] = Some((vm, value));
                 f
             }
             None => {
-                self.slab.push(Line(Some((vm, value))));
+                self.slab.push(Some((vm, value)));
                 (self.slab.len() - 1) as u32
             }
         };
