@@ -12,52 +12,33 @@ pub trait Summary: Copy + PartialEq {
 
 pub struct SegmentTree<S: Summary> {
     leaves: usize,
-    /// Node `i` (1 is the root, `2i` and `2i + 1` its children) is
-    /// `siblings[i / 2].0[i % 2]`.
-    siblings: Vec<Siblings<S>>,
+    nodes: Vec<S>,
 }
-
-/// Two sibling nodes on one cache line: a search compares both children of
-/// a node, an update reads the sibling of each node on its path. Packed
-/// 24-byte nodes put half the pairs across two lines (a third of first-fit's
-/// search stalls at 10,000 hosts were on the second line).
-#[derive(Clone, Copy)]
-#[repr(align(64))]
-struct Siblings<S>([S; 2]);
 
 impl<S: Summary> SegmentTree<S> {
     pub fn new(values: &[S]) -> Self {
         let leaves = values.len().next_power_of_two().max(1);
-        let mut tree = SegmentTree {
-            leaves,
-            siblings: vec![Siblings([S::EMPTY; 2]); leaves],
-        };
-        for (leaf, value) in values.iter().enumerate() {
-            *tree.slot(leaves + leaf) = *value;
-        }
+        let mut nodes = vec![S::EMPTY; 2 * leaves];
+        nodes[leaves..leaves + values.len()].copy_from_slice(values);
         for i in (1..leaves).rev() {
-            *tree.slot(i) = S::merge(tree.node(2 * i), tree.node(2 * i + 1));
+            nodes[i] = S::merge(&nodes[2 * i], &nodes[2 * i + 1]);
         }
-        tree
-    }
-
-    fn slot(&mut self, i: usize) -> &mut S {
-        &mut self.siblings[i / 2].0[i % 2]
+        SegmentTree { leaves, nodes }
     }
 
     pub fn set(&mut self, leaf: usize, value: S) {
         let mut i = self.leaves + leaf;
-        let old = std::mem::replace(self.slot(i), value);
+        let old = std::mem::replace(&mut self.nodes[i], value);
         if S::merge(&old, &value) == value {
             // The leaf only grew (a VM left): each ancestor is its old
             // summary joined with `value`, so siblings need not be read.
             while i > 1 {
                 i /= 2;
-                let merged = S::merge(self.node(i), &value);
-                if *self.node(i) == merged {
+                let merged = S::merge(&self.nodes[i], &value);
+                if self.nodes[i] == merged {
                     break;
                 }
-                *self.slot(i) = merged;
+                self.nodes[i] = merged;
             }
             return;
         }
@@ -65,15 +46,15 @@ impl<S: Summary> SegmentTree<S> {
         // (kept in `below`) and that node's sibling, one read per level.
         let mut below = value;
         while i > 1 {
-            let sibling = *self.node(i ^ 1);
+            let sibling = self.nodes[i ^ 1];
             i /= 2;
             let merged = S::merge(&below, &sibling);
             // Ancestors summarise this node only: an unchanged node leaves
             // them unchanged too.
-            if *self.node(i) == merged {
+            if self.nodes[i] == merged {
                 break;
             }
-            *self.slot(i) = merged;
+            self.nodes[i] = merged;
             below = merged;
         }
     }
@@ -84,8 +65,8 @@ impl<S: Summary> SegmentTree<S> {
     pub fn prefetch_path(&self, leaf: usize) {
         let mut i = self.leaves + leaf;
         for _ in 0..4 {
-            if let Some(pair) = self.siblings.get(i / 2) {
-                crate::hint::prefetch(pair);
+            if let Some(node) = self.nodes.get(i) {
+                crate::hint::prefetch(node);
             }
             i /= 2;
         }
@@ -96,7 +77,7 @@ impl<S: Summary> SegmentTree<S> {
     }
 
     pub fn node(&self, i: usize) -> &S {
-        &self.siblings[i / 2].0[i % 2]
+        &self.nodes[i]
     }
 
     pub fn is_leaf(&self, i: usize) -> bool {
