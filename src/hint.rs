@@ -45,8 +45,9 @@ pub fn prefetch_spare<T>(vec: &Vec<T>) {
     }
 }
 
-/// `address` lies inside a live value or a vector's spare capacity (the callers above derive it from a
-/// reference), though a prefetch would be harmless even if it did not.
+/// `address` lies inside a live value or a vector's spare capacity (the
+/// callers above derive it from a reference), though a prefetch would be
+/// harmless even if it did not.
 #[inline(always)]
 fn prefetch_address(address: *const u8) {
     #[cfg(target_arch = "x86_64")]

@@ -110,6 +110,7 @@ impl Host {
         self.vms.contains(vm)
     }
 
+    /// Whether any VM runs here.
     pub fn runs_any(&self) -> bool {
         !self.vms.is_empty()
     }
@@ -126,8 +127,8 @@ impl Host {
         self.vms.sorted().into_iter()
     }
 
-    /// Starts loading the VMs' heap block, if they have one: a power-off
-    /// scans it (see [`crate::actor::Actor::prefetch_heap`]).
+    /// Starts loading the VMs' entries, which a power-off scans (see
+    /// [`crate::actor::Actor::prefetch_heap`]).
     pub fn prefetch_heap(&self) {
         self.vms.prefetch_heap();
     }

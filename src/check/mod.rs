@@ -357,3 +357,81 @@ fn in_migration(p: &Placement, vm: VmId, a: HostId, b: HostId) -> bool {
     };
     (dest, source) == (a, b) || (dest, source) == (b, a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::testing::TestCtx;
+    use crate::actors::Host;
+    use crate::event::Event;
+    use crate::model::{Dist, Resources};
+    use crate::placement::PlacementIndex;
+    use crate::scenario::PlacementPolicy;
+
+    /// Placement (actor 0) and two 4-core hosts (actors 1 and 2); two 2-core
+    /// VMs, both placed on host 0, whose power-ons `deliver` decides where
+    /// they go.
+    fn world(deliver: impl Fn(VmId, ActorId) -> Vec<ActorId>) -> Vec<WorldActor> {
+        let cap = Resources::cores(4, 16);
+        let size = Resources::cores(2, 8);
+        let views: Vec<(ActorId, Resources)> = (1..=2).map(|a| (ActorId(a), cap)).collect();
+        let mut placement = Placement::new(
+            PlacementIndex::new(PlacementPolicy::FirstFit, &[cap, cap]),
+            &views,
+            Dist::Fixed(0),
+        );
+        let mut hosts: Vec<Host> = (0..2)
+            .map(|h| Host::new(HostId(h), cap, ActorId(0), None))
+            .collect();
+        let mut ctx = TestCtx::new(ActorId(0));
+        for vm in [VmId(0), VmId(1)] {
+            placement.handle(Event::VmRequested { vm, size }, &mut ctx);
+            for (to, _, power_on) in ctx.take_sent() {
+                for host in deliver(vm, to) {
+                    let mut host_ctx = TestCtx::new(host);
+                    hosts[host.0 as usize - 1].handle(power_on.clone(), &mut host_ctx);
+                }
+            }
+        }
+        std::iter::once(WorldActor::Placement(Box::new(placement)))
+            .chain(hosts.into_iter().map(WorldActor::Host))
+            .collect()
+    }
+
+    fn verdict(actors: &[WorldActor]) -> Option<(&'static str, String)> {
+        let mut checker = Checker {
+            agreement: true,
+            recovery_due: None,
+            checks: 0,
+        };
+        let v = checker.check(actors, SimTime(1), 7)?;
+        Some((v.invariant, v.detail))
+    }
+
+    #[test]
+    fn a_world_where_hosts_run_what_placement_believes_passes() {
+        assert_eq!(verdict(&world(|_, to| vec![to])), None);
+    }
+
+    #[test]
+    fn a_vm_placement_believes_placed_but_not_running_is_reported() {
+        let actors = world(|vm, to| if vm == VmId(1) { vec![] } else { vec![to] });
+        let (invariant, detail) = verdict(&actors).expect("a violation");
+        assert_eq!(invariant, "placement-agreement");
+        assert!(detail.contains(&VmId(1).to_string()), "{detail}");
+    }
+
+    #[test]
+    fn a_vm_running_on_two_hosts_is_reported() {
+        let actors = world(|vm, to| {
+            if vm == VmId(0) {
+                vec![ActorId(1), ActorId(2)]
+            } else {
+                vec![to]
+            }
+        });
+        let (invariant, detail) = verdict(&actors).expect("a violation");
+        assert_eq!(invariant, "vm-single-host");
+        assert!(detail.contains(&VmId(0).to_string()), "{detail}");
+    }
+}
