@@ -18,10 +18,13 @@ pub struct Line<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Escapes text for element content and for double-quoted attribute values
+/// (series names go into both).
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn fmt_tick(v: f64) -> String {
@@ -162,6 +165,28 @@ mod tests {
         assert!(svg.contains(">time (s)<"));
         assert_eq!(svg.matches("<polyline").count(), 1);
         assert!(svg.ends_with("</svg>"));
+    }
+
+    /// A series name with markup and quotes stays text: it cannot close the
+    /// `data-series` attribute or open an element.
+    #[test]
+    fn series_names_are_escaped_in_attributes_and_text() {
+        let svg = line_chart(
+            "t",
+            "x",
+            "y",
+            &[Line {
+                name: r#"a"b<c>&"#,
+                color: "red",
+                points: vec![(0.0, 1.0), (1.0, 2.0)],
+            }],
+        );
+        assert!(
+            svg.contains(r#"data-series="a&quot;b&lt;c&gt;&amp;""#),
+            "{svg}"
+        );
+        assert!(svg.contains(">a&quot;b&lt;c&gt;&amp;</text>"), "{svg}");
+        assert!(!svg.contains("<c>"));
     }
 
     #[test]
