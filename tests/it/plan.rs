@@ -263,6 +263,52 @@ fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
     assert_eq!(svg.matches("<polyline").count(), 2);
 }
 
+/// The shipped Supervisor plan (README's example), as a what-if at two
+/// counts, N+1 over two seeds: too few hosts keep pods waiting past the
+/// time-to-ready SLO; README's recommended count meets every SLO. (The full
+/// search spends minutes in a debug build on its overloaded small counts.)
+#[test]
+fn the_supervisor_plan_fails_short_of_hosts_and_passes_at_the_recommended_count() {
+    let s = scenario_path("plan-supervisor.yaml");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--failures",
+        "1",
+        "--vary",
+        "hosts=6,13",
+        "--json",
+    ]);
+    let slos: Vec<&str> = j["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let ready = slos
+        .iter()
+        .position(|s| s.starts_with("supervisor.pods.time_to_ready_ms.p99"))
+        .expect("the time-to-ready SLO");
+    let points = j["points"].as_array().unwrap();
+    let at = |hosts: &str| {
+        points
+            .iter()
+            .find(|p| p["at"][0] == hosts)
+            .unwrap_or_else(|| panic!("no point at {hosts}: {j}"))
+    };
+    let (short, enough) = (at("6"), at("13"));
+    assert_eq!(short["pass"], false, "{short}");
+    assert!(
+        short["slo_values"][ready].as_f64().unwrap() > 30_000.0,
+        "{short}"
+    );
+    assert_eq!(enough["pass"], true, "{enough}");
+    // Each point ran both seeds, plain and with the busiest host failed.
+    assert_eq!(enough["runs"], 4);
+}
+
 /// Cluster `busy`: hosts of model `big` (64 cores, 512 GiB; the planned
 /// model). Cluster `idle`: two `tiny` hosts (8 cores, 8 GiB) no VM fits in.
 /// 16 VMs of 8 cores / 16 GiB at t=0, half deleted at 30m: 2 big hosts,
