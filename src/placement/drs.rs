@@ -9,7 +9,7 @@
 //! optimum, visiting about one root-to-leaf path when one resource binds.
 
 use super::balanced_score;
-use super::segment_tree::{SegmentTree, Summary};
+use super::segment_tree::{ARITY, SegmentTree, Summary};
 use crate::model::{HostId, Resources};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -146,14 +146,19 @@ impl Class {
             *best = Some((bound, self.hosts[self.tree.leaf_index(node)]));
             return;
         }
-        let (l, rt) = (2 * node, 2 * node + 1);
-        let (lb, rb) = (self.bound(l, r), self.bound(rt, r));
-        // Visit the more promising child first; on equal bounds, the left one.
-        let order = match (lb, rb) {
-            (Some(a), Some(b)) if b < a => [rt, l],
-            _ => [l, rt],
-        };
-        for child in order {
+        // Visit the most promising children first; on equal bounds, the
+        // leftmost. Children that cannot fit are not visited at all.
+        let (first, _) = self.tree.children(node);
+        let mut order = [(0, 0); ARITY];
+        let mut fitting = 0;
+        for child in first..first + ARITY {
+            if let Some(bound) = self.bound(child, r) {
+                order[fitting] = (bound, child);
+                fitting += 1;
+            }
+        }
+        order[..fitting].sort_unstable();
+        for &(_, child) in &order[..fitting] {
             self.search(child, r, best);
         }
     }
