@@ -35,6 +35,8 @@ pub struct Calendar {
     loaded: bool,
     /// Emptied vectors, reused for far buckets.
     spare: Vec<Vec<Entry>>,
+    /// Reused by [`sort_second`].
+    sorting: SortSpace,
 }
 
 impl Default for Calendar {
@@ -47,6 +49,7 @@ impl Default for Calendar {
             current: Vec::new(),
             loaded: false,
             spare: Vec::new(),
+            sorting: SortSpace::default(),
         }
     }
 }
@@ -136,7 +139,8 @@ impl Calendar {
             }
             std::mem::swap(slot, &mut self.current);
             self.in_ring -= self.current.len();
-            self.current.sort_unstable_by(|a, b| b.cmp(a));
+            let start = SimTime(self.base * BUCKET_NANOS);
+            sort_second(&mut self.current, start, &mut self.sorting);
             self.loaded = true;
         }
     }
@@ -180,6 +184,72 @@ impl Calendar {
         self.current.pop()
     }
 }
+
+/// Scratch space for [`sort_second`], kept to reuse its allocations.
+#[derive(Default)]
+struct SortSpace {
+    entries: Vec<Entry>,
+    /// Per part: its entry count, then where it starts, then where it ends.
+    parts: Vec<usize>,
+}
+
+/// Seconds with fewer entries are sorted by comparison alone.
+const SPLIT_FROM: usize = 32;
+
+/// Sorts one second's entries (all at `start` or within the second after
+/// it), descending. A comparison sort costs log n per entry, which grows
+/// with the arrival rate (150 a second in churn-xl); deletion times spread
+/// through the second, so one counting pass on the sub-second time first
+/// splits the entries into about n ordered parts of about one entry each,
+/// and only each part is then sorted. The order is the same either way:
+/// entries are distinct, so there is one sorted order.
+fn sort_second(entries: &mut Vec<Entry>, start: SimTime, space: &mut SortSpace) {
+    let descending = |a: &Entry, b: &Entry| b.cmp(a);
+    let n = entries.len();
+    if n < SPLIT_FROM {
+        entries.sort_unstable_by(descending);
+        return;
+    }
+    // 2^bits parts of 2^shift nanoseconds each; a second is under 2^30 ns.
+    let bits = n.next_power_of_two().trailing_zeros().min(SECOND_BITS);
+    let shift = SECOND_BITS - bits;
+    let part = |e: &Entry| ((e.0.0 - start.0) >> shift) as usize;
+    let parts = &mut space.parts;
+    parts.clear();
+    parts.resize(1 << bits, 0);
+    for e in entries.iter() {
+        parts[part(e)] += 1;
+    }
+    // The latest part goes first.
+    let mut offset = 0;
+    for slot in parts.iter_mut().rev() {
+        let count = *slot;
+        *slot = offset;
+        offset += count;
+    }
+    let sorted = &mut space.entries;
+    sorted.clear();
+    sorted.resize(n, (SimTime(0), VmId(0)));
+    for e in entries.iter() {
+        let slot = &mut parts[part(e)];
+        sorted[*slot] = *e;
+        *slot += 1;
+    }
+    // Each part's slot now holds where it ends, and it begins where the
+    // next later part ended.
+    let mut begin = 0;
+    for &end in parts.iter().rev() {
+        if end - begin > 1 {
+            sorted[begin..end].sort_unstable_by(descending);
+        }
+        begin = end;
+    }
+    std::mem::swap(entries, sorted);
+}
+
+/// 2^30 ns is just over a second (the bucket width).
+const SECOND_BITS: u32 = 30;
+const _: () = assert!(BUCKET_NANOS <= 1 << SECOND_BITS);
 
 #[cfg(test)]
 mod tests {
@@ -252,6 +322,36 @@ mod tests {
         }
         assert_eq!(calendar.pop(), None);
         assert_eq!(calendar.in_ring, 0);
+    }
+
+    /// The split sort gives what a comparison sort gives: seconds of every
+    /// size around the split threshold, times spread out, clustered into a
+    /// few instants (many entries in one part), or at the second's edges.
+    #[test]
+    fn sort_second_matches_a_comparison_sort() {
+        let mut rng = StreamRng::derive(13, "sort-second");
+        let mut space = SortSpace::default();
+        let start = 7 * BUCKET_NANOS;
+        for n in [0, 1, 2, 31, 32, 33, 150, 1000, 5000] {
+            for shape in 0..4 {
+                let entries: Vec<Entry> = (0..n as u64)
+                    .map(|i| {
+                        let offset = match shape {
+                            0 => rng.below(BUCKET_NANOS),
+                            1 => 1000 * rng.below(3),
+                            2 => [0, BUCKET_NANOS - 1][rng.below(2) as usize],
+                            _ => rng.below(BUCKET_NANOS / 1000) * 1000,
+                        };
+                        (SimTime(start + offset), VmId(rng.below(1 << 40) ^ i))
+                    })
+                    .collect();
+                let mut want = entries.clone();
+                want.sort_unstable_by(|a, b| b.cmp(a));
+                let mut got = entries;
+                sort_second(&mut got, SimTime(start), &mut space);
+                assert_eq!(got, want, "{n} entries, shape {shape}");
+            }
+        }
     }
 
     /// `peek_loaded(n)` names the entry n pops later, within the loaded
