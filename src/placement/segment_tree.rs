@@ -64,7 +64,7 @@ impl<S: Summary> SegmentTree<S> {
         // joined with `value`, so siblings need not be read.
         let grew = S::merge(&old, &value) == value;
         while i > 0 {
-            i = (i - 1) / ARITY;
+            i = self.parent(i);
             let merged = if grew {
                 S::merge(self.node(i), &value)
             } else {
@@ -93,7 +93,7 @@ impl<S: Summary> SegmentTree<S> {
             if i == 0 {
                 break;
             }
-            i = (i - 1) / ARITY;
+            i = self.parent(i);
         }
     }
 
