@@ -2,15 +2,18 @@
 //! blake3 digest and (unless in-memory) written to sled.
 //!
 //! Write path: records are encoded into a chunk buffer; when the chunk passes
-//! [`CHUNK_BYTES`] it is hashed, lz4-compressed and inserted into the
-//! `records` tree under the big-endian seq of its first record (so sled's key
-//! order is log order and one lookup finds the chunk holding any seq). `finish` writes the last
-//! chunk, then the meta tree (record count, digest), then flushes sled to
-//! disk. The digest is of the concatenated record encodings, so it does not
-//! depend on chunking, on the output folder or on whether anything was
-//! persisted.
+//! [`CHUNK_BYTES`] it is hashed and handed to the writer thread
+//! ([`super::writer`]), which lz4-compresses it and inserts it under the
+//! big-endian seq of its first record into a records tree named by the
+//! first seq of its group of chunks (so name order, then key order, is log
+//! order, and two lookups find the chunk holding any seq). `finish` writes
+//! the last chunk, waits for the writer, then writes the meta tree (record
+//! count, digest) and flushes sled to disk. The digest is of the
+//! concatenated record encodings, so it does not depend on chunking, on the
+//! output folder or on whether anything was persisted.
 
 use super::codec;
+use super::writer::ChunkWriter;
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,15 @@ use std::path::{Path, PathBuf};
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// Written into the meta tree; bumped when the record encoding changes.
-pub const LOG_FORMAT: &str = "pacsim-log/2";
+pub const LOG_FORMAT: &str = "pacsim-log/3";
+
+/// Records trees are named this prefix and the big-endian seq of their first
+/// record.
+const RECORDS_TREE_PREFIX: &[u8] = b"records/";
+
+pub(super) fn records_tree_name(first_seq: u64) -> Vec<u8> {
+    [RECORDS_TREE_PREFIX, &first_seq.to_be_bytes()].concat()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,7 +75,7 @@ pub struct LogMeta {
 
 struct Persist {
     db: sled::Db,
-    records: sled::Tree,
+    writer: ChunkWriter,
 }
 
 pub struct EventLog {
@@ -73,7 +84,6 @@ pub struct EventLog {
     chunk_first_seq: u64,
     count: u64,
     persist: Option<Persist>,
-    error: Option<sled::Error>,
 }
 
 impl EventLog {
@@ -85,7 +95,6 @@ impl EventLog {
             chunk_first_seq: 0,
             count: 0,
             persist: None,
-            error: None,
         }
     }
 
@@ -106,9 +115,10 @@ impl EventLog {
         meta.insert("scenario", scenario)?;
         meta.insert("seed", &seed.to_be_bytes())?;
         meta.insert("pacsim_version", env!("CARGO_PKG_VERSION"))?;
-        let records = db.open_tree("records").map_err(open_err)?;
+        let writer =
+            ChunkWriter::spawn(db.clone(), CHUNK_BYTES + 1024).map_err(|e| open_err(e.into()))?;
         let mut log = EventLog::in_memory();
-        log.persist = Some(Persist { db, records });
+        log.persist = Some(Persist { db, writer });
         Ok(log)
     }
 
@@ -121,15 +131,10 @@ impl EventLog {
             return;
         }
         self.hasher.update(&self.chunk);
-        if let Some(p) = &self.persist
-            && let Err(e) = p.records.insert(
-                self.chunk_first_seq.to_be_bytes(),
-                codec::compress_chunk(&self.chunk),
-            )
-        {
-            self.error.get_or_insert(e);
+        match &mut self.persist {
+            Some(p) => p.writer.submit(self.chunk_first_seq, &mut self.chunk),
+            None => self.chunk.clear(),
         }
-        self.chunk.clear();
         self.chunk_first_seq = self.count;
     }
 
@@ -137,10 +142,8 @@ impl EventLog {
     pub fn finish(mut self) -> Result<Digest, StoreError> {
         self.flush_chunk();
         let digest = Digest(*self.hasher.finalize().as_bytes());
-        if let Some(e) = self.error.take() {
-            return Err(StoreError::Write(e));
-        }
-        if let Some(p) = &self.persist {
+        if let Some(p) = self.persist.take() {
+            p.writer.finish()?;
             let meta = p.db.open_tree("meta")?;
             meta.insert("records", &self.count.to_be_bytes())?;
             meta.insert("digest", digest.to_string().as_bytes())?;
@@ -165,7 +168,8 @@ impl RecordSink for EventLog {
 pub struct LogReader {
     path: PathBuf,
     meta: LogMeta,
-    records: sled::Tree,
+    /// The records trees in log order.
+    trees: Vec<sled::Tree>,
 }
 
 impl LogReader {
@@ -204,12 +208,25 @@ impl LogReader {
             digest: String::from_utf8_lossy(&get("digest")?).into_owned(),
             pacsim_version: String::from_utf8_lossy(&get("pacsim_version")?).into_owned(),
         };
-        let records = db.open_tree("records").map_err(open_err)?;
-        Ok(LogReader {
-            path,
-            meta,
-            records,
-        })
+        // `tree_names` comes from a hash map: sorted, the names are in
+        // log order (fixed-width big-endian seqs).
+        let mut names: Vec<sled::IVec> = db
+            .tree_names()
+            .into_iter()
+            .filter(|name| name.starts_with(RECORDS_TREE_PREFIX))
+            .collect();
+        names.sort();
+        let trees = names
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<_, _>>()
+            .map_err(open_err)?;
+        Ok(LogReader { path, meta, trees })
+    }
+
+    /// Every stored chunk as (key, compressed bytes), in log order.
+    fn chunks(&self) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.trees.iter().flat_map(sled::Tree::iter)
     }
 
     pub fn meta(&self) -> &LogMeta {
@@ -221,7 +238,7 @@ impl LogReader {
     pub fn records(&self) -> impl Iterator<Item = Result<Record, StoreError>> + '_ {
         let mut expected = 0u64;
         let mut failed = false;
-        self.records.iter().flat_map(move |item| {
+        self.chunks().flat_map(move |item| {
             let mut out = Vec::new();
             if failed {
                 return out;
@@ -281,7 +298,7 @@ impl LogReader {
     pub fn recompute_digest(&self) -> Result<Digest, StoreError> {
         let mut hasher = blake3::Hasher::new();
         let mut seq = 0;
-        for item in self.records.iter() {
+        for item in self.chunks() {
             let (key, stored) = item?;
             seq = key
                 .as_ref()
@@ -293,5 +310,90 @@ impl LogReader {
             hasher.update(&chunk);
         }
         Ok(Digest(*hasher.finalize().as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::writer::CHUNKS_PER_TREE;
+    use super::*;
+    use crate::event::Event;
+    use crate::model::{ActorId, SimTime, VmId};
+
+    /// Enough records for several records trees, with a digest computed
+    /// the same way in memory.
+    fn write(log: &mut EventLog, records: u64) {
+        for seq in 0..records {
+            let event = Event::VmPowerOff { vm: VmId(seq / 3) };
+            log.record(&RecordRef {
+                seq,
+                at: SimTime(seq * 1_000_003),
+                from: ActorId((seq % 7) as u32),
+                to: ActorId((seq % 11) as u32),
+                cause: seq.checked_sub(1),
+                event: &event,
+            });
+        }
+    }
+
+    #[test]
+    fn a_log_spread_over_several_trees_reads_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = 100_000;
+        let mut log = EventLog::create(dir.path(), "test", 7).unwrap();
+        write(&mut log, records);
+        let digest = log.finish().unwrap();
+
+        let mut memory = EventLog::in_memory();
+        write(&mut memory, records);
+        assert_eq!(memory.finish().unwrap(), digest);
+
+        let reader = LogReader::open(dir.path()).unwrap();
+        let chunks = reader.chunks().count() as u64;
+        assert!(
+            reader.trees.len() as u64 >= 3 && chunks > 2 * CHUNKS_PER_TREE,
+            "{} trees, {chunks} chunks: too few to test the grouping",
+            reader.trees.len()
+        );
+        assert_eq!(reader.trees.len() as u64, chunks.div_ceil(CHUNKS_PER_TREE));
+        let mut next = 0;
+        for record in reader.records() {
+            let record = record.unwrap();
+            assert_eq!(record.seq, next);
+            assert_eq!(record.event, Event::VmPowerOff { vm: VmId(next / 3) });
+            next += 1;
+        }
+        assert_eq!(next, records);
+        assert_eq!(reader.meta().records, records);
+        assert_eq!(reader.meta().digest, digest.to_string());
+        assert_eq!(reader.recompute_digest().unwrap(), digest);
+    }
+
+    #[test]
+    fn a_log_dropped_unfinished_lets_its_writer_go_and_the_folder_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = EventLog::create(dir.path(), "test", 7).unwrap();
+        write(&mut log, 50_000);
+        drop(log);
+        // sled locks its folder while any handle (the writer's too) lives.
+        let reopened = sled::open(dir.path()).expect("no handle left behind");
+        assert!(
+            reopened
+                .tree_names()
+                .iter()
+                .any(|n| n.starts_with(RECORDS_TREE_PREFIX))
+        );
+    }
+
+    #[test]
+    fn records_tree_names_sort_in_log_order() {
+        let seqs = [0, 1, 255, 256, 65_536, u32::MAX as u64 + 1, u64::MAX];
+        let mut names: Vec<Vec<u8>> = seqs.iter().rev().map(|&s| records_tree_name(s)).collect();
+        names.sort();
+        let back: Vec<u64> = names
+            .iter()
+            .map(|n| u64::from_be_bytes(n[RECORDS_TREE_PREFIX.len()..].try_into().unwrap()))
+            .collect();
+        assert_eq!(back, seqs);
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod codec;
 pub mod log;
+mod writer;
 
 pub use log::{Digest, EventLog, LogMeta, LogReader, StoreError};
