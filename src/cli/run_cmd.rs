@@ -133,6 +133,13 @@ fn check_expectations(scenario: &Scenario, summary: &serde_json::Value) -> Resul
                     e.text, scenario.file, e.location.line, e.location.col
                 );
             }
+            Verdict::NoSamples => {
+                failed += 1;
+                eprintln!(
+                    "expectation failed: {} (no samples: the run measured nothing for it) at {}:{}:{}",
+                    e.text, scenario.file, e.location.line, e.location.col
+                );
+            }
             Verdict::Unknown(message) => return Err(Failure::bad_input(message)),
         }
     }

@@ -88,7 +88,8 @@ fn run_one(
     let mut values = Vec::with_capacity(slos.len());
     for e in slos {
         match check(e, &summary, &s.file) {
-            Verdict::Held { actual } | Verdict::Failed { actual } => values.push(actual),
+            Verdict::Held { actual } | Verdict::Failed { actual } => values.push(Some(actual)),
+            Verdict::NoSamples => values.push(None),
             Verdict::Unknown(m) => return Err(PlanError::UnknownMetric(m)),
         }
     }
@@ -203,23 +204,24 @@ pub fn judge(cfg: &PlanConfig, count: u64, runs: Vec<RunRecord>) -> Candidate {
     let mut values = Vec::new();
     let mut pass = true;
     for (i, e) in cfg.slos.iter().enumerate() {
-        let mut worst: Option<f64> = None;
+        let holds = |v: Option<f64>| v.is_some_and(|v| e.op.holds(v, e.value));
+        let mut worst: Option<Option<f64>> = None;
         for failing in [false, true] {
-            let v: Vec<f64> = runs
+            let v: Vec<Option<f64>> = runs
                 .iter()
                 .filter(|r| r.fail_at_ns.is_some() == failing)
                 .map(|r| r.values[i])
                 .collect();
             if let Some(a) = aggregate(e.op, &v, cfg.quantile) {
-                pass &= e.op.holds(a, e.value);
+                pass &= holds(a);
                 worst = Some(match worst {
                     None => a,
-                    Some(w) if e.op.holds(w, e.value) => a,
+                    Some(w) if holds(w) => a,
                     Some(w) => w,
                 });
             }
         }
-        values.push(worst.unwrap_or(f64::NAN));
+        values.push(worst.flatten());
     }
     Candidate {
         hosts: count,

@@ -120,8 +120,9 @@ pub struct GridPoint {
     /// One label per axis.
     pub at: Vec<String>,
     pub pass: bool,
-    /// One aggregate per SLO (as in the plan: quantile, worse of plain/N+k).
-    pub slo_values: Vec<f64>,
+    /// One aggregate per SLO (as in the plan: quantile, worse of plain/N+k);
+    /// `null` when a run without samples decided it.
+    pub slo_values: Vec<Option<f64>>,
     pub runs: usize,
 }
 
@@ -215,7 +216,7 @@ impl GridReport {
         for p in &self.points {
             s += &p.at.join(",");
             for v in &p.slo_values {
-                s += &format!(",{v}");
+                s += &format!(",{}", v.map_or(String::new(), |v| v.to_string()));
             }
             s += &format!(",{},{}\n", p.pass, p.runs);
         }
@@ -229,7 +230,11 @@ impl GridReport {
         rows[0].push("pass".into());
         for p in &self.points {
             let mut r = p.at.clone();
-            r.extend(p.slo_values.iter().map(|v| format!("{v:.6}")));
+            r.extend(
+                p.slo_values
+                    .iter()
+                    .map(|v| v.map_or("no samples".to_string(), |v| format!("{v:.6}"))),
+            );
             r.push(if p.pass { "yes" } else { "no" }.into());
             rows.push(r);
         }
@@ -270,7 +275,10 @@ impl GridReport {
                 for p in &self.points {
                     let key = p.at[1..].join(" ");
                     let xi = firsts.iter().position(|f| *f == p.at[0]).unwrap_or(0);
-                    let pt = (x(&p.at[0], xi), p.slo_values[k]);
+                    let Some(value) = p.slo_values[k] else {
+                        continue;
+                    };
+                    let pt = (x(&p.at[0], xi), value);
                     match groups.iter_mut().find(|(g, _)| *g == key) {
                         Some((_, v)) => v.push(pt),
                         None => groups.push((key, vec![pt])),

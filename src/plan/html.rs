@@ -66,7 +66,11 @@ pub fn render(r: &PlanReport) -> String {
         } else {
             ("fail", "fail")
         };
-        let vals: Vec<String> = c.slo_values.iter().map(|v| v.to_string()).collect();
+        let vals: Vec<String> = c
+            .slo_values
+            .iter()
+            .map(|v| v.map_or("no samples".to_string(), |v| v.to_string()))
+            .collect();
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"{class}\">{word}</td><td>{}</td><td>{}</td></tr>",
@@ -95,9 +99,9 @@ pub fn render(r: &PlanReport) -> String {
             d.headroom_gib,
             d.stranded_cores,
             d.stranded_gib,
-            d.placement_latency_ms["p50"],
-            d.placement_latency_ms["p99"],
-            d.placement_latency_ms["max"]
+            latency(&d.placement_latency_ms["p50"]),
+            latency(&d.placement_latency_ms["p99"]),
+            latency(&d.placement_latency_ms["max"])
         );
         let pts = |f: &dyn Fn(&super::outcome::SeriesPoint) -> f64| {
             d.series.iter().map(|p| (p.t_s, f(p))).collect::<Vec<_>>()
@@ -205,6 +209,15 @@ fn cluster_charts(clusters: &[ClusterSeries]) -> String {
     out
 }
 
+/// A latency from the summary JSON; `null` means nothing was placed.
+fn latency(v: &serde_json::Value) -> String {
+    if v.is_null() {
+        "no samples".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
 /// Each SLO's value against the probed host counts, with its threshold.
 fn probe_charts(r: &PlanReport) -> String {
     let mut probes: Vec<&super::outcome::Candidate> = r.probes.iter().collect();
@@ -213,7 +226,7 @@ fn probe_charts(r: &PlanReport) -> String {
     for (i, s) in r.slo.iter().enumerate() {
         let points: Vec<(f64, f64)> = probes
             .iter()
-            .map(|c| (c.hosts as f64, c.slo_values[i]))
+            .filter_map(|c| c.slo_values[i].map(|v| (c.hosts as f64, v)))
             .filter(|(_, v)| v.is_finite())
             .collect();
         let threshold: Vec<(f64, f64)> = points.iter().map(|(x, _)| (*x, s.threshold)).collect();

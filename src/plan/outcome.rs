@@ -16,8 +16,9 @@ pub struct RunRecord {
     /// Hosts crashed at the peak (N+k runs); empty for plain runs.
     pub failed_hosts: Vec<String>,
     pub fail_at_ns: Option<u64>,
-    /// One value per SLO, in SLO order.
-    pub values: Vec<f64>,
+    /// One value per SLO, in SLO order; `null` where the run measured
+    /// nothing for it (a latency with no samples), which fails the SLO.
+    pub values: Vec<Option<f64>>,
     pub events: u64,
     pub digest: String,
 }
@@ -27,8 +28,9 @@ pub struct Candidate {
     /// Hosts of the planned model.
     pub hosts: u64,
     pub pass: bool,
-    /// Per SLO: the aggregate over seeds, the worse of plain and N+k.
-    pub slo_values: Vec<f64>,
+    /// Per SLO: the aggregate over seeds, the worse of plain and N+k;
+    /// `null` when a run without samples decided it (or no runs).
+    pub slo_values: Vec<Option<f64>>,
     pub runs: Vec<RunRecord>,
 }
 
@@ -178,7 +180,7 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
     let rec = report.recommended();
     let at = |n: Option<u64>, i: usize| {
         n.and_then(|n| report.probes.iter().find(|c| c.hosts == n))
-            .map(|c| c.slo_values[i])
+            .and_then(|c| c.slo_values[i])
     };
     report.slo = cfg
         .slos
@@ -212,7 +214,9 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
             continue;
         };
         for w in sorted.windows(2) {
-            let (a, b) = (w[0].slo_values[i], w[1].slo_values[i]);
+            let (Some(a), Some(b)) = (w[0].slo_values[i], w[1].slo_values[i]) else {
+                continue;
+            };
             if (up_is_bad && b > a) || (!up_is_bad && b < a) {
                 notes.push(format!(
                     "{}: {a} at {} hosts but {b} at {} hosts",
@@ -363,7 +367,7 @@ pub fn runs_csv(r: &PlanReport) -> String {
                 run.digest
             );
             for v in &run.values {
-                s += &format!(",{v}");
+                s += &format!(",{}", v.map_or(String::new(), |v| v.to_string()));
             }
             s.push('\n');
         }

@@ -41,15 +41,23 @@ pub fn parse_slo(text: &str) -> Result<Expectation, String> {
 /// nearest-rank q-quantile counted from the best end, so that the SLO holds
 /// on the aggregate iff it holds on at least a fraction `q` of the runs
 /// (`q = 1`: the worst run). For `==` and `!=` the worst run is used.
-pub fn aggregate(op: CmpOp, values: &[f64], q: f64) -> Option<f64> {
+///
+/// A run that measured nothing for the SLO (`None`) fails it whatever the
+/// threshold, so it counts as the worst; `Some(None)` says such a run
+/// decided the aggregate. `None`: no runs.
+pub fn aggregate(op: CmpOp, values: &[Option<f64>], q: f64) -> Option<Option<f64>> {
     if values.is_empty() {
         return None;
     }
+    let best_first = |a: &f64, b: &f64| match op {
+        CmpOp::Ge | CmpOp::Gt => b.total_cmp(a),
+        _ => a.total_cmp(b),
+    };
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if matches!(op, CmpOp::Ge | CmpOp::Gt) {
-        sorted.reverse();
-    }
+    sorted.sort_by(|a, b| match (a, b) {
+        (Some(a), Some(b)) => best_first(a, b),
+        (a, b) => a.is_none().cmp(&b.is_none()),
+    });
     let n = sorted.len();
     let rank = match op {
         CmpOp::Eq | CmpOp::Ne => n,
@@ -87,10 +95,23 @@ mod tests {
 
     #[test]
     fn the_quantile_counts_from_the_best_end() {
-        let v = [0.0, 0.3, 0.1, 0.2];
-        assert_eq!(aggregate(CmpOp::Le, &v, 1.0), Some(0.3));
-        assert_eq!(aggregate(CmpOp::Le, &v, 0.5), Some(0.1));
-        assert_eq!(aggregate(CmpOp::Ge, &v, 1.0), Some(0.0));
+        let v = [Some(0.0), Some(0.3), Some(0.1), Some(0.2)];
+        assert_eq!(aggregate(CmpOp::Le, &v, 1.0), Some(Some(0.3)));
+        assert_eq!(aggregate(CmpOp::Le, &v, 0.5), Some(Some(0.1)));
+        assert_eq!(aggregate(CmpOp::Ge, &v, 1.0), Some(Some(0.0)));
+        assert_eq!(aggregate(CmpOp::Ge, &v, 0.5), Some(Some(0.2)));
         assert_eq!(aggregate(CmpOp::Le, &[], 1.0), None);
+    }
+
+    #[test]
+    fn a_run_without_samples_counts_as_the_worst_in_either_direction() {
+        let v = [Some(5.0), None, Some(1.0), Some(3.0)];
+        for op in [CmpOp::Le, CmpOp::Ge, CmpOp::Eq, CmpOp::Ne] {
+            assert_eq!(aggregate(op, &v, 1.0), Some(None), "{op:?}");
+        }
+        // Three of four runs have samples: at q = 0.75 they decide.
+        assert_eq!(aggregate(CmpOp::Le, &v, 0.75), Some(Some(5.0)));
+        assert_eq!(aggregate(CmpOp::Ge, &v, 0.75), Some(Some(1.0)));
+        assert_eq!(aggregate(CmpOp::Le, &v, 0.5), Some(Some(3.0)));
     }
 }

@@ -14,14 +14,20 @@ pub enum Verdict {
     Failed {
         actual: f64,
     },
+    /// The metric exists but measured nothing (a latency percentile of a
+    /// run where nothing started): no value to hold, so not held.
+    NoSamples,
     /// The metric is not in the summary; the message says where and why.
     Unknown(String),
 }
 
 pub fn check(expectation: &Expectation, summary: &Value, file: &str) -> Verdict {
     match lookup(summary, &expectation.metric) {
-        Ok(actual) if expectation.op.holds(actual, expectation.value) => Verdict::Held { actual },
-        Ok(actual) => Verdict::Failed { actual },
+        Ok(Some(actual)) if expectation.op.holds(actual, expectation.value) => {
+            Verdict::Held { actual }
+        }
+        Ok(Some(actual)) => Verdict::Failed { actual },
+        Ok(None) => Verdict::NoSamples,
         Err(reason) => Verdict::Unknown(format!(
             "{file}:{}:{}: {reason}",
             expectation.location.line, expectation.location.col
@@ -29,20 +35,19 @@ pub fn check(expectation: &Expectation, summary: &Value, file: &str) -> Verdict 
     }
 }
 
-/// Resolves a dotted path, or a bare name found in exactly one section.
-fn lookup(summary: &Value, metric: &str) -> Result<f64, String> {
+/// Resolves a dotted path, or a bare name found in exactly one section;
+/// `None` for a metric that is `null` (measured nothing).
+fn lookup(summary: &Value, metric: &str) -> Result<Option<f64>, String> {
     let by_path = metric.split('.').try_fold(summary, |v, key| v.get(key));
     if let Some(v) = by_path {
-        return v
-            .as_f64()
-            .ok_or_else(|| format!("metric `{metric}` is not a number"));
+        return number_or_null(v).ok_or_else(|| format!("metric `{metric}` is not a number"));
     }
-    let mut found: Vec<(String, f64)> = Vec::new();
+    let mut found: Vec<(String, Option<f64>)> = Vec::new();
     if !metric.contains('.')
         && let Some(sections) = summary.as_object()
     {
         for (section, value) in sections {
-            if let Some(x) = value.get(metric).and_then(Value::as_f64) {
+            if let Some(x) = value.get(metric).and_then(number_or_null) {
                 found.push((format!("{section}.{metric}"), x));
             }
         }
@@ -63,6 +68,14 @@ fn lookup(summary: &Value, metric: &str) -> Result<f64, String> {
     }
 }
 
+fn number_or_null(v: &Value) -> Option<Option<f64>> {
+    if v.is_null() {
+        Some(None)
+    } else {
+        v.as_f64().map(Some)
+    }
+}
+
 fn known_metrics(summary: &Value) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(obj) = summary.as_object() {
@@ -72,7 +85,7 @@ fn known_metrics(summary: &Value) -> Vec<String> {
                 Value::Object(inner) => out.extend(
                     inner
                         .iter()
-                        .filter(|(_, x)| x.is_number())
+                        .filter(|(_, x)| x.is_number() || x.is_null())
                         .map(|(ik, _)| format!("{k}.{ik}")),
                 ),
                 _ => {}

@@ -7,6 +7,7 @@
 use super::Stats;
 use crate::model::SimTime;
 use crate::model::resources::GIB;
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -79,11 +80,42 @@ pub struct Utilization {
     pub memory_mean_pct: f64,
 }
 
+/// Percentiles of a latency histogram in milliseconds; `null` (None) when
+/// nothing was measured, so that `p99 <= 500` on a run where nothing
+/// started does not pass on a made-up zero.
 #[derive(Clone, Debug, Serialize)]
 pub struct Latency {
-    pub p50: f64,
-    pub p99: f64,
-    pub max: f64,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Latency {
+    /// From a histogram of nanoseconds.
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        let ms = |ns: u64| (!h.is_empty()).then(|| round3(ns as f64 / 1e6));
+        Latency {
+            p50: ms(h.value_at_quantile(0.5)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        }
+    }
+
+    /// `p50 3.1 ms  p99 9.8 ms  max 12 ms`, or `no samples`.
+    pub fn text(&self, parts: &[&str]) -> String {
+        let [Some(p50), Some(p99), Some(max)] = [self.p50, self.p99, self.max] else {
+            return "no samples".to_string();
+        };
+        parts
+            .iter()
+            .map(|part| match *part {
+                "p50" => format!("p50 {p50} ms"),
+                "p99" => format!("p99 {p99} ms"),
+                _ => format!("max {max} ms"),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
 }
 
 /// What the run was, besides its statistics.
@@ -111,7 +143,6 @@ impl Summary {
                 round3(100.0 * v / total as f64)
             }
         };
-        let ms = |q: f64| round3(stats.placement_latency.value_at_quantile(q) as f64 / 1e6);
         Summary {
             scenario: facts.scenario.to_string(),
             seed: facts.seed,
@@ -161,21 +192,13 @@ impl Summary {
                 memory_peak_pct: pct(stats.peak_memory_bytes as f64, cap.memory_bytes),
                 memory_mean_pct: pct(mean_mem, cap.memory_bytes),
             },
-            placement_latency_ms: Latency {
-                p50: ms(0.5),
-                p99: ms(0.99),
-                max: round3(stats.placement_latency.max() as f64 / 1e6),
-            },
+            placement_latency_ms: Latency::of(&stats.placement_latency),
             faults: stats
                 .faults
                 .iter()
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
-            recovery_ms: Latency {
-                p50: round3(stats.recovery.value_at_quantile(0.5) as f64 / 1e6),
-                p99: round3(stats.recovery.value_at_quantile(0.99) as f64 / 1e6),
-                max: round3(stats.recovery.max() as f64 / 1e6),
-            },
+            recovery_ms: Latency::of(&stats.recovery),
             invariant_checks: facts.invariant_checks,
             supervisor: None,
         }
@@ -241,10 +264,7 @@ impl Summary {
                     self.peak_allocated.cpu_cores, self.peak_allocated.memory_gib
                 ),
             ),
-            (
-                "placement latency",
-                format!("p50 {} ms  p99 {} ms  max {} ms", l.p50, l.p99, l.max),
-            ),
+            ("placement latency", l.text(&["p50", "p99", "max"])),
         ];
         self.fault_rows(&mut rows);
         if let Some(sup) = &self.supervisor {
@@ -281,14 +301,12 @@ impl Summary {
             rows.push(("faults injected", list(&self.faults)));
         }
         if self.vms.restarted > 0 {
-            let r = &self.recovery_ms;
             rows.push((
                 "HA restarts",
                 format!(
-                    "{} (time to recover p50 {} ms  p99 {} ms)",
+                    "{} (time to recover {})",
                     group(self.vms.restarted),
-                    r.p50,
-                    r.p99
+                    self.recovery_ms.text(&["p50", "p99"])
                 ),
             ));
         }

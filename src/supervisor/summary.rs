@@ -11,6 +11,7 @@ use super::stats::SupStats;
 use crate::actors::WorldActor;
 use crate::model::SimTime;
 use crate::model::resources::GIB;
+use crate::report::summary::Latency;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -102,16 +103,9 @@ pub struct PodSummary {
     /// Evicted from NotReady nodes (their owners recreate them).
     pub evicted: u64,
     /// Asked to start → Running, at the Spherelet.
-    pub start_latency_ms: Percentiles,
+    pub start_latency_ms: Latency,
     /// Created → Running.
-    pub time_to_ready_ms: Percentiles,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Percentiles {
-    pub p50: f64,
-    pub p99: f64,
-    pub max: f64,
+    pub time_to_ready_ms: Latency,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -228,8 +222,8 @@ pub fn summarize(
         succeeded: 0,
         failed: 0,
         evicted: stats.pods_evicted,
-        start_latency_ms: percentiles(&stats.pod_start),
-        time_to_ready_ms: percentiles(&stats.pod_ready),
+        start_latency_ms: Latency::of(&stats.pod_start),
+        time_to_ready_ms: Latency::of(&stats.pod_ready),
     };
     let mut vms = VmSummary {
         by_phase: BTreeMap::new(),
@@ -342,15 +336,6 @@ fn namespace_summary(ns: &super::config::NamespaceConfig, used: Usage) -> Namesp
     }
 }
 
-fn percentiles(h: &hdrhistogram::Histogram<u64>) -> Percentiles {
-    let ms = |v: u64| round3(v as f64 / 1e6);
-    Percentiles {
-        p50: ms(h.value_at_quantile(0.5)),
-        p99: ms(h.value_at_quantile(0.99)),
-        max: ms(h.max()),
-    }
-}
-
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -385,11 +370,9 @@ impl SupervisorSummary {
             (
                 "pod start latency",
                 format!(
-                    "p50 {} ms  p99 {} ms  (time to Ready p50 {} ms  p99 {} ms)",
-                    p.start_latency_ms.p50,
-                    p.start_latency_ms.p99,
-                    p.time_to_ready_ms.p50,
-                    p.time_to_ready_ms.p99
+                    "{}  (time to Ready {})",
+                    p.start_latency_ms.text(&["p50", "p99"]),
+                    p.time_to_ready_ms.text(&["p50", "p99"])
                 ),
             ),
             (

@@ -272,6 +272,14 @@ pub fn comparison_rows(w: &WhatIf) -> Vec<(String, String, String, String)> {
         };
         (name.to_string(), format!("{x:.3}"), format!("{y:.3}"), diff)
     };
+    // A latency with no samples (nothing placed) shows as `-`.
+    let maybe = |name: &str, x: Option<f64>, y: Option<f64>| match (x, y) {
+        (Some(x), Some(y)) => pct(name, x, y),
+        _ => {
+            let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+            (name.to_string(), show(x), show(y), String::new())
+        }
+    };
     vec![
         (
             "policy".into(),
@@ -312,7 +320,7 @@ pub fn comparison_rows(w: &WhatIf) -> Vec<(String, String, String, String)> {
             a.utilization.memory_mean_pct,
             b.utilization.memory_mean_pct,
         ),
-        pct(
+        maybe(
             "latency p99 ms",
             a.placement_latency_ms.p99,
             b.placement_latency_ms.p99,

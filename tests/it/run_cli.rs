@@ -65,6 +65,37 @@ fn a_failed_expectation_exits_1_and_names_it() {
 }
 
 #[test]
+fn a_latency_expectation_with_no_samples_fails_instead_of_reading_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nothing-fits.yaml");
+    std::fs::write(
+        &file,
+        "name: nothing-fits\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: small, cpu: 4, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: small, count: 1 }\nworkloads:\n  vms:\n    - { name: big, cpu: 16, memory: 64Gi, at: 0s }\nexpect:\n  - placement_latency_ms.p99 <= 1000\n  - vms.rejected == 1\n",
+    )
+    .unwrap();
+    let out = pacsim(&["run", file.to_str().unwrap(), "--no-persist", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("expectation failed: placement_latency_ms.p99 <= 1000 (no samples"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 2 expectations failed"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["placement_latency_ms"]["p99"].is_null(), "{json}");
+    assert!(json["placement_latency_ms"]["max"].is_null(), "{json}");
+
+    let table = pacsim(&["run", file.to_str().unwrap(), "--no-persist"]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("placement latency") && l.ends_with("no samples")),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn an_unknown_metric_in_expect_is_bad_input_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(scenario_path("quickstart.yaml")).unwrap();
