@@ -9,8 +9,8 @@
 //! Why a tree per [`CHUNKS_PER_TREE`] chunks: sled 0.34 keeps values inside
 //! their leaf and rewrites the whole leaf when it consolidates (every tenth
 //! change) or splits (past 16 entries). One tree of 64 KiB chunks wrote each
-//! byte about five times (192 MB for 41 MB of compressed records in the 2 h
-//! churn-xl cut); a tree that never sees ten changes is written once
+//! byte about three times (192 MB for 68 MB of compressed records in the
+//! 2 h churn-xl cut); a tree that never sees ten changes is written once
 //! (66 MB), and the run's system time drops by two thirds.
 //!
 //! Buffers go round: the simulation fills a chunk, hands it over and takes an
