@@ -21,8 +21,13 @@ use std::path::{Path, PathBuf};
 /// Chunks are hashed and persisted once they reach this size.
 pub const CHUNK_BYTES: usize = 64 * 1024;
 
-/// Written into the meta tree; bumped when the record encoding changes.
+/// Written into the meta tree; bumped when the record encoding or the
+/// layout changes.
 pub const LOG_FORMAT: &str = "pacsim-log/3";
+
+/// The layout before records trees were split: the same chunks, all in one
+/// tree named `records`. Still read.
+const LOG_FORMAT_ONE_TREE: &str = "pacsim-log/2";
 
 /// Records trees are named this prefix and the big-endian seq of their first
 /// record.
@@ -194,7 +199,7 @@ impl LogReader {
             })
         };
         let format = String::from_utf8_lossy(&get("format")?).into_owned();
-        if format != LOG_FORMAT {
+        if format != LOG_FORMAT && format != LOG_FORMAT_ONE_TREE {
             return Err(StoreError::Format {
                 path,
                 found: format,
@@ -210,11 +215,14 @@ impl LogReader {
         };
         // `tree_names` comes from a hash map: sorted, the names are in
         // log order (fixed-width big-endian seqs).
-        let mut names: Vec<sled::IVec> = db
-            .tree_names()
-            .into_iter()
-            .filter(|name| name.starts_with(RECORDS_TREE_PREFIX))
-            .collect();
+        let mut names: Vec<sled::IVec> = if format == LOG_FORMAT_ONE_TREE {
+            vec!["records".into()]
+        } else {
+            db.tree_names()
+                .into_iter()
+                .filter(|name| name.starts_with(RECORDS_TREE_PREFIX))
+                .collect()
+        };
         names.sort();
         let trees = names
             .iter()
@@ -320,12 +328,11 @@ mod tests {
     use crate::event::Event;
     use crate::model::{ActorId, SimTime, VmId};
 
-    /// Enough records for several records trees, with a digest computed
-    /// the same way in memory.
-    fn write(log: &mut EventLog, records: u64) {
+    /// Records `0..records` of a made-up log, to `visit` one by one.
+    fn each_record(records: u64, mut visit: impl FnMut(&RecordRef<'_>)) {
         for seq in 0..records {
             let event = Event::VmPowerOff { vm: VmId(seq / 3) };
-            log.record(&RecordRef {
+            visit(&RecordRef {
                 seq,
                 at: SimTime(seq * 1_000_003),
                 from: ActorId((seq % 7) as u32),
@@ -334,6 +341,10 @@ mod tests {
                 event: &event,
             });
         }
+    }
+
+    fn write(log: &mut EventLog, records: u64) {
+        each_record(records, |r| log.record(r));
     }
 
     #[test]
@@ -383,6 +394,51 @@ mod tests {
                 .iter()
                 .any(|n| n.starts_with(RECORDS_TREE_PREFIX))
         );
+    }
+
+    #[test]
+    fn a_log_in_the_one_tree_layout_still_reads() {
+        // What pacsim-log/2 wrote: the same chunks, keyed the same way, all
+        // in one `records` tree.
+        let dir = tempfile::tempdir().unwrap();
+        let records = 20_000;
+        let mut memory = EventLog::in_memory();
+        write(&mut memory, records);
+        let digest = memory.finish().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            for (key, value) in [
+                ("format", LOG_FORMAT_ONE_TREE.as_bytes().to_vec()),
+                ("scenario", b"test".to_vec()),
+                ("seed", 7u64.to_be_bytes().to_vec()),
+                ("pacsim_version", b"0.1.0".to_vec()),
+                ("records", records.to_be_bytes().to_vec()),
+                ("digest", digest.to_string().into_bytes()),
+            ] {
+                meta.insert(key, value).unwrap();
+            }
+            let tree = db.open_tree("records").unwrap();
+            let (mut chunk, mut compressed, mut first) = (Vec::new(), Vec::new(), 0);
+            each_record(records, |r| {
+                codec::encode_into(&mut chunk, r);
+                if chunk.len() >= CHUNK_BYTES || r.seq + 1 == records {
+                    codec::compress_chunk_into(&chunk, &mut compressed);
+                    tree.insert(u64::to_be_bytes(first), compressed.as_slice())
+                        .unwrap();
+                    chunk.clear();
+                    first = r.seq + 1;
+                }
+            });
+            db.flush().unwrap();
+        }
+        let reader = LogReader::open(dir.path()).unwrap();
+        assert_eq!(reader.trees.len(), 1);
+        assert_eq!(
+            reader.records().filter(Result::is_ok).count() as u64,
+            records
+        );
+        assert_eq!(reader.recompute_digest().unwrap(), digest);
     }
 
     #[test]
