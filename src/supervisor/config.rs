@@ -57,6 +57,35 @@ pub struct GuestClustersConfig {
     pub scale_down_unneeded_time: SimDuration,
     /// scale-down-utilization-threshold, percent of requests (upstream 50).
     pub scale_down_utilization_pct: u32,
+    /// Which pool grows when several could hold the pending pods.
+    pub expander: Expander,
+}
+
+/// The cluster autoscaler's `--expander`: how it picks among the pools that
+/// could take the pending pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Expander {
+    /// pacsim's own: each pending pod, in queue order, onto new nodes of
+    /// the first pool by name that can hold it; several pools may grow in
+    /// one scan.
+    #[default]
+    First,
+    /// Upstream `least-waste`: the pool whose new nodes would be left with
+    /// the least idle cpu and memory (fractions, summed); one pool per scan.
+    LeastWaste,
+    /// Upstream `most-pods`: the pool whose new nodes would take the most
+    /// pending pods; one pool per scan.
+    MostPods,
+}
+
+impl Expander {
+    /// As written in scenario files, in declaration order.
+    pub const NAMES: [&'static str; 3] = ["first", "least-waste", "most-pods"];
+    const ALL: [Expander; 3] = [Expander::First, Expander::LeastWaste, Expander::MostPods];
+
+    pub fn from_index(i: usize) -> Expander {
+        Self::ALL[i]
+    }
 }
 
 impl Default for GuestClustersConfig {
@@ -83,6 +112,7 @@ impl Default for GuestClustersConfig {
             scan_interval: SimDuration(10 * SEC),
             scale_down_unneeded_time: SimDuration(600 * SEC),
             scale_down_utilization_pct: 50,
+            expander: Expander::First,
         }
     }
 }

@@ -251,6 +251,41 @@ fn the_shipped_guest_clusters_scenario_holds_its_expectations() {
 }
 
 #[test]
+fn the_autoscaler_expander_is_chosen_by_name_with_a_suggestion_when_misspelt() {
+    let with = |expander: &str| {
+        text(&tkc(
+            "0s",
+            "object",
+            "v1-21",
+            1,
+            ", autoscaler: {min: 1, max: 3}",
+        ))
+        .replace(
+            "    pod_start_latency: 2s\n",
+            &format!("    pod_start_latency: 2s\n    autoscaler_expander: {expander}\n"),
+        )
+    };
+    let expander_of = |text: &str| {
+        let s = parse_scenario(text, "<inline>").unwrap_or_else(|e| panic!("{e}"));
+        s.supervisor.expect("a supervisor").guest_clusters.expander
+    };
+    use pacsim::supervisor::Expander;
+    assert_eq!(expander_of(&with("least-waste")), Expander::LeastWaste);
+    assert_eq!(expander_of(&with("most-pods")), Expander::MostPods);
+    assert_eq!(expander_of(&with("first")), Expander::First);
+    assert_eq!(expander_of(&text("")), Expander::First);
+    let Err(e) = parse_scenario(&with("least-wast"), "<inline>") else {
+        panic!("a misspelt expander was accepted");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("unknown expander `least-wast`") && e.contains("`least-waste`"),
+        "{e}"
+    );
+    assert!(e.starts_with("<inline>:13:26:"), "{e}");
+}
+
+#[test]
 fn guest_calls_must_name_a_created_cluster_and_a_guest_kind() {
     let err = parse_error(&deployment("20m", "object", 1, "1"));
     assert!(

@@ -5,6 +5,7 @@ use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use crate::model::SimDuration;
+use crate::supervisor::Expander;
 use crate::supervisor::GuestClustersConfig;
 
 pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig> {
@@ -25,6 +26,7 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
             "autoscaler_scan_interval",
             "scale_down_unneeded_time",
             "scale_down_utilization_threshold",
+            "autoscaler_expander",
         ],
     )?;
     for (key, slot) in [
@@ -69,6 +71,10 @@ pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig
     if let Some(n) = f.opt("scale_down_utilization_threshold") {
         let key = "scale_down_utilization_threshold";
         g.scale_down_utilization_pct = percent(n, &f.sub(key))?;
+    }
+    if let Some(n) = f.opt("autoscaler_expander") {
+        let field = f.sub("autoscaler_expander");
+        g.expander = Expander::from_index(read::choice(n, "expander", &field, &Expander::NAMES)?);
     }
     Ok(g)
 }

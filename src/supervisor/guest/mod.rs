@@ -464,7 +464,8 @@ impl GuestCluster {
     fn autoscale<C: Context>(&mut self, ctx: &mut C) {
         let pending: Vec<&PodSpec> = self.queue().iter().map(|k| &self.pods[k].spec).collect();
         let views = self.pool_views();
-        let mut decisions: BTreeMap<String, u32> = autoscaler::scale_up(&views, &pending);
+        let mut decisions: BTreeMap<String, u32> =
+            autoscaler::scale_up(&views, &pending, self.config.expander);
         if !decisions.is_empty() {
             self.counters.scale_ups += decisions.len() as u64;
         } else {

@@ -369,3 +369,45 @@ fn a_crashed_guest_is_rebuilt_from_its_journal_with_the_same_state() {
     };
     assert_eq!(g.counters.scale_ups, 1);
 }
+
+/// Pools `a-large` (16 cores) and `b-small` (4 cores), both empty and
+/// autoscaled, and two 1-core pods waiting: the expander decides which
+/// pool the first scan grows.
+fn first_scan_with(expander: crate::supervisor::Expander) -> Vec<(String, u32)> {
+    let mut large = pool("a-large", 0, Some((0, 2)));
+    large.vm_class = "large".into();
+    let tkc = TanzuKubernetesCluster {
+        version: "v1.26.5".into(),
+        control_plane: pool("control-plane", 1, None),
+        node_pools: vec![large, pool("b-small", 0, Some((0, 4)))],
+        phase: ClusterPhase::Creating,
+        endpoint: None,
+        nodes_ready: 0,
+    };
+    let classes = BTreeMap::from([
+        ("best-effort-medium".to_string(), Resources::cores(4, 16)),
+        ("large".to_string(), Resources::cores(16, 64)),
+    ]);
+    let config = GuestClustersConfig {
+        expander,
+        ..GuestClustersConfig::default()
+    };
+    let mut g = GuestCluster::new("ns/tkc".into(), &tkc, &classes, &config, CAPI);
+    let mut ctx = TestCtx::new(ME);
+    node_up(&mut g, &mut ctx, "cp-0", true);
+    call(&mut g, &mut ctx, Verb::Create, deployment("web", 2, 1));
+    run_timers(&mut g, &mut ctx, secs(10))
+}
+
+#[test]
+fn the_configured_expander_picks_the_pool_the_autoscaler_grows() {
+    use crate::supervisor::Expander;
+    assert_eq!(
+        first_scan_with(Expander::First),
+        [("a-large".to_string(), 1)]
+    );
+    assert_eq!(
+        first_scan_with(Expander::LeastWaste),
+        [("b-small".to_string(), 1)]
+    );
+}
