@@ -47,6 +47,16 @@ fn json_summary_has_the_keys_scripts_rely_on() {
     assert_eq!(placed, gone);
 }
 
+/// `pacsim run FILE --no-persist EXTRA...`, which must exit 1 (an
+/// expectation failed): its stdout and stderr.
+fn run_failing(file: &std::path::Path, extra: &[&str]) -> (Vec<u8>, String) {
+    let args = [&["run", file.to_str().unwrap(), "--no-persist"], extra].concat();
+    let out = pacsim(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    (out.stdout, stderr)
+}
+
 #[test]
 fn a_failed_expectation_exits_1_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,9 +64,7 @@ fn a_failed_expectation_exits_1_and_names_it() {
     let text = text.replace("  - lost == 0", "  - vms.requested < 10");
     let file = dir.path().join("strict.yaml");
     std::fs::write(&file, text).unwrap();
-    let out = pacsim(&["run", file.to_str().unwrap(), "--no-persist"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_, stderr) = run_failing(&file, &[]);
     assert!(
         stderr.contains("expectation failed: vms.requested < 10"),
         "{stderr}"
@@ -73,20 +81,18 @@ fn a_latency_expectation_with_no_samples_fails_instead_of_reading_zero() {
         "name: nothing-fits\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: small, cpu: 4, memory: 8Gi }\n  clusters:\n    - name: c\n      hosts:\n        - { model: small, count: 1 }\nworkloads:\n  vms:\n    - { name: big, cpu: 16, memory: 64Gi, at: 0s }\nexpect:\n  - placement_latency_ms.p99 <= 1000\n  - vms.rejected == 1\n",
     )
     .unwrap();
-    let out = pacsim(&["run", file.to_str().unwrap(), "--no-persist", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (stdout, stderr) = run_failing(&file, &["--json"]);
     assert!(
         stderr.contains("expectation failed: placement_latency_ms.p99 <= 1000 (no samples"),
         "{stderr}"
     );
     assert!(stderr.contains("1 of 2 expectations failed"), "{stderr}");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     assert!(json["placement_latency_ms"]["p99"].is_null(), "{json}");
     assert!(json["placement_latency_ms"]["max"].is_null(), "{json}");
 
-    let table = pacsim(&["run", file.to_str().unwrap(), "--no-persist"]);
-    let stdout = String::from_utf8_lossy(&table.stdout);
+    let (table, _) = run_failing(&file, &[]);
+    let stdout = String::from_utf8_lossy(&table);
     assert!(
         stdout
             .lines()
