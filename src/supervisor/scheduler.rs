@@ -58,6 +58,9 @@ pub struct Scheduler {
     addrs: Addrs,
     /// Datastore name -> hosts that see it.
     datastores: BTreeMap<String, BTreeSet<HostId>>,
+    /// Datastores CNS reported failed and not yet repaired: no host sees
+    /// them, so pods with a claim there wait.
+    failed_datastores: BTreeSet<String>,
     nodes: BTreeMap<String, (BTreeMap<String, String>, Node)>,
     pods: BTreeMap<ObjectKey, CachedPod>,
     vms: BTreeMap<ObjectKey, CachedVm>,
@@ -88,6 +91,7 @@ impl Scheduler {
                 .iter()
                 .map(|d| (d.name.clone(), d.hosts.iter().copied().collect()))
                 .collect(),
+            failed_datastores: BTreeSet::new(),
             nodes: BTreeMap::new(),
             pods: BTreeMap::new(),
             vms: BTreeMap::new(),
@@ -134,6 +138,14 @@ impl Scheduler {
                 self.pass(relevant, ctx);
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            SupMsg::DatastoreFailed { datastore } => {
+                self.failed_datastores.insert(datastore);
+            }
+            // Pods that waited for it are tried again now.
+            SupMsg::DatastoreRepaired { datastore } => {
+                let repaired = self.failed_datastores.remove(&datastore);
+                self.pass(repaired, ctx);
+            }
             SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
             _ => {}
         }
@@ -346,6 +358,11 @@ impl Scheduler {
             let Some(Some(ds)) = self.claims.get(&ck) else {
                 return Err("pod has unbound immediate PersistentVolumeClaims.".into());
             };
+            if self.failed_datastores.contains(ds) {
+                return Err(format!(
+                    "pod's PersistentVolumeClaim {claim} is on datastore {ds}, which has failed."
+                ));
+            }
             let hosts = self.datastores.get(ds).cloned().unwrap_or_default();
             allowed = Some(match allowed {
                 None => hosts,
@@ -636,8 +653,30 @@ mod tests {
                 datastore: Some("ds-b".into()),
             }),
         };
+        let ds_b = || "ds-b".to_string();
+        s.handle(
+            SupMsg::DatastoreFailed { datastore: ds_b() }.event(),
+            &mut ctx,
+        );
         ctx.now = SimTime(1);
         s.handle(changed(claim, false), &mut ctx);
+        assert_eq!(
+            binds(&mut ctx),
+            vec![(
+                "p".into(),
+                None,
+                Some(
+                    "pod's PersistentVolumeClaim data is on datastore ds-b, which has failed."
+                        .into()
+                )
+            )]
+        );
+        // The repair retries it at once, well before its backoff.
+        ctx.now = SimTime(2);
+        s.handle(
+            SupMsg::DatastoreRepaired { datastore: ds_b() }.event(),
+            &mut ctx,
+        );
         assert_eq!(
             binds(&mut ctx),
             vec![("p".into(), Some("esx-02".into()), None)]

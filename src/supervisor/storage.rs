@@ -106,7 +106,8 @@ impl Storage {
 
     /// A datastore fails or comes back. Its volumes stay allocated (their
     /// data is there again after the repair); the VM Operator is told, so
-    /// that VMs that cannot run without it stop and wait.
+    /// that VMs that cannot run without it stop and wait, and so is the
+    /// scheduler, so that pods with a claim on it wait to be scheduled.
     fn set_failed<C: Context>(&mut self, datastore: String, failed: bool, ctx: &mut C) {
         let Some(d) = self.datastores.iter_mut().find(|d| d.name == datastore) else {
             tracing::warn!(%datastore, "cns: fault on an unknown datastore");
@@ -126,6 +127,7 @@ impl Storage {
         } else {
             SupMsg::DatastoreRepaired { datastore }
         };
+        ctx.send(self.addrs.scheduler, SimDuration::ZERO, msg.clone().event());
         ctx.send(self.addrs.vm_operator, SimDuration::ZERO, msg.event());
     }
 
@@ -303,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_datastore_takes_no_volumes_and_the_vm_operator_is_told() {
+    fn a_failed_datastore_takes_no_volumes_and_the_scheduler_and_vm_operator_are_told() {
         let mut s = storage();
         let mut ctx = TestCtx::new(ActorId(108));
         let fail = SupMsg::DatastoreFailed {
@@ -312,13 +314,13 @@ mod tests {
         s.handle(fail.clone().event(), &mut ctx);
         s.handle(fail.clone().event(), &mut ctx);
         let sent = ctx.take_sent();
+        let addrs = testkit::addrs(3);
         assert_eq!(
             sent,
-            vec![(
-                testkit::addrs(3).vm_operator,
-                SimDuration::ZERO,
-                fail.event()
-            )]
+            vec![
+                (addrs.scheduler, SimDuration::ZERO, fail.clone().event()),
+                (addrs.vm_operator, SimDuration::ZERO, fail.event()),
+            ]
         );
         assert_eq!(s.provision("gold", GIB).unwrap(), "ds-a");
         s.handle(
