@@ -101,20 +101,18 @@ impl Latency {
         }
     }
 
-    /// `p50 3.1 ms  p99 9.8 ms  max 12 ms`, or `no samples`.
-    pub fn text(&self, parts: &[&str]) -> String {
-        let [Some(p50), Some(p99), Some(max)] = [self.p50, self.p99, self.max] else {
+    /// `p50 3.1 ms  p99 9.8 ms` (and `  max 12 ms` with `max`), or
+    /// `no samples`.
+    pub fn text(&self, max: bool) -> String {
+        let [Some(p50), Some(p99), Some(top)] = [self.p50, self.p99, self.max] else {
             return "no samples".to_string();
         };
-        parts
-            .iter()
-            .map(|part| match *part {
-                "p50" => format!("p50 {p50} ms"),
-                "p99" => format!("p99 {p99} ms"),
-                _ => format!("max {max} ms"),
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
+        let text = format!("p50 {p50} ms  p99 {p99} ms");
+        if max {
+            format!("{text}  max {top} ms")
+        } else {
+            text
+        }
     }
 }
 
@@ -264,7 +262,7 @@ impl Summary {
                     self.peak_allocated.cpu_cores, self.peak_allocated.memory_gib
                 ),
             ),
-            ("placement latency", l.text(&["p50", "p99", "max"])),
+            ("placement latency", l.text(true)),
         ];
         self.fault_rows(&mut rows);
         if let Some(sup) = &self.supervisor {
@@ -306,7 +304,7 @@ impl Summary {
                 format!(
                     "{} (time to recover {})",
                     group(self.vms.restarted),
-                    self.recovery_ms.text(&["p50", "p99"])
+                    self.recovery_ms.text(false)
                 ),
             ));
         }

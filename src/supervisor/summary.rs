@@ -371,8 +371,8 @@ impl SupervisorSummary {
                 "pod start latency",
                 format!(
                     "{}  (time to Ready {})",
-                    p.start_latency_ms.text(&["p50", "p99"]),
-                    p.time_to_ready_ms.text(&["p50", "p99"])
+                    p.start_latency_ms.text(false),
+                    p.time_to_ready_ms.text(false)
                 ),
             ),
             (
