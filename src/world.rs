@@ -186,7 +186,14 @@ fn add_supervisor(
     let crashable = crate::supervisor::build::crashable_parts(scenario);
     for (name, actor) in sup.actors {
         let part = if crashable.contains(&name) {
-            crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name)
+            let me = ActorId(actors.len() as u32);
+            let part =
+                crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name);
+            if sup.addrs.watches_anything(me) {
+                part.watching(sup.addrs.api_server)
+            } else {
+                part
+            }
         } else {
             crate::supervisor::crashable::Crashable::new(actor)
         };

@@ -59,6 +59,11 @@ impl Addrs {
 
     /// Who the API server tells about changes of `kind` (a fixed table: the
     /// informers each controller would open).
+    /// Whether `actor` is told of changes to some kind of object.
+    pub fn watches_anything(&self, actor: ActorId) -> bool {
+        Kind::ALL.iter().any(|k| self.watchers(*k).contains(&actor))
+    }
+
     pub fn watchers(&self, kind: Kind) -> Vec<ActorId> {
         match kind {
             Kind::Pod => vec![

@@ -11,10 +11,20 @@
 //! is reported (`SupNote::Rebuilt { equal: false }`), which the invariant
 //! checker treats as a violation: it would mean the part had state that is
 //! not a fold of its events.
+//!
+//! While a part is down, what reaches it is lost, as with a dead process:
+//! - a call to the API server is refused at once (`Unavailable`), as a
+//!   refused connection would be, so the caller retries or reports it
+//!   instead of waiting for an answer that never comes;
+//! - a watching controller misses watch events. At restart it lists the
+//!   kinds it watches, is handed the changes it missed (see
+//!   [`super::relist`]), and only then starts, as an upstream controller
+//!   waits for its informers' caches to sync.
 
 use super::actors::SupActor;
-use super::msg::SupMsg;
+use super::msg::{ApiError, SupMsg};
 use super::notes::SupNote;
+use super::relist::WatchCache;
 use crate::actor::{Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration, SimTime};
@@ -48,6 +58,11 @@ pub struct Crashable {
     process: Process,
     /// Kept only for parts a scenario can crash.
     journal: Option<Box<Journal>>,
+    /// What a watching part that a scenario can crash has seen, to catch
+    /// up at restart.
+    watch: Option<Box<WatchCache>>,
+    /// Restarted and waiting for its list before it starts.
+    syncing: bool,
     /// A rebuild differed from the state before its crash.
     pub rebuild_mismatch: bool,
 }
@@ -58,6 +73,8 @@ impl Crashable {
             actor,
             process: Process::Up,
             journal: None,
+            watch: None,
+            syncing: false,
             rebuild_mismatch: false,
         }
     }
@@ -73,8 +90,17 @@ impl Crashable {
             actor,
             process: Process::Up,
             journal: Some(Box::new(journal)),
+            watch: None,
+            syncing: false,
             rebuild_mismatch: false,
         }
+    }
+
+    /// A part that watches the API server's objects (served by `api`):
+    /// after a restart it lists them again before it starts.
+    pub fn watching(mut self, api: ActorId) -> Self {
+        self.watch = Some(Box::new(WatchCache::new(api)));
+        self
     }
 
     pub fn is_up(&self) -> bool {
@@ -106,12 +132,21 @@ impl Crashable {
         }
         match &mut self.process {
             Process::Up => self.deliver(ctx.sender(), event, ctx),
-            Process::Down { .. } => {}
+            Process::Down { .. } => refuse(&event, ctx),
             Process::Hung { inbox } => inbox.push((ctx.sender(), event)),
         }
     }
 
     fn deliver<C: Context>(&mut self, from: ActorId, event: Event, ctx: &mut C) {
+        if let (Some(watch), Event::Supervisor(msg)) = (&mut self.watch, &event) {
+            match &**msg {
+                SupMsg::Listed { .. } => return self.listed(from, event, ctx),
+                SupMsg::Changed {
+                    object, deleted, ..
+                } => watch.saw(object, *deleted),
+                _ => {}
+            }
+        }
         if let Some(j) = &mut self.journal {
             j.handled.push((ctx.now(), from, event.clone()));
         }
@@ -153,8 +188,48 @@ impl Crashable {
             ctx.note(Note::Sup(SupNote::Rebuilt { equal }));
             self.actor = rebuilt;
         }
-        // Timers armed before the crash were lost with it: start again.
-        self.deliver(ctx.me(), Event::Start, ctx);
+        // Timers armed before the crash were lost with it: start again,
+        // once caught up with what was missed while down.
+        match &self.watch {
+            Some(watch) => {
+                self.syncing = true;
+                ctx.send(watch.api, SimDuration::ZERO, SupMsg::List.event());
+            }
+            None => self.deliver(ctx.me(), Event::Start, ctx),
+        }
+    }
+
+    /// The answer to a list: hands the part the watch events it missed and
+    /// starts it, or lists again after a backoff.
+    fn listed<C: Context>(&mut self, from: ActorId, event: Event, ctx: &mut C) {
+        let (Event::Supervisor(msg), Some(watch)) = (event, &mut self.watch) else {
+            return;
+        };
+        let SupMsg::Listed { rv, result } = *msg else {
+            return;
+        };
+        let objects = match result {
+            Ok(objects) => objects,
+            Err(_) => {
+                let wait = watch.failed();
+                ctx.send(watch.api, wait, SupMsg::List.event());
+                return;
+            }
+        };
+        let missed = watch.missed(rv, objects);
+        // A second answer (a duplicated or retried list) catches up too,
+        // but only the one that ends a restart is counted and starts it.
+        let syncing = std::mem::take(&mut self.syncing);
+        if syncing {
+            let missed = missed.len() as u64;
+            ctx.note(Note::Sup(SupNote::Relisted { missed }));
+        }
+        for change in missed {
+            self.deliver(from, change.event(), ctx);
+        }
+        if syncing {
+            self.deliver(ctx.me(), Event::Start, ctx);
+        }
     }
 
     fn unhang<C: Context>(&mut self, ctx: &mut C) {
@@ -165,6 +240,49 @@ impl Crashable {
             self.deliver(from, event, ctx);
         }
     }
+}
+
+/// What reaches a part whose process is down: a call to it is refused at
+/// once, as by a refused connection; anything else is lost.
+fn refuse<C: Context>(event: &Event, ctx: &mut C) {
+    let Event::Supervisor(msg) = event else {
+        return;
+    };
+    let down = || {
+        ApiError::Unavailable(
+            "the API server's process is down (crashed, not yet restarted)".into(),
+        )
+    };
+    let (to, answer) = match &**msg {
+        SupMsg::System { id, .. } => (
+            ctx.sender(),
+            SupMsg::Reply {
+                id: *id,
+                result: Err(down()),
+            },
+        ),
+        SupMsg::Authorized { id, caller, .. } => (
+            *caller,
+            SupMsg::Reply {
+                id: *id,
+                result: Err(down()),
+            },
+        ),
+        SupMsg::List => (
+            ctx.sender(),
+            SupMsg::Listed {
+                rv: 0,
+                result: Err(down()),
+            },
+        ),
+        _ => return,
+    };
+    if matches!(answer, SupMsg::Reply { .. }) {
+        ctx.note(Note::Sup(SupNote::CallRefused {
+            kind: "unavailable",
+        }));
+    }
+    ctx.send(to, SimDuration::ZERO, answer.event());
 }
 
 /// A context that reports another sender (a hung part reading its backlog).
@@ -224,7 +342,12 @@ impl Context for Replay {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::model::HostId;
     use crate::supervisor::clients::Clients;
+    use crate::supervisor::config::Verb;
+    use crate::supervisor::msg::SystemOp;
+    use crate::supervisor::replicaset::ReplicaSetController;
+    use crate::supervisor::testutil::{addrs, config, set_object};
 
     fn reply(id: u64) -> Event {
         SupMsg::Reply { id, result: Ok(id) }.event()
@@ -260,6 +383,116 @@ mod tests {
         part.handle(SupMsg::Crash.event(), &mut ctx);
         part.handle(SupMsg::Restart.event(), &mut ctx);
         assert!(part.rebuild_mismatch);
+    }
+
+    /// What was sent since the last look, as (to, delay in s, message).
+    fn sent(ctx: &mut TestCtx) -> Vec<(ActorId, u64, SupMsg)> {
+        ctx.take_sent()
+            .into_iter()
+            .map(|(to, delay, e)| match e {
+                Event::Supervisor(m) => (to, delay.0 / 1_000_000_000, *m),
+                other => panic!("not a Supervisor message: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn unavailable() -> ApiError {
+        ApiError::Unavailable("no quorum".into())
+    }
+
+    #[test]
+    fn a_restarted_watcher_lists_until_answered_and_is_handed_what_it_missed() {
+        let a = addrs(1);
+        let rs = ReplicaSetController::new(&config(), a.clone());
+        let mut part = Crashable::journaled(SupActor::ReplicaSetController(rs), 1, "rs")
+            .watching(a.api_server);
+        let mut ctx = TestCtx::new(a.replicaset_controller);
+        part.handle(Event::Start, &mut ctx);
+        part.handle(SupMsg::Crash.event(), &mut ctx);
+        // Created while the controller is down: the watch event is lost.
+        let mut web = set_object("web", 2);
+        web.meta.resource_version = 5;
+        let changed = SupMsg::Changed {
+            rv: 5,
+            object: web.clone(),
+            deleted: false,
+        };
+        part.handle(changed.event(), &mut ctx);
+        assert!(sent(&mut ctx).is_empty());
+
+        // At restart it lists, and does nothing else until the answer.
+        part.handle(SupMsg::Restart.event(), &mut ctx);
+        assert_eq!(sent(&mut ctx), [(a.api_server, 0, SupMsg::List)]);
+        ctx.sender = a.api_server;
+        let refused = SupMsg::Listed {
+            rv: 0,
+            result: Err(unavailable()),
+        };
+        part.handle(refused.clone().event(), &mut ctx);
+        part.handle(refused.event(), &mut ctx);
+        let retries: Vec<u64> = sent(&mut ctx).into_iter().map(|(_, d, _)| d).collect();
+        assert_eq!(retries, [1, 2]);
+
+        let listed = SupMsg::Listed {
+            rv: 5,
+            result: Ok(vec![web]),
+        };
+        part.handle(listed.event(), &mut ctx);
+        let creates = sent(&mut ctx)
+            .into_iter()
+            .filter(|(_, _, m)| matches!(m, SupMsg::System { .. }))
+            .count();
+        assert_eq!(creates, 2, "the missed ReplicaSet's pods are created");
+        assert!(
+            ctx.notes
+                .contains(&Note::Sup(SupNote::Relisted { missed: 1 }))
+        );
+
+        // What the relist handed it is in its journal: a later rebuild
+        // comes back with the same state.
+        part.handle(SupMsg::Crash.event(), &mut ctx);
+        part.handle(SupMsg::Restart.event(), &mut ctx);
+        assert!(!part.rebuild_mismatch);
+    }
+
+    #[test]
+    fn calls_to_a_crashed_part_are_refused_at_once_and_other_messages_lost() {
+        let mut ctx = TestCtx::new(ActorId(5));
+        let mut part = Crashable::new(SupActor::Clients(Clients::default()));
+        part.handle(SupMsg::Crash.event(), &mut ctx);
+        ctx.sender = ActorId(7);
+        let system = SupMsg::System {
+            id: 3,
+            op: SystemOp::Delete(set_object("web", 1).key()),
+        };
+        part.handle(system.event(), &mut ctx);
+        let authorized = SupMsg::Authorized {
+            id: 4,
+            caller: ActorId(9),
+            user: "alice".into(),
+            verb: Verb::Delete,
+            object: set_object("web", 1),
+        };
+        part.handle(authorized.event(), &mut ctx);
+        part.handle(SupMsg::List.event(), &mut ctx);
+        part.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
+        let answers: Vec<(ActorId, String)> = sent(&mut ctx)
+            .into_iter()
+            .map(|(to, _, m)| match m {
+                SupMsg::Reply { id, result: Err(e) } => (to, format!("reply {id}: {e:?}")),
+                SupMsg::Listed { result: Err(e), .. } => (to, format!("listed: {e:?}")),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        let down = "Unavailable(\"the API server's process is down (crashed, not yet restarted)\")";
+        assert_eq!(
+            answers,
+            [
+                (ActorId(7), format!("reply 3: {down}")),
+                (ActorId(9), format!("reply 4: {down}")),
+                (ActorId(7), format!("listed: {down}")),
+            ]
+        );
     }
 
     #[test]

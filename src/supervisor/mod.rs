@@ -27,6 +27,7 @@ pub mod crashable;
 pub mod guest;
 pub mod network;
 pub mod node_controller;
+pub mod relist;
 pub mod replicaset;
 pub mod scheduler;
 pub mod scheduling;

@@ -234,6 +234,17 @@ pub enum SupMsg {
     },
     /// A guest cluster's own timers (kubelet, taint manager, autoscaler).
     GuestTimer(GuestTimer),
+
+    // ---- informer resync: a restarted controller <-> API server (last,
+    // so that adding them kept every earlier variant's encoding)
+    /// List every object of the kinds the sender watches.
+    List,
+    /// API server -> lister: those objects in key order as of `rv`, or why
+    /// they could not be listed.
+    Listed {
+        rv: u64,
+        result: Result<Vec<Object>, ApiError>,
+    },
 }
 
 /// What a guest cluster arms for itself.
@@ -415,6 +426,8 @@ impl SupMsg {
             SupMsg::GuestScalePool { .. } => "GuestScalePool",
             SupMsg::GuestCall { .. } => "GuestCall",
             SupMsg::GuestTimer(_) => "GuestTimer",
+            SupMsg::List => "ApiList",
+            SupMsg::Listed { .. } => "ApiListed",
         }
     }
 

@@ -26,6 +26,9 @@ pub enum SupNote {
     /// A crashed part was rebuilt from its journal; `equal`: the rebuilt
     /// state is the state it had when it crashed.
     Rebuilt { equal: bool },
+    /// A restarted watching part listed again and was handed `missed`
+    /// watch events it had lost while down.
+    Relisted { missed: u64 },
     /// A fault reached a Supervisor part (`process_crash`, `process_hang`,
     /// `control_plane_vm`, `datastore_failure`), for `faults` by kind.
     Fault { kind: &'static str },

@@ -271,23 +271,7 @@ impl ReplicaSetController {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
-    use crate::supervisor::objects::PodSpec;
-    use crate::supervisor::testutil::{addrs, config};
-
-    fn set_object(name: &str, replicas: u32) -> Object {
-        Object {
-            meta: Meta {
-                name: name.into(),
-                namespace: "ns".into(),
-                ..Meta::default()
-            },
-            body: Body::ReplicaSet(ReplicaSet {
-                replicas,
-                template_labels: [("app".to_string(), name.to_string())].into(),
-                template: PodSpec::default(),
-            }),
-        }
-    }
+    use crate::supervisor::testutil::{addrs, config, set_object};
 
     fn changed(object: Object, deleted: bool) -> Event {
         SupMsg::Changed {

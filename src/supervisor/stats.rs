@@ -29,6 +29,10 @@ pub struct SupStats {
     /// differed from the state before the crash.
     pub rebuilds: u64,
     pub rebuild_mismatches: u64,
+    /// Restarted watching parts that listed again, and the watch events
+    /// those lists made up for.
+    pub relists: u64,
+    pub relist_missed: u64,
     /// Guest clusters: TKC create -> Running, and upgrade durations (ns).
     pub guest_provisioning: Vec<u64>,
     pub guest_upgrades: Vec<u64>,
@@ -57,6 +61,8 @@ impl Default for SupStats {
             unavailable_nanos: 0,
             rebuilds: 0,
             rebuild_mismatches: 0,
+            relists: 0,
+            relist_missed: 0,
             guest_provisioning: Vec::new(),
             guest_upgrades: Vec::new(),
             guest_remediations: 0,
@@ -102,6 +108,10 @@ impl SupStats {
             SupNote::Rebuilt { equal } => {
                 self.rebuilds += 1;
                 self.rebuild_mismatches += u64::from(!equal);
+            }
+            SupNote::Relisted { missed } => {
+                self.relists += 1;
+                self.relist_missed += missed;
             }
             SupNote::GuestProvisioned { after } => self.guest_provisioning.push(after.0),
             SupNote::GuestUpgraded { took } => self.guest_upgrades.push(took.0),

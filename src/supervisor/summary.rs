@@ -39,6 +39,10 @@ pub struct SupervisorSummary {
 pub struct RebuildSummary {
     pub count: u64,
     pub mismatches: u64,
+    /// Restarted watching parts that listed the API server's objects again
+    /// before starting, and the watch events they had missed while down.
+    pub relists: u64,
+    pub missed_watch_events: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -317,6 +321,8 @@ pub fn summarize(
         rebuilds: RebuildSummary {
             count: stats.rebuilds,
             mismatches: stats.rebuild_mismatches,
+            relists: stats.relists,
+            missed_watch_events: stats.relist_missed,
         },
         guest_clusters: super::guest::summary::summarize(actors),
     })
@@ -415,13 +421,18 @@ impl SupervisorSummary {
             rows.push(("VM not running", format!("{vm}: {reason}")));
         }
         if self.rebuilds.count > 0 {
-            rows.push((
-                "crash rebuilds",
-                format!(
-                    "{} ({} differed from the state before the crash)",
-                    self.rebuilds.count, self.rebuilds.mismatches
-                ),
-            ));
+            let r = &self.rebuilds;
+            let mut text = format!(
+                "{} ({} differed from the state before the crash)",
+                r.count, r.mismatches
+            );
+            if r.relists > 0 {
+                text += &format!(
+                    "; {} relists made up for {} missed watch events",
+                    r.relists, r.missed_watch_events
+                );
+            }
+            rows.push(("crash rebuilds", text));
         }
         for (name, g) in &self.guest_clusters {
             rows.push(("guest cluster", g.row(name)));

@@ -2,7 +2,7 @@
 
 use super::addrs::Addrs;
 use super::config::*;
-use super::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, Taint};
+use super::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, ReplicaSet, Taint};
 use crate::model::{ActorId, Dist, HostId, Resources};
 
 /// Addresses of a world with `hosts` hosts named esx-01, esx-02, ...
@@ -80,4 +80,20 @@ pub fn bound(mut pod: Object, node: &str, phase: PodPhase) -> Object {
         p.phase = phase;
     }
     pod
+}
+
+/// A ReplicaSet `name` in namespace `ns` whose pods are labelled app=name.
+pub fn set_object(name: &str, replicas: u32) -> Object {
+    Object {
+        meta: Meta {
+            name: name.into(),
+            namespace: "ns".into(),
+            ..Meta::default()
+        },
+        body: Body::ReplicaSet(ReplicaSet {
+            replicas,
+            template_labels: [("app".to_string(), name.to_string())].into(),
+            template: PodSpec::default(),
+        }),
+    }
 }

@@ -220,6 +220,44 @@ fn a_control_plane_crash_rebuilds_every_part_with_the_state_it_had() {
     assert_eq!(sup["pods"]["running"], 3);
 }
 
+/// A pod created while the scheduler (or WPS) is down: the watch event is
+/// lost with the process, and the relist at restart makes up for it.
+#[test]
+fn a_controller_down_when_a_pod_is_created_lists_at_restart_and_runs_it() {
+    for part in ["scheduler", "wps"] {
+        let calls = pod_call("10m30s", "late");
+        let faults = format!(
+            "  - {{at: 10m, fault: control-plane-crash, components: [{part}], repair_after: 1m}}\n"
+        );
+        let s = world(&calls, &faults);
+        let mut out = checked(&s);
+        let json = summary(&s, &mut out);
+        let sup = &json["supervisor"];
+        assert_eq!(sup["rebuilds"]["relists"], 1, "{part}");
+        assert_eq!(sup["rebuilds"]["missed_watch_events"], 1, "{part}");
+        assert_eq!(sup["pods"]["pending"], 0, "{part}");
+        assert_eq!(sup["pods"]["running"], 3, "{part}");
+    }
+}
+
+#[test]
+fn a_call_while_the_api_server_process_is_down_is_refused_with_the_reason() {
+    let calls = pod_call("10m30s", "late");
+    let faults =
+        "  - {at: 10m, fault: control-plane-crash, components: [api-server], repair_after: 1m}\n";
+    let s = world(&calls, faults);
+    let mut out = checked(&s);
+    let json = summary(&s, &mut out);
+    let CallOutcome::Refused(ApiError::Unavailable(reason)) = &outcomes(&out.actors)[1] else {
+        panic!("not refused: {:?}", outcomes(&out.actors))
+    };
+    assert_eq!(
+        reason,
+        "the API server's process is down (crashed, not yet restarted)"
+    );
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+}
+
 #[test]
 fn a_hung_spherelet_gets_its_pods_evicted_at_grace_plus_toleration() {
     // Hung from 30m for 10 minutes: the last heartbeat was at 29m50s (the

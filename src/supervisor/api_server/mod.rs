@@ -172,6 +172,7 @@ impl ApiServer {
                 self.member_booted(member as usize, generation, ctx)
             }
             SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
+            SupMsg::List => self.list(caller, ctx),
             SupMsg::ControlPlaneVmFailed { member } => {
                 ctx.note(Note::Sup(SupNote::Fault {
                     kind: "control_plane_vm",
@@ -650,6 +651,31 @@ impl ApiServer {
             };
             ctx.send(watcher, SimDuration::ZERO, msg.event());
         }
+    }
+
+    /// An informer's list: every object of the kinds `caller` watches, in
+    /// key order, as of the current resourceVersion.
+    fn list<C: Context>(&self, caller: ActorId, ctx: &mut C) {
+        let result = match self.unavailable() {
+            Some(e) => Err(e),
+            None => {
+                let kinds: Vec<Kind> = Kind::ALL
+                    .into_iter()
+                    .filter(|k| self.addrs.watchers(*k).contains(&caller))
+                    .collect();
+                Ok(self
+                    .objects
+                    .values()
+                    .filter(|o| kinds.contains(&o.kind()))
+                    .cloned()
+                    .collect())
+            }
+        };
+        let msg = SupMsg::Listed {
+            rv: self.rv,
+            result,
+        };
+        ctx.send(caller, SimDuration::ZERO, msg.event());
     }
 
     // ---- control plane
