@@ -13,7 +13,7 @@
 //! output folder or on whether anything was persisted.
 
 use super::codec;
-use super::writer::ChunkWriter;
+use super::writer::{ChunkStore, ChunkWriter, SledChunks, WriteFailed};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,14 @@ pub enum StoreError {
     Format { path: PathBuf, found: String },
     #[error("event log write failed: {0}")]
     Write(#[from] sled::Error),
+    #[error(
+        "event log write failed at the records from #{first_seq} on: {source}; the records before them are stored, and the log is left unfinished"
+    )]
+    Records { first_seq: u64, source: sled::Error },
+    #[error(
+        "event log at {path} is unfinished: its run stopped before writing the record count and digest (a failed write, or the process was killed); rerun the scenario to get a whole log"
+    )]
+    Unfinished { path: PathBuf },
     #[error("event log at {path}: record {seq} is damaged: {reason}")]
     Corrupt {
         path: PathBuf,
@@ -105,6 +113,17 @@ impl EventLog {
 
     /// A log persisted to a new sled database in `dir`.
     pub fn create(dir: &Path, scenario: &str, seed: u64) -> Result<Self, StoreError> {
+        Self::create_with(dir, scenario, seed, |chunks| chunks)
+    }
+
+    /// As [`Self::create`], with the records going through `store` (tests
+    /// wrap sled in a store that fails).
+    fn create_with<S: ChunkStore>(
+        dir: &Path,
+        scenario: &str,
+        seed: u64,
+        store: impl FnOnce(SledChunks) -> S,
+    ) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             path: dir.to_path_buf(),
             source,
@@ -120,8 +139,9 @@ impl EventLog {
         meta.insert("scenario", scenario)?;
         meta.insert("seed", &seed.to_be_bytes())?;
         meta.insert("pacsim_version", env!("CARGO_PKG_VERSION"))?;
+        let chunks = store(SledChunks::new(db.clone()));
         let writer =
-            ChunkWriter::spawn(db.clone(), CHUNK_BYTES + 1024).map_err(|e| open_err(e.into()))?;
+            ChunkWriter::spawn(chunks, CHUNK_BYTES + 1024).map_err(|e| open_err(e.into()))?;
         let mut log = EventLog::in_memory();
         log.persist = Some(Persist { db, writer });
         Ok(log)
@@ -148,7 +168,12 @@ impl EventLog {
         self.flush_chunk();
         let digest = Digest(*self.hasher.finalize().as_bytes());
         if let Some(p) = self.persist.take() {
-            p.writer.finish()?;
+            p.writer
+                .finish()
+                .map_err(|WriteFailed { first_seq, source }| StoreError::Records {
+                    first_seq,
+                    source,
+                })?;
             let meta = p.db.open_tree("meta")?;
             meta.insert("records", &self.count.to_be_bytes())?;
             meta.insert("digest", digest.to_string().as_bytes())?;
@@ -206,6 +231,10 @@ impl LogReader {
             });
         }
         let be_u64 = |v: sled::IVec| v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+        // The count and digest are written last, by `finish`.
+        if meta.get("digest")?.is_none() {
+            return Err(StoreError::Unfinished { path });
+        }
         let meta = LogMeta {
             scenario: String::from_utf8_lossy(&get("scenario")?).into_owned(),
             seed: be_u64(get("seed")?),
@@ -394,6 +423,63 @@ mod tests {
                 .iter()
                 .any(|n| n.starts_with(RECORDS_TREE_PREFIX))
         );
+    }
+
+    /// A write failing mid-run (a full disk): `finish` says where, the
+    /// chunks before it stay stored whole, and the folder reads back as an
+    /// unfinished log rather than a short one with a digest.
+    #[test]
+    fn a_failed_write_is_reported_and_leaves_an_unfinished_log() {
+        use super::super::writer::FailingAt;
+        let dir = tempfile::tempdir().unwrap();
+        let fail_at = 3;
+        let store = |chunks| FailingAt {
+            inner: chunks,
+            fail_at,
+            puts: 0,
+        };
+        let mut log = EventLog::create_with(dir.path(), "test", 7, store).unwrap();
+        write(&mut log, 100_000);
+        let err = log.finish().expect_err("the fourth chunk fails");
+        let StoreError::Records { first_seq, .. } = &err else {
+            panic!("{err}")
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("records from #{first_seq} on"))
+                && message.contains("no space left on device"),
+            "{message}"
+        );
+        match LogReader::open(dir.path()) {
+            Err(e @ StoreError::Unfinished { .. }) => {
+                assert!(e.to_string().contains("is unfinished"), "{e}")
+            }
+            other => panic!("not reported unfinished: {:?}", other.map(|r| r.meta)),
+        }
+        // The stored chunks are the first ones, whole, ending where the
+        // failed one begins.
+        let db = sled::open(dir.path()).unwrap();
+        let mut names = db.tree_names();
+        names.retain(|n| n.starts_with(RECORDS_TREE_PREFIX));
+        names.sort();
+        let mut next = 0;
+        for name in names {
+            for item in db.open_tree(name).unwrap().iter() {
+                let (key, stored) = item.unwrap();
+                assert_eq!(u64::from_be_bytes(key.as_ref().try_into().unwrap()), next);
+                let chunk = codec::decompress_chunk(&stored).unwrap();
+                let mut rest = chunk.as_slice();
+                while !rest.is_empty() {
+                    let (record, used) = codec::decode_one(rest).unwrap();
+                    assert_eq!(record.seq, next);
+                    assert_eq!(record.event, Event::VmPowerOff { vm: VmId(next / 3) });
+                    rest = &rest[used..];
+                    next += 1;
+                }
+            }
+        }
+        assert_eq!(next, *first_seq);
+        assert!(next > 0);
     }
 
     #[test]

@@ -34,21 +34,68 @@ struct Full {
     chunk: Vec<u8>,
 }
 
+/// Where the writer thread puts compressed chunks, in submit order: sled's
+/// records trees ([`SledChunks`]), or in tests a store that fails on cue.
+pub trait ChunkStore: Send + 'static {
+    fn put(&mut self, first_seq: u64, compressed: &[u8]) -> Result<(), sled::Error>;
+}
+
+/// The records trees of a log's sled database: a new tree every
+/// [`CHUNKS_PER_TREE`] chunks, named after its first record.
+pub struct SledChunks {
+    db: sled::Db,
+    tree: Option<sled::Tree>,
+    stored: u64,
+}
+
+impl SledChunks {
+    pub fn new(db: sled::Db) -> Self {
+        SledChunks {
+            db,
+            tree: None,
+            stored: 0,
+        }
+    }
+}
+
+impl ChunkStore for SledChunks {
+    fn put(&mut self, first_seq: u64, compressed: &[u8]) -> Result<(), sled::Error> {
+        if self.stored.is_multiple_of(CHUNKS_PER_TREE) {
+            self.tree = Some(self.db.open_tree(records_tree_name(first_seq))?);
+        }
+        let tree = self
+            .tree
+            .as_ref()
+            .expect("opened at the tree's first chunk");
+        tree.insert(first_seq.to_be_bytes(), compressed)?;
+        self.stored += 1;
+        Ok(())
+    }
+}
+
+/// The first chunk the writer could not store, and why. The chunks before
+/// it are stored; none after it is tried.
+#[derive(Debug)]
+pub struct WriteFailed {
+    pub first_seq: u64,
+    pub source: sled::Error,
+}
+
 pub struct ChunkWriter {
     full: Option<SyncSender<Full>>,
     emptied: Receiver<Vec<u8>>,
-    thread: Option<JoinHandle<Result<(), sled::Error>>>,
+    thread: Option<JoinHandle<Result<(), WriteFailed>>>,
     chunk_capacity: usize,
 }
 
 impl ChunkWriter {
-    /// Starts the writer thread for the records trees of `db`.
-    pub fn spawn(db: sled::Db, chunk_capacity: usize) -> std::io::Result<Self> {
+    /// Starts the writer thread, which stores into `store`.
+    pub fn spawn<S: ChunkStore>(store: S, chunk_capacity: usize) -> std::io::Result<Self> {
         let (full, to_write) = sync_channel::<Full>(IN_FLIGHT);
         let (give_back, emptied) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
         let thread = std::thread::Builder::new()
             .name("pacsim-log-writer".into())
-            .spawn(move || write_chunks(&db, &to_write, &give_back))?;
+            .spawn(move || write_chunks(store, &to_write, &give_back))?;
         Ok(ChunkWriter {
             full: Some(full),
             emptied,
@@ -72,9 +119,9 @@ impl ChunkWriter {
         }
     }
 
-    /// Waits until every submitted chunk is in sled; the first write error,
-    /// if any.
-    pub fn finish(mut self) -> Result<(), sled::Error> {
+    /// Waits until every submitted chunk is stored; the first failure, if
+    /// any.
+    pub fn finish(mut self) -> Result<(), WriteFailed> {
         match self.stop() {
             None => Ok(()),
             Some(Ok(written)) => written,
@@ -82,7 +129,7 @@ impl ChunkWriter {
         }
     }
 
-    fn stop(&mut self) -> Option<std::thread::Result<Result<(), sled::Error>>> {
+    fn stop(&mut self) -> Option<std::thread::Result<Result<(), WriteFailed>>> {
         drop(self.full.take());
         self.thread.take().map(JoinHandle::join)
     }
@@ -96,26 +143,88 @@ impl Drop for ChunkWriter {
     }
 }
 
-fn write_chunks(
-    db: &sled::Db,
+fn write_chunks<S: ChunkStore>(
+    mut store: S,
     to_write: &Receiver<Full>,
     give_back: &SyncSender<Vec<u8>>,
-) -> Result<(), sled::Error> {
+) -> Result<(), WriteFailed> {
     let mut compressed = Vec::new();
-    let mut tree: Option<sled::Tree> = None;
-    for (written, full) in (0u64..).zip(to_write) {
+    for full in to_write {
         let Full {
             first_seq,
             mut chunk,
         } = full;
-        if written % CHUNKS_PER_TREE == 0 {
-            tree = Some(db.open_tree(records_tree_name(first_seq))?);
-        }
-        let tree = tree.as_ref().expect("opened at the first chunk");
         codec::compress_chunk_into(&chunk, &mut compressed);
-        tree.insert(first_seq.to_be_bytes(), compressed.as_slice())?;
+        store
+            .put(first_seq, &compressed)
+            .map_err(|source| WriteFailed { first_seq, source })?;
         chunk.clear();
         let _ = give_back.try_send(chunk);
     }
     Ok(())
+}
+
+/// A store that fails from its `fail_at`-th chunk on (0-based) with a full
+/// disk, as a test's stand-in for a failing sled.
+#[cfg(test)]
+pub struct FailingAt<S> {
+    pub inner: S,
+    pub fail_at: u64,
+    pub puts: u64,
+}
+
+#[cfg(test)]
+impl<S: ChunkStore> ChunkStore for FailingAt<S> {
+    fn put(&mut self, first_seq: u64, compressed: &[u8]) -> Result<(), sled::Error> {
+        self.puts += 1;
+        if self.puts > self.fail_at {
+            let full =
+                std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device");
+            return Err(sled::Error::Io(full));
+        }
+        self.inner.put(first_seq, compressed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Remembers the first seq of every chunk it stores.
+    struct Recording(Arc<Mutex<Vec<u64>>>);
+
+    impl ChunkStore for Recording {
+        fn put(&mut self, first_seq: u64, _compressed: &[u8]) -> Result<(), sled::Error> {
+            self.0.lock().expect("not poisoned").push(first_seq);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_writer_and_finish_names_the_chunk() {
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let store = FailingAt {
+            inner: Recording(stored.clone()),
+            fail_at: 2,
+            puts: 0,
+        };
+        let mut writer = ChunkWriter::spawn(store, 64).expect("spawns");
+        // More chunks than the channel holds: submitting after the failure
+        // must neither block nor panic.
+        for i in 0..(IN_FLIGHT as u64 * 3) {
+            let mut chunk = vec![1u8; 64];
+            writer.submit(i * 100, &mut chunk);
+            assert!(chunk.is_empty(), "an empty buffer is left in its place");
+        }
+        let failed = writer.finish().expect_err("the third chunk fails");
+        assert_eq!(failed.first_seq, 200);
+        assert!(
+            failed
+                .source
+                .to_string()
+                .contains("no space left on device")
+        );
+        assert_eq!(*stored.lock().expect("not poisoned"), [0, 100]);
+    }
 }
