@@ -106,8 +106,9 @@ impl Storage {
 
     /// A datastore fails or comes back. Its volumes stay allocated (their
     /// data is there again after the repair); the VM Operator is told, so
-    /// that VMs that cannot run without it stop and wait, and so is the
-    /// scheduler, so that pods with a claim on it wait to be scheduled.
+    /// that VMs that cannot run without it stop and wait, the scheduler, so
+    /// that pods with a claim on it wait to be scheduled, and WPS, so that
+    /// running pods with a claim on it are powered off and failed.
     fn set_failed<C: Context>(&mut self, datastore: String, failed: bool, ctx: &mut C) {
         let Some(d) = self.datastores.iter_mut().find(|d| d.name == datastore) else {
             tracing::warn!(%datastore, "cns: fault on an unknown datastore");
@@ -128,6 +129,7 @@ impl Storage {
             SupMsg::DatastoreRepaired { datastore }
         };
         ctx.send(self.addrs.scheduler, SimDuration::ZERO, msg.clone().event());
+        ctx.send(self.addrs.wps, SimDuration::ZERO, msg.clone().event());
         ctx.send(self.addrs.vm_operator, SimDuration::ZERO, msg.event());
     }
 
@@ -305,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_datastore_takes_no_volumes_and_the_scheduler_and_vm_operator_are_told() {
+    fn a_failed_datastore_takes_no_volumes_and_the_scheduler_wps_and_vm_operator_are_told() {
         let mut s = storage();
         let mut ctx = TestCtx::new(ActorId(108));
         let fail = SupMsg::DatastoreFailed {
@@ -319,6 +321,7 @@ mod tests {
             sent,
             vec![
                 (addrs.scheduler, SimDuration::ZERO, fail.clone().event()),
+                (addrs.wps, SimDuration::ZERO, fail.clone().event()),
                 (addrs.vm_operator, SimDuration::ZERO, fail.event()),
             ]
         );

@@ -6,17 +6,24 @@
 //! powered off and its Spherelet told to stop it. When the host fails, the
 //! CRX is simply gone: the pod object stays until the node controller
 //! evicts it (or the Spherelet, back, reports it Failed).
+//!
+//! When CNS reports a datastore failed, a pod with a PersistentVolumeClaim
+//! on it cannot do its I/O: as vSphere HA's VM Component Protection does on
+//! a permanent device loss, its CRX is powered off at once, and the pod is
+//! written Failed with the reason (a ReplicaSet then replaces it, and the
+//! scheduler holds the replacement until the datastore is repaired). A
+//! refused write is made again at the pod's next watch event.
 
 use super::addrs::{Addrs, IdRange, workload_id};
 use super::calls::Calls;
 use super::config::SupervisorConfig;
 use super::msg::{PlaceRule, SupMsg, SystemOp};
-use super::objects::{Body, Object, ObjectKey, PodPhase};
+use super::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use super::scheduling::effective_requests;
 use crate::actor::Context;
 use crate::event::Event;
 use crate::model::{HostId, SimDuration, VmId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CrxState {
@@ -28,6 +35,9 @@ pub enum CrxState {
     Unbinding,
     /// Its host failed; nothing to power off.
     Lost,
+    /// Powered off because a volume's datastore failed; the pod is being
+    /// written Failed.
+    VolumeLost,
 }
 
 #[derive(Clone, Debug)]
@@ -37,9 +47,19 @@ pub struct Crx {
     pub host: HostId,
     pub state: CrxState,
     run_for: Option<SimDuration>,
-    /// While un-binding: the reason given, and whether the call is out.
+    /// The pod's PersistentVolumeClaims (names in its namespace).
+    claims: Vec<String>,
+    /// While un-binding or failing the pod: the reason given, and whether
+    /// the call is out.
     unbind_reason: Option<String>,
     unbind_inflight: bool,
+}
+
+/// What a call WPS made to the API server was for.
+#[derive(Clone, Debug)]
+enum Call {
+    Unbind(ObjectKey),
+    Fail(ObjectKey),
 }
 
 #[derive(Clone, Debug)]
@@ -49,8 +69,12 @@ pub struct Wps {
     by_vm: BTreeMap<VmId, ObjectKey>,
     /// CRX numbers are never reused (placement may still know an old one).
     next_vm: u64,
-    /// Un-binds in flight.
-    calls: Calls<ObjectKey>,
+    /// Un-binds and Failed writes in flight.
+    calls: Calls<Call>,
+    /// Claim -> its datastore once bound.
+    claim_datastores: BTreeMap<ObjectKey, String>,
+    /// Datastores CNS reported failed and not yet repaired.
+    failed_datastores: BTreeSet<String>,
 }
 
 impl Wps {
@@ -61,6 +85,8 @@ impl Wps {
             by_vm: BTreeMap::new(),
             next_vm: 0,
             calls: Calls::default(),
+            claim_datastores: BTreeMap::new(),
+            failed_datastores: BTreeSet::new(),
         }
     }
 
@@ -87,11 +113,13 @@ impl Wps {
                 }
             }
             SupMsg::Reply { id, result } => {
-                // A refused un-bind is made again at the pod's next watch
-                // event (the relist after the control plane's return).
-                if let Some(key) = self.calls.reply(id)
-                    && let Some(c) = self.crxs.get_mut(&key)
-                {
+                // A refused un-bind or Failed write is made again at the
+                // pod's next watch event (the relist after the control
+                // plane's return).
+                let Some(Call::Unbind(key) | Call::Fail(key)) = self.calls.reply(id) else {
+                    return;
+                };
+                if let Some(c) = self.crxs.get_mut(&key) {
                     c.unbind_inflight = false;
                     if result.is_ok() && c.state == CrxState::Unbinding {
                         // Its watch event came first: nothing left to do.
@@ -99,14 +127,28 @@ impl Wps {
                     }
                 }
             }
+            SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
+            SupMsg::DatastoreRepaired { datastore } => {
+                self.failed_datastores.remove(&datastore);
+            }
             _ => {}
         }
     }
 
     fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
         let key = object.key();
-        let Body::Pod(pod) = object.body else {
-            return; // claims: the scheduler already chose a host that sees them
+        let pod = match object.body {
+            Body::Pod(pod) => pod,
+            // The scheduler already chose a host that sees the claim's
+            // datastore; WPS needs to know which it is if it fails.
+            Body::PersistentVolumeClaim(claim) => {
+                match claim.datastore.filter(|_| !deleted) {
+                    Some(ds) => self.claim_datastores.insert(key, ds),
+                    None => self.claim_datastores.remove(&key),
+                };
+                return;
+            }
+            _ => return,
         };
         let terminal = matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
         if deleted || terminal {
@@ -131,6 +173,13 @@ impl Wps {
                 }
                 return;
             }
+            Some(c) if c.state == CrxState::VolumeLost => {
+                if !c.unbind_inflight {
+                    // The Failed write was refused: try again.
+                    self.write_failed(&key, ctx);
+                }
+                return;
+            }
             Some(_) => return,
             None => {}
         }
@@ -139,19 +188,29 @@ impl Wps {
         };
         let vm = workload_id(IdRange::Pods, self.next_vm);
         self.next_vm += 1;
-        self.by_vm.insert(vm, key.clone());
+        // Bound just before the scheduler heard of the failure: no CRX.
+        let failure = self.volume_failure(&key.namespace, &pod.spec.volumes);
+        let state = match failure {
+            Some(_) => CrxState::VolumeLost,
+            None => CrxState::Placing,
+        };
         self.crxs.insert(
-            key,
+            key.clone(),
             Crx {
                 vm,
                 node,
                 host,
-                state: CrxState::Placing,
+                state,
                 run_for: pod.spec.run_for,
-                unbind_reason: None,
+                claims: pod.spec.volumes.clone(),
+                unbind_reason: failure.clone(),
                 unbind_inflight: false,
             },
         );
+        if failure.is_some() {
+            return self.write_failed(&key, ctx);
+        }
+        self.by_vm.insert(vm, key.clone());
         let msg = SupMsg::Place {
             vm,
             size: effective_requests(&pod.spec),
@@ -209,7 +268,66 @@ impl Wps {
             node: None,
             reason: c.unbind_reason.clone(),
         };
-        self.calls.send(self.addrs.api_server, op, key.clone(), ctx);
+        let call = Call::Unbind(key.clone());
+        self.calls.send(self.addrs.api_server, op, call, ctx);
+    }
+
+    /// Why a pod with `claims` in `namespace` cannot do its I/O: the first
+    /// of its claims on a failed datastore.
+    fn volume_failure(&self, namespace: &str, claims: &[String]) -> Option<String> {
+        claims.iter().find_map(|claim| {
+            let ck = ObjectKey::new(Kind::PersistentVolumeClaim, namespace, claim);
+            let ds = self.claim_datastores.get(&ck)?;
+            self.failed_datastores.contains(ds).then(|| {
+                format!(
+                    "PersistentVolumeClaim {claim} is on datastore {ds}, which failed; VM Component Protection powered the pod's CRX off"
+                )
+            })
+        })
+    }
+
+    /// Powers off the CRX of every pod with a volume on `datastore`, and
+    /// fails the pods.
+    fn datastore_failed<C: Context>(&mut self, datastore: String, ctx: &mut C) {
+        if !self.failed_datastores.insert(datastore) {
+            return;
+        }
+        let hit: Vec<(ObjectKey, String)> = self
+            .crxs
+            .iter()
+            .filter(|(_, c)| matches!(c.state, CrxState::Placing | CrxState::Started))
+            .filter_map(|(k, c)| Some((k.clone(), self.volume_failure(&k.namespace, &c.claims)?)))
+            .collect();
+        for (key, reason) in hit {
+            self.fail(&key, reason, ctx);
+        }
+    }
+
+    /// Powers the pod's CRX off and writes the pod Failed with `reason`.
+    fn fail<C: Context>(&mut self, key: &ObjectKey, reason: String, ctx: &mut C) {
+        let Some(c) = self.crxs.get_mut(key) else {
+            return;
+        };
+        let was = std::mem::replace(&mut c.state, CrxState::VolumeLost);
+        c.unbind_reason = Some(reason);
+        let (vm, host) = (c.vm, c.host);
+        self.by_vm.remove(&vm);
+        self.power_off(key, vm, host, &was, ctx);
+        self.write_failed(key, ctx);
+    }
+
+    fn write_failed<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) {
+        let Some(c) = self.crxs.get_mut(key) else {
+            return;
+        };
+        c.unbind_inflight = true;
+        let op = SystemOp::PodStatus {
+            pod: key.clone(),
+            phase: PodPhase::Failed,
+            reason: c.unbind_reason.clone(),
+        };
+        let call = Call::Fail(key.clone());
+        self.calls.send(self.addrs.api_server, op, call, ctx);
     }
 
     /// The pod is gone or done: power its CRX off and stop it.
@@ -218,14 +336,26 @@ impl Wps {
             return;
         };
         self.by_vm.remove(&c.vm);
-        if matches!(c.state, CrxState::Placing | CrxState::Started) {
-            let msg = Event::VmDeleteRequested { vm: c.vm };
+        self.power_off(key, c.vm, c.host, &c.state, ctx);
+    }
+
+    /// Powers off a CRX that was in `state` and stops its pod.
+    fn power_off<C: Context>(
+        &self,
+        key: &ObjectKey,
+        vm: VmId,
+        host: HostId,
+        state: &CrxState,
+        ctx: &mut C,
+    ) {
+        if matches!(state, CrxState::Placing | CrxState::Started) {
+            let msg = Event::VmDeleteRequested { vm };
             ctx.send(self.addrs.placement, SimDuration::ZERO, msg);
         }
         // Lost too: a Spherelet cut off (not down) still counts the pod.
-        if matches!(c.state, CrxState::Started | CrxState::Lost) {
+        if matches!(state, CrxState::Started | CrxState::Lost) {
             let msg = SupMsg::StopPod { pod: key.clone() };
-            ctx.send(self.addrs.spherelet(c.host), SimDuration::ZERO, msg.event());
+            ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
         }
     }
 }
@@ -365,5 +495,97 @@ mod tests {
         let stop = SupMsg::StopPod { pod: q.key() }.event();
         assert_eq!(sent(&mut ctx), vec![(a.spherelets[1], stop)]);
         assert_eq!(w.crxs().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_datastore_powers_off_the_pods_using_it_and_fails_them_until_written() {
+        use crate::supervisor::objects::{Meta, PersistentVolumeClaim};
+        let a = addrs(2);
+        let mut w = Wps::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.wps);
+        let claim = Object {
+            meta: Meta {
+                name: "d".into(),
+                namespace: "ns".into(),
+                ..Meta::default()
+            },
+            body: Body::PersistentVolumeClaim(PersistentVolumeClaim {
+                storage_class: "local".into(),
+                bytes: 1 << 30,
+                datastore: Some("ds-b".into()),
+            }),
+        };
+        w.handle(changed(claim, false), &mut ctx);
+        let mut with_claim = pod_object("p", 2, 4);
+        if let Body::Pod(p) = &mut with_claim.body {
+            p.spec.volumes = vec!["d".into()];
+        }
+        let p = bound(with_claim, "esx-02", PodPhase::Running);
+        let q = bound(pod_object("q", 2, 4), "esx-02", PodPhase::Running);
+        for (pod, n) in [(&p, 0), (&q, 1)] {
+            w.handle(changed(pod.clone(), false), &mut ctx);
+            let vm = workload_id(IdRange::Pods, n);
+            w.handle(
+                SupMsg::Placed {
+                    vm,
+                    host: HostId(1),
+                }
+                .event(),
+                &mut ctx,
+            );
+        }
+        sent(&mut ctx);
+
+        // Another datastore: nothing. Its own: p's CRX is powered off, its
+        // pod stopped and written Failed; q (no claim) is left alone.
+        let fail = |ds: &str| {
+            SupMsg::DatastoreFailed {
+                datastore: ds.into(),
+            }
+            .event()
+        };
+        w.handle(fail("ds-a"), &mut ctx);
+        assert!(sent(&mut ctx).is_empty());
+        w.handle(fail("ds-b"), &mut ctx);
+        let reason = "PersistentVolumeClaim d is on datastore ds-b, which failed; \
+                      VM Component Protection powered the pod's CRX off";
+        let write = |id| SupMsg::System {
+            id,
+            op: SystemOp::PodStatus {
+                pod: p.key(),
+                phase: PodPhase::Failed,
+                reason: Some(reason.into()),
+            },
+        };
+        let vm = workload_id(IdRange::Pods, 0);
+        assert_eq!(
+            sent(&mut ctx),
+            vec![
+                (a.placement, Event::VmDeleteRequested { vm }),
+                (a.spherelets[1], SupMsg::StopPod { pod: p.key() }.event()),
+                (a.api_server, write(0).event()),
+            ]
+        );
+        // Refused below quorum: written again at the pod's next watch
+        // event, without powering anything off twice.
+        let down = Err(ApiError::Unavailable("no quorum".into()));
+        w.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: down,
+            }
+            .event(),
+            &mut ctx,
+        );
+        w.handle(changed(p.clone(), false), &mut ctx);
+        assert_eq!(sent(&mut ctx), vec![(a.api_server, write(1).event())]);
+        // Written: its Failed watch event leaves nothing to do.
+        let failed = bound(p.clone(), "esx-02", PodPhase::Failed);
+        w.handle(changed(failed, false), &mut ctx);
+        assert!(sent(&mut ctx).is_empty());
+        assert_eq!(
+            w.crxs().map(|(k, _)| k.name.as_str()).collect::<Vec<_>>(),
+            ["q"]
+        );
     }
 }

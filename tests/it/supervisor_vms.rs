@@ -578,6 +578,85 @@ fn a_datastore_failure_fails_the_vms_on_it_until_the_repair_then_they_run_again(
     assert_eq!(summary["faults"]["datastore_failure"], 1);
 }
 
+/// A manifests entry creating `kind` (Pod, or a Deployment of one
+/// replica) whose pod mounts claim `claim` (2 cores, 4Gi).
+fn pod_with_claim(at: &str, kind: &str, name: &str, claim: &str) -> String {
+    let spec = format!(
+        "{{containers: [{{name: c, image: nginx, resources: {{requests: {{cpu: 2, memory: 4Gi}}}}}}], \
+         volumes: [{{name: data, persistentVolumeClaim: {{claimName: {claim}}}}}]}}"
+    );
+    let (api_version, spec) = match kind {
+        "Pod" => ("v1", spec),
+        _ => (
+            "apps/v1",
+            format!(
+                "{{replicas: 1, selector: {{matchLabels: {{app: {name}}}}}, \
+                 template: {{metadata: {{labels: {{app: {name}}}}}, spec: {spec}}}}}"
+            ),
+        ),
+    };
+    format!(
+        "    - at: {at}
+      user: {ADMIN_USER}
+      object:
+        apiVersion: {api_version}
+        kind: {kind}
+        metadata: {{name: {name}, namespace: {NS}}}
+        spec: {spec}
+"
+    )
+}
+
+#[test]
+fn running_pods_with_a_volume_on_a_failed_datastore_are_powered_off_and_failed() {
+    let w = [
+        claim("10s", "d", "local-34"),
+        pod_with_claim("20s", "Pod", "solo", "d"),
+        pod_with_claim("20s", "Deployment", "web", "d"),
+    ]
+    .concat();
+    let fault = "  - {at: 10m, fault: datastore-failure, datastore: local-34, repair_after: 10m}\n";
+    let s = scenario(4, 16, 2, &w, fault);
+    let mut out = checked(&s);
+    let pods: Vec<(String, PodPhase, Option<String>, Option<String>)> = api(&out.actors)
+        .objects()
+        .filter_map(|o| match &o.body {
+            Body::Pod(p) => Some((
+                o.meta.name.clone(),
+                p.phase,
+                p.node.clone(),
+                p.reason.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let lost = "PersistentVolumeClaim d is on datastore local-34, which failed; \
+                VM Component Protection powered the pod's CRX off";
+    let failed: Vec<&str> = pods
+        .iter()
+        .filter(|p| p.1 == PodPhase::Failed)
+        .map(|p| {
+            assert_eq!(p.3.as_deref(), Some(lost), "{p:?}");
+            p.0.as_str()
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "{pods:?}");
+    assert!(failed.contains(&"solo"), "{pods:?}");
+    // The Deployment's replacement waited for the repair, then ran on a
+    // host that sees the datastore.
+    let running: Vec<_> = pods.iter().filter(|p| p.1 == PodPhase::Running).collect();
+    assert_eq!(running.len(), 1, "{pods:?}");
+    assert!(
+        matches!(running[0].2.as_deref(), Some("esx-03" | "esx-04")),
+        "{pods:?}"
+    );
+    // The failed pods' CRXs were powered off: placement holds the control
+    // plane and the one running pod.
+    assert_eq!(placement(&out.actors).placed().count(), 2);
+    let summary = out.summary(&s, 1.0).to_json();
+    assert_eq!(summary["supervisor"]["pods"]["failed"], 2);
+}
+
 #[test]
 fn a_vm_operator_crash_loses_nothing_it_cannot_rebuild() {
     // The operator is down from 5 s to 60 s. A VM created before, one
