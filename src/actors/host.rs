@@ -292,10 +292,18 @@ impl Host {
         }
     }
 
+    /// HA's power-off of everything here while cut off; the Spherelet is
+    /// told, since the CRXs among these ran its pods.
     fn power_off_all<C: Context>(&mut self, ctx: &mut C) {
         let vms: Vec<VmId> = self.vms.sorted().into_iter().map(|(vm, _)| vm).collect();
-        for vm in vms {
+        for &vm in &vms {
             self.power_off(vm, ctx);
+        }
+        if let Some(s) = self.spherelet
+            && !vms.is_empty()
+        {
+            let msg = crate::supervisor::SupMsg::CrxsPoweredOff { vms };
+            ctx.send(s, SimDuration::ZERO, msg.event());
         }
     }
 

@@ -245,6 +245,11 @@ pub enum SupMsg {
         rv: u64,
         result: Result<Vec<Object>, ApiError>,
     },
+    /// host -> its Spherelet: vSphere HA powered these VMs off while the
+    /// host was cut off (the isolation response, or fencing at the heal).
+    CrxsPoweredOff {
+        vms: Vec<VmId>,
+    },
 }
 
 /// What a guest cluster arms for itself.
@@ -428,6 +433,7 @@ impl SupMsg {
             SupMsg::GuestTimer(_) => "GuestTimer",
             SupMsg::List => "ApiList",
             SupMsg::Listed { .. } => "ApiListed",
+            SupMsg::CrxsPoweredOff { .. } => "CrxsPoweredOff",
         }
     }
 

@@ -8,7 +8,9 @@
 //! when the host comes back before that, the pods it lost are reported
 //! Failed (`NodeLost`) so that their owners replace them. Status writes
 //! made while the host is cut off, or refused while the control plane is
-//! down, are kept and sent again at the next heartbeat.
+//! down, are kept and sent again at the next heartbeat. Pods whose CRX
+//! vSphere HA powered off while the host was cut off are reported Failed
+//! the same way (a pod object must not stay Running with no CRX).
 
 use super::addrs::Addrs;
 use super::calls::Calls;
@@ -21,9 +23,12 @@ use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, SimTime, VmId};
 use std::collections::BTreeMap;
 
+/// The reason of a pod whose CRX HA powered off while its host was cut off.
+const CRX_FENCED: &str =
+    "NodeLost: vSphere HA powered the pod's CRX off while its host was cut off";
+
 #[derive(Clone, Debug)]
 struct RunningPod {
-    #[allow(dead_code)]
     vm: VmId,
     generation: u64,
     asked: SimTime,
@@ -110,6 +115,7 @@ impl Spherelet {
                 SupMsg::StopPod { pod } => {
                     self.pods.remove(&pod);
                 }
+                SupMsg::CrxsPoweredOff { vms } => self.crxs_powered_off(&vms, ctx),
                 SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
                 SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
                 SupMsg::Reply { id, result } => self.replied(id, result),
@@ -213,6 +219,26 @@ impl Spherelet {
             }
         }
         self.heartbeat(ctx);
+    }
+
+    /// HA powered these VMs off while the host was cut off: the pods whose
+    /// CRX was among them are gone, and reported Failed.
+    fn crxs_powered_off<C: Context>(&mut self, vms: &[VmId], ctx: &mut C) {
+        let gone: Vec<ObjectKey> = self
+            .pods
+            .iter()
+            .filter(|(_, p)| vms.contains(&p.vm))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for pod in gone {
+            self.pods.remove(&pod);
+            let op = SystemOp::PodStatus {
+                pod,
+                phase: PodPhase::Failed,
+                reason: Some(CRX_FENCED.into()),
+            };
+            self.write(op, ctx);
+        }
     }
 
     fn start_pod<C: Context>(

@@ -265,6 +265,59 @@ faults:
     assert_eq!(sp.pods().count(), 0);
 }
 
+/// Cut off for two minutes: long enough for placement to declare the host
+/// failed, too short for an eviction. At the heal the host is fenced (HA
+/// restarted its VMs elsewhere; a pod's CRX is not restarted), so its
+/// Spherelet reports the pod Failed and the ReplicaSet replaces it,
+/// instead of a pod object left Running with no CRX behind it.
+#[test]
+fn a_pod_whose_crx_was_fenced_during_a_short_partition_is_reported_failed_and_replaced() {
+    let s = scenario(
+        &format!(
+            "seed: 3\nduration: 2h\n{DC4}
+placement: {{ policy: drs }}
+faults:
+  - {{ at: 3605s, hosts: [esx-01], fault: partition, duration: 2m }}
+"
+        ),
+        config(Vec::new()),
+        vec![(60, replica_set("web", 4, pod_spec(2, 4)))],
+    );
+    let run = Run::new(&s);
+    let pods = run.pods();
+    let fenced = "NodeLost: vSphere HA powered the pod's CRX off while its host was cut off";
+    assert_eq!(
+        pods.get("web-0"),
+        Some(&(
+            Some("esx-01".to_string()),
+            PodPhase::Failed,
+            Some(fenced.to_string())
+        ))
+    );
+    let running = pods
+        .values()
+        .filter(|(_, phase, _)| *phase == PodPhase::Running)
+        .count();
+    assert_eq!(running, 4, "{pods:?}");
+    // Reported when the host could reach the API again, at the heal.
+    let reported = run
+        .writes(run.addrs.spherelets[0])
+        .into_iter()
+        .find_map(|(t, op)| match op {
+            SystemOp::PodStatus {
+                pod,
+                phase: PodPhase::Failed,
+                ..
+            } if pod.name == "web-0" => Some(t),
+            _ => None,
+        });
+    assert_eq!(reported, Some(SimTime(3725 * SEC)));
+    let SupActor::Spherelet(sp) = run.part(run.addrs.spherelets[0]) else {
+        panic!()
+    };
+    assert!(sp.pods().all(|p| p.name != "web-0"));
+}
+
 #[test]
 
 fn taints_node_selectors_and_anti_affinity_are_respected_and_a_pod_that_fits_nowhere_stays_pending_with_the_reason()
