@@ -50,16 +50,9 @@ pub struct Crx {
     /// The pod's PersistentVolumeClaims (names in its namespace).
     claims: Vec<String>,
     /// While un-binding or failing the pod: the reason given, and whether
-    /// the call is out.
-    unbind_reason: Option<String>,
-    unbind_inflight: bool,
-}
-
-/// What a call WPS made to the API server was for.
-#[derive(Clone, Debug)]
-enum Call {
-    Unbind(ObjectKey),
-    Fail(ObjectKey),
+    /// that write is out.
+    reason: Option<String>,
+    write_inflight: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -70,7 +63,7 @@ pub struct Wps {
     /// CRX numbers are never reused (placement may still know an old one).
     next_vm: u64,
     /// Un-binds and Failed writes in flight.
-    calls: Calls<Call>,
+    calls: Calls<ObjectKey>,
     /// Claim -> its datastore once bound.
     claim_datastores: BTreeMap<ObjectKey, String>,
     /// Datastores CNS reported failed and not yet repaired.
@@ -116,11 +109,11 @@ impl Wps {
                 // A refused un-bind or Failed write is made again at the
                 // pod's next watch event (the relist after the control
                 // plane's return).
-                let Some(Call::Unbind(key) | Call::Fail(key)) = self.calls.reply(id) else {
+                let Some(key) = self.calls.reply(id) else {
                     return;
                 };
                 if let Some(c) = self.crxs.get_mut(&key) {
-                    c.unbind_inflight = false;
+                    c.write_inflight = false;
                     if result.is_ok() && c.state == CrxState::Unbinding {
                         // Its watch event came first: nothing left to do.
                         self.crxs.remove(&key);
@@ -166,17 +159,10 @@ impl Wps {
             return;
         };
         match self.crxs.get(&key) {
-            Some(c) if c.state == CrxState::Unbinding => {
-                if !c.unbind_inflight {
-                    // The un-bind was refused: try again.
-                    self.unbind(&key, ctx);
-                }
-                return;
-            }
-            Some(c) if c.state == CrxState::VolumeLost => {
-                if !c.unbind_inflight {
-                    // The Failed write was refused: try again.
-                    self.write_failed(&key, ctx);
+            Some(c) if matches!(c.state, CrxState::Unbinding | CrxState::VolumeLost) => {
+                if !c.write_inflight {
+                    // The un-bind or Failed write was refused: try again.
+                    self.write_status(&key, ctx);
                 }
                 return;
             }
@@ -203,12 +189,12 @@ impl Wps {
                 state,
                 run_for: pod.spec.run_for,
                 claims: pod.spec.volumes.clone(),
-                unbind_reason: failure.clone(),
-                unbind_inflight: false,
+                reason: failure.clone(),
+                write_inflight: false,
             },
         );
         if failure.is_some() {
-            return self.write_failed(&key, ctx);
+            return self.write_status(&key, ctx);
         }
         self.by_vm.insert(vm, key.clone());
         let msg = SupMsg::Place {
@@ -251,25 +237,35 @@ impl Wps {
             return;
         };
         c.state = CrxState::Unbinding;
-        c.unbind_reason = Some(format!(
+        c.reason = Some(format!(
             "DRS could not place the pod on node {}: {reason}",
             c.node
         ));
-        self.unbind(&key, ctx);
+        self.write_status(&key, ctx);
     }
 
-    fn unbind<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) {
+    /// Writes what WPS has to say of the pod: un-bound after DRS refused
+    /// it, or Failed after its volume's datastore failed.
+    fn write_status<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) {
         let Some(c) = self.crxs.get_mut(key) else {
             return;
         };
-        c.unbind_inflight = true;
-        let op = SystemOp::Bind {
-            pod: key.clone(),
-            node: None,
-            reason: c.unbind_reason.clone(),
+        let (pod, reason) = (key.clone(), c.reason.clone());
+        let op = match c.state {
+            CrxState::Unbinding => SystemOp::Bind {
+                pod,
+                node: None,
+                reason,
+            },
+            CrxState::VolumeLost => SystemOp::PodStatus {
+                pod,
+                phase: PodPhase::Failed,
+                reason,
+            },
+            _ => return,
         };
-        let call = Call::Unbind(key.clone());
-        self.calls.send(self.addrs.api_server, op, call, ctx);
+        c.write_inflight = true;
+        self.calls.send(self.addrs.api_server, op, key.clone(), ctx);
     }
 
     /// Why a pod with `claims` in `namespace` cannot do its I/O: the first
@@ -309,25 +305,11 @@ impl Wps {
             return;
         };
         let was = std::mem::replace(&mut c.state, CrxState::VolumeLost);
-        c.unbind_reason = Some(reason);
+        c.reason = Some(reason);
         let (vm, host) = (c.vm, c.host);
         self.by_vm.remove(&vm);
         self.power_off(key, vm, host, &was, ctx);
-        self.write_failed(key, ctx);
-    }
-
-    fn write_failed<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) {
-        let Some(c) = self.crxs.get_mut(key) else {
-            return;
-        };
-        c.unbind_inflight = true;
-        let op = SystemOp::PodStatus {
-            pod: key.clone(),
-            phase: PodPhase::Failed,
-            reason: c.unbind_reason.clone(),
-        };
-        let call = Call::Fail(key.clone());
-        self.calls.send(self.addrs.api_server, op, call, ctx);
+        self.write_status(key, ctx);
     }
 
     /// The pod is gone or done: power its CRX off and stop it.
@@ -376,6 +358,24 @@ mod tests {
         .event()
     }
 
+    /// Placement put CRX `vm` on host `host`.
+    fn placed(w: &mut Wps, vm: VmId, host: u32, ctx: &mut TestCtx) {
+        w.handle(
+            SupMsg::Placed {
+                vm,
+                host: HostId(host),
+            }
+            .event(),
+            ctx,
+        );
+    }
+
+    /// The API server refuses call `id` below quorum.
+    fn refuse(w: &mut Wps, id: u64, ctx: &mut TestCtx) {
+        let down = Err(ApiError::Unavailable("no quorum".into()));
+        w.handle(SupMsg::Reply { id, result: down }.event(), ctx);
+    }
+
     fn sent(ctx: &mut TestCtx) -> Vec<(crate::model::ActorId, Event)> {
         ctx.take_sent()
             .into_iter()
@@ -406,14 +406,7 @@ mod tests {
         assert_eq!(sent(&mut ctx), vec![(a.placement, place.event())]);
         // Later watch events of the same pod change nothing.
         w.handle(changed(p.clone(), false), &mut ctx);
-        w.handle(
-            SupMsg::Placed {
-                vm,
-                host: HostId(1),
-            }
-            .event(),
-            &mut ctx,
-        );
+        placed(&mut w, vm, 1, &mut ctx);
         let key = p.key();
         let start = SupMsg::StartPod {
             pod: key.clone(),
@@ -456,15 +449,7 @@ mod tests {
             if r == "DRS could not place the pod on node esx-01: no room")));
         // The un-bind is refused below quorum; the relist shows the pod
         // still bound: un-bind again (not a new placement).
-        let down = Err(ApiError::Unavailable("no quorum".into()));
-        w.handle(
-            SupMsg::Reply {
-                id: 0,
-                result: down,
-            }
-            .event(),
-            &mut ctx,
-        );
+        refuse(&mut w, 0, &mut ctx);
         w.handle(changed(p.clone(), false), &mut ctx);
         let out = sent(&mut ctx);
         assert_eq!(out.len(), 1);
@@ -479,14 +464,7 @@ mod tests {
         assert!(
             matches!(&out[0].1, Event::Supervisor(m) if matches!(&**m, SupMsg::Place { vm, .. } if *vm == vm1))
         );
-        w.handle(
-            SupMsg::Placed {
-                vm: vm1,
-                host: HostId(1),
-            }
-            .event(),
-            &mut ctx,
-        );
+        placed(&mut w, vm1, 1, &mut ctx);
         sent(&mut ctx);
         // The host fails: forgotten, and the eviction powers nothing off
         // (only tells the Spherelet, which may have been cut off, not down).
@@ -525,14 +503,7 @@ mod tests {
         for (pod, n) in [(&p, 0), (&q, 1)] {
             w.handle(changed(pod.clone(), false), &mut ctx);
             let vm = workload_id(IdRange::Pods, n);
-            w.handle(
-                SupMsg::Placed {
-                    vm,
-                    host: HostId(1),
-                }
-                .event(),
-                &mut ctx,
-            );
+            placed(&mut w, vm, 1, &mut ctx);
         }
         sent(&mut ctx);
 
@@ -568,15 +539,7 @@ mod tests {
         );
         // Refused below quorum: written again at the pod's next watch
         // event, without powering anything off twice.
-        let down = Err(ApiError::Unavailable("no quorum".into()));
-        w.handle(
-            SupMsg::Reply {
-                id: 0,
-                result: down,
-            }
-            .event(),
-            &mut ctx,
-        );
+        refuse(&mut w, 0, &mut ctx);
         w.handle(changed(p.clone(), false), &mut ctx);
         assert_eq!(sent(&mut ctx), vec![(a.api_server, write(1).event())]);
         // Written: its Failed watch event leaves nothing to do.

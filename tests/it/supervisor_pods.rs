@@ -193,24 +193,30 @@ datacenter:
         - { model: r650, count: 4 }
 ";
 
+/// ReplicaSet `web` (4 pods of 2 cores, created at 60 s; web-0 lands on
+/// esx-01) on four hosts, esx-01 partitioned at 3605 s for `duration`.
+fn web_with_esx01_cut_off_at_3605s_for(duration: &str) -> Run {
+    let s = scenario(
+        &format!(
+            "seed: 3\nduration: 2h\n{DC4}
+placement: {{ policy: drs }}
+faults:
+  - {{ at: 3605s, hosts: [esx-01], fault: partition, duration: {duration} }}
+"
+        ),
+        config(Vec::new()),
+        vec![(60, replica_set("web", 4, pod_spec(2, 4)))],
+    );
+    Run::new(&s)
+}
+
 #[test]
 
 fn a_partitioned_node_goes_not_ready_at_last_heartbeat_plus_40s_and_its_pods_are_evicted_300s_later_and_recreated()
  {
     // Heartbeats at 0, 10, ... s; the partition starts at 3605 s, so the
     // last heartbeat is the one at 3600 s.
-    let s = scenario(
-        &format!(
-            "seed: 3\nduration: 2h\n{DC4}
-placement: {{ policy: drs }}
-faults:
-  - {{ at: 3605s, hosts: [esx-01], fault: partition, duration: 30m }}
-"
-        ),
-        config(Vec::new()),
-        vec![(60, replica_set("web", 4, pod_spec(2, 4)))],
-    );
-    let run = Run::new(&s);
+    let run = web_with_esx01_cut_off_at_3605s_for("30m");
     let nc = run.writes(run.addrs.node_controller);
     let esx01_status: Vec<(SimTime, bool)> = nc
         .iter()
@@ -272,18 +278,7 @@ faults:
 /// instead of a pod object left Running with no CRX behind it.
 #[test]
 fn a_pod_whose_crx_was_fenced_during_a_short_partition_is_reported_failed_and_replaced() {
-    let s = scenario(
-        &format!(
-            "seed: 3\nduration: 2h\n{DC4}
-placement: {{ policy: drs }}
-faults:
-  - {{ at: 3605s, hosts: [esx-01], fault: partition, duration: 2m }}
-"
-        ),
-        config(Vec::new()),
-        vec![(60, replica_set("web", 4, pod_spec(2, 4)))],
-    );
-    let run = Run::new(&s);
+    let run = web_with_esx01_cut_off_at_3605s_for("2m");
     let pods = run.pods();
     let fenced = "NodeLost: vSphere HA powered the pod's CRX off while its host was cut off";
     assert_eq!(
