@@ -4,9 +4,12 @@
 //!
 //! A [`Dispatcher`] actor owns the clock and the journal: every send goes to
 //! it, it waits until the event is due (an actix timer), records it (global
-//! seq, sled, digest) and only then forwards it to the target's mailbox, so
-//! the journal is always the truth of what was delivered. Input sources are
-//! pulled by the dispatcher exactly as the simulator pulls them.
+//! seq, sled, digest) and only then forwards it to the target's mailbox.
+//! Write-ahead: the events recorded in one turn of the reactor are flushed
+//! to disk together before any of them is delivered, so the journal is the
+//! truth of what was delivered also after a `kill -9` (what it holds then
+//! reads with `--salvage`). Input sources are pulled by the dispatcher
+//! exactly as the simulator pulls them.
 //!
 //! Events due at the same virtual instant may be delivered in either order
 //! here (timers race); the simulator breaks such ties by seq. Scenarios
@@ -62,7 +65,12 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
         actors: world.actors,
         stats: Stats::default(),
     }));
-    let journal = Rc::new(RefCell::new(Journal { log, delivered: 0 }));
+    let journal = Rc::new(RefCell::new(Journal {
+        log,
+        delivered: 0,
+        unsynced: Vec::new(),
+        failed: None,
+    }));
     let wall = Duration::from_secs_f64(end.as_secs_f64() / speed) + Duration::from_millis(100);
 
     let system = actix::System::new();
@@ -85,7 +93,7 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
                     .collect();
                 Dispatcher {
                     shared: shared.clone(),
-                    journal,
+                    journal: journal.clone(),
                     mailboxes,
                     sources: Vec::new(),
                     vm_ids: VmIdAlloc::default(),
@@ -96,15 +104,26 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
                 sources: world.sources,
                 starts: world.starts,
             });
-            actix_rt::time::sleep(wall).await;
+            // Until the end, or at once when the journal cannot be written.
+            let deadline = Instant::now() + wall;
+            while journal.borrow().failed.is_none() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                actix_rt::time::sleep(left.min(Duration::from_millis(50))).await;
+            }
         }
     });
     drop(system);
 
-    let journal = Rc::try_unwrap(journal)
+    let mut journal = Rc::try_unwrap(journal)
         .ok()
         .expect("run finished")
         .into_inner();
+    if let Some(failed) = journal.failed.take() {
+        return Err(failed);
+    }
     let shared = Rc::try_unwrap(shared)
         .ok()
         .expect("run finished")
@@ -127,6 +146,10 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
 struct Journal {
     log: EventLog,
     delivered: u64,
+    /// Recorded, not yet on disk, so not yet delivered.
+    unsynced: Vec<(u64, Schedule)>,
+    /// The flush that stopped the run.
+    failed: Option<StoreError>,
 }
 
 /// The clock and the journal: schedules, records, forwards.
@@ -204,10 +227,14 @@ impl Dispatcher {
         ctx.run_later(wait, move |dispatcher, ctx| dispatcher.fire(msg, ctx));
     }
 
-    /// The event is due: journal it, then hand it to the target's mailbox.
+    /// The event is due: journal it; it is handed to the target's mailbox
+    /// once it is on disk (`commit`).
     fn fire(&mut self, msg: Schedule, ctx: &mut actix::Context<Self>) {
         let seq = {
             let mut j = self.journal.borrow_mut();
+            if j.failed.is_some() {
+                return;
+            }
             let seq = j.delivered;
             j.delivered += 1;
             let record = RecordRef {
@@ -224,12 +251,32 @@ impl Dispatcher {
         if let Some(s) = msg.source {
             self.pull(s, ctx);
         }
-        self.mailboxes[msg.to.0 as usize].do_send(Deliver {
-            seq,
-            at: msg.at,
-            from: msg.from,
-            event: msg.event,
-        });
+        let mut j = self.journal.borrow_mut();
+        if j.unsynced.is_empty() {
+            // After the other events due in this turn have been recorded.
+            ctx.run_later(Duration::ZERO, |dispatcher, _| dispatcher.commit());
+        }
+        j.unsynced.push((seq, msg));
+    }
+
+    /// Flushes what was recorded to disk, then delivers it in seq order.
+    fn commit(&mut self) {
+        let mut j = self.journal.borrow_mut();
+        if let Err(e) = j.log.sync() {
+            tracing::error!(error = %e, "live: the journal cannot be written; stopping");
+            j.failed = Some(e);
+            j.unsynced.clear();
+            return;
+        }
+        for (seq, msg) in std::mem::take(&mut j.unsynced) {
+            tracing::debug!(seq, "journalled and delivered");
+            self.mailboxes[msg.to.0 as usize].do_send(Deliver {
+                seq,
+                at: msg.at,
+                from: msg.from,
+                event: msg.event,
+            });
+        }
     }
 
     fn pull(&mut self, source: usize, ctx: &mut actix::Context<Self>) {

@@ -52,7 +52,7 @@ pub enum StoreError {
     )]
     Records { first_seq: u64, source: sled::Error },
     #[error(
-        "event log at {path} is unfinished: its run stopped before writing the record count and digest (a failed write, or the process was killed); rerun the scenario to get a whole log"
+        "event log at {path} is unfinished: its run stopped before writing the record count and digest (a failed write, or the process was killed); `pacsim inspect --salvage` and `pacsim export --salvage` read the records it holds"
     )]
     Unfinished { path: PathBuf },
     #[error("event log at {path}: record {seq} is damaged: {reason}")]
@@ -81,9 +81,12 @@ impl std::fmt::Display for Digest {
 pub struct LogMeta {
     pub scenario: String,
     pub seed: u64,
+    /// The record count and digest; 0 and empty while not `finished`.
     pub records: u64,
     pub digest: String,
     pub pacsim_version: String,
+    /// Whether the run finished the log (wrote its count and digest).
+    pub finished: bool,
 }
 
 struct Persist {
@@ -163,6 +166,19 @@ impl EventLog {
         self.chunk_first_seq = self.count;
     }
 
+    /// Stores every record so far and flushes it to disk before returning:
+    /// what the live runtime calls before it delivers what it recorded.
+    /// The chunk boundaries this adds do not change the digest (a hash of
+    /// the records' bytes in order). In memory, nothing to do.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.persist.is_none() {
+            return Ok(());
+        }
+        self.flush_chunk();
+        let p = self.persist.as_mut().expect("persisted");
+        Ok(p.writer.sync()?)
+    }
+
     /// Writes what is buffered and the meta, flushes to disk, returns the digest.
     pub fn finish(mut self) -> Result<Digest, StoreError> {
         self.flush_chunk();
@@ -203,7 +219,19 @@ pub struct LogReader {
 }
 
 impl LogReader {
+    /// A finished log; an unfinished one is refused with
+    /// [`StoreError::Unfinished`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let reader = Self::open_unfinished(dir)?;
+        if !reader.meta.finished {
+            return Err(StoreError::Unfinished { path: reader.path });
+        }
+        Ok(reader)
+    }
+
+    /// A log, finished or not: the records of a run that stopped early (a
+    /// failed write, a killed process) are what it stored.
+    pub fn open_unfinished(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.to_path_buf();
         if !dir.join("conf").exists() && !dir.join("db").exists() {
             return Err(StoreError::NotALog {
@@ -232,15 +260,18 @@ impl LogReader {
         }
         let be_u64 = |v: sled::IVec| v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
         // The count and digest are written last, by `finish`.
-        if meta.get("digest")?.is_none() {
-            return Err(StoreError::Unfinished { path });
-        }
+        let finished = meta.get("digest")?.is_some();
         let meta = LogMeta {
             scenario: String::from_utf8_lossy(&get("scenario")?).into_owned(),
             seed: be_u64(get("seed")?),
-            records: be_u64(get("records")?),
-            digest: String::from_utf8_lossy(&get("digest")?).into_owned(),
+            records: if finished { be_u64(get("records")?) } else { 0 },
+            digest: if finished {
+                String::from_utf8_lossy(&get("digest")?).into_owned()
+            } else {
+                String::new()
+            },
             pacsim_version: String::from_utf8_lossy(&get("pacsim_version")?).into_owned(),
+            finished,
         };
         // `tree_names` comes from a hash map: sorted, the names are in
         // log order (fixed-width big-endian seqs).

@@ -15,6 +15,9 @@
 //!
 //! Buffers go round: the simulation fills a chunk, hands it over and takes an
 //! emptied one back, so a run allocates only the few chunks in flight.
+//!
+//! [`ChunkWriter::sync`] waits until everything handed over is stored and
+//! flushed to disk: the live runtime's write-ahead, before it delivers.
 
 use super::codec;
 use super::log::records_tree_name;
@@ -29,15 +32,22 @@ pub const CHUNKS_PER_TREE: u64 = 8;
 /// writer falls this far behind (bounded memory, not an unbounded queue).
 const IN_FLIGHT: usize = 16;
 
-struct Full {
-    first_seq: u64,
-    chunk: Vec<u8>,
+/// What the writer thread is handed, in order.
+enum Job {
+    Store {
+        first_seq: u64,
+        chunk: Vec<u8>,
+    },
+    /// Flush to disk, then answer (everything before is stored by then).
+    Sync(SyncSender<Result<(), sled::Error>>),
 }
 
 /// Where the writer thread puts compressed chunks, in submit order: sled's
 /// records trees ([`SledChunks`]), or in tests a store that fails on cue.
 pub trait ChunkStore: Send + 'static {
     fn put(&mut self, first_seq: u64, compressed: &[u8]) -> Result<(), sled::Error>;
+    /// Makes what was put durable.
+    fn sync(&mut self) -> Result<(), sled::Error>;
 }
 
 /// The records trees of a log's sled database: a new tree every
@@ -71,6 +81,10 @@ impl ChunkStore for SledChunks {
         self.stored += 1;
         Ok(())
     }
+
+    fn sync(&mut self) -> Result<(), sled::Error> {
+        self.db.flush().map(drop)
+    }
 }
 
 /// The first chunk the writer could not store, and why. The chunks before
@@ -82,7 +96,7 @@ pub struct WriteFailed {
 }
 
 pub struct ChunkWriter {
-    full: Option<SyncSender<Full>>,
+    jobs: Option<SyncSender<Job>>,
     emptied: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<Result<(), WriteFailed>>>,
     chunk_capacity: usize,
@@ -91,13 +105,13 @@ pub struct ChunkWriter {
 impl ChunkWriter {
     /// Starts the writer thread, which stores into `store`.
     pub fn spawn<S: ChunkStore>(store: S, chunk_capacity: usize) -> std::io::Result<Self> {
-        let (full, to_write) = sync_channel::<Full>(IN_FLIGHT);
+        let (jobs, to_write) = sync_channel::<Job>(IN_FLIGHT);
         let (give_back, emptied) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
         let thread = std::thread::Builder::new()
             .name("pacsim-log-writer".into())
             .spawn(move || write_chunks(store, &to_write, &give_back))?;
         Ok(ChunkWriter {
-            full: Some(full),
+            jobs: Some(jobs),
             emptied,
             thread: Some(thread),
             chunk_capacity,
@@ -112,11 +126,21 @@ impl ChunkWriter {
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(self.chunk_capacity));
         let chunk = std::mem::replace(chunk, spare);
-        if let Some(full) = &self.full {
+        if let Some(jobs) = &self.jobs {
             // A send fails only once the writer has stopped on an error,
             // which `finish` reports; later chunks have nowhere to go.
-            let _ = full.send(Full { first_seq, chunk });
+            let _ = jobs.send(Job::Store { first_seq, chunk });
         }
+    }
+
+    /// Waits until every chunk handed over is stored and on disk. A failed
+    /// writer's error is kept for `finish`; here it is only a refusal.
+    pub fn sync(&mut self) -> Result<(), sled::Error> {
+        let stopped = || sled::Error::ReportableBug("the log writer stopped on an error".into());
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        let (answer, answered) = sync_channel(1);
+        jobs.send(Job::Sync(answer)).map_err(|_| stopped())?;
+        answered.recv().map_err(|_| stopped())?
     }
 
     /// Waits until every submitted chunk is stored; the first failure, if
@@ -130,7 +154,7 @@ impl ChunkWriter {
     }
 
     fn stop(&mut self) -> Option<std::thread::Result<Result<(), WriteFailed>>> {
-        drop(self.full.take());
+        drop(self.jobs.take());
         self.thread.take().map(JoinHandle::join)
     }
 }
@@ -145,15 +169,18 @@ impl Drop for ChunkWriter {
 
 fn write_chunks<S: ChunkStore>(
     mut store: S,
-    to_write: &Receiver<Full>,
+    to_write: &Receiver<Job>,
     give_back: &SyncSender<Vec<u8>>,
 ) -> Result<(), WriteFailed> {
     let mut compressed = Vec::new();
-    for full in to_write {
-        let Full {
-            first_seq,
-            mut chunk,
-        } = full;
+    for job in to_write {
+        let (first_seq, mut chunk) = match job {
+            Job::Store { first_seq, chunk } => (first_seq, chunk),
+            Job::Sync(answer) => {
+                let _ = answer.send(store.sync());
+                continue;
+            }
+        };
         codec::compress_chunk_into(&chunk, &mut compressed);
         store
             .put(first_seq, &compressed)
@@ -184,6 +211,10 @@ impl<S: ChunkStore> ChunkStore for FailingAt<S> {
         }
         self.inner.put(first_seq, compressed)
     }
+
+    fn sync(&mut self) -> Result<(), sled::Error> {
+        self.inner.sync()
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +230,27 @@ mod tests {
             self.0.lock().expect("not poisoned").push(first_seq);
             Ok(())
         }
+
+        fn sync(&mut self) -> Result<(), sled::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sync_returns_once_every_chunk_handed_over_is_stored() {
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let mut writer = ChunkWriter::spawn(Recording(stored.clone()), 64).expect("spawns");
+        for round in 0..3u64 {
+            for i in 0..5 {
+                writer.submit(round * 10 + i, &mut vec![1u8; 64]);
+            }
+            writer.sync().expect("syncs");
+            assert_eq!(
+                stored.lock().expect("not poisoned").len() as u64,
+                (round + 1) * 5
+            );
+        }
+        writer.finish().expect("finishes");
     }
 
     #[test]
@@ -217,6 +269,7 @@ mod tests {
             writer.submit(i * 100, &mut chunk);
             assert!(chunk.is_empty(), "an empty buffer is left in its place");
         }
+        assert!(writer.sync().is_err(), "a stopped writer refuses to sync");
         let failed = writer.finish().expect_err("the third chunk fails");
         assert_eq!(failed.first_seq, 200);
         assert!(

@@ -43,7 +43,7 @@ impl RecordSource {
                 }
             }
             RecordSource::Log(p) => {
-                let m = LogReader::open(p)?.meta().clone();
+                let m = LogReader::open_unfinished(p)?.meta().clone();
                 SourceInfo {
                     scenario: m.scenario,
                     seed: m.seed,
@@ -85,7 +85,11 @@ impl RecordSource {
                 }
             }
             RecordSource::Log(p) => {
-                let reader = LogReader::open(p)?;
+                let reader = if salvage {
+                    LogReader::open_unfinished(p)?
+                } else {
+                    LogReader::open(p)?
+                };
                 let mut kept = 0u64;
                 for r in reader.records() {
                     match r {
@@ -96,16 +100,24 @@ impl RecordSource {
                             }
                         }
                         Err(e) if salvage => {
-                            let total = reader.meta().records;
+                            let meta = reader.meta();
+                            let lost = match meta.finished {
+                                true => meta.records.saturating_sub(kept).to_string(),
+                                false => "an unknown number (unfinished log)".into(),
+                            };
                             return Ok(Some(format!(
-                                "salvaged {kept} records, lost {}; first damage: {e}",
-                                total.saturating_sub(kept)
+                                "salvaged {kept} records, lost {lost}; first damage: {e}"
                             )));
                         }
                         Err(e) => return Err(e.into()),
                     }
                 }
-                Ok(None)
+                Ok((!reader.meta().finished).then(|| {
+                    format!(
+                        "unfinished log: read the {kept} records it stored; its run stopped before \
+                         writing the count and digest to check them against"
+                    )
+                }))
             }
         }
     }
