@@ -189,8 +189,13 @@ fn add_supervisor(
             let me = ActorId(actors.len() as u32);
             let part =
                 crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name);
-            if sup.addrs.watches_anything(me) {
+            let part = if sup.addrs.watches_anything(me) {
                 part.watching(sup.addrs.api_server)
+            } else {
+                part
+            };
+            if sup.addrs.datastore_listeners().contains(&me) {
+                part.told_of_datastores(sup.addrs.storage)
             } else {
                 part
             }

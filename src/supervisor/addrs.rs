@@ -59,6 +59,11 @@ impl Addrs {
 
     /// Who the API server tells about changes of `kind` (a fixed table: the
     /// informers each controller would open).
+    /// The parts CNS tells when a datastore fails or is repaired.
+    pub fn datastore_listeners(&self) -> [ActorId; 3] {
+        [self.scheduler, self.wps, self.vm_operator]
+    }
+
     /// Whether `actor` is told of changes to some kind of object.
     pub fn watches_anything(&self, actor: ActorId) -> bool {
         Kind::ALL.iter().any(|k| self.watchers(*k).contains(&actor))

@@ -19,7 +19,8 @@
 //! - a watching controller misses watch events. At restart it lists the
 //!   kinds it watches, is handed the changes it missed (see
 //!   [`super::relist`]), and only then starts, as an upstream controller
-//!   waits for its informers' caches to sync.
+//!   waits for its informers' caches to sync. A part that CNS tells of
+//!   datastore failures asks CNS for their health too.
 
 use super::actors::SupActor;
 use super::msg::{ApiError, SupMsg};
@@ -63,6 +64,9 @@ pub struct Crashable {
     watch: Option<Box<WatchCache>>,
     /// Restarted and waiting for its list before it starts.
     syncing: bool,
+    /// CNS, for a part that it tells of datastore failures: asked again
+    /// at restart.
+    storage: Option<ActorId>,
     /// A rebuild differed from the state before its crash.
     pub rebuild_mismatch: bool,
 }
@@ -75,6 +79,7 @@ impl Crashable {
             journal: None,
             watch: None,
             syncing: false,
+            storage: None,
             rebuild_mismatch: false,
         }
     }
@@ -92,6 +97,7 @@ impl Crashable {
             journal: Some(Box::new(journal)),
             watch: None,
             syncing: false,
+            storage: None,
             rebuild_mismatch: false,
         }
     }
@@ -100,6 +106,13 @@ impl Crashable {
     /// after a restart it lists them again before it starts.
     pub fn watching(mut self, api: ActorId) -> Self {
         self.watch = Some(Box::new(WatchCache::new(api)));
+        self
+    }
+
+    /// A part that CNS tells of datastore failures and repairs: after a
+    /// restart it asks CNS (`storage`) for the datastores' health.
+    pub fn told_of_datastores(mut self, storage: ActorId) -> Self {
+        self.storage = Some(storage);
         self
     }
 
@@ -187,6 +200,9 @@ impl Crashable {
             self.rebuild_mismatch |= !equal;
             ctx.note(Note::Sup(SupNote::Rebuilt { equal }));
             self.actor = rebuilt;
+        }
+        if let Some(storage) = self.storage {
+            ctx.send(storage, SimDuration::ZERO, SupMsg::DatastoreHealth.event());
         }
         // Timers armed before the crash were lost with it: start again,
         // once caught up with what was missed while down.

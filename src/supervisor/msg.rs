@@ -250,6 +250,9 @@ pub enum SupMsg {
     CrxsPoweredOff {
         vms: Vec<VmId>,
     },
+    /// A restarted part -> CNS: which datastores are failed now? Answered
+    /// with a `DatastoreFailed` or `DatastoreRepaired` per datastore.
+    DatastoreHealth,
 }
 
 /// What a guest cluster arms for itself.
@@ -434,6 +437,7 @@ impl SupMsg {
             SupMsg::List => "ApiList",
             SupMsg::Listed { .. } => "ApiListed",
             SupMsg::CrxsPoweredOff { .. } => "CrxsPoweredOff",
+            SupMsg::DatastoreHealth => "DatastoreHealth",
         }
     }
 

@@ -100,6 +100,16 @@ impl Storage {
             }
             SupMsg::DatastoreFailed { datastore } => self.set_failed(datastore, true, ctx),
             SupMsg::DatastoreRepaired { datastore } => self.set_failed(datastore, false, ctx),
+            SupMsg::DatastoreHealth => {
+                for d in &self.datastores {
+                    let datastore = d.name.clone();
+                    let msg = match d.failed {
+                        true => SupMsg::DatastoreFailed { datastore },
+                        false => SupMsg::DatastoreRepaired { datastore },
+                    };
+                    ctx.send(ctx.sender(), SimDuration::ZERO, msg.event());
+                }
+            }
             other => tracing::warn!(kind = other.kind(), "cns ignored an unexpected message"),
         }
     }
@@ -108,7 +118,9 @@ impl Storage {
     /// data is there again after the repair); the VM Operator is told, so
     /// that VMs that cannot run without it stop and wait, the scheduler, so
     /// that pods with a claim on it wait to be scheduled, and WPS, so that
-    /// running pods with a claim on it are powered off and failed.
+    /// running pods with a claim on it are powered off and failed. A part
+    /// that restarts asks again (`DatastoreHealth`): it may have missed a
+    /// failure or a repair while it was down.
     fn set_failed<C: Context>(&mut self, datastore: String, failed: bool, ctx: &mut C) {
         let Some(d) = self.datastores.iter_mut().find(|d| d.name == datastore) else {
             tracing::warn!(%datastore, "cns: fault on an unknown datastore");
@@ -128,9 +140,9 @@ impl Storage {
         } else {
             SupMsg::DatastoreRepaired { datastore }
         };
-        ctx.send(self.addrs.scheduler, SimDuration::ZERO, msg.clone().event());
-        ctx.send(self.addrs.wps, SimDuration::ZERO, msg.clone().event());
-        ctx.send(self.addrs.vm_operator, SimDuration::ZERO, msg.event());
+        for listener in self.addrs.datastore_listeners() {
+            ctx.send(listener, SimDuration::ZERO, msg.clone().event());
+        }
     }
 
     /// Puts a volume of `bytes` on the first datastore of `policy` with

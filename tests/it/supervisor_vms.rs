@@ -657,6 +657,34 @@ fn running_pods_with_a_volume_on_a_failed_datastore_are_powered_off_and_failed()
     assert_eq!(summary["supervisor"]["pods"]["failed"], 2);
 }
 
+/// The repair comes while the scheduler is down, so it never hears of it;
+/// at its restart it asks CNS for the datastores' health, and the pod that
+/// waited for the repair is scheduled.
+#[test]
+fn a_repair_missed_while_the_scheduler_was_down_is_learnt_at_its_restart() {
+    let w = [
+        claim("10s", "d", "local-34"),
+        pod_with_claim("6m", "Pod", "late", "d"),
+    ]
+    .concat();
+    let faults = "  - {at: 5m, fault: datastore-failure, datastore: local-34, repair_after: 5m30s}
+  - {at: 10m, fault: control-plane-crash, components: [scheduler], repair_after: 1m}\n";
+    let s = scenario(4, 16, 2, &w, faults);
+    let out = checked(&s);
+    let late = api(&out.actors)
+        .objects()
+        .find(|o| o.meta.name == "late")
+        .expect("the pod");
+    let Body::Pod(p) = &late.body else { panic!() };
+    assert_eq!(p.phase, PodPhase::Running, "{p:?}");
+    assert!(
+        matches!(p.node.as_deref(), Some("esx-03" | "esx-04")),
+        "{p:?}"
+    );
+    // Not before the restart at 11m.
+    assert!(p.started.is_some_and(|t| t.0 >= 660_000_000_000), "{p:?}");
+}
+
 #[test]
 fn a_vm_operator_crash_loses_nothing_it_cannot_rebuild() {
     // The operator is down from 5 s to 60 s. A VM created before, one
