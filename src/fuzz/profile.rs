@@ -7,8 +7,10 @@
 //! `part:H,H@AT+DUR`,
 //! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); for
 //! Supervisor scenarios also `sph-crash:H@AT+RESTART`, `sph-hang:H@AT+DUR`,
-//! `cp-crash:0@AT+RESTART` (every control-plane part), `cp-vm:M@AT`;
-//! `none` for no faults.
+//! `cp-crash:C@AT+RESTART` (C = 0: every control-plane part; C >= 1: the
+//! C-th of [`crate::supervisor::CONTROL_PLANE_COMPONENTS`] alone),
+//! `cp-vm:M@AT`, `ds-fail:D@AT[+REPAIR]` (the D-th of
+//! `supervisor.datastores`); `none` for no faults.
 
 use crate::model::{Dist, HostId, SimDuration, SimTime};
 use crate::random::StreamRng;
@@ -55,13 +57,20 @@ pub enum Item {
         at: u64,
         duration: u64,
     },
+    /// `component` 0: every control-plane part; k: the k-th alone.
     ControlPlaneCrash {
+        component: u32,
         at: u64,
         restart: u64,
     },
     ControlPlaneVm {
         member: u32,
         at: u64,
+    },
+    DatastoreFailure {
+        datastore: u32,
+        at: u64,
+        repair: Option<u64>,
     },
 }
 
@@ -203,8 +212,20 @@ impl Profile {
                 Item::SphereletHang { host, at, duration } => {
                     format!("sph-hang:{host}@{at}+{duration}")
                 }
-                Item::ControlPlaneCrash { at, restart } => format!("cp-crash:0@{at}+{restart}"),
+                Item::ControlPlaneCrash {
+                    component,
+                    at,
+                    restart,
+                } => format!("cp-crash:{component}@{at}+{restart}"),
                 Item::ControlPlaneVm { member, at } => format!("cp-vm:{member}@{at}"),
+                Item::DatastoreFailure {
+                    datastore,
+                    at,
+                    repair,
+                } => match repair {
+                    Some(r) => format!("ds-fail:{datastore}@{at}+{r}"),
+                    None => format!("ds-fail:{datastore}@{at}"),
+                },
             })
             .collect();
         parts.join(";")
@@ -239,9 +260,19 @@ impl Profile {
                     }
                     vec![*host]
                 }
-                Item::ControlPlaneCrash { .. } | Item::ControlPlaneVm { .. } => {
-                    if scenario.supervisor.is_none() {
+                Item::ControlPlaneCrash { .. }
+                | Item::ControlPlaneVm { .. }
+                | Item::DatastoreFailure { .. } => {
+                    let Some(sup) = &scenario.supervisor else {
                         return Err("fault profile has Supervisor faults, but the scenario has no `supervisor:`".into());
+                    };
+                    if let Item::DatastoreFailure { datastore, .. } = i
+                        && *datastore as usize >= sup.datastores.len()
+                    {
+                        return Err(format!(
+                            "fault profile names datastore {datastore}, but the scenario has {}",
+                            sup.datastores.len()
+                        ));
                     }
                     vec![]
                 }
@@ -326,7 +357,8 @@ impl Profile {
                     continue;
                 }
                 sup => {
-                    scenario.faults.supervisor.push(supervisor_fault(sup));
+                    let fault = supervisor_fault(sup, scenario);
+                    scenario.faults.supervisor.push(fault);
                     continue;
                 }
             };
@@ -390,11 +422,32 @@ impl Profile {
                     "{{ at: {at}s, fault: spherelet-hang, host: {}, duration: {duration}s }}",
                     name(host)
                 ),
-                Item::ControlPlaneCrash { at, restart } => {
+                Item::ControlPlaneCrash {
+                    component: 0,
+                    at,
+                    restart,
+                } => {
                     format!("{{ at: {at}s, fault: control-plane-crash, repair_after: {restart}s }}")
                 }
+                Item::ControlPlaneCrash {
+                    component,
+                    at,
+                    restart,
+                } => format!(
+                    "{{ at: {at}s, fault: control-plane-crash, components: [{}], repair_after: {restart}s }}",
+                    component_name(*component)
+                ),
                 Item::ControlPlaneVm { member, at } => {
                     format!("{{ at: {at}s, fault: control-plane-vm, member: {member} }}")
+                }
+                Item::DatastoreFailure {
+                    datastore,
+                    at,
+                    repair,
+                } => {
+                    let name = datastore_name(scenario, *datastore);
+                    let repair = repair.map_or(String::new(), |r| format!(", repair_after: {r}s"));
+                    format!("{{ at: {at}s, fault: datastore-failure, datastore: {name}{repair} }}")
                 }
             };
             out.push_str("  - ");
@@ -426,6 +479,7 @@ fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Ite
     }
     if rng.chance(1, 3) {
         items.push(Item::ControlPlaneCrash {
+            component: 0,
             at: rng.below(window),
             restart: 1 + rng.below(300),
         });
@@ -439,9 +493,43 @@ fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Ite
             at: rng.below(window),
         });
     }
+    // Drawn after the ones above, so that those keep their draws.
+    let components = crate::supervisor::CONTROL_PLANE_COMPONENTS.len() as u64;
+    if rng.chance(1, 2) {
+        items.push(Item::ControlPlaneCrash {
+            component: 1 + rng.below(components) as u32,
+            at: rng.below(window),
+            restart: 1 + rng.below(300),
+        });
+    }
+    if let Some(sup) = &scenario.supervisor
+        && !sup.datastores.is_empty()
+        && rng.chance(1, 3)
+    {
+        items.push(Item::DatastoreFailure {
+            datastore: rng.below(sup.datastores.len() as u64) as u32,
+            at: rng.below(window),
+            repair: rng.chance(3, 4).then(|| 60 + rng.below(3600)),
+        });
+    }
 }
 
-fn supervisor_fault(item: &Item) -> crate::supervisor::SupervisorFault {
+/// The control-plane part a `cp-crash:K` names (K >= 1).
+fn component_name(k: u32) -> &'static str {
+    let all = &crate::supervisor::CONTROL_PLANE_COMPONENTS;
+    all[(k as usize).saturating_sub(1).min(all.len() - 1)]
+}
+
+/// The name of the `index`-th of `supervisor.datastores` (validated).
+fn datastore_name(scenario: &Scenario, index: u32) -> String {
+    scenario
+        .supervisor
+        .as_ref()
+        .and_then(|s| s.datastores.get(index as usize))
+        .map_or_else(|| format!("datastore#{index}"), |d| d.name.clone())
+}
+
+fn supervisor_fault(item: &Item, scenario: &Scenario) -> crate::supervisor::SupervisorFault {
     use crate::supervisor::{CONTROL_PLANE_COMPONENTS, SupervisorFault, SupervisorFaultKind as K};
     let secs = |s: u64| SimDuration(s.saturating_mul(S));
     let (at, kind, lasts) = match item {
@@ -451,7 +539,11 @@ fn supervisor_fault(item: &Item) -> crate::supervisor::SupervisorFault {
         Item::SphereletHang { host, at, duration } => {
             (*at, K::SphereletHang(HostId(*host)), Some(secs(*duration)))
         }
-        Item::ControlPlaneCrash { at, restart } => (
+        Item::ControlPlaneCrash {
+            component: 0,
+            at,
+            restart,
+        } => (
             *at,
             K::ControlPlaneCrash(
                 CONTROL_PLANE_COMPONENTS
@@ -461,7 +553,25 @@ fn supervisor_fault(item: &Item) -> crate::supervisor::SupervisorFault {
             ),
             Some(secs(*restart)),
         ),
+        Item::ControlPlaneCrash {
+            component,
+            at,
+            restart,
+        } => (
+            *at,
+            K::ControlPlaneCrash(vec![component_name(*component).to_string()]),
+            Some(secs(*restart)),
+        ),
         Item::ControlPlaneVm { member, at } => (*at, K::ControlPlaneVm(*member), None),
+        Item::DatastoreFailure {
+            datastore,
+            at,
+            repair,
+        } => (
+            *at,
+            K::Datastore(datastore_name(scenario, *datastore)),
+            repair.map(secs),
+        ),
         other => unreachable!("not a Supervisor fault: {other:?}"),
     };
     SupervisorFault {
@@ -523,9 +633,16 @@ fn decode_item(part: &str) -> Option<Item> {
             at,
             duration: extra?,
         }),
-        ("cp-crash", [0]) => Some(Item::ControlPlaneCrash {
+        ("cp-crash", [component]) => Some(Item::ControlPlaneCrash {
+            component: *component,
             at,
             restart: extra?,
+        })
+        .filter(|_| *component as usize <= crate::supervisor::CONTROL_PLANE_COMPONENTS.len()),
+        ("ds-fail", [datastore]) => Some(Item::DatastoreFailure {
+            datastore: *datastore,
+            at,
+            repair: extra,
         }),
         ("cp-vm", [member]) => Some(Item::ControlPlaneVm {
             member: *member,
@@ -601,13 +718,33 @@ mod tests {
                     at: 41,
                     duration: 300,
                 },
-                Item::ControlPlaneCrash { at: 42, restart: 9 },
+                Item::ControlPlaneCrash {
+                    component: 0,
+                    at: 42,
+                    restart: 9,
+                },
+                Item::ControlPlaneCrash {
+                    component: 3,
+                    at: 44,
+                    restart: 8,
+                },
                 Item::ControlPlaneVm { member: 1, at: 43 },
+                Item::DatastoreFailure {
+                    datastore: 1,
+                    at: 45,
+                    repair: Some(60),
+                },
+                Item::DatastoreFailure {
+                    datastore: 0,
+                    at: 46,
+                    repair: None,
+                },
             ],
         };
         assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
         assert_eq!(Profile::decode("none").unwrap(), Profile::default());
         assert!(Profile::decode("crash:x@1").is_err());
         assert!(Profile::decode("maint:1@1").is_err());
+        assert!(Profile::decode("cp-crash:8@1+1").is_err(), "seven parts");
     }
 }
