@@ -194,11 +194,9 @@ fn add_supervisor(
             } else {
                 part
             };
-            if sup.addrs.datastore_listeners().contains(&me) {
-                part.told_of_datastores(sup.addrs.storage)
-            } else {
-                part
-            }
+            restart_asks(&sup.addrs, me)
+                .into_iter()
+                .fold(part, |part, (to, ask)| part.asking_at_restart(to, ask))
         } else {
             crate::supervisor::crashable::Crashable::new(actor)
         };
@@ -321,4 +319,22 @@ fn slow_windows(scenario: &Scenario) -> Vec<crate::sim::faults::SlowWindow> {
             factor: f.factor,
         })
         .collect()
+}
+
+/// What Supervisor part `me` asks, and whom, when it restarts after a crash
+/// (see `Crashable::asking_at_restart`).
+fn restart_asks(
+    addrs: &crate::supervisor::addrs::Addrs,
+    me: ActorId,
+) -> Vec<(ActorId, crate::supervisor::SupMsg)> {
+    use crate::supervisor::SupMsg;
+    let mut asks = Vec::new();
+    if addrs.datastore_listeners().contains(&me) {
+        asks.push((addrs.storage, SupMsg::DatastoreHealth));
+    }
+    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
+        let host = crate::model::HostId(host as u32);
+        asks.push((addrs.wps, SupMsg::SphereletRestarted { host }));
+    }
+    asks
 }

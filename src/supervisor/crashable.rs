@@ -20,7 +20,9 @@
 //!   kinds it watches, is handed the changes it missed (see
 //!   [`super::relist`]), and only then starts, as an upstream controller
 //!   waits for its informers' caches to sync. A part that CNS tells of
-//!   datastore failures asks CNS for their health too.
+//!   datastore failures asks CNS for their health too, and a Spherelet
+//!   asks WPS for the pods it should run (a start sent while it was down
+//!   was lost).
 
 use super::actors::SupActor;
 use super::msg::{ApiError, SupMsg};
@@ -64,9 +66,9 @@ pub struct Crashable {
     watch: Option<Box<WatchCache>>,
     /// Restarted and waiting for its list before it starts.
     syncing: bool,
-    /// CNS, for a part that it tells of datastore failures: asked again
-    /// at restart.
-    storage: Option<ActorId>,
+    /// What the part asks others at restart, to learn what it missed
+    /// while down that is not an API object.
+    asks_at_restart: Vec<(ActorId, SupMsg)>,
     /// A rebuild differed from the state before its crash.
     pub rebuild_mismatch: bool,
 }
@@ -79,7 +81,7 @@ impl Crashable {
             journal: None,
             watch: None,
             syncing: false,
-            storage: None,
+            asks_at_restart: Vec::new(),
             rebuild_mismatch: false,
         }
     }
@@ -97,7 +99,7 @@ impl Crashable {
             journal: Some(Box::new(journal)),
             watch: None,
             syncing: false,
-            storage: None,
+            asks_at_restart: Vec::new(),
             rebuild_mismatch: false,
         }
     }
@@ -109,10 +111,11 @@ impl Crashable {
         self
     }
 
-    /// A part that CNS tells of datastore failures and repairs: after a
-    /// restart it asks CNS (`storage`) for the datastores' health.
-    pub fn told_of_datastores(mut self, storage: ActorId) -> Self {
-        self.storage = Some(storage);
+    /// After a restart the part sends `ask` to `to`, whose answers are
+    /// delivered like any message: CNS for the datastores' health, WPS for
+    /// the pods a Spherelet should run.
+    pub fn asking_at_restart(mut self, to: ActorId, ask: SupMsg) -> Self {
+        self.asks_at_restart.push((to, ask));
         self
     }
 
@@ -201,8 +204,8 @@ impl Crashable {
             ctx.note(Note::Sup(SupNote::Rebuilt { equal }));
             self.actor = rebuilt;
         }
-        if let Some(storage) = self.storage {
-            ctx.send(storage, SimDuration::ZERO, SupMsg::DatastoreHealth.event());
+        for (to, ask) in &self.asks_at_restart {
+            ctx.send(*to, SimDuration::ZERO, ask.clone().event());
         }
         // Timers armed before the crash were lost with it: start again,
         // once caught up with what was missed while down.

@@ -253,6 +253,11 @@ pub enum SupMsg {
     /// A restarted part -> CNS: which datastores are failed now? Answered
     /// with a `DatastoreFailed` or `DatastoreRepaired` per datastore.
     DatastoreHealth,
+    /// A restarted Spherelet -> WPS: send the starts of the pods placed on
+    /// `host` again (one sent while it was down was lost).
+    SphereletRestarted {
+        host: HostId,
+    },
 }
 
 /// What a guest cluster arms for itself.
@@ -438,6 +443,7 @@ impl SupMsg {
             SupMsg::Listed { .. } => "ApiListed",
             SupMsg::CrxsPoweredOff { .. } => "CrxsPoweredOff",
             SupMsg::DatastoreHealth => "DatastoreHealth",
+            SupMsg::SphereletRestarted { .. } => "SphereletRestarted",
         }
     }
 

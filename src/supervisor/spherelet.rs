@@ -248,7 +248,12 @@ impl Spherelet {
         run_for: Option<SimDuration>,
         ctx: &mut C,
     ) {
-        if !self.up || self.pods.contains_key(&pod) {
+        // A start sent again after a restart: not for a pod it runs, nor
+        // for one it finished whose report still waits to be sent.
+        let finished = self.outbox.iter().any(|op| {
+            matches!(op, SystemOp::PodStatus { pod: p, phase: PodPhase::Succeeded | PodPhase::Failed, .. } if *p == pod)
+        });
+        if !self.up || finished || self.pods.contains_key(&pod) {
             return;
         }
         let generation = self.next_generation;
@@ -476,6 +481,46 @@ mod tests {
             }
         ));
         assert_eq!(s.pods().count(), 0);
+    }
+
+    /// After a restart WPS sends the starts again: a pod that finished
+    /// while the host was cut off (its Succeeded still in the outbox) is
+    /// not started a second time, one it never heard of is.
+    #[test]
+    fn a_start_sent_again_skips_a_pod_that_finished_while_cut_off() {
+        let a = addrs(1);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[0]);
+        s.handle(Event::Start, &mut ctx);
+        let start = |name: &str| SupMsg::StartPod {
+            pod: key(name),
+            vm: VmId(7),
+            run_for: Some(SimDuration::from_secs(60)),
+        };
+        s.handle(start("p").event(), &mut ctx);
+        let cut_off = SupMsg::HostState {
+            up: true,
+            reachable: false,
+        };
+        s.handle(cut_off.event(), &mut ctx);
+        ctx.now = SimTime(5_000_000_000);
+        let booted = SupMsg::PodBooted {
+            pod: key("p"),
+            generation: 0,
+        };
+        s.handle(booted.event(), &mut ctx);
+        ctx.now = SimTime(65_000_000_000);
+        let finished = SupMsg::PodFinished {
+            pod: key("p"),
+            generation: 0,
+        };
+        s.handle(finished.event(), &mut ctx);
+        assert_eq!(s.pods().count(), 0);
+        msgs(&mut ctx);
+        s.handle(start("p").event(), &mut ctx);
+        assert_eq!(s.pods().count(), 0, "finished: not started again");
+        s.handle(start("q").event(), &mut ctx);
+        assert_eq!(s.pods().collect::<Vec<_>>(), [&key("q")]);
     }
 
     #[test]

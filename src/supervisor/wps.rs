@@ -121,6 +121,7 @@ impl Wps {
                 }
             }
             SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
+            SupMsg::SphereletRestarted { host } => self.restart_pods_on(host, ctx),
             SupMsg::DatastoreRepaired { datastore } => {
                 self.failed_datastores.remove(&datastore);
             }
@@ -227,6 +228,22 @@ impl Wps {
             run_for: c.run_for,
         };
         ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
+    }
+
+    /// Sends the start of every pod placed on `host` again: its Spherelet
+    /// restarted and may have lost one (it ignores pods it already runs).
+    fn restart_pods_on<C: Context>(&self, host: HostId, ctx: &mut C) {
+        let spherelet = self.addrs.spherelet(host);
+        for (key, c) in &self.crxs {
+            if c.host == host && c.state == CrxState::Started {
+                let msg = SupMsg::StartPod {
+                    pod: key.clone(),
+                    vm: c.vm,
+                    run_for: c.run_for,
+                };
+                ctx.send(spherelet, SimDuration::ZERO, msg.event());
+            }
+        }
     }
 
     fn place_failed<C: Context>(&mut self, vm: VmId, reason: String, ctx: &mut C) {

@@ -240,6 +240,31 @@ fn a_controller_down_when_a_pod_is_created_lists_at_restart_and_runs_it() {
     }
 }
 
+/// esx-01's Spherelet is down from 50 s to 5m50s. Its node is still Ready
+/// when the Deployment's pods are bound at 1m, so WPS's start for the pod
+/// bound there is lost; at its restart the Spherelet asks WPS for its pods
+/// again and starts it.
+#[test]
+fn a_pod_started_while_its_spherelet_was_down_runs_after_the_restart() {
+    let faults = "  - {at: 50s, fault: spherelet-crash, host: esx-01, repair_after: 5m}\n";
+    let s = world("", faults);
+    let mut out = checked(&s);
+    let json = summary(&s, &mut out);
+    assert_eq!(json["supervisor"]["pods"]["pending"], 0);
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+    let on_esx01: Vec<Option<u64>> = crate::support::api(&out.actors)
+        .objects()
+        .filter_map(|o| match &o.body {
+            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some("esx-01") => {
+                Some(p.started.map(|t| t.0 / 1_000_000_000))
+            }
+            _ => None,
+        })
+        .collect();
+    // Started once the Spherelet was back (5m50s) and had booted it (5 s).
+    assert_eq!(on_esx01, [Some(355)]);
+}
+
 #[test]
 fn a_call_while_the_api_server_process_is_down_is_refused_with_the_reason() {
     let calls = pod_call("10m30s", "late");
