@@ -194,7 +194,7 @@ fn add_supervisor(
             } else {
                 part
             };
-            restart_asks(&sup.addrs, me)
+            restart_asks(&sup.addrs, me, scenario.debug)
                 .into_iter()
                 .fold(part, |part, (to, ask)| part.asking_at_restart(to, ask))
         } else {
@@ -326,13 +326,16 @@ fn slow_windows(scenario: &Scenario) -> Vec<crate::sim::faults::SlowWindow> {
 fn restart_asks(
     addrs: &crate::supervisor::addrs::Addrs,
     me: ActorId,
+    debug: crate::scenario::DebugSwitches,
 ) -> Vec<(ActorId, crate::supervisor::SupMsg)> {
     use crate::supervisor::SupMsg;
     let mut asks = Vec::new();
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));
     }
-    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
+    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me)
+        && !debug.spherelet_forgets_pods_at_restart
+    {
         let host = crate::model::HostId(host as u32);
         asks.push((addrs.wps, SupMsg::SphereletRestarted { host }));
     }

@@ -26,7 +26,8 @@
 //!
 //! Liveness (`recovery-within`, with `expect_recovery_within:` and only
 //! scheduled faults): at `last fault end + bound`, no HA restart is pending
-//! and every VM placement believes placed runs where it believes.
+//! and every VM placement believes placed runs where it believes; with a
+//! Supervisor, its workloads have settled too (see `supervisor::unsettled`).
 
 mod chain;
 mod supervisor;
@@ -36,7 +37,7 @@ pub use chain::Recorder;
 use crate::actors::WorldActor;
 use crate::actors::placement::Placement;
 use crate::event::Record;
-use crate::model::{ActorId, HostId, SimTime, VmId};
+use crate::model::{ActorId, HostId, SimDuration, SimTime, VmId};
 use crate::scenario::Scenario;
 
 /// The first broken invariant of a run.
@@ -75,22 +76,26 @@ pub struct Checker {
     agreement: bool,
     /// When the liveness check is due, until it has run.
     recovery_due: Option<SimTime>,
+    /// The end of the last scheduled fault (host or Supervisor part).
+    recovery_since: SimTime,
     pub checks: u64,
 }
 
 impl Checker {
     pub fn new(scenario: &Scenario) -> Checker {
+        let host_faults = scenario
+            .faults
+            .scheduled
+            .iter()
+            .map(crate::inputs::fault_end);
+        let part_faults = (scenario.faults.supervisor.iter())
+            .map(|f| f.at.saturating_add(f.lasts.unwrap_or(SimDuration::ZERO)));
+        let last = host_faults
+            .chain(part_faults)
+            .max()
+            .unwrap_or(SimTime::ZERO);
         let recovery_due = match scenario.expect_recovery_within {
-            Some(bound) if scenario.faults.random.is_empty() => {
-                let last = scenario
-                    .faults
-                    .scheduled
-                    .iter()
-                    .map(crate::inputs::fault_end)
-                    .max()
-                    .unwrap_or(SimTime::ZERO);
-                Some(last.saturating_add(bound))
-            }
+            Some(bound) if scenario.faults.random.is_empty() => Some(last.saturating_add(bound)),
             _ => None,
         };
         Checker {
@@ -101,6 +106,7 @@ impl Checker {
                     .iter()
                     .any(|f| f.kind == crate::scenario::HostFaultKind::Slow),
             recovery_due,
+            recovery_since: last,
             checks: 0,
         }
     }
@@ -302,6 +308,7 @@ impl Checker {
             disagreement(p, &hosts, now, true, |vm, host| {
                 hosts[host.0 as usize].runs(vm)
             })
+            .or_else(|| supervisor::unsettled(actors, self.recovery_since))
         };
         detail.map(|detail| Violation {
             invariant: "recovery-within",
@@ -456,6 +463,7 @@ mod tests {
         let mut checker = Checker {
             agreement: true,
             recovery_due: None,
+            recovery_since: SimTime::ZERO,
             checks: 0,
         };
         let v = checker.check(actors, SimTime(1), 7)?;

@@ -5,8 +5,11 @@
 //!   the store or was deleted by a recorded call.
 //! - `crash-rebuild`: a part rebuilt from its journal after a crash has the
 //!   state it had when it crashed.
+//!
+//! And, as part of the liveness check `recovery-within`, [`unsettled`].
 
 use crate::actors::WorldActor;
+use crate::supervisor::objects::{Body, PodPhase, VmPhase};
 
 /// The first broken Supervisor invariant: (name, detail).
 pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
@@ -42,4 +45,48 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
         }
     }
     None
+}
+
+/// The first Supervisor workload that has not settled although it existed
+/// before `since` (the last fault's end) and had the recovery bound since:
+/// the API is unavailable; a pod is bound but still Pending (its CRX never
+/// started), or Pending and never tried by the scheduler (no reason); a
+/// powered-on VM is still Creating, or Created in another power state.
+/// Pending with a reason (no room, quota, a failed datastore) and Failed
+/// are settled: they say why.
+pub fn unsettled(actors: &[WorldActor], since: crate::model::SimTime) -> Option<String> {
+    let api = crate::supervisor::summary::api_server(actors)?;
+    if !api.available() {
+        return Some("the Supervisor's API is unavailable".into());
+    }
+    api.objects()
+        .filter(|o| o.meta.creation <= since)
+        .find_map(|o| {
+            let key = o.key();
+            match &o.body {
+                Body::Pod(p) if p.phase == PodPhase::Pending => match (&p.node, &p.reason) {
+                    (Some(node), _) => {
+                        Some(format!("pod {key} is bound to {node} but still Pending"))
+                    }
+                    (None, None) => Some(format!(
+                        "pod {key} is Pending and the scheduler never tried it"
+                    )),
+                    (None, Some(_)) => None,
+                },
+                Body::VirtualMachine(v)
+                    if v.power_state == crate::supervisor::objects::PowerState::PoweredOn =>
+                {
+                    match v.phase {
+                        VmPhase::Creating => Some(format!("VM {key} is still Creating")),
+                        VmPhase::Created if v.actual_power != v.power_state => Some(format!(
+                            "VM {key} is {} but wants {}",
+                            v.actual_power.name(),
+                            v.power_state.name()
+                        )),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        })
 }

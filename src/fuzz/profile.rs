@@ -18,6 +18,11 @@ use crate::scenario::{ActorClass, HostFaultKind, MessageFaults, Ratio, Scenario,
 
 const S: u64 = 1_000_000_000;
 
+/// The liveness bound a Supervisor scenario is fuzzed with unless it sets
+/// `expect_recovery_within:`: half an hour after the last fault ends, its
+/// pods and VMs must have settled (see `check::supervisor::unsettled`).
+pub const SUPERVISOR_RECOVERY: SimDuration = SimDuration::from_secs(30 * 60);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Crash {
@@ -288,8 +293,14 @@ impl Profile {
     }
 
     /// Adds the profile's faults to `scenario` (a `messages` item replaces
-    /// any rule it had).
+    /// any rule it had). A Supervisor scenario without
+    /// `expect_recovery_within:` gets [`SUPERVISOR_RECOVERY`], so that
+    /// fuzzing (and the `pacsim run --fault-profile` that reproduces a
+    /// seed) checks that its workloads settle after the faults.
     pub fn apply(&self, scenario: &mut Scenario) {
+        if scenario.supervisor.is_some() && scenario.expect_recovery_within.is_none() {
+            scenario.expect_recovery_within = Some(SUPERVISOR_RECOVERY);
+        }
         let secs = |s: u64| SimDuration(s.saturating_mul(S));
         for i in &self.items {
             let fault = match i {

@@ -150,23 +150,25 @@ fn parse_admission(f: &Fields, dc: &Datacenter) -> PResult<Admission> {
 }
 
 pub(crate) fn parse_debug(node: &Node) -> PResult<DebugSwitches> {
-    let f = Fields::new(node, "debug", &["placement_ignores_memory"])?;
-    let placement_ignores_memory = match f.opt("placement_ignores_memory") {
-        None => false,
-        Some(n) => match read::scalar(n, "true or false", "debug.placement_ignores_memory")? {
-            "true" => true,
-            "false" => false,
-            other => {
-                return Err(Diag::new(
-                    n.loc,
-                    format!(
-                        "expected `true` or `false` for `debug.placement_ignores_memory`, found `{other}`"
-                    ),
-                ));
-            }
-        },
+    const IGNORES_MEMORY: &str = "placement_ignores_memory";
+    const FORGETS_PODS: &str = "spherelet_forgets_pods_at_restart";
+    let f = Fields::new(node, "debug", &[IGNORES_MEMORY, FORGETS_PODS])?;
+    let flag = |name: &str| -> PResult<bool> {
+        let Some(n) = f.opt(name) else {
+            return Ok(false);
+        };
+        let what = format!("debug.{name}");
+        match read::scalar(n, "true or false", &what)? {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(Diag::new(
+                n.loc,
+                format!("expected `true` or `false` for `{what}`, found `{other}`"),
+            )),
+        }
     };
     Ok(DebugSwitches {
-        placement_ignores_memory,
+        placement_ignores_memory: flag(IGNORES_MEMORY)?,
+        spherelet_forgets_pods_at_restart: flag(FORGETS_PODS)?,
     })
 }

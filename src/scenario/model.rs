@@ -92,6 +92,10 @@ impl RestartPriority {
 pub struct DebugSwitches {
     /// Placement selects hosts by cpu only (a planted bug).
     pub placement_ignores_memory: bool,
+    /// A restarted Spherelet does not ask WPS for its pods again, so a
+    /// start lost while it was down is never made (a planted bug, for the
+    /// Supervisor's liveness check).
+    pub spherelet_forgets_pods_at_restart: bool,
 }
 
 #[derive(Clone, Debug)]
