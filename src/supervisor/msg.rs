@@ -253,10 +253,16 @@ pub enum SupMsg {
     /// A restarted part -> CNS: which datastores are failed now? Answered
     /// with a `DatastoreFailed` or `DatastoreRepaired` per datastore.
     DatastoreHealth,
-    /// A restarted Spherelet -> WPS: send the starts of the pods placed on
-    /// `host` again (one sent while it was down was lost).
+    /// A restarted Spherelet -> WPS: which pods should run on `host`? (A
+    /// start or stop sent while it was down was lost.)
     SphereletRestarted {
         host: HostId,
+    },
+    /// WPS -> that Spherelet: the pods placed on its host, as their starts
+    /// (pod, CRX, run for); it starts those it does not run and forgets the
+    /// others.
+    SphereletPods {
+        pods: Vec<(ObjectKey, VmId, Option<crate::model::SimDuration>)>,
     },
 }
 
@@ -444,6 +450,7 @@ impl SupMsg {
             SupMsg::CrxsPoweredOff { .. } => "CrxsPoweredOff",
             SupMsg::DatastoreHealth => "DatastoreHealth",
             SupMsg::SphereletRestarted { .. } => "SphereletRestarted",
+            SupMsg::SphereletPods { .. } => "SphereletPods",
         }
     }
 

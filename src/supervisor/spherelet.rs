@@ -116,6 +116,7 @@ impl Spherelet {
                     self.pods.remove(&pod);
                 }
                 SupMsg::CrxsPoweredOff { vms } => self.crxs_powered_off(&vms, ctx),
+                SupMsg::SphereletPods { pods } => self.sync_pods(pods, ctx),
                 SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
                 SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
                 SupMsg::Reply { id, result } => self.replied(id, result),
@@ -238,6 +239,22 @@ impl Spherelet {
                 reason: Some(CRX_FENCED.into()),
             };
             self.write(op, ctx);
+        }
+    }
+
+    /// After a restart, WPS's list of the pods placed here: those it does
+    /// not list were released (their stop was lost) and are forgotten;
+    /// those it does not run are started.
+    fn sync_pods<C: Context>(
+        &mut self,
+        listed: Vec<(ObjectKey, VmId, Option<SimDuration>)>,
+        ctx: &mut C,
+    ) {
+        let keep: std::collections::BTreeSet<&ObjectKey> =
+            listed.iter().map(|(k, _, _)| k).collect();
+        self.pods.retain(|k, _| keep.contains(k));
+        for (pod, vm, run_for) in listed {
+            self.start_pod(pod, vm, run_for, ctx);
         }
     }
 
@@ -483,21 +500,21 @@ mod tests {
         assert_eq!(s.pods().count(), 0);
     }
 
-    /// After a restart WPS sends the starts again: a pod that finished
+    /// After a restart WPS lists the pods placed here: one that finished
     /// while the host was cut off (its Succeeded still in the outbox) is
-    /// not started a second time, one it never heard of is.
+    /// not started a second time, one it never heard of is, and one WPS
+    /// no longer lists (its stop was lost) is forgotten.
     #[test]
-    fn a_start_sent_again_skips_a_pod_that_finished_while_cut_off() {
+    fn the_pods_wps_lists_after_a_restart_are_started_and_the_others_forgotten() {
         let a = addrs(1);
         let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
         let mut ctx = TestCtx::new(a.spherelets[0]);
         s.handle(Event::Start, &mut ctx);
-        let start = |name: &str| SupMsg::StartPod {
-            pod: key(name),
-            vm: VmId(7),
-            run_for: Some(SimDuration::from_secs(60)),
-        };
-        s.handle(start("p").event(), &mut ctx);
+        let start = |name: &str| (key(name), VmId(7), Some(SimDuration::from_secs(60)));
+        for name in ["p", "ghost"] {
+            let (pod, vm, run_for) = start(name);
+            s.handle(SupMsg::StartPod { pod, vm, run_for }.event(), &mut ctx);
+        }
         let cut_off = SupMsg::HostState {
             up: true,
             reachable: false,
@@ -515,11 +532,12 @@ mod tests {
             generation: 0,
         };
         s.handle(finished.event(), &mut ctx);
-        assert_eq!(s.pods().count(), 0);
+        assert_eq!(s.pods().collect::<Vec<_>>(), [&key("ghost")]);
         msgs(&mut ctx);
-        s.handle(start("p").event(), &mut ctx);
-        assert_eq!(s.pods().count(), 0, "finished: not started again");
-        s.handle(start("q").event(), &mut ctx);
+        let listed = SupMsg::SphereletPods {
+            pods: vec![start("p"), start("q")],
+        };
+        s.handle(listed.event(), &mut ctx);
         assert_eq!(s.pods().collect::<Vec<_>>(), [&key("q")]);
     }
 

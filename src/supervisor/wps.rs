@@ -230,20 +230,15 @@ impl Wps {
         ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
     }
 
-    /// Sends the start of every pod placed on `host` again: its Spherelet
-    /// restarted and may have lost one (it ignores pods it already runs).
+    /// Tells `host`'s restarted Spherelet the pods placed there: it may
+    /// have lost a start or a stop while it was down.
     fn restart_pods_on<C: Context>(&self, host: HostId, ctx: &mut C) {
-        let spherelet = self.addrs.spherelet(host);
-        for (key, c) in &self.crxs {
-            if c.host == host && c.state == CrxState::Started {
-                let msg = SupMsg::StartPod {
-                    pod: key.clone(),
-                    vm: c.vm,
-                    run_for: c.run_for,
-                };
-                ctx.send(spherelet, SimDuration::ZERO, msg.event());
-            }
-        }
+        let pods = (self.crxs.iter())
+            .filter(|(_, c)| c.host == host && c.state == CrxState::Started)
+            .map(|(key, c)| (key.clone(), c.vm, c.run_for))
+            .collect();
+        let msg = SupMsg::SphereletPods { pods };
+        ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
     }
 
     fn place_failed<C: Context>(&mut self, vm: VmId, reason: String, ctx: &mut C) {
