@@ -19,7 +19,9 @@
 //! - a watching controller misses watch events. At restart it lists the
 //!   kinds it watches, is handed the changes it missed (see
 //!   [`super::relist`]), and only then starts, as an upstream controller
-//!   waits for its informers' caches to sync. A part that CNS tells of
+//!   waits for its informers' caches to sync. Before all that the part is
+//!   handed `SupMsg::Restart`, so that it can forget the answers it was
+//!   waiting for (the VM Operator does). A part that CNS tells of
 //!   datastore failures asks CNS for their health too, and a Spherelet
 //!   asks WPS for the pods it should run (a start sent while it was down
 //!   was lost).
@@ -204,6 +206,9 @@ impl Crashable {
             ctx.note(Note::Sup(SupNote::Rebuilt { equal }));
             self.actor = rebuilt;
         }
+        // The part learns of its own restart first (journaled like any
+        // message): answers to what it had asked before the crash are lost.
+        self.deliver(ctx.me(), SupMsg::Restart.event(), ctx);
         for (to, ask) in &self.asks_at_restart {
             ctx.send(*to, SimDuration::ZERO, ask.clone().event());
         }

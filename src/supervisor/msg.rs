@@ -175,7 +175,8 @@ pub enum SupMsg {
     // ---- process faults (fault injection -> any Supervisor part)
     /// The process dies: its volatile state is lost, what arrives is lost.
     Crash,
-    /// The process restarts, rebuilt from its persisted events.
+    /// The process restarts, rebuilt from its persisted events (and, once
+    /// rebuilt, the part itself is handed this, before it catches up).
     Restart,
     /// The process stops reading its inbox (state kept).
     Hang,

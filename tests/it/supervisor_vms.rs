@@ -717,6 +717,32 @@ fn a_vm_operator_crash_loses_nothing_it_cannot_rebuild() {
     );
 }
 
+/// A VM created while the operator is down (5 s to 60 s) is seen in the
+/// relist at its restart and placed once: the restart's forgetting of lost
+/// answers comes before the relist, not after it.
+#[test]
+fn a_vm_created_while_the_operator_is_down_is_placed_once_after_the_relist() {
+    let w = vm("30s", "during", "small", "PoweredOn", None);
+    let crash =
+        "  - {at: 5s, fault: control-plane-crash, components: [vm-operator], repair_after: 55s}\n";
+    let world = pacsim::world::World::build(&scenario(2, 16, 2, &w, crash));
+    let operator = world.supervisor.as_ref().expect("a supervisor").vm_operator;
+    let mut records = crate::support::Records::default();
+    let driven = pacsim::run::drive(world, &mut records, |_, _, _| true);
+    let places: Vec<u64> = (records.0.iter())
+        .filter(|r| r.from == operator)
+        .filter_map(|r| match &r.event {
+            pacsim::event::Event::Supervisor(m) => match &**m {
+                pacsim::supervisor::msg::SupMsg::Place { .. } => Some(r.at.0 / 1_000_000_000),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(places, [60]);
+    assert_eq!(hosts(&driven.actors, &["during"]), vec![on("esx-02")]);
+}
+
 #[test]
 fn the_same_supervisor_scenario_gives_the_same_digest() {
     let w = [

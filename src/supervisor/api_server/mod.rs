@@ -173,6 +173,8 @@ impl ApiServer {
             }
             SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
             SupMsg::List => self.list(caller, ctx),
+            // Its own restart: the store is whole, nothing to forget.
+            SupMsg::Restart => {}
             SupMsg::ControlPlaneVmFailed { member } => {
                 ctx.note(Note::Sup(SupNote::Fault {
                     kind: "control_plane_vm",

@@ -153,6 +153,9 @@ impl Capi {
                     self.scale_pool(&key, pool, replicas, ctx);
                 }
             }
+            // Its own restart: `Start`, after the relist, resends what may
+            // have lost its answer.
+            SupMsg::Restart => {}
             other => tracing::warn!(kind = other.kind(), "capi ignored a message"),
         }
     }

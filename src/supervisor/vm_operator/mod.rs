@@ -220,6 +220,7 @@ impl VmOperator {
             SupMsg::Displaced { vm } => self.displaced(vm, ctx),
             SupMsg::Retry { generation } => self.retry_fired(generation, ctx),
             SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
+            SupMsg::Restart => self.restarted(ctx),
             SupMsg::DatastoreRepaired { datastore } => {
                 if self.failed_datastores.remove(&datastore) {
                     self.retry_waiting(ctx);
@@ -240,12 +241,18 @@ impl VmOperator {
         }
     }
 
-    /// Start: at time 0 (nothing to do) or after a crash, when timers
-    /// and answers sent meanwhile were lost. Waiting VMs try again; lives
-    /// whose placement answer may have been lost are replaced by new ones;
-    /// status writes whose reply was lost are forgotten (redone if the
-    /// store still differs when it next shows the VM).
+    /// Start: at time 0 (nothing to do) or after a crash and the relist,
+    /// when timers were lost: waiting VMs try again.
     fn started<C: Context>(&mut self, ctx: &mut C) {
+        self.retry_waiting(ctx);
+    }
+
+    /// Its own restart, before the relist: answers sent while it was down
+    /// were lost. Lives whose placement answer may have been lost are
+    /// replaced by new ones; status writes whose reply was lost are
+    /// forgotten (redone if the store still differs when it next shows the
+    /// VM).
+    fn restarted<C: Context>(&mut self, ctx: &mut C) {
         self.calls.clear();
         let unsure: Vec<ObjectKey> = self
             .vms
@@ -263,7 +270,6 @@ impl VmOperator {
             self.release(life, ctx);
             self.reconcile(&key, true, ctx);
         }
-        self.retry_waiting(ctx);
     }
 
     // ---- watches
