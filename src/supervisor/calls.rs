@@ -41,6 +41,14 @@ impl<T> Calls<T> {
     pub fn inflight(&self) -> impl Iterator<Item = &T> {
         self.inflight.values()
     }
+
+    /// Forgets every call in flight (their answers were lost with a
+    /// crashed process), returning their tags in id order. Ids go on from
+    /// where they were, so a late answer to an old call is never taken
+    /// for a new one.
+    pub fn abandon(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.inflight).into_values().collect()
+    }
 }
 
 /// One `Retry` timer, armed for the earliest instant something is due. The
@@ -86,6 +94,28 @@ mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
     use crate::event::Event;
+
+    #[test]
+    fn abandoned_calls_are_forgotten_and_their_ids_never_reused() {
+        let delete = || {
+            let pod = crate::supervisor::objects::ObjectKey::new(
+                crate::supervisor::objects::Kind::Pod,
+                "ns",
+                "p",
+            );
+            SystemOp::Delete(pod)
+        };
+        let mut ctx = TestCtx::new(ActorId(3));
+        let mut calls = Calls::default();
+        for tag in ["a", "b"] {
+            calls.send(ActorId(1), delete(), tag, &mut ctx);
+        }
+        assert_eq!(calls.abandon(), ["a", "b"]);
+        assert_eq!(calls.inflight().count(), 0);
+        assert_eq!(calls.reply(0), None, "a late answer to an old call");
+        let id = calls.send(ActorId(1), delete(), "c", &mut ctx);
+        assert_eq!(id, 2);
+    }
 
     #[test]
     fn backoff_doubles_from_one_second_to_the_cap() {

@@ -98,6 +98,13 @@ impl NodeController {
                 }
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: status writes and evictions whose answer was
+            // lost are made again when due.
+            SupMsg::Restart => {
+                self.calls.abandon();
+                self.status_inflight.clear();
+                self.evicting.clear();
+            }
             _ => {}
         }
     }

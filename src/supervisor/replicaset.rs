@@ -103,6 +103,9 @@ impl ReplicaSetController {
                 object, deleted, ..
             } => self.observe(object, deleted, ctx),
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: creates and deletes whose answer was lost
+            // no longer count; the relist shows what they did.
+            SupMsg::Restart => drop(self.calls.abandon()),
             SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
                 self.reconcile_all(ctx)
             }

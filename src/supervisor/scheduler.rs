@@ -138,6 +138,15 @@ impl Scheduler {
                 self.pass(relevant, ctx);
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: binds whose answer was lost are no longer
+            // assumed; the relist says whether they took.
+            SupMsg::Restart => {
+                for (pod, node) in self.calls.abandon() {
+                    if node.is_some() {
+                        self.assumed.remove(&pod);
+                    }
+                }
+            }
             SupMsg::DatastoreFailed { datastore } => {
                 self.failed_datastores.insert(datastore);
             }
@@ -512,6 +521,36 @@ mod tests {
             s.binding(&ObjectKey::new(Kind::Pod, "ns", "p3")),
             Some("esx-01")
         );
+    }
+
+    /// A bind whose answer was lost with a crash is no longer assumed at
+    /// the restart: the pod's capacity is free again until the relist
+    /// shows whether the bind took.
+    #[test]
+    fn a_restart_forgets_binds_whose_answer_was_lost() {
+        let a = addrs(1);
+        let mut s = Scheduler::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a.scheduler);
+        s.handle(
+            changed(node_object("esx-01", 0, 4, 16, &[]), false),
+            &mut ctx,
+        );
+        let p1 = pod_object("p1", 1, 1);
+        s.handle(changed(p1.clone(), false), &mut ctx);
+        assert_eq!(binds(&mut ctx).len(), 1);
+        assert_eq!(s.binding(&p1.key()), Some("esx-01"));
+        s.handle(SupMsg::Restart.event(), &mut ctx);
+        assert_eq!(s.binding(&p1.key()), None);
+        // A late answer to the forgotten call changes nothing.
+        s.handle(
+            SupMsg::Reply {
+                id: 0,
+                result: Ok(5),
+            }
+            .event(),
+            &mut ctx,
+        );
+        assert_eq!(s.binding(&p1.key()), None);
     }
 
     #[test]

@@ -120,6 +120,15 @@ impl Spherelet {
                 SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
                 SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
                 SupMsg::Reply { id, result } => self.replied(id, result),
+                // Its own restart: writes whose answer was lost are sent
+                // again at the next heartbeat (registration redoes itself).
+                SupMsg::Restart => {
+                    let lost = self.calls.abandon();
+                    let lost = lost
+                        .into_iter()
+                        .filter(|op| !matches!(op, SystemOp::Create(_)));
+                    self.outbox.extend(lost);
+                }
                 _ => {}
             },
             _ => {}

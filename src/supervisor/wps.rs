@@ -122,6 +122,16 @@ impl Wps {
             }
             SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
             SupMsg::SphereletRestarted { host } => self.restart_pods_on(host, ctx),
+            // Its own restart: un-binds and Failed writes whose answer was
+            // lost are made again.
+            SupMsg::Restart => {
+                for key in self.calls.abandon() {
+                    if let Some(c) = self.crxs.get_mut(&key) {
+                        c.write_inflight = false;
+                    }
+                    self.write_status(&key, ctx);
+                }
+            }
             SupMsg::DatastoreRepaired { datastore } => {
                 self.failed_datastores.remove(&datastore);
             }
