@@ -464,19 +464,22 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn binds_new_pods_with_the_assume_cache_and_retries_unschedulable_ones() {
-        let a = addrs(2);
+    /// A scheduler that knows `hosts` Ready nodes of 4 cores and 16 GiB.
+    fn with_nodes(hosts: usize) -> (Scheduler, TestCtx) {
+        let a = addrs(hosts);
         let mut s = Scheduler::new(&config(), a.clone());
         let mut ctx = TestCtx::new(a.scheduler);
-        s.handle(
-            changed(node_object("esx-01", 0, 4, 16, &[]), false),
-            &mut ctx,
-        );
-        s.handle(
-            changed(node_object("esx-02", 1, 4, 16, &[]), false),
-            &mut ctx,
-        );
+        for h in 0..hosts {
+            let name = format!("esx-{:02}", h + 1);
+            let node = node_object(&name, h as u32, 4, 16, &[]);
+            s.handle(changed(node, false), &mut ctx);
+        }
+        (s, ctx)
+    }
+
+    #[test]
+    fn binds_new_pods_with_the_assume_cache_and_retries_unschedulable_ones() {
+        let (mut s, mut ctx) = with_nodes(2);
         s.handle(changed(pod_object("p1", 3, 1), false), &mut ctx);
         s.handle(changed(pod_object("p2", 3, 1), false), &mut ctx);
         // p1 fills esx-01 (the name wins the tie), p2 goes to esx-02.
@@ -528,13 +531,7 @@ mod tests {
     /// shows whether the bind took.
     #[test]
     fn a_restart_forgets_binds_whose_answer_was_lost() {
-        let a = addrs(1);
-        let mut s = Scheduler::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.scheduler);
-        s.handle(
-            changed(node_object("esx-01", 0, 4, 16, &[]), false),
-            &mut ctx,
-        );
+        let (mut s, mut ctx) = with_nodes(1);
         let p1 = pod_object("p1", 1, 1);
         s.handle(changed(p1.clone(), false), &mut ctx);
         assert_eq!(binds(&mut ctx).len(), 1);
@@ -555,13 +552,7 @@ mod tests {
 
     #[test]
     fn a_pod_wps_gives_back_waits_for_its_backoff() {
-        let a = addrs(1);
-        let mut s = Scheduler::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.scheduler);
-        s.handle(
-            changed(node_object("esx-01", 0, 4, 16, &[]), false),
-            &mut ctx,
-        );
+        let (mut s, mut ctx) = with_nodes(1);
         s.handle(changed(pod_object("p1", 1, 1), false), &mut ctx);
         assert_eq!(binds(&mut ctx).len(), 1);
         s.handle(
