@@ -333,11 +333,13 @@ fn restart_asks(
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));
     }
-    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me)
-        && !debug.spherelet_forgets_pods_at_restart
-    {
-        let host = crate::model::HostId(host as u32);
-        asks.push((addrs.wps, SupMsg::SphereletRestarted { host }));
+    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
+        // The host's answer first: pods are started only on a host that is up.
+        asks.push((host_actor(host), SupMsg::HostStateAsked));
+        if !debug.spherelet_forgets_pods_at_restart {
+            let host = crate::model::HostId(host as u32);
+            asks.push((addrs.wps, SupMsg::SphereletRestarted { host }));
+        }
     }
     asks
 }

@@ -156,6 +156,10 @@ impl Host {
                 self.repair(ctx)
             }
             Event::FailureTimer { .. } | Event::RepairTimer { .. } => {}
+            // Its Spherelet restarted and asks what it missed.
+            Event::Supervisor(msg) if *msg == crate::supervisor::SupMsg::HostStateAsked => {
+                self.tell_spherelet(ctx)
+            }
             other => unexpected(self.id, &other),
         }
     }

@@ -9,7 +9,12 @@
 //! And, as part of the liveness check `recovery-within`, [`unsettled`].
 
 use crate::actors::WorldActor;
-use crate::supervisor::objects::{Body, PodPhase, VmPhase};
+use crate::actors::host::Host;
+use crate::model::HostId;
+use crate::supervisor::actors::SupActor;
+use crate::supervisor::objects::{Body, ObjectKey, PodPhase, VmPhase};
+use crate::supervisor::spherelet::Spherelet;
+use std::collections::BTreeMap;
 
 /// The first broken Supervisor invariant: (name, detail).
 pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
@@ -51,7 +56,9 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
 /// before `since` (the last fault's end) and had the recovery bound since:
 /// the API is unavailable; a pod is bound but still Pending (its CRX never
 /// started), or Pending and never tried by the scheduler (no reason); a
-/// powered-on VM is still Creating, or Created in another power state.
+/// powered-on VM is still Creating, or Created in another power state; a
+/// pod is Running although its node's Spherelet does not run it or its
+/// CRX is not running on the host (a ghost: nothing would ever replace it).
 /// Pending with a reason (no room, quota, a failed datastore) and Failed
 /// are settled: they say why.
 pub fn unsettled(actors: &[WorldActor], since: crate::model::SimTime) -> Option<String> {
@@ -59,11 +66,16 @@ pub fn unsettled(actors: &[WorldActor], since: crate::model::SimTime) -> Option<
     if !api.available() {
         return Some("the Supervisor's API is unavailable".into());
     }
+    let nodes = Nodes::of(actors);
     api.objects()
         .filter(|o| o.meta.creation <= since)
         .find_map(|o| {
             let key = o.key();
             match &o.body {
+                Body::Pod(p) if p.phase == PodPhase::Running => {
+                    let node = p.node.as_deref()?;
+                    nodes.ghost(&key, node)
+                }
                 Body::Pod(p) if p.phase == PodPhase::Pending => match (&p.node, &p.reason) {
                     (Some(node), _) => {
                         Some(format!("pod {key} is bound to {node} but still Pending"))
@@ -89,4 +101,49 @@ pub fn unsettled(actors: &[WorldActor], since: crate::model::SimTime) -> Option<
                 _ => None,
             }
         })
+}
+
+/// The Spherelets by node name, and the hosts, to look a pod's CRX up.
+struct Nodes<'a> {
+    spherelets: BTreeMap<&'a str, &'a Spherelet>,
+    hosts: BTreeMap<HostId, &'a Host>,
+}
+
+impl<'a> Nodes<'a> {
+    fn of(actors: &'a [WorldActor]) -> Self {
+        let mut nodes = Nodes {
+            spherelets: BTreeMap::new(),
+            hosts: BTreeMap::new(),
+        };
+        for a in actors {
+            match a {
+                WorldActor::Host(h) => {
+                    nodes.hosts.insert(h.id(), h);
+                }
+                WorldActor::Supervisor(part) => {
+                    if let SupActor::Spherelet(s) = &part.actor
+                        && part.is_up()
+                    {
+                        nodes.spherelets.insert(s.node(), s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        nodes
+    }
+
+    /// Why a pod the API has Running on `node` is not running there.
+    fn ghost(&self, pod: &ObjectKey, node: &str) -> Option<String> {
+        let spherelet = self.spherelets.get(node)?;
+        let Some((vm, booted)) = spherelet.crx_of(pod) else {
+            return Some(format!(
+                "pod {pod} is Running on {node}, but its Spherelet does not run it"
+            ));
+        };
+        let host = self.hosts.get(&spherelet.host())?;
+        (booted && !host.runs(vm)).then(|| {
+            format!("pod {pod} is Running on {node}, but its CRX {vm} is not running there")
+        })
+    }
 }

@@ -261,10 +261,16 @@ pub enum SupMsg {
     },
     /// WPS -> that Spherelet: the pods placed on its host, as their starts
     /// (pod, CRX, run for); it starts those it does not run and forgets the
-    /// others.
+    /// others. `lost`: pods whose CRX died with the host (placement told
+    /// WPS), which the Spherelet reports Failed: it would have, had it been
+    /// up when its host went down.
     SphereletPods {
         pods: Vec<(ObjectKey, VmId, Option<crate::model::SimDuration>)>,
+        lost: Vec<ObjectKey>,
     },
+    /// A restarted Spherelet -> its host: answered with `HostState` (a
+    /// change while it was down was lost with the process).
+    HostStateAsked,
 }
 
 /// What a guest cluster arms for itself.
@@ -452,6 +458,7 @@ impl SupMsg {
             SupMsg::DatastoreHealth => "DatastoreHealth",
             SupMsg::SphereletRestarted { .. } => "SphereletRestarted",
             SupMsg::SphereletPods { .. } => "SphereletPods",
+            SupMsg::HostStateAsked => "HostStateAsked",
         }
     }
 

@@ -47,6 +47,9 @@ pub struct Spherelet {
     config: SphereletConfig,
     up: bool,
     reachable: bool,
+    /// Restarted and not yet told its host's state (a change while the
+    /// process was down was lost): silent until then.
+    asking_host: bool,
     registered: bool,
     /// When the next heartbeat is due (None: the loop is stopped). A
     /// timer arriving before it is stale (armed before a process restart).
@@ -76,6 +79,7 @@ impl Spherelet {
             config: config.spherelet.clone(),
             up: true,
             reachable: true,
+            asking_host: false,
             registered: false,
             heartbeat_due: None,
             pods: BTreeMap::new(),
@@ -95,8 +99,22 @@ impl Spherelet {
         self.registered
     }
 
+    /// The node this Spherelet registers (its host's name).
+    pub fn node(&self) -> &str {
+        self.addrs.node_name(self.host)
+    }
+
+    pub fn host(&self) -> HostId {
+        self.host
+    }
+
+    /// The CRX of a pod this Spherelet runs, and whether it has booted.
+    pub fn crx_of(&self, pod: &ObjectKey) -> Option<(VmId, bool)> {
+        self.pods.get(pod).map(|p| (p.vm, p.running))
+    }
+
     fn node_name(&self) -> String {
-        self.addrs.node_name(self.host).to_string()
+        self.node().to_string()
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
@@ -116,13 +134,15 @@ impl Spherelet {
                     self.pods.remove(&pod);
                 }
                 SupMsg::CrxsPoweredOff { vms } => self.crxs_powered_off(&vms, ctx),
-                SupMsg::SphereletPods { pods } => self.sync_pods(pods, ctx),
+                SupMsg::SphereletPods { pods, lost } => self.sync_pods(pods, lost, ctx),
                 SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
                 SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
                 SupMsg::Reply { id, result } => self.replied(id, result),
                 // Its own restart: writes whose answer was lost are sent
-                // again at the next heartbeat (registration redoes itself).
+                // again at the next heartbeat (registration redoes itself),
+                // which waits for the host's state.
                 SupMsg::Restart => {
+                    self.asking_host = true;
                     let lost = self.calls.abandon();
                     let lost = lost
                         .into_iter()
@@ -187,7 +207,7 @@ impl Spherelet {
     }
 
     fn online(&self) -> bool {
-        self.up && self.reachable
+        self.up && self.reachable && !self.asking_host
     }
 
     /// Heartbeats (and re-sends what failed) while the host is online; the
@@ -210,6 +230,7 @@ impl Spherelet {
     }
 
     fn host_state<C: Context>(&mut self, up: bool, reachable: bool, ctx: &mut C) {
+        self.asking_host = false;
         if self.up && !up {
             // The CRXs died with the host.
             let lost = std::mem::take(&mut self.pods);
@@ -220,12 +241,7 @@ impl Spherelet {
         self.reachable = reachable;
         if returned {
             for pod in std::mem::take(&mut self.lost) {
-                let op = SystemOp::PodStatus {
-                    pod,
-                    phase: PodPhase::Failed,
-                    reason: Some("NodeLost".into()),
-                };
-                self.write(op, ctx);
+                self.report_lost(pod, "NodeLost", ctx);
             }
         }
         self.heartbeat(ctx);
@@ -242,23 +258,37 @@ impl Spherelet {
             .collect();
         for pod in gone {
             self.pods.remove(&pod);
-            let op = SystemOp::PodStatus {
-                pod,
-                phase: PodPhase::Failed,
-                reason: Some(CRX_FENCED.into()),
-            };
-            self.write(op, ctx);
+            self.report_lost(pod, CRX_FENCED, ctx);
         }
     }
 
-    /// After a restart, WPS's list of the pods placed here: those it does
-    /// not list were released (their stop was lost) and are forgotten;
-    /// those it does not run are started.
+    /// Reports a pod whose CRX is gone Failed, so that its owner replaces it.
+    fn report_lost<C: Context>(&mut self, pod: ObjectKey, reason: &str, ctx: &mut C) {
+        let op = SystemOp::PodStatus {
+            pod,
+            phase: PodPhase::Failed,
+            reason: Some(reason.into()),
+        };
+        self.write(op, ctx);
+    }
+
+    /// After a restart, WPS's list of the pods placed here: those whose
+    /// CRX died with the host while it was down are reported Failed (unless
+    /// already to be reported); the others it does not list were released
+    /// (their stop was lost) and are forgotten; those it does not run are
+    /// started.
     fn sync_pods<C: Context>(
         &mut self,
         listed: Vec<(ObjectKey, VmId, Option<SimDuration>)>,
+        lost: Vec<ObjectKey>,
         ctx: &mut C,
     ) {
+        for pod in lost {
+            self.pods.remove(&pod);
+            if !self.lost.contains(&pod) {
+                self.report_lost(pod, "NodeLost", ctx);
+            }
+        }
         let keep: std::collections::BTreeSet<&ObjectKey> =
             listed.iter().map(|(k, _, _)| k).collect();
         self.pods.retain(|k, _| keep.contains(k));
@@ -545,9 +575,84 @@ mod tests {
         msgs(&mut ctx);
         let listed = SupMsg::SphereletPods {
             pods: vec![start("p"), start("q")],
+            lost: Vec::new(),
         };
         s.handle(listed.event(), &mut ctx);
         assert_eq!(s.pods().collect::<Vec<_>>(), [&key("q")]);
+    }
+
+    /// A restarted Spherelet is silent until its host answers; a pod whose
+    /// CRX WPS says died with the host is reported Failed once, even if the
+    /// Spherelet also saw the failure itself (it is then reported at the
+    /// host's return only).
+    #[test]
+    fn after_a_restart_it_waits_for_its_host_and_reports_the_pods_wps_says_were_lost() {
+        let a = addrs(1);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[0]);
+        s.handle(Event::Start, &mut ctx);
+        let registered = SupMsg::Reply {
+            id: 0,
+            result: Ok(1),
+        };
+        s.handle(registered.event(), &mut ctx);
+        for (name, vm) in [("p", 7), ("q", 8)] {
+            let (pod, vm, run_for) = (key(name), VmId(vm), None);
+            s.handle(SupMsg::StartPod { pod, vm, run_for }.event(), &mut ctx);
+        }
+        msgs(&mut ctx);
+        s.handle(SupMsg::Restart.event(), &mut ctx);
+        s.handle(Event::Start, &mut ctx);
+        let silent = msgs(&mut ctx)
+            .iter()
+            .all(|(_, m)| matches!(m, SupMsg::PodBooted { .. }));
+        assert!(silent, "no heartbeat or write before the host answers");
+        let up = SupMsg::HostState {
+            up: true,
+            reachable: true,
+        };
+        s.handle(up.clone().event(), &mut ctx);
+        let sent = msgs(&mut ctx);
+        assert_eq!(sent[0].1, SupMsg::Heartbeat { host: HostId(0) });
+        let failed = |sent: &[(u64, SupMsg)]| -> Vec<ObjectKey> {
+            sent.iter()
+                .filter_map(|(_, m)| match m {
+                    SupMsg::System {
+                        op:
+                            SystemOp::PodStatus {
+                                pod,
+                                phase: PodPhase::Failed,
+                                reason: Some(r),
+                            },
+                        ..
+                    } if r == "NodeLost" => Some(pod.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let listed = SupMsg::SphereletPods {
+            pods: vec![(key("q"), VmId(8), None)],
+            lost: vec![key("p")],
+        };
+        s.handle(listed.event(), &mut ctx);
+        assert_eq!(failed(&msgs(&mut ctx)), [key("p")]);
+        assert_eq!(s.pods().collect::<Vec<_>>(), [&key("q")]);
+        // Restarted again, and this time the host is down: q is lost with
+        // it, and WPS's list (naming q too) does not report it twice.
+        s.handle(SupMsg::Restart.event(), &mut ctx);
+        let down = SupMsg::HostState {
+            up: false,
+            reachable: true,
+        };
+        s.handle(down.event(), &mut ctx);
+        let listed = SupMsg::SphereletPods {
+            pods: Vec::new(),
+            lost: vec![key("q")],
+        };
+        s.handle(listed.event(), &mut ctx);
+        assert_eq!(failed(&msgs(&mut ctx)), Vec::<ObjectKey>::new());
+        s.handle(up.event(), &mut ctx);
+        assert_eq!(failed(&msgs(&mut ctx)), [key("q")]);
     }
 
     #[test]

@@ -243,11 +243,16 @@ impl Wps {
     /// Tells `host`'s restarted Spherelet the pods placed there: it may
     /// have lost a start or a stop while it was down.
     fn restart_pods_on<C: Context>(&self, host: HostId, ctx: &mut C) {
-        let pods = (self.crxs.iter())
-            .filter(|(_, c)| c.host == host && c.state == CrxState::Started)
+        let on_host = || self.crxs.iter().filter(move |(_, c)| c.host == host);
+        let pods = on_host()
+            .filter(|(_, c)| c.state == CrxState::Started)
             .map(|(key, c)| (key.clone(), c.vm, c.run_for))
             .collect();
-        let msg = SupMsg::SphereletPods { pods };
+        let lost = on_host()
+            .filter(|(_, c)| c.state == CrxState::Lost)
+            .map(|(key, _)| key.clone())
+            .collect();
+        let msg = SupMsg::SphereletPods { pods, lost };
         ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
     }
 

@@ -347,3 +347,92 @@ fn a_trace_of_a_scenario_with_include_files_verifies_from_another_folder() {
     );
     assert!(stdout.contains("identical"), "{stdout}");
 }
+
+/// esx-01's Spherelet is down from 10m to 12m, and esx-01 itself crashes
+/// at 10m30s and is back at 11m: the Spherelet never saw its host go down,
+/// so its pod's CRX died unreported. At its restart it asks its host for
+/// its state and WPS for its pods; WPS names the pod whose CRX died, the
+/// Spherelet reports it Failed (NodeLost), and the Deployment replaces it.
+/// (Before, the pod stayed Running with no CRX: a ghost no one replaced.)
+#[test]
+fn a_pod_whose_host_failed_while_its_spherelet_was_down_is_reported_and_replaced() {
+    let faults = "  - {at: 10m, fault: spherelet-crash, host: esx-01, repair_after: 2m}
+  - {at: 10m30s, fault: crash, host: esx-01, repair_after: 30s}\n";
+    let s = world("", faults);
+    let mut out = checked(&s);
+    let json = summary(&s, &mut out);
+    let pods: Vec<(String, String, Option<String>, Option<String>)> =
+        crate::support::api(&out.actors)
+            .objects()
+            .filter_map(|o| match &o.body {
+                pacsim::supervisor::objects::Body::Pod(p) => Some((
+                    o.meta.name.clone(),
+                    format!("{:?}", p.phase),
+                    p.node.clone(),
+                    p.reason.clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+    let pod = |name: &str, phase: &str, node: &str, reason: Option<&str>| {
+        let (name, phase, node) = (name.into(), phase.into(), Some(node.into()));
+        (name, phase, node, reason.map(String::from))
+    };
+    assert_eq!(
+        pods,
+        [
+            pod("web-0", "Failed", "esx-01", Some("NodeLost")),
+            pod("web-1", "Running", "esx-02", None),
+            pod("web-2", "Running", "esx-01", None),
+        ]
+    );
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+}
+
+/// esx-01's Spherelet is down from 10m to 11m and esx-01 crashes at 10m30s
+/// until 15m30s: the restarted Spherelet asks its host for its state, finds
+/// it down and stays silent, so the node stays NotReady until the repair.
+/// (Before, it heartbeated for a dead host and the node went Ready at 11m.)
+#[test]
+fn a_spherelet_restarted_while_its_host_is_down_keeps_its_node_not_ready() {
+    let faults = "  - {at: 10m, fault: spherelet-crash, host: esx-01, repair_after: 1m}
+  - {at: 10m30s, fault: crash, host: esx-01, repair_after: 5m}\n";
+    let s = world("", faults);
+    let mut out = checked(&s);
+    let json = summary(&s, &mut out);
+    // NotReady 40 s (the grace period) after the last heartbeat at 9m50s,
+    // Ready again at the repair; its pod evicted after the toleration and
+    // replaced elsewhere.
+    let timeline = &json["supervisor"]["nodes"]["timeline"];
+    assert_eq!(
+        *timeline,
+        serde_json::json!([[0.0, 4, 0], [630.0, 3, 1], [930.0, 4, 0]])
+    );
+    assert_eq!(json["supervisor"]["pods"]["evicted"], 1);
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+}
+
+/// The liveness check sees a ghost pod: with the planted bug the restarted
+/// Spherelet never asks WPS for its pods, so it still holds the pod whose
+/// CRX died with esx-01 while it was down, and nobody reports it.
+/// Half an hour after the last fault ended (12m + 30m), the pod is Running
+/// with no CRX; without the bug the same run settles.
+#[test]
+fn the_liveness_check_reports_a_running_pod_whose_crx_is_gone() {
+    let faults = "  - {at: 10m, fault: spherelet-crash, host: esx-01, repair_after: 2m}
+  - {at: 10m30s, fault: crash, host: esx-01, repair_after: 30s}\n";
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    checked(&s);
+    s.debug.spherelet_forgets_pods_at_restart = true;
+    let log = pacsim::store::EventLog::in_memory();
+    let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
+    let violation = out.violation.expect("the ghost is reported").to_string();
+    assert!(
+        violation.contains(
+            "invariant `recovery-within` violated at seq 2434 (t=00:42:00): \
+             pod Pod/demo/web-0 is Running on esx-01, but its CRX"
+        ),
+        "{violation}"
+    );
+}
