@@ -523,6 +523,29 @@ fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Ite
             repair: rng.chance(3, 4).then(|| 60 + rng.below(3600)),
         });
     }
+    // A host fault while its own Spherelet is down: what the Spherelet
+    // would have been told is lost with its process (independent draws
+    // above almost never line the two up).
+    if rng.chance(1, 3) {
+        let host = rng.below(hosts) as u32;
+        let at = rng.below(window);
+        let restart = 5 + rng.below(600);
+        items.push(Item::SphereletCrash { host, at, restart });
+        let during = at + rng.below(restart);
+        if rng.chance(1, 2) {
+            items.push(Item::Crash {
+                host,
+                at: during,
+                repair: Some(5 + rng.below(restart + 300)),
+            });
+        } else if hosts > 1 {
+            items.push(Item::Partition {
+                hosts: vec![host],
+                at: during,
+                duration: 5 + rng.below(restart + 120),
+            });
+        }
+    }
 }
 
 /// The control-plane part a `cp-crash:K` names (K >= 1).

@@ -488,7 +488,7 @@ fn the_supervisor_liveness_check_catches_a_pod_left_pending_by_a_planted_bug() {
     let stderr = String::from_utf8_lossy(&buggy.stderr);
     assert!(
         stderr.contains(
-            "invariant `recovery-within` violated at seq 20286 (t=03:27:02): \
+            "invariant `recovery-within` violated at seq 20288 (t=03:27:02): \
              pod Pod/ci/ci-job-163 is bound to esx-03 but still Pending"
         ),
         "{stderr}"
