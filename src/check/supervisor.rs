@@ -10,8 +10,10 @@
 
 use crate::actors::WorldActor;
 use crate::actors::host::Host;
-use crate::model::HostId;
+use crate::model::{HostId, SimTime};
 use crate::supervisor::actors::SupActor;
+use crate::supervisor::capi::machine::Machine;
+use crate::supervisor::msg::ApiError;
 use crate::supervisor::objects::{Body, ObjectKey, PodPhase, VmPhase};
 use crate::supervisor::spherelet::Spherelet;
 use std::collections::BTreeMap;
@@ -60,11 +62,14 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
 /// pod is Running although its node's Spherelet does not run it or its
 /// CRX is not running on the host (a ghost: nothing would ever replace it).
 /// Pending with a reason (no room, quota, a failed datastore) and Failed
-/// are settled: they say why.
-pub fn unsettled(actors: &[WorldActor], since: crate::model::SimTime) -> Option<String> {
+/// are settled: they say why. For guest clusters, see [`guest_unsettled`].
+pub fn unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
     let api = crate::supervisor::summary::api_server(actors)?;
     if !api.available() {
         return Some("the Supervisor's API is unavailable".into());
+    }
+    if let Some(why) = guest_unsettled(actors, since) {
+        return Some(why);
     }
     let nodes = Nodes::of(actors);
     api.objects()
@@ -146,4 +151,43 @@ impl<'a> Nodes<'a> {
             format!("pod {pod} is Running on {node}, but its CRX {vm} is not running there")
         })
     }
+}
+
+/// The first guest cluster (not being deleted) that has not settled: one
+/// of its machines that existed before `since` (and is not being deleted)
+/// is not a Ready node, or its TKC existed before `since` and is still
+/// Creating. A machine whose VM create is refused for a reason that lasts
+/// (quota, a failed datastore: not an unavailable API) is settled, as a
+/// pod Pending with a reason is; machines created later (a scale-up, an
+/// upgrade's rollout) may still be on their way and are not judged.
+fn guest_unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
+    let capi = actors.iter().find_map(|a| match a {
+        WorldActor::Supervisor(part) => match &part.actor {
+            SupActor::Capi(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    })?;
+    capi.clusters()
+        .iter()
+        .filter(|(_, c)| !c.deleting && c.created <= since)
+        .find_map(|(tkc, c)| {
+            let waits_with_a_reason = |m: &Machine| {
+                !m.vm_exists
+                    && m.refused
+                        .as_ref()
+                        .is_some_and(|e| !matches!(e, ApiError::Unavailable(_)))
+            };
+            let stuck = c.machines.iter().find(|(_, m)| {
+                m.created <= since && !m.ready() && m.deleting.is_none() && !waits_with_a_reason(m)
+            });
+            if let Some((name, m)) = stuck {
+                return Some(format!("machine {name} of {tkc} is still {:?}", m.phase));
+            }
+            let waiting = c.machines.values().any(waits_with_a_reason);
+            (c.provisioned.is_none() && !waiting).then(|| {
+                let (ready, machines) = (c.ready_nodes(), c.machines.len());
+                format!("{tkc} is still Creating ({ready} of its {machines} machines Ready)")
+            })
+        })
 }

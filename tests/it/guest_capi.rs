@@ -6,6 +6,7 @@
 
 use crate::support::{api, checked, part};
 use pacsim::actors::WorldActor;
+use pacsim::model::SimDuration;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::capi::Capi;
@@ -425,4 +426,46 @@ fn with_three_control_plane_machines_the_others_join_after_the_init() {
     cp_hosts.sort();
     cp_hosts.dedup();
     assert_eq!(cp_hosts.len(), 3, "{cp_hosts:?}");
+}
+
+/// The liveness check judges guest clusters: with maxUnhealthy 0% and
+/// esx-02 gone for good (no room for HA to restart the large worker on
+/// esx-01), the worker never comes back, and half an hour after the crash
+/// the check says which machine.
+#[test]
+fn the_liveness_check_reports_a_machine_that_never_came_back() {
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "large");
+    let f = "  - {at: 30m, host: esx-02, fault: crash}\n";
+    let mut s = scenario(2, "100", &w, f);
+    s.supervisor
+        .as_mut()
+        .unwrap()
+        .guest_clusters
+        .max_unhealthy_percent = 0;
+    s.expect_recovery_within = Some(SimDuration::from_secs(1800));
+    let log = pacsim::store::EventLog::in_memory();
+    let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
+    let violation = out.violation.expect("reported").to_string();
+    assert!(
+        violation.starts_with(
+            "invariant `recovery-within` violated at seq 1459 (t=01:00:00): \
+             machine tkc-a-workers-1 of TanzuKubernetesCluster/team-a/tkc-a is still NotReady"
+        ),
+        "{violation}"
+    );
+}
+
+/// A machine whose VM the API refuses for a reason that lasts (here the
+/// namespace's quota) is settled, as a pod Pending with a reason is: the
+/// cluster waits, and the liveness check does not call it stuck.
+#[test]
+fn the_liveness_check_accepts_a_machine_refused_for_quota() {
+    let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "small");
+    let f = "  - {at: 20m, fault: spherelet-crash, host: esx-01, repair_after: 1m}\n";
+    let mut s = scenario(3, "5", &w, f);
+    s.expect_recovery_within = Some(SimDuration::from_secs(1800));
+    let out = checked(&s);
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(c.ready_nodes(), 2, "the control plane and one worker");
+    assert_eq!(c.machines.len(), 3);
 }

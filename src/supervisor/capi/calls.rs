@@ -83,6 +83,7 @@ impl Capi {
                     return;
                 }
                 m.creating = None;
+                m.refused = failed.cloned();
                 if failed.is_some() {
                     m.create_failures += 1;
                     let delay = backoff(m.create_failures);
@@ -98,13 +99,25 @@ impl Capi {
                 let Some(m) = self.machine_mut(&cluster, &machine) else {
                     return;
                 };
-                if m.deleting == Some(id) {
+                let current = m.deleting == Some(id);
+                if current {
                     m.deleting = None;
                 }
-                // Not there (and not coming): the machine is gone.
-                if matches!(failed, Some(ApiError::NotFound(_))) && m.creating.is_none() {
-                    self.vm_gone(&cluster, &machine, ctx);
-                    self.reconcile(&cluster, ctx);
+                match failed {
+                    // Not there (and not coming): the machine is gone.
+                    Some(ApiError::NotFound(_)) if m.creating.is_none() => {
+                        self.vm_gone(&cluster, &machine, ctx);
+                        self.reconcile(&cluster, ctx);
+                    }
+                    // Refused (the API unavailable): asked again after a
+                    // backoff; a VM change before then asks at once.
+                    Some(ApiError::NotFound(_)) | None => {}
+                    Some(_) if current => {
+                        m.delete_failures += 1;
+                        let delay = backoff(m.delete_failures);
+                        self.arm(&cluster, &machine, TimerKind::RetryDelete, delay, ctx);
+                    }
+                    Some(_) => {}
                 }
             }
             Call::CreateService { cluster } => {

@@ -5,7 +5,7 @@
 use super::expand::{Expansion, Template, expand};
 use super::rollout::{MachineView, Stage};
 use crate::model::{SimDuration, SimTime};
-use crate::supervisor::msg::CallId;
+use crate::supervisor::msg::{ApiError, CallId};
 use crate::supervisor::objects::{ClusterPhase, TanzuKubernetesCluster};
 use std::collections::BTreeMap;
 
@@ -41,8 +41,11 @@ pub struct Machine {
     /// Its create call in flight.
     pub creating: Option<CallId>,
     pub create_failures: u32,
+    /// Why its last VM create was refused (None once one is accepted).
+    pub refused: Option<ApiError>,
     /// Its delete call in flight.
     pub deleting: Option<CallId>,
+    pub delete_failures: u32,
     /// The guest cluster knows the node (GuestNodeUp sent, no Gone since).
     pub node_up: bool,
     /// Joined the cluster once (a reboot then needs no kubeadm).

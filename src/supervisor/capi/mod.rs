@@ -53,6 +53,8 @@ enum TimerKind {
     Startup,
     /// Create the machine's VM again after a refusal.
     RetryCreate,
+    /// Delete the machine's VM again after a refusal.
+    RetryDelete,
     /// Create the endpoint Service again after a refusal.
     RetryService,
 }
@@ -419,6 +421,9 @@ impl Capi {
             TimerKind::RetryCreate if m.creating.is_none() && !m.vm_exists => {
                 self.create_vm(tkc, name, ctx)
             }
+            TimerKind::RetryDelete if stage == Stage::Deleting && m.deleting.is_none() => {
+                self.delete_vm(tkc, name, ctx)
+            }
             _ => {}
         }
         self.reconcile(&t.cluster, ctx);
@@ -571,6 +576,8 @@ impl Capi {
             vm_exists: false,
             creating: None,
             create_failures: 0,
+            refused: None,
+            delete_failures: 0,
             deleting: None,
             node_up: false,
             joined: false,
