@@ -184,7 +184,10 @@ fn add_supervisor(
         }
     }
     let crashable = crate::supervisor::build::crashable_parts(scenario);
-    for (name, actor) in sup.actors {
+    for (name, mut actor) in sup.actors {
+        if let crate::supervisor::actors::SupActor::Capi(capi) = &mut actor {
+            capi.forget_refused_deletes(scenario.debug.capi_forgets_refused_deletes);
+        }
         let part = if crashable.contains(&name) {
             let me = ActorId(actors.len() as u32);
             let part =
@@ -332,6 +335,9 @@ fn restart_asks(
     let mut asks = Vec::new();
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));
+    }
+    if me == addrs.wps {
+        asks.push((addrs.placement, SupMsg::WorkloadsAsked));
     }
     if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
         // The host's answer first: pods are started only on a host that is up.

@@ -285,6 +285,7 @@ impl Placement {
             }
             Event::Supervisor(msg) => match *msg {
                 SupMsg::Place { vm, size, rule } => self.request_constrained(vm, size, rule, ctx),
+                SupMsg::WorkloadsAsked => self.tell_workloads(ctx),
                 other => tracing::warn!(
                     kind = other.kind(),
                     "placement ignored an unexpected message"
@@ -334,6 +335,20 @@ impl Placement {
             priority: RestartPriority::Medium,
         };
         self.place_on(vm, entry, SimDuration::ZERO, ctx);
+    }
+
+    /// Answers a restarted Supervisor part: the workloads it owns that
+    /// placement still holds (placed or awaiting an HA restart).
+    fn tell_workloads<C: Context>(&self, ctx: &mut C) {
+        let asker = ctx.sender();
+        let held = (self.constrained.keys().copied())
+            .filter(|vm| {
+                let placed = self.vms.get(*vm).map(|e| e.owner);
+                let restarting = self.restarting.get(vm).map(|r| r.owner);
+                placed.or(restarting) == Some(asker)
+            })
+            .collect();
+        ctx.send(asker, SimDuration::ZERO, SupMsg::Workloads { held }.event());
     }
 
     /// The rule of a Supervisor workload. Their ids are all from

@@ -12,9 +12,11 @@ use crate::actors::WorldActor;
 use crate::actors::host::Host;
 use crate::model::{HostId, SimTime};
 use crate::supervisor::actors::SupActor;
+use crate::supervisor::api_server::ApiServer;
 use crate::supervisor::capi::machine::Machine;
+use crate::supervisor::capi::rollout::Stage;
 use crate::supervisor::msg::ApiError;
-use crate::supervisor::objects::{Body, ObjectKey, PodPhase, VmPhase};
+use crate::supervisor::objects::{Body, Kind, ObjectKey, PodPhase, VmPhase};
 use crate::supervisor::spherelet::Spherelet;
 use std::collections::BTreeMap;
 
@@ -68,7 +70,7 @@ pub fn unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
     if !api.available() {
         return Some("the Supervisor's API is unavailable".into());
     }
-    if let Some(why) = guest_unsettled(actors, since) {
+    if let Some(why) = guest_unsettled(actors, api, since) {
         return Some(why);
     }
     let nodes = Nodes::of(actors);
@@ -156,11 +158,13 @@ impl<'a> Nodes<'a> {
 /// The first guest cluster (not being deleted) that has not settled: one
 /// of its machines that existed before `since` (and is not being deleted)
 /// is not a Ready node, or its TKC existed before `since` and is still
-/// Creating. A machine whose VM create is refused for a reason that lasts
-/// (quota, a failed datastore: not an unavailable API) is settled, as a
-/// pod Pending with a reason is; machines created later (a scale-up, an
-/// upgrade's rollout) may still be on their way and are not judged.
-fn guest_unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
+/// Creating with no machine at all. A machine (not being replaced) waiting
+/// for a reason that lasts is settled, as a pod Pending with a reason is: its VM create was
+/// refused (quota, a failed datastore; not an unavailable API), or its VM
+/// says why it is not running (no room, a failed datastore). Machines
+/// created later (a scale-up, an upgrade's rollout, a remediation) may
+/// still be on their way and are not judged.
+fn guest_unsettled(actors: &[WorldActor], api: &ApiServer, since: SimTime) -> Option<String> {
     let capi = actors.iter().find_map(|a| match a {
         WorldActor::Supervisor(part) => match &part.actor {
             SupActor::Capi(c) => Some(c),
@@ -168,26 +172,34 @@ fn guest_unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
         },
         _ => None,
     })?;
+    let waits_with_a_reason = |tkc: &ObjectKey, name: &str, m: &Machine| {
+        if m.stage != Stage::Active {
+            return false; // being replaced: up to Cluster API alone
+        }
+        if !m.vm_exists {
+            return m
+                .refused
+                .as_ref()
+                .is_some_and(|e| !matches!(e, ApiError::Unavailable(_)));
+        }
+        let vm = ObjectKey::new(Kind::VirtualMachine, &tkc.namespace, name);
+        api.get(&vm)
+            .is_some_and(|o| matches!(&o.body, Body::VirtualMachine(v) if v.reason.is_some()))
+    };
     capi.clusters()
         .iter()
         .filter(|(_, c)| !c.deleting && c.created <= since)
         .find_map(|(tkc, c)| {
-            let waits_with_a_reason = |m: &Machine| {
-                !m.vm_exists
-                    && m.refused
-                        .as_ref()
-                        .is_some_and(|e| !matches!(e, ApiError::Unavailable(_)))
-            };
-            let stuck = c.machines.iter().find(|(_, m)| {
-                m.created <= since && !m.ready() && m.deleting.is_none() && !waits_with_a_reason(m)
+            let stuck = c.machines.iter().find(|(name, m)| {
+                m.created <= since
+                    && !m.ready()
+                    && m.deleting.is_none()
+                    && !waits_with_a_reason(tkc, name, m)
             });
             if let Some((name, m)) = stuck {
                 return Some(format!("machine {name} of {tkc} is still {:?}", m.phase));
             }
-            let waiting = c.machines.values().any(waits_with_a_reason);
-            (c.provisioned.is_none() && !waiting).then(|| {
-                let (ready, machines) = (c.ready_nodes(), c.machines.len());
-                format!("{tkc} is still Creating ({ready} of its {machines} machines Ready)")
-            })
+            (c.provisioned.is_none() && c.machines.is_empty())
+                .then(|| format!("{tkc} is still Creating, with no machine"))
         })
 }

@@ -152,7 +152,12 @@ fn parse_admission(f: &Fields, dc: &Datacenter) -> PResult<Admission> {
 pub(crate) fn parse_debug(node: &Node) -> PResult<DebugSwitches> {
     const IGNORES_MEMORY: &str = "placement_ignores_memory";
     const FORGETS_PODS: &str = "spherelet_forgets_pods_at_restart";
-    let f = Fields::new(node, "debug", &[IGNORES_MEMORY, FORGETS_PODS])?;
+    const FORGETS_DELETES: &str = "capi_forgets_refused_deletes";
+    let f = Fields::new(
+        node,
+        "debug",
+        &[IGNORES_MEMORY, FORGETS_PODS, FORGETS_DELETES],
+    )?;
     let flag = |name: &str| -> PResult<bool> {
         let Some(n) = f.opt(name) else {
             return Ok(false);
@@ -170,5 +175,6 @@ pub(crate) fn parse_debug(node: &Node) -> PResult<DebugSwitches> {
     Ok(DebugSwitches {
         placement_ignores_memory: flag(IGNORES_MEMORY)?,
         spherelet_forgets_pods_at_restart: flag(FORGETS_PODS)?,
+        capi_forgets_refused_deletes: flag(FORGETS_DELETES)?,
     })
 }

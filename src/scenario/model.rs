@@ -96,6 +96,10 @@ pub struct DebugSwitches {
     /// start lost while it was down is never made (a planted bug, for the
     /// Supervisor's liveness check).
     pub spherelet_forgets_pods_at_restart: bool,
+    /// Cluster API does not ask a refused VM delete again, so the machine
+    /// stays Deleting with its VM (a planted bug that was real, for the
+    /// guest-cluster part of the liveness check).
+    pub capi_forgets_refused_deletes: bool,
 }
 
 #[derive(Clone, Debug)]

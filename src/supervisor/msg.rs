@@ -271,6 +271,14 @@ pub enum SupMsg {
     /// A restarted Spherelet -> its host: answered with `HostState` (a
     /// change while it was down was lost with the process).
     HostStateAsked,
+    /// A restarted part -> placement: which of my workloads do you hold?
+    /// (A `Displaced` sent while it was down was lost with the process.)
+    WorkloadsAsked,
+    /// Placement -> that part: the Supervisor workloads it holds for it
+    /// (placed, or waiting for an HA restart), in id order.
+    Workloads {
+        held: Vec<VmId>,
+    },
 }
 
 /// What a guest cluster arms for itself.
@@ -459,6 +467,8 @@ impl SupMsg {
             SupMsg::SphereletRestarted { .. } => "SphereletRestarted",
             SupMsg::SphereletPods { .. } => "SphereletPods",
             SupMsg::HostStateAsked => "HostStateAsked",
+            SupMsg::WorkloadsAsked => "WorkloadsAsked",
+            SupMsg::Workloads { .. } => "Workloads",
         }
     }
 

@@ -99,12 +99,9 @@ impl Wps {
             SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => {
-                if let Some(key) = self.by_vm.remove(&vm)
-                    && let Some(c) = self.crxs.get_mut(&key)
-                {
-                    c.state = CrxState::Lost;
-                }
+                self.displaced(vm);
             }
+            SupMsg::Workloads { held } => self.still_held(&held, ctx),
             SupMsg::Reply { id, result } => {
                 // A refused un-bind or Failed write is made again at the
                 // pod's next watch event (the relist after the control
@@ -242,6 +239,32 @@ impl Wps {
 
     /// Tells `host`'s restarted Spherelet the pods placed there: it may
     /// have lost a start or a stop while it was down.
+    /// The CRX's host failed (placement forgot it): nothing to power off.
+    fn displaced(&mut self, vm: VmId) -> Option<HostId> {
+        let key = self.by_vm.remove(&vm)?;
+        let c = self.crxs.get_mut(&key)?;
+        c.state = CrxState::Lost;
+        Some(c.host)
+    }
+
+    /// After its restart, what placement still holds: a started CRX it
+    /// does not was displaced while WPS was down. Each Spherelet with such
+    /// a pod is sent its list again, so that it reports them Failed (its
+    /// own ask may have come while WPS was down, or before WPS knew).
+    fn still_held<C: Context>(&mut self, held: &[VmId], ctx: &mut C) {
+        let gone: Vec<VmId> = (self.crxs.values())
+            .filter(|c| c.state == CrxState::Started && held.binary_search(&c.vm).is_err())
+            .map(|c| c.vm)
+            .collect();
+        let hosts: BTreeSet<HostId> = gone
+            .into_iter()
+            .filter_map(|vm| self.displaced(vm))
+            .collect();
+        for host in hosts {
+            self.restart_pods_on(host, ctx);
+        }
+    }
+
     fn restart_pods_on<C: Context>(&self, host: HostId, ctx: &mut C) {
         let on_host = || self.crxs.iter().filter(move |(_, c)| c.host == host);
         let pods = on_host()

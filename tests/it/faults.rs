@@ -446,58 +446,80 @@ faults:
     assert_eq!(host_vms(&actors, 0), vec![VmId(0), VmId(2)]);
 }
 
+/// Runs a copy of shipped `scenario` (with the manifest files it includes)
+/// plus `debug`, checked, with `seed` and the fault `profile` fuzzing
+/// printed; asserts that it fails with `violation` and that without the
+/// planted bug the same run breaks no invariant.
+fn planted_bug_fails_liveness(
+    scenario: &str,
+    includes: &[&str],
+    (seed, profile): (&str, &str),
+    debug: &str,
+    violation: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(crate::support::scenario_path(scenario)).unwrap();
+    for include in includes {
+        let to = dir.path().join(include);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(crate::support::scenario_path(include), to).unwrap();
+    }
+    let run = |debug: &str| {
+        let file = dir.path().join("s.yaml");
+        std::fs::write(&file, format!("{base}{debug}")).unwrap();
+        let file = file.to_str().unwrap();
+        pacsim(&[
+            "run",
+            file,
+            "--seed",
+            seed,
+            "--check",
+            "--no-persist",
+            "--fault-profile",
+            profile,
+        ])
+    };
+    let buggy = run(debug);
+    let stderr = String::from_utf8_lossy(&buggy.stderr);
+    assert_eq!(buggy.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(violation), "{stderr}");
+    // Without it no invariant breaks (the scenario's own `expect:` may
+    // still fail under the faults).
+    let fixed = run("");
+    let stderr = String::from_utf8_lossy(&fixed.stderr);
+    assert!(!stderr.contains("invariant `"), "{stderr}");
+}
+
 /// The Supervisor's liveness check: with the planted bug a pod bound while
 /// its Spherelet was down is never started, and the run that fuzzing
 /// prints to reproduce seed 29 fails `recovery-within` half an hour after
 /// the crash ends (10,456 s + 166 s); without the bug the same run passes.
 #[test]
 fn the_supervisor_liveness_check_catches_a_pod_left_pending_by_a_planted_bug() {
-    let dir = tempfile::tempdir().unwrap();
-    let base =
-        std::fs::read_to_string(crate::support::scenario_path("supervisor-basic.yaml")).unwrap();
-    // The manifest file it includes, at the same relative path.
-    std::fs::create_dir(dir.path().join("manifests")).unwrap();
-    let manifest = "manifests/web-frontend.yaml";
-    std::fs::copy(
-        crate::support::scenario_path(manifest),
-        dir.path().join(manifest),
-    )
-    .unwrap();
-    let run = |debug: &str| {
-        let file = dir.path().join("s.yaml");
-        std::fs::write(&file, format!("{base}{debug}")).unwrap();
-        let args = [
-            "run",
-            file.to_str().unwrap(),
-            "--seed",
-            "29",
-            "--check",
-            "--no-persist",
-        ];
-        let mut args: Vec<&str> = args.to_vec();
-        args.extend(["--fault-profile", "sph-crash:2@10456+166"]);
-        pacsim(&args)
-    };
-    let buggy = run("debug: { spherelet_forgets_pods_at_restart: true }\n");
-    assert_eq!(
-        buggy.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&buggy.stderr)
+    planted_bug_fails_liveness(
+        "supervisor-basic.yaml",
+        &["manifests/web-frontend.yaml"],
+        ("29", "sph-crash:2@10456+166"),
+        "debug: { spherelet_forgets_pods_at_restart: true }\n",
+        "invariant `recovery-within` violated at seq 20288 (t=03:27:02): \
+         pod Pod/ci/ci-job-163 is bound to esx-03 but still Pending",
     );
-    let stderr = String::from_utf8_lossy(&buggy.stderr);
-    assert!(
-        stderr.contains(
-            "invariant `recovery-within` violated at seq 20288 (t=03:27:02): \
-             pod Pod/ci/ci-job-163 is bound to esx-03 but still Pending"
-        ),
-        "{stderr}"
-    );
-    let fixed = run("");
-    assert_eq!(
-        fixed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&fixed.stderr)
+}
+
+/// The guest-cluster part of it: with the planted bug (real until this
+/// check found it, seed 398 of `guest-clusters.yaml`) Cluster API never
+/// asks again for the delete of a machine's VM that the crashed API server
+/// refused, and the machine stays Deleting with its VM; half an hour
+/// after the crash ends (17,352 s + 161 s) the check names it.
+#[test]
+fn the_liveness_check_catches_a_machine_left_deleting_by_a_planted_bug() {
+    planted_bug_fails_liveness(
+        "guest-clusters.yaml",
+        &[],
+        ("398", "cp-crash:1@17352+161;ds-fail:0@4339"),
+        "debug: { capi_forgets_refused_deletes: true }\n",
+        "invariant `recovery-within` violated at seq 39193 (t=05:22:00): \
+         machine web-prod-control-plane-66 of TanzuKubernetesCluster/team-a/web-prod \
+         is still Provisioning",
     );
 }

@@ -428,12 +428,12 @@ fn with_three_control_plane_machines_the_others_join_after_the_init() {
     assert_eq!(cp_hosts.len(), 3, "{cp_hosts:?}");
 }
 
-/// The liveness check judges guest clusters: with maxUnhealthy 0% and
-/// esx-02 gone for good (no room for HA to restart the large worker on
-/// esx-01), the worker never comes back, and half an hour after the crash
-/// the check says which machine.
+/// With maxUnhealthy 0% and esx-02 gone for good, HA has no room to
+/// restart the large worker on esx-01: the worker stays NotReady, but its
+/// VM says why (no room), so the liveness check counts it settled, as it
+/// does a pod Pending with a reason.
 #[test]
-fn the_liveness_check_reports_a_machine_that_never_came_back() {
+fn the_liveness_check_accepts_a_machine_whose_vm_says_why_it_is_down() {
     let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "large");
     let f = "  - {at: 30m, host: esx-02, fault: crash}\n";
     let mut s = scenario(2, "100", &w, f);
@@ -443,16 +443,9 @@ fn the_liveness_check_reports_a_machine_that_never_came_back() {
         .guest_clusters
         .max_unhealthy_percent = 0;
     s.expect_recovery_within = Some(SimDuration::from_secs(1800));
-    let log = pacsim::store::EventLog::in_memory();
-    let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
-    let violation = out.violation.expect("reported").to_string();
-    assert!(
-        violation.starts_with(
-            "invariant `recovery-within` violated at seq 1459 (t=01:00:00): \
-             machine tkc-a-workers-1 of TanzuKubernetesCluster/team-a/tkc-a is still NotReady"
-        ),
-        "{violation}"
-    );
+    let out = checked(&s);
+    let c = cluster(&out.actors, "tkc-a");
+    assert_eq!(c.ready_nodes(), 2, "a worker is down for good");
 }
 
 /// A machine whose VM the API refuses for a reason that lasts (here the

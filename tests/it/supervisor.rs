@@ -436,3 +436,31 @@ fn the_liveness_check_reports_a_running_pod_whose_crx_is_gone() {
         "{violation}"
     );
 }
+
+/// The whole control plane is down from 10m to 15m, esx-01's Spherelet
+/// from 11m to 20m, and esx-01 is cut off from 12m to 18m: HA declares it
+/// failed and placement tells WPS that web-0's CRX is gone, but WPS is
+/// down and that is lost. At its restart WPS asks placement which of its
+/// CRXs it still holds, and tells esx-01's Spherelet (at its own restart)
+/// that web-0's is gone; web-0 is reported Failed and replaced. (Before,
+/// WPS listed web-0 as started, and it stayed Running with no CRX: fuzz
+/// seed 2683 of `supervisor-basic.yaml`.)
+#[test]
+fn a_crx_lost_while_wps_was_down_is_learnt_from_placement_at_its_restart() {
+    let faults = "  - {at: 10m, fault: control-plane-crash, repair_after: 5m}
+  - {at: 11m, fault: spherelet-crash, host: esx-01, repair_after: 9m}
+  - {at: 12m, fault: partition, hosts: [esx-01], duration: 6m}\n";
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    let out = checked(&s);
+    let web0 = crate::support::api(&out.actors)
+        .objects()
+        .find(|o| o.meta.name == "web-0")
+        .expect("web-0 is kept, Failed");
+    assert!(
+        matches!(&web0.body, pacsim::supervisor::objects::Body::Pod(p)
+            if p.phase == pacsim::supervisor::objects::PodPhase::Failed
+                && p.reason.as_deref() == Some("NodeLost")),
+        "{web0:?}"
+    );
+}

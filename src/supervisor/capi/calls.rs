@@ -96,6 +96,7 @@ impl Capi {
                 self.reconcile(&cluster, ctx);
             }
             Call::DeleteVm { cluster, machine } => {
+                let forgets = self.forgets_refused_deletes;
                 let Some(m) = self.machine_mut(&cluster, &machine) else {
                     return;
                 };
@@ -112,7 +113,7 @@ impl Capi {
                     // Refused (the API unavailable): asked again after a
                     // backoff; a VM change before then asks at once.
                     Some(ApiError::NotFound(_)) | None => {}
-                    Some(_) if current => {
+                    Some(_) if current && !forgets => {
                         m.delete_failures += 1;
                         let delay = backoff(m.delete_failures);
                         self.arm(&cluster, &machine, TimerKind::RetryDelete, delay, ctx);

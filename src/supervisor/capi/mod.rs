@@ -90,6 +90,8 @@ pub struct Capi {
     next_timer: u64,
     calls: BTreeMap<CallId, Call>,
     next_call: CallId,
+    /// Planted bug (`debug.capi_forgets_refused_deletes`).
+    forgets_refused_deletes: bool,
 }
 
 impl Capi {
@@ -103,7 +105,13 @@ impl Capi {
             next_timer: 0,
             calls: BTreeMap::new(),
             next_call: 0,
+            forgets_refused_deletes: false,
         }
+    }
+
+    /// Plants the "forgets refused deletes" bug (tests of the checker).
+    pub fn forget_refused_deletes(&mut self, forget: bool) {
+        self.forgets_refused_deletes = forget;
     }
 
     /// The clusters, by TKC key (summary, tests).
