@@ -68,6 +68,8 @@ pub struct Wps {
     claim_datastores: BTreeMap<ObjectKey, String>,
     /// Datastores CNS reported failed and not yet repaired.
     failed_datastores: BTreeSet<String>,
+    /// Restarted and not yet caught up (its relist, placement's answer).
+    restarted: bool,
 }
 
 impl Wps {
@@ -80,6 +82,7 @@ impl Wps {
             calls: Calls::default(),
             claim_datastores: BTreeMap::new(),
             failed_datastores: BTreeSet::new(),
+            restarted: false,
         }
     }
 
@@ -89,8 +92,18 @@ impl Wps {
     }
 
     pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return;
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // Caught up after a restart: every Spherelet is sent its list,
+            // as if it had asked (an ask made while WPS was down was lost,
+            // and one made before may have missed a CRX lost meanwhile).
+            Event::Start if std::mem::take(&mut self.restarted) => {
+                for host in 0..self.addrs.spherelets.len() {
+                    self.restart_pods_on(HostId(host as u32), ctx);
+                }
+                return;
+            }
+            _ => return,
         };
         match *msg {
             SupMsg::Changed {
@@ -101,7 +114,7 @@ impl Wps {
             SupMsg::Displaced { vm } => {
                 self.displaced(vm);
             }
-            SupMsg::Workloads { held } => self.still_held(&held, ctx),
+            SupMsg::Workloads { held } => self.still_held(&held),
             SupMsg::Reply { id, result } => {
                 // A refused un-bind or Failed write is made again at the
                 // pod's next watch event (the relist after the control
@@ -122,6 +135,7 @@ impl Wps {
             // Its own restart: un-binds and Failed writes whose answer was
             // lost are made again.
             SupMsg::Restart => {
+                self.restarted = true;
                 for key in self.calls.abandon() {
                     if let Some(c) = self.crxs.get_mut(&key) {
                         c.write_inflight = false;
@@ -248,20 +262,14 @@ impl Wps {
     }
 
     /// After its restart, what placement still holds: a started CRX it
-    /// does not was displaced while WPS was down. Each Spherelet with such
-    /// a pod is sent its list again, so that it reports them Failed (its
-    /// own ask may have come while WPS was down, or before WPS knew).
-    fn still_held<C: Context>(&mut self, held: &[VmId], ctx: &mut C) {
+    /// does not was displaced while WPS was down.
+    fn still_held(&mut self, held: &[VmId]) {
         let gone: Vec<VmId> = (self.crxs.values())
             .filter(|c| c.state == CrxState::Started && held.binary_search(&c.vm).is_err())
             .map(|c| c.vm)
             .collect();
-        let hosts: BTreeSet<HostId> = gone
-            .into_iter()
-            .filter_map(|vm| self.displaced(vm))
-            .collect();
-        for host in hosts {
-            self.restart_pods_on(host, ctx);
+        for vm in gone {
+            self.displaced(vm);
         }
     }
 

@@ -464,3 +464,31 @@ fn a_crx_lost_while_wps_was_down_is_learnt_from_placement_at_its_restart() {
         "{web0:?}"
     );
 }
+
+/// esx-01's Spherelet is down from 50 s to 5m50s, so WPS's start for the
+/// pod bound there at 1m is lost; and WPS itself is down from 5m to 7m, so
+/// the Spherelet's ask at its restart is lost too. Once WPS has caught up
+/// after its own restart it sends every Spherelet its list, and the pod
+/// starts. (Before, it stayed bound but Pending for good.)
+#[test]
+fn a_spherelet_whose_ask_was_lost_gets_its_pods_when_wps_is_back() {
+    let faults = "  - {at: 50s, fault: spherelet-crash, host: esx-01, repair_after: 5m}
+  - {at: 5m, fault: control-plane-crash, components: [wps], repair_after: 2m}\n";
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    let mut out = checked(&s);
+    let json = summary(&s, &mut out);
+    assert_eq!(json["supervisor"]["pods"]["pending"], 0);
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+    let on_esx01: Vec<Option<u64>> = crate::support::api(&out.actors)
+        .objects()
+        .filter_map(|o| match &o.body {
+            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some("esx-01") => {
+                Some(p.started.map(|t| t.0 / 1_000_000_000))
+            }
+            _ => None,
+        })
+        .collect();
+    // Started once WPS was back (7m) and the Spherelet had booted it (5 s).
+    assert_eq!(on_esx01, [Some(425)]);
+}
