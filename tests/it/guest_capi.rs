@@ -257,18 +257,26 @@ fn a_host_crash_under_a_worker_is_remediated_after_the_health_check_timeout() {
     assert_eq!(tkc_status(&out.actors, "tkc-a").nodes_ready, 3);
 }
 
-#[test]
-fn no_remediation_when_more_than_max_unhealthy_are_down() {
-    // Same crash, maxUnhealthy 0%: the worker stays NotReady, and once
-    // esx-02 is back HA has room: it restarts and rejoins.
+/// Two hosts, a TKC at 10m of one control-plane machine and two large
+/// workers, MachineHealthCheck's maxUnhealthy 0% (it never remediates),
+/// and `faults`.
+fn large_worker_unremediated(faults: &str) -> Scenario {
     let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "large");
-    let f = "  - {at: 30m, host: esx-02, fault: crash, repair_after: 10m}\n";
-    let mut s = scenario(2, "100", &w, f);
+    let mut s = scenario(2, "100", &w, faults);
     s.supervisor
         .as_mut()
         .unwrap()
         .guest_clusters
         .max_unhealthy_percent = 0;
+    s
+}
+
+#[test]
+fn no_remediation_when_more_than_max_unhealthy_are_down() {
+    // Same crash, maxUnhealthy 0%: the worker stays NotReady, and once
+    // esx-02 is back HA has room: it restarts and rejoins.
+    let s =
+        large_worker_unremediated("  - {at: 30m, host: esx-02, fault: crash, repair_after: 10m}\n");
     let out = checked(&s);
     let c = cluster(&out.actors, "tkc-a");
     assert_eq!(c.remediations, 0);
@@ -434,14 +442,7 @@ fn with_three_control_plane_machines_the_others_join_after_the_init() {
 /// does a pod Pending with a reason.
 #[test]
 fn the_liveness_check_accepts_a_machine_whose_vm_says_why_it_is_down() {
-    let w = tkc("10m", "object", "tkc-a", "v1-21", 1, 2, "large");
-    let f = "  - {at: 30m, host: esx-02, fault: crash}\n";
-    let mut s = scenario(2, "100", &w, f);
-    s.supervisor
-        .as_mut()
-        .unwrap()
-        .guest_clusters
-        .max_unhealthy_percent = 0;
+    let mut s = large_worker_unremediated("  - {at: 30m, host: esx-02, fault: crash}\n");
     s.expect_recovery_within = Some(SimDuration::from_secs(1800));
     let out = checked(&s);
     let c = cluster(&out.actors, "tkc-a");

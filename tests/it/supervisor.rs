@@ -69,6 +69,20 @@ workloads:
     parse_scenario(&text, "<inline>").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
+/// When each pod bound to `node` became Running (whole seconds), in key
+/// order.
+fn started_on(actors: &[WorldActor], node: &str) -> Vec<Option<u64>> {
+    crate::support::api(actors)
+        .objects()
+        .filter_map(|o| match &o.body {
+            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some(node) => {
+                Some(p.started.map(|t| t.0 / 1_000_000_000))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn pod_call(at: &str, name: &str) -> String {
     format!(
         "    - at: {at}
@@ -252,15 +266,7 @@ fn a_pod_started_while_its_spherelet_was_down_runs_after_the_restart() {
     let json = summary(&s, &mut out);
     assert_eq!(json["supervisor"]["pods"]["pending"], 0);
     assert_eq!(json["supervisor"]["pods"]["running"], 2);
-    let on_esx01: Vec<Option<u64>> = crate::support::api(&out.actors)
-        .objects()
-        .filter_map(|o| match &o.body {
-            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some("esx-01") => {
-                Some(p.started.map(|t| t.0 / 1_000_000_000))
-            }
-            _ => None,
-        })
-        .collect();
+    let on_esx01 = started_on(&out.actors, "esx-01");
     // Started once the Spherelet was back (5m50s) and had booted it (5 s).
     assert_eq!(on_esx01, [Some(355)]);
 }
@@ -480,15 +486,7 @@ fn a_spherelet_whose_ask_was_lost_gets_its_pods_when_wps_is_back() {
     let json = summary(&s, &mut out);
     assert_eq!(json["supervisor"]["pods"]["pending"], 0);
     assert_eq!(json["supervisor"]["pods"]["running"], 2);
-    let on_esx01: Vec<Option<u64>> = crate::support::api(&out.actors)
-        .objects()
-        .filter_map(|o| match &o.body {
-            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some("esx-01") => {
-                Some(p.started.map(|t| t.0 / 1_000_000_000))
-            }
-            _ => None,
-        })
-        .collect();
+    let on_esx01 = started_on(&out.actors, "esx-01");
     // Started once WPS was back (7m) and the Spherelet had booted it (5 s).
     assert_eq!(on_esx01, [Some(425)]);
 }
