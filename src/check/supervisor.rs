@@ -159,9 +159,10 @@ impl<'a> Nodes<'a> {
 /// of its machines that existed before `since` (and is not being deleted)
 /// is not a Ready node, or its TKC existed before `since` and is still
 /// Creating with no machine at all. A machine (not being replaced) waiting
-/// for a reason that lasts is settled, as a pod Pending with a reason is: its VM create was
-/// refused (quota, a failed datastore; not an unavailable API), or its VM
-/// says why it is not running (no room, a failed datastore). Machines
+/// for a reason that lasts is settled, as a pod Pending with a reason is:
+/// its VM create was refused (quota, a failed datastore; not an unavailable
+/// API), or its VM says why it is not running (no room, a failed
+/// datastore). Machines
 /// created later (a scale-up, an upgrade's rollout, a remediation) may
 /// still be on their way and are not judged.
 fn guest_unsettled(actors: &[WorldActor], api: &ApiServer, since: SimTime) -> Option<String> {

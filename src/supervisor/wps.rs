@@ -111,9 +111,7 @@ impl Wps {
             } => self.observe(object, deleted, ctx),
             SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
-            SupMsg::Displaced { vm } => {
-                self.displaced(vm);
-            }
+            SupMsg::Displaced { vm } => self.displaced(vm),
             SupMsg::Workloads { held } => self.still_held(&held),
             SupMsg::Reply { id, result } => {
                 // A refused un-bind or Failed write is made again at the
@@ -254,11 +252,12 @@ impl Wps {
     /// Tells `host`'s restarted Spherelet the pods placed there: it may
     /// have lost a start or a stop while it was down.
     /// The CRX's host failed (placement forgot it): nothing to power off.
-    fn displaced(&mut self, vm: VmId) -> Option<HostId> {
-        let key = self.by_vm.remove(&vm)?;
-        let c = self.crxs.get_mut(&key)?;
-        c.state = CrxState::Lost;
-        Some(c.host)
+    fn displaced(&mut self, vm: VmId) {
+        if let Some(key) = self.by_vm.remove(&vm)
+            && let Some(c) = self.crxs.get_mut(&key)
+        {
+            c.state = CrxState::Lost;
+        }
     }
 
     /// After its restart, what placement still holds: a started CRX it

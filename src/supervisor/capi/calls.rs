@@ -110,9 +110,9 @@ impl Capi {
                         self.vm_gone(&cluster, &machine, ctx);
                         self.reconcile(&cluster, ctx);
                     }
+                    Some(ApiError::NotFound(_)) | None => {}
                     // Refused (the API unavailable): asked again after a
                     // backoff; a VM change before then asks at once.
-                    Some(ApiError::NotFound(_)) | None => {}
                     Some(_) if current && !forgets => {
                         m.delete_failures += 1;
                         let delay = backoff(m.delete_failures);
