@@ -336,7 +336,7 @@ fn restart_asks(
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));
     }
-    if me == addrs.wps {
+    if me == addrs.wps || me == addrs.vm_operator {
         asks.push((addrs.placement, SupMsg::WorkloadsAsked));
     }
     if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {

@@ -342,10 +342,10 @@ impl Placement {
     fn tell_workloads<C: Context>(&self, ctx: &mut C) {
         let asker = ctx.sender();
         let held = (self.constrained.keys().copied())
-            .filter(|vm| {
-                let placed = self.vms.get(*vm).map(|e| e.owner);
-                let restarting = self.restarting.get(vm).map(|r| r.owner);
-                placed.or(restarting) == Some(asker)
+            .filter_map(|vm| match (self.vms.get(vm), self.restarting.get(&vm)) {
+                (Some(e), _) if e.owner == asker => Some((vm, Some(HostId(e.host)))),
+                (None, Some(r)) if r.owner == asker => Some((vm, None)),
+                _ => None,
             })
             .collect();
         ctx.send(asker, SimDuration::ZERO, SupMsg::Workloads { held }.event());

@@ -274,10 +274,10 @@ pub enum SupMsg {
     /// A restarted part -> placement: which of my workloads do you hold?
     /// (A `Displaced` sent while it was down was lost with the process.)
     WorkloadsAsked,
-    /// Placement -> that part: the Supervisor workloads it holds for it
-    /// (placed, or waiting for an HA restart), in id order.
+    /// Placement -> that part: the Supervisor workloads it holds for it,
+    /// in id order, with their host (`None`: waiting for an HA restart).
     Workloads {
-        held: Vec<VmId>,
+        held: Vec<(VmId, Option<HostId>)>,
     },
 }
 

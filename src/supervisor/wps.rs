@@ -262,9 +262,10 @@ impl Wps {
 
     /// After its restart, what placement still holds: a started CRX it
     /// does not was displaced while WPS was down.
-    fn still_held(&mut self, held: &[VmId]) {
+    fn still_held(&mut self, held: &[(VmId, Option<HostId>)]) {
+        let holds = |vm: VmId| held.binary_search_by_key(&vm, |(v, _)| *v).is_ok();
         let gone: Vec<VmId> = (self.crxs.values())
-            .filter(|c| c.state == CrxState::Started && held.binary_search(&c.vm).is_err())
+            .filter(|c| c.state == CrxState::Started && !holds(c.vm))
             .map(|c| c.vm)
             .collect();
         for vm in gone {

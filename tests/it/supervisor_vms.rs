@@ -513,6 +513,20 @@ fn a_host_crash_restarts_the_vm_elsewhere_and_status_follows() {
     assert_eq!(placed(&actors, "a").unwrap().0, HostId(0));
 }
 
+/// The same crash while the VM Operator is down (9m to 12m): placement's
+/// `Displaced` and HA's `Placed` are lost with its process. At its restart
+/// it asks placement what it holds and learns the VM runs on esx-01.
+/// (Before, its status kept naming esx-02 for good.)
+#[test]
+fn a_vm_restarted_by_ha_while_the_vm_operator_was_down_has_its_new_host_in_status() {
+    let w = vm("10s", "a", "small", "PoweredOn", None);
+    let faults = "  - {at: 10m, host: esx-02, fault: crash}
+  - {at: 9m, fault: control-plane-crash, components: [vm-operator], repair_after: 3m}\n";
+    let actors = run(&scenario(2, 16, 2, &w, faults));
+    assert_eq!(placed(&actors, "a").unwrap().0, HostId(0));
+    assert_eq!(hosts(&actors, &["a"]), vec![on("esx-01")]);
+}
+
 #[test]
 fn a_vm_that_ha_finds_no_room_for_is_failed_with_the_reason_and_keeps_retrying() {
     let w = [

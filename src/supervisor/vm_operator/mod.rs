@@ -218,6 +218,7 @@ impl VmOperator {
             SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => self.displaced(vm, ctx),
+            SupMsg::Workloads { held } => self.still_held(&held, ctx),
             SupMsg::Retry { generation } => self.retry_fired(generation, ctx),
             SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
             SupMsg::Restart => self.restarted(ctx),
@@ -641,6 +642,28 @@ impl VmOperator {
         s.life = Life::Displaced { vm, size };
         s.desired = VmStatus::off(VmPhase::Created, PowerState::PoweredOff, Some(reason));
         self.sync_status(&key, ctx);
+    }
+
+    /// After its restart, what placement holds of the VMs it believes
+    /// running: a host failure, an HA restart or a loss told while it was
+    /// down was lost with the process, so it is taken from here.
+    fn still_held<C: Context>(&mut self, held: &[(VmId, Option<HostId>)], ctx: &mut C) {
+        let running: Vec<(VmId, HostId)> = (self.vms.values())
+            .filter_map(|s| match s.life {
+                Life::Running { vm, host, .. } => Some((vm, host)),
+                _ => None,
+            })
+            .collect();
+        for (vm, host) in running {
+            match held.binary_search_by_key(&vm, |(v, _)| *v) {
+                Err(_) => self.lost(vm, ctx),
+                Ok(i) => match held[i].1 {
+                    None => self.displaced(vm, ctx),
+                    Some(now) if now != host => self.placed(vm, now, ctx),
+                    Some(_) => {}
+                },
+            }
+        }
     }
 
     fn lost<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
