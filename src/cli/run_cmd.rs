@@ -56,7 +56,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if let Some(text) = &args.fault_profile {
         let profile = pacsim::fuzz::Profile::decode(text).map_err(Failure::bad_input)?;
         profile.validate(&scenario).map_err(Failure::bad_input)?;
-        profile.apply(&mut scenario);
+        profile.apply_and_embed(&mut scenario);
     }
     if let Some(spec) = &args.workload_trace {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;

@@ -23,6 +23,11 @@ const S: u64 = 1_000_000_000;
 /// pods and VMs must have settled (see `check::supervisor::unsettled`).
 pub const SUPERVISOR_RECOVERY: SimDuration = SimDuration::from_secs(30 * 60);
 
+/// How a run's scenario text records the profile it ran with: a comment,
+/// so the text still parses as the plain scenario, that readers of a log
+/// or trace find again ([`Profile::embedded`]) to rebuild the same world.
+const EMBEDDED: &str = "# pacsim run --fault-profile ";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Crash {
@@ -234,6 +239,27 @@ impl Profile {
             })
             .collect();
         parts.join(";")
+    }
+
+    /// Adds the profile to the faults of `scenario` ([`Profile::apply`])
+    /// and records it in `scenario.source`, the text a log or trace embeds.
+    pub fn apply_and_embed(&self, scenario: &mut Scenario) {
+        self.apply(scenario);
+        if !scenario.source.ends_with('\n') {
+            scenario.source.push('\n');
+        }
+        scenario
+            .source
+            .push_str(&format!("{EMBEDDED}{}\n", self.encode()));
+    }
+
+    /// The profile recorded in an embedded scenario text, with its 1-based
+    /// line: `None` when the run had none.
+    pub fn embedded(source: &str) -> Option<(usize, Result<Profile, String>)> {
+        let (i, line) = (source.lines().enumerate())
+            .filter(|(_, l)| l.starts_with(EMBEDDED))
+            .last()?;
+        Some((i + 1, Profile::decode(&line[EMBEDDED.len()..])))
     }
 
     pub fn decode(text: &str) -> Result<Profile, String> {
@@ -705,6 +731,31 @@ fn decode_item(part: &str) -> Option<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text a log embeds carries the profile as a comment: it still
+    /// parses as the plain scenario, `embedded` finds the profile again,
+    /// and a damaged one is named with its line.
+    #[test]
+    fn an_embedded_profile_is_found_again_and_a_bad_one_has_its_line() {
+        let text = "seed: 1\nduration: 1h\ndatacenter:\n  host_models: [{name: m, cpu: 8, memory: 32Gi}]\n  clusters: [{name: c, hosts: [{model: m, count: 2}]}]\n";
+        let mut scenario = crate::scenario::parse_scenario(text, "<inline>").unwrap();
+        assert_eq!(Profile::embedded(&scenario.source).map(|(l, _)| l), None);
+        let profile = Profile::decode("crash:1@60+30").unwrap();
+        profile.apply_and_embed(&mut scenario);
+        let (line, found) = Profile::embedded(&scenario.source).unwrap();
+        assert_eq!((line, found), (6, Ok(profile)));
+        let rebuilt = crate::trace::header_scenario(&scenario.source, 9).unwrap();
+        assert_eq!(rebuilt.seed, 9);
+        assert_eq!(rebuilt.faults.scheduled.len(), 1);
+        let bad = scenario.source.replace("crash:1@60+30", "crash:7@60+30");
+        let err = crate::trace::header_scenario(&bad, 9)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "<trace header>:6:1: the run's fault profile: fault profile names host 7, but the scenario has 2 hosts"
+        );
+    }
 
     #[test]
     fn a_profile_survives_encoding() {

@@ -37,12 +37,26 @@ pub enum ReplayError {
 }
 
 /// The header's scenario, with the header's seed (a run may have overridden
-/// the file's `seed:`).
+/// the file's `seed:`) and the fault profile the run added, if any (see
+/// [`crate::fuzz::Profile::apply_and_embed`]).
 pub fn header_scenario(
     text: &str,
     seed: u64,
 ) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
-    let mut scenario = crate::scenario::parse_scenario(text, "<trace header>")?;
+    const FILE: &str = "<trace header>";
+    let mut scenario = crate::scenario::parse_scenario(text, FILE)?;
     scenario.seed = seed;
+    if let Some((line, profile)) = crate::fuzz::Profile::embedded(text) {
+        let invalid = |message: String| crate::scenario::ScenarioError::Invalid {
+            file: FILE.into(),
+            location: crate::scenario::Location { line, col: 1 },
+            message,
+        };
+        let profile = profile.map_err(|e| invalid(format!("the run's fault profile: {e}")))?;
+        profile
+            .validate(&scenario)
+            .map_err(|e| invalid(format!("the run's fault profile: {e}")))?;
+        profile.apply(&mut scenario);
+    }
     Ok(scenario)
 }

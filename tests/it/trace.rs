@@ -542,3 +542,55 @@ fn the_cli_names_the_damage_and_salvages_on_request() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a pacsim trace"));
 }
+
+/// `run --fault-profile` adds faults that the scenario file does not have:
+/// the text the log and the trace embed records the profile, so `replay
+/// --verify` re-runs the same world and `inspect` names its actors (here
+/// the fault source that the profile alone brings). Before, the embedded
+/// text was the bare file: verify diverged at record #0, and inspect
+/// named every actor after the fault source by its neighbour's name.
+#[test]
+fn a_run_with_a_fault_profile_replays_and_inspects_as_it_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "seed: 3
+duration: 2h
+datacenter:
+  host_models: [{name: m, cpu: 16, memory: 64Gi}]
+  clusters: [{name: c, hosts: [{model: m, count: 3}]}]
+workloads:
+  generators:
+    - {name: g, rate: 1/min, lifetime: exp(20m), sizes: [{cpu: 2, memory: 4Gi}]}
+",
+    )
+    .unwrap();
+    let (log, trace) = (dir.path().join("log"), dir.path().join("t.pstrace"));
+    let o = pacsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        log.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+        "--fault-profile",
+        "crash:1@1800+600",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    match verify(&trace, false, |_, _| {}).unwrap() {
+        Verdict::Match { records, .. } => assert!(records > 0),
+        other => panic!("the run does not verify: {other:?}"),
+    }
+    let o = pacsim(&["inspect", log.to_str().unwrap(), "--kind", "HostCrash"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("00:30:00  faults -> host/esx-02  HostCrash"),
+        "{stdout}"
+    );
+}
