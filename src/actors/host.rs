@@ -274,9 +274,11 @@ impl Host {
         let deferred = std::mem::take(&mut self.deferred);
         if fenced {
             // Placement declared this host failed (it is down in its view):
-            // what still runs here was restarted elsewhere.
+            // what still runs here was restarted elsewhere, and the
+            // power-ons held back are dropped with the old incarnation.
             if self.up {
                 self.power_off_all(ctx);
+                self.tell_dropped_starts(&deferred, ctx);
                 self.incarnation += 1;
                 self.send_up(ctx);
             }
@@ -307,6 +309,25 @@ impl Host {
             && !vms.is_empty()
         {
             let msg = crate::supervisor::SupMsg::CrxsPoweredOff { vms };
+            ctx.send(s, SimDuration::ZERO, msg.event());
+        }
+    }
+
+    /// Tells the Spherelet which held-back power-ons a fenced heal drops:
+    /// it may have started those CRXs' pods while the host was cut off,
+    /// and none of them will ever run here.
+    fn tell_dropped_starts<C: Context>(&self, deferred: &[Event], ctx: &mut C) {
+        let Some(s) = self.spherelet else {
+            return;
+        };
+        let vms: Vec<VmId> = (deferred.iter())
+            .filter_map(|e| match e {
+                Event::VmPowerOn { vm, .. } if !self.vms.contains(*vm) => Some(*vm),
+                _ => None,
+            })
+            .collect();
+        if !vms.is_empty() {
+            let msg = crate::supervisor::SupMsg::CrxStartsDropped { vms };
             ctx.send(s, SimDuration::ZERO, msg.event());
         }
     }

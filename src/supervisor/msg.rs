@@ -279,6 +279,12 @@ pub enum SupMsg {
     Workloads {
         held: Vec<(VmId, Option<HostId>)>,
     },
+    /// host -> its Spherelet, at a fenced heal: power-ons that reached the
+    /// host's side of the partition and were dropped (HA had restarted or
+    /// forgotten those VMs), so their CRXs never ran here.
+    CrxStartsDropped {
+        vms: Vec<VmId>,
+    },
 }
 
 /// What a guest cluster arms for itself.
@@ -469,6 +475,7 @@ impl SupMsg {
             SupMsg::HostStateAsked => "HostStateAsked",
             SupMsg::WorkloadsAsked => "WorkloadsAsked",
             SupMsg::Workloads { .. } => "Workloads",
+            SupMsg::CrxStartsDropped { .. } => "CrxStartsDropped",
         }
     }
 

@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 /// The reason of a pod whose CRX HA powered off while its host was cut off.
 const CRX_FENCED: &str =
     "NodeLost: vSphere HA powered the pod's CRX off while its host was cut off";
+const CRX_NEVER_STARTED: &str = "NodeLost: the pod's CRX never powered on: its host was cut off, \
+     and vSphere HA had declared it failed before the power-on ran";
 
 #[derive(Clone, Debug)]
 struct RunningPod {
@@ -133,7 +135,8 @@ impl Spherelet {
                 SupMsg::StopPod { pod } => {
                     self.pods.remove(&pod);
                 }
-                SupMsg::CrxsPoweredOff { vms } => self.crxs_powered_off(&vms, ctx),
+                SupMsg::CrxsPoweredOff { vms } => self.crxs_gone(&vms, CRX_FENCED, ctx),
+                SupMsg::CrxStartsDropped { vms } => self.crxs_gone(&vms, CRX_NEVER_STARTED, ctx),
                 SupMsg::SphereletPods { pods, lost } => self.sync_pods(pods, lost, ctx),
                 SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
                 SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
@@ -247,9 +250,10 @@ impl Spherelet {
         self.heartbeat(ctx);
     }
 
-    /// HA powered these VMs off while the host was cut off: the pods whose
-    /// CRX was among them are gone, and reported Failed.
-    fn crxs_powered_off<C: Context>(&mut self, vms: &[VmId], ctx: &mut C) {
+    /// These CRXs are not running here (HA powered them off while the host
+    /// was cut off, or their power-on was dropped at a fenced heal): their
+    /// pods are gone, and reported Failed with `reason`.
+    fn crxs_gone<C: Context>(&mut self, vms: &[VmId], reason: &str, ctx: &mut C) {
         let gone: Vec<ObjectKey> = self
             .pods
             .iter()
@@ -258,7 +262,7 @@ impl Spherelet {
             .collect();
         for pod in gone {
             self.pods.remove(&pod);
-            self.report_lost(pod, CRX_FENCED, ctx);
+            self.report_lost(pod, reason, ctx);
         }
     }
 
@@ -380,6 +384,18 @@ impl Spherelet {
 
     /// A write to the API server, held back while the host is cut off.
     fn write<C: Context>(&mut self, op: SystemOp, ctx: &mut C) {
+        // A Running report waiting to be sent again is stale once the pod is
+        // no longer run here (its CRX is gone and Failed reported): sent
+        // after that report, it would make the pod Running again.
+        if let SystemOp::PodStatus {
+            pod,
+            phase: PodPhase::Running,
+            ..
+        } = &op
+            && !self.pods.contains_key(pod)
+        {
+            return;
+        }
         if !self.online() {
             self.outbox.push(op);
             return;
@@ -793,5 +809,61 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    /// A pod started while the host was cut off, whose CRX a fenced heal
+    /// dropped: its Running report, refused below quorum and waiting for
+    /// the next heartbeat, is not sent after the Failed one (it would make
+    /// the pod Running again, with no CRX).
+    #[test]
+    fn a_pod_whose_crx_start_was_dropped_is_reported_failed_and_never_running_again() {
+        let a = addrs(1);
+        let mut s = Spherelet::new(&config(), a.clone(), HostId(0), Resources::cores(8, 64));
+        let mut ctx = TestCtx::new(a.spherelets[0]);
+        s.handle(Event::Start, &mut ctx);
+        let reply = |id, result| SupMsg::Reply { id, result }.event();
+        s.handle(reply(0, Ok(1)), &mut ctx);
+        let unreachable = SupMsg::HostState {
+            up: true,
+            reachable: false,
+        };
+        s.handle(unreachable.event(), &mut ctx);
+        let start = SupMsg::StartPod {
+            pod: key("p"),
+            vm: VmId(9),
+            run_for: None,
+        };
+        s.handle(start.event(), &mut ctx);
+        let booted = SupMsg::PodBooted {
+            pod: key("p"),
+            generation: 0,
+        };
+        s.handle(booted.event(), &mut ctx);
+        let reachable = SupMsg::HostState {
+            up: true,
+            reachable: true,
+        };
+        s.handle(reachable.event(), &mut ctx);
+        msgs(&mut ctx);
+        // The held-back Running (call 1) is refused below quorum.
+        s.handle(
+            reply(1, Err(ApiError::Unavailable("quorum".into()))),
+            &mut ctx,
+        );
+        let dropped = SupMsg::CrxStartsDropped { vms: vec![VmId(9)] };
+        s.handle(dropped.event(), &mut ctx);
+        assert_eq!(s.pods().count(), 0);
+        ctx.now = SimTime(60_000_000_000);
+        s.handle(SupMsg::HeartbeatTimer.event(), &mut ctx);
+        let phases: Vec<PodPhase> = (msgs(&mut ctx).into_iter())
+            .filter_map(|(_, m)| match m {
+                SupMsg::System {
+                    op: SystemOp::PodStatus { phase, .. },
+                    ..
+                } => Some(phase),
+                _ => None,
+            })
+            .collect();
+        assert!(!phases.contains(&PodPhase::Running), "{phases:?}");
     }
 }

@@ -490,3 +490,31 @@ fn a_spherelet_whose_ask_was_lost_gets_its_pods_when_wps_is_back() {
     // Started once WPS was back (7m) and the Spherelet had booted it (5 s).
     assert_eq!(on_esx01, [Some(425)]);
 }
+
+/// esx-01 and esx-02 are cut off from 58 s to 1m53s: the Deployment's pods,
+/// created at 1m while their nodes still look Ready, are bound there, and
+/// their Spherelets start them, but the CRXs' power-ons wait on the hosts'
+/// side of the partition. HA declares both hosts failed at 1m13s, so the
+/// heal fences them and the held power-ons are dropped: the hosts tell
+/// their Spherelets, which report the pods Failed, and the ReplicaSet
+/// replaces them. (Before, a pod stayed Running with a CRX that never ran:
+/// fuzz seed 10542 of `supervisor-basic.yaml`.)
+#[test]
+fn a_pod_whose_crx_power_on_a_fenced_heal_dropped_is_reported_and_replaced() {
+    let faults = "  - {at: 58s, fault: partition, hosts: [esx-01, esx-02], duration: 55s}\n";
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    let mut out = checked(&s);
+    let never_started: Vec<String> = crate::support::api(&out.actors)
+        .objects()
+        .filter(|o| {
+            matches!(&o.body, pacsim::supervisor::objects::Body::Pod(p)
+                if p.phase == pacsim::supervisor::objects::PodPhase::Failed
+                    && p.reason.as_deref().is_some_and(|r| r.contains("never powered on")))
+        })
+        .map(|o| o.meta.name.clone())
+        .collect();
+    assert_eq!(never_started, ["web-0", "web-1"]);
+    let json = summary(&s, &mut out);
+    assert_eq!(json["supervisor"]["pods"]["running"], 2);
+}
