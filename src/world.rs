@@ -336,7 +336,7 @@ fn restart_asks(
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));
     }
-    if me == addrs.wps || me == addrs.vm_operator {
+    if me == addrs.wps || me == addrs.vm_operator || me == addrs.api_server {
         asks.push((addrs.placement, SupMsg::WorkloadsAsked));
     }
     if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {

@@ -2,7 +2,7 @@
 //! like any VM, on distinct hosts (firm anti-affinity), and restarted by HA;
 //! the API serves only while a majority of them runs.
 
-use crate::model::{Dist, HostId, Resources, VmId};
+use crate::model::{Dist, HostId, Resources, SimTime, VmId};
 
 #[derive(Clone, Debug)]
 pub struct Member {
@@ -12,6 +12,9 @@ pub struct Member {
     /// Bumped when the member goes down, so a boot timer of an older life
     /// is ignored.
     pub generation: u64,
+    /// When its pending boot completes: the VM boots whether or not the
+    /// API server's process is up to see the timer fire.
+    pub boot_done: Option<SimTime>,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +35,7 @@ impl ControlPlane {
                 host: None,
                 up: true,
                 generation: 0,
+                boot_done: None,
             })
             .collect();
         ControlPlane {
@@ -72,6 +76,7 @@ impl ControlPlane {
         let m = &mut self.members[member];
         m.generation += 1;
         m.host = None;
+        m.boot_done = None;
         std::mem::replace(&mut m.up, false)
     }
 }

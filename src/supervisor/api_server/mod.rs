@@ -16,7 +16,7 @@ use super::notes::SupNote;
 use super::objects::{Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
 use crate::actor::{Context, Note};
 use crate::event::Event;
-use crate::model::{ActorId, SimDuration};
+use crate::model::{ActorId, HostId, SimDuration, VmId};
 use admission::Usage;
 use control_plane::ControlPlane;
 use std::collections::{BTreeMap, BTreeSet};
@@ -124,6 +124,12 @@ impl ApiServer {
             .find(|k| !self.objects.contains_key(*k) && !self.tombstones.contains(*k))
     }
 
+    /// Each control-plane member's host (as the API server knows it) and
+    /// whether it runs, by member.
+    pub fn control_plane_members(&self) -> impl Iterator<Item = (Option<HostId>, bool)> + '_ {
+        self.control_plane.members.iter().map(|m| (m.host, m.up))
+    }
+
     /// (running, total) control-plane VMs.
     pub fn control_plane_running(&self) -> (usize, usize) {
         (
@@ -173,8 +179,10 @@ impl ApiServer {
             }
             SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
             SupMsg::List => self.list(caller, ctx),
-            // Its own restart: the store is whole, nothing to forget.
-            SupMsg::Restart => {}
+            // Its own restart: the store is whole, but the boot timers that
+            // fired while it was down were lost.
+            SupMsg::Restart => self.resume_boots(ctx),
+            SupMsg::Workloads { held } => self.members_held(&held, ctx),
             SupMsg::ControlPlaneVmFailed { member } => {
                 ctx.note(Note::Sup(SupNote::Fault {
                     kind: "control_plane_vm",
@@ -713,11 +721,57 @@ impl ApiServer {
         if !m.up {
             let generation = m.generation;
             let boot = SimDuration(ctx.rng().sample(&self.control_plane.boot));
+            m.boot_done = Some(ctx.now().saturating_add(boot));
             let msg = SupMsg::ControlPlaneBooted {
                 member: i as u32,
                 generation,
             };
             ctx.send(ctx.me(), boot, msg.event());
+        }
+    }
+
+    /// After a restart: a member whose boot ended while the process was
+    /// down is up now; one still booting gets its timer again.
+    fn resume_boots<C: Context>(&mut self, ctx: &mut C) {
+        let now = ctx.now();
+        for member in 0..self.control_plane.members.len() {
+            let m = &self.control_plane.members[member];
+            let (Some(done), false) = (m.boot_done, m.up) else {
+                continue;
+            };
+            let generation = m.generation;
+            if done <= now {
+                self.member_booted(member, generation, ctx);
+            } else {
+                let msg = SupMsg::ControlPlaneBooted {
+                    member: member as u32,
+                    generation,
+                };
+                ctx.send(ctx.me(), done.since(now), msg.event());
+            }
+        }
+    }
+
+    /// After a restart, placement's answer to what it holds of the
+    /// control-plane VMs: a `Placed` or `Displaced` sent while the process
+    /// was down was lost (and placement ignores the `Place` of a VM it
+    /// holds), so a member placed elsewhere meanwhile boots there, and one
+    /// placement no longer holds is down until the placement `start` asks
+    /// for succeeds.
+    fn members_held<C: Context>(&mut self, held: &[(VmId, Option<HostId>)], ctx: &mut C) {
+        for member in 0..self.control_plane.members.len() {
+            let m = &self.control_plane.members[member];
+            let (vm, host) = (m.vm, m.host);
+            match held.iter().find(|(v, _)| *v == vm).map(|(_, h)| *h) {
+                Some(Some(now_on)) if host != Some(now_on) => {
+                    self.member_displaced(vm, ctx);
+                    self.member_placed(vm, now_on, ctx);
+                }
+                Some(Some(_)) => {}
+                // Awaiting its HA restart, or gone: down until placed.
+                Some(None) | None if host.is_some() => self.member_displaced(vm, ctx),
+                Some(None) | None => {}
+            }
         }
     }
 
