@@ -518,7 +518,7 @@ fn the_liveness_check_catches_a_machine_left_deleting_by_a_planted_bug() {
         &[],
         ("398", "cp-crash:1@17352+161;ds-fail:0@4339"),
         "debug: { capi_forgets_refused_deletes: true }\n",
-        "invariant `recovery-within` violated at seq 39193 (t=05:22:00): \
+        "invariant `recovery-within` violated at seq 39195 (t=05:22:00): \
          machine web-prod-control-plane-66 of TanzuKubernetesCluster/team-a/web-prod \
          is still Provisioning",
     );
