@@ -26,8 +26,10 @@
 //!
 //! Liveness (`recovery-within`, with `expect_recovery_within:` and only
 //! scheduled faults): at `last fault end + bound`, no HA restart is pending
-//! and every VM placement believes placed runs where it believes; with a
-//! Supervisor, its workloads have settled too (see `supervisor::unsettled`).
+//! and every VM placement believes placed runs where it believes (with
+//! message or slow-host faults, every VM whose power-on was due half the
+//! bound before or earlier: one due just now may still be in flight); with
+//! a Supervisor, its workloads have settled too (see `supervisor::unsettled`).
 
 mod chain;
 mod supervisor;
@@ -78,6 +80,11 @@ pub struct Checker {
     recovery_due: Option<SimTime>,
     /// The end of the last scheduled fault (host or Supervisor part).
     recovery_since: SimTime,
+    /// How long before the deadline a power-on must have been due for the
+    /// liveness check to judge it: zero, or half the bound with message or
+    /// slow-host faults, which may hold a power-on in flight past its due
+    /// time (and never stop, so no deadline comes after them).
+    recovery_margin: SimDuration,
     pub checks: u64,
 }
 
@@ -98,15 +105,18 @@ impl Checker {
             Some(bound) if scenario.faults.random.is_empty() => Some(last.saturating_add(bound)),
             _ => None,
         };
+        let agreement = scenario.faults.messages.is_none()
+            && !(scenario.faults.scheduled.iter())
+                .any(|f| f.kind == crate::scenario::HostFaultKind::Slow);
+        let recovery_margin = match scenario.expect_recovery_within {
+            Some(bound) if !agreement => SimDuration(bound.0 / 2),
+            _ => SimDuration::ZERO,
+        };
         Checker {
-            agreement: scenario.faults.messages.is_none()
-                && !scenario
-                    .faults
-                    .scheduled
-                    .iter()
-                    .any(|f| f.kind == crate::scenario::HostFaultKind::Slow),
+            agreement,
             recovery_due,
             recovery_since: last,
+            recovery_margin,
             checks: 0,
         }
     }
@@ -305,7 +315,8 @@ impl Checker {
                 p.pending_restarts()
             ))
         } else {
-            disagreement(p, &hosts, now, true, |vm, host| {
+            let judged_before = SimTime(now.0.saturating_sub(self.recovery_margin.0));
+            disagreement(p, &hosts, judged_before, true, |vm, host| {
                 hosts[host.0 as usize].runs(vm)
             })
             .or_else(|| supervisor::unsettled(actors, self.recovery_since))
@@ -464,10 +475,35 @@ mod tests {
             agreement: true,
             recovery_due: None,
             recovery_since: SimTime::ZERO,
+            recovery_margin: SimDuration::ZERO,
             checks: 0,
         };
         let v = checker.check(actors, SimTime(1), 7)?;
         Some((v.invariant, v.detail))
+    }
+
+    /// With message faults the liveness check judges only power-ons due
+    /// half the bound before its deadline or earlier: one lost for good is
+    /// still found, one that may still be in flight is not.
+    #[test]
+    fn with_message_faults_liveness_judges_power_ons_due_a_margin_ago() {
+        const MIN: u64 = 60_000_000_000;
+        let lost_second = world(|vm, to| if vm == VmId(1) { vec![] } else { vec![to] });
+        let recovery = |due: u64| {
+            let mut checker = Checker {
+                agreement: false,
+                recovery_due: Some(SimTime(due)),
+                recovery_since: SimTime::ZERO,
+                recovery_margin: SimDuration(5 * MIN),
+                checks: 0,
+            };
+            (checker.check_recovery(&lost_second, SimTime(due), 9)).map(|v| v.detail)
+        };
+        assert_eq!(
+            recovery(10 * MIN).as_deref(),
+            Some("placement believes vm-1 runs on host#0 since 00:00:00, but it does not")
+        );
+        assert_eq!(recovery(4 * MIN), None);
     }
 
     #[test]
