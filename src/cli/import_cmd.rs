@@ -5,9 +5,11 @@
 
 use super::Failure;
 use pacsim::import::export::{ExportOptions, scenario_yaml};
-use pacsim::import::{ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, import};
+use pacsim::import::{
+    ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, WorkloadTrace, import,
+};
 use pacsim::model::Resources;
-use pacsim::scenario::{Scenario, Workloads, units};
+use pacsim::scenario::{Scenario, units};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -85,24 +87,12 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
 }
 
 /// `--workload-trace FORMAT:PATH`: the scenario keeps its datacenter,
-/// placement and faults; its workloads become the trace's VMs.
+/// placement and faults; its workloads become the trace's VMs, and the
+/// scenario text the log embeds says so (see `WorkloadTrace`).
 pub fn apply_workload_trace(scenario: &mut Scenario, spec: &str) -> Result<(), Failure> {
-    let (format, path) = spec.split_once(':').ok_or_else(|| {
-        Failure::bad_input(format!(
-            "--workload-trace expects FORMAT:PATH, found `{spec}`"
-        ))
-    })?;
-    let format = parse_format(format)?;
-    let workload = timed_import(format, Path::new(path), &ImportOptions::default())?;
-    scenario.workloads = Workloads {
-        vms: workload.vms,
-        generators: Vec::new(),
-        manifests: Default::default(),
-    };
-    // The log embeds the scenario text; say that its workloads were replaced.
-    scenario.source.push_str(&format!(
-        "\n# workloads replaced by --workload-trace {spec}\n"
-    ));
+    let trace = WorkloadTrace::parse(spec).map_err(Failure::bad_input)?;
+    let workload = timed_import(trace.format, &trace.path, &ImportOptions::default())?;
+    trace.apply_and_embed(scenario, workload);
     Ok(())
 }
 
@@ -135,13 +125,7 @@ fn timed_import(
 }
 
 fn parse_format(name: &str) -> Result<TraceFormat, Failure> {
-    TraceFormat::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = TraceFormat::ALL.iter().map(|f| f.name()).collect();
-        Failure::bad_input(format!(
-            "unknown trace format `{name}`; expected one of: {}",
-            names.join(", ")
-        ))
-    })
+    TraceFormat::parse(name).map_err(Failure::bad_input)
 }
 
 /// `cpu=64,memory=512Gi[,gpus=8]` in the scenario file's units.

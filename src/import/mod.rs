@@ -23,12 +23,14 @@ mod azure_bins;
 mod azure_vmtable;
 mod bitbrains;
 mod collect;
+mod embedded;
 mod error;
 pub mod export;
 mod google2019;
 mod rows;
 mod swf;
 
+pub use embedded::WorkloadTrace;
 pub use error::ImportError;
 
 use crate::model::resources::GIB;
@@ -73,6 +75,17 @@ impl TraceFormat {
 
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// As [`Self::from_name`], with the error a user sees.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown trace format `{name}`; expected one of: {}",
+                names.join(", ")
+            )
+        })
     }
 }
 

@@ -29,7 +29,7 @@ pub enum ReplayError {
     Trace(#[from] TraceError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("the scenario embedded in the trace does not parse: {0}")]
+    #[error("the scenario embedded in the run cannot be rebuilt: {0}")]
     Scenario(#[from] crate::scenario::ScenarioError),
     /// A bad `--what-if` or filter argument.
     #[error("{0}")]
@@ -37,8 +37,9 @@ pub enum ReplayError {
 }
 
 /// The header's scenario, with the header's seed (a run may have overridden
-/// the file's `seed:`) and the fault profile the run added, if any (see
-/// [`crate::fuzz::Profile::apply_and_embed`]).
+/// the file's `seed:`), the fault profile the run added, if any (see
+/// [`crate::fuzz::Profile::apply_and_embed`]), and the trace that replaced
+/// its workloads, if any (see [`crate::import::WorkloadTrace`]).
 pub fn header_scenario(
     text: &str,
     seed: u64,
@@ -57,6 +58,15 @@ pub fn header_scenario(
             .validate(&scenario)
             .map_err(|e| invalid(format!("the run's fault profile: {e}")))?;
         profile.apply(&mut scenario);
+    }
+    if let Some((line, trace)) = crate::import::WorkloadTrace::embedded(text) {
+        let invalid = |message: String| crate::scenario::ScenarioError::Invalid {
+            file: FILE.into(),
+            location: crate::scenario::Location { line, col: 1 },
+            message,
+        };
+        let (trace, digest) = trace.map_err(&invalid)?;
+        trace.reapply(&mut scenario, &digest).map_err(invalid)?;
     }
     Ok(scenario)
 }

@@ -594,3 +594,45 @@ workloads:
         "{stdout}"
     );
 }
+
+/// `run --workload-trace` replaces the scenario's workloads with a trace's
+/// VMs: the embedded text names the trace and the blake3 of the VMs read,
+/// so `replay --verify` re-reads the same VMs and reproduces the run, and
+/// says plainly when the trace gives other VMs or is gone. Before, verify
+/// re-ran the scenario's own generators and diverged at record #0.
+#[test]
+fn a_run_with_a_workload_trace_replays_from_the_same_file_and_names_a_changed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["v1.dev.txt", "flav_map.txt", "v1.interval_map.txt"] {
+        let from = repo().join("traces/azure-bins-slice").join(file);
+        std::fs::copy(from, dir.path().join(file)).unwrap();
+    }
+    let slice = dir.path().join("v1.dev.txt");
+    let trace = dir.path().join("t.pstrace");
+    let spec = format!("azure-bins:{}", slice.display());
+    let o = pacsim(&[
+        "run",
+        scenario_path("quickstart.yaml").to_str().unwrap(),
+        "--no-persist",
+        "--workload-trace",
+        &spec,
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    match verify(&trace, false, |_, _| {}).unwrap() {
+        Verdict::Match { records, .. } => assert!(records > 10_000),
+        other => panic!("the run does not verify: {other:?}"),
+    }
+    let text = std::fs::read_to_string(&slice).unwrap();
+    std::fs::write(&slice, text.replacen(",g,", ",b,", 1)).unwrap();
+    let changed = verify(&trace, false, |_, _| {}).unwrap_err().to_string();
+    assert!(changed.contains("which gives other VMs now"), "{changed}");
+    std::fs::remove_file(&slice).unwrap();
+    let gone = verify(&trace, false, |_, _| {}).unwrap_err().to_string();
+    assert!(gone.contains("which cannot be read here"), "{gone}");
+}
