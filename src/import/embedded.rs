@@ -13,6 +13,10 @@ use std::path::PathBuf;
 const EMBEDDED: &str = "# pacsim run --workload-trace ";
 const DIGEST: &str = " blake3=";
 
+/// An embedded line read back: the trace and the digest of its VMs, or
+/// what is wrong with the line.
+pub type Embedded = Result<(WorkloadTrace, String), String>;
+
 /// A trace a run's workloads came from, as `--workload-trace` names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkloadTrace {
@@ -57,7 +61,7 @@ impl WorkloadTrace {
 
     /// The trace recorded in an embedded scenario text, with its digest and
     /// 1-based line: `None` when the run kept its own workloads.
-    pub fn embedded(source: &str) -> Option<(usize, Result<(WorkloadTrace, String), String>)> {
+    pub fn embedded(source: &str) -> Option<(usize, Embedded)> {
         let (i, line) = (source.lines().enumerate())
             .filter(|(_, l)| l.starts_with(EMBEDDED))
             .last()?;
