@@ -419,66 +419,81 @@ impl ApiError {
     }
 }
 
-impl SupMsg {
-    /// A short stable name per variant, for counts and filters.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            SupMsg::Call { .. } => "ApiCall",
-            SupMsg::Authorized { .. } => "ApiAuthorized",
-            SupMsg::System { .. } => "ApiSystemCall",
-            SupMsg::Reply { .. } => "ApiReply",
-            SupMsg::Denied { .. } => "ApiDenied",
-            SupMsg::Changed { .. } => "WatchEvent",
-            SupMsg::IpRequest { .. } => "IpRequest",
-            SupMsg::IpGranted { .. } => "IpGranted",
-            SupMsg::IpRefused { .. } => "IpRefused",
-            SupMsg::IpRelease { .. } => "IpRelease",
-            SupMsg::VolumeRequest { .. } => "VolumeRequest",
-            SupMsg::VolumeGranted { .. } => "VolumeGranted",
-            SupMsg::VolumeRefused { .. } => "VolumeRefused",
-            SupMsg::VolumeRelease { .. } => "VolumeRelease",
-            SupMsg::Place { .. } => "SupPlace",
-            SupMsg::Placed { .. } => "SupPlaced",
-            SupMsg::PlaceFailed { .. } => "SupPlaceFailed",
-            SupMsg::Displaced { .. } => "SupDisplaced",
-            SupMsg::StartPod { .. } => "StartPod",
-            SupMsg::StopPod { .. } => "StopPod",
-            SupMsg::HeartbeatTimer => "HeartbeatTimer",
-            SupMsg::PodBooted { .. } => "PodBooted",
-            SupMsg::PodFinished { .. } => "PodFinished",
-            SupMsg::Heartbeat { .. } => "NodeHeartbeat",
-            SupMsg::HostState { .. } => "HostState",
-            SupMsg::NodeCheck { .. } => "NodeCheck",
-            SupMsg::ControlPlaneBooted { .. } => "ControlPlaneBooted",
-            SupMsg::Retry { .. } => "Retry",
-            SupMsg::Crash => "ProcessCrash",
-            SupMsg::Restart => "ProcessRestart",
-            SupMsg::Hang => "ProcessHang",
-            SupMsg::Unhang => "ProcessUnhang",
-            SupMsg::ControlPlaneVmFailed { .. } => "ControlPlaneVmFailed",
-            SupMsg::DatastoreFailed { .. } => "DatastoreFailed",
-            SupMsg::DatastoreRepaired { .. } => "DatastoreRepaired",
-            SupMsg::GuestNodeUp { .. } => "GuestNodeUp",
-            SupMsg::GuestNodeDown { .. } => "GuestNodeDown",
-            SupMsg::GuestDrain { .. } => "GuestDrain",
-            SupMsg::GuestNodeDrained { .. } => "GuestNodeDrained",
-            SupMsg::GuestNodeGone { .. } => "GuestNodeGone",
-            SupMsg::GuestScalePool { .. } => "GuestScalePool",
-            SupMsg::GuestCall { .. } => "GuestCall",
-            SupMsg::GuestTimer(_) => "GuestTimer",
-            SupMsg::List => "ApiList",
-            SupMsg::Listed { .. } => "ApiListed",
-            SupMsg::CrxsPoweredOff { .. } => "CrxsPoweredOff",
-            SupMsg::DatastoreHealth => "DatastoreHealth",
-            SupMsg::SphereletRestarted { .. } => "SphereletRestarted",
-            SupMsg::SphereletPods { .. } => "SphereletPods",
-            SupMsg::HostStateAsked => "HostStateAsked",
-            SupMsg::WorkloadsAsked => "WorkloadsAsked",
-            SupMsg::Workloads { .. } => "Workloads",
-            SupMsg::CrxStartsDropped { .. } => "CrxStartsDropped",
-        }
-    }
+/// [`SupMsg::kind`] and [`SupMsg::KINDS`] from one list, so that every
+/// name a count shows is one a filter accepts.
+macro_rules! kind_names {
+    ($($variant:ident => $name:literal,)*) => {
+        impl SupMsg {
+            /// Every [`SupMsg::kind`] name, in declaration order.
+            pub const KINDS: &'static [&'static str] = &[$($name),*];
 
+            /// A short stable name per variant, for counts and filters.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(SupMsg::$variant { .. } => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kind_names! {
+    Call => "ApiCall",
+    Authorized => "ApiAuthorized",
+    System => "ApiSystemCall",
+    Reply => "ApiReply",
+    Denied => "ApiDenied",
+    Changed => "WatchEvent",
+    IpRequest => "IpRequest",
+    IpGranted => "IpGranted",
+    IpRefused => "IpRefused",
+    IpRelease => "IpRelease",
+    VolumeRequest => "VolumeRequest",
+    VolumeGranted => "VolumeGranted",
+    VolumeRefused => "VolumeRefused",
+    VolumeRelease => "VolumeRelease",
+    Place => "SupPlace",
+    Placed => "SupPlaced",
+    PlaceFailed => "SupPlaceFailed",
+    Displaced => "SupDisplaced",
+    StartPod => "StartPod",
+    StopPod => "StopPod",
+    HeartbeatTimer => "HeartbeatTimer",
+    PodBooted => "PodBooted",
+    PodFinished => "PodFinished",
+    Heartbeat => "NodeHeartbeat",
+    HostState => "HostState",
+    NodeCheck => "NodeCheck",
+    ControlPlaneBooted => "ControlPlaneBooted",
+    Retry => "Retry",
+    Crash => "ProcessCrash",
+    Restart => "ProcessRestart",
+    Hang => "ProcessHang",
+    Unhang => "ProcessUnhang",
+    ControlPlaneVmFailed => "ControlPlaneVmFailed",
+    DatastoreFailed => "DatastoreFailed",
+    DatastoreRepaired => "DatastoreRepaired",
+    GuestNodeUp => "GuestNodeUp",
+    GuestNodeDown => "GuestNodeDown",
+    GuestDrain => "GuestDrain",
+    GuestNodeDrained => "GuestNodeDrained",
+    GuestNodeGone => "GuestNodeGone",
+    GuestScalePool => "GuestScalePool",
+    GuestCall => "GuestCall",
+    GuestTimer => "GuestTimer",
+    List => "ApiList",
+    Listed => "ApiListed",
+    CrxsPoweredOff => "CrxsPoweredOff",
+    DatastoreHealth => "DatastoreHealth",
+    SphereletRestarted => "SphereletRestarted",
+    SphereletPods => "SphereletPods",
+    HostStateAsked => "HostStateAsked",
+    WorkloadsAsked => "WorkloadsAsked",
+    Workloads => "Workloads",
+    CrxStartsDropped => "CrxStartsDropped",
+}
+
+impl SupMsg {
     /// Wraps into the world's event type.
     pub fn event(self) -> crate::event::Event {
         crate::event::Event::Supervisor(Box::new(self))

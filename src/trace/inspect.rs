@@ -74,17 +74,24 @@ pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, St
     Err(format!("no actor named `{text}` (actors: {known})"))
 }
 
-/// `VmPowerOn,VmPowerOff` into checked kind names.
+/// `VmPowerOn,VmPowerOff` into checked kind names: an event's, or a
+/// Supervisor message's (as `--counts` shows them).
 pub fn parse_kinds(text: &str) -> Result<BTreeSet<&'static str>, String> {
+    let sup = crate::supervisor::SupMsg::KINDS;
     text.split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|k| {
-            KINDS
-                .iter()
+            (KINDS.iter().chain(sup))
                 .find(|known| known.eq_ignore_ascii_case(k))
                 .copied()
-                .ok_or_else(|| format!("unknown event kind `{k}` (one of {})", KINDS.join(", ")))
+                .ok_or_else(|| {
+                    format!(
+                        "unknown event kind `{k}` (one of {}; or of the Supervisor's: {})",
+                        KINDS.join(", "),
+                        sup.join(", ")
+                    )
+                })
         })
         .collect()
 }

@@ -323,6 +323,37 @@ fn inspect_filters_and_counts_give_the_known_quickstart_answers() {
     assert!(inspect::resolve_actor("host/esx-99", Some(&names)).is_err());
 }
 
+/// `--kind` takes the Supervisor's message kinds too, the names `--counts`
+/// shows for them (before, only the plain events' were accepted).
+#[test]
+fn inspect_filters_by_the_supervisors_message_kinds() {
+    let kinds = inspect::parse_kinds("WatchEvent, nodeheartbeat,VmPowerOn").unwrap();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["NodeHeartbeat", "VmPowerOn", "WatchEvent"]
+    );
+    let err = inspect::parse_kinds("Nope").unwrap_err();
+    assert!(err.contains("or of the Supervisor's: ApiCall, "), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let s = scenario_path("supervisor-basic.yaml");
+    let o = pacsim(&["run", s.to_str().unwrap(), "--out", log.to_str().unwrap()]);
+    assert!(o.status.code().is_some());
+    let o = pacsim(&[
+        "inspect",
+        log.to_str().unwrap(),
+        "--kind",
+        "SupPlaced",
+        "--to",
+        "1s",
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.lines().count() >= 3 && stdout.lines().all(|l| l.contains("Supervisor(Placed {")),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn a_cause_chain_runs_from_an_external_input_to_the_record() {
     let source = RecordSource::at(&quickstart_trace());
