@@ -520,6 +520,25 @@ fn a_pod_whose_crx_power_on_a_fenced_heal_dropped_is_reported_and_replaced() {
     assert_eq!(json["supervisor"]["pods"]["running"], 2);
 }
 
+/// The control-plane members (host, running) at the end of a checked run
+/// of [`world`] with `faults` and a 30-minute liveness bound.
+fn control_plane_at_the_end(faults: &str) -> Vec<(Option<HostId>, bool)> {
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    let out = checked(&s);
+    crate::support::api(&out.actors)
+        .control_plane_members()
+        .collect()
+}
+
+/// esx-01's control-plane VM restarted on esx-04, the others where DRS
+/// put them, all running.
+const ALL_UP_WITH_THE_FIRST_ON_ESX_04: [(Option<HostId>, bool); 3] = [
+    (Some(HostId(3)), true),
+    (Some(HostId(1)), true),
+    (Some(HostId(2)), true),
+];
+
 /// The control-plane VM on esx-01 is restarted by HA on esx-04 when the
 /// host is cut off (declared failed at 10m15s), and boots there for 2m
 /// while the whole control plane's processes are down (from 11m to 16m):
@@ -531,19 +550,9 @@ fn a_pod_whose_crx_power_on_a_fenced_heal_dropped_is_reported_and_replaced() {
 fn a_control_plane_vm_that_booted_while_the_api_server_was_down_counts_at_its_restart() {
     let faults = "  - {at: 10m, fault: partition, hosts: [esx-01], duration: 84s}
   - {at: 11m, fault: control-plane-crash, repair_after: 5m}\n";
-    let mut s = world("", faults);
-    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
-    let out = checked(&s);
-    let members: Vec<_> = crate::support::api(&out.actors)
-        .control_plane_members()
-        .collect();
     assert_eq!(
-        members,
-        [
-            (Some(HostId(3)), true),
-            (Some(HostId(1)), true),
-            (Some(HostId(2)), true)
-        ]
+        control_plane_at_the_end(faults),
+        ALL_UP_WITH_THE_FIRST_ON_ESX_04
     );
 }
 
@@ -557,18 +566,8 @@ fn a_control_plane_vm_that_booted_while_the_api_server_was_down_counts_at_its_re
 fn a_control_plane_vm_moved_while_the_api_server_was_down_is_learnt_from_placement() {
     let faults = "  - {at: 10m, fault: partition, hosts: [esx-01], duration: 84s}
   - {at: 10m10s, fault: control-plane-crash, repair_after: 5m}\n";
-    let mut s = world("", faults);
-    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
-    let out = checked(&s);
-    let members: Vec<_> = crate::support::api(&out.actors)
-        .control_plane_members()
-        .collect();
     assert_eq!(
-        members,
-        [
-            (Some(HostId(3)), true),
-            (Some(HostId(1)), true),
-            (Some(HostId(2)), true)
-        ]
+        control_plane_at_the_end(faults),
+        ALL_UP_WITH_THE_FIRST_ON_ESX_04
     );
 }
