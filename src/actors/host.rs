@@ -322,7 +322,7 @@ impl Host {
         };
         let vms: Vec<VmId> = (deferred.iter())
             .filter_map(|e| match e {
-                Event::VmPowerOn { vm, .. } if !self.vms.contains(*vm) => Some(*vm),
+                Event::VmPowerOn { vm, .. } => Some(*vm),
                 _ => None,
             })
             .collect();
