@@ -29,7 +29,8 @@
 //! and every VM placement believes placed runs where it believes (with
 //! message or slow-host faults, every VM whose power-on was due half the
 //! bound before or earlier: one due just now may still be in flight); with
-//! a Supervisor, its workloads have settled too (see `supervisor::unsettled`).
+//! a Supervisor, its workloads that existed halfway to the deadline have
+//! settled too (see `supervisor::unsettled`).
 
 mod chain;
 mod supervisor;
@@ -319,7 +320,12 @@ impl Checker {
             disagreement(p, &hosts, judged_before, true, |vm, host| {
                 hosts[host.0 as usize].runs(vm)
             })
-            .or_else(|| supervisor::unsettled(actors, self.recovery_since))
+            .or_else(|| {
+                // What existed half the bound before the deadline has had
+                // at least that long since the last fault ended.
+                let half = (due.0 - self.recovery_since.0) / 2;
+                supervisor::unsettled(actors, SimTime(self.recovery_since.0 + half))
+            })
         };
         detail.map(|detail| Violation {
             invariant: "recovery-within",

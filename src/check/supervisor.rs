@@ -57,7 +57,8 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
 }
 
 /// The first Supervisor workload that has not settled although it existed
-/// before `since` (the last fault's end) and had the recovery bound since:
+/// by `since` (halfway from the last fault's end to the deadline, so it
+/// had at least half the recovery bound):
 /// the API is unavailable; a pod is bound but still Pending (its CRX never
 /// started), or Pending and never tried by the scheduler (no reason); a
 /// powered-on VM is still Creating, or Created in another power state; a

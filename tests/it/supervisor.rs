@@ -571,3 +571,23 @@ fn a_control_plane_vm_moved_while_the_api_server_was_down_is_learnt_from_placeme
         ALL_UP_WITH_THE_FIRST_ON_ESX_04
     );
 }
+
+/// The scheduler crashes at 30 s and never restarts; the Deployment's pods
+/// are created at 1m, after that last fault, so none is ever scheduled.
+/// The liveness check judges what existed half the bound after the fault
+/// ended (30 s + 15m), so it names them at the deadline (30 s + 30m).
+/// (Before, it judged only what existed when the fault ended, and the run
+/// passed.)
+#[test]
+fn the_liveness_check_names_pods_created_after_the_last_fault_that_never_settle() {
+    let faults = "  - {at: 30s, fault: control-plane-crash, components: [scheduler]}\n";
+    let mut s = world("", faults);
+    s.expect_recovery_within = Some(pacsim::model::SimDuration::from_secs(1800));
+    let log = pacsim::store::EventLog::in_memory();
+    let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
+    let violation = out.violation.expect("the stuck pods are named").to_string();
+    assert!(
+        violation.contains("(t=00:30:30): pod Pod/demo/web-0 is Pending"),
+        "{violation}"
+    );
+}
