@@ -44,29 +44,30 @@ pub fn header_scenario(
     text: &str,
     seed: u64,
 ) -> Result<crate::scenario::Scenario, crate::scenario::ScenarioError> {
-    const FILE: &str = "<trace header>";
-    let mut scenario = crate::scenario::parse_scenario(text, FILE)?;
+    let mut scenario = crate::scenario::parse_scenario(text, HEADER)?;
     scenario.seed = seed;
     if let Some((line, profile)) = crate::fuzz::Profile::embedded(text) {
-        let invalid = |message: String| crate::scenario::ScenarioError::Invalid {
-            file: FILE.into(),
-            location: crate::scenario::Location { line, col: 1 },
-            message,
-        };
-        let profile = profile.map_err(|e| invalid(format!("the run's fault profile: {e}")))?;
-        profile
-            .validate(&scenario)
-            .map_err(|e| invalid(format!("the run's fault profile: {e}")))?;
+        let invalid = |e: String| invalid_at(line, format!("the run's fault profile: {e}"));
+        let profile = profile.map_err(invalid)?;
+        profile.validate(&scenario).map_err(invalid)?;
         profile.apply(&mut scenario);
     }
     if let Some((line, trace)) = crate::import::WorkloadTrace::embedded(text) {
-        let invalid = |message: String| crate::scenario::ScenarioError::Invalid {
-            file: FILE.into(),
-            location: crate::scenario::Location { line, col: 1 },
-            message,
-        };
-        let (trace, digest) = trace.map_err(&invalid)?;
+        let invalid = |e: String| invalid_at(line, e);
+        let (trace, digest) = trace.map_err(invalid)?;
         trace.reapply(&mut scenario, &digest).map_err(invalid)?;
     }
     Ok(scenario)
+}
+
+/// What the scenario text embedded in a run is called in errors.
+const HEADER: &str = "<trace header>";
+
+/// An error at the start of `line` of the embedded scenario text.
+fn invalid_at(line: usize, message: String) -> crate::scenario::ScenarioError {
+    crate::scenario::ScenarioError::Invalid {
+        file: HEADER.into(),
+        location: crate::scenario::Location { line, col: 1 },
+        message,
+    }
 }
