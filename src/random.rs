@@ -105,12 +105,15 @@ impl Streams {
     }
 }
 
-/// Rounds a non-negative float of nanoseconds, saturating at u64::MAX.
+/// Rounds a non-negative float of nanoseconds, saturating at the longest
+/// duration pacsim holds (a draw from a far tail is "longer than any
+/// run", and stays addable to any time).
 fn to_nanos(x: f64) -> u64 {
+    const MAX: u64 = crate::model::limits::MAX_DURATION_NANOS;
     if x.is_nan() || x <= 0.0 {
         0
-    } else if x >= u64::MAX as f64 {
-        u64::MAX
+    } else if x >= MAX as f64 {
+        MAX
     } else {
         libm::round(x) as u64
     }

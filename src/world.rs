@@ -281,7 +281,7 @@ fn ha_placement(ha: &HaConfig, capacities: &[Resources]) -> HaPlacement {
             let reserved = Resources {
                 cpu_millis: largest(n, |r| r.cpu_millis),
                 memory_bytes: largest(n, |r| r.memory_bytes),
-                gpu_millis: largest(n, |r| u64::from(r.gpu_millis)) as u32,
+                gpu_millis: largest(n, |r| r.gpu_millis),
             };
             (Some(total.saturating_sub(&reserved)), Vec::new())
         }

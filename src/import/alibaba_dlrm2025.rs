@@ -59,7 +59,7 @@ fn parse_row(line: &str) -> Result<Instance, String> {
     let size = Resources::new(
         parse_u64(f[3], "cpu_request")?.saturating_mul(1000),
         scaled(parse_f64(f[9], "memory_request")?, GIB, "memory_request")?,
-        u32::try_from(gpus.saturating_mul(1000)).map_err(|_| "too many GPUs".to_string())?,
+        gpus.saturating_mul(1000),
     );
     let start = match f[14] {
         "" => 0,

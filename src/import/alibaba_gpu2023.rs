@@ -77,7 +77,7 @@ fn parse_pod(line: &str) -> Result<Pod, String> {
     let size = Resources::new(
         parse_u64(f[1], "cpu_milli")?,
         parse_u64(f[2], "memory_mib")?.saturating_mul(MIB),
-        gpu,
+        gpu.into(),
     );
     let created = parse_u64(f[8], "creation_time")?;
     let deleted = parse_u64(f[9], "deletion_time")?;
@@ -126,7 +126,7 @@ fn parse_node(line: &str) -> Result<(Resources, String), String> {
     let capacity = Resources::new(
         parse_u64(f[1], "cpu_milli")?,
         parse_u64(f[2], "memory_mib")?.saturating_mul(MIB),
-        gpu_millis,
+        gpu_millis.into(),
     );
     if capacity.cpu_millis == 0 || capacity.memory_bytes == 0 {
         return Err("a node needs cpu and memory".into());

@@ -19,7 +19,7 @@ pub const DEFAULT_HOST: Resources = Resources {
     gpu_millis: 0,
 };
 /// GPUs of the default host model when the trace requests GPUs.
-pub const DEFAULT_HOST_GPU_MILLIS: u32 = 8_000;
+pub const DEFAULT_HOST_GPU_MILLIS: u64 = 8_000;
 
 const HOUR_NS: u64 = 3600 * NANOS_PER_SEC;
 
@@ -63,7 +63,7 @@ pub fn datacenter(
     let count = [
         ceil_div(peak.cpu_millis, host.cpu_millis),
         ceil_div(peak.memory_bytes, host.memory_bytes),
-        ceil_div(u64::from(peak.gpu_millis), u64::from(host.gpu_millis)),
+        ceil_div(peak.gpu_millis, host.gpu_millis),
     ]
     .into_iter()
     .max()
@@ -174,7 +174,7 @@ fn size_fields(r: &Resources) -> String {
         memory(r.memory_bytes)
     );
     if r.gpu_millis > 0 {
-        let _ = write!(s, ", gpus: {}", milli_decimal(u64::from(r.gpu_millis)));
+        let _ = write!(s, ", gpus: {}", milli_decimal(r.gpu_millis));
     }
     s
 }

@@ -3,6 +3,7 @@
 
 pub mod dist;
 pub mod ids;
+pub mod limits;
 pub mod resources;
 pub mod time;
 pub mod vm_set;

@@ -11,7 +11,7 @@ use std::fmt;
 pub struct Resources {
     pub cpu_millis: u64,
     pub memory_bytes: u64,
-    pub gpu_millis: u32,
+    pub gpu_millis: u64,
 }
 
 pub const GIB: u64 = 1 << 30;
@@ -23,7 +23,7 @@ impl Resources {
         gpu_millis: 0,
     };
 
-    pub fn new(cpu_millis: u64, memory_bytes: u64, gpu_millis: u32) -> Self {
+    pub fn new(cpu_millis: u64, memory_bytes: u64, gpu_millis: u64) -> Self {
         Resources {
             cpu_millis,
             memory_bytes,
@@ -40,6 +40,15 @@ impl Resources {
         self.cpu_millis <= other.cpu_millis
             && self.memory_bytes <= other.memory_bytes
             && self.gpu_millis <= other.gpu_millis
+    }
+
+    /// `self + other`, or `None` if any component would overflow.
+    pub fn checked_add(&self, other: &Resources) -> Option<Resources> {
+        Some(Resources {
+            cpu_millis: self.cpu_millis.checked_add(other.cpu_millis)?,
+            memory_bytes: self.memory_bytes.checked_add(other.memory_bytes)?,
+            gpu_millis: self.gpu_millis.checked_add(other.gpu_millis)?,
+        })
     }
 
     pub fn is_zero(&self) -> bool {

@@ -51,10 +51,12 @@ impl SimDuration {
     }
 }
 
+/// Saturating: a time past the end of any run is "never", not a wrap to
+/// the start (inputs are bounded, see `limits`, so this is a last guard).
 impl std::ops::Add<SimDuration> for SimTime {
     type Output = SimTime;
     fn add(self, d: SimDuration) -> SimTime {
-        SimTime(self.0 + d.0)
+        self.saturating_add(d)
     }
 }
 
@@ -80,6 +82,24 @@ pub fn format_nanos(ns: u64) -> String {
     out
 }
 
+/// A span as a scenario would write it, in its largest whole unit with at
+/// most two decimals: `1ns`, `2.5ms`, `90s`, `7.2h`, `36500d`.
+pub fn format_span(ns: u64) -> String {
+    const UNITS: [(u64, &str); 7] = [
+        (86_400 * NANOS_PER_SEC, "d"),
+        (3_600 * NANOS_PER_SEC, "h"),
+        (60 * NANOS_PER_SEC, "m"),
+        (NANOS_PER_SEC, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    let &(unit, name) = UNITS.iter().find(|(u, _)| ns >= *u).unwrap_or(&UNITS[6]);
+    let text = format!("{:.2}", ns as f64 / unit as f64);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{name}")
+}
+
 impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_nanos(self.0))
@@ -94,5 +114,30 @@ impl fmt::Display for SimDuration {
         } else {
             write!(f, "{s:.3}s")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_as_scenarios_write_them() {
+        let cases = [
+            (0, "0ns"),
+            (1, "1ns"),
+            (2_500_000, "2.5ms"),
+            (90 * NANOS_PER_SEC, "1.5m"),
+            (7_200 * NANOS_PER_SEC + 720 * NANOS_PER_SEC, "2.2h"),
+            (36_500 * 86_400 * NANOS_PER_SEC, "36500d"),
+        ];
+        for (ns, text) in cases {
+            assert_eq!(format_span(ns), text);
+        }
+    }
+
+    #[test]
+    fn adding_past_the_end_of_time_saturates() {
+        assert_eq!(SimTime(u64::MAX - 1) + SimDuration(5), SimTime::MAX);
     }
 }

@@ -17,7 +17,7 @@ struct MinUsed {
     cpu: u64,
     memory: u64,
     /// Largest free GPU amount in the subtree (GPU is a filter, not scored).
-    gpu_free: u32,
+    gpu_free: u64,
 }
 
 impl Summary for MinUsed {
@@ -109,9 +109,11 @@ impl Class {
     fn bound(&self, node: usize, r: &Resources) -> Option<u64> {
         let s = self.tree.node(node);
         let cap = &self.capacity;
+        // Room left, not used + request: a request near u64::MAX must not
+        // wrap into a fit.
         if s.cpu == u64::MAX
-            || s.cpu + r.cpu_millis > cap.cpu_millis
-            || s.memory + r.memory_bytes > cap.memory_bytes
+            || r.cpu_millis > cap.cpu_millis.saturating_sub(s.cpu)
+            || r.memory_bytes > cap.memory_bytes.saturating_sub(s.memory)
             || r.gpu_millis > s.gpu_free
         {
             return None;
@@ -169,5 +171,27 @@ fn used_summary(capacity: &Resources, used: &Resources) -> MinUsed {
         cpu: used.cpu_millis,
         memory: used.memory_bytes,
         gpu_free: capacity.gpu_millis.saturating_sub(used.gpu_millis),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request near u64::MAX must not wrap the room check into a fit on
+    /// a host that already runs something.
+    #[test]
+    fn a_request_larger_than_any_room_never_fits() {
+        let cap = Resources::cores(64, 512);
+        let mut drs = Drs::new(&[cap, cap]);
+        drs.update(HostId(0), Resources::cores(2, 8), true);
+        for huge in [
+            Resources::new(u64::MAX, 1, 0),
+            Resources::new(1, u64::MAX, 0),
+            Resources::new(u64::MAX - 1_000, u64::MAX - 1_000, 0),
+        ] {
+            assert_eq!(drs.select(&huge), None, "{huge:?}");
+        }
+        assert_eq!(drs.select(&Resources::cores(62, 504)), Some(HostId(1)));
     }
 }

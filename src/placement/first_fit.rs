@@ -20,7 +20,7 @@ trait Room: Summary {
 struct MaxFree {
     cpu: u64,
     memory: u64,
-    gpu: u32,
+    gpu: u64,
 }
 
 impl Summary for MaxFree {

@@ -12,7 +12,12 @@ pub fn select(
     eligible: &[bool],
     request: &Resources,
 ) -> Option<HostId> {
-    let fits = |h: usize| eligible[h] && (used[h] + *request).fits_in(&capacities[h]);
+    let fits = |h: usize| {
+        eligible[h]
+            && used[h]
+                .checked_add(request)
+                .is_some_and(|after| after.fits_in(&capacities[h]))
+    };
     let candidates = (0..capacities.len()).filter(|&h| fits(h));
     let chosen = match policy {
         PlacementPolicy::FirstFit => candidates.min(),

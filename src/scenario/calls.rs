@@ -300,7 +300,7 @@ pub(crate) fn parse_object_generators(
         let (start, stop) = window(&f)?;
         let count = f
             .opt("count")
-            .map(|n| read::u64_value(n, &f.sub("count")))
+            .map(|n| read::int_in(n, &f.sub("count"), 0, crate::model::limits::MAX_COUNT))
             .transpose()?;
         let template_node = f.req("template")?;
         if is_include(template_node) {

@@ -7,11 +7,8 @@ use super::read::{self, Fields};
 use super::units;
 use super::yaml::Node;
 use crate::model::Resources;
+use crate::model::limits::{MAX_HOSTS, MAX_TOTAL_BYTES};
 use std::collections::BTreeMap;
-
-/// A cap on the datacenter size so that a typo like `count: 1000000000`
-/// is an error rather than an out-of-memory abort.
-pub const MAX_HOSTS: u64 = 1_000_000;
 
 pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
     let f = Fields::new(
@@ -37,6 +34,7 @@ pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
     )?;
     let (clusters, planned) = parse_clusters(cluster_nodes, &models)?;
     let hosts = name_hosts(&prefix, planned)?;
+    check_total_memory(&hosts, &models, node)?;
     Ok(Datacenter {
         models,
         clusters,
@@ -69,6 +67,23 @@ fn parse_models(nodes: &[Node]) -> PResult<Vec<HostModel>> {
         });
     }
     Ok(models)
+}
+
+/// The hosts' memory must add up to a total the model can count (cpu and
+/// GPUs cannot overflow: their per-host bounds times the most hosts fit).
+fn check_total_memory(hosts: &[HostSpec], models: &[HostModel], node: &Node) -> PResult<()> {
+    let total = hosts.iter().fold(0u128, |sum, h| {
+        sum + u128::from(models[h.model].capacity.memory_bytes)
+    });
+    if total > u128::from(MAX_TOTAL_BYTES) {
+        return Err(Diag::new(
+            node.loc,
+            format!(
+                "the datacenter's hosts add up to {total} bytes of memory; pacsim counts at most {MAX_TOTAL_BYTES} (4Ei) in one datacenter"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `cpu`, `memory` (both > 0) and optional `gpus` of a host model or VM.
@@ -162,8 +177,8 @@ fn plan_group(
             format!("missing field `count` (or `names`) in `{path}`"),
         )),
         (Some(count_node), None) => {
-            let count = read::positive_u64(count_node, &f.sub("count"))?;
-            if count + out.len() as u64 > MAX_HOSTS {
+            let count = read::positive_u64(count_node, &f.sub("count"), MAX_HOSTS)?;
+            if count > MAX_HOSTS - out.len() as u64 {
                 return Err(Diag::new(
                     count_node.loc,
                     format!("too many hosts: at most {MAX_HOSTS} in a datacenter"),

@@ -8,6 +8,9 @@ use super::yaml::{Node, NodeKind};
 use crate::model::{HostId, SimDuration, SimTime};
 use std::collections::BTreeSet;
 
+/// A slow host's power-ons take at most this many times their delay.
+const MAX_SLOW_FACTOR: u64 = 1_000;
+
 const FAULT_KINDS: [&str; 9] = [
     "crash",
     "maintenance",
@@ -190,9 +193,7 @@ fn parse_supervisor_fault(
         }
         "control-plane-vm" => {
             let node = f.req("member")?;
-            let member = read::u64_value(node, &f.sub("member"))?;
-            let member =
-                u32::try_from(member).map_err(|_| Diag::new(node.loc, "`member` is too large"))?;
+            let member = read::int_in(node, &f.sub("member"), 0, u32::MAX.into())? as u32;
             (K::ControlPlaneVm(member), None)
         }
         _ => {
@@ -270,8 +271,7 @@ fn parse_scheduled_fault(f: &Fields, host_names: &[&str]) -> PResult<ScheduledFa
     let factor = match kind {
         HostFaultKind::Slow => {
             let n = f.req("factor")?;
-            let v = read::positive_u64(n, &f.sub("factor"))?;
-            u32::try_from(v).map_err(|_| Diag::new(n.loc, "`factor` is too large"))?
+            read::positive_u64(n, &f.sub("factor"), MAX_SLOW_FACTOR)? as u32
         }
         _ => 1,
     };
@@ -354,7 +354,7 @@ fn class(node: &Node) -> PResult<ActorClass> {
 }
 
 fn host_id(index: usize) -> HostId {
-    // The host count is capped far below u32::MAX (datacenter::MAX_HOSTS).
+    // The host count is capped far below u32::MAX (limits::MAX_HOSTS).
     HostId(index as u32)
 }
 

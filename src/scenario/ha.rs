@@ -95,7 +95,12 @@ fn parse_admission(f: &Fields, dc: &Datacenter) -> PResult<Admission> {
         ));
     }
     if let Some(n) = f.opt("host_failures_tolerated") {
-        let v = read::u64_value(n, "ha.host_failures_tolerated")?;
+        let v = read::int_in(
+            n,
+            "ha.host_failures_tolerated",
+            0,
+            crate::model::limits::MAX_HOSTS,
+        )?;
         if v as usize >= dc.hosts.len() {
             return Err(Diag::new(
                 n.loc,
@@ -112,16 +117,7 @@ fn parse_admission(f: &Fields, dc: &Datacenter) -> PResult<Admission> {
         let pct = |key: &str| -> PResult<u32> {
             match r.opt(key) {
                 None => Ok(0),
-                Some(v) => {
-                    let p = read::u64_value(v, &r.sub(key))?;
-                    if p > 100 {
-                        return Err(Diag::new(
-                            v.loc,
-                            format!("`{}` must be at most 100", r.sub(key)),
-                        ));
-                    }
-                    Ok(p as u32)
-                }
+                Some(v) => Ok(read::int_in(v, &r.sub(key), 0, 100)? as u32),
             }
         };
         return Ok(Admission::ReservedPercent {

@@ -19,12 +19,13 @@ mod manifests;
 pub mod model;
 mod parse;
 mod read;
+pub mod sanity;
 mod supervisor;
 pub mod units;
 mod workloads;
 mod yaml;
 
-pub use datacenter::MAX_HOSTS;
+pub use crate::model::limits::MAX_HOSTS;
 pub use error::ScenarioError;
 pub use model::*;
 pub use supervisor::DEFAULT_POD_START_LATENCY;
@@ -40,9 +41,11 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
 /// Reads and parses a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|reason| ScenarioError::Unreadable {
-        file: file.clone(),
-        reason,
+    let bytes = include::read_at_most(path, include::MAX_TEXT_BYTES).map_err(|reason| {
+        ScenarioError::Unreadable {
+            file: file.clone(),
+            reason,
+        }
     })?;
     let text = String::from_utf8(bytes)
         .map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error().valid_up_to()))?;

@@ -237,13 +237,36 @@ pub fn u64_value(node: &Node, field: &str) -> PResult<u64> {
     })
 }
 
-/// An integer of at least 1.
-pub fn positive_u64(node: &Node, field: &str) -> PResult<u64> {
-    let v = u64_value(node, field)?;
-    if v == 0 {
+/// An integer of at least 1 and at most `max`.
+pub fn positive_u64(node: &Node, field: &str, max: u64) -> PResult<u64> {
+    int_in(node, field, 1, max)
+}
+
+/// An integer in `min..=max`; the error names the field and the bound, so
+/// that no count, size or rate the model cannot hold gets past loading.
+pub fn int_in(node: &Node, field: &str, min: u64, max: u64) -> PResult<u64> {
+    let v = u64_value(node, field).map_err(|e| {
+        // Digits past u64 are a number too large, not a non-number.
+        let text = node.as_scalar().unwrap_or_default().trim();
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            Diag::new(
+                node.loc,
+                format!("`{field}` is too large: at most {max}, found `{text}`"),
+            )
+        } else {
+            e
+        }
+    })?;
+    if v < min {
         return Err(Diag::new(
             node.loc,
-            format!("`{field}` must be at least 1, found `0`"),
+            format!("`{field}` must be at least {min}, found `{v}`"),
+        ));
+    }
+    if v > max {
+        return Err(Diag::new(
+            node.loc,
+            format!("`{field}` is too large: at most {max}, found `{v}`"),
         ));
     }
     Ok(v)

@@ -4,6 +4,10 @@
 //! exactly 5_400_000_000_000 ns on every machine.
 
 use crate::model::Dist;
+use crate::model::limits::{
+    self, MAX_BYTES, MAX_CPU_MILLIS, MAX_DURATION_NANOS, MAX_GPU_MILLIS, MAX_RATE_PER_SEC,
+};
+use crate::model::time::format_span;
 
 const NS: u128 = 1;
 const US: u128 = 1_000;
@@ -101,10 +105,6 @@ fn number_unit_pairs(s: &str) -> Option<Vec<(&str, &str)>> {
     Some(pairs)
 }
 
-fn to_u64(v: u128, what: &str, text: &str) -> Result<u64, String> {
-    u64::try_from(v).map_err(|_| format!("{what} `{text}` is too large"))
-}
-
 /// `90s`, `1.5h`, `250ms`, `1h30m`, `0` -> nanoseconds.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let s = text.trim();
@@ -140,10 +140,25 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
             .ok_or_else(invalid)?;
         total = d
             .times(scale)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration `{text}` is too large"))?;
+            .map_or(u128::MAX, |v| total.saturating_add(v));
     }
-    to_u64(total, "duration", text)
+    at_most(total, MAX_DURATION_NANOS, "duration", text, || {
+        format_span(MAX_DURATION_NANOS)
+    })
+}
+
+/// `value`, or an error naming the bound (`what` `text` is past the limit).
+fn at_most(
+    value: u128,
+    max: u64,
+    what: &str,
+    text: &str,
+    bound: impl FnOnce() -> String,
+) -> Result<u64, String> {
+    match u64::try_from(value) {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(format!("{what} `{text}` is too large: at most {}", bound())),
+    }
 }
 
 /// `512Gi`, `0.5Ti`, `64G`, `1048576` -> bytes. Zero is allowed here; the
@@ -172,10 +187,8 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
             .map(|(_, v)| *v)
             .ok_or_else(invalid)?
     };
-    let bytes = d
-        .times(scale)
-        .ok_or_else(|| format!("memory quantity `{text}` is too large"))?;
-    to_u64(bytes, "memory quantity", text)
+    let bytes = d.times(scale).unwrap_or(u128::MAX);
+    at_most(bytes, MAX_BYTES, "memory quantity", text, || "8Pi".into())
 }
 
 /// `64` cores, `0.5` cores or `500m` millicores -> millicores.
@@ -194,14 +207,14 @@ pub fn parse_cpu(text: &str) -> Result<u64, String> {
         None => (s, 1000),
     };
     let d = Decimal::parse(num).ok_or_else(invalid)?;
-    let millis = d
-        .times(per_unit)
-        .ok_or_else(|| format!("cpu quantity `{text}` is too large"))?;
-    to_u64(millis, "cpu quantity", text)
+    let millis = d.times(per_unit).unwrap_or(u128::MAX);
+    at_most(millis, MAX_CPU_MILLIS, "cpu quantity", text, || {
+        format!("{} cores", MAX_CPU_MILLIS / 1000)
+    })
 }
 
 /// `2` or `0.5` GPUs -> milli-GPUs.
-pub fn parse_gpus(text: &str) -> Result<u32, String> {
+pub fn parse_gpus(text: &str) -> Result<u64, String> {
     let s = text.trim();
     if s.starts_with('-') {
         return Err(format!("gpus cannot be negative, found `{text}`"));
@@ -209,10 +222,10 @@ pub fn parse_gpus(text: &str) -> Result<u32, String> {
     let d = Decimal::parse(s).ok_or_else(|| {
         format!("invalid gpu count `{text}`: expected a number of GPUs, e.g. `2` or `0.5`")
     })?;
-    let millis = d
-        .times(1000)
-        .ok_or_else(|| format!("gpu count `{text}` is too large"))?;
-    u32::try_from(millis).map_err(|_| format!("gpu count `{text}` is too large"))
+    let millis = d.times(1000).unwrap_or(u128::MAX);
+    at_most(millis, MAX_GPU_MILLIS, "gpu count", text, || {
+        format!("{} GPUs", MAX_GPU_MILLIS / 1000)
+    })
 }
 
 /// `1.5/s`, `90/min`, `5/h`, `2/d` -> exponential interarrival times with
@@ -250,18 +263,22 @@ pub fn parse_rate(text: &str) -> Result<Dist, String> {
     // mean = unit_ns / (digits / 10^scale) = unit_ns * 10^scale / digits.
     let scaled = 10u128
         .checked_pow(d.scale)
-        .and_then(|p| p.checked_mul(unit_ns));
-    let mean = scaled
-        .map(|n| (n + d.digits / 2) / d.digits)
+        .and_then(|p| p.checked_mul(unit_ns))
         .ok_or_else(|| format!("rate `{text}` is out of range"))?;
-    if mean == 0 {
+    // The exact mean, before rounding, is at least the floor.
+    if scaled < limits::MIN_INTERARRIVAL_NANOS as u128 * d.digits {
         return Err(format!(
-            "rate `{text}` is too high: arrivals would be less than 1ns apart"
+            "rate `{text}` is too high: at most {MAX_RATE_PER_SEC}/s"
         ));
     }
-    Ok(Dist::Exponential {
-        mean: to_u64(mean, "rate", text)?,
-    })
+    let mean = (scaled + d.digits / 2) / d.digits;
+    if mean > MAX_DURATION_NANOS as u128 {
+        return Err(format!(
+            "rate `{text}` is too low: at least one arrival in {}",
+            format_span(MAX_DURATION_NANOS)
+        ));
+    }
+    Ok(Dist::Exponential { mean: mean as u64 })
 }
 
 /// `1h` (fixed), `fixed(1h)`, `exp(600s)`, `exponential(600s)`,
@@ -564,6 +581,40 @@ mod tests {
         );
     }
 
+    /// Every quantity past what the model holds is an error naming the
+    /// bound, right at it and far past it (where it used to wrap).
+    #[test]
+    fn quantities_past_their_bounds_name_the_bound() {
+        type Parser = fn(&str) -> Result<u64, String>;
+        let cases: [(Parser, &str, &str, &str); 5] = [
+            (parse_duration, "36500d", "36500d1ns", "at most 36500d"),
+            (parse_cpu, "1000000", "1000000001m", "at most 1000000 cores"),
+            (parse_memory, "8Pi", "9007199254740993", "at most 8Pi"),
+            (parse_gpus, "1000", "1000.001", "at most 1000 GPUs"),
+            (
+                parse_cpu,
+                "1m",
+                "18446744073709551615m",
+                "at most 1000000 cores",
+            ),
+        ];
+        for (parse, at_bound, past, message) in cases {
+            assert!(parse(at_bound).is_ok(), "{at_bound}");
+            let e = parse(past).unwrap_err();
+            assert!(e.contains(message), "{past}: {e}");
+        }
+        assert!(
+            parse_duration("99999999999999999999999d")
+                .unwrap_err()
+                .contains("at most 36500d")
+        );
+        assert!(parse_rate("1000000/s").is_ok());
+        let e = parse_rate("1000001/s").unwrap_err();
+        assert!(e.contains("at most 1000000/s"), "{e}");
+        let e = parse_rate("0.000001/d").unwrap_err();
+        assert!(e.contains("at least one arrival in 36500d"), "{e}");
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
 
@@ -580,7 +631,8 @@ mod tests {
         #[test]
         fn whole_and_tenth_units_are_exact(n in 0u64..1_000_000, tenth in 0u64..10) {
             proptest::prop_assert_eq!(parse_duration(&format!("{n}.{tenth}s")), Ok(n * S + tenth * S / 10));
-            proptest::prop_assert_eq!(parse_duration(&format!("{n}h{tenth}m")), Ok(n * H + tenth * 60 * S));
+            let hours = n % 876_000; // 100 years is the longest duration
+            proptest::prop_assert_eq!(parse_duration(&format!("{hours}h{tenth}m")), Ok(hours * H + tenth * 60 * S));
             proptest::prop_assert_eq!(parse_memory(&format!("{n}.{tenth}G")), Ok(n * 1_000_000_000 + tenth * 100_000_000));
             proptest::prop_assert_eq!(parse_memory(&format!("{n}.5Ki")), Ok(n * 1024 + 512));
             proptest::prop_assert_eq!(parse_cpu(&format!("{n}.{tenth}")), Ok(n * 1000 + tenth * 100));

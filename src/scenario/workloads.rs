@@ -9,7 +9,7 @@ use super::model::*;
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::Node;
-use crate::model::{Dist, SimTime, SizeMix, WeightedSize};
+use crate::model::{Dist, SimTime, SizeMix, WeightedSize, limits};
 
 /// `supervisor`: the parsed `supervisor:` section and where includes are
 /// resolved, `None` when the scenario has no Supervisor.
@@ -152,7 +152,7 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
     let (start, stop) = window(&f)?;
     let count = f
         .opt("count")
-        .map(|n| read::u64_value(n, &f.sub("count")))
+        .map(|n| read::int_in(n, &f.sub("count"), 0, limits::MAX_COUNT))
         .transpose()?;
     let generator = Generator {
         name,
@@ -192,11 +192,15 @@ pub(crate) fn arrivals(f: &Fields, name: &str) -> PResult<Dist> {
         (Some(rate), None) => read::unit(rate, "a rate", &f.sub("rate"), units::parse_rate)?,
         (None, Some(n)) => {
             let d = read::dist(n, &f.sub("interarrival"))?;
-            // A zero mean would mean infinitely many arrivals at one instant.
-            if d.mean_nanos() <= 0.0 {
+            // A zero mean would mean infinitely many arrivals at one
+            // instant; the floor is the same as a rate's ceiling.
+            if d.mean_nanos() < limits::MIN_INTERARRIVAL_NANOS as f64 {
                 return Err(Diag::new(
                     n.loc,
-                    "`interarrival` must have a mean greater than zero",
+                    format!(
+                        "`interarrival` must have a mean of at least 1us (at most {}/s arrivals)",
+                        limits::MAX_RATE_PER_SEC
+                    ),
                 ));
             }
             d
@@ -242,18 +246,10 @@ fn parse_sizes(node: &Node, path: &str) -> PResult<SizeMix> {
         )?;
         let size = parse_size(&f)?;
         let weight = match f.opt("weight") {
-            Some(n) => {
-                let w = read::positive_u64(n, &f.sub("weight"))?;
-                u32::try_from(w).map_err(|_| {
-                    Diag::new(
-                        n.loc,
-                        format!("`weight` {w} is too large (at most {})", u32::MAX),
-                    )
-                })?
-            }
+            Some(n) => read::positive_u64(n, &f.sub("weight"), limits::MAX_WEIGHT)? as u32,
             None => 1,
         };
         entries.push(WeightedSize { size, weight });
     }
-    Ok(SizeMix { entries })
+    Ok(SizeMix::new(entries))
 }

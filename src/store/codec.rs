@@ -130,7 +130,7 @@ impl Scratch<'_> {
     fn resources(&mut self, r: &Resources) {
         self.varint(r.cpu_millis);
         self.varint(r.memory_bytes);
-        self.varint(r.gpu_millis as u64);
+        self.varint(r.gpu_millis);
     }
 }
 
@@ -182,11 +182,7 @@ mod tests {
     use crate::model::{ActorId, HostId, SimTime, VmId};
 
     fn every_variant(n: u64) -> Vec<Event> {
-        let size = Resources::new(
-            n.wrapping_mul(1000),
-            n.wrapping_shl(30),
-            (n % 5) as u32 * 250,
-        );
+        let size = Resources::new(n.wrapping_mul(1000), n.wrapping_shl(30), (n % 5) * 250);
         let vm = VmId(n);
         vec![
             Event::Start,

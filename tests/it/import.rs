@@ -245,7 +245,7 @@ fn alibaba_gpu2023_pods_and_nodes_match_the_raw_csv() {
         intervals.push((n(8) * NS, end.map(|e| e * NS), n(1)));
     }
     assert_eq!(w.vms.len(), intervals.len());
-    let gpus: u64 = w.vms.iter().map(|v| u64::from(v.size.gpu_millis)).sum();
+    let gpus: u64 = w.vms.iter().map(|v| v.size.gpu_millis).sum();
     assert_eq!(gpus, gpu_total);
     assert_eq!(peak(&imported_intervals(&w.vms)), peak(&intervals));
 
@@ -256,7 +256,7 @@ fn alibaba_gpu2023_pods_and_nodes_match_the_raw_csv() {
     };
     assert_eq!(mix.iter().map(|(_, n)| u64::from(*n)).sum::<u64>(), 1523);
     assert_eq!(sum(&|m| m.capacity.cpu_millis), 125_514_000);
-    assert_eq!(sum(&|m| u64::from(m.capacity.gpu_millis)), 6_212_000);
+    assert_eq!(sum(&|m| m.capacity.gpu_millis), 6_212_000);
 }
 
 #[test]

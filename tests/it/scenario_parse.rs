@@ -193,18 +193,16 @@ fn generators() {
     assert_eq!(web.name, "web");
     assert_eq!(web.interarrival, Dist::Exponential { mean: 666_666_667 });
     assert_eq!(web.lifetime, Dist::Exponential { mean: 600 * SEC });
-    let expected_sizes = SizeMix {
-        entries: vec![
-            WeightedSize {
-                size: Resources::cores(1, 4),
-                weight: 3,
-            },
-            WeightedSize {
-                size: Resources::cores(4, 16),
-                weight: 1,
-            },
-        ],
-    };
+    let expected_sizes = SizeMix::new(vec![
+        WeightedSize {
+            size: Resources::cores(1, 4),
+            weight: 3,
+        },
+        WeightedSize {
+            size: Resources::cores(4, 16),
+            weight: 1,
+        },
+    ]);
     assert_eq!(web.sizes, expected_sizes);
     assert_eq!(
         (web.start, web.stop, web.count),
@@ -509,7 +507,7 @@ fn rejections_name_the_rule_and_the_place() {
             format!("{SMALL}{gen_tail}")
                 .replace("lifetime: 1h", "interarrival: 0s\n      lifetime: 1h"),
             (9, 21),
-            "`interarrival` must have a mean greater than zero",
+            "`interarrival` must have a mean of at least 1us",
         ),
         (
             format!("{SMALL}{gen_tail}").replace(
@@ -586,7 +584,7 @@ fn rejections_name_the_rule_and_the_place() {
         (
             SMALL.replace("count: 2", "count: 99999999999"),
             (5, 50),
-            "too many hosts",
+            "`datacenter.clusters[0].hosts[0].count` is too large: at most 1000000",
         ),
         (
             SMALL.replace("cpu: 1,", "cpu: 1, cpus: 2,"),
@@ -1512,7 +1510,7 @@ fn supervisor_rejections_name_the_rule_and_the_place() {
                 "{{containers: [{c}], affinity: {{podAffinity: {{preferredDuringSchedulingIgnoredDuringExecution: [{{weight: 101, podAffinityTerm: {{labelSelector: {{matchLabels: {{a: b}}}}, topologyKey: kubernetes.io/hostname}}}}]}}}}}}"
             )),
             "101",
-            "must be 1 to 100",
+            "weight` is too large: at most 100, found `101`",
         ),
         (
             pod(&format!("{{containers: [{c}], volumes: [{{name: v}}]}}")),

@@ -202,12 +202,5 @@ pub(crate) fn selector(node: &Node, path: &str) -> PResult<BTreeMap<String, Stri
 }
 
 fn weight(node: &Node, field: &str) -> PResult<u32> {
-    let w = read::u64_value(node, field)?;
-    if !(1..=100).contains(&w) {
-        return Err(Diag::new(
-            node.loc,
-            format!("`{field}` must be 1 to 100, found `{w}`"),
-        ));
-    }
-    Ok(w as u32)
+    Ok(read::int_in(node, field, 1, 100)? as u32)
 }

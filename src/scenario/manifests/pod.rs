@@ -367,10 +367,7 @@ pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> 
     )?;
     let replicas = match f.opt("replicas") {
         Some(n) => {
-            let r = read::u64_value(n, &f.sub("replicas"))?;
-            u32::try_from(r).map_err(|_| {
-                Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas")))
-            })?
+            read::int_in(n, &f.sub("replicas"), 0, crate::model::limits::MAX_REPLICAS)? as u32
         }
         None => 1,
     };

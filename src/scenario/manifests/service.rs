@@ -60,13 +60,7 @@ pub(crate) fn parse_service(node: &Node, path: &str) -> PResult<Service> {
                 PORT_IGNORED,
             )?;
             let n = pf.req("port")?;
-            let port = read::u64_value(n, &pf.sub("port"))?;
-            if !(1..=65535).contains(&port) {
-                return Err(Diag::new(
-                    n.loc,
-                    format!("`{}` must be 1 to 65535, found `{port}`", pf.sub("port")),
-                ));
-            }
+            read::int_in(n, &pf.sub("port"), 1, 65535)?;
         }
     }
     Ok(Service {

@@ -6,6 +6,7 @@
 use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
+use crate::model::limits::MAX_NODES;
 use crate::supervisor::objects::*;
 
 pub(crate) const TKC_VERSIONS: &[&str] = &[
@@ -144,16 +145,14 @@ fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePoo
     };
     let replicas = match f.opt("replicas") {
         Some(n) => {
-            let r = read::u64_value(n, &f.sub("replicas"))?;
+            let r = read::int_in(n, &f.sub("replicas"), 0, MAX_NODES)?;
             if control_plane && r == 0 {
                 return Err(Diag::new(
                     n.loc,
                     "the control plane needs at least 1 replica",
                 ));
             }
-            u32::try_from(r).map_err(|_| {
-                Diag::new(n.loc, format!("`{}` is too large: {r}", f.sub("replicas")))
-            })?
+            r as u32
         }
         None => 1,
     };
@@ -176,9 +175,9 @@ fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePoo
     let autoscale = match f.opt("autoscaler") {
         Some(n) => {
             let af = Fields::new(n, &f.sub("autoscaler"), &["min", "max"])?;
-            let min = read::u64_value(af.req("min")?, &af.sub("min"))?;
+            let min = read::int_in(af.req("min")?, &af.sub("min"), 0, MAX_NODES)?;
             let max_node = af.req("max")?;
-            let max = read::positive_u64(max_node, &af.sub("max"))?;
+            let max = read::positive_u64(max_node, &af.sub("max"), MAX_NODES)?;
             if min > max {
                 return Err(Diag::new(
                     max_node.loc,

@@ -128,7 +128,8 @@ pub(crate) fn parse_class(node: &Node, path: &str) -> PResult<VirtualMachineClas
         &["cpus", "memory"],
         HARDWARE_IGNORED,
     )?;
-    let cpus = read::positive_u64(hf.req("cpus")?, &hf.sub("cpus"))?;
+    let max_cpus = crate::model::limits::MAX_CPU_MILLIS / 1000;
+    let cpus = read::positive_u64(hf.req("cpus")?, &hf.sub("cpus"), max_cpus)?;
     let mem_node = hf.req("memory")?;
     let memory = read::unit(mem_node, "a memory quantity", &hf.sub("memory"), k8s_memory)?;
     let memory_bytes = read::positive(mem_node, &hf.sub("memory"), memory)?;

@@ -20,6 +20,9 @@ use crate::model::{Dist, HostId, Resources, SimDuration};
 use crate::supervisor::objects::{Object, Taint};
 use crate::supervisor::*;
 
+/// Control-plane VMs of one Supervisor (the real one runs 3).
+const MAX_CONTROL_PLANE_VMS: u64 = 99;
+
 const SEC: u64 = 1_000_000_000;
 const GI: u64 = 1 << 30;
 
@@ -114,8 +117,7 @@ fn control_plane(
         let f = Fields::new(node, path, &["vms", "cpu", "memory", "boot"])?;
         at = node.loc;
         if let Some(n) = f.opt("vms") {
-            let vms = read::positive_u64(n, &f.sub("vms"))?;
-            cp.vms = u32::try_from(vms).unwrap_or(u32::MAX);
+            cp.vms = read::positive_u64(n, &f.sub("vms"), MAX_CONTROL_PLANE_VMS)? as u32;
             at = n.loc;
         }
         if let Some(n) = f.opt("cpu") {
@@ -265,7 +267,7 @@ fn network(node: Option<&Node>, namespaces: usize) -> PResult<NetworkConfig> {
             net.vip_base = ipv4(n, &pf.sub("first"))?;
         }
         if let Some(n) = pf.opt("count") {
-            let count = read::positive_u64(n, &pf.sub("count"))?;
+            let count = read::positive_u64(n, &pf.sub("count"), 1 << 32)?;
             let first = u32::from_be_bytes(net.vip_base) as u64;
             if first + count > 1 << 32 {
                 return Err(Diag::new(n.loc, "the VIP pool runs past 255.255.255.255"));

@@ -17,11 +17,13 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Saturating: a namespace without limits may hold more than a u64
+    /// counts (150,000 pods of 8 PiB), and its total is only shown.
     pub fn plus(self, o: Usage) -> Usage {
         Usage {
-            cpu_millis: self.cpu_millis + o.cpu_millis,
-            memory_bytes: self.memory_bytes + o.memory_bytes,
-            storage_bytes: self.storage_bytes + o.storage_bytes,
+            cpu_millis: self.cpu_millis.saturating_add(o.cpu_millis),
+            memory_bytes: self.memory_bytes.saturating_add(o.memory_bytes),
+            storage_bytes: self.storage_bytes.saturating_add(o.storage_bytes),
         }
     }
 
