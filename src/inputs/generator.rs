@@ -42,6 +42,11 @@ struct Arrival {
 const LOOKAHEAD: usize = 2;
 
 impl GeneratorSource {
+    /// VMs whose deletion this generator still has to deliver.
+    pub fn pending_deletions(&self) -> usize {
+        self.deletions.len()
+    }
+
     pub fn new(spec: Generator, placement: ActorId, rng: StreamRng, end: SimTime) -> Self {
         let mut g = GeneratorSource {
             spec,
@@ -162,9 +167,7 @@ mod tests {
             lifetime: Dist::Exponential {
                 mean: 3_000_000_000,
             },
-            sizes: SizeMix {
-                entries: vec![size(1, 3), size(4, 1)],
-            },
+            sizes: SizeMix::new(vec![size(1, 3), size(4, 1)]),
             start: SimTime(7_000_000),
             stop,
             count,
@@ -241,12 +244,10 @@ mod tests {
             lifetime: Dist::Exponential {
                 mean: 2_000_000_000,
             },
-            sizes: SizeMix {
-                entries: vec![WeightedSize {
-                    size: Resources::cores(1, 4),
-                    weight: 1,
-                }],
-            },
+            sizes: SizeMix::new(vec![WeightedSize {
+                size: Resources::cores(1, 4),
+                weight: 1,
+            }]),
             start: SimTime::ZERO,
             stop: None,
             count: None,
