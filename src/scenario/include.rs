@@ -7,9 +7,15 @@
 use super::error::{Diag, PResult};
 use super::read;
 use super::yaml::{self, Node};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The most text a scenario reads: its own file, and its included files
+/// together. Far above any real scenario; it keeps `include: /dev/zero`
+/// or a stray log file from filling memory.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
 
 /// The comment block that embeds included files at the end of a
 /// scenario's stored text (`Scenario::source`), so that a log or trace,
@@ -29,6 +35,8 @@ pub(crate) struct Includes {
     bundled: BTreeMap<String, String>,
     /// What was read from disk, by path as written, in first-use order.
     read: RefCell<Vec<(String, String)>>,
+    /// Bytes read from disk for includes so far (against MAX_TEXT_BYTES).
+    read_bytes: Cell<u64>,
 }
 
 /// The documents of one included file, and the name errors inside it use.
@@ -51,6 +59,7 @@ impl Includes {
             base,
             bundled: BTreeMap::new(),
             read: RefCell::new(Vec::new()),
+            read_bytes: Cell::new(0),
         }
     }
 
@@ -122,9 +131,19 @@ impl Includes {
         let text = match self.bundled.get(&written) {
             Some(text) => text.clone(),
             None => {
-                let bytes = std::fs::read(&path).map_err(|e| {
+                let regular = std::fs::metadata(&path).map(|m| m.is_file());
+                if let Ok(false) = regular {
+                    return Err(Diag::new(
+                        node.loc,
+                        format!("include file {named} is not a regular file"),
+                    ));
+                }
+                let room = MAX_TEXT_BYTES - self.read_bytes.get();
+                let bytes = read_at_most(&path, room).map_err(|e| {
                     Diag::new(node.loc, format!("cannot read include file {named}: {e}"))
                 })?;
+                self.read_bytes
+                    .set(self.read_bytes.get() + bytes.len() as u64);
                 let text = String::from_utf8(bytes).map_err(|_| {
                     Diag::new(node.loc, format!("include file {named} is not UTF-8 text"))
                 })?;
@@ -144,6 +163,23 @@ impl Includes {
         }
         Ok(Included { file, docs })
     }
+}
+
+/// The bytes of `path`, or an error once there are more than `limit`
+/// (read to the limit, not trusting a size the file reports: a pipe or a
+/// /proc file reports none).
+pub(crate) fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "more than {} MiB: pacsim reads at most that for a scenario file, and as much for its includes together",
+            MAX_TEXT_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
