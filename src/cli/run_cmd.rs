@@ -4,9 +4,10 @@
 use super::Failure;
 use super::progress::Progress;
 use pacsim::report::expect::{self, Verdict};
-use pacsim::run::simulate_checked;
-use pacsim::scenario::{Scenario, load_scenario};
-use pacsim::store::EventLog;
+use pacsim::run::simulate_limited;
+use pacsim::run::watchdog::RunLimits;
+use pacsim::scenario::{Scenario, load_scenario, sanity};
+use pacsim::store::{EventLog, folder};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,8 +19,16 @@ pub struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Folder for the event log (sled); default: a new folder under ./runs/.
+    /// A folder that already holds a log is refused (see --force).
     #[arg(long, conflicts_with = "no_persist")]
     out: Option<PathBuf>,
+    /// Replace the log already in --out, as a whole.
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// Stop the run (exit 3) when pacsim's memory passes SIZE (`8Gi`), or
+    /// `off`; default: 3/4 of the machine's (or cgroup's) memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_budget)]
+    memory_budget: Option<Budget>,
     /// Keep the log in memory only (the digest is still computed).
     #[arg(long)]
     no_persist: bool,
@@ -61,10 +70,23 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if let Some(spec) = &args.workload_trace {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }
-    let out = if args.no_persist {
-        None
-    } else {
-        Some(args.out.clone().unwrap_or_else(|| default_out(&scenario)))
+    for warning in sanity::warnings(&scenario) {
+        eprintln!("warning: {}: {warning}", scenario.file);
+    }
+    let out = match (&args.out, args.no_persist) {
+        (_, true) => None,
+        (Some(dir), false) => {
+            folder::claim(dir, args.force).map_err(folder_failure)?;
+            Some(dir.clone())
+        }
+        (None, false) => Some(default_out(&scenario)?),
+    };
+    let limits = match args.memory_budget {
+        None => RunLimits::default(),
+        Some(Budget(memory_budget)) => RunLimits {
+            memory_budget,
+            ..RunLimits::default()
+        },
     };
     let log = match &out {
         Some(dir) => EventLog::create(dir, &scenario.source, scenario.seed).map_err(Failure::io)?,
@@ -87,13 +109,28 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             progress.update(now, events)
         })
     } else {
-        simulate_checked(&scenario, log, args.check, |now, events| {
+        simulate_limited(&scenario, log, args.check, limits, |now, events| {
             progress.update(now, events)
         })
         .map_err(Failure::io)
     };
     progress.finish();
     let mut output = result?;
+    if let Some(mut stopped) = output.stopped.take() {
+        if stopped.hints.is_empty() {
+            stopped.hints = sanity::growth_hints(&scenario);
+        }
+        let kept = out
+            .as_ref()
+            .map(|d| {
+                format!(
+                    "\nthe event log in {} holds the events delivered until then",
+                    d.display()
+                )
+            })
+            .unwrap_or_default();
+        return Err(Failure::io(format!("{stopped}{kept}")));
+    }
     let wall = started.elapsed().as_secs_f64();
     let summary = output.summary(&scenario, wall);
     let json = summary.to_json();
@@ -150,11 +187,42 @@ fn check_expectations(scenario: &Scenario, summary: &serde_json::Value) -> Resul
     Ok(0)
 }
 
-/// `runs/<scenario>-s<seed>-<n>`, the first n that does not exist yet.
-fn default_out(scenario: &Scenario) -> PathBuf {
+/// `runs/<scenario>-s<seed>-<n>`, the first n whose folder this run could
+/// create (creating it claims it, so two runs at once take two folders).
+fn default_out(scenario: &Scenario) -> Result<PathBuf, Failure> {
     let base = Path::new("runs");
-    (1..)
-        .map(|n| base.join(format!("{}-s{}-{n}", scenario.name, scenario.seed)))
-        .find(|p| !p.exists())
-        .expect("some folder name is free")
+    std::fs::create_dir_all(base)
+        .map_err(|e| Failure::io(format!("cannot create {}: {e}", base.display())))?;
+    for n in 1.. {
+        let dir = base.join(format!("{}-s{}-{n}", scenario.name, scenario.seed));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Failure::io(format!("cannot create {}: {e}", dir.display()))),
+        }
+    }
+    unreachable!("some folder name is free")
+}
+
+/// A folder that cannot take the log is the user's choice of `--out`
+/// (exit 2); failing to create it is I/O (3).
+pub fn folder_failure(e: folder::FolderError) -> Failure {
+    match e {
+        folder::FolderError::Io { .. } => Failure::io(e),
+        _ => Failure::bad_input(e),
+    }
+}
+
+/// `--memory-budget`: a size, or `off` (`None`).
+#[derive(Clone, Copy, Debug)]
+struct Budget(Option<u64>);
+
+fn parse_budget(text: &str) -> Result<Budget, String> {
+    if text == "off" {
+        return Ok(Budget(None));
+    }
+    match pacsim::scenario::units::parse_memory(text)? {
+        0 => Err("the budget must be above zero, or `off`".into()),
+        bytes => Ok(Budget(Some(bytes))),
+    }
 }

@@ -55,6 +55,11 @@ impl Default for Calendar {
 }
 
 impl Calendar {
+    /// Entries held, wherever they are.
+    pub fn len(&self) -> usize {
+        self.in_ring + self.current.len() + self.far.values().map(Vec::len).sum::<usize>()
+    }
+
     pub fn push(&mut self, at: SimTime, vm: VmId) {
         let bucket = at.0 / BUCKET_NANOS;
         if bucket < self.base {

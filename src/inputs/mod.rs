@@ -75,6 +75,17 @@ pub enum WorldSource {
     SupervisorFaults(SupervisorFaults),
 }
 
+impl WorldSource {
+    /// Deletions this source holds for later (what a run that grows
+    /// without bound accumulates).
+    pub fn pending_deletions(&self) -> usize {
+        match self {
+            WorldSource::Generator(s) => s.pending_deletions(),
+            _ => 0,
+        }
+    }
+}
+
 impl Source for WorldSource {
     fn next(&mut self, ids: &mut VmIdAlloc) -> Option<Input> {
         match self {

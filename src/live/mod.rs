@@ -139,6 +139,7 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
         capacity,
         hosts,
         violation: None,
+        stopped: None,
         invariant_checks: 0,
     })
 }

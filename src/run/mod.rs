@@ -1,5 +1,9 @@
 //! One simulated run of a scenario, start to end: build the world, drive the
 //! kernel, finish the log. Wall-clock timing and printing belong to callers.
+//! A [`watchdog`] stops a run that would outgrow its memory or whose clock
+//! stands still.
+
+pub mod watchdog;
 
 use crate::actors::WorldActor;
 use crate::check::{Checker, Recorder, Violation};
@@ -11,6 +15,7 @@ use crate::sim::Kernel;
 use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
+use watchdog::{Cause, Holding, RunLimits, Stopped, Watchdog};
 
 /// What a run (simulated or live) leaves behind.
 pub struct RunOutput {
@@ -23,6 +28,8 @@ pub struct RunOutput {
     pub hosts: u64,
     /// The first broken invariant; the run stopped there.
     pub violation: Option<Violation>,
+    /// Set when the watchdog stopped the run (memory budget, stalled clock).
+    pub stopped: Option<Stopped>,
     pub invariant_checks: u64,
 }
 
@@ -46,7 +53,7 @@ pub fn simulate_with(
     stats: Stats,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(scenario, log, stats, false, progress)
+    simulate_checked_with(scenario, log, stats, false, RunLimits::default(), progress)
 }
 
 /// A world ready to run: its kernel (with message faults when the world
@@ -102,7 +109,25 @@ pub fn simulate_checked(
     every_event: bool,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(scenario, log, Stats::default(), every_event, progress)
+    simulate_limited(scenario, log, every_event, RunLimits::default(), progress)
+}
+
+/// [`simulate_checked`] within `limits` (`pacsim run --memory-budget`).
+pub fn simulate_limited(
+    scenario: &Scenario,
+    log: EventLog,
+    every_event: bool,
+    limits: RunLimits,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(
+        scenario,
+        log,
+        Stats::default(),
+        every_event,
+        limits,
+        progress,
+    )
 }
 
 fn simulate_checked_with(
@@ -110,6 +135,7 @@ fn simulate_checked_with(
     mut log: EventLog,
     mut stats: Stats,
     every_event: bool,
+    limits: RunLimits,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
     let Prepared {
@@ -119,31 +145,41 @@ fn simulate_checked_with(
         hosts,
     } = prepare(World::build(scenario));
     let mut checker = Checker::new(scenario);
-    let violation = if every_event {
+    let mut watchdog = Watchdog::new(limits);
+    let ended = if every_event {
         let mut recorder = Recorder::new(&mut log);
-        let mut v = run_checked(
+        let mut ended = run_checked(
             &mut kernel,
             end,
             &mut recorder,
             &mut stats,
-            &mut checker,
+            (&mut checker, &mut watchdog),
             Some((FULL_CHECK_MASK, |r: &Recorder<'_, EventLog>| r.last_to())),
             &mut progress,
         );
-        if let Some(v) = &mut v {
+        if let Some(Ended::Violation(v)) = &mut ended {
             v.chain = recorder.chain(v.seq);
         }
-        v
+        ended
     } else {
         run_checked(
             &mut kernel,
             end,
             &mut log,
             &mut stats,
-            &mut checker,
+            (&mut checker, &mut watchdog),
             None,
             &mut progress,
         )
+    };
+    let (violation, stopped) = match ended {
+        Some(Ended::Violation(v)) => (Some(v), None),
+        Some(Ended::Stopped(cause)) => {
+            let mut stop = stopped(&kernel, cause);
+            stop.hints = crate::scenario::sanity::growth_hints(scenario);
+            (None, Some(stop))
+        }
+        None => (None, None),
     };
     settle(&mut stats, &kernel, end);
     let events = kernel.delivered();
@@ -157,8 +193,42 @@ fn simulate_checked_with(
         capacity,
         hosts,
         violation,
+        stopped,
         invariant_checks: checker.checks,
     })
+}
+
+/// How a run ended early.
+enum Ended {
+    Violation(Violation),
+    Stopped(Cause),
+}
+
+/// The watchdog's stop, with what the world held (hints are the caller's:
+/// it has the scenario).
+fn stopped(kernel: &Kernel<WorldActor, WorldSource>, cause: Cause) -> Stopped {
+    let actors = kernel.actors();
+    let vms_alive = actors
+        .iter()
+        .map(|a| match a {
+            WorldActor::Placement(p) => p.placed().count() as u64,
+            _ => 0,
+        })
+        .sum();
+    let api_objects = crate::supervisor::summary::api_server(actors)
+        .map_or(0, |api| api.objects().count() as u64);
+    Stopped {
+        cause,
+        at: kernel.now(),
+        events: kernel.delivered(),
+        holding: Holding {
+            vms_alive,
+            pending_deletions: kernel.sources().map(|s| s.pending_deletions() as u64).sum(),
+            queued_events: kernel.queued() as u64,
+            api_objects,
+        },
+        hints: Vec::new(),
+    }
 }
 
 /// Without `--check`, invariants are checked every 2^20 events (about 35
@@ -177,18 +247,20 @@ const FULL_CHECK_MASK: u64 = (1 << 10) - 1;
 /// How the checker learns the receiver of the last event (from the sink).
 type LastTo<L> = fn(&L) -> Option<crate::model::ActorId>;
 
-/// The kernel loop; stops at the first violation. `every_event`: the
-/// local checks after every event and the full check every `mask + 1`
-/// events; `None`: the full check at checkpoints only.
+/// The kernel loop; stops at the first violation or when the watchdog
+/// says so. `every_event`: the local checks after every event and the full
+/// check every `mask + 1` events; `None`: the full check at checkpoints
+/// only.
 fn run_checked<L: crate::sim::RecordSink>(
     kernel: &mut Kernel<WorldActor, WorldSource>,
     end: SimTime,
     sink: &mut L,
     stats: &mut Stats,
-    checker: &mut Checker,
+    (checker, watchdog): (&mut Checker, &mut Watchdog),
     every_event: Option<(u64, LastTo<L>)>,
     progress: &mut impl FnMut(SimTime, u64),
-) -> Option<Violation> {
+) -> Option<Ended> {
+    let violated = |v: Option<Violation>| v.map(Ended::Violation);
     let hosts = kernel
         .actors()
         .iter()
@@ -200,30 +272,33 @@ fn run_checked<L: crate::sim::RecordSink>(
         let delivered = kernel.delivered();
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
+            if let Some(cause) = watchdog.check(kernel.now(), delivered) {
+                return Some(Ended::Stopped(cause));
+            }
         }
         if let Some((_, last_to)) = every_event
             && let Some(to) = last_to(sink)
             && let Some(v) = checker.check_event(kernel.actors(), to, kernel.now(), delivered - 1)
         {
-            return Some(v);
+            return violated(Some(v));
         }
         if delivered & mask == 0
             && let Some(v) = checker.check(kernel.actors(), kernel.now(), delivered - 1)
         {
-            return Some(v);
+            return violated(Some(v));
         }
         if kernel.now() >= due
             && let Some(v) = checker.check_recovery(kernel.actors(), kernel.now(), delivered - 1)
         {
-            return Some(v);
+            return violated(Some(v));
         }
     }
     let last = kernel.delivered().saturating_sub(1);
     if let Some(v) = checker.check(kernel.actors(), end, last) {
-        return Some(v);
+        return violated(Some(v));
     }
     if end >= due {
-        return checker.check_recovery(kernel.actors(), end, last);
+        return violated(checker.check_recovery(kernel.actors(), end, last));
     }
     None
 }
@@ -327,6 +402,8 @@ pub struct Driven {
     pub actors: Vec<WorldActor>,
     pub capacity: Resources,
     pub hosts: u64,
+    /// Set when the watchdog stopped the run.
+    pub stopped: Option<Stopped>,
 }
 
 impl Driven {
@@ -340,6 +417,7 @@ impl Driven {
             capacity: self.capacity,
             hosts: self.hosts,
             violation: None,
+            stopped: self.stopped,
             invariant_checks: 0,
         }
     }
@@ -348,6 +426,7 @@ impl Driven {
 /// Runs `world` to its end into `sink`; `keep_going` is asked after every
 /// event (with the sink, the virtual time and the events so far) and stops
 /// the run early when it says false (a verifier that found a divergence).
+/// The watchdog keeps the default limits; its stop has no hints.
 pub fn drive<L: crate::sim::RecordSink>(
     world: World,
     sink: &mut L,
@@ -370,7 +449,16 @@ pub fn drive_with<L: crate::sim::RecordSink>(
         capacity,
         hosts,
     } = prepare(world);
+    let mut watchdog = Watchdog::new(RunLimits::default());
+    let mut stopped = None;
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
+        let delivered = kernel.delivered();
+        if delivered & 0xFFFF == 0
+            && let Some(cause) = watchdog.check(kernel.now(), delivered)
+        {
+            stopped = Some(self::stopped(&kernel, cause));
+            break;
+        }
     }
     settle(&mut stats, &kernel, end);
     Driven {
@@ -380,6 +468,7 @@ pub fn drive_with<L: crate::sim::RecordSink>(
         actors: kernel.into_actors(),
         capacity,
         hosts,
+        stopped,
     }
 }
 

@@ -97,6 +97,15 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         self.delivered
     }
 
+    /// Events queued for later delivery.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &S> {
+        self.sources.iter().map(|(s, _)| s)
+    }
+
     pub fn actors(&self) -> &[A] {
         &self.actors
     }

@@ -2,7 +2,9 @@
 //! sled event log with its running digest, and reading logs back.
 
 pub mod codec;
+pub mod folder;
 pub mod log;
 mod writer;
 
+pub use folder::FolderError;
 pub use log::{Digest, EventLog, LogMeta, LogReader, StoreError};

@@ -5,6 +5,7 @@ mod determinism;
 mod faults;
 mod guest_capi;
 mod guest_pods;
+mod hardening;
 mod import;
 mod live;
 mod plan;

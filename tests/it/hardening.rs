@@ -1,0 +1,271 @@
+//! Hostile input: numbers past what the model holds, files that never end,
+//! scenarios that cannot finish in reasonable resources, and log folders
+//! that must not be written over. Each case is one that crashed, aborted,
+//! spun or destroyed data before it was handled.
+
+use crate::support::{pacsim, scenario_path};
+use pacsim::run::simulate_limited;
+use pacsim::run::watchdog::{Cause, RunLimits};
+use pacsim::scenario::parse_scenario;
+use pacsim::store::EventLog;
+
+/// A small valid world; cases append a section.
+const WORLD: &str = "\
+seed: 1
+duration: 1h
+datacenter:
+  host_models: [{name: m, cpu: 64, memory: 512Gi}]
+  clusters: [{name: c, hosts: [{model: m, count: 4}]}]
+";
+
+const SUPERVISOR: &str = "\
+supervisor:
+  datastores: [{name: fast, capacity: 10Ti}]
+  storage_policies: [{name: fast, datastores: [fast]}]
+  objects:
+    - {apiVersion: vmoperator.vmware.com/v1alpha1, kind: VirtualMachineClass, metadata: {name: small}, spec: {hardware: {cpus: 2, memory: 8Gi}}}
+    - {apiVersion: vmoperator.vmware.com/v1alpha1, kind: VirtualMachineImage, metadata: {name: v1-26}}
+    - {apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: fast}, provisioner: csi.vsphere.vmware.com, parameters: {storagePolicyID: fast}}
+  namespaces: [{name: ns, vm_classes: [small], storage_classes: [fast]}]
+";
+
+fn refused(text: &str) -> String {
+    match parse_scenario(text, "t.yaml") {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Every number past its bound is an error naming the field and the
+/// bound; each of these used to wrap, panic or abort on an allocation.
+#[test]
+fn numbers_past_what_the_model_holds_name_the_field_and_the_bound() {
+    let cases = [
+        (
+            "workloads:\n  vms: [{name: a, cpu: 18446744073709551615m, memory: 8Gi}]\n",
+            "t.yaml:7:24: cpu quantity `18446744073709551615m` is too large: at most 1000000 cores",
+        ),
+        (
+            "workloads:\n  vms: [{name: a, cpu: 1, memory: 18446744073709551615}]\n",
+            "is too large: at most 8Pi",
+        ),
+        (
+            "workloads:\n  generators: [{name: g, rate: 1000000000/s, lifetime: 1h, sizes: [{cpu: 1, memory: 1Gi}]}]\n",
+            "is too high: at most 1000000/s",
+        ),
+        (
+            "workloads:\n  generators: [{name: g, interarrival: exp(1ns), lifetime: 1h, sizes: [{cpu: 1, memory: 1Gi}]}]\n",
+            "`interarrival` must have a mean of at least 1us",
+        ),
+        (
+            "workloads:\n  generators: [{name: g, rate: 1/s, lifetime: 1h, sizes: [{cpu: 1, memory: 1Gi, weight: 4294967297}]}]\n",
+            "weight` is too large: at most 1000000",
+        ),
+        (
+            "workloads:\n  generators: [{name: g, rate: 1/s, lifetime: exp(106752d), sizes: [{cpu: 1, memory: 1Gi}]}]\n",
+            "duration `106752d` is too large: at most 36500d",
+        ),
+    ];
+    for (section, message) in cases {
+        let err = refused(&format!("{WORLD}{section}"));
+        assert!(err.contains(message), "want `{message}`, got `{err}`");
+    }
+    let long = WORLD.replace("duration: 1h", "duration: 9223372036854775808ns");
+    assert!(refused(&long).contains("is too large: at most 36500d"));
+    let many = WORLD.replace("count: 4", "count: 18446744073709551615");
+    assert!(refused(&many).contains("count` is too large: at most 1000000"));
+}
+
+#[test]
+fn kubernetes_counts_are_bounded_by_kubernetes_limits() {
+    let tkc = "workloads:\n  manifests:\n    - user: administrator@vsphere.local\n      object:\n        apiVersion: run.tanzu.vmware.com/v1alpha2\n        kind: TanzuKubernetesCluster\n        metadata: {name: tkc, namespace: ns}\n        spec:\n          topology:\n            controlPlane: {replicas: 1, vmClass: small, storageClass: fast, tkr: {reference: {name: v1-26}}}\n            nodePools: [{name: np, replicas: 1000000000, vmClass: small, storageClass: fast}]\n";
+    let err = refused(&format!("{WORLD}{SUPERVISOR}{tkc}"));
+    assert!(
+        err.contains("replicas` is too large: at most 5000"),
+        "{err}"
+    );
+}
+
+/// A datacenter whose memory cannot be summed is refused as a whole.
+#[test]
+fn a_datacenter_whose_total_memory_overflows_is_refused() {
+    let text = WORLD
+        .replace("memory: 512Gi", "memory: 8Pi")
+        .replace("count: 4", "count: 1000");
+    let err = refused(&text);
+    assert!(err.contains("pacsim counts at most"), "{err}");
+}
+
+#[test]
+fn include_reads_only_regular_files_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    let include = |path: &str| {
+        format!(
+            "{WORLD}{SUPERVISOR}workloads:\n  manifests:\n    - {{user: administrator@vsphere.local, include: {path}}}\n"
+        )
+    };
+    let file = dir.path().join("s.yaml").display().to_string();
+    for (path, message) in [
+        ("/dev/urandom", "is not a regular file"),
+        (".", "is not a regular file"),
+        ("big.yaml", "more than 64 MiB"),
+    ] {
+        let err = parse_scenario(&include(path), &file)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{path}: {err}");
+    }
+}
+
+/// Hosts that fail every nanosecond keep the clock from advancing: the
+/// run stops and says so, rather than spin for ever.
+#[test]
+fn a_clock_that_stands_still_stops_the_run_with_a_hint() {
+    let text = format!("{WORLD}faults:\n  - random: {{hosts: all, mtbf: 1ns, mttr: 1ns}}\n");
+    let scenario = parse_scenario(&text, "t.yaml").unwrap();
+    let limits = RunLimits {
+        stall_events: 1 << 17,
+        ..RunLimits::unlimited()
+    };
+    let out =
+        simulate_limited(&scenario, EventLog::in_memory(), false, limits, |_, _| {}).expect("runs");
+    let stopped = out.stopped.expect("the stall stopped the run");
+    assert!(matches!(stopped.cause, Cause::Stalled { .. }));
+    assert_eq!(stopped.events, 1 << 17);
+    let message = stopped.to_string();
+    assert!(
+        message.contains("so it would not reach its end"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: random faults on 4 hosts fail every 1ns"),
+        "{message}"
+    );
+}
+
+/// Past its memory budget a run stops with what it holds and which
+/// generator made it grow.
+#[test]
+fn past_its_memory_budget_a_run_stops_saying_what_it_holds() {
+    let text = format!(
+        "{WORLD}workloads:\n  generators: [{{name: flood, rate: 100/s, lifetime: 30d, sizes: [{{cpu: 1m, memory: 1Mi}}]}}]\n"
+    );
+    let scenario = parse_scenario(&text, "t.yaml").unwrap();
+    let limits = RunLimits {
+        memory_budget: Some(1 << 20),
+        ..RunLimits::unlimited()
+    };
+    let out =
+        simulate_limited(&scenario, EventLog::in_memory(), false, limits, |_, _| {}).expect("runs");
+    let Some(stopped) = out.stopped else {
+        return; // no /proc to read the memory from: no budget is kept
+    };
+    assert!(matches!(stopped.cause, Cause::Memory { .. }));
+    assert_eq!(stopped.events, 1 << 16, "stopped at the first check");
+    assert!(stopped.holding.vms_alive > 10_000, "{:?}", stopped.holding);
+    let message = stopped.to_string();
+    assert!(message.contains("past its budget of 0.0 GiB"), "{message}");
+    assert!(
+        message.contains("generator `flood` keeps about"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_budget_stop_is_exit_3_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flood.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "{WORLD}workloads:\n  generators: [{{name: flood, rate: 100/s, lifetime: 30d, sizes: [{{cpu: 1m, memory: 1Mi}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let out = pacsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--no-persist",
+        "--memory-budget",
+        "1Mi",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !std::path::Path::new("/proc/self/status").exists() {
+        return;
+    }
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: the run stopped at simulated time"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--memory-budget"), "{stderr}");
+}
+
+/// A second run into a folder that holds a log is refused and the first
+/// log stays readable; `--force` replaces it whole.
+#[test]
+fn a_log_folder_is_never_written_over_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("X");
+    let out = out.to_str().unwrap();
+    let quickstart = scenario_path("quickstart.yaml");
+    let first = pacsim(&["run", quickstart.to_str().unwrap(), "--out", out, "--json"]);
+    let first: serde_json::Value = crate::support::stdout_json(&first);
+    let digest_in = |dir: &str| {
+        let reader = pacsim::store::LogReader::open(std::path::Path::new(dir)).unwrap();
+        let records = reader.records().filter(Result::is_ok).count() as u64;
+        (reader.meta().digest.clone(), records)
+    };
+    let ha = scenario_path("ha-small.yaml");
+    let second = pacsim(&["run", ha.to_str().unwrap(), "--out", out]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds a pacsim event log"),
+        "{stderr}"
+    );
+    let whole = |json: &serde_json::Value| {
+        let digest = json["digest"].as_str().unwrap().to_string();
+        (digest, json["events"].as_u64().unwrap())
+    };
+    assert_eq!(digest_in(out), whole(&first), "the first log is intact");
+
+    let forced = pacsim(&[
+        "run",
+        ha.to_str().unwrap(),
+        "--out",
+        out,
+        "--force",
+        "--json",
+    ]);
+    let forced = crate::support::stdout_json(&forced);
+    assert_eq!(digest_in(out), whole(&forced), "replaced as a whole");
+}
+
+#[test]
+fn a_folder_that_is_not_a_log_is_never_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("thesis.tex"), "keep me").unwrap();
+    let quickstart = scenario_path("quickstart.yaml");
+    let out = pacsim(&[
+        "run",
+        quickstart.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is neither empty nor a pacsim event log")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
+        "keep me"
+    );
+}
