@@ -33,7 +33,7 @@ pub struct ExportArgs {
 
 pub fn run(args: ExportArgs) -> Result<u8, Failure> {
     let source = RecordSource::at(&args.input);
-    let info = source.info().map_err(failure)?;
+    let info = source.info(args.salvage).map_err(failure)?;
     let write_err = |source| {
         failure(ReplayError::Trace(TraceError::Write {
             path: args.output.clone(),

@@ -40,7 +40,7 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> Result<u8, Failure> {
     let source = RecordSource::at(&args.input);
-    let info = source.info().map_err(failure)?;
+    let info = source.info(args.salvage).map_err(failure)?;
     let names = actor_names(&info);
     let names = names.as_deref();
     if let Some(seq) = args.cause_chain {

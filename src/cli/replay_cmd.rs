@@ -81,7 +81,7 @@ fn run_verify(args: &ReplayArgs) -> Result<u8, Failure> {
 }
 
 fn print_divergence(args: &ReplayArgs, d: &Divergence) {
-    let info = RecordSource::at(&args.trace).info().ok();
+    let info = RecordSource::at(&args.trace).info(false).ok();
     let names = info.as_ref().and_then(actor_names);
     let names = names.as_deref();
     let show = |r: &Option<pacsim::event::Record>| match r {

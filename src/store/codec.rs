@@ -151,8 +151,19 @@ pub fn compress_chunk_into(chunk: &[u8], out: &mut Vec<u8>) {
     out.truncate(header.len() + written);
 }
 
-/// The inverse of [`compress_chunk_into`].
+/// The inverse of [`compress_chunk_into`] (logs before pacsim-log/4). The
+/// prepended length is checked before it sizes anything: a damaged one
+/// must not ask for gigabytes.
 pub fn decompress_chunk(stored: &[u8]) -> Result<Vec<u8>, String> {
+    let claimed = stored
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .ok_or("chunk is shorter than its length prefix")?;
+    if claimed > super::frame::MAX_RAW_CHUNK {
+        return Err(format!(
+            "chunk claims {claimed} bytes, more than any chunk holds"
+        ));
+    }
     lz4_flex::decompress_size_prepended(stored)
         .map_err(|e| format!("chunk does not decompress: {e}"))
 }
@@ -161,7 +172,11 @@ pub fn decompress_chunk(stored: &[u8]) -> Result<Vec<u8>, String> {
 /// of bytes it took.
 pub fn decode_one(bytes: &[u8]) -> Result<(Record, usize), bincode::Error> {
     let mut cursor = std::io::Cursor::new(bytes);
-    let record: Record = options().deserialize_from(&mut cursor)?;
+    // A record cannot take more bytes than there are: the limit makes a
+    // damaged string or list length an error before bincode allocates it.
+    let record: Record = options()
+        .with_limit(bytes.len() as u64)
+        .deserialize_from(&mut cursor)?;
     Ok((record, cursor.position() as usize))
 }
 
@@ -173,7 +188,7 @@ pub fn encode_value<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 pub fn decode_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, bincode::Error> {
-    options().deserialize(bytes)
+    options().with_limit(bytes.len() as u64).deserialize(bytes)
 }
 
 #[cfg(test)]

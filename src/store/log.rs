@@ -13,6 +13,8 @@
 //! output folder or on whether anything was persisted.
 
 use super::codec;
+use super::frame::{self, EndBody, MetaBody};
+use super::salvage::{self, Carved};
 use super::writer::{ChunkStore, ChunkWriter, SledChunks, WriteFailed};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
@@ -23,9 +25,13 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// Written into the meta tree; bumped when the record encoding or the
 /// layout changes.
-pub const LOG_FORMAT: &str = "pacsim-log/3";
+pub const LOG_FORMAT: &str = "pacsim-log/4";
 
-/// The layout before records trees were split: the same chunks, all in one
+/// The layout before stored values were frames ([`super::frame`]): chunks
+/// are bare lz4 with the length prepended. Still read.
+const LOG_FORMAT_UNFRAMED: &str = "pacsim-log/3";
+
+/// The layout before records trees were split: unframed chunks, all in one
 /// tree named `records`. Still read.
 const LOG_FORMAT_ONE_TREE: &str = "pacsim-log/2";
 
@@ -61,6 +67,8 @@ pub enum StoreError {
         seq: u64,
         reason: String,
     },
+    #[error("cannot salvage the event log at {path}: {reason}")]
+    Salvage { path: PathBuf, reason: String },
 }
 
 /// A blake3 digest of a run's records.
@@ -142,6 +150,14 @@ impl EventLog {
         meta.insert("scenario", scenario)?;
         meta.insert("seed", &seed.to_be_bytes())?;
         meta.insert("pacsim_version", env!("CARGO_PKG_VERSION"))?;
+        // The same, framed, for a salvage that cannot open sled.
+        let body = MetaBody {
+            format: LOG_FORMAT.into(),
+            scenario: scenario.into(),
+            seed,
+            pacsim_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        meta.insert("frame", frame::meta_frame(&body))?;
         let chunks = store(SledChunks::new(db.clone()));
         let writer =
             ChunkWriter::spawn(chunks, CHUNK_BYTES + 1024).map_err(|e| open_err(e.into()))?;
@@ -160,7 +176,11 @@ impl EventLog {
         }
         self.hasher.update(&self.chunk);
         match &mut self.persist {
-            Some(p) => p.writer.submit(self.chunk_first_seq, &mut self.chunk),
+            Some(p) => {
+                let count = (self.count - self.chunk_first_seq) as u32;
+                p.writer
+                    .submit(self.chunk_first_seq, count, &mut self.chunk)
+            }
             None => self.chunk.clear(),
         }
         self.chunk_first_seq = self.count;
@@ -192,6 +212,11 @@ impl EventLog {
                 })?;
             let meta = p.db.open_tree("meta")?;
             meta.insert("records", &self.count.to_be_bytes())?;
+            let end = EndBody {
+                records: self.count,
+                digest: digest.0,
+            };
+            meta.insert("end", frame::end_frame(&end))?;
             meta.insert("digest", digest.to_string().as_bytes())?;
             p.db.flush()?;
         }
@@ -214,8 +239,20 @@ impl RecordSink for EventLog {
 pub struct LogReader {
     path: PathBuf,
     meta: LogMeta,
-    /// The records trees in log order.
-    trees: Vec<sled::Tree>,
+    backing: Backing,
+}
+
+/// A stored chunk's first seq and the records' encodings, or why not.
+type ChunkRead = Result<(u64, Vec<u8>), StoreError>;
+
+enum Backing {
+    /// The records trees in log order; `framed` from pacsim-log/4 on.
+    Sled {
+        trees: Vec<sled::Tree>,
+        framed: bool,
+    },
+    /// What `--salvage` found by scanning the files ([`salvage`]).
+    Carved(Carved),
 }
 
 impl LogReader {
@@ -252,7 +289,7 @@ impl LogReader {
             })
         };
         let format = String::from_utf8_lossy(&get("format")?).into_owned();
-        if format != LOG_FORMAT && format != LOG_FORMAT_ONE_TREE {
+        if ![LOG_FORMAT, LOG_FORMAT_UNFRAMED, LOG_FORMAT_ONE_TREE].contains(&format.as_str()) {
             return Err(StoreError::Format {
                 path,
                 found: format,
@@ -289,16 +326,104 @@ impl LogReader {
             .map(|name| db.open_tree(name))
             .collect::<Result<_, _>>()
             .map_err(open_err)?;
-        Ok(LogReader { path, meta, trees })
+        let framed = format == LOG_FORMAT;
+        Ok(LogReader {
+            path,
+            meta,
+            backing: Backing::Sled { trees, framed },
+        })
     }
 
-    /// Every stored chunk as (key, compressed bytes), in log order.
-    fn chunks(&self) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + '_ {
-        self.trees.iter().flat_map(sled::Tree::iter)
+    /// For `--salvage`: the log's files scanned read-only, without sled,
+    /// for every intact frame. Logs written before frames (pacsim-log/3
+    /// and older) have none to find; read them without `--salvage`. When
+    /// only the meta frame is lost, the records are still given, with an
+    /// empty scenario (actors are then shown by id).
+    pub fn salvage(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.to_path_buf();
+        if !dir.join("db").is_file() {
+            return Err(StoreError::NotALog {
+                path,
+                key: "format",
+            });
+        }
+        let carved = salvage::carve(dir).map_err(|e| StoreError::Salvage {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if carved.meta.is_none() && carved.chunks.is_empty() {
+            return Err(StoreError::Salvage {
+                path,
+                reason: format!(
+                    "no intact frame in its files: written before {LOG_FORMAT} (read it without --salvage), or damaged throughout"
+                ),
+            });
+        }
+        let body = carved.meta.clone().unwrap_or(MetaBody {
+            format: LOG_FORMAT.into(),
+            scenario: String::new(),
+            seed: 0,
+            pacsim_version: "unknown (its meta frame is damaged)".into(),
+        });
+        let meta = LogMeta {
+            scenario: body.scenario,
+            seed: body.seed,
+            records: carved.end.map_or(0, |e| e.records),
+            digest: carved
+                .end
+                .map_or_else(String::new, |e| Digest(e.digest).to_string()),
+            pacsim_version: body.pacsim_version,
+            finished: carved.end.is_some(),
+        };
+        Ok(LogReader {
+            path,
+            meta,
+            backing: Backing::Carved(carved),
+        })
     }
 
     pub fn meta(&self) -> &LogMeta {
         &self.meta
+    }
+
+    /// Every stored chunk as (its first seq, the records' encodings), in
+    /// log order; a chunk that cannot be read ends the sequence with an
+    /// error naming the first record it holds.
+    fn chunks(&self) -> Box<dyn Iterator<Item = ChunkRead> + '_> {
+        match &self.backing {
+            Backing::Sled { trees, framed } => {
+                let framed = *framed;
+                Box::new(trees.iter().flat_map(sled::Tree::iter).map(move |item| {
+                    let (key, stored) = item?;
+                    let first_seq = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+                    let raw = if framed {
+                        frame::open_chunk(&stored).map(|(_, raw)| raw)
+                    } else {
+                        codec::decompress_chunk(&stored)
+                    };
+                    raw.map(|raw| (first_seq, raw))
+                        .map_err(|reason| self.corrupt(first_seq, reason))
+                }))
+            }
+            Backing::Carved(carved) => {
+                let (found, gap) = carved.contiguous();
+                let read = found.into_iter().map(|f| {
+                    salvage::read_chunk(f)
+                        .map(|raw| (f.head.first_seq, raw))
+                        .map_err(|reason| self.corrupt(f.head.first_seq, reason))
+                });
+                let lost = gap.map(|seq| {
+                    let after = carved.records_after_gap(seq);
+                    Err(self.corrupt(
+                        seq,
+                        format!(
+                            "no intact chunk holds it (a damaged page); {after} intact records after it cannot be read in order"
+                        ),
+                    ))
+                });
+                Box::new(read.chain(lost))
+            }
+        }
     }
 
     /// Every record in seq order; a damaged chunk ends the iteration with
@@ -311,19 +436,11 @@ impl LogReader {
             if failed {
                 return out;
             }
-            let stored = match item {
-                Ok((_, v)) => v,
+            let chunk = match item {
+                Ok((_, raw)) => raw,
                 Err(e) => {
                     failed = true;
-                    out.push(Err(StoreError::Write(e)));
-                    return out;
-                }
-            };
-            let chunk = match codec::decompress_chunk(&stored) {
-                Ok(c) => c,
-                Err(reason) => {
-                    failed = true;
-                    out.push(Err(self.corrupt(expected, reason)));
+                    out.push(Err(e));
                     return out;
                 }
             };
@@ -365,17 +482,9 @@ impl LogReader {
     /// The digest recomputed from the stored records (must equal the meta's).
     pub fn recompute_digest(&self) -> Result<Digest, StoreError> {
         let mut hasher = blake3::Hasher::new();
-        let mut seq = 0;
         for item in self.chunks() {
-            let (key, stored) = item?;
-            seq = key
-                .as_ref()
-                .try_into()
-                .map(u64::from_be_bytes)
-                .unwrap_or(seq);
-            let chunk =
-                codec::decompress_chunk(&stored).map_err(|reason| self.corrupt(seq, reason))?;
-            hasher.update(&chunk);
+            let (_, raw) = item?;
+            hasher.update(&raw);
         }
         Ok(Digest(*hasher.finalize().as_bytes()))
     }
@@ -421,12 +530,15 @@ mod tests {
 
         let reader = LogReader::open(dir.path()).unwrap();
         let chunks = reader.chunks().count() as u64;
+        let Backing::Sled { trees, .. } = &reader.backing else {
+            panic!("read through sled")
+        };
         assert!(
-            reader.trees.len() as u64 >= 3 && chunks > 2 * CHUNKS_PER_TREE,
+            trees.len() as u64 >= 3 && chunks > 2 * CHUNKS_PER_TREE,
             "{} trees, {chunks} chunks: too few to test the grouping",
-            reader.trees.len()
+            trees.len()
         );
-        assert_eq!(reader.trees.len() as u64, chunks.div_ceil(CHUNKS_PER_TREE));
+        assert_eq!(trees.len() as u64, chunks.div_ceil(CHUNKS_PER_TREE));
         let mut next = 0;
         for record in reader.records() {
             let record = record.unwrap();
@@ -498,7 +610,7 @@ mod tests {
             for item in db.open_tree(name).unwrap().iter() {
                 let (key, stored) = item.unwrap();
                 assert_eq!(u64::from_be_bytes(key.as_ref().try_into().unwrap()), next);
-                let chunk = codec::decompress_chunk(&stored).unwrap();
+                let (_, chunk) = frame::open_chunk(&stored).unwrap();
                 let mut rest = chunk.as_slice();
                 while !rest.is_empty() {
                     let (record, used) = codec::decode_one(rest).unwrap();
@@ -550,7 +662,9 @@ mod tests {
             db.flush().unwrap();
         }
         let reader = LogReader::open(dir.path()).unwrap();
-        assert_eq!(reader.trees.len(), 1);
+        assert!(
+            matches!(&reader.backing, Backing::Sled { trees, framed: false } if trees.len() == 1)
+        );
         assert_eq!(
             reader.records().filter(Result::is_ok).count() as u64,
             records

@@ -3,7 +3,9 @@
 
 pub mod codec;
 pub mod folder;
+pub mod frame;
 pub mod log;
+pub mod salvage;
 mod writer;
 
 pub use folder::FolderError;

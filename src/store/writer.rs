@@ -1,4 +1,5 @@
-//! The log's writer thread: compresses full chunks and inserts them into sled
+//! The log's writer thread: frames and compresses full chunks
+//! ([`super::frame`]) and inserts them into sled
 //! while the simulation goes on with the next chunk.
 //!
 //! Why a thread: compressing and inserting a chunk cost about a third of a
@@ -19,7 +20,7 @@
 //! [`ChunkWriter::sync`] waits until everything handed over is stored and
 //! flushed to disk: the live runtime's write-ahead, before it delivers.
 
-use super::codec;
+use super::frame;
 use super::log::records_tree_name;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -36,6 +37,7 @@ const IN_FLIGHT: usize = 16;
 enum Job {
     Store {
         first_seq: u64,
+        count: u32,
         chunk: Vec<u8>,
     },
     /// Flush to disk, then answer (everything before is stored by then).
@@ -118,9 +120,9 @@ impl ChunkWriter {
         })
     }
 
-    /// Hands `chunk` (records from `first_seq` on) to the writer and leaves
-    /// an empty buffer in its place.
-    pub fn submit(&mut self, first_seq: u64, chunk: &mut Vec<u8>) {
+    /// Hands `chunk` (`count` records from `first_seq` on) to the writer
+    /// and leaves an empty buffer in its place.
+    pub fn submit(&mut self, first_seq: u64, count: u32, chunk: &mut Vec<u8>) {
         let spare = self
             .emptied
             .try_recv()
@@ -129,7 +131,11 @@ impl ChunkWriter {
         if let Some(jobs) = &self.jobs {
             // A send fails only once the writer has stopped on an error,
             // which `finish` reports; later chunks have nowhere to go.
-            let _ = jobs.send(Job::Store { first_seq, chunk });
+            let _ = jobs.send(Job::Store {
+                first_seq,
+                count,
+                chunk,
+            });
         }
     }
 
@@ -172,18 +178,22 @@ fn write_chunks<S: ChunkStore>(
     to_write: &Receiver<Job>,
     give_back: &SyncSender<Vec<u8>>,
 ) -> Result<(), WriteFailed> {
-    let mut compressed = Vec::new();
+    let mut framed = Vec::new();
     for job in to_write {
-        let (first_seq, mut chunk) = match job {
-            Job::Store { first_seq, chunk } => (first_seq, chunk),
+        let (first_seq, count, mut chunk) = match job {
+            Job::Store {
+                first_seq,
+                count,
+                chunk,
+            } => (first_seq, count, chunk),
             Job::Sync(answer) => {
                 let _ = answer.send(store.sync());
                 continue;
             }
         };
-        codec::compress_chunk_into(&chunk, &mut compressed);
+        frame::chunk_into(first_seq, count, &chunk, &mut framed);
         store
-            .put(first_seq, &compressed)
+            .put(first_seq, &framed)
             .map_err(|source| WriteFailed { first_seq, source })?;
         chunk.clear();
         let _ = give_back.try_send(chunk);
@@ -242,7 +252,7 @@ mod tests {
         let mut writer = ChunkWriter::spawn(Recording(stored.clone()), 64).expect("spawns");
         for round in 0..3u64 {
             for i in 0..5 {
-                writer.submit(round * 10 + i, &mut vec![1u8; 64]);
+                writer.submit(round * 10 + i, 1, &mut vec![1u8; 64]);
             }
             writer.sync().expect("syncs");
             assert_eq!(
@@ -266,7 +276,7 @@ mod tests {
         // must neither block nor panic.
         for i in 0..(IN_FLIGHT as u64 * 3) {
             let mut chunk = vec![1u8; 64];
-            writer.submit(i * 100, &mut chunk);
+            writer.submit(i * 100, 1, &mut chunk);
             assert!(chunk.is_empty(), "an empty buffer is left in its place");
         }
         assert!(writer.sync().is_err(), "a stopped writer refuses to sync");

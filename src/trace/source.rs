@@ -32,7 +32,9 @@ impl RecordSource {
         }
     }
 
-    pub fn info(&self) -> Result<SourceInfo, ReplayError> {
+    /// What the run says about itself; with `salvage`, a log folder is
+    /// read without sled (see [`LogReader::salvage`]).
+    pub fn info(&self, salvage: bool) -> Result<SourceInfo, ReplayError> {
         Ok(match self {
             RecordSource::Trace(p) => {
                 let h = TraceReader::open(p)?.header().clone();
@@ -43,7 +45,11 @@ impl RecordSource {
                 }
             }
             RecordSource::Log(p) => {
-                let m = LogReader::open_unfinished(p)?.meta().clone();
+                let reader = match salvage {
+                    true => LogReader::salvage(p)?,
+                    false => LogReader::open_unfinished(p)?,
+                };
+                let m = reader.meta().clone();
                 SourceInfo {
                     scenario: m.scenario,
                     seed: m.seed,
@@ -86,7 +92,7 @@ impl RecordSource {
             }
             RecordSource::Log(p) => {
                 let reader = if salvage {
-                    LogReader::open_unfinished(p)?
+                    LogReader::salvage(p)?
                 } else {
                     LogReader::open(p)?
                 };
