@@ -6,6 +6,7 @@
 mod export_cmd;
 mod fuzz_cmd;
 mod import_cmd;
+mod input_fuzz_cmd;
 mod inspect_cmd;
 mod plan_cmd;
 mod progress;
@@ -47,6 +48,9 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Swarm-test a scenario over many seeds with invariants on.
     Fuzz(fuzz_cmd::FuzzArgs),
+    /// Mutated scenario files by the million (pacsim's own testing).
+    #[command(hide = true)]
+    FuzzInputs(input_fuzz_cmd::InputFuzzArgs),
 }
 
 /// A failure the CLI reports in one message, with its exit code.
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
+        Command::FuzzInputs(args) => input_fuzz_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -98,8 +103,10 @@ fn init_tracing(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    // sled reports a failed write as dozens of raw ERROR lines; pacsim
+    // reports it once, in its own words (RUST_LOG=sled=warn shows them).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},sled=off")));
     // Colours only for a terminal: a log file or a pipe gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()

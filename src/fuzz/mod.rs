@@ -7,6 +7,7 @@
 //! Seeds run in parallel on std threads; each seed's outcome depends on the
 //! seed alone, never on the thread or the order.
 
+pub mod inputs;
 pub mod profile;
 
 pub use profile::Profile;

@@ -272,9 +272,11 @@ fn run_checked<L: crate::sim::RecordSink>(
         let delivered = kernel.delivered();
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
-            if let Some(cause) = watchdog.check(kernel.now(), delivered) {
-                return Some(Ended::Stopped(cause));
-            }
+        }
+        if delivered & watchdog.mask() == 0
+            && let Some(cause) = watchdog.check(kernel.now(), delivered)
+        {
+            return Some(Ended::Stopped(cause));
         }
         if let Some((_, last_to)) = every_event
             && let Some(to) = last_to(sink)
@@ -453,7 +455,7 @@ pub fn drive_with<L: crate::sim::RecordSink>(
     let mut stopped = None;
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
         let delivered = kernel.delivered();
-        if delivered & 0xFFFF == 0
+        if delivered & watchdog.mask() == 0
             && let Some(cause) = watchdog.check(kernel.now(), delivered)
         {
             stopped = Some(self::stopped(&kernel, cause));

@@ -28,6 +28,9 @@ pub struct RunLimits {
     /// Events over which simulated time must advance by as many ns
     /// ([`STALL_EVENTS`]; a multiple of 2^16, where it is checked).
     pub stall_events: u64,
+    /// Stop after this many events (input fuzzing bounds each case so);
+    /// with a cap the watchdog looks every 2^12 events instead of 2^16.
+    pub max_events: Option<u64>,
 }
 
 impl RunLimits {
@@ -37,6 +40,7 @@ impl RunLimits {
         RunLimits {
             memory_budget: usable_memory().map(|m| m / 4 * 3),
             stall_events: STALL_EVENTS,
+            max_events: None,
         }
     }
 
@@ -45,6 +49,7 @@ impl RunLimits {
         RunLimits {
             memory_budget: None,
             stall_events: STALL_EVENTS,
+            max_events: None,
         }
     }
 }
@@ -68,12 +73,17 @@ pub enum Cause {
         since: SimTime,
         events: u64,
     },
+    /// `RunLimits::max_events` was reached.
+    EventCap {
+        cap: u64,
+    },
 }
 
 /// Checks a running kernel now and then (see the module doc).
 pub(crate) struct Watchdog {
     budget: Option<u64>,
     stall_events: u64,
+    max_events: Option<u64>,
     window_events: u64,
     window_start: SimTime,
 }
@@ -83,13 +93,26 @@ impl Watchdog {
         Watchdog {
             budget: limits.memory_budget,
             stall_events: limits.stall_events,
+            max_events: limits.max_events,
             window_events: 0,
             window_start: SimTime::ZERO,
         }
     }
 
-    /// Called every 2^16 delivered events.
+    /// The watchdog is asked when `delivered & mask() == 0`.
+    pub fn mask(&self) -> u64 {
+        if self.max_events.is_some() {
+            0xFFF
+        } else {
+            0xFFFF
+        }
+    }
+
+    /// Called when `delivered & self.mask() == 0`.
     pub fn check(&mut self, now: SimTime, delivered: u64) -> Option<Cause> {
+        if let Some(cap) = self.max_events.filter(|&cap| delivered >= cap) {
+            return Some(Cause::EventCap { cap });
+        }
         let events = delivered - self.window_events;
         if events >= self.stall_events {
             if now.0 - self.window_start.0 < self.stall_events {
@@ -144,6 +167,12 @@ impl fmt::Display for Stopped {
                 format_nanos(self.at.0),
                 self.events,
                 format_span(self.at.0 - since.0),
+            )?,
+            Cause::EventCap { cap } => write!(
+                f,
+                "the run stopped at simulated time {} after {} events: its cap is {cap} events",
+                format_nanos(self.at.0),
+                self.events,
             )?,
         }
         let h = &self.holding;
