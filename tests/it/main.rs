@@ -17,3 +17,4 @@ mod supervisor_pods;
 mod supervisor_vms;
 mod support;
 mod trace;
+mod trace_damage;
