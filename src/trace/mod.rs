@@ -31,6 +31,17 @@ pub enum ReplayError {
     Store(#[from] crate::store::StoreError),
     #[error("the scenario embedded in the run cannot be rebuilt: {0}")]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// A record that reads well but is delivered to an actor the trace's own
+    /// scenario does not have (a trace edited, or from another world).
+    #[error(
+        "{path}: record #{seq} is delivered to {actor}, but the trace's scenario has {actors} actors"
+    )]
+    UnknownActor {
+        path: std::path::PathBuf,
+        seq: u64,
+        actor: crate::model::ActorId,
+        actors: usize,
+    },
     /// A bad `--what-if` or filter argument.
     #[error("{0}")]
     Argument(String),

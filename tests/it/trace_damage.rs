@@ -5,9 +5,12 @@
 //! allocation sized by a number read from the file.
 
 use crate::support::{pacsim, repo};
-use pacsim::event::Record;
+use pacsim::event::{Record, RecordRef};
+use pacsim::model::ActorId;
+use pacsim::sim::RecordSink;
 use pacsim::trace::format::{Damage, HEADER_PREFIX_BYTES, frame_crc};
-use pacsim::trace::{TraceError, TraceReader};
+use pacsim::trace::whatif::what_if;
+use pacsim::trace::{TraceError, TraceReader, TraceWriter};
 use std::path::Path;
 
 fn quickstart_bytes() -> Vec<u8> {
@@ -108,4 +111,45 @@ fn lengths_past_the_end_of_the_file_are_truncation() {
         e.to_string().contains("100 of 15728640 payload bytes"),
         "{e}"
     );
+}
+
+/// The quickstart trace's records, rewritten by `edit` into a trace whose
+/// checksums, footer and digest are all valid.
+fn rewritten_quickstart(edit: impl FnOnce(&mut Vec<Record>)) -> Vec<u8> {
+    let original = quickstart_bytes();
+    let mut reader = TraceReader::new(&original[..], Path::new("q")).unwrap();
+    let header = reader.header().clone();
+    let mut records: Vec<Record> = reader.records().map(|r| r.unwrap()).collect();
+    edit(&mut records);
+    let mut w = TraceWriter::new(Vec::new(), Path::new("q"), &header).unwrap();
+    for r in &records {
+        w.record(&RecordRef {
+            seq: r.seq,
+            at: r.at,
+            from: r.from,
+            to: r.to,
+            cause: r.cause,
+            event: &r.event,
+        });
+    }
+    w.finish().unwrap().0
+}
+
+/// Before, `replay --what-if` handed every record to `actors[to]` and
+/// panicked on an index out of bounds.
+#[test]
+fn a_record_for_an_actor_the_scenario_lacks_is_an_error_in_what_if() {
+    let bytes = rewritten_quickstart(|r| r[100].to = ActorId(10_000));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.pstrace");
+    std::fs::write(&path, bytes).unwrap();
+    let e = what_if(&path, &[], false).err().expect("an error");
+    assert!(
+        e.to_string()
+            .contains("record #100 is delivered to actor#10000, but the trace's scenario has"),
+        "{e}"
+    );
+    let o = pacsim(&["replay", path.to_str().unwrap(), "--what-if", "hosts=4"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
 }
