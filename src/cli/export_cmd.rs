@@ -1,13 +1,16 @@
 //! `pacsim export LOG_OR_TRACE -o FILE [--format pstrace|jsonl]`: a sled log
-//! (or a trace) written out as a trace file or as JSON Lines.
+//! (or a trace) written out as a trace file or as JSON Lines. The file
+//! appears only once written whole: a failed export leaves none (and a file
+//! of that name as it was).
 
 use super::Failure;
 use super::trace_cmd::failure;
 use pacsim::event::RecordRef;
 use pacsim::sim::RecordSink;
+use pacsim::trace::atomic::AtomicFile;
 use pacsim::trace::source::{RecordSource, actor_names};
 use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
@@ -62,14 +65,13 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
                 })
                 .map_err(failure)?;
             let count = writer.count();
-            let (_, digest) = writer.finish().map_err(|e| failure(e.into()))?;
+            let digest = writer.commit().map_err(|e| failure(e.into()))?;
             println!("digest   {digest}");
             (note, count)
         }
         Format::Jsonl => {
             let names = actor_names(&info);
-            let file = std::fs::File::create(&args.output).map_err(write_err)?;
-            let mut out = BufWriter::new(file);
+            let mut out = AtomicFile::create(&args.output).map_err(write_err)?;
             let mut error = None;
             let mut count = 0u64;
             writeln!(out, "{}", jsonl::header_line(&info)).map_err(write_err)?;
@@ -88,7 +90,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
             if let Some(e) = error {
                 return Err(write_err(e));
             }
-            out.flush().map_err(write_err)?;
+            out.commit().map_err(write_err)?;
             (note, count)
         }
     };

@@ -10,6 +10,8 @@ use pacsim::import::{
 };
 use pacsim::model::Resources;
 use pacsim::scenario::{Scenario, units};
+use pacsim::trace::atomic::AtomicFile;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -80,10 +82,17 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
             host_model,
         },
     );
-    std::fs::write(&args.output, text)
+    write_whole(&args.output, &text)
         .map_err(|e| Failure::io(format!("{}: cannot write: {e}", args.output.display())))?;
     eprintln!("wrote {}", args.output.display());
     Ok(0)
+}
+
+/// `text` as the whole of `path`: a failed write leaves no partial scenario.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.commit()
 }
 
 /// `--workload-trace FORMAT:PATH`: the scenario keeps its datacenter,

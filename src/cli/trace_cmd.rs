@@ -20,7 +20,9 @@ pub fn failure(e: ReplayError) -> Failure {
 }
 
 /// `pacsim run --trace FILE`: simulates into the log and a trace at once;
-/// fails when the two digests disagree (they hash the same bytes).
+/// fails when the two digests disagree (they hash the same bytes). The
+/// trace appears only after both are finished and agree; on any failure
+/// before, it is not there (and a file of that name is left as it was).
 pub fn simulate_traced(
     scenario: &Scenario,
     log: EventLog,
@@ -38,13 +40,18 @@ pub fn simulate_traced(
     });
     let Tee(log, writer) = tee;
     let digest = log.finish().map_err(Failure::io)?;
-    let (_, trace_digest) = writer
-        .finish()
-        .map_err(|e| failure(ReplayError::Trace(e)))?;
+    let trace_err = |e| failure(ReplayError::Trace(e));
+    let (file, trace_digest) = writer.finish().map_err(trace_err)?;
     if digest != trace_digest {
         return Err(Failure::io(format!(
             "trace digest {trace_digest} differs from the log's {digest}"
         )));
     }
+    file.commit().map_err(|source| {
+        trace_err(TraceError::Write {
+            path: trace.to_path_buf(),
+            source,
+        })
+    })?;
     Ok(driven.with_digest(digest))
 }

@@ -4,11 +4,13 @@
 //! section "Trace files", and in `format.rs`.
 //!
 //! Layers: `format` (constants, header and frame bytes, errors), `writer`
-//! (a `RecordSink` writing frames), `reader` (frames and records back, with
+//! (a `RecordSink` writing frames, into an `atomic` file that appears only
+//! whole), `reader` (frames and records back, with
 //! salvage), then the uses: `verify` (exact replay), `whatif` (re-drive the
 //! recorded inputs against another configuration), `inspect` (filters,
 //! counts, cause chains) and `jsonl` (export for people and scripts).
 
+pub mod atomic;
 pub mod format;
 pub mod inspect;
 pub mod jsonl;

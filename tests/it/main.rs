@@ -1,6 +1,7 @@
 //! The one integration-test binary; each module is one area.
 
 mod bad_input;
+mod cli_output;
 mod determinism;
 mod faults;
 mod guest_capi;

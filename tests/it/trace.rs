@@ -33,7 +33,7 @@ fn write_trace(path: &Path, header: &TraceHeader, records: &[Record]) {
     for r in records {
         w.record(&as_ref(r));
     }
-    w.finish().unwrap();
+    w.commit().unwrap();
 }
 
 fn as_ref(r: &Record) -> RecordRef<'_> {
