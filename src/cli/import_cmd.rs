@@ -82,9 +82,15 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
             host_model,
         },
     );
-    write_whole(&args.output, &text)
-        .map_err(|e| Failure::io(format!("{}: cannot write: {e}", args.output.display())))?;
-    eprintln!("wrote {}", args.output.display());
+    match write_whole(&args.output, &text) {
+        Ok(()) => eprintln!("wrote {}", args.output.display()),
+        // `-o /dev/stdout | head`: the reader has all it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let message = format!("{}: cannot write: {e}", args.output.display());
+            return Err(Failure::io(message));
+        }
+    }
     Ok(0)
 }
 

@@ -1,5 +1,6 @@
-//! Glue shared by the trace commands: exit codes for trace errors, and
-//! `run --trace` (the event log and a trace writer fed the same records).
+//! Glue shared by the trace commands: exit codes for trace errors, standard
+//! output that ends quietly when its reader goes away, and `run --trace`
+//! (the event log and a trace writer fed the same records).
 
 use super::Failure;
 use pacsim::run::{RunOutput, drive};
@@ -7,6 +8,9 @@ use pacsim::scenario::Scenario;
 use pacsim::store::EventLog;
 use pacsim::trace::{ReplayError, Tee, TraceError, TraceHeader, TraceWriter};
 use pacsim::world::World;
+use std::fmt::Display;
+use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Damaged or foreign input is bad input (2); failing to read or write is
@@ -16,6 +20,73 @@ pub fn failure(e: ReplayError) -> Failure {
         ReplayError::Trace(TraceError::Read { .. } | TraceError::Write { .. })
         | ReplayError::Store(_) => Failure::io(e),
         _ => Failure::bad_input(e),
+    }
+}
+
+/// Standard output for commands that print a lot (`pacsim inspect T |
+/// head`). `println!` panics when the reader has gone; here a broken pipe
+/// only ends the printing (`flow` breaks, so callers stop reading input)
+/// and the command exits as if done. Other write errors (a full disk) are
+/// reported by `finish`.
+pub struct Stdout {
+    out: BufWriter<StdoutLock<'static>>,
+    state: State,
+}
+
+enum State {
+    Open,
+    /// The pipe's reader went away: print nothing more, quietly.
+    ReaderGone,
+    Failed(std::io::Error),
+}
+
+impl Stdout {
+    pub fn new() -> Self {
+        Stdout {
+            out: BufWriter::new(std::io::stdout().lock()),
+            state: State::Open,
+        }
+    }
+
+    /// Prints `text` and a newline, unless printing has ended.
+    pub fn line(&mut self, text: impl Display) {
+        self.print(format_args!("{text}\n"));
+    }
+
+    /// Prints `text` as it is, unless printing has ended.
+    pub fn print(&mut self, text: impl Display) {
+        if self.flow().is_continue() {
+            let written = write!(self.out, "{text}");
+            self.note(written);
+        }
+    }
+
+    /// Break once nothing more will be printed.
+    pub fn flow(&self) -> ControlFlow<()> {
+        match self.state {
+            State::Open => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
+        }
+    }
+
+    fn note(&mut self, written: std::io::Result<()>) {
+        match written {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => self.state = State::ReaderGone,
+            Err(e) => self.state = State::Failed(e),
+        }
+    }
+
+    /// Flushes; a closed pipe is not an error, any other failure is.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if self.flow().is_continue() {
+            let flushed = self.out.flush();
+            self.note(flushed);
+        }
+        match self.state {
+            State::Failed(e) => Err(Failure::io(format!("cannot write to standard output: {e}"))),
+            State::Open | State::ReaderGone => Ok(()),
+        }
     }
 }
 

@@ -1,9 +1,11 @@
 //! What the CLI leaves behind: output files (traces, JSON Lines, imported
-//! scenarios) appear whole or not at all, whatever fails or runs beside them.
+//! scenarios) appear whole or not at all, whatever fails or runs beside them;
+//! a reader of its output that goes away (`| head`) ends it quietly.
 
 use crate::support::{pacsim, repo};
 use pacsim::trace::TraceReader;
 use pacsim::trace::verify::{Verdict, verify};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -136,4 +138,56 @@ fn a_killed_run_leaves_no_trace_under_its_name() {
         "{names:?}"
     );
     assert!(TraceReader::open(&trace).is_err());
+}
+
+/// Runs pacsim with its standard output piped, reads the first line, closes
+/// the pipe (as `| head -1` does) and returns the exit code and stderr.
+fn first_line_then_close(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "{args:?} printed nothing");
+    drop(stdout);
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Before, `println!` panicked on the closed pipe ("failed printing to
+/// stdout: Broken pipe", exit 101), and an export or import to /dev/stdout
+/// failed with exit 3. Each prints far more than a pipe holds, so it does
+/// write after the reader has gone.
+#[test]
+fn a_closed_stdout_ends_inspect_export_and_import_quietly() {
+    let trace = repo().join("traces/quickstart.pstrace");
+    let trace = trace.to_str().unwrap();
+    let slice = repo().join("traces/azure-bins-slice/v1.dev.txt");
+    let runs: [&[&str]; 4] = [
+        &["inspect", trace],
+        &["inspect", trace, "--kind", "VmRequested,VmPowerOn"],
+        &["export", trace, "-o", "/dev/stdout", "--format", "jsonl"],
+        &[
+            "import",
+            "azure-bins",
+            slice.to_str().unwrap(),
+            "-o",
+            "/dev/stdout",
+        ],
+    ];
+    for args in runs {
+        let (code, stderr) = first_line_then_close(args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
