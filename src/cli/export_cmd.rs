@@ -10,7 +10,7 @@ use pacsim::sim::RecordSink;
 use pacsim::store::Digest;
 use pacsim::trace::atomic::AtomicFile;
 use pacsim::trace::source::{RecordSource, SourceInfo, actor_names};
-use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl};
+use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl, salvaged};
 use std::io::{ErrorKind, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -73,17 +73,32 @@ struct Exported {
     note: Option<String>,
 }
 
+/// With `--salvage`, the source is read twice: the header, written first,
+/// says where a salvaged copy ends (`trace::salvaged`), and only a first
+/// pass knows. The second pass stops there, so a log still being written
+/// meanwhile gives the same records.
 fn write_pstrace(
     args: &ExportArgs,
     source: &RecordSource,
     info: &SourceInfo,
 ) -> Result<Exported, ReplayError> {
+    let salvaged = match args.salvage {
+        true => readable(source)?,
+        false => None,
+    };
+    let (scenario, end) = match &salvaged {
+        Some((records, _)) => (salvaged::mark(&info.scenario, *records), *records),
+        None => (info.scenario.clone(), u64::MAX),
+    };
     let header = TraceHeader {
         pacsim_version: info.pacsim_version.clone(),
-        ..TraceHeader::new(&info.scenario, info.seed)
+        ..TraceHeader::new(&scenario, info.seed)
     };
     let mut writer = TraceWriter::create(&args.output, &header)?;
     let note = source.for_each(args.salvage, |r| {
+        if writer.count() == end {
+            return ControlFlow::Break(());
+        }
         writer.record(&RecordRef {
             seq: r.seq,
             at: r.at,
@@ -99,8 +114,19 @@ fn write_pstrace(
     Ok(Exported {
         count,
         digest: Some(digest),
-        note,
+        note: salvaged.map(|(_, note)| note).or(note),
     })
+}
+
+/// How many records a salvaging reader gets from `source`, and what it
+/// says was lost; None when nothing was.
+fn readable(source: &RecordSource) -> Result<Option<(u64, String)>, ReplayError> {
+    let mut records = 0u64;
+    let note = source.for_each(true, |_| {
+        records += 1;
+        ControlFlow::Continue(())
+    })?;
+    Ok(note.map(|note| (records, note)))
 }
 
 fn write_jsonl(

@@ -76,6 +76,19 @@ fn print_verdict(args: &ReplayArgs, verdict: Verdict, wall: f64, out: &mut Stdou
             }
             0
         }
+        Verdict::EndsSalvaged { records, digest } => {
+            if args.json {
+                let v = serde_json::json!({"verified": true, "salvaged_end": records,
+                    "records": records, "digest": digest.to_string()});
+                out.line(v);
+            } else {
+                out.line(format_args!(
+                    "the trace ends at record {records} (salvaged); all {records} records match the re-run"
+                ));
+                out.line(format_args!("digest     {digest}"));
+            }
+            0
+        }
         Verdict::Salvaged { records, salvage } => {
             out.line(format_args!(
                 "verified   {records} records of the good frames, identical"

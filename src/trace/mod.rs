@@ -15,6 +15,7 @@ pub mod format;
 pub mod inspect;
 pub mod jsonl;
 pub mod reader;
+pub mod salvaged;
 pub mod source;
 pub mod verify;
 pub mod whatif;
