@@ -19,18 +19,19 @@ use super::{ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat};
 use crate::model::Resources;
 use crate::model::resources::GIB;
 use std::collections::BTreeMap;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// The measurement step of Azure V1 timestamps.
 const STEP_S: u64 = 300;
 
 pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorkload, ImportError> {
+    // The arrivals file first: when PATH is wrong, that is what to say.
+    let mut rows = open_arrivals(path, opts)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let flavours = read_flavours(&dir.join("flav_map.txt"), opts)?;
     let bins = read_bins(&dir.join("v1.interval_map.txt"), opts)?;
     let lifetimes_path = find_lifetimes(path)?;
-
-    let mut rows = Rows::open(path, Skip::Nothing, opts.limit, opts.skip_bad_rows)?;
     let mut lifetimes = match &lifetimes_path {
         Some(p) => Some(Rows::open(p, Skip::Nothing, None, false)?),
         None => None,
@@ -164,6 +165,20 @@ fn lifetime(token: &str, tables: &Tables) -> Result<Option<u64>, String> {
         _ => Err(format!(
             "lifetime token `{token}`: expected U<bin> or C<bin>"
         )),
+    }
+}
+
+/// The arrivals file, or an error naming it (not its companion files).
+fn open_arrivals(path: &Path, opts: &ImportOptions) -> Result<Rows, ImportError> {
+    match Rows::open(path, Skip::Nothing, opts.limit, opts.skip_bad_rows) {
+        Err(ImportError::Unreadable { file, reason }) if reason.kind() == ErrorKind::NotFound => {
+            Err(ImportError::bad_file(
+                &file,
+                "no such arrivals file (azure-bins reads PATH = v1.<split>.txt, with \
+                 flav_map.txt and v1.interval_map.txt beside it)",
+            ))
+        }
+        other => other,
     }
 }
 

@@ -530,3 +530,37 @@ fn run_with_workload_trace_replaces_the_scenario_workloads() {
     let expected = run(TraceFormat::AzureBins, &slice, &ImportOptions::default());
     assert_eq!(json["vms"]["requested"], expected.vms.len() as u64);
 }
+
+/// A copy of the committed azure-bins slice in a temporary folder.
+fn slice_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = repo().join("traces/azure-bins-slice");
+    for file in [
+        "v1.dev.txt",
+        "v1.dev.c2100000.txt",
+        "flav_map.txt",
+        "v1.interval_map.txt",
+    ] {
+        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+/// Before, a wrong azure-bins PATH was reported as a missing flav_map.txt.
+#[test]
+fn a_missing_azure_bins_arrivals_file_is_named_as_such() {
+    let dir = slice_copy();
+    for missing in [
+        dir.path().join("v1.nope.txt"),
+        dir.path().join("nope/v1.dev.txt"),
+    ] {
+        let err = import(TraceFormat::AzureBins, &missing, &ImportOptions::default())
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            err.starts_with(&format!("{}: no such arrivals file", missing.display())),
+            "{err}"
+        );
+        assert!(!err.contains("cannot read"), "{err}");
+    }
+}
