@@ -546,6 +546,82 @@ fn slice_copy() -> tempfile::TempDir {
     dir
 }
 
+/// Rewrites `file` in `dir` line by line; `edit` gets the 1-based line
+/// number and returns the new line, or None to delete it.
+fn edit_lines(dir: &Path, file: &str, edit: impl Fn(usize, &str) -> Option<String>) {
+    let path = dir.join(file);
+    let text: String = read_text(&path)
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| edit(i + 1, l))
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The time `t` of line `n` of the slice's arrivals file.
+fn slice_time(n: usize) -> u64 {
+    let text = read_text(&repo().join("traces/azure-bins-slice/v1.dev.txt"));
+    let line = text.lines().nth(n - 1).unwrap();
+    line.split_once(' ').unwrap().0.parse().unwrap()
+}
+
+/// Before, the lifetimes file was paired with the arrivals by position:
+/// after a missing lifetimes line every later line disagreed, and
+/// --skip-bad-rows dropped all of them. Paired by time, a bad or missing
+/// line costs that line only.
+#[test]
+fn azure_bins_pairs_lifetimes_by_time_so_a_bad_or_missing_line_costs_one_line() {
+    let dir = slice_copy();
+    let arrivals = dir.path().join("v1.dev.txt");
+    let whole = run(TraceFormat::AzureBins, &arrivals, &ImportOptions::default());
+    edit_lines(dir.path(), "v1.dev.txt", |n, l| {
+        Some(if n == 10 {
+            l.replacen('0', "O", 1)
+        } else {
+            l.to_string()
+        })
+    });
+    edit_lines(dir.path(), "v1.dev.c2100000.txt", |n, l| {
+        (n != 30).then(|| l.to_string())
+    });
+    let skip = ImportOptions {
+        skip_bad_rows: true,
+        ..ImportOptions::default()
+    };
+    let w = run(TraceFormat::AzureBins, &arrivals, &skip);
+    assert_eq!((w.rows_read, w.rows_skipped), (50, 2));
+    let lost = [slice_time(10), slice_time(30)].map(|t| format!("az-{t}-"));
+    let key = |v: &ExplicitVm| (v.name.clone(), v.size, v.at, v.delete_at);
+    let kept: Vec<_> = (whole.vms.iter())
+        .filter(|v| !lost.iter().any(|p| v.name.starts_with(p.as_str())))
+        .map(key)
+        .collect();
+    assert!(kept.len() > 10_000 && kept.len() < whole.vms.len());
+    assert_eq!(w.vms.iter().map(key).collect::<Vec<_>>(), kept);
+
+    // Without --skip-bad-rows, the first bad line is the error.
+    let err = import(TraceFormat::AzureBins, &arrivals, &ImportOptions::default())
+        .expect_err("a bad line")
+        .to_string();
+    assert!(err.contains("v1.dev.txt:10: bin time"), "{err}");
+    edit_lines(dir.path(), "v1.dev.txt", |n, l| {
+        Some(if n == 10 {
+            l.replacen('O', "0", 1)
+        } else {
+            l.to_string()
+        })
+    });
+    let err = import(TraceFormat::AzureBins, &arrivals, &ImportOptions::default())
+        .expect_err("a missing lifetimes line")
+        .to_string();
+    let t = slice_time(30);
+    assert!(
+        err.contains("v1.dev.txt:30: ") && err.contains(&format!("no line for time {t}")),
+        "{err}"
+    );
+}
+
 /// Before, a wrong azure-bins PATH was reported as a missing flav_map.txt.
 #[test]
 fn a_missing_azure_bins_arrivals_file_is_named_as_such() {
