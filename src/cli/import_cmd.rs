@@ -6,7 +6,7 @@
 use super::Failure;
 use pacsim::import::export::{ExportOptions, scenario_yaml};
 use pacsim::import::{
-    ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, WorkloadTrace, import,
+    ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, WorkloadTrace, import, limits,
 };
 use pacsim::model::Resources;
 use pacsim::scenario::{Scenario, units};
@@ -55,7 +55,7 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
     let host_model = args
         .host_model
         .as_deref()
-        .map(|s| parse_size("--host-model", s))
+        .map(parse_host_model)
         .transpose()?;
     let workload = timed_import(format, &args.path, &opts)?;
     let name = args
@@ -81,7 +81,8 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
             name,
             host_model,
         },
-    );
+    )
+    .map_err(Failure::bad_input)?;
     match write_whole(&args.output, &text) {
         Ok(()) => eprintln!("wrote {}", args.output.display()),
         // `-o /dev/stdout | head`: the reader has all it wanted.
@@ -137,6 +138,13 @@ fn timed_import(
         w.rows_read as f64 / secs.max(1e-9),
     );
     Ok(w)
+}
+
+/// `--host-model`: a size, within what a scenario's host model may be.
+fn parse_host_model(text: &str) -> Result<Resources, Failure> {
+    let size = parse_size("--host-model", text)?;
+    limits::check_size("--host-model", &size).map_err(Failure::bad_input)?;
+    Ok(size)
 }
 
 fn parse_format(name: &str) -> Result<TraceFormat, Failure> {

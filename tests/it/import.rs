@@ -437,7 +437,8 @@ fn exported_scenario_reparses_and_runs() {
             name: "gpu-300".into(),
             host_model: None,
         },
-    );
+    )
+    .unwrap();
     let scenario = pacsim::scenario::parse_scenario(&text, "<export>").expect("re-parses");
     assert_eq!(scenario.workloads.vms.len(), w.vms.len());
     assert!(
@@ -483,11 +484,11 @@ fn cli_import_writes_a_scenario_with_a_default_host_model_sized_for_the_peak() {
     let host = scenario.datacenter.models[0].capacity;
     assert_eq!(host.cpu_millis, 32_000);
     let peak = pacsim::import::peak_demand(&scenario.workloads.vms);
-    let hosts = scenario.datacenter.hosts.len() as u64;
+    let hosts = scenario.datacenter.hosts.len() as u128;
     let needed = peak
         .cpu_millis
-        .div_ceil(host.cpu_millis)
-        .max(peak.memory_bytes.div_ceil(host.memory_bytes));
+        .div_ceil(host.cpu_millis.into())
+        .max(peak.memory_bytes.div_ceil(host.memory_bytes.into()));
     assert_eq!(hosts, needed);
 }
 
@@ -639,4 +640,91 @@ fn a_missing_azure_bins_arrivals_file_is_named_as_such() {
         );
         assert!(!err.contains("cannot read"), "{err}");
     }
+}
+
+/// Before, a google2019 shape of 10^8 machines was written as it was, and
+/// `pacsim run` refused the scenario ("too many hosts").
+#[test]
+fn machine_shapes_a_scenario_cannot_hold_are_bad_rows_and_what_is_written_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("2019_x_host_resource.csv");
+    let text = "cpus,ram,machine_count\n1.0,0.5,100000000\n1.0,1.0,643\n10000,0.5,1\n";
+    std::fs::write(&csv, text).unwrap();
+    let err = import(
+        TraceFormat::Google2019Machines,
+        &csv,
+        &ImportOptions::default(),
+    )
+    .expect_err("too many machines")
+    .to_string();
+    assert!(
+        err.contains(
+            "2019_x_host_resource.csv:2: machine_count 100000000: the datacenter would \
+             have 100000000 hosts, more than the 1000000 a scenario may have"
+        ),
+        "{err}"
+    );
+    let out = dir.path().join("x.yaml");
+    let o = pacsim(&[
+        "import",
+        "google2019-machines",
+        csv.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--skip-bad-rows",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rows read 3, bad rows skipped 2"),
+        "{stderr}"
+    );
+    let scenario = pacsim::scenario::load_scenario(&out).expect("loads");
+    assert_eq!(scenario.datacenter.hosts.len(), 643);
+}
+
+/// A VM a scenario cannot hold (too large, or later than 100 years less an
+/// hour) is a bad row; VMs at the limits are written, and the file loads.
+#[test]
+fn vms_past_a_scenarios_limits_are_bad_rows_and_vms_at_them_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let swf = dir.path().join("limits.swf");
+    // id submit wait run processors ...: 1 GiB per processor (no memory given).
+    let job = |id: u32, submit: u64, run: u64, procs: u64| {
+        format!("{id} {submit} -1 {run} {procs} -1 -1 -1 -1 -1 -1 1 1 -1 -1 -1 -1 -1\n")
+    };
+    let last_start = 3_153_596_400 - 400;
+    let text = [
+        job(1, 0, 100, 1_000_000),
+        job(2, 0, 100, 1_000_001),
+        job(3, last_start, 400, 1),
+        job(4, last_start + 1, 400, 1),
+    ]
+    .concat();
+    std::fs::write(&swf, text).unwrap();
+    let err = import(TraceFormat::Swf, &swf, &ImportOptions::default())
+        .expect_err("too large")
+        .to_string();
+    assert!(
+        err.contains("limits.swf:2: VM cpu 1000001 cores is more than a scenario may hold"),
+        "{err}"
+    );
+    let skip = ImportOptions {
+        skip_bad_rows: true,
+        ..ImportOptions::default()
+    };
+    let w = run(TraceFormat::Swf, &swf, &skip);
+    assert_eq!((w.rows_read, w.rows_skipped, w.vms.len()), (4, 2, 2));
+    let options = ExportOptions {
+        command: "test".into(),
+        name: "limits".into(),
+        host_model: None,
+    };
+    let text = scenario_yaml(&w, &options).unwrap();
+    let scenario = pacsim::scenario::parse_scenario(&text, "<export>").expect("re-parses");
+    assert_eq!(scenario.duration.0, 36_500 * 86_400 * NS);
+    let sizes: Vec<u64> = (scenario.workloads.vms.iter())
+        .map(|v| v.size.cpu_millis)
+        .collect();
+    assert_eq!(sizes, [1_000_000_000, 1000]);
 }
