@@ -93,7 +93,8 @@ impl Stdout {
 /// `pacsim run --trace FILE`: simulates into the log and a trace at once;
 /// fails when the two digests disagree (they hash the same bytes). The
 /// trace appears only after both are finished and agree; on any failure
-/// before, it is not there (and a file of that name is left as it was).
+/// before, or when the watchdog stopped the run, it is not there (and a
+/// file of that name is left as it was).
 pub fn simulate_traced(
     scenario: &Scenario,
     log: EventLog,
@@ -117,6 +118,11 @@ pub fn simulate_traced(
         return Err(Failure::io(format!(
             "trace digest {trace_digest} differs from the log's {digest}"
         )));
+    }
+    // A run the watchdog stopped failed (the caller says why): its trace,
+    // which ends early, is not kept.
+    if driven.stopped.is_some() {
+        return Ok(driven.with_digest(digest));
     }
     file.commit().map_err(|source| {
         trace_err(TraceError::Write {
