@@ -78,7 +78,17 @@ fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
     // What `File::create` gives (0666 less the umask), not tempfile's 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    builder.tempfile_in(dir)
+    builder.tempfile_in(dir).map_err(without_temporary_path)
+}
+
+/// tempfile's errors end "at path <the temporary file>", a name the user
+/// never gave; the caller names the target instead. (Its error keeps the
+/// OS error only in that text.)
+fn without_temporary_path(e: io::Error) -> io::Error {
+    match e.to_string().rsplit_once(" at path ") {
+        Some((plain, _)) => io::Error::new(e.kind(), plain.to_string()),
+        None => e,
+    }
 }
 
 impl Write for AtomicFile {
@@ -174,6 +184,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = AtomicFile::create(dir.path()).err().expect("a folder");
         assert_eq!(e.kind(), io::ErrorKind::IsADirectory);
+        let e = AtomicFile::create(&dir.path().join("no/such.txt"))
+            .err()
+            .expect("no folder");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(!e.to_string().contains(".tmp"), "{e}");
         if Path::new("/dev/null").exists() {
             let mut f = AtomicFile::create(Path::new("/dev/null")).unwrap();
             f.write_all(b"gone").unwrap();
