@@ -1,13 +1,17 @@
 //! `pacsim export LOG_OR_TRACE -o FILE [--format pstrace|jsonl]`: a sled log
-//! (or a trace) written out as a trace file or as JSON Lines.
+//! (or a trace) written out as a trace file or as JSON Lines. The file
+//! appears only once written whole: a failed export leaves none (and a file
+//! of that name as it was).
 
 use super::Failure;
-use super::trace_cmd::failure;
+use super::trace_cmd::{Stdout, failure};
 use pacsim::event::RecordRef;
 use pacsim::sim::RecordSink;
-use pacsim::trace::source::{RecordSource, actor_names};
-use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl};
-use std::io::{BufWriter, Write};
+use pacsim::store::Digest;
+use pacsim::trace::atomic::AtomicFile;
+use pacsim::trace::source::{RecordSource, SourceInfo, actor_names};
+use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl, salvaged};
+use std::io::{ErrorKind, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
@@ -34,68 +38,126 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs) -> Result<u8, Failure> {
     let source = RecordSource::at(&args.input);
     let info = source.info(args.salvage).map_err(failure)?;
+    let exported = match args.format {
+        Format::Pstrace => write_pstrace(&args, &source, &info),
+        Format::Jsonl => write_jsonl(&args, &source, &info),
+    };
+    let exported = match exported {
+        // `-o /dev/stdout | head`: the reader has all it wanted.
+        Err(ReplayError::Trace(TraceError::Write { source, .. }))
+            if source.kind() == ErrorKind::BrokenPipe =>
+        {
+            return Ok(0);
+        }
+        other => other.map_err(failure)?,
+    };
+    let mut out = Stdout::new();
+    if let Some(digest) = exported.digest {
+        out.line(format_args!("digest   {digest}"));
+    }
+    out.line(format_args!("records  {}", exported.count));
+    out.line(format_args!("written  {}", args.output.display()));
+    if let Some(n) = exported.note {
+        out.line(n);
+    }
+    out.finish()?;
+    Ok(0)
+}
+
+/// What an export wrote.
+struct Exported {
+    count: u64,
+    /// The run digest, for a trace.
+    digest: Option<Digest>,
+    /// What `--salvage` could not read.
+    note: Option<String>,
+}
+
+/// With `--salvage`, the source is read twice: the header, written first,
+/// says where a salvaged copy ends (`trace::salvaged`), and only a first
+/// pass knows. The second pass stops there, so a log still being written
+/// meanwhile gives the same records.
+fn write_pstrace(
+    args: &ExportArgs,
+    source: &RecordSource,
+    info: &SourceInfo,
+) -> Result<Exported, ReplayError> {
+    let salvaged = match args.salvage {
+        true => readable(source)?,
+        false => None,
+    };
+    let (scenario, end) = match &salvaged {
+        Some((records, _)) => (salvaged::mark(&info.scenario, *records), *records),
+        None => (info.scenario.clone(), u64::MAX),
+    };
+    let header = TraceHeader {
+        pacsim_version: info.pacsim_version.clone(),
+        ..TraceHeader::new(&scenario, info.seed)
+    };
+    let mut writer = TraceWriter::create(&args.output, &header)?;
+    let note = source.for_each(args.salvage, |r| {
+        if writer.count() == end {
+            return ControlFlow::Break(());
+        }
+        writer.record(&RecordRef {
+            seq: r.seq,
+            at: r.at,
+            from: r.from,
+            to: r.to,
+            cause: r.cause,
+            event: &r.event,
+        });
+        ControlFlow::Continue(())
+    })?;
+    let count = writer.count();
+    let digest = writer.commit()?;
+    Ok(Exported {
+        count,
+        digest: Some(digest),
+        note: salvaged.map(|(_, note)| note).or(note),
+    })
+}
+
+/// How many records a salvaging reader gets from `source`, and what it
+/// says was lost; None when nothing was.
+fn readable(source: &RecordSource) -> Result<Option<(u64, String)>, ReplayError> {
+    let mut records = 0u64;
+    let note = source.for_each(true, |_| {
+        records += 1;
+        ControlFlow::Continue(())
+    })?;
+    Ok(note.map(|note| (records, note)))
+}
+
+fn write_jsonl(
+    args: &ExportArgs,
+    source: &RecordSource,
+    info: &SourceInfo,
+) -> Result<Exported, ReplayError> {
     let write_err = |source| {
-        failure(ReplayError::Trace(TraceError::Write {
+        ReplayError::Trace(TraceError::Write {
             path: args.output.clone(),
             source,
-        }))
+        })
     };
-    let (note, count) = match args.format {
-        Format::Pstrace => {
-            let header = TraceHeader {
-                pacsim_version: info.pacsim_version.clone(),
-                ..TraceHeader::new(&info.scenario, info.seed)
-            };
-            let mut writer =
-                TraceWriter::create(&args.output, &header).map_err(|e| failure(e.into()))?;
-            let note = source
-                .for_each(args.salvage, |r| {
-                    writer.record(&RecordRef {
-                        seq: r.seq,
-                        at: r.at,
-                        from: r.from,
-                        to: r.to,
-                        cause: r.cause,
-                        event: &r.event,
-                    });
-                    ControlFlow::Continue(())
-                })
-                .map_err(failure)?;
-            let count = writer.count();
-            let (_, digest) = writer.finish().map_err(|e| failure(e.into()))?;
-            println!("digest   {digest}");
-            (note, count)
+    let names = actor_names(info);
+    let mut out = AtomicFile::create(&args.output).map_err(write_err)?;
+    writeln!(out, "{}", jsonl::header_line(info)).map_err(write_err)?;
+    let mut written = Ok(());
+    let mut count = 0u64;
+    let note = source.for_each(args.salvage, |r| {
+        count += 1;
+        written = writeln!(out, "{}", jsonl::record_line(&r, names.as_deref()));
+        match written {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
         }
-        Format::Jsonl => {
-            let names = actor_names(&info);
-            let file = std::fs::File::create(&args.output).map_err(write_err)?;
-            let mut out = BufWriter::new(file);
-            let mut error = None;
-            let mut count = 0u64;
-            writeln!(out, "{}", jsonl::header_line(&info)).map_err(write_err)?;
-            let note = source
-                .for_each(args.salvage, |r| {
-                    count += 1;
-                    match writeln!(out, "{}", jsonl::record_line(&r, names.as_deref())) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(e) => {
-                            error = Some(e);
-                            ControlFlow::Break(())
-                        }
-                    }
-                })
-                .map_err(failure)?;
-            if let Some(e) = error {
-                return Err(write_err(e));
-            }
-            out.flush().map_err(write_err)?;
-            (note, count)
-        }
-    };
-    println!("records  {count}");
-    println!("written  {}", args.output.display());
-    if let Some(n) = note {
-        println!("{n}");
-    }
-    Ok(0)
+    })?;
+    written.map_err(write_err)?;
+    out.commit().map_err(write_err)?;
+    Ok(Exported {
+        count,
+        digest: None,
+        note,
+    })
 }

@@ -6,10 +6,12 @@
 use super::Failure;
 use pacsim::import::export::{ExportOptions, scenario_yaml};
 use pacsim::import::{
-    ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, WorkloadTrace, import,
+    ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat, WorkloadTrace, import, limits,
 };
 use pacsim::model::Resources;
 use pacsim::scenario::{Scenario, units};
+use pacsim::trace::atomic::AtomicFile;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -53,7 +55,7 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
     let host_model = args
         .host_model
         .as_deref()
-        .map(|s| parse_size("--host-model", s))
+        .map(parse_host_model)
         .transpose()?;
     let workload = timed_import(format, &args.path, &opts)?;
     let name = args
@@ -79,11 +81,25 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
             name,
             host_model,
         },
-    );
-    std::fs::write(&args.output, text)
-        .map_err(|e| Failure::io(format!("{}: cannot write: {e}", args.output.display())))?;
-    eprintln!("wrote {}", args.output.display());
+    )
+    .map_err(Failure::bad_input)?;
+    match write_whole(&args.output, &text) {
+        Ok(()) => eprintln!("wrote {}", args.output.display()),
+        // `-o /dev/stdout | head`: the reader has all it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let message = format!("{}: cannot write: {e}", args.output.display());
+            return Err(Failure::io(message));
+        }
+    }
     Ok(0)
+}
+
+/// `text` as the whole of `path`: a failed write leaves no partial scenario.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.commit()
 }
 
 /// `--workload-trace FORMAT:PATH`: the scenario keeps its datacenter,
@@ -122,6 +138,13 @@ fn timed_import(
         w.rows_read as f64 / secs.max(1e-9),
     );
     Ok(w)
+}
+
+/// `--host-model`: a size, within what a scenario's host model may be.
+fn parse_host_model(text: &str) -> Result<Resources, Failure> {
+    let size = parse_size("--host-model", text)?;
+    limits::check_size("--host-model", &size).map_err(Failure::bad_input)?;
+    Ok(size)
 }
 
 fn parse_format(name: &str) -> Result<TraceFormat, Failure> {

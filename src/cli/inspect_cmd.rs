@@ -1,11 +1,10 @@
 //! `pacsim inspect TRACE|LOGDIR`: filtered records, counts, cause chains.
 
 use super::Failure;
-use super::trace_cmd::failure;
+use super::trace_cmd::{Stdout, failure};
 use pacsim::model::VmId;
 use pacsim::trace::inspect::{self, Counts, Filter};
 use pacsim::trace::source::{RecordSource, actor_names};
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -43,10 +42,12 @@ pub fn run(args: InspectArgs) -> Result<u8, Failure> {
     let info = source.info(args.salvage).map_err(failure)?;
     let names = actor_names(&info);
     let names = names.as_deref();
+    let mut out = Stdout::new();
     if let Some(seq) = args.cause_chain {
         for r in inspect::cause_chain(&source, seq, args.salvage).map_err(failure)? {
-            println!("{}", inspect::line(&r, names));
+            out.line(inspect::line(&r, names));
         }
+        out.finish()?;
         return Ok(0);
     }
     let filter = filter(&args, names).map_err(Failure::bad_input)?;
@@ -57,15 +58,16 @@ pub fn run(args: InspectArgs) -> Result<u8, Failure> {
                 if args.counts {
                     counts.add(&r);
                 } else {
-                    println!("{}", inspect::line(&r, names));
+                    out.line(inspect::line(&r, names));
                 }
             }
-            ControlFlow::Continue(())
+            out.flow()
         })
         .map_err(failure)?;
     if args.counts {
-        print!("{}", counts.table(names));
+        out.print(counts.table(names));
     }
+    out.finish()?;
     if let Some(n) = note {
         eprintln!("{n}");
     }

@@ -4,7 +4,7 @@
 
 use super::Failure;
 use super::progress::Progress;
-use super::trace_cmd::failure;
+use super::trace_cmd::{Stdout, failure};
 use pacsim::trace::source::{RecordSource, actor_names};
 use pacsim::trace::verify::{Divergence, Verdict, verify};
 use pacsim::trace::whatif::{comparison_rows, what_if};
@@ -53,34 +53,57 @@ fn run_verify(args: &ReplayArgs) -> Result<u8, Failure> {
     progress.finish();
     let verdict = verdict.map_err(failure)?;
     let wall = started.elapsed().as_secs_f64();
+    let mut out = Stdout::new();
+    let code = print_verdict(args, verdict, wall, &mut out);
+    out.finish()?;
+    Ok(code)
+}
+
+/// Prints the verdict; returns the exit code (1: diverged).
+fn print_verdict(args: &ReplayArgs, verdict: Verdict, wall: f64, out: &mut Stdout) -> u8 {
     match verdict {
         Verdict::Match { records, digest } => {
             let rate = (records as f64 / wall.max(1e-9)).round();
             if args.json {
                 let v = serde_json::json!({"verified": true, "records": records,
                     "digest": digest.to_string(), "wall_seconds": wall, "records_per_sec": rate});
-                println!("{v}");
+                out.line(v);
             } else {
-                println!("verified   {records} records, identical");
-                println!("digest     {digest}");
-                println!("wall time  {wall:.3} s");
-                println!("records/s  {rate}");
+                out.line(format_args!("verified   {records} records, identical"));
+                out.line(format_args!("digest     {digest}"));
+                out.line(format_args!("wall time  {wall:.3} s"));
+                out.line(format_args!("records/s  {rate}"));
             }
-            Ok(0)
+            0
+        }
+        Verdict::EndsSalvaged { records, digest } => {
+            if args.json {
+                let v = serde_json::json!({"verified": true, "salvaged_end": records,
+                    "records": records, "digest": digest.to_string()});
+                out.line(v);
+            } else {
+                out.line(format_args!(
+                    "the trace ends at record {records} (salvaged); all {records} records match the re-run"
+                ));
+                out.line(format_args!("digest     {digest}"));
+            }
+            0
         }
         Verdict::Salvaged { records, salvage } => {
-            println!("verified   {records} records of the good frames, identical");
-            println!("{}", salvage.describe());
-            Ok(0)
+            out.line(format_args!(
+                "verified   {records} records of the good frames, identical"
+            ));
+            out.line(salvage.describe());
+            0
         }
         Verdict::Diverged(d) => {
-            print_divergence(args, &d);
-            Ok(1)
+            print_divergence(args, &d, out);
+            1
         }
     }
 }
 
-fn print_divergence(args: &ReplayArgs, d: &Divergence) {
+fn print_divergence(args: &ReplayArgs, d: &Divergence, out: &mut Stdout) {
     let info = RecordSource::at(&args.trace).info(false).ok();
     let names = info.as_ref().and_then(actor_names);
     let names = names.as_deref();
@@ -95,16 +118,17 @@ fn print_divergence(args: &ReplayArgs, d: &Divergence) {
     if args.json {
         let v = serde_json::json!({"verified": false, "seq": d.seq,
             "run": format!("{:?}", d.run), "trace": format!("{:?}", d.trace)});
-        println!("{v}");
+        out.line(v);
     } else {
-        println!("diverged at record #{}", d.seq);
-        println!("  run:   {}", show(&d.run));
-        println!("  trace: {trace}");
+        out.line(format_args!("diverged at record #{}", d.seq));
+        out.line(format_args!("  run:   {}", show(&d.run)));
+        out.line(format_args!("  trace: {trace}"));
     }
 }
 
 fn run_what_if(args: &ReplayArgs) -> Result<u8, Failure> {
     let w = what_if(&args.trace, &args.what_if, args.salvage).map_err(failure)?;
+    let mut out = Stdout::new();
     if args.json {
         let v = serde_json::json!({
             "original": w.original.to_json(),
@@ -114,25 +138,27 @@ fn run_what_if(args: &ReplayArgs) -> Result<u8, Failure> {
             "dropped_inputs": w.dropped,
             "salvage": w.salvage,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("json prints"));
+        out.line(serde_json::to_string_pretty(&v).expect("json prints"));
+        out.finish()?;
         return Ok(0);
     }
-    println!("what-if: {}", args.what_if.join(" "));
+    out.line(format_args!("what-if: {}", args.what_if.join(" ")));
     let rows = comparison_rows(&w);
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    println!(
+    out.line(format_args!(
         "{:<width$}  {:>16}  {:>16}  {:>12}",
         "", "original", "what-if", "change"
-    );
+    ));
     for (name, a, b, d) in rows {
-        println!("{name:<width$}  {a:>16}  {b:>16}  {d:>12}");
+        out.line(format_args!("{name:<width$}  {a:>16}  {b:>16}  {d:>12}"));
     }
-    println!(
+    out.line(format_args!(
         "inputs re-driven {}, dropped {} (hosts that no longer exist)",
         w.inputs, w.dropped
-    );
+    ));
     if let Some(s) = &w.salvage {
-        println!("{s}");
+        out.line(s);
     }
+    out.finish()?;
     Ok(0)
 }

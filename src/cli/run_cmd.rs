@@ -105,7 +105,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         }
         pacsim::live::run_live(&scenario, args.speed, log).map_err(Failure::io)
     } else if let Some(trace) = &args.trace {
-        super::trace_cmd::simulate_traced(&scenario, log, trace, |now, events| {
+        super::trace_cmd::simulate_traced(&scenario, log, trace, limits, |now, events| {
             progress.update(now, events)
         })
     } else {

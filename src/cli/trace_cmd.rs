@@ -1,12 +1,17 @@
-//! Glue shared by the trace commands: exit codes for trace errors, and
-//! `run --trace` (the event log and a trace writer fed the same records).
+//! Glue shared by the trace commands: exit codes for trace errors, standard
+//! output that ends quietly when its reader goes away, and `run --trace`
+//! (the event log and a trace writer fed the same records).
 
 use super::Failure;
-use pacsim::run::{RunOutput, drive};
+use pacsim::run::watchdog::RunLimits;
+use pacsim::run::{RunOutput, drive_limited};
 use pacsim::scenario::Scenario;
 use pacsim::store::EventLog;
 use pacsim::trace::{ReplayError, Tee, TraceError, TraceHeader, TraceWriter};
 use pacsim::world::World;
+use std::fmt::Display;
+use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Damaged or foreign input is bad input (2); failing to read or write is
@@ -19,32 +24,120 @@ pub fn failure(e: ReplayError) -> Failure {
     }
 }
 
+/// Standard output for commands that print a lot (`pacsim inspect T |
+/// head`). `println!` panics when the reader has gone; here a broken pipe
+/// only ends the printing (`flow` breaks, so callers stop reading input)
+/// and the command exits as if done. Other write errors (a full disk) are
+/// reported by `finish`.
+pub struct Stdout {
+    out: BufWriter<StdoutLock<'static>>,
+    state: State,
+}
+
+enum State {
+    Open,
+    /// The pipe's reader went away: print nothing more, quietly.
+    ReaderGone,
+    Failed(std::io::Error),
+}
+
+impl Stdout {
+    pub fn new() -> Self {
+        Stdout {
+            out: BufWriter::new(std::io::stdout().lock()),
+            state: State::Open,
+        }
+    }
+
+    /// Prints `text` and a newline, unless printing has ended.
+    pub fn line(&mut self, text: impl Display) {
+        self.print(format_args!("{text}\n"));
+    }
+
+    /// Prints `text` as it is, unless printing has ended.
+    pub fn print(&mut self, text: impl Display) {
+        if self.flow().is_continue() {
+            let written = write!(self.out, "{text}");
+            self.note(written);
+        }
+    }
+
+    /// Break once nothing more will be printed.
+    pub fn flow(&self) -> ControlFlow<()> {
+        match self.state {
+            State::Open => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
+        }
+    }
+
+    fn note(&mut self, written: std::io::Result<()>) {
+        match written {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => self.state = State::ReaderGone,
+            Err(e) => self.state = State::Failed(e),
+        }
+    }
+
+    /// Flushes; a closed pipe is not an error, any other failure is.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        if self.flow().is_continue() {
+            let flushed = self.out.flush();
+            self.note(flushed);
+        }
+        match self.state {
+            State::Failed(e) => Err(Failure::io(format!("cannot write to standard output: {e}"))),
+            State::Open | State::ReaderGone => Ok(()),
+        }
+    }
+}
+
 /// `pacsim run --trace FILE`: simulates into the log and a trace at once;
-/// fails when the two digests disagree (they hash the same bytes).
+/// fails when the two digests disagree (they hash the same bytes). The
+/// trace appears only after both are finished and agree; on any failure
+/// before, or when the watchdog stopped the run, it is not there (and a
+/// file of that name is left as it was).
 pub fn simulate_traced(
     scenario: &Scenario,
     log: EventLog,
     trace: &Path,
+    limits: RunLimits,
     mut progress: impl FnMut(pacsim::model::SimTime, u64),
 ) -> Result<RunOutput, Failure> {
     let header = TraceHeader::new(&scenario.source, scenario.seed);
     let writer = TraceWriter::create(trace, &header).map_err(|e| failure(ReplayError::Trace(e)))?;
     let mut tee = Tee(log, writer);
-    let driven = drive(World::build(scenario), &mut tee, |_, now, n| {
-        if n & 0xFFFF == 0 {
-            progress(now, n);
-        }
-        true
-    });
+    let stats = pacsim::report::Stats::default();
+    let driven = drive_limited(
+        World::build(scenario),
+        &mut tee,
+        stats,
+        limits,
+        |_, now, n| {
+            if n & 0xFFFF == 0 {
+                progress(now, n);
+            }
+            true
+        },
+    );
     let Tee(log, writer) = tee;
     let digest = log.finish().map_err(Failure::io)?;
-    let (_, trace_digest) = writer
-        .finish()
-        .map_err(|e| failure(ReplayError::Trace(e)))?;
+    let trace_err = |e| failure(ReplayError::Trace(e));
+    let (file, trace_digest) = writer.finish().map_err(trace_err)?;
     if digest != trace_digest {
         return Err(Failure::io(format!(
             "trace digest {trace_digest} differs from the log's {digest}"
         )));
     }
+    // A run the watchdog stopped failed (the caller says why): its trace,
+    // which ends early, is not kept.
+    if driven.stopped.is_some() {
+        return Ok(driven.with_digest(digest));
+    }
+    file.commit().map_err(|source| {
+        trace_err(TraceError::Write {
+            path: trace.to_path_buf(),
+            source,
+        })
+    })?;
     Ok(driven.with_digest(digest))
 }

@@ -13,6 +13,7 @@
 
 use super::collect::{Collector, Origin, secs};
 use super::error::ImportError;
+use super::limits::{self, HostTotals};
 use super::rows::{Rows, Skip, fields, parse_u64};
 use super::{ImportOptions, ImportedWorkload, TraceFormat};
 use crate::model::Resources;
@@ -91,8 +92,9 @@ fn read_nodes(path: &Path, opts: &ImportOptions) -> Result<(HostMix, (u64, u64))
     // Key → index in `mix`, so that models keep the order of first appearance.
     let mut index: BTreeMap<(Resources, String), usize> = BTreeMap::new();
     let mut mix: Vec<(HostModel, u32)> = Vec::new();
+    let mut totals = HostTotals::default();
     while rows.advance()? {
-        let parsed = parse_node(rows.line());
+        let parsed = parse_node(rows.line()).and_then(|node| totals.add(&node.0, 1).map(|()| node));
         let Some((capacity, gpu_model)) = rows.check(parsed)? else {
             continue;
         };
@@ -131,6 +133,7 @@ fn parse_node(line: &str) -> Result<(Resources, String), String> {
     if capacity.cpu_millis == 0 || capacity.memory_bytes == 0 {
         return Err("a node needs cpu and memory".into());
     }
+    limits::check_size("node", &capacity)?;
     Ok((capacity, f[4].to_string()))
 }
 

@@ -11,6 +11,11 @@
 //! `[lo, hi + 300 s)`; `--lifetime-in-bin` picks lower (lo), mid or upper
 //! (hi + 300 s). Without a lifetimes file (the train split) every VM is
 //! censored. Memory GB is taken as GiB (Azure sizes).
+//!
+//! Both files' lines start with t, strictly increasing; an arrivals line is
+//! paired with the lifetimes line of the same t (not of the same position),
+//! so a bad or missing line in either costs that line only under
+//! `--skip-bad-rows`.
 
 use super::collect::{Collector, Origin, secs};
 use super::error::ImportError;
@@ -19,39 +24,45 @@ use super::{ImportOptions, ImportedWorkload, LifetimeInBin, TraceFormat};
 use crate::model::Resources;
 use crate::model::resources::GIB;
 use std::collections::BTreeMap;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// The measurement step of Azure V1 timestamps.
 const STEP_S: u64 = 300;
 
 pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorkload, ImportError> {
+    // The arrivals file first: when PATH is wrong, that is what to say.
+    let mut rows = open_arrivals(path, opts)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let flavours = read_flavours(&dir.join("flav_map.txt"), opts)?;
     let bins = read_bins(&dir.join("v1.interval_map.txt"), opts)?;
     let lifetimes_path = find_lifetimes(path)?;
-
-    let mut rows = Rows::open(path, Skip::Nothing, opts.limit, opts.skip_bad_rows)?;
     let mut lifetimes = match &lifetimes_path {
-        Some(p) => Some(Rows::open(p, Skip::Nothing, None, false)?),
+        Some(p) => Some(Lifetimes::open(p, opts.skip_bad_rows)?),
         None => None,
     };
+    let table = Tables {
+        flavours: &flavours,
+        bins: &bins,
+        point: opts.lifetime_in_bin,
+    };
     let mut out = Collector::new(TraceFormat::AzureBins, rows.file());
-    let mut first_t = None;
+    let (mut first_t, mut last_t) = (None, None);
     while rows.advance()? {
-        // The lifetimes file runs in step, line for line.
-        let life_line = match lifetimes.as_mut() {
-            Some(l) => {
-                if !l.advance()? {
-                    return Err(l.error("fewer lines than the arrivals file".into()));
-                }
-                Some(l.line().to_string())
-            }
-            None => None,
+        let Some(t) = rows.check(line_time(rows.line(), last_t))? else {
+            continue;
         };
-        let table = Tables {
-            flavours: &flavours,
-            bins: &bins,
-            point: opts.lifetime_in_bin,
+        last_t = Some(t);
+        let life_line = match lifetimes.as_mut() {
+            Some(l) => match l.line_at(t)? {
+                Some(line) => Some(line),
+                None => {
+                    let missing = format!("{} has no line for time {t}", l.rows.file());
+                    rows.check::<()>(Err(missing))?;
+                    continue;
+                }
+            },
+            None => None,
         };
         let parsed = parse_line(rows.line(), life_line.as_deref(), &table);
         let Some((t, vms)) = rows.check(parsed)? else {
@@ -140,10 +151,7 @@ fn parse_line(arrivals: &str, lifetimes: Option<&str>, tables: &Tables) -> Resul
 }
 
 fn split_line(line: &str) -> Result<(u64, Vec<&str>), String> {
-    let (t, rest) = line
-        .trim()
-        .split_once(char::is_whitespace)
-        .unwrap_or((line.trim(), ""));
+    let (t, rest) = time_and_rest(line);
     let t = parse_u64(t, "bin time")?;
     let tokens = rest.trim().split(',').filter(|s| !s.is_empty()).collect();
     Ok((t, tokens))
@@ -164,6 +172,86 @@ fn lifetime(token: &str, tables: &Tables) -> Result<Option<u64>, String> {
         _ => Err(format!(
             "lifetime token `{token}`: expected U<bin> or C<bin>"
         )),
+    }
+}
+
+fn time_and_rest(line: &str) -> (&str, &str) {
+    let line = line.trim();
+    line.split_once(char::is_whitespace).unwrap_or((line, ""))
+}
+
+/// A line's time, which must follow the last good line's.
+fn line_time(line: &str, last: Option<u64>) -> Result<u64, String> {
+    let t = parse_u64(time_and_rest(line).0, "bin time")?;
+    match last {
+        Some(last) if t <= last => Err(format!(
+            "time {t} does not follow {last} (lines must be in increasing time)"
+        )),
+        _ => Ok(t),
+    }
+}
+
+/// The lifetimes file, read beside the arrivals and matched to them by time.
+struct Lifetimes {
+    rows: Rows,
+    skip_bad: bool,
+    /// The next good line, read ahead: its time and text.
+    ahead: Option<(u64, String)>,
+    last_t: Option<u64>,
+}
+
+impl Lifetimes {
+    fn open(path: &Path, skip_bad: bool) -> Result<Self, ImportError> {
+        Ok(Lifetimes {
+            rows: Rows::open(path, Skip::Nothing, None, skip_bad)?,
+            skip_bad,
+            ahead: None,
+            last_t: None,
+        })
+    }
+
+    /// The line of time `t`, if the file has one. Lines before it belong to
+    /// arrivals lines that are bad or missing: passed over when bad rows are
+    /// skipped (the arrivals lines count what is lost), else an error.
+    fn line_at(&mut self, t: u64) -> Result<Option<String>, ImportError> {
+        loop {
+            match self.peek()? {
+                Some(lt) if lt < t && self.skip_bad => self.ahead = None,
+                Some(lt) if lt < t => {
+                    let message = format!("time {lt} has no line in the arrivals file");
+                    return Err(self.rows.error(message));
+                }
+                Some(lt) if lt == t => return Ok(self.ahead.take().map(|(_, line)| line)),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// The time of the next good line (one whose time reads and increases),
+    /// reading it ahead; None at the end.
+    fn peek(&mut self) -> Result<Option<u64>, ImportError> {
+        while self.ahead.is_none() && self.rows.advance()? {
+            let parsed = line_time(self.rows.line(), self.last_t);
+            if let Some(t) = self.rows.check(parsed)? {
+                self.last_t = Some(t);
+                self.ahead = Some((t, self.rows.line().to_string()));
+            }
+        }
+        Ok(self.ahead.as_ref().map(|(t, _)| *t))
+    }
+}
+
+/// The arrivals file, or an error naming it (not its companion files).
+fn open_arrivals(path: &Path, opts: &ImportOptions) -> Result<Rows, ImportError> {
+    match Rows::open(path, Skip::Nothing, opts.limit, opts.skip_bad_rows) {
+        Err(ImportError::Unreadable { file, reason }) if reason.kind() == ErrorKind::NotFound => {
+            Err(ImportError::bad_file(
+                &file,
+                "no such arrivals file (azure-bins reads PATH = v1.<split>.txt, with \
+                 flav_map.txt and v1.interval_map.txt beside it)",
+            ))
+        }
+        other => other,
     }
 }
 

@@ -43,8 +43,11 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
         };
         let name = format!("bb-{}", stem(file));
         let pushed = out.push(name, size, secs(first), Some(secs(last)));
-        if let Err(message) = pushed {
-            return Err(ImportError::bad_file(rows.file(), message));
+        match pushed {
+            Ok(()) => {}
+            // The file is the VM: skipping it skips its rows.
+            Err(_) if opts.skip_bad_rows => skipped += rows.read - rows.skipped,
+            Err(message) => return Err(ImportError::bad_file(rows.file(), message)),
         }
     }
     let rules = vec![

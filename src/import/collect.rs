@@ -1,7 +1,8 @@
 //! Objects read from a trace, before they become VMs: drops what occupies
-//! nothing, checks names are unique, and shifts times to the trace start.
+//! nothing, checks names are unique and that the VM fits a scenario's
+//! limits, and shifts times to the trace start.
 
-use super::{ImportOptions, ImportedWorkload, TraceFormat};
+use super::{ImportOptions, ImportedWorkload, TraceFormat, limits};
 use crate::model::time::NANOS_PER_SEC;
 use crate::model::{Resources, SimTime};
 use crate::scenario::{ExplicitVm, HostModel};
@@ -43,7 +44,8 @@ impl Collector {
     }
 
     /// One object occupying `size` over `[start_ns, end_ns)` on the trace's
-    /// clock (`None`: never ends). Err only for a duplicate name.
+    /// clock (`None`: never ends). Err for a duplicate name, or a VM a
+    /// scenario cannot hold.
     pub fn push(
         &mut self,
         name: String,
@@ -58,6 +60,11 @@ impl Collector {
         if size.cpu_millis == 0 || size.memory_bytes == 0 {
             self.dropped_zero_size += 1;
             return Ok(());
+        }
+        limits::check_size("VM", &size)?;
+        limits::check_time("start", start_ns)?;
+        if let Some(end) = end_ns {
+            limits::check_time("end", end)?;
         }
         if !self.names.insert(name.clone()) {
             return Err(format!("duplicate object id `{name}`"));

@@ -4,8 +4,11 @@
 //! repeated enough times for the peak demand), and one `workloads.vms`
 //! entry per object. Quantities are written exactly (millicores, bytes,
 //! nanoseconds when they are not whole units), so re-reading loses nothing.
+//! The importers keep every VM and host model within a scenario's limits
+//! (`limits.rs`); here the host count is checked, the one number made here.
 
-use super::{ImportedWorkload, peak_demand};
+use super::limits::{HOUR_NS, HostTotals};
+use super::{Demand, ImportError, ImportedWorkload, peak_demand};
 use crate::model::Resources;
 use crate::model::resources::GIB;
 use crate::model::time::NANOS_PER_SEC;
@@ -21,8 +24,6 @@ pub const DEFAULT_HOST: Resources = Resources {
 /// GPUs of the default host model when the trace requests GPUs.
 pub const DEFAULT_HOST_GPU_MILLIS: u64 = 8_000;
 
-const HOUR_NS: u64 = 3600 * NANOS_PER_SEC;
-
 pub struct ExportOptions {
     /// The command line that made the file, for the header.
     pub command: String,
@@ -33,17 +34,18 @@ pub struct ExportOptions {
     pub host_model: Option<Resources>,
 }
 
-/// The datacenter's host groups and a comment saying where they came from.
+/// The datacenter's host groups and a comment saying where they came from;
+/// an error when the peak demand needs more hosts than a scenario may have.
 pub fn datacenter(
     w: &ImportedWorkload,
     host_model: Option<Resources>,
-) -> (Vec<(HostModel, u32)>, String) {
+) -> Result<(Vec<(HostModel, u32)>, String), ImportError> {
     if let (Some(mix), None) = (&w.host_mix, host_model) {
         let hosts: u64 = mix.iter().map(|(_, n)| u64::from(*n)).sum();
-        return (
+        return Ok((
             mix.clone(),
             format!("hosts: the trace's own machine list ({hosts} machines)"),
-        );
+        ));
     }
     let peak = peak_demand(&w.vms);
     let largest = w
@@ -60,15 +62,7 @@ pub fn datacenter(
     });
     // Every VM must fit on one host, or it could never be placed.
     let host = max_each(base, largest);
-    let count = [
-        ceil_div(peak.cpu_millis, host.cpu_millis),
-        ceil_div(peak.memory_bytes, host.memory_bytes),
-        ceil_div(peak.gpu_millis, host.gpu_millis),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(1)
-    .max(1);
+    let count = host_count(&peak, &host).map_err(|e| ImportError::bad_file(&w.source, e))?;
     let why = format!(
         "hosts: {} x ({}), the fewest that hold the peak demand ({}) if packing were perfect{}{}",
         count,
@@ -90,12 +84,34 @@ pub fn datacenter(
         capacity: host,
         gpu_model: None,
     };
-    (vec![(model, u32::try_from(count).unwrap_or(u32::MAX))], why)
+    Ok((vec![(model, count)], why))
+}
+
+/// The fewest hosts of `host` that hold `peak` if packing were perfect (at
+/// least one); an error past the hosts (or their memory) a scenario may have.
+fn host_count(peak: &Demand, host: &Resources) -> Result<u32, String> {
+    let count = [
+        ceil_div(peak.cpu_millis, host.cpu_millis.into()),
+        ceil_div(peak.memory_bytes, host.memory_bytes.into()),
+        ceil_div(peak.gpu_millis, host.gpu_millis.into()),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(1)
+    .max(1);
+    let hosts = u64::try_from(count).unwrap_or(u64::MAX);
+    match HostTotals::default().add(host, hosts) {
+        Ok(()) => Ok(u32::try_from(hosts).expect("at most MAX_HOSTS")),
+        Err(e) => Err(format!(
+            "the peak demand ({peak}) needs {count} hosts of ({host}), but {e}; give \
+             larger hosts (--host-model) or read fewer rows (--limit)"
+        )),
+    }
 }
 
 /// The scenario text.
-pub fn scenario_yaml(w: &ImportedWorkload, opts: &ExportOptions) -> String {
-    let (mix, hosts_note) = datacenter(w, opts.host_model);
+pub fn scenario_yaml(w: &ImportedWorkload, opts: &ExportOptions) -> Result<String, ImportError> {
+    let (mix, hosts_note) = datacenter(w, opts.host_model)?;
     let mut y = String::new();
     let mut line = |s: &str| {
         y.push_str(s);
@@ -147,7 +163,7 @@ pub fn scenario_yaml(w: &ImportedWorkload, opts: &ExportOptions) -> String {
     line("placement:");
     line("  policy: drs");
     if w.vms.is_empty() {
-        return y;
+        return Ok(y);
     }
     line("workloads:");
     line("  vms:");
@@ -164,7 +180,7 @@ pub fn scenario_yaml(w: &ImportedWorkload, opts: &ExportOptions) -> String {
         entry.push('}');
         line(&entry);
     }
-    y
+    Ok(y)
 }
 
 fn size_fields(r: &Resources) -> String {
@@ -214,17 +230,29 @@ fn duration(ns: u64) -> String {
     }
 }
 
-/// Plain when it cannot be misread inside a flow mapping, else double-quoted.
+/// Plain when it cannot be misread inside a flow mapping, else
+/// double-quoted with YAML escapes (control characters too: YAML text may
+/// not hold them raw, and trace names are whatever the trace says).
 fn yaml_str(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        return s.to_string();
     }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' | '"' => out.extend(['\\', c]),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn max_each(a: Resources, b: Resources) -> Resources {
@@ -235,6 +263,58 @@ fn max_each(a: Resources, b: Resources) -> Resources {
     )
 }
 
-fn ceil_div(a: u64, b: u64) -> u64 {
+fn ceil_div(a: u128, b: u128) -> u128 {
     if b == 0 { 0 } else { a.div_ceil(b) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Before, a count past u32 was cut to u32::MAX and written, and any
+    /// count past MAX_HOSTS made a scenario the loader refuses.
+    #[test]
+    fn a_peak_needing_more_hosts_than_a_scenario_may_have_is_an_error() {
+        let host = Resources::cores(64, 512);
+        let peak = |cores: u128| Demand {
+            cpu_millis: cores * 1000,
+            ..Demand::default()
+        };
+        assert_eq!(host_count(&peak(64 * 1_000_000), &host), Ok(1_000_000));
+        let e = host_count(&peak(64 * 1_000_000 + 1), &host).unwrap_err();
+        assert!(e.contains("needs 1000001 hosts"), "{e}");
+        assert!(host_count(&peak(u128::from(u64::MAX) * 7), &host).is_err());
+        assert_eq!(host_count(&Demand::default(), &host), Ok(1));
+    }
+
+    /// Names are whatever a trace says; control characters are escaped.
+    #[test]
+    fn any_name_is_written_so_that_it_reads_back() {
+        let names = [
+            "plain-1.x",
+            "with space",
+            "q\"uote\\",
+            "tab\tbell\u{7}del\u{7f}",
+            "é",
+        ];
+        let mut text = String::from(
+            "seed: 1\nduration: 1h\ndatacenter:\n  host_models: [{name: m, cpu: 8, memory: 8Gi}]\n  \
+             clusters: [{name: c, hosts: [{model: m, count: 1}]}]\nworkloads:\n  vms:\n",
+        );
+        for name in names {
+            let _ = writeln!(
+                text,
+                "    - {{name: {}, cpu: 1, memory: 1Gi, at: 0}}",
+                yaml_str(name)
+            );
+        }
+        let scenario = crate::scenario::parse_scenario(&text, "names").unwrap();
+        let read: Vec<&str> = scenario
+            .workloads
+            .vms
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        assert_eq!(read, names);
+    }
 }

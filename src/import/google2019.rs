@@ -8,6 +8,7 @@
 
 use super::collect::{Collector, Origin};
 use super::error::ImportError;
+use super::limits::{self, HostTotals};
 use super::rows::{Rows, Skip, fields, parse_f64, parse_u64, scaled};
 use super::{ImportOptions, ImportedWorkload, TraceFormat};
 use crate::model::Resources;
@@ -18,15 +19,20 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
     let mut rows = Rows::open(path, Skip::Header("cpus,"), opts.limit, opts.skip_bad_rows)?;
     let unit = opts.normalized_unit;
     let mut mix: Vec<(HostModel, u32)> = Vec::new();
+    let mut totals = HostTotals::default();
     while rows.advance()? {
         let parsed = parse_shape(rows.line(), &unit);
         let Some((capacity, count, label)) = rows.check(parsed)? else {
             continue;
         };
         let name = format!("borg-{label}");
-        if mix.iter().any(|(m, _)| m.name == name) {
-            let err = Err(format!("the shape {label} is listed twice"));
-            rows.check::<()>(err)?;
+        let room = if mix.iter().any(|(m, _)| m.name == name) {
+            Err(format!("the shape {label} is listed twice"))
+        } else {
+            let added = totals.add(&capacity, count.into());
+            added.map_err(|e| format!("machine_count {count}: {e}"))
+        };
+        if rows.check(room)?.is_none() {
             continue;
         }
         let model = HostModel {
@@ -56,7 +62,9 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
 }
 
 /// (capacity, machine count, `<ncu>ncu-<nmu>nmu` label).
-fn parse_shape(line: &str, unit: &Resources) -> Result<(Resources, u32, String), String> {
+type Shape = (Resources, u32, String);
+
+fn parse_shape(line: &str, unit: &Resources) -> Result<Shape, String> {
     let f = fields(line, ',', 3)?;
     let cpus = parse_f64(f[0], "cpus")?;
     let ram = parse_f64(f[1], "ram")?;
@@ -70,5 +78,6 @@ fn parse_shape(line: &str, unit: &Resources) -> Result<(Resources, u32, String),
     if capacity.cpu_millis == 0 || capacity.memory_bytes == 0 || count == 0 {
         return Err("a machine shape needs cpu, memory and a count > 0".into());
     }
+    limits::check_size("machine", &capacity)?;
     Ok((capacity, count, format!("{}ncu-{}nmu", f[0], f[1])))
 }

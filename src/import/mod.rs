@@ -13,7 +13,8 @@
 //!   `ExplicitVms` source already orders them so, and the VMs here are in
 //!   file order;
 //! - a malformed row is an error naming file and line, unless
-//!   `skip_bad_rows`, which skips and counts it.
+//!   `skip_bad_rows`, which skips and counts it; so is a row a scenario
+//!   cannot hold (`limits.rs`), so that what is written always loads.
 //!
 //! Library code never reads the clock: rows/s are measured by the CLI.
 
@@ -27,6 +28,7 @@ mod embedded;
 mod error;
 pub mod export;
 mod google2019;
+pub mod limits;
 mod rows;
 mod swf;
 
@@ -212,10 +214,53 @@ pub fn import(
     }
 }
 
+/// Amounts of each resource, wide enough for any sum of VMs (sums of many
+/// large VMs overflow the u64 components of `Resources`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Demand {
+    pub cpu_millis: u128,
+    pub memory_bytes: u128,
+    pub gpu_millis: u128,
+}
+
+impl Demand {
+    fn add(&mut self, r: &Resources) {
+        self.cpu_millis += u128::from(r.cpu_millis);
+        self.memory_bytes += u128::from(r.memory_bytes);
+        self.gpu_millis += u128::from(r.gpu_millis);
+    }
+
+    fn sub(&mut self, r: &Resources) {
+        self.cpu_millis -= u128::from(r.cpu_millis);
+        self.memory_bytes -= u128::from(r.memory_bytes);
+        self.gpu_millis -= u128::from(r.gpu_millis);
+    }
+
+    fn max_each(self, o: Demand) -> Demand {
+        Demand {
+            cpu_millis: self.cpu_millis.max(o.cpu_millis),
+            memory_bytes: self.memory_bytes.max(o.memory_bytes),
+            gpu_millis: self.gpu_millis.max(o.gpu_millis),
+        }
+    }
+}
+
+/// As `Resources` shows itself.
+impl std::fmt::Display for Demand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let gib = self.memory_bytes as f64 / GIB as f64;
+        write!(f, "{} cores, {gib:.1} GiB", self.cpu_millis as f64 / 1000.0)?;
+        if self.gpu_millis > 0 {
+            write!(f, ", {} GPUs", self.gpu_millis as f64 / 1000.0)?;
+        }
+        Ok(())
+    }
+}
+
 /// The largest amount of each resource requested at any one time, each
 /// component on its own (the cpu peak and the memory peak may be at
 /// different times). Deletions at a time apply before creations at it.
-pub fn peak_demand(vms: &[ExplicitVm]) -> Resources {
+pub fn peak_demand(vms: &[ExplicitVm]) -> Demand {
     // (time, 0 = deletion / 1 = creation, index): the ExplicitVms order.
     let mut steps: Vec<(SimTime, u8, usize)> = Vec::with_capacity(vms.len() * 2);
     for (i, vm) in vms.iter().enumerate() {
@@ -225,18 +270,41 @@ pub fn peak_demand(vms: &[ExplicitVm]) -> Resources {
         }
     }
     steps.sort_unstable();
-    let (mut now, mut peak) = (Resources::ZERO, Resources::ZERO);
+    let (mut now, mut peak) = (Demand::default(), Demand::default());
     for (_, kind, i) in steps {
         if kind == 0 {
-            now -= vms[i].size;
+            now.sub(&vms[i].size);
         } else {
-            now += vms[i].size;
-            peak = Resources::new(
-                peak.cpu_millis.max(now.cpu_millis),
-                peak.memory_bytes.max(now.memory_bytes),
-                peak.gpu_millis.max(now.gpu_millis),
-            );
+            now.add(&vms[i].size);
+            peak = peak.max_each(now);
         }
     }
     peak
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Before, the running sum was a `Resources`: 5,000 VMs of 8 PiB
+    /// overflowed its u64 bytes (a panic in a debug build; in release a
+    /// wrong peak, then an underflow panic on the deletions).
+    #[test]
+    fn peak_demand_sums_past_what_one_resources_holds() {
+        use crate::model::limits::{MAX_BYTES, MAX_CPU_MILLIS, MAX_GPU_MILLIS};
+        let size = Resources::new(MAX_CPU_MILLIS, MAX_BYTES, MAX_GPU_MILLIS);
+        let vms: Vec<ExplicitVm> = (0..5_000)
+            .map(|i| ExplicitVm {
+                name: format!("vm-{i}"),
+                size,
+                at: SimTime(i),
+                delete_at: Some(SimTime(10_000 + i)),
+                restart_priority: None,
+            })
+            .collect();
+        let peak = peak_demand(&vms);
+        assert_eq!(peak.cpu_millis, 5_000 * u128::from(MAX_CPU_MILLIS));
+        assert_eq!(peak.memory_bytes, 5_000 * u128::from(MAX_BYTES));
+        assert_eq!(peak.gpu_millis, 5_000 * u128::from(MAX_GPU_MILLIS));
+    }
 }

@@ -6,8 +6,13 @@
 use super::error::ImportError;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+
+/// Longer lines are not rows of any format (real rows are at most a few
+/// KiB): the cap keeps a file without line breaks, or a gzip bomb, from
+/// filling memory one line at a time.
+const MAX_LINE_BYTES: u64 = 16 << 20;
 
 /// Lines that are not data rows.
 #[derive(Clone, Copy)]
@@ -116,8 +121,8 @@ impl Rows {
 
     fn read_line(&mut self) -> Result<bool, ImportError> {
         self.bytes.clear();
-        let n = self
-            .reader
+        let n = (&mut self.reader)
+            .take(MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut self.bytes)
             .map_err(|reason| ImportError::Unreadable {
                 file: self.file.clone(),
@@ -127,6 +132,11 @@ impl Rows {
             return Ok(false);
         }
         self.line_no += 1;
+        if n as u64 > MAX_LINE_BYTES {
+            self.line = String::from_utf8_lossy(&self.bytes[..120]).into_owned();
+            let message = format!("a line longer than {} MiB", MAX_LINE_BYTES >> 20);
+            return Err(self.error(message));
+        }
         while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
             self.bytes.pop();
         }
@@ -196,4 +206,37 @@ pub(crate) fn scaled(value: f64, unit: u64, what: &str) -> Result<u64, String> {
         return Err(format!("{what}: {value} is too large"));
     }
     Ok(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Before, a line was read whole however long: a small gzip file of one
+    /// endless line filled memory.
+    #[test]
+    fn a_line_past_the_cap_is_an_error_even_inside_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(b"1,2\n").unwrap();
+        let chunk = vec![b'9'; 1 << 20];
+        for _ in 0..17 {
+            gz.write_all(&chunk).unwrap();
+        }
+        gz.finish().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20);
+        let mut rows = Rows::open(&path, Skip::Nothing, None, true).unwrap();
+        assert!(rows.advance().unwrap());
+        assert_eq!(rows.line(), "1,2");
+        let e = rows.advance().unwrap_err().to_string();
+        assert!(
+            e.contains("bomb.csv.gz:2: a line longer than 16 MiB"),
+            "{e}"
+        );
+    }
 }

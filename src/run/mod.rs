@@ -428,7 +428,8 @@ impl Driven {
 /// Runs `world` to its end into `sink`; `keep_going` is asked after every
 /// event (with the sink, the virtual time and the events so far) and stops
 /// the run early when it says false (a verifier that found a divergence).
-/// The watchdog keeps the default limits; its stop has no hints.
+/// The watchdog keeps the default limits; its stop has no hints (the
+/// caller has the scenario).
 pub fn drive<L: crate::sim::RecordSink>(
     world: World,
     sink: &mut L,
@@ -442,7 +443,18 @@ pub fn drive<L: crate::sim::RecordSink>(
 pub fn drive_with<L: crate::sim::RecordSink>(
     world: World,
     sink: &mut L,
+    stats: Stats,
+    keep_going: impl FnMut(&L, SimTime, u64) -> bool,
+) -> Driven {
+    drive_limited(world, sink, stats, RunLimits::default(), keep_going)
+}
+
+/// `drive_with` within `limits` (`run --trace --memory-budget`).
+pub fn drive_limited<L: crate::sim::RecordSink>(
+    world: World,
+    sink: &mut L,
     mut stats: Stats,
+    limits: RunLimits,
     mut keep_going: impl FnMut(&L, SimTime, u64) -> bool,
 ) -> Driven {
     let Prepared {
@@ -451,7 +463,7 @@ pub fn drive_with<L: crate::sim::RecordSink>(
         capacity,
         hosts,
     } = prepare(world);
-    let mut watchdog = Watchdog::new(RunLimits::default());
+    let mut watchdog = Watchdog::new(limits);
     let mut stopped = None;
     while kernel.step(end, sink, &mut stats) && keep_going(sink, kernel.now(), kernel.delivered()) {
         let delivered = kernel.delivered();

@@ -36,6 +36,12 @@ pub const KIND_FOOTER: u8 = 2;
 pub const FOOTER_PAYLOAD_BYTES: usize = 1 + 8 + 32;
 /// kind + count, before the records of a records frame.
 pub const RECORDS_PAYLOAD_HEAD: usize = 1 + 4;
+/// The fewest bytes a record encodes to (`store/codec.rs`): one varint
+/// byte each for seq, at, from and to, the cause's option tag and the
+/// event's variant index (`Event::Start`, no fields). A frame whose count
+/// claims more records than its bytes can hold is damage, so a reader never
+/// sizes anything by a count it was told.
+pub const MIN_RECORD_BYTES: usize = 6;
 
 /// What the header says about the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +228,26 @@ impl TraceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_smallest_record_takes_min_record_bytes() {
+        let start = crate::event::Event::Start;
+        let record = crate::event::RecordRef {
+            seq: 0,
+            at: crate::model::SimTime(0),
+            from: crate::model::ActorId(0),
+            to: crate::model::ActorId(0),
+            cause: None,
+            event: &start,
+        };
+        let mut bytes = Vec::new();
+        crate::store::codec::encode_into(&mut bytes, &record);
+        assert_eq!(bytes.len(), MIN_RECORD_BYTES);
+        // Any shorter prefix does not decode.
+        for len in 0..MIN_RECORD_BYTES {
+            assert!(crate::store::codec::decode_one(&bytes[..len]).is_err());
+        }
+    }
 
     #[test]
     fn a_header_reads_back_as_written() {

@@ -4,15 +4,18 @@
 //! section "Trace files", and in `format.rs`.
 //!
 //! Layers: `format` (constants, header and frame bytes, errors), `writer`
-//! (a `RecordSink` writing frames), `reader` (frames and records back, with
+//! (a `RecordSink` writing frames, into an `atomic` file that appears only
+//! whole), `reader` (frames and records back, with
 //! salvage), then the uses: `verify` (exact replay), `whatif` (re-drive the
 //! recorded inputs against another configuration), `inspect` (filters,
 //! counts, cause chains) and `jsonl` (export for people and scripts).
 
+pub mod atomic;
 pub mod format;
 pub mod inspect;
 pub mod jsonl;
 pub mod reader;
+pub mod salvaged;
 pub mod source;
 pub mod verify;
 pub mod whatif;
@@ -31,6 +34,17 @@ pub enum ReplayError {
     Store(#[from] crate::store::StoreError),
     #[error("the scenario embedded in the run cannot be rebuilt: {0}")]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// A record that reads well but is delivered to an actor the trace's own
+    /// scenario does not have (a trace edited, or from another world).
+    #[error(
+        "{path}: record #{seq} is delivered to {actor}, but the trace's scenario has {actors} actors"
+    )]
+    UnknownActor {
+        path: std::path::PathBuf,
+        seq: u64,
+        actor: crate::model::ActorId,
+        actors: usize,
+    },
     /// A bad `--what-if` or filter argument.
     #[error("{0}")]
     Argument(String),

@@ -3,11 +3,15 @@
 //! handed out, so a damaged frame never yields a partial batch. The first
 //! damage ends the reading with an error naming the byte offset, the frame
 //! and the record; [`Salvage`] describes what a `--salvage` reader kept.
+//!
+//! Nothing is sized by a length or count read from the file: buffers grow
+//! with the bytes that actually arrive, and a record count is checked
+//! against the bytes that hold the records before anything is reserved.
 
 use super::format::{
     Damage, FOOTER_PAYLOAD_BYTES, FORMAT_VERSION, FRAME_HEAD_BYTES, FRAME_MAX_BYTES,
-    HEADER_MAX_BYTES, HEADER_PREFIX_BYTES, KIND_FOOTER, KIND_RECORDS, MAGIC, RECORDS_PAYLOAD_HEAD,
-    TraceError, TraceHeader, frame_crc,
+    HEADER_MAX_BYTES, HEADER_PREFIX_BYTES, KIND_FOOTER, KIND_RECORDS, MAGIC, MIN_RECORD_BYTES,
+    RECORDS_PAYLOAD_HEAD, TraceError, TraceHeader, frame_crc,
 };
 use crate::event::Record;
 use crate::store::{Digest, codec};
@@ -94,12 +98,13 @@ impl<R: Read> TraceReader<R> {
                 format!("header length {body_len} is not plausible"),
             ));
         }
-        let mut body = vec![0u8; body_len as usize];
-        let got = read_full(&mut input, &mut body).map_err(|source| TraceError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if got < body.len() {
+        let mut body = Vec::new();
+        let got =
+            read_up_to(&mut input, body_len, &mut body).map_err(|source| TraceError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        if got < body_len as usize {
             return Err(header_err(
                 (HEADER_PREFIX_BYTES + got) as u64,
                 "the file ends inside the header".into(),
@@ -198,8 +203,7 @@ impl<R: Read> TraceReader<R> {
         if len > FRAME_MAX_BYTES || (len as usize) < RECORDS_PAYLOAD_HEAD {
             return Err(self.damaged(start, Damage::Length, format!("frame length {len}")));
         }
-        self.buf.resize(len as usize, 0);
-        let got = read_full(&mut self.input, &mut self.buf).map_err(|e| self.read_err(e))?;
+        let got = read_up_to(&mut self.input, len, &mut self.buf).map_err(|e| self.read_err(e))?;
         self.offset += got as u64;
         if got < len as usize {
             return Err(self.damaged(
@@ -225,6 +229,14 @@ impl<R: Read> TraceReader<R> {
         let count = u32::from_le_bytes(self.buf[1..5].try_into().expect("4 bytes"));
         if count == 0 || self.buf.len() == RECORDS_PAYLOAD_HEAD {
             return Err(self.damaged(start, Damage::Content, "an empty records frame".into()));
+        }
+        let room = (self.buf.len() - RECORDS_PAYLOAD_HEAD) / MIN_RECORD_BYTES;
+        if count as usize > room {
+            let reason = format!(
+                "the frame claims {count} records, but its {} bytes hold at most {room}",
+                self.buf.len() - RECORDS_PAYLOAD_HEAD
+            );
+            return Err(self.damaged(start, Damage::Content, reason));
         }
         let first_seq = self.next_seq;
         let frame = self.frame;
@@ -324,6 +336,8 @@ impl<R: Read> TraceReader<R> {
 }
 
 /// Decodes `count` records from `bytes`; on failure, the seq that failed.
+/// `count` was checked against `bytes.len()` (`accept_records`), so the
+/// reservation is bounded by the frame's size.
 fn decode_frame(
     mut bytes: &[u8],
     first_seq: u64,
@@ -438,6 +452,14 @@ pub fn tail_footer(path: &Path) -> Option<u64> {
         && frame_crc(frame_len, payload) == crc
         && payload[0] == KIND_FOOTER;
     ok.then(|| u64::from_le_bytes(payload[1..9].try_into().expect("8 bytes")))
+}
+
+/// Reads up to `len` bytes into `buf` (cleared first); returns how many
+/// came. `buf` grows with what arrives, so a damaged length in a short file
+/// costs no more memory than the file holds.
+fn read_up_to(input: &mut impl Read, len: u32, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.clear();
+    input.by_ref().take(u64::from(len)).read_to_end(buf)
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

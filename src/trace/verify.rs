@@ -3,7 +3,9 @@
 //! as encoded bytes (the verifier encodes what the kernel delivers and checks
 //! it against the next bytes of the current frame), so nothing is decoded
 //! unless they differ; equal bytes are equal records because the encoding is
-//! deterministic and self-delimiting.
+//! deterministic and self-delimiting. A salvaged copy (`salvaged.rs`) is
+//! expected to end where its header says: the run going on past that end is
+//! no divergence.
 
 use super::format::TraceError;
 use super::reader::{Salvage, TraceReader};
@@ -34,6 +36,13 @@ pub enum Verdict {
         digest: Digest,
     },
     Diverged(Divergence),
+    /// A salvaged copy: its records all matched and it ends where its
+    /// header says, with its footer's count and digest agreeing; the run
+    /// went on after it.
+    EndsSalvaged {
+        records: u64,
+        digest: Digest,
+    },
     /// `--salvage`: the records of the good frames matched; the rest is lost.
     Salvaged {
         records: u64,
@@ -51,12 +60,16 @@ pub struct Verifier<R: Read> {
     has_frame: bool,
     matched: u64,
     trace_ended: bool,
+    /// Where a salvaged copy ends (its header says), and whether it did.
+    salvaged_end: Option<u64>,
+    ended_salvaged: bool,
     diverged: Option<Divergence>,
     damage: Option<TraceError>,
 }
 
 impl<R: Read> Verifier<R> {
     pub fn new(reader: TraceReader<R>) -> Self {
+        let salvaged_end = super::salvaged::end(&reader.header().scenario);
         Verifier {
             reader,
             scratch: Vec::with_capacity(256),
@@ -65,15 +78,18 @@ impl<R: Read> Verifier<R> {
             has_frame: false,
             matched: 0,
             trace_ended: false,
+            salvaged_end,
+            ended_salvaged: false,
             diverged: None,
             damage: None,
         }
     }
 
-    /// True once there is nothing more to compare (divergence or damage).
+    /// True once there is nothing more to compare (divergence, damage, or
+    /// the end of a salvaged copy).
     #[inline]
     pub fn stopped(&self) -> bool {
-        self.diverged.is_some() || self.damage.is_some()
+        self.diverged.is_some() || self.damage.is_some() || self.ended_salvaged
     }
 
     /// Moves to the next frame when the current one is used up; false when
@@ -119,6 +135,12 @@ impl<R: Read> Verifier<R> {
     pub fn finish(mut self, salvage: bool) -> Result<Verdict, TraceError> {
         if let Some(d) = self.diverged.take() {
             return Ok(Verdict::Diverged(d));
+        }
+        if let (true, Some(footer)) = (self.ended_salvaged, self.reader.footer()) {
+            return Ok(Verdict::EndsSalvaged {
+                records: self.matched,
+                digest: footer.digest,
+            });
         }
         if self.damage.is_none() && self.ensure_frame() {
             // The trace goes on after the run ended.
@@ -176,7 +198,13 @@ impl<R: Read> RecordSink for Verifier<R> {
             event: record.event.clone(),
         };
         if !self.ensure_frame() {
-            if self.damage.is_none() {
+            if self.damage.is_some() {
+                return;
+            }
+            // The trace ended first: where a salvaged copy should, or early.
+            if self.salvaged_end == Some(self.matched) {
+                self.ended_salvaged = true;
+            } else {
                 self.diverged = Some(Divergence {
                     seq: record.seq,
                     run: Some(run()),

@@ -137,9 +137,16 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     // One pass: rebuild the original statistics and collect the inputs.
     let mut groups: BTreeMap<ActorId, Group> = BTreeMap::new();
     let mut failed = None;
+    let mut foreign = None;
     let mut count = 0u64;
+    // Replay hands each record to `actors[to]`: a checksummed record for an
+    // actor the header's world does not have ends the reading, not the process.
     let records = reader.records().map_while(|r| match r {
-        Ok(r) => Some(r),
+        Ok(r) if (r.to.0 as usize) < names.len() => Some(r),
+        Ok(r) => {
+            foreign = Some(r);
+            None
+        }
         Err(e) => {
             failed = Some(e);
             None
@@ -162,6 +169,14 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     };
     let (_, mut original_stats) =
         crate::run::replay_records(&original_scenario, records.inspect(collect));
+    if let Some(r) = foreign {
+        return Err(ReplayError::UnknownActor {
+            path: path.to_path_buf(),
+            seq: r.seq,
+            actor: r.to,
+            actors: names.len(),
+        });
+    }
     let salvage_note = match failed {
         None => None,
         Some(e) if salvage => Some(reader.salvage(e, None).with_file(path).describe()),

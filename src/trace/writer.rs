@@ -1,7 +1,10 @@
 //! Writing a trace while a run goes (or from a stored log): a `RecordSink`
 //! that packs encoded records into frames of about 64 KiB, hashes them into
-//! the run digest and writes the footer on `finish`.
+//! the run digest and writes the footer on `finish`. A trace file is
+//! written under a temporary name and appears only on `commit`
+//! (`atomic.rs`), so a failed or killed run leaves no partial trace.
 
+use super::atomic::AtomicFile;
 use super::format::{
     FRAME_HEAD_BYTES, FRAME_TARGET_BYTES, KIND_RECORDS, RECORDS_PAYLOAD_HEAD, TraceError,
     TraceHeader, footer_frame, frame_crc,
@@ -9,8 +12,7 @@ use super::format::{
 use crate::event::RecordRef;
 use crate::sim::RecordSink;
 use crate::store::{Digest, codec};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bytes in front of the first record of a frame: frame head + payload head.
@@ -29,15 +31,25 @@ pub struct TraceWriter<W: Write> {
     error: Option<std::io::Error>,
 }
 
-impl TraceWriter<BufWriter<File>> {
-    /// A new trace file at `path` (replaced if it exists).
+impl TraceWriter<AtomicFile> {
+    /// A new trace file at `path`, which appears there (replacing any file
+    /// of that name) only once committed: by [`Self::commit`], or by
+    /// committing the file that `finish` returns.
     pub fn create(path: &Path, header: &TraceHeader) -> Result<Self, TraceError> {
-        let write_err = |source| TraceError::Write {
+        let file = AtomicFile::create(path).map_err(|source| TraceError::Write {
             path: path.to_path_buf(),
             source,
-        };
-        let file = File::create(path).map_err(write_err)?;
-        TraceWriter::new(BufWriter::with_capacity(1 << 20, file), path, header)
+        })?;
+        TraceWriter::new(file, path, header)
+    }
+
+    /// `finish`, then the file is put in place; returns the digest.
+    pub fn commit(self) -> Result<Digest, TraceError> {
+        let path = self.path.clone();
+        let (file, digest) = self.finish()?;
+        file.commit()
+            .map_err(|source| TraceError::Write { path, source })?;
+        Ok(digest)
     }
 }
 

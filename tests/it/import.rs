@@ -437,7 +437,8 @@ fn exported_scenario_reparses_and_runs() {
             name: "gpu-300".into(),
             host_model: None,
         },
-    );
+    )
+    .unwrap();
     let scenario = pacsim::scenario::parse_scenario(&text, "<export>").expect("re-parses");
     assert_eq!(scenario.workloads.vms.len(), w.vms.len());
     assert!(
@@ -483,11 +484,11 @@ fn cli_import_writes_a_scenario_with_a_default_host_model_sized_for_the_peak() {
     let host = scenario.datacenter.models[0].capacity;
     assert_eq!(host.cpu_millis, 32_000);
     let peak = pacsim::import::peak_demand(&scenario.workloads.vms);
-    let hosts = scenario.datacenter.hosts.len() as u64;
+    let hosts = scenario.datacenter.hosts.len() as u128;
     let needed = peak
         .cpu_millis
-        .div_ceil(host.cpu_millis)
-        .max(peak.memory_bytes.div_ceil(host.memory_bytes));
+        .div_ceil(host.cpu_millis.into())
+        .max(peak.memory_bytes.div_ceil(host.memory_bytes.into()));
     assert_eq!(hosts, needed);
 }
 
@@ -529,4 +530,201 @@ fn run_with_workload_trace_replaces_the_scenario_workloads() {
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let expected = run(TraceFormat::AzureBins, &slice, &ImportOptions::default());
     assert_eq!(json["vms"]["requested"], expected.vms.len() as u64);
+}
+
+/// A copy of the committed azure-bins slice in a temporary folder.
+fn slice_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = repo().join("traces/azure-bins-slice");
+    for file in [
+        "v1.dev.txt",
+        "v1.dev.c2100000.txt",
+        "flav_map.txt",
+        "v1.interval_map.txt",
+    ] {
+        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+/// Rewrites `file` in `dir` line by line; `edit` gets the 1-based line
+/// number and returns the new line, or None to delete it.
+fn edit_lines(dir: &Path, file: &str, edit: impl Fn(usize, &str) -> Option<String>) {
+    let path = dir.join(file);
+    let text: String = read_text(&path)
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| edit(i + 1, l))
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The time `t` of line `n` of the slice's arrivals file.
+fn slice_time(n: usize) -> u64 {
+    let text = read_text(&repo().join("traces/azure-bins-slice/v1.dev.txt"));
+    let line = text.lines().nth(n - 1).unwrap();
+    line.split_once(' ').unwrap().0.parse().unwrap()
+}
+
+/// Before, the lifetimes file was paired with the arrivals by position:
+/// after a missing lifetimes line every later line disagreed, and
+/// --skip-bad-rows dropped all of them. Paired by time, a bad or missing
+/// line costs that line only.
+#[test]
+fn azure_bins_pairs_lifetimes_by_time_so_a_bad_or_missing_line_costs_one_line() {
+    let dir = slice_copy();
+    let arrivals = dir.path().join("v1.dev.txt");
+    let whole = run(TraceFormat::AzureBins, &arrivals, &ImportOptions::default());
+    edit_lines(dir.path(), "v1.dev.txt", |n, l| {
+        Some(if n == 10 {
+            l.replacen('0', "O", 1)
+        } else {
+            l.to_string()
+        })
+    });
+    edit_lines(dir.path(), "v1.dev.c2100000.txt", |n, l| {
+        (n != 30).then(|| l.to_string())
+    });
+    let skip = ImportOptions {
+        skip_bad_rows: true,
+        ..ImportOptions::default()
+    };
+    let w = run(TraceFormat::AzureBins, &arrivals, &skip);
+    assert_eq!((w.rows_read, w.rows_skipped), (50, 2));
+    let lost = [slice_time(10), slice_time(30)].map(|t| format!("az-{t}-"));
+    let key = |v: &ExplicitVm| (v.name.clone(), v.size, v.at, v.delete_at);
+    let kept: Vec<_> = (whole.vms.iter())
+        .filter(|v| !lost.iter().any(|p| v.name.starts_with(p.as_str())))
+        .map(key)
+        .collect();
+    assert!(kept.len() > 10_000 && kept.len() < whole.vms.len());
+    assert_eq!(w.vms.iter().map(key).collect::<Vec<_>>(), kept);
+
+    // Without --skip-bad-rows, the first bad line is the error.
+    let err = import(TraceFormat::AzureBins, &arrivals, &ImportOptions::default())
+        .expect_err("a bad line")
+        .to_string();
+    assert!(err.contains("v1.dev.txt:10: bin time"), "{err}");
+    edit_lines(dir.path(), "v1.dev.txt", |n, l| {
+        Some(if n == 10 {
+            l.replacen('O', "0", 1)
+        } else {
+            l.to_string()
+        })
+    });
+    let err = import(TraceFormat::AzureBins, &arrivals, &ImportOptions::default())
+        .expect_err("a missing lifetimes line")
+        .to_string();
+    let t = slice_time(30);
+    assert!(
+        err.contains("v1.dev.txt:30: ") && err.contains(&format!("no line for time {t}")),
+        "{err}"
+    );
+}
+
+/// Before, a wrong azure-bins PATH was reported as a missing flav_map.txt.
+#[test]
+fn a_missing_azure_bins_arrivals_file_is_named_as_such() {
+    let dir = slice_copy();
+    for missing in [
+        dir.path().join("v1.nope.txt"),
+        dir.path().join("nope/v1.dev.txt"),
+    ] {
+        let err = import(TraceFormat::AzureBins, &missing, &ImportOptions::default())
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            err.starts_with(&format!("{}: no such arrivals file", missing.display())),
+            "{err}"
+        );
+        assert!(!err.contains("cannot read"), "{err}");
+    }
+}
+
+/// Before, a google2019 shape of 10^8 machines was written as it was, and
+/// `pacsim run` refused the scenario ("too many hosts").
+#[test]
+fn machine_shapes_a_scenario_cannot_hold_are_bad_rows_and_what_is_written_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("2019_x_host_resource.csv");
+    let text = "cpus,ram,machine_count\n1.0,0.5,100000000\n1.0,1.0,643\n10000,0.5,1\n";
+    std::fs::write(&csv, text).unwrap();
+    let err = import(
+        TraceFormat::Google2019Machines,
+        &csv,
+        &ImportOptions::default(),
+    )
+    .expect_err("too many machines")
+    .to_string();
+    assert!(
+        err.contains(
+            "2019_x_host_resource.csv:2: machine_count 100000000: the datacenter would \
+             have 100000000 hosts, more than the 1000000 a scenario may have"
+        ),
+        "{err}"
+    );
+    let out = dir.path().join("x.yaml");
+    let o = pacsim(&[
+        "import",
+        "google2019-machines",
+        csv.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--skip-bad-rows",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rows read 3, bad rows skipped 2"),
+        "{stderr}"
+    );
+    let scenario = pacsim::scenario::load_scenario(&out).expect("loads");
+    assert_eq!(scenario.datacenter.hosts.len(), 643);
+}
+
+/// A VM a scenario cannot hold (too large, or later than 100 years less an
+/// hour) is a bad row; VMs at the limits are written, and the file loads.
+#[test]
+fn vms_past_a_scenarios_limits_are_bad_rows_and_vms_at_them_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let swf = dir.path().join("limits.swf");
+    // id submit wait run processors ...: 1 GiB per processor (no memory given).
+    let job = |id: u32, submit: u64, run: u64, procs: u64| {
+        format!("{id} {submit} -1 {run} {procs} -1 -1 -1 -1 -1 -1 1 1 -1 -1 -1 -1 -1\n")
+    };
+    let last_start = 3_153_596_400 - 400;
+    let text = [
+        job(1, 0, 100, 1_000_000),
+        job(2, 0, 100, 1_000_001),
+        job(3, last_start, 400, 1),
+        job(4, last_start + 1, 400, 1),
+    ]
+    .concat();
+    std::fs::write(&swf, text).unwrap();
+    let err = import(TraceFormat::Swf, &swf, &ImportOptions::default())
+        .expect_err("too large")
+        .to_string();
+    assert!(
+        err.contains("limits.swf:2: VM cpu 1000001 cores is more than a scenario may hold"),
+        "{err}"
+    );
+    let skip = ImportOptions {
+        skip_bad_rows: true,
+        ..ImportOptions::default()
+    };
+    let w = run(TraceFormat::Swf, &swf, &skip);
+    assert_eq!((w.rows_read, w.rows_skipped, w.vms.len()), (4, 2, 2));
+    let options = ExportOptions {
+        command: "test".into(),
+        name: "limits".into(),
+        host_model: None,
+    };
+    let text = scenario_yaml(&w, &options).unwrap();
+    let scenario = pacsim::scenario::parse_scenario(&text, "<export>").expect("re-parses");
+    assert_eq!(scenario.duration.0, 36_500 * 86_400 * NS);
+    let sizes: Vec<u64> = (scenario.workloads.vms.iter())
+        .map(|v| v.size.cpu_millis)
+        .collect();
+    assert_eq!(sizes, [1_000_000_000, 1000]);
 }

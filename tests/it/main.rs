@@ -1,6 +1,7 @@
 //! The one integration-test binary; each module is one area.
 
 mod bad_input;
+mod cli_output;
 mod determinism;
 mod faults;
 mod guest_capi;
@@ -19,3 +20,4 @@ mod supervisor_pods;
 mod supervisor_vms;
 mod support;
 mod trace;
+mod trace_damage;

@@ -33,7 +33,7 @@ fn write_trace(path: &Path, header: &TraceHeader, records: &[Record]) {
     for r in records {
         w.record(&as_ref(r));
     }
-    w.finish().unwrap();
+    w.commit().unwrap();
 }
 
 fn as_ref(r: &Record) -> RecordRef<'_> {
@@ -666,4 +666,55 @@ fn a_run_with_a_workload_trace_replays_from_the_same_file_and_names_a_changed_on
     std::fs::remove_file(&slice).unwrap();
     let gone = verify(&trace, false, |_, _| {}).unwrap_err().to_string();
     assert!(gone.contains("which cannot be read here"), "{gone}");
+}
+
+/// A trace that `export --salvage` made from a damaged one ends where the
+/// damage was; its header says so, and `replay --verify` checks the records
+/// up to there. Before, verify reported a divergence at the record after
+/// the last ("the run delivered, the trace ended") and exited 1.
+#[test]
+fn a_salvaged_export_verifies_up_to_where_it_ends_and_still_catches_a_changed_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cut, salvaged) = (dir.path().join("cut.pstrace"), dir.path().join("s.pstrace"));
+    let bytes = std::fs::read(repo().join("traces").join("churn-1h.pstrace")).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (c, s) = (cut.to_str().unwrap(), salvaged.to_str().unwrap());
+    let o = pacsim(&["export", c, "-o", s, "--salvage"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("salvaged"));
+
+    let records = read_all(&salvaged);
+    let n = records.len();
+    assert!(n > 1000 && n < read_all(&repo().join("traces/churn-1h.pstrace")).len());
+    match verify(&salvaged, false, |_, _| {}).unwrap() {
+        Verdict::EndsSalvaged { records, .. } => assert_eq!(records, n as u64),
+        other => panic!("{other:?}"),
+    }
+    let o = pacsim(&["replay", s, "--verify"]);
+    assert_eq!(o.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let expected =
+        format!("the trace ends at record {n} (salvaged); all {n} records match the re-run");
+    assert!(stdout.contains(&expected), "{stdout}");
+
+    // The same salvaged header over records one of which differs.
+    let header = TraceReader::open(&salvaged).unwrap().header().clone();
+    let mut altered = records.clone();
+    altered[n / 2].at.0 += 1;
+    let changed = dir.path().join("changed.pstrace");
+    write_trace(&changed, &header, &altered);
+    let o = pacsim(&["replay", changed.to_str().unwrap(), "--verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!("diverged at record #{}", n / 2)),
+        "{stdout}"
+    );
+    // And over fewer records than it says: the trace ends early.
+    let short = dir.path().join("short.pstrace");
+    write_trace(&short, &header, &records[..n - 1]);
+    match verify(&short, false, |_, _| {}).unwrap() {
+        Verdict::Diverged(d) => assert_eq!(d.seq, n as u64 - 1),
+        other => panic!("{other:?}"),
+    }
 }
