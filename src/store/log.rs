@@ -45,16 +45,17 @@ pub(super) fn records_tree_name(first_seq: u64) -> Vec<u8> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open event log at {path}: {source}")]
+    #[error("cannot open event log at {path}: {}", in_words(source))]
     Open { path: PathBuf, source: sled::Error },
     #[error("event log at {path} is not a pacsim log (no `{key}` in its meta tree)")]
     NotALog { path: PathBuf, key: &'static str },
     #[error("event log at {path} has format `{found}`, this pacsim reads `{LOG_FORMAT}`")]
     Format { path: PathBuf, found: String },
-    #[error("event log write failed: {0}")]
+    #[error("event log write failed: {}", in_words(.0))]
     Write(#[from] sled::Error),
     #[error(
-        "event log write failed at the records from #{first_seq} on: {source}; the records before them are stored, and the log is left unfinished"
+        "event log write failed at the records from #{first_seq} on: {}; the records before them are stored, and the log is left unfinished",
+        in_words(source)
     )]
     Records { first_seq: u64, source: sled::Error },
     #[error(
@@ -69,6 +70,21 @@ pub enum StoreError {
     },
     #[error("cannot salvage the event log at {path}: {reason}")]
     Salvage { path: PathBuf, reason: String },
+}
+
+/// A sled error in pacsim's words: an I/O error as the system says it
+/// (sled prints its debug form), with what to do about a full disk.
+fn in_words(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            format!("{io}: free some space, or write the log to another disk with --out")
+        }
+        // sled wraps some OS errors in their debug form: say the kind.
+        sled::Error::Io(io) if io.to_string().starts_with("Os {") => io.kind().to_string(),
+        sled::Error::Io(io) => io.to_string(),
+        sled::Error::Corruption { .. } => "sled found its database damaged".into(),
+        other => other.to_string(),
+    }
 }
 
 /// A blake3 digest of a run's records.

@@ -269,3 +269,35 @@ fn a_folder_that_is_not_a_log_is_never_touched() {
         "keep me"
     );
 }
+
+/// A write the file system refuses (here a file-size limit, standing in
+/// for a full disk without needing one) is one message in pacsim's words,
+/// exit 3, and the log it leaves salvages.
+#[test]
+fn a_refused_write_is_one_message_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("log");
+    let quickstart = scenario_path("quickstart.yaml");
+    let run = std::process::Command::new("sh")
+        .arg("-c")
+        // Ignore SIGXFSZ so that the write fails with EFBIG instead.
+        .arg(r#"trap "" XFSZ; ulimit -f 30; exec "$0" run "$1" --out "$2""#)
+        .arg(env!("CARGO_BIN_EXE_pacsim"))
+        .arg(&quickstart)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    assert!(
+        stderr.starts_with("error: event log write failed: file too large"),
+        "{stderr}"
+    );
+    let salvaged = pacsim(&["inspect", out.to_str().unwrap(), "--counts", "--salvage"]);
+    assert!(
+        salvaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&salvaged.stderr)
+    );
+}
