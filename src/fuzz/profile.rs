@@ -173,6 +173,7 @@ impl Profile {
                 &mut items,
             );
         }
+        keep_survivable(&mut items, scenario);
         Profile { items }
     }
 
@@ -497,6 +498,36 @@ impl Profile {
 
 /// Supervisor faults for one seed: Spherelet crashes and hangs, a control
 /// plane crash, a control-plane VM failure, each on or off by the seed.
+/// The repair, in seconds, given to a crash that would have taken one host
+/// too many down for good.
+const SURVIVABLE_REPAIR: u64 = 3_600;
+
+/// Never more hosts down for good than the scenario can survive, so that a
+/// failed liveness check is never a false alarm: a Supervisor's control
+/// plane needs a quorum of its VMs on distinct hosts (firm anti-affinity),
+/// so that many hosts must stay up. Lasting crashes past that get a repair;
+/// profiles that need no change keep every draw.
+fn keep_survivable(items: &mut [Item], scenario: &Scenario) {
+    let Some(sup) = &scenario.supervisor else {
+        return;
+    };
+    let quorum = sup.control_plane.vms as usize / 2 + 1;
+    let allowed = scenario.datacenter.hosts.len().saturating_sub(quorum);
+    let mut down = std::collections::BTreeSet::new();
+    for item in items.iter_mut() {
+        if let Item::Crash { host, repair, .. } = item
+            && repair.is_none()
+            && !down.contains(host)
+        {
+            if down.len() < allowed {
+                down.insert(*host);
+            } else {
+                *repair = Some(SURVIVABLE_REPAIR);
+            }
+        }
+    }
+}
+
 fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Item>) {
     let hosts = scenario.datacenter.hosts.len() as u64;
     let window = (scenario.duration.0 / S * 3 / 4).max(1);

@@ -301,3 +301,34 @@ fn a_refused_write_is_one_message_and_exit_3() {
         String::from_utf8_lossy(&salvaged.stderr)
     );
 }
+
+/// The swarm never takes down for good more hosts than a Supervisor's
+/// control plane survives (a quorum of its VMs on distinct hosts); these
+/// seeds drew three lasting crashes on four hosts, and `recovery-within`
+/// failed on a world no configuration could recover.
+#[test]
+fn the_swarm_never_asks_for_more_lasting_failures_than_the_world_survives() {
+    use pacsim::fuzz::profile::Item;
+    let scenario = crate::support::readme_supervisor_example();
+    let hosts = scenario.datacenter.hosts.len();
+    let quorum = scenario.supervisor.as_ref().unwrap().control_plane.vms as usize / 2 + 1;
+    for seed in 1..=3_000 {
+        let profile = pacsim::fuzz::Profile::draw(seed, &scenario);
+        let lasting: std::collections::BTreeSet<u32> = profile
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Crash {
+                    host, repair: None, ..
+                } => Some(*host),
+                _ => None,
+            })
+            .collect();
+        assert!(lasting.len() + quorum <= hosts, "seed {seed}: {profile:?}");
+    }
+    for seed in [1136, 1346, 1774] {
+        let profile = pacsim::fuzz::Profile::draw(seed, &scenario);
+        let violation = pacsim::fuzz::run_one(&scenario, seed, &profile);
+        assert!(violation.is_none(), "seed {seed}: {}", violation.unwrap());
+    }
+}

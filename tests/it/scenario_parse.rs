@@ -341,14 +341,7 @@ fn readme_example_parses() {
 /// it includes (resolved from scenarios/, as for a file there).
 #[test]
 fn readme_supervisor_example_parses() {
-    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/README.md"));
-    let section = &readme[readme
-        .find("## The Supervisor")
-        .expect("Supervisor section")..];
-    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
-    let text = &section[start..start + section[start..].find("```").unwrap()];
-    let path = support::repo().join("scenarios/README.md");
-    let s = parse_scenario(text, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let s = support::readme_supervisor_example();
     let c = s.supervisor.expect("supervisor");
     assert_eq!(c.namespaces.len(), 2);
     assert_eq!(c.objects.len(), 3);

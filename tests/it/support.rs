@@ -83,3 +83,17 @@ pub fn api(actors: &[pacsim::actors::WorldActor]) -> &pacsim::supervisor::api_se
         _ => None,
     })
 }
+
+/// The Supervisor example of scenarios/README.md, parsed as a file there
+/// (its includes resolve from scenarios/).
+pub fn readme_supervisor_example() -> pacsim::scenario::Scenario {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/README.md"));
+    let section = &readme[readme
+        .find("## The Supervisor")
+        .expect("Supervisor section")..];
+    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let text = &section[start..start + section[start..].find("```").unwrap()];
+    let path = repo().join("scenarios/README.md");
+    pacsim::scenario::parse_scenario(text, &path.display().to_string())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
