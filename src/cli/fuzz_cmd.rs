@@ -33,9 +33,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     if let Some(shard) = &args.shard {
         seeds = ranges::take_shard(&seeds, ranges::shard(shard).map_err(Failure::bad_input)?);
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = super::jobs(args.jobs)?;
     let total = seeds.len();
     // A `\r`-rewritten line is for people; logs get only the summary.
     let show_progress = std::io::stderr().is_terminal();

@@ -75,6 +75,18 @@ impl Failure {
     }
 }
 
+/// `--jobs`: 1 to 1,024 threads (default: the available cores); more would
+/// only fail to spawn.
+pub fn jobs(given: Option<usize>) -> Result<usize, Failure> {
+    match given {
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(n @ 1..=1024) => Ok(n),
+        Some(n) => Err(Failure::bad_input(format!(
+            "--jobs must be 1 to 1024, found {n}"
+        ))),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);

@@ -56,6 +56,16 @@ pub struct PlanArgs {
     workload_trace: Option<String>,
 }
 
+/// A run the watchdog stopped, or a store failure, is exit 3; the rest
+/// (unknown metrics, no SLOs, a datacenter too large) is bad input.
+fn plan_failure(e: pacsim::plan::PlanError) -> Failure {
+    use pacsim::plan::PlanError as E;
+    match e {
+        E::Stopped { .. } | E::Store(_) => Failure::io(e),
+        _ => Failure::bad_input(e),
+    }
+}
+
 fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
     let bad = || {
         Failure::bad_input(format!(
@@ -107,17 +117,17 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
     if !(args.quantile > 0.0 && args.quantile <= 1.0) {
         return Err(Failure::bad_input("--quantile must be in (0, 1]"));
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = super::jobs(args.jobs)?;
     Ok(PlanConfig {
         model,
         seeds: parse_seeds(args.seeds.as_deref(), scenario.seed)?,
         slos,
         failures: args.failures,
         quantile: args.quantile,
-        jobs: jobs.max(1),
-        max_hosts: args.max_hosts.clamp(1, pacsim::scenario::MAX_HOSTS),
+        jobs,
+        max_hosts: args
+            .max_hosts
+            .clamp(1, pacsim::plan::resize::most_hosts(scenario, model)),
         cache: Default::default(),
     })
 }
@@ -141,7 +151,7 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
             }
         }
         let bar = super::progress::SweepBar::new();
-        let mut r = plan(&scenario, &cfg, &|| bar.tick()).map_err(Failure::bad_input)?;
+        let mut r = plan(&scenario, &cfg, &|| bar.tick()).map_err(plan_failure)?;
         bar.finish();
         r.shard = args.shard.clone();
         r
@@ -167,7 +177,7 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
         cfg.cache = outcome::runs_cache(&parts);
         let cached = cfg.cache.len();
         let bar = super::progress::SweepBar::new();
-        let r = plan(&scenario, &cfg, &|| bar.tick()).map_err(Failure::bad_input)?;
+        let r = plan(&scenario, &cfg, &|| bar.tick()).map_err(plan_failure)?;
         bar.finish();
         eprintln!(
             "merge: {cached} runs from the shards, {} runs in all",
@@ -228,7 +238,7 @@ fn run_grid(args: &PlanArgs, scenario: &Scenario, cfg: &PlanConfig) -> Result<u8
         .map_err(Failure::bad_input)?;
     let started = Instant::now();
     let bar = super::progress::SweepBar::new();
-    let report = grid::grid(scenario, cfg, &axes, &|| bar.tick()).map_err(Failure::bad_input)?;
+    let report = grid::grid(scenario, cfg, &axes, &|| bar.tick()).map_err(plan_failure)?;
     bar.finish();
     let wall = started.elapsed().as_secs_f64();
     if let Some(dir) = &args.out {

@@ -29,14 +29,24 @@ pub struct Failure {
     pub shrunk: Profile,
 }
 
-/// Runs `scenario` with `seed` and `profile`'s faults, invariants on.
+/// Runs `scenario` with `seed` and `profile`'s faults, invariants on. A
+/// run the watchdog stopped is a failure too (`run-stopped`): a clock that
+/// stands still under faults is a livelock worth a seed.
 pub fn run_one(scenario: &Scenario, seed: u64, profile: &Profile) -> Option<Violation> {
     let mut s = scenario.clone();
     s.seed = seed;
     profile.apply(&mut s);
-    simulate_checked(&s, EventLog::in_memory(), true, |_, _| {})
-        .expect("an in-memory log cannot fail")
-        .violation
+    let out = simulate_checked(&s, EventLog::in_memory(), true, |_, _| {})
+        .expect("an in-memory log cannot fail");
+    out.violation.or_else(|| {
+        out.stopped.map(|stop| Violation {
+            invariant: "run-stopped",
+            seq: stop.events.saturating_sub(1),
+            at: stop.at,
+            detail: stop.to_string(),
+            chain: Vec::new(),
+        })
+    })
 }
 
 /// Greedy shrinking: drop one fault at a time while the same invariant

@@ -29,6 +29,12 @@ pub enum PlanError {
     NoSeeds,
     #[error("run failed: {0}")]
     Store(#[from] StoreError),
+    /// The watchdog stopped a run (memory budget, stalled clock): its
+    /// numbers would be a verdict on a run that did not happen.
+    #[error("a run with {hosts} hosts (seed {seed}) could not finish: {why}")]
+    Stopped { hosts: u64, seed: u64, why: String },
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +90,13 @@ fn run_one(
         dc.clusters.len(),
     ));
     let mut out = simulate_with(&s, EventLog::in_memory(), stats, |_, _| {})?;
+    if let Some(stopped) = &out.stopped {
+        return Err(PlanError::Stopped {
+            hosts: s.datacenter.hosts.len() as u64,
+            seed,
+            why: stopped.to_string(),
+        });
+    }
     let summary = out.summary(&s, 0.0).to_json();
     let mut values = Vec::with_capacity(slos.len());
     for e in slos {

@@ -171,15 +171,18 @@ pub fn grid(
             for (axis, i) in axes.iter().zip(c) {
                 apply(&mut s, &axis.knob, *i, cfg.model);
             }
+            s.datacenter.total_memory().map_err(|e| {
+                PlanError::TooLarge(format!("--vary point {c:?} is too large: {e}"))
+            })?;
             let n = s
                 .datacenter
                 .hosts
                 .iter()
                 .filter(|h| h.model == cfg.model)
                 .count();
-            (n as u64, s)
+            Ok((n as u64, s))
         })
-        .collect();
+        .collect::<Result<_, PlanError>>()?;
     let results = evaluate_many(&scenarios, cfg, tick)?;
     let points = combos
         .iter()

@@ -5,8 +5,23 @@
 //! their count, as the parser does. Scheduled faults follow their host (and
 //! are dropped with it); random faults on every host stay on every host.
 
-use crate::model::HostId;
+use crate::model::{HostId, limits};
 use crate::scenario::{HostSpec, Scenario};
+
+/// The most hosts of `model` the datacenter can hold with its other hosts
+/// (`limits`: the host count, and the memory a datacenter sums).
+pub fn most_hosts(base: &Scenario, model: usize) -> u64 {
+    let dc = &base.datacenter;
+    let others = dc.hosts.iter().filter(|h| h.model != model);
+    let other_memory: u64 = others
+        .clone()
+        .map(|h| dc.models[h.model].capacity.memory_bytes)
+        .sum();
+    let per_host = dc.models[model].capacity.memory_bytes.max(1);
+    let by_memory = (limits::MAX_TOTAL_BYTES - other_memory) / per_host;
+    let by_count = limits::MAX_HOSTS - others.count() as u64;
+    by_memory.min(by_count)
+}
 
 pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
     let mut s = base.clone();

@@ -7,7 +7,7 @@ use super::read::{self, Fields};
 use super::units;
 use super::yaml::Node;
 use crate::model::Resources;
-use crate::model::limits::{MAX_HOSTS, MAX_TOTAL_BYTES};
+use crate::model::limits::MAX_HOSTS;
 use std::collections::BTreeMap;
 
 pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
@@ -34,12 +34,15 @@ pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
     )?;
     let (clusters, planned) = parse_clusters(cluster_nodes, &models)?;
     let hosts = name_hosts(&prefix, planned)?;
-    check_total_memory(&hosts, &models, node)?;
-    Ok(Datacenter {
+    let datacenter = Datacenter {
         models,
         clusters,
         hosts,
-    })
+    };
+    datacenter
+        .total_memory()
+        .map_err(|e| Diag::new(node.loc, format!("the datacenter is too large: {e}")))?;
+    Ok(datacenter)
 }
 
 fn parse_models(nodes: &[Node]) -> PResult<Vec<HostModel>> {
@@ -67,23 +70,6 @@ fn parse_models(nodes: &[Node]) -> PResult<Vec<HostModel>> {
         });
     }
     Ok(models)
-}
-
-/// The hosts' memory must add up to a total the model can count (cpu and
-/// GPUs cannot overflow: their per-host bounds times the most hosts fit).
-fn check_total_memory(hosts: &[HostSpec], models: &[HostModel], node: &Node) -> PResult<()> {
-    let total = hosts.iter().fold(0u128, |sum, h| {
-        sum + u128::from(models[h.model].capacity.memory_bytes)
-    });
-    if total > u128::from(MAX_TOTAL_BYTES) {
-        return Err(Diag::new(
-            node.loc,
-            format!(
-                "the datacenter's hosts add up to {total} bytes of memory; pacsim counts at most {MAX_TOTAL_BYTES} (4Ei) in one datacenter"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// `cpu`, `memory` (both > 0) and optional `gpus` of a host model or VM.

@@ -110,6 +110,26 @@ pub struct Datacenter {
     pub hosts: Vec<HostSpec>,
 }
 
+impl Datacenter {
+    /// The hosts' memory summed, or why it cannot be: past what pacsim
+    /// counts in one datacenter (`limits::MAX_TOTAL_BYTES`). Cpu and GPUs
+    /// cannot pass theirs (per-host bounds times the most hosts fit).
+    pub fn total_memory(&self) -> Result<u64, String> {
+        let total = self.hosts.iter().fold(0u128, |sum, h| {
+            sum + u128::from(self.models[h.model].capacity.memory_bytes)
+        });
+        let max = crate::model::limits::MAX_TOTAL_BYTES;
+        if total > u128::from(max) || self.hosts.len() as u64 > crate::model::limits::MAX_HOSTS {
+            return Err(format!(
+                "{} hosts with {total} bytes of memory in all; pacsim counts at most {} hosts and {max} bytes (4Ei) in one datacenter",
+                self.hosts.len(),
+                crate::model::limits::MAX_HOSTS
+            ));
+        }
+        Ok(total as u64)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HostModel {
     pub name: String,

@@ -59,7 +59,14 @@ pub fn apply_override(scenario: &mut Scenario, kv: &str) -> Result<(), String> {
         "hosts" => {
             let n: usize = value
                 .parse()
-                .map_err(|_| bad(format!("`{value}` is not a host count")))?;
+                .ok()
+                .filter(|&n| n as u64 <= crate::model::limits::MAX_HOSTS)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "`{value}` is not a host count from 1 to {}",
+                        crate::model::limits::MAX_HOSTS
+                    ))
+                })?;
             set_host_count(scenario, n).map_err(bad)?;
         }
         "power_on_delay" => {
@@ -132,6 +139,10 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     for kv in overrides {
         apply_override(&mut scenario, kv).map_err(ReplayError::Argument)?;
     }
+    scenario
+        .datacenter
+        .total_memory()
+        .map_err(|e| ReplayError::Argument(format!("the what-if datacenter is too large: {e}")))?;
     let names = World::build(&original_scenario).names;
 
     // One pass: rebuild the original statistics and collect the inputs.

@@ -332,3 +332,46 @@ fn the_swarm_never_asks_for_more_lasting_failures_than_the_world_survives() {
         assert!(violation.is_none(), "seed {seed}: {}", violation.unwrap());
     }
 }
+
+/// Flags are bounded like scenario numbers: a thread count that would only
+/// fail to spawn, a what-if datacenter no model could sum.
+#[test]
+fn flags_past_their_bounds_are_refused() {
+    let trace = crate::support::repo().join("traces/quickstart.pstrace");
+    let trace = trace.to_str().unwrap();
+    let quickstart = scenario_path("quickstart.yaml");
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec![
+                "fuzz",
+                quickstart.to_str().unwrap(),
+                "--seeds",
+                "1..2",
+                "--jobs",
+                "100000",
+            ],
+            "--jobs must be 1 to 1024",
+        ),
+        (
+            vec!["replay", trace, "--what-if", "hosts=1000000000000"],
+            "is not a host count from 1 to 1000000",
+        ),
+        (
+            vec![
+                "replay",
+                trace,
+                "--what-if",
+                "hosts=1000000",
+                "--what-if",
+                "model.r650.memory=8Pi",
+            ],
+            "the what-if datacenter is too large",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = pacsim(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
