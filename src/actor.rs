@@ -102,7 +102,7 @@ pub enum Note {
         vm: VmId,
     },
     /// A fact from the Supervisor's actors.
-    Sup(crate::supervisor::SupNote),
+    Sup(crate::api::SupNote),
 }
 
 /// A [`Context`] for unit tests of one actor: records what it sends and

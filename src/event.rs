@@ -118,7 +118,7 @@ pub enum Event {
 
     // --- issue 3 (the Supervisor). Boxed: the plain-vSphere hot path keeps
     // its small events.
-    Supervisor(Box<crate::supervisor::SupMsg>),
+    Supervisor(Box<crate::api::SupMsg>),
 }
 
 /// Why a request was refused (`VmRejected` is "no host has room").
@@ -189,4 +189,11 @@ pub struct RecordRef<'a> {
     pub to: ActorId,
     pub cause: Option<u64>,
     pub event: &'a Event,
+}
+
+impl crate::api::SupMsg {
+    /// Wraps into the world's event type.
+    pub fn event(self) -> Event {
+        Event::Supervisor(Box::new(self))
+    }
 }

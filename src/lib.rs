@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod actor;
 pub mod actors;
+pub mod api;
 pub mod check;
 pub mod event;
 pub mod fuzz;

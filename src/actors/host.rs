@@ -73,7 +73,7 @@ impl Host {
 
     fn tell_spherelet<C: Context>(&self, ctx: &mut C) {
         if let Some(s) = self.spherelet {
-            let msg = crate::supervisor::SupMsg::HostState {
+            let msg = crate::api::SupMsg::HostState {
                 up: self.up,
                 reachable: !self.isolated,
             };
@@ -157,7 +157,7 @@ impl Host {
             }
             Event::FailureTimer { .. } | Event::RepairTimer { .. } => {}
             // Its Spherelet restarted and asks what it missed.
-            Event::Supervisor(msg) if *msg == crate::supervisor::SupMsg::HostStateAsked => {
+            Event::Supervisor(msg) if *msg == crate::api::SupMsg::HostStateAsked => {
                 self.tell_spherelet(ctx)
             }
             other => unexpected(self.id, &other),
@@ -308,7 +308,7 @@ impl Host {
         if let Some(s) = self.spherelet
             && !vms.is_empty()
         {
-            let msg = crate::supervisor::SupMsg::CrxsPoweredOff { vms };
+            let msg = crate::api::SupMsg::CrxsPoweredOff { vms };
             ctx.send(s, SimDuration::ZERO, msg.event());
         }
     }
@@ -327,7 +327,7 @@ impl Host {
             })
             .collect();
         if !vms.is_empty() {
-            let msg = crate::supervisor::SupMsg::CrxStartsDropped { vms };
+            let msg = crate::api::SupMsg::CrxStartsDropped { vms };
             ctx.send(s, SimDuration::ZERO, msg.event());
         }
     }

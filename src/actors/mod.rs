@@ -8,6 +8,8 @@ pub mod workload;
 
 use crate::actor::{Actor, Context};
 use crate::event::Event;
+use crate::supervisor::actors::SupActor;
+use crate::supervisor::api_server::ApiServer;
 
 pub use host::Host;
 pub use placement::Placement;
@@ -84,4 +86,20 @@ impl WorldSnapshot {
         }
         WorldSnapshot { hosts, assignments }
     }
+}
+
+/// The Supervisor's parts in a world, in id order.
+pub fn sup_parts(actors: &[WorldActor]) -> impl Iterator<Item = &SupActor> {
+    actors.iter().filter_map(|a| match a {
+        WorldActor::Supervisor(s) => Some(&s.actor),
+        _ => None,
+    })
+}
+
+/// The Supervisor's API server, if the world has one.
+pub fn api_server(actors: &[WorldActor]) -> Option<&ApiServer> {
+    sup_parts(actors).find_map(|a| match a {
+        SupActor::ApiServer(api) => Some(api),
+        _ => None,
+    })
 }

@@ -15,11 +15,11 @@
 //! earlier); it has entered when placement has nothing left on it.
 
 use crate::actor::{Context, Note};
+use crate::api::msg::{PlaceRule, SupMsg};
 use crate::event::{Event, RejectReason};
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable};
 use crate::placement::PlacementIndex;
 use crate::scenario::RestartPriority;
-use crate::supervisor::msg::{PlaceRule, SupMsg};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

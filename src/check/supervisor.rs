@@ -10,19 +10,19 @@
 
 use crate::actors::WorldActor;
 use crate::actors::host::Host;
+use crate::api::msg::ApiError;
+use crate::api::objects::{Body, Kind, ObjectKey, PodPhase, VmPhase};
 use crate::model::{HostId, SimTime};
 use crate::supervisor::actors::SupActor;
 use crate::supervisor::api_server::ApiServer;
 use crate::supervisor::capi::machine::Machine;
 use crate::supervisor::capi::rollout::Stage;
-use crate::supervisor::msg::ApiError;
-use crate::supervisor::objects::{Body, Kind, ObjectKey, PodPhase, VmPhase};
 use crate::supervisor::spherelet::Spherelet;
 use std::collections::BTreeMap;
 
 /// The first broken Supervisor invariant: (name, detail).
 pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
-    let api = crate::supervisor::summary::api_server(actors)?;
+    let api = crate::actors::api_server(actors)?;
     for (ns, used) in api.namespace_usage() {
         let over = |limit: Option<u64>, used: u64| limit.is_some_and(|l| used > l);
         if over(ns.cpu_limit_millis, used.cpu_millis)
@@ -67,7 +67,7 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
 /// Pending with a reason (no room, quota, a failed datastore) and Failed
 /// are settled: they say why. For guest clusters, see [`guest_unsettled`].
 pub fn unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
-    let api = crate::supervisor::summary::api_server(actors)?;
+    let api = crate::actors::api_server(actors)?;
     if !api.available() {
         return Some("the Supervisor's API is unavailable".into());
     }
@@ -94,7 +94,7 @@ pub fn unsettled(actors: &[WorldActor], since: SimTime) -> Option<String> {
                     (None, Some(_)) => None,
                 },
                 Body::VirtualMachine(v)
-                    if v.power_state == crate::supervisor::objects::PowerState::PoweredOn =>
+                    if v.power_state == crate::api::objects::PowerState::PoweredOn =>
                 {
                     match v.phase {
                         VmPhase::Creating => Some(format!("VM {key} is still Creating")),

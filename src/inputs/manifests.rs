@@ -7,10 +7,11 @@
 //! deletions, then generated creations (as for VM generators).
 
 use super::{Input, Source, VmIdAlloc};
+use crate::api::objects::ObjectKey;
+use crate::api::{SupMsg, Verb};
 use crate::model::{ActorId, SimDuration, SimTime};
 use crate::random::StreamRng;
-use crate::supervisor::objects::ObjectKey;
-use crate::supervisor::{Manifests, ObjectGenerator, SupMsg, TimedCall, Verb};
+use crate::scenario::{Manifests, ObjectGenerator, TimedCall};
 use std::collections::BTreeMap;
 
 struct GeneratorState {

@@ -2,9 +2,10 @@
 //! and restarts, hangs, control-plane VM failures, datastore failures.
 
 use super::{Input, Source, VmIdAlloc};
+use crate::api::SupMsg;
+use crate::api::addrs::Addrs;
 use crate::model::{ActorId, SimTime};
-use crate::supervisor::addrs::Addrs;
-use crate::supervisor::{SupMsg, SupervisorFault, SupervisorFaultKind};
+use crate::scenario::{SupervisorFault, SupervisorFaultKind};
 
 pub struct SupervisorFaults {
     timeline: std::vec::IntoIter<Input>,

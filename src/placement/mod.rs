@@ -15,7 +15,38 @@ pub mod naive;
 mod segment_tree;
 
 use crate::model::{HostId, Resources};
-use crate::scenario::PlacementPolicy;
+
+/// How placement picks among the hosts that fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlacementPolicy {
+    /// Lowest host id that is up and has room.
+    FirstFit,
+    /// Least remaining cores after placement, ties by host id.
+    BestFit,
+    /// DRS-like: lowest resulting max(cpu%, mem%), ties by host id.
+    Drs,
+}
+
+impl PlacementPolicy {
+    pub const NAMES: [&'static str; 3] = ["first-fit", "best-fit", "drs"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlacementPolicy::FirstFit => "first-fit",
+            PlacementPolicy::BestFit => "best-fit",
+            PlacementPolicy::Drs => "drs",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "first-fit" => Some(PlacementPolicy::FirstFit),
+            "best-fit" => Some(PlacementPolicy::BestFit),
+            "drs" => Some(PlacementPolicy::Drs),
+            _ => None,
+        }
+    }
+}
 
 pub use best_fit::BestFit;
 pub use drs::Drs;

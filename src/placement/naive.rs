@@ -1,9 +1,9 @@
 //! The placement policies as plain scans over every host: slow, obviously
 //! right, and the reference the indexes are tested against.
 
+use super::PlacementPolicy;
 use super::balanced_score;
 use crate::model::{HostId, Resources};
-use crate::scenario::PlacementPolicy;
 
 pub fn select(
     policy: PlacementPolicy,

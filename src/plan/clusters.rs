@@ -3,9 +3,9 @@
 //! all its hosts (up or down, as the datacenter-wide series), at the same
 //! instants as that series. Plus its CSV (one row per cluster and instant).
 
-use super::outcome::{pct, round3};
 use crate::model::Resources;
 use crate::report::detail::Detail;
+use crate::report::numbers::{pct, round3};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 

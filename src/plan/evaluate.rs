@@ -4,8 +4,9 @@
 //! holds, at the quantile, over the plain runs and over the N+k runs.
 
 use super::exec::par_map;
-use super::outcome::{self, Candidate, PlanReport, RunRecord};
+use super::outcome::{self, Candidate, PlanReport};
 use super::resize::with_host_count;
+use super::runs::{PlanConfig, Ran, RunRecord};
 use super::search;
 use super::slo::aggregate;
 use crate::report::Stats;
@@ -35,28 +36,6 @@ pub enum PlanError {
     Stopped { hosts: u64, seed: u64, why: String },
     #[error("{0}")]
     TooLarge(String),
-}
-
-#[derive(Clone, Debug)]
-pub struct PlanConfig {
-    /// Index of the host model whose count varies.
-    pub model: usize,
-    pub seeds: Vec<u64>,
-    pub slos: Vec<Expectation>,
-    pub failures: usize,
-    /// Fraction of runs on which each SLO must hold (1 = every run).
-    pub quantile: f64,
-    pub jobs: usize,
-    /// The search gives up above this many hosts of the model.
-    pub max_hosts: u64,
-    pub cache: RunCache,
-}
-
-/// One finished run and what the planner keeps of it.
-pub struct Ran {
-    pub record: RunRecord,
-    pub detail: Detail,
-    pub summary: serde_json::Value,
 }
 
 fn run_one(
@@ -125,10 +104,6 @@ fn run_one(
         summary,
     })
 }
-
-/// Runs already done, keyed by (hosts of the planned model, seed, N+k):
-/// `--merge` replays the search with the shards' runs as this cache.
-pub type RunCache = BTreeMap<(u64, u64, bool), RunRecord>;
 
 /// Evaluates `count` hosts of the planned model; `tick` after every run.
 pub fn evaluate(

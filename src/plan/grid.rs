@@ -2,8 +2,9 @@
 //! --vary model.NAME.cpu=32,64` evaluates every combination (first axis
 //! slowest) over the seeds, and tabulates each SLO's value.
 
-use super::evaluate::{PlanConfig, PlanError, evaluate_many};
+use super::evaluate::{PlanError, evaluate_many};
 use super::resize::with_host_count;
+use super::runs::PlanConfig;
 use super::svg::{Line, line_chart};
 use crate::scenario::units::{parse_cpu, parse_memory};
 use crate::scenario::{PlacementPolicy, Scenario};

@@ -10,9 +10,11 @@ pub mod grid;
 pub mod html;
 pub mod outcome;
 pub mod resize;
+pub mod runs;
 pub mod search;
 pub mod slo;
 pub mod svg;
 
-pub use evaluate::{PlanConfig, PlanError, plan};
+pub use evaluate::{PlanError, plan};
 pub use outcome::PlanReport;
+pub use runs::PlanConfig;

@@ -3,25 +3,13 @@
 //! the same plan gives the same JSON.
 
 use super::clusters::{ClusterSeries, cluster_series};
-use super::evaluate::{PlanConfig, Ran};
+use super::runs::RunRecord;
+use super::runs::{PlanConfig, Ran, RunCache};
 use super::search::{self, Outcome};
 use super::slo::larger_is_worse;
+use crate::report::numbers::{pct, round3};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub hosts: u64,
-    pub seed: u64,
-    /// Hosts crashed at the peak (N+k runs); empty for plain runs.
-    pub failed_hosts: Vec<String>,
-    pub fail_at_ns: Option<u64>,
-    /// One value per SLO, in SLO order; `null` where the run measured
-    /// nothing for it (a latency with no samples), which fails the SLO.
-    pub values: Vec<Option<f64>>,
-    pub events: u64,
-    pub digest: String,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
@@ -107,19 +95,6 @@ impl PlanReport {
             serde_json::Value::Object(m) => m.get(&self.model).and_then(|v| v.as_u64()),
             _ => None,
         }
-    }
-}
-
-pub(super) fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// `v` as a percentage of `total`, 3 decimals; 0 when there is no capacity.
-pub(super) fn pct(v: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        round3(100.0 * v as f64 / total as f64)
     }
 }
 
@@ -281,8 +256,8 @@ fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
 /// replays the whole search over it: the merged result is the unsharded
 /// one, and only runs that no shard did (counts one shard's search did not
 /// probe) are run again.
-pub fn runs_cache(parts: &[PlanReport]) -> super::evaluate::RunCache {
-    let mut cache = super::evaluate::RunCache::new();
+pub fn runs_cache(parts: &[PlanReport]) -> RunCache {
+    let mut cache = RunCache::new();
     for p in parts {
         for c in &p.probes {
             for r in &c.runs {

@@ -78,7 +78,7 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
         resize_supervisor(sup, &map, all_old, hosts.len());
     }
     s.faults.supervisor.retain_mut(|f| {
-        use crate::supervisor::SupervisorFaultKind as K;
+        use crate::scenario::SupervisorFaultKind as K;
         match &mut f.kind {
             K::SphereletCrash(h) | K::SphereletHang(h) => match map[h.0 as usize] {
                 Some(n) => {
@@ -100,7 +100,7 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
 /// datastore on every host stays on every host, others keep the hosts that
 /// remain; Supervisor faults and taints on a dropped host are dropped.
 fn resize_supervisor(
-    sup: &mut crate::supervisor::SupervisorConfig,
+    sup: &mut crate::scenario::SupervisorConfig,
     map: &[Option<usize>],
     all_old: usize,
     all_new: usize,

@@ -3,8 +3,12 @@
 
 pub mod detail;
 pub mod expect;
+pub mod guest;
+pub mod numbers;
 pub mod stats;
 pub mod summary;
+pub mod supervisor;
+pub mod supervisor_stats;
 
 pub use stats::Stats;
 pub use summary::Summary;

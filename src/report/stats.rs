@@ -41,7 +41,7 @@ pub struct Stats {
     /// faults are counted by the kernel and added by the run).
     pub faults: BTreeMap<&'static str, u64>,
     /// The Supervisor's own statistics (empty without one).
-    pub supervisor: crate::supervisor::stats::SupStats,
+    pub supervisor: crate::report::supervisor_stats::SupStats,
 }
 
 impl Default for Stats {
@@ -172,7 +172,7 @@ impl NoteSink for Stats {
             Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
             Note::VmMigrated { .. } => self.migrated += 1,
             Note::Sup(n) => {
-                if let crate::supervisor::SupNote::Fault { kind } = n {
+                if let crate::api::SupNote::Fault { kind } = n {
                     *self.faults.entry(kind).or_default() += 1;
                 }
                 self.supervisor.note(at, n)

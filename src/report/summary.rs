@@ -5,9 +5,10 @@
 //! `peak_allocated.{cpu_cores,memory_gib}` must stay.
 
 use super::Stats;
+pub use super::numbers::Latency;
+use super::numbers::round3;
 use crate::model::SimTime;
 use crate::model::resources::GIB;
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -36,7 +37,7 @@ pub struct Summary {
     pub invariant_checks: u64,
     /// Only when the scenario has a Supervisor.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub supervisor: Option<crate::supervisor::summary::SupervisorSummary>,
+    pub supervisor: Option<crate::report::supervisor::SupervisorSummary>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -78,42 +79,6 @@ pub struct Utilization {
     pub cpu_mean_pct: f64,
     pub memory_peak_pct: f64,
     pub memory_mean_pct: f64,
-}
-
-/// Percentiles of a latency histogram in milliseconds; `null` (None) when
-/// nothing was measured, so that `p99 <= 500` on a run where nothing
-/// started does not pass on a made-up zero.
-#[derive(Clone, Debug, Serialize)]
-pub struct Latency {
-    pub p50: Option<f64>,
-    pub p99: Option<f64>,
-    pub max: Option<f64>,
-}
-
-impl Latency {
-    /// From a histogram of nanoseconds.
-    pub fn of(h: &Histogram<u64>) -> Latency {
-        let ms = |ns: u64| (!h.is_empty()).then(|| round3(ns as f64 / 1e6));
-        Latency {
-            p50: ms(h.value_at_quantile(0.5)),
-            p99: ms(h.value_at_quantile(0.99)),
-            max: ms(h.max()),
-        }
-    }
-
-    /// `p50 3.1 ms  p99 9.8 ms` (and `  max 12 ms` with `max`), or
-    /// `no samples`.
-    pub fn text(&self, max: bool) -> String {
-        let [Some(p50), Some(p99), Some(top)] = [self.p50, self.p99, self.max] else {
-            return "no samples".to_string();
-        };
-        let text = format!("p50 {p50} ms  p99 {p99} ms");
-        if max {
-            format!("{text}  max {top} ms")
-        } else {
-            text
-        }
-    }
 }
 
 /// What the run was, besides its statistics.
@@ -326,10 +291,6 @@ fn rejected_by_reason(stats: &Stats) -> BTreeMap<String, u64> {
         .collect();
     m.insert("no_capacity".into(), stats.rejected - refused);
     m
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// 1234567 → "1,234,567".

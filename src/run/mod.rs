@@ -215,8 +215,8 @@ fn stopped(kernel: &Kernel<WorldActor, WorldSource>, cause: Cause) -> Stopped {
             _ => 0,
         })
         .sum();
-    let api_objects = crate::supervisor::summary::api_server(actors)
-        .map_or(0, |api| api.objects().count() as u64);
+    let api_objects =
+        crate::actors::api_server(actors).map_or(0, |api| api.objects().count() as u64);
     Stopped {
         cause,
         at: kernel.now(),
@@ -334,7 +334,7 @@ impl RunOutput {
         };
         let mut summary = Summary::new(facts, &mut self.stats);
         summary.supervisor =
-            crate::supervisor::summary::summarize(&self.actors, &self.stats.supervisor, self.end);
+            crate::report::supervisor::summarize(&self.actors, &self.stats.supervisor, self.end);
         summary
     }
 }

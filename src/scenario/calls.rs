@@ -10,11 +10,12 @@ use super::manifests::{self, Scope};
 use super::model::Location;
 use super::read::{self, Fields};
 use super::supervisor::is_include;
-use super::workloads::{arrivals, delete_at, window};
+use super::timing::{arrivals, delete_at, window};
 use super::yaml::Node;
+use crate::api::Verb;
+use crate::api::objects::{Kind, ObjectKey};
 use crate::model::SimTime;
-use crate::supervisor::objects::{Kind, ObjectKey};
-use crate::supervisor::{ADMIN_USER, ObjectGenerator, SupervisorConfig, TimedCall, Verb};
+use crate::scenario::{ADMIN_USER, ObjectGenerator, SupervisorConfig, TimedCall};
 
 /// What calls may refer to: the parsed `supervisor:` section, and where
 /// `include:` files are found.
@@ -239,7 +240,7 @@ fn included(
     field: &str,
     includes: &Includes,
     scope: &Scope,
-) -> PResult<Vec<crate::supervisor::objects::Object>> {
+) -> PResult<Vec<crate::api::objects::Object>> {
     let inc = includes.load(node, field)?;
     inc.docs
         .iter()

@@ -120,8 +120,8 @@ fn is_supervisor_fault(f: &Fields) -> bool {
 fn parse_supervisor_fault(
     f: &Fields,
     host_names: &[&str],
-) -> PResult<crate::supervisor::SupervisorFault> {
-    use crate::supervisor::{CONTROL_PLANE_COMPONENTS, SupervisorFaultKind as K};
+) -> PResult<crate::scenario::SupervisorFault> {
+    use crate::scenario::{CONTROL_PLANE_COMPONENTS, SupervisorFaultKind as K};
     let at = SimTime(read::duration(f.req("at")?, &f.sub("at"))?);
     let kind_node = f.req("fault")?;
     let kind_name = read::scalar(kind_node, "a fault kind", &f.sub("fault"))?;
@@ -202,7 +202,7 @@ fn parse_supervisor_fault(
             (K::Datastore(name), span("repair_after")?)
         }
     };
-    Ok(crate::supervisor::SupervisorFault {
+    Ok(crate::scenario::SupervisorFault {
         at,
         kind,
         lasts,

@@ -21,6 +21,7 @@ mod parse;
 mod read;
 pub mod sanity;
 mod supervisor;
+mod timing;
 pub mod units;
 mod workloads;
 mod yaml;
@@ -29,6 +30,7 @@ pub use crate::model::limits::MAX_HOSTS;
 pub use error::ScenarioError;
 pub use model::*;
 pub use supervisor::DEFAULT_POD_START_LATENCY;
+pub use supervisor::config::*;
 
 use std::path::Path;
 

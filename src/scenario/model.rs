@@ -3,6 +3,7 @@
 //! `Scenario` that exists is a scenario that can run.
 
 use crate::model::{Dist, HostId, Resources, SimDuration, SimTime, SizeMix};
+pub use crate::placement::PlacementPolicy;
 
 /// A 1-based line and column in a scenario file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub struct Scenario {
     pub debug: DebugSwitches,
     /// `supervisor:` — turns the cluster into a Supervisor (control plane,
     /// Spherelets, namespaces...). `None`: a plain vSphere cluster.
-    pub supervisor: Option<Box<crate::supervisor::SupervisorConfig>>,
+    pub supervisor: Option<Box<crate::scenario::SupervisorConfig>>,
 }
 
 /// vSphere HA: restart delay and order, admission control, isolation.
@@ -153,37 +154,6 @@ pub struct HostSpec {
     pub model: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlacementPolicy {
-    /// Lowest host id that is up and has room.
-    FirstFit,
-    /// Least remaining cores after placement, ties by host id.
-    BestFit,
-    /// DRS-like: lowest resulting max(cpu%, mem%), ties by host id.
-    Drs,
-}
-
-impl PlacementPolicy {
-    pub const NAMES: [&'static str; 3] = ["first-fit", "best-fit", "drs"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            PlacementPolicy::FirstFit => "first-fit",
-            PlacementPolicy::BestFit => "best-fit",
-            PlacementPolicy::Drs => "drs",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Self> {
-        match s {
-            "first-fit" => Some(PlacementPolicy::FirstFit),
-            "best-fit" => Some(PlacementPolicy::BestFit),
-            "drs" => Some(PlacementPolicy::Drs),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct PlacementConfig {
     pub policy: PlacementPolicy,
@@ -198,7 +168,7 @@ pub struct Workloads {
     pub generators: Vec<Generator>,
     /// Kubernetes-style objects created, changed and deleted through the
     /// Supervisor's API (needs `supervisor:`).
-    pub manifests: crate::supervisor::Manifests,
+    pub manifests: crate::scenario::Manifests,
 }
 
 /// One VM written out in the scenario.
@@ -236,7 +206,7 @@ pub struct Faults {
     /// `- messages: {...}`: loss, delay and duplication between actor classes.
     pub messages: Option<MessageFaults>,
     /// Faults of the Supervisor's parts (needs `supervisor:`).
-    pub supervisor: Vec<crate::supervisor::SupervisorFault>,
+    pub supervisor: Vec<crate::scenario::SupervisorFault>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

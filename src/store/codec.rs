@@ -134,6 +134,11 @@ impl Scratch<'_> {
     }
 }
 
+/// The largest chunk a reader decompresses: a full chunk is 64 KiB plus
+/// its last record, and no record comes near this. A length past it is
+/// damage, never an allocation.
+pub const MAX_RAW_CHUNK: u32 = 64 << 20;
+
 /// Compresses a chunk of encoded records for storage into `out` (lz4 block
 /// format, uncompressed length prepended, as `lz4_flex::compress_prepend_size`
 /// writes it; `out` is reused so the writer thread allocates once). Records
@@ -159,7 +164,7 @@ pub fn decompress_chunk(stored: &[u8]) -> Result<Vec<u8>, String> {
         .get(..4)
         .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
         .ok_or("chunk is shorter than its length prefix")?;
-    if claimed > super::frame::MAX_RAW_CHUNK {
+    if claimed > MAX_RAW_CHUNK {
         return Err(format!(
             "chunk claims {claimed} bytes, more than any chunk holds"
         ));

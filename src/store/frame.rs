@@ -24,10 +24,7 @@ pub const CHUNK_HEAD: usize = 8 + 8 + 4 + 4 + 4 + 4;
 /// Magic, body length, CRC, then the body.
 pub const TAGGED_HEAD: usize = 8 + 4 + 4;
 
-/// The largest chunk a reader decompresses: a full chunk is 64 KiB plus
-/// its last record, and no record comes near this. A length past it is
-/// damage, never an allocation.
-pub const MAX_RAW_CHUNK: u32 = 64 << 20;
+pub use super::codec::MAX_RAW_CHUNK;
 
 /// The largest meta body (the scenario text with its includes, bounded by
 /// the loader at 64 MiB each, and a little more).

@@ -15,7 +15,7 @@
 use super::codec;
 use super::frame::{self, EndBody, MetaBody};
 use super::salvage::{self, Carved};
-use super::writer::{ChunkStore, ChunkWriter, SledChunks, WriteFailed};
+use super::writer::{ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
@@ -34,14 +34,6 @@ const LOG_FORMAT_UNFRAMED: &str = "pacsim-log/3";
 /// The layout before records trees were split: unframed chunks, all in one
 /// tree named `records`. Still read.
 const LOG_FORMAT_ONE_TREE: &str = "pacsim-log/2";
-
-/// Records trees are named this prefix and the big-endian seq of their first
-/// record.
-const RECORDS_TREE_PREFIX: &[u8] = b"records/";
-
-pub(super) fn records_tree_name(first_seq: u64) -> Vec<u8> {
-    [RECORDS_TREE_PREFIX, &first_seq.to_be_bytes()].concat()
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -691,7 +683,11 @@ mod tests {
     #[test]
     fn records_tree_names_sort_in_log_order() {
         let seqs = [0, 1, 255, 256, 65_536, u32::MAX as u64 + 1, u64::MAX];
-        let mut names: Vec<Vec<u8>> = seqs.iter().rev().map(|&s| records_tree_name(s)).collect();
+        let mut names: Vec<Vec<u8>> = seqs
+            .iter()
+            .rev()
+            .map(|&s| super::super::writer::records_tree_name(s))
+            .collect();
         names.sort();
         let back: Vec<u64> = names
             .iter()

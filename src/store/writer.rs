@@ -21,9 +21,16 @@
 //! flushed to disk: the live runtime's write-ahead, before it delivers.
 
 use super::frame;
-use super::log::records_tree_name;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+
+/// Records trees are named this prefix and the big-endian seq of their first
+/// record.
+pub(super) const RECORDS_TREE_PREFIX: &[u8] = b"records/";
+
+pub(super) fn records_tree_name(first_seq: u64) -> Vec<u8> {
+    [RECORDS_TREE_PREFIX, &first_seq.to_be_bytes()].concat()
+}
 
 /// Chunks per records tree: below sled's ten-change consolidation threshold
 /// (counting the empty leaf) and its 16-entry split.

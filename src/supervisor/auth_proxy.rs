@@ -3,12 +3,13 @@
 //! namespace before it reaches the API server. A denial goes back to the
 //! caller as an `ApiDenied` record: the log is the audit trail.
 
-use super::config::{ADMIN_USER, NamespaceConfig, Role, Subject, SupervisorConfig, Verb};
-use super::msg::SupMsg;
-use super::notes::SupNote;
 use crate::actor::{Context, Note};
+use crate::api::Verb;
+use crate::api::msg::SupMsg;
+use crate::api::notes::SupNote;
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
+use crate::scenario::{ADMIN_USER, NamespaceConfig, Role, Subject, SupervisorConfig};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -140,8 +141,8 @@ impl AuthProxy {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::api::objects::{Body, Meta, NamespaceObj, Object};
     use crate::supervisor::api_server::tests::config;
-    use crate::supervisor::objects::{Body, Meta, NamespaceObj, Object};
 
     fn object(namespace: &str) -> Object {
         Object {
@@ -159,7 +160,7 @@ mod tests {
         ctx.sender = ActorId(19);
         let mut o = object(namespace);
         // A namespaced kind (the body only decides the scope).
-        o.body = Body::Service(crate::supervisor::objects::Service {
+        o.body = Body::Service(crate::api::objects::Service {
             load_balancer: false,
             selector: Default::default(),
             vip: None,
@@ -187,7 +188,7 @@ mod tests {
     #[test]
     fn calls_outside_the_users_namespaces_or_role_are_denied_with_the_reason() {
         let mut config = config();
-        config.users.push(crate::supervisor::config::UserConfig {
+        config.users.push(crate::scenario::UserConfig {
             name: "carol".into(),
             groups: vec!["auditors".into()],
         });

@@ -2,8 +2,8 @@
 //! calls to the API server (replies come back by call id), a lazily re-armed
 //! wake-up timer, and the retry backoff.
 
-use super::msg::{CallId, SupMsg, SystemOp};
 use crate::actor::Context;
+use crate::api::msg::{CallId, SupMsg, SystemOp};
 use crate::model::{ActorId, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -98,11 +98,8 @@ mod tests {
     #[test]
     fn abandoned_calls_are_forgotten_and_their_ids_never_reused() {
         let delete = || {
-            let pod = crate::supervisor::objects::ObjectKey::new(
-                crate::supervisor::objects::Kind::Pod,
-                "ns",
-                "p",
-            );
+            let pod =
+                crate::api::objects::ObjectKey::new(crate::api::objects::Kind::Pod, "ns", "p");
             SystemOp::Delete(pod)
         };
         let mut ctx = TestCtx::new(ActorId(3));

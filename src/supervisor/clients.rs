@@ -2,8 +2,8 @@
 //! source (inputs) and the replies and denials come back here. Keeping the
 //! outcome of every call lets tests and the summary ask what happened to it.
 
-use super::msg::{ApiError, CallId, SupMsg};
 use crate::actor::Context;
+use crate::api::msg::{ApiError, CallId, SupMsg};
 use crate::event::Event;
 use std::collections::BTreeMap;
 

@@ -27,10 +27,10 @@
 //!   was lost).
 
 use super::actors::SupActor;
-use super::msg::{ApiError, SupMsg};
-use super::notes::SupNote;
 use super::relist::WatchCache;
 use crate::actor::{Context, Note};
+use crate::api::msg::{ApiError, SupMsg};
+use crate::api::notes::SupNote;
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration, SimTime};
 use crate::random::StreamRng;
@@ -366,10 +366,10 @@ impl Context for Replay {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::api::Verb;
+    use crate::api::msg::SystemOp;
     use crate::model::HostId;
     use crate::supervisor::clients::Clients;
-    use crate::supervisor::config::Verb;
-    use crate::supervisor::msg::SystemOp;
     use crate::supervisor::replicaset::ReplicaSetController;
     use crate::supervisor::testutil::{addrs, config, set_object};
 

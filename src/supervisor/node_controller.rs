@@ -11,16 +11,16 @@
 //! refuses below quorum are made again at the relist that follows its
 //! return: the controller compares what it wants with what it sees.
 
-use super::addrs::Addrs;
 use super::calls::Calls;
-use super::config::{SphereletConfig, SupervisorConfig};
-use super::msg::{ApiError, SupMsg, SystemOp};
-use super::notes::SupNote;
-use super::objects::{Body, Object, ObjectKey, PodPhase};
 use super::scheduling::{not_ready_taint, tolerated};
 use crate::actor::{Context, Note};
+use crate::api::addrs::Addrs;
+use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::notes::SupNote;
+use crate::api::objects::{Body, Object, ObjectKey, PodPhase};
 use crate::event::Event;
 use crate::model::{HostId, SimTime};
+use crate::scenario::{SphereletConfig, SupervisorConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug)]
@@ -399,14 +399,12 @@ mod tests {
         );
         let mut tolerant = bound(pod_object("t", 1, 1), "esx-01", PodPhase::Running);
         if let Body::Pod(p) = &mut tolerant.body {
-            p.spec
-                .tolerations
-                .push(crate::supervisor::objects::Toleration {
-                    key: "node.kubernetes.io/not-ready".into(),
-                    operator: crate::supervisor::objects::TolerationOperator::Exists,
-                    value: String::new(),
-                    effect: None,
-                });
+            p.spec.tolerations.push(crate::api::objects::Toleration {
+                key: "node.kubernetes.io/not-ready".into(),
+                operator: crate::api::objects::TolerationOperator::Exists,
+                value: String::new(),
+                effect: None,
+            });
         }
         nc.handle(changed(tolerant), &mut ctx);
         // Heartbeats every 10 s up to 123 s, then silence (a partition).
@@ -415,7 +413,7 @@ mod tests {
             nc.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
         }
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(1000 * S), &mut ops);
-        let evict = ObjectKey::new(crate::supervisor::objects::Kind::Pod, "ns", "p");
+        let evict = ObjectKey::new(crate::api::objects::Kind::Pod, "ns", "p");
         assert_eq!(
             ops,
             vec![
@@ -497,7 +495,7 @@ mod tests {
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(500 * S), &mut ops);
         nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(500 * S), &mut ops);
-        let p = ObjectKey::new(crate::supervisor::objects::Kind::Pod, "ns", "p");
+        let p = ObjectKey::new(crate::api::objects::Kind::Pod, "ns", "p");
         assert_eq!(
             ops,
             vec![

@@ -8,8 +8,8 @@
 //! now: objects that are new or newer, and objects gone.
 
 use super::calls::backoff;
-use super::msg::SupMsg;
-use super::objects::{Object, ObjectKey};
+use crate::api::msg::SupMsg;
+use crate::api::objects::{Object, ObjectKey};
 use crate::model::{ActorId, SimDuration};
 use std::collections::BTreeMap;
 

@@ -6,14 +6,14 @@
 //! doubling to 5 min), or sooner when one of the set's pods goes away,
 //! never in a loop at one instant.
 
-use super::addrs::Addrs;
 use super::calls::{Calls, Wakeup, backoff};
-use super::config::SupervisorConfig;
-use super::msg::{ApiError, SupMsg, SystemOp};
-use super::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
 use crate::actor::Context;
+use crate::api::addrs::Addrs;
+use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
 use crate::event::Event;
 use crate::model::{SimDuration, SimTime};
+use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
 const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);

@@ -9,15 +9,15 @@
 //! Binds are assumed at once (the node's requests include the pod before
 //! the API's watch event confirms it), as kube-scheduler's assume cache.
 
-use super::addrs::Addrs;
 use super::calls::{Calls, Wakeup, backoff};
-use super::config::SupervisorConfig;
-use super::msg::{ApiError, SupMsg, SystemOp};
-use super::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
 use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
 use crate::actor::Context;
+use crate::api::addrs::Addrs;
+use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, SimTime};
+use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
 const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
@@ -435,8 +435,8 @@ impl Scheduler {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::api::objects::{Meta, Taint, TaintEffect};
     use crate::model::ActorId;
-    use crate::supervisor::objects::{Meta, Taint, TaintEffect};
     use crate::supervisor::testutil::{addrs, config, node_object, pod_object};
 
     fn changed(object: Object, deleted: bool) -> Event {
@@ -603,7 +603,7 @@ mod tests {
     fn vm_reservations_taints_and_claims_are_filters() {
         let a = addrs(3);
         let mut cfg = config();
-        cfg.datastores.push(crate::supervisor::DatastoreConfig {
+        cfg.datastores.push(crate::scenario::DatastoreConfig {
             name: "ds-b".into(),
             capacity_bytes: 1 << 40,
             hosts: vec![HostId(1)],
@@ -632,7 +632,7 @@ mod tests {
                 name: "big".into(),
                 ..Meta::default()
             },
-            body: Body::VirtualMachineClass(crate::supervisor::objects::VirtualMachineClass {
+            body: Body::VirtualMachineClass(crate::api::objects::VirtualMachineClass {
                 hardware: Resources::cores(4, 16),
                 requests: Resources::cores(4, 16),
             }),
@@ -644,14 +644,14 @@ mod tests {
                 namespace: "ns".into(),
                 ..Meta::default()
             },
-            body: Body::VirtualMachine(crate::supervisor::objects::VirtualMachine {
+            body: Body::VirtualMachine(crate::api::objects::VirtualMachine {
                 class_name: "big".into(),
                 image_name: "img".into(),
                 storage_class: "sc".into(),
-                power_state: crate::supervisor::objects::PowerState::PoweredOn,
+                power_state: crate::api::objects::PowerState::PoweredOn,
                 volumes: vec![],
-                phase: crate::supervisor::objects::VmPhase::Created,
-                actual_power: crate::supervisor::objects::PowerState::PoweredOn,
+                phase: crate::api::objects::VmPhase::Created,
+                actual_power: crate::api::objects::PowerState::PoweredOn,
                 host: Some("esx-01".into()),
                 ip: None,
                 reason: None,
@@ -677,7 +677,7 @@ mod tests {
                 namespace: "ns".into(),
                 ..Meta::default()
             },
-            body: Body::PersistentVolumeClaim(crate::supervisor::objects::PersistentVolumeClaim {
+            body: Body::PersistentVolumeClaim(crate::api::objects::PersistentVolumeClaim {
                 storage_class: "sc".into(),
                 bytes: 1,
                 datastore: Some("ds-b".into()),

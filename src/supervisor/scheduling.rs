@@ -12,7 +12,7 @@
 //! (PreferNoSchedule), NodeAffinity ×2 (preferred terms), least-allocated
 //! ×1, balanced-allocation ×1, InterPodAffinity ×2 (preferred terms).
 
-use super::objects::{
+use crate::api::objects::{
     LabelRequirement, PodSpec, Taint, TaintEffect, Toleration, TolerationOperator,
 };
 use crate::model::{HostId, Resources};
@@ -451,8 +451,8 @@ pub fn schedule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::objects::Affinity;
     use crate::model::resources::GIB;
-    use crate::supervisor::objects::Affinity;
 
     fn node(name: &str, host: u32, cores: u64, gib: u64) -> NodeView {
         NodeView {

@@ -12,15 +12,15 @@
 //! vSphere HA powered off while the host was cut off are reported Failed
 //! the same way (a pod object must not stay Running with no CRX).
 
-use super::addrs::Addrs;
 use super::calls::Calls;
-use super::config::{SphereletConfig, SupervisorConfig};
-use super::msg::{ApiError, SupMsg, SystemOp};
-use super::notes::SupNote;
-use super::objects::{Body, Meta, Node, Object, ObjectKey, PodPhase, Taint};
 use crate::actor::{Context, Note};
+use crate::api::addrs::Addrs;
+use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::notes::SupNote;
+use crate::api::objects::{Body, Meta, Node, Object, ObjectKey, PodPhase, Taint};
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, SimTime, VmId};
+use crate::scenario::{SphereletConfig, SupervisorConfig};
 use std::collections::BTreeMap;
 
 /// The reason of a pod whose CRX HA powered off while its host was cut off.
@@ -433,7 +433,7 @@ mod tests {
     use crate::supervisor::testutil::{addrs, config};
 
     fn key(name: &str) -> ObjectKey {
-        ObjectKey::new(crate::supervisor::objects::Kind::Pod, "ns", name)
+        ObjectKey::new(crate::api::objects::Kind::Pod, "ns", name)
     }
 
     fn msgs(ctx: &mut TestCtx) -> Vec<(u64, SupMsg)> {

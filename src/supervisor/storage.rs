@@ -10,13 +10,13 @@
 //! datastore's `hosts` (the VM Operator and the scheduler read them from the
 //! config).
 
-use super::addrs::Addrs;
 use super::api_server::admission::format_bytes;
-use super::config::SupervisorConfig;
-use super::msg::SupMsg;
 use crate::actor::Context;
+use crate::api::addrs::Addrs;
+use crate::api::msg::SupMsg;
 use crate::event::Event;
 use crate::model::{HostId, SimDuration};
+use crate::scenario::SupervisorConfig;
 use std::collections::BTreeMap;
 
 /// One datastore as CNS tracks it.
@@ -131,7 +131,7 @@ impl Storage {
         }
         d.failed = failed;
         if failed {
-            ctx.note(crate::actor::Note::Sup(super::notes::SupNote::Fault {
+            ctx.note(crate::actor::Note::Sup(crate::api::notes::SupNote::Fault {
                 kind: "datastore_failure",
             }));
         }
@@ -200,7 +200,7 @@ mod tests {
     use crate::actor::testing::TestCtx;
     use crate::model::ActorId;
     use crate::model::resources::GIB;
-    use crate::supervisor::config::{DatastoreConfig, StoragePolicyConfig};
+    use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
     use crate::supervisor::testkit;
 
     /// ds-a 100Gi (hosts 0,1), ds-b 50Gi (host 2), ds-c 10Gi (all);

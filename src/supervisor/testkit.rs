@@ -1,8 +1,8 @@
 //! Shared fixtures for the Supervisor's unit tests (test builds only).
 
-use super::addrs::Addrs;
-use super::config::*;
+use crate::api::addrs::Addrs;
 use crate::model::{ActorId, Dist, Resources, SimDuration};
+use crate::scenario::*;
 
 /// A config with the given namespaces (unlimited, no classes), a /28 per
 /// namespace from 10.244.0.0, 4 VIPs, no datastores.

@@ -1,9 +1,9 @@
 //! Fixtures for the unit tests of the Supervisor's controllers.
 
-use super::addrs::Addrs;
-use super::config::*;
-use super::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, ReplicaSet, Taint};
+use crate::api::addrs::Addrs;
+use crate::api::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, ReplicaSet, Taint};
 use crate::model::{ActorId, Dist, HostId, Resources};
+use crate::scenario::*;
 
 /// Addresses of a world with `hosts` hosts named esx-01, esx-02, ...
 pub fn addrs(hosts: usize) -> Addrs {

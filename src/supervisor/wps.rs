@@ -14,15 +14,15 @@
 //! scheduler holds the replacement until the datastore is repaired). A
 //! refused write is made again at the pod's next watch event.
 
-use super::addrs::{Addrs, IdRange, workload_id};
 use super::calls::Calls;
-use super::config::SupervisorConfig;
-use super::msg::{PlaceRule, SupMsg, SystemOp};
-use super::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use super::scheduling::effective_requests;
 use crate::actor::Context;
+use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::msg::{PlaceRule, SupMsg, SystemOp};
+use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use crate::event::Event;
 use crate::model::{HostId, SimDuration, VmId};
+use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -404,7 +404,7 @@ impl Wps {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
-    use crate::supervisor::msg::ApiError;
+    use crate::api::msg::ApiError;
     use crate::supervisor::testutil::{addrs, bound, config, pod_object};
 
     fn changed(object: Object, deleted: bool) -> Event {
@@ -535,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_failed_datastore_powers_off_the_pods_using_it_and_fails_them_until_written() {
-        use crate::supervisor::objects::{Meta, PersistentVolumeClaim};
+        use crate::api::objects::{Meta, PersistentVolumeClaim};
         let a = addrs(2);
         let mut w = Wps::new(&config(), a.clone());
         let mut ctx = TestCtx::new(a.wps);

@@ -77,7 +77,7 @@ pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, St
 /// `VmPowerOn,VmPowerOff` into checked kind names: an event's, or a
 /// Supervisor message's (as `--counts` shows them).
 pub fn parse_kinds(text: &str) -> Result<BTreeSet<&'static str>, String> {
-    let sup = crate::supervisor::SupMsg::KINDS;
+    let sup = crate::api::SupMsg::KINDS;
     text.split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())

@@ -6,13 +6,13 @@
 
 use crate::support::{api, checked, part};
 use pacsim::actors::WorldActor;
+use pacsim::api::objects::*;
 use pacsim::model::SimDuration;
+use pacsim::scenario::ADMIN_USER;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::capi::Capi;
 use pacsim::supervisor::capi::machine::{Cluster, MachineEvent};
-use pacsim::supervisor::config::ADMIN_USER;
-use pacsim::supervisor::objects::*;
 
 const NS: &str = "team-a";
 const MIN: u64 = 60_000_000_000;

@@ -6,9 +6,9 @@
 //! kubeadm init 3m, join 2m), so outcomes are exact.
 
 use pacsim::run::{RunOutput, simulate_checked};
+use pacsim::scenario::ADMIN_USER;
 use pacsim::scenario::{Scenario, load_scenario, parse_scenario};
 use pacsim::store::EventLog;
-use pacsim::supervisor::config::ADMIN_USER;
 use serde_json::Value;
 use std::path::Path;
 
@@ -269,7 +269,7 @@ fn the_autoscaler_expander_is_chosen_by_name_with_a_suggestion_when_misspelt() {
         let s = parse_scenario(text, "<inline>").unwrap_or_else(|e| panic!("{e}"));
         s.supervisor.expect("a supervisor").guest_clusters.expander
     };
-    use pacsim::supervisor::Expander;
+    use pacsim::scenario::Expander;
     assert_eq!(expander_of(&with("least-waste")), Expander::LeastWaste);
     assert_eq!(expander_of(&with("most-pods")), Expander::MostPods);
     assert_eq!(expander_of(&with("first")), Expander::First);

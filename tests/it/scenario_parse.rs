@@ -2,10 +2,10 @@
 //! parser never panics, whatever the text.
 
 use crate::support;
+use pacsim::api::Verb;
+use pacsim::api::objects::*;
 use pacsim::model::{Dist, HostId, Resources, SimDuration, SimTime, SizeMix, WeightedSize};
 use pacsim::scenario::*;
-use pacsim::supervisor::objects::*;
-use pacsim::supervisor::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 

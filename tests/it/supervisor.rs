@@ -5,12 +5,12 @@
 
 use crate::support::checked;
 use pacsim::actors::WorldActor;
+use pacsim::api::msg::ApiError;
 use pacsim::model::HostId;
 use pacsim::run::RunOutput;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::clients::CallOutcome;
-use pacsim::supervisor::msg::ApiError;
 use serde_json::Value;
 use std::path::Path;
 
@@ -76,7 +76,7 @@ fn started_on(actors: &[WorldActor], node: &str) -> Vec<Option<u64>> {
     crate::support::api(actors)
         .objects()
         .filter_map(|o| match &o.body {
-            pacsim::supervisor::objects::Body::Pod(p) if p.node.as_deref() == Some(node) => {
+            pacsim::api::objects::Body::Pod(p) if p.node.as_deref() == Some(node) => {
                 Some(p.started.map(|t| t.0 / 1_000_000_000))
             }
             _ => None,
@@ -372,7 +372,7 @@ fn a_pod_whose_host_failed_while_its_spherelet_was_down_is_reported_and_replaced
         crate::support::api(&out.actors)
             .objects()
             .filter_map(|o| match &o.body {
-                pacsim::supervisor::objects::Body::Pod(p) => Some((
+                pacsim::api::objects::Body::Pod(p) => Some((
                     o.meta.name.clone(),
                     format!("{:?}", p.phase),
                     p.node.clone(),
@@ -465,8 +465,8 @@ fn a_crx_lost_while_wps_was_down_is_learnt_from_placement_at_its_restart() {
         .find(|o| o.meta.name == "web-0")
         .expect("web-0 is kept, Failed");
     assert!(
-        matches!(&web0.body, pacsim::supervisor::objects::Body::Pod(p)
-            if p.phase == pacsim::supervisor::objects::PodPhase::Failed
+        matches!(&web0.body, pacsim::api::objects::Body::Pod(p)
+            if p.phase == pacsim::api::objects::PodPhase::Failed
                 && p.reason.as_deref() == Some("NodeLost")),
         "{web0:?}"
     );
@@ -509,8 +509,8 @@ fn a_pod_whose_crx_power_on_a_fenced_heal_dropped_is_reported_and_replaced() {
     let never_started: Vec<String> = crate::support::api(&out.actors)
         .objects()
         .filter(|o| {
-            matches!(&o.body, pacsim::supervisor::objects::Body::Pod(p)
-                if p.phase == pacsim::supervisor::objects::PodPhase::Failed
+            matches!(&o.body, pacsim::api::objects::Body::Pod(p)
+                if p.phase == pacsim::api::objects::PodPhase::Failed
                     && p.reason.as_deref().is_some_and(|r| r.contains("never powered on")))
         })
         .map(|o| o.meta.name.clone())

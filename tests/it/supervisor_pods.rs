@@ -3,15 +3,16 @@
 //! outcomes (NotReady and eviction times, bindings, Pending reasons).
 
 use pacsim::actors::WorldActor;
+use pacsim::api::Verb;
+use pacsim::api::addrs::Addrs;
+use pacsim::api::msg::{SupMsg, SystemOp};
+use pacsim::api::objects::*;
 use pacsim::event::{Event, Record};
 use pacsim::model::{HostId, Resources, SimDuration, SimTime};
 use pacsim::run::drive;
+use pacsim::scenario::*;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::supervisor::actors::SupActor;
-use pacsim::supervisor::addrs::Addrs;
-use pacsim::supervisor::config::*;
-use pacsim::supervisor::msg::{SupMsg, SystemOp};
-use pacsim::supervisor::objects::*;
 use pacsim::world::World;
 use std::collections::BTreeMap;
 

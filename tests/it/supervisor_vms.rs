@@ -6,15 +6,15 @@
 
 use crate::support::{api, checked, part};
 use pacsim::actors::{Placement, WorldActor};
+use pacsim::api::msg::ApiError;
+use pacsim::api::objects::*;
 use pacsim::model::resources::GIB;
 use pacsim::model::{HostId, Resources, VmId};
+use pacsim::scenario::ADMIN_USER;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::supervisor::actors::SupActor;
 use pacsim::supervisor::clients::CallOutcome;
-use pacsim::supervisor::config::ADMIN_USER;
-use pacsim::supervisor::msg::ApiError;
 use pacsim::supervisor::network::Network;
-use pacsim::supervisor::objects::*;
 use pacsim::supervisor::storage::Storage;
 use pacsim::supervisor::vm_operator::{Life, VmOperator};
 
@@ -747,7 +747,7 @@ fn a_vm_created_while_the_operator_is_down_is_placed_once_after_the_relist() {
         .filter(|r| r.from == operator)
         .filter_map(|r| match &r.event {
             pacsim::event::Event::Supervisor(m) => match &**m {
-                pacsim::supervisor::msg::SupMsg::Place { .. } => Some(r.at.0 / 1_000_000_000),
+                pacsim::api::msg::SupMsg::Place { .. } => Some(r.at.0 / 1_000_000_000),
                 _ => None,
             },
             _ => None,

@@ -7,7 +7,7 @@ use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::labels;
-use crate::supervisor::objects::*;
+use crate::api::objects::*;
 use std::collections::BTreeMap;
 
 const HOSTNAME: &str = "kubernetes.io/hostname";

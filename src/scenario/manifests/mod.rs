@@ -21,8 +21,8 @@ use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::{Node, NodeKind};
+use crate::api::objects::*;
 use crate::model::SimTime;
-use crate::supervisor::objects::*;
 use std::collections::BTreeMap;
 
 pub(crate) use pod::taint_effect;

@@ -7,8 +7,8 @@ use super::super::read::{self, Fields};
 use super::super::units;
 use super::super::yaml::Node;
 use super::{Annotations, DISK_SIZE, affinity, dns_label, k8s_memory, labels};
+use crate::api::objects::*;
 use crate::model::Resources;
-use crate::supervisor::objects::*;
 
 const POD_SPEC: &[&str] = &[
     "containers",

@@ -5,7 +5,7 @@ use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::labels;
-use crate::supervisor::objects::Service;
+use crate::api::objects::Service;
 
 pub(crate) const SERVICE_SPEC_IGNORED: &[&str] = &[
     "clusterIP",

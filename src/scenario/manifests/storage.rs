@@ -5,7 +5,7 @@ use super::super::error::{Diag, PResult, backticked, suggestion};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::{Scope, k8s_memory};
-use crate::supervisor::objects::*;
+use crate::api::objects::*;
 
 /// A StorageClass has no `spec`: its fields are at the top.
 pub(crate) const STORAGE_CLASS_TOP: &[&str] = &[

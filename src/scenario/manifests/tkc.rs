@@ -6,8 +6,8 @@
 use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
+use crate::api::objects::*;
 use crate::model::limits::MAX_NODES;
-use crate::supervisor::objects::*;
 
 pub(crate) const TKC_VERSIONS: &[&str] = &[
     "run.tanzu.vmware.com/v1alpha1",

@@ -6,8 +6,8 @@ use super::super::read::{self, Fields};
 use super::super::units;
 use super::super::yaml::Node;
 use super::k8s_memory;
+use crate::api::objects::*;
 use crate::model::Resources;
-use crate::supervisor::objects::*;
 
 pub(crate) const VM_SPEC_IGNORED: &[&str] = &[
     "networkInterfaces",

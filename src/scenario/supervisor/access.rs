@@ -6,9 +6,9 @@ use super::super::manifests::dns_label;
 use super::super::read::{self, Fields};
 use super::super::units;
 use super::super::yaml::Node;
+use super::config::*;
 use super::unique;
-use crate::supervisor::objects::{Kind, Object};
-use crate::supervisor::*;
+use crate::api::objects::{Kind, Object};
 
 pub(super) fn users(node: &Node) -> PResult<Vec<UserConfig>> {
     let mut out: Vec<UserConfig> = Vec::new();

@@ -5,8 +5,8 @@ use super::super::error::{Diag, PResult};
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use crate::model::SimDuration;
-use crate::supervisor::Expander;
-use crate::supervisor::GuestClustersConfig;
+use crate::scenario::Expander;
+use crate::scenario::GuestClustersConfig;
 
 pub(super) fn guest_clusters(node: Option<&Node>) -> PResult<GuestClustersConfig> {
     let mut g = GuestClustersConfig::default();

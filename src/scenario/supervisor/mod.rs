@@ -6,6 +6,7 @@
 //! their permissions.
 
 mod access;
+pub mod config;
 mod guest;
 mod storage;
 
@@ -16,9 +17,9 @@ use super::model::{Datacenter, Location};
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::{Node, NodeKind};
+use crate::api::objects::{Object, Taint};
 use crate::model::{Dist, HostId, Resources, SimDuration};
-use crate::supervisor::objects::{Object, Taint};
-use crate::supervisor::*;
+use config::*;
 
 /// Control-plane VMs of one Supervisor (the real one runs 3).
 const MAX_CONTROL_PLANE_VMS: u64 = 99;

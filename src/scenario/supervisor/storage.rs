@@ -7,7 +7,7 @@ use super::super::units;
 use super::super::yaml::Node;
 use super::{host_list, unique};
 use crate::model::HostId;
-use crate::supervisor::{DatastoreConfig, StoragePolicyConfig};
+use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
 
 pub(super) fn datastores(node: &Node, hosts: &[&str]) -> PResult<Vec<DatastoreConfig>> {
     let mut out: Vec<DatastoreConfig> = Vec::new();

@@ -3,9 +3,9 @@
 //! exist and are allowed there. No actor state, no messages: the API server
 //! calls these with its store.
 
-use super::super::config::NamespaceConfig;
-use super::super::msg::ApiError;
-use super::super::objects::{Body, Kind, Object, ObjectKey, PodPhase};
+use crate::api::msg::ApiError;
+use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
+use crate::scenario::NamespaceConfig;
 use std::collections::BTreeMap;
 
 /// What an object counts against its namespace's limits.

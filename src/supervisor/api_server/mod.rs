@@ -9,14 +9,17 @@
 pub mod admission;
 pub mod control_plane;
 
-use super::addrs::{Addrs, IdRange, workload_id};
-use super::config::{NamespaceConfig, SupervisorConfig, Verb};
-use super::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
-use super::notes::SupNote;
-use super::objects::{Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase};
 use crate::actor::{Context, Note};
+use crate::api::Verb;
+use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
+use crate::api::notes::SupNote;
+use crate::api::objects::{
+    Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
+};
 use crate::event::Event;
 use crate::model::{ActorId, HostId, SimDuration, VmId};
+use crate::scenario::{NamespaceConfig, SupervisorConfig};
 use admission::Usage;
 use control_plane::ControlPlane;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
+use crate::api::objects::*;
 use crate::model::{HostId, Resources};
-use crate::supervisor::config::*;
-use crate::supervisor::objects::*;
+use crate::scenario::*;
 
 pub(crate) fn config() -> SupervisorConfig {
     let mut c = crate::supervisor::testkit::config(&["team-a"]);

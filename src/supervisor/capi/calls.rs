@@ -6,9 +6,9 @@ use super::machine::Machine;
 use super::rollout::Stage;
 use super::{Call, Capi, TimerKind};
 use crate::actor::Context;
+use crate::api::msg::{ApiError, CallId, SupMsg, SystemOp};
+use crate::api::objects::{Kind, ObjectKey};
 use crate::model::SimDuration;
-use crate::supervisor::msg::{ApiError, CallId, SupMsg, SystemOp};
-use crate::supervisor::objects::{Kind, ObjectKey};
 use crate::supervisor::vm_operator::backoff;
 
 impl Capi {

@@ -5,7 +5,7 @@
 //! VirtualMachine per Machine and the API endpoint's LoadBalancer Service.
 //! Pure: no state, no messages.
 
-use super::super::objects::*;
+use crate::api::objects::*;
 use std::collections::BTreeMap;
 
 /// The control plane's pool name (KubeadmControlPlane).

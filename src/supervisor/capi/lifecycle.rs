@@ -5,10 +5,10 @@ use super::machine::{Machine, MachineEvent, MachinePhase};
 use super::rollout::Stage;
 use super::{Capi, TimerKind, health};
 use crate::actor::{Context, Note};
+use crate::api::msg::SupMsg;
+use crate::api::notes::SupNote;
+use crate::api::objects::ObjectKey;
 use crate::model::{SimDuration, SimTime};
-use crate::supervisor::msg::SupMsg;
-use crate::supervisor::notes::SupNote;
-use crate::supervisor::objects::ObjectKey;
 
 impl Capi {
     // ---- a machine's bootstrap

@@ -4,9 +4,9 @@
 
 use super::expand::{Expansion, Template, expand};
 use super::rollout::{MachineView, Stage};
+use crate::api::msg::{ApiError, CallId};
+use crate::api::objects::{ClusterPhase, TanzuKubernetesCluster};
 use crate::model::{SimDuration, SimTime};
-use crate::supervisor::msg::{ApiError, CallId};
-use crate::supervisor::objects::{ClusterPhase, TanzuKubernetesCluster};
 use std::collections::BTreeMap;
 
 /// A machine's bootstrap, from its VM to a Ready node.

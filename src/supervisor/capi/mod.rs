@@ -27,14 +27,14 @@ mod lifecycle;
 pub mod machine;
 pub mod rollout;
 
-use super::addrs::Addrs;
-use super::config::{GuestClustersConfig, SupervisorConfig};
-use super::msg::{CallId, SupMsg, SystemOp};
-use super::notes::SupNote;
-use super::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::actor::{Context, Note};
+use crate::api::addrs::Addrs;
+use crate::api::msg::{CallId, SupMsg, SystemOp};
+use crate::api::notes::SupNote;
+use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::event::Event;
 use crate::model::{ActorId, Resources, SimDuration, SimTime};
+use crate::scenario::{GuestClustersConfig, SupervisorConfig};
 use expand::{CLUSTER_LABEL, endpoint_service, endpoint_service_name, machine_name};
 use machine::{Cluster, Machine, MachineEvent, MachinePhase};
 use rollout::{Action, Stage};
@@ -252,7 +252,7 @@ impl Capi {
                             ctx.note(Note::Sup(SupNote::GuestScaled { up }));
                         }
                     }
-                    cluster.deleting |= spec.phase == super::objects::ClusterPhase::Deleting;
+                    cluster.deleting |= spec.phase == crate::api::objects::ClusterPhase::Deleting;
                     cluster.spec = spec;
                 }
                 self.reconcile(&key, ctx);
@@ -681,7 +681,7 @@ impl Capi {
 }
 
 /// (pool, replicas) of a TKC spec, control plane included.
-fn pools(t: &super::objects::TanzuKubernetesCluster) -> Vec<(String, u32)> {
+fn pools(t: &crate::api::objects::TanzuKubernetesCluster) -> Vec<(String, u32)> {
     std::iter::once(&t.control_plane)
         .chain(&t.node_pools)
         .map(|p| (p.name.clone(), p.replicas))

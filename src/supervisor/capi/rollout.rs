@@ -104,7 +104,7 @@ pub fn plan(exp: &Expansion, machines: &[MachineView]) -> Vec<Action> {
 mod tests {
     use super::super::expand::{CONTROL_PLANE, expand};
     use super::*;
-    use crate::supervisor::objects::*;
+    use crate::api::objects::*;
     use std::collections::BTreeMap;
 
     fn tkc(version: &str, cp: u32, workers: u32) -> Expansion {

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
-use crate::supervisor::msg::ApiError;
-use crate::supervisor::objects::{ClusterPhase, Meta, NodePool, TanzuKubernetesCluster};
+use crate::api::msg::ApiError;
+use crate::api::objects::{ClusterPhase, Meta, NodePool, TanzuKubernetesCluster};
 use crate::supervisor::testkit;
 use crate::supervisor::vm_operator::backoff;
 

@@ -5,9 +5,9 @@
 //! scope: every call the scenario makes is allowed.
 
 use super::{GuestCluster, GuestPhase, GuestPod, GuestSet};
-use crate::supervisor::config::Verb;
-use crate::supervisor::msg::ApiError;
-use crate::supervisor::objects::{Body, Object};
+use crate::api::Verb;
+use crate::api::msg::ApiError;
+use crate::api::objects::{Body, Object};
 
 impl GuestCluster {
     /// Applies one call; `Ok(resourceVersion)` as the Supervisor's API does.
@@ -136,7 +136,7 @@ impl GuestCluster {
 fn new_pod(
     owner: Option<String>,
     labels: crate::supervisor::scheduling::Labels,
-    spec: crate::supervisor::objects::PodSpec,
+    spec: crate::api::objects::PodSpec,
     seq: u64,
 ) -> GuestPod {
     GuestPod {

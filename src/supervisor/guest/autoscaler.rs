@@ -14,9 +14,9 @@
 //!   down while a scale-up or a deletion is in flight or pods are pending.
 
 use super::place::{NodeFit, POOL_LABEL, labels_match};
+use crate::api::objects::PodSpec;
 use crate::model::Resources;
-use crate::supervisor::Expander;
-use crate::supervisor::objects::PodSpec;
+use crate::scenario::Expander;
 use crate::supervisor::scheduling::{Labels, effective_requests};
 use std::collections::BTreeMap;
 

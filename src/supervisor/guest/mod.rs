@@ -16,17 +16,16 @@
 pub mod api;
 pub mod autoscaler;
 pub mod place;
-pub mod summary;
 #[cfg(test)]
 mod tests;
 
-use super::config::GuestClustersConfig;
-use super::msg::{GuestTimer, SupMsg};
-use super::objects::{NodePool, PodSpec, TanzuKubernetesCluster};
 use super::scheduling::{Labels, effective_requests};
 use crate::actor::Context;
+use crate::api::msg::{GuestTimer, SupMsg};
+use crate::api::objects::{NodePool, PodSpec, TanzuKubernetesCluster};
 use crate::event::Event;
 use crate::model::{ActorId, Resources, SimDuration, SimTime};
+use crate::scenario::GuestClustersConfig;
 use place::{NodeFit, POOL_LABEL};
 use std::collections::BTreeMap;
 

@@ -4,8 +4,8 @@
 //! no volume topology: only readiness, cordons, the control plane's
 //! NoSchedule taint, nodeSelector / required node affinity, and room.
 
+use crate::api::objects::{PodSpec, Taint, TaintEffect};
 use crate::model::Resources;
-use crate::supervisor::objects::{PodSpec, Taint, TaintEffect};
 use crate::supervisor::scheduling::{Labels, effective_requests, least_allocated_score, tolerated};
 
 /// The taint kubeadm puts on control-plane nodes.
@@ -95,7 +95,7 @@ pub fn unschedulable_reason(spec: &PodSpec, nodes: &[NodeFit]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::supervisor::objects::{Toleration, TolerationOperator};
+    use crate::api::objects::{Toleration, TolerationOperator};
 
     pub fn node(name: &str, cores: u64, used: u64, cp: bool) -> NodeFit {
         NodeFit {

@@ -3,11 +3,9 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
-use crate::supervisor::config::Verb;
-use crate::supervisor::msg::ApiError;
-use crate::supervisor::objects::{
-    Body, ClusterPhase, Meta, Object, ReplicaSet, TanzuKubernetesCluster,
-};
+use crate::api::Verb;
+use crate::api::msg::ApiError;
+use crate::api::objects::{Body, ClusterPhase, Meta, Object, ReplicaSet, TanzuKubernetesCluster};
 
 const CAPI: ActorId = ActorId(7);
 const CLIENTS: ActorId = ActorId(8);
@@ -373,7 +371,7 @@ fn a_crashed_guest_is_rebuilt_from_its_journal_with_the_same_state() {
 /// Pools `a-large` (16 cores) and `b-small` (4 cores), both empty and
 /// autoscaled, and two 1-core pods waiting: the expander decides which
 /// pool the first scan grows.
-fn first_scan_with(expander: crate::supervisor::Expander) -> Vec<(String, u32)> {
+fn first_scan_with(expander: crate::scenario::Expander) -> Vec<(String, u32)> {
     let mut large = pool("a-large", 0, Some((0, 2)));
     large.vm_class = "large".into();
     let tkc = TanzuKubernetesCluster {
@@ -401,7 +399,7 @@ fn first_scan_with(expander: crate::supervisor::Expander) -> Vec<(String, u32)> 
 
 #[test]
 fn the_configured_expander_picks_the_pool_the_autoscaler_grows() {
-    use crate::supervisor::Expander;
+    use crate::scenario::Expander;
     assert_eq!(
         first_scan_with(Expander::First),
         [("a-large".to_string(), 1)]

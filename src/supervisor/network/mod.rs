@@ -10,12 +10,12 @@
 
 pub mod pool;
 
-use super::addrs::Addrs;
-use super::config::SupervisorConfig;
-use super::msg::SupMsg;
 use crate::actor::Context;
+use crate::api::addrs::Addrs;
+use crate::api::msg::SupMsg;
 use crate::event::Event;
 use crate::model::SimDuration;
+use crate::scenario::SupervisorConfig;
 use pool::{Pool, format_block, format_ip, format_range, ip_to_u32, parse_ip};
 use std::collections::BTreeMap;
 

@@ -29,13 +29,13 @@
 pub mod rule;
 pub mod status;
 
-use super::addrs::{Addrs, IdRange, workload_id};
-use super::config::SupervisorConfig;
-use super::msg::{CallId, PlaceRule, SupMsg};
-use super::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::actor::Context;
+use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::msg::{CallId, PlaceRule, SupMsg};
+use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, VmId};
+use crate::scenario::SupervisorConfig;
 use status::VmStatus;
 use std::collections::{BTreeMap, BTreeSet};
 

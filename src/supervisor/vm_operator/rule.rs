@@ -9,7 +9,7 @@
 //! makes the VM unplaceable until the repair.
 
 use crate::model::HostId;
-use crate::supervisor::config::SupervisorConfig;
+use crate::scenario::SupervisorConfig;
 use std::collections::BTreeSet;
 
 /// One claim the VM mounts: its name and the datastore CNS bound it to.
@@ -79,7 +79,7 @@ pub fn allowed_hosts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::config::{DatastoreConfig, StoragePolicyConfig};
+    use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
     use crate::supervisor::testkit;
 
     /// 4 hosts. local-0 on host 0, shared-01 on 0 and 1, shared-23 on 2

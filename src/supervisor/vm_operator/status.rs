@@ -1,8 +1,8 @@
 //! A VirtualMachine's status as the VM Operator writes it, and the
 //! conditions read off it.
 
-use crate::supervisor::msg::SystemOp;
-use crate::supervisor::objects::{ObjectKey, PowerState, VirtualMachine, VmPhase};
+use crate::api::msg::SystemOp;
+use crate::api::objects::{ObjectKey, PowerState, VirtualMachine, VmPhase};
 
 /// status.{phase, powerState, host} and the reason of the last change.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,11 +2,11 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
+use crate::api::msg::{ApiError, SystemOp};
+use crate::api::objects::{Meta, PersistentVolumeClaim, StorageClass, VirtualMachineClass};
 use crate::model::ActorId;
 use crate::model::resources::GIB;
-use crate::supervisor::config::{DatastoreConfig, StoragePolicyConfig};
-use crate::supervisor::msg::{ApiError, SystemOp};
-use crate::supervisor::objects::{Meta, PersistentVolumeClaim, StorageClass, VirtualMachineClass};
+use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
 use crate::supervisor::testkit;
 
 const NS: &str = "team-a";

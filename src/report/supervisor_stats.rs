@@ -2,7 +2,7 @@
 //! API outcomes, pod start and time-to-Ready histograms, evictions, node
 //! readiness over time and control-plane outages.
 
-use super::notes::SupNote;
+use crate::api::notes::SupNote;
 use crate::model::{HostId, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet};

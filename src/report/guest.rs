@@ -3,11 +3,11 @@
 //! and disruption counts) with Cluster API's view of the same cluster
 //! (desired nodes, phase, provisioning and upgrade times, remediations).
 
-use super::{GuestCluster, GuestPhase};
-use crate::actors::WorldActor;
+use crate::actors::{WorldActor, sup_parts};
+use crate::api::objects::{Kind, ObjectKey};
 use crate::supervisor::actors::SupActor;
 use crate::supervisor::capi::Capi;
-use crate::supervisor::objects::{Kind, ObjectKey};
+use crate::supervisor::guest::{GuestCluster, GuestPhase};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -76,13 +76,11 @@ impl GuestClusterSummary {
 fn parts(actors: &[WorldActor]) -> (Vec<&GuestCluster>, Option<&Capi>) {
     let mut guests = Vec::new();
     let mut capi = None;
-    for a in actors {
-        if let WorldActor::Supervisor(s) = a {
-            match &s.actor {
-                SupActor::Guest(g) => guests.push(g),
-                SupActor::Capi(c) => capi = Some(c),
-                _ => {}
-            }
+    for part in sup_parts(actors) {
+        match part {
+            SupActor::Guest(g) => guests.push(g),
+            SupActor::Capi(c) => capi = Some(c),
+            _ => {}
         }
     }
     (guests, capi)

@@ -3,10 +3,31 @@
 //! its small events. New variants go at the end (the variant index is part
 //! of the persisted encoding).
 
-use super::config::Verb;
 use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, VmId};
 use serde::{Deserialize, Serialize};
+
+/// What a user asks the API for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verb {
+    Create,
+    /// Replace the spec (e.g. a VirtualMachine's powerState, a ReplicaSet's
+    /// replicas).
+    Update,
+    Delete,
+    Get,
+}
+
+impl Verb {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Delete => "delete",
+            Verb::Get => "get",
+        }
+    }
+}
 
 /// Numbers one API call of one caller; replies carry it back.
 pub type CallId = u64;
@@ -491,11 +512,4 @@ kind_names! {
     WorkloadsAsked => "WorkloadsAsked",
     Workloads => "Workloads",
     CrxStartsDropped => "CrxStartsDropped",
-}
-
-impl SupMsg {
-    /// Wraps into the world's event type.
-    pub fn event(self) -> crate::event::Event {
-        crate::event::Event::Supervisor(Box::new(self))
-    }
 }

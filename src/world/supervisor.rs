@@ -3,24 +3,24 @@
 //! that owns the scenario's API calls. Names are stable (`supervisor/...`,
 //! `spherelet/<host>`), so their random streams never shift.
 
-use super::actors::SupActor;
-use super::addrs::Addrs;
-use super::api_server::ApiServer;
-use super::auth_proxy::AuthProxy;
-use super::capi::Capi;
-use super::clients::Clients;
-use super::config::SupervisorConfig;
-use super::guest::GuestCluster;
-use super::network::Network;
-use super::node_controller::NodeController;
-use super::objects::{Body, ObjectKey, TanzuKubernetesCluster};
-use super::replicaset::ReplicaSetController;
-use super::scheduler::Scheduler;
-use super::spherelet::Spherelet;
-use super::storage::Storage;
-use super::vm_operator::VmOperator;
-use super::wps::Wps;
+use crate::api::addrs::Addrs;
+use crate::api::objects::{Body, ObjectKey, TanzuKubernetesCluster};
 use crate::model::{ActorId, HostId, Resources};
+use crate::scenario::SupervisorConfig;
+use crate::supervisor::actors::SupActor;
+use crate::supervisor::api_server::ApiServer;
+use crate::supervisor::auth_proxy::AuthProxy;
+use crate::supervisor::capi::Capi;
+use crate::supervisor::clients::Clients;
+use crate::supervisor::guest::GuestCluster;
+use crate::supervisor::network::Network;
+use crate::supervisor::node_controller::NodeController;
+use crate::supervisor::replicaset::ReplicaSetController;
+use crate::supervisor::scheduler::Scheduler;
+use crate::supervisor::spherelet::Spherelet;
+use crate::supervisor::storage::Storage;
+use crate::supervisor::vm_operator::VmOperator;
+use crate::supervisor::wps::Wps;
 
 /// The Supervisor part of a world: actors to append (with their names),
 /// in id order from `first`, and who should get `Event::Start`.
@@ -155,11 +155,11 @@ pub fn build(
 /// an object generator would stamp out are not supported (the parser
 /// refuses such a template).
 pub fn guest_clusters(
-    manifests: &super::config::Manifests,
+    manifests: &crate::scenario::Manifests,
 ) -> Vec<(ObjectKey, TanzuKubernetesCluster)> {
     let mut out: Vec<(ObjectKey, TanzuKubernetesCluster)> = Vec::new();
     for call in &manifests.calls {
-        if let (super::config::Verb::Create, Body::TanzuKubernetesCluster(tkc), None) =
+        if let (crate::api::Verb::Create, Body::TanzuKubernetesCluster(tkc), None) =
             (&call.verb, &call.object.body, &call.cluster)
         {
             let key = call.object.key();

@@ -7,6 +7,8 @@
 //! `host/esx-03`) from which its random stream is derived, so adding an actor
 //! never shifts another actor's draws.
 
+mod supervisor;
+
 use crate::actors::placement::HaPlacement;
 use crate::actors::{Host, Placement, Workload, WorldActor, host::FailureModel};
 use crate::inputs::{ExplicitVms, FaultWiring, GeneratorSource, ScheduledFaults, WorldSource};
@@ -35,7 +37,7 @@ pub struct World {
     /// Slow hosts, applied by the simulator's kernel.
     pub slow_hosts: Vec<crate::sim::faults::SlowWindow>,
     /// Where the Supervisor's actors are, when the scenario has one.
-    pub supervisor: Option<crate::supervisor::addrs::Addrs>,
+    pub supervisor: Option<crate::api::addrs::Addrs>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -160,13 +162,13 @@ impl World {
 /// parts are.
 fn add_supervisor(
     scenario: &Scenario,
-    config: &crate::supervisor::SupervisorConfig,
+    config: &crate::scenario::SupervisorConfig,
     capacities: &[Resources],
     actors: &mut Vec<WorldActor>,
     names: &mut Vec<String>,
     sources: &mut Vec<(WorldSource, ActorId)>,
     starts: &mut Vec<ActorId>,
-) -> crate::supervisor::addrs::Addrs {
+) -> crate::api::addrs::Addrs {
     let end = SimTime(scenario.duration.0);
     let host_names: Vec<String> = scenario
         .datacenter
@@ -175,15 +177,14 @@ fn add_supervisor(
         .map(|h| h.name.clone())
         .collect();
     let first = ActorId(actors.len() as u32);
-    let guests = crate::supervisor::build::guest_clusters(&scenario.workloads.manifests);
-    let sup =
-        crate::supervisor::build::build(config, PLACEMENT, first, &host_names, capacities, &guests);
+    let guests = supervisor::guest_clusters(&scenario.workloads.manifests);
+    let sup = supervisor::build(config, PLACEMENT, first, &host_names, capacities, &guests);
     for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
         if let WorldActor::Host(host) = &mut actors[1 + h] {
             host.set_spherelet(*spherelet);
         }
     }
-    let crashable = crate::supervisor::build::crashable_parts(scenario);
+    let crashable = supervisor::crashable_parts(scenario);
     for (name, mut actor) in sup.actors {
         if let crate::supervisor::actors::SupActor::Capi(capi) = &mut actor {
             capi.forget_refused_deletes(scenario.debug.capi_forgets_refused_deletes);
@@ -327,11 +328,11 @@ fn slow_windows(scenario: &Scenario) -> Vec<crate::sim::faults::SlowWindow> {
 /// What Supervisor part `me` asks, and whom, when it restarts after a crash
 /// (see `Crashable::asking_at_restart`).
 fn restart_asks(
-    addrs: &crate::supervisor::addrs::Addrs,
+    addrs: &crate::api::addrs::Addrs,
     me: ActorId,
     debug: crate::scenario::DebugSwitches,
-) -> Vec<(ActorId, crate::supervisor::SupMsg)> {
-    use crate::supervisor::SupMsg;
+) -> Vec<(ActorId, crate::api::SupMsg)> {
+    use crate::api::SupMsg;
     let mut asks = Vec::new();
     if addrs.datastore_listeners().contains(&me) {
         asks.push((addrs.storage, SupMsg::DatastoreHealth));

@@ -3,15 +3,14 @@
 //! by phase, nodes), with the folded statistics (API outcomes, latencies,
 //! evictions, node readiness over time).
 
-use super::actors::SupActor;
-use super::api_server::ApiServer;
-use super::api_server::admission::Usage;
-use super::objects::{Body, PodPhase, PowerState, VmPhase};
-use super::stats::SupStats;
-use crate::actors::WorldActor;
+use super::numbers::{Latency, round3};
+use super::supervisor_stats::SupStats;
+use crate::actors::{WorldActor, api_server, sup_parts};
+use crate::api::objects::{Body, PodPhase, PowerState, VmPhase};
 use crate::model::SimTime;
 use crate::model::resources::GIB;
-use crate::report::summary::Latency;
+use crate::supervisor::actors::SupActor;
+use crate::supervisor::api_server::admission::Usage;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,7 +31,7 @@ pub struct SupervisorSummary {
     /// those rebuilds differed from the state at the crash (must be 0).
     pub rebuilds: RebuildSummary,
     /// Per guest cluster, by `namespace/name` of its TanzuKubernetesCluster.
-    pub guest_clusters: BTreeMap<String, super::guest::summary::GuestClusterSummary>,
+    pub guest_clusters: BTreeMap<String, super::guest::GuestClusterSummary>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -138,27 +137,15 @@ pub struct ServiceSummary {
 }
 
 /// The API server among a world's actors, if the world has a Supervisor.
-pub fn api_server(actors: &[WorldActor]) -> Option<&ApiServer> {
-    actors.iter().find_map(|a| match a {
-        WorldActor::Supervisor(s) => match &s.actor {
-            SupActor::ApiServer(api) => Some(api),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
+/// The first Supervisor part `pick` finds in the world.
 fn part<'a, T>(
     actors: &'a [WorldActor],
     pick: impl Fn(&'a SupActor) -> Option<&'a T>,
 ) -> Option<&'a T> {
-    actors.iter().find_map(|a| match a {
-        WorldActor::Supervisor(s) => pick(&s.actor),
-        _ => None,
-    })
+    sup_parts(actors).find_map(pick)
 }
 
-fn pool(p: super::network::PoolUsage) -> PoolSummary {
+fn pool(p: crate::supervisor::network::PoolUsage) -> PoolSummary {
     PoolSummary {
         block: p.block,
         in_use: p.in_use.into(),
@@ -292,7 +279,7 @@ pub fn summarize(
             accepted: stats.calls_accepted,
             refused: stats.calls_refused.values().sum(),
             // Every reason, zeros included, so `expect:` can name any.
-            refused_by_reason: super::msg::ApiError::KINDS
+            refused_by_reason: crate::api::msg::ApiError::KINDS
                 .iter()
                 .map(|k| {
                     (
@@ -324,11 +311,11 @@ pub fn summarize(
             relists: stats.relists,
             missed_watch_events: stats.relist_missed,
         },
-        guest_clusters: super::guest::summary::summarize(actors),
+        guest_clusters: super::guest::summarize(actors),
     })
 }
 
-fn namespace_summary(ns: &super::config::NamespaceConfig, used: Usage) -> NamespaceSummary {
+fn namespace_summary(ns: &crate::scenario::NamespaceConfig, used: Usage) -> NamespaceSummary {
     let gib = |b: u64| round3(b as f64 / GIB as f64);
     NamespaceSummary {
         cpu_used_cores: used.cpu_millis as f64 / 1000.0,
@@ -340,10 +327,6 @@ fn namespace_summary(ns: &super::config::NamespaceConfig, used: Usage) -> Namesp
         pods: 0,
         vms: 0,
     }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 impl SupervisorSummary {

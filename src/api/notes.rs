@@ -7,7 +7,7 @@ use crate::model::{HostId, SimDuration};
 pub enum SupNote {
     /// The API server accepted a call (user or system).
     CallAccepted,
-    /// The API server refused a call; `kind` is [`super::msg::ApiError::kind`].
+    /// The API server refused a call; `kind` is [`crate::api::msg::ApiError::kind`].
     CallRefused { kind: &'static str },
     /// The authentication proxy denied a call.
     CallDenied,

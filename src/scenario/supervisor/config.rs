@@ -2,7 +2,8 @@
 //! and with every name resolved: what the scenario parser produces and the
 //! world builder consumes.
 
-use super::objects::{Object, Taint};
+use crate::api::Verb;
+use crate::api::objects::{Object, Taint};
 use crate::model::{Dist, HostId, Resources, SimDuration, SimTime};
 
 /// The name of the built-in vSphere administrator: owner of everything, and
@@ -216,28 +217,6 @@ pub struct NamespaceConfig {
     pub permissions: Vec<(Subject, Role)>,
 }
 
-/// What a user asks the API for.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Verb {
-    Create,
-    /// Replace the spec (e.g. a VirtualMachine's powerState, a ReplicaSet's
-    /// replicas).
-    Update,
-    Delete,
-    Get,
-}
-
-impl Verb {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Verb::Create => "create",
-            Verb::Update => "update",
-            Verb::Delete => "delete",
-            Verb::Get => "get",
-        }
-    }
-}
-
 /// One API call from the scenario: at `at`, `user` does `verb` on `object`.
 #[derive(Clone, Debug)]
 pub struct TimedCall {
@@ -248,7 +227,7 @@ pub struct TimedCall {
     pub object: Object,
     /// A call on a guest cluster's own API (`cluster:`): the
     /// TanzuKubernetesCluster's key. None: the Supervisor's API.
-    pub cluster: Option<super::objects::ObjectKey>,
+    pub cluster: Option<crate::api::objects::ObjectKey>,
 }
 
 /// `workloads.object_generators[]`: stamps out objects from a template.
@@ -266,7 +245,7 @@ pub struct ObjectGenerator {
     /// metadata.name is the prefix: objects are named `<prefix>-<n>`.
     pub template: Object,
     /// As [`TimedCall::cluster`].
-    pub cluster: Option<super::objects::ObjectKey>,
+    pub cluster: Option<crate::api::objects::ObjectKey>,
 }
 
 /// The timed side of the scenario's Supervisor workloads.

@@ -1,0 +1,48 @@
+//! What a plan is asked and what one of its runs gives back: the
+//! configuration, the record a run leaves in reports and in the cache that
+//! `--merge` replays, and the detail kept of the deciding run.
+
+use crate::report::detail::Detail;
+use crate::scenario::Expectation;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct PlanConfig {
+    /// Index of the host model whose count varies.
+    pub model: usize,
+    pub seeds: Vec<u64>,
+    pub slos: Vec<Expectation>,
+    pub failures: usize,
+    /// Fraction of runs on which each SLO must hold (1 = every run).
+    pub quantile: f64,
+    pub jobs: usize,
+    /// The search gives up above this many hosts of the model.
+    pub max_hosts: u64,
+    pub cache: RunCache,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub hosts: u64,
+    pub seed: u64,
+    /// Hosts crashed at the peak (N+k runs); empty for plain runs.
+    pub failed_hosts: Vec<String>,
+    pub fail_at_ns: Option<u64>,
+    /// One value per SLO, in SLO order; `null` where the run measured
+    /// nothing for it (a latency with no samples), which fails the SLO.
+    pub values: Vec<Option<f64>>,
+    pub events: u64,
+    pub digest: String,
+}
+
+/// One finished run and what the planner keeps of it.
+pub struct Ran {
+    pub record: RunRecord,
+    pub detail: Detail,
+    pub summary: serde_json::Value,
+}
+
+/// Runs already done, keyed by (hosts of the planned model, seed, N+k):
+/// `--merge` replays the search with the shards' runs as this cache.
+pub type RunCache = BTreeMap<(u64, u64, bool), RunRecord>;
