@@ -47,6 +47,10 @@ pub struct ApiServer {
     usage: BTreeMap<String, Usage>,
     rv: u64,
     pending: BTreeMap<u64, PendingCreate>,
+    /// The keys of `pending`, so that a create finds a duplicate in flight
+    /// without a scan (65,536 pods created at once made every create cost
+    /// a pass over all the others).
+    pending_keys: BTreeSet<ObjectKey>,
     next_ticket: u64,
     control_plane: ControlPlane,
     /// Created at start by the administrator (namespaces, classes, ...).
@@ -91,6 +95,7 @@ impl ApiServer {
             charges: BTreeMap::new(),
             rv: 0,
             pending: BTreeMap::new(),
+            pending_keys: BTreeSet::new(),
             next_ticket: 0,
             control_plane: ControlPlane::new(vms, cp.size, cp.boot.clone()),
             initial,
@@ -347,7 +352,7 @@ impl ApiServer {
         let key = object.key();
         let ns = self.namespaces.get(&key.namespace);
         let checked = if self.objects.contains_key(&key)
-            || self.pending.values().any(|p| p.object.key() == key)
+            || self.pending_keys.contains(&key)
         {
             Err(ApiError::AlreadyExists(format!(
                 "{} {} already exists",
@@ -412,6 +417,7 @@ impl ApiServer {
                 if let Some(u) = self.usage.get_mut(&key.namespace) {
                     *u = u.plus(charge);
                 }
+                self.pending_keys.insert(key);
                 self.pending.insert(
                     ticket,
                     PendingCreate {
@@ -448,6 +454,7 @@ impl ApiServer {
         let Some(mut p) = self.pending.remove(&ticket) else {
             return;
         };
+        self.pending_keys.remove(&p.object.key());
         match &mut p.object.body {
             Body::Pod(pod) => pod.ip = ip,
             Body::VirtualMachine(vm) => vm.ip = ip,
@@ -466,6 +473,7 @@ impl ApiServer {
         let Some(p) = self.pending.remove(&ticket) else {
             return;
         };
+        self.pending_keys.remove(&p.object.key());
         if let Some(u) = self.usage.get_mut(&p.object.meta.namespace) {
             *u = u.minus(p.charge);
         }
