@@ -10,7 +10,7 @@
 //! placement had declared failed is fenced: it powers off what it still runs
 //! (HA restarted those VMs elsewhere) and returns as a new incarnation.
 
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::event::Event;
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, VmId, VmSizes};
 
@@ -131,37 +131,6 @@ impl Host {
     /// [`crate::actor::Actor::prefetch_heap`]).
     pub fn prefetch_heap(&self) {
         self.vms.prefetch_heap();
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        match event {
-            Event::VmPowerOn { .. } | Event::VmPowerOff { .. } if self.isolated => {
-                self.deferred.push(event)
-            }
-            Event::HostIsolated { power_off } => self.isolate(power_off, ctx),
-            Event::HostReconnected { fenced } => self.reconnect(fenced, ctx),
-            Event::Start => self.arm_failure(ctx),
-            Event::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            } => self.power_on(vm, size, incarnation, ctx),
-            Event::VmPowerOff { vm } => self.power_off(vm, ctx),
-            Event::HostCrash => self.crash(ctx),
-            Event::HostRepair => self.repair(ctx),
-            Event::FailureTimer { generation } if generation == self.timer_generation => {
-                self.crash(ctx)
-            }
-            Event::RepairTimer { generation } if generation == self.timer_generation => {
-                self.repair(ctx)
-            }
-            Event::FailureTimer { .. } | Event::RepairTimer { .. } => {}
-            // Its Spherelet restarted and asks what it missed.
-            Event::Supervisor(msg) if *msg == crate::api::SupMsg::HostStateAsked => {
-                self.tell_spherelet(ctx)
-            }
-            other => unexpected(self.id, &other),
-        }
     }
 
     fn power_on<C: Context>(&mut self, vm: VmId, size: Resources, incarnation: u32, ctx: &mut C) {
@@ -337,6 +306,39 @@ impl Host {
             let delay = SimDuration(ctx.rng().sample(&f.mtbf));
             let generation = self.timer_generation;
             ctx.send(ctx.me(), delay, Event::FailureTimer { generation });
+        }
+    }
+}
+
+impl Actor for Host {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            Event::VmPowerOn { .. } | Event::VmPowerOff { .. } if self.isolated => {
+                self.deferred.push(event)
+            }
+            Event::HostIsolated { power_off } => self.isolate(power_off, ctx),
+            Event::HostReconnected { fenced } => self.reconnect(fenced, ctx),
+            Event::Start => self.arm_failure(ctx),
+            Event::VmPowerOn {
+                vm,
+                size,
+                incarnation,
+            } => self.power_on(vm, size, incarnation, ctx),
+            Event::VmPowerOff { vm } => self.power_off(vm, ctx),
+            Event::HostCrash => self.crash(ctx),
+            Event::HostRepair => self.repair(ctx),
+            Event::FailureTimer { generation } if generation == self.timer_generation => {
+                self.crash(ctx)
+            }
+            Event::RepairTimer { generation } if generation == self.timer_generation => {
+                self.repair(ctx)
+            }
+            Event::FailureTimer { .. } | Event::RepairTimer { .. } => {}
+            // Its Spherelet restarted and asks what it missed.
+            Event::Supervisor(msg) if *msg == crate::api::SupMsg::HostStateAsked => {
+                self.tell_spherelet(ctx)
+            }
+            other => unexpected(self.id, &other),
         }
     }
 }

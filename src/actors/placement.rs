@@ -14,7 +14,7 @@
 //! hosts (power-off on the old host first, power-on on the new one no
 //! earlier); it has entered when placement has nothing left on it.
 
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::msg::{PlaceRule, SupMsg};
 use crate::event::{Event, RejectReason};
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable};
@@ -267,41 +267,6 @@ impl Placement {
             _ => self.vms.prefetch_slot(vm),
         }
         None
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        if !self.releasing.is_empty() {
-            self.release_landed(ctx.now());
-        }
-        match event {
-            Event::VmRequested { vm, size } => self.request(vm, size, RestartPriority::Medium, ctx),
-            Event::VmRequestedWithPriority { vm, size, priority } => {
-                self.request(vm, size, RestartPriority::from_u8(priority), ctx)
-            }
-            Event::VmDeleteRequested { vm } => self.delete(vm, ctx),
-            Event::HostDown { host } | Event::HostUnreachable { host } => self.host_down(host, ctx),
-            Event::HostUp { host, incarnation } => {
-                let view = &mut self.hosts[host.0 as usize];
-                view.up = true;
-                view.incarnation = incarnation;
-                self.refresh(host);
-            }
-            Event::HaRestart { batch } => self.restart_batch(batch, ctx),
-            Event::MaintenanceBegin { host } => self.maintenance_begin(host, ctx),
-            Event::MaintenanceEnd { host } => {
-                self.hosts[host.0 as usize].maintenance = Maintenance::No;
-                self.refresh(host);
-            }
-            Event::Supervisor(msg) => match *msg {
-                SupMsg::Place { vm, size, rule } => self.request_constrained(vm, size, rule, ctx),
-                SupMsg::WorkloadsAsked => self.tell_workloads(ctx),
-                other => tracing::warn!(
-                    kind = other.kind(),
-                    "placement ignored an unexpected message"
-                ),
-            },
-            other => tracing::warn!(kind = other.kind(), "placement ignored an unexpected event"),
-        }
     }
 
     /// A Supervisor workload: placed by the DRS-like score among the hosts
@@ -803,6 +768,43 @@ impl Placement {
         self.migrated_from.insert(vm, HostId(entry.host));
         self.place_on(vm, moved, off_delay, ctx);
         ctx.note(Note::VmMigrated { vm });
+    }
+}
+
+impl Actor for Placement {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        if !self.releasing.is_empty() {
+            self.release_landed(ctx.now());
+        }
+        match event {
+            Event::VmRequested { vm, size } => self.request(vm, size, RestartPriority::Medium, ctx),
+            Event::VmRequestedWithPriority { vm, size, priority } => {
+                self.request(vm, size, RestartPriority::from_u8(priority), ctx)
+            }
+            Event::VmDeleteRequested { vm } => self.delete(vm, ctx),
+            Event::HostDown { host } | Event::HostUnreachable { host } => self.host_down(host, ctx),
+            Event::HostUp { host, incarnation } => {
+                let view = &mut self.hosts[host.0 as usize];
+                view.up = true;
+                view.incarnation = incarnation;
+                self.refresh(host);
+            }
+            Event::HaRestart { batch } => self.restart_batch(batch, ctx),
+            Event::MaintenanceBegin { host } => self.maintenance_begin(host, ctx),
+            Event::MaintenanceEnd { host } => {
+                self.hosts[host.0 as usize].maintenance = Maintenance::No;
+                self.refresh(host);
+            }
+            Event::Supervisor(msg) => match *msg {
+                SupMsg::Place { vm, size, rule } => self.request_constrained(vm, size, rule, ctx),
+                SupMsg::WorkloadsAsked => self.tell_workloads(ctx),
+                other => tracing::warn!(
+                    kind = other.kind(),
+                    "placement ignored an unexpected message"
+                ),
+            },
+            other => tracing::warn!(kind = other.kind(), "placement ignored an unexpected event"),
+        }
     }
 }
 

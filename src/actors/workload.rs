@@ -2,7 +2,7 @@
 //! hears back when its VMs are rejected or lost; the workload's requests
 //! themselves are external inputs fed by the runtime from a source.
 
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::event::Event;
 
 #[derive(Default)]
@@ -11,8 +11,10 @@ pub struct Workload {
     pub lost: u64,
 }
 
-impl Workload {
-    pub fn handle<C: Context>(&mut self, event: Event, _ctx: &mut C) {
+impl Workload {}
+
+impl Actor for Workload {
+    fn handle<C: Context>(&mut self, event: Event, _ctx: &mut C) {
         match event {
             Event::VmRejected { .. } => self.rejected += 1,
             Event::VmLost { .. } => self.lost += 1,

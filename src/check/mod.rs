@@ -439,6 +439,7 @@ mod tests {
             );
         }
     }
+    use crate::actor::Actor;
     use crate::actor::testing::TestCtx;
     use crate::actors::Host;
     use crate::event::Event;

@@ -14,7 +14,7 @@ use super::spherelet::Spherelet;
 use super::storage::Storage;
 use super::vm_operator::VmOperator;
 use super::wps::Wps;
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::event::Event;
 
 #[derive(Clone, Debug)]
@@ -36,8 +36,10 @@ pub enum SupActor {
     Guest(GuestCluster),
 }
 
-impl SupActor {
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+impl SupActor {}
+
+impl Actor for SupActor {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         match self {
             SupActor::ApiServer(a) => a.handle(event, ctx),
             SupActor::AuthProxy(a) => a.handle(event, ctx),

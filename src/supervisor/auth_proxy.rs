@@ -3,7 +3,7 @@
 //! namespace before it reaches the API server. A denial goes back to the
 //! caller as an `ApiDenied` record: the log is the audit trail.
 
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
 use crate::api::msg::SupMsg;
 use crate::api::notes::SupNote;
@@ -34,52 +34,6 @@ impl AuthProxy {
                 .iter()
                 .map(|n: &NamespaceConfig| (n.name.clone(), n.permissions.clone()))
                 .collect(),
-        }
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return;
-        };
-        let SupMsg::Call {
-            id,
-            user,
-            verb,
-            object,
-        } = *msg
-        else {
-            tracing::warn!(
-                kind = msg.kind(),
-                "auth proxy ignored an unexpected message"
-            );
-            return;
-        };
-        let caller = ctx.sender();
-        let kind = object.kind();
-        let namespace = object.meta.namespace.clone();
-        match self.authorize(&user, &verb, kind.cluster_scoped(), &namespace) {
-            Ok(()) => {
-                let msg = SupMsg::Authorized {
-                    id,
-                    caller,
-                    user,
-                    verb,
-                    object,
-                };
-                ctx.send(self.api_server, SimDuration::ZERO, msg.event());
-            }
-            Err(reason) => {
-                ctx.note(Note::Sup(SupNote::CallDenied));
-                let msg = SupMsg::Denied {
-                    id,
-                    user,
-                    verb,
-                    resource: kind.resource().to_string(),
-                    namespace,
-                    reason,
-                };
-                ctx.send(caller, SimDuration::ZERO, msg.event());
-            }
         }
     }
 
@@ -133,6 +87,54 @@ impl AuthProxy {
                 needed.name()
             )),
             Some(_) => Ok(()),
+        }
+    }
+}
+
+impl Actor for AuthProxy {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let Event::Supervisor(msg) = event else {
+            return;
+        };
+        let SupMsg::Call {
+            id,
+            user,
+            verb,
+            object,
+        } = *msg
+        else {
+            tracing::warn!(
+                kind = msg.kind(),
+                "auth proxy ignored an unexpected message"
+            );
+            return;
+        };
+        let caller = ctx.sender();
+        let kind = object.kind();
+        let namespace = object.meta.namespace.clone();
+        match self.authorize(&user, &verb, kind.cluster_scoped(), &namespace) {
+            Ok(()) => {
+                let msg = SupMsg::Authorized {
+                    id,
+                    caller,
+                    user,
+                    verb,
+                    object,
+                };
+                ctx.send(self.api_server, SimDuration::ZERO, msg.event());
+            }
+            Err(reason) => {
+                ctx.note(Note::Sup(SupNote::CallDenied));
+                let msg = SupMsg::Denied {
+                    id,
+                    user,
+                    verb,
+                    resource: kind.resource().to_string(),
+                    namespace,
+                    reason,
+                };
+                ctx.send(caller, SimDuration::ZERO, msg.event());
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! source (inputs) and the replies and denials come back here. Keeping the
 //! outcome of every call lets tests and the summary ask what happened to it.
 
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::msg::{ApiError, CallId, SupMsg};
 use crate::event::Event;
 use std::collections::BTreeMap;
@@ -24,8 +24,10 @@ impl Clients {
     pub fn outcomes(&self) -> &BTreeMap<CallId, CallOutcome> {
         &self.outcomes
     }
+}
 
-    pub fn handle<C: Context>(&mut self, event: Event, _ctx: &mut C) {
+impl Actor for Clients {
+    fn handle<C: Context>(&mut self, event: Event, _ctx: &mut C) {
         let Event::Supervisor(msg) = event else {
             return;
         };

@@ -28,7 +28,7 @@
 
 use super::actors::SupActor;
 use super::relist::WatchCache;
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::msg::{ApiError, SupMsg};
 use crate::api::notes::SupNote;
 use crate::event::Event;
@@ -123,36 +123,6 @@ impl Crashable {
 
     pub fn is_up(&self) -> bool {
         matches!(self.process, Process::Up)
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        if let Event::Supervisor(msg) = &event {
-            match **msg {
-                SupMsg::Crash => {
-                    ctx.note(Note::Sup(SupNote::Fault {
-                        kind: "process_crash",
-                    }));
-                    return self.crash();
-                }
-                SupMsg::Restart => return self.restart(ctx),
-                SupMsg::Hang => {
-                    ctx.note(Note::Sup(SupNote::Fault {
-                        kind: "process_hang",
-                    }));
-                    if self.is_up() {
-                        self.process = Process::Hung { inbox: Vec::new() };
-                    }
-                    return;
-                }
-                SupMsg::Unhang => return self.unhang(ctx),
-                _ => {}
-            }
-        }
-        match &mut self.process {
-            Process::Up => self.deliver(ctx.sender(), event, ctx),
-            Process::Down { .. } => refuse(&event, ctx),
-            Process::Hung { inbox } => inbox.push((ctx.sender(), event)),
-        }
     }
 
     fn deliver<C: Context>(&mut self, from: ActorId, event: Event, ctx: &mut C) {
@@ -262,6 +232,38 @@ impl Crashable {
         };
         for (from, event) in inbox {
             self.deliver(from, event, ctx);
+        }
+    }
+}
+
+impl Actor for Crashable {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        if let Event::Supervisor(msg) = &event {
+            match **msg {
+                SupMsg::Crash => {
+                    ctx.note(Note::Sup(SupNote::Fault {
+                        kind: "process_crash",
+                    }));
+                    return self.crash();
+                }
+                SupMsg::Restart => return self.restart(ctx),
+                SupMsg::Hang => {
+                    ctx.note(Note::Sup(SupNote::Fault {
+                        kind: "process_hang",
+                    }));
+                    if self.is_up() {
+                        self.process = Process::Hung { inbox: Vec::new() };
+                    }
+                    return;
+                }
+                SupMsg::Unhang => return self.unhang(ctx),
+                _ => {}
+            }
+        }
+        match &mut self.process {
+            Process::Up => self.deliver(ctx.sender(), event, ctx),
+            Process::Down { .. } => refuse(&event, ctx),
+            Process::Hung { inbox } => inbox.push((ctx.sender(), event)),
         }
     }
 }

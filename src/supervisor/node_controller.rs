@@ -13,7 +13,7 @@
 
 use super::calls::Calls;
 use super::scheduling::{not_ready_taint, tolerated};
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
@@ -78,35 +78,6 @@ impl NodeController {
 
     pub fn node(&self, host: HostId) -> Option<&NodeState> {
         self.nodes.get(&host)
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let msg = match event {
-            Event::Supervisor(msg) => msg,
-            Event::Start => return self.restarted(ctx),
-            _ => return,
-        };
-        match *msg {
-            SupMsg::Heartbeat { host } => self.heartbeat(host, ctx),
-            SupMsg::NodeCheck { host, generation } => self.check(host, generation, ctx),
-            SupMsg::Changed {
-                object, deleted, ..
-            } => {
-                self.observe(object, deleted, ctx);
-                if std::mem::take(&mut self.api_down) {
-                    self.reconcile_all(ctx);
-                }
-            }
-            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            // Its own restart: status writes and evictions whose answer was
-            // lost are made again when due.
-            SupMsg::Restart => {
-                self.calls.abandon();
-                self.status_inflight.clear();
-                self.evicting.clear();
-            }
-            _ => {}
-        }
     }
 
     /// At time 0 and after a process restart: timers were lost, and the
@@ -334,6 +305,37 @@ impl NodeController {
             if self.nodes[&host].evicted {
                 self.evict(host, ctx);
             }
+        }
+    }
+}
+
+impl Actor for NodeController {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            Event::Start => return self.restarted(ctx),
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Heartbeat { host } => self.heartbeat(host, ctx),
+            SupMsg::NodeCheck { host, generation } => self.check(host, generation, ctx),
+            SupMsg::Changed {
+                object, deleted, ..
+            } => {
+                self.observe(object, deleted, ctx);
+                if std::mem::take(&mut self.api_down) {
+                    self.reconcile_all(ctx);
+                }
+            }
+            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: status writes and evictions whose answer was
+            // lost are made again when due.
+            SupMsg::Restart => {
+                self.calls.abandon();
+                self.status_inflight.clear();
+                self.evicting.clear();
+            }
+            _ => {}
         }
     }
 }

@@ -7,7 +7,7 @@
 //! never in a loop at one instant.
 
 use super::calls::{Calls, Wakeup, backoff};
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::Addrs;
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
@@ -86,31 +86,6 @@ impl ReplicaSetController {
             .filter(|c| matches!(c, Call::Create { set: s, pod } if s == set && !self.pods.contains_key(pod)))
             .count();
         created + inflight
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let msg = match event {
-            Event::Supervisor(msg) => msg,
-            // After a process restart the backoff timer was lost.
-            Event::Start => {
-                self.wakeup = Wakeup::default();
-                return self.reconcile_all(ctx);
-            }
-            _ => return,
-        };
-        match *msg {
-            SupMsg::Changed {
-                object, deleted, ..
-            } => self.observe(object, deleted, ctx),
-            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            // Its own restart: creates and deletes whose answer was lost
-            // no longer count; the relist shows what they did.
-            SupMsg::Restart => drop(self.calls.abandon()),
-            SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
-                self.reconcile_all(ctx)
-            }
-            _ => {}
-        }
     }
 
     fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
@@ -267,6 +242,33 @@ impl ReplicaSetController {
         let op = SystemOp::Delete(pod);
         self.calls
             .send(self.addrs.api_server, op, Call::Delete, ctx);
+    }
+}
+
+impl Actor for ReplicaSetController {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // After a process restart the backoff timer was lost.
+            Event::Start => {
+                self.wakeup = Wakeup::default();
+                return self.reconcile_all(ctx);
+            }
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Changed {
+                object, deleted, ..
+            } => self.observe(object, deleted, ctx),
+            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: creates and deletes whose answer was lost
+            // no longer count; the relist shows what they did.
+            SupMsg::Restart => drop(self.calls.abandon()),
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
+                self.reconcile_all(ctx)
+            }
+            _ => {}
+        }
     }
 }
 

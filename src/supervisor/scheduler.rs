@@ -11,7 +11,7 @@
 
 use super::calls::{Calls, Wakeup, backoff};
 use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::Addrs;
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
@@ -118,46 +118,6 @@ impl Scheduler {
     /// Pods waiting to be retried.
     pub fn unschedulable(&self) -> impl Iterator<Item = &ObjectKey> {
         self.waiting.keys()
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let msg = match event {
-            Event::Supervisor(msg) => msg,
-            // After a process restart the backoff timer was lost.
-            Event::Start => {
-                self.wakeup = Wakeup::default();
-                return self.pass(false, ctx);
-            }
-            _ => return,
-        };
-        match *msg {
-            SupMsg::Changed {
-                object, deleted, ..
-            } => {
-                let relevant = self.observe(object, deleted, ctx.now());
-                self.pass(relevant, ctx);
-            }
-            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            // Its own restart: binds whose answer was lost are no longer
-            // assumed; the relist says whether they took.
-            SupMsg::Restart => {
-                for (pod, node) in self.calls.abandon() {
-                    if node.is_some() {
-                        self.assumed.remove(&pod);
-                    }
-                }
-            }
-            SupMsg::DatastoreFailed { datastore } => {
-                self.failed_datastores.insert(datastore);
-            }
-            // Pods that waited for it are tried again now.
-            SupMsg::DatastoreRepaired { datastore } => {
-                let repaired = self.failed_datastores.remove(&datastore);
-                self.pass(repaired, ctx);
-            }
-            SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
-            _ => {}
-        }
     }
 
     /// Updates the cache; true when the change may let a waiting pod fit.
@@ -428,6 +388,48 @@ impl Scheduler {
             views[i].requested_nonzero += reservation;
         }
         views
+    }
+}
+
+impl Actor for Scheduler {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // After a process restart the backoff timer was lost.
+            Event::Start => {
+                self.wakeup = Wakeup::default();
+                return self.pass(false, ctx);
+            }
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Changed {
+                object, deleted, ..
+            } => {
+                let relevant = self.observe(object, deleted, ctx.now());
+                self.pass(relevant, ctx);
+            }
+            SupMsg::Reply { id, result } => self.replied(id, result, ctx),
+            // Its own restart: binds whose answer was lost are no longer
+            // assumed; the relist says whether they took.
+            SupMsg::Restart => {
+                for (pod, node) in self.calls.abandon() {
+                    if node.is_some() {
+                        self.assumed.remove(&pod);
+                    }
+                }
+            }
+            SupMsg::DatastoreFailed { datastore } => {
+                self.failed_datastores.insert(datastore);
+            }
+            // Pods that waited for it are tried again now.
+            SupMsg::DatastoreRepaired { datastore } => {
+                let repaired = self.failed_datastores.remove(&datastore);
+                self.pass(repaired, ctx);
+            }
+            SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
+            _ => {}
+        }
     }
 }
 

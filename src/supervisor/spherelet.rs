@@ -13,7 +13,7 @@
 //! the same way (a pod object must not stay Running with no CRX).
 
 use super::calls::Calls;
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
@@ -117,45 +117,6 @@ impl Spherelet {
 
     fn node_name(&self) -> String {
         self.node().to_string()
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        match event {
-            // At time 0, and again after a process restart (its timers
-            // were lost with the process).
-            Event::Start => self.start(ctx),
-            Event::Supervisor(msg) => match *msg {
-                // Early: armed before a process restart, superseded.
-                SupMsg::HeartbeatTimer if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) => {
-                    self.heartbeat_due = None;
-                    self.heartbeat(ctx);
-                }
-                SupMsg::HostState { up, reachable } => self.host_state(up, reachable, ctx),
-                SupMsg::StartPod { pod, vm, run_for } => self.start_pod(pod, vm, run_for, ctx),
-                SupMsg::StopPod { pod } => {
-                    self.pods.remove(&pod);
-                }
-                SupMsg::CrxsPoweredOff { vms } => self.crxs_gone(&vms, CRX_FENCED, ctx),
-                SupMsg::CrxStartsDropped { vms } => self.crxs_gone(&vms, CRX_NEVER_STARTED, ctx),
-                SupMsg::SphereletPods { pods, lost } => self.sync_pods(pods, lost, ctx),
-                SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
-                SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
-                SupMsg::Reply { id, result } => self.replied(id, result),
-                // Its own restart: writes whose answer was lost are sent
-                // again at the next heartbeat (registration redoes itself),
-                // which waits for the host's state.
-                SupMsg::Restart => {
-                    self.asking_host = true;
-                    let lost = self.calls.abandon();
-                    let lost = lost
-                        .into_iter()
-                        .filter(|op| !matches!(op, SystemOp::Create(_)));
-                    self.outbox.extend(lost);
-                }
-                _ => {}
-            },
-            _ => {}
-        }
     }
 
     fn start<C: Context>(&mut self, ctx: &mut C) {
@@ -422,6 +383,47 @@ impl Spherelet {
             }
             // The pod is gone (evicted, deleted): nothing to report.
             Err(_) => {}
+        }
+    }
+}
+
+impl Actor for Spherelet {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            // At time 0, and again after a process restart (its timers
+            // were lost with the process).
+            Event::Start => self.start(ctx),
+            Event::Supervisor(msg) => match *msg {
+                // Early: armed before a process restart, superseded.
+                SupMsg::HeartbeatTimer if self.heartbeat_due.is_some_and(|d| d <= ctx.now()) => {
+                    self.heartbeat_due = None;
+                    self.heartbeat(ctx);
+                }
+                SupMsg::HostState { up, reachable } => self.host_state(up, reachable, ctx),
+                SupMsg::StartPod { pod, vm, run_for } => self.start_pod(pod, vm, run_for, ctx),
+                SupMsg::StopPod { pod } => {
+                    self.pods.remove(&pod);
+                }
+                SupMsg::CrxsPoweredOff { vms } => self.crxs_gone(&vms, CRX_FENCED, ctx),
+                SupMsg::CrxStartsDropped { vms } => self.crxs_gone(&vms, CRX_NEVER_STARTED, ctx),
+                SupMsg::SphereletPods { pods, lost } => self.sync_pods(pods, lost, ctx),
+                SupMsg::PodBooted { pod, generation } => self.booted(pod, generation, ctx),
+                SupMsg::PodFinished { pod, generation } => self.finished(pod, generation, ctx),
+                SupMsg::Reply { id, result } => self.replied(id, result),
+                // Its own restart: writes whose answer was lost are sent
+                // again at the next heartbeat (registration redoes itself),
+                // which waits for the host's state.
+                SupMsg::Restart => {
+                    self.asking_host = true;
+                    let lost = self.calls.abandon();
+                    let lost = lost
+                        .into_iter()
+                        .filter(|op| !matches!(op, SystemOp::Create(_)));
+                    self.outbox.extend(lost);
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
 }

@@ -11,7 +11,7 @@
 //! config).
 
 use super::api_server::admission::format_bytes;
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::Addrs;
 use crate::api::msg::SupMsg;
 use crate::event::Event;
@@ -75,43 +75,6 @@ impl Storage {
 
     pub fn datastore(&self, name: &str) -> Option<&DatastoreUsage> {
         self.datastores.iter().find(|d| d.name == name)
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return; // Start: nothing to arm
-        };
-        match *msg {
-            SupMsg::VolumeRequest {
-                ticket,
-                storage_policy,
-                bytes,
-            } => {
-                let reply = match self.provision(&storage_policy, bytes) {
-                    Ok(datastore) => SupMsg::VolumeGranted { ticket, datastore },
-                    Err(reason) => SupMsg::VolumeRefused { ticket, reason },
-                };
-                ctx.send(ctx.sender(), SimDuration::ZERO, reply.event());
-            }
-            SupMsg::VolumeRelease { datastore, bytes } => {
-                if !self.release(&datastore, bytes) {
-                    tracing::warn!(%datastore, bytes, "cns: release on an unknown datastore");
-                }
-            }
-            SupMsg::DatastoreFailed { datastore } => self.set_failed(datastore, true, ctx),
-            SupMsg::DatastoreRepaired { datastore } => self.set_failed(datastore, false, ctx),
-            SupMsg::DatastoreHealth => {
-                for d in &self.datastores {
-                    let datastore = d.name.clone();
-                    let msg = match d.failed {
-                        true => SupMsg::DatastoreFailed { datastore },
-                        false => SupMsg::DatastoreRepaired { datastore },
-                    };
-                    ctx.send(ctx.sender(), SimDuration::ZERO, msg.event());
-                }
-            }
-            other => tracing::warn!(kind = other.kind(), "cns ignored an unexpected message"),
-        }
     }
 
     /// A datastore fails or comes back. Its volumes stay allocated (their
@@ -190,6 +153,45 @@ impl Storage {
                 true
             }
             None => false,
+        }
+    }
+}
+
+impl Actor for Storage {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let Event::Supervisor(msg) = event else {
+            return; // Start: nothing to arm
+        };
+        match *msg {
+            SupMsg::VolumeRequest {
+                ticket,
+                storage_policy,
+                bytes,
+            } => {
+                let reply = match self.provision(&storage_policy, bytes) {
+                    Ok(datastore) => SupMsg::VolumeGranted { ticket, datastore },
+                    Err(reason) => SupMsg::VolumeRefused { ticket, reason },
+                };
+                ctx.send(ctx.sender(), SimDuration::ZERO, reply.event());
+            }
+            SupMsg::VolumeRelease { datastore, bytes } => {
+                if !self.release(&datastore, bytes) {
+                    tracing::warn!(%datastore, bytes, "cns: release on an unknown datastore");
+                }
+            }
+            SupMsg::DatastoreFailed { datastore } => self.set_failed(datastore, true, ctx),
+            SupMsg::DatastoreRepaired { datastore } => self.set_failed(datastore, false, ctx),
+            SupMsg::DatastoreHealth => {
+                for d in &self.datastores {
+                    let datastore = d.name.clone();
+                    let msg = match d.failed {
+                        true => SupMsg::DatastoreFailed { datastore },
+                        false => SupMsg::DatastoreRepaired { datastore },
+                    };
+                    ctx.send(ctx.sender(), SimDuration::ZERO, msg.event());
+                }
+            }
+            other => tracing::warn!(kind = other.kind(), "cns ignored an unexpected message"),
         }
     }
 }

@@ -16,7 +16,7 @@
 
 use super::calls::Calls;
 use super::scheduling::effective_requests;
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, IdRange, workload_id};
 use crate::api::msg::{PlaceRule, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
@@ -89,63 +89,6 @@ impl Wps {
     /// The CRX of each pod WPS handles, in key order.
     pub fn crxs(&self) -> impl Iterator<Item = (&ObjectKey, &Crx)> {
         self.crxs.iter()
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let msg = match event {
-            Event::Supervisor(msg) => msg,
-            // Caught up after a restart: every Spherelet is sent its list,
-            // as if it had asked (an ask made while WPS was down was lost,
-            // and one made before may have missed a CRX lost meanwhile).
-            Event::Start if std::mem::take(&mut self.restarted) => {
-                for host in 0..self.addrs.spherelets.len() {
-                    self.restart_pods_on(HostId(host as u32), ctx);
-                }
-                return;
-            }
-            _ => return,
-        };
-        match *msg {
-            SupMsg::Changed {
-                object, deleted, ..
-            } => self.observe(object, deleted, ctx),
-            SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
-            SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
-            SupMsg::Displaced { vm } => self.displaced(vm),
-            SupMsg::Workloads { held } => self.still_held(&held),
-            SupMsg::Reply { id, result } => {
-                // A refused un-bind or Failed write is made again at the
-                // pod's next watch event (the relist after the control
-                // plane's return).
-                let Some(key) = self.calls.reply(id) else {
-                    return;
-                };
-                if let Some(c) = self.crxs.get_mut(&key) {
-                    c.write_inflight = false;
-                    if result.is_ok() && c.state == CrxState::Unbinding {
-                        // Its watch event came first: nothing left to do.
-                        self.crxs.remove(&key);
-                    }
-                }
-            }
-            SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
-            SupMsg::SphereletRestarted { host } => self.restart_pods_on(host, ctx),
-            // Its own restart: un-binds and Failed writes whose answer was
-            // lost are made again.
-            SupMsg::Restart => {
-                self.restarted = true;
-                for key in self.calls.abandon() {
-                    if let Some(c) = self.crxs.get_mut(&key) {
-                        c.write_inflight = false;
-                    }
-                    self.write_status(&key, ctx);
-                }
-            }
-            SupMsg::DatastoreRepaired { datastore } => {
-                self.failed_datastores.remove(&datastore);
-            }
-            _ => {}
-        }
     }
 
     fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
@@ -396,6 +339,65 @@ impl Wps {
         if matches!(state, CrxState::Started | CrxState::Lost) {
             let msg = SupMsg::StopPod { pod: key.clone() };
             ctx.send(self.addrs.spherelet(host), SimDuration::ZERO, msg.event());
+        }
+    }
+}
+
+impl Actor for Wps {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Supervisor(msg) => msg,
+            // Caught up after a restart: every Spherelet is sent its list,
+            // as if it had asked (an ask made while WPS was down was lost,
+            // and one made before may have missed a CRX lost meanwhile).
+            Event::Start if std::mem::take(&mut self.restarted) => {
+                for host in 0..self.addrs.spherelets.len() {
+                    self.restart_pods_on(HostId(host as u32), ctx);
+                }
+                return;
+            }
+            _ => return,
+        };
+        match *msg {
+            SupMsg::Changed {
+                object, deleted, ..
+            } => self.observe(object, deleted, ctx),
+            SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
+            SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
+            SupMsg::Displaced { vm } => self.displaced(vm),
+            SupMsg::Workloads { held } => self.still_held(&held),
+            SupMsg::Reply { id, result } => {
+                // A refused un-bind or Failed write is made again at the
+                // pod's next watch event (the relist after the control
+                // plane's return).
+                let Some(key) = self.calls.reply(id) else {
+                    return;
+                };
+                if let Some(c) = self.crxs.get_mut(&key) {
+                    c.write_inflight = false;
+                    if result.is_ok() && c.state == CrxState::Unbinding {
+                        // Its watch event came first: nothing left to do.
+                        self.crxs.remove(&key);
+                    }
+                }
+            }
+            SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
+            SupMsg::SphereletRestarted { host } => self.restart_pods_on(host, ctx),
+            // Its own restart: un-binds and Failed writes whose answer was
+            // lost are made again.
+            SupMsg::Restart => {
+                self.restarted = true;
+                for key in self.calls.abandon() {
+                    if let Some(c) = self.crxs.get_mut(&key) {
+                        c.write_inflight = false;
+                    }
+                    self.write_status(&key, ctx);
+                }
+            }
+            SupMsg::DatastoreRepaired { datastore } => {
+                self.failed_datastores.remove(&datastore);
+            }
+            _ => {}
         }
     }
 }

@@ -9,7 +9,7 @@
 pub mod admission;
 pub mod control_plane;
 
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, IdRange, workload_id};
 use crate::api::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
@@ -144,18 +144,6 @@ impl ApiServer {
             self.control_plane.running(),
             self.control_plane.members.len(),
         )
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        match event {
-            Event::Start => self.start(ctx),
-            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
-            Event::VmLost { vm } => self.member_lost(vm, ctx),
-            other => tracing::warn!(
-                kind = other.kind(),
-                "api server ignored an unexpected event"
-            ),
-        }
     }
 
     fn handle_msg<C: Context>(&mut self, msg: SupMsg, ctx: &mut C) {
@@ -351,9 +339,7 @@ impl ApiServer {
     fn create<C: Context>(&mut self, caller: ActorId, id: CallId, mut object: Object, ctx: &mut C) {
         let key = object.key();
         let ns = self.namespaces.get(&key.namespace);
-        let checked = if self.objects.contains_key(&key)
-            || self.pending_keys.contains(&key)
-        {
+        let checked = if self.objects.contains_key(&key) || self.pending_keys.contains(&key) {
             Err(ApiError::AlreadyExists(format!(
                 "{} {} already exists",
                 key.kind.resource(),
@@ -849,6 +835,20 @@ impl ApiServer {
             for object in self.objects.values() {
                 self.publish(rv, object, false, ctx);
             }
+        }
+    }
+}
+
+impl Actor for ApiServer {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            Event::Start => self.start(ctx),
+            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
+            Event::VmLost { vm } => self.member_lost(vm, ctx),
+            other => tracing::warn!(
+                kind = other.kind(),
+                "api server ignored an unexpected event"
+            ),
         }
     }
 }

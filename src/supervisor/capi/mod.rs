@@ -27,7 +27,7 @@ mod lifecycle;
 pub mod machine;
 pub mod rollout;
 
-use crate::actor::{Context, Note};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
 use crate::api::msg::{CallId, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
@@ -135,14 +135,6 @@ impl Capi {
             .keys()
             .find(|k| self.guest(k) == Some(actor))
             .cloned()
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        match event {
-            Event::Start => self.started(ctx),
-            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
-            other => tracing::warn!(kind = other.kind(), "capi ignored an event"),
-        }
     }
 
     fn handle_msg<C: Context>(&mut self, msg: SupMsg, ctx: &mut C) {
@@ -676,6 +668,16 @@ impl Capi {
             self.clusters.remove(tkc);
         } else {
             self.write_status(tkc, ctx);
+        }
+    }
+}
+
+impl Actor for Capi {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            Event::Start => self.started(ctx),
+            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
+            other => tracing::warn!(kind = other.kind(), "capi ignored an event"),
         }
     }
 }

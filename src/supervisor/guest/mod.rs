@@ -20,7 +20,7 @@ pub mod place;
 mod tests;
 
 use super::scheduling::{Labels, effective_requests};
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::msg::{GuestTimer, SupMsg};
 use crate::api::objects::{NodePool, PodSpec, TanzuKubernetesCluster};
 use crate::event::Event;
@@ -179,60 +179,6 @@ impl GuestCluster {
     /// The guest's API answers once a control-plane node is Ready.
     pub fn api_available(&self) -> bool {
         self.nodes.values().any(|n| n.control_plane && n.ready)
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let msg = match event {
-            Event::Start => {
-                self.restart_timers(ctx);
-                return;
-            }
-            Event::Supervisor(msg) => *msg,
-            _ => return,
-        };
-        match msg {
-            SupMsg::GuestNodeUp {
-                node,
-                pool,
-                control_plane,
-                capacity,
-            } => self.node_up(node, pool, control_plane, capacity),
-            SupMsg::GuestNodeDown { node } => self.node_down(&node, ctx),
-            SupMsg::GuestDrain { node } => {
-                let disrupted = self.drain(&node);
-                ctx.send(
-                    ctx.sender(),
-                    SimDuration::ZERO,
-                    SupMsg::GuestNodeDrained { node, disrupted }.event(),
-                );
-            }
-            SupMsg::GuestNodeGone { node } => {
-                if self.nodes.remove(&node).is_some() {
-                    self.counters.evicted += self.unbind_node(&node) as u64;
-                }
-            }
-            SupMsg::GuestCall {
-                id,
-                verb,
-                object,
-                user: _,
-            } => {
-                let result = self.call(verb, object);
-                match &result {
-                    Ok(_) => self.counters.calls_accepted += 1,
-                    Err(_) => self.counters.calls_refused += 1,
-                }
-                ctx.send(
-                    ctx.sender(),
-                    SimDuration::ZERO,
-                    SupMsg::Reply { id, result }.event(),
-                );
-            }
-            SupMsg::GuestTimer(timer) => self.timer(timer, ctx),
-            _ => return,
-        }
-        self.schedule(ctx);
-        self.arm_scan(ctx);
     }
 
     fn node_up(&mut self, name: String, pool: String, control_plane: bool, capacity: Resources) {
@@ -554,5 +500,61 @@ impl GuestCluster {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+}
+
+impl Actor for GuestCluster {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let msg = match event {
+            Event::Start => {
+                self.restart_timers(ctx);
+                return;
+            }
+            Event::Supervisor(msg) => *msg,
+            _ => return,
+        };
+        match msg {
+            SupMsg::GuestNodeUp {
+                node,
+                pool,
+                control_plane,
+                capacity,
+            } => self.node_up(node, pool, control_plane, capacity),
+            SupMsg::GuestNodeDown { node } => self.node_down(&node, ctx),
+            SupMsg::GuestDrain { node } => {
+                let disrupted = self.drain(&node);
+                ctx.send(
+                    ctx.sender(),
+                    SimDuration::ZERO,
+                    SupMsg::GuestNodeDrained { node, disrupted }.event(),
+                );
+            }
+            SupMsg::GuestNodeGone { node } => {
+                if self.nodes.remove(&node).is_some() {
+                    self.counters.evicted += self.unbind_node(&node) as u64;
+                }
+            }
+            SupMsg::GuestCall {
+                id,
+                verb,
+                object,
+                user: _,
+            } => {
+                let result = self.call(verb, object);
+                match &result {
+                    Ok(_) => self.counters.calls_accepted += 1,
+                    Err(_) => self.counters.calls_refused += 1,
+                }
+                ctx.send(
+                    ctx.sender(),
+                    SimDuration::ZERO,
+                    SupMsg::Reply { id, result }.event(),
+                );
+            }
+            SupMsg::GuestTimer(timer) => self.timer(timer, ctx),
+            _ => return,
+        }
+        self.schedule(ctx);
+        self.arm_scan(ctx);
     }
 }

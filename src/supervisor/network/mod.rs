@@ -10,7 +10,7 @@
 
 pub mod pool;
 
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::Addrs;
 use crate::api::msg::SupMsg;
 use crate::event::Event;
@@ -97,31 +97,6 @@ impl Network {
         }
     }
 
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        let Event::Supervisor(msg) = event else {
-            return; // Start: nothing to arm
-        };
-        match *msg {
-            SupMsg::IpRequest {
-                ticket,
-                namespace,
-                vip,
-            } => {
-                let reply = match self.allocate(&namespace, vip) {
-                    Ok(ip) => SupMsg::IpGranted { ticket, ip },
-                    Err(reason) => SupMsg::IpRefused { ticket, reason },
-                };
-                ctx.send(ctx.sender(), SimDuration::ZERO, reply.event());
-            }
-            SupMsg::IpRelease { namespace, ip, vip } => {
-                if !self.release(&namespace, &ip, vip) {
-                    tracing::warn!(%namespace, %ip, vip, "nsx: release of an address not in use");
-                }
-            }
-            other => tracing::warn!(kind = other.kind(), "nsx ignored an unexpected message"),
-        }
-    }
-
     /// An address (or VIP) as text, or the reason there is none.
     pub fn allocate(&mut self, namespace: &str, vip: bool) -> Result<String, String> {
         if vip {
@@ -156,6 +131,33 @@ impl Network {
         self.segments
             .get_mut(namespace)
             .is_some_and(|s| s.pool.release(ip))
+    }
+}
+
+impl Actor for Network {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        let Event::Supervisor(msg) = event else {
+            return; // Start: nothing to arm
+        };
+        match *msg {
+            SupMsg::IpRequest {
+                ticket,
+                namespace,
+                vip,
+            } => {
+                let reply = match self.allocate(&namespace, vip) {
+                    Ok(ip) => SupMsg::IpGranted { ticket, ip },
+                    Err(reason) => SupMsg::IpRefused { ticket, reason },
+                };
+                ctx.send(ctx.sender(), SimDuration::ZERO, reply.event());
+            }
+            SupMsg::IpRelease { namespace, ip, vip } => {
+                if !self.release(&namespace, &ip, vip) {
+                    tracing::warn!(%namespace, %ip, vip, "nsx: release of an address not in use");
+                }
+            }
+            other => tracing::warn!(kind = other.kind(), "nsx ignored an unexpected message"),
+        }
     }
 }
 

@@ -29,7 +29,7 @@
 pub mod rule;
 pub mod status;
 
-use crate::actor::Context;
+use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, IdRange, workload_id};
 use crate::api::msg::{CallId, PlaceRule, SupMsg};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
@@ -193,21 +193,6 @@ impl VmOperator {
     /// The current workload id of a VirtualMachine, when it has one.
     pub fn workload_of(&self, key: &ObjectKey) -> Option<VmId> {
         self.vms.get(key)?.life.workload().map(|(vm, _)| vm)
-    }
-
-    pub fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
-        match event {
-            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
-            Event::VmLost { vm } => self.lost(vm, ctx),
-            // Defensive: placement's plain refusals, should it use them.
-            Event::VmRejected { vm } => self.place_failed(vm, "no host has room".into(), ctx),
-            Event::VmRefused { vm, reason } => {
-                let why = format!("refused by placement: {}", reason.name());
-                self.place_failed(vm, why, ctx)
-            }
-            Event::Start => self.started(ctx),
-            other => tracing::warn!(kind = other.kind(), "vm operator ignored an event"),
-        }
     }
 
     fn handle_msg<C: Context>(&mut self, msg: SupMsg, ctx: &mut C) {
@@ -696,6 +681,23 @@ impl VmOperator {
         let op = s.desired.op(key);
         let msg = SupMsg::System { id, op };
         ctx.send(self.addrs.api_server, SimDuration::ZERO, msg.event());
+    }
+}
+
+impl Actor for VmOperator {
+    fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
+        match event {
+            Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
+            Event::VmLost { vm } => self.lost(vm, ctx),
+            // Defensive: placement's plain refusals, should it use them.
+            Event::VmRejected { vm } => self.place_failed(vm, "no host has room".into(), ctx),
+            Event::VmRefused { vm, reason } => {
+                let why = format!("refused by placement: {}", reason.name());
+                self.place_failed(vm, why, ctx)
+            }
+            Event::Start => self.started(ctx),
+            other => tracing::warn!(kind = other.kind(), "vm operator ignored an event"),
+        }
     }
 }
 
