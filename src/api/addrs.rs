@@ -5,20 +5,91 @@ use super::objects::{Kind, ObjectKey};
 use crate::model::{ActorId, HostId};
 use std::collections::BTreeMap;
 
+/// The Supervisor's control-plane parts, in the order of their actor ids.
+///
+/// **Adding a part** takes three edits: a variant here and its row in
+/// [`PARTS`]; its actor in `supervisor/` with a `SupActor` variant; and its
+/// arm in `world::supervisor::part_actor`. Addresses, names, fault targets
+/// and the test fixtures follow from the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    ApiServer,
+    AuthProxy,
+    Scheduler,
+    NodeController,
+    ReplicaSetController,
+    VmOperator,
+    Wps,
+    Network,
+    Storage,
+    Capi,
+}
+
+/// One row per part, in `Part` order: the part, its actor's name (its
+/// random stream's key, so never renamed), and the name a
+/// `control-plane-crash` fault gives it (`None`: no fault names it).
+pub const PARTS: [(Part, &str, Option<&str>); 10] = [
+    (Part::ApiServer, "supervisor/api-server", Some("api-server")),
+    (Part::AuthProxy, "supervisor/auth-proxy", None),
+    (Part::Scheduler, "supervisor/scheduler", Some("scheduler")),
+    (
+        Part::NodeController,
+        "supervisor/node-controller",
+        Some("node-controller"),
+    ),
+    (
+        Part::ReplicaSetController,
+        "supervisor/replicaset-controller",
+        Some("replicaset-controller"),
+    ),
+    (
+        Part::VmOperator,
+        "supervisor/vm-operator",
+        Some("vm-operator"),
+    ),
+    (Part::Wps, "supervisor/wps", Some("wps")),
+    (Part::Network, "supervisor/network", None),
+    (Part::Storage, "supervisor/storage", None),
+    (Part::Capi, "supervisor/capi", Some("capi")),
+];
+
+impl Part {
+    pub const ALL: [Part; PARTS.len()] = {
+        let mut all = [Part::ApiServer; PARTS.len()];
+        let mut i = 0;
+        while i < PARTS.len() {
+            all[i] = PARTS[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    /// The part's actor name, `supervisor/<part>`.
+    pub fn name(self) -> &'static str {
+        PARTS[self as usize].1
+    }
+
+    /// The name a `control-plane-crash` fault gives the part.
+    pub fn component(self) -> Option<&'static str> {
+        PARTS[self as usize].2
+    }
+
+    /// The part a fault's component name means.
+    pub fn of_component(name: &str) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.component() == Some(name))
+    }
+
+    /// The names a `control-plane-crash` may give, in part order.
+    pub fn components() -> Vec<&'static str> {
+        Part::ALL.iter().filter_map(|p| p.component()).collect()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Addrs {
     pub placement: ActorId,
-    pub api_server: ActorId,
-    pub auth_proxy: ActorId,
-    pub scheduler: ActorId,
-    pub node_controller: ActorId,
-    pub replicaset_controller: ActorId,
-    pub vm_operator: ActorId,
-    pub wps: ActorId,
-    pub network: ActorId,
-    pub storage: ActorId,
-    /// The Cluster API controllers (guest clusters' machines).
-    pub capi: ActorId,
+    /// The control-plane parts' actors, by `Part` (see `Index<Part>`).
+    parts: [ActorId; PARTS.len()],
     /// The actor that speaks for the scenario's users (gets their replies).
     pub clients: ActorId,
     /// One Spherelet per host, indexed by `HostId`.
@@ -29,7 +100,43 @@ pub struct Addrs {
     pub guests: BTreeMap<ObjectKey, ActorId>,
 }
 
+impl std::ops::Index<Part> for Addrs {
+    type Output = ActorId;
+    fn index(&self, part: Part) -> &ActorId {
+        &self.parts[part as usize]
+    }
+}
+
 impl Addrs {
+    /// The world's layout from actor `first` on: the parts in `Part` order,
+    /// a Spherelet per host, the clients, then one actor per guest cluster.
+    pub fn laid_out(
+        placement: ActorId,
+        first: ActorId,
+        host_names: Vec<String>,
+        guests: impl IntoIterator<Item = ObjectKey>,
+    ) -> Addrs {
+        let id = |i: usize| ActorId(first.0 + i as u32);
+        let (parts, hosts) = (PARTS.len(), host_names.len());
+        Addrs {
+            placement,
+            parts: std::array::from_fn(id),
+            spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
+            clients: id(parts + hosts),
+            guests: guests
+                .into_iter()
+                .enumerate()
+                .map(|(i, key)| (key, id(parts + hosts + 1 + i)))
+                .collect(),
+            host_names,
+        }
+    }
+
+    /// The part whose actor is `actor`, if one is.
+    pub fn part_of(&self, actor: ActorId) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| self[*p] == actor)
+    }
+
     pub fn spherelet(&self, host: HostId) -> ActorId {
         self.spherelets[host.0 as usize]
     }
@@ -61,7 +168,7 @@ impl Addrs {
     /// informers each controller would open).
     /// The parts CNS tells when a datastore fails or is repaired.
     pub fn datastore_listeners(&self) -> [ActorId; 3] {
-        [self.scheduler, self.wps, self.vm_operator]
+        [Part::Scheduler, Part::Wps, Part::VmOperator].map(|p| self[p])
     }
 
     /// Whether `actor` is told of changes to some kind of object.
@@ -72,21 +179,33 @@ impl Addrs {
     pub fn watchers(&self, kind: Kind) -> Vec<ActorId> {
         match kind {
             Kind::Pod => vec![
-                self.scheduler,
-                self.wps,
-                self.replicaset_controller,
-                self.node_controller,
+                self[Part::Scheduler],
+                self[Part::Wps],
+                self[Part::ReplicaSetController],
+                self[Part::NodeController],
             ],
-            Kind::Node => vec![self.scheduler, self.node_controller],
-            Kind::ReplicaSet => vec![self.replicaset_controller],
-            Kind::VirtualMachine => vec![self.vm_operator, self.scheduler, self.capi],
-            Kind::VirtualMachineClass => vec![self.vm_operator, self.scheduler, self.capi],
-            Kind::PersistentVolumeClaim => vec![self.vm_operator, self.wps, self.scheduler],
+            Kind::Node => vec![self[Part::Scheduler], self[Part::NodeController]],
+            Kind::ReplicaSet => vec![self[Part::ReplicaSetController]],
+            Kind::VirtualMachine => vec![
+                self[Part::VmOperator],
+                self[Part::Scheduler],
+                self[Part::Capi],
+            ],
+            Kind::VirtualMachineClass => vec![
+                self[Part::VmOperator],
+                self[Part::Scheduler],
+                self[Part::Capi],
+            ],
+            Kind::PersistentVolumeClaim => vec![
+                self[Part::VmOperator],
+                self[Part::Wps],
+                self[Part::Scheduler],
+            ],
             // The VM Operator maps a VM's storage class to its policy's
             // datastores.
-            Kind::StorageClass => vec![self.vm_operator],
+            Kind::StorageClass => vec![self[Part::VmOperator]],
             // Cluster API: the endpoint Service's VIP, the TKCs it expands.
-            Kind::Service | Kind::TanzuKubernetesCluster => vec![self.capi],
+            Kind::Service | Kind::TanzuKubernetesCluster => vec![self[Part::Capi]],
             Kind::Namespace | Kind::VirtualMachineImage => Vec::new(),
         }
     }
@@ -104,4 +223,24 @@ pub enum IdRange {
     ControlPlane = 0,
     Pods = 1,
     Vms = 2,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_part_order_and_lays_out_the_world() {
+        for (i, (part, name, _)) in PARTS.iter().enumerate() {
+            assert_eq!(*part as usize, i, "{name}");
+            assert!(name.starts_with("supervisor/"));
+        }
+        let a = Addrs::laid_out(ActorId(0), ActorId(100), vec!["esx-01".into()], []);
+        assert_eq!(a[Part::ApiServer], ActorId(100));
+        assert_eq!(a[Part::Capi], ActorId(109));
+        assert_eq!((a.spherelets[0], a.clients), (ActorId(110), ActorId(111)));
+        assert_eq!(a.part_of(ActorId(105)), Some(Part::VmOperator));
+        assert_eq!(Part::of_component("wps"), Some(Part::Wps));
+        assert_eq!(Part::components().len(), 7);
+    }
 }

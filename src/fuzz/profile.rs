@@ -8,7 +8,7 @@
 //! `msg:DROP,DELAY_P,DELAY_MEAN,DUP` (probabilities as `n/d`); for
 //! Supervisor scenarios also `sph-crash:H@AT+RESTART`, `sph-hang:H@AT+DUR`,
 //! `cp-crash:C@AT+RESTART` (C = 0: every control-plane part; C >= 1: the
-//! C-th of [`crate::scenario::CONTROL_PLANE_COMPONENTS`] alone),
+//! C-th of [`crate::api::addrs::Part::components`] alone),
 //! `cp-vm:M@AT`, `ds-fail:D@AT[+REPAIR]` (the D-th of
 //! `supervisor.datastores`); `none` for no faults.
 
@@ -562,7 +562,7 @@ fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Ite
         });
     }
     // Drawn after the ones above, so that those keep their draws.
-    let components = crate::scenario::CONTROL_PLANE_COMPONENTS.len() as u64;
+    let components = crate::api::addrs::Part::components().len() as u64;
     if rng.chance(1, 2) {
         items.push(Item::ControlPlaneCrash {
             component: 1 + rng.below(components) as u32,
@@ -607,7 +607,7 @@ fn draw_supervisor(rng: &mut StreamRng, scenario: &Scenario, items: &mut Vec<Ite
 
 /// The control-plane part a `cp-crash:K` names (K >= 1).
 fn component_name(k: u32) -> &'static str {
-    let all = &crate::scenario::CONTROL_PLANE_COMPONENTS;
+    let all = crate::api::addrs::Part::components();
     all[(k as usize).saturating_sub(1).min(all.len() - 1)]
 }
 
@@ -621,7 +621,7 @@ fn datastore_name(scenario: &Scenario, index: u32) -> String {
 }
 
 fn supervisor_fault(item: &Item, scenario: &Scenario) -> crate::scenario::SupervisorFault {
-    use crate::scenario::{CONTROL_PLANE_COMPONENTS, SupervisorFault, SupervisorFaultKind as K};
+    use crate::scenario::{SupervisorFault, SupervisorFaultKind as K};
     let secs = |s: u64| SimDuration(s.saturating_mul(S));
     let (at, kind, lasts) = match item {
         Item::SphereletCrash { host, at, restart } => {
@@ -637,7 +637,7 @@ fn supervisor_fault(item: &Item, scenario: &Scenario) -> crate::scenario::Superv
         } => (
             *at,
             K::ControlPlaneCrash(
-                CONTROL_PLANE_COMPONENTS
+                crate::api::addrs::Part::components()
                     .iter()
                     .map(|c| c.to_string())
                     .collect(),
@@ -729,7 +729,7 @@ fn decode_item(part: &str) -> Option<Item> {
             at,
             restart: extra?,
         })
-        .filter(|_| *component as usize <= crate::scenario::CONTROL_PLANE_COMPONENTS.len()),
+        .filter(|_| *component as usize <= crate::api::addrs::Part::components().len()),
         ("ds-fail", [datastore]) => Some(Item::DatastoreFailure {
             datastore: *datastore,
             at,

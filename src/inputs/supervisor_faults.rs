@@ -3,7 +3,7 @@
 
 use super::{Input, Source, VmIdAlloc};
 use crate::api::SupMsg;
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::model::{ActorId, SimTime};
 use crate::scenario::{SupervisorFault, SupervisorFaultKind};
 
@@ -13,16 +13,7 @@ pub struct SupervisorFaults {
 
 /// The actor of a control-plane component name.
 pub fn component_actor(addrs: &Addrs, name: &str) -> Option<ActorId> {
-    Some(match name {
-        "api-server" => addrs.api_server,
-        "scheduler" => addrs.scheduler,
-        "node-controller" => addrs.node_controller,
-        "replicaset-controller" => addrs.replicaset_controller,
-        "vm-operator" => addrs.vm_operator,
-        "wps" => addrs.wps,
-        "capi" => addrs.capi,
-        _ => return None,
-    })
+    Part::of_component(name).map(|part| addrs[part])
 }
 
 impl SupervisorFaults {
@@ -60,11 +51,11 @@ impl SupervisorFaults {
                 }
                 SupervisorFaultKind::ControlPlaneVm(member) => push(
                     f.at,
-                    addrs.api_server,
+                    addrs[Part::ApiServer],
                     SupMsg::ControlPlaneVmFailed { member: *member },
                 ),
                 SupervisorFaultKind::Datastore(name) => process(
-                    vec![addrs.storage],
+                    vec![addrs[Part::Storage]],
                     SupMsg::DatastoreFailed {
                         datastore: name.clone(),
                     },

@@ -121,7 +121,9 @@ fn parse_supervisor_fault(
     f: &Fields,
     host_names: &[&str],
 ) -> PResult<crate::scenario::SupervisorFault> {
-    use crate::scenario::{CONTROL_PLANE_COMPONENTS, SupervisorFaultKind as K};
+    use crate::api::addrs::Part;
+    use crate::scenario::SupervisorFaultKind as K;
+    let components = Part::components();
     let at = SimTime(read::duration(f.req("at")?, &f.sub("at"))?);
     let kind_node = f.req("fault")?;
     let kind_name = read::scalar(kind_node, "a fault kind", &f.sub("fault"))?;
@@ -172,10 +174,7 @@ fn parse_supervisor_fault(
         }
         "control-plane-crash" => {
             let parts = match f.opt("components") {
-                None => CONTROL_PLANE_COMPONENTS
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect(),
+                None => components.iter().map(|c| c.to_string()).collect(),
                 Some(node) => {
                     let path = f.sub("components");
                     let mut parts = Vec::new();
@@ -183,8 +182,8 @@ fn parse_supervisor_fault(
                         read::non_empty_seq(node, &path, "`components` must name at least one")?
                     {
                         let name = read::scalar(item, "a component name", &path)?;
-                        let i = read::resolve(item, "component", name, &CONTROL_PLANE_COMPONENTS)?;
-                        parts.push(CONTROL_PLANE_COMPONENTS[i].to_string());
+                        let i = read::resolve(item, "component", name, &components)?;
+                        parts.push(components[i].to_string());
                     }
                     parts
                 }

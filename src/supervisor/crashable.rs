@@ -369,6 +369,7 @@ mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
     use crate::api::Verb;
+    use crate::api::addrs::Part;
     use crate::api::msg::SystemOp;
     use crate::model::HostId;
     use crate::supervisor::clients::Clients;
@@ -431,8 +432,8 @@ mod tests {
         let a = addrs(1);
         let rs = ReplicaSetController::new(&config(), a.clone());
         let mut part = Crashable::journaled(SupActor::ReplicaSetController(rs), 1, "rs")
-            .watching(a.api_server);
-        let mut ctx = TestCtx::new(a.replicaset_controller);
+            .watching(a[Part::ApiServer]);
+        let mut ctx = TestCtx::new(a[Part::ReplicaSetController]);
         part.handle(Event::Start, &mut ctx);
         part.handle(SupMsg::Crash.event(), &mut ctx);
         // Created while the controller is down: the watch event is lost.
@@ -448,8 +449,8 @@ mod tests {
 
         // At restart it lists, and does nothing else until the answer.
         part.handle(SupMsg::Restart.event(), &mut ctx);
-        assert_eq!(sent(&mut ctx), [(a.api_server, 0, SupMsg::List)]);
-        ctx.sender = a.api_server;
+        assert_eq!(sent(&mut ctx), [(a[Part::ApiServer], 0, SupMsg::List)]);
+        ctx.sender = a[Part::ApiServer];
         let refused = SupMsg::Listed {
             rv: 0,
             result: Err(unavailable()),

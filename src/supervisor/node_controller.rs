@@ -14,7 +14,7 @@
 use super::calls::Calls;
 use super::scheduling::{not_ready_taint, tolerated};
 use crate::actor::{Actor, Context, Note};
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{Body, Object, ObjectKey, PodPhase};
@@ -191,7 +191,7 @@ impl NodeController {
         };
         self.status_inflight.insert(host);
         let call = Call::Status(host, ready);
-        self.calls.send(self.addrs.api_server, op, call, ctx);
+        self.calls.send(self.addrs[Part::ApiServer], op, call, ctx);
         // Optimistic: the watch event confirms it; a refusal is reconciled.
         let node = self.nodes.get_mut(&host).expect("checked");
         node.api_ready = node.ready;
@@ -211,7 +211,7 @@ impl NodeController {
             self.evicting.insert(pod.clone());
             let op = SystemOp::Delete(pod.clone());
             self.calls
-                .send(self.addrs.api_server, op, Call::Evict(pod), ctx);
+                .send(self.addrs[Part::ApiServer], op, Call::Evict(pod), ctx);
         }
     }
 
@@ -391,7 +391,7 @@ mod tests {
     fn not_ready_at_last_heartbeat_plus_grace_and_eviction_after_the_toleration() {
         let a = addrs(2);
         let mut nc = NodeController::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.node_controller);
+        let mut ctx = TestCtx::new(a[Part::NodeController]);
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
         nc.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
         nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
@@ -464,7 +464,7 @@ mod tests {
     fn a_refused_write_is_made_again_when_the_control_plane_is_back() {
         let a = addrs(1);
         let mut nc = NodeController::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.node_controller);
+        let mut ctx = TestCtx::new(a[Part::NodeController]);
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
         nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
         nc.handle(

@@ -8,7 +8,7 @@
 
 use super::calls::{Calls, Wakeup, backoff};
 use crate::actor::{Actor, Context};
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
 use crate::event::Event;
@@ -234,14 +234,14 @@ impl ReplicaSetController {
             pod: object.key(),
         };
         let op = SystemOp::Create(Box::new(object));
-        self.calls.send(self.addrs.api_server, op, call, ctx);
+        self.calls.send(self.addrs[Part::ApiServer], op, call, ctx);
     }
 
     fn delete<C: Context>(&mut self, pod: ObjectKey, ctx: &mut C) {
         self.deleting.insert(pod.clone());
         let op = SystemOp::Delete(pod);
         self.calls
-            .send(self.addrs.api_server, op, Call::Delete, ctx);
+            .send(self.addrs[Part::ApiServer], op, Call::Delete, ctx);
     }
 }
 
@@ -314,7 +314,7 @@ mod tests {
     fn creates_replaces_and_scales_down_newest_first() {
         let a = addrs(1);
         let mut c = ReplicaSetController::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.replicaset_controller);
+        let mut ctx = TestCtx::new(a[Part::ReplicaSetController]);
         c.handle(changed(set_object("web", 3), false), &mut ctx);
         let ops = calls(&mut ctx);
         assert_eq!(created_names(&ops), vec!["web-0", "web-1", "web-2"]);
@@ -354,7 +354,7 @@ mod tests {
     fn refused_creates_back_off_instead_of_spinning() {
         let a = addrs(1);
         let mut c = ReplicaSetController::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.replicaset_controller);
+        let mut ctx = TestCtx::new(a[Part::ReplicaSetController]);
         c.handle(changed(set_object("web", 2), false), &mut ctx);
         let ops = calls(&mut ctx);
         let quota = Err(ApiError::QuotaExceeded("cpu".into()));

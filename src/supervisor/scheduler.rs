@@ -12,7 +12,7 @@
 use super::calls::{Calls, Wakeup, backoff};
 use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
 use crate::actor::{Actor, Context};
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
 use crate::event::Event;
@@ -297,8 +297,12 @@ impl Scheduler {
                     node: Some(node.clone()),
                     reason: None,
                 };
-                self.calls
-                    .send(self.addrs.api_server, op, (key.clone(), Some(node)), ctx);
+                self.calls.send(
+                    self.addrs[Part::ApiServer],
+                    op,
+                    (key.clone(), Some(node)),
+                    ctx,
+                );
             }
             Decision::Unschedulable(reason) => {
                 let stale = pod.reason.as_deref() != Some(reason.as_str());
@@ -313,7 +317,7 @@ impl Scheduler {
                         reason: Some(reason),
                     };
                     self.calls
-                        .send(self.addrs.api_server, op, (key.clone(), None), ctx);
+                        .send(self.addrs[Part::ApiServer], op, (key.clone(), None), ctx);
                 }
             }
         }
@@ -470,7 +474,7 @@ mod tests {
     fn with_nodes(hosts: usize) -> (Scheduler, TestCtx) {
         let a = addrs(hosts);
         let mut s = Scheduler::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.scheduler);
+        let mut ctx = TestCtx::new(a[Part::Scheduler]);
         for h in 0..hosts {
             let name = format!("esx-{:02}", h + 1);
             let node = node_object(&name, h as u32, 4, 16, &[]);

@@ -14,7 +14,7 @@
 
 use super::calls::Calls;
 use crate::actor::{Actor, Context, Note};
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{Body, Meta, Node, Object, ObjectKey, PodPhase, Taint};
@@ -181,7 +181,11 @@ impl Spherelet {
             return;
         }
         let msg = SupMsg::Heartbeat { host: self.host };
-        ctx.send(self.addrs.node_controller, SimDuration::ZERO, msg.event());
+        ctx.send(
+            self.addrs[Part::NodeController],
+            SimDuration::ZERO,
+            msg.event(),
+        );
         if !self.registered && !self.registering() {
             self.register(ctx);
         }
@@ -361,7 +365,7 @@ impl Spherelet {
             self.outbox.push(op);
             return;
         }
-        let api = self.addrs.api_server;
+        let api = self.addrs[Part::ApiServer];
         self.calls.send(api, op.clone(), op, ctx);
     }
 

@@ -200,6 +200,7 @@ impl Actor for Storage {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::api::addrs::Part;
     use crate::model::ActorId;
     use crate::model::resources::GIB;
     use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
@@ -334,9 +335,13 @@ mod tests {
         assert_eq!(
             sent,
             vec![
-                (addrs.scheduler, SimDuration::ZERO, fail.clone().event()),
-                (addrs.wps, SimDuration::ZERO, fail.clone().event()),
-                (addrs.vm_operator, SimDuration::ZERO, fail.event()),
+                (
+                    addrs[Part::Scheduler],
+                    SimDuration::ZERO,
+                    fail.clone().event()
+                ),
+                (addrs[Part::Wps], SimDuration::ZERO, fail.clone().event()),
+                (addrs[Part::VmOperator], SimDuration::ZERO, fail.event()),
             ]
         );
         assert_eq!(s.provision("gold", GIB).unwrap(), "ds-a");

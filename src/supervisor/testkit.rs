@@ -49,22 +49,6 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
 /// Addresses laid out as `build` does from actor 100, with `hosts` hosts
 /// named esx-01...; placement is actor 0.
 pub fn addrs(hosts: usize) -> Addrs {
-    let id = |i: u32| ActorId(100 + i);
-    Addrs {
-        placement: ActorId(0),
-        api_server: id(0),
-        auth_proxy: id(1),
-        scheduler: id(2),
-        node_controller: id(3),
-        replicaset_controller: id(4),
-        vm_operator: id(5),
-        wps: id(6),
-        network: id(7),
-        storage: id(8),
-        capi: id(9),
-        spherelets: (0..hosts as u32).map(|h| id(10 + h)).collect(),
-        clients: id(10 + hosts as u32),
-        host_names: (1..=hosts).map(|h| format!("esx-{h:02}")).collect(),
-        guests: Default::default(),
-    }
+    let names = (1..=hosts).map(|h| format!("esx-{h:02}")).collect();
+    Addrs::laid_out(ActorId(0), ActorId(100), names, [])
 }

@@ -1,30 +1,10 @@
 //! Fixtures for the unit tests of the Supervisor's controllers.
 
-use crate::api::addrs::Addrs;
 use crate::api::objects::{Body, Meta, Node, Object, Pod, PodPhase, PodSpec, ReplicaSet, Taint};
-use crate::model::{ActorId, Dist, HostId, Resources};
+use crate::model::{Dist, HostId, Resources};
 use crate::scenario::*;
 
-/// Addresses of a world with `hosts` hosts named esx-01, esx-02, ...
-pub fn addrs(hosts: usize) -> Addrs {
-    Addrs {
-        placement: ActorId(0),
-        api_server: ActorId(100),
-        auth_proxy: ActorId(101),
-        scheduler: ActorId(102),
-        node_controller: ActorId(103),
-        replicaset_controller: ActorId(104),
-        vm_operator: ActorId(105),
-        wps: ActorId(106),
-        network: ActorId(107),
-        storage: ActorId(108),
-        capi: ActorId(110),
-        clients: ActorId(109),
-        spherelets: (0..hosts).map(|h| ActorId(200 + h as u32)).collect(),
-        host_names: (0..hosts).map(|h| format!("esx-{:02}", h + 1)).collect(),
-        guests: Default::default(),
-    }
-}
+pub use super::testkit::addrs;
 
 /// Kubelet defaults: heartbeat 10 s, grace 40 s, toleration 300 s; pods
 /// start 5 s after they are asked to.

@@ -17,7 +17,7 @@
 use super::calls::Calls;
 use super::scheduling::effective_requests;
 use crate::actor::{Actor, Context};
-use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{PlaceRule, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use crate::event::Event;
@@ -266,7 +266,8 @@ impl Wps {
             _ => return,
         };
         c.write_inflight = true;
-        self.calls.send(self.addrs.api_server, op, key.clone(), ctx);
+        self.calls
+            .send(self.addrs[Part::ApiServer], op, key.clone(), ctx);
     }
 
     /// Why a pod with `claims` in `namespace` cannot do its I/O: the first
@@ -447,7 +448,7 @@ mod tests {
     fn a_bound_pod_is_placed_on_its_host_started_and_released() {
         let a = addrs(3);
         let mut w = Wps::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.wps);
+        let mut ctx = TestCtx::new(a[Part::Wps]);
         let vm = workload_id(IdRange::Pods, 0);
         w.handle(changed(pod_object("p", 2, 4), false), &mut ctx);
         assert!(sent(&mut ctx).is_empty(), "unbound: nothing to do");
@@ -490,7 +491,7 @@ mod tests {
     fn a_refused_placement_unbinds_the_pod_and_a_lost_crx_is_forgotten() {
         let a = addrs(2);
         let mut w = Wps::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.wps);
+        let mut ctx = TestCtx::new(a[Part::Wps]);
         let p = bound(pod_object("p", 2, 4), "esx-01", PodPhase::Pending);
         w.handle(changed(p.clone(), false), &mut ctx);
         sent(&mut ctx);
@@ -540,7 +541,7 @@ mod tests {
         use crate::api::objects::{Meta, PersistentVolumeClaim};
         let a = addrs(2);
         let mut w = Wps::new(&config(), a.clone());
-        let mut ctx = TestCtx::new(a.wps);
+        let mut ctx = TestCtx::new(a[Part::Wps]);
         let claim = Object {
             meta: Meta {
                 name: "d".into(),
@@ -594,14 +595,14 @@ mod tests {
             vec![
                 (a.placement, Event::VmDeleteRequested { vm }),
                 (a.spherelets[1], SupMsg::StopPod { pod: p.key() }.event()),
-                (a.api_server, write(0).event()),
+                (a[Part::ApiServer], write(0).event()),
             ]
         );
         // Refused below quorum: written again at the pod's next watch
         // event, without powering anything off twice.
         refuse(&mut w, 0, &mut ctx);
         w.handle(changed(p.clone(), false), &mut ctx);
-        assert_eq!(sent(&mut ctx), vec![(a.api_server, write(1).event())]);
+        assert_eq!(sent(&mut ctx), vec![(a[Part::ApiServer], write(1).event())]);
         // Written: its Failed watch event leaves nothing to do.
         let failed = bound(p.clone(), "esx-02", PodPhase::Failed);
         w.handle(changed(failed, false), &mut ctx);

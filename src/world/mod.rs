@@ -11,6 +11,7 @@ mod supervisor;
 
 use crate::actors::placement::HaPlacement;
 use crate::actors::{Host, Placement, Workload, WorldActor, host::FailureModel};
+use crate::api::addrs::Part;
 use crate::inputs::{ExplicitVms, FaultWiring, GeneratorSource, ScheduledFaults, WorldSource};
 use crate::model::{ActorId, Resources, SimTime};
 use crate::placement::PlacementIndex;
@@ -194,7 +195,7 @@ fn add_supervisor(
             let part =
                 crate::supervisor::crashable::Crashable::journaled(actor, scenario.seed, &name);
             let part = if sup.addrs.watches_anything(me) {
-                part.watching(sup.addrs.api_server)
+                part.watching(sup.addrs[Part::ApiServer])
             } else {
                 part
             };
@@ -212,7 +213,7 @@ fn add_supervisor(
     if !manifests.calls.is_empty() || !manifests.generators.is_empty() {
         let src = crate::inputs::ManifestSource::new(
             manifests,
-            sup.addrs.auth_proxy,
+            sup.addrs[Part::AuthProxy],
             sup.addrs.guests.clone(),
             scenario.seed,
             end,
@@ -335,9 +336,10 @@ fn restart_asks(
     use crate::api::SupMsg;
     let mut asks = Vec::new();
     if addrs.datastore_listeners().contains(&me) {
-        asks.push((addrs.storage, SupMsg::DatastoreHealth));
+        asks.push((addrs[Part::Storage], SupMsg::DatastoreHealth));
     }
-    if me == addrs.wps || me == addrs.vm_operator || me == addrs.api_server {
+    // The parts that place workloads ask placement what it still holds.
+    if let Some(Part::Wps | Part::VmOperator | Part::ApiServer) = addrs.part_of(me) {
         asks.push((addrs.placement, SupMsg::WorkloadsAsked));
     }
     if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
@@ -345,7 +347,7 @@ fn restart_asks(
         asks.push((host_actor(host), SupMsg::HostStateAsked));
         if !debug.spherelet_forgets_pods_at_restart {
             let host = crate::model::HostId(host as u32);
-            asks.push((addrs.wps, SupMsg::SphereletRestarted { host }));
+            asks.push((addrs[Part::Wps], SupMsg::SphereletRestarted { host }));
         }
     }
     asks

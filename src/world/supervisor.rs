@@ -3,7 +3,7 @@
 //! that owns the scenario's API calls. Names are stable (`supervisor/...`,
 //! `spherelet/<host>`), so their random streams never shift.
 
-use crate::api::addrs::Addrs;
+use crate::api::addrs::{Addrs, Part};
 use crate::api::objects::{Body, ObjectKey, TanzuKubernetesCluster};
 use crate::model::{ActorId, HostId, Resources};
 use crate::scenario::SupervisorConfig;
@@ -30,18 +30,24 @@ pub struct SupervisorActors {
     pub starts: Vec<ActorId>,
 }
 
-const CONTROL_PLANE_PARTS: [&str; 10] = [
-    "supervisor/api-server",
-    "supervisor/auth-proxy",
-    "supervisor/scheduler",
-    "supervisor/node-controller",
-    "supervisor/replicaset-controller",
-    "supervisor/vm-operator",
-    "supervisor/wps",
-    "supervisor/network",
-    "supervisor/storage",
-    "supervisor/capi",
-];
+/// The actor of control-plane part `part`: the one place that knows which
+/// state machine each part is.
+fn part_actor(part: Part, config: &SupervisorConfig, a: &Addrs) -> SupActor {
+    match part {
+        Part::ApiServer => SupActor::ApiServer(ApiServer::new(config, a.clone())),
+        Part::AuthProxy => SupActor::AuthProxy(AuthProxy::new(config, a[Part::ApiServer])),
+        Part::Scheduler => SupActor::Scheduler(Scheduler::new(config, a.clone())),
+        Part::NodeController => SupActor::NodeController(NodeController::new(config, a.clone())),
+        Part::ReplicaSetController => {
+            SupActor::ReplicaSetController(ReplicaSetController::new(config, a.clone()))
+        }
+        Part::VmOperator => SupActor::VmOperator(VmOperator::new(config, a.clone())),
+        Part::Wps => SupActor::Wps(Wps::new(config, a.clone())),
+        Part::Network => SupActor::Network(Network::new(config, a.clone())),
+        Part::Storage => SupActor::Storage(Storage::new(config, a.clone())),
+        Part::Capi => SupActor::Capi(Capi::new(config, a.clone())),
+    }
+}
 
 pub fn build(
     config: &SupervisorConfig,
@@ -51,73 +57,17 @@ pub fn build(
     capacities: &[Resources],
     guests: &[(ObjectKey, TanzuKubernetesCluster)],
 ) -> SupervisorActors {
-    let id = |i: usize| ActorId(first.0 + i as u32);
-    let hosts = host_names.len();
-    let parts = CONTROL_PLANE_PARTS.len();
-    let addrs = Addrs {
+    let addrs = Addrs::laid_out(
         placement,
-        api_server: id(0),
-        auth_proxy: id(1),
-        scheduler: id(2),
-        node_controller: id(3),
-        replicaset_controller: id(4),
-        vm_operator: id(5),
-        wps: id(6),
-        network: id(7),
-        storage: id(8),
-        capi: id(9),
-        spherelets: (0..hosts).map(|h| id(parts + h)).collect(),
-        clients: id(parts + hosts),
-        host_names: host_names.to_vec(),
-        guests: guests
-            .iter()
-            .enumerate()
-            .map(|(i, (key, _))| (key.clone(), id(parts + hosts + 1 + i)))
-            .collect(),
-    };
-    let a = addrs.clone();
-    let mut actors: Vec<(String, SupActor)> = vec![
-        (
-            CONTROL_PLANE_PARTS[0].into(),
-            SupActor::ApiServer(ApiServer::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[1].into(),
-            SupActor::AuthProxy(AuthProxy::new(config, a.api_server)),
-        ),
-        (
-            CONTROL_PLANE_PARTS[2].into(),
-            SupActor::Scheduler(Scheduler::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[3].into(),
-            SupActor::NodeController(NodeController::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[4].into(),
-            SupActor::ReplicaSetController(ReplicaSetController::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[5].into(),
-            SupActor::VmOperator(VmOperator::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[6].into(),
-            SupActor::Wps(Wps::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[7].into(),
-            SupActor::Network(Network::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[8].into(),
-            SupActor::Storage(Storage::new(config, a.clone())),
-        ),
-        (
-            CONTROL_PLANE_PARTS[9].into(),
-            SupActor::Capi(Capi::new(config, a.clone())),
-        ),
-    ];
+        first,
+        host_names.to_vec(),
+        guests.iter().map(|(key, _)| key.clone()),
+    );
+    let a = &addrs;
+    let mut actors: Vec<(String, SupActor)> = Part::ALL
+        .into_iter()
+        .map(|part| (part.name().to_string(), part_actor(part, config, a)))
+        .collect();
     for (h, name) in host_names.iter().enumerate() {
         let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32), capacities[h]);
         actors.push((format!("spherelet/{name}"), SupActor::Spherelet(spherelet)));
@@ -136,12 +86,19 @@ pub fn build(
         .collect();
     for (key, tkc) in guests {
         let name = format!("{}/{}", key.namespace, key.name);
-        let guest = GuestCluster::new(name.clone(), tkc, &classes, &config.guest_clusters, a.capi);
+        let guest = GuestCluster::new(
+            name.clone(),
+            tkc,
+            &classes,
+            &config.guest_clusters,
+            a[Part::Capi],
+        );
         actors.push((format!("guest/{name}"), SupActor::Guest(guest)));
     }
     // Everyone but the clients starts at time 0, the API server first (it
     // creates the namespaces and classes the others will see).
-    let mut starts: Vec<ActorId> = (0..parts + hosts).map(id).collect();
+    let mut starts: Vec<ActorId> = Part::ALL.iter().map(|p| addrs[*p]).collect();
+    starts.extend(addrs.spherelets.iter().copied());
     starts.extend(addrs.guests.values().copied());
     SupervisorActors {
         addrs,

@@ -4,7 +4,7 @@
 
 use pacsim::actors::WorldActor;
 use pacsim::api::Verb;
-use pacsim::api::addrs::Addrs;
+use pacsim::api::addrs::{Addrs, Part};
 use pacsim::api::msg::{SupMsg, SystemOp};
 use pacsim::api::objects::*;
 use pacsim::event::{Event, Record};
@@ -106,7 +106,7 @@ impl Run {
 
     /// Every pod in the API store: name -> (node, phase, reason).
     fn pods(&self) -> BTreeMap<String, (Option<String>, PodPhase, Option<String>)> {
-        let SupActor::ApiServer(api) = self.part(self.addrs.api_server) else {
+        let SupActor::ApiServer(api) = self.part(self.addrs[Part::ApiServer]) else {
             panic!("not the API server");
         };
         api.objects()
@@ -218,7 +218,7 @@ fn a_partitioned_node_goes_not_ready_at_last_heartbeat_plus_40s_and_its_pods_are
     // Heartbeats at 0, 10, ... s; the partition starts at 3605 s, so the
     // last heartbeat is the one at 3600 s.
     let run = web_with_esx01_cut_off_at_3605s_for("30m");
-    let nc = run.writes(run.addrs.node_controller);
+    let nc = run.writes(run.addrs[Part::NodeController]);
     let esx01_status: Vec<(SimTime, bool)> = nc
         .iter()
         .filter_map(|(t, op)| match op {
@@ -258,7 +258,7 @@ fn a_partitioned_node_goes_not_ready_at_last_heartbeat_plus_40s_and_its_pods_are
         ]
     );
     let created_web4 = run
-        .writes(run.addrs.replicaset_controller)
+        .writes(run.addrs[Part::ReplicaSetController])
         .into_iter()
         .find_map(|(t, op)| match op {
             SystemOp::Create(o) if o.meta.name == "web-4" => Some(t),

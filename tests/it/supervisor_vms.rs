@@ -740,7 +740,8 @@ fn a_vm_created_while_the_operator_is_down_is_placed_once_after_the_relist() {
     let crash =
         "  - {at: 5s, fault: control-plane-crash, components: [vm-operator], repair_after: 55s}\n";
     let world = pacsim::world::World::build(&scenario(2, 16, 2, &w, crash));
-    let operator = world.supervisor.as_ref().expect("a supervisor").vm_operator;
+    let operator =
+        world.supervisor.as_ref().expect("a supervisor")[pacsim::api::addrs::Part::VmOperator];
     let mut records = crate::support::Records::default();
     let driven = pacsim::run::drive(world, &mut records, |_, _, _| true);
     let places: Vec<u64> = (records.0.iter())

@@ -278,7 +278,7 @@ pub enum SupervisorFaultKind {
     /// unmanaged); its VMs and pods keep running.
     SphereletHang(HostId),
     /// Control-plane processes die and restart from their events; names
-    /// as in [`CONTROL_PLANE_COMPONENTS`].
+    /// as in [`crate::api::addrs::Part::components`].
     ControlPlaneCrash(Vec<String>),
     /// A control-plane VM's guest fails; VM monitoring reboots it
     /// (`control_plane.boot`).
@@ -287,14 +287,3 @@ pub enum SupervisorFaultKind {
     /// workloads until it is repaired.
     Datastore(String),
 }
-
-/// The control-plane parts a `control-plane-crash` may name.
-pub const CONTROL_PLANE_COMPONENTS: [&str; 7] = [
-    "api-server",
-    "scheduler",
-    "node-controller",
-    "replicaset-controller",
-    "vm-operator",
-    "wps",
-    "capi",
-];

@@ -11,7 +11,7 @@ pub mod control_plane;
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
-use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{
@@ -395,8 +395,8 @@ impl ApiServer {
             Some(request) => {
                 self.next_ticket += 1;
                 let to = match request {
-                    SupMsg::VolumeRequest { .. } => self.addrs.storage,
-                    _ => self.addrs.network,
+                    SupMsg::VolumeRequest { .. } => self.addrs[Part::Storage],
+                    _ => self.addrs[Part::Network],
                 };
                 // Held against the namespace while NSX / CNS answer, so two
                 // creates in flight cannot both pass the limit.
@@ -575,8 +575,8 @@ impl ApiServer {
         };
         if let Some(msg) = release {
             let to = match msg {
-                SupMsg::VolumeRelease { .. } => self.addrs.storage,
-                _ => self.addrs.network,
+                SupMsg::VolumeRelease { .. } => self.addrs[Part::Storage],
+                _ => self.addrs[Part::Network],
             };
             ctx.send(to, SimDuration::ZERO, msg.event());
         }

@@ -21,24 +21,8 @@ pub(crate) fn config() -> SupervisorConfig {
 }
 
 pub(crate) fn addrs() -> Addrs {
-    let a = |i| ActorId(i);
-    Addrs {
-        placement: a(0),
-        api_server: a(10),
-        auth_proxy: a(11),
-        scheduler: a(12),
-        node_controller: a(13),
-        replicaset_controller: a(14),
-        vm_operator: a(15),
-        wps: a(16),
-        network: a(17),
-        storage: a(18),
-        capi: a(9),
-        clients: a(19),
-        spherelets: vec![a(20), a(21), a(22)],
-        host_names: vec!["esx-01".into(), "esx-02".into(), "esx-03".into()],
-        guests: Default::default(),
-    }
+    let hosts = vec!["esx-01".into(), "esx-02".into(), "esx-03".into()];
+    Addrs::laid_out(ActorId(0), ActorId(10), hosts, [])
 }
 
 fn pod(name: &str, cpu_millis: u64) -> Object {
@@ -66,7 +50,7 @@ fn call(api: &mut ApiServer, ctx: &mut TestCtx, id: CallId, object: Object) {
     ctx.sender = ActorId(11);
     let msg = SupMsg::Authorized {
         id,
-        caller: ActorId(19),
+        caller: addrs().clients,
         user: "alice".into(),
         verb: Verb::Create,
         object,
@@ -114,7 +98,7 @@ fn a_create_past_the_namespace_cpu_limit_is_refused_with_the_quota_reason() {
         &mut ctx,
     );
     let sent = sent_msgs(&mut ctx);
-    assert!(sent.iter().any(|(to, m)| *to == ActorId(19)
+    assert!(sent.iter().any(|(to, m)| *to == addrs().clients
         && matches!(
             m,
             SupMsg::Reply {
@@ -127,7 +111,7 @@ fn a_create_past_the_namespace_cpu_limit_is_refused_with_the_quota_reason() {
     assert_eq!(
         sent,
         vec![(
-            ActorId(19),
+            addrs().clients,
             SupMsg::Reply {
                 id: 2,
                 result: Err(ApiError::QuotaExceeded(
@@ -166,7 +150,7 @@ fn below_quorum_every_call_fails_with_the_reason_and_comes_back_after_boot() {
     assert_eq!(
         sent,
         vec![(
-            ActorId(19),
+            addrs().clients,
             SupMsg::Reply {
                 id: 7,
                 result: Err(ApiError::Unavailable(

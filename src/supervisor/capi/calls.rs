@@ -6,6 +6,7 @@ use super::machine::Machine;
 use super::rollout::Stage;
 use super::{Call, Capi, TimerKind};
 use crate::actor::Context;
+use crate::api::addrs::Part;
 use crate::api::msg::{ApiError, CallId, SupMsg, SystemOp};
 use crate::api::objects::{Kind, ObjectKey};
 use crate::model::SimDuration;
@@ -19,7 +20,7 @@ impl Capi {
         self.next_call += 1;
         self.calls.insert(id, call);
         let msg = SupMsg::System { id, op };
-        ctx.send(self.addrs.api_server, SimDuration::ZERO, msg.event());
+        ctx.send(self.addrs[Part::ApiServer], SimDuration::ZERO, msg.event());
         id
     }
 

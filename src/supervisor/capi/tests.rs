@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
+use crate::api::addrs::Part;
 use crate::api::msg::ApiError;
 use crate::api::objects::{ClusterPhase, Meta, NodePool, TanzuKubernetesCluster};
 use crate::supervisor::testkit;
@@ -12,7 +13,10 @@ use crate::supervisor::vm_operator::backoff;
 fn the_api_server_tells_capi_about_every_kind_it_needs() {
     let addrs = testkit::addrs(1);
     for kind in WATCHED {
-        assert!(addrs.watchers(kind).contains(&addrs.capi), "{kind:?}");
+        assert!(
+            addrs.watchers(kind).contains(&addrs[Part::Capi]),
+            "{kind:?}"
+        );
     }
 }
 
@@ -61,14 +65,14 @@ fn a_new_tkc_asks_for_its_endpoint_and_one_vm_per_machine_then_writes_creating()
     let config = testkit::config(&["ns"]);
     let addrs = testkit::addrs(1);
     let mut capi = Capi::new(&config, addrs.clone());
-    let mut ctx = TestCtx::new(addrs.capi);
+    let mut ctx = TestCtx::new(addrs[Part::Capi]);
     let changed = SupMsg::Changed {
         rv: 1,
         object: tkc(1, 2),
         deleted: false,
     };
     capi.handle(changed.event(), &mut ctx);
-    let ops = ops(&mut ctx, addrs.api_server);
+    let ops = ops(&mut ctx, addrs[Part::ApiServer]);
     let created: Vec<String> = ops
         .iter()
         .filter_map(|op| match op {
@@ -102,7 +106,7 @@ fn a_new_tkc_asks_for_its_endpoint_and_one_vm_per_machine_then_writes_creating()
         deleted: false,
     };
     capi.handle(again.event(), &mut ctx);
-    assert!(self::ops(&mut ctx, addrs.api_server).is_empty());
+    assert!(self::ops(&mut ctx, addrs[Part::ApiServer]).is_empty());
 }
 
 /// A refused VM delete (the API server unavailable) is asked again after
@@ -114,7 +118,7 @@ fn a_refused_vm_delete_is_sent_again_after_a_backoff() {
     let config = testkit::config(&["ns"]);
     let addrs = testkit::addrs(1);
     let mut capi = Capi::new(&config, addrs.clone());
-    let mut ctx = TestCtx::new(addrs.capi);
+    let mut ctx = TestCtx::new(addrs[Part::Capi]);
     let changed = |rv, object| SupMsg::Changed {
         rv,
         object,
@@ -155,7 +159,7 @@ fn a_refused_vm_delete_is_sent_again_after_a_backoff() {
         .take_sent()
         .into_iter()
         .filter_map(|(to, delay, e)| match e {
-            Event::Supervisor(m) if to == addrs.capi => Some((delay, *m)),
+            Event::Supervisor(m) if to == addrs[Part::Capi] => Some((delay, *m)),
             _ => None,
         })
         .collect();

@@ -30,7 +30,7 @@ pub mod rule;
 pub mod status;
 
 use crate::actor::{Actor, Context};
-use crate::api::addrs::{Addrs, IdRange, workload_id};
+use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{CallId, PlaceRule, SupMsg};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::event::Event;
@@ -680,7 +680,7 @@ impl VmOperator {
         self.calls.insert(id, key.clone());
         let op = s.desired.op(key);
         let msg = SupMsg::System { id, op };
-        ctx.send(self.addrs.api_server, SimDuration::ZERO, msg.event());
+        ctx.send(self.addrs[Part::ApiServer], SimDuration::ZERO, msg.event());
     }
 }
 

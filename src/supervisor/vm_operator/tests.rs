@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::actor::testing::TestCtx;
+use crate::api::addrs::Part;
 use crate::api::msg::{ApiError, SystemOp};
 use crate::api::objects::{Meta, PersistentVolumeClaim, StorageClass, VirtualMachineClass};
 use crate::model::ActorId;
@@ -25,8 +26,8 @@ fn operator() -> (VmOperator, TestCtx) {
         datastores: vec![0],
     }];
     let addrs = testkit::addrs(3);
-    let mut ctx = TestCtx::new(addrs.vm_operator);
-    ctx.sender = addrs.api_server;
+    let mut ctx = TestCtx::new(addrs[Part::VmOperator]);
+    ctx.sender = addrs[Part::ApiServer];
     let mut op = VmOperator::new(&config, addrs);
     for o in [
         class("best-small", Resources::ZERO),
@@ -710,7 +711,7 @@ fn the_api_server_tells_the_operator_about_every_kind_it_needs() {
     let addrs = testkit::addrs(1);
     for kind in WATCHED {
         assert!(
-            addrs.watchers(kind).contains(&addrs.vm_operator),
+            addrs.watchers(kind).contains(&addrs[Part::VmOperator]),
             "{kind:?}"
         );
     }
