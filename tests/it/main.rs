@@ -6,6 +6,7 @@ mod cli_output;
 mod determinism;
 mod faults;
 mod guest_capi;
+mod golden;
 mod guest_pods;
 mod hardening;
 mod import;
