@@ -77,12 +77,21 @@ impl ManifestSource {
 
     /// Moves every generator's next creation into the queue once it is no
     /// later than anything else pending, so the queue holds what is due.
+    /// Generates, from every generator, the objects due no later than the
+    /// next call that could be handed out: the earlier of `horizon` (the
+    /// next written call) and the first generated one. Only those can come
+    /// first, so the queue holds one object ahead per generator (and the
+    /// deletes of the live ones), not a whole run's (a generator at 1,000/s
+    /// filled gigabytes at the first call).
     fn generate_until(&mut self, horizon: Option<SimTime>) {
         for g in 0..self.generators.len() {
             while let Some(at) = self.generators[g].next {
-                let due_first = horizon.is_none_or(|h| at <= h)
-                    || self.queue.keys().next().is_none_or(|k| at <= k.0);
-                if !due_first {
+                let queued = self.queue.keys().next().map(|k| k.0);
+                let bound = match (horizon, queued) {
+                    (Some(h), Some(q)) => Some(h.min(q)),
+                    (h, q) => h.or(q),
+                };
+                if bound.is_some_and(|b| at > b) {
                     break;
                 }
                 self.create_from(g, at);
