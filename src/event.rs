@@ -3,6 +3,12 @@
 //! Records are the truth: every delivered event becomes exactly one
 //! [`Record`], and replaying the records into fresh actors rebuilds their
 //! state. Keep variants small; they are encoded once per delivery.
+//!
+//! **The wire rule.** This enum (and every enum inside it) is also the
+//! on-disk encoding, which writes a variant as its index: new variants go
+//! at the end, and none is removed, renamed or moved (a retired one stays,
+//! documented as no longer sent). `tests/it/wire.rs` pins every such
+//! enum's order and fails on a change that is not an append.
 
 use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
 use serde::{Deserialize, Serialize};
@@ -72,8 +78,7 @@ pub enum Event {
         incarnation: u32,
     },
 
-    // --- issue 5 (faults, HA). Appended, so older variants keep their
-    // encoding and older logs their digests.
+    // --- faults and HA
     /// fault injection → placement: evacuate the host into maintenance.
     MaintenanceBegin {
         host: HostId,
@@ -116,8 +121,8 @@ pub enum Event {
         reason: RejectReason,
     },
 
-    // --- issue 3 (the Supervisor). Boxed: the plain-vSphere hot path keeps
-    // its small events.
+    // --- the Supervisor. Boxed: the plain-vSphere hot path keeps its small
+    // events.
     Supervisor(Box<crate::api::SupMsg>),
 }
 

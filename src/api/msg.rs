@@ -1,7 +1,7 @@
 //! The events the Supervisor's actors exchange, carried boxed in
 //! [`crate::event::Event::Supervisor`] so the plain-vSphere hot path keeps
-//! its small events. New variants go at the end (the variant index is part
-//! of the persisted encoding).
+//! its small events. New variants go at the end: see the wire rule in
+//! [`crate::event`].
 
 use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, VmId};
@@ -215,7 +215,7 @@ pub enum SupMsg {
         datastore: String,
     },
 
-    // ---- guest clusters (issue 4): Cluster API <-> each guest cluster
+    // ---- guest clusters: Cluster API <-> each guest cluster
     /// capi -> guest: a node joined (kubeadm init/join done) and is Ready.
     GuestNodeUp {
         node: String,

@@ -20,7 +20,7 @@ pub enum Kind {
     ReplicaSet,
     Pod,
     VirtualMachine,
-    /// run.tanzu.vmware.com TanzuKubernetesCluster (issue 4: guest clusters).
+    /// run.tanzu.vmware.com TanzuKubernetesCluster (a guest cluster).
     TanzuKubernetesCluster,
 }
 

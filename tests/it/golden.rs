@@ -58,8 +58,9 @@ fn every_shipped_scenario_matches_its_golden_file() {
             std::fs::write(&path, &text).unwrap();
             continue;
         }
-        let kept = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (PACSIM_UPDATE_GOLDEN=1 writes it)", path.display()));
+        let kept = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (PACSIM_UPDATE_GOLDEN=1 writes it)", path.display())
+        });
         if kept != text {
             let first = kept
                 .lines()
