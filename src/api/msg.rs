@@ -4,7 +4,7 @@
 //! [`crate::event`].
 
 use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
-use crate::model::{ActorId, HostId, Resources, VmId};
+use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
 use serde::{Deserialize, Serialize};
 
 /// What a user asks the API for.
@@ -188,7 +188,9 @@ pub enum SupMsg {
         member: u32,
         generation: u64,
     },
-    /// Own timer of a controller: retry what failed (backoff).
+    /// Retired: a timer whose number meant something different to each
+    /// part. Logs from before the typed timers (the `*Timer` variants
+    /// below) still decode; nothing sends it.
     Retry {
         generation: u64,
     },
@@ -306,6 +308,44 @@ pub enum SupMsg {
     CrxStartsDropped {
         vms: Vec<VmId>,
     },
+
+    // ---- each part's own timers (a timer is a send to oneself)
+    ControllerTimer(ControllerTimer),
+    ApiServerTimer(ApiServerTimer),
+    CapiTimer(CapiTimer),
+    VmOperatorTimer(VmOperatorTimer),
+}
+
+/// The ReplicaSet controller's and the scheduler's timer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControllerTimer {
+    /// Work is due at `due` (a backoff ended); a wake-up superseded by an
+    /// earlier one is recognised by its time and ignored.
+    Wakeup { due: SimTime },
+}
+
+/// The API server's timer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiServerTimer {
+    /// Ask placement again for control-plane VM `member`, lost for want of
+    /// a host.
+    PlaceMember { member: u32 },
+}
+
+/// Cluster API's timer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CapiTimer {
+    /// Entry `id` of its timer table is due (kept there with its due time,
+    /// so a rebuild re-arms it).
+    Due { id: u64 },
+}
+
+/// The VM Operator's timer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VmOperatorTimer {
+    /// Reconcile the VM of timer-table entry `id` again (backoff after a
+    /// failure); a superseded entry is gone from the table.
+    Retry { id: u64 },
 }
 
 /// What a guest cluster arms for itself.
@@ -512,4 +552,8 @@ kind_names! {
     WorkloadsAsked => "WorkloadsAsked",
     Workloads => "Workloads",
     CrxStartsDropped => "CrxStartsDropped",
+    ControllerTimer => "ControllerTimer",
+    ApiServerTimer => "ApiServerTimer",
+    CapiTimer => "CapiTimer",
+    VmOperatorTimer => "VmOperatorTimer",
 }

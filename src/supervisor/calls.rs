@@ -3,7 +3,7 @@
 //! wake-up timer, and the retry backoff.
 
 use crate::actor::Context;
-use crate::api::msg::{CallId, SupMsg, SystemOp};
+use crate::api::msg::{CallId, ControllerTimer, SupMsg, SystemOp};
 use crate::model::{ActorId, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -51,9 +51,9 @@ impl<T> Calls<T> {
     }
 }
 
-/// One `Retry` timer, armed for the earliest instant something is due. The
-/// timer carries its due time as its generation, so a timer superseded by
-/// an earlier one is recognised (and ignored) when it fires.
+/// One wake-up timer, armed for the earliest instant something is due. The
+/// timer carries its due time, so a timer superseded by an earlier one is
+/// recognised (and ignored) when it fires.
 #[derive(Clone, Debug, Default)]
 pub struct Wakeup {
     at: Option<SimTime>,
@@ -68,13 +68,13 @@ impl Wakeup {
             return;
         }
         self.at = Some(due);
-        let msg = SupMsg::Retry { generation: due.0 };
+        let msg = SupMsg::ControllerTimer(ControllerTimer::Wakeup { due });
         ctx.send(ctx.me(), due.since(now), msg.event());
     }
 
-    /// True when the `Retry { generation }` that fired is the live one.
-    pub fn fired(&mut self, generation: u64) -> bool {
-        if self.at == Some(SimTime(generation)) {
+    /// True when the wake-up for `due` that fired is the live one.
+    pub fn fired(&mut self, due: SimTime) -> bool {
+        if self.at == Some(due) {
             self.at = None;
             true
         } else {
@@ -134,10 +134,10 @@ mod tests {
         assert_eq!(sent.len(), 2);
         assert_eq!(sent[1].1, SimDuration(20));
         // The superseded timer (50) is stale when it fires.
-        assert!(!w.fired(50));
-        assert!(w.fired(20));
+        assert!(!w.fired(SimTime(50)));
+        assert!(w.fired(SimTime(20)));
         assert!(
-            matches!(&sent[1].2, Event::Supervisor(m) if **m == SupMsg::Retry { generation: 20 })
+            matches!(&sent[1].2, Event::Supervisor(m) if **m == SupMsg::ControllerTimer(ControllerTimer::Wakeup { due: SimTime(20) }))
         );
     }
 }

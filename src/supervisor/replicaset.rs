@@ -9,7 +9,7 @@
 use super::calls::{Calls, Wakeup, backoff};
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, Part};
-use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::msg::{ApiError, ControllerTimer, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
 use crate::event::Event;
 use crate::model::{SimDuration, SimTime};
@@ -264,7 +264,7 @@ impl Actor for ReplicaSetController {
             // Its own restart: creates and deletes whose answer was lost
             // no longer count; the relist shows what they did.
             SupMsg::Restart => drop(self.calls.abandon()),
-            SupMsg::Retry { generation } if self.wakeup.fired(generation) => {
+            SupMsg::ControllerTimer(ControllerTimer::Wakeup { due }) if self.wakeup.fired(due) => {
                 self.reconcile_all(ctx)
             }
             _ => {}
@@ -377,10 +377,8 @@ mod tests {
         assert!(calls(&mut ctx).is_empty());
         ctx.now = SimTime(1_000_000_000);
         c.handle(
-            SupMsg::Retry {
-                generation: ctx.now.0,
-            }
-            .event(),
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
+                .event(),
             &mut ctx,
         );
         let ops = calls(&mut ctx);

@@ -13,7 +13,7 @@ use super::calls::{Calls, Wakeup, backoff};
 use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, Part};
-use crate::api::msg::{ApiError, SupMsg, SystemOp};
+use crate::api::msg::{ApiError, ControllerTimer, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, SimTime};
@@ -431,7 +431,9 @@ impl Actor for Scheduler {
                 let repaired = self.failed_datastores.remove(&datastore);
                 self.pass(repaired, ctx);
             }
-            SupMsg::Retry { generation } if self.wakeup.fired(generation) => self.pass(false, ctx),
+            SupMsg::ControllerTimer(ControllerTimer::Wakeup { due }) if self.wakeup.fired(due) => {
+                self.pass(false, ctx)
+            }
             _ => {}
         }
     }
@@ -505,10 +507,8 @@ mod tests {
         // The timer retries after 1 s; still nothing (and no new write).
         ctx.now = SimTime(1_000_000_000);
         s.handle(
-            SupMsg::Retry {
-                generation: ctx.now.0,
-            }
-            .event(),
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
+                .event(),
             &mut ctx,
         );
         let sent = ctx.take_sent();
@@ -592,10 +592,8 @@ mod tests {
         assert_eq!(binds(&mut ctx), vec![]);
         ctx.now = SimTime(7 + 1_000_000_000);
         s.handle(
-            SupMsg::Retry {
-                generation: ctx.now.0,
-            }
-            .event(),
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
+                .event(),
             &mut ctx,
         );
         // DRS's reason is invisible here: the same (emptiest) node again.

@@ -147,6 +147,10 @@ const SUP_MSG: &[&str] = &[
     "WorkloadsAsked",
     "Workloads",
     "CrxStartsDropped",
+    "ControllerTimer",
+    "ApiServerTimer",
+    "CapiTimer",
+    "VmOperatorTimer",
 ];
 
 const SYSTEM_OP: &[&str] = &[

@@ -12,7 +12,7 @@ pub mod control_plane;
 use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
-use crate::api::msg::{ApiError, CallId, PlaceRule, SupMsg, SystemOp};
+use crate::api::msg::{ApiError, ApiServerTimer, CallId, PlaceRule, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{
     Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
@@ -173,7 +173,9 @@ impl ApiServer {
             SupMsg::ControlPlaneBooted { member, generation } => {
                 self.member_booted(member as usize, generation, ctx)
             }
-            SupMsg::Retry { generation } => self.place_member(generation as usize, ctx),
+            SupMsg::ApiServerTimer(ApiServerTimer::PlaceMember { member }) => {
+                self.place_member(member as usize, ctx)
+            }
             SupMsg::List => self.list(caller, ctx),
             // Its own restart: the store is whole, but the boot timers that
             // fired while it was down were lost.
@@ -816,9 +818,7 @@ impl ApiServer {
         let was = self.control_plane.available();
         self.control_plane.down(i);
         self.quorum_changed(was, ctx);
-        let msg = SupMsg::Retry {
-            generation: i as u64,
-        };
+        let msg = SupMsg::ApiServerTimer(ApiServerTimer::PlaceMember { member: i as u32 });
         ctx.send(ctx.me(), CONTROL_PLANE_RETRY, msg.event());
     }
 

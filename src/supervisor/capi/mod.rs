@@ -13,7 +13,7 @@
 //! guest cluster is told (`GuestNodeUp`). What to create or drain next is
 //! [`rollout::plan`]; MachineHealthCheck ([`health`]) replaces machines
 //! NotReady past `unhealthy_timeout` or never Ready within
-//! `node_startup_timeout`. Its timers are `SupMsg::Retry` with an id into
+//! `node_startup_timeout`. Its timers are `SupMsg::CapiTimer`s with an id into
 //! its own table (with due times, so that a rebuilt actor re-arms them).
 //!
 //! Here: watches, timers, scaling, drains, deletion and reconciliation;
@@ -29,7 +29,7 @@ pub mod rollout;
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
-use crate::api::msg::{CallId, SupMsg, SystemOp};
+use crate::api::msg::{CallId, CapiTimer, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::event::Event;
@@ -143,7 +143,7 @@ impl Capi {
                 object, deleted, ..
             } => self.changed(object, deleted, ctx),
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
-            SupMsg::Retry { generation } => self.timer_fired(generation, ctx),
+            SupMsg::CapiTimer(CapiTimer::Due { id }) => self.timer_fired(id, ctx),
             SupMsg::GuestNodeDrained { node, disrupted } => {
                 if let Some(key) = self.cluster_of_guest(ctx.sender()) {
                     self.drained(&key, &node, disrupted, ctx);
@@ -174,7 +174,11 @@ impl Capi {
             } else {
                 SimDuration::ZERO
             };
-            ctx.send(ctx.me(), delay, SupMsg::Retry { generation: *id }.event());
+            ctx.send(
+                ctx.me(),
+                delay,
+                SupMsg::CapiTimer(CapiTimer::Due { id: *id }).event(),
+            );
         }
         let lost = std::mem::take(&mut self.calls);
         for call in lost.into_values() {
@@ -394,7 +398,11 @@ impl Capi {
             tag,
         };
         self.timers.insert(id, timer);
-        ctx.send(ctx.me(), delay, SupMsg::Retry { generation: id }.event());
+        ctx.send(
+            ctx.me(),
+            delay,
+            SupMsg::CapiTimer(CapiTimer::Due { id }).event(),
+        );
     }
 
     fn timer_fired<C: Context>(&mut self, id: u64, ctx: &mut C) {

@@ -31,7 +31,7 @@ pub mod status;
 
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
-use crate::api::msg::{CallId, PlaceRule, SupMsg};
+use crate::api::msg::{CallId, PlaceRule, SupMsg, VmOperatorTimer};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
 use crate::event::Event;
 use crate::model::{HostId, Resources, SimDuration, VmId};
@@ -204,7 +204,7 @@ impl VmOperator {
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => self.displaced(vm, ctx),
             SupMsg::Workloads { held } => self.still_held(&held, ctx),
-            SupMsg::Retry { generation } => self.retry_fired(generation, ctx),
+            SupMsg::VmOperatorTimer(VmOperatorTimer::Retry { id }) => self.retry_fired(id, ctx),
             SupMsg::DatastoreFailed { datastore } => self.datastore_failed(datastore, ctx),
             SupMsg::Restart => self.restarted(ctx),
             SupMsg::DatastoreRepaired { datastore } => {
@@ -538,7 +538,7 @@ impl VmOperator {
         s.retry = Some(timer);
         let delay = backoff(s.failures);
         self.timers.insert(timer, key.clone());
-        let msg = SupMsg::Retry { generation: timer };
+        let msg = SupMsg::VmOperatorTimer(VmOperatorTimer::Retry { id: timer });
         ctx.send(ctx.me(), delay, msg.event());
         self.sync_status(key, ctx);
     }

@@ -169,7 +169,7 @@ fn outs(ctx: &mut TestCtx) -> Vec<Out> {
                         },
                     ..
                 } => Out::Status(vm.name, phase, power, host, reason),
-                SupMsg::Retry { .. } => {
+                SupMsg::VmOperatorTimer(_) => {
                     assert_eq!(to, ctx.me);
                     Out::Retry(delay)
                 }
@@ -359,7 +359,10 @@ fn a_failed_placement_is_unplaceable_and_retried_with_doubling_backoff_under_fre
     op.handle(changed(web.clone(), false), &mut ctx);
     assert!(ctx.take_sent().is_empty());
     // The timer fires: a new life, a new id.
-    op.handle(SupMsg::Retry { generation: 0 }.event(), &mut ctx);
+    op.handle(
+        SupMsg::VmOperatorTimer(crate::api::msg::VmOperatorTimer::Retry { id: 0 }).event(),
+        &mut ctx,
+    );
     assert_eq!(outs(&mut ctx), vec![Out::Place(id(1), large(), vec![])]);
     from_placement(&mut op, &mut ctx, failed(1).event());
     assert_eq!(outs(&mut ctx)[0], Out::Retry(SimDuration(20_000_000_000)));
@@ -372,7 +375,10 @@ fn a_failed_placement_is_unplaceable_and_retried_with_doubling_backoff_under_fre
     from_placement(&mut op, &mut ctx, late.event());
     assert!(ctx.take_sent().is_empty());
     // A superseded timer does nothing.
-    op.handle(SupMsg::Retry { generation: 0 }.event(), &mut ctx);
+    op.handle(
+        SupMsg::VmOperatorTimer(crate::api::msg::VmOperatorTimer::Retry { id: 0 }).event(),
+        &mut ctx,
+    );
     assert!(ctx.take_sent().is_empty());
     assert_eq!(op.view(&key("web")).unwrap().failures, 2);
 }
@@ -616,7 +622,10 @@ fn a_displaced_vm_shows_no_host_until_ha_restarts_it_and_a_lost_one_fails() {
         )
     );
     // Its retry fails too: still Failed, with the latest reason appended.
-    op.handle(SupMsg::Retry { generation: 0 }.event(), &mut ctx);
+    op.handle(
+        SupMsg::VmOperatorTimer(crate::api::msg::VmOperatorTimer::Retry { id: 0 }).event(),
+        &mut ctx,
+    );
     assert_eq!(outs(&mut ctx), vec![Out::Place(id(1), small(), vec![])]);
     let failed = SupMsg::PlaceFailed {
         vm: id(1),
@@ -766,7 +775,10 @@ fn a_failed_datastore_fails_the_vms_that_need_it_until_its_repair() {
         ]
     );
     // A retry while it is still down changes nothing visible.
-    op.handle(SupMsg::Retry { generation: 0 }.event(), &mut ctx);
+    op.handle(
+        SupMsg::VmOperatorTimer(crate::api::msg::VmOperatorTimer::Retry { id: 0 }).event(),
+        &mut ctx,
+    );
     assert_eq!(
         outs(&mut ctx),
         vec![Out::Retry(SimDuration(20_000_000_000))]
