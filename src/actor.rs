@@ -103,6 +103,13 @@ pub enum Note {
     },
     /// A fact from the Supervisor's actors.
     Sup(crate::api::SupNote),
+    /// An actor was handed something it has no case for: a bug in whoever
+    /// sent it. The invariant checker fails on it (`unexpected-message`),
+    /// so fuzzing finds it rather than a log line nobody reads.
+    Unexpected {
+        actor: &'static str,
+        kind: &'static str,
+    },
 }
 
 /// A [`Context`] for unit tests of one actor: records what it sends and

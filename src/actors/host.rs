@@ -338,12 +338,10 @@ impl Actor for Host {
             Event::Supervisor(msg) if *msg == crate::api::SupMsg::HostStateAsked => {
                 self.tell_spherelet(ctx)
             }
-            other => unexpected(self.id, &other),
+            other => ctx.note(Note::Unexpected {
+                actor: "host",
+                kind: other.kind(),
+            }),
         }
     }
-}
-
-/// An event no host should ever receive: a wiring bug, not bad input.
-fn unexpected(id: HostId, event: &Event) {
-    tracing::warn!(host = %id, kind = event.kind(), "host ignored an unexpected event");
 }

@@ -798,12 +798,15 @@ impl Actor for Placement {
             Event::Supervisor(msg) => match *msg {
                 SupMsg::Place { vm, size, rule } => self.request_constrained(vm, size, rule, ctx),
                 SupMsg::WorkloadsAsked => self.tell_workloads(ctx),
-                other => tracing::warn!(
-                    kind = other.kind(),
-                    "placement ignored an unexpected message"
-                ),
+                other => ctx.note(Note::Unexpected {
+                    actor: "placement",
+                    kind: other.kind(),
+                }),
             },
-            other => tracing::warn!(kind = other.kind(), "placement ignored an unexpected event"),
+            other => ctx.note(Note::Unexpected {
+                actor: "placement",
+                kind: other.kind(),
+            }),
         }
     }
 }

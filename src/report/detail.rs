@@ -168,7 +168,8 @@ impl Detail {
             | Note::HostIsolated { .. }
             | Note::MaintenanceBegan { .. }
             | Note::VmMigrated { .. }
-            | Note::Sup(_) => {}
+            | Note::Sup(_)
+            | Note::Unexpected { .. } => {}
         }
     }
 

@@ -42,6 +42,9 @@ pub struct Stats {
     pub faults: BTreeMap<&'static str, u64>,
     /// The Supervisor's own statistics (empty without one).
     pub supervisor: crate::report::supervisor_stats::SupStats,
+    /// Events or messages an actor had no case for, by (actor, kind): each
+    /// is a bug, and the invariant checker fails on the first.
+    pub unexpected: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 impl Default for Stats {
@@ -74,6 +77,7 @@ impl Default for Stats {
             migrated: 0,
             faults: BTreeMap::new(),
             supervisor: Default::default(),
+            unexpected: BTreeMap::new(),
         }
     }
 }
@@ -176,6 +180,9 @@ impl NoteSink for Stats {
                     *self.faults.entry(kind).or_default() += 1;
                 }
                 self.supervisor.note(at, n)
+            }
+            Note::Unexpected { actor, kind } => {
+                *self.unexpected.entry((actor, kind)).or_default() += 1;
             }
         }
     }

@@ -35,6 +35,10 @@ pub struct Summary {
     /// Failure → HA restart of each restarted VM.
     pub recovery_ms: Latency,
     pub invariant_checks: u64,
+    /// Messages an actor had no case for, as `actor got kind` → count: a
+    /// bug in pacsim, shown so that a run without `--check` reveals it too.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unexpected: BTreeMap<String, u64>,
     /// Only when the scenario has a Supervisor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<crate::report::supervisor::SupervisorSummary>,
@@ -163,6 +167,11 @@ impl Summary {
                 .collect(),
             recovery_ms: Latency::of(&stats.recovery),
             invariant_checks: facts.invariant_checks,
+            unexpected: stats
+                .unexpected
+                .iter()
+                .map(|((actor, kind), n)| (format!("{actor} got {kind}"), *n))
+                .collect(),
             supervisor: None,
         }
     }
@@ -262,6 +271,9 @@ impl Summary {
         }
         if !self.faults.is_empty() {
             rows.push(("faults injected", list(&self.faults)));
+        }
+        if !self.unexpected.is_empty() {
+            rows.push(("unexpected messages (a bug)", list(&self.unexpected)));
         }
         if self.vms.restarted > 0 {
             rows.push((

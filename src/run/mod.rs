@@ -198,6 +198,32 @@ fn simulate_checked_with(
     })
 }
 
+/// The `unexpected-message` violation once any actor was handed something
+/// it has no case for (see `Note::Unexpected`); `None` while none was.
+fn unexpected(
+    seen: &std::collections::BTreeMap<(&'static str, &'static str), u64>,
+    at: SimTime,
+    seq: u64,
+) -> Option<Violation> {
+    if seen.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = seen
+        .keys()
+        .map(|(actor, kind)| format!("{actor} got {kind}"))
+        .collect();
+    Some(Violation {
+        invariant: "unexpected-message",
+        seq,
+        at,
+        detail: format!(
+            "an actor had no case for what it was sent: {}",
+            what.join(", ")
+        ),
+        chain: Vec::new(),
+    })
+}
+
 /// How a run ended early.
 enum Ended {
     Violation(Violation),
@@ -270,6 +296,9 @@ fn run_checked<L: crate::sim::RecordSink>(
     let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
     while kernel.step(end, sink, stats) {
         let delivered = kernel.delivered();
+        if let Some(v) = unexpected(&stats.unexpected, kernel.now(), delivered - 1) {
+            return violated(Some(v));
+        }
         if delivered & 0xFFFF == 0 {
             progress(kernel.now(), delivered);
         }
@@ -488,7 +517,24 @@ pub fn drive_limited<L: crate::sim::RecordSink>(
 
 #[cfg(test)]
 mod tests {
-    use super::checkpoint_mask;
+    use super::{SimTime, checkpoint_mask, unexpected};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn any_unexpected_message_is_a_violation_naming_actor_and_kind() {
+        let mut seen = BTreeMap::new();
+        assert!(unexpected(&seen, SimTime(5), 9).is_none());
+        seen.insert(("cns", "VmCreate"), 2);
+        seen.insert(("api-server", "HostFailed"), 1);
+        let v = unexpected(&seen, SimTime(5), 9).expect("a violation");
+        assert_eq!(v.invariant, "unexpected-message");
+        assert_eq!((v.at, v.seq), (SimTime(5), 9));
+        assert_eq!(
+            v.detail,
+            "an actor had no case for what it was sent: \
+             api-server got HostFailed, cns got VmCreate"
+        );
+    }
 
     #[test]
     fn checkpoints_spread_out_only_past_2048_hosts() {

@@ -103,10 +103,10 @@ impl Actor for AuthProxy {
             object,
         } = *msg
         else {
-            tracing::warn!(
-                kind = msg.kind(),
-                "auth proxy ignored an unexpected message"
-            );
+            ctx.note(Note::Unexpected {
+                actor: "auth-proxy",
+                kind: msg.kind(),
+            });
             return;
         };
         let caller = ctx.sender();

@@ -11,7 +11,7 @@
 //! config).
 
 use super::api_server::admission::format_bytes;
-use crate::actor::{Actor, Context};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
 use crate::api::msg::SupMsg;
 use crate::event::Event;
@@ -191,7 +191,10 @@ impl Actor for Storage {
                     ctx.send(ctx.sender(), SimDuration::ZERO, msg.event());
                 }
             }
-            other => tracing::warn!(kind = other.kind(), "cns ignored an unexpected message"),
+            other => ctx.note(Note::Unexpected {
+                actor: "cns",
+                kind: other.kind(),
+            }),
         }
     }
 }
@@ -274,6 +277,23 @@ mod tests {
         assert!(!s.release("ds-z", GIB));
         assert_eq!(s.provision("silver", 4 * GIB).unwrap(), "ds-c");
         assert_eq!(s.datastore("ds-c").unwrap().used_bytes, 10 * GIB);
+    }
+
+    #[test]
+    fn a_message_cns_has_no_case_for_is_noted_as_unexpected_and_answered_with_nothing() {
+        let mut s = storage();
+        let mut ctx = TestCtx::new(ActorId(108));
+        let stray = SupMsg::VolumeGranted {
+            ticket: 7,
+            datastore: "ds-a".into(),
+        };
+        let kind = stray.kind();
+        s.handle(stray.event(), &mut ctx);
+        assert!(ctx.take_sent().is_empty());
+        assert!(matches!(
+            ctx.notes.as_slice(),
+            [Note::Unexpected { actor: "cns", kind: k }] if *k == kind
+        ));
     }
 
     #[test]

@@ -187,10 +187,10 @@ impl ApiServer {
                 }));
                 self.member_rebooting(member as usize, ctx)
             }
-            other => tracing::warn!(
-                kind = other.kind(),
-                "api server ignored an unexpected message"
-            ),
+            other => ctx.note(Note::Unexpected {
+                actor: "api-server",
+                kind: other.kind(),
+            }),
         }
     }
 
@@ -845,10 +845,10 @@ impl Actor for ApiServer {
             Event::Start => self.start(ctx),
             Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
             Event::VmLost { vm } => self.member_lost(vm, ctx),
-            other => tracing::warn!(
-                kind = other.kind(),
-                "api server ignored an unexpected event"
-            ),
+            other => ctx.note(Note::Unexpected {
+                actor: "api-server",
+                kind: other.kind(),
+            }),
         }
     }
 }

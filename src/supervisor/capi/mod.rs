@@ -158,7 +158,10 @@ impl Capi {
             // Its own restart: `Start`, after the relist, resends what may
             // have lost its answer.
             SupMsg::Restart => {}
-            other => tracing::warn!(kind = other.kind(), "capi ignored a message"),
+            other => ctx.note(Note::Unexpected {
+                actor: "capi",
+                kind: other.kind(),
+            }),
         }
     }
 
@@ -685,7 +688,10 @@ impl Actor for Capi {
         match event {
             Event::Start => self.started(ctx),
             Event::Supervisor(msg) => self.handle_msg(*msg, ctx),
-            other => tracing::warn!(kind = other.kind(), "capi ignored an event"),
+            other => ctx.note(Note::Unexpected {
+                actor: "capi",
+                kind: other.kind(),
+            }),
         }
     }
 }

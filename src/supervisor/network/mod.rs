@@ -10,7 +10,7 @@
 
 pub mod pool;
 
-use crate::actor::{Actor, Context};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::Addrs;
 use crate::api::msg::SupMsg;
 use crate::event::Event;
@@ -156,7 +156,10 @@ impl Actor for Network {
                     tracing::warn!(%namespace, %ip, vip, "nsx: release of an address not in use");
                 }
             }
-            other => tracing::warn!(kind = other.kind(), "nsx ignored an unexpected message"),
+            other => ctx.note(Note::Unexpected {
+                actor: "nsx",
+                kind: other.kind(),
+            }),
         }
     }
 }

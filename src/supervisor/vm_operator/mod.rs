@@ -29,7 +29,7 @@
 pub mod rule;
 pub mod status;
 
-use crate::actor::{Actor, Context};
+use crate::actor::{Actor, Context, Note};
 use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{CallId, PlaceRule, SupMsg, VmOperatorTimer};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PowerState, VirtualMachine, VmPhase};
@@ -223,7 +223,10 @@ impl VmOperator {
                     s.writing = None;
                 }
             }
-            other => tracing::warn!(kind = other.kind(), "vm operator ignored a message"),
+            other => ctx.note(Note::Unexpected {
+                actor: "vm-operator",
+                kind: other.kind(),
+            }),
         }
     }
 
@@ -696,7 +699,10 @@ impl Actor for VmOperator {
                 self.place_failed(vm, why, ctx)
             }
             Event::Start => self.started(ctx),
-            other => tracing::warn!(kind = other.kind(), "vm operator ignored an event"),
+            other => ctx.note(Note::Unexpected {
+                actor: "vm-operator",
+                kind: other.kind(),
+            }),
         }
     }
 }
