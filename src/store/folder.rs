@@ -89,8 +89,21 @@ pub fn holds_log(dir: &Path) -> bool {
 }
 
 /// Whether another process holds the log's lock (sled locks its `db` file
-/// exclusively while open).
+/// exclusively while open). A log this process has just closed can stay
+/// locked for a moment, while sled's background threads let go of the
+/// file, so a held lock is asked again for up to a second before it counts.
 pub fn in_use(dir: &Path) -> std::io::Result<bool> {
+    const TRIES: u32 = 50;
+    for _ in 1..TRIES {
+        if !locked(dir)? {
+            return Ok(false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    locked(dir)
+}
+
+fn locked(dir: &Path) -> std::io::Result<bool> {
     let file = match File::open(dir.join("db")) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
