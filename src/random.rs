@@ -6,8 +6,8 @@
 //! `ln`/`exp` give the same bits on every machine.
 
 use crate::model::Dist;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
 
 /// One deterministic stream: ChaCha8 keyed by blake3(seed, name).
 #[derive(Clone, Debug)]

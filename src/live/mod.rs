@@ -111,7 +111,7 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
                 if left.is_zero() {
                     break;
                 }
-                actix_rt::time::sleep(left.min(Duration::from_millis(50))).await;
+                actix::clock::sleep(left.min(Duration::from_millis(50))).await;
             }
         }
     });
