@@ -10,7 +10,10 @@
 //! `Deserialize` hands to `deserialize_enum`), the same order bincode's
 //! indices follow.
 
-use pacsim::api::msg::{ApiError, GuestTimer, SupMsg, SystemOp, Verb};
+use pacsim::api::msg::{
+    ApiError, ApiServerTimer, CapiTimer, ControllerTimer, GuestTimer, SupMsg, SystemOp, Verb,
+    VmOperatorTimer,
+};
 use pacsim::api::objects::{Body, ClusterPhase, Kind, PodPhase, PowerState, VmPhase};
 use pacsim::event::{Event, RejectReason};
 use serde::de::{self, Deserialize, Visitor};
@@ -230,6 +233,18 @@ fn enums_inside_messages_keep_their_order() {
         ("SystemOp", variants::<SystemOp>(), SYSTEM_OP),
         ("ApiError", variants::<ApiError>(), API_ERROR),
         ("GuestTimer", variants::<GuestTimer>(), GUEST_TIMER),
+        (
+            "ControllerTimer",
+            variants::<ControllerTimer>(),
+            &["Wakeup"],
+        ),
+        (
+            "ApiServerTimer",
+            variants::<ApiServerTimer>(),
+            &["PlaceMember"],
+        ),
+        ("CapiTimer", variants::<CapiTimer>(), &["Due"]),
+        ("VmOperatorTimer", variants::<VmOperatorTimer>(), &["Retry"]),
         ("Kind", variants::<Kind>(), KIND),
         ("Body", variants::<Body>(), BODY),
         (
