@@ -1,38 +1,17 @@
 //! SLOs: `metric op value` checks against a run summary (the scenario's
 //! `expect:` form), and their aggregation over seeds by a quantile.
 
-use crate::scenario::{CmpOp, Expectation, Location};
+use crate::scenario::{CmpOp, Expectation, Location, parse_expectation};
 
-/// Parses `vms.rejected_ratio<=0.01` (spaces allowed).
+/// Parses `vms.rejected_ratio<=0.01` (spaces allowed), the form of a
+/// scenario's `expect:` lines.
 pub fn parse_slo(text: &str) -> Result<Expectation, String> {
-    const OPS: [(&str, CmpOp); 6] = [
-        ("<=", CmpOp::Le),
-        (">=", CmpOp::Ge),
-        ("==", CmpOp::Eq),
-        ("!=", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        (">", CmpOp::Gt),
-    ];
-    let (pos, sym, op) = OPS
-        .iter()
-        .filter_map(|(sym, op)| text.find(sym).map(|p| (p, *sym, *op)))
-        .min_by_key(|(p, sym, _)| (*p, usize::MAX - sym.len()))
-        .ok_or_else(|| format!("SLO `{text}` has no comparison (<=, <, ==, !=, >=, >)"))?;
-    let metric = text[..pos].trim();
-    let value_text = text[pos + sym.len()..].trim();
-    if metric.is_empty() {
-        return Err(format!("SLO `{text}` names no metric"));
-    }
-    let value: f64 = value_text
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("SLO `{text}`: `{value_text}` is not a number"))?;
+    let (metric, op, value) = parse_expectation(text).map_err(|m| format!("--slo: {m}"))?;
     Ok(Expectation {
-        metric: metric.to_string(),
+        text: format!("{metric} {} {value}", op.symbol()),
+        metric,
         op,
         value,
-        text: format!("{metric} {} {value_text}", op.symbol()),
         location: Location::default(),
     })
 }
@@ -91,6 +70,12 @@ mod tests {
         assert!(parse_slo("lost").is_err());
         assert!(parse_slo("<= 3").is_err());
         assert!(parse_slo("x <= y").is_err());
+        assert!(
+            parse_slo("lost = 0")
+                .unwrap_err()
+                .starts_with("--slo: malformed")
+        );
+        assert_eq!(parse_slo("lost<=1e3").unwrap().text, "lost <= 1000");
     }
 
     #[test]

@@ -24,8 +24,9 @@ pub(crate) fn parse_expectations(node: &Node) -> PResult<Vec<Expectation>> {
         .collect()
 }
 
-/// `<metric> <op> <number>`, spaces optional around the operator.
-fn parse_expectation(text: &str) -> Result<(String, CmpOp, f64), String> {
+/// `<metric> <op> <number>`, spaces optional around the operator: an
+/// `expect:` line, and `plan --slo`'s form too.
+pub fn parse_expectation(text: &str) -> Result<(String, CmpOp, f64), String> {
     let malformed = || {
         format!(
             "malformed expectation `{text}`: expected `<metric> <op> <number>` with op one of <, <=, ==, !=, >=, >, e.g. `rejected_ratio <= 0.01`"

@@ -28,6 +28,7 @@ mod yaml;
 
 pub use crate::model::limits::MAX_HOSTS;
 pub use error::ScenarioError;
+pub use expect::parse_expectation;
 pub use model::*;
 pub use supervisor::DEFAULT_POD_START_LATENCY;
 pub use supervisor::config::*;
