@@ -344,18 +344,10 @@ impl Actor for NodeController {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::supervisor::testkit::changed;
     use crate::supervisor::testutil::{addrs, bound, config, node_object, pod_object};
 
     const S: u64 = 1_000_000_000;
-
-    fn changed(object: Object) -> Event {
-        SupMsg::Changed {
-            rv: 1,
-            object,
-            deleted: false,
-        }
-        .event()
-    }
 
     /// Delivers the controller's own timers in time order until `until`,
     /// returning the system ops it sent with their times.
@@ -394,9 +386,15 @@ mod tests {
         let mut ctx = TestCtx::new(a[Part::NodeController]);
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
         nc.handle(SupMsg::Heartbeat { host: HostId(0) }.event(), &mut ctx);
-        nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
         nc.handle(
-            changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)),
+            changed(node_object("esx-01", 0, 8, 32, &[]), false),
+            &mut ctx,
+        );
+        nc.handle(
+            changed(
+                bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running),
+                false,
+            ),
             &mut ctx,
         );
         let mut tolerant = bound(pod_object("t", 1, 1), "esx-01", PodPhase::Running);
@@ -408,7 +406,7 @@ mod tests {
                 effect: None,
             });
         }
-        nc.handle(changed(tolerant), &mut ctx);
+        nc.handle(changed(tolerant, false), &mut ctx);
         // Heartbeats every 10 s up to 123 s, then silence (a partition).
         for t in (3..=123).step_by(10) {
             run_until(&mut nc, &mut ctx, &mut timers, SimTime(t * S), &mut ops);
@@ -466,9 +464,15 @@ mod tests {
         let mut nc = NodeController::new(&config(), a.clone());
         let mut ctx = TestCtx::new(a[Part::NodeController]);
         let (mut timers, mut ops) = (Vec::new(), Vec::new());
-        nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
         nc.handle(
-            changed(bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running)),
+            changed(node_object("esx-01", 0, 8, 32, &[]), false),
+            &mut ctx,
+        );
+        nc.handle(
+            changed(
+                bound(pod_object("p", 1, 1), "esx-01", PodPhase::Running),
+                false,
+            ),
             &mut ctx,
         );
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(40 * S), &mut ops);
@@ -495,7 +499,10 @@ mod tests {
         ops.clear();
         // The relist at 500 s: the node object still says Ready.
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(500 * S), &mut ops);
-        nc.handle(changed(node_object("esx-01", 0, 8, 32, &[])), &mut ctx);
+        nc.handle(
+            changed(node_object("esx-01", 0, 8, 32, &[]), false),
+            &mut ctx,
+        );
         run_until(&mut nc, &mut ctx, &mut timers, SimTime(500 * S), &mut ops);
         let p = ObjectKey::new(crate::api::objects::Kind::Pod, "ns", "p");
         assert_eq!(

@@ -276,26 +276,14 @@ impl Actor for ReplicaSetController {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::supervisor::testkit::{changed, sup_sent};
     use crate::supervisor::testutil::{addrs, config, set_object};
-
-    fn changed(object: Object, deleted: bool) -> Event {
-        SupMsg::Changed {
-            rv: 1,
-            object,
-            deleted,
-        }
-        .event()
-    }
 
     /// (call id, op) of the system calls sent; timers as ("timer", delay s).
     fn calls(ctx: &mut TestCtx) -> Vec<(u64, SystemOp)> {
-        ctx.take_sent()
-            .into_iter()
-            .filter_map(|(_, _, e)| match e {
-                Event::Supervisor(m) => match *m {
-                    SupMsg::System { id, op } => Some((id, op)),
-                    _ => None,
-                },
+        (sup_sent(ctx).into_iter())
+            .filter_map(|(_, _, m)| match m {
+                SupMsg::System { id, op } => Some((id, op)),
                 _ => None,
             })
             .collect()

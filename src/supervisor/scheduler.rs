@@ -445,28 +445,16 @@ mod tests {
     use crate::actor::testing::TestCtx;
     use crate::api::objects::{Meta, Taint, TaintEffect};
     use crate::model::ActorId;
+    use crate::supervisor::testkit::{changed, sup_sent};
     use crate::supervisor::testutil::{addrs, config, node_object, pod_object};
 
-    fn changed(object: Object, deleted: bool) -> Event {
-        SupMsg::Changed {
-            rv: 1,
-            object,
-            deleted,
-        }
-        .event()
-    }
-
     fn binds(ctx: &mut TestCtx) -> Vec<(String, Option<String>, Option<String>)> {
-        ctx.take_sent()
-            .into_iter()
-            .filter_map(|(_, _, e)| match e {
-                Event::Supervisor(m) => match *m {
-                    SupMsg::System {
-                        op: SystemOp::Bind { pod, node, reason },
-                        ..
-                    } => Some((pod.name, node, reason)),
-                    _ => None,
-                },
+        (sup_sent(ctx).into_iter())
+            .filter_map(|(_, _, m)| match m {
+                SupMsg::System {
+                    op: SystemOp::Bind { pod, node, reason },
+                    ..
+                } => Some((pod.name, node, reason)),
                 _ => None,
             })
             .collect()

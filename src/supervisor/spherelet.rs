@@ -436,6 +436,7 @@ impl Actor for Spherelet {
 mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
+    use crate::supervisor::testkit::sup_sent;
     use crate::supervisor::testutil::{addrs, config};
 
     fn key(name: &str) -> ObjectKey {
@@ -443,12 +444,8 @@ mod tests {
     }
 
     fn msgs(ctx: &mut TestCtx) -> Vec<(u64, SupMsg)> {
-        ctx.take_sent()
-            .into_iter()
-            .filter_map(|(_, d, e)| match e {
-                Event::Supervisor(m) => Some((d.0 / 1_000_000_000, *m)),
-                _ => None,
-            })
+        (sup_sent(ctx).into_iter())
+            .map(|(_, d, m)| (d.0 / 1_000_000_000, m))
             .collect()
     }
 

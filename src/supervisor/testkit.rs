@@ -1,6 +1,10 @@
 //! Shared fixtures for the Supervisor's unit tests (test builds only).
 
+use crate::actor::testing::TestCtx;
 use crate::api::addrs::Addrs;
+use crate::api::msg::SupMsg;
+use crate::api::objects::Object;
+use crate::event::Event;
 use crate::model::{ActorId, Dist, Resources, SimDuration};
 use crate::scenario::*;
 
@@ -51,4 +55,26 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
 pub fn addrs(hosts: usize) -> Addrs {
     let names = (1..=hosts).map(|h| format!("esx-{h:02}")).collect();
     Addrs::laid_out(ActorId(0), ActorId(100), names, [])
+}
+
+/// The API server's watch event for `object` (at resourceVersion 1).
+pub fn changed(object: Object, deleted: bool) -> Event {
+    SupMsg::Changed {
+        rv: 1,
+        object,
+        deleted,
+    }
+    .event()
+}
+
+/// The Supervisor messages sent since the last call, as (to, delay,
+/// message) in send order; other events are left out.
+pub fn sup_sent(ctx: &mut TestCtx) -> Vec<(ActorId, SimDuration, SupMsg)> {
+    ctx.take_sent()
+        .into_iter()
+        .filter_map(|(to, delay, e)| match e {
+            Event::Supervisor(m) => Some((to, delay, *m)),
+            _ => None,
+        })
+        .collect()
 }

@@ -408,16 +408,8 @@ mod tests {
     use super::*;
     use crate::actor::testing::TestCtx;
     use crate::api::msg::ApiError;
+    use crate::supervisor::testkit::changed;
     use crate::supervisor::testutil::{addrs, bound, config, pod_object};
-
-    fn changed(object: Object, deleted: bool) -> Event {
-        SupMsg::Changed {
-            rv: 1,
-            object,
-            deleted,
-        }
-        .event()
-    }
 
     /// Placement put CRX `vm` on host `host`.
     fn placed(w: &mut Wps, vm: VmId, host: u32, ctx: &mut TestCtx) {

@@ -5,6 +5,7 @@ use crate::actor::testing::TestCtx;
 use crate::api::objects::*;
 use crate::model::{HostId, Resources};
 use crate::scenario::*;
+use crate::supervisor::testkit::sup_sent;
 
 pub(crate) fn config() -> SupervisorConfig {
     let mut c = crate::supervisor::testkit::config(&["team-a"]);
@@ -59,12 +60,8 @@ fn call(api: &mut ApiServer, ctx: &mut TestCtx, id: CallId, object: Object) {
 }
 
 fn sent_msgs(ctx: &mut TestCtx) -> Vec<(ActorId, SupMsg)> {
-    ctx.take_sent()
-        .into_iter()
-        .filter_map(|(to, _, e)| match e {
-            Event::Supervisor(m) => Some((to, *m)),
-            _ => None,
-        })
+    (sup_sent(ctx).into_iter())
+        .map(|(to, _, m)| (to, m))
         .collect()
 }
 

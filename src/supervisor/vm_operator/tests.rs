@@ -9,6 +9,7 @@ use crate::model::ActorId;
 use crate::model::resources::GIB;
 use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
 use crate::supervisor::testkit;
+use crate::supervisor::testkit::changed;
 
 const NS: &str = "team-a";
 
@@ -108,15 +109,6 @@ fn vm(name: &str, class: &str, power: PowerState, volumes: &[&str]) -> Object {
             reason: None,
         }),
     )
-}
-
-fn changed(object: Object, deleted: bool) -> Event {
-    SupMsg::Changed {
-        rv: 0,
-        object,
-        deleted,
-    }
-    .event()
 }
 
 fn id(n: u64) -> VmId {
