@@ -1,9 +1,12 @@
 //! pacsim: a deterministic, event-sourced simulator of a vSphere Supervisor
 //! datacenter. See ARCHITECTURE.md for the tour.
 //!
-//! Module graph (an arrow reads "is used by"): `model` → `event`, `actor` →
-//! `actors`, `placement`, `inputs` → `world` → runtimes (`sim`, `live`) →
-//! `run`, `report`, `store` → the CLI. No actor module names a runtime.
+//! The modules form one-way layers, lowest first: `hint`, `model`, `random`,
+//! `api`, `event`, `actor`, `placement`, `scenario`, `inputs`, `sim`,
+//! `supervisor`, `actors`, `world`, {`check`, `report`, `store`}, `run`,
+//! {`import`, `live`, `plan`}, `fuzz`, `trace`; the CLI above them all. A
+//! module imports only from lower layers (ARCHITECTURE.md, "Layers";
+//! enforced by `tests/it/architecture.rs`). No actor module names a runtime.
 
 /// mimalloc rather than the system allocator: it backs its arenas with
 /// transparent huge pages (2 MiB) and packs small blocks (the deletion

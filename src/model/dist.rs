@@ -1,5 +1,6 @@
-//! Distributions as data. Sampling lives in `sim::rng` so that this module
-//! stays free of randomness and can be parsed, printed and compared.
+//! Distributions as data. Sampling lives in `random` (`StreamRng::sample`)
+//! so that this module stays free of randomness and can be parsed, printed
+//! and compared.
 
 use super::Resources;
 use serde::{Deserialize, Serialize};
