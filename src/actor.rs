@@ -112,6 +112,37 @@ pub enum Note {
     },
 }
 
+/// The context of re-delivering logged events to rebuild an actor: its
+/// sends are dropped (they happened already and are records of their own),
+/// its draws come from `rng` (the stream, or a copy of it), and its notes go
+/// to `on_note`. Replaying a log and rebuilding a crashed part both use it.
+pub struct Redelivery<'a, F: FnMut(SimTime, Note)> {
+    pub now: SimTime,
+    pub me: ActorId,
+    pub sender: ActorId,
+    pub rng: &'a mut StreamRng,
+    pub on_note: F,
+}
+
+impl<F: FnMut(SimTime, Note)> Context for Redelivery<'_, F> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+    fn me(&self) -> ActorId {
+        self.me
+    }
+    fn sender(&self) -> ActorId {
+        self.sender
+    }
+    fn send(&mut self, _to: ActorId, _delay: SimDuration, _event: Event) {}
+    fn rng(&mut self) -> &mut StreamRng {
+        self.rng
+    }
+    fn note(&mut self, note: Note) {
+        (self.on_note)(self.now, note)
+    }
+}
+
 /// A [`Context`] for unit tests of one actor: records what it sends and
 /// notes, at a clock and sender the test sets.
 pub mod testing {

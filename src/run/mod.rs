@@ -375,36 +375,9 @@ pub fn replay_records(
     scenario: &Scenario,
     records: impl IntoIterator<Item = crate::event::Record>,
 ) -> (Vec<WorldActor>, Stats) {
-    use crate::actor::{Actor, Context, Note};
-    use crate::model::{ActorId, SimDuration};
-    use crate::random::{StreamRng, Streams};
+    use crate::actor::{Actor, Redelivery};
+    use crate::random::Streams;
     use crate::sim::NoteSink;
-
-    struct ReplayCtx<'a> {
-        now: SimTime,
-        me: ActorId,
-        sender: ActorId,
-        streams: &'a mut Streams,
-        stats: &'a mut Stats,
-    }
-    impl Context for ReplayCtx<'_> {
-        fn now(&self) -> SimTime {
-            self.now
-        }
-        fn me(&self) -> ActorId {
-            self.me
-        }
-        fn sender(&self) -> ActorId {
-            self.sender
-        }
-        fn send(&mut self, _to: ActorId, _delay: SimDuration, _event: crate::event::Event) {}
-        fn rng(&mut self) -> &mut StreamRng {
-            self.streams.get(self.me.0 as usize)
-        }
-        fn note(&mut self, note: Note) {
-            self.stats.note(self.now, note);
-        }
-    }
 
     let world = World::build(scenario);
     let mut actors = world.actors;
@@ -412,12 +385,12 @@ pub fn replay_records(
     let mut stats = Stats::default();
     for r in records {
         let i = r.to.0 as usize;
-        let mut ctx = ReplayCtx {
+        let mut ctx = Redelivery {
             now: r.at,
             me: r.to,
             sender: r.from,
-            streams: &mut streams,
-            stats: &mut stats,
+            rng: streams.get(i),
+            on_note: |at, note| stats.note(at, note),
         };
         actors[i].handle(r.event, &mut ctx);
     }

@@ -28,7 +28,7 @@
 
 use super::actors::SupActor;
 use super::relist::WatchCache;
-use crate::actor::{Actor, Context, Note};
+use crate::actor::{Actor, Context, Note, Redelivery};
 use crate::api::msg::{ApiError, SupMsg};
 use crate::api::notes::SupNote;
 use crate::event::Event;
@@ -160,11 +160,13 @@ impl Crashable {
         };
         if let Some(j) = &self.journal {
             let mut rebuilt = j.pristine.clone();
-            let mut replay = Replay {
+            let mut rng = j.rng.clone();
+            let mut replay = Redelivery {
                 now: SimTime::ZERO,
                 me: ctx.me(),
                 sender: ctx.me(),
-                rng: j.rng.clone(),
+                rng: &mut rng,
+                on_note: |_, _| {}, // noted already, when first handled
             };
             for (at, from, event) in &j.handled {
                 replay.now = *at;
@@ -336,32 +338,6 @@ impl<C: Context> Context for AsSender<'_, C> {
     fn note(&mut self, note: Note) {
         self.inner.note(note)
     }
-}
-
-/// The context of a rebuild: sends and notes are dropped (they happened
-/// already and are in the log), draws come from a copy of the stream.
-struct Replay {
-    now: SimTime,
-    me: ActorId,
-    sender: ActorId,
-    rng: StreamRng,
-}
-
-impl Context for Replay {
-    fn now(&self) -> SimTime {
-        self.now
-    }
-    fn me(&self) -> ActorId {
-        self.me
-    }
-    fn sender(&self) -> ActorId {
-        self.sender
-    }
-    fn send(&mut self, _to: ActorId, _delay: SimDuration, _event: Event) {}
-    fn rng(&mut self) -> &mut StreamRng {
-        &mut self.rng
-    }
-    fn note(&mut self, _note: Note) {}
 }
 
 #[cfg(test)]
