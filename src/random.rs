@@ -3,7 +3,10 @@
 //! or a source never shifts another one's draws.
 //!
 //! Sampling uses `libm` rather than the platform's math library so that
-//! `ln`/`exp` give the same bits on every machine.
+//! `ln`/`exp` give the same bits on every machine. The simulation's integer
+//! draws are our own (`below`, `chance`), so no rand release can move a
+//! digest; `StreamRng` is also a [`rand::Rng`], for tools (the input
+//! mutator) that want rand's ranges and slice helpers.
 
 use crate::model::Dist;
 use rand::{Rng, SeedableRng};
@@ -76,6 +79,22 @@ impl StreamRng {
     }
 }
 
+/// rand's view of the stream: the same ChaCha8 words, infallibly.
+impl rand::TryRng for StreamRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.inner.next_u32())
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.inner.next_u64())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.inner.fill_bytes(dst);
+        Ok(())
+    }
+}
+
 /// The streams of a world's actors, derived on first use from (seed, the
 /// actor's stable name). Every runtime hands actors their stream from here.
 pub struct Streams {
@@ -122,6 +141,18 @@ fn to_nanos(x: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rands_view_is_the_same_stream() {
+        use rand::RngExt;
+        let mut ours = StreamRng::derive(3, "x");
+        let mut theirs = StreamRng::derive(3, "x");
+        let words: Vec<u64> = (0..4).map(|_| ours.next_u64()).collect();
+        let via_rand: Vec<u64> = (0..4).map(|_| rand::Rng::next_u64(&mut theirs)).collect();
+        assert_eq!(words, via_rand);
+        let r = theirs.random_range(10..20u64);
+        assert!((10..20).contains(&r));
+    }
 
     #[test]
     fn streams_with_different_names_differ_and_same_names_repeat() {

@@ -14,6 +14,8 @@ use crate::run::simulate_limited;
 use crate::run::watchdog::{Cause, RunLimits};
 use crate::scenario::{parse_scenario, sanity};
 use crate::store::EventLog;
+use rand::RngExt;
+use rand::seq::IndexedRandom;
 use std::path::Path;
 
 /// Numbers that break naive arithmetic: zero, the edges of the integer
@@ -84,13 +86,13 @@ pub fn mutate(base: &str, seed: u64, case: u64) -> String {
     let mut rng = StreamRng::derive(seed, &format!("input-fuzz/{case}"));
     let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
     // Mostly one or two changes, so that many cases get past loading.
-    let mutations = [1, 1, 1, 1, 2, 2, 3, 4][rng.below(8) as usize];
+    let mutations = [1, 1, 1, 1, 2, 2, 3, 4][rng.random_range(0..8)];
     for _ in 0..mutations {
         if lines.is_empty() {
             lines.push(String::new());
         }
-        let i = rng.below(lines.len() as u64) as usize;
-        match rng.below(10) {
+        let i = rng.random_range(0..lines.len());
+        match rng.random_range(0..10) {
             0 => flip_byte(&mut lines[i], &mut rng),
             1 | 2 => replace_number(&mut lines[i], &mut rng),
             3 => {
@@ -101,7 +103,7 @@ pub fn mutate(base: &str, seed: u64, case: u64) -> String {
                 lines.insert(i, copy);
             }
             5 => {
-                let j = rng.below(lines.len() as u64) as usize;
+                let j = rng.random_range(0..lines.len());
                 lines.swap(i, j);
             }
             6 => replace_value(&mut lines[i], pick(&WRONG_TYPES, &mut rng)),
@@ -116,7 +118,7 @@ pub fn mutate(base: &str, seed: u64, case: u64) -> String {
 }
 
 fn pick<'a>(items: &[&'a str], rng: &mut StreamRng) -> &'a str {
-    items[rng.below(items.len() as u64) as usize]
+    items.choose(rng).copied().unwrap_or_default()
 }
 
 /// One byte changed to another: any byte, so the text may stop being
@@ -126,8 +128,8 @@ fn flip_byte(line: &mut String, rng: &mut StreamRng) {
     if bytes.is_empty() {
         bytes.push(b' ');
     }
-    let at = rng.below(bytes.len() as u64) as usize;
-    bytes[at] = rng.below(256) as u8;
+    let at = rng.random_range(0..bytes.len());
+    bytes[at] = rng.random();
     *line = String::from_utf8_lossy(&bytes).into_owned();
 }
 
@@ -192,8 +194,8 @@ fn odd_include(lines: &mut Vec<String>, i: usize, rng: &mut StreamRng) {
 
 /// Lines `i..i+n` repeated many times: many hosts, VMs, faults, documents.
 fn repeat_block(lines: &mut Vec<String>, i: usize, rng: &mut StreamRng) {
-    let n = (1 + rng.below(4) as usize).min(lines.len() - i);
-    let times = 1 + rng.below(200) as usize;
+    let n = rng.random_range(1..=4).min(lines.len() - i);
+    let times = rng.random_range(1..=200);
     let block: Vec<String> = lines[i..i + n].to_vec();
     for _ in 0..times {
         for (k, line) in block.iter().enumerate() {
