@@ -3,8 +3,9 @@
 //! **Architecture invariant:** actors are sans-I/O state machines. They see
 //! the world only through [`Context`]: the current time, sending (a send to
 //! oneself with a delay is a timer), their own random stream, and notes for
-//! statistics. The simulator and the live (actix) runtime both implement
-//! `Context`; no actor may name either of them.
+//! statistics. The kernel's `SimCtx` (the simulator and, paced by a clock,
+//! the live runtime) and the redelivery of logged events implement
+//! `Context`; no actor may name a runtime.
 
 use crate::event::Event;
 use crate::model::{ActorId, HostId, Resources, SimDuration, SimTime, VmId};

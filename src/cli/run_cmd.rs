@@ -35,7 +35,9 @@ pub struct RunArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Run the same actors live on actix, on the wall clock scaled by --speed.
+    /// Run in real time: the same deliveries in the same order as the
+    /// simulation (the same log and digest), paced by the wall clock scaled
+    /// by --speed; each batch is durable before it is reported or waited on.
     #[arg(long)]
     live: bool,
     /// With --live: virtual seconds per wall-clock second.
@@ -50,7 +52,7 @@ pub struct RunArgs {
     trace: Option<PathBuf>,
     /// Check every invariant after every event (default: every 2^20 events, more rarely in worlds of over 2,048 hosts).
     /// A violation stops the run and exits 1.
-    #[arg(long, conflicts_with_all = ["live", "trace"])]
+    #[arg(long, conflicts_with = "trace")]
     check: bool,
     /// Add the faults of an encoded profile (as printed by `pacsim fuzz`).
     #[arg(long, value_name = "PROFILE")]
@@ -103,7 +105,8 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 args.speed
             )));
         }
-        pacsim::live::run_live(&scenario, args.speed, log).map_err(Failure::io)
+        pacsim::live::run_live_limited(&scenario, args.speed, log, args.check, limits)
+            .map_err(Failure::io)
     } else if let Some(trace) = &args.trace {
         super::trace_cmd::simulate_traced(&scenario, log, trace, limits, |now, events| {
             progress.update(now, events)

@@ -3,6 +3,7 @@
 //! A [`watchdog`] stops a run that would outgrow its memory or whose clock
 //! stands still.
 
+pub mod pace;
 pub mod watchdog;
 
 use crate::actors::WorldActor;
@@ -15,6 +16,7 @@ use crate::sim::Kernel;
 use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
+use pace::{Journal, Pace, Unpaced};
 use watchdog::{Cause, Holding, RunLimits, Stopped, Watchdog};
 
 /// What a run (simulated or live) leaves behind.
@@ -53,7 +55,15 @@ pub fn simulate_with(
     stats: Stats,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(scenario, log, stats, false, RunLimits::default(), progress)
+    simulate_checked_with(
+        scenario,
+        log,
+        stats,
+        false,
+        RunLimits::default(),
+        &mut Unpaced,
+        progress,
+    )
 }
 
 /// A world ready to run: its kernel (with message faults when the world
@@ -126,6 +136,28 @@ pub fn simulate_limited(
         Stats::default(),
         every_event,
         limits,
+        &mut Unpaced,
+        progress,
+    )
+}
+
+/// [`simulate_limited`] kept in time by `pace` (`pacsim run --live`): the
+/// same deliveries in the same order, so the same log and digest.
+pub fn simulate_paced(
+    scenario: &Scenario,
+    log: EventLog,
+    every_event: bool,
+    limits: RunLimits,
+    pace: &mut impl Pace,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(
+        scenario,
+        log,
+        Stats::default(),
+        every_event,
+        limits,
+        pace,
         progress,
     )
 }
@@ -136,6 +168,7 @@ fn simulate_checked_with(
     mut stats: Stats,
     every_event: bool,
     limits: RunLimits,
+    pace: &mut impl Pace,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
     let Prepared {
@@ -155,6 +188,7 @@ fn simulate_checked_with(
             &mut stats,
             (&mut checker, &mut watchdog),
             Some((FULL_CHECK_MASK, |r: &Recorder<'_, EventLog>| r.last_to())),
+            pace,
             &mut progress,
         );
         if let Some(Ended::Violation(v)) = &mut ended {
@@ -169,10 +203,12 @@ fn simulate_checked_with(
             &mut stats,
             (&mut checker, &mut watchdog),
             None,
+            pace,
             &mut progress,
         )
     };
     let (violation, stopped) = match ended {
+        Some(Ended::Journal(e)) => return Err(e),
         Some(Ended::Violation(v)) => (Some(v), None),
         Some(Ended::Stopped(cause)) => {
             let mut stop = stopped(&kernel, cause);
@@ -228,6 +264,8 @@ fn unexpected(
 enum Ended {
     Violation(Violation),
     Stopped(Cause),
+    /// A paced run could not make its journal durable.
+    Journal(StoreError),
 }
 
 /// The watchdog's stop, with what the world held (hints are the caller's:
@@ -277,13 +315,15 @@ type LastTo<L> = fn(&L) -> Option<crate::model::ActorId>;
 /// says so. `every_event`: the local checks after every event and the full
 /// check every `mask + 1` events; `None`: the full check at checkpoints
 /// only.
-fn run_checked<L: crate::sim::RecordSink>(
+#[allow(clippy::too_many_arguments)]
+fn run_checked<L: Journal, P: Pace>(
     kernel: &mut Kernel<WorldActor, WorldSource>,
     end: SimTime,
     sink: &mut L,
     stats: &mut Stats,
     (checker, watchdog): (&mut Checker, &mut Watchdog),
     every_event: Option<(u64, LastTo<L>)>,
+    pace: &mut P,
     progress: &mut impl FnMut(SimTime, u64),
 ) -> Option<Ended> {
     let violated = |v: Option<Violation>| v.map(Ended::Violation);
@@ -294,7 +334,16 @@ fn run_checked<L: crate::sim::RecordSink>(
         .count();
     let mask = every_event.map_or(checkpoint_mask(hosts), |(m, _)| m);
     let due = checker.recovery_due().unwrap_or(SimTime(u64::MAX));
-    while kernel.step(end, sink, stats) {
+    loop {
+        if P::PACED
+            && let Some(next) = kernel.next_at().filter(|at| *at <= end)
+            && let Err(e) = pace.before(next, kernel.delivered(), sink)
+        {
+            return Some(Ended::Journal(e));
+        }
+        if !kernel.step(end, sink, stats) {
+            break;
+        }
         let delivered = kernel.delivered();
         if let Some(v) = unexpected(&stats.unexpected, kernel.now(), delivered - 1) {
             return violated(Some(v));
@@ -323,6 +372,9 @@ fn run_checked<L: crate::sim::RecordSink>(
         {
             return violated(Some(v));
         }
+    }
+    if let Err(e) = pace.after(end, kernel.delivered(), sink) {
+        return Some(Ended::Journal(e));
     }
     let last = kernel.delivered().saturating_sub(1);
     if let Some(v) = checker.check(kernel.actors(), end, last) {

@@ -97,6 +97,11 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         self.delivered
     }
 
+    /// When the next queued event is due, if any.
+    pub fn next_at(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
     /// Events queued for later delivery.
     pub fn queued(&self) -> usize {
         self.queue.len()
