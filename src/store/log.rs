@@ -147,12 +147,11 @@ impl EventLog {
             path: dir.to_path_buf(),
             source,
         };
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(open_err)?;
+            .mode(sled::Mode::HighThroughput);
+        let db = open_sled(&config).map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
         meta.insert("format", LOG_FORMAT)?;
         meta.insert("scenario", scenario)?;
@@ -232,6 +231,22 @@ impl EventLog {
     }
 }
 
+/// Opens a sled database, asking again for up to a second while its lock
+/// is held: a log this process has just finished stays locked a moment,
+/// until sled's background threads let go of the file. A lock held longer
+/// (another process) is the error.
+fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    const TRIES: u32 = 50;
+    let locked = |e: &sled::Error| e.to_string().contains("could not acquire lock");
+    for _ in 1..TRIES {
+        match config.open() {
+            Err(e) if locked(&e) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            other => return other,
+        }
+    }
+    config.open()
+}
+
 impl RecordSink for EventLog {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
@@ -288,7 +303,7 @@ impl LogReader {
             path: dir.to_path_buf(),
             source,
         };
-        let db = sled::Config::new().path(dir).open().map_err(open_err)?;
+        let db = open_sled(&sled::Config::new().path(dir)).map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
         let get = |key: &'static str| -> Result<sled::IVec, StoreError> {
             meta.get(key)?.ok_or(StoreError::NotALog {
