@@ -29,6 +29,7 @@ pub struct FuzzArgs {
 
 pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     let scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    super::print_notices(&scenario);
     let mut seeds = ranges::seed_range(&args.seeds).map_err(Failure::bad_input)?;
     if let Some(shard) = &args.shard {
         seeds = ranges::take_shard(&seeds, ranges::shard(shard).map_err(Failure::bad_input)?);

@@ -77,6 +77,20 @@ impl Failure {
 
 /// `--jobs`: 1 to 1,024 threads (default: the available cores); more would
 /// only fail to spawn.
+/// The scenario's parse-time notices on stderr (the first
+/// [`MAX_NOTICES`], then how many more).
+pub fn print_notices(scenario: &pacsim::scenario::Scenario) {
+    for notice in scenario.notices.iter().take(MAX_NOTICES) {
+        eprintln!("warning: {notice}");
+    }
+    if scenario.notices.len() > MAX_NOTICES {
+        let more = scenario.notices.len() - MAX_NOTICES;
+        eprintln!("warning: ... and {more} more like these");
+    }
+}
+
+const MAX_NOTICES: usize = 20;
+
 pub fn jobs(given: Option<usize>) -> Result<usize, Failure> {
     match given {
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -134,6 +134,7 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    super::print_notices(&scenario);
     if let Some(spec) = &args.workload_trace {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }

@@ -72,6 +72,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     if let Some(spec) = &args.workload_trace {
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }
+    super::print_notices(&scenario);
     for warning in sanity::warnings(&scenario) {
         eprintln!("warning: {}: {warning}", scenario.file);
     }

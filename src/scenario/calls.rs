@@ -8,6 +8,7 @@ use super::error::{Diag, PResult};
 use super::include::Includes;
 use super::manifests::{self, Scope};
 use super::model::Location;
+use super::notices;
 use super::read::{self, Fields};
 use super::supervisor::is_include;
 use super::timing::{arrivals, delete_at, window};
@@ -81,12 +82,29 @@ fn cluster_of(f: &Fields, scope: &CallScope) -> PResult<Option<(ObjectKey, Locat
     Ok(Some((key, n.loc)))
 }
 
+/// A call's `namespace:` (declared, or in a guest any DNS label).
+fn call_namespace(f: &Fields, declared: &[String], guest: bool) -> PResult<Option<String>> {
+    let Some(n) = f.opt("namespace") else {
+        return Ok(None);
+    };
+    let ns = read::string(n, &f.sub("namespace"))?;
+    if guest {
+        manifests::dns_label(&ns)
+            .map_err(|why| Diag::new(n.loc, format!("invalid namespace `{ns}`: {why}")))?;
+    } else {
+        let names: Vec<&str> = declared.iter().map(String::as_str).collect();
+        read::resolve(n, "namespace", &ns, &names)?;
+    }
+    Ok(Some(ns))
+}
+
 /// The manifest scope of a call: the guest's when it has `cluster:`.
 fn scope_for<'a>(base: &Scope<'a>, guest: bool) -> Scope<'a> {
     Scope {
         namespaces: base.namespaces,
         storage_policies: base.storage_policies,
         cluster_scoped_only: false,
+        default_namespace: base.default_namespace,
         guest,
     }
 }
@@ -132,6 +150,7 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
         namespaces: &namespaces,
         storage_policies: &policies,
         cluster_scoped_only: false,
+        default_namespace: None,
         guest: false,
     };
     let mut calls = Vec::new();
@@ -150,6 +169,7 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
                 "delete",
                 "delete_at",
                 "cluster",
+                "namespace",
             ],
         )?;
         // In file order, so that a clash is reported at the later one.
@@ -185,7 +205,11 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
         }
         let delete = delete_at(&f, at)?;
         let cluster = cluster_of(&f, scope)?;
-        let cscope = scope_for(&mscope, cluster.is_some());
+        let default_namespace = call_namespace(&f, &namespaces, cluster.is_some())?;
+        let cscope = Scope {
+            default_namespace: default_namespace.as_deref(),
+            ..scope_for(&mscope, cluster.is_some())
+        };
         let mscope = &cscope;
         if let Some((key, loc)) = &cluster {
             wanted.push((key.clone(), *loc));
@@ -195,11 +219,11 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
         let (verb, objects) = match op {
             "object" => (
                 Verb::Create,
-                vec![manifests::parse_manifest(value, mscope)?],
+                Vec::from_iter(manifests::parse_manifest(value, mscope)?),
             ),
             "update" => (
                 Verb::Update,
-                vec![manifests::parse_manifest(value, mscope)?],
+                Vec::from_iter(manifests::parse_manifest(value, mscope)?),
             ),
             "delete" => (
                 Verb::Delete,
@@ -242,10 +266,12 @@ fn included(
     scope: &Scope,
 ) -> PResult<Vec<crate::api::objects::Object>> {
     let inc = includes.load(node, field)?;
-    inc.docs
-        .iter()
-        .map(|d| manifests::parse_manifest(d, scope).map_err(|e| e.located_in(&inc.file)))
-        .collect()
+    notices::in_file(&inc.file, || {
+        let parsed: PResult<Vec<Option<_>>> = (inc.docs.iter())
+            .map(|d| manifests::parse_manifest(d, scope).map_err(|e| e.located_in(&inc.file)))
+            .collect();
+        Ok(parsed?.into_iter().flatten().collect())
+    })
 }
 
 /// `calls`: the parsed `workloads.manifests` (the guest clusters a
@@ -260,6 +286,7 @@ pub(crate) fn parse_object_generators(
         namespaces: &namespaces,
         storage_policies: &policies,
         cluster_scoped_only: false,
+        default_namespace: None,
         guest: false,
     };
     let mut out: Vec<ObjectGenerator> = Vec::new();
@@ -316,7 +343,13 @@ pub(crate) fn parse_object_generators(
         }
         let cluster = cluster.map(|(k, _)| k);
         let template =
-            manifests::parse_manifest(template_node, &scope_for(&mscope, cluster.is_some()))?;
+            manifests::parse_manifest(template_node, &scope_for(&mscope, cluster.is_some()))?
+                .ok_or_else(|| {
+                    Diag::new(
+                        template_node.loc,
+                        "a generator's `template` must be a kind pacsim models",
+                    )
+                })?;
         // The world builds one actor per guest cluster from the written
         // calls; a generated one would have none.
         if template.kind() == Kind::TanzuKubernetesCluster {

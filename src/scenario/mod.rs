@@ -17,6 +17,7 @@ pub mod ha;
 mod include;
 mod manifests;
 pub mod model;
+mod notices;
 mod parse;
 mod read;
 pub mod sanity;
@@ -38,7 +39,10 @@ use std::path::Path;
 /// Parses scenario text; `file` is used for the default name and in errors
 /// (pass `<inline>` for text that has no file).
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    parse::parse(text, file).map_err(|d| d.in_file(file))
+    let (parsed, notices) = notices::collect(file, || parse::parse(text, file));
+    let mut scenario = parsed.map_err(|d| d.in_file(file))?;
+    scenario.notices = notices;
+    Ok(scenario)
 }
 
 /// Reads and parses a scenario file.

@@ -37,6 +37,9 @@ pub struct Scenario {
     /// `supervisor:` — turns the cluster into a Supervisor (control plane,
     /// Spherelets, namespaces...). `None`: a plain vSphere cluster.
     pub supervisor: Option<Box<crate::scenario::SupervisorConfig>>,
+    /// Lines worth a warning that are not errors (`file:line:col: ...`),
+    /// e.g. manifest fields accepted without being modelled.
+    pub notices: Vec<String>,
 }
 
 /// vSphere HA: restart delay and order, admission control, isolation.

@@ -112,6 +112,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
         expect_recovery_within,
         debug,
         supervisor: supervisor.map(Box::new),
+        notices: Vec::new(),
     })
 }
 

@@ -2,10 +2,23 @@
 //! expected and what was found, and mappings whose keys are checked against
 //! the fields a section allows (with a did-you-mean for typos).
 
-use super::error::{Diag, PResult, backticked, suggestion};
+use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
 use super::model::Location;
 use super::units;
 use super::yaml::{Node, NodeKind};
+
+/// Fields of a Kubernetes object that the API server sets (metadata
+/// bookkeeping, status): accepted in a manifest without a word, since every
+/// `kubectl get -o yaml` has them and they mean nothing to a create.
+const SERVER_SET: &[&str] = &[
+    "status",
+    "uid",
+    "generation",
+    "resourceVersion",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+];
 
 /// A mapping whose keys have been checked against the allowed fields.
 pub struct Fields<'a> {
@@ -49,7 +62,23 @@ impl<'a> Fields<'a> {
                     ),
                 ));
             };
-            if !allowed.contains(&name) && !ignored.contains(&name) {
+            if allowed.contains(&name) {
+                continue;
+            }
+            // A real field pacsim does not model is accepted, and named in
+            // the manifest's warning unless the server sets it. In a
+            // manifest so is any other field, unless it looks like a typo
+            // of a modelled one.
+            let lenient = ignored.contains(&name)
+                || (super::notices::in_manifest()
+                    && did_you_mean(name, allowed.iter().copied()).is_none());
+            if lenient {
+                if !SERVER_SET.contains(&name) {
+                    super::notices::accept_unmodelled(format!("{path}.{name}"));
+                }
+                continue;
+            }
+            {
                 let also = if ignored.is_empty() {
                     String::new()
                 } else {
@@ -85,6 +114,11 @@ impl<'a> Fields<'a> {
     }
 
     /// The key node itself, for errors about the field rather than its value.
+    /// The field names written, in order.
+    pub fn names(&self) -> impl Iterator<Item = &'a str> {
+        self.entries.iter().filter_map(|(k, _)| k.as_scalar())
+    }
+
     pub fn key(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()

@@ -483,12 +483,15 @@ fn manifest_of_unknown_kind_lists_the_supported_kinds() {
 }
 
 #[test]
-fn namespace_manifest_points_to_supervisor_namespaces() {
-    assert_rejected(
-        &sup_edit(22, "        kind: Namespace"),
-        22,
-        15,
-        &["declare them under `supervisor.namespaces`"],
+fn namespace_manifest_is_not_created_and_points_to_supervisor_namespaces() {
+    let (out, path) = run_bytes(sup_edit(22, "        kind: Namespace").as_bytes());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {path}:")) && stderr.contains(
+            "not created: Supervisor Namespaces are made in vCenter; declare it under `supervisor.namespaces`"
+        ),
+        "{stderr}"
     );
 }
 

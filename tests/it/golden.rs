@@ -45,36 +45,50 @@ fn golden_text(name: &str, seconds: Option<u64>) -> String {
     serde_json::to_string_pretty(&golden).unwrap() + "\n"
 }
 
+/// Compares `text` with tests/golden/`file` (or writes it, with
+/// `PACSIM_UPDATE_GOLDEN`): `None` when equal, else the first differing
+/// line.
+fn compare(file: &str, text: &str) -> Option<String> {
+    let dir = repo().join("tests/golden");
+    let path = dir.join(file);
+    if std::env::var_os("PACSIM_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&path, text).unwrap();
+        return None;
+    }
+    let kept = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (PACSIM_UPDATE_GOLDEN=1 writes it)", path.display()));
+    if kept == text {
+        return None;
+    }
+    let first = (kept.lines().zip(text.lines()))
+        .position(|(a, b)| a != b)
+        .unwrap_or(kept.lines().count().min(text.lines().count()));
+    Some(format!(
+        "{file}: line {} was `{}`, is `{}`",
+        first + 1,
+        kept.lines().nth(first).unwrap_or("").trim(),
+        text.lines().nth(first).unwrap_or("").trim()
+    ))
+}
+
+/// Asserts `text` equals tests/golden/`file`.
+pub fn check_text(file: &str, text: &str) {
+    if let Some(diff) = compare(file, text) {
+        panic!(
+            "golden file differs (PACSIM_UPDATE_GOLDEN=1 rewrites it; say why in the commit):\n  {diff}"
+        );
+    }
+}
+
 #[test]
 fn every_shipped_scenario_matches_its_golden_file() {
-    let update = std::env::var_os("PACSIM_UPDATE_GOLDEN").is_some();
-    let dir = repo().join("tests/golden");
-    let mut differ = Vec::new();
-    for (name, seconds) in SHIPPED {
-        let text = golden_text(name, seconds);
-        let path = dir.join(name.replace(".yaml", ".json"));
-        if update {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &text).unwrap();
-            continue;
-        }
-        let kept = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{}: {e} (PACSIM_UPDATE_GOLDEN=1 writes it)", path.display())
-        });
-        if kept != text {
-            let first = kept
-                .lines()
-                .zip(text.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or(0);
-            differ.push(format!(
-                "{name}: line {} was `{}`, is `{}`",
-                first + 1,
-                kept.lines().nth(first).unwrap_or("").trim(),
-                text.lines().nth(first).unwrap_or("").trim()
-            ));
-        }
-    }
+    let differ: Vec<String> = SHIPPED
+        .into_iter()
+        .filter_map(|(name, seconds)| {
+            compare(&name.replace(".yaml", ".json"), &golden_text(name, seconds))
+        })
+        .collect();
     assert!(
         differ.is_empty(),
         "golden files differ (PACSIM_UPDATE_GOLDEN=1 rewrites them; say why in the commit):\n  {}",

@@ -14,6 +14,7 @@ mod input_fuzz;
 mod live;
 mod log_salvage;
 mod plan;
+mod real_manifests;
 mod replay;
 mod run_cli;
 mod scenario_parse;

@@ -115,7 +115,7 @@ fn vm(at: &str, name: &str, class: &str, power: &str, claim: Option<&str>) -> St
         "    - at: {at}
       user: {ADMIN_USER}
       object:
-        apiVersion: vmoperator.vmware.com/v1alpha1
+        apiVersion: vmoperator.vmware.com/v1alpha2
         kind: VirtualMachine
         metadata: {{name: {name}, namespace: {NS}}}
         spec: {{className: {class}, imageName: ubuntu, storageClass: {sc}, powerState: {power}{volumes}}}

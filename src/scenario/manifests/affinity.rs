@@ -1,9 +1,12 @@
 //! spec.affinity, host-level only: node affinity by labels, pod
 //! (anti-)affinity by label selector with `topologyKey:
 //! kubernetes.io/hostname`. Shapes whose Kubernetes meaning pacsim's model
-//! cannot express are errors that say so, never a silently different rule.
+//! cannot express are never applied as a different rule: a pod term of
+//! another topology, namespaces or `matchExpressions` is dropped and named
+//! in the manifest's warning; other shapes are errors that say so.
 
 use super::super::error::{Diag, PResult};
+use super::super::notices;
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::labels;
@@ -53,7 +56,9 @@ pub(crate) fn parse_affinity(node: &Node, path: &str) -> PResult<Affinity> {
         let pf = Fields::new(n, &path, &[REQUIRED, PREFERRED])?;
         if let Some(r) = pf.opt(REQUIRED) {
             for (i, t) in read::seq(r, &pf.sub(REQUIRED))?.iter().enumerate() {
-                let sel = pod_term(t, &format!("{}[{i}]", pf.sub(REQUIRED)))?;
+                let Some(sel) = pod_term(t, &format!("{}[{i}]", pf.sub(REQUIRED)))? else {
+                    continue;
+                };
                 if anti {
                     &mut a.pod_anti_required
                 } else {
@@ -67,7 +72,10 @@ pub(crate) fn parse_affinity(node: &Node, path: &str) -> PResult<Affinity> {
                 let path = format!("{}[{i}]", pf.sub(PREFERRED));
                 let wf = Fields::new(item, &path, &["weight", "podAffinityTerm"])?;
                 let weight = weight(wf.req("weight")?, &wf.sub("weight"))?;
-                let sel = pod_term(wf.req("podAffinityTerm")?, &wf.sub("podAffinityTerm"))?;
+                let Some(sel) = pod_term(wf.req("podAffinityTerm")?, &wf.sub("podAffinityTerm"))?
+                else {
+                    continue;
+                };
                 if anti {
                     &mut a.pod_anti_preferred
                 } else {
@@ -154,8 +162,9 @@ fn term_expressions(node: &Node, path: &str) -> PResult<Vec<LabelRequirement>> {
 }
 
 /// `{labelSelector: {matchLabels}, topologyKey: kubernetes.io/hostname}`:
-/// pacsim's affinity is per host.
-fn pod_term(node: &Node, path: &str) -> PResult<BTreeMap<String, String>> {
+/// pacsim's affinity is per host. `None`: a term pacsim cannot express,
+/// dropped (see [`drop_term`]).
+fn pod_term(node: &Node, path: &str) -> PResult<Option<BTreeMap<String, String>>> {
     let f = Fields::new(
         node,
         path,
@@ -166,25 +175,42 @@ fn pod_term(node: &Node, path: &str) -> PResult<BTreeMap<String, String>> {
             "namespaceSelector",
         ],
     )?;
-    f.unsupported(
-        "namespaces",
-        "pod affinity applies within the pod's own namespace",
-    )?;
-    f.unsupported(
-        "namespaceSelector",
-        "pod affinity applies within the pod's own namespace",
-    )?;
+    for key in ["namespaces", "namespaceSelector"] {
+        if let Some(k) = f.key(key) {
+            let why = format!("`{key}`: pod affinity applies within the pod's own namespace");
+            return drop_term(k, path, why);
+        }
+    }
     let topo = f.req("topologyKey")?;
     let key = read::scalar(topo, "a topology key", &f.sub("topologyKey"))?;
     if key != HOSTNAME {
-        return Err(Diag::new(
-            topo.loc,
-            format!(
-                "topologyKey `{key}` is not modelled; pacsim's affinity is per host: `{HOSTNAME}`"
-            ),
-        ));
+        let why = format!("topologyKey `{key}`: pacsim's affinity is per host, `{HOSTNAME}`");
+        return drop_term(topo, path, why);
     }
-    selector(f.req("labelSelector")?, &f.sub("labelSelector"))
+    let sel = f.req("labelSelector")?;
+    if let Some(k) = Fields::new(
+        sel,
+        &f.sub("labelSelector"),
+        &["matchLabels", "matchExpressions"],
+    )?
+    .key("matchExpressions")
+    {
+        return drop_term(
+            k,
+            path,
+            "`matchExpressions` (only `matchLabels` is modelled)".into(),
+        );
+    }
+    selector(sel, &f.sub("labelSelector")).map(Some)
+}
+
+/// A term pacsim cannot express is dropped and named in the manifest's
+/// warning; outside a manifest (nothing collects warnings) it is an error.
+fn drop_term(at: &Node, path: &str, why: String) -> PResult<Option<BTreeMap<String, String>>> {
+    if notices::accept_unmodelled(format!("{path} (dropped: {why})")) {
+        return Ok(None);
+    }
+    Err(Diag::new(at.loc, format!("{why} is not modelled")))
 }
 
 /// `{matchLabels}`, non-empty; `matchExpressions` is not modelled.

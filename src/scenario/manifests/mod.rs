@@ -18,6 +18,7 @@ mod tkc;
 mod vm;
 
 use super::error::{Diag, PResult, backticked, did_you_mean, suggestion};
+use super::notices;
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::{Node, NodeKind};
@@ -30,11 +31,16 @@ pub(crate) use pod::taint_effect;
 const VMOP: &[&str] = &[
     "vmoperator.vmware.com/v1alpha1",
     "vmoperator.vmware.com/v1alpha2",
+    "vmoperator.vmware.com/v1alpha3",
+    "vmoperator.vmware.com/v1alpha4",
+    "vmoperator.vmware.com/v1alpha5",
 ];
 
-/// Every `kind:` a manifest may have: its object kind and apiVersions.
-/// Deployment and ReplicaSet are both modelled as a ReplicaSet.
-const KINDS: [(&str, Kind, &[&str]); 10] = [
+/// Every modelled `kind:` a manifest may have: its object kind and
+/// apiVersions. Deployment and ReplicaSet are both modelled as a
+/// ReplicaSet, a VirtualMachineService as a Service (a VIP from NSX for
+/// the VMs its selector picks).
+const KINDS: [(&str, Kind, &[&str]); 11] = [
     ("Pod", Kind::Pod, &["v1"]),
     ("Deployment", Kind::ReplicaSet, &["apps/v1"]),
     ("ReplicaSet", Kind::ReplicaSet, &["apps/v1"]),
@@ -48,11 +54,59 @@ const KINDS: [(&str, Kind, &[&str]); 10] = [
     ("VirtualMachine", Kind::VirtualMachine, VMOP),
     ("VirtualMachineClass", Kind::VirtualMachineClass, VMOP),
     ("VirtualMachineImage", Kind::VirtualMachineImage, VMOP),
+    ("VirtualMachineService", Kind::Service, VMOP),
     (
         "TanzuKubernetesCluster",
         Kind::TanzuKubernetesCluster,
         tkc::TKC_VERSIONS,
     ),
+];
+
+/// Kinds a real Supervisor stores that pacsim does not model: a manifest
+/// of one is accepted with a warning and not created.
+const STORED_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "IngressClass",
+    "PodDisruptionBudget",
+    "PriorityClass",
+    "Endpoints",
+    "EndpointSlice",
+    "PersistentVolume",
+    "VolumeSnapshot",
+    "VolumeSnapshotClass",
+    "CustomResourceDefinition",
+    "Cluster",
+    "ClusterClass",
+    "MachineDeployment",
+    "KubeadmConfigTemplate",
+    "VirtualMachineClassBinding",
+    "VirtualMachineImageBinding",
+    "ClusterVirtualMachineImage",
+    "VirtualMachinePublishRequest",
+    "VirtualMachineSetResourcePolicy",
+    "VirtualMachineWebConsoleRequest",
+    "ContentLibraryProvider",
+    "ContentSource",
+    "ContentSourceBinding",
+    "TanzuKubernetesRelease",
+    "KubernetesCluster",
+    "ReplicationController",
+    "VirtualMachineGroup",
 ];
 
 /// metadata fields real objects carry that the store sets itself.
@@ -80,6 +134,9 @@ pub(crate) struct Scope<'a> {
     pub storage_policies: &'a [String],
     /// `supervisor.objects` takes cluster-scoped kinds only.
     pub cluster_scoped_only: bool,
+    /// A call's `namespace:`: the namespace of objects that name none, as
+    /// `kubectl apply -n`; an object naming another one is an error.
+    pub default_namespace: Option<&'a str>,
     /// Inside a guest cluster (`cluster:`): Pods, Deployments and
     /// ReplicaSets only, in any namespace (default `default`).
     pub guest: bool,
@@ -97,8 +154,110 @@ pub(crate) struct KindInfo {
 }
 
 /// One manifest (a mapping with apiVersion, kind, metadata...) as an object
-/// with its status at the initial values.
-pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
+/// with its status at the initial values; `None` for a kind pacsim does not
+/// model (see [`STORED_KINDS`]). Either way with at most one warning, which
+/// names what was accepted without being modelled.
+pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Option<Object>> {
+    if kind_name(node) == Some("Namespace") {
+        let name = name_of(node).map_or(String::new(), |n| format!(" `{n}`"));
+        notices::push(
+            node.loc,
+            format!(
+                "Namespace{name}: not created: Supervisor Namespaces are made in vCenter; declare it under `supervisor.namespaces`"
+            ),
+        );
+        return Ok(None);
+    }
+    if let Some(kind) = stored_kind(node) {
+        let name = name_of(node).map_or(String::new(), |n| format!(" `{n}`"));
+        notices::push(
+            node.loc,
+            format!("{kind}{name}: accepted, not created: pacsim does not model `{kind}` objects"),
+        );
+        return Ok(None);
+    }
+    let (parsed, ignored) = notices::unmodelled_fields(|| parse_object(node, scope));
+    let (info, object) = parsed?;
+    if !ignored.is_empty() {
+        let prefix = format!("{}.", info.name);
+        // `ports[0].name, ports[1].name` once, as `ports[].name`.
+        let mut fields: Vec<String> = Vec::new();
+        for path in &ignored {
+            let field = without_indices(path.strip_prefix(&prefix).unwrap_or(path));
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        let at = match object.meta.namespace.as_str() {
+            "" => object.meta.name.clone(),
+            ns => format!("{ns}/{}", object.meta.name),
+        };
+        notices::push(
+            node.loc,
+            format!(
+                "{} {at}: not modelled, ignored: {}",
+                info.name,
+                fields.join(", ")
+            ),
+        );
+    }
+    Ok(Some(object))
+}
+
+/// `a[0].b[12].c` as `a[].b[].c`.
+fn without_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index && c.is_ascii_digit() => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `kind:` of a manifest if it is one of [`STORED_KINDS`].
+fn stored_kind(node: &Node) -> Option<&'static str> {
+    let kind = kind_name(node)?;
+    STORED_KINDS.iter().copied().find(|k| *k == kind)
+}
+
+/// `kind:`, when written as a plain string.
+fn kind_name(node: &Node) -> Option<&str> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return None;
+    };
+    let (_, kind) = entries
+        .iter()
+        .find(|(k, _)| k.as_scalar() == Some("kind"))?;
+    kind.as_scalar()
+}
+
+/// `metadata.name`, when written as a plain string.
+fn name_of(node: &Node) -> Option<&str> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return None;
+    };
+    let (_, meta) = entries
+        .iter()
+        .find(|(k, _)| k.as_scalar() == Some("metadata"))?;
+    let NodeKind::Map(meta) = &meta.kind else {
+        return None;
+    };
+    let (_, name) = meta.iter().find(|(k, _)| k.as_scalar() == Some("name"))?;
+    name.as_scalar()
+}
+
+fn parse_object(node: &Node, scope: &Scope) -> PResult<(KindInfo, Object)> {
     let info = kind_of(node, true, scope)?;
     let top: Vec<&str> = match info.kind {
         Kind::StorageClass => storage::STORAGE_CLASS_TOP.to_vec(),
@@ -122,7 +281,10 @@ pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
         Kind::ReplicaSet => {
             Body::ReplicaSet(pod::parse_replica_set(f.req("spec")?, &path("spec"))?)
         }
-        Kind::VirtualMachine => Body::VirtualMachine(vm::parse_vm(f.req("spec")?, &path("spec"))?),
+        Kind::VirtualMachine => {
+            let v1alpha1 = f.req("apiVersion")?.as_scalar() == Some(VMOP[0]);
+            Body::VirtualMachine(vm::parse_vm(f.req("spec")?, &path("spec"), v1alpha1)?)
+        }
         Kind::VirtualMachineClass => {
             Body::VirtualMachineClass(vm::parse_class(f.req("spec")?, &path("spec"))?)
         }
@@ -145,7 +307,7 @@ pub(crate) fn parse_manifest(node: &Node, scope: &Scope) -> PResult<Object> {
             unreachable!("kind_of never returns {:?}", info.kind)
         }
     };
-    Ok(Object { meta, body })
+    Ok((info, Object { meta, body }))
 }
 
 /// `{kind, namespace, name}` (apiVersion optional): the object a `delete:`
@@ -292,10 +454,21 @@ fn namespace_of(
     field: &str,
     scope: &Scope,
 ) -> PResult<String> {
+    if let (Some(n), Some(default)) = (node, scope.default_namespace) {
+        let ns = read::string(n, field)?;
+        if ns != default && !info.kind.cluster_scoped() {
+            return Err(Diag::new(
+                n.loc,
+                format!(
+                    "the object's namespace `{ns}` does not match the call's `namespace: {default}`; drop one of them"
+                ),
+            ));
+        }
+    }
     if scope.guest {
         // The guest cluster's own namespaces: any DNS label.
         let Some(n) = node else {
-            return Ok("default".to_string());
+            return Ok(scope.default_namespace.unwrap_or("default").to_string());
         };
         let ns = read::string(n, field)?;
         dns_label(&ns)
@@ -304,13 +477,27 @@ fn namespace_of(
     }
     match node {
         None if info.kind.cluster_scoped() => Ok(String::new()),
+        None if scope.default_namespace.is_some() => {
+            Ok(scope.default_namespace.unwrap_or_default().to_string())
+        }
         None => Err(Diag::new(
             parent,
             format!(
-                "missing field `namespace`: a `{}` lives in a namespace",
+                "missing field `namespace`: a `{}` lives in a namespace (or give the call a `namespace:`)",
                 info.name
             ),
         )),
+        // Namespaced from v1alpha2 on; pacsim keeps one set for the
+        // whole Supervisor, as v1alpha1 did.
+        Some(_)
+            if matches!(
+                info.kind,
+                Kind::VirtualMachineClass | Kind::VirtualMachineImage
+            ) =>
+        {
+            notices::accept_unmodelled(format!("{field} (kept cluster-wide)"));
+            Ok(String::new())
+        }
         Some(n) if info.kind.cluster_scoped() => Err(Diag::new(
             n.loc,
             format!("`{}` is cluster-scoped: remove `{field}`", info.name),
@@ -551,6 +738,13 @@ mod tests {
         assert!(dns_subdomain("web_1").is_err());
         assert!(dns_label("a.b").is_err());
         assert!(dns_label(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn indices_fold_away() {
+        assert_eq!(without_indices("ports[0].name"), "ports[].name");
+        assert_eq!(without_indices("a[12].b[3]"), "a[].b[]");
+        assert_eq!(without_indices("plain"), "plain");
     }
 
     #[test]

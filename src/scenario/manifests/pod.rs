@@ -52,6 +52,9 @@ pub(crate) const CONTAINER_IGNORED: &[&str] = &[
     "tty",
 ];
 /// Volume sources other than a claim: no capacity to model.
+/// The extended resource of NVIDIA's device plugin: whole GPUs.
+const GPU: &str = "nvidia.com/gpu";
+
 pub(crate) const VOLUME_IGNORED: &[&str] = &[
     "configMap",
     "secret",
@@ -202,12 +205,12 @@ fn container(node: &Node, path: &str) -> PResult<Container> {
     };
     let path = f.sub("resources");
     let rf = Fields::with_ignored(res, &path, &["requests", "limits"], &["claims"])?;
-    let amounts = |key: &str| -> PResult<[Option<(u64, &Node)>; 2]> {
+    let amounts = |key: &str| -> PResult<[Option<(u64, &Node)>; 3]> {
         let Some(n) = rf.opt(key) else {
-            return Ok([None, None]);
+            return Ok([None, None, None]);
         };
         let path = rf.sub(key);
-        let q = Fields::with_ignored(n, &path, &["cpu", "memory"], &["ephemeral-storage"])?;
+        let q = Fields::with_ignored(n, &path, &["cpu", "memory", GPU], &["ephemeral-storage"])?;
         let cpu = q
             .opt("cpu")
             .map(|n| {
@@ -220,16 +223,22 @@ fn container(node: &Node, path: &str) -> PResult<Container> {
                 read::unit(n, "a memory quantity", &q.sub("memory"), k8s_memory).map(|v| (v, n))
             })
             .transpose()?;
-        Ok([cpu, mem])
+        // Whole devices, as the device plugin counts them.
+        let max_gpus = crate::model::limits::MAX_GPU_MILLIS / 1000;
+        let gpu = q
+            .opt(GPU)
+            .map(|n| read::int_in(n, &q.sub(GPU), 0, max_gpus).map(|v| (v * 1000, n)))
+            .transpose()?;
+        Ok([cpu, mem, gpu])
     };
     let requests = amounts("requests")?;
     let limits = amounts("limits")?;
-    let mut out = [[0u64; 2]; 2];
-    for i in 0..2 {
+    let mut out = [[0u64; 3]; 2];
+    for i in 0..3 {
         if let (Some((r, node)), Some((l, _))) = (requests[i], limits[i])
             && r > l
         {
-            let what = ["cpu", "memory"][i];
+            let what = ["cpu", "memory", GPU][i];
             return Err(Diag::new(
                 node.loc,
                 format!(
@@ -241,10 +250,10 @@ fn container(node: &Node, path: &str) -> PResult<Container> {
         out[0][i] = requests[i].or(limits[i]).map_or(0, |(v, _)| v);
         out[1][i] = limits[i].map_or(0, |(v, _)| v);
     }
-    let res = |[cpu_millis, memory_bytes]: [u64; 2]| Resources {
+    let res = |[cpu_millis, memory_bytes, gpu_millis]: [u64; 3]| Resources {
         cpu_millis,
         memory_bytes,
-        gpu_millis: 0,
+        gpu_millis,
     };
     c.requests = res(out[0]);
     c.limits = res(out[1]);
@@ -329,14 +338,19 @@ pub(crate) fn claim_volumes(node: &Node, path: &str, ignored: &[&str]) -> PResul
             ));
         }
         names.push(name.clone());
-        let sources = ignored.iter().filter(|s| f.key(s).is_some()).count();
+        // Any other field is a source pacsim does not model (`emptyDir`,
+        // `csi`, a VM's `vSphereVolume`...).
+        let sources = f
+            .names()
+            .filter(|n| !matches!(*n, "name" | "persistentVolumeClaim"))
+            .count();
         match (f.opt("persistentVolumeClaim"), sources) {
             (Some(c), 0) => {
                 let cf = Fields::with_ignored(
                     c,
                     &f.sub("persistentVolumeClaim"),
                     &["claimName"],
-                    &["readOnly"],
+                    &["readOnly", "instanceVolumeClaim"],
                 )?;
                 let claim_node = cf.req("claimName")?;
                 let claim = read::string(claim_node, &cf.sub("claimName"))?;

@@ -1,13 +1,15 @@
-//! v1 Service: a LoadBalancer takes a VIP from NSX's pool; a ClusterIP
-//! needs no address pacsim models.
+//! v1 Service and VM Operator's VirtualMachineService: a LoadBalancer takes
+//! a VIP from NSX's pool; the other types need no address pacsim models.
 
-use super::super::error::{Diag, PResult};
+use super::super::error::PResult;
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::labels;
 use crate::api::objects::Service;
+use crate::scenario::notices;
 
 pub(crate) const SERVICE_SPEC_IGNORED: &[&str] = &[
+    "externalName",
     "clusterIP",
     "clusterIPs",
     "sessionAffinity",
@@ -33,13 +35,8 @@ pub(crate) fn parse_service(node: &Node, path: &str) -> PResult<Service> {
             let types = ["ClusterIP", "LoadBalancer", "NodePort", "ExternalName"];
             let t = read::choice(n, "service type", &f.sub("type"), &types)?;
             if t >= 2 {
-                return Err(Diag::new(
-                    n.loc,
-                    format!(
-                        "service type `{}` is not modelled; supported: `LoadBalancer`, `ClusterIP`",
-                        types[t]
-                    ),
-                ));
+                // No VIP and nothing else pacsim models: named in the warning.
+                notices::accept_unmodelled(format!("{}: {}", f.sub("type"), types[t]));
             }
             t == 1
         }

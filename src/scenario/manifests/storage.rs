@@ -2,6 +2,7 @@
 //! to namespaces).
 
 use super::super::error::{Diag, PResult, backticked, suggestion};
+use super::super::notices;
 use super::super::read::{self, Fields};
 use super::super::yaml::Node;
 use super::{Scope, k8s_memory};
@@ -44,9 +45,22 @@ pub(crate) fn parse_pvc(node: &Node, path: &str) -> PResult<PersistentVolumeClai
         &["storageClassName", "resources", "accessModes"],
         PVC_SPEC_IGNORED,
     )?;
-    let sc_node = f.req("storageClassName")?;
-    let storage_class = read::string(sc_node, &f.sub("storageClassName"))?;
-    super::check_name(sc_node, &storage_class)?;
+    // Without a class, Kubernetes takes the default one; a Supervisor
+    // namespace has none, so such a claim is refused at run time.
+    let storage_class = match f.opt("storageClassName") {
+        Some(sc_node) => {
+            let storage_class = read::string(sc_node, &f.sub("storageClassName"))?;
+            super::check_name(sc_node, &storage_class)?;
+            storage_class
+        }
+        None => {
+            notices::accept_unmodelled(format!(
+                "{}: absent (no default class)",
+                f.sub("storageClassName")
+            ));
+            String::new()
+        }
+    };
     let rf = Fields::with_ignored(
         f.req("resources")?,
         &f.sub("resources"),
@@ -81,13 +95,26 @@ pub(crate) fn parse_storage_class(f: &Fields, scope: &Scope) -> PResult<StorageC
     if let Some(p) = f.opt("provisioner") {
         read::string(p, &f.sub("provisioner"))?;
     }
+    // A class of another provisioner has no vSphere storage policy: its
+    // claims are refused at run time.
+    let no_policy = || {
+        notices::accept_unmodelled(format!("{}: no storagePolicyID", f.sub("parameters")));
+        Ok(StorageClass {
+            storage_policy: String::new(),
+        })
+    };
+    let Some(parameters) = f.opt("parameters") else {
+        return no_policy();
+    };
     let pf = Fields::with_ignored(
-        f.req("parameters")?,
+        parameters,
         &f.sub("parameters"),
         &["storagePolicyID"],
         PARAMETERS_IGNORED,
     )?;
-    let id_node = pf.req("storagePolicyID")?;
+    let Some(id_node) = pf.opt("storagePolicyID") else {
+        return no_policy();
+    };
     let storage_policy = read::string(id_node, &pf.sub("storagePolicyID"))?;
     let names: Vec<&str> = scope.storage_policies.iter().map(String::as_str).collect();
     if !names.contains(&storage_policy.as_str()) {

@@ -47,10 +47,10 @@ pub(crate) fn parse_tkc(node: &Node, path: &str) -> PResult<TanzuKubernetesClust
     let tf = Fields::new(
         f.req("topology")?,
         &f.sub("topology"),
-        &["controlPlane", "nodePools"],
+        &["controlPlane", "nodePools", "workers"],
     )?;
     let cp_node = tf.req("controlPlane")?;
-    let (control_plane, tkr) = pool(cp_node, &tf.sub("controlPlane"), true)?;
+    let (control_plane, tkr) = pool(cp_node, &tf.sub("controlPlane"), Role::ControlPlane)?;
     if control_plane.replicas.is_multiple_of(2) {
         return Err(Diag::new(
             replicas_loc(cp_node).unwrap_or(cp_node.loc),
@@ -88,10 +88,14 @@ pub(crate) fn parse_tkc(node: &Node, path: &str) -> PResult<TanzuKubernetesClust
         }
     };
     let mut node_pools: Vec<NodePool> = Vec::new();
+    // v1alpha1: one worker pool, `workers`.
+    if let Some(n) = tf.opt("workers") {
+        node_pools.push(pool(n, &tf.sub("workers"), Role::Workers)?.0);
+    }
     if let Some(n) = tf.opt("nodePools") {
         for (i, item) in read::seq(n, &tf.sub("nodePools"))?.iter().enumerate() {
             let p = format!("{}[{i}]", tf.sub("nodePools"));
-            let (np, tkr) = pool(item, &p, false)?;
+            let (np, tkr) = pool(item, &p, Role::NodePool)?;
             if let Some((v, vn)) = tkr
                 && v != version
             {
@@ -128,24 +132,49 @@ fn replicas_loc(node: &Node) -> Option<crate::scenario::Location> {
 /// The version and where it was written.
 type Version<'a> = Option<(String, &'a Node)>;
 
-/// A pool (the control plane when `control_plane`) and its `tkr`, if any.
-fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePool, Version<'a>)> {
-    let mut allowed = vec!["replicas", "vmClass", "class", "storageClass", "tkr"];
-    if !control_plane {
+/// Which pool of a cluster's topology.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    ControlPlane,
+    /// A named `nodePools[]` entry (v1alpha2 on).
+    NodePool,
+    /// v1alpha1's single `workers` pool.
+    Workers,
+}
+
+/// A pool and its `tkr`, if any. v1alpha1 spells `replicas` as `count` and
+/// `vmClass` as `class`.
+fn pool<'a>(node: &'a Node, path: &str, role: Role) -> PResult<(NodePool, Version<'a>)> {
+    let control_plane = role == Role::ControlPlane;
+    let mut allowed = vec![
+        "replicas",
+        "count",
+        "vmClass",
+        "class",
+        "storageClass",
+        "tkr",
+    ];
+    if role == Role::NodePool {
         allowed.extend(["name", "autoscaler"]);
     }
     let f = Fields::with_ignored(node, path, &allowed, POOL_IGNORED)?;
-    let name = if control_plane {
-        CONTROL_PLANE.to_string()
-    } else {
-        let n = f.req("name")?;
-        let v = read::string(n, &f.sub("name"))?;
-        super::check_name(n, &v)?;
-        v
+    let name = match role {
+        Role::ControlPlane => CONTROL_PLANE.to_string(),
+        Role::Workers => "workers".to_string(),
+        Role::NodePool => {
+            let n = f.req("name")?;
+            let v = read::string(n, &f.sub("name"))?;
+            super::check_name(n, &v)?;
+            v
+        }
     };
-    let replicas = match f.opt("replicas") {
+    let count_key = match f.opt("count").is_some() && f.opt("replicas").is_none() {
+        true => "count",
+        false => "replicas",
+    };
+    let replicas = match f.opt(count_key) {
         Some(n) => {
-            let r = read::int_in(n, &f.sub("replicas"), 0, MAX_NODES)?;
+            let r = read::int_in(n, &f.sub(count_key), 0, MAX_NODES)?;
             if control_plane && r == 0 {
                 return Err(Diag::new(
                     n.loc,
@@ -209,21 +238,47 @@ fn pool<'a>(node: &'a Node, path: &str, control_plane: bool) -> PResult<(NodePoo
 }
 
 /// `tkr: {reference: {name: v1.21.6---vmware.1-tkg.1}}`: the release, which
-/// names the VirtualMachineImage the machines boot.
+/// names the VirtualMachineImage the machines boot. Any string, as the API
+/// takes it: a release no image has fails the machines at run time.
 fn tkr<'a>(node: &'a Node, path: &str) -> PResult<(String, &'a Node)> {
     let f = Fields::new(node, path, &["reference"])?;
     let rf = Fields::new(f.req("reference")?, &f.sub("reference"), &["name"])?;
     let n = rf.req("name")?;
     let v = read::string(n, &rf.sub("name"))?;
-    super::check_name(n, &v)?;
     Ok((v, n))
 }
 
-/// `distribution: {version: v1.21.6}` (v1alpha1; `fullVersion` too).
+/// `distribution: {version: v1.21.6}` (v1alpha1; `fullVersion` too), as the
+/// release name it resolves to: `v` in front, `+` spelled `---`
+/// (`1.20.2+vmware.1-tkg.1` is `v1.20.2---vmware.1-tkg.1`).
 fn distribution<'a>(node: &'a Node, path: &str) -> PResult<(String, &'a Node)> {
     let f = Fields::new(node, path, &["version", "fullVersion"])?;
     let n = f.opt("fullVersion").map_or_else(|| f.req("version"), Ok)?;
     let v = read::string(n, path)?;
-    super::check_name(n, &v)?;
-    Ok((v, n))
+    Ok((release_name(&v), n))
+}
+
+fn release_name(version: &str) -> String {
+    let v = version.replace('+', "---");
+    match v.starts_with('v') {
+        true => v,
+        false => format!("v{v}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_version_resolves_to_its_release_name() {
+        use super::release_name;
+        assert_eq!(
+            release_name("1.20.2+vmware.1-tkg.1"),
+            "v1.20.2---vmware.1-tkg.1"
+        );
+        assert_eq!(
+            release_name("v1.21.6---vmware.1-tkg.1"),
+            "v1.21.6---vmware.1-tkg.1"
+        );
+        assert_eq!(release_name("v1.23"), "v1.23");
+    }
 }

@@ -14,6 +14,7 @@ use super::error::{Diag, PResult};
 use super::include::Includes;
 use super::manifests::{self, Scope};
 use super::model::{Datacenter, Location};
+use super::notices;
 use super::read::{self, Fields};
 use super::units;
 use super::yaml::{Node, NodeKind};
@@ -361,6 +362,7 @@ fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec
         namespaces: &[],
         storage_policies: policies,
         cluster_scoped_only: true,
+        default_namespace: None,
     };
     let mut out: Vec<Object> = Vec::new();
     let mut add = |obj: Object, at: &Node, file: Option<&str>| -> PResult<()> {
@@ -378,13 +380,18 @@ fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec
         if is_include(item) {
             let f = Fields::new(item, &format!("supervisor.objects[{i}]"), &["include"])?;
             let inc = includes.load(f.req("include")?, &f.sub("include"))?;
-            for doc in &inc.docs {
-                let obj =
-                    manifests::parse_manifest(doc, &scope).map_err(|d| d.located_in(&inc.file))?;
-                add(obj, doc, Some(&inc.file))?;
-            }
-        } else {
-            add(manifests::parse_manifest(item, &scope)?, item, None)?;
+            notices::in_file(&inc.file, || {
+                for doc in &inc.docs {
+                    let parsed = manifests::parse_manifest(doc, &scope)
+                        .map_err(|d| d.located_in(&inc.file))?;
+                    if let Some(obj) = parsed {
+                        add(obj, doc, Some(&inc.file))?;
+                    }
+                }
+                Ok::<(), Diag>(())
+            })?;
+        } else if let Some(obj) = manifests::parse_manifest(item, &scope)? {
+            add(obj, item, None)?;
         }
     }
     Ok(out)
