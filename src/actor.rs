@@ -48,7 +48,7 @@ pub trait Actor {
 }
 
 /// Facts actors report as they handle events; the statistics fold over them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     VmRequested {
         vm: VmId,

@@ -3,7 +3,7 @@
 //! its small events. New variants go at the end: see the wire rule in
 //! [`crate::event`].
 
-use super::objects::{ClusterPhase, Object, ObjectKey, PodPhase, PowerState, VmPhase};
+use super::objects::{ClusterPhase, Kind, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
 use serde::{Deserialize, Serialize};
 
@@ -423,6 +423,21 @@ pub enum SystemOp {
         endpoint: Option<String>,
         nodes_ready: u32,
     },
+}
+
+impl SystemOp {
+    /// The object the change is about.
+    pub fn object_key(&self) -> ObjectKey {
+        match self {
+            SystemOp::Create(object) => object.key(),
+            SystemOp::Delete(key) => key.clone(),
+            SystemOp::Bind { pod, .. } | SystemOp::PodStatus { pod, .. } => pod.clone(),
+            SystemOp::VmStatus { vm, .. } => vm.clone(),
+            SystemOp::NodeStatus { node, .. } => ObjectKey::new(Kind::Node, "", node),
+            SystemOp::PvcBound { pvc, .. } => pvc.clone(),
+            SystemOp::TkcStatus { tkc, .. } => tkc.clone(),
+        }
+    }
 }
 
 /// Why the API refused a call.

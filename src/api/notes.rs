@@ -1,16 +1,28 @@
 //! What the Supervisor's actors report for statistics (see
 //! [`crate::actor::Note::Sup`]). Like every note, re-derived on replay.
 
+use crate::api::objects::ObjectKey;
 use crate::model::{HostId, SimDuration};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A refused or denied call as the summary shows it: the object it was
+/// about (none when the API server's process was down) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallExample {
+    pub object: Option<ObjectKey>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SupNote {
     /// The API server accepted a call (user or system).
     CallAccepted,
     /// The API server refused a call; `kind` is [`crate::api::msg::ApiError::kind`].
-    CallRefused { kind: &'static str },
+    CallRefused {
+        kind: &'static str,
+        example: Box<CallExample>,
+    },
     /// The authentication proxy denied a call.
-    CallDenied,
+    CallDenied { example: Box<CallExample> },
     /// A Spherelet started a pod `latency` after it was asked to.
     PodStarted { latency: SimDuration },
     /// A pod became Running `after` its creation.

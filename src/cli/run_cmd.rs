@@ -153,11 +153,28 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             println!("{:<18}  {}", "trace", trace.display());
         }
     }
+    if let Some(line) = refusals_line(&summary) {
+        eprintln!("{line}");
+    }
     if let Some(v) = &output.violation {
         eprint!("{v}");
         return Ok(1);
     }
     check_expectations(&scenario, &json)
+}
+
+/// One line at the end of a run whose API calls were refused or denied,
+/// pointing at where the summary lists them.
+fn refusals_line(summary: &pacsim::report::Summary) -> Option<String> {
+    let api = &summary.supervisor.as_ref()?.api;
+    let (refused, denied) = (api.refused, api.denied);
+    if refused + denied == 0 {
+        return None;
+    }
+    let groups = api.refusals.len();
+    Some(format!(
+        "note: {refused} API call(s) refused and {denied} denied, for {groups} reason(s): see `calls refused` in the summary (JSON: supervisor.api.refusals)"
+    ))
 }
 
 /// Prints each failed expectation; exit 1 if any failed, 2 if one names an

@@ -101,8 +101,8 @@ mod tests {
             host: HostId(host),
             size: Resources::cores(cores, gib),
         };
-        d.note(SimTime(0), start(1, 4, 4));
-        d.note(SimTime(5_000_000_000), start(2, 1, 2));
+        d.note(SimTime(0), &start(1, 4, 4));
+        d.note(SimTime(5_000_000_000), &start(2, 1, 2));
         d.finish(SimTime(10_000_000_000));
         let c = cluster_series(&s, &d);
         assert_eq!(

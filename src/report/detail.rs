@@ -122,9 +122,9 @@ impl Detail {
         &mut self.hosts[i]
     }
 
-    pub fn note(&mut self, at: SimTime, note: Note) {
+    pub fn note(&mut self, at: SimTime, note: &Note) {
         self.flush(at, false);
-        match note {
+        match *note {
             Note::VmRequested { size, .. } => {
                 self.min_request = Some(match self.min_request {
                     None => size,
@@ -220,8 +220,8 @@ mod tests {
     #[test]
     fn samples_are_a_step_function_at_fixed_intervals() {
         let mut d = Detail::new(SimTime(100), 4, vec![0, 0], 1);
-        d.note(SimTime(0), start(0, 2));
-        d.note(SimTime(30), start(1, 3));
+        d.note(SimTime(0), &start(0, 2));
+        d.note(SimTime(30), &start(1, 3));
         d.finish(SimTime(100));
         let cpu: Vec<u64> = d.samples.iter().map(|s| s.cpu_millis / 1000).collect();
         let at: Vec<u64> = d.samples.iter().map(|s| s.at_ns).collect();
@@ -233,12 +233,12 @@ mod tests {
     fn cluster_samples_sum_the_allocation_of_their_hosts() {
         // Hosts 0 and 2 in cluster 0, host 1 in cluster 1, cluster 2 empty.
         let mut d = Detail::new(SimTime(30), 3, vec![0, 1, 0], 3);
-        d.note(SimTime(0), start(0, 2));
-        d.note(SimTime(0), start(2, 3));
-        d.note(SimTime(0), start(1, 4));
+        d.note(SimTime(0), &start(0, 2));
+        d.note(SimTime(0), &start(2, 3));
+        d.note(SimTime(0), &start(1, 4));
         d.note(
             SimTime(10),
-            Note::VmStopped {
+            &Note::VmStopped {
                 vm: VmId(0),
                 host: HostId(2),
                 size: Resources::cores(3, 1),
@@ -246,7 +246,7 @@ mod tests {
         );
         d.note(
             SimTime(20),
-            Note::HostFailed {
+            &Note::HostFailed {
                 host: HostId(1),
                 running: Resources::cores(4, 1),
                 vms: 1,
@@ -274,9 +274,9 @@ mod tests {
     #[test]
     fn the_busiest_hosts_at_the_peak_come_first_ties_by_id() {
         let mut d = Detail::new(SimTime(10), 10, vec![0; 3], 1);
-        d.note(SimTime(1), start(2, 4));
-        d.note(SimTime(1), start(0, 4));
-        d.note(SimTime(1), start(1, 2));
+        d.note(SimTime(1), &start(2, 4));
+        d.note(SimTime(1), &start(0, 4));
+        d.note(SimTime(1), &start(1, 2));
         assert_eq!(d.busiest_at_peak(2), vec![0, 2]);
     }
 
@@ -285,12 +285,12 @@ mod tests {
         let mut d = Detail::new(SimTime(10), 10, vec![0, 0], 1);
         d.note(
             SimTime(0),
-            Note::VmRequested {
+            &Note::VmRequested {
                 vm: VmId(0),
                 size: Resources::cores(4, 1),
             },
         );
-        d.note(SimTime(0), start(0, 6));
+        d.note(SimTime(0), &start(0, 6));
         let caps = [Resources::cores(8, 16), Resources::cores(8, 16)];
         assert_eq!(d.stranded(&caps), Resources::cores(2, 15));
     }

@@ -110,7 +110,7 @@ impl Stats {
 impl NoteSink for Stats {
     fn note(&mut self, at: SimTime, note: Note) {
         if let Some(d) = &mut self.detail {
-            d.note(at, note);
+            d.note(at, &note);
         }
         match note {
             Note::VmRequested { vm, .. } => {
@@ -176,7 +176,7 @@ impl NoteSink for Stats {
             Note::MaintenanceBegan { .. } => *self.faults.entry("maintenance").or_default() += 1,
             Note::VmMigrated { .. } => self.migrated += 1,
             Note::Sup(n) => {
-                if let crate::api::SupNote::Fault { kind } = n {
+                if let crate::api::SupNote::Fault { kind } = &n {
                     *self.faults.entry(kind).or_default() += 1;
                 }
                 self.supervisor.note(at, n)

@@ -82,6 +82,45 @@ pub struct ApiSummary {
     pub refused_by_reason: BTreeMap<String, u64>,
     /// Denied by the authentication proxy (each one an audit record).
     pub denied: u64,
+    /// Refused and denied calls grouped by reason and resource, most
+    /// frequent first, each with its first call.
+    pub refusals: Vec<RefusalGroup>,
+}
+
+/// Calls refused (or denied) for one reason on one resource.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefusalGroup {
+    /// The refusal's kind (`quota_exceeded`, `ip_exhausted`...) or `denied`.
+    pub reason: String,
+    /// `pods`, `virtualmachines`...; `-` when the call named no object.
+    pub resource: String,
+    pub count: u64,
+    /// The first such call: `namespace/name` (or `name`) of the object...
+    pub example_object: String,
+    /// ...and the message it got.
+    pub example_message: String,
+}
+
+impl RefusalGroup {
+    fn of(stats: &crate::report::supervisor_stats::SupStats) -> Vec<RefusalGroup> {
+        let mut groups: Vec<RefusalGroup> = (stats.call_problems.iter())
+            .map(|((reason, resource), (count, example))| RefusalGroup {
+                reason: reason.to_string(),
+                resource: resource.to_string(),
+                count: *count,
+                example_object: example.object.as_ref().map_or(String::new(), |k| {
+                    match k.namespace.as_str() {
+                        "" => k.name.clone(),
+                        ns => format!("{ns}/{}", k.name),
+                    }
+                }),
+                example_message: example.message.clone(),
+            })
+            .collect();
+        // Stable: equal counts keep (reason, resource) order.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        groups
+    }
 }
 
 /// Usage against limits; limits are absent when unlimited.
@@ -289,6 +328,7 @@ pub fn summarize(
                 })
                 .collect(),
             denied: stats.calls_denied,
+            refusals: RefusalGroup::of(stats),
         },
         namespaces,
         pods,
@@ -398,6 +438,24 @@ impl SupervisorSummary {
             rows.push((
                 "load-balancer VIPs",
                 format!("{}/{} in use ({})", v.in_use, v.usable, v.block),
+            ));
+        }
+        for g in &self.api.refusals {
+            let what = match g.reason.as_str() {
+                "denied" => "denied".to_string(),
+                reason => format!("refused: {reason}"),
+            };
+            let on = match g.resource.as_str() {
+                "-" => "calls",
+                r => r,
+            };
+            let example = match g.example_object.as_str() {
+                "" => g.example_message.clone(),
+                o => format!("{o}: {}", g.example_message),
+            };
+            rows.push((
+                "calls refused",
+                format!("{} {on} {what}, e.g. {example}", g.count),
             ));
         }
         for (vm, reason) in &self.vms.not_running {

@@ -2,7 +2,7 @@
 //! API outcomes, pod start and time-to-Ready histograms, evictions, node
 //! readiness over time and control-plane outages.
 
-use crate::api::notes::SupNote;
+use crate::api::notes::{CallExample, SupNote};
 use crate::model::{HostId, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +11,10 @@ pub struct SupStats {
     pub calls_accepted: u64,
     pub calls_refused: BTreeMap<&'static str, u64>,
     pub calls_denied: u64,
+    /// Refused and denied calls by (reason, resource): how many, and the
+    /// first one. The reason is the refusal's kind (`quota_exceeded`...)
+    /// or `denied`.
+    pub call_problems: BTreeMap<(&'static str, &'static str), (u64, CallExample)>,
     /// StartPod at the Spherelet → Running (ns).
     pub pod_start: Histogram<u64>,
     /// Pod creation → Running (ns).
@@ -48,6 +52,7 @@ impl Default for SupStats {
             calls_accepted: 0,
             calls_refused: BTreeMap::new(),
             calls_denied: 0,
+            call_problems: BTreeMap::new(),
             pod_start: hist(),
             pod_ready: hist(),
             pods_evicted: 0,
@@ -73,11 +78,24 @@ impl Default for SupStats {
 }
 
 impl SupStats {
+    fn call_problem(&mut self, reason: &'static str, example: CallExample) {
+        let resource = example.object.as_ref().map_or("-", |k| k.kind.resource());
+        (self.call_problems.entry((reason, resource)))
+            .and_modify(|(n, _)| *n += 1)
+            .or_insert((1, example));
+    }
+
     pub fn note(&mut self, at: SimTime, note: SupNote) {
         match note {
             SupNote::CallAccepted => self.calls_accepted += 1,
-            SupNote::CallRefused { kind } => *self.calls_refused.entry(kind).or_default() += 1,
-            SupNote::CallDenied => self.calls_denied += 1,
+            SupNote::CallRefused { kind, example } => {
+                *self.calls_refused.entry(kind).or_default() += 1;
+                self.call_problem(kind, *example);
+            }
+            SupNote::CallDenied { example } => {
+                self.calls_denied += 1;
+                self.call_problem("denied", *example);
+            }
             SupNote::PodStarted { latency } => {
                 self.pod_start.saturating_record(latency.0.max(1));
             }
@@ -129,5 +147,59 @@ impl SupStats {
     /// Time the API was unavailable, counting an outage still open at `end`.
     pub fn unavailable_nanos(&self, end: SimTime) -> u64 {
         self.unavailable_nanos + self.unavailable_since.map_or(0, |s| end.since(s).0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::objects::{Kind, ObjectKey};
+
+    fn example(name: &str, message: &str) -> Box<CallExample> {
+        Box::new(CallExample {
+            object: Some(ObjectKey::new(Kind::Pod, "ns", name)),
+            message: message.into(),
+        })
+    }
+
+    #[test]
+    fn refusals_group_by_reason_and_resource_keeping_the_first_call() {
+        let mut s = SupStats::default();
+        let t = SimTime(0);
+        s.note(
+            t,
+            SupNote::CallRefused {
+                kind: "quota_exceeded",
+                example: example("a", "first"),
+            },
+        );
+        s.note(
+            t,
+            SupNote::CallRefused {
+                kind: "quota_exceeded",
+                example: example("b", "second"),
+            },
+        );
+        s.note(
+            t,
+            SupNote::CallDenied {
+                example: example("c", "no role"),
+            },
+        );
+        s.note(
+            t,
+            SupNote::CallRefused {
+                kind: "unavailable",
+                example: Box::new(CallExample {
+                    object: None,
+                    message: "down".into(),
+                }),
+            },
+        );
+        let (n, first) = &s.call_problems[&("quota_exceeded", "pods")];
+        assert_eq!((*n, first.message.as_str()), (2, "first"));
+        assert_eq!(s.call_problems[&("denied", "pods")].0, 1);
+        assert_eq!(s.call_problems[&("unavailable", "-")].0, 1);
+        assert_eq!((s.calls_refused["quota_exceeded"], s.calls_denied), (2, 1));
     }
 }

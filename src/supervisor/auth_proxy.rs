@@ -6,7 +6,7 @@
 use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
 use crate::api::msg::SupMsg;
-use crate::api::notes::SupNote;
+use crate::api::notes::{CallExample, SupNote};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use crate::scenario::{ADMIN_USER, NamespaceConfig, Role, Subject, SupervisorConfig};
@@ -124,7 +124,12 @@ impl Actor for AuthProxy {
                 ctx.send(self.api_server, SimDuration::ZERO, msg.event());
             }
             Err(reason) => {
-                ctx.note(Note::Sup(SupNote::CallDenied));
+                ctx.note(Note::Sup(SupNote::CallDenied {
+                    example: Box::new(CallExample {
+                        object: Some(object.key()),
+                        message: reason.clone(),
+                    }),
+                }));
                 let msg = SupMsg::Denied {
                     id,
                     user,

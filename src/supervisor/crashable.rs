@@ -30,7 +30,7 @@ use super::actors::SupActor;
 use super::relist::WatchCache;
 use crate::actor::{Actor, Context, Note, Redelivery};
 use crate::api::msg::{ApiError, SupMsg};
-use crate::api::notes::SupNote;
+use crate::api::notes::{CallExample, SupNote};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration, SimTime};
 use crate::random::StreamRng;
@@ -305,9 +305,18 @@ fn refuse<C: Context>(event: &Event, ctx: &mut C) {
         ),
         _ => return,
     };
-    if matches!(answer, SupMsg::Reply { .. }) {
+    if let SupMsg::Reply { result: Err(e), .. } = &answer {
+        let about = match &**msg {
+            SupMsg::System { op, .. } => Some(op.object_key()),
+            SupMsg::Authorized { object, .. } => Some(object.key()),
+            _ => None,
+        };
         ctx.note(Note::Sup(SupNote::CallRefused {
             kind: "unavailable",
+            example: Box::new(CallExample {
+                object: about,
+                message: e.reason().to_string(),
+            }),
         }));
     }
     ctx.send(to, SimDuration::ZERO, answer.event());

@@ -591,3 +591,55 @@ fn the_liveness_check_names_pods_created_after_the_last_fault_that_never_settle(
         "{violation}"
     );
 }
+
+/// Refused and denied calls are listed where the user looks: grouped by
+/// reason in the summary (each group with its count and first call), in
+/// the JSON as `supervisor.api.refusals`, and pointed at by one line on
+/// stderr at the end of the run.
+#[test]
+fn refusals_are_grouped_with_an_example_in_the_summary_json_and_stderr() {
+    let path = crate::support::scenario_path("supervisor-basic.yaml");
+    let path = path.to_str().unwrap();
+    let out = crate::support::pacsim(&["run", path, "--no-persist", "--json"]);
+    let json = crate::support::stdout_json(&out);
+    let api = &json["supervisor"]["api"];
+    let groups = api["refusals"].as_array().unwrap();
+    let total: u64 = groups.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(
+        total,
+        api["refused"].as_u64().unwrap() + api["denied"].as_u64().unwrap()
+    );
+    // Most frequent first: the ci namespace's quota.
+    assert_eq!(groups[0]["reason"], "quota_exceeded");
+    assert_eq!(groups[0]["resource"], "pods");
+    assert!(
+        groups[0]["example_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("exceeded quota in namespace ci"),
+        "{}",
+        groups[0]
+    );
+    let denied = groups.iter().find(|g| g["reason"] == "denied").unwrap();
+    assert_eq!(denied["example_object"], "web/debug");
+    assert!(
+        denied["example_message"]
+            .as_str()
+            .unwrap()
+            .contains("carol")
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("API call(s) refused and 2 denied")
+            && stderr.contains("supervisor.api.refusals"),
+        "{stderr}"
+    );
+
+    let table = crate::support::pacsim(&["run", path, "--no-persist"]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains("calls refused")
+            && stdout.contains("pods denied, e.g. web/debug: user carol"),
+        "{stdout}"
+    );
+}

@@ -773,3 +773,23 @@ fn the_same_supervisor_scenario_gives_the_same_digest() {
     let s = scenario(4, 16, 2, &w, crash);
     assert_eq!(checked(&s).digest, checked(&s).digest);
 }
+
+/// A claim and the VM that mounts it, created at the same instant in that
+/// order (as from one `include:` file): the VM's create sees the claim,
+/// whose provisioning is still in flight, and the VM runs on a host that
+/// sees the claim's datastore.
+#[test]
+fn a_claim_and_its_vm_created_together_both_succeed_in_file_order() {
+    let mut w = claim("10s", "data", "local-34");
+    w += &vm("10s", "db", "small", "PoweredOn", Some("data"));
+    let actors = run(&scenario(4, 16, 2, &w, ""));
+    let outcomes = outcomes(&actors);
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes.iter().all(ok), "{outcomes:?}");
+    let (host, phase, power) = hosts(&actors, &["db"]).remove(0);
+    assert_eq!((phase, power), (VmPhase::Created, PowerState::PoweredOn));
+    assert!(
+        matches!(host.as_deref(), Some("esx-03" | "esx-04")),
+        "{host:?}"
+    );
+}

@@ -6,7 +6,7 @@
 use crate::api::msg::ApiError;
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use crate::scenario::NamespaceConfig;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What an object counts against its namespace's limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -149,13 +149,18 @@ pub fn format_bytes(bytes: u64) -> String {
 
 /// Checks the references of a new object: the classes, images, storage
 /// classes and claims it names exist and are allowed in its namespace.
+/// `in_flight`: objects whose create was accepted and waits for NSX or CNS
+/// (a claim being provisioned); they count as existing, so that a file's
+/// objects can refer to the ones before them, as the file order promises.
 pub fn check_references(
     object: &Object,
     ns: Option<&NamespaceConfig>,
     store: &BTreeMap<ObjectKey, Object>,
+    in_flight: &BTreeSet<ObjectKey>,
 ) -> Result<(), ApiError> {
     let exists = |kind: Kind, namespace: &str, name: &str| {
-        store.contains_key(&ObjectKey::new(kind, namespace, name))
+        let key = ObjectKey::new(kind, namespace, name);
+        store.contains_key(&key) || in_flight.contains(&key)
     };
     let namespace = &object.meta.namespace;
     let claims_exist = |claims: &[String]| -> Result<(), ApiError> {

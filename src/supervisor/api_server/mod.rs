@@ -13,7 +13,7 @@ use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{ApiError, ApiServerTimer, CallId, PlaceRule, SupMsg, SystemOp};
-use crate::api::notes::SupNote;
+use crate::api::notes::{CallExample, SupNote};
 use crate::api::objects::{
     Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
 };
@@ -206,16 +206,24 @@ impl ApiServer {
 
     // ---- calls
 
+    /// Answers call `id`, about the object `about`.
     fn reply<C: Context>(
         &self,
         to: ActorId,
         id: CallId,
         result: Result<u64, ApiError>,
+        about: &ObjectKey,
         ctx: &mut C,
     ) {
         let note = match &result {
             Ok(_) => SupNote::CallAccepted,
-            Err(e) => SupNote::CallRefused { kind: e.kind() },
+            Err(e) => SupNote::CallRefused {
+                kind: e.kind(),
+                example: Box::new(CallExample {
+                    object: Some(about.clone()),
+                    message: e.reason().to_string(),
+                }),
+            },
         };
         ctx.note(Note::Sup(note));
         ctx.send(to, SimDuration::ZERO, SupMsg::Reply { id, result }.event());
@@ -234,10 +242,10 @@ impl ApiServer {
         object: Object,
         ctx: &mut C,
     ) {
-        if let Some(e) = self.unavailable() {
-            return self.reply(caller, id, Err(e), ctx);
-        }
         let key = object.key();
+        if let Some(e) = self.unavailable() {
+            return self.reply(caller, id, Err(e), &key, ctx);
+        }
         let result = match verb {
             Verb::Create => return self.create(caller, id, object, ctx),
             Verb::Update => self.update(&key, &object, ctx),
@@ -257,13 +265,15 @@ impl ApiServer {
                 .map(|o| o.meta.resource_version)
                 .ok_or_else(|| not_found(&key)),
         };
-        self.reply(caller, id, result, ctx);
+        self.reply(caller, id, result, &key, ctx);
     }
 
     fn system_call<C: Context>(&mut self, caller: ActorId, id: CallId, op: SystemOp, ctx: &mut C) {
         if let Some(e) = self.unavailable() {
-            return self.reply(caller, id, Err(e), ctx);
+            return self.reply(caller, id, Err(e), &op.object_key(), ctx);
         }
+        // Only a refusal needs it, but `op` is consumed below.
+        let about = op.object_key();
         let result = match op {
             SystemOp::Create(object) if object.kind() == Kind::Node => {
                 let key = object.key();
@@ -335,7 +345,7 @@ impl ApiServer {
                 }
             }),
         };
-        self.reply(caller, id, result, ctx);
+        self.reply(caller, id, result, &about, ctx);
     }
 
     fn create<C: Context>(&mut self, caller: ActorId, id: CallId, mut object: Object, ctx: &mut C) {
@@ -353,19 +363,20 @@ impl ApiServer {
                 key.namespace
             )))
         } else {
-            admission::check_references(&object, ns, &self.objects).and_then(|()| {
-                let charge = admission::charge(&object, &self.objects);
-                match ns {
-                    Some(ns) => {
-                        admission::check_quota(ns, self.usage[&ns.name], charge).map(|()| charge)
+            admission::check_references(&object, ns, &self.objects, &self.pending_keys).and_then(
+                |()| {
+                    let charge = admission::charge(&object, &self.objects);
+                    match ns {
+                        Some(ns) => admission::check_quota(ns, self.usage[&ns.name], charge)
+                            .map(|()| charge),
+                        None => Ok(charge),
                     }
-                    None => Ok(charge),
-                }
-            })
+                },
+            )
         };
         let charge = match checked {
             Ok(charge) => charge,
-            Err(e) => return self.reply(caller, id, Err(e), ctx),
+            Err(e) => return self.reply(caller, id, Err(e), &key, ctx),
         };
         object.meta.creation = ctx.now();
         let ticket = self.next_ticket;
@@ -391,8 +402,8 @@ impl ApiServer {
             None => {
                 self.charge(&key, charge);
                 self.acknowledged.insert(key.clone());
-                let rv = self.store(key, object, ctx);
-                self.reply(caller, id, Ok(rv), ctx);
+                let rv = self.store(key.clone(), object, ctx);
+                self.reply(caller, id, Ok(rv), &key, ctx);
             }
             Some(request) => {
                 self.next_ticket += 1;
@@ -453,8 +464,8 @@ impl ApiServer {
         let key = p.object.key();
         self.charges.insert(key.clone(), p.charge);
         self.acknowledged.insert(key.clone());
-        let rv = self.store(key, p.object, ctx);
-        self.reply(p.reply_to, p.id, Ok(rv), ctx);
+        let rv = self.store(key.clone(), p.object, ctx);
+        self.reply(p.reply_to, p.id, Ok(rv), &key, ctx);
     }
 
     fn refused_pending<C: Context>(&mut self, ticket: u64, error: ApiError, ctx: &mut C) {
@@ -465,7 +476,7 @@ impl ApiServer {
         if let Some(u) = self.usage.get_mut(&p.object.meta.namespace) {
             *u = u.minus(p.charge);
         }
-        self.reply(p.reply_to, p.id, Err(error), ctx);
+        self.reply(p.reply_to, p.id, Err(error), &p.object.key(), ctx);
     }
 
     fn update<C: Context>(
@@ -481,7 +492,7 @@ impl ApiServer {
             .ok_or_else(|| not_found(key))?;
         admission::apply_update(&mut changed, update)?;
         let ns = self.namespaces.get(&key.namespace);
-        admission::check_references(&changed, ns, &self.objects)?;
+        admission::check_references(&changed, ns, &self.objects, &self.pending_keys)?;
         let old = self.charges.get(key).copied().unwrap_or_default();
         let new = admission::charge(&changed, &self.objects);
         if let Some(ns) = ns {
