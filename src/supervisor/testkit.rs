@@ -26,6 +26,7 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
         network: NetworkConfig {
             segment_size: 16,
             pod_cidr_base: [10, 244, 0, 0],
+            network_size: 4096,
             vip_base: [192, 168, 100, 0],
             vip_count: 4,
         },

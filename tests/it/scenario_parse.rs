@@ -1305,6 +1305,30 @@ fn supervisor_rejections_name_the_rule_and_the_place() {
         (
             sup(
                 "supervisor:\n",
+                "supervisor:\n  network: {namespace_network: 10.244.0.8/20}\n",
+            ),
+            "10.244.0.8/20",
+            "the address is not the start of its block",
+        ),
+        (
+            sup(
+                "supervisor:\n",
+                "supervisor:\n  network: {namespace_network: 10.244.0.0/29, subnet_prefix: 28}\n",
+            ),
+            "10.244.0.0/29",
+            "holds 0 subnets of 16 addresses; the 1 namespaces need one each",
+        ),
+        (
+            sup(
+                "supervisor:\n",
+                "supervisor:\n  network: {segment_size: 16, subnet_prefix: 28}\n",
+            ),
+            "subnet_prefix",
+            "`subnet_prefix` and `segment_size` say the same thing",
+        ),
+        (
+            sup(
+                "supervisor:\n",
                 "supervisor:\n  spherelet: {heartbeat_interval: 1m}\n",
             ),
             "1m",

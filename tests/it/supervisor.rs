@@ -643,3 +643,74 @@ fn refusals_are_grouped_with_an_example_in_the_summary_json_and_stderr() {
         "{stdout}"
     );
 }
+
+/// A Deployment larger than a /28: NSX gives the namespace more subnets of
+/// the namespace network as it fills, so every replica runs; a network too
+/// small for them refuses the rest, naming the network and the namespace.
+#[test]
+fn a_namespace_network_grows_by_subnets_until_it_is_exhausted() {
+    let text = |network: &str| {
+        format!(
+            "seed: 1
+duration: 10m
+datacenter:
+  host_models: [{{name: m, cpu: 64, memory: 256Gi}}]
+  clusters: [{{name: c, hosts: [{{model: m, count: 3}}]}}]
+supervisor:
+  network: {{subnet_prefix: 28{network}}}
+  namespaces: [{{name: ns}}]
+workloads:
+  manifests:
+    - user: administrator@vsphere.local
+      object:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: web, namespace: ns}}
+        spec:
+          replicas: 40
+          selector: {{matchLabels: {{app: web}}}}
+          template:
+            metadata: {{labels: {{app: web}}}}
+            spec: {{containers: [{{name: c, image: i, resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}}}]}}
+"
+        )
+    };
+    let grown = parse_scenario(&text(""), "grow.yaml").unwrap();
+    let mut out = checked(&grown);
+    let json = out.summary(&grown, 1.0).to_json();
+    assert_eq!(
+        json["supervisor"]["pods"]["running"], 40,
+        "{}",
+        json["supervisor"]["pods"]
+    );
+    let net = crate::support::part(&out.actors, |a| match a {
+        SupActor::Network(n) => Some(n),
+        _ => None,
+    });
+    let seg = net.segment("ns").unwrap();
+    assert_eq!(
+        (seg.block.as_str(), seg.in_use),
+        (
+            "10.244.0.0/28, 10.244.0.16/28, 10.244.0.32/28, 10.244.0.48/28",
+            40
+        )
+    );
+
+    // A /27: two subnets, 26 addresses.
+    let small = parse_scenario(&text(", namespace_network: 10.244.0.0/27"), "small.yaml").unwrap();
+    let mut out = checked(&small);
+    let json = out.summary(&small, 1.0).to_json();
+    assert_eq!(json["supervisor"]["pods"]["running"], 26);
+    let refusals = json["supervisor"]["api"]["refusals"].as_array().unwrap();
+    assert_eq!(refusals[0]["reason"], "ip_exhausted");
+    assert!(
+        refusals[0]["example_message"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "namespace network 10.244.0.0/27 is exhausted: namespace ns holds 2 subnet(s)"
+            ),
+        "{}",
+        refusals[0]
+    );
+}

@@ -38,6 +38,7 @@ fn config(node_taints: Vec<(HostId, Taint)>) -> SupervisorConfig {
         network: NetworkConfig {
             segment_size: 64,
             pod_cidr_base: [10, 244, 0, 0],
+            network_size: 4096,
             vip_base: [192, 168, 0, 10],
             vip_count: 4,
         },

@@ -41,6 +41,8 @@ fn scenario(hosts: usize, segment_size: u32, vips: u32, workloads: &str, faults:
     } else {
         "[esx-01]"
     };
+    // The namespace network is the one namespace's subnet: no growth.
+    let prefix = 32 - segment_size.trailing_zeros();
     let text = format!(
         "seed: 3
 duration: 2h
@@ -52,7 +54,7 @@ supervisor:
   control_plane: {{vms: 1, cpu: 1, memory: 4Gi, boot: 1m}}
   network:
     segment_size: {segment_size}
-    pod_cidr: 10.244.0.0
+    namespace_network: 10.244.0.0/{prefix}
     vip_pool: {{first: 192.168.100.10, count: {vips}}}
   datastores:
     - {{name: shared, capacity: 1Ti}}
@@ -358,7 +360,7 @@ fn namespace_ip_exhaustion_fails_the_create_with_the_segment_and_a_delete_frees_
     assert_eq!(
         out[5],
         CallOutcome::Refused(ApiError::IpExhausted(
-            "no free address in segment 10.244.0.0/29 of namespace team-a (5 in use)".into()
+            "namespace network 10.244.0.0/29 is exhausted: namespace team-a holds 1 subnet(s) of 8 addresses, all 5 usable ones in use".into()
         ))
     );
     assert!(ok(&out[6]) && ok(&out[7]), "{out:?}");

@@ -143,12 +143,17 @@ pub struct SphereletConfig {
 
 #[derive(Clone, Debug)]
 pub struct NetworkConfig {
-    /// Addresses per namespace segment (a /28 has 16; NSX keeps some: we
-    /// model network, gateway and broadcast as unusable, so 13 usable).
+    /// Addresses per namespace subnet (the namespace subnet prefix: a /28
+    /// has 16; NSX keeps some: we model network, gateway and broadcast as
+    /// unusable, so 13 usable).
     pub segment_size: u32,
-    /// First address of the namespace segments, e.g. 10.244.0.0; namespace
-    /// i gets the i-th block of `segment_size` addresses.
+    /// First address of the namespace network, e.g. 10.244.0.0; namespace
+    /// i starts with the i-th subnet and takes the next free one when its
+    /// subnets are full.
     pub pod_cidr_base: [u8; 4],
+    /// Addresses in the namespace network (a /20 has 4,096): when every
+    /// subnet of it is taken, a full namespace gets no more.
+    pub network_size: u64,
     /// The load-balancer VIP pool: first address and how many.
     pub vip_base: [u8; 4],
     pub vip_count: u32,

@@ -213,19 +213,76 @@ fn spherelet(node: Option<&Node>) -> PResult<SphereletConfig> {
     Ok(s)
 }
 
+/// The namespace network when none is given: a /20, as vCenter proposes.
+const DEFAULT_NETWORK_SIZE: u64 = 4096;
+
+/// Addresses for one subnet per namespace.
+fn fitting(net: &NetworkConfig, namespaces: usize) -> u64 {
+    net.segment_size as u64 * namespaces as u64
+}
+
+/// `10.244.0.0/20`: its first address and size; the address must start
+/// the block.
+fn cidr(node: &Node, field: &str) -> PResult<([u8; 4], u64)> {
+    let text = read::string(node, field)?;
+    let bad = |why: &str| Diag::new(node.loc, format!("`{field}: {text}`: {why}"));
+    let (ip, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected a CIDR block like `10.244.0.0/20`"))?;
+    let prefix: u32 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (8..=30).contains(p))
+        .ok_or_else(|| bad("the prefix length must be 8 to 30"))?;
+    let octets: Vec<u8> = ip.split('.').filter_map(|o| o.parse().ok()).collect();
+    let [a, b, c, d] = octets[..] else {
+        return Err(bad("expected an IPv4 address before the `/`"));
+    };
+    let size = 1u64 << (32 - prefix);
+    if !(u32::from_be_bytes([a, b, c, d]) as u64).is_multiple_of(size) {
+        return Err(bad("the address is not the start of its block"));
+    }
+    Ok(([a, b, c, d], size))
+}
+
 fn network(node: Option<&Node>, namespaces: usize) -> PResult<NetworkConfig> {
     let mut net = NetworkConfig {
         segment_size: 16,
         pod_cidr_base: [10, 244, 0, 0],
+        network_size: DEFAULT_NETWORK_SIZE,
         vip_base: [192, 168, 100, 10],
         vip_count: 16,
     };
-    let Some(node) = node else { return Ok(net) };
+    let Some(node) = node else {
+        net.network_size = net.network_size.max(fitting(&net, namespaces));
+        return Ok(net);
+    };
     let f = Fields::new(
         node,
         "supervisor.network",
-        &["segment_size", "pod_cidr", "vip_pool"],
+        &[
+            "segment_size",
+            "subnet_prefix",
+            "pod_cidr",
+            "namespace_network",
+            "vip_pool",
+        ],
     )?;
+    for (a, b) in [
+        ("segment_size", "subnet_prefix"),
+        ("pod_cidr", "namespace_network"),
+    ] {
+        if let (Some(_), Some(k)) = (f.key(a), f.key(b)) {
+            return Err(Diag::new(
+                k.loc,
+                format!("`{b}` and `{a}` say the same thing; give one"),
+            ));
+        }
+    }
+    if let Some(n) = f.opt("subnet_prefix") {
+        let prefix = read::int_in(n, &f.sub("subnet_prefix"), 16, 30)?;
+        net.segment_size = 1 << (32 - prefix);
+    }
     if let Some(n) = f.opt("segment_size") {
         let size = read::u64_value(n, &f.sub("segment_size"))?;
         if !(4..=1 << 16).contains(&size) || !size.is_power_of_two() {
@@ -238,9 +295,15 @@ fn network(node: Option<&Node>, namespaces: usize) -> PResult<NetworkConfig> {
         }
         net.segment_size = size as u32;
     }
-    let cidr_node = f.opt("pod_cidr");
-    if let Some(n) = cidr_node {
+    let cidr_node = f.opt("pod_cidr").or(f.opt("namespace_network"));
+    let mut explicit_size = None;
+    if let Some(n) = f.opt("pod_cidr") {
         net.pod_cidr_base = ipv4(n, &f.sub("pod_cidr"))?;
+    }
+    if let Some(n) = f.opt("namespace_network") {
+        let (base, size) = cidr(n, &f.sub("namespace_network"))?;
+        net.pod_cidr_base = base;
+        explicit_size = Some((size, n));
     }
     // Segments are carved from the base in namespace order; each must be a
     // real subnet, so the base is aligned and the last one fits in IPv4.
@@ -263,6 +326,24 @@ fn network(node: Option<&Node>, namespaces: usize) -> PResult<NetworkConfig> {
             ),
         ));
     }
+    net.network_size = match explicit_size {
+        Some((size, n)) => {
+            if size < seg.max(fitting(&net, namespaces)) {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "`namespace_network` holds {} subnets of {seg} addresses; the {namespaces} namespaces need one each",
+                        size / seg
+                    ),
+                ));
+            }
+            size
+        }
+        // Never past the end of IPv4.
+        None => DEFAULT_NETWORK_SIZE
+            .max(fitting(&net, namespaces))
+            .min((1 << 32) - base),
+    };
     if let Some(pool) = f.opt("vip_pool") {
         let pf = Fields::new(pool, &f.sub("vip_pool"), &["first", "count"])?;
         if let Some(n) = pf.opt("first") {

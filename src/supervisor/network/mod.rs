@@ -1,12 +1,16 @@
-//! NSX (NCP): one segment per Supervisor Namespace and the load-balancer
-//! VIP pool. The API server asks for an address before it acknowledges a
-//! Pod, VirtualMachine or LoadBalancer Service and gives it back when the
-//! object goes; an exhausted pool refuses the create with the reason.
+//! NSX (NCP): the namespace network, carved into subnets for the
+//! Supervisor Namespaces, and the load-balancer VIP pool. The API server
+//! asks for an address before it acknowledges a Pod, VirtualMachine or
+//! LoadBalancer Service and gives it back when the object goes; an
+//! exhausted pool refuses the create with the reason.
 //!
-//! Namespace i (in `supervisor.namespaces` order) owns the i-th block of
-//! `segment_size` addresses from `pod_cidr_base`. Addresses are handed out
-//! lowest-free-first (see [`pool::Pool`]), so runs are reproducible and a
-//! released address is the next one given.
+//! Namespace i (in `supervisor.namespaces` order) starts with the i-th
+//! subnet of `segment_size` addresses from `pod_cidr_base`; when all its
+//! subnets are full it takes the next free subnet of the namespace network,
+//! as NSX does, until the network has none left. Subnets stay with their
+//! namespace. Addresses are handed out lowest-free-first, in the subnets'
+//! order (see [`pool::Pool`]), so runs are reproducible and a released
+//! address is the next one given.
 
 pub mod pool;
 
@@ -40,7 +44,15 @@ pub struct PoolUsage {
 pub struct Network {
     #[allow(dead_code)]
     addrs: Addrs,
-    segments: BTreeMap<String, Segment>,
+    /// Each namespace's subnets, in the order it took them.
+    segments: BTreeMap<String, Vec<Segment>>,
+    /// The namespace network, as printed (`10.244.0.0/20`).
+    network_block: String,
+    network_base: u32,
+    segment_size: u32,
+    /// Subnets in the namespace network, and the next one not yet taken.
+    subnets: u64,
+    next_subnet: u64,
     vip_block: String,
     vips: Pool,
 }
@@ -54,39 +66,44 @@ impl Network {
             .iter()
             .enumerate()
             .map(|(i, ns)| {
-                let first = base.saturating_add((i as u32).saturating_mul(net.segment_size));
-                let segment = Segment {
-                    cidr: format_block(first, net.segment_size),
-                    pool: Pool::segment(first, net.segment_size),
-                };
-                (ns.name.clone(), segment)
+                (
+                    ns.name.clone(),
+                    vec![subnet(base, net.segment_size, i as u64)],
+                )
             })
             .collect();
         let vip_base = ip_to_u32(net.vip_base);
         Network {
             addrs,
             segments,
+            network_block: format_block(base, net.network_size.min(u32::MAX as u64 + 1) as u32),
+            network_base: base,
+            segment_size: net.segment_size,
+            subnets: net.network_size / net.segment_size as u64,
+            next_subnet: config.namespaces.len() as u64,
             vip_block: format_range(vip_base, net.vip_count),
             // Every VIP is usable: the pool is a range, not a subnet.
             vips: Pool::new(vip_base, net.vip_count),
         }
     }
 
-    /// A namespace's segment usage.
+    /// A namespace's address usage over its subnets (`block`: their
+    /// CIDRs, comma-separated).
     pub fn segment(&self, namespace: &str) -> Option<PoolUsage> {
-        self.segments.get(namespace).map(|s| PoolUsage {
-            block: s.cidr.clone(),
-            in_use: s.pool.in_use(),
-            usable: s.pool.usable(),
+        self.segments.get(namespace).map(|subnets| PoolUsage {
+            block: (subnets.iter().map(|s| s.cidr.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            in_use: subnets.iter().map(|s| s.pool.in_use()).sum(),
+            usable: subnets.iter().map(|s| s.pool.usable()).sum(),
         })
     }
 
-    /// The addresses in use in a namespace's segment, ascending.
+    /// The addresses in use in a namespace, by subnet then ascending.
     pub fn addresses(&self, namespace: &str) -> Vec<String> {
-        self.segments
-            .get(namespace)
-            .map(|s| s.pool.addresses().map(format_ip).collect())
-            .unwrap_or_default()
+        (self.segments.get(namespace).into_iter().flatten())
+            .flat_map(|s| s.pool.addresses().map(format_ip))
+            .collect()
     }
 
     pub fn vip_pool(&self) -> PoolUsage {
@@ -108,16 +125,26 @@ impl Network {
                 )
             });
         }
-        let Some(seg) = self.segments.get_mut(namespace) else {
+        let Some(subnets) = self.segments.get_mut(namespace) else {
             return Err(format!("namespace {namespace} has no network segment"));
         };
-        seg.pool.allocate().map(format_ip).ok_or_else(|| {
-            format!(
-                "no free address in segment {} of namespace {namespace} ({} in use)",
-                seg.cidr,
-                seg.pool.in_use()
-            )
-        })
+        if let Some(ip) = subnets.iter_mut().find_map(|s| s.pool.allocate()) {
+            return Ok(format_ip(ip));
+        }
+        if self.next_subnet < self.subnets {
+            let mut fresh = subnet(self.network_base, self.segment_size, self.next_subnet);
+            self.next_subnet += 1;
+            let ip = fresh.pool.allocate().expect("a fresh subnet has room");
+            subnets.push(fresh);
+            return Ok(format_ip(ip));
+        }
+        let in_use: u32 = subnets.iter().map(|s| s.pool.in_use()).sum();
+        Err(format!(
+            "namespace network {} is exhausted: namespace {namespace} holds {} subnet(s) of {} addresses, all {in_use} usable ones in use",
+            self.network_block,
+            subnets.len(),
+            self.segment_size
+        ))
     }
 
     /// False when the address was not in use (a duplicate or a stray).
@@ -128,9 +155,16 @@ impl Network {
         if vip {
             return self.vips.release(ip);
         }
-        self.segments
-            .get_mut(namespace)
-            .is_some_and(|s| s.pool.release(ip))
+        (self.segments.get_mut(namespace).into_iter().flatten()).any(|s| s.pool.release(ip))
+    }
+}
+
+/// Subnet `index` of the namespace network at `base`.
+fn subnet(base: u32, size: u32, index: u64) -> Segment {
+    let first = (base as u64 + index * size as u64).min(u32::MAX as u64) as u32;
+    Segment {
+        cidr: format_block(first, size),
+        pool: Pool::segment(first, size),
     }
 }
 
@@ -214,8 +248,11 @@ mod tests {
     }
 
     #[test]
-    fn an_exhausted_segment_refuses_with_the_cidr_and_namespace() {
-        let mut net = network(16, &["team-a", "team-b"], 2);
+    fn a_full_namespace_takes_the_next_free_subnet_until_the_network_is_exhausted() {
+        // Three /28 subnets: one each for team-a and team-b, one to spare.
+        let mut config = testkit::config(&["team-a", "team-b"]);
+        config.network.network_size = 48;
+        let mut net = Network::new(&config, testkit::addrs(3));
         let mut ctx = TestCtx::new(ActorId(7));
         ctx.sender = ActorId(3);
         for t in 0..13 {
@@ -224,18 +261,40 @@ mod tests {
                 SupMsg::IpGranted { ticket, .. } if ticket == t
             ));
         }
+        // The 14th address comes from the spare subnet.
         assert_eq!(
             ask(&mut net, &mut ctx, 13, "team-b", false),
-            SupMsg::IpRefused {
+            SupMsg::IpGranted {
                 ticket: 13,
-                reason: "no free address in segment 10.244.0.16/28 of namespace team-b \
-                         (13 in use)"
+                ip: "10.244.0.34".into()
+            }
+        );
+        assert_eq!(
+            net.segment("team-b").unwrap(),
+            PoolUsage {
+                block: "10.244.0.16/28, 10.244.0.32/28".into(),
+                in_use: 14,
+                usable: 26,
+            }
+        );
+        for t in 14..26 {
+            assert!(matches!(
+                ask(&mut net, &mut ctx, t, "team-b", false),
+                SupMsg::IpGranted { .. }
+            ));
+        }
+        assert_eq!(
+            ask(&mut net, &mut ctx, 26, "team-b", false),
+            SupMsg::IpRefused {
+                ticket: 26,
+                reason: "namespace network 10.244.0.0-10.244.0.47 is exhausted: namespace \
+                         team-b holds 2 subnet(s) of 16 addresses, all 26 usable ones in use"
                     .into()
             }
         );
-        // The other namespace is untouched.
+        // The other namespace keeps its own subnet.
         assert!(matches!(
-            ask(&mut net, &mut ctx, 14, "team-a", false),
+            ask(&mut net, &mut ctx, 27, "team-a", false),
             SupMsg::IpGranted { .. }
         ));
         // A release makes room again, and that address is the one reused.
@@ -247,9 +306,9 @@ mod tests {
         net.handle(msg.event(), &mut ctx);
         assert!(ctx.take_sent().is_empty());
         assert_eq!(
-            ask(&mut net, &mut ctx, 15, "team-b", false),
+            ask(&mut net, &mut ctx, 28, "team-b", false),
             SupMsg::IpGranted {
-                ticket: 15,
+                ticket: 28,
                 ip: "10.244.0.21".into()
             }
         );
