@@ -4,7 +4,10 @@
 //! Pods evicted, deleted or failed are replaced at once. A create the API
 //! refuses (quota, no IP left, no quorum) is retried after a backoff (1 s
 //! doubling to 5 min), or sooner when one of the set's pods goes away,
-//! never in a loop at one instant.
+//! never in a loop at one instant. After a refusal the set creates in slow
+//! start, as upstream's controller does: one pod, then twice as many as
+//! each is stored, so a set that cannot grow asks for one pod per backoff
+//! rather than for all its missing replicas.
 
 use super::calls::{Calls, Wakeup, backoff};
 use crate::actor::{Actor, Context};
@@ -25,6 +28,9 @@ struct SetState {
     attempts: u32,
     /// No creates before this (backoff after a refusal).
     until: SimTime,
+    /// Slow start: at most this many creates at a time, doubled by each
+    /// pod stored; 0 (no refusal since the set was last whole): no limit.
+    batch: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +106,7 @@ impl ReplicaSetController {
                     spec: rs.clone(),
                     attempts: 0,
                     until: SimTime::ZERO,
+                    batch: 0,
                 });
                 state.spec = rs;
                 self.reconcile(&key, false, ctx);
@@ -128,6 +135,15 @@ impl ReplicaSetController {
                 // A pod that went away is replaced at once; a pod not seen
                 // before (another writer, a relist) may be one too many.
                 let lost = was.as_ref().is_some_and(|w| w.active) && !active;
+                // A new pod stored: slow start doubles (the next batch goes
+                // out now, when the pod counts as there).
+                if was.is_none()
+                    && active
+                    && let Some(s) = self.sets.get_mut(&set)
+                    && s.batch > 0
+                {
+                    s.batch = s.batch.saturating_mul(2);
+                }
                 if lost || was.is_none() {
                     self.reconcile(&set, lost, ctx);
                 }
@@ -145,17 +161,16 @@ impl ReplicaSetController {
         };
         let now = ctx.now();
         match result {
-            Ok(_) => {
-                match self.sets.get_mut(&set) {
-                    Some(s) => s.attempts = 0,
-                    // The set was deleted while the create was out.
-                    None => self.delete(pod, ctx),
-                }
-            }
+            Ok(_) => match self.sets.get_mut(&set) {
+                Some(s) => s.attempts = 0,
+                // The set was deleted while the create was out.
+                None => self.delete(pod, ctx),
+            },
             Err(_) => {
                 let Some(s) = self.sets.get_mut(&set) else {
                     return;
                 };
+                s.batch = 1;
                 // One backoff step per instant, however many creates failed.
                 if s.until <= now {
                     s.attempts = s.attempts.saturating_add(1);
@@ -188,10 +203,19 @@ impl ReplicaSetController {
                 let until = state.until;
                 return self.wakeup.arm(until, ctx);
             }
-            for _ in have..want {
+            let missing = match state.batch {
+                0 => want - have,
+                batch => (want - have).min(batch as usize),
+            };
+            for _ in 0..missing {
                 self.create(set, ctx);
             }
-        } else if have > want {
+            return;
+        }
+        if let Some(s) = self.sets.get_mut(set) {
+            s.batch = 0; // whole again
+        }
+        if have > want {
             let mut extra: Vec<(u64, ObjectKey)> = self
                 .pods
                 .iter()
@@ -369,8 +393,9 @@ mod tests {
                 .event(),
             &mut ctx,
         );
+        // Slow start: one create, not both.
         let ops = calls(&mut ctx);
-        assert_eq!(created_names(&ops), vec!["web-2", "web-3"]);
+        assert_eq!(created_names(&ops), vec!["web-2"]);
         for (id, _) in &ops {
             c.handle(
                 SupMsg::Reply {
@@ -382,5 +407,54 @@ mod tests {
             );
         }
         assert_eq!(ctx.take_sent()[0].1, SimDuration::from_secs(2));
+    }
+
+    /// After a refusal a set creates one pod, then twice as many after each
+    /// success, and without a limit again once it is whole.
+    #[test]
+    fn after_a_refusal_creates_start_slow_and_double_on_success() {
+        let a = addrs(1);
+        let mut c = ReplicaSetController::new(&config(), a.clone());
+        let mut ctx = TestCtx::new(a[Part::ReplicaSetController]);
+        let reply = |c: &mut ReplicaSetController, ctx: &mut TestCtx, id: u64, ok: bool| {
+            let result = match ok {
+                true => Ok(1),
+                false => Err(ApiError::IpExhausted("full".into())),
+            };
+            c.handle(SupMsg::Reply { id, result }.event(), ctx);
+        };
+        c.handle(changed(set_object("web", 6), false), &mut ctx);
+        let first = calls(&mut ctx);
+        assert_eq!(first.len(), 6);
+        for (id, _) in &first {
+            reply(&mut c, &mut ctx, *id, false);
+        }
+        ctx.take_sent();
+        ctx.now = SimTime(1_000_000_000);
+        let wake =
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now });
+        c.handle(wake.event(), &mut ctx);
+        // Each create is stored (the watch event first, as the API server
+        // sends it) and acknowledged; what the controller sends meanwhile
+        // is the next batch.
+        let mut sizes = Vec::new();
+        let mut batch = calls(&mut ctx);
+        while !batch.is_empty() && sizes.len() < 10 {
+            sizes.push(batch.len());
+            let mut next = Vec::new();
+            for (id, op) in batch {
+                let SystemOp::Create(pod) = op else {
+                    panic!("{op:?}")
+                };
+                c.handle(changed(*pod, false), &mut ctx);
+                next.extend(calls(&mut ctx));
+                reply(&mut c, &mut ctx, id, true);
+                next.extend(calls(&mut ctx));
+            }
+            batch = next;
+        }
+        assert_eq!(sizes, vec![1, 2, 3]);
+        let set = ObjectKey::new(Kind::ReplicaSet, "ns", "web");
+        assert_eq!(c.active(&set), 6);
     }
 }

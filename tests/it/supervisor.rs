@@ -714,3 +714,40 @@ workloads:
         refusals[0]
     );
 }
+
+/// A Deployment that cannot grow (its namespace network is full) is
+/// retried with backoff and in slow start, one create per retry, instead
+/// of asking for every missing replica each time.
+#[test]
+fn a_deployment_that_cannot_grow_backs_off_in_slow_start() {
+    let text = "seed: 1
+duration: 1h
+datacenter:
+  host_models: [{name: m, cpu: 64, memory: 256Gi}]
+  clusters: [{name: c, hosts: [{model: m, count: 3}]}]
+supervisor:
+  network: {namespace_network: 10.244.0.0/28}
+  namespaces: [{name: ns}]
+workloads:
+  manifests:
+    - user: administrator@vsphere.local
+      object:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: ns}
+        spec:
+          replicas: 200
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: c, image: i, resources: {requests: {cpu: 10m, memory: 16Mi}}}]}
+";
+    let s = parse_scenario(text, "storm.yaml").unwrap();
+    let mut out = checked(&s);
+    let json = out.summary(&s, 1.0).to_json();
+    assert_eq!(json["supervisor"]["pods"]["running"], 13);
+    // The first burst asks for all 200 (187 refused); after it, one create
+    // per backoff step (1 s doubling to 5 min): about 20 in the hour.
+    let refused = json["supervisor"]["api"]["refused"].as_u64().unwrap();
+    assert!((187..187 + 30).contains(&refused), "{refused} refused");
+}
