@@ -151,7 +151,7 @@ impl Checker {
             if !h.used().fits_in(&h.capacity()) {
                 return Some(fail(
                     "host-capacity",
-                    format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
+                    format!("{} uses {} of {}", h.id(), h.used(), h.capacity()),
                 ));
             }
             if !h.is_up() && h.runs_any() {
@@ -181,7 +181,7 @@ impl Checker {
         {
             return Some(fail(
                 "ha-reservation",
-                format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+                format!("admitted {admitted} exceeds admission capacity {cap}"),
             ));
         }
         if self.agreement
@@ -227,7 +227,7 @@ impl Checker {
                 return match p.admission() {
                     Some((admitted, cap)) if !admitted.fits_in(&cap) => fail(
                         "ha-reservation",
-                        format!("admitted {admitted:?} exceeds admission capacity {cap:?}"),
+                        format!("admitted {admitted} exceeds admission capacity {cap}"),
                     ),
                     _ => None,
                 };
@@ -237,7 +237,7 @@ impl Checker {
         if !h.used().fits_in(&h.capacity()) {
             return fail(
                 "host-capacity",
-                format!("{} uses {:?} of {:?}", h.id(), h.used(), h.capacity()),
+                format!("{} uses {} of {}", h.id(), h.used(), h.capacity()),
             );
         }
         if !h.is_up() && h.runs_any() {

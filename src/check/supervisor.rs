@@ -31,7 +31,7 @@ pub fn check(actors: &[WorldActor]) -> Option<(&'static str, String)> {
         {
             return Some((
                 "namespace-limits",
-                format!("namespace {} uses {used:?} past its limits", ns.name),
+                format!("namespace {} uses {used} past its limits", ns.name),
             ));
         }
     }

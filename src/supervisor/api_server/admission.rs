@@ -16,6 +16,19 @@ pub struct Usage {
     pub storage_bytes: u64,
 }
 
+/// `cpu 4, memory 16Gi, storage 100Gi`, in the units of the quota messages.
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cpu {}, memory {}, storage {}",
+            format_cpu(self.cpu_millis),
+            format_bytes(self.memory_bytes),
+            format_bytes(self.storage_bytes)
+        )
+    }
+}
+
 impl Usage {
     /// Saturating: a namespace without limits may hold more than a u64
     /// counts (150,000 pods of 8 PiB), and its total is only shown.
