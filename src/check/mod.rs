@@ -86,6 +86,8 @@ pub struct Checker {
     /// slow-host faults, which may hold a power-on in flight past its due
     /// time (and never stop, so no deadline comes after them).
     recovery_margin: SimDuration,
+    /// Host names by `HostId`, for messages.
+    host_names: Vec<String>,
     pub checks: u64,
 }
 
@@ -118,8 +120,16 @@ impl Checker {
             recovery_due,
             recovery_since: last,
             recovery_margin,
+            host_names: (scenario.datacenter.hosts.iter())
+                .map(|h| h.name.clone())
+                .collect(),
             checks: 0,
         }
+    }
+
+    /// A host as the scenario names it.
+    fn host(&self, id: HostId) -> String {
+        (self.host_names.get(id.0 as usize)).map_or_else(|| id.to_string(), |n| format!("host {n}"))
     }
 
     /// The liveness deadline, if one is still to be checked.
@@ -151,13 +161,18 @@ impl Checker {
             if !h.used().fits_in(&h.capacity()) {
                 return Some(fail(
                     "host-capacity",
-                    format!("{} uses {} of {}", h.id(), h.used(), h.capacity()),
+                    format!(
+                        "{} uses {} of {}",
+                        self.host(h.id()),
+                        h.used(),
+                        h.capacity()
+                    ),
                 ));
             }
             if !h.is_up() && h.runs_any() {
                 return Some(fail(
                     "failed-host-empty",
-                    format!("{} is down but runs VMs", h.id()),
+                    format!("{} is down but runs VMs", self.host(h.id())),
                 ));
             }
             if !h.is_isolated() {
@@ -173,7 +188,12 @@ impl Checker {
         {
             return Some(fail(
                 "vm-single-host",
-                format!("{} runs on {} and {}", w[0].0, w[0].1, w[1].1),
+                format!(
+                    "{} runs on {} and {}",
+                    w[0].0,
+                    self.host(w[0].1),
+                    self.host(w[1].1)
+                ),
             ));
         }
         if let Some((admitted, cap)) = p.admission()
@@ -185,9 +205,9 @@ impl Checker {
             ));
         }
         if self.agreement
-            && let Some(detail) = disagreement(p, &hosts, now, false, sorted_lookup(&running))
+            && let Some(found) = disagreement(p, &hosts, now, false, sorted_lookup(&running))
         {
-            return Some(fail("placement-agreement", detail));
+            return Some(fail("placement-agreement", disagreement_text(self, found)));
         }
         if let Some((invariant, detail)) = supervisor::check(actors) {
             return Some(fail(invariant, detail));
@@ -237,13 +257,18 @@ impl Checker {
         if !h.used().fits_in(&h.capacity()) {
             return fail(
                 "host-capacity",
-                format!("{} uses {} of {}", h.id(), h.used(), h.capacity()),
+                format!(
+                    "{} uses {} of {}",
+                    self.host(h.id()),
+                    h.used(),
+                    h.capacity()
+                ),
             );
         }
         if !h.is_up() && h.runs_any() {
             return fail(
                 "failed-host-empty",
-                format!("{} is down but runs VMs", h.id()),
+                format!("{} is down but runs VMs", self.host(h.id())),
             );
         }
         let host_of = |id: HostId| match &actors[1 + id.0 as usize] {
@@ -261,7 +286,11 @@ impl Checker {
                 {
                     return fail(
                         "vm-single-host",
-                        format!("{vm} runs on {} and {other}", h.id()),
+                        format!(
+                            "{vm} runs on {} and {}",
+                            self.host(h.id()),
+                            self.host(other)
+                        ),
                     );
                 }
             }
@@ -278,7 +307,7 @@ impl Checker {
                         "placement-agreement",
                         format!(
                             "placement believes {vm} runs on {} since {on_at}, but it does not",
-                            h.id()
+                            self.host(h.id())
                         ),
                     );
                 }
@@ -320,6 +349,7 @@ impl Checker {
             disagreement(p, &hosts, judged_before, true, |vm, host| {
                 hosts[host.0 as usize].runs(vm)
             })
+            .map(|found| disagreement_text(self, found))
             .or_else(|| {
                 // What existed half the bound before the deadline has had
                 // at least that long since the last fault ended.
@@ -337,7 +367,16 @@ impl Checker {
     }
 }
 
-/// The first VM placement believes runs where it does not. `strict`: no
+/// Placement believes `vm` runs on `host` since `on_at`, but it does not.
+fn disagreement_text(checker: &Checker, (vm, host, on_at): (VmId, HostId, SimTime)) -> String {
+    format!(
+        "placement believes {vm} runs on {} since {on_at}, but it does not",
+        checker.host(host)
+    )
+}
+
+/// The first VM placement believes runs where it does not: (VM, host,
+/// since). `strict`: no
 /// excuse for hosts placement has not heard from yet. `runs(vm, host)`:
 /// whether the host runs the VM (unless `strict`, never asked of an
 /// isolated host, which the whole-world check leaves out of its list).
@@ -347,7 +386,7 @@ fn disagreement(
     now: SimTime,
     strict: bool,
     mut runs: impl FnMut(VmId, HostId) -> bool,
-) -> Option<String> {
+) -> Option<(VmId, HostId, SimTime)> {
     // Whether each host is excused, worked out once per host: per VM, its
     // host would be a cache miss in a big world (a quarter of the check's
     // time in churn-xl).
@@ -371,10 +410,7 @@ fn disagreement(
             continue;
         }
         if !runs(a.vm, a.host) {
-            return Some(format!(
-                "placement believes {} runs on {} since {}, but it does not",
-                a.vm, a.host, a.on_at
-            ));
+            return Some((a.vm, a.host, a.on_at));
         }
     }
     None
@@ -483,6 +519,7 @@ mod tests {
             recovery_due: None,
             recovery_since: SimTime::ZERO,
             recovery_margin: SimDuration::ZERO,
+            host_names: vec!["esx-01".into(), "esx-02".into()],
             checks: 0,
         };
         let v = checker.check(actors, SimTime(1), 7)?;
@@ -502,13 +539,15 @@ mod tests {
                 recovery_due: Some(SimTime(due)),
                 recovery_since: SimTime::ZERO,
                 recovery_margin: SimDuration(5 * MIN),
+                host_names: Vec::new(),
                 checks: 0,
             };
             (checker.check_recovery(&lost_second, SimTime(due), 9)).map(|v| v.detail)
         };
         assert_eq!(
             recovery(10 * MIN).as_deref(),
-            Some("placement believes vm-1 runs on host#0 since 00:00:00, but it does not")
+            Some("placement believes vm-1 runs on host#0 since 00:00:00, but it does not"),
+            "a checker without names (a test fixture) falls back to ids"
         );
         assert_eq!(recovery(4 * MIN), None);
     }
@@ -538,5 +577,10 @@ mod tests {
         let (invariant, detail) = verdict(&actors).expect("a violation");
         assert_eq!(invariant, "vm-single-host");
         assert!(detail.contains(&VmId(0).to_string()), "{detail}");
+        // Hosts by the scenario's names.
+        assert!(
+            detail.contains("host esx-01") && detail.contains("host esx-02"),
+            "{detail}"
+        );
     }
 }

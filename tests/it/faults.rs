@@ -370,11 +370,12 @@ fn fuzz_finds_the_planted_memory_bug_and_its_printed_command_reproduces_it() {
         stderr.contains(invariant_and_seq),
         "{stderr}\nwanted {invariant_and_seq}"
     );
-    // The violation in the user's units, not Rust's: `host#0 uses 38
+    // The violation in the user's words, not Rust's: `host esx-01 uses 38
     // cores, 528.0 GiB of 64 cores, 512.0 GiB`.
     let violation = stderr.lines().next().unwrap_or_default();
     assert!(
-        violation.contains(" cores, ")
+        violation.contains(": host esx-")
+            && violation.contains(" cores, ")
             && violation.contains(" GiB of ")
             && !violation.contains("Resources {"),
         "{violation}"
