@@ -18,6 +18,10 @@ pub struct Summary {
     pub seed: u64,
     pub policy: String,
     pub sim_seconds: f64,
+    /// Set when an invariant stopped the run: `at 03:19:26 by invariant
+    /// \`host-capacity\``; `sim_seconds` is then that moment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub events: u64,
     pub wall_seconds: f64,
     pub events_per_sec: f64,
@@ -97,6 +101,9 @@ pub struct RunFacts<'a> {
     pub hosts: u64,
     pub capacity: crate::model::Resources,
     pub invariant_checks: u64,
+    /// The invariant that stopped the run, if one did (the run ends at
+    /// `end`, its moment).
+    pub stopped_by: Option<&'static str>,
 }
 
 impl Summary {
@@ -115,6 +122,9 @@ impl Summary {
             seed: facts.seed,
             policy: facts.policy.to_string(),
             sim_seconds: facts.end.as_secs_f64(),
+            stopped: facts
+                .stopped_by
+                .map(|i| format!("at {} by invariant `{i}`", facts.end)),
             events: facts.events,
             wall_seconds: round3(facts.wall_seconds),
             events_per_sec: (facts.events as f64 / facts.wall_seconds.max(1e-9)).round(),
@@ -197,9 +207,20 @@ impl Summary {
                 "simulated time",
                 crate::model::time::format_nanos((self.sim_seconds * 1e9) as u64),
             ),
+        ];
+        if let Some(stopped) = &self.stopped {
+            rows.push(("stopped", stopped.clone()));
+        }
+        rows.extend([
             ("events delivered", group(self.events)),
             ("wall time", format!("{:.3} s", self.wall_seconds)),
             ("events/s", group(self.events_per_sec as u64)),
+        ]);
+        // A Supervisor run without plain VMs shows its workloads in the
+        // Supervisor's rows below, not as zeros here.
+        let plain_vms = v.requested > 0 || self.supervisor.is_none();
+        let first_vm_row = rows.len();
+        rows.extend([
             ("VMs requested", group(v.requested)),
             ("VMs placed", group(v.placed)),
             (
@@ -209,15 +230,22 @@ impl Summary {
             ("VMs deleted", group(v.deleted)),
             ("VMs lost", group(v.lost)),
             ("VMs alive at end", group(v.alive_at_end)),
-            (
-                "host failures",
-                format!(
-                    "{} (repairs {})",
-                    group(self.hosts.failures),
-                    group(self.hosts.repairs)
-                ),
+        ]);
+        if !plain_vms {
+            rows.truncate(first_vm_row);
+        }
+        rows.extend([(
+            "host failures",
+            format!(
+                "{} (repairs {})",
+                group(self.hosts.failures),
+                group(self.hosts.repairs)
             ),
-            ("re-placements", group(v.replaced)),
+        )]);
+        if plain_vms {
+            rows.push(("re-placements", group(v.replaced)));
+        }
+        rows.extend([
             (
                 "cpu utilization",
                 format!("peak {:.1}%  mean {:.1}%", u.cpu_peak_pct, u.cpu_mean_pct),
@@ -236,8 +264,10 @@ impl Summary {
                     self.peak_allocated.cpu_cores, self.peak_allocated.memory_gib
                 ),
             ),
-            ("placement latency", l.text(true)),
-        ];
+        ]);
+        if plain_vms {
+            rows.push(("placement latency", l.text(true)));
+        }
         self.fault_rows(&mut rows);
         if let Some(sup) = &self.supervisor {
             rows.extend(sup.rows());

@@ -217,6 +217,8 @@ fn simulate_checked_with(
         }
         None => (None, None),
     };
+    // A run an invariant stopped ends at that moment, for every figure.
+    let end = violation.as_ref().map_or(end, |v| v.at);
     settle(&mut stats, &kernel, end);
     let events = kernel.delivered();
     let digest = log.finish()?;
@@ -412,6 +414,7 @@ impl RunOutput {
             hosts: self.hosts,
             capacity: self.capacity,
             invariant_checks: self.invariant_checks,
+            stopped_by: self.violation.as_ref().map(|v| v.invariant),
         };
         let mut summary = Summary::new(facts, &mut self.stats);
         summary.supervisor =

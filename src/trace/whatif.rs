@@ -274,6 +274,7 @@ fn summarize(
         hosts: world.host_capacities.len() as u64,
         capacity,
         invariant_checks: 0,
+        stopped_by: None,
     };
     Summary::new(facts, stats)
 }

@@ -554,3 +554,34 @@ fn a_power_on_still_in_flight_at_the_liveness_deadline_is_not_a_violation() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(!stderr.contains("invariant `"), "{stderr}");
 }
+
+/// A run an invariant stops ends at that moment: the summary's simulated
+/// time is the violation's, and it says what stopped it.
+#[test]
+fn a_run_stopped_by_an_invariant_says_when_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("buggy.yaml");
+    let base = std::fs::read_to_string(crate::support::scenario_path("ha-small.yaml")).unwrap();
+    std::fs::write(
+        &file,
+        format!("{base}debug: {{ placement_ignores_memory: true }}\n"),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = pacsim(&["run", file, "--check", "--no-persist", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let stopped = json["stopped"].as_str().expect("a stopped line");
+    assert!(
+        stopped.starts_with("at ") && stopped.ends_with("by invariant `host-capacity`"),
+        "{stopped}"
+    );
+    let seconds = json["sim_seconds"].as_f64().unwrap();
+    assert!(seconds > 0.0 && seconds < 12.0 * 3600.0, "{seconds}");
+    let table = pacsim(&["run", file, "--check", "--no-persist"]);
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout.contains(&format!("stopped             {stopped}")),
+        "{stdout}"
+    );
+}

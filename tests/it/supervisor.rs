@@ -642,6 +642,10 @@ fn refusals_are_grouped_with_an_example_in_the_summary_json_and_stderr() {
             && stdout.contains("pods denied, e.g. web/debug: user carol"),
         "{stdout}"
     );
+    // No plain VMs: no rows of zeros for them (the Supervisor's VMs have
+    // their own rows).
+    assert!(!stdout.contains("VMs requested"), "{stdout}");
+    assert!(stdout.contains("Supervisor VMs"), "{stdout}");
 }
 
 /// A Deployment larger than a /28: NSX gives the namespace more subnets of
