@@ -143,6 +143,25 @@ impl RejectReason {
 
 impl Event {
     /// A short stable name per variant, for counts and filters.
+    /// The event for people: its kind and, for the VM and host events, the
+    /// VM, host and size in their units (`VmPowerOn vm-187, 8 cores, 128.0
+    /// GiB`); a Supervisor message by its kind.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::VmRequested { vm, size } | Event::VmPowerOn { vm, size, .. } => {
+                format!("{} {vm}, {size}", self.kind())
+            }
+            Event::VmDeleteRequested { vm } | Event::VmPowerOff { vm } => {
+                format!("{} {vm}", self.kind())
+            }
+            Event::HostDown { host } | Event::HostUnreachable { host } => {
+                format!("{} {host}", self.kind())
+            }
+            Event::Supervisor(msg) => format!("Supervisor {}", msg.kind()),
+            _ => self.kind().to_string(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Start => "Start",

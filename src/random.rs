@@ -105,6 +105,11 @@ pub struct Streams {
 
 impl Streams {
     /// `names[i]` is actor i's stable name, e.g. `host/esx-03`.
+    /// Actor `actor`'s name, if it has one.
+    pub fn name(&self, actor: usize) -> Option<&str> {
+        self.names.get(actor).map(String::as_str)
+    }
+
     pub fn new(seed: u64, names: Vec<String>) -> Self {
         let rngs = names.iter().map(|_| None).collect();
         Streams { seed, names, rngs }

@@ -54,6 +54,9 @@ pub struct Violation {
     /// The event at `seq` and its causes, newest first (as far as the
     /// recorder's ring reaches; empty without a recorder).
     pub chain: Vec<Record>,
+    /// The stable names of the actors in `chain` (`host/esx-01`), for
+    /// printing it; an actor without one prints as its id.
+    pub names: std::collections::BTreeMap<ActorId, String>,
 }
 
 impl std::fmt::Display for Violation {
@@ -63,11 +66,19 @@ impl std::fmt::Display for Violation {
             "invariant `{}` violated at seq {} (t={}): {}",
             self.invariant, self.seq, self.at, self.detail
         )?;
+        let name = |a: ActorId| self.names.get(&a).cloned().unwrap_or_else(|| a.to_string());
         for r in &self.chain {
+            let cause = r
+                .cause
+                .map_or(String::new(), |c| format!(" (cause seq {c})"));
             writeln!(
                 f,
-                "  seq {} t={} {} -> {} {:?} (cause {:?})",
-                r.seq, r.at, r.from, r.to, r.event, r.cause
+                "  seq {} t={} {} -> {} {}{cause}",
+                r.seq,
+                r.at,
+                name(r.from),
+                name(r.to),
+                r.event.describe()
             )?;
         }
         Ok(())
@@ -146,6 +157,7 @@ impl Checker {
             at: now,
             detail,
             chain: Vec::new(),
+            names: Default::default(),
         };
         let mut hosts = Vec::new();
         let mut placement: Option<&Placement> = None;
@@ -236,6 +248,7 @@ impl Checker {
                 at: now,
                 detail,
                 chain: Vec::new(),
+                names: Default::default(),
             })
         };
         let WorldActor::Placement(p) = &actors[0] else {
@@ -363,6 +376,7 @@ impl Checker {
             at: now,
             detail,
             chain: Vec::new(),
+            names: Default::default(),
         })
     }
 }

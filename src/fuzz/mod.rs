@@ -45,6 +45,7 @@ pub fn run_one(scenario: &Scenario, seed: u64, profile: &Profile) -> Option<Viol
             at: stop.at,
             detail: stop.to_string(),
             chain: Vec::new(),
+            names: Default::default(),
         })
     })
 }

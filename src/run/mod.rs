@@ -193,6 +193,13 @@ fn simulate_checked_with(
         );
         if let Some(Ended::Violation(v)) = &mut ended {
             v.chain = recorder.chain(v.seq);
+            for r in &v.chain {
+                for a in [r.from, r.to] {
+                    if let Some(n) = kernel.actor_name(a) {
+                        v.names.insert(a, n.to_string());
+                    }
+                }
+            }
         }
         ended
     } else {
@@ -259,6 +266,7 @@ fn unexpected(
             what.join(", ")
         ),
         chain: Vec::new(),
+        names: Default::default(),
     })
 }
 

@@ -97,6 +97,11 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         self.delivered
     }
 
+    /// Actor `id`'s stable name (`host/esx-01`, `placement`).
+    pub fn actor_name(&self, id: ActorId) -> Option<&str> {
+        self.streams.name(id.0 as usize)
+    }
+
     /// When the next queued event is due, if any.
     pub fn next_at(&self) -> Option<SimTime> {
         self.queue.peek_time()

@@ -585,3 +585,36 @@ fn a_run_stopped_by_an_invariant_says_when_and_why() {
         "{stdout}"
     );
 }
+
+/// The causal chain of a violation names actors and shows events in the
+/// user's units.
+#[test]
+fn a_violation_chain_names_actors_and_speaks_in_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("buggy.yaml");
+    let base = std::fs::read_to_string(crate::support::scenario_path("ha-small.yaml")).unwrap();
+    std::fs::write(
+        &file,
+        format!("{base}debug: {{ placement_ignores_memory: true }}\n"),
+    )
+    .unwrap();
+    let out = pacsim(&["run", file.to_str().unwrap(), "--check", "--no-persist"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let chain: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  seq ")).collect();
+    assert!(!chain.is_empty(), "{stderr}");
+    assert!(
+        chain[0].contains("placement -> host/esx-") && chain[0].contains(" VmPowerOn vm-"),
+        "{}",
+        chain[0]
+    );
+    assert!(
+        chain[0].contains(" cores, ") && chain[0].contains(" GiB"),
+        "{}",
+        chain[0]
+    );
+    assert!(
+        !stderr.contains("actor#") && !stderr.contains("VmId(") && !stderr.contains("Resources {"),
+        "{stderr}"
+    );
+}
