@@ -130,15 +130,7 @@ pub fn simulate_limited(
     limits: RunLimits,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(
-        scenario,
-        log,
-        Stats::default(),
-        every_event,
-        limits,
-        &mut Unpaced,
-        progress,
-    )
+    simulate_paced(scenario, log, every_event, limits, &mut Unpaced, progress)
 }
 
 /// [`simulate_limited`] kept in time by `pace` (`pacsim run --live`): the

@@ -332,8 +332,9 @@ fn fault_fields_are_checked_with_file_line_and_column() {
     }
 }
 
-#[test]
-fn fuzz_finds_the_planted_memory_bug_and_its_printed_command_reproduces_it() {
+/// ha-small.yaml with the planted "placement ignores memory" bug, in a
+/// temporary folder (kept alive by the returned guard).
+fn buggy_ha_small() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("buggy.yaml");
     let base = std::fs::read_to_string(crate::support::scenario_path("ha-small.yaml")).unwrap();
@@ -342,6 +343,12 @@ fn fuzz_finds_the_planted_memory_bug_and_its_printed_command_reproduces_it() {
         format!("{base}debug: {{ placement_ignores_memory: true }}\n"),
     )
     .unwrap();
+    (dir, file)
+}
+
+#[test]
+fn fuzz_finds_the_planted_memory_bug_and_its_printed_command_reproduces_it() {
+    let (_dir, file) = buggy_ha_small();
     let file = file.to_str().unwrap();
     let out = pacsim(&["fuzz", file, "--seeds", "1..20", "--jobs", "2"]);
     assert_eq!(out.status.code(), Some(1));
@@ -559,14 +566,7 @@ fn a_power_on_still_in_flight_at_the_liveness_deadline_is_not_a_violation() {
 /// time is the violation's, and it says what stopped it.
 #[test]
 fn a_run_stopped_by_an_invariant_says_when_and_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("buggy.yaml");
-    let base = std::fs::read_to_string(crate::support::scenario_path("ha-small.yaml")).unwrap();
-    std::fs::write(
-        &file,
-        format!("{base}debug: {{ placement_ignores_memory: true }}\n"),
-    )
-    .unwrap();
+    let (_dir, file) = buggy_ha_small();
     let file = file.to_str().unwrap();
     let out = pacsim(&["run", file, "--check", "--no-persist", "--json"]);
     assert_eq!(out.status.code(), Some(1));
@@ -590,14 +590,7 @@ fn a_run_stopped_by_an_invariant_says_when_and_why() {
 /// user's units.
 #[test]
 fn a_violation_chain_names_actors_and_speaks_in_units() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("buggy.yaml");
-    let base = std::fs::read_to_string(crate::support::scenario_path("ha-small.yaml")).unwrap();
-    std::fs::write(
-        &file,
-        format!("{base}debug: {{ placement_ignores_memory: true }}\n"),
-    )
-    .unwrap();
+    let (_dir, file) = buggy_ha_small();
     let out = pacsim(&["run", file.to_str().unwrap(), "--check", "--no-persist"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

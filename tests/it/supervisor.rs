@@ -648,20 +648,18 @@ fn refusals_are_grouped_with_an_example_in_the_summary_json_and_stderr() {
     assert!(stdout.contains("Supervisor VMs"), "{stdout}");
 }
 
-/// A Deployment larger than a /28: NSX gives the namespace more subnets of
-/// the namespace network as it fills, so every replica runs; a network too
-/// small for them refuses the rest, naming the network and the namespace.
-#[test]
-fn a_namespace_network_grows_by_subnets_until_it_is_exhausted() {
-    let text = |network: &str| {
-        format!(
-            "seed: 1
-duration: 10m
+/// One namespace `ns` on three big hosts with `network` as its
+/// `supervisor.network`, and one Deployment of `replicas` small pods,
+/// run for `duration`.
+fn one_deployment(network: &str, replicas: u32, duration: &str) -> Scenario {
+    let text = format!(
+        "seed: 1
+duration: {duration}
 datacenter:
   host_models: [{{name: m, cpu: 64, memory: 256Gi}}]
   clusters: [{{name: c, hosts: [{{model: m, count: 3}}]}}]
 supervisor:
-  network: {{subnet_prefix: 28{network}}}
+  network: {{{network}}}
   namespaces: [{{name: ns}}]
 workloads:
   manifests:
@@ -671,15 +669,22 @@ workloads:
         kind: Deployment
         metadata: {{name: web, namespace: ns}}
         spec:
-          replicas: 40
+          replicas: {replicas}
           selector: {{matchLabels: {{app: web}}}}
           template:
             metadata: {{labels: {{app: web}}}}
-            spec: {{containers: [{{name: c, image: i, resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}}}]}}
+            spec: {{containers: [{{name: c, image: i, resources: {{requests: {{cpu: 10m, memory: 16Mi}}}}}}]}}
 "
-        )
-    };
-    let grown = parse_scenario(&text(""), "grow.yaml").unwrap();
+    );
+    parse_scenario(&text, "one-deployment.yaml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// A Deployment larger than a /28: NSX gives the namespace more subnets of
+/// the namespace network as it fills, so every replica runs; a network too
+/// small for them refuses the rest, naming the network and the namespace.
+#[test]
+fn a_namespace_network_grows_by_subnets_until_it_is_exhausted() {
+    let grown = one_deployment("subnet_prefix: 28", 40, "10m");
     let mut out = checked(&grown);
     let json = out.summary(&grown, 1.0).to_json();
     assert_eq!(
@@ -701,7 +706,11 @@ workloads:
     );
 
     // A /27: two subnets, 26 addresses.
-    let small = parse_scenario(&text(", namespace_network: 10.244.0.0/27"), "small.yaml").unwrap();
+    let small = one_deployment(
+        "subnet_prefix: 28, namespace_network: 10.244.0.0/27",
+        40,
+        "10m",
+    );
     let mut out = checked(&small);
     let json = out.summary(&small, 1.0).to_json();
     assert_eq!(json["supervisor"]["pods"]["running"], 26);
@@ -724,29 +733,7 @@ workloads:
 /// of asking for every missing replica each time.
 #[test]
 fn a_deployment_that_cannot_grow_backs_off_in_slow_start() {
-    let text = "seed: 1
-duration: 1h
-datacenter:
-  host_models: [{name: m, cpu: 64, memory: 256Gi}]
-  clusters: [{name: c, hosts: [{model: m, count: 3}]}]
-supervisor:
-  network: {namespace_network: 10.244.0.0/28}
-  namespaces: [{name: ns}]
-workloads:
-  manifests:
-    - user: administrator@vsphere.local
-      object:
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web, namespace: ns}
-        spec:
-          replicas: 200
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec: {containers: [{name: c, image: i, resources: {requests: {cpu: 10m, memory: 16Mi}}}]}
-";
-    let s = parse_scenario(text, "storm.yaml").unwrap();
+    let s = one_deployment("namespace_network: 10.244.0.0/28", 200, "1h");
     let mut out = checked(&s);
     let json = out.summary(&s, 1.0).to_json();
     assert_eq!(json["supervisor"]["pods"]["running"], 13);
