@@ -24,17 +24,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The shipped scenarios a campaign mutates, in case order.
-const CORPUS: [&str; 7] = [
-    "quickstart.yaml",
-    "ha-small.yaml",
-    "supervisor-basic.yaml",
-    "guest-clusters.yaml",
-    "plan-mixed.yaml",
-    "plan-azure.yaml",
-    "plan-supervisor.yaml",
-];
-
 #[derive(clap::Args)]
 pub struct InputFuzzArgs {
     /// Cases to run: `A..B`, B included.
@@ -79,7 +68,7 @@ pub fn run(args: InputFuzzArgs) -> Result<u8, Failure> {
 }
 
 fn read_corpus(dir: &Path) -> Result<Vec<(String, String)>, Failure> {
-    CORPUS
+    pacsim::fuzz::inputs::CORPUS
         .iter()
         .map(|name| {
             let path = dir.join(name);

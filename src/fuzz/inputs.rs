@@ -80,6 +80,19 @@ const ODD_INCLUDES: [&str; 10] = [
     "\"\"",
 ];
 
+/// The shipped scenarios whose texts are mutated, in case order (the
+/// churn benchmarks only make cases slower: their inputs are quickstart's
+/// kinds). Case `n` mutates `CORPUS[n % len]`.
+pub const CORPUS: [&str; 7] = [
+    "quickstart.yaml",
+    "ha-small.yaml",
+    "supervisor-basic.yaml",
+    "guest-clusters.yaml",
+    "plan-mixed.yaml",
+    "plan-azure.yaml",
+    "plan-supervisor.yaml",
+];
+
 /// A mutated scenario: `mutations` (1 to 4) applied to `base`, drawn from
 /// the stream of (`seed`, `case`).
 pub fn mutate(base: &str, seed: u64, case: u64) -> String {

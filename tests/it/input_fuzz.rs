@@ -5,22 +5,10 @@
 //! `scripts/input-fuzz.sh` runs the same cases by the million.
 
 use crate::support::repo;
-use pacsim::fuzz::inputs::{Outcome, mutate, run_case};
+use pacsim::fuzz::inputs::{CORPUS, Outcome, mutate, run_case};
 use pacsim::run::watchdog::RunLimits;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-
-/// The shipped scenarios whose texts are mutated (the churn benchmarks
-/// only make the cases slower: their inputs are quickstart's kinds).
-pub const CORPUS: [&str; 7] = [
-    "quickstart.yaml",
-    "ha-small.yaml",
-    "supervisor-basic.yaml",
-    "guest-clusters.yaml",
-    "plan-mixed.yaml",
-    "plan-azure.yaml",
-    "plan-supervisor.yaml",
-];
 
 const CASES: u64 = 3_000;
 

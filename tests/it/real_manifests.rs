@@ -42,6 +42,23 @@ fn scenario_including(file: &str, text: &str) -> String {
         .into_iter()
         .map(|n| format!("{{name: {n}}}"))
         .collect();
+    supervisor(
+        &format!(
+            "  datastores: [{{name: ds, capacity: 10Ti}}]
+  storage_policies: [{{name: gold, datastores: [ds]}}]
+  namespaces: [{}]
+",
+            namespaces.join(", ")
+        ),
+        &format!(
+            "    - {{at: 1m, user: administrator@vsphere.local, {call_namespace}include: {file}}}\n"
+        ),
+    )
+}
+
+/// Three hosts and a Supervisor with the `supervisor:` body `section`, and
+/// `calls` under `workloads.manifests`.
+fn supervisor(section: &str, calls: &str) -> String {
     format!(
         "seed: 1
 duration: 1h
@@ -49,14 +66,9 @@ datacenter:
   host_models: [{{name: m, cpu: 16, memory: 128Gi}}]
   clusters: [{{name: c, hosts: [{{model: m, count: 3}}]}}]
 supervisor:
-  datastores: [{{name: ds, capacity: 10Ti}}]
-  storage_policies: [{{name: gold, datastores: [ds]}}]
-  namespaces: [{}]
-workloads:
+{section}workloads:
   manifests:
-    - {{at: 1m, user: administrator@vsphere.local, {call_namespace}include: {file}}}
-",
-        namespaces.join(", ")
+{calls}"
     )
 }
 
@@ -104,18 +116,7 @@ fn every_real_manifest_loads_and_says_what_it_ignores() {
 /// A Supervisor with namespace `ns`, plus `calls` under
 /// `workloads.manifests`.
 fn with_calls(calls: &str) -> Result<pacsim::scenario::Scenario, String> {
-    let text = format!(
-        "seed: 1
-duration: 1h
-datacenter:
-  host_models: [{{name: m, cpu: 16, memory: 128Gi}}]
-  clusters: [{{name: c, hosts: [{{model: m, count: 3}}]}}]
-supervisor:
-  namespaces: [{{name: ns}}]
-workloads:
-  manifests:
-{calls}"
-    );
+    let text = supervisor("  namespaces: [{name: ns}]\n", calls);
     parse_scenario(&text, "t.yaml").map_err(|e| e.to_string())
 }
 
