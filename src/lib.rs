@@ -36,6 +36,7 @@ pub mod random;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod supervisor;

@@ -13,6 +13,7 @@ mod progress;
 mod ranges;
 mod replay_cmd;
 mod run_cmd;
+mod serve_cmd;
 mod trace_cmd;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Show a trace's or log's records: filters, counts, cause chains.
     Inspect(inspect_cmd::InspectArgs),
+    /// Serve the Supervisor to kubectl over HTTPS, live and crash-safe.
+    Serve(serve_cmd::ServeArgs),
     /// Find the smallest host count meeting the SLOs, with a report.
     Plan(plan_cmd::PlanArgs),
     /// Swarm-test a scenario over many seeds with invariants on.
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(args),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::FuzzInputs(args) => input_fuzz_cmd::run(args),
     };

@@ -15,7 +15,7 @@ mod expect;
 mod faults;
 pub mod ha;
 mod include;
-mod manifests;
+pub mod manifests;
 pub mod model;
 mod notices;
 mod parse;
@@ -25,7 +25,7 @@ mod supervisor;
 mod timing;
 pub mod units;
 mod workloads;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use crate::model::limits::MAX_HOSTS;
 pub use error::ScenarioError;

@@ -84,6 +84,29 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         self.now
     }
 
+    /// Queues an input from outside the world (a served request) for `at`,
+    /// which must not be earlier than the last delivery. Inputs injected at
+    /// the same point of a run are delivered in injection order, after the
+    /// events already queued for the same instant, so a run that injects
+    /// the same inputs at the same points delivers the same log.
+    pub fn inject(&mut self, at: SimTime, from: ActorId, to: ActorId, event: Event) {
+        assert!(at >= self.now, "input injected in the past");
+        self.queue.push(Pending {
+            at,
+            from,
+            to,
+            cause: None,
+            source: NO_SOURCE,
+            event,
+        });
+    }
+
+    /// Actor `id`, to read or adjust state outside the event flow (a
+    /// served Supervisor's change feed).
+    pub fn actor_mut(&mut self, id: ActorId) -> &mut A {
+        &mut self.actors[id.0 as usize]
+    }
+
     /// Turns message faults on (see [`super::faults`]).
     pub fn set_message_rules(&mut self, rules: MessageRules) {
         self.rules = Some(Box::new(rules));

@@ -52,7 +52,7 @@ impl AuthProxy {
             .max()
     }
 
-    fn authorize(
+    pub fn authorize(
         &self,
         user: &str,
         verb: &Verb,

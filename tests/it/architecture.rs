@@ -31,6 +31,9 @@ const LAYERS: &[&[&str]] = &[
     &["import", "live", "plan"],
     &["fuzz"],
     &["trace"],
+    // The live Supervisor: the engine over the whole simulator, and its
+    // HTTPS shell.
+    &["serve"],
 ];
 
 /// Files compiled only for tests.

@@ -726,6 +726,50 @@ pub(crate) fn k8s_memory(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A request body (JSON or YAML, one object) as `kubectl` sends it to a
+/// served Supervisor: the object, or `None` for a kind stored but not
+/// modelled, with the notices (fields accepted and ignored); or the
+/// parser's message with its line and column in the body.
+pub fn parse_body(
+    text: &str,
+    config: &super::SupervisorConfig,
+    namespace: Option<&str>,
+) -> Result<(Option<Object>, Vec<String>), String> {
+    let namespaces: Vec<String> = config.namespaces.iter().map(|n| n.name.clone()).collect();
+    let policies: Vec<String> = config
+        .storage_policies
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let scope = Scope {
+        namespaces: &namespaces,
+        storage_policies: &policies,
+        cluster_scoped_only: false,
+        default_namespace: namespace,
+        guest: false,
+    };
+    let (parsed, notices) = notices::collect("body", || {
+        let node = super::yaml::parse(text)?;
+        parse_manifest(&node, &scope)
+    });
+    parsed
+        .map(|o| (o, notices))
+        .map_err(|d| format!("body:{}:{}: {}", d.loc.line, d.loc.col, d.message))
+}
+
+/// An object of `kind` that only names its key (the body of a delete or
+/// read call).
+pub fn key_object(kind: Kind, namespace: &str, name: &str) -> Object {
+    Object {
+        meta: Meta {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            ..Meta::default()
+        },
+        body: placeholder(kind),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,38 @@ pub struct ApiServer {
     /// the second.
     acknowledged: BTreeSet<ObjectKey>,
     tombstones: BTreeSet<ObjectKey>,
+    /// Every write since the last [`ApiServer::take_changes`], when a
+    /// served Supervisor's watches asked for it (`None` in simulations).
+    /// Outside the model: nothing an actor sees depends on it.
+    feed: Option<Vec<Change>>,
+}
+
+/// One write to the store, for watches from outside the world.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub rv: u64,
+    /// When the write was made.
+    pub at: crate::model::SimTime,
+    pub object: Object,
+    pub kind: ChangeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeKind {
+    /// As a watch event's `type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "ADDED",
+            ChangeKind::Modified => "MODIFIED",
+            ChangeKind::Deleted => "DELETED",
+        }
+    }
 }
 
 impl ApiServer {
@@ -101,6 +133,33 @@ impl ApiServer {
             initial,
             acknowledged: BTreeSet::new(),
             tombstones: BTreeSet::new(),
+            feed: None,
+        }
+    }
+
+    /// Starts keeping the change feed (see [`ApiServer::take_changes`]).
+    pub fn keep_changes(&mut self) {
+        self.feed.get_or_insert_with(Vec::new);
+    }
+
+    /// The writes since the last call, in resourceVersion order.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        self.feed.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The store's current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    fn feed(&mut self, rv: u64, at: crate::model::SimTime, object: &Object, kind: ChangeKind) {
+        if let Some(feed) = &mut self.feed {
+            feed.push(Change {
+                rv,
+                at,
+                object: object.clone(),
+                kind,
+            });
         }
     }
 
@@ -522,6 +581,7 @@ impl ApiServer {
         self.release_addresses(&object, ctx);
         self.rv += 1;
         let rv = self.rv;
+        self.feed(rv, ctx.now(), &object, ChangeKind::Deleted);
         self.publish(rv, &object, true, ctx);
         if key.kind == Kind::ReplicaSet {
             // The garbage collector: a ReplicaSet's pods go with it.
@@ -653,6 +713,13 @@ impl ApiServer {
         object.meta.resource_version = self.rv;
         if object.meta.creation == crate::model::SimTime::ZERO {
             object.meta.creation = ctx.now();
+        }
+        if self.feed.is_some() {
+            let kind = match self.objects.contains_key(&key) {
+                true => ChangeKind::Modified,
+                false => ChangeKind::Added,
+            };
+            self.feed(self.rv, ctx.now(), &object, kind);
         }
         self.publish(self.rv, &object, false, ctx);
         self.objects.insert(key, object);

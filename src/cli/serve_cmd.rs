@@ -1,0 +1,50 @@
+//! `pacsim serve`: the Supervisor of a scenario, live, for kubectl.
+
+use super::Failure;
+use clap::Args;
+use pacsim::scenario::load_scenario;
+use pacsim::serve::{ServeOptions, serve};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The scenario: datacenter, Supervisor (namespaces, users, classes,
+    /// storage) and optional background workloads.
+    scenario: PathBuf,
+    /// The session's folder: journal, log, certificates, kubeconfigs.
+    /// Restarting with the same folder resumes the session.
+    #[arg(long)]
+    data: PathBuf,
+    /// Address and port to serve HTTPS on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: String,
+    /// Virtual seconds per wall second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Bearer tokens, in kube-apiserver's --token-auth-file format
+    /// (`token,user,uid,"groups"`); without it, tokens are generated.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> Result<u8, Failure> {
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1e6) {
+        return Err(Failure::bad_input(format!(
+            "--speed must be a positive number up to 1000000, found {}",
+            args.speed
+        )));
+    }
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", args.scenario.display())))?;
+    let scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    super::print_notices(&scenario);
+    let opts = ServeOptions {
+        scenario_file: args.scenario,
+        data: args.data,
+        listen: args.listen,
+        speed: args.speed,
+        token_file: args.token_file,
+    };
+    serve(opts, scenario, &text).map_err(Failure::bad_input)?;
+    Ok(0)
+}

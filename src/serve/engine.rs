@@ -1,0 +1,474 @@
+//! The served Supervisor's one thread of simulation: the simulator's own
+//! kernel, kept in time by the wall clock, with requests from outside as
+//! inputs of the gateway actor (`supervisor/clients`).
+//!
+//! A batch of requests is stamped with the virtual time at which it is
+//! taken, `at` (strictly after the last delivery), journalled and made
+//! durable with one `fdatasync`, and only then injected: every event due
+//! before `at` has been delivered, and the batch goes after the events
+//! already queued for `at`. Replaying the journal's batches at the same
+//! points therefore delivers the same log, byte for byte, and rebuilds the
+//! state after a crash.
+//!
+//! Reads are answered from the API server's store between deliveries;
+//! nothing they see can be lost, since it follows from durable inputs.
+
+use super::journal::{Entry, Journal, Request};
+use crate::actors::WorldActor;
+use crate::api::Verb;
+use crate::api::addrs::{Addrs, Part};
+use crate::api::msg::{ApiError, CallId, SupMsg};
+use crate::api::objects::{Object, ObjectKey};
+use crate::check::{Checker, Violation};
+use crate::event::{Event, RecordRef};
+use crate::inputs::WorldSource;
+use crate::model::{ActorId, SimDuration, SimTime};
+use crate::report::Stats;
+use crate::scenario::Scenario;
+use crate::sim::{Kernel, RecordSink};
+use crate::store::EventLog;
+use crate::supervisor::actors::SupActor;
+use crate::supervisor::api_server::{ApiServer, Change};
+use crate::supervisor::auth_proxy::AuthProxy;
+use crate::world::World;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// What became of a call.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Written (or read) at this resourceVersion; the object as stored
+    /// when the reply came (None once deleted).
+    Done {
+        rv: u64,
+        object: Option<Box<Object>>,
+    },
+    Refused(ApiError),
+    /// The Authentication Proxy's reason.
+    Denied(String),
+}
+
+/// A read, run on the engine thread against the current state.
+pub type ReadFn = Box<dyn FnOnce(&View<'_>) + Send>;
+
+/// What the HTTP workers ask of the engine.
+pub enum Command {
+    Call {
+        user: String,
+        verb: Verb,
+        object: Box<Object>,
+        respond: oneshot::Sender<Outcome>,
+    },
+    Read(ReadFn),
+    /// Stream every change after resourceVersion `after`; `Err(oldest)`
+    /// when the history no longer reaches back that far.
+    Watch {
+        after: u64,
+        events: mpsc::UnboundedSender<Change>,
+        started: oneshot::Sender<Result<(), u64>>,
+    },
+    /// Finish: record where virtual time is and close the log.
+    Stop,
+}
+
+/// The state a read sees.
+pub struct View<'a> {
+    pub api: &'a ApiServer,
+    pub proxy: &'a AuthProxy,
+    pub now: SimTime,
+    pub delivered: u64,
+    pub violation: Option<&'a Violation>,
+}
+
+/// How many changes the engine keeps for watches that resume.
+const HISTORY: usize = 100_000;
+/// How often, at most, the reached virtual time is journalled.
+const CLOCK_EVERY: Duration = Duration::from_secs(1);
+/// The full invariant check's spacing in events.
+const CHECK_MASK: u64 = (1 << 12) - 1;
+
+pub struct Engine {
+    kernel: Kernel<WorldActor, WorldSource>,
+    log: EventLog,
+    stats: Stats,
+    checker: Checker,
+    violation: Option<Violation>,
+    journal: Journal,
+    addrs: Addrs,
+    clock: Clock,
+    next_call: CallId,
+    pending: BTreeMap<CallId, Pending>,
+    watchers: Vec<mpsc::UnboundedSender<Change>>,
+    history: VecDeque<Change>,
+    /// The resourceVersion history starts after (changes up to it are gone).
+    history_floor: u64,
+    clock_written: Instant,
+}
+
+/// A call in flight: who waits for it and the object it names.
+struct Pending {
+    tx: oneshot::Sender<Outcome>,
+    key: ObjectKey,
+}
+
+/// Virtual time on the wall clock: `base` at `started`, `speed` virtual
+/// seconds per wall second.
+struct Clock {
+    started: Instant,
+    base: SimTime,
+    speed: f64,
+}
+
+impl Clock {
+    fn now(&self) -> SimTime {
+        let ns = self.started.elapsed().as_secs_f64() * self.speed * 1e9;
+        self.base.saturating_add(SimDuration(ns as u64))
+    }
+
+    /// How long until virtual `at` (zero when due).
+    fn until(&self, at: SimTime) -> Duration {
+        let now = self.now();
+        if at <= now {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(at.since(now).as_secs_f64() / self.speed)
+    }
+}
+
+/// Records go to the log; replies to the gateway are kept for the engine.
+struct Tap<'a> {
+    log: &'a mut EventLog,
+    gateway: ActorId,
+    replies: &'a mut Vec<(CallId, Outcome)>,
+}
+
+impl RecordSink for Tap<'_> {
+    fn record(&mut self, r: &RecordRef<'_>) {
+        self.log.record(r);
+        if r.to != self.gateway {
+            return;
+        }
+        if let Event::Supervisor(msg) = r.event {
+            match &**msg {
+                SupMsg::Reply { id, result } => {
+                    let outcome = match result {
+                        Ok(rv) => Outcome::Done {
+                            rv: *rv,
+                            object: None,
+                        },
+                        Err(e) => Outcome::Refused(e.clone()),
+                    };
+                    self.replies.push((*id, outcome));
+                }
+                SupMsg::Denied { id, reason, .. } => {
+                    self.replies.push((*id, Outcome::Denied(reason.clone())));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What recovery found, for the start-up line.
+pub struct Recovery {
+    pub batches: usize,
+    pub requests: usize,
+    pub resumed_at: SimTime,
+    pub cut_bytes: u64,
+}
+
+impl Engine {
+    /// Builds the world, replays the journal's batches into it (rebuilding
+    /// the log in `log`) and starts the clock where the journal left off.
+    pub fn recover(
+        scenario: &Scenario,
+        log: EventLog,
+        journal_path: &std::path::Path,
+        speed: f64,
+    ) -> Result<(Engine, Recovery), String> {
+        let recovered =
+            Journal::open(journal_path).map_err(|e| format!("{}: {e}", journal_path.display()))?;
+        let world = World::build(scenario);
+        let addrs = world
+            .supervisor
+            .clone()
+            .ok_or("the scenario has no `supervisor:` section: there is nothing to serve")?;
+        let mut kernel = Kernel::new(world.seed, world.actors, world.names, world.sources);
+        for actor in world.starts {
+            kernel.start(actor);
+        }
+        if let Some(api) = api_server_mut(&mut kernel, addrs[Part::ApiServer]) {
+            api.keep_changes();
+        }
+        let mut engine = Engine {
+            kernel,
+            log,
+            stats: Stats::default(),
+            checker: Checker::new(scenario),
+            violation: None,
+            journal: recovered.journal,
+            addrs,
+            clock: Clock {
+                started: Instant::now(),
+                base: SimTime::ZERO,
+                speed,
+            },
+            next_call: 0,
+            pending: BTreeMap::new(),
+            watchers: Vec::new(),
+            history: VecDeque::new(),
+            history_floor: 0,
+            clock_written: Instant::now(),
+        };
+        let mut recovery = Recovery {
+            batches: 0,
+            requests: 0,
+            resumed_at: SimTime::ZERO,
+            cut_bytes: recovered.cut,
+        };
+        for entry in recovered.entries {
+            recovery.resumed_at = recovery.resumed_at.max(entry.at());
+            match entry {
+                Entry::Batch { at, requests } => {
+                    engine.advance(SimTime(at.0 - 1));
+                    recovery.batches += 1;
+                    recovery.requests += requests.len();
+                    for r in requests {
+                        engine.next_call = engine.next_call.max(r.id + 1);
+                        engine.inject(at, r);
+                    }
+                }
+                Entry::Clock { .. } => {}
+            }
+        }
+        engine.advance(recovery.resumed_at);
+        Ok((engine, recovery))
+    }
+
+    fn inject(&mut self, at: SimTime, r: Request) {
+        let msg = SupMsg::Call {
+            id: r.id,
+            user: r.user,
+            verb: r.verb,
+            object: r.object,
+        };
+        let (gateway, proxy) = (self.addrs.clients, self.addrs[Part::AuthProxy]);
+        self.kernel.inject(at, gateway, proxy, msg.event());
+    }
+
+    /// Delivers every event due at or before `until`, then answers the
+    /// calls that were replied to and feeds the watches.
+    fn advance(&mut self, until: SimTime) {
+        let mut replies = Vec::new();
+        let mut tap = Tap {
+            log: &mut self.log,
+            gateway: self.addrs.clients,
+            replies: &mut replies,
+        };
+        while self.kernel.step(until, &mut tap, &mut self.stats) {
+            let delivered = self.kernel.delivered();
+            if self.violation.is_none()
+                && delivered & CHECK_MASK == 0
+                && let Some(v) =
+                    self.checker
+                        .check(self.kernel.actors(), self.kernel.now(), delivered - 1)
+            {
+                tracing::error!(invariant = v.invariant, detail = %v.detail, "invariant violated");
+                self.violation = Some(v);
+            }
+        }
+        let api_id = self.addrs[Part::ApiServer];
+        let changes = api_server_mut(&mut self.kernel, api_id)
+            .map(|a| a.take_changes())
+            .unwrap_or_default();
+        let api = api_server(&self.kernel, api_id);
+        for (id, mut outcome) in replies {
+            let Some(respond) = self.pending.remove(&id) else {
+                continue;
+            };
+            if let Outcome::Done { object, .. } = &mut outcome {
+                *object = api.and_then(|a| a.get(&respond.key)).cloned().map(Box::new);
+            }
+            let _ = respond.tx.send(outcome);
+        }
+        for change in changes {
+            self.watchers.retain(|w| w.send(change.clone()).is_ok());
+            self.history.push_back(change);
+            if self.history.len() > HISTORY
+                && let Some(old) = self.history.pop_front()
+            {
+                self.history_floor = old.rv;
+            }
+        }
+    }
+
+    /// Serves commands until `Stop` (or every sender is gone), then writes
+    /// where virtual time is and closes the log.
+    pub fn run(mut self, commands: Receiver<Command>) -> Result<(), String> {
+        let resume = self.kernel.now();
+        self.clock = Clock {
+            started: Instant::now(),
+            base: resume,
+            speed: self.clock.speed,
+        };
+        loop {
+            let wait = self
+                .kernel
+                .next_at()
+                .map_or(CLOCK_EVERY, |at| self.clock.until(at).min(CLOCK_EVERY));
+            let mut calls = Vec::new();
+            let mut reads = Vec::new();
+            let mut stop = false;
+            match commands.recv_timeout(wait) {
+                Ok(c) => self.sort(c, &mut calls, &mut reads, &mut stop),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stop = true,
+            }
+            while let Ok(c) = commands.try_recv() {
+                self.sort(c, &mut calls, &mut reads, &mut stop);
+            }
+            let now = self.clock.now().max(self.kernel.now());
+            self.advance(now);
+            if !calls.is_empty() {
+                self.call_batch(calls)?;
+            }
+            for read in reads {
+                read(&self.view());
+            }
+            if stop {
+                break;
+            }
+            if self.clock_written.elapsed() >= CLOCK_EVERY {
+                self.journal.push(&Entry::Clock {
+                    at: self.kernel.now(),
+                });
+                self.journal.commit(true).map_err(|e| e.to_string())?;
+                self.clock_written = Instant::now();
+            }
+        }
+        self.journal.push(&Entry::Clock {
+            at: self.kernel.now(),
+        });
+        self.journal.commit(true).map_err(|e| e.to_string())?;
+        self.log.finish().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    fn sort(
+        &mut self,
+        command: Command,
+        calls: &mut Vec<(Request, oneshot::Sender<Outcome>)>,
+        reads: &mut Vec<ReadFn>,
+        stop: &mut bool,
+    ) {
+        match command {
+            Command::Call {
+                user,
+                verb,
+                object,
+                respond,
+            } => {
+                let id = self.next_call;
+                self.next_call += 1;
+                let request = Request {
+                    id,
+                    user,
+                    verb,
+                    object: *object,
+                };
+                calls.push((request, respond));
+            }
+            Command::Read(f) => reads.push(f),
+            Command::Watch {
+                after,
+                events,
+                started,
+            } => {
+                if after < self.history_floor {
+                    let _ = started.send(Err(self.history_floor));
+                    return;
+                }
+                for c in self.history.iter().filter(|c| c.rv > after) {
+                    let _ = events.send(c.clone());
+                }
+                let _ = started.send(Ok(()));
+                self.watchers.push(events);
+            }
+            Command::Stop => *stop = true,
+        }
+    }
+
+    /// Journals a batch durably, then injects it (see the module docs).
+    fn call_batch(
+        &mut self,
+        calls: Vec<(Request, oneshot::Sender<Outcome>)>,
+    ) -> Result<(), String> {
+        let at = self
+            .clock
+            .now()
+            .max(SimTime(self.kernel.now().0.saturating_add(1)));
+        self.advance(SimTime(at.0 - 1));
+        let requests: Vec<Request> = calls.iter().map(|(r, _)| r.clone()).collect();
+        self.journal.push(&Entry::Batch {
+            at,
+            requests: requests.clone(),
+        });
+        self.journal.commit(true).map_err(|e| e.to_string())?;
+        self.clock_written = Instant::now();
+        for (request, respond) in calls {
+            let key = request.object.key();
+            self.pending
+                .insert(request.id, Pending { tx: respond, key });
+            self.inject(at, request);
+        }
+        Ok(())
+    }
+
+    fn view(&self) -> View<'_> {
+        let api_id = self.addrs[Part::ApiServer];
+        let proxy_id = self.addrs[Part::AuthProxy];
+        View {
+            api: api_server(&self.kernel, api_id).expect("a served world has an API server"),
+            proxy: auth_proxy(&self.kernel, proxy_id).expect("a served world has a proxy"),
+            now: self.kernel.now(),
+            delivered: self.kernel.delivered(),
+            violation: self.violation.as_ref(),
+        }
+    }
+}
+
+fn sup_part(kernel: &Kernel<WorldActor, WorldSource>, id: ActorId) -> Option<&SupActor> {
+    match kernel.actors().get(id.0 as usize)? {
+        WorldActor::Supervisor(part) => Some(&part.actor),
+        _ => None,
+    }
+}
+
+fn api_server(kernel: &Kernel<WorldActor, WorldSource>, id: ActorId) -> Option<&ApiServer> {
+    match sup_part(kernel, id)? {
+        SupActor::ApiServer(api) => Some(api),
+        _ => None,
+    }
+}
+
+fn auth_proxy(kernel: &Kernel<WorldActor, WorldSource>, id: ActorId) -> Option<&AuthProxy> {
+    match sup_part(kernel, id)? {
+        SupActor::AuthProxy(proxy) => Some(proxy),
+        _ => None,
+    }
+}
+
+fn api_server_mut(
+    kernel: &mut Kernel<WorldActor, WorldSource>,
+    id: ActorId,
+) -> Option<&mut ApiServer> {
+    match kernel.actor_mut(id) {
+        WorldActor::Supervisor(part) => match &mut part.actor {
+            SupActor::ApiServer(api) => Some(api),
+            _ => None,
+        },
+        _ => None,
+    }
+}

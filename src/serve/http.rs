@@ -1,0 +1,1018 @@
+//! The HTTPS shell: actix-web routes every request to one handler, which
+//! authenticates it, answers discovery itself, and turns resource requests
+//! into engine commands (calls are journalled inputs, reads run between
+//! deliveries). Errors are `metav1.Status` objects.
+
+use super::discovery;
+use super::engine::{Command, Outcome, View};
+use super::patch;
+use super::render::{self, Epoch};
+use super::resources::{self, Resource};
+use super::table;
+use crate::api::Verb;
+use crate::api::msg::ApiError;
+use crate::api::objects::{Body, Object, ObjectKey};
+use crate::scenario::SupervisorConfig;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use tokio::sync::{mpsc, oneshot};
+
+/// What every request handler shares.
+pub struct Shared {
+    pub commands: Sender<Command>,
+    pub tokens: super::access::Tokens,
+    pub epoch: Epoch,
+    pub config: SupervisorConfig,
+    pub metrics: super::metrics::Metrics,
+}
+
+pub type State = web::Data<Arc<Shared>>;
+
+/// Bodies larger than this are refused with 413 (as kube-apiserver).
+pub const MAX_BODY: usize = 3 << 20;
+
+pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) -> HttpResponse {
+    let mut body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if let Some(d) = details {
+        body["details"] = d;
+    }
+    HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST))
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+fn json_response(code: StatusCode, v: &Value) -> HttpResponse {
+    HttpResponse::build(code)
+        .content_type("application/json")
+        .body(v.to_string())
+}
+
+fn ok(v: &Value) -> HttpResponse {
+    json_response(StatusCode::OK, v)
+}
+
+/// The single entry point (see the module docs).
+pub async fn handle(req: HttpRequest, body: web::Bytes, state: State) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let path = req.path().to_string();
+    let method = req.method().as_str().to_string();
+    let (response, verb, resource) = route(&req, &body, &state).await;
+    let code = response.status().as_u16();
+    state
+        .metrics
+        .request(&verb, &resource, code, started.elapsed());
+    tracing::info!(method = %method, path = %path, code, verb = %verb, "request");
+    response
+}
+
+async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, String, String) {
+    let path = req.path().trim_end_matches('/');
+    let plain = |r: HttpResponse| (r, "get".to_string(), String::new());
+    match path {
+        "/healthz" | "/livez" => return plain(HttpResponse::Ok().body("ok")),
+        "/readyz" => return plain(readyz(state).await),
+        "/metrics" => return plain(state.metrics.render()),
+        _ => {}
+    }
+    let Some(user) = authenticate(req, state) else {
+        return plain(status(
+            401,
+            "Unauthorized",
+            "Unauthorized: a bearer token from --token-file or a kubeconfig pacsim wrote is needed",
+            None,
+        ));
+    };
+    let aggregated = req
+        .headers()
+        .get("accept")
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("apidiscovery.k8s.io"));
+    match path {
+        "/version" => return plain(ok(&discovery::version())),
+        "/api" if aggregated => return plain(aggregated_response(true)),
+        "/apis" if aggregated => return plain(aggregated_response(false)),
+        "/api" => return plain(ok(&discovery::core_versions())),
+        "/apis" => return plain(ok(&discovery::group_list())),
+        "/openapi/v2" => {
+            return plain(
+                HttpResponse::Ok()
+                    .content_type(discovery::OPENAPI_V2_TYPE)
+                    .body(discovery::OPENAPI_V2),
+            );
+        }
+        "/openapi/v3" => return plain(ok(&discovery::openapi_index())),
+        _ => {}
+    }
+    if let Some(gv) = path.strip_prefix("/openapi/v3/") {
+        return plain(match discovery::openapi_group_version(gv) {
+            Some(doc) => ok(&doc),
+            None => not_found_path(path),
+        });
+    }
+    let Some(target) = Target::parse(path) else {
+        return plain(not_found_path(path));
+    };
+    let target = match target {
+        Parsed::GroupVersion(g, v) => {
+            return plain(match discovery::resource_list(&g, &v) {
+                Some(list) => ok(&list),
+                None => not_found_path(path),
+            });
+        }
+        Parsed::Group(g) => {
+            return plain(
+                match resources::groups().into_iter().find(|(n, _)| *n == g) {
+                    Some((name, versions)) => ok(&discovery::group(name, &versions)),
+                    None => not_found_path(path),
+                },
+            );
+        }
+        Parsed::AccessReview => {
+            return (
+                access_review(body, &user, state).await,
+                "create".into(),
+                "selfsubjectaccessreviews".into(),
+            );
+        }
+        Parsed::Resource(t) => t,
+    };
+    let resource = target.res.plural.to_string();
+    let (response, verb) = resource_request(req, body, state, &user, target).await;
+    (response, verb.to_string(), resource)
+}
+
+fn aggregated_response(core: bool) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(discovery::AGGREGATED)
+        .body(discovery::aggregated(core).to_string())
+}
+
+fn not_found_path(path: &str) -> HttpResponse {
+    status(
+        404,
+        "NotFound",
+        &format!("the server could not find the requested resource ({path})"),
+        None,
+    )
+}
+
+async fn readyz(state: &State) -> HttpResponse {
+    let verdict = read(state, |v| match (v.api.available(), v.violation) {
+        (_, Some(violation)) => Err(format!(
+            "invariant {} violated: {}",
+            violation.invariant, violation.detail
+        )),
+        (false, _) => Err("the control plane has no quorum".to_string()),
+        (true, None) => Ok(()),
+    })
+    .await;
+    match verdict {
+        Some(Ok(())) => HttpResponse::Ok().body("ok"),
+        Some(Err(e)) => HttpResponse::ServiceUnavailable().body(e),
+        None => HttpResponse::ServiceUnavailable().body("shutting down"),
+    }
+}
+
+fn authenticate(req: &HttpRequest, state: &State) -> Option<String> {
+    let header = req.headers().get("authorization")?.to_str().ok()?;
+    let token = header.strip_prefix("Bearer ")?.trim();
+    state.tokens.user(token).map(str::to_string)
+}
+
+/// A parsed resource URL.
+pub struct Target {
+    pub res: &'static Resource,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
+}
+
+enum Parsed {
+    Group(String),
+    GroupVersion(String, String),
+    AccessReview,
+    Resource(Target),
+}
+
+impl Target {
+    fn parse(path: &str) -> Option<Parsed> {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (group, version, rest) = match segs.as_slice() {
+            ["api", v, rest @ ..] => ("", *v, rest),
+            ["apis", g] => return Some(Parsed::Group(g.to_string())),
+            ["apis", g, v, rest @ ..] => (*g, *v, rest),
+            _ => return None,
+        };
+        if rest.is_empty() {
+            return Some(Parsed::GroupVersion(group.into(), version.into()));
+        }
+        if group == "authorization.k8s.io" && rest == ["selfsubjectaccessreviews"] {
+            return Some(Parsed::AccessReview);
+        }
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
+            _ => (None, rest),
+        };
+        let res = resources::find(group, version, rest[0])?;
+        if rest.len() > 3 || (namespace.is_some() && !res.namespaced) {
+            return None;
+        }
+        Some(Parsed::Resource(Target {
+            res,
+            namespace,
+            name: rest.get(1).map(|s| s.to_string()),
+            sub: rest.get(2).map(|s| s.to_string()),
+        }))
+    }
+}
+
+/// Runs `f` on the engine thread; None when the engine has stopped.
+pub async fn read<R: Send + 'static>(
+    state: &State,
+    f: impl FnOnce(&View<'_>) -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = oneshot::channel();
+    let command = Command::Read(Box::new(move |v| {
+        let _ = tx.send(f(v));
+    }));
+    state.commands.send(command).ok()?;
+    rx.await.ok()
+}
+
+async fn call(state: &State, user: &str, verb: Verb, object: Object) -> Option<Outcome> {
+    let (tx, rx) = oneshot::channel();
+    let command = Command::Call {
+        user: user.to_string(),
+        verb,
+        object: Box::new(object),
+        respond: tx,
+    };
+    state.commands.send(command).ok()?;
+    rx.await.ok()
+}
+
+fn stopping() -> HttpResponse {
+    status(
+        503,
+        "ServiceUnavailable",
+        "the server is shutting down",
+        None,
+    )
+}
+
+fn details(t: &Target) -> Value {
+    json!({"name": t.name.clone().unwrap_or_default(), "kind": t.res.plural})
+}
+
+/// A refusal or denial as kube-apiserver would answer it.
+fn outcome_error(outcome: &Outcome, t: &Target, verb: &str) -> Option<HttpResponse> {
+    let name = t.name.clone().unwrap_or_default();
+    let what = format!("{} \"{name}\"", t.res.plural);
+    match outcome {
+        Outcome::Done { .. } => None,
+        Outcome::Denied(reason) => Some(status(
+            403,
+            "Forbidden",
+            &format!("{what} is forbidden: {reason}"),
+            Some(details(t)),
+        )),
+        Outcome::Refused(e) => {
+            let (code, reason, message) = match e {
+                ApiError::NotFound(_) => (404, "NotFound", format!("{what} not found")),
+                ApiError::AlreadyExists(_) => {
+                    (409, "AlreadyExists", format!("{what} already exists"))
+                }
+                ApiError::QuotaExceeded(r) => (403, "Forbidden", format!("exceeded quota: {r}")),
+                ApiError::Invalid(r) if r.contains("resourceVersion") => (
+                    409,
+                    "Conflict",
+                    format!(
+                        "Operation cannot be fulfilled on {what}: the object has been modified; please apply your changes to the latest version and try again ({r})"
+                    ),
+                ),
+                ApiError::Invalid(r) => (
+                    422,
+                    "Invalid",
+                    format!("{} \"{name}\" is invalid: {r}", t.res.kind),
+                ),
+                ApiError::Unavailable(r) => (503, "ServiceUnavailable", r.clone()),
+                ApiError::IpExhausted(r) | ApiError::StorageUnavailable(r) => (
+                    422,
+                    "Invalid",
+                    format!("{} \"{name}\" cannot be admitted: {r}", t.res.kind),
+                ),
+            };
+            let _ = verb;
+            Some(status(code, reason, &message, Some(details(t))))
+        }
+    }
+}
+
+fn wants_table(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("accept")
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
+}
+
+fn query(req: &HttpRequest) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `a=b,c!=d,e`: equality, inequality and existence.
+fn label_match(selector: &str, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            labels.get(k.trim()).map(String::as_str) != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            labels.get(k.trim()).map(String::as_str) == Some(v.trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            !labels.contains_key(k.trim())
+        } else {
+            labels.contains_key(term.trim())
+        }
+    })
+}
+
+/// `metadata.name=x,metadata.namespace=y`.
+fn field_match(selector: &str, o: &Object) -> bool {
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        let (k, v, eq) = match term.split_once("!=") {
+            Some((k, v)) => (k, v, false),
+            None => match term.split_once("==").or_else(|| term.split_once('=')) {
+                Some((k, v)) => (k, v, true),
+                None => return true,
+            },
+        };
+        let actual = match k.trim() {
+            "metadata.name" => &o.meta.name,
+            "metadata.namespace" => &o.meta.namespace,
+            _ => return true,
+        };
+        (actual == v.trim()) == eq
+    })
+}
+
+/// Whether `o` is one `t` (with its query) lists.
+fn selected(o: &Object, t: &Target, q: &[(String, String)]) -> bool {
+    o.kind() == t.res.store
+        && t.namespace
+            .as_ref()
+            .is_none_or(|ns| &o.meta.namespace == ns)
+        && param(q, "labelSelector").is_none_or(|s| label_match(s, &o.meta.labels))
+        && param(q, "fieldSelector").is_none_or(|s| field_match(s, o))
+}
+
+/// The placeholder object a call on `key` carries when it has no body.
+fn keyed(t: &Target) -> Object {
+    let ns = t.namespace.clone().unwrap_or_default();
+    crate::scenario::manifests::key_object(t.res.store, &ns, t.name.as_deref().unwrap_or(""))
+}
+
+async fn resource_request(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &State,
+    user: &str,
+    t: Target,
+) -> (HttpResponse, &'static str) {
+    let q = query(req);
+    let method = req.method().as_str();
+    let verb = match (method, &t.name) {
+        ("GET", None) if param(&q, "watch").is_some_and(|w| w == "true" || w == "1") => "watch",
+        ("GET", None) => "list",
+        ("GET", Some(_)) => "get",
+        ("POST", None) => "create",
+        ("PUT", Some(_)) => "update",
+        ("PATCH", Some(_)) => "patch",
+        ("DELETE", Some(_)) => "delete",
+        _ => {
+            return (
+                status(
+                    405,
+                    "MethodNotAllowed",
+                    &format!("{method} is not supported on this path"),
+                    None,
+                ),
+                "unknown",
+            );
+        }
+    };
+    if verb != "get" && verb != "list" && verb != "watch" && !t.res.writable {
+        return (
+            status(
+                405,
+                "MethodNotAllowed",
+                &format!(
+                    "{} are read-only: they come from the Spherelets",
+                    t.res.plural
+                ),
+                None,
+            ),
+            verb,
+        );
+    }
+    // Reads are checked here and, when refused, sent through the
+    // Authentication Proxy so that the denial is in the audit trail.
+    if matches!(verb, "get" | "list" | "watch")
+        && let Some(denied) = read_denied(state, user, &t).await
+    {
+        return (denied, verb);
+    }
+    let response = match verb {
+        "list" => list(req, state, &t, &q).await,
+        "watch" => watch(req, state, t, q).await,
+        "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
+        "get" => get(req, state, &t).await,
+        "create" => create(body, state, user, &t).await,
+        "update" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, true).await,
+        "update" => update(body, state, user, &t).await,
+        "patch" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, false).await,
+        "patch" => patch_object(req, body, state, user, &t).await,
+        "delete" => delete(state, user, &t).await,
+        _ => unreachable!("verbs are matched above"),
+    };
+    (response, verb)
+}
+
+async fn read_denied(state: &State, user: &str, t: &Target) -> Option<HttpResponse> {
+    let (u, ns, scoped) = (
+        user.to_string(),
+        t.namespace.clone().unwrap_or_default(),
+        !t.res.namespaced,
+    );
+    let check = read(state, move |v| {
+        // Listing across namespaces is for the administrator.
+        if scoped || ns.is_empty() {
+            v.proxy.authorize(&u, &Verb::Get, true, "").err()
+        } else {
+            v.proxy.authorize(&u, &Verb::Get, false, &ns).err()
+        }
+    })
+    .await;
+    let denied = match check {
+        None => return Some(stopping()),
+        Some(None) => {
+            if t.res.namespaced && t.namespace.is_none() && user != crate::scenario::ADMIN_USER {
+                Some(format!(
+                    "user {user} may list {} only in a namespace (-n)",
+                    t.res.plural
+                ))
+            } else {
+                None
+            }
+        }
+        Some(Some(reason)) => Some(reason),
+    }?;
+    // Recorded: the proxy denies it again, and the record is the audit.
+    let outcome = call(state, user, Verb::Get, keyed(t)).await;
+    let reason = match outcome {
+        Some(Outcome::Denied(r)) => r,
+        _ => denied,
+    };
+    Some(status(
+        403,
+        "Forbidden",
+        &format!("{} is forbidden: {reason}", t.res.plural),
+        Some(details(t)),
+    ))
+}
+
+async fn list(
+    req: &HttpRequest,
+    state: &State,
+    t: &Target,
+    q: &[(String, String)],
+) -> HttpResponse {
+    let table = wants_table(req);
+    let (res, epoch) = (t.res, state.epoch);
+    let t = Target {
+        res: t.res,
+        namespace: t.namespace.clone(),
+        name: None,
+        sub: None,
+    };
+    let q = q.to_vec();
+    let body = read(state, move |v| {
+        let rv = v.api.resource_version();
+        let chosen: Vec<&Object> = v.api.objects().filter(|o| selected(o, &t, &q)).collect();
+        if table {
+            let ctx = table::Context::new(v.now, v.api.objects());
+            table::table(&chosen, res, &ctx, epoch, rv, true)
+        } else {
+            let items: Vec<Value> = chosen
+                .iter()
+                .map(|o| render::object(o, res, epoch))
+                .collect();
+            json!({
+                "kind": format!("{}List", res.kind),
+                "apiVersion": res.api_version(),
+                "metadata": {"resourceVersion": rv.to_string()},
+                "items": items,
+            })
+        }
+    })
+    .await;
+    match body {
+        Some(b) if table => HttpResponse::Ok()
+            .content_type(table::TABLE)
+            .body(b.to_string()),
+        Some(b) => ok(&b),
+        None => stopping(),
+    }
+}
+
+fn key(t: &Target) -> ObjectKey {
+    ObjectKey::new(
+        t.res.store,
+        t.namespace.as_deref().unwrap_or(""),
+        t.name.as_deref().unwrap_or(""),
+    )
+}
+
+async fn fetch(state: &State, t: &Target) -> Option<Option<Object>> {
+    let k = key(t);
+    read(state, move |v| v.api.get(&k).cloned()).await
+}
+
+fn not_found(t: &Target) -> HttpResponse {
+    status(
+        404,
+        "NotFound",
+        &format!(
+            "{} \"{}\" not found",
+            t.res.plural,
+            t.name.as_deref().unwrap_or("")
+        ),
+        Some(details(t)),
+    )
+}
+
+async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
+    let table = wants_table(req);
+    let (res, epoch, k) = (t.res, state.epoch, key(t));
+    let body = read(state, move |v| {
+        let o = v.api.get(&k)?;
+        Some(if table {
+            let ctx = table::Context::new(v.now, v.api.objects());
+            table::table(&[o], res, &ctx, epoch, v.api.resource_version(), true)
+        } else {
+            render::object(o, res, epoch)
+        })
+    })
+    .await;
+    match body {
+        None => stopping(),
+        Some(None) => not_found(t),
+        Some(Some(b)) if table => HttpResponse::Ok()
+            .content_type(table::TABLE)
+            .body(b.to_string()),
+        Some(Some(b)) => ok(&b),
+    }
+}
+
+/// Parses a body for `t`: the object, with the URL's namespace and name
+/// checked against it.
+fn parse(body: &[u8], state: &State, t: &Target) -> Result<Object, Box<HttpResponse>> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Box::new(status(400, "BadRequest", "the body is not UTF-8", None)))?;
+    let ns = t.namespace.as_deref();
+    let (object, _notices) = crate::scenario::manifests::parse_body(text, &state.config, ns)
+        .map_err(|e| -> Box<HttpResponse> {
+            let code = if e.contains("unknown field") || e.contains("did you mean") {
+                400
+            } else {
+                422
+            };
+            let reason = if code == 400 { "BadRequest" } else { "Invalid" };
+            Box::new(status(
+                code,
+                reason,
+                &format!("{} is invalid: {e}", t.res.kind),
+                Some(json!({"kind": t.res.kind, "name": t.name.clone().unwrap_or_default(), "causes": [{"message": e}]})),
+            ))
+        })?;
+    let Some(object) = object else {
+        return Err(Box::new(status(
+            422,
+            "Invalid",
+            &format!("{}: pacsim stores only the kinds it models", t.res.kind),
+            None,
+        )));
+    };
+    if object.kind() != t.res.store {
+        return Err(Box::new(status(
+            400,
+            "BadRequest",
+            &format!(
+                "the body is a {:?}, the URL is for {}",
+                object.kind(),
+                t.res.plural
+            ),
+            None,
+        )));
+    }
+    if let Some(name) = &t.name
+        && &object.meta.name != name
+    {
+        return Err(Box::new(status(
+            400,
+            "BadRequest",
+            &format!(
+                "the name of the object ({}) does not match the name in the URL ({name})",
+                object.meta.name
+            ),
+            None,
+        )));
+    }
+    Ok(object)
+}
+
+fn body_resource_version(body: &[u8]) -> Option<u64> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v["metadata"]["resourceVersion"].as_str()?.parse().ok()
+}
+
+async fn answer(
+    state: &State,
+    user: &str,
+    verb: Verb,
+    object: Object,
+    t: &Target,
+    created: bool,
+) -> HttpResponse {
+    let name = object.meta.name.clone();
+    let t = Target {
+        res: t.res,
+        namespace: t.namespace.clone(),
+        name: Some(name),
+        sub: None,
+    };
+    let verb_name = verb.name();
+    let Some(outcome) = call(state, user, verb, object).await else {
+        return stopping();
+    };
+    if let Some(e) = outcome_error(&outcome, &t, verb_name) {
+        return e;
+    }
+    let Outcome::Done { object, .. } = outcome else {
+        unreachable!("errors are answered above")
+    };
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    match object {
+        Some(o) => json_response(code, &render::object(&o, t.res, state.epoch)),
+        None => json_response(
+            StatusCode::OK,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details(&t)}),
+        ),
+    }
+}
+
+async fn create(body: &[u8], state: &State, user: &str, t: &Target) -> HttpResponse {
+    match parse(body, state, t) {
+        Ok(object) => answer(state, user, Verb::Create, object, t, true).await,
+        Err(e) => *e,
+    }
+}
+
+async fn update(body: &[u8], state: &State, user: &str, t: &Target) -> HttpResponse {
+    let mut object = match parse(body, state, t) {
+        Ok(o) => o,
+        Err(e) => return *e,
+    };
+    if let Some(rv) = body_resource_version(body) {
+        object.meta.resource_version = rv;
+    }
+    answer(state, user, Verb::Update, object, t, false).await
+}
+
+async fn delete(state: &State, user: &str, t: &Target) -> HttpResponse {
+    answer(state, user, Verb::Delete, keyed(t), t, false).await
+}
+
+async fn patch_object(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &State,
+    user: &str,
+    t: &Target,
+) -> HttpResponse {
+    let content = req
+        .headers()
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let Ok(patch) = parse_patch(body, &content) else {
+        return status(
+            400,
+            "BadRequest",
+            "the patch is not valid JSON or YAML",
+            None,
+        );
+    };
+    let existing = match fetch(state, t).await {
+        None => return stopping(),
+        Some(o) => o,
+    };
+    let apply = content.starts_with("application/apply-patch");
+    let current = match existing {
+        Some(o) => o,
+        None if apply => return create(body, state, user, t).await,
+        None => return not_found(t),
+    };
+    if content.starts_with("application/json-patch") {
+        return status(
+            415,
+            "UnsupportedMediaType",
+            "JSON patch (RFC 6902) is not supported: use --type merge or strategic",
+            None,
+        );
+    }
+    let mut doc = render::object(&current, t.res, state.epoch);
+    if content.starts_with("application/strategic-merge-patch") {
+        patch::strategic(&mut doc, &patch);
+    } else {
+        patch::merge(&mut doc, &patch);
+    }
+    let text = doc.to_string();
+    let mut object = match parse(text.as_bytes(), state, t) {
+        Ok(o) => o,
+        Err(e) => return *e,
+    };
+    object.meta.resource_version = current.meta.resource_version;
+    answer(state, user, Verb::Update, object, t, false).await
+}
+
+fn parse_patch(body: &[u8], content: &str) -> Result<Value, ()> {
+    if content.starts_with("application/apply-patch+yaml") {
+        let text = std::str::from_utf8(body).map_err(|_| ())?;
+        return yaml_to_json(text).ok_or(());
+    }
+    serde_json::from_slice(body).map_err(|_| ())
+}
+
+/// YAML (one document) as JSON, through pacsim's own YAML reader.
+fn yaml_to_json(text: &str) -> Option<Value> {
+    use crate::scenario::yaml::{Node, NodeKind};
+    fn conv(n: &Node) -> Value {
+        match &n.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Scalar { .. } => {
+                let s = n.as_scalar().unwrap_or("");
+                serde_json::from_str::<Value>(s)
+                    .ok()
+                    .filter(|v| v.is_number() || v.is_boolean())
+                    .unwrap_or_else(|| Value::String(s.to_string()))
+            }
+            NodeKind::Seq(items) => Value::Array(items.iter().map(conv).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_scalar().unwrap_or("").to_string(), conv(v)))
+                    .collect(),
+            ),
+        }
+    }
+    crate::scenario::yaml::parse(text).ok().map(|n| conv(&n))
+}
+
+fn scale_object(o: &Object, t: &Target, epoch: Epoch) -> Value {
+    let (replicas, selector) = match &o.body {
+        Body::ReplicaSet(rs) => (
+            rs.replicas,
+            rs.template_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => (0, String::new()),
+    };
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": render::metadata(o, t.res, epoch),
+        "spec": {"replicas": replicas},
+        "status": {"replicas": replicas, "selector": selector},
+    })
+}
+
+async fn get_scale(state: &State, t: &Target) -> HttpResponse {
+    match fetch(state, t).await {
+        None => stopping(),
+        Some(None) => not_found(t),
+        Some(Some(o)) => ok(&scale_object(&o, t, state.epoch)),
+    }
+}
+
+async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) -> HttpResponse {
+    let Ok(patch) = serde_json::from_slice::<Value>(body) else {
+        return status(400, "BadRequest", "the body is not valid JSON", None);
+    };
+    let Some(replicas) = patch["spec"]["replicas"].as_u64() else {
+        return status(
+            422,
+            "Invalid",
+            "Scale.spec.replicas: a non-negative integer is needed",
+            None,
+        );
+    };
+    if replicas > crate::model::limits::MAX_REPLICAS {
+        return status(
+            422,
+            "Invalid",
+            &format!(
+                "Scale.spec.replicas: at most {} replicas",
+                crate::model::limits::MAX_REPLICAS
+            ),
+            None,
+        );
+    }
+    let current = match fetch(state, t).await {
+        None => return stopping(),
+        Some(None) => return not_found(t),
+        Some(Some(o)) => o,
+    };
+    let mut object = current.clone();
+    if let Body::ReplicaSet(rs) = &mut object.body {
+        rs.replicas = replicas as u32;
+    }
+    if put && let Some(rv) = body_resource_version(body) {
+        object.meta.resource_version = rv;
+    }
+    let name = object.meta.name.clone();
+    let Some(outcome) = call(state, user, Verb::Update, object).await else {
+        return stopping();
+    };
+    let t2 = Target {
+        res: t.res,
+        namespace: t.namespace.clone(),
+        name: Some(name),
+        sub: None,
+    };
+    if let Some(e) = outcome_error(&outcome, &t2, "update") {
+        return e;
+    }
+    match outcome {
+        Outcome::Done {
+            object: Some(o), ..
+        } => ok(&scale_object(&o, t, state.epoch)),
+        _ => not_found(t),
+    }
+}
+
+async fn watch(
+    req: &HttpRequest,
+    state: &State,
+    t: Target,
+    q: Vec<(String, String)>,
+) -> HttpResponse {
+    let table = wants_table(req);
+    let after: u64 = param(&q, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let bookmarks = param(&q, "allowWatchBookmarks") == Some("true");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (started_tx, started_rx) = oneshot::channel();
+    let command = Command::Watch {
+        after,
+        events: tx,
+        started: started_tx,
+    };
+    if state.commands.send(command).is_err() {
+        return stopping();
+    }
+    match started_rx.await {
+        Err(_) => return stopping(),
+        Ok(Err(oldest)) => {
+            return status(
+                410,
+                "Expired",
+                &format!("too old resource version: {after} ({oldest})"),
+                None,
+            );
+        }
+        Ok(Ok(())) => {}
+    }
+    let (res, epoch) = (t.res, state.epoch);
+    let timeout = param(&q, "timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
+    let (out, stream) = super::stream::channel();
+    actix_web::rt::spawn(async move {
+        let line = |v: Value| web::Bytes::from(format!("{v}\n"));
+        if bookmarks {
+            let b = json!({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version(), "metadata": {"resourceVersion": after.to_string()}}});
+            if out.send(line(b)).is_err() {
+                return;
+            }
+        }
+        let deadline = timeout.map(|d| actix_web::rt::time::Instant::now() + d);
+        let mut first = true;
+        loop {
+            let change = match deadline {
+                Some(d) => match actix_web::rt::time::timeout(
+                    d.saturating_duration_since(actix_web::rt::time::Instant::now()),
+                    rx.recv(),
+                )
+                .await
+                {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
+                None => rx.recv().await,
+            };
+            let Some(change) = change else { return };
+            if !selected(&change.object, &t, &q) {
+                continue;
+            }
+            let object = if table {
+                let ctx = table::Context {
+                    now: change.at,
+                    ..table::Context::default()
+                };
+                table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
+            } else {
+                render::object(&change.object, res, epoch)
+            };
+            first = false;
+            let event = json!({"type": change.kind.name(), "object": object});
+            if out.send(line(event)).is_err() {
+                return;
+            }
+        }
+    });
+    let content = if table {
+        table::TABLE
+    } else {
+        "application/json"
+    };
+    HttpResponse::Ok().content_type(content).streaming(stream)
+}
+
+async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {
+    let Some(attrs) = super::review::decode(body) else {
+        return status(
+            400,
+            "BadRequest",
+            "could not read the SelfSubjectAccessReview",
+            None,
+        );
+    };
+    let verb = match attrs.verb.as_str() {
+        "get" | "list" | "watch" => Verb::Get,
+        "create" => Verb::Create,
+        "delete" | "deletecollection" => Verb::Delete,
+        _ => Verb::Update,
+    };
+    let scoped = RESOURCES_CLUSTER_SCOPED.contains(&attrs.resource.as_str());
+    let (u, ns) = (user.to_string(), attrs.namespace.clone());
+    let verdict = read(state, move |v| v.proxy.authorize(&u, &verb, scoped, &ns)).await;
+    let Some(verdict) = verdict else {
+        return stopping();
+    };
+    let mut status_v = json!({"allowed": verdict.is_ok()});
+    if let Err(reason) = verdict {
+        status_v["reason"] = reason.into();
+    }
+    json_response(
+        StatusCode::CREATED,
+        &json!({
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {},
+            "spec": {"resourceAttributes": {"namespace": attrs.namespace, "verb": attrs.verb, "resource": attrs.resource, "name": attrs.name}},
+            "status": status_v,
+        }),
+    )
+}
+
+const RESOURCES_CLUSTER_SCOPED: &[&str] = &[
+    "namespaces",
+    "nodes",
+    "storageclasses",
+    "virtualmachineclasses",
+    "virtualmachineimages",
+];
