@@ -455,11 +455,13 @@ pub enum ApiError {
     IpExhausted(String),
     /// CNS could not place the volume.
     StorageUnavailable(String),
+    /// An update named a resourceVersion other than the stored one.
+    Conflict(String),
 }
 
 impl ApiError {
     /// Every [`ApiError::kind`], for summaries that list zeros too.
-    pub const KINDS: [&'static str; 7] = [
+    pub const KINDS: [&'static str; 8] = [
         "unavailable",
         "quota_exceeded",
         "invalid",
@@ -467,6 +469,7 @@ impl ApiError {
         "not_found",
         "ip_exhausted",
         "storage_unavailable",
+        "conflict",
     ];
 
     /// A short stable name, for counts.
@@ -479,6 +482,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::IpExhausted(_) => "ip_exhausted",
             ApiError::StorageUnavailable(_) => "storage_unavailable",
+            ApiError::Conflict(_) => "conflict",
         }
     }
 
@@ -490,7 +494,8 @@ impl ApiError {
             | ApiError::AlreadyExists(r)
             | ApiError::NotFound(r)
             | ApiError::IpExhausted(r)
-            | ApiError::StorageUnavailable(r) => r,
+            | ApiError::StorageUnavailable(r)
+            | ApiError::Conflict(r) => r,
         }
     }
 }

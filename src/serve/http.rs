@@ -276,7 +276,7 @@ fn details(t: &Target) -> Value {
 }
 
 /// A refusal or denial as kube-apiserver would answer it.
-fn outcome_error(outcome: &Outcome, t: &Target, verb: &str) -> Option<HttpResponse> {
+fn outcome_error(outcome: &Outcome, t: &Target) -> Option<HttpResponse> {
     let name = t.name.clone().unwrap_or_default();
     let what = format!("{} \"{name}\"", t.res.plural);
     match outcome {
@@ -294,7 +294,7 @@ fn outcome_error(outcome: &Outcome, t: &Target, verb: &str) -> Option<HttpRespon
                     (409, "AlreadyExists", format!("{what} already exists"))
                 }
                 ApiError::QuotaExceeded(r) => (403, "Forbidden", format!("exceeded quota: {r}")),
-                ApiError::Invalid(r) if r.contains("resourceVersion") => (
+                ApiError::Conflict(r) => (
                     409,
                     "Conflict",
                     format!(
@@ -313,7 +313,6 @@ fn outcome_error(outcome: &Outcome, t: &Target, verb: &str) -> Option<HttpRespon
                     format!("{} \"{name}\" cannot be admitted: {r}", t.res.kind),
                 ),
             };
-            let _ = verb;
             Some(status(code, reason, &message, Some(details(t))))
         }
     }
@@ -596,7 +595,12 @@ fn parse(body: &[u8], state: &State, t: &Target) -> Result<Object, Box<HttpRespo
     let ns = t.namespace.as_deref();
     let (object, _notices) = crate::scenario::manifests::parse_body(text, &state.config, ns)
         .map_err(|e| -> Box<HttpResponse> {
-            let code = if e.contains("unknown field") || e.contains("did you mean") {
+            // Syntax and unknown fields are a 400 (as strict decoding in
+            // kube-apiserver); a well-formed object with wrong values 422.
+            let code = if e.contains("invalid YAML")
+                || e.contains("unknown field")
+                || e.contains("did you mean")
+            {
                 400
             } else {
                 422
@@ -665,11 +669,10 @@ async fn answer(
         name: Some(name),
         sub: None,
     };
-    let verb_name = verb.name();
     let Some(outcome) = call(state, user, verb, object).await else {
         return stopping();
     };
-    if let Some(e) = outcome_error(&outcome, &t, verb_name) {
+    if let Some(e) = outcome_error(&outcome, &t) {
         return e;
     }
     let Outcome::Done { object, .. } = outcome else {
@@ -872,7 +875,7 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
         name: Some(name),
         sub: None,
     };
-    if let Some(e) = outcome_error(&outcome, &t2, "update") {
+    if let Some(e) = outcome_error(&outcome, &t2) {
         return e;
     }
     match outcome {

@@ -18,6 +18,7 @@ mod real_manifests;
 mod replay;
 mod run_cli;
 mod scenario_parse;
+mod serve;
 mod supervisor;
 mod supervisor_pods;
 mod supervisor_vms;

@@ -549,6 +549,15 @@ impl ApiServer {
             .get(key)
             .cloned()
             .ok_or_else(|| not_found(key))?;
+        // Optimistic concurrency: an update naming a resourceVersion must
+        // name the stored one (0, as scenario calls send, names none).
+        let named = update.meta.resource_version;
+        if named != 0 && named != changed.meta.resource_version {
+            return Err(ApiError::Conflict(format!(
+                "{key} is at resourceVersion {}, the update names {named}",
+                changed.meta.resource_version
+            )));
+        }
         admission::apply_update(&mut changed, update)?;
         let ns = self.namespaces.get(&key.namespace);
         admission::check_references(&changed, ns, &self.objects, &self.pending_keys)?;

@@ -1,0 +1,513 @@
+//! `pacsim serve` from outside: the built binary on a free port, spoken to
+//! over HTTPS with its own CA (as kubectl does), killed and restarted.
+
+use crate::support::repo;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const ADMIN: &str = "administrator@vsphere.local";
+
+/// A running server; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub data: PathBuf,
+    agent: ureq::Agent,
+    tokens: Vec<(String, String)>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn scenario() -> PathBuf {
+    repo().join("scenarios/supervisor-basic.yaml")
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        Server::start_with(&scenario(), data, &[])
+    }
+
+    pub fn start_with(scenario: &Path, data: &Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+            .arg("serve")
+            .arg(scenario)
+            .arg("--data")
+            .arg(data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ca = std::fs::read(data.join("tls/ca.crt"));
+        let mut server = Server {
+            child,
+            port,
+            data: data.to_path_buf(),
+            agent: ureq::Agent::new_with_defaults(),
+            tokens: Vec::new(),
+        };
+        let started = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("pacsim serve exited at start: {status}");
+            }
+            if let (Ok(ca), Ok(tokens)) = (
+                ca.as_ref()
+                    .map(|c| c.clone())
+                    .or_else(|_| std::fs::read(data.join("tls/ca.crt"))),
+                std::fs::read_to_string(data.join("tokens.csv")),
+            ) {
+                server.agent = agent(&ca);
+                server.tokens = tokens
+                    .lines()
+                    .filter_map(|l| {
+                        let mut f = l.split(',');
+                        Some((f.next()?.to_string(), f.next()?.to_string()))
+                    })
+                    .collect();
+                if server.get_raw("/healthz", None).0 == 200 {
+                    return server;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "pacsim serve did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.tokens
+            .iter()
+            .find(|(_, u)| u == user)
+            .map(|(t, _)| t.clone())
+            .unwrap_or_else(|| panic!("no token for {user}"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn get_raw(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.request("GET", path, token, None, "application/json")
+    }
+
+    /// One request; (status, body).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        content_type: &str,
+    ) -> (u16, String) {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("content-type", content_type);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req.body(body.unwrap_or_default().to_vec()).unwrap();
+        match self.agent.run(req) {
+            Ok(mut r) => {
+                let code = r.status().as_u16();
+                let text = r.body_mut().read_to_string().unwrap_or_default();
+                (code, text)
+            }
+            Err(e) => (0, e.to_string()),
+        }
+    }
+
+    /// As `user`, with a JSON answer.
+    pub fn call(&self, user: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let ct = if method == "PATCH" {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        let (code, text) =
+            self.request(method, path, Some(&self.token(user)), bytes.as_deref(), ct);
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Opens a watch and returns a line reader over its events.
+    pub fn watch(&self, user: &str, path: &str) -> impl Iterator<Item = Value> + use<> {
+        let req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(self.url(path))
+            .header("authorization", format!("Bearer {}", self.token(user)))
+            .body(Vec::new())
+            .unwrap();
+        let r = self.agent.run(req).unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let reader = BufReader::new(r.into_body().into_reader());
+        reader
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+    }
+
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent(ca_pem: &[u8]) -> ureq::Agent {
+    let ca = ureq::tls::Certificate::from_pem(ca_pem).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![ca])))
+        .build();
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build(),
+    )
+}
+
+pub fn pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "web", "labels": {"app": "t"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+    })
+}
+
+pub fn deployment(name: &str, replicas: u32) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "web"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}}}]},
+            },
+        },
+    })
+}
+
+const PODS: &str = "/api/v1/namespaces/web/pods";
+const DEPLOYS: &str = "/apis/apps/v1/namespaces/web/deployments";
+
+fn poll(mut f: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether exactly `n` pods of the shop deployment run.
+fn running(s: &Server, n: usize) -> bool {
+    let (_, list) = s.call(
+        "alice",
+        "GET",
+        &format!("{PODS}?labelSelector=app%3Dshop"),
+        None,
+    );
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    items.len() == n && items.iter().all(|p| p["status"]["phase"] == "Running")
+}
+
+#[test]
+fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
+    let (code, created) = s.call("alice", "POST", DEPLOYS, Some(deployment("shop", 2)));
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["kind"], "Deployment");
+    assert_eq!(created["spec"]["replicas"], 2);
+    let (code, again) = s.call("alice", "POST", DEPLOYS, Some(deployment("shop", 2)));
+    assert_eq!(code, 409, "{again}");
+    assert_eq!(again["reason"], "AlreadyExists");
+
+    poll(|| running(&s, 2));
+
+    // The scale subresource, as `kubectl scale` patches it.
+    let (code, scale) = s.call(
+        "alice",
+        "PATCH",
+        &format!("{DEPLOYS}/shop/scale"),
+        Some(json!({"spec": {"replicas": 3}})),
+    );
+    assert_eq!(code, 200, "{scale}");
+    assert_eq!(scale["kind"], "Scale");
+    poll(|| running(&s, 3));
+
+    // A PUT naming a stale resourceVersion is a conflict.
+    let (_, current) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+    let mut stale = current.clone();
+    stale["metadata"]["resourceVersion"] = json!("1");
+    let (code, conflict) = s.call("alice", "PUT", &format!("{DEPLOYS}/shop"), Some(stale));
+    assert_eq!(code, 409, "{conflict}");
+    assert_eq!(conflict["reason"], "Conflict");
+    let mut fresh = current.clone();
+    fresh["spec"]["replicas"] = json!(1);
+    let (code, updated) = s.call("alice", "PUT", &format!("{DEPLOYS}/shop"), Some(fresh));
+    assert_eq!(code, 200, "{updated}");
+    poll(|| running(&s, 1));
+
+    let (code, _) = s.call("alice", "DELETE", &format!("{DEPLOYS}/shop"), None);
+    assert_eq!(code, 200);
+    let (code, gone) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+    assert_eq!(code, 404, "{gone}");
+    assert_eq!(gone["reason"], "NotFound");
+    poll(|| running(&s, 0));
+}
+
+#[test]
+fn who_may_do_what_is_the_authentication_proxys_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (code, body) = s.request("GET", PODS, None, None, "application/json");
+    assert_eq!(code, 401, "{body}");
+    let (code, _) = s.request("GET", PODS, Some("not-a-token"), None, "application/json");
+    assert_eq!(code, 401);
+    // carol may view web, not edit it.
+    let (code, denied) = s.call("carol", "POST", PODS, Some(pod("p1")));
+    assert_eq!(code, 403, "{denied}");
+    assert_eq!(denied["reason"], "Forbidden");
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("user carol has role view in namespace web; create needs edit"),
+        "{denied}"
+    );
+    let (code, _) = s.call("carol", "GET", PODS, None);
+    assert_eq!(code, 200);
+    // bob has no role in web at all, not even to read.
+    let (code, denied) = s.call("bob", "GET", PODS, None);
+    assert_eq!(code, 403, "{denied}");
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("user bob has no role in namespace web")
+    );
+    // Nodes are the Spherelets': read-only, even for the administrator.
+    let (code, _) = s.call(ADMIN, "DELETE", "/api/v1/nodes/esx-01", None);
+    assert_eq!(code, 405);
+}
+
+#[test]
+fn bad_requests_get_a_status_with_the_reason_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.token("alice");
+    let big = vec![b' '; 4 << 20];
+    let (code, _) = s.request("POST", PODS, Some(&token), Some(&big), "application/json");
+    assert_eq!(code, 413);
+    let (code, body) = s.request(
+        "POST",
+        PODS,
+        Some(&token),
+        Some(b"{\"kind\": "),
+        "application/json",
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("body:2:1: invalid YAML"), "{body}");
+    let mut typo = pod("p2");
+    typo["spec"]["nodeSelecter"] = json!({});
+    let (code, body) = s.call("alice", "POST", PODS, Some(typo));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("nodeSelector"), "{body}");
+    let (code, _) = s.call(
+        "alice",
+        "GET",
+        "/apis/example.com/v1/namespaces/web/widgets",
+        None,
+    );
+    assert_eq!(code, 404);
+    let (_, list) = s.call("alice", "GET", PODS, None);
+    assert_eq!(list["items"], json!([]));
+}
+
+#[test]
+fn a_watch_streams_each_change_after_the_version_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (_, list) = s.call("alice", "GET", PODS, None);
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("{PODS}?watch=true&resourceVersion={rv}");
+    let mut events = s.watch("alice", &path);
+    let (code, _) = s.call("alice", "POST", PODS, Some(pod("w1")));
+    assert_eq!(code, 201);
+    let first = events.next().unwrap();
+    assert_eq!(first["type"], "ADDED");
+    assert_eq!(first["object"]["metadata"]["name"], "w1");
+    let (code, _) = s.call("alice", "DELETE", &format!("{PODS}/w1"), None);
+    assert_eq!(code, 200);
+    let deleted = events.find(|e| e["type"] == "DELETED").unwrap();
+    assert_eq!(deleted["object"]["metadata"]["name"], "w1");
+}
+
+#[test]
+fn a_restart_resumes_the_session_and_another_scenario_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (code, _) = s.call("alice", "POST", PODS, Some(pod("keep")));
+    assert_eq!(code, 201);
+    assert!(s.terminate().success());
+    let s = Server::start(dir.path());
+    let (code, got) = s.call("alice", "GET", &format!("{PODS}/keep"), None);
+    assert_eq!(code, 200, "{got}");
+    s.kill();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .arg("serve")
+        .arg(repo().join("scenarios/guest-clusters.yaml"))
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds a session of a different scenario"),
+        "{err}"
+    );
+}
+
+/// Clients create and delete pods while the server is killed with SIGKILL
+/// at moments a seeded generator picks; after every restart, every
+/// acknowledged create is there unless an acknowledged delete removed it,
+/// and the invariants hold (`/readyz`).
+pub fn kill_loop(kills: usize, seed: u64) -> (usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    // The kill moments: a small LCG is enough to spread them.
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut moment = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        50 + (state >> 33) % 350
+    };
+    let mut present: std::collections::BTreeSet<String> = Default::default();
+    let mut acked = 0;
+    let mut next = 0u32;
+    for _ in 0..kills {
+        let s = Arc::new(Server::start_with(
+            &scenario(),
+            dir.path(),
+            &["--speed", "50"],
+        ));
+        for name in &present {
+            let (code, body) = s.call("alice", "GET", &format!("{PODS}/{name}"), None);
+            assert_eq!(
+                code, 200,
+                "acknowledged pod {name} lost after a kill -9: {body}"
+            );
+        }
+        let (code, body) = s.request("GET", "/readyz", None, None, "text/plain");
+        assert!(code == 200 || body.contains("quorum"), "{code} {body}");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (s, stop) = (s.clone(), stop.clone());
+                let start = next + w * 10_000;
+                std::thread::spawn(move || {
+                    let mut done: Vec<(String, bool)> = Vec::new();
+                    let mut i = start;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let name = format!("k{i}");
+                        i += 1;
+                        let (code, _) = s.call("alice", "POST", PODS, Some(pod(&name)));
+                        if code == 201 {
+                            done.push((name.clone(), true));
+                            if i % 3 == 0 {
+                                let (code, _) =
+                                    s.call("alice", "DELETE", &format!("{PODS}/{name}"), None);
+                                // A delete cut off by the kill may or may
+                                // not have been applied: either is right,
+                                // so its pod is no longer checked.
+                                if code == 200 || code == 0 {
+                                    done.push((name, false));
+                                }
+                            }
+                        } else if code == 0 {
+                            break;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(moment()));
+        let pid = s.child.id();
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in workers {
+            for (name, created) in w.join().unwrap() {
+                acked += 1;
+                if created {
+                    present.insert(name);
+                } else {
+                    present.remove(&name);
+                }
+            }
+        }
+        next += 40_000;
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.kill();
+        }
+    }
+    let s = Server::start(dir.path());
+    for name in &present {
+        let (code, _) = s.call("alice", "GET", &format!("{PODS}/{name}"), None);
+        assert_eq!(code, 200, "acknowledged pod {name} lost");
+    }
+    (acked, present.len())
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_across_20_kill_9s() {
+    let (acked, present) = kill_loop(20, 18);
+    assert!(acked > 20, "the clients got {acked} acknowledgements");
+    assert!(present > 0);
+}
