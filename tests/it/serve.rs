@@ -15,7 +15,6 @@ pub const ADMIN: &str = "administrator@vsphere.local";
 pub struct Server {
     pub child: Child,
     pub port: u16,
-    pub data: PathBuf,
     agent: ureq::Agent,
     tokens: Vec<(String, String)>,
 }
@@ -55,7 +54,6 @@ impl Server {
         let mut server = Server {
             child,
             port,
-            data: data.to_path_buf(),
             agent: ureq::Agent::new_with_defaults(),
             tokens: Vec::new(),
         };
@@ -460,7 +458,7 @@ pub fn kill_loop(kills: usize, seed: u64) -> (usize, usize) {
                         let (code, _) = s.call("alice", "POST", PODS, Some(pod(&name)));
                         if code == 201 {
                             done.push((name.clone(), true));
-                            if i % 3 == 0 {
+                            if i.is_multiple_of(3) {
                                 let (code, _) =
                                     s.call("alice", "DELETE", &format!("{PODS}/{name}"), None);
                                 // A delete cut off by the kill may or may
