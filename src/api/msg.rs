@@ -32,6 +32,12 @@ impl Verb {
 /// Numbers one API call of one caller; replies carry it back.
 pub type CallId = u64;
 
+/// The first id of the calls a served Supervisor's gateway makes: the
+/// scenario's own calls (which speak through the same actor) count from 0,
+/// so the two never meet, and a session's requests are told apart in its
+/// log.
+pub const GATEWAY_CALLS: CallId = 1 << 48;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SupMsg {
     // ---- the API: client -> auth proxy -> API server -> client

@@ -102,6 +102,64 @@ fn prepare(world: World) -> Prepared {
     }
 }
 
+/// The kernel of `world`, ready to run as a simulation would run it
+/// (message faults, start events): what a served Supervisor's engine runs.
+pub fn kernel_for(world: World) -> Kernel<WorldActor, WorldSource> {
+    prepare(world).kernel
+}
+
+/// An input from outside the world at `at` (a served session's request).
+#[derive(Clone, Debug)]
+pub struct Injection {
+    pub at: SimTime,
+    pub from: crate::model::ActorId,
+    pub to: crate::model::ActorId,
+    pub event: crate::event::Event,
+}
+
+/// [`drive`] for a served session: `injections` (in time order) enter at
+/// their instants after every event due before them, as the engine
+/// injected them, and the run ends at `end`, the session's last instant.
+pub fn drive_session<L: crate::sim::RecordSink>(
+    world: World,
+    injections: Vec<Injection>,
+    end: SimTime,
+    sink: &mut L,
+    mut keep_going: impl FnMut(&L, SimTime, u64) -> bool,
+) -> Driven {
+    let Prepared {
+        mut kernel,
+        capacity,
+        hosts,
+        ..
+    } = prepare(world);
+    let mut stats = Stats::default();
+    let mut pending = injections.into_iter().peekable();
+    'run: loop {
+        let next = pending.peek().map(|i| i.at);
+        let until = next.map_or(end, |at| SimTime(at.0.saturating_sub(1)));
+        while kernel.step(until, sink, &mut stats) {
+            if !keep_going(sink, kernel.now(), kernel.delivered()) {
+                break 'run;
+            }
+        }
+        let Some(at) = next else { break };
+        while let Some(i) = pending.next_if(|i| i.at == at) {
+            kernel.inject(i.at, i.from, i.to, i.event);
+        }
+    }
+    settle(&mut stats, &kernel, end);
+    Driven {
+        stats,
+        events: kernel.delivered(),
+        end,
+        actors: kernel.into_actors(),
+        capacity,
+        hosts,
+        stopped: None,
+    }
+}
+
 /// End-of-run bookkeeping: message-fault counts from the kernel, and the
 /// planner's detail (when attached) closed at the run's end.
 fn settle(stats: &mut Stats, kernel: &Kernel<WorldActor, WorldSource>, end: SimTime) {

@@ -195,10 +195,7 @@ impl Engine {
             .supervisor
             .clone()
             .ok_or("the scenario has no `supervisor:` section: there is nothing to serve")?;
-        let mut kernel = Kernel::new(world.seed, world.actors, world.names, world.sources);
-        for actor in world.starts {
-            kernel.start(actor);
-        }
+        let mut kernel = crate::run::kernel_for(world);
         if let Some(api) = api_server_mut(&mut kernel, addrs[Part::ApiServer]) {
             api.keep_changes();
         }
@@ -215,7 +212,7 @@ impl Engine {
                 base: SimTime::ZERO,
                 speed,
             },
-            next_call: 0,
+            next_call: crate::api::msg::GATEWAY_CALLS,
             pending: BTreeMap::new(),
             watchers: Vec::new(),
             history: VecDeque::new(),

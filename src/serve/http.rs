@@ -301,11 +301,16 @@ fn outcome_error(outcome: &Outcome, t: &Target) -> Option<HttpResponse> {
                         "Operation cannot be fulfilled on {what}: the object has been modified; please apply your changes to the latest version and try again ({r})"
                     ),
                 ),
-                ApiError::Invalid(r) => (
-                    422,
-                    "Invalid",
-                    format!("{} \"{name}\" is invalid: {r}", t.res.kind),
-                ),
+                ApiError::Invalid(r) => {
+                    // kubectl prints a 422 from its details' causes.
+                    let details = json!({
+                        "name": name,
+                        "kind": t.res.kind,
+                        "causes": [{"reason": "FieldValueInvalid", "message": r, "field": "spec"}],
+                    });
+                    let message = format!("{} \"{name}\" is invalid: {r}", t.res.kind);
+                    return Some(status(422, "Invalid", &message, Some(details)));
+                }
                 ApiError::Unavailable(r) => (503, "ServiceUnavailable", r.clone()),
                 ApiError::IpExhausted(r) | ApiError::StorageUnavailable(r) => (
                     422,

@@ -180,8 +180,9 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
     if log_dir.exists() {
         fs::remove_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     }
-    let log =
-        EventLog::create(&log_dir, &scenario.source, scenario.seed).map_err(|e| e.to_string())?;
+    // The log says it is a session's, so that a replay injects its requests.
+    let header = crate::trace::session::mark(&scenario.source);
+    let log = EventLog::create(&log_dir, &header, scenario.seed).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     let (engine, recovery) =
         engine::Engine::recover(&scenario, log, &data.join("journal"), opts.speed)?;

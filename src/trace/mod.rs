@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod jsonl;
 pub mod reader;
 pub mod salvaged;
+pub mod session;
 pub mod source;
 pub mod verify;
 pub mod whatif;

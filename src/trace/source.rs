@@ -23,9 +23,13 @@ pub struct SourceInfo {
 }
 
 impl RecordSource {
-    /// A folder is a sled log, anything else a trace file.
+    /// A folder is a sled log (or a served session's folder, whose log is
+    /// its `log/`), anything else a trace file.
     pub fn at(path: &Path) -> Self {
-        if path.is_dir() {
+        let session_log = path.join("log");
+        if path.join("journal").is_file() && session_log.is_dir() {
+            RecordSource::Log(session_log)
+        } else if path.is_dir() {
             RecordSource::Log(path.to_path_buf())
         } else {
             RecordSource::Trace(path.to_path_buf())

@@ -237,12 +237,35 @@ pub fn verify(
     let reader = TraceReader::open(path)?;
     let header = reader.header().clone();
     let scenario = header_scenario(&header.scenario, header.seed)?;
-    let mut verifier = Verifier::new(reader);
-    crate::run::drive(World::build(&scenario), &mut verifier, |v, now, n| {
+    let world = World::build(&scenario);
+    let keep_going = |v: &Verifier<_>, now, n| {
         if n & 0xFFFF == 0 {
             progress(now, n);
         }
         !v.stopped()
-    });
+    };
+    let mut verifier = Verifier::new(reader);
+    if super::session::is_session(&header.scenario) {
+        let (injections, end) = session_inputs(path)?;
+        crate::run::drive_session(world, injections, end, &mut verifier, keep_going);
+    } else {
+        crate::run::drive(world, &mut verifier, keep_going);
+    }
     Ok(verifier.finish(salvage)?)
+}
+
+/// A served session's requests, in order, and its last instant (a damaged
+/// trace's inputs end at the damage; the comparison then reports it).
+fn session_inputs(
+    path: &Path,
+) -> Result<(Vec<crate::run::Injection>, crate::model::SimTime), ReplayError> {
+    let mut reader = TraceReader::open(path)?;
+    let mut injections = Vec::new();
+    let mut end = crate::model::SimTime::ZERO;
+    for r in reader.records() {
+        let Ok(r) = r else { break };
+        end = r.at;
+        injections.extend(super::session::injection(&r));
+    }
+    Ok((injections, end))
 }

@@ -150,6 +150,7 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     let mut failed = None;
     let mut foreign = None;
     let mut count = 0u64;
+    let mut last = SimTime::ZERO;
     // Replay hands each record to `actors[to]`: a checksummed record for an
     // actor the header's world does not have ends the reading, not the process.
     let records = reader.records().map_while(|r| match r {
@@ -165,6 +166,7 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     });
     let collect = |r: &Record| {
         count += 1;
+        last = r.at;
         if r.cause.is_some() || matches!(r.event, Event::Start) {
             return;
         }
@@ -194,6 +196,14 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
         Some(e) => return Err(e.into()),
     };
     let footer_digest = reader.footer().map(|f| f.digest.to_string());
+    // A served session runs until it was stopped, not for its scenario's
+    // duration: the what-if world stops at the same instant.
+    let (mut original_scenario, mut scenario) = (original_scenario, scenario);
+    if super::session::is_session(&header.scenario) {
+        for s in [&mut original_scenario, &mut scenario] {
+            s.duration.0 = last.0;
+        }
+    }
 
     let original_world = World::build(&original_scenario);
     let original = summarize(

@@ -11,6 +11,7 @@ mod guest_pods;
 mod hardening;
 mod import;
 mod input_fuzz;
+mod kubectl_e2e;
 mod live;
 mod log_salvage;
 mod plan;

@@ -509,3 +509,59 @@ fn nothing_acknowledged_is_lost_across_20_kill_9s() {
     assert!(acked > 20, "the clients got {acked} acknowledgements");
     assert!(present > 0);
 }
+
+#[test]
+fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
+    assert_eq!(
+        s.call("alice", "POST", DEPLOYS, Some(deployment("a", 2))).0,
+        201
+    );
+    assert_eq!(s.call("carol", "POST", PODS, Some(pod("nope"))).0, 403);
+    s.kill();
+    let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
+    assert_eq!(s.call("alice", "POST", PODS, Some(pod("b"))).0, 201);
+    poll(|| {
+        running(&s, 0)
+            && s.call("alice", "GET", &format!("{PODS}/b"), None).1["status"]["phase"] == "Running"
+    });
+    assert!(s.terminate().success());
+
+    let trace = dir.path().join("session.pstrace");
+    let pacsim = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_pacsim"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = pacsim(&[
+        "export".as_ref(),
+        dir.path().as_os_str(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pacsim(&["replay".as_ref(), trace.as_os_str(), "--verify".as_ref()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("identical"), "{stdout}");
+    let out = pacsim(&[
+        "replay".as_ref(),
+        trace.as_os_str(),
+        "--what-if".as_ref(),
+        "hosts=3".as_ref(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // The three requests (a create, a denied create, a create) re-driven.
+    assert!(stdout.contains("inputs re-driven"), "{stdout}");
+}

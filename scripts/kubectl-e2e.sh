@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The real kubectl against `pacsim serve scenarios/supervisor-basic.yaml`:
+# apply real manifests, watch pods come up, scale, a denial, delete,
+# kill -9 and restart, then check that everything acknowledged is there.
+# Run by the test suite (tests/it/kubectl_e2e.rs); by hand:
+#   cargo build && scripts/kubectl-e2e.sh
+# PACSIM names the binary (default target/debug/pacsim). Fails loudly
+# when kubectl is missing: it never skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
+if [[ -z "$KUBECTL" || ! -x "$KUBECTL" ]]; then
+    echo "kubectl-e2e: FAIL: kubectl not found (install kubectl 1.32; /usr/bin/kubectl on CI)" >&2
+    exit 1
+fi
+PACSIM=${PACSIM:-target/debug/pacsim}
+[[ -x "$PACSIM" ]] || { echo "kubectl-e2e: FAIL: $PACSIM not built" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+DATA="$WORK/data"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 17443)
+# kubectl caches discovery per host:port under HOME.
+export HOME="$WORK/home"
+mkdir -p "$HOME"
+SERVER_PID=
+cleanup() {
+    [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+step() { echo "kubectl-e2e: $*"; }
+fail() { echo "kubectl-e2e: FAIL: $*" >&2; [[ -f "$WORK/serve.log" ]] && tail -20 "$WORK/serve.log" >&2; exit 1; }
+
+start() {
+    "$PACSIM" serve scenarios/supervisor-basic.yaml --data "$DATA" \
+        --listen "127.0.0.1:$PORT" >>"$WORK/serve.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        [[ -f "$DATA/kubeconfig-alice.yaml" ]] &&
+            "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" get --raw /healthz >/dev/null 2>&1 &&
+            return 0
+        sleep 0.1
+    done
+    fail "pacsim serve did not come up"
+}
+
+alice() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" "$@"; }
+carol() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-carol.yaml" "$@"; }
+admin() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-administrator_vsphere.local.yaml" "$@"; }
+
+start
+step "server up on port $PORT ($("$KUBECTL" version --client 2>/dev/null | head -1))"
+
+admin apply -f tests/data/e2e-admin/ | tee "$WORK/out"
+grep -q "virtualmachineimage.vmoperator.vmware.com/v1.26.5---vmware.2-fips.1-tkg.1 created" "$WORK/out" ||
+    fail "the administrator's image was not created"
+
+alice apply -f tests/data/e2e-manifests/ | tee "$WORK/out"
+for made in deployment.apps/nginx-deployment virtualmachine.vmoperator.vmware.com/sample-vm \
+    persistentvolumeclaim/myclaim service/my-service \
+    tanzukubernetescluster.run.tanzu.vmware.com/tkc-small; do
+    grep -q "^$made created" "$WORK/out" || fail "$made was not created"
+done
+
+step "watching until the Deployment's 2 pods are Running"
+timeout 60 "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" get pods -l app=nginx -w --no-headers \
+    >"$WORK/watch" 2>&1 &
+WATCH=$!
+for _ in $(seq 600); do
+    [[ $(awk '$3 == "Running" {print $1}' "$WORK/watch" | sort -u | wc -l) -ge 2 ]] && break
+    sleep 0.1
+done
+kill "$WATCH" 2>/dev/null || true
+[[ $(awk '$3 == "Running" {print $1}' "$WORK/watch" | sort -u | wc -l) -ge 2 ]] ||
+    fail "the watch did not show 2 Running pods: $(cat "$WORK/watch")"
+
+alice scale deployment nginx-deployment --replicas=3 | grep -q "deployment.apps/nginx-deployment scaled" ||
+    fail "scale"
+for _ in $(seq 300); do
+    [[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] && break
+    sleep 0.1
+done
+alice get deployment nginx-deployment
+[[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] || fail "not 3/3 after scale"
+
+step "carol (view) is refused by the Authentication Proxy"
+[[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"
+if carol -n web delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted"; fi
+grep -q "Error from server (Forbidden): deployments \"nginx-deployment\" is forbidden: user carol has role view in namespace web; delete needs edit" "$WORK/err" ||
+    fail "denial: $(cat "$WORK/err")"
+cat "$WORK/err"
+
+alice delete service my-service | grep -q 'service "my-service" deleted' || fail "delete"
+
+step "kill -9, restart"
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+start
+alice get deployment,vm,pvc,tkc,svc | tee "$WORK/after"
+for kept in deployment.apps/nginx-deployment virtualmachine.vmoperator.vmware.com/sample-vm \
+    persistentvolumeclaim/myclaim tanzukubernetescluster.run.tanzu.vmware.com/tkc-small; do
+    grep -q "^$kept " "$WORK/after" || fail "$kept lost across kill -9"
+done
+grep -q "my-service" "$WORK/after" && fail "the deleted service is back"
+kill "$SERVER_PID"
+wait "$SERVER_PID" || fail "SIGTERM did not stop the server cleanly"
+SERVER_PID=
+step "PASS"
