@@ -14,6 +14,7 @@
 //! nothing they see can be lost, since it follows from durable inputs.
 
 use super::journal::{Entry, Journal, Request};
+use super::metrics::Metrics;
 use crate::actors::WorldActor;
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, Part};
@@ -32,6 +33,7 @@ use crate::supervisor::api_server::{ApiServer, Change};
 use crate::supervisor::auth_proxy::AuthProxy;
 use crate::world::World;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -105,6 +107,9 @@ pub struct Engine {
     /// The resourceVersion history starts after (changes up to it are gone).
     history_floor: u64,
     clock_written: Instant,
+    metrics: Arc<Metrics>,
+    /// Each host's cluster name, for the per-cluster gauges.
+    host_clusters: Vec<String>,
 }
 
 /// A call in flight: who waits for it and the object it names.
@@ -187,6 +192,7 @@ impl Engine {
         log: EventLog,
         journal_path: &std::path::Path,
         speed: f64,
+        metrics: Arc<Metrics>,
     ) -> Result<(Engine, Recovery), String> {
         let recovered =
             Journal::open(journal_path).map_err(|e| format!("{}: {e}", journal_path.display()))?;
@@ -218,6 +224,13 @@ impl Engine {
             history: VecDeque::new(),
             history_floor: 0,
             clock_written: Instant::now(),
+            metrics,
+            host_clusters: scenario
+                .datacenter
+                .hosts
+                .iter()
+                .map(|h| scenario.datacenter.clusters[h.cluster].name.clone())
+                .collect(),
         };
         let mut recovery = Recovery {
             batches: 0,
@@ -338,6 +351,7 @@ impl Engine {
                 break;
             }
             if self.clock_written.elapsed() >= CLOCK_EVERY {
+                self.gauges();
                 self.journal.push(&Entry::Clock {
                     at: self.kernel.now(),
                 });
@@ -412,7 +426,10 @@ impl Engine {
             at,
             requests: requests.clone(),
         });
+        let flushed = Instant::now();
         self.journal.commit(true).map_err(|e| e.to_string())?;
+        self.metrics
+            .journal_batch(requests.len(), flushed.elapsed());
         self.clock_written = Instant::now();
         for (request, respond) in calls {
             let key = request.object.key();
@@ -421,6 +438,67 @@ impl Engine {
             self.inject(at, request);
         }
         Ok(())
+    }
+
+    /// The state's figures for `/metrics`.
+    fn gauges(&self) {
+        use crate::api::objects::Body;
+        let m = &self.metrics;
+        m.set(
+            "pacsim_events_delivered_total".into(),
+            self.kernel.delivered() as f64,
+        );
+        m.set(
+            "pacsim_virtual_time_seconds".into(),
+            self.kernel.now().as_secs_f64(),
+        );
+        let mut per_cluster: BTreeMap<&str, (u32, crate::model::Resources)> = BTreeMap::new();
+        for a in self.kernel.actors() {
+            if let WorldActor::Host(h) = a {
+                let cluster = self.host_clusters[h.id().0 as usize].as_str();
+                let e = per_cluster.entry(cluster).or_default();
+                e.0 += u32::from(h.is_up());
+                e.1 = e.1 + h.used();
+            }
+        }
+        for (cluster, (up, used)) in per_cluster {
+            m.set(
+                format!("pacsim_hosts_up{{cluster=\"{cluster}\"}}"),
+                f64::from(up),
+            );
+            m.set(
+                format!("pacsim_cpu_allocated_cores{{cluster=\"{cluster}\"}}"),
+                used.cpu_millis as f64 / 1000.0,
+            );
+            m.set(
+                format!("pacsim_memory_allocated_bytes{{cluster=\"{cluster}\"}}"),
+                used.memory_bytes as f64,
+            );
+        }
+        let Some(api) = api_server(&self.kernel, self.addrs[Part::ApiServer]) else {
+            return;
+        };
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for phase in ["Pending", "Running", "Succeeded", "Failed"] {
+            counts.insert(format!("pacsim_pods{{phase=\"{phase}\"}}"), 0);
+        }
+        for o in api.objects() {
+            let series = match &o.body {
+                Body::Pod(p) => format!("pacsim_pods{{phase=\"{}\"}}", p.phase.name()),
+                Body::VirtualMachine(v) => {
+                    format!("pacsim_vms{{power_state=\"{}\"}}", v.actual_power.name())
+                }
+                Body::TanzuKubernetesCluster(t) => {
+                    format!("pacsim_guest_clusters{{phase=\"{}\"}}", t.phase.name())
+                }
+                Body::Node(n) => format!("pacsim_nodes{{ready=\"{}\"}}", n.ready),
+                _ => continue,
+            };
+            *counts.entry(series).or_default() += 1;
+        }
+        for (series, n) in counts {
+            m.set(series, n as f64);
+        }
     }
 
     fn view(&self) -> View<'_> {

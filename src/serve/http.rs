@@ -26,7 +26,7 @@ pub struct Shared {
     pub tokens: super::access::Tokens,
     pub epoch: Epoch,
     pub config: SupervisorConfig,
-    pub metrics: super::metrics::Metrics,
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 pub type State = web::Data<Arc<Shared>>;

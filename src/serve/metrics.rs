@@ -21,6 +21,8 @@ struct Requests {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Requests>>,
     gauges: Mutex<BTreeMap<String, f64>>,
+    /// Journal commits: (batches, requests, fdatasync seconds).
+    journal: Mutex<(u64, u64, f64)>,
 }
 
 impl Metrics {
@@ -35,6 +37,14 @@ impl Metrics {
         if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
             e.buckets[i] += 1;
         }
+    }
+
+    /// One journal commit of `requests` requests that took `took`.
+    pub fn journal_batch(&self, requests: usize, took: Duration) {
+        let mut j = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        j.0 += 1;
+        j.1 += requests as u64;
+        j.2 += took.as_secs_f64();
     }
 
     /// Sets a gauge (`name{labels}` as written).
@@ -77,6 +87,12 @@ impl Metrics {
             ));
         }
         drop(r);
+        let (batches, requests, secs) = *self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str(&format!(
+            "# TYPE pacsim_journal_batches_total counter\npacsim_journal_batches_total {batches}\n\
+             # TYPE pacsim_journal_requests_total counter\npacsim_journal_requests_total {requests}\n\
+             # TYPE pacsim_journal_fdatasync_seconds_total counter\npacsim_journal_fdatasync_seconds_total {secs}\n"
+        ));
         let g = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
         for (series, v) in g.iter() {
             out.push_str(&format!("{series} {v}\n"));

@@ -184,8 +184,14 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
     let header = crate::trace::session::mark(&scenario.source);
     let log = EventLog::create(&log_dir, &header, scenario.seed).map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let (engine, recovery) =
-        engine::Engine::recover(&scenario, log, &data.join("journal"), opts.speed)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (engine, recovery) = engine::Engine::recover(
+        &scenario,
+        log,
+        &data.join("journal"),
+        opts.speed,
+        metrics.clone(),
+    )?;
     eprintln!(
         "pacsim serve: {} resumed: {} request(s) in {} batch(es) replayed in {:.2} s; virtual time {}{}",
         data.display(),
@@ -210,7 +216,7 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
         tokens,
         epoch,
         config: *config,
-        metrics: metrics::Metrics::default(),
+        metrics,
     });
     let rustls_config = rustls_config(&tls)?;
     let listen = opts.listen.clone();
