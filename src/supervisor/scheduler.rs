@@ -10,7 +10,9 @@
 //! the API's watch event confirms it), as kube-scheduler's assume cache.
 
 use super::calls::{Calls, Wakeup, backoff};
-use super::scheduling::{Decision, NodeView, PodRef, VolumeHosts, schedule};
+use super::scheduling::{
+    Decision, NodeView, PodRef, VolumeHosts, effective_requests, nonzero_requests, schedule,
+};
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, ControllerTimer, SupMsg, SystemOp};
@@ -80,6 +82,48 @@ pub struct Scheduler {
     /// When each pod was last tried: at most one attempt per instant.
     tried: BTreeMap<ObjectKey, SimTime>,
     wakeup: Wakeup,
+    views: ViewCache,
+}
+
+/// The node views the filters and scores see, kept up to date pod by pod
+/// rather than rebuilt from every pod at each pass (which made a pass cost
+/// O(pods)). Derived state: it is left out of `Debug`, which is what a
+/// crashed part's rebuild is compared by.
+#[derive(Clone, Default)]
+struct ViewCache {
+    views: Option<Views>,
+    /// Pods whose contribution may have changed since the views were made.
+    dirty: BTreeSet<ObjectKey>,
+}
+
+impl std::fmt::Debug for ViewCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ViewCache")
+    }
+}
+
+#[derive(Clone)]
+struct Views {
+    nodes: Vec<NodeView>,
+    index: BTreeMap<String, usize>,
+    /// Each counted pod: its node's index and what it added there.
+    counted: BTreeMap<ObjectKey, (usize, PodRef, Resources, Resources)>,
+}
+
+impl Views {
+    fn uncount(&mut self, key: &ObjectKey) {
+        let Some((i, r, requests, nonzero)) = self.counted.remove(key) else {
+            return;
+        };
+        let node = &mut self.nodes[i];
+        node.requested = node.requested.saturating_sub(&requests);
+        node.requested_nonzero = node.requested_nonzero.saturating_sub(&nonzero);
+        // Equal refs are interchangeable: every use of a node's pods is a
+        // count or an `any`.
+        if let Some(at) = node.pods.iter().position(|p| *p == r) {
+            node.pods.swap_remove(at);
+        }
+    }
 }
 
 impl Scheduler {
@@ -104,6 +148,7 @@ impl Scheduler {
             attempts: BTreeMap::new(),
             tried: BTreeMap::new(),
             wakeup: Wakeup::default(),
+            views: ViewCache::default(),
         }
     }
 
@@ -124,6 +169,15 @@ impl Scheduler {
     fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> bool {
         let key = object.key();
         let Object { meta, body } = object;
+        match &body {
+            Body::Pod(_) => {
+                self.views.dirty.insert(key.clone());
+            }
+            Body::Node(_) | Body::VirtualMachine(_) | Body::VirtualMachineClass(_) => {
+                self.views.views = None;
+            }
+            _ => {}
+        }
         match body {
             Body::Pod(p) => {
                 let old = if deleted {
@@ -216,6 +270,7 @@ impl Scheduler {
             return; // a reason write; nothing depends on it
         }
         self.assumed.remove(&pod);
+        self.views.dirty.insert(pod.clone());
         if result.is_err()
             && self
                 .pods
@@ -259,17 +314,19 @@ impl Scheduler {
             // Queue order: oldest first, then by key.
             due.sort_by_key(|k| (self.pods.get(k).map(|p| p.creation), k.clone()));
             due.dedup();
-            let mut nodes = self.node_views();
+            let mut views = self.take_views();
             for key in due {
-                self.attempt(&key, &mut nodes, ctx);
+                self.attempt(&key, &mut views, ctx);
             }
+            self.views.views = Some(views);
         }
         if let Some(next) = self.waiting.values().map(|w| w.until).min() {
             self.wakeup.arm(next, ctx);
         }
     }
 
-    fn attempt<C: Context>(&mut self, key: &ObjectKey, nodes: &mut [NodeView], ctx: &mut C) {
+    fn attempt<C: Context>(&mut self, key: &ObjectKey, views: &mut Views, ctx: &mut C) {
+        let nodes = &mut views.nodes;
         let now = ctx.now();
         let Some(pod) = self.pods.get(key) else {
             self.waiting.remove(key);
@@ -289,6 +346,10 @@ impl Scheduler {
         match schedule(&me, &pod.spec, nodes, &volumes) {
             Decision::Bind(i) => {
                 nodes[i].add_pod(&me, &pod.spec);
+                let added = (effective_requests(&pod.spec), nonzero_requests(&pod.spec));
+                views
+                    .counted
+                    .insert(key.clone(), (i, me.clone(), added.0, added.1));
                 let node = nodes[i].name.clone();
                 self.waiting.remove(key);
                 self.assumed.insert(key.clone(), node.clone());
@@ -345,9 +406,25 @@ impl Scheduler {
         Ok(allowed)
     }
 
+    /// The views, brought up to date for the pods that changed (or built
+    /// afresh after a node, VM or class changed); put back after the pass.
+    fn take_views(&mut self) -> Views {
+        let dirty = std::mem::take(&mut self.views.dirty);
+        match self.views.views.take() {
+            None => self.build_views(),
+            Some(mut views) => {
+                for key in &dirty {
+                    views.uncount(key);
+                    self.count(&mut views, key);
+                }
+                views
+            }
+        }
+    }
+
     /// Every node with its bound pods and the VMs reserved on it.
-    fn node_views(&self) -> Vec<NodeView> {
-        let mut views: Vec<NodeView> = self
+    fn build_views(&self) -> Views {
+        let nodes: Vec<NodeView> = self
             .nodes
             .iter()
             .map(|(name, (labels, n))| NodeView {
@@ -363,35 +440,51 @@ impl Scheduler {
                 pods: Vec::new(),
             })
             .collect();
-        let index: BTreeMap<String, usize> = views
+        let index: BTreeMap<String, usize> = nodes
             .iter()
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
             .collect();
-        for (key, pod) in &self.pods {
-            let node = self.assumed.get(key).or(pod.node.as_ref());
-            let Some(&i) = node.and_then(|n| index.get(n)) else {
-                continue;
-            };
-            if !pod.active() {
-                continue;
-            }
-            let r = PodRef {
-                namespace: key.namespace.clone(),
-                labels: pod.meta_labels.clone(),
-                anti_required: pod.spec.affinity.pod_anti_required.clone(),
-            };
-            views[i].add_pod(&r, &pod.spec);
+        let mut views = Views {
+            nodes,
+            index,
+            counted: BTreeMap::new(),
+        };
+        for key in self.pods.keys() {
+            self.count(&mut views, key);
         }
         for vm in self.vms.values() {
-            let Some(&i) = vm.host.as_ref().and_then(|h| index.get(h)) else {
+            let Some(&i) = vm.host.as_ref().and_then(|h| views.index.get(h)) else {
                 continue;
             };
             let reservation = self.classes.get(&vm.class).copied().unwrap_or_default();
-            views[i].requested += reservation;
-            views[i].requested_nonzero += reservation;
+            views.nodes[i].requested += reservation;
+            views.nodes[i].requested_nonzero += reservation;
         }
         views
+    }
+
+    /// Adds `key`'s pod to its node's view, if it is active and bound (or
+    /// assumed) there.
+    fn count(&self, views: &mut Views, key: &ObjectKey) {
+        let Some(pod) = self.pods.get(key) else {
+            return;
+        };
+        if !pod.active() {
+            return;
+        }
+        let node = self.assumed.get(key).or(pod.node.as_ref());
+        let Some(&i) = node.and_then(|n| views.index.get(n)) else {
+            return;
+        };
+        let r = PodRef {
+            namespace: key.namespace.clone(),
+            labels: pod.meta_labels.clone(),
+            anti_required: pod.spec.affinity.pod_anti_required.clone(),
+        };
+        views.nodes[i].add_pod(&r, &pod.spec);
+        let added = (effective_requests(&pod.spec), nonzero_requests(&pod.spec));
+        views.counted.insert(key.clone(), (i, r, added.0, added.1));
     }
 }
 
@@ -420,6 +513,7 @@ impl Actor for Scheduler {
                 for (pod, node) in self.calls.abandon() {
                     if node.is_some() {
                         self.assumed.remove(&pod);
+                        self.views.dirty.insert(pod);
                     }
                 }
             }

@@ -28,7 +28,7 @@ pub const DEFAULT_CPU_MILLIS: u64 = 100;
 pub const DEFAULT_MEMORY_BYTES: u64 = 200 * 1024 * 1024;
 
 /// A pod as the affinity rules see it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PodRef {
     pub namespace: String,
     pub labels: Labels,
@@ -99,7 +99,7 @@ pub fn effective_requests(spec: &PodSpec) -> Resources {
     }
 }
 
-fn nonzero_requests(spec: &PodSpec) -> Resources {
+pub fn nonzero_requests(spec: &PodSpec) -> Resources {
     let mut r = effective_requests(spec);
     if r.cpu_millis == 0 {
         r.cpu_millis = DEFAULT_CPU_MILLIS;
@@ -160,7 +160,7 @@ pub fn filter(
     spec: &PodSpec,
     node: &NodeView,
     volumes: &Option<BTreeSet<HostId>>,
-    cluster_pods: &[&PodRef],
+    all_nodes: &[NodeView],
 ) -> Vec<String> {
     if node.unschedulable {
         let taint = Taint {
@@ -202,7 +202,7 @@ pub fn filter(
     {
         return vec!["node(s) had volume node affinity conflict".into()];
     }
-    pod_affinity(pod, spec, node, cluster_pods)
+    pod_affinity(pod, spec, node, all_nodes)
         .map(|r| vec![r.to_string()])
         .unwrap_or_default()
 }
@@ -229,7 +229,7 @@ fn pod_affinity(
     pod: &PodRef,
     spec: &PodSpec,
     node: &NodeView,
-    cluster_pods: &[&PodRef],
+    all_nodes: &[NodeView],
 ) -> Option<&'static str> {
     let same_ns = |p: &PodRef| p.namespace == pod.namespace;
     for sel in &spec.affinity.pod_required {
@@ -241,8 +241,9 @@ fn pod_affinity(
         // Upstream lets the first pod of a group in when it matches its own
         // term and no pod anywhere does.
         let first_of_group = selects(sel, &pod.labels)
-            && !cluster_pods
+            && !all_nodes
                 .iter()
+                .flat_map(|n| &n.pods)
                 .filter(|p| same_ns(p))
                 .any(|p| selects(sel, &p.labels));
         if !here && !first_of_group {
@@ -258,10 +259,11 @@ fn pod_affinity(
     if anti {
         return Some("node(s) didn't match pod anti-affinity rules");
     }
+    // Most pods have no anti-affinity terms: look at those first.
     let existing_anti = node
         .pods
         .iter()
-        .filter(|p| same_ns(p))
+        .filter(|p| !p.anti_required.is_empty() && same_ns(p))
         .any(|p| p.anti_required.iter().any(|sel| selects(sel, &pod.labels)));
     if existing_anti {
         return Some("node(s) didn't satisfy existing pods anti-affinity rules");
@@ -420,11 +422,10 @@ pub fn schedule(
     if nodes.is_empty() {
         return Decision::Unschedulable("no nodes available to schedule pods".into());
     }
-    let cluster_pods: Vec<&PodRef> = nodes.iter().flat_map(|n| n.pods.iter()).collect();
     let mut feasible = Vec::new();
     let mut reasons = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        let r = filter(pod, spec, node, volumes, &cluster_pods);
+        let r = filter(pod, spec, node, volumes, nodes);
         if r.is_empty() {
             feasible.push(i);
         } else {
