@@ -182,6 +182,8 @@ pub struct Recovery {
     pub requests: usize,
     pub resumed_at: SimTime,
     pub cut_bytes: u64,
+    /// Events delivered to rebuild the state.
+    pub events: u64,
 }
 
 impl Engine {
@@ -237,6 +239,7 @@ impl Engine {
             requests: 0,
             resumed_at: SimTime::ZERO,
             cut_bytes: recovered.cut,
+            events: 0,
         };
         for entry in recovered.entries {
             recovery.resumed_at = recovery.resumed_at.max(entry.at());
@@ -254,6 +257,7 @@ impl Engine {
             }
         }
         engine.advance(recovery.resumed_at);
+        recovery.events = engine.kernel.delivered();
         Ok((engine, recovery))
     }
 
@@ -458,7 +462,7 @@ impl Engine {
                 let cluster = self.host_clusters[h.id().0 as usize].as_str();
                 let e = per_cluster.entry(cluster).or_default();
                 e.0 += u32::from(h.is_up());
-                e.1 = e.1 + h.used();
+                e.1 += h.used();
             }
         }
         for (cluster, (up, used)) in per_cluster {

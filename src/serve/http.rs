@@ -72,7 +72,8 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, state: State) -> HttpRes
     state
         .metrics
         .request(&verb, &resource, code, started.elapsed());
-    tracing::info!(method = %method, path = %path, code, verb = %verb, "request");
+    let took_us = started.elapsed().as_micros() as u64;
+    tracing::info!(method = %method, path = %path, code, verb = %verb, took_us, "request");
     response
 }
 

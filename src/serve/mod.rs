@@ -138,6 +138,17 @@ fn lock(data: &Path) -> Result<fs::File, String> {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), String> {
+    serve_until(opts, scenario, text, None)
+}
+
+/// [`serve`], also stopping (gracefully) when `stop` fires: for programs
+/// that run a server of their own (the benchmark).
+pub fn serve_until(
+    opts: ServeOptions,
+    scenario: Scenario,
+    text: &str,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> Result<(), String> {
     let data = &opts.data;
     fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
     let resumed = check_scenario(data, text)?;
@@ -193,10 +204,11 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
         metrics.clone(),
     )?;
     eprintln!(
-        "pacsim serve: {} resumed: {} request(s) in {} batch(es) replayed in {:.2} s; virtual time {}{}",
+        "pacsim serve: {} resumed: {} request(s) in {} batch(es), {} events, replayed in {:.2} s; virtual time {}{}",
         data.display(),
         recovery.requests,
         recovery.batches,
+        recovery.events,
         started.elapsed().as_secs_f64(),
         recovery.resumed_at,
         if recovery.cut_bytes > 0 {
@@ -225,9 +237,10 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
         access::kubeconfig_path(data, ADMIN_USER).display()
     );
     eprintln!("pacsim serve: listening on {server_url}");
+    let listener = listen_socket(&listen)?;
     let served = actix_web::rt::System::new().block_on(async move {
         let state = actix_web::web::Data::new(shared);
-        actix_web::HttpServer::new(move || {
+        let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(state.clone())
                 .app_data(actix_web::web::PayloadConfig::new(http::MAX_BODY))
@@ -237,11 +250,17 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
         .client_request_timeout(std::time::Duration::from_secs(10))
         .keep_alive(std::time::Duration::from_secs(60))
         .shutdown_timeout(5)
-        .bind_rustls_0_23(&listen, rustls_config)
+        .listen_rustls_0_23(listener, rustls_config)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?
-        .run()
-        .await
-        .map_err(|e| e.to_string())
+        .run();
+        if let Some(stop) = stop {
+            let handle = server.handle();
+            actix_web::rt::spawn(async move {
+                let _ = stop.await;
+                handle.stop(true).await;
+            });
+        }
+        server.await.map_err(|e| e.to_string())
     });
     let _ = tx.send(engine::Command::Stop);
     drop(tx);
@@ -252,6 +271,25 @@ pub fn serve(opts: ServeOptions, scenario: Scenario, text: &str) -> Result<(), S
     engine_result?;
     eprintln!("pacsim serve: stopped; the journal is closed");
     Ok(())
+}
+
+/// The listening socket, with TCP_NODELAY (Linux hands it on to every
+/// accepted connection): a response written in two TLS records would
+/// otherwise wait for the client's delayed ACK, 40 ms a request.
+fn listen_socket(listen: &str) -> Result<std::net::TcpListener, String> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let addr: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(listen)
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("--listen {listen}: not an address and port"))?;
+    let cannot = |e: std::io::Error| format!("cannot listen on {listen}: {e}");
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(cannot)?;
+    socket.set_reuse_address(true).map_err(cannot)?;
+    socket.set_tcp_nodelay(true).map_err(cannot)?;
+    socket.bind(&addr.into()).map_err(cannot)?;
+    socket.listen(1024).map_err(cannot)?;
+    Ok(socket.into())
 }
 
 fn rustls_config(tls: &access::Tls) -> Result<rustls::ServerConfig, String> {

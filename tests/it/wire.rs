@@ -175,6 +175,7 @@ const API_ERROR: &[&str] = &[
     "NotFound",
     "IpExhausted",
     "StorageUnavailable",
+    "Conflict",
 ];
 
 const GUEST_TIMER: &[&str] = &["PodStarted", "NotReadyExpired", "Scan"];
