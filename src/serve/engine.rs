@@ -106,7 +106,8 @@ pub struct Engine {
     history: VecDeque<Change>,
     /// The resourceVersion history starts after (changes up to it are gone).
     history_floor: u64,
-    clock_written: Instant,
+    /// The last once-a-second tick (see `run`).
+    ticked: Instant,
     metrics: Arc<Metrics>,
     /// Each host's cluster name, for the per-cluster gauges.
     host_clusters: Vec<String>,
@@ -225,7 +226,7 @@ impl Engine {
             watchers: Vec::new(),
             history: VecDeque::new(),
             history_floor: 0,
-            clock_written: Instant::now(),
+            ticked: Instant::now(),
             metrics,
             host_clusters: scenario
                 .datacenter
@@ -354,13 +355,15 @@ impl Engine {
             if stop {
                 break;
             }
-            if self.clock_written.elapsed() >= CLOCK_EVERY {
+            // Once a second, busy or not: the gauges, and where virtual
+            // time is (where a restart resumes it).
+            if self.ticked.elapsed() >= CLOCK_EVERY {
                 self.gauges();
                 self.journal.push(&Entry::Clock {
                     at: self.kernel.now(),
                 });
                 self.journal.commit(true).map_err(|e| e.to_string())?;
-                self.clock_written = Instant::now();
+                self.ticked = Instant::now();
             }
         }
         self.journal.push(&Entry::Clock {
@@ -434,7 +437,6 @@ impl Engine {
         self.journal.commit(true).map_err(|e| e.to_string())?;
         self.metrics
             .journal_batch(requests.len(), flushed.elapsed());
-        self.clock_written = Instant::now();
         for (request, respond) in calls {
             let key = request.object.key();
             self.pending

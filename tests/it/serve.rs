@@ -500,6 +500,13 @@ pub fn kill_loop(kills: usize, seed: u64) -> (usize, usize) {
             }
         }
         next += 40_000;
+        if kills >= 100 && (next / 40_000).is_multiple_of(50) {
+            eprintln!(
+                "kill loop: {} kills, {acked} acknowledged writes, {} pods present",
+                next / 40_000,
+                present.len()
+            );
+        }
         if let Ok(s) = Arc::try_unwrap(s) {
             s.kill();
         }
@@ -640,4 +647,46 @@ fn mutated_bodies_at_every_endpoint_get_an_answer_and_break_nothing() {
 /// A manifest as JSON text (valid YAML too), for the mutator.
 fn serde_yaml_like(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap()
+}
+
+/// The long kill loop (not in CI):
+/// `cargo test --test it serve::a_thousand_kills -- --ignored --nocapture`.
+#[test]
+#[ignore = "long: 1,000 kill -9s, about 20 minutes"]
+fn a_thousand_kills_lose_nothing_acknowledged() {
+    let started = Instant::now();
+    let (acked, present) = kill_loop(1_000, 1_000);
+    println!(
+        "1000 kills: {acked} acknowledged writes, {present} pods checked at the end, {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A client that connects and then sends nothing (or stalls mid-request)
+/// blocks no one, and the server drops it after its timeouts.
+#[test]
+fn idle_and_stalled_connections_block_no_one_and_are_dropped() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap())
+        .collect();
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    stalled.write_all(&[0x16, 0x03, 0x01]).unwrap(); // the start of a TLS hello
+    let t = Instant::now();
+    let (code, _) = s.call("alice", "GET", PODS, None);
+    assert_eq!(code, 200);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // The TLS handshake timeout closes both kinds.
+    for mut conn in idle.into_iter().chain([stalled]) {
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).unwrap_or(0);
+        assert!(
+            n == 0 || buf[0] == 0x15,
+            "the server kept an idle connection open"
+        );
+    }
 }
