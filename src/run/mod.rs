@@ -148,6 +148,16 @@ pub fn drive_session<L: crate::sim::RecordSink>(
             kernel.inject(i.at, i.from, i.to, i.event);
         }
     }
+    driven(kernel, stats, (end, capacity, hosts), None)
+}
+
+/// What a driven run hands back, its end settled.
+fn driven(
+    kernel: Kernel<WorldActor, WorldSource>,
+    mut stats: Stats,
+    (end, capacity, hosts): (SimTime, Resources, u64),
+    stopped: Option<Stopped>,
+) -> Driven {
     settle(&mut stats, &kernel, end);
     Driven {
         stats,
@@ -156,7 +166,7 @@ pub fn drive_session<L: crate::sim::RecordSink>(
         actors: kernel.into_actors(),
         capacity,
         hosts,
-        stopped: None,
+        stopped,
     }
 }
 
@@ -589,16 +599,7 @@ pub fn drive_limited<L: crate::sim::RecordSink>(
             break;
         }
     }
-    settle(&mut stats, &kernel, end);
-    Driven {
-        stats,
-        events: kernel.delivered(),
-        end,
-        actors: kernel.into_actors(),
-        capacity,
-        hosts,
-        stopped,
-    }
+    driven(kernel, stats, (end, capacity, hosts), stopped)
 }
 
 #[cfg(test)]

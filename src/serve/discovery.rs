@@ -3,7 +3,7 @@
 //! to the server (`fieldValidation=Strict`). All of it comes from the one
 //! resource table.
 
-use super::resources::{self, RESOURCES, Resource};
+use super::resources::{self, Resource};
 use serde_json::{Value, json};
 
 /// The Kubernetes version served. kubectl's gcloud dispatcher picks the
@@ -181,7 +181,7 @@ fn gv_path(group: &str, version: &str) -> String {
 /// `/openapi/v3`: one document per served group version.
 pub fn openapi_index() -> Value {
     let mut paths = serde_json::Map::new();
-    for res in RESOURCES {
+    for res in resources::all() {
         let p = gv_path(res.group, res.version);
         paths.insert(
             p.clone(),
@@ -196,7 +196,7 @@ pub fn openapi_index() -> Value {
 /// server. No schemas: the server's own parser is the validation.
 pub fn openapi_group_version(path: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
-    for res in RESOURCES
+    for res in resources::all()
         .iter()
         .filter(|r| gv_path(r.group, r.version) == path)
     {
@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn every_served_group_version_has_a_resource_list_and_an_openapi_document() {
-        for res in RESOURCES {
+        for res in resources::all() {
             let list = resource_list(res.group, res.version).unwrap();
             let names: Vec<&str> = list["resources"]
                 .as_array()

@@ -513,7 +513,9 @@ impl Engine {
         View {
             api: api_server(&self.kernel, api_id).expect("a served world has an API server"),
             proxy: auth_proxy(&self.kernel, proxy_id).expect("a served world has a proxy"),
-            now: self.kernel.now(),
+            // The clock's, not the last delivery's: ages keep running
+            // between events.
+            now: self.clock.now().max(self.kernel.now()),
             delivered: self.kernel.delivered(),
             violation: self.violation.as_ref(),
         }

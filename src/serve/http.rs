@@ -996,7 +996,9 @@ async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {
         "delete" | "deletecollection" => Verb::Delete,
         _ => Verb::Update,
     };
-    let scoped = RESOURCES_CLUSTER_SCOPED.contains(&attrs.resource.as_str());
+    let scoped = resources::all()
+        .iter()
+        .any(|r| r.plural == attrs.resource && !r.namespaced);
     let (u, ns) = (user.to_string(), attrs.namespace.clone());
     let verdict = read(state, move |v| v.proxy.authorize(&u, &verb, scoped, &ns)).await;
     let Some(verdict) = verdict else {
@@ -1017,11 +1019,3 @@ async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {
         }),
     )
 }
-
-const RESOURCES_CLUSTER_SCOPED: &[&str] = &[
-    "namespaces",
-    "nodes",
-    "storageclasses",
-    "virtualmachineclasses",
-    "virtualmachineimages",
-];

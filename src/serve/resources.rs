@@ -36,21 +36,32 @@ impl Resource {
     }
 }
 
-// One row of the table, positionally: the rows read as a table this way.
-#[allow(clippy::too_many_arguments)]
-const fn r(
+/// One row of the table: a resource served at each of `versions` (the
+/// preferred first).
+struct Row {
     group: &'static str,
-    version: &'static str,
+    versions: &'static [&'static str],
     plural: &'static str,
     singular: &'static str,
     kind: &'static str,
     store: Kind,
     namespaced: bool,
     short_names: &'static [&'static str],
-) -> Resource {
-    Resource {
+    writable: bool,
+    scale: bool,
+}
+
+const fn row(
+    group: &'static str,
+    versions: &'static [&'static str],
+    (plural, singular, kind): (&'static str, &'static str, &'static str),
+    store: Kind,
+    namespaced: bool,
+    short_names: &'static [&'static str],
+) -> Row {
+    Row {
         group,
-        version,
+        versions,
         plural,
         singular,
         kind,
@@ -62,198 +73,153 @@ const fn r(
     }
 }
 
+const V1: &[&str] = &["v1"];
 const VMOP: &str = "vmoperator.vmware.com";
+/// vm-operator's versions differ only in how `powerState` is spelled
+/// (v1alpha1: `poweredOn`).
+const VMOP_VERSIONS: &[&str] = &["v1alpha3", "v1alpha2", "v1alpha1"];
 const TKC: &str = "run.tanzu.vmware.com";
+const TKC_VERSIONS: &[&str] = &["v1alpha3", "v1alpha2"];
 
 /// Every served resource. Deployments are the store's ReplicaSets (pacsim
 /// models a Deployment as the ReplicaSet it owns), so `replicasets` is not
-/// served separately. vm-operator's versions differ only in how
-/// `powerState` is spelled (v1alpha1: `poweredOn`).
-pub const RESOURCES: &[Resource] = &[
-    r(
+/// served separately.
+const ROWS: &[Row] = &[
+    row(
         "",
-        "v1",
-        "namespaces",
-        "namespace",
-        "Namespace",
+        V1,
+        ("namespaces", "namespace", "Namespace"),
         Kind::Namespace,
         false,
         &["ns"],
     ),
-    Resource {
+    Row {
         writable: false,
-        ..r(
+        ..row(
             "",
-            "v1",
-            "nodes",
-            "node",
-            "Node",
+            V1,
+            ("nodes", "node", "Node"),
             Kind::Node,
             false,
             &["no"],
         )
     },
-    r("", "v1", "pods", "pod", "Pod", Kind::Pod, true, &["po"]),
-    r(
+    row("", V1, ("pods", "pod", "Pod"), Kind::Pod, true, &["po"]),
+    row(
         "",
-        "v1",
-        "services",
-        "service",
-        "Service",
+        V1,
+        ("services", "service", "Service"),
         Kind::Service,
         true,
         &["svc"],
     ),
-    r(
+    row(
         "",
-        "v1",
-        "persistentvolumeclaims",
-        "persistentvolumeclaim",
-        "PersistentVolumeClaim",
+        V1,
+        (
+            "persistentvolumeclaims",
+            "persistentvolumeclaim",
+            "PersistentVolumeClaim",
+        ),
         Kind::PersistentVolumeClaim,
         true,
         &["pvc"],
     ),
-    Resource {
+    Row {
         scale: true,
-        ..r(
+        ..row(
             "apps",
-            "v1",
-            "deployments",
-            "deployment",
-            "Deployment",
+            V1,
+            ("deployments", "deployment", "Deployment"),
             Kind::ReplicaSet,
             true,
             &["deploy"],
         )
     },
-    r(
+    row(
         "storage.k8s.io",
-        "v1",
-        "storageclasses",
-        "storageclass",
-        "StorageClass",
+        V1,
+        ("storageclasses", "storageclass", "StorageClass"),
         Kind::StorageClass,
         false,
         &["sc"],
     ),
-    r(
+    row(
         VMOP,
-        "v1alpha3",
-        "virtualmachines",
-        "virtualmachine",
-        "VirtualMachine",
+        VMOP_VERSIONS,
+        ("virtualmachines", "virtualmachine", "VirtualMachine"),
         Kind::VirtualMachine,
         true,
         &["vm"],
     ),
-    r(
+    row(
         VMOP,
-        "v1alpha3",
-        "virtualmachineclasses",
-        "virtualmachineclass",
-        "VirtualMachineClass",
+        VMOP_VERSIONS,
+        (
+            "virtualmachineclasses",
+            "virtualmachineclass",
+            "VirtualMachineClass",
+        ),
         Kind::VirtualMachineClass,
         false,
         &["vmclass"],
     ),
-    r(
+    row(
         VMOP,
-        "v1alpha3",
-        "virtualmachineimages",
-        "virtualmachineimage",
-        "VirtualMachineImage",
+        VMOP_VERSIONS,
+        (
+            "virtualmachineimages",
+            "virtualmachineimage",
+            "VirtualMachineImage",
+        ),
         Kind::VirtualMachineImage,
         false,
         &["vmimage"],
     ),
-    r(
-        VMOP,
-        "v1alpha2",
-        "virtualmachines",
-        "virtualmachine",
-        "VirtualMachine",
-        Kind::VirtualMachine,
-        true,
-        &["vm"],
-    ),
-    r(
-        VMOP,
-        "v1alpha2",
-        "virtualmachineclasses",
-        "virtualmachineclass",
-        "VirtualMachineClass",
-        Kind::VirtualMachineClass,
-        false,
-        &["vmclass"],
-    ),
-    r(
-        VMOP,
-        "v1alpha2",
-        "virtualmachineimages",
-        "virtualmachineimage",
-        "VirtualMachineImage",
-        Kind::VirtualMachineImage,
-        false,
-        &["vmimage"],
-    ),
-    r(
-        VMOP,
-        "v1alpha1",
-        "virtualmachines",
-        "virtualmachine",
-        "VirtualMachine",
-        Kind::VirtualMachine,
-        true,
-        &["vm"],
-    ),
-    r(
-        VMOP,
-        "v1alpha1",
-        "virtualmachineclasses",
-        "virtualmachineclass",
-        "VirtualMachineClass",
-        Kind::VirtualMachineClass,
-        false,
-        &["vmclass"],
-    ),
-    r(
-        VMOP,
-        "v1alpha1",
-        "virtualmachineimages",
-        "virtualmachineimage",
-        "VirtualMachineImage",
-        Kind::VirtualMachineImage,
-        false,
-        &["vmimage"],
-    ),
-    r(
+    row(
         TKC,
-        "v1alpha3",
-        "tanzukubernetesclusters",
-        "tanzukubernetescluster",
-        "TanzuKubernetesCluster",
-        Kind::TanzuKubernetesCluster,
-        true,
-        &["tkc"],
-    ),
-    r(
-        TKC,
-        "v1alpha2",
-        "tanzukubernetesclusters",
-        "tanzukubernetescluster",
-        "TanzuKubernetesCluster",
+        TKC_VERSIONS,
+        (
+            "tanzukubernetesclusters",
+            "tanzukubernetescluster",
+            "TanzuKubernetesCluster",
+        ),
         Kind::TanzuKubernetesCluster,
         true,
         &["tkc"],
     ),
 ];
 
+/// Every served resource at every version, in table order.
+pub fn all() -> &'static [Resource] {
+    static ALL: std::sync::OnceLock<Vec<Resource>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut out = Vec::new();
+        for version in ["v1", "v1alpha3", "v1alpha2", "v1alpha1"] {
+            for r in ROWS.iter().filter(|r| r.versions.contains(&version)) {
+                out.push(Resource {
+                    group: r.group,
+                    version,
+                    plural: r.plural,
+                    singular: r.singular,
+                    kind: r.kind,
+                    store: r.store,
+                    namespaced: r.namespaced,
+                    short_names: r.short_names,
+                    writable: r.writable,
+                    scale: r.scale,
+                });
+            }
+        }
+        out
+    })
+}
+
 /// The served groups in discovery order, each with its versions (the
 /// preferred first).
 pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for res in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+    for res in all().iter().filter(|r| !r.group.is_empty()) {
         match out.iter_mut().find(|(g, _)| *g == res.group) {
             Some((_, versions)) if !versions.contains(&res.version) => versions.push(res.version),
             Some(_) => {}
@@ -265,7 +231,7 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
 
 /// The resources of one group version.
 pub fn of(group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
-    RESOURCES
+    all()
         .iter()
         .filter(move |r| r.group == group && r.version == version)
 }
@@ -277,7 +243,7 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
 
 /// The resource of an `apiVersion` and `kind` (from a body).
 pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
-    RESOURCES
+    all()
         .iter()
         .find(|r| r.kind == kind && r.api_version() == api_version)
 }
@@ -288,7 +254,7 @@ mod tests {
 
     #[test]
     fn every_resource_is_found_by_its_url_and_by_its_kind() {
-        for res in RESOURCES {
+        for res in all() {
             assert_eq!(find(res.group, res.version, res.plural), Some(res));
             assert_eq!(by_kind(&res.api_version(), res.kind), Some(res));
         }
