@@ -661,7 +661,7 @@ fn serde_yaml_like(v: &Value) -> String {
 /// The long kill loop (not in CI):
 /// `cargo test --test it serve::a_thousand_kills -- --ignored --nocapture`.
 #[test]
-#[ignore = "long: 1,000 kill -9s, about 40 minutes"]
+#[ignore = "long: 1,000 kill -9s; every restart replays the whole journal, so hours"]
 fn a_thousand_kills_lose_nothing_acknowledged() {
     let started = Instant::now();
     let (acked, present) = kill_loop(1_000, 1_000);
