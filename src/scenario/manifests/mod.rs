@@ -231,30 +231,25 @@ fn stored_kind(node: &Node) -> Option<&'static str> {
     STORED_KINDS.iter().copied().find(|k| *k == kind)
 }
 
-/// `kind:`, when written as a plain string.
-fn kind_name(node: &Node) -> Option<&str> {
+/// The value of `key` in a mapping node.
+fn entry<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
     let NodeKind::Map(entries) = &node.kind else {
         return None;
     };
-    let (_, kind) = entries
+    entries
         .iter()
-        .find(|(k, _)| k.as_scalar() == Some("kind"))?;
-    kind.as_scalar()
+        .find(|(k, _)| k.as_scalar() == Some(key))
+        .map(|(_, v)| v)
+}
+
+/// `kind:`, when written as a plain string.
+fn kind_name(node: &Node) -> Option<&str> {
+    entry(node, "kind")?.as_scalar()
 }
 
 /// `metadata.name`, when written as a plain string.
 fn name_of(node: &Node) -> Option<&str> {
-    let NodeKind::Map(entries) = &node.kind else {
-        return None;
-    };
-    let (_, meta) = entries
-        .iter()
-        .find(|(k, _)| k.as_scalar() == Some("metadata"))?;
-    let NodeKind::Map(meta) = &meta.kind else {
-        return None;
-    };
-    let (_, name) = meta.iter().find(|(k, _)| k.as_scalar() == Some("name"))?;
-    name.as_scalar()
+    entry(entry(node, "metadata")?, "name")?.as_scalar()
 }
 
 fn parse_object(node: &Node, scope: &Scope) -> PResult<(KindInfo, Object)> {
