@@ -248,9 +248,7 @@ fn run_grid(args: &PlanArgs, scenario: &Scenario, cfg: &PlanConfig) -> Result<u8
         std::fs::write(dir.join("grid.csv"), report.csv()).map_err(io)?;
         let json = serde_json::to_string_pretty(&report).expect("json prints");
         std::fs::write(dir.join("grid.json"), json).map_err(io)?;
-        for (i, svg) in report.charts().iter().enumerate() {
-            std::fs::write(dir.join(format!("grid-slo{}.svg", i + 1)), svg).map_err(io)?;
-        }
+        std::fs::write(dir.join("grid.html"), report.html()).map_err(io)?;
     }
     if args.json {
         println!(

@@ -9,6 +9,7 @@ use super::resize::with_host_count;
 use super::runs::{PlanConfig, Ran, RunRecord};
 use super::search;
 use super::slo::aggregate;
+use super::verdict;
 use crate::report::Stats;
 use crate::report::detail::Detail;
 use crate::report::expect::{Verdict, check};
@@ -211,10 +212,17 @@ pub fn judge(cfg: &PlanConfig, count: u64, runs: Vec<RunRecord>) -> Candidate {
         }
         values.push(worst.flatten());
     }
+    let spread = cfg
+        .slos
+        .iter()
+        .enumerate()
+        .map(|(i, e)| verdict::spread(e.op, i, &runs))
+        .collect();
     Candidate {
         hosts: count,
         pass,
         slo_values: values,
+        spread,
         runs,
     }
 }
@@ -239,15 +247,29 @@ pub fn plan(
         candidates.push(c);
         Ok::<bool, PlanError>(pass)
     })?;
-    // The detail of the recommended count's first seed: one more run (the
-    // searched runs keep only their records).
-    let detail = match found.recommended {
-        Some(rec) => {
-            let s = with_host_count(base, cfg.model, rec);
-            let ran = run_one(&s, cfg.seeds[0], &[], 0, &cfg.slos)?;
-            Some((s, ran))
+    // The detail of the recommended count's first seed, and of the run that
+    // decided it: runs again (the searched runs keep only their records).
+    let (mut detail, mut deciding) = (None, None);
+    if let Some(rec) = found.recommended {
+        let s = with_host_count(base, cfg.model, rec);
+        let ran = run_one(&s, cfg.seeds[0], &[], 0, &cfg.slos)?;
+        let chosen = candidates
+            .iter()
+            .find(|c| c.hosts == rec)
+            .and_then(|c| verdict::deciding(cfg, c));
+        if let Some((slo, run)) = chosen {
+            let crash: Vec<usize> = run
+                .failed_hosts
+                .iter()
+                .filter_map(|name| s.datacenter.hosts.iter().position(|h| h.name == *name))
+                .collect();
+            let at = run.fail_at_ns.unwrap_or(0);
+            let again = run_one(&s, run.seed, &crash, at, &cfg.slos)?;
+            deciding = Some((s.clone(), again, slo));
         }
-        None => None,
-    };
-    Ok(outcome::build(base, cfg, &found, candidates, detail))
+        detail = Some((s, ran));
+    }
+    Ok(outcome::build(
+        base, cfg, &found, candidates, detail, deciding,
+    ))
 }

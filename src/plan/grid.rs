@@ -2,10 +2,11 @@
 //! --vary model.NAME.cpu=32,64` evaluates every combination (first axis
 //! slowest) over the seeds, and tabulates each SLO's value.
 
+use super::chart::{Axis as ChartAxis, Chart, Mark, Series, esc, render};
 use super::evaluate::{PlanError, evaluate_many};
 use super::resize::with_host_count;
 use super::runs::PlanConfig;
-use super::svg::{Line, line_chart};
+use super::ticks::Scale;
 use crate::scenario::units::{parse_cpu, parse_memory};
 use crate::scenario::{PlacementPolicy, Scenario};
 use serde::{Deserialize, Serialize};
@@ -258,12 +259,11 @@ impl GridReport {
     }
 
     /// One chart per SLO: its value against the first axis (numeric when
-    /// its values are numbers, else their position), one line per
+    /// its values are numbers, else named positions), one line per
     /// combination of the other axes.
-    pub fn charts(&self) -> Vec<String> {
-        let x = |label: &str, index: usize| label.parse::<f64>().unwrap_or(index as f64);
+    pub fn charts(&self) -> Vec<Chart> {
         const COLORS: [&str; 6] = [
-            "#c0392b", "#2471a3", "#229954", "#7d3c98", "#d68910", "#555",
+            "#C0392B", "#2471A3", "#229954", "#7D3C98", "#D68910", "#555555",
         ];
         let mut firsts: Vec<&str> = Vec::new();
         for p in &self.points {
@@ -271,6 +271,24 @@ impl GridReport {
                 firsts.push(&p.at[0]);
             }
         }
+        let numeric = firsts.iter().all(|f| f.parse::<f64>().is_ok());
+        let x = |label: &str, index: usize| {
+            if numeric {
+                label.parse::<f64>().unwrap_or(index as f64)
+            } else {
+                index as f64
+            }
+        };
+        let xs = firsts.iter().enumerate().map(|(i, f)| x(f, i));
+        let (x_lo, x_hi) = (
+            xs.clone().fold(f64::INFINITY, f64::min),
+            xs.fold(f64::NEG_INFINITY, f64::max),
+        );
+        let scale = if self.axes[0] == "hosts" || !numeric {
+            Scale::Count
+        } else {
+            Scale::Value
+        };
         self.slos
             .iter()
             .enumerate()
@@ -279,7 +297,7 @@ impl GridReport {
                 for p in &self.points {
                     let key = p.at[1..].join(" ");
                     let xi = firsts.iter().position(|f| *f == p.at[0]).unwrap_or(0);
-                    let Some(value) = p.slo_values[k] else {
+                    let Some(value) = p.slo_values[k].filter(|v| v.is_finite()) else {
                         continue;
                     };
                     let pt = (x(&p.at[0], xi), value);
@@ -288,18 +306,57 @@ impl GridReport {
                         None => groups.push((key, vec![pt])),
                     }
                 }
-                let lines: Vec<Line> = groups
+                let ys = groups.iter().flat_map(|(_, v)| v.iter().map(|p| p.1));
+                let series = groups
                     .iter()
                     .enumerate()
-                    .map(|(i, (name, points))| Line {
-                        name: if name.is_empty() { slo } else { name },
+                    .map(|(i, (name, points))| Series {
+                        name: if name.is_empty() {
+                            slo.clone()
+                        } else {
+                            name.clone()
+                        },
                         color: COLORS[i % COLORS.len()],
-                        points: points.clone(),
+                        mark: Mark::Line(points.clone()),
                     })
                     .collect();
-                line_chart(slo, &self.axes[0], slo, &lines)
+                Chart {
+                    id: format!("grid-slo-{k}"),
+                    title: slo.clone(),
+                    x: ChartAxis {
+                        label: self.axes[0].clone(),
+                        scale,
+                        lo: x_lo,
+                        hi: x_hi,
+                    },
+                    y: ChartAxis {
+                        label: slo.clone(),
+                        scale: Scale::Value,
+                        lo: ys.clone().fold(0.0, f64::min),
+                        hi: ys.fold(0.0, f64::max),
+                    },
+                    series,
+                    x_names: if numeric {
+                        vec![]
+                    } else {
+                        firsts.iter().map(|f| f.to_string()).collect()
+                    },
+                }
             })
             .collect()
+    }
+
+    /// grid.html: the table's title and one chart per SLO, self-contained.
+    pub fn html(&self) -> String {
+        let mut h = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pacsim grid</title><style>body{{font-family:sans-serif;max-width:820px;margin:2em auto}}.legend span{{margin-right:1.2em}}.legend i{{display:inline-block;width:1em;height:.6em;margin-right:.3em}}</style></head><body><h1>What-if grid: {}</h1>",
+            esc(&self.axes.join(" × "))
+        );
+        for c in self.charts() {
+            h.push_str(&render(&c));
+        }
+        h.push_str("</body></html>\n");
+        h
     }
 }
 

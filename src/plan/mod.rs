@@ -3,6 +3,7 @@
 //! with the k busiest hosts failing at the peak (N+k). Pure search and
 //! evaluation over in-memory runs; the CLI prints and writes the results.
 
+pub mod chart;
 pub mod clusters;
 pub mod evaluate;
 pub mod exec;
@@ -13,7 +14,8 @@ pub mod resize;
 pub mod runs;
 pub mod search;
 pub mod slo;
-pub mod svg;
+pub mod ticks;
+pub mod verdict;
 
 pub use evaluate::{PlanError, plan};
 pub use outcome::PlanReport;

@@ -7,6 +7,7 @@ use super::runs::RunRecord;
 use super::runs::{PlanConfig, Ran, RunCache};
 use super::search::{self, Outcome};
 use super::slo::larger_is_worse;
+use super::verdict;
 use crate::report::numbers::{pct, round3};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,18 @@ pub struct Candidate {
     /// Per SLO: the aggregate over seeds, the worse of plain and N+k;
     /// `null` when a run without samples decided it (or no runs).
     pub slo_values: Vec<Option<f64>>,
+    /// Per SLO: min, median and max over the seeds of each seed's worst
+    /// run (plain or N+k); `null` when no seed measured it.
+    #[serde(default)]
+    pub spread: Vec<Option<Spread>>,
     pub runs: Vec<RunRecord>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,6 +74,30 @@ pub struct DetailOut {
     /// (default: reports written before it existed still merge).
     #[serde(default)]
     pub clusters: Vec<ClusterSeries>,
+    /// Peak allocation over capacity, percent.
+    #[serde(default)]
+    pub peak_cpu_pct: f64,
+    #[serde(default)]
+    pub peak_memory_pct: f64,
+    /// The resource with the higher peak: the one that runs out first.
+    #[serde(default)]
+    pub binding: String,
+    /// The binding resource's headroom at peak in hosts of the planned
+    /// model (fractional: how much of a host is left).
+    #[serde(default)]
+    pub headroom_hosts: f64,
+}
+
+/// The run at the recommended count that came closest to failing an SLO
+/// (an N+k run when the plan has failures): the run that decided it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecidingOut {
+    pub slo: String,
+    pub value: Option<f64>,
+    pub seed: u64,
+    pub failed_hosts: Vec<String>,
+    pub fail_at_s: Option<f64>,
+    pub detail: DetailOut,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +120,11 @@ pub struct PlanReport {
     pub non_monotone: Vec<String>,
     pub runs: usize,
     pub detail: Option<DetailOut>,
+    #[serde(default)]
+    pub deciding: Option<DecidingOut>,
+    /// Why the recommended count and not one host fewer, in one sentence.
+    #[serde(default)]
+    pub why: String,
     /// `I/N` for a partial result of `--shard`.
     pub shard: Option<String>,
 }
@@ -104,6 +145,7 @@ pub fn build(
     found: &Outcome,
     probes: Vec<Candidate>,
     detail: Option<(Scenario, Ran)>,
+    deciding: Option<(Scenario, Ran, usize)>,
 ) -> PlanReport {
     let dc = &base.datacenter;
     let model = dc.models[cfg.model].name.clone();
@@ -143,7 +185,16 @@ pub fn build(
         runs: probes.iter().map(|c| c.runs.len()).sum(),
         probes,
         non_monotone: Vec::new(),
-        detail: detail.map(|(s, r)| detail_out(&s, &r)),
+        detail: detail.map(|(s, r)| detail_out(&s, &r, cfg.model)),
+        deciding: deciding.map(|(s, r, slo)| DecidingOut {
+            slo: cfg.slos[slo].text.clone(),
+            value: r.record.values[slo],
+            seed: r.record.seed,
+            failed_hosts: r.record.failed_hosts.clone(),
+            fail_at_s: r.record.fail_at_ns.map(|t| round3(t as f64 / 1e9)),
+            detail: detail_out(&s, &r, cfg.model),
+        }),
+        why: String::new(),
         shard: None,
     };
     finish(&mut report, cfg);
@@ -201,9 +252,10 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
         }
     }
     report.non_monotone = notes;
+    report.why = verdict::why(report, cfg);
 }
 
-fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
+fn detail_out(s: &Scenario, r: &Ran, model: usize) -> DetailOut {
     let caps: Vec<crate::model::Resources> = s
         .datacenter
         .hosts
@@ -236,19 +288,46 @@ fn detail_out(s: &Scenario, r: &Ran) -> DetailOut {
     let stranded = d.stranded(&caps);
     let peak = &r.summary["peak_allocated"];
     let gib = crate::model::resources::GIB as f64;
+    let peak_cores = peak["cpu_cores"].as_f64().unwrap_or(0.0);
+    let peak_gib = peak["memory_gib"].as_f64().unwrap_or(0.0);
+    let share = |used: f64, of: f64| {
+        if of > 0.0 {
+            round3(100.0 * used / of)
+        } else {
+            0.0
+        }
+    };
+    let peak_cpu_pct = share(peak_cores, cap.cpu_cores_f64());
+    let peak_memory_pct = share(peak_gib, cap.memory_gib_f64());
+    let one = s.datacenter.models[model].capacity;
+    let (binding, headroom_hosts) = if peak_cpu_pct >= peak_memory_pct {
+        (
+            "cpu",
+            (cap.cpu_cores_f64() - peak_cores) / one.cpu_cores_f64(),
+        )
+    } else {
+        (
+            "memory",
+            (cap.memory_gib_f64() - peak_gib) / one.memory_gib_f64(),
+        )
+    };
     DetailOut {
         seed: r.record.seed,
         series,
         capacity_cores: cap.cpu_cores_f64(),
         capacity_gib: round3(cap.memory_gib_f64()),
-        headroom_cores: round3(cap.cpu_cores_f64() - peak["cpu_cores"].as_f64().unwrap_or(0.0)),
-        headroom_gib: round3(cap.memory_gib_f64() - peak["memory_gib"].as_f64().unwrap_or(0.0)),
+        headroom_cores: round3(cap.cpu_cores_f64() - peak_cores),
+        headroom_gib: round3(cap.memory_gib_f64() - peak_gib),
         stranded_cores: stranded.cpu_millis as f64 / 1000.0,
         stranded_gib: round3(stranded.memory_bytes as f64 / gib),
         host_cpu_pct_at_end: host_pct,
         host_cpu_histogram: histogram,
         placement_latency_ms: r.summary["placement_latency_ms"].clone(),
         clusters: cluster_series(s, d),
+        peak_cpu_pct,
+        peak_memory_pct,
+        binding: binding.to_string(),
+        headroom_hosts: round3(headroom_hosts),
     }
 }
 

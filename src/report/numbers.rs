@@ -53,3 +53,50 @@ impl Latency {
         }
     }
 }
+
+/// `x` with three significant digits, trailing zeros dropped: 19813.892 →
+/// "19800", 0.021347 → "0.0213", 2.5 → "2.5". For reading, not for data
+/// (report.json keeps the values themselves).
+pub fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return if x.is_nan() {
+            "-".to_string()
+        } else {
+            format!("{}", if x == 0.0 { 0.0 } else { x })
+        };
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).max(0) as usize;
+    let scale = 10f64.powi(2 - magnitude);
+    let rounded = (x * scale).round() / scale;
+    let text = format!("{rounded:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" { "0".to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig3;
+
+    #[test]
+    fn three_significant_digits_without_trailing_zeros() {
+        for (x, text) in [
+            (19813.892, "19800"),
+            (0.021347, "0.0213"),
+            (2.5, "2.5"),
+            (100.0, "100"),
+            (99.96, "100"),
+            (0.0, "0"),
+            (-1.234, "-1.23"),
+            (0.1 + 0.2, "0.3"),
+            (0.015000000000000001, "0.015"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(sig3(x), text, "{x}");
+        }
+    }
+}

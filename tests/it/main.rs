@@ -17,6 +17,7 @@ mod log_salvage;
 mod plan;
 mod real_manifests;
 mod replay;
+mod report_charts;
 mod run_cli;
 mod scenario_parse;
 mod serve;

@@ -1,6 +1,7 @@
 //! `pacsim plan`: closed-form host counts, monotonicity, the report's HTML
 //! and charts, determinism, and sharding.
 
+use super::report_charts::{figure, figures};
 use super::support::{pacsim, scenario_path, stdout_json};
 use pacsim::plan::{PlanConfig, plan, slo::parse_slo};
 use std::path::Path;
@@ -114,28 +115,6 @@ fn tags_balance(html: &str) -> bool {
     stack.is_empty()
 }
 
-/// The data points of the first polyline named `series` in `html`.
-fn polyline(html: &str, series: &str) -> Vec<(f64, f64)> {
-    let line = html
-        .split(&format!("data-series=\"{series}\""))
-        .nth(1)
-        .unwrap();
-    let points = line
-        .split("points=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    points
-        .split(' ')
-        .map(|p| {
-            let (x, y) = p.split_once(',').unwrap();
-            (x.parse().unwrap(), y.parse().unwrap())
-        })
-        .collect()
-}
-
 /// `(t_s, key)` of each point of a JSON series.
 fn json_points(series: &serde_json::Value, key: &str) -> Vec<(f64, f64)> {
     series
@@ -170,7 +149,9 @@ fn the_report_is_well_formed_and_its_charts_hold_the_json_series() {
     assert_eq!(file, j);
     let series = &j["detail"]["series"];
     assert!(series.as_array().unwrap().len() <= 501 && series.as_array().unwrap().len() > 1);
-    assert_eq!(polyline(&html, "cpu"), json_points(series, "cpu_pct"));
+    let figs = figures(&html);
+    let f = figure(&figs, "utilization");
+    f.assert_points("cpu", &f.lines("cpu")[0], &json_points(series, "cpu_pct"));
     assert!(
         std::fs::read_to_string(out.join("report.csv"))
             .unwrap()
@@ -259,8 +240,18 @@ fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
     }
     let csv = std::fs::read_to_string(out.join("grid.csv")).unwrap();
     assert_eq!(csv.lines().count(), 11);
-    let svg = std::fs::read_to_string(out.join("grid-slo1.svg")).unwrap();
-    assert_eq!(svg.matches("<polyline").count(), 2);
+    let html = std::fs::read_to_string(out.join("grid.html")).unwrap();
+    assert!(tags_balance(&html));
+    let first = html.split("data-chart=\"grid-slo-0\"").nth(1).unwrap();
+    let first = first.split("</figure>").next().unwrap();
+    // One line per policy; the mesh and axes are lines or polylines in grey.
+    for color in ["#C0392B", "#2471A3"] {
+        assert_eq!(
+            first.matches(&format!("stroke=\"{color}\"")).count(),
+            1,
+            "{color}"
+        );
+    }
 }
 
 /// The shipped Supervisor plan (README's example), as a what-if at two
@@ -392,8 +383,15 @@ fn per_cluster_series_are_exact_and_charted_one_chart_per_cluster() {
             .split(&format!("data-cluster=\"{}\"", c["name"].as_str().unwrap()))
             .nth(1)
             .unwrap();
+        let figs = figures(block);
+        let f = &figs[0];
+        assert_eq!(
+            f.ranges().1,
+            (0.0, 100.0),
+            "the same scale for every cluster"
+        );
         for (line, key) in [("cpu", "cpu_pct"), ("memory", "memory_pct")] {
-            assert_eq!(polyline(block, line), json_points(&c["series"], key), "{c}");
+            f.assert_points(line, &f.lines(line)[0], &json_points(&c["series"], key));
         }
     }
     let csv = std::fs::read_to_string(out.join("report-clusters.csv")).unwrap();
@@ -403,4 +401,149 @@ fn per_cluster_series_are_exact_and_charted_one_chart_per_cluster() {
     assert_eq!(rows[1], "busy,0,100,25");
     assert_eq!(rows[501], "busy,3600,50,12.5");
     assert_eq!(rows[502], "idle,0,0,0");
+}
+
+/// Sorted by x then y, for comparing sets of points.
+fn sorted(mut v: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    v
+}
+
+/// The closed form with N+1 over three seeds: every chart of report.html
+/// read back as data is report.json's (probes only where probed, the
+/// threshold and the recommended count marked, utilization on 0–100 %,
+/// the deciding N+k run with its failure instant), and the page says why
+/// 6 hosts and not 5.
+#[test]
+fn every_value_drawn_in_the_report_is_in_report_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = closed_form(dir.path());
+    let out = dir.path().join("rep");
+    let j = plan_json(&[
+        "plan",
+        s.to_str().unwrap(),
+        "--failures",
+        "1",
+        "--seeds",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(j["recommended_hosts"], 6);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(tags_balance(&html));
+    let figs = figures(&html);
+    let f64s = |v: &serde_json::Value| v.as_f64().unwrap();
+    for (i, slo) in j["slo"].as_array().unwrap().iter().enumerate() {
+        let f = figure(&figs, &format!("slo-{i}"));
+        let spreads: Vec<(f64, &serde_json::Value)> = j["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["spread"][i].is_null())
+            .map(|c| (f64s(&c["hosts"]), &c["spread"][i]))
+            .collect();
+        assert!(spreads.len() >= 2, "{spreads:?}");
+        // Medians above the chart's scale are marked at its top.
+        let (_, (_, top)) = f.ranges();
+        let (inside, above): (Vec<_>, Vec<_>) =
+            spreads.iter().partition(|(_, s)| f64s(&s["median"]) <= top);
+        let medians: Vec<(f64, f64)> = inside
+            .iter()
+            .map(|(x, s)| (*x, f64s(&s["median"])))
+            .collect();
+        f.assert_points(
+            "median",
+            &sorted(f.dots("median over seeds")),
+            &sorted(medians),
+        );
+        if !above.is_empty() {
+            let marks: Vec<(f64, f64)> = above.iter().map(|(x, _)| (*x, top)).collect();
+            f.assert_points(
+                "above",
+                &sorted(f.dots("median above the scale")),
+                &sorted(marks),
+            );
+        }
+        let spans: Vec<(f64, f64)> = spreads
+            .iter()
+            .flat_map(|(x, s)| {
+                [
+                    (*x, f64s(&s["min"]).min(top)),
+                    (*x, f64s(&s["max"]).min(top)),
+                ]
+            })
+            .collect();
+        let drawn: Vec<(f64, f64)> = f.lines("min–max over seeds").concat();
+        f.assert_points("spread", &sorted(drawn), &sorted(spans));
+        let ((x_lo, x_hi), _) = f.ranges();
+        let threshold = f64s(&slo["threshold"]);
+        f.assert_points(
+            "threshold",
+            &f.lines("SLO")[0],
+            &[(x_lo, threshold), (x_hi, threshold)],
+        );
+        let rule = &f.lines("recommended")[0];
+        assert!(
+            rule.iter().all(|p| (p.0 - 6.0).abs() <= f.tolerance().0),
+            "{rule:?}"
+        );
+        let ticks = f.x_labels();
+        assert!(ticks.len() >= 3, "{ticks:?}");
+        for t in ticks.iter().filter(|t| *t != "hosts of h64") {
+            assert!(t.parse::<u64>().is_ok(), "{}: host tick {t}", f.id);
+        }
+    }
+    let detail = &j["detail"];
+    let deciding = &j["deciding"];
+    assert_eq!(deciding["failed_hosts"].as_array().unwrap().len(), 1);
+    for (id, d) in [("utilization", detail), ("deciding", &deciding["detail"])] {
+        let f = figure(&figs, id);
+        assert_eq!(f.ranges().1, (0.0, 100.0));
+        for (line, key) in [("cpu", "cpu_pct"), ("memory", "memory_pct")] {
+            f.assert_points(line, &f.lines(line)[0], &json_points(&d["series"], key));
+        }
+    }
+    let f = figure(&figs, "deciding");
+    let at = f64s(&deciding["fail_at_s"]);
+    assert!(
+        f.lines("hosts fail")[0]
+            .iter()
+            .all(|p| (p.0 - at).abs() <= f.tolerance().0)
+    );
+    let f = figure(&figs, "rejected");
+    f.assert_points(
+        "rejected",
+        &f.lines("rejected")[0],
+        &json_points(&detail["series"], "rejected"),
+    );
+    let f = figure(&figs, "hosts-at-end");
+    let tops: Vec<f64> = f.bars("hosts").iter().map(|b| b.2).collect();
+    let want: Vec<f64> = detail["host_cpu_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(f64s)
+        .collect();
+    let ty = f.tolerance().1;
+    assert_eq!(tops.len(), want.len());
+    assert!(
+        tops.iter().zip(&want).all(|(a, b)| (a - b).abs() <= ty),
+        "{tops:?} {want:?}"
+    );
+    let c = figure(&figs, "cluster-0");
+    c.assert_points(
+        "cpu",
+        &c.lines("cpu")[0],
+        &json_points(&detail["clusters"][0]["series"], "cpu_pct"),
+    );
+
+    // 37 VMs of 8 cores on 6 × 64 cores: cpu binds, 88 cores spare.
+    assert_eq!(detail["binding"], "cpu");
+    assert_eq!(detail["headroom_hosts"], 1.375);
+    let why = j["why"].as_str().unwrap();
+    assert!(why.starts_with("6 hosts and not 5: at 5 hosts, "), "{why}");
+    assert!(why.contains("failed at"), "the N+1 run failed at 5: {why}");
+    assert!(html.contains(&why.replace('<', "&lt;").replace('>', "&gt;")));
 }
