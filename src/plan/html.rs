@@ -208,8 +208,7 @@ fn slo_table(r: &PlanReport) -> String {
             esc(&s.slo),
             r.recommended()
                 .map_or("-".to_string(), |_| num(s.at_recommended)),
-            s.at_recommended_minus_1
-                .map_or("-".to_string(), sig3)
+            s.at_recommended_minus_1.map_or("-".to_string(), sig3)
         );
     }
     h.push_str("</table>");

@@ -3,7 +3,7 @@
 //! the same plan gives the same JSON.
 
 use super::clusters::{ClusterSeries, cluster_series};
-use super::runs::RunRecord;
+pub use super::runs::{Candidate, Spread};
 use super::runs::{PlanConfig, Ran, RunCache};
 use super::search::{self, Outcome};
 use super::slo::larger_is_worse;
@@ -11,28 +11,6 @@ use super::verdict;
 use crate::report::numbers::{pct, round3};
 use crate::scenario::Scenario;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
-    /// Hosts of the planned model.
-    pub hosts: u64,
-    pub pass: bool,
-    /// Per SLO: the aggregate over seeds, the worse of plain and N+k;
-    /// `null` when a run without samples decided it (or no runs).
-    pub slo_values: Vec<Option<f64>>,
-    /// Per SLO: min, median and max over the seeds of each seed's worst
-    /// run (plain or N+k); `null` when no seed measured it.
-    #[serde(default)]
-    pub spread: Vec<Option<Spread>>,
-    pub runs: Vec<RunRecord>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    pub min: f64,
-    pub median: f64,
-    pub max: f64,
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SloOut {
@@ -252,7 +230,7 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
         }
     }
     report.non_monotone = notes;
-    report.why = verdict::why(report, cfg);
+    report.why = verdict::why(&report.probes, report.recommended(), cfg);
 }
 
 fn detail_out(s: &Scenario, r: &Ran, model: usize) -> DetailOut {
@@ -360,7 +338,7 @@ pub fn summary_text(r: &PlanReport) -> String {
         &r.scenario_blake3[..16]
     );
     s += &format!(
-        "seeds            {} ({} runs), N+{} , quantile {}\n",
+        "seeds            {} ({} runs), N+{}, quantile {}\n",
         r.seeds.len(),
         r.runs,
         r.failures,
@@ -370,6 +348,9 @@ pub fn summary_text(r: &PlanReport) -> String {
         s += &format!("fixed            {n} hosts of {m}\n");
     }
     s += &format!("recommended      {rec}\n");
+    if !r.why.is_empty() {
+        s += &format!("why              {}\n", r.why);
+    }
     for o in &r.slo {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
         s += &format!(

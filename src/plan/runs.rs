@@ -1,6 +1,7 @@
 //! What a plan is asked and what one of its runs gives back: the
 //! configuration, the record a run leaves in reports and in the cache that
-//! `--merge` replays, and the detail kept of the deciding run.
+//! `--merge` replays, a probed count's verdict, and the detail kept of a
+//! run.
 
 use crate::report::detail::Detail;
 use crate::scenario::Expectation;
@@ -34,6 +35,28 @@ pub struct RunRecord {
     pub values: Vec<Option<f64>>,
     pub events: u64,
     pub digest: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Hosts of the planned model.
+    pub hosts: u64,
+    pub pass: bool,
+    /// Per SLO: the aggregate over seeds, the worse of plain and N+k;
+    /// `null` when a run without samples decided it (or no runs).
+    pub slo_values: Vec<Option<f64>>,
+    /// Per SLO: min, median and max over the seeds of each seed's worst
+    /// run (plain or N+k); `null` when no seed measured it.
+    #[serde(default)]
+    pub spread: Vec<Option<Spread>>,
+    pub runs: Vec<RunRecord>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
 }
 
 /// One finished run and what the planner keeps of it.

@@ -2,8 +2,7 @@
 //! spread at each count, which run decided the answer, and why not one
 //! host fewer. Pure functions over the probes' run records.
 
-use super::outcome::{Candidate, PlanReport, Spread};
-use super::runs::{PlanConfig, RunRecord};
+use super::runs::{Candidate, PlanConfig, RunRecord, Spread};
 use super::slo::larger_is_worse;
 use crate::report::numbers::sig3;
 use crate::scenario::{CmpOp, Expectation};
@@ -118,10 +117,10 @@ fn value_words(v: Option<f64>) -> String {
 
 /// One sentence: why the recommended count and not one host fewer, naming
 /// the SLO and the run that failed there.
-pub fn why(r: &PlanReport, cfg: &PlanConfig) -> String {
-    let by_count = |n: u64| r.probes.iter().find(|c| c.hosts == n);
-    let Some(n) = r.recommended() else {
-        let top = r.probes.iter().max_by_key(|c| c.hosts);
+pub fn why(probes: &[Candidate], recommended: Option<u64>, cfg: &PlanConfig) -> String {
+    let by_count = |n: u64| probes.iter().find(|c| c.hosts == n);
+    let Some(n) = recommended else {
+        let top = probes.iter().max_by_key(|c| c.hosts);
         return match top.and_then(|c| first_failure(cfg, c)) {
             Some((i, run)) => format!(
                 "No count passes: at {} hosts, the most tried, {} was {} in {}.",
@@ -231,54 +230,26 @@ mod tests {
             spread: vec![],
             runs,
         };
-        let report = |recommended: serde_json::Value, probes: Vec<Candidate>| PlanReport {
-            pacsim_version: String::new(),
-            scenario: "s".into(),
-            scenario_blake3: String::new(),
-            model: "m".into(),
-            fixed_hosts: vec![],
-            seeds: vec![1, 2],
-            failures: 1,
-            quantile: 1.0,
-            recommended_hosts: recommended,
-            slo: vec![],
-            probes,
-            non_monotone: vec![],
-            runs: 0,
-            detail: None,
-            deciding: None,
-            why: String::new(),
-            shard: None,
-        };
-        let r = report(
-            5.into(),
-            vec![
-                candidate(5, true, vec![run(1, true, Some(0.0))]),
-                candidate(
-                    4,
-                    false,
-                    vec![run(1, false, Some(0.0)), run(2, true, Some(3.0))],
-                ),
-            ],
-        );
+        let probes = vec![
+            candidate(5, true, vec![run(1, true, Some(0.0))]),
+            candidate(
+                4,
+                false,
+                vec![run(1, false, Some(0.0)), run(2, true, Some(3.0))],
+            ),
+        ];
         assert_eq!(
-            why(&r, &cfg),
+            why(&probes, Some(5), &cfg),
             "5 hosts and not 4: at 4 hosts, vms.lost <= 0 fails (vms.lost = 3 in seed 2, with esx-2 failed at 3.5 h)."
         );
-        let one = report(
-            1.into(),
-            vec![candidate(1, true, vec![run(1, false, Some(0.0))])],
-        );
+        let one = vec![candidate(1, true, vec![run(1, false, Some(0.0))])];
         assert_eq!(
-            why(&one, &cfg),
+            why(&one, Some(1), &cfg),
             "1 host is the fewest possible, and it passes."
         );
-        let none = report(
-            serde_json::Value::Null,
-            vec![candidate(8, false, vec![run(1, false, None)])],
-        );
+        let none = vec![candidate(8, false, vec![run(1, false, None)])];
         assert_eq!(
-            why(&none, &cfg),
+            why(&none, None, &cfg),
             "No count passes: at 8 hosts, the most tried, vms.lost <= 0 was nothing measured in seed 1 (no failure)."
         );
     }

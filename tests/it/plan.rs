@@ -254,9 +254,9 @@ fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
     }
 }
 
-/// The shipped Supervisor plan (README's example), as a what-if at two
+/// The shipped Supervisor plan (docs/planning.md's example), as a what-if at two
 /// counts, N+1 over two seeds: too few hosts keep pods waiting past the
-/// time-to-ready SLO; README's recommended count meets every SLO. (The full
+/// time-to-ready SLO; the recommended count in the docs meets every SLO. (The full
 /// search spends minutes in a debug build on its overloaded small counts.)
 #[test]
 fn the_supervisor_plan_fails_short_of_hosts_and_passes_at_the_recommended_count() {
