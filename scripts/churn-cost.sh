@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cost per event of the churn benchmarks, measured the way README's
-# Performance section quotes it: the three scenarios interleaved, ROUNDS
+# Cost per event of the churn benchmarks, measured the way
+# docs/performance.md quotes it: the three scenarios interleaved, ROUNDS
 # rounds (so a noisy stretch of this VM hits every scenario alike), each run
 # in a process of its own, then the median and best per scenario and the
 # ratios to churn-small. Wall time is what `pacsim run --json` reports.

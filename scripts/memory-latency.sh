@@ -3,7 +3,7 @@
 # pointer chase, one pointer per 64-byte line), for S from 1 to 64 MiB.
 # Tells where this machine's caches end as the simulator sees them: the
 # churn benchmarks' cost per event rises where their state outgrows the
-# fast levels (README, Performance). Needs a C compiler (gcc or cc).
+# fast levels (docs/performance.md). Needs a C compiler (gcc or cc).
 # Usage: scripts/memory-latency.sh [MiB ...]   (default: 1 2 4 8 16 32 64)
 set -euo pipefail
 sizes=("$@")

@@ -1,7 +1,8 @@
 //! The Kubernetes-style objects of the Supervisor's API store, with the
-//! fields pacsim models (README "Supervisor objects" lists them against the
-//! real ones). They travel inside events, so they are plain serde data; all
-//! maps are ordered so that encodings are deterministic.
+//! fields pacsim models (docs/supervisor.md, "Objects and fields
+//! modelled", lists them against the real ones). They travel inside
+//! events, so they are plain serde data; all maps are ordered so that
+//! encodings are deterministic.
 
 use crate::model::{HostId, Resources, SimDuration, SimTime};
 use serde::{Deserialize, Serialize};

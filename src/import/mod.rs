@@ -3,7 +3,7 @@
 //! machines, a host mix). `pacsim import` writes the result as a scenario
 //! (`export.rs`); `pacsim run --workload-trace` puts it into a scenario.
 //!
-//! Rules shared by every format (README, "Importing real traces"):
+//! Rules shared by every format (docs/traces.md, "Importing real traces"):
 //! - an object occupies `[start, end)`; zero-length objects occupy nothing
 //!   and are dropped (counted in `dropped_empty`);
 //! - objects with no end (censored) stay alive: `delete_at: None`;

@@ -6,7 +6,7 @@
 //! level) with one module per section: `datacenter`, `workloads`, `faults`,
 //! `expect`, `supervisor`; `calls` (the Supervisor's timed API calls),
 //! `manifests` (Kubernetes objects) and `include` (manifest files). The
-//! format is documented in `scenarios/README.md`.
+//! format is documented in `docs/scenarios.md`.
 
 mod calls;
 mod datacenter;

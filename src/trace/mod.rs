@@ -1,6 +1,6 @@
 //! Portable trace files (`*.pstrace`): one run's records in a single framed,
 //! checksummed file with the scenario that made them, so that anyone can
-//! verify, inspect or re-drive the run. The byte layout is in the README,
+//! verify, inspect or re-drive the run. The byte layout is in docs/traces.md,
 //! section "Trace files", and in `format.rs`.
 //!
 //! Layers: `format` (constants, header and frame bytes, errors), `writer`

@@ -4,6 +4,7 @@ mod architecture;
 mod bad_input;
 mod cli_output;
 mod determinism;
+mod docs;
 mod faults;
 mod golden;
 mod guest_capi;

@@ -312,16 +312,14 @@ fn errors_display_as_file_line_col_message() {
 }
 
 fn readme_example() -> String {
-    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/README.md"));
-    let start = readme.find("```yaml\n").expect("README has a yaml block") + "```yaml\n".len();
-    let len = readme[start..].find("```").expect("yaml block is closed");
-    readme[start..start + len].to_string()
+    let doc = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios.md"));
+    support::first_yaml_block(doc).to_string()
 }
 
 #[test]
 fn readme_example_parses() {
     let s =
-        parse_scenario(&readme_example(), "scenarios/README.md").unwrap_or_else(|e| panic!("{e}"));
+        parse_scenario(&readme_example(), "docs/scenarios.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.name, "quickstart");
     assert_eq!(s.seed, 42);
     assert_eq!(s.duration, SimDuration(24 * HOUR));
@@ -337,7 +335,7 @@ fn readme_example_parses() {
     assert_eq!(s.expect.len(), 2);
 }
 
-/// The Supervisor example of scenarios/README.md: it parses, with the file
+/// The Supervisor example of docs/scenarios.md: it parses, with the file
 /// it includes (resolved from scenarios/, as for a file there).
 #[test]
 fn readme_supervisor_example_parses() {

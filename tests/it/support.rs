@@ -84,15 +84,19 @@ pub fn api(actors: &[pacsim::actors::WorldActor]) -> &pacsim::supervisor::api_se
     })
 }
 
-/// The Supervisor example of scenarios/README.md, parsed as a file there
-/// (its includes resolve from scenarios/).
+/// The body of the first ```yaml block (whatever its tags) in `text`.
+pub fn first_yaml_block(text: &str) -> &str {
+    let fence = text.find("```yaml").expect("a yaml block");
+    let start = fence + text[fence..].find('\n').expect("a fence line") + 1;
+    &text[start..start + text[start..].find("```").expect("a closed block")]
+}
+
+/// The Supervisor example of docs/scenarios.md, parsed as a file in
+/// scenarios/ (its includes resolve from there).
 pub fn readme_supervisor_example() -> pacsim::scenario::Scenario {
-    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/README.md"));
-    let section = &readme[readme
-        .find("## The Supervisor")
-        .expect("Supervisor section")..];
-    let start = section.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
-    let text = &section[start..start + section[start..].find("```").unwrap()];
+    let doc = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios.md"));
+    let section = &doc[doc.find("## The Supervisor").expect("Supervisor section")..];
+    let text = first_yaml_block(section);
     let path = repo().join("scenarios/README.md");
     pacsim::scenario::parse_scenario(text, &path.display().to_string())
         .unwrap_or_else(|e| panic!("{e}"))
