@@ -3,7 +3,7 @@
 //! must exit as the text says and print the lines it shows; every YAML
 //! example parses, and complete scenarios pass their own `expect:`.
 //!
-//! Fences (docs/contributing.md says the same for writers):
+//! Fences (ARCHITECTURE.md, "Testing", says the same for writers):
 //! - ```console: `$ ` starts a command (a trailing `\` continues it); the
 //!   lines after it, up to the next command, must each appear in its
 //!   output (whitespace runs compared as one space; `...` elides). A
