@@ -59,6 +59,36 @@ pub struct ReplicaSetController {
     deleting: BTreeSet<ObjectKey>,
     calls: Calls<Call>,
     wakeup: Wakeup,
+    tally: Tally,
+}
+
+/// Per-set counts kept as pods and calls change, so that `active` costs a
+/// lookup rather than a scan of every pod and call in flight (which made
+/// creating a large set quadratic). Derived from `pods`, `deleting` and
+/// the calls in flight, so left out of `Debug`, which is what a crashed
+/// part's rebuild is compared by.
+#[derive(Clone, Default)]
+struct Tally {
+    /// Active pods not being deleted, per set.
+    live: BTreeMap<ObjectKey, usize>,
+    /// Pods whose create is in flight -> their set.
+    creating: BTreeMap<ObjectKey, ObjectKey>,
+    /// Of those, the ones not in `pods` yet, per set.
+    unseen: BTreeMap<ObjectKey, usize>,
+}
+
+impl std::fmt::Debug for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tally")
+    }
+}
+
+fn bump(counts: &mut BTreeMap<ObjectKey, usize>, set: &ObjectKey, up: bool) {
+    let n = counts.entry(set.clone()).or_default();
+    *n = if up { *n + 1 } else { n.saturating_sub(1) };
+    if *n == 0 {
+        counts.remove(set);
+    }
 }
 
 /// The number in `<set>-<n>`, if the pod is named so.
@@ -76,22 +106,45 @@ impl ReplicaSetController {
             deleting: BTreeSet::new(),
             calls: Calls::default(),
             wakeup: Wakeup::default(),
+            tally: Tally::default(),
         }
     }
 
-    /// Active pods of a set (counting creates in flight), for tests.
+    /// Active pods of a set, not being deleted, plus creates in flight
+    /// whose pod is not stored yet.
     pub fn active(&self, set: &ObjectKey) -> usize {
-        let created = self
-            .pods
-            .iter()
-            .filter(|(k, p)| &p.set == set && p.active && !self.deleting.contains(*k))
-            .count();
-        let inflight = self
-            .calls
-            .inflight()
-            .filter(|c| matches!(c, Call::Create { set: s, pod } if s == set && !self.pods.contains_key(pod)))
-            .count();
-        created + inflight
+        let count = |m: &BTreeMap<ObjectKey, usize>| m.get(set).copied().unwrap_or(0);
+        count(&self.tally.live) + count(&self.tally.unseen)
+    }
+
+    /// The set `key` counts for, if it is active and not being deleted.
+    fn live_set(&self, key: &ObjectKey) -> Option<ObjectKey> {
+        self.pods
+            .get(key)
+            .filter(|p| p.active && !self.deleting.contains(key))
+            .map(|p| p.set.clone())
+    }
+
+    /// Runs `change` to `pods` or `deleting` for `key`, keeping the tally.
+    fn recount<R>(&mut self, key: &ObjectKey, change: impl FnOnce(&mut Self) -> R) -> R {
+        let (before, stored) = (self.live_set(key), self.pods.contains_key(key));
+        let r = change(self);
+        let after = self.live_set(key);
+        if before != after {
+            if let Some(set) = before {
+                bump(&mut self.tally.live, &set, false);
+            }
+            if let Some(set) = after {
+                bump(&mut self.tally.live, &set, true);
+            }
+        }
+        let now_stored = self.pods.contains_key(key);
+        if stored != now_stored
+            && let Some(set) = self.tally.creating.get(key).cloned()
+        {
+            bump(&mut self.tally.unseen, &set, !now_stored);
+        }
+        r
     }
 
     fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
@@ -121,17 +174,19 @@ impl ReplicaSetController {
                 *next = (*next).max(n + 1);
                 let active =
                     !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
-                let was = if deleted {
-                    self.deleting.remove(&key);
-                    self.pods.remove(&key)
-                } else {
-                    let p = OwnedPod {
-                        set: set.clone(),
-                        n,
-                        active,
-                    };
-                    self.pods.insert(key.clone(), p)
-                };
+                let was = self.recount(&key, |me| {
+                    if deleted {
+                        me.deleting.remove(&key);
+                        me.pods.remove(&key)
+                    } else {
+                        let p = OwnedPod {
+                            set: set.clone(),
+                            n,
+                            active,
+                        };
+                        me.pods.insert(key.clone(), p)
+                    }
+                });
                 // A pod that went away is replaced at once; a pod not seen
                 // before (another writer, a relist) may be one too many.
                 let lost = was.as_ref().is_some_and(|w| w.active) && !active;
@@ -159,6 +214,10 @@ impl ReplicaSetController {
         let Call::Create { set, pod } = call else {
             return;
         };
+        self.tally.creating.remove(&pod);
+        if !self.pods.contains_key(&pod) {
+            bump(&mut self.tally.unseen, &set, false);
+        }
         let now = ctx.now();
         match result {
             Ok(_) => match self.sets.get_mut(&set) {
@@ -257,12 +316,16 @@ impl ReplicaSetController {
             set: set.clone(),
             pod: object.key(),
         };
+        self.tally.creating.insert(object.key(), set.clone());
+        if !self.pods.contains_key(&object.key()) {
+            bump(&mut self.tally.unseen, set, true);
+        }
         let op = SystemOp::Create(Box::new(object));
         self.calls.send(self.addrs[Part::ApiServer], op, call, ctx);
     }
 
     fn delete<C: Context>(&mut self, pod: ObjectKey, ctx: &mut C) {
-        self.deleting.insert(pod.clone());
+        self.recount(&pod, |me| me.deleting.insert(pod.clone()));
         let op = SystemOp::Delete(pod);
         self.calls
             .send(self.addrs[Part::ApiServer], op, Call::Delete, ctx);
@@ -287,7 +350,11 @@ impl Actor for ReplicaSetController {
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
             // Its own restart: creates and deletes whose answer was lost
             // no longer count; the relist shows what they did.
-            SupMsg::Restart => drop(self.calls.abandon()),
+            SupMsg::Restart => {
+                drop(self.calls.abandon());
+                self.tally.creating.clear();
+                self.tally.unseen.clear();
+            }
             SupMsg::ControllerTimer(ControllerTimer::Wakeup { due }) if self.wakeup.fired(due) => {
                 self.reconcile_all(ctx)
             }
