@@ -1,17 +1,21 @@
 //! The Supervisor's kube-scheduler for vSphere Pods. It keeps a watch
 //! cache of pods, nodes, VMs, VM classes and claims; binds each new unbound
-//! pod at once (the decision itself is [`super::scheduling`]); a pod that
-//! fits nowhere stays Pending with upstream's message and is retried on a
-//! relevant change and on a backoff timer (1 s doubling to 10 s). A pod WPS
-//! un-binds (DRS refused the host) waits for its backoff: the scheduler
-//! cannot see why DRS said no.
+//! pod at once (the decision itself is [`super::scheduling`]). A pod that
+//! fits nowhere stays Pending with upstream's message and waits, as in
+//! kube-scheduler's unschedulable queue, until a cluster event could make
+//! it fit (capacity freed, a node or VM changed; for a pod with required
+//! pod affinity, also a pod bound) and its backoff (1 s doubling to 10 s)
+//! is over, or until the periodic flush after 5 minutes. A pod WPS un-binds
+//! (DRS refused the host) waits the same way: the scheduler cannot see why
+//! DRS said no, but only freed capacity can change its answer. A pod whose
+//! bind call failed waits for its backoff only.
 //!
 //! Binds are assumed at once (the node's requests include the pod before
 //! the API's watch event confirms it), as kube-scheduler's assume cache.
 
 use super::calls::{Calls, Wakeup, backoff};
 use super::scheduling::{
-    Decision, NodeView, PodRef, VolumeHosts, effective_requests, nonzero_requests, schedule,
+    Decision, NodeView, PodRef, VolumeHosts, effective_requests, nonzero_requests, schedule_from,
 };
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, Part};
@@ -24,6 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
 const BACKOFF_CAP: SimDuration = SimDuration::from_secs(10);
+/// Upstream's podMaxInUnschedulablePodsDuration: a pod no event has moved
+/// is tried again after this long.
+const UNSCHEDULABLE_FLUSH: SimDuration = SimDuration::from_secs(300);
 
 #[derive(Clone, Debug)]
 struct CachedPod {
@@ -44,9 +51,44 @@ impl CachedPod {
 /// An unschedulable (or un-bound) pod waiting for its retry.
 #[derive(Clone, Debug)]
 struct Waiting {
+    /// When it is tried next: the end of its backoff, or the periodic
+    /// flush for a pod the filters refused (until an event moves it).
     until: SimTime,
-    /// Un-bound after DRS refused: only the timer retries it.
-    placement_failed: bool,
+    /// The end of its backoff: an event that moves the pod brings `until`
+    /// back to this.
+    backoff_until: SimTime,
+    /// Its bind call failed: only the timer retries it.
+    bind_failed: bool,
+    /// Its spec requires pod affinity: a pod bound may be what it waits for.
+    wants_pods: bool,
+}
+
+/// How a pod that did not bind is retried.
+#[derive(Clone, Copy, Debug)]
+enum Retry {
+    /// After its backoff (its bind call failed).
+    Backoff,
+    /// When an event could make it fit (after its backoff), or at the flush.
+    Event,
+}
+
+/// What a change could do for the pods that wait: free capacity (or
+/// change a node, VM, class or claim), or bind a pod somewhere.
+#[derive(Clone, Copy, Debug, Default)]
+struct Moves {
+    freed: bool,
+    assigned: bool,
+}
+
+impl Moves {
+    const ALL: Moves = Moves {
+        freed: true,
+        assigned: true,
+    };
+
+    fn moves(self, w: &Waiting) -> bool {
+        !w.bind_failed && (self.freed || (self.assigned && w.wants_pods))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +136,9 @@ struct ViewCache {
     views: Option<Views>,
     /// Pods whose contribution may have changed since the views were made.
     dirty: BTreeSet<ObjectKey>,
+    /// Where the next pod's search for feasible nodes starts (upstream's
+    /// nextStartNodeIndex: memory only, 0 after a restart).
+    next_start: usize,
 }
 
 impl std::fmt::Debug for ViewCache {
@@ -118,11 +163,7 @@ impl Views {
         let node = &mut self.nodes[i];
         node.requested = node.requested.saturating_sub(&requests);
         node.requested_nonzero = node.requested_nonzero.saturating_sub(&nonzero);
-        // Equal refs are interchangeable: every use of a node's pods is a
-        // count or an `any`.
-        if let Some(at) = node.pods.iter().position(|p| *p == r) {
-            node.pods.swap_remove(at);
-        }
+        node.remove_pod(&r);
     }
 }
 
@@ -165,8 +206,8 @@ impl Scheduler {
         self.waiting.keys()
     }
 
-    /// Updates the cache; true when the change may let a waiting pod fit.
-    fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> bool {
+    /// Updates the cache; says what the change may do for waiting pods.
+    fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> Moves {
         let key = object.key();
         let Object { meta, body } = object;
         match &body {
@@ -213,12 +254,21 @@ impl Scheduler {
                         self.attempts.remove(&key);
                     }
                 } else if was_on.is_some() {
-                    // WPS gave it back: DRS refused the node.
-                    self.back_off(&key, now, true);
+                    // WPS gave it back: DRS refused the node. Like a pod
+                    // the filters refused, it waits for capacity to free up
+                    // (retrying every 10 s, as before, made a cluster DRS
+                    // keeps refusing spend its time in this loop).
+                    self.back_off(&key, now, Retry::Event);
                 } else if !self.waiting.contains_key(&key) {
                     self.queue.insert(key.clone());
                 }
-                was_on != now_on
+                // A pod given back by WPS never held its node's capacity
+                // in vSphere: that is no reason to try the others again.
+                let given_back = active && was_on.is_some() && now_on.is_none();
+                Moves {
+                    freed: was_on.is_some() && was_on != now_on && !given_back,
+                    assigned: now_on.is_some() && was_on != now_on,
+                }
             }
             Body::Node(n) => {
                 if deleted {
@@ -226,21 +276,24 @@ impl Scheduler {
                 } else {
                     self.nodes.insert(meta.name, (meta.labels, n));
                 }
-                true
+                Moves::ALL
             }
             Body::VirtualMachine(vm) => {
-                if deleted {
-                    self.vms.remove(&key);
+                let old = if deleted {
+                    self.vms.remove(&key)
                 } else {
                     self.vms.insert(
                         key,
                         CachedVm {
-                            class: vm.class_name,
-                            host: vm.host,
+                            class: vm.class_name.clone(),
+                            host: vm.host.clone(),
                         },
-                    );
-                }
-                true
+                    )
+                };
+                // Only where it runs, and its class, reserve capacity.
+                let same =
+                    !deleted && old.is_some_and(|o| o.host == vm.host && o.class == vm.class_name);
+                if same { Moves::default() } else { Moves::ALL }
             }
             Body::VirtualMachineClass(c) => {
                 if deleted {
@@ -248,7 +301,7 @@ impl Scheduler {
                 } else {
                     self.classes.insert(meta.name, c.requests);
                 }
-                true
+                Moves::ALL
             }
             Body::PersistentVolumeClaim(c) => {
                 if deleted {
@@ -256,9 +309,9 @@ impl Scheduler {
                 } else {
                     self.claims.insert(key, c.datastore);
                 }
-                true
+                Moves::ALL
             }
-            _ => false,
+            _ => Moves::default(),
         }
     }
 
@@ -278,35 +331,52 @@ impl Scheduler {
                 .is_some_and(|p| p.node.is_none() && p.active())
         {
             // Unavailable (or a conflict): the pod is unbound after all.
-            let until = self.back_off(&pod, ctx.now(), false);
+            let until = self.back_off(&pod, ctx.now(), Retry::Backoff);
             self.wakeup.arm(until, ctx);
         }
     }
 
-    /// One more failed attempt: the pod waits 1 s doubling to 10 s.
-    fn back_off(&mut self, key: &ObjectKey, now: SimTime, placement_failed: bool) -> SimTime {
+    /// One more failed attempt: its backoff grows (1 s doubling to 10 s);
+    /// it waits for that, or for an event or the flush (`Retry::Event`).
+    fn back_off(&mut self, key: &ObjectKey, now: SimTime, retry: Retry) -> SimTime {
         let attempts = self.attempts.entry(key.clone()).or_default();
         *attempts = attempts.saturating_add(1);
-        let until = now + backoff(*attempts, BACKOFF_BASE, BACKOFF_CAP);
+        let backoff_until = now + backoff(*attempts, BACKOFF_BASE, BACKOFF_CAP);
+        let wants_pods = self
+            .pods
+            .get(key)
+            .is_some_and(|p| !p.spec.affinity.pod_required.is_empty());
+        let (until, bind_failed) = match retry {
+            Retry::Backoff => (backoff_until, true),
+            Retry::Event => (now + UNSCHEDULABLE_FLUSH, false),
+        };
         self.waiting.insert(
             key.clone(),
             Waiting {
                 until,
-                placement_failed,
+                backoff_until,
+                bind_failed,
+                wants_pods,
             },
         );
         until
     }
 
-    /// Schedules the new pods, the waiting pods whose backoff is over and,
-    /// after a `relevant` change, every waiting pod the filters refused.
-    fn pass<C: Context>(&mut self, relevant: bool, ctx: &mut C) {
+    /// Schedules the new pods and the waiting pods that are due: the
+    /// `moves` of a change bring a waiting pod's retry back to the end of
+    /// its backoff.
+    fn pass<C: Context>(&mut self, moves: Moves, ctx: &mut C) {
         let now = ctx.now();
+        if moves.freed || moves.assigned {
+            for w in self.waiting.values_mut().filter(|w| moves.moves(w)) {
+                w.until = w.until.min(w.backoff_until.max(now));
+            }
+        }
         let mut due: Vec<ObjectKey> = std::mem::take(&mut self.queue).into_iter().collect();
         due.extend(
             self.waiting
                 .iter()
-                .filter(|(_, w)| w.until <= now || (relevant && !w.placement_failed))
+                .filter(|(_, w)| w.until <= now)
                 .map(|(k, _)| k.clone()),
         );
         due.retain(|k| self.tried.get(k) != Some(&now));
@@ -343,7 +413,12 @@ impl Scheduler {
             anti_required: pod.spec.affinity.pod_anti_required.clone(),
         };
         let volumes = self.volume_hosts(key, &pod.spec);
-        match schedule(&me, &pod.spec, nodes, &volumes) {
+        let (decision, seen) =
+            schedule_from(&me, &pod.spec, nodes, &volumes, self.views.next_start);
+        if !nodes.is_empty() {
+            self.views.next_start = (self.views.next_start + seen) % nodes.len();
+        }
+        match decision {
             Decision::Bind(i) => {
                 nodes[i].add_pod(&me, &pod.spec);
                 let added = (effective_requests(&pod.spec), nonzero_requests(&pod.spec));
@@ -370,7 +445,7 @@ impl Scheduler {
                 if stale && let Some(p) = self.pods.get_mut(key) {
                     p.reason = Some(reason.clone());
                 }
-                self.back_off(key, now, false);
+                self.back_off(key, now, Retry::Event);
                 if stale {
                     let op = SystemOp::Bind {
                         pod: key.clone(),
@@ -438,6 +513,7 @@ impl Scheduler {
                 requested: Resources::ZERO,
                 requested_nonzero: Resources::ZERO,
                 pods: Vec::new(),
+                pods_with_anti: 0,
             })
             .collect();
         let index: BTreeMap<String, usize> = nodes
@@ -495,7 +571,7 @@ impl Actor for Scheduler {
             // After a process restart the backoff timer was lost.
             Event::Start => {
                 self.wakeup = Wakeup::default();
-                return self.pass(false, ctx);
+                return self.pass(Moves::default(), ctx);
             }
             _ => return,
         };
@@ -503,8 +579,8 @@ impl Actor for Scheduler {
             SupMsg::Changed {
                 object, deleted, ..
             } => {
-                let relevant = self.observe(object, deleted, ctx.now());
-                self.pass(relevant, ctx);
+                let moves = self.observe(object, deleted, ctx.now());
+                self.pass(moves, ctx);
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
             // Its own restart: binds whose answer was lost are no longer
@@ -523,10 +599,17 @@ impl Actor for Scheduler {
             // Pods that waited for it are tried again now.
             SupMsg::DatastoreRepaired { datastore } => {
                 let repaired = self.failed_datastores.remove(&datastore);
-                self.pass(repaired, ctx);
+                self.pass(
+                    if repaired {
+                        Moves::ALL
+                    } else {
+                        Moves::default()
+                    },
+                    ctx,
+                );
             }
             SupMsg::ControllerTimer(ControllerTimer::Wakeup { due }) if self.wakeup.fired(due) => {
-                self.pass(false, ctx)
+                self.pass(Moves::default(), ctx)
             }
             _ => {}
         }
@@ -582,28 +665,46 @@ mod tests {
         );
         s.handle(changed(pod_object("p3", 3, 1), false), &mut ctx);
         let reason = "0/2 nodes are available: 2 Insufficient cpu.".to_string();
-        assert_eq!(
-            binds(&mut ctx),
-            vec![("p3".into(), None, Some(reason.clone()))]
-        );
-        // The timer retries after 1 s; still nothing (and no new write).
-        ctx.now = SimTime(1_000_000_000);
-        s.handle(
-            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
-                .event(),
-            &mut ctx,
-        );
+        // Unschedulable: its reason is written once, and it waits for an
+        // event that could make it fit, or for the flush after 5 minutes.
         let sent = ctx.take_sent();
-        assert_eq!(sent.len(), 1, "only the next timer: {sent:?}");
-        assert_eq!(sent[0].1, SimDuration::from_secs(2));
-        // p1 finishes: a relevant change, p3 is retried at once.
-        ctx.now = SimTime(1_500_000_000);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(format!("{:?}", sent[0]).contains(&reason), "{sent:?}");
+        assert_eq!(sent[1].1, SimDuration::from_secs(300));
+        // A pod bound elsewhere cannot make it fit: it is not retried.
+        ctx.now = SimTime(200_000_000);
+        s.handle(changed(pod_object("p4", 1, 1), false), &mut ctx);
+        let p4 = binds(&mut ctx);
+        assert_eq!(p4, vec![("p4".into(), Some("esx-01".into()), None)]);
+        let mut bound = pod_object("p4", 1, 1);
+        if let Body::Pod(p) = &mut bound.body {
+            p.node = Some("esx-01".into());
+        }
+        s.handle(changed(bound.clone(), false), &mut ctx);
+        assert!(binds(&mut ctx).is_empty());
+        // p1 finishes and frees esx-01: p3 is moved, and tried when its
+        // backoff (1 s after its attempt) is over.
+        ctx.now = SimTime(500_000_000);
         let mut done = pod_object("p1", 3, 1);
         if let Body::Pod(p) = &mut done.body {
             p.node = Some("esx-01".into());
             p.phase = PodPhase::Succeeded;
         }
         s.handle(changed(done, false), &mut ctx);
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 1, "only the timer: {sent:?}");
+        assert_eq!(sent[0].1, SimDuration::from_millis(500));
+        // p4 goes too, so that p3 fits on esx-01 again.
+        if let Body::Pod(p) = &mut bound.body {
+            p.phase = PodPhase::Succeeded;
+        }
+        s.handle(changed(bound, false), &mut ctx);
+        ctx.now = SimTime(1_000_000_000);
+        s.handle(
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
+                .event(),
+            &mut ctx,
+        );
         assert_eq!(
             binds(&mut ctx),
             vec![("p3".into(), Some("esx-01".into()), None)]
@@ -639,7 +740,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pod_wps_gives_back_waits_for_its_backoff() {
+    fn a_pod_wps_gives_back_waits_for_capacity_or_the_flush() {
         let (mut s, mut ctx) = with_nodes(1);
         s.handle(changed(pod_object("p1", 1, 1), false), &mut ctx);
         assert_eq!(binds(&mut ctx).len(), 1);
@@ -664,14 +765,17 @@ mod tests {
         ctx.now = SimTime(7);
         s.handle(changed(back, false), &mut ctx);
         let sent = ctx.take_sent();
-        assert_eq!(sent.len(), 1, "only the backoff timer: {sent:?}");
-        assert_eq!(sent[0].1, SimDuration::from_secs(1));
-        // A node change does not hurry it.
+        assert_eq!(sent.len(), 1, "only the flush timer: {sent:?}");
+        assert_eq!(sent[0].1, SimDuration::from_secs(300));
+        // A node that could take it moves it: tried when its backoff (1 s)
+        // is over.
         s.handle(
             changed(node_object("esx-02", 1, 4, 16, &[]), false),
             &mut ctx,
         );
-        assert_eq!(binds(&mut ctx), vec![]);
+        let sent = ctx.take_sent();
+        assert_eq!(sent.len(), 1, "an earlier timer: {sent:?}");
+        assert_eq!(sent[0].1, SimDuration::from_secs(1));
         ctx.now = SimTime(7 + 1_000_000_000);
         s.handle(
             SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
@@ -774,7 +878,8 @@ mod tests {
             SupMsg::DatastoreFailed { datastore: ds_b() }.event(),
             &mut ctx,
         );
-        ctx.now = SimTime(1);
+        // Bound after the pod's first backoff (1 s): it is tried again.
+        ctx.now = SimTime(1_000_000_000);
         s.handle(changed(claim, false), &mut ctx);
         assert_eq!(
             binds(&mut ctx),
@@ -787,10 +892,18 @@ mod tests {
                 )
             )]
         );
-        // The repair retries it at once, well before its backoff.
-        ctx.now = SimTime(2);
+        // The repair moves it: tried again when its second backoff (2 s)
+        // is over, long before the flush.
+        ctx.now = SimTime(2_000_000_000);
         s.handle(
             SupMsg::DatastoreRepaired { datastore: ds_b() }.event(),
+            &mut ctx,
+        );
+        assert!(binds(&mut ctx).is_empty());
+        ctx.now = SimTime(3_000_000_000);
+        s.handle(
+            SupMsg::ControllerTimer(crate::api::msg::ControllerTimer::Wakeup { due: ctx.now })
+                .event(),
             &mut ctx,
         );
         assert_eq!(

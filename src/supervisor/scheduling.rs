@@ -51,7 +51,12 @@ pub struct NodeView {
     pub requested: Resources,
     /// The same with upstream's defaults for pods without requests.
     pub requested_nonzero: Resources,
+    /// The pods here: change it through `push_pod` and `remove_pod`.
     pub pods: Vec<PodRef>,
+    /// How many of `pods` have required anti-affinity terms: when none do,
+    /// the filter for existing pods' anti-affinity need not look at them
+    /// (it did for every node and pod, which made scheduling quadratic).
+    pub pods_with_anti: usize,
 }
 
 impl NodeView {
@@ -59,7 +64,21 @@ impl NodeView {
     pub fn add_pod(&mut self, pod: &PodRef, spec: &PodSpec) {
         self.requested += effective_requests(spec);
         self.requested_nonzero += nonzero_requests(spec);
-        self.pods.push(pod.clone());
+        self.push_pod(pod.clone());
+    }
+
+    pub fn push_pod(&mut self, pod: PodRef) {
+        self.pods_with_anti += usize::from(!pod.anti_required.is_empty());
+        self.pods.push(pod);
+    }
+
+    /// Removes one pod equal to `pod` (equal refs are interchangeable:
+    /// every use of a node's pods is a count or an `any`).
+    pub fn remove_pod(&mut self, pod: &PodRef) {
+        if let Some(at) = self.pods.iter().position(|p| p == pod) {
+            let gone = self.pods.swap_remove(at);
+            self.pods_with_anti -= usize::from(!gone.anti_required.is_empty());
+        }
     }
 }
 
@@ -259,12 +278,12 @@ fn pod_affinity(
     if anti {
         return Some("node(s) didn't match pod anti-affinity rules");
     }
-    // Most pods have no anti-affinity terms: look at those first.
-    let existing_anti = node
-        .pods
-        .iter()
-        .filter(|p| !p.anti_required.is_empty() && same_ns(p))
-        .any(|p| p.anti_required.iter().any(|sel| selects(sel, &pod.labels)));
+    let existing_anti = node.pods_with_anti > 0
+        && node
+            .pods
+            .iter()
+            .filter(|p| !p.anti_required.is_empty() && same_ns(p))
+            .any(|p| p.anti_required.iter().any(|sel| selects(sel, &pod.labels)));
     if existing_anti {
         return Some("node(s) didn't satisfy existing pods anti-affinity rules");
     }
@@ -415,25 +434,62 @@ pub fn schedule(
     nodes: &[NodeView],
     volumes: &VolumeHosts,
 ) -> Decision {
+    schedule_from(pod, spec, nodes, volumes, 0).0
+}
+
+/// How many feasible nodes upstream looks for before it stops filtering
+/// (minFeasibleNodesToFind, and the adaptive percentageOfNodesToScore:
+/// 50 % less one point per 125 nodes, at least 5 %): every node below 100
+/// nodes, 420 of 1,000, 500 of 5,000.
+pub fn feasible_nodes_to_find(all: usize) -> usize {
+    const MIN_FEASIBLE: usize = 100;
+    if all < MIN_FEASIBLE {
+        return all;
+    }
+    let percent = (50 - (all / 125) as i64).max(5) as usize;
+    (all * percent / 100).max(MIN_FEASIBLE)
+}
+
+/// `schedule`, filtering from node `start` on (round the list) and
+/// stopping once `feasible_nodes_to_find` nodes pass, as upstream does;
+/// also returns how many nodes it looked at (where the next pod starts).
+pub fn schedule_from(
+    pod: &PodRef,
+    spec: &PodSpec,
+    nodes: &[NodeView],
+    volumes: &VolumeHosts,
+    start: usize,
+) -> (Decision, usize) {
     let volumes = match volumes {
         Ok(v) => v,
-        Err(prefilter) => return Decision::Unschedulable(prefilter.clone()),
+        Err(prefilter) => return (Decision::Unschedulable(prefilter.clone()), 0),
     };
     if nodes.is_empty() {
-        return Decision::Unschedulable("no nodes available to schedule pods".into());
+        return (
+            Decision::Unschedulable("no nodes available to schedule pods".into()),
+            0,
+        );
     }
+    let want = feasible_nodes_to_find(nodes.len());
     let mut feasible = Vec::new();
     let mut reasons = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let r = filter(pod, spec, node, volumes, nodes);
+    let mut processed = 0;
+    for k in 0..nodes.len() {
+        let i = (start + k) % nodes.len();
+        processed += 1;
+        let r = filter(pod, spec, &nodes[i], volumes, nodes);
         if r.is_empty() {
             feasible.push(i);
+            if feasible.len() == want {
+                break;
+            }
         } else {
             reasons.push(r);
         }
     }
     if feasible.is_empty() {
-        return Decision::Unschedulable(unschedulable_message(nodes.len(), &reasons));
+        let message = unschedulable_message(nodes.len(), &reasons);
+        return (Decision::Unschedulable(message), processed);
     }
     let views: Vec<&NodeView> = feasible.iter().map(|&i| &nodes[i]).collect();
     let totals = scores(pod, spec, &views);
@@ -446,7 +502,7 @@ pub fn schedule(
         })
         .map(|(i, _)| *i)
         .expect("feasible is not empty");
-    Decision::Bind(best)
+    (Decision::Bind(best), processed)
 }
 
 #[cfg(test)]
@@ -467,6 +523,7 @@ mod tests {
             requested: Resources::ZERO,
             requested_nonzero: Resources::ZERO,
             pods: Vec::new(),
+            pods_with_anti: 0,
         }
     }
 
@@ -615,12 +672,12 @@ mod tests {
             node("c", 2, 8, 32),
         ];
         let web = pod(&[("app", "web")]);
-        nodes[0].pods.push(web.clone());
-        nodes[1].pods.push(web.clone());
+        nodes[0].push_pod(web.clone());
+        nodes[1].push_pod(web.clone());
         let mut s = spec(1, 1);
         s.affinity.pod_anti_required.push(labels(&[("app", "web")]));
         assert_eq!(schedule(&web, &s, &nodes, &Ok(None)), Decision::Bind(2));
-        nodes[2].pods.push(web.clone());
+        nodes[2].push_pod(web.clone());
         assert_eq!(
             schedule(&web, &s, &nodes, &Ok(None)),
             Decision::Unschedulable(
@@ -635,12 +692,12 @@ mod tests {
         // pod that is itself a db goes anywhere.
         let mut s = spec(1, 1);
         s.affinity.pod_required.push(labels(&[("app", "db")]));
-        nodes[1].pods.push(pod(&[("app", "db")]));
+        nodes[1].push_pod(pod(&[("app", "db")]));
         assert_eq!(
             schedule(&pod(&[]), &s, &nodes, &Ok(None)),
             Decision::Bind(1)
         );
-        nodes[1].pods.pop();
+        nodes[1].remove_pod(&pod(&[("app", "db")]));
         let db = pod(&[("app", "db")]);
         assert_eq!(schedule(&db, &s, &nodes, &Ok(None)), Decision::Bind(0));
         assert!(matches!(
@@ -650,12 +707,31 @@ mod tests {
         // An existing pod's anti-affinity keeps newcomers it selects away.
         let mut loner = pod(&[]);
         loner.anti_required.push(labels(&[("app", "db")]));
-        nodes[0].pods = vec![loner];
+        nodes[0].push_pod(loner);
         let r = filter(&db, &spec(1, 1), &nodes[0], &None, &[]);
         assert_eq!(
             r,
             vec!["node(s) didn't satisfy existing pods anti-affinity rules".to_string()]
         );
+    }
+
+    #[test]
+    fn large_clusters_stop_filtering_at_upstreams_share_of_nodes() {
+        assert_eq!(feasible_nodes_to_find(99), 99);
+        assert_eq!(feasible_nodes_to_find(100), 100);
+        assert_eq!(feasible_nodes_to_find(1000), 420);
+        assert_eq!(feasible_nodes_to_find(5000), 500);
+        assert_eq!(feasible_nodes_to_find(6000), 300);
+        let nodes: Vec<NodeView> = (0..200)
+            .map(|i| node(&format!("n{i:03}"), i, 8, 8))
+            .collect();
+        // 200 nodes: 100 feasible suffice; the next pod starts after them.
+        let (d, seen) = schedule_from(&pod(&[]), &spec(1, 1), &nodes, &Ok(None), 150);
+        assert_eq!(seen, 100);
+        // All equal: the first name among those looked at (150..199, 0..49).
+        assert_eq!(d, Decision::Bind(0));
+        let (_, seen) = schedule_from(&pod(&[]), &spec(100, 1), &nodes, &Ok(None), 7);
+        assert_eq!(seen, 200, "nothing fits: every node is looked at");
     }
 
     #[test]
@@ -722,7 +798,7 @@ mod tests {
             Decision::Bind(1)
         );
         let mut s = spec(1, 1);
-        nodes[0].pods.push(pod(&[("app", "web")]));
+        nodes[0].push_pod(pod(&[("app", "web")]));
         s.affinity
             .pod_anti_preferred
             .push((50, labels(&[("app", "web")])));
