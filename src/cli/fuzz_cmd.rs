@@ -22,7 +22,8 @@ pub struct FuzzArgs {
     #[arg(long)]
     jobs: Option<usize>,
     /// Run only shard I of N (`I/N`, 0-based): the seeds whose position
-    /// modulo N is I.
+    /// modulo N is I. `auto/N` takes I from JOB_COMPLETION_INDEX (a
+    /// Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm job array).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
 }

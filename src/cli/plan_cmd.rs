@@ -35,7 +35,9 @@ pub struct PlanArgs {
     /// Give up above this many hosts of the model.
     #[arg(long, default_value_t = 4096)]
     max_hosts: u64,
-    /// Run only slice I of N of the seeds; combine with --merge.
+    /// Run only slice I of N of the seeds; combine with --merge. `auto/N`
+    /// takes I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or
+    /// SLURM_ARRAY_TASK_ID (a Slurm job array).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Combine partial results of --shard (report.json files).
@@ -144,17 +146,19 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     }
     let started = Instant::now();
     let report = if args.merge.is_empty() {
+        let mut shard = None;
         if let Some(spec) = &args.shard {
-            let shard = super::ranges::shard(spec).map_err(Failure::bad_input)?;
-            cfg.seeds = super::ranges::take_shard(&cfg.seeds, shard);
+            let (i, n) = super::ranges::shard(spec).map_err(Failure::bad_input)?;
+            cfg.seeds = super::ranges::take_shard(&cfg.seeds, (i, n));
             if cfg.seeds.is_empty() {
                 return Err(Failure::bad_input("this shard has no seeds"));
             }
+            shard = Some(format!("{i}/{n}"));
         }
         let bar = super::progress::SweepBar::new();
         let mut r = plan(&scenario, &cfg, &|| bar.tick()).map_err(plan_failure)?;
         bar.finish();
-        r.shard = args.shard.clone();
+        r.shard = shard;
         r
     } else {
         let mut parts = Vec::new();

@@ -20,6 +20,7 @@ mod real_manifests;
 mod replay;
 mod report_charts;
 mod run_cli;
+mod scale_out;
 mod scenario_parse;
 mod serve;
 mod supervisor;
