@@ -76,12 +76,13 @@ kill "$WATCH" 2>/dev/null || true
 [[ $(awk '$3 == "Running" {print $1}' "$WORK/watch" | sort -u | wc -l) -ge 2 ]] ||
     fail "the watch did not show 2 Running pods: $(cat "$WORK/watch")"
 
+step "scaling to 3 and waiting for the rollout"
 alice scale deployment nginx-deployment --replicas=3 | grep -q "deployment.apps/nginx-deployment scaled" ||
     fail "scale"
-for _ in $(seq 300); do
-    [[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] && break
-    sleep 0.1
-done
+alice rollout status deployment/nginx-deployment --timeout=60s | tee "$WORK/out"
+grep -q 'deployment "nginx-deployment" successfully rolled out' "$WORK/out" || fail "rollout status"
+alice wait --for=condition=Available deployment/nginx-deployment --timeout=30s |
+    grep -q "deployment.apps/nginx-deployment condition met" || fail "wait Available"
 alice get deployment nginx-deployment
 [[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] || fail "not 3/3 after scale"
 

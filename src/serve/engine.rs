@@ -15,6 +15,7 @@
 
 use super::journal::{Entry, Journal, Request};
 use super::metrics::Metrics;
+use super::rollout::{Rollouts, SetCounts};
 use crate::actors::WorldActor;
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, Part};
@@ -29,7 +30,7 @@ use crate::scenario::Scenario;
 use crate::sim::{Kernel, RecordSink};
 use crate::store::EventLog;
 use crate::supervisor::actors::SupActor;
-use crate::supervisor::api_server::{ApiServer, Change};
+use crate::supervisor::api_server::{ApiServer, Change, ChangeKind};
 use crate::supervisor::auth_proxy::AuthProxy;
 use crate::world::World;
 use std::collections::{BTreeMap, VecDeque};
@@ -68,16 +69,26 @@ pub enum Command {
     /// when the history no longer reaches back that far.
     Watch {
         after: u64,
-        events: mpsc::UnboundedSender<Change>,
+        events: mpsc::UnboundedSender<Watched>,
         started: oneshot::Sender<Result<(), u64>>,
     },
     /// Finish: record where virtual time is and close the log.
     Stop,
 }
 
+/// A change as watches get it: with its set's pod counts when the object
+/// is a Deployment (a pod's change that moves them is followed by one for
+/// its Deployment, at the same resourceVersion).
+#[derive(Clone, Debug)]
+pub struct Watched {
+    pub change: Change,
+    pub counts: Option<SetCounts>,
+}
+
 /// The state a read sees.
 pub struct View<'a> {
     pub api: &'a ApiServer,
+    pub rollouts: &'a Rollouts,
     pub proxy: &'a AuthProxy,
     pub now: SimTime,
     pub delivered: u64,
@@ -102,8 +113,9 @@ pub struct Engine {
     clock: Clock,
     next_call: CallId,
     pending: BTreeMap<CallId, Pending>,
-    watchers: Vec<mpsc::UnboundedSender<Change>>,
-    history: VecDeque<Change>,
+    watchers: Vec<mpsc::UnboundedSender<Watched>>,
+    history: VecDeque<Watched>,
+    rollouts: Rollouts,
     /// The resourceVersion history starts after (changes up to it are gone).
     history_floor: u64,
     /// The last once-a-second tick (see `run`).
@@ -225,6 +237,7 @@ impl Engine {
             pending: BTreeMap::new(),
             watchers: Vec::new(),
             history: VecDeque::new(),
+            rollouts: Rollouts::default(),
             history_floor: 0,
             ticked: Instant::now(),
             metrics,
@@ -309,12 +322,26 @@ impl Engine {
             let _ = respond.tx.send(outcome);
         }
         for change in changes {
-            self.watchers.retain(|w| w.send(change.clone()).is_ok());
-            self.history.push_back(change);
-            if self.history.len() > HISTORY
+            let moved = self.rollouts.apply(&change);
+            let counts = self.rollouts.counts(&change.object);
+            let set = moved.and_then(|k| api.and_then(|a| a.get(&k)));
+            let follow = set.map(|object| Watched {
+                change: Change {
+                    rv: change.rv,
+                    at: change.at,
+                    object: object.clone(),
+                    kind: ChangeKind::Modified,
+                },
+                counts: self.rollouts.counts(object),
+            });
+            for w in std::iter::once(Watched { change, counts }).chain(follow) {
+                self.watchers.retain(|tx| tx.send(w.clone()).is_ok());
+                self.history.push_back(w);
+            }
+            while self.history.len() > HISTORY
                 && let Some(old) = self.history.pop_front()
             {
-                self.history_floor = old.rv;
+                self.history_floor = old.change.rv;
             }
         }
     }
@@ -408,7 +435,7 @@ impl Engine {
                     let _ = started.send(Err(self.history_floor));
                     return;
                 }
-                for c in self.history.iter().filter(|c| c.rv > after) {
+                for c in self.history.iter().filter(|c| c.change.rv > after) {
                     let _ = events.send(c.clone());
                 }
                 let _ = started.send(Ok(()));
@@ -512,6 +539,7 @@ impl Engine {
         let proxy_id = self.addrs[Part::AuthProxy];
         View {
             api: api_server(&self.kernel, api_id).expect("a served world has an API server"),
+            rollouts: &self.rollouts,
             proxy: auth_proxy(&self.kernel, proxy_id).expect("a served world has a proxy"),
             // The clock's, not the last delivery's: ages keep running
             // between events.

@@ -524,7 +524,7 @@ async fn list(
         } else {
             let items: Vec<Value> = chosen
                 .iter()
-                .map(|o| render::object(o, res, epoch))
+                .map(|o| render::object(o, res, epoch, v.rollouts.counts(o)))
                 .collect();
             json!({
                 "kind": format!("{}List", res.kind),
@@ -579,7 +579,7 @@ async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
             let ctx = table::Context::new(v.now, v.api.objects());
             table::table(&[o], res, &ctx, epoch, v.api.resource_version(), true)
         } else {
-            render::object(o, res, epoch)
+            render::object(o, res, epoch, v.rollouts.counts(o))
         })
     })
     .await;
@@ -690,7 +690,7 @@ async fn answer(
         StatusCode::OK
     };
     match object {
-        Some(o) => json_response(code, &render::object(&o, t.res, state.epoch)),
+        Some(o) => json_response(code, &render::object(&o, t.res, state.epoch, None)),
         None => json_response(
             StatusCode::OK,
             &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details(&t)}),
@@ -759,7 +759,7 @@ async fn patch_object(
             None,
         );
     }
-    let mut doc = render::object(&current, t.res, state.epoch);
+    let mut doc = render::object(&current, t.res, state.epoch, None);
     if content.starts_with("application/strategic-merge-patch") {
         patch::strategic(&mut doc, &patch);
     } else {
@@ -953,7 +953,9 @@ async fn watch(
                 },
                 None => rx.recv().await,
             };
-            let Some(change) = change else { return };
+            let Some(super::engine::Watched { change, counts }) = change else {
+                return;
+            };
             if !selected(&change.object, &t, &q) {
                 continue;
             }
@@ -964,7 +966,7 @@ async fn watch(
                 };
                 table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
             } else {
-                render::object(&change.object, res, epoch)
+                render::object(&change.object, res, epoch, counts)
             };
             first = false;
             let event = json!({"type": change.kind.name(), "object": object});

@@ -27,6 +27,7 @@ pub mod patch;
 pub mod render;
 pub mod resources;
 pub mod review;
+pub mod rollout;
 pub mod stream;
 pub mod table;
 

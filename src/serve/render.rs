@@ -4,6 +4,7 @@
 //! applied to the rendering and the result parsed like any manifest.
 
 use super::resources::Resource;
+use super::rollout::{SetCounts, deployment_status};
 use crate::api::objects::*;
 use crate::model::{Resources, SimTime};
 use serde_json::{Map, Value, json};
@@ -148,12 +149,25 @@ pub fn metadata(object: &Object, res: &Resource, epoch: Epoch) -> Value {
     Value::Object(m)
 }
 
-/// The whole object as resource `res` (its apiVersion and kind) shows it.
-pub fn object(object: &Object, res: &Resource, epoch: Epoch) -> Value {
+/// The whole object as resource `res` (its apiVersion and kind) shows it;
+/// a Deployment's status from its pods' `counts`.
+pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetCounts>) -> Value {
     let mut m = Map::new();
     m.insert("apiVersion".into(), res.api_version().into());
     m.insert("kind".into(), res.kind.into());
-    m.insert("metadata".into(), metadata(object, res, epoch));
+    let mut meta = metadata(object, res, epoch);
+    if let Body::ReplicaSet(rs) = &object.body {
+        // Its spec changes only with a write of it: the resourceVersion
+        // serves as the generation, always observed.
+        meta["generation"] = object.meta.resource_version.into();
+        m.insert("metadata".into(), meta);
+        let status =
+            deployment_status(rs, object.meta.resource_version, counts.unwrap_or_default());
+        m.insert("spec".into(), replica_set(rs));
+        m.insert("status".into(), status);
+        return Value::Object(m);
+    }
+    m.insert("metadata".into(), meta);
     let (spec, status) = spec_status(&object.body, res);
     match &object.body {
         Body::StorageClass(sc) => {
@@ -190,7 +204,7 @@ fn spec_status(body: &Body, res: &Resource) -> (Option<Value>, Option<Value>) {
         Body::VirtualMachineImage(i) => (None, Some(json!({"diskSize": bytes(i.disk_bytes)}))),
         Body::PersistentVolumeClaim(p) => pvc(p),
         Body::Service(s) => service(s),
-        Body::ReplicaSet(rs) => replica_set(rs),
+        Body::ReplicaSet(rs) => (Some(replica_set(rs)), None),
         Body::Pod(p) => pod(p),
         Body::VirtualMachine(vm) => virtual_machine(vm, res.version == "v1alpha1"),
         Body::TanzuKubernetesCluster(t) => tkc(t),
@@ -261,16 +275,15 @@ fn service(s: &Service) -> (Option<Value>, Option<Value>) {
     (Some(spec), Some(status))
 }
 
-fn replica_set(rs: &ReplicaSet) -> (Option<Value>, Option<Value>) {
-    let spec = json!({
+fn replica_set(rs: &ReplicaSet) -> Value {
+    json!({
         "replicas": rs.replicas,
         "selector": {"matchLabels": labels(&rs.template_labels)},
         "template": {
             "metadata": {"labels": labels(&rs.template_labels)},
             "spec": pod_spec(&rs.template),
         },
-    });
-    (Some(spec), None)
+    })
 }
 
 /// The pod spec as one container holding the modelled requests and limits.

@@ -271,6 +271,25 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     assert_eq!(code, 200, "{scale}");
     assert_eq!(scale["kind"], "Scale");
     poll(|| running(&s, 3));
+    // Its status counts its pods, as `kubectl rollout status` reads it.
+    poll(|| {
+        let (_, d) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+        d["status"]["availableReplicas"] == 3
+    });
+    let (_, d) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+    let status = &d["status"];
+    assert_eq!(
+        (
+            &status["replicas"],
+            &status["updatedReplicas"],
+            &status["readyReplicas"]
+        ),
+        (&json!(3), &json!(3), &json!(3)),
+        "{d}"
+    );
+    assert_eq!(status["observedGeneration"], d["metadata"]["generation"]);
+    assert_eq!(status["conditions"][0]["type"], "Available");
+    assert_eq!(status["conditions"][0]["status"], "True");
 
     // A PUT naming a stale resourceVersion is a conflict.
     let (_, current) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
