@@ -404,20 +404,20 @@ impl SupervisorSummary {
                     p.time_to_ready_ms.text(false)
                 ),
             ),
-            (
-                "Supervisor VMs",
-                format!(
-                    "{} powered on, {} off; {}",
-                    self.vms.powered_on,
-                    self.vms.powered_off,
-                    self.vms
-                        .by_phase
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ),
+            ("Supervisor VMs", {
+                let phases: Vec<String> = (self.vms.by_phase.iter())
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                let on_off = format!(
+                    "{} powered on, {} off",
+                    self.vms.powered_on, self.vms.powered_off
+                );
+                // No VMs, no phases: nothing after the counts.
+                match phases.is_empty() {
+                    true => on_off,
+                    false => format!("{on_off}; {}", phases.join(", ")),
+                }
+            }),
             (
                 "nodes",
                 format!(

@@ -742,3 +742,16 @@ fn a_deployment_that_cannot_grow_backs_off_in_slow_start() {
     let refused = json["supervisor"]["api"]["refused"].as_u64().unwrap();
     assert!((187..187 + 30).contains(&refused), "{refused} refused");
 }
+
+/// A Supervisor without VMs says so without a dangling separator.
+#[test]
+fn a_supervisor_without_vms_prints_its_vm_counts_alone() {
+    let s = one_deployment("subnet_prefix: 28", 2, "5m");
+    let mut out = checked(&s);
+    let table = out.summary(&s, 1.0).table();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("Supervisor VMs"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(line.ends_with("0 powered on, 0 off"), "{line:?}");
+}
