@@ -4,6 +4,7 @@
 
 use super::Failure;
 use pacsim::plan::outcome::{self, PlanReport};
+use pacsim::plan::runs::WorldFor;
 use pacsim::plan::{PlanConfig, clusters, grid, html, plan, slo};
 use pacsim::scenario::{Scenario, load_scenario};
 use std::path::PathBuf;
@@ -11,7 +12,8 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// The scenario file (YAML).
+    /// The scenario file (YAML), or a trace (`.pstrace`, such as a served
+    /// session's export) whose recorded requests are the workload.
     scenario: PathBuf,
     /// Seeds: `K` (K seeds from the scenario's seed) or `A..B` (inclusive).
     #[arg(long)]
@@ -131,16 +133,46 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
             .max_hosts
             .clamp(1, pacsim::plan::resize::most_hosts(scenario, model)),
         cache: Default::default(),
+        world_for: None,
     })
 }
 
+/// The scenario and, for a trace, its recorded workload.
+fn load(path: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure> {
+    let mut magic = [0u8; 8];
+    let is_trace = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == pacsim::trace::format::MAGIC;
+    if !is_trace {
+        return Ok((load_scenario(path).map_err(Failure::bad_input)?, None));
+    }
+    let recorded = pacsim::trace::recorded::read(path)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    let scenario = recorded.scenario.clone();
+    eprintln!(
+        "plan: the workload is the {} inputs recorded in {}",
+        recorded.inputs,
+        path.display()
+    );
+    let recorded = std::sync::Arc::new(recorded);
+    let build = WorldFor(std::sync::Arc::new(move |s: &Scenario| recorded.world(s)));
+    Ok((scenario, Some(build)))
+}
+
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
-    let mut scenario = load_scenario(&args.scenario).map_err(Failure::bad_input)?;
+    let (mut scenario, world_for) = load(&args.scenario)?;
     super::print_notices(&scenario);
     if let Some(spec) = &args.workload_trace {
+        if world_for.is_some() {
+            return Err(Failure::bad_input(
+                "--workload-trace: the trace's recorded requests are already the workload",
+            ));
+        }
         super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
     }
     let mut cfg = config(&args, &scenario)?;
+    cfg.world_for = world_for;
     if !args.vary.is_empty() {
         return run_grid(&args, &scenario, &cfg);
     }

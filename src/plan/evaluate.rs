@@ -6,16 +6,20 @@
 use super::exec::par_map;
 use super::outcome::{self, Candidate, PlanReport};
 use super::resize::with_host_count;
+use super::runs::WorldFor;
 use super::runs::{PlanConfig, Ran, RunRecord};
 use super::search;
 use super::slo::aggregate;
 use super::verdict;
+use crate::inputs::{Input, RecordedInputs, WorldSource};
+use crate::model::{ActorId, SimTime};
 use crate::report::Stats;
 use crate::report::detail::Detail;
 use crate::report::expect::{Verdict, check};
-use crate::run::simulate_with;
+use crate::run::{simulate_with, simulate_world_with};
 use crate::scenario::{Expectation, HostFaultKind, Scenario, ScheduledFault};
 use crate::store::{EventLog, StoreError};
+use crate::world::World;
 use std::collections::BTreeMap;
 
 /// At most this many samples per time series.
@@ -42,9 +46,9 @@ pub enum PlanError {
 fn run_one(
     scenario: &Scenario,
     seed: u64,
-    crash: &[usize],
-    at_ns: u64,
+    (crash, at_ns): (&[usize], u64),
     slos: &[Expectation],
+    world_for: Option<&WorldFor>,
 ) -> Result<Ran, PlanError> {
     let mut s = scenario.clone();
     s.seed = seed;
@@ -69,7 +73,14 @@ fn run_one(
         cluster_of,
         dc.clusters.len(),
     ));
-    let mut out = simulate_with(&s, EventLog::in_memory(), stats, |_, _| {})?;
+    let mut out = match world_for {
+        None => simulate_with(&s, EventLog::in_memory(), stats, |_, _| {})?,
+        Some(build) => {
+            let mut world = (build.0)(&s);
+            crash_at(&mut world, &s, crash, at_ns);
+            simulate_world_with(&s, world, EventLog::in_memory(), stats, |_, _| {})?
+        }
+    };
     if let Some(stopped) = &out.stopped {
         return Err(PlanError::Stopped {
             hosts: s.datacenter.hosts.len() as u64,
@@ -106,6 +117,29 @@ fn run_one(
     })
 }
 
+/// The N+k crashes of a recorded workload's world, as a source of its own
+/// (the recorded world runs none of the scenario's scheduled faults).
+fn crash_at(world: &mut World, s: &Scenario, crash: &[usize], at_ns: u64) {
+    let inputs: Vec<Input> = crash
+        .iter()
+        .filter_map(|h| {
+            let name = format!("host/{}", s.datacenter.hosts[*h].name);
+            let to = world.names.iter().position(|n| *n == name)?;
+            Some(Input {
+                at: SimTime(at_ns),
+                to: ActorId(to as u32),
+                event: crate::event::Event::HostCrash,
+            })
+        })
+        .collect();
+    if !inputs.is_empty() {
+        world.add_source(
+            "plan/failures".to_string(),
+            WorldSource::Recorded(RecordedInputs::new(inputs)),
+        );
+    }
+}
+
 /// Evaluates `count` hosts of the planned model; `tick` after every run.
 pub fn evaluate(
     base: &Scenario,
@@ -139,7 +173,15 @@ pub fn evaluate_many(
     let plain: Vec<Result<Ran, PlanError>> = par_map(
         &plain_jobs,
         cfg.jobs,
-        |(i, seed)| run_one(&scenarios[*i].1, *seed, &[], 0, &cfg.slos),
+        |(i, seed)| {
+            run_one(
+                &scenarios[*i].1,
+                *seed,
+                (&[], 0),
+                &cfg.slos,
+                cfg.world_for.as_ref(),
+            )
+        },
         tick,
     );
     let mut fresh: BTreeMap<(usize, u64), Ran> = BTreeMap::new();
@@ -158,7 +200,15 @@ pub fn evaluate_many(
         let failed: Vec<Result<Ran, PlanError>> = par_map(
             &jobs,
             cfg.jobs,
-            |(i, seed, crash, at)| run_one(&scenarios[*i].1, *seed, crash, *at, &cfg.slos),
+            |(i, seed, crash, at)| {
+                run_one(
+                    &scenarios[*i].1,
+                    *seed,
+                    (crash, *at),
+                    &cfg.slos,
+                    cfg.world_for.as_ref(),
+                )
+            },
             tick,
         );
         for ((i, seed, ..), r) in jobs.iter().zip(failed) {
@@ -252,7 +302,13 @@ pub fn plan(
     let (mut detail, mut deciding) = (None, None);
     if let Some(rec) = found.recommended {
         let s = with_host_count(base, cfg.model, rec);
-        let ran = run_one(&s, cfg.seeds[0], &[], 0, &cfg.slos)?;
+        let ran = run_one(
+            &s,
+            cfg.seeds[0],
+            (&[], 0),
+            &cfg.slos,
+            cfg.world_for.as_ref(),
+        )?;
         let chosen = candidates
             .iter()
             .find(|c| c.hosts == rec)
@@ -264,7 +320,13 @@ pub fn plan(
                 .filter_map(|name| s.datacenter.hosts.iter().position(|h| h.name == *name))
                 .collect();
             let at = run.fail_at_ns.unwrap_or(0);
-            let again = run_one(&s, run.seed, &crash, at, &cfg.slos)?;
+            let again = run_one(
+                &s,
+                run.seed,
+                (&crash, at),
+                &cfg.slos,
+                cfg.world_for.as_ref(),
+            )?;
             deciding = Some((s.clone(), again, slo));
         }
         detail = Some((s, ran));

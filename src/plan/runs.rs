@@ -4,9 +4,11 @@
 //! run.
 
 use crate::report::detail::Detail;
-use crate::scenario::Expectation;
+use crate::scenario::{Expectation, Scenario};
+use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct PlanConfig {
@@ -21,6 +23,19 @@ pub struct PlanConfig {
     /// The search gives up above this many hosts of the model.
     pub max_hosts: u64,
     pub cache: RunCache,
+    /// The workload, when it is not the scenario's own: builds each
+    /// configuration's world (a recorded session's requests, re-driven).
+    pub world_for: Option<WorldFor>,
+}
+
+/// Builds the world of a (resized) scenario with a recorded workload.
+#[derive(Clone)]
+pub struct WorldFor(pub Arc<dyn Fn(&Scenario) -> World + Send + Sync>);
+
+impl std::fmt::Debug for WorldFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WorldFor")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

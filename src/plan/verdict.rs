@@ -183,6 +183,7 @@ mod tests {
             jobs: 1,
             max_hosts: 64,
             cache: Default::default(),
+            world_for: None,
         }
     }
 

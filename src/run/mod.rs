@@ -57,6 +57,28 @@ pub fn simulate_with(
 ) -> Result<RunOutput, StoreError> {
     simulate_checked_with(
         scenario,
+        World::build(scenario),
+        log,
+        stats,
+        false,
+        RunLimits::default(),
+        &mut Unpaced,
+        progress,
+    )
+}
+
+/// `simulate_with` on a world built otherwise (a recorded workload's):
+/// `scenario` is what its checks and summary read.
+pub fn simulate_world_with(
+    scenario: &Scenario,
+    world: World,
+    log: EventLog,
+    stats: Stats,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(
+        scenario,
+        world,
         log,
         stats,
         false,
@@ -213,6 +235,7 @@ pub fn simulate_paced(
 ) -> Result<RunOutput, StoreError> {
     simulate_checked_with(
         scenario,
+        World::build(scenario),
         log,
         Stats::default(),
         every_event,
@@ -222,8 +245,10 @@ pub fn simulate_paced(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn simulate_checked_with(
     scenario: &Scenario,
+    world: World,
     mut log: EventLog,
     mut stats: Stats,
     every_event: bool,
@@ -236,7 +261,7 @@ fn simulate_checked_with(
         end,
         capacity,
         hosts,
-    } = prepare(World::build(scenario));
+    } = prepare(world);
     let mut checker = Checker::new(scenario);
     let mut watchdog = Watchdog::new(limits);
     let ended = if every_event {

@@ -15,6 +15,7 @@ pub mod format;
 pub mod inspect;
 pub mod jsonl;
 pub mod reader;
+pub mod recorded;
 pub mod salvaged;
 pub mod session;
 pub mod source;

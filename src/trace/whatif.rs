@@ -16,9 +16,9 @@
 //! what-if run is the original run, tie for tie.
 
 use super::reader::TraceReader;
+use super::recorded::{Group, collect_input, recorded_world};
 use super::{ReplayError, header_scenario};
-use crate::event::{Event, Record};
-use crate::inputs::{Input, RecordedInputs, WorldSource};
+use crate::event::Record;
 use crate::model::{ActorId, Resources, SimTime};
 use crate::report::Stats;
 use crate::report::summary::{RunFacts, Summary};
@@ -123,12 +123,6 @@ fn set_host_count(scenario: &mut Scenario, n: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// One original source's inputs, by the name of its owner.
-struct Group {
-    name: String,
-    inputs: Vec<(SimTime, String, Event)>,
-}
-
 /// Replays the trace's inputs against the header scenario changed by
 /// `overrides`, and summarizes both runs.
 pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatIf, ReplayError> {
@@ -167,18 +161,7 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
     let collect = |r: &Record| {
         count += 1;
         last = r.at;
-        if r.cause.is_some() || matches!(r.event, Event::Start) {
-            return;
-        }
-        let name_of = |id: ActorId| names.get(id.0 as usize).cloned().unwrap_or_default();
-        groups
-            .entry(r.from)
-            .or_insert_with(|| Group {
-                name: name_of(r.from),
-                inputs: Vec::new(),
-            })
-            .inputs
-            .push((r.at, name_of(r.to), r.event.clone()));
+        collect_input(&mut groups, &names, r);
     };
     let (_, mut original_stats) =
         crate::run::replay_records(&original_scenario, records.inspect(collect));
@@ -233,33 +216,6 @@ pub fn what_if(path: &Path, overrides: &[String], salvage: bool) -> Result<WhatI
         dropped,
         salvage: salvage_note,
     })
-}
-
-/// The new world with one recorded source per original source.
-fn recorded_world(scenario: &Scenario, groups: BTreeMap<ActorId, Group>) -> (World, u64, u64) {
-    let mut world = World::build_bare(scenario);
-    let ids: BTreeMap<String, ActorId> = world
-        .names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), ActorId(i as u32)))
-        .collect();
-    let (mut kept, mut dropped) = (0u64, 0u64);
-    for group in groups.into_values() {
-        let mut inputs = Vec::with_capacity(group.inputs.len());
-        for (at, to, event) in group.inputs {
-            match ids.get(&to) {
-                Some(&to) => inputs.push(Input { at, to, event }),
-                None => dropped += 1,
-            }
-        }
-        kept += inputs.len() as u64;
-        world.add_source(
-            group.name,
-            WorldSource::Recorded(RecordedInputs::new(inputs)),
-        );
-    }
-    (world, kept, dropped)
 }
 
 fn summarize(

@@ -78,6 +78,7 @@ fn rejections_do_not_grow_with_hosts_on_a_churn_scenario() {
         jobs: 2,
         max_hosts: 64,
         cache: Default::default(),
+        world_for: None,
     };
     let report = plan(&s, &cfg, &|| {}).unwrap();
     assert!(report.recommended().is_some());

@@ -563,6 +563,10 @@ fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
         201
     );
     assert_eq!(s.call("carol", "POST", PODS, Some(pod("nope"))).0, 403);
+    // A scale is an update naming the resourceVersion it read.
+    let scale = json!({"spec": {"replicas": 3}});
+    let at = format!("{DEPLOYS}/a/scale");
+    assert_eq!(s.call("alice", "PATCH", &at, Some(scale)).0, 200);
     s.kill();
     let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
     assert_eq!(s.call("alice", "POST", PODS, Some(pod("b"))).0, 201);
@@ -606,8 +610,29 @@ fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    // The three requests (a create, a denied create, a create) re-driven.
+    // The requests (creates, a denied create, the scale) re-driven.
     assert!(stdout.contains("inputs re-driven"), "{stdout}");
+
+    // The session as a plan's workload: on fewer hosts the scale still
+    // applies (its store numbers writes otherwise), so the same pods run.
+    let out = pacsim(&[
+        "plan".as_ref(),
+        trace.as_os_str(),
+        "--slo".as_ref(),
+        "supervisor.pods.running>=4".as_ref(),
+        "--vary".as_ref(),
+        "hosts=3,4,5".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let plan: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let running: Vec<&Value> = plan["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["slo_values"][0])
+        .collect();
+    assert!(running.iter().all(|r| **r == json!(4.0)), "{plan}");
 }
 
 /// Mutated bodies (the input fuzzer's mutations of real manifests, as
