@@ -44,8 +44,9 @@ pub fn run(args: InspectArgs) -> Result<u8, Failure> {
     let names = names.as_deref();
     let mut out = Stdout::new();
     if let Some(seq) = args.cause_chain {
-        for r in inspect::cause_chain(&source, seq, args.salvage).map_err(failure)? {
-            out.line(inspect::line(&r, names));
+        let chain = inspect::cause_chain(&source, seq, args.salvage).map_err(failure)?;
+        for l in inspect::chain_lines(&chain, names) {
+            out.line(l);
         }
         out.finish()?;
         return Ok(0);

@@ -132,6 +132,38 @@ pub fn line(r: &Record, names: Option<&[String]>) -> String {
     )
 }
 
+/// A cause chain's lines, with each run of an actor's timer re-arming
+/// itself (a heartbeat every 10 s for hours) folded into its first and
+/// last line and a count: `… HeartbeatTimer ×64 …`.
+pub fn chain_lines(chain: &[Record], names: Option<&[String]>) -> Vec<String> {
+    let same_timer = |a: &Record, b: &Record| {
+        a.from == a.to && b.from == b.to && a.to == b.to && a.event.kind() == b.event.kind()
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chain.len() {
+        let mut j = i;
+        while j + 1 < chain.len() && same_timer(&chain[i], &chain[j + 1]) {
+            j += 1;
+        }
+        let run = j - i + 1;
+        out.push(line(&chain[i], names));
+        if run > 2 {
+            out.push(format!(
+                "{:>10} … {} ×{} in all, the last:",
+                "",
+                chain[i].event.kind(),
+                run
+            ));
+            out.push(line(&chain[j], names));
+        } else if run == 2 {
+            out.push(line(&chain[j], names));
+        }
+        i = j + 1;
+    }
+    out
+}
+
 /// Records per event kind and per receiving actor.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -207,4 +239,42 @@ pub fn cause_chain(
         }
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+
+    fn record(seq: u64, from: u32, to: u32, event: Event) -> Record {
+        Record {
+            seq,
+            at: SimTime(seq),
+            from: ActorId(from),
+            to: ActorId(to),
+            cause: seq.checked_sub(1),
+            event,
+        }
+    }
+
+    /// A timer that re-arms itself 5 times folds into its first and last
+    /// line and a count; the input before it and the effect after stay.
+    #[test]
+    fn a_chain_folds_a_self_timer_run_into_first_last_and_a_count() {
+        let mut chain = vec![record(0, 9, 1, Event::HostCrash)];
+        chain.extend((1..=5).map(|s| record(s, 1, 1, Event::HostRepair)));
+        chain.push(record(6, 1, 2, Event::HostRepair));
+        let lines = chain_lines(&chain, None);
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(lines[1].starts_with("#1 "), "{lines:#?}");
+        assert!(
+            lines[2].contains("HostRepair ×5 in all, the last:"),
+            "{lines:#?}"
+        );
+        assert!(lines[3].starts_with("#5 "), "{lines:#?}");
+        assert!(lines[4].starts_with("#6 "), "{lines:#?}");
+        // Two in a row are both shown, unfolded.
+        let two = chain_lines(&chain[..3], None);
+        assert_eq!(two.len(), 3);
+    }
 }
