@@ -55,16 +55,7 @@ pub fn simulate_with(
     stats: Stats,
     progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(
-        scenario,
-        World::build(scenario),
-        log,
-        stats,
-        false,
-        RunLimits::default(),
-        &mut Unpaced,
-        progress,
-    )
+    simulate_world_with(scenario, World::build(scenario), log, stats, progress)
 }
 
 /// `simulate_with` on a world built otherwise (a recorded workload's):

@@ -15,7 +15,7 @@
 //! - ```yaml: must parse. ```yaml scenario: a whole scenario, run with
 //!   `pacsim run --no-persist`, which must pass its `expect:`.
 
-use super::support::repo;
+use super::support::{path_with_pacsim, repo};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -154,14 +154,7 @@ impl Sandbox {
     fn new() -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         copy_tree(&repo(), &dir.path().join("repo"));
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pacsim"), bin.join("pacsim")).unwrap();
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = path_with_pacsim(dir.path());
         Sandbox { dir, path }
     }
 

@@ -4,7 +4,7 @@
 //! environment), the Slurm array's script for every task id; then the
 //! merge step. The merged report is the one-machine plan's, byte for byte.
 
-use super::support::repo;
+use super::support::{path_with_pacsim, repo};
 use std::path::Path;
 use std::process::Command;
 
@@ -126,14 +126,7 @@ fn a_slurm_array_and_its_merge_give_the_one_machine_plan() {
     let root = dir.path().join("repo");
     std::fs::create_dir_all(&root).unwrap();
     std::os::unix::fs::symlink(repo().join("scenarios"), root.join("scenarios")).unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pacsim"), bin.join("pacsim")).unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_pacsim(dir.path());
     for id in lo..=hi {
         let out = Command::new("bash")
             .arg(&script)

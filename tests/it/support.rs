@@ -12,6 +12,19 @@ pub fn scenario_path(name: &str) -> PathBuf {
     repo().join("scenarios").join(name)
 }
 
+/// A PATH with the built `pacsim` first (a link in `dir`/bin), for
+/// commands run as a user or a batch system would run them.
+pub fn path_with_pacsim(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pacsim"), bin.join("pacsim")).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// Runs the real `pacsim` binary.
 pub fn pacsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pacsim"))
