@@ -8,7 +8,7 @@ use super::chart::{Axis, Chart, Mark, Series, esc, render as chart};
 use super::clusters::ClusterSeries;
 use super::outcome::{DetailOut, PlanReport};
 use super::ticks::Scale;
-use super::verdict::duration_words;
+use super::verdict::describe_run;
 use crate::report::numbers::sig3;
 use std::fmt::Write;
 
@@ -55,15 +55,7 @@ pub fn render(r: &PlanReport) -> String {
     }
     h.push_str(&probe_table(r));
     if let Some(d) = &r.deciding {
-        let run = match d.fail_at_s {
-            Some(at) => format!(
-                "seed {}, with {} failed at {}",
-                d.seed,
-                esc(&d.failed_hosts.join(", ")),
-                duration_words(at)
-            ),
-            None => format!("seed {} (no failure)", d.seed),
-        };
+        let run = esc(&describe_run(d.seed, &d.failed_hosts, d.fail_at_s));
         let _ = write!(
             h,
             "<h2>The deciding run</h2><p>At the recommended count, {} came closest to failing in {run}: {}.</p>",

@@ -87,14 +87,23 @@ pub fn deciding<'a>(cfg: &PlanConfig, c: &'a Candidate) -> Option<(usize, &'a Ru
 
 /// "seed 2, with esx-07 failed at 3.5 h" or "seed 2 (no failure)".
 fn run_words(r: &RunRecord) -> String {
-    match r.fail_at_ns {
+    describe_run(
+        r.seed,
+        &r.failed_hosts,
+        r.fail_at_ns.map(|at| at as f64 / 1e9),
+    )
+}
+
+/// A run as the report names it: its seed, and the hosts that failed and
+/// when (seconds of virtual time), if any.
+pub fn describe_run(seed: u64, failed_hosts: &[String], fail_at_s: Option<f64>) -> String {
+    match fail_at_s {
         Some(at) => format!(
-            "seed {}, with {} failed at {}",
-            r.seed,
-            r.failed_hosts.join(", "),
-            duration_words(at as f64 / 1e9)
+            "seed {seed}, with {} failed at {}",
+            failed_hosts.join(", "),
+            duration_words(at)
         ),
-        None => format!("seed {} (no failure)", r.seed),
+        None => format!("seed {seed} (no failure)"),
     }
 }
 

@@ -519,7 +519,11 @@ async fn list(
         let rv = v.api.resource_version();
         let chosen: Vec<&Object> = v.api.objects().filter(|o| selected(o, &t, &q)).collect();
         if table {
-            let ctx = table::Context::new(v.now, v.api.objects());
+            let counts = |o: &Object| v.rollouts.counts(o);
+            let ctx = table::Context {
+                now: v.now,
+                counts: &counts,
+            };
             table::table(&chosen, res, &ctx, epoch, rv, true)
         } else {
             let items: Vec<Value> = chosen
@@ -576,7 +580,11 @@ async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
     let body = read(state, move |v| {
         let o = v.api.get(&k)?;
         Some(if table {
-            let ctx = table::Context::new(v.now, v.api.objects());
+            let counts = |o: &Object| v.rollouts.counts(o);
+            let ctx = table::Context {
+                now: v.now,
+                counts: &counts,
+            };
             table::table(&[o], res, &ctx, epoch, v.api.resource_version(), true)
         } else {
             render::object(o, res, epoch, v.rollouts.counts(o))
@@ -960,9 +968,10 @@ async fn watch(
                 continue;
             }
             let object = if table {
+                let counts = |_: &Object| counts;
                 let ctx = table::Context {
                     now: change.at,
-                    ..table::Context::default()
+                    counts: &counts,
                 };
                 table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
             } else {

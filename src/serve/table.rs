@@ -3,36 +3,19 @@
 
 use super::render::{self, Epoch};
 use super::resources::Resource;
+use super::rollout::SetCounts;
 use crate::api::objects::*;
 use crate::model::SimTime;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// The media type of a Table answer.
 pub const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 
-/// What a row may need beyond its object: running pods per owner.
-#[derive(Default)]
-pub struct Context {
+/// What a row may need beyond its object: when it is, and a Deployment's
+/// pod counts (the engine's, as its status shows them).
+pub struct Context<'a> {
     pub now: SimTime,
-    /// (namespace, owner) -> pods Running.
-    pub running: BTreeMap<(String, String), u32>,
-}
-
-impl Context {
-    pub fn new<'a>(now: SimTime, objects: impl Iterator<Item = &'a Object>) -> Context {
-        let mut running = BTreeMap::new();
-        for o in objects {
-            if let (Body::Pod(p), Some(owner)) = (&o.body, &o.meta.owner)
-                && p.phase == PodPhase::Running
-            {
-                *running
-                    .entry((o.meta.namespace.clone(), owner.clone()))
-                    .or_insert(0) += 1;
-            }
-        }
-        Context { now, running }
-    }
+    pub counts: &'a dyn Fn(&Object) -> Option<SetCounts>,
 }
 
 /// kubectl's short ages: `45s`, `3m12s`, `17m`, `5h3m`, `9h`, `2d4h`, `12d`.
@@ -123,13 +106,12 @@ fn cells(o: &Object, ctx: &Context) -> Vec<Value> {
             ]
         }
         Body::ReplicaSet(rs) => {
-            let key = (o.meta.namespace.clone(), o.meta.name.clone());
-            let running = ctx.running.get(&key).copied().unwrap_or(0);
+            let c = (ctx.counts)(o).unwrap_or_default();
             vec![
                 name,
-                format!("{running}/{}", rs.replicas).into(),
-                rs.replicas.into(),
-                running.into(),
+                format!("{}/{}", c.running, rs.replicas).into(),
+                c.pods.into(),
+                c.running.into(),
                 age,
             ]
         }
