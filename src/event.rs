@@ -131,12 +131,27 @@ pub enum Event {
 pub enum RejectReason {
     /// Powering it on would break the HA admission-control reservation.
     HaAdmission,
+    /// A DRS rule (index into `Datacenter::rules`) leaves no host with room.
+    DrsRule { rule: u16 },
+    /// The VM would pass its resource pool's limit (index into
+    /// `Datacenter::pools`).
+    ResourcePoolLimit { pool: u16 },
+    /// Beyond the pool's reservation, and it cannot borrow: not expandable,
+    /// or the cluster's unreserved capacity is used up.
+    ResourcePoolReservation { pool: u16 },
+    /// A VM outside every pool: the cluster's pools' reservations leave it
+    /// no room (index into `Datacenter::clusters`).
+    PoolReservations { cluster: u16 },
 }
 
 impl RejectReason {
     pub fn name(self) -> &'static str {
         match self {
             RejectReason::HaAdmission => "ha_admission",
+            RejectReason::DrsRule { .. } => "drs_rule",
+            RejectReason::ResourcePoolLimit { .. } => "resource_pool_limit",
+            RejectReason::ResourcePoolReservation { .. } => "resource_pool_reservation",
+            RejectReason::PoolReservations { .. } => "reserved_by_pools",
         }
     }
 }

@@ -92,8 +92,11 @@ pub struct Addrs {
     parts: [ActorId; PARTS.len()],
     /// The actor that speaks for the scenario's users (gets their replies).
     pub clients: ActorId,
-    /// One Spherelet per host, indexed by `HostId`.
+    /// One Spherelet per host of the Supervisor's cluster, in `HostId`
+    /// order from `spherelet_hosts.start`.
     pub spherelets: Vec<ActorId>,
+    /// The hosts of the cluster the Supervisor is enabled on.
+    pub spherelet_hosts: std::ops::Range<u32>,
     /// Host names (= node names), indexed by `HostId`.
     pub host_names: Vec<String>,
     /// One actor per guest cluster, by its TanzuKubernetesCluster's key.
@@ -108,16 +111,30 @@ impl std::ops::Index<Part> for Addrs {
 }
 
 impl Addrs {
-    /// The world's layout from actor `first` on: the parts in `Part` order,
-    /// a Spherelet per host, the clients, then one actor per guest cluster.
+    /// The world's layout from actor `first` on, with the Supervisor on
+    /// every host (see [`Addrs::laid_out_on`]).
     pub fn laid_out(
         placement: ActorId,
         first: ActorId,
         host_names: Vec<String>,
         guests: impl IntoIterator<Item = ObjectKey>,
     ) -> Addrs {
+        let every = 0..host_names.len() as u32;
+        Addrs::laid_out_on(placement, first, host_names, every, guests)
+    }
+
+    /// The world's layout from actor `first` on: the parts in `Part` order,
+    /// a Spherelet per host of `spherelet_hosts`, the clients, then one
+    /// actor per guest cluster.
+    pub fn laid_out_on(
+        placement: ActorId,
+        first: ActorId,
+        host_names: Vec<String>,
+        spherelet_hosts: std::ops::Range<u32>,
+        guests: impl IntoIterator<Item = ObjectKey>,
+    ) -> Addrs {
         let id = |i: usize| ActorId(first.0 + i as u32);
-        let (parts, hosts) = (PARTS.len(), host_names.len());
+        let (parts, hosts) = (PARTS.len(), spherelet_hosts.len());
         Addrs {
             placement,
             parts: std::array::from_fn(id),
@@ -129,6 +146,7 @@ impl Addrs {
                 .map(|(i, key)| (key, id(parts + hosts + 1 + i)))
                 .collect(),
             host_names,
+            spherelet_hosts,
         }
     }
 
@@ -137,8 +155,16 @@ impl Addrs {
         Part::ALL.into_iter().find(|p| self[*p] == actor)
     }
 
+    /// The Spherelet of `host`, a host of the Supervisor's cluster.
     pub fn spherelet(&self, host: HostId) -> ActorId {
-        self.spherelets[host.0 as usize]
+        self.spherelets[(host.0 - self.spherelet_hosts.start) as usize]
+    }
+
+    /// Each Spherelet with its host.
+    pub fn spherelets_by_host(&self) -> impl Iterator<Item = (HostId, ActorId)> + '_ {
+        (self.spherelet_hosts.clone())
+            .map(HostId)
+            .zip(self.spherelets.iter().copied())
     }
 
     /// The actor of the guest cluster `namespace/name`.

@@ -208,9 +208,7 @@ impl Checker {
                 ),
             ));
         }
-        if let Some((admitted, cap)) = p.admission()
-            && !admitted.fits_in(&cap)
-        {
+        if let Some((admitted, cap)) = p.admissions().find(|(a, cap)| !a.fits_in(cap)) {
             return Some(fail(
                 "ha-reservation",
                 format!("admitted {admitted} exceeds admission capacity {cap}"),
@@ -257,8 +255,8 @@ impl Checker {
         let h = match &actors[to.0 as usize] {
             WorldActor::Host(h) => h,
             WorldActor::Placement(_) => {
-                return match p.admission() {
-                    Some((admitted, cap)) if !admitted.fits_in(&cap) => fail(
+                return match p.admissions().find(|(a, cap)| !a.fits_in(cap)) {
+                    Some((admitted, cap)) => fail(
                         "ha-reservation",
                         format!("admitted {admitted} exceeds admission capacity {cap}"),
                     ),
@@ -494,7 +492,6 @@ mod tests {
     use crate::actors::Host;
     use crate::event::Event;
     use crate::model::{Dist, Resources};
-    use crate::placement::PlacementIndex;
     use crate::scenario::PlacementPolicy;
 
     /// Placement (actor 0) and two 4-core hosts (actors 1 and 2); two 2-core
@@ -504,11 +501,7 @@ mod tests {
         let cap = Resources::cores(4, 16);
         let size = Resources::cores(2, 8);
         let views: Vec<(ActorId, Resources)> = (1..=2).map(|a| (ActorId(a), cap)).collect();
-        let mut placement = Placement::new(
-            PlacementIndex::new(PlacementPolicy::FirstFit, &[cap, cap]),
-            &views,
-            Dist::Fixed(0),
-        );
+        let mut placement = Placement::new(PlacementPolicy::FirstFit, &views, Dist::Fixed(0));
         let mut hosts: Vec<Host> = (0..2)
             .map(|h| Host::new(HostId(h), cap, ActorId(0), None))
             .collect();

@@ -105,11 +105,16 @@ fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
 /// `--workload-trace FORMAT:PATH`: the scenario keeps its datacenter,
 /// placement and faults; its workloads become the trace's VMs, and the
 /// scenario text the log embeds says so (see `WorkloadTrace`).
-pub fn apply_workload_trace(scenario: &mut Scenario, spec: &str) -> Result<(), Failure> {
+/// `cluster`: `--workload-cluster`, where the trace's VMs are deployed.
+pub fn apply_workload_trace(
+    scenario: &mut Scenario,
+    spec: &str,
+    cluster: Option<String>,
+) -> Result<(), Failure> {
     let trace = WorkloadTrace::parse(spec).map_err(Failure::bad_input)?;
+    let trace = trace.in_cluster(cluster);
     let workload = timed_import(trace.format, &trace.path, &ImportOptions::default())?;
-    trace.apply_and_embed(scenario, workload);
-    Ok(())
+    (trace.apply_and_embed(scenario, workload)).map_err(Failure::bad_input)
 }
 
 fn timed_import(

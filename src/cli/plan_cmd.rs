@@ -31,9 +31,14 @@ pub struct PlanArgs {
     /// Parallel runs (default: available cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// The host model whose count varies (required with several models).
+    /// The host model whose count varies (required with several models,
+    /// unless the cluster has one).
     #[arg(long)]
     model: Option<String>,
+    /// The cluster whose hosts vary; the others keep theirs (required when
+    /// the model's hosts are in several clusters).
+    #[arg(long)]
+    cluster: Option<String>,
     /// Give up above this many hosts of the model.
     #[arg(long, default_value_t = 4096)]
     max_hosts: u64,
@@ -58,6 +63,9 @@ pub struct PlanArgs {
     /// Replace the workloads with a real trace's VMs (FORMAT:PATH).
     #[arg(long, value_name = "FORMAT:PATH")]
     workload_trace: Option<String>,
+    /// The cluster the trace's VMs are deployed into (default: --cluster).
+    #[arg(long, requires = "workload_trace")]
+    workload_cluster: Option<String>,
 }
 
 /// A run the watchdog stopped, or a store failure, is exit 3; the rest
@@ -91,24 +99,7 @@ fn parse_seeds(spec: Option<&str>, first: u64) -> Result<Vec<u64>, Failure> {
 }
 
 fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
-    let models = &scenario.datacenter.models;
-    let model = match &args.model {
-        Some(name) => models.iter().position(|m| &m.name == name).ok_or_else(|| {
-            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-            Failure::bad_input(format!(
-                "unknown host model `{name}`; models: {}",
-                names.join(", ")
-            ))
-        })?,
-        None if models.len() == 1 => 0,
-        None => {
-            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-            return Err(Failure::bad_input(format!(
-                "the datacenter has several host models; choose the one to vary with --model ({})",
-                names.join(", ")
-            )));
-        }
-    };
+    let (model, cluster) = model_and_cluster(args, scenario)?;
     let slos = if args.slo.is_empty() {
         scenario.expect.clone()
     } else {
@@ -124,6 +115,7 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
     let jobs = super::jobs(args.jobs)?;
     Ok(PlanConfig {
         model,
+        cluster,
         seeds: parse_seeds(args.seeds.as_deref(), scenario.seed)?,
         slos,
         failures: args.failures,
@@ -135,6 +127,75 @@ fn config(args: &PlanArgs, scenario: &Scenario) -> Result<PlanConfig, Failure> {
         cache: Default::default(),
         world_for: None,
     })
+}
+
+/// The host model and cluster whose count varies: `--cluster` names the
+/// cluster (needed when the model is in several), `--model` the model
+/// (needed when the cluster, or the datacenter, has several).
+fn model_and_cluster(
+    args: &PlanArgs,
+    scenario: &Scenario,
+) -> Result<(usize, Option<usize>), Failure> {
+    let dc = &scenario.datacenter;
+    let cluster = match &args.cluster {
+        None => None,
+        Some(name) => Some(
+            dc.clusters
+                .iter()
+                .position(|c| &c.name == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = dc.clusters.iter().map(|c| c.name.as_str()).collect();
+                    Failure::bad_input(format!(
+                        "unknown cluster `{name}`; clusters: {}",
+                        names.join(", ")
+                    ))
+                })?,
+        ),
+    };
+    let in_scope = |m: usize| {
+        dc.hosts
+            .iter()
+            .any(|h| h.model == m && cluster.is_none_or(|c| h.cluster == c))
+    };
+    let models = &dc.models;
+    let candidates: Vec<usize> = (0..models.len()).filter(|m| in_scope(*m)).collect();
+    let model = match &args.model {
+        Some(name) => models.iter().position(|m| &m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            Failure::bad_input(format!(
+                "unknown host model `{name}`; models: {}",
+                names.join(", ")
+            ))
+        })?,
+        None if models.len() == 1 => 0,
+        None if candidates.len() == 1 && cluster.is_some() => candidates[0],
+        None => {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            return Err(Failure::bad_input(format!(
+                "the datacenter has several host models; choose the one to vary with --model ({})",
+                names.join(", ")
+            )));
+        }
+    };
+    let clusters_of_model: std::collections::BTreeSet<usize> = (dc.hosts.iter())
+        .filter(|h| h.model == model)
+        .map(|h| h.cluster)
+        .collect();
+    match cluster {
+        Some(_) => Ok((model, cluster)),
+        // One cluster: resizing every host of the model is resizing it.
+        None if clusters_of_model.len() <= 1 => Ok((model, None)),
+        None => {
+            let names: Vec<&str> = (clusters_of_model.iter())
+                .map(|c| dc.cluster_name(*c))
+                .collect();
+            Err(Failure::bad_input(format!(
+                "hosts of model `{}` are in several clusters; choose the one to resize with --cluster ({})",
+                models[model].name,
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 /// The scenario and, for a trace, its recorded workload.
@@ -169,7 +230,8 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
                 "--workload-trace: the trace's recorded requests are already the workload",
             ));
         }
-        super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
+        let cluster = (args.workload_cluster.clone()).or_else(|| args.cluster.clone());
+        super::import_cmd::apply_workload_trace(&mut scenario, spec, cluster)?;
     }
     let mut cfg = config(&args, &scenario)?;
     cfg.world_for = world_for;

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// formats as for `pacsim import`).
     #[arg(long, value_name = "FORMAT:PATH")]
     workload_trace: Option<String>,
+    /// The cluster the trace's VMs are deployed into (needed when the
+    /// datacenter has several).
+    #[arg(long, requires = "workload_trace")]
+    workload_cluster: Option<String>,
     /// Also write the run as a portable trace file (.pstrace).
     #[arg(long, conflicts_with = "live")]
     trace: Option<PathBuf>,
@@ -70,7 +74,8 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         profile.apply_and_embed(&mut scenario);
     }
     if let Some(spec) = &args.workload_trace {
-        super::import_cmd::apply_workload_trace(&mut scenario, spec)?;
+        let cluster = args.workload_cluster.clone();
+        super::import_cmd::apply_workload_trace(&mut scenario, spec, cluster)?;
     }
     super::print_notices(&scenario);
     for warning in sanity::warnings(&scenario) {

@@ -76,6 +76,8 @@ impl Collector {
             at: SimTime(start_ns),
             delete_at: end_ns.map(SimTime),
             restart_priority: None,
+            cluster: 0,
+            pool: None,
         });
         Ok(())
     }

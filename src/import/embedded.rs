@@ -11,6 +11,7 @@ use crate::scenario::{ExplicitVm, Scenario, Workloads};
 use std::path::PathBuf;
 
 const EMBEDDED: &str = "# pacsim run --workload-trace ";
+const CLUSTER: &str = " --workload-cluster ";
 const DIGEST: &str = " blake3=";
 
 /// An embedded line read back: the trace and the digest of its VMs, or
@@ -22,6 +23,9 @@ pub type Embedded = Result<(WorkloadTrace, String), String>;
 pub struct WorkloadTrace {
     pub format: TraceFormat,
     pub path: PathBuf,
+    /// The cluster its VMs are deployed into (`--workload-cluster`); `None`:
+    /// the datacenter's only cluster.
+    pub cluster: Option<String>,
 }
 
 impl WorkloadTrace {
@@ -34,7 +38,13 @@ impl WorkloadTrace {
         Ok(WorkloadTrace {
             format,
             path: PathBuf::from(path),
+            cluster: None,
         })
+    }
+
+    /// Deploys the trace's VMs into `cluster`.
+    pub fn in_cluster(self, cluster: Option<String>) -> WorkloadTrace {
+        WorkloadTrace { cluster, ..self }
     }
 
     pub fn spec(&self) -> String {
@@ -49,14 +59,22 @@ impl WorkloadTrace {
     /// Puts `workload` (read from this trace) in place of the scenario's
     /// workloads, and records it in `scenario.source`, the text a log or
     /// trace embeds.
-    pub fn apply_and_embed(&self, scenario: &mut Scenario, workload: ImportedWorkload) {
+    /// Fails when the cluster is unknown, or not named in a datacenter
+    /// of several clusters.
+    pub fn apply_and_embed(
+        &self,
+        scenario: &mut Scenario,
+        workload: ImportedWorkload,
+    ) -> Result<(), String> {
         let digest = digest(&workload.vms);
-        replace_workloads(scenario, workload);
+        self.replace_workloads(scenario, workload)?;
         if !scenario.source.ends_with('\n') {
             scenario.source.push('\n');
         }
-        let line = format!("{EMBEDDED}{}{DIGEST}{digest}\n", self.spec());
+        let cluster = (self.cluster.as_ref()).map_or(String::new(), |c| format!("{CLUSTER}{c}"));
+        let line = format!("{EMBEDDED}{}{cluster}{DIGEST}{digest}\n", self.spec());
         scenario.source.push_str(&line);
+        Ok(())
     }
 
     /// The trace recorded in an embedded scenario text, with its digest and
@@ -67,7 +85,13 @@ impl WorkloadTrace {
             .last()?;
         let rest = &line[EMBEDDED.len()..];
         let parsed = match rest.rsplit_once(DIGEST) {
-            Some((spec, digest)) => WorkloadTrace::parse(spec).map(|t| (t, digest.to_string())),
+            Some((spec, digest)) => {
+                let (spec, cluster) = match spec.rsplit_once(CLUSTER) {
+                    Some((spec, c)) => (spec, Some(c.to_string())),
+                    None => (spec, None),
+                };
+                WorkloadTrace::parse(spec).map(|t| (t.in_cluster(cluster), digest.to_string()))
+            }
             None => Err(format!("`{rest}` names no blake3 digest")),
         };
         Some((i + 1, parsed))
@@ -90,19 +114,49 @@ impl WorkloadTrace {
                 &now[..16]
             ));
         }
-        replace_workloads(scenario, workload);
+        self.replace_workloads(scenario, workload)
+    }
+
+    /// The scenario keeps its datacenter, placement and faults; its
+    /// workloads become the trace's VMs, in the trace's cluster.
+    fn replace_workloads(
+        &self,
+        scenario: &mut Scenario,
+        mut workload: ImportedWorkload,
+    ) -> Result<(), String> {
+        let cluster = self.cluster_index(scenario)?;
+        for vm in &mut workload.vms {
+            vm.cluster = cluster;
+        }
+        scenario.workloads = Workloads {
+            vms: workload.vms,
+            generators: Vec::new(),
+            manifests: Default::default(),
+        };
         Ok(())
     }
-}
 
-/// The scenario keeps its datacenter, placement and faults; its workloads
-/// become the trace's VMs.
-fn replace_workloads(scenario: &mut Scenario, workload: ImportedWorkload) {
-    scenario.workloads = Workloads {
-        vms: workload.vms,
-        generators: Vec::new(),
-        manifests: Default::default(),
-    };
+    fn cluster_index(&self, scenario: &Scenario) -> Result<usize, String> {
+        let clusters = &scenario.datacenter.clusters;
+        let names = || {
+            let v: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+            v.join(", ")
+        };
+        match &self.cluster {
+            Some(name) => (clusters.iter().position(|c| &c.name == name)).ok_or_else(|| {
+                format!(
+                    "unknown cluster `{name}` for the trace's VMs; clusters: {}",
+                    names()
+                )
+            }),
+            None if clusters.len() == 1 => Ok(0),
+            None => Err(format!(
+                "the datacenter has {} clusters ({}): say which one the trace's VMs go to with --workload-cluster",
+                clusters.len(),
+                names()
+            )),
+        }
+    }
 }
 
 /// The blake3 of the VMs, field by field in a fixed layout (names, sizes,

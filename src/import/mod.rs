@@ -300,6 +300,8 @@ mod tests {
                 at: SimTime(i),
                 delete_at: Some(SimTime(10_000 + i)),
                 restart_priority: None,
+                cluster: 0,
+                pool: None,
             })
             .collect();
         let peak = peak_demand(&vms);

@@ -171,6 +171,8 @@ mod tests {
             start: SimTime(7_000_000),
             stop,
             count,
+            cluster: 0,
+            pool: None,
         }
     }
 
@@ -251,6 +253,8 @@ mod tests {
             start: SimTime::ZERO,
             stop: None,
             count: None,
+            cluster: 0,
+            pool: None,
         };
         let end = SimTime::ZERO.saturating_add(SimDuration(60_000_000_000));
         let rng = StreamRng::derive(3, "generator-upcoming");

@@ -22,6 +22,12 @@ impl Resources {
         memory_bytes: 0,
         gpu_millis: 0,
     };
+    /// No bound: a resource pool without a limit.
+    pub const UNLIMITED: Resources = Resources {
+        cpu_millis: u64::MAX,
+        memory_bytes: u64::MAX,
+        gpu_millis: u64::MAX,
+    };
 
     pub fn new(cpu_millis: u64, memory_bytes: u64, gpu_millis: u64) -> Self {
         Resources {

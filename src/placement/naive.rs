@@ -18,18 +18,27 @@ pub fn select(
                 .checked_add(request)
                 .is_some_and(|after| after.fits_in(&capacities[h]))
     };
-    let candidates = (0..capacities.len()).filter(|&h| fits(h));
+    let candidates = (0..capacities.len())
+        .filter(|&h| fits(h))
+        .map(|h| (HostId(h as u32), capacities[h], used[h]));
+    choose(policy, candidates, request)
+}
+
+/// The policy's pick among hosts known to fit `request`, given as (host,
+/// capacity, used) in host id order: the one rule every index follows.
+pub fn choose(
+    policy: PlacementPolicy,
+    mut candidates: impl Iterator<Item = (HostId, Resources, Resources)>,
+    request: &Resources,
+) -> Option<HostId> {
     let chosen = match policy {
-        PlacementPolicy::FirstFit => candidates.min(),
-        PlacementPolicy::BestFit => candidates.min_by_key(|&h| {
-            (
-                capacities[h].cpu_millis - used[h].cpu_millis - request.cpu_millis,
-                h,
-            )
+        PlacementPolicy::FirstFit => candidates.next(),
+        PlacementPolicy::BestFit => candidates.min_by_key(|(h, cap, used)| {
+            (cap.cpu_millis - used.cpu_millis - request.cpu_millis, *h)
         }),
         PlacementPolicy::Drs => {
-            candidates.min_by_key(|&h| (balanced_score(&capacities[h], &(used[h] + *request)), h))
+            candidates.min_by_key(|(h, cap, used)| (balanced_score(cap, &(*used + *request)), *h))
         }
     };
-    chosen.map(|h| HostId(h as u32))
+    chosen.map(|(h, _, _)| h)
 }

@@ -147,7 +147,7 @@ pub fn evaluate(
     count: u64,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Candidate, PlanError> {
-    let scenario = with_host_count(base, cfg.model, count);
+    let scenario = with_host_count(base, cfg.model, cfg.cluster, count);
     let mut all = evaluate_many(&[(count, scenario)], cfg, tick)?;
     Ok(all.remove(0))
 }
@@ -301,7 +301,7 @@ pub fn plan(
     // decided it: runs again (the searched runs keep only their records).
     let (mut detail, mut deciding) = (None, None);
     if let Some(rec) = found.recommended {
-        let s = with_host_count(base, cfg.model, rec);
+        let s = with_host_count(base, cfg.model, cfg.cluster, rec);
         let ran = run_one(
             &s,
             cfg.seeds[0],

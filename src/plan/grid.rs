@@ -108,9 +108,9 @@ fn positive(v: u64) -> Result<u64, String> {
     }
 }
 
-fn apply(s: &mut Scenario, knob: &Knob, i: usize, model: usize) {
+fn apply(s: &mut Scenario, knob: &Knob, i: usize, cfg: &PlanConfig) {
     match knob {
-        Knob::Hosts(v) => *s = with_host_count(s, model, v[i]),
+        Knob::Hosts(v) => *s = with_host_count(s, cfg.model, cfg.cluster, v[i]),
         Knob::Policy(v) => s.placement.policy = v[i],
         Knob::ModelCpu(m, v) => s.datacenter.models[*m].capacity.cpu_millis = v[i],
         Knob::ModelMemory(m, v) => s.datacenter.models[*m].capacity.memory_bytes = v[i],
@@ -171,7 +171,7 @@ pub fn grid(
         .map(|c| {
             let mut s = base.clone();
             for (axis, i) in axes.iter().zip(c) {
-                apply(&mut s, &axis.knob, *i, cfg.model);
+                apply(&mut s, &axis.knob, *i, cfg);
             }
             s.datacenter.total_memory().map_err(|e| {
                 PlanError::TooLarge(format!("--vary point {c:?} is too large: {e}"))
@@ -180,7 +180,7 @@ pub fn grid(
                 .datacenter
                 .hosts
                 .iter()
-                .filter(|h| h.model == cfg.model)
+                .filter(|h| h.model == cfg.model && cfg.cluster.is_none_or(|c| h.cluster == c))
                 .count();
             Ok((n as u64, s))
         })

@@ -40,7 +40,11 @@ pub fn render(r: &PlanReport) -> String {
     );
     let answer = r.recommended().map_or(
         "No recommendation: the SLOs fail at the largest count tried".to_string(),
-        |n| format!("Recommended: {n} hosts of {}", esc(&r.model)),
+        |n| {
+            let within =
+                (r.cluster.as_deref()).map_or(String::new(), |c| format!(" in cluster {}", esc(c)));
+            format!("Recommended: {n} hosts of {}{within}", esc(&r.model))
+        },
     );
     let _ = write!(
         h,

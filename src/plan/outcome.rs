@@ -84,6 +84,9 @@ pub struct PlanReport {
     pub scenario: String,
     pub scenario_blake3: String,
     pub model: String,
+    /// The cluster resized (`plan --cluster`); the others keep their hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Hosts of the other models, kept fixed.
     pub fixed_hosts: Vec<(String, u64)>,
     pub seeds: Vec<u64>,
@@ -154,6 +157,7 @@ pub fn build(
         scenario: base.name.clone(),
         scenario_blake3: blake3::hash(base.source.as_bytes()).to_hex().to_string(),
         model,
+        cluster: cfg.cluster.map(|c| dc.cluster_name(c).to_string()),
         fixed_hosts,
         seeds: cfg.seeds.clone(),
         failures: cfg.failures,
@@ -328,8 +332,12 @@ pub fn runs_cache(parts: &[PlanReport]) -> RunCache {
 /// The terminal summary.
 pub fn summary_text(r: &PlanReport) -> String {
     let mut s = String::new();
+    let within = r
+        .cluster
+        .as_ref()
+        .map_or(String::new(), |c| format!(" in cluster {c}"));
     let rec = match r.recommended() {
-        Some(n) => format!("{n} hosts of {}", r.model),
+        Some(n) => format!("{n} hosts of {}{within}", r.model),
         None => "none: the SLOs fail at the largest count tried".to_string(),
     };
     s += &format!(
@@ -366,6 +374,27 @@ pub fn summary_text(r: &PlanReport) -> String {
         .map(|c| format!("{}{}", c.hosts, if c.pass { "✓" } else { "✗" }))
         .collect();
     s += &format!("probes           {}\n", probes.join(" "));
+    if let Some(d) = &r.detail
+        && d.clusters.len() > 1
+    {
+        for c in &d.clusters {
+            let peak = |f: fn(&super::clusters::ClusterPoint) -> f64| {
+                c.series.iter().map(f).fold(0.0, f64::max)
+            };
+            let resized = if r.cluster.as_ref() == Some(&c.name) {
+                " (resized)"
+            } else {
+                ""
+            };
+            s += &format!(
+                "cluster          {}: {} hosts{resized}, peak cpu {} %, memory {} %\n",
+                c.name,
+                c.hosts,
+                crate::report::numbers::sig3(peak(|p| p.cpu_pct)),
+                crate::report::numbers::sig3(peak(|p| p.memory_pct)),
+            );
+        }
+    }
     if let Some(d) = &r.detail {
         s += &format!(
             "headroom         {} cores, {} GiB (of {} cores, {} GiB)\n",

@@ -1,6 +1,8 @@
-//! A scenario with a different number of hosts of one model. Hosts of that
-//! model are removed from the end, or added after its last host (in that
-//! host's cluster). Generated names (`{prefix}-{NN}`, the prefix of the
+//! A scenario with a different number of hosts of one model, in one
+//! cluster or all. Hosts of that model are removed from the end, or added
+//! after its last host (in that host's cluster; in the chosen cluster, after
+//! its last host when it has none of the model). DRS host groups keep the
+//! hosts that remain. Generated names (`{prefix}-{NN}`, the prefix of the
 //! first host named so) are renumbered in order, zero-padded to the width of
 //! their count, as the parser does. Scheduled faults follow their host (and
 //! are dropped with it); random faults on every host stay on every host.
@@ -23,16 +25,28 @@ pub fn most_hosts(base: &Scenario, model: usize) -> u64 {
     by_memory.min(by_count)
 }
 
-pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
+/// `cluster`: only that cluster's hosts of `model` are counted and
+/// changed; `None`: every host of `model`.
+pub fn with_host_count(
+    base: &Scenario,
+    model: usize,
+    cluster: Option<usize>,
+    count: u64,
+) -> Scenario {
     let mut s = base.clone();
     let old = &base.datacenter.hosts;
-    let of_model: Vec<usize> = (0..old.len()).filter(|i| old[*i].model == model).collect();
+    let picked = |h: &HostSpec| h.model == model && cluster.is_none_or(|c| h.cluster == c);
+    let of_model: Vec<usize> = (0..old.len()).filter(|i| picked(&old[*i])).collect();
     let keep = count.min(of_model.len() as u64) as usize;
     let dropped: Vec<usize> = of_model[keep..].to_vec();
     // old index → new index
     let mut map: Vec<Option<usize>> = Vec::with_capacity(old.len());
     let mut hosts: Vec<HostSpec> = Vec::new();
-    let insert_after = of_model.get(keep.max(1) - 1).copied();
+    let insert_after = of_model.get(keep.max(1) - 1).copied().or_else(|| {
+        let c = cluster?;
+        let range = base.datacenter.cluster_hosts(c);
+        (!range.is_empty()).then(|| range.end as usize - 1)
+    });
     let extra = count.saturating_sub(of_model.len() as u64) as usize;
     let new_host = |cluster| HostSpec {
         name: String::new(),
@@ -51,7 +65,7 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
         }
     }
     if insert_after.is_none() {
-        hosts.extend((0..extra).map(|_| new_host(0)));
+        hosts.extend((0..extra).map(|_| new_host(cluster.unwrap_or(0))));
     }
     rename(&mut hosts, prefix(old));
     let all_old = old.len();
@@ -74,8 +88,17 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
                 .collect()
         };
     }
+    for rule in &mut s.datacenter.rules {
+        rule.hosts = (rule.hosts.iter())
+            .filter_map(|h| map[h.0 as usize].map(|n| HostId(n as u32)))
+            .collect();
+    }
     if let Some(sup) = &mut s.supervisor {
-        resize_supervisor(sup, &map, all_old, hosts.len());
+        let before = base.datacenter.cluster_hosts(sup.cluster);
+        let mut resized = s.datacenter.clone();
+        resized.hosts = hosts.clone();
+        let after = resized.cluster_hosts(sup.cluster);
+        resize_supervisor(sup, &map, (before, after));
     }
     s.faults.supervisor.retain_mut(|f| {
         use crate::scenario::SupervisorFaultKind as K;
@@ -91,24 +114,27 @@ pub fn with_host_count(base: &Scenario, model: usize, count: u64) -> Scenario {
         }
     });
     s.datacenter.hosts = hosts;
-    s.source
-        .push_str(&format!("\n# plan: {count} hosts of model index {model}\n"));
+    let within = cluster.map_or(String::new(), |c| format!(" in cluster index {c}"));
+    s.source.push_str(&format!(
+        "\n# plan: {count} hosts of model index {model}{within}\n"
+    ));
     s
 }
 
 /// The Supervisor's host references follow their hosts like faults do: a
-/// datastore on every host stays on every host, others keep the hosts that
-/// remain; Supervisor faults and taints on a dropped host are dropped.
+/// datastore on every host of the Supervisor's cluster (`before`) stays on
+/// every host of it (`after`), others keep the hosts that remain;
+/// Supervisor faults and taints on a dropped host are dropped.
 fn resize_supervisor(
     sup: &mut crate::scenario::SupervisorConfig,
     map: &[Option<usize>],
-    all_old: usize,
-    all_new: usize,
+    (before, after): (std::ops::Range<u32>, std::ops::Range<u32>),
 ) {
     let moved = |h: &HostId| map[h.0 as usize].map(|n| HostId(n as u32));
+    let whole: Vec<HostId> = before.map(HostId).collect();
     for d in &mut sup.datastores {
-        d.hosts = if d.hosts.len() == all_old {
-            (0..all_new).map(|i| HostId(i as u32)).collect()
+        d.hosts = if d.hosts == whole {
+            after.clone().map(HostId).collect()
         } else {
             d.hosts.iter().filter_map(moved).collect()
         };
@@ -158,7 +184,7 @@ mod tests {
     #[test]
     fn hosts_are_added_after_the_models_last_host_and_renumbered() {
         let s = parse_scenario(TWO_MODELS, "<inline>").unwrap();
-        let r = with_host_count(&s, 0, 10);
+        let r = with_host_count(&s, 0, None, 10);
         let names: Vec<&str> = r.datacenter.hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names.len(), 11);
         assert_eq!(names[0], "esx-01");
@@ -170,7 +196,7 @@ mod tests {
     #[test]
     fn removed_hosts_take_their_scheduled_faults_with_them() {
         let s = parse_scenario(TWO_MODELS, "<inline>").unwrap();
-        let r = with_host_count(&s, 1, 0);
+        let r = with_host_count(&s, 1, None, 0);
         assert_eq!(r.datacenter.hosts.len(), 2);
         assert!(r.faults.scheduled.is_empty());
     }

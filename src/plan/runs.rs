@@ -14,6 +14,9 @@ use std::sync::Arc;
 pub struct PlanConfig {
     /// Index of the host model whose count varies.
     pub model: usize,
+    /// The cluster whose hosts of `model` vary (`None`: every host of
+    /// `model`); the other clusters keep theirs.
+    pub cluster: Option<usize>,
     pub seeds: Vec<u64>,
     pub slos: Vec<Expectation>,
     pub failures: usize,

@@ -185,6 +185,7 @@ mod tests {
     fn cfg(slo: &str) -> PlanConfig {
         PlanConfig {
             model: 0,
+            cluster: None,
             seeds: vec![1, 2, 3],
             slos: vec![parse_slo(slo).unwrap()],
             failures: 1,

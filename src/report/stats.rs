@@ -32,7 +32,7 @@ pub struct Stats {
     /// The planner's richer fold (`None` unless asked for).
     pub detail: Option<super::detail::Detail>,
     /// Refusals by reason other than "no room" (HA admission control).
-    pub refused: BTreeMap<&'static str, u64>,
+    pub refused: BTreeMap<crate::event::RejectReason, u64>,
     /// VMs restarted by HA, and the time from failure to each restart (ns).
     pub restarted: u64,
     pub recovery: Histogram<u64>,
@@ -165,7 +165,7 @@ impl NoteSink for Stats {
             Note::HostRepaired { .. } => self.host_repairs += 1,
             Note::VmRefused { vm, reason } => {
                 self.rejected += 1;
-                *self.refused.entry(reason.name()).or_default() += 1;
+                *self.refused.entry(reason).or_default() += 1;
                 self.waiting.remove(vm);
             }
             Note::VmRestarted { after, .. } => {

@@ -59,7 +59,10 @@ pub struct VmCounts {
     pub alive_at_end: u64,
     /// rejected / requested (0 when nothing was requested).
     pub rejected_ratio: f64,
-    /// Rejections by reason: `no_capacity`, `ha_admission`.
+    /// Rejections by reason: `no_capacity`, `ha_admission`, and
+    /// `drs_rule:NAME`, `resource_pool_limit:NAME`,
+    /// `resource_pool_reservation:NAME` naming the rule or pool, and
+    /// `reserved_by_pools:CLUSTER`.
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// Restarted by HA after a host failure or isolation.
     pub restarted: u64,
@@ -104,6 +107,8 @@ pub struct RunFacts<'a> {
     /// The invariant that stopped the run, if one did (the run ends at
     /// `end`, its moment).
     pub stopped_by: Option<&'static str>,
+    /// Names the rules and pools that refused VMs.
+    pub datacenter: &'a crate::scenario::Datacenter,
 }
 
 impl Summary {
@@ -142,7 +147,7 @@ impl Summary {
                 } else {
                     stats.rejected as f64 / stats.requested as f64
                 },
-                rejected_by_reason: rejected_by_reason(stats),
+                rejected_by_reason: rejected_by_reason(stats, facts.datacenter),
                 restarted: stats.restarted,
                 migrated: stats.migrated,
             },
@@ -324,13 +329,28 @@ impl Summary {
     }
 }
 
-fn rejected_by_reason(stats: &Stats) -> BTreeMap<String, u64> {
+/// `no_capacity`, `ha_admission`, and for rules and pools the reason with
+/// the rule's or pool's name: `drs_rule:gpu-only`.
+fn rejected_by_reason(stats: &Stats, dc: &crate::scenario::Datacenter) -> BTreeMap<String, u64> {
+    use crate::event::RejectReason as R;
     let refused: u64 = stats.refused.values().sum();
-    let mut m: BTreeMap<String, u64> = stats
-        .refused
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    let name = |r: &R| -> String {
+        let named = |list: Option<&str>| format!("{}:{}", r.name(), list.unwrap_or("?"));
+        match *r {
+            R::HaAdmission => r.name().to_string(),
+            R::DrsRule { rule } => named(dc.rules.get(rule as usize).map(|x| x.name.as_str())),
+            R::ResourcePoolLimit { pool } | R::ResourcePoolReservation { pool } => {
+                named(dc.pools.get(pool as usize).map(|x| x.name.as_str()))
+            }
+            R::PoolReservations { cluster } => {
+                named(dc.clusters.get(cluster as usize).map(|x| x.name.as_str()))
+            }
+        }
+    };
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, v) in &stats.refused {
+        *m.entry(name(k)).or_default() += *v;
+    }
     m.insert("no_capacity".into(), stats.rejected - refused);
     m
 }

@@ -499,6 +499,7 @@ impl RunOutput {
             capacity: self.capacity,
             invariant_checks: self.invariant_checks,
             stopped_by: self.violation.as_ref().map(|v| v.invariant),
+            datacenter: &scenario.datacenter,
         };
         let mut summary = Summary::new(facts, &mut self.stats);
         summary.supervisor =

@@ -1,6 +1,7 @@
 //! The `datacenter:` section: host models, clusters, and the host list with
 //! generated names (`esx-01`...) and explicit ones.
 
+use super::drs::{self, PendingRule};
 use super::error::{Diag, PResult};
 use super::model::{ClusterSpec, Datacenter, HostModel, HostSpec, Location};
 use super::read::{self, Fields};
@@ -10,7 +11,9 @@ use crate::model::Resources;
 use crate::model::limits::MAX_HOSTS;
 use std::collections::BTreeMap;
 
-pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
+/// The datacenter, and its clusters' DRS rules awaiting their VMs (see
+/// [`super::drs::resolve_rules`]).
+pub(crate) fn parse_datacenter(node: &Node) -> PResult<(Datacenter, Vec<PendingRule>)> {
     let f = Fields::new(
         node,
         "datacenter",
@@ -34,16 +37,31 @@ pub fn parse_datacenter(node: &Node) -> PResult<Datacenter> {
     )?;
     let (clusters, planned) = parse_clusters(cluster_nodes, &models)?;
     let hosts = name_hosts(&prefix, planned)?;
-    let datacenter = Datacenter {
+    let mut datacenter = Datacenter {
         models,
         clusters,
         hosts,
+        rules: Vec::new(),
+        pools: Vec::new(),
     };
     datacenter
         .total_memory()
         .map_err(|e| Diag::new(node.loc, format!("the datacenter is too large: {e}")))?;
-    Ok(datacenter)
+    let mut rules = Vec::new();
+    let mut pools = Vec::new();
+    for (c, cluster_node) in cluster_nodes.iter().enumerate() {
+        let f = Fields::new(
+            cluster_node,
+            &format!("datacenter.clusters[{c}]"),
+            &CLUSTER_FIELDS,
+        )?;
+        drs::parse_cluster_drs(&f, c, &datacenter, &mut rules, &mut pools)?;
+    }
+    datacenter.pools = pools;
+    Ok((datacenter, rules))
 }
+
+const CLUSTER_FIELDS: [&str; 5] = ["name", "hosts", "host_groups", "rules", "resource_pools"];
 
 fn parse_models(nodes: &[Node]) -> PResult<Vec<HostModel>> {
     let mut models: Vec<HostModel> = Vec::new();
@@ -114,7 +132,7 @@ fn parse_clusters(
     let mut planned = Vec::new();
     for (ci, node) in nodes.iter().enumerate() {
         let path = format!("datacenter.clusters[{ci}]");
-        let f = Fields::new(node, &path, &["name", "hosts"])?;
+        let f = Fields::new(node, &path, &CLUSTER_FIELDS)?;
         let name_node = f.req("name")?;
         let name = read::string(name_node, &f.sub("name"))?;
         if clusters.iter().any(|c| c.name == name) {

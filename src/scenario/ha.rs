@@ -158,15 +158,7 @@ pub(crate) fn parse_debug(node: &Node) -> PResult<DebugSwitches> {
         let Some(n) = f.opt(name) else {
             return Ok(false);
         };
-        let what = format!("debug.{name}");
-        match read::scalar(n, "true or false", &what)? {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            other => Err(Diag::new(
-                n.loc,
-                format!("expected `true` or `false` for `{what}`, found `{other}`"),
-            )),
-        }
+        read::boolean(n, &format!("debug.{name}"))
     };
     Ok(DebugSwitches {
         placement_ignores_memory: flag(IGNORES_MEMORY)?,

@@ -10,6 +10,7 @@
 
 mod calls;
 mod datacenter;
+mod drs;
 pub mod error;
 mod expect;
 mod faults;

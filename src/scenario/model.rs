@@ -110,11 +110,42 @@ pub struct DebugSwitches {
 pub struct Datacenter {
     pub models: Vec<HostModel>,
     pub clusters: Vec<ClusterSpec>,
-    /// Every host, in file order; `HostId(i)` is `hosts[i]`.
+    /// Every host, in file order; `HostId(i)` is `hosts[i]`. A cluster's
+    /// hosts are contiguous (see [`Datacenter::cluster_hosts`]).
     pub hosts: Vec<HostSpec>,
+    /// Every cluster's DRS rules, in file order.
+    pub rules: Vec<DrsRule>,
+    /// Every cluster's resource pools, in file order.
+    pub pools: Vec<ResourcePool>,
 }
 
 impl Datacenter {
+    /// The hosts of cluster `c`, as a range of host ids: the parser lists a
+    /// cluster's hosts together, and resizing keeps them so.
+    pub fn cluster_hosts(&self, c: usize) -> std::ops::Range<u32> {
+        let first = self.hosts.iter().position(|h| h.cluster == c);
+        let Some(first) = first else {
+            return 0..0;
+        };
+        let count = self.hosts[first..]
+            .iter()
+            .take_while(|h| h.cluster == c)
+            .count();
+        first as u32..(first + count) as u32
+    }
+
+    /// Every cluster's host range, in cluster order.
+    pub fn cluster_ranges(&self) -> Vec<std::ops::Range<u32>> {
+        (0..self.clusters.len())
+            .map(|c| self.cluster_hosts(c))
+            .collect()
+    }
+
+    /// The cluster's name, for messages.
+    pub fn cluster_name(&self, c: usize) -> &str {
+        &self.clusters[c].name
+    }
+
     /// The hosts' memory summed, or why it cannot be: past what pacsim
     /// counts in one datacenter (`limits::MAX_TOTAL_BYTES`). Cpu and GPUs
     /// cannot pass theirs (per-host bounds times the most hosts fit).
@@ -145,6 +176,83 @@ pub struct HostModel {
 #[derive(Clone, Debug)]
 pub struct ClusterSpec {
     pub name: String,
+}
+
+/// A DRS rule of one cluster, as vSphere has them: VM-VM (keep together,
+/// separate) or VM-Host against a host group (must / should, run on / not
+/// run on).
+#[derive(Clone, Debug)]
+pub struct DrsRule {
+    pub name: String,
+    pub cluster: usize,
+    pub kind: RuleKind,
+    /// The VMs it binds: names of explicit VMs and of generators (a
+    /// generator stands for every VM it creates).
+    pub vms: Vec<String>,
+    /// VM-Host rules: the host group's hosts. Empty for VM-VM rules.
+    pub hosts: Vec<HostId>,
+    /// VM-Host rules: the host group's name.
+    pub host_group: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    /// VM-VM affinity: every VM of the rule on one host.
+    KeepTogether,
+    /// VM-VM anti-affinity: no two VMs of the rule on one host.
+    Separate,
+    MustRunOn,
+    ShouldRunOn,
+    MustNotRunOn,
+    ShouldNotRunOn,
+}
+
+impl RuleKind {
+    pub const NAMES: [&'static str; 6] = [
+        "keep_together",
+        "separate",
+        "must_run_on",
+        "should_run_on",
+        "must_not_run_on",
+        "should_not_run_on",
+    ];
+    pub const ALL: [RuleKind; 6] = [
+        RuleKind::KeepTogether,
+        RuleKind::Separate,
+        RuleKind::MustRunOn,
+        RuleKind::ShouldRunOn,
+        RuleKind::MustNotRunOn,
+        RuleKind::ShouldNotRunOn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// VM-Host rules name a host group; VM-VM rules do not.
+    pub fn is_vm_host(self) -> bool {
+        !matches!(self, RuleKind::KeepTogether | RuleKind::Separate)
+    }
+
+    /// "must" rules and VM-VM rules refuse a VM rather than bend.
+    pub fn is_hard(self) -> bool {
+        !matches!(self, RuleKind::ShouldRunOn | RuleKind::ShouldNotRunOn)
+    }
+}
+
+/// A resource pool directly under a cluster's root, with vSphere's
+/// admission check: the VMs in it may not pass its limit, and what they
+/// use beyond its reservation is borrowed from the cluster only when the
+/// reservation is expandable.
+#[derive(Clone, Debug)]
+pub struct ResourcePool {
+    pub name: String,
+    pub cluster: usize,
+    /// Cpu and memory set aside for the pool (others cannot use it).
+    pub reservation: Resources,
+    /// The most its VMs may use (`Resources::UNLIMITED` when not given).
+    pub limit: Resources,
+    pub expandable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -184,6 +292,10 @@ pub struct ExplicitVm {
     pub delete_at: Option<SimTime>,
     /// `None`: not written (medium; the request keeps its old encoding).
     pub restart_priority: Option<RestartPriority>,
+    /// Index into `Datacenter::clusters`.
+    pub cluster: usize,
+    /// Index into `Datacenter::pools`.
+    pub pool: Option<usize>,
 }
 
 /// Poisson (or other renewal) arrivals of VMs drawn from a size mix.
@@ -200,6 +312,10 @@ pub struct Generator {
     pub stop: Option<SimTime>,
     /// At most this many arrivals. Default: unlimited.
     pub count: Option<u64>,
+    /// Index into `Datacenter::clusters`.
+    pub cluster: usize,
+    /// Index into `Datacenter::pools`.
+    pub pool: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -7,7 +7,7 @@ use super::include::Includes;
 use super::model::*;
 use super::read::{self, Fields};
 use super::yaml::{self, Node, NodeKind};
-use super::{datacenter, expect, faults, ha, supervisor, workloads};
+use super::{datacenter, drs, expect, faults, ha, supervisor, workloads};
 use crate::model::{Dist, SimDuration};
 
 const TOP_FIELDS: [&str; 12] = [
@@ -50,7 +50,7 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
             "`duration` must be greater than zero",
         ));
     }
-    let datacenter = datacenter::parse_datacenter(f.req("datacenter")?)?;
+    let (mut datacenter, rules) = datacenter::parse_datacenter(f.req("datacenter")?)?;
     let placement = match f.opt("placement") {
         Some(n) => parse_placement(n)?,
         None => PlacementConfig {
@@ -70,9 +70,10 @@ pub(crate) fn parse(text: &str, file: &str) -> PResult<Scenario> {
     });
     let workloads = f
         .opt("workloads")
-        .map(|n| workloads::parse_workloads(n, call_scope.as_ref()))
+        .map(|n| workloads::parse_workloads(n, &datacenter, call_scope.as_ref()))
         .transpose()?
         .unwrap_or_default();
+    drs::resolve_rules(rules, &mut datacenter, &workloads)?;
     let faults = f
         .opt("faults")
         .map(|n| faults::parse_faults(n, &datacenter))

@@ -375,3 +375,15 @@ pub fn ratio(node: &Node, field: &str) -> PResult<super::model::Ratio> {
     }
     Ok(super::model::Ratio { num, den })
 }
+
+/// `true` or `false`.
+pub fn boolean(node: &Node, field: &str) -> PResult<bool> {
+    match scalar(node, "true or false", field)? {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(Diag::new(
+            node.loc,
+            format!("expected `true` or `false` for `{field}`, found `{other}`"),
+        )),
+    }
+}

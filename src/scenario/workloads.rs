@@ -4,6 +4,7 @@
 
 use super::calls::{self, CallScope};
 use super::datacenter::parse_size;
+use super::drs;
 use super::error::{Diag, PResult};
 use super::model::*;
 use super::read::{self, Fields};
@@ -13,7 +14,11 @@ use crate::model::{SimTime, SizeMix, WeightedSize, limits};
 
 /// `supervisor`: the parsed `supervisor:` section and where includes are
 /// resolved, `None` when the scenario has no Supervisor.
-pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PResult<Workloads> {
+pub(crate) fn parse_workloads(
+    node: &Node,
+    dc: &Datacenter,
+    supervisor: Option<&CallScope>,
+) -> PResult<Workloads> {
     let f = Fields::new(
         node,
         "workloads",
@@ -44,7 +49,7 @@ pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PR
         // A set, not a scan: imported traces list hundreds of thousands of VMs.
         let mut names = std::collections::BTreeSet::new();
         for (i, vm) in read::seq(vms, "workloads.vms")?.iter().enumerate() {
-            let (name_node, parsed) = parse_vm(vm, &format!("workloads.vms[{i}]"))?;
+            let (name_node, parsed) = parse_vm(vm, &format!("workloads.vms[{i}]"), dc)?;
             if !names.insert(parsed.name.clone()) {
                 return Err(Diag::new(
                     name_node.loc,
@@ -56,7 +61,8 @@ pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PR
     }
     if let Some(gens) = f.opt("generators") {
         for (i, g) in read::seq(gens, "workloads.generators")?.iter().enumerate() {
-            let (name_node, parsed) = parse_generator(g, &format!("workloads.generators[{i}]"))?;
+            let (name_node, parsed) =
+                parse_generator(g, &format!("workloads.generators[{i}]"), dc)?;
             if workloads.generators.iter().any(|x| x.name == parsed.name) {
                 return Err(Diag::new(
                     name_node.loc,
@@ -69,7 +75,7 @@ pub(crate) fn parse_workloads(node: &Node, supervisor: Option<&CallScope>) -> PR
     Ok(workloads)
 }
 
-fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
+fn parse_vm<'a>(node: &'a Node, path: &str, dc: &Datacenter) -> PResult<(&'a Node, ExplicitVm)> {
     let f = Fields::new(
         node,
         path,
@@ -81,8 +87,12 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
             "at",
             "delete_at",
             "restart_priority",
+            "cluster",
+            "resource_pool",
         ],
     )?;
+    let cluster = drs::cluster_of(&f, dc, "the VM goes to")?;
+    let pool = drs::pool_of(&f, dc, cluster)?;
     let restart_priority = f
         .opt("restart_priority")
         .map(|n| super::ha::parse_priority(n, &f.sub("restart_priority")))
@@ -104,11 +114,17 @@ fn parse_vm<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, ExplicitVm)> {
             at: SimTime(at),
             delete_at,
             restart_priority,
+            cluster,
+            pool,
         },
     ))
 }
 
-fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generator)> {
+fn parse_generator<'a>(
+    node: &'a Node,
+    path: &str,
+    dc: &Datacenter,
+) -> PResult<(&'a Node, Generator)> {
     let f = Fields::new(
         node,
         path,
@@ -121,8 +137,12 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
             "start",
             "stop",
             "count",
+            "cluster",
+            "resource_pool",
         ],
     )?;
+    let cluster = drs::cluster_of(&f, dc, "the generator's VMs go to")?;
+    let pool = drs::pool_of(&f, dc, cluster)?;
     let name_node = f.req("name")?;
     let name = read::string(name_node, &f.sub("name"))?;
     let interarrival = arrivals(&f, &name)?;
@@ -141,6 +161,8 @@ fn parse_generator<'a>(node: &'a Node, path: &str) -> PResult<(&'a Node, Generat
         start,
         stop,
         count,
+        cluster,
+        pool,
     };
     Ok((name_node, generator))
 }

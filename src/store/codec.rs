@@ -252,6 +252,14 @@ mod tests {
                 vm,
                 reason: crate::event::RejectReason::HaAdmission,
             },
+            Event::VmRefused {
+                vm,
+                reason: crate::event::RejectReason::DrsRule { rule: n as u16 },
+            },
+            Event::VmRefused {
+                vm,
+                reason: crate::event::RejectReason::ResourcePoolReservation { pool: n as u16 },
+            },
         ]
     }
 

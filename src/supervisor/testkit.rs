@@ -48,6 +48,7 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
         node_taints: Vec::new(),
         objects: Vec::new(),
         guest_clusters: Default::default(),
+        cluster: 0,
     }
 }
 

@@ -352,8 +352,8 @@ impl Actor for Wps {
             // as if it had asked (an ask made while WPS was down was lost,
             // and one made before may have missed a CRX lost meanwhile).
             Event::Start if std::mem::take(&mut self.restarted) => {
-                for host in 0..self.addrs.spherelets.len() {
-                    self.restart_pods_on(HostId(host as u32), ctx);
+                for host in self.addrs.spherelet_hosts.clone() {
+                    self.restart_pods_on(HostId(host), ctx);
                 }
                 return;
             }

@@ -241,6 +241,7 @@ fn summarize(
         capacity,
         invariant_checks: 0,
         stopped_by: None,
+        datacenter: &scenario.datacenter,
     };
     Summary::new(facts, stats)
 }

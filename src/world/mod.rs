@@ -7,6 +7,7 @@
 //! `host/esx-03`) from which its random stream is derived, so adding an actor
 //! never shifts another actor's draws.
 
+pub mod layout;
 mod supervisor;
 
 use crate::actors::placement::HaPlacement;
@@ -14,7 +15,6 @@ use crate::actors::{Host, Placement, Workload, WorldActor, host::FailureModel};
 use crate::api::addrs::Part;
 use crate::inputs::{ExplicitVms, FaultWiring, GeneratorSource, ScheduledFaults, WorldSource};
 use crate::model::{ActorId, Resources, SimTime};
-use crate::placement::PlacementIndex;
 use crate::random::StreamRng;
 use crate::scenario::Scenario;
 use crate::scenario::ha::DEFAULT_DETECTION_DELAY;
@@ -39,6 +39,8 @@ pub struct World {
     pub slow_hosts: Vec<crate::sim::faults::SlowWindow>,
     /// Where the Supervisor's actors are, when the scenario has one.
     pub supervisor: Option<crate::api::addrs::Addrs>,
+    /// Each workload owner's cluster, pool and rules, by owner name.
+    profiles: layout::Profiles,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -47,6 +49,13 @@ pub fn host_actor(host_index: usize) -> ActorId {
 
 impl World {
     pub fn build(scenario: &Scenario) -> World {
+        World::build_from(scenario, scenario)
+    }
+
+    /// The world of `scenario`, whose workload owners keep the profiles
+    /// `profiled` gives them (the same scenario, or the one a bare world
+    /// was cut from).
+    fn build_from(scenario: &Scenario, profiled: &Scenario) -> World {
         let dc = &scenario.datacenter;
         let end = SimTime(scenario.duration.0);
         let capacities: Vec<Resources> = dc
@@ -63,17 +72,16 @@ impl World {
             .enumerate()
             .map(|(i, c)| (host_actor(i), *c))
             .collect();
-        let index = PlacementIndex::new(scenario.placement.policy, &capacities);
-        let mut placement = Placement::new(
-            index,
-            &host_views,
-            scenario.placement.power_on_delay.clone(),
-        )
-        .with_ignored_memory(scenario.debug.placement_ignores_memory);
-        if let Some(ha) = &scenario.ha {
-            placement = placement.with_ha(ha_placement(ha, &capacities));
+        // Placement is built last, once every owner's profile is known.
+        actors.push(WorldActor::Workload(Workload::default()));
+        let mut profiles = layout::Profiles::new();
+        for (name, profile, _) in layout::explicit_groups(profiled) {
+            profiles.remember(&name, profile);
         }
-        actors.push(WorldActor::Placement(Box::new(placement)));
+        for g in &profiled.workloads.generators {
+            let profile = layout::profile_of(profiled, &g.name, g.cluster, g.pool);
+            profiles.remember(&format!("workload/{}", g.name), profile);
+        }
 
         let mut starts = Vec::new();
         for (i, host) in dc.hosts.iter().enumerate() {
@@ -93,17 +101,14 @@ impl World {
         let mut sources = Vec::new();
         let mut add_source = |name: String, source: WorldSource, actors: &mut Vec<WorldActor>| {
             let owner = ActorId(actors.len() as u32);
+            profiles.claim(owner, &name);
             actors.push(WorldActor::Workload(Workload::default()));
             names.push(name);
             sources.push((source, owner));
         };
-        if !scenario.workloads.vms.is_empty() {
-            let src = ExplicitVms::new(scenario.workloads.vms.clone(), PLACEMENT);
-            add_source(
-                "workload/vms".into(),
-                WorldSource::Explicit(src),
-                &mut actors,
-            );
+        for (name, _, vms) in layout::explicit_groups(scenario) {
+            let src = ExplicitVms::new(vms, PLACEMENT);
+            add_source(name, WorldSource::Explicit(src), &mut actors);
         }
         for g in &scenario.workloads.generators {
             let rng = StreamRng::derive(scenario.seed, &format!("generator/{}", g.name));
@@ -131,7 +136,8 @@ impl World {
         }
 
         let supervisor = scenario.supervisor.as_ref().map(|config| {
-            add_supervisor(
+            let first = actors.len();
+            let addrs = add_supervisor(
                 scenario,
                 config,
                 &capacities,
@@ -139,8 +145,29 @@ impl World {
                 &mut names,
                 &mut sources,
                 &mut starts,
-            )
+            );
+            // The Supervisor's workloads go to its cluster.
+            let profile = crate::actors::placement::Profile {
+                cluster: config.cluster as u16,
+                ..Default::default()
+            };
+            for (a, name) in names.iter().enumerate().skip(first) {
+                profiles.assign(ActorId(a as u32), name, profile.clone());
+            }
+            addrs
         });
+
+        let mut placement = Placement::new(
+            scenario.placement.policy,
+            &host_views,
+            scenario.placement.power_on_delay.clone(),
+        )
+        .with_ignored_memory(scenario.debug.placement_ignores_memory)
+        .with_layout(&profiles.layout(scenario));
+        if let Some(ha) = &scenario.ha {
+            placement = placement.with_ha(ha_placement(ha, &capacities, &dc.cluster_ranges()));
+        }
+        actors[PLACEMENT.0 as usize] = WorldActor::Placement(Box::new(placement));
 
         World {
             seed: scenario.seed,
@@ -153,6 +180,7 @@ impl World {
             message_faults: scenario.faults.messages.clone(),
             slow_hosts: slow_windows(scenario),
             supervisor,
+            profiles,
         }
     }
 }
@@ -179,10 +207,19 @@ fn add_supervisor(
         .collect();
     let first = ActorId(actors.len() as u32);
     let guests = supervisor::guest_clusters(&scenario.workloads.manifests);
-    let sup = supervisor::build(config, PLACEMENT, first, &host_names, capacities, &guests);
-    for (h, spherelet) in sup.addrs.spherelets.iter().enumerate() {
-        if let WorldActor::Host(host) = &mut actors[1 + h] {
-            host.set_spherelet(*spherelet);
+    let spherelet_hosts = scenario.datacenter.cluster_hosts(config.cluster);
+    let sup = supervisor::build(
+        config,
+        PLACEMENT,
+        first,
+        &host_names,
+        spherelet_hosts,
+        capacities,
+        &guests,
+    );
+    for (h, spherelet) in sup.addrs.spherelets_by_host() {
+        if let WorldActor::Host(host) = &mut actors[host_actor(h.0 as usize).0 as usize] {
+            host.set_spherelet(spherelet);
         }
     }
     let crashable = supervisor::crashable_parts(scenario);
@@ -249,17 +286,25 @@ impl World {
     /// The world of `scenario` without its inputs: no workloads and no
     /// scheduled faults (random host failures stay, they belong to hosts).
     /// What-if replays add recorded inputs with [`World::add_source`].
+    /// A source added under a workload's name speaks for that workload's
+    /// cluster, pool and rules.
     pub fn build_bare(scenario: &Scenario) -> World {
         let mut bare = scenario.clone();
         bare.workloads = crate::scenario::Workloads::default();
         bare.faults.scheduled.clear();
         bare.faults.supervisor.clear();
-        World::build(&bare)
+        World::build_from(&bare, scenario)
     }
 
     /// Adds a source with a new owner actor named `name`; returns the owner.
     pub fn add_source(&mut self, name: String, source: WorldSource) -> ActorId {
         let owner = ActorId(self.actors.len() as u32);
+        if let (Some(profile), WorldActor::Placement(p)) = (
+            self.profiles.claim(owner, &name),
+            &mut self.actors[PLACEMENT.0 as usize],
+        ) {
+            p.assign_owner(owner, profile);
+        }
         self.actors.push(WorldActor::Workload(Workload::default()));
         self.names.push(name);
         self.sources.push((source, owner));
@@ -267,17 +312,54 @@ impl World {
     }
 }
 
-/// Placement's share of the `ha:` section: the admission capacity is the
-/// cluster's total minus what the policy reserves.
-fn ha_placement(ha: &HaConfig, capacities: &[Resources]) -> HaPlacement {
-    let total = capacities.iter().fold(Resources::ZERO, |a, c| a + *c);
+/// Placement's share of the `ha:` section: in each cluster, the admission
+/// capacity is the cluster's total minus what the policy reserves there.
+fn ha_placement(
+    ha: &HaConfig,
+    capacities: &[Resources],
+    clusters: &[std::ops::Range<u32>],
+) -> HaPlacement {
+    let admission_capacity = clusters
+        .iter()
+        .map(|r| {
+            let own = &capacities[r.start as usize..r.end as usize];
+            let in_cluster: Vec<crate::model::HostId> = match &ha.admission {
+                Admission::FailoverHosts(hosts) => (hosts.iter())
+                    .filter(|h| r.contains(&h.0))
+                    .copied()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            admission_capacity(&ha.admission, own, &in_cluster, capacities)
+        })
+        .collect();
+    let failover_hosts = match &ha.admission {
+        Admission::FailoverHosts(hosts) => hosts.clone(),
+        _ => Vec::new(),
+    };
+    HaPlacement {
+        restart_delay: ha.restart_delay.clone(),
+        admission_capacity,
+        failover_hosts,
+    }
+}
+
+/// One cluster's admission capacity: its hosts' total (`own`) minus what
+/// the policy reserves; `failover`: its dedicated failover hosts.
+fn admission_capacity(
+    admission: &Admission,
+    own: &[Resources],
+    failover: &[crate::model::HostId],
+    capacities: &[Resources],
+) -> Option<Resources> {
+    let total = own.iter().fold(Resources::ZERO, |a, c| a + *c);
     let largest = |n: usize, f: fn(&Resources) -> u64| -> u64 {
-        let mut v: Vec<u64> = capacities.iter().map(f).collect();
+        let mut v: Vec<u64> = own.iter().map(f).collect();
         v.sort_unstable_by(|a, b| b.cmp(a));
         v.iter().take(n).sum()
     };
-    let (admission_capacity, failover_hosts) = match &ha.admission {
-        Admission::None => (None, Vec::new()),
+    match admission {
+        Admission::None => None,
         Admission::HostFailuresTolerated(n) => {
             let n = *n as usize;
             let reserved = Resources {
@@ -285,28 +367,22 @@ fn ha_placement(ha: &HaConfig, capacities: &[Resources]) -> HaPlacement {
                 memory_bytes: largest(n, |r| r.memory_bytes),
                 gpu_millis: largest(n, |r| r.gpu_millis),
             };
-            (Some(total.saturating_sub(&reserved)), Vec::new())
+            Some(total.saturating_sub(&reserved))
         }
         Admission::ReservedPercent { cpu, memory } => {
             let keep = |v: u64, pct: u32| (v as u128 * (100 - pct as u128) / 100) as u64;
-            let cap = Resources {
+            Some(Resources {
                 cpu_millis: keep(total.cpu_millis, *cpu),
                 memory_bytes: keep(total.memory_bytes, *memory),
                 gpu_millis: total.gpu_millis,
-            };
-            (Some(cap), Vec::new())
+            })
         }
-        Admission::FailoverHosts(hosts) => {
-            let reserved = hosts
+        Admission::FailoverHosts(_) => {
+            let reserved = failover
                 .iter()
                 .fold(Resources::ZERO, |a, h| a + capacities[h.0 as usize]);
-            (Some(total.saturating_sub(&reserved)), hosts.clone())
+            Some(total.saturating_sub(&reserved))
         }
-    };
-    HaPlacement {
-        restart_delay: ha.restart_delay.clone(),
-        admission_capacity,
-        failover_hosts,
     }
 }
 
@@ -342,11 +418,10 @@ fn restart_asks(
     if let Some(Part::Wps | Part::VmOperator | Part::ApiServer) = addrs.part_of(me) {
         asks.push((addrs.placement, SupMsg::WorkloadsAsked));
     }
-    if let Some(host) = addrs.spherelets.iter().position(|s| *s == me) {
+    if let Some((host, _)) = addrs.spherelets_by_host().find(|(_, s)| *s == me) {
         // The host's answer first: pods are started only on a host that is up.
-        asks.push((host_actor(host), SupMsg::HostStateAsked));
+        asks.push((host_actor(host.0 as usize), SupMsg::HostStateAsked));
         if !debug.spherelet_forgets_pods_at_restart {
-            let host = crate::model::HostId(host as u32);
             asks.push((addrs[Part::Wps], SupMsg::SphereletRestarted { host }));
         }
     }

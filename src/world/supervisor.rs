@@ -5,7 +5,7 @@
 
 use crate::api::addrs::{Addrs, Part};
 use crate::api::objects::{Body, ObjectKey, TanzuKubernetesCluster};
-use crate::model::{ActorId, HostId, Resources};
+use crate::model::{ActorId, Resources};
 use crate::scenario::SupervisorConfig;
 use crate::supervisor::actors::SupActor;
 use crate::supervisor::api_server::ApiServer;
@@ -54,13 +54,15 @@ pub fn build(
     placement: ActorId,
     first: ActorId,
     host_names: &[String],
+    spherelet_hosts: std::ops::Range<u32>,
     capacities: &[Resources],
     guests: &[(ObjectKey, TanzuKubernetesCluster)],
 ) -> SupervisorActors {
-    let addrs = Addrs::laid_out(
+    let addrs = Addrs::laid_out_on(
         placement,
         first,
         host_names.to_vec(),
+        spherelet_hosts,
         guests.iter().map(|(key, _)| key.clone()),
     );
     let a = &addrs;
@@ -68,8 +70,10 @@ pub fn build(
         .into_iter()
         .map(|part| (part.name().to_string(), part_actor(part, config, a)))
         .collect();
-    for (h, name) in host_names.iter().enumerate() {
-        let spherelet = Spherelet::new(config, a.clone(), HostId(h as u32), capacities[h]);
+    for (host, _) in a.spherelets_by_host() {
+        let h = host.0 as usize;
+        let spherelet = Spherelet::new(config, a.clone(), host, capacities[h]);
+        let name = &host_names[h];
         actors.push((format!("spherelet/{name}"), SupActor::Spherelet(spherelet)));
     }
     actors.push((

@@ -3,6 +3,7 @@
 mod architecture;
 mod bad_input;
 mod cli_output;
+mod clusters;
 mod determinism;
 mod docs;
 mod faults;

@@ -62,7 +62,7 @@ fn rejections_do_not_grow_with_hosts_on_a_churn_scenario() {
     s.faults = Default::default();
     let mut last = f64::INFINITY;
     for n in [2, 4, 6, 8] {
-        let r = pacsim::plan::resize::with_host_count(&s, 0, n);
+        let r = pacsim::plan::resize::with_host_count(&s, 0, None, n);
         let mut out =
             pacsim::run::simulate(&r, pacsim::store::EventLog::in_memory(), |_, _| {}).unwrap();
         let ratio = out.summary(&r, 0.0).vms.rejected_ratio;
@@ -71,6 +71,7 @@ fn rejections_do_not_grow_with_hosts_on_a_churn_scenario() {
     }
     let cfg = PlanConfig {
         model: 0,
+        cluster: None,
         seeds: vec![1, 2],
         slos: vec![parse_slo("vms.rejected_ratio<=0.01").unwrap()],
         failures: 0,
@@ -309,7 +310,9 @@ fn two_clusters(dir: &Path) -> std::path::PathBuf {
     let vms: String = (0..16)
         .map(|i| {
             let delete = if i % 2 == 0 { ", delete_at: 30m" } else { "" };
-            format!("    - {{ name: vm-{i:02}, cpu: 8, memory: 16Gi, at: 0s{delete} }}\n")
+            format!(
+                "    - {{ name: vm-{i:02}, cpu: 8, memory: 16Gi, at: 0s{delete}, cluster: busy }}\n"
+            )
         })
         .collect();
     let text = format!(

@@ -38,10 +38,11 @@ placement:
   power_on_delay: lognormal(2s, 0.25)
 workloads:
   vms:
-    - {name: db, cpu: 500m, memory: 1048576, at: 1m, delete_at: 1h30m}
-    - {name: cache, cpu: 2, memory: 8G, gpus: 0.25}
+    - {name: db, cpu: 500m, memory: 1048576, at: 1m, delete_at: 1h30m, cluster: a}
+    - {name: cache, cpu: 2, memory: 8G, gpus: 0.25, cluster: b}
   generators:
     - name: web
+      cluster: a
       rate: 90/min
       lifetime: exp(600s)
       sizes:
@@ -51,6 +52,7 @@ workloads:
       stop: 1h
       count: 50
     - name: batch
+      cluster: b
       interarrival: uniform(1s, 3s)
       lifetime: 45m
       sizes: [{cpu: 1, memory: 1Gi}]
@@ -183,6 +185,7 @@ fn explicit_vms() {
     assert_eq!(vms[1].size, Resources::new(2_000, 8_000_000_000, 250));
     assert_eq!(vms[1].at, SimTime::ZERO);
     assert_eq!(vms[1].delete_at, None);
+    assert_eq!((vms[0].cluster, vms[1].cluster), (0, 1));
 }
 
 #[test]
@@ -221,6 +224,7 @@ fn generators() {
         (batch.start, batch.stop, batch.count),
         (SimTime::ZERO, None, None)
     );
+    assert_eq!((web.cluster, batch.cluster), (0, 1));
 }
 
 #[test]

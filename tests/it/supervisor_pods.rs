@@ -57,6 +57,7 @@ fn config(node_taints: Vec<(HostId, Taint)>) -> SupervisorConfig {
         node_taints,
         objects: Vec::new(),
         guest_clusters: Default::default(),
+        cluster: 0,
     }
 }
 

@@ -225,7 +225,17 @@ fn event_and_message_variants_keep_their_order() {
 #[test]
 fn enums_inside_messages_keep_their_order() {
     let pinned: &[(&str, &[&str], &[&str])] = &[
-        ("RejectReason", variants::<RejectReason>(), &["HaAdmission"]),
+        (
+            "RejectReason",
+            variants::<RejectReason>(),
+            &[
+                "HaAdmission",
+                "DrsRule",
+                "ResourcePoolLimit",
+                "ResourcePoolReservation",
+                "PoolReservations",
+            ],
+        ),
         (
             "Verb",
             variants::<Verb>(),

@@ -30,9 +30,7 @@ impl Placement {
             let msg = SupMsg::PlaceFailed { vm, reason };
             ctx.send(owner, SimDuration::ZERO, msg.event());
         };
-        if let Some((admitted, cap)) = self.admission()
-            && !(admitted + size).fits_in(&cap)
-        {
+        if self.admits(owner, &size).is_err() {
             return refuse(
                 "powering it on would break the HA admission-control reservation".into(),
                 ctx,
@@ -42,7 +40,7 @@ impl Placement {
             return refuse(self.why_unplaceable(&size, &rule), ctx);
         };
         self.constrained.insert(vm, rule);
-        self.admitted += size;
+        self.admit(vm, owner, size);
         let entry = VmEntry {
             owner,
             host: host.0,
@@ -96,9 +94,13 @@ impl Placement {
     ) -> Option<HostId> {
         let taken = self.anti_affinity_hosts(vm, rule);
         let size = self.probe(*size);
+        let hosts = self.clusters[self.scope.supervisor_cluster as usize]
+            .hosts
+            .clone();
         let best = |taken: &BTreeSet<HostId>| {
             let allowed = |h: &HostId| rule.only.is_empty() || rule.only.contains(h);
-            (0..self.hosts.len() as u32)
+            hosts
+                .clone()
                 .map(HostId)
                 .filter(allowed)
                 .filter(|h| !taken.contains(h))
@@ -172,7 +174,7 @@ impl Placement {
                 restart.insert(vm);
             } else {
                 let entry = self.vms.remove(vm).expect("displaced vm is placed");
-                self.admitted -= entry.size;
+                self.unadmit(vm, entry.owner, entry.size);
                 self.constrained.remove(&vm);
             }
         }
@@ -187,7 +189,6 @@ mod tests {
     use crate::actor::testing::TestCtx;
     use crate::event::Event;
     use crate::model::{ActorId, Dist};
-    use crate::placement::PlacementIndex;
     use crate::scenario::PlacementPolicy;
 
     fn placement(hosts: usize) -> Placement {
@@ -197,11 +198,7 @@ mod tests {
             .enumerate()
             .map(|(i, c)| (ActorId(1 + i as u32), *c))
             .collect();
-        Placement::new(
-            PlacementIndex::new(PlacementPolicy::FirstFit, &caps),
-            &views,
-            Dist::Fixed(0),
-        )
+        Placement::new(PlacementPolicy::FirstFit, &views, Dist::Fixed(0))
     }
 
     /// Supervisor workloads have ids from SPARSE_BASE up.

@@ -13,8 +13,9 @@ use crate::scenario::RestartPriority;
 #[derive(Clone, Debug)]
 pub struct HaPlacement {
     pub restart_delay: Dist,
-    /// Admission control: the total size of admitted VMs may not pass this.
-    pub admission_capacity: Option<Resources>,
+    /// Admission control, by cluster: the total size of the VMs admitted
+    /// in a cluster may not pass its entry.
+    pub admission_capacity: Vec<Option<Resources>>,
     pub failover_hosts: Vec<HostId>,
 }
 
@@ -44,7 +45,10 @@ impl Placement {
         let Some(ha) = &self.ha else {
             for vm in displaced {
                 let entry = self.vms.remove(vm).expect("displaced vm is placed");
-                if !self.place(vm, entry.size, entry.owner, entry.priority, ctx) {
+                if self
+                    .place(vm, entry.size, entry.owner, entry.priority, ctx)
+                    .is_err()
+                {
                     self.lose(vm, entry.owner, entry.size, ctx);
                 }
             }
@@ -73,12 +77,12 @@ impl Placement {
     /// room is not given back a second time; only admission forgets them.
     pub(super) fn forget_releases_on(&mut self, host: HostId) {
         let on_host: Vec<(SimTime, VmId)> = (self.releasing.iter())
-            .filter(|(_, (h, _))| *h == host.0)
+            .filter(|(_, (h, _, _))| *h == host.0)
             .map(|(k, _)| *k)
             .collect();
         for key in on_host {
-            if let Some((_, size)) = self.releasing.remove(&key) {
-                self.admitted -= size;
+            if let Some((_, size, owner)) = self.releasing.remove(&key) {
+                self.unadmit(key.1, owner, size);
             }
         }
     }
@@ -91,7 +95,7 @@ impl Placement {
         ctx: &mut C,
     ) {
         self.forget_rule(vm);
-        self.admitted -= size;
+        self.unadmit(vm, owner, size);
         ctx.note(Note::VmLost { vm });
         ctx.send(owner, SimDuration::ZERO, Event::VmLost { vm });
     }
@@ -114,7 +118,7 @@ impl Placement {
             let failover = if self.rule_of(vm).is_some() {
                 None
             } else {
-                self.failover_with_room(&r.size)
+                self.failover_with_room(&r.size, r.owner)
             };
             let placed = match failover {
                 Some(host) => {
@@ -128,7 +132,7 @@ impl Placement {
                     self.place_on(vm, entry, SimDuration::ZERO, ctx);
                     true
                 }
-                None => self.place(vm, r.size, r.owner, r.priority, ctx),
+                None => (self.place(vm, r.size, r.owner, r.priority, ctx)).is_ok(),
             };
             if placed {
                 let after = ctx.now().since(down_at);
@@ -139,11 +143,21 @@ impl Placement {
         }
     }
 
-    pub(super) fn failover_with_room(&self, size: &Resources) -> Option<HostId> {
+    /// A dedicated failover host of the owner's cluster with room, for a
+    /// VM under no DRS rule (a rule's VMs go where the rule allows).
+    pub(super) fn failover_with_room(&self, size: &Resources, owner: ActorId) -> Option<HostId> {
         let ha = self.ha.as_ref()?;
+        let profile = self.scope.profile(owner);
+        if !profile.rules.is_empty() {
+            return None;
+        }
+        let cluster = &self.clusters[profile.cluster as usize];
         ha.failover_hosts.iter().copied().find(|h| {
             let v = &self.hosts[h.0 as usize];
-            v.up && v.maintenance == Maintenance::No && (v.used + *size).fits_in(&v.capacity)
+            cluster.contains(*h)
+                && v.up
+                && v.maintenance == Maintenance::No
+                && (v.used + *size).fits_in(&v.capacity)
         })
     }
 }

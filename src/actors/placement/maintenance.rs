@@ -38,7 +38,7 @@ impl Placement {
         let view = &self.hosts[host.0 as usize];
         if view.maintenance == Maintenance::Entering
             && view.vms.is_empty()
-            && !self.releasing.values().any(|(h, _)| *h == host.0)
+            && !self.releasing.values().any(|(h, _, _)| *h == host.0)
         {
             self.hosts[host.0 as usize].maintenance = Maintenance::In;
         }
@@ -48,13 +48,13 @@ impl Placement {
     /// earlier than its power-on did, and the new power-on no earlier than
     /// that (sent after it, so it is delivered after it at a tie).
     pub(super) fn migrate<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
-        let Some(size) = self.vms.get(vm).map(|e| e.size) else {
+        let Some((size, owner)) = self.vms.get(vm).map(|e| (e.size, e.owner)) else {
             return;
         };
         let target = match self.rule_of(vm) {
             Some(rule) if !rule.restart => None, // a pod's CRX is not migrated
             Some(rule) => self.select_constrained(vm, &size, rule),
-            None => self.index.select(&self.probe(size)),
+            None => self.select_plain(vm, &size, owner).ok(),
         };
         let Some(target) = target else {
             return; // stays; the host keeps entering

@@ -5,24 +5,28 @@
 //! real system.
 //!
 //! This file holds the view and the life of a plain VM (request, power-on,
-//! deletion); [`failover`] handles failed hosts and HA restarts,
+//! deletion); [`scope`] the clusters, resource pools and DRS rules that
+//! bound where a VM may go, [`failover`] failed hosts and HA restarts,
 //! [`maintenance`] evacuations, and [`constrained`] the Supervisor's
 //! workloads, which carry a placement rule.
 
 mod constrained;
 mod failover;
 mod maintenance;
+mod scope;
 
 pub use failover::HaPlacement;
 pub use maintenance::Maintenance;
+pub use scope::{Layout, PoolSpec, Profile, RuleSpec};
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::msg::{PlaceRule, SupMsg};
 use crate::event::{Event, RejectReason};
 use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId, VmSet, VmTable};
-use crate::placement::PlacementIndex;
-use crate::scenario::RestartPriority;
+use crate::placement::PlacementPolicy;
+use crate::scenario::{RestartPriority, RuleKind};
 use failover::Restart;
+use scope::{ClusterPart, RuledChoice, Scope};
 use std::collections::BTreeMap;
 
 /// Placement's view of one host.
@@ -49,7 +53,11 @@ struct VmEntry {
 }
 
 pub struct Placement {
-    index: PlacementIndex,
+    policy: PlacementPolicy,
+    clusters: Vec<ClusterPart>,
+    /// Each host's cluster, by `HostId`.
+    host_cluster: Vec<u16>,
+    scope: Scope,
     hosts: Vec<HostView>,
     /// Each host's actor, apart from its view: a deletion's prefetch reads
     /// it to name the host it will send to, before the view has arrived in
@@ -58,8 +66,6 @@ pub struct Placement {
     vms: VmTable<VmEntry>,
     power_on_delay: Dist,
     ha: Option<HaPlacement>,
-    /// Total size of the VMs placement holds (placed or awaiting restart).
-    admitted: Resources,
     restarting: BTreeMap<VmId, Restart>,
     /// When each pending restart batch's host was declared failed.
     batches: BTreeMap<u64, SimTime>,
@@ -71,17 +77,19 @@ pub struct Placement {
     /// The Supervisor's workloads (pods' CRXs, VMs, control-plane VMs):
     /// their placement rule. Their owners are told where they land.
     constrained: BTreeMap<VmId, PlaceRule>,
-    /// Deleted VMs whose power-on had not reached their host: (host, size)
-    /// by the time their power-off lands there, right behind the power-on.
-    /// Until then the host is about to run them, so their room is not
-    /// given to another VM.
-    releasing: BTreeMap<(SimTime, VmId), (u32, Resources)>,
+    /// Deleted VMs whose power-on had not reached their host: (host, size,
+    /// owner) by the time their power-off lands there, right behind the
+    /// power-on. Until then the host is about to run them, so their room
+    /// is not given to another VM.
+    releasing: BTreeMap<(SimTime, VmId), (u32, Resources, ActorId)>,
 }
 
 /// One VM as placement believes it: on `host`, running from `on_at`.
 #[derive(Clone, Copy, Debug)]
 pub struct Assignment {
     pub vm: VmId,
+    /// The actor that asked for it (its workload source).
+    pub owner: ActorId,
     pub host: HostId,
     pub size: Resources,
     pub on_at: SimTime,
@@ -97,12 +105,15 @@ pub struct HostBelief {
 }
 
 impl Placement {
-    /// `hosts`: (actor, capacity) per host, indexed by `HostId`.
+    /// `hosts`: (actor, capacity) per host, indexed by `HostId`, all in one
+    /// cluster (see [`Placement::with_layout`]).
     pub fn new(
-        index: PlacementIndex,
+        policy: PlacementPolicy,
         hosts: &[(ActorId, Resources)],
         power_on_delay: Dist,
     ) -> Self {
+        let capacities: Vec<Resources> = hosts.iter().map(|&(_, c)| c).collect();
+        let everything = 0..hosts.len() as u32;
         let host_actors = hosts.iter().map(|&(actor, _)| actor).collect();
         let hosts = hosts
             .iter()
@@ -117,13 +128,15 @@ impl Placement {
             })
             .collect();
         Placement {
-            index,
+            policy,
+            clusters: vec![ClusterPart::new(policy, everything, &capacities)],
+            host_cluster: vec![0; capacities.len()],
+            scope: Scope::new(&Layout::default()),
             hosts,
             host_actors,
             vms: VmTable::default(),
             power_on_delay,
             ha: None,
-            admitted: Resources::ZERO,
             restarting: BTreeMap::new(),
             batches: BTreeMap::new(),
             next_batch: 0,
@@ -134,12 +147,45 @@ impl Placement {
         }
     }
 
-    /// Turns vSphere HA on.
+    /// Splits the hosts into clusters, each with its own index, and tells
+    /// placement the resource pools, DRS rules and each owner's profile.
+    /// Before [`Placement::with_ha`].
+    pub fn with_layout(mut self, layout: &Layout) -> Self {
+        let capacities: Vec<Resources> = self.hosts.iter().map(|v| v.capacity).collect();
+        self.clusters = (layout.clusters.iter())
+            .map(|r| ClusterPart::new(self.policy, r.clone(), &capacities))
+            .collect();
+        for (c, r) in layout.clusters.iter().enumerate() {
+            for h in r.clone() {
+                self.host_cluster[h as usize] = c as u16;
+            }
+        }
+        for (p, pool) in layout.pools.iter().enumerate() {
+            self.clusters[pool.cluster as usize].pools.push(p as u16);
+        }
+        self.scope = Scope::new(layout);
+        for h in 0..self.hosts.len() {
+            self.refresh(HostId(h as u32));
+        }
+        self
+    }
+
+    /// Gives a workload owner added after the layout (a what-if replay's
+    /// source) profile `profile` of the layout.
+    pub fn assign_owner(&mut self, owner: ActorId, profile: u16) {
+        self.scope.assign(owner, profile);
+    }
+
+    /// Turns vSphere HA on: its admission control acts in each cluster
+    /// (`ha.admission_capacity` by cluster).
     pub fn with_ha(mut self, ha: HaPlacement) -> Self {
         for h in &ha.failover_hosts {
             if let Some(view) = self.hosts.get_mut(h.0 as usize) {
                 view.failover = true;
             }
+        }
+        for (cluster, cap) in self.clusters.iter_mut().zip(&ha.admission_capacity) {
+            cluster.admission_capacity = *cap;
         }
         self.ha = Some(ha);
         for h in 0..self.hosts.len() {
@@ -163,6 +209,7 @@ impl Placement {
     pub fn placed(&self) -> impl Iterator<Item = Assignment> + '_ {
         self.vms.iter().map(|(vm, e)| Assignment {
             vm,
+            owner: e.owner,
             host: HostId(e.host),
             size: e.size,
             on_at: e.on_at,
@@ -210,10 +257,10 @@ impl Placement {
         self.restarting.len()
     }
 
-    /// (admitted, admission capacity) when HA admission control is on.
-    pub fn admission(&self) -> Option<(Resources, Resources)> {
-        let cap = self.ha.as_ref()?.admission_capacity?;
-        Some((self.admitted, cap))
+    /// (admitted, admission capacity) of each cluster where HA admission
+    /// control is on.
+    pub fn admissions(&self) -> impl Iterator<Item = (Resources, Resources)> + '_ {
+        (self.clusters.iter()).filter_map(|c| Some((c.admitted, c.admission_capacity?)))
     }
 
     /// Loads a deletion's memory in stages as it comes closer, so that each
@@ -236,7 +283,8 @@ impl Placement {
                     view.vms.prefetch_heap();
                 } else {
                     crate::hint::prefetch_all(view);
-                    self.index.prefetch(HostId(host as u32));
+                    let cluster = &self.clusters[self.host_cluster[host] as usize];
+                    cluster.prefetch(HostId(host as u32));
                 }
                 return Some(self.host_actors[host]);
             }
@@ -259,19 +307,20 @@ impl Placement {
         }
         ctx.note(Note::VmRequested { vm, size });
         let owner = ctx.sender();
-        if let Some((admitted, cap)) = self.admission()
-            && !(admitted + size).fits_in(&cap)
-        {
-            let reason = RejectReason::HaAdmission;
-            ctx.note(Note::VmRefused { vm, reason });
-            ctx.send(owner, SimDuration::ZERO, Event::VmRefused { vm, reason });
-            return;
-        }
-        if self.place(vm, size, owner, priority, ctx) {
-            self.admitted += size;
-        } else {
-            ctx.note(Note::VmRejected { vm });
-            ctx.send(owner, SimDuration::ZERO, Event::VmRejected { vm });
+        let refusal = match self.admits(owner, &size) {
+            Ok(()) => self.place(vm, size, owner, priority, ctx).err(),
+            Err(reason) => Some(Some(reason)),
+        };
+        match refusal {
+            None => self.admit(vm, owner, size),
+            Some(None) => {
+                ctx.note(Note::VmRejected { vm });
+                ctx.send(owner, SimDuration::ZERO, Event::VmRejected { vm });
+            }
+            Some(Some(reason)) => {
+                ctx.note(Note::VmRefused { vm, reason });
+                ctx.send(owner, SimDuration::ZERO, Event::VmRefused { vm, reason });
+            }
         }
     }
 
@@ -279,10 +328,13 @@ impl Placement {
     fn refresh(&mut self, host: HostId) {
         let view = &self.hosts[host.0 as usize];
         let eligible = view.up && view.maintenance == Maintenance::No && !view.failover;
-        self.index.update(host, view.used, eligible);
+        let cluster = self.host_cluster[host.0 as usize] as usize;
+        self.clusters[cluster].update(host, view.used, eligible);
     }
 
-    /// Chooses a host and sends the power-on; false when nothing fits.
+    /// Chooses a host and sends the power-on. Err(None) when no host of
+    /// the VM's cluster has room; Err(Some(reason)) when a DRS rule leaves
+    /// none that has.
     fn place<C: Context>(
         &mut self,
         vm: VmId,
@@ -290,13 +342,10 @@ impl Placement {
         owner: ActorId,
         priority: RestartPriority,
         ctx: &mut C,
-    ) -> bool {
-        let chosen = match self.rule_of(vm) {
-            Some(rule) => self.select_constrained(vm, &size, rule),
-            None => self.index.select(&self.probe(size)),
-        };
-        let Some(host) = chosen else {
-            return false;
+    ) -> Result<(), Option<RejectReason>> {
+        let host = match self.rule_of(vm) {
+            Some(rule) => self.select_constrained(vm, &size, rule).ok_or(None)?,
+            None => self.select_plain(vm, &size, owner)?,
         };
         let entry = VmEntry {
             owner,
@@ -306,7 +355,194 @@ impl Placement {
             priority,
         };
         self.place_on(vm, entry, SimDuration::ZERO, ctx);
-        true
+        Ok(())
+    }
+
+    /// A plain VM's host: its cluster's index, or, under DRS rules, a scan.
+    fn select_plain(
+        &self,
+        vm: VmId,
+        size: &Resources,
+        owner: ActorId,
+    ) -> Result<HostId, Option<RejectReason>> {
+        let profile = self.scope.profile(owner);
+        let cluster = &self.clusters[profile.cluster as usize];
+        if profile.rules.is_empty() {
+            return cluster.select(&self.probe(*size)).ok_or(None);
+        }
+        match self.select_ruled(vm, size, profile) {
+            RuledChoice::Host(h) => Ok(h),
+            RuledChoice::Refused(rule) => Err(Some(RejectReason::DrsRule { rule })),
+            RuledChoice::Full => Err(None),
+        }
+    }
+
+    /// The policy's pick among the cluster's hosts with room that the
+    /// VM's hard rules allow, preferring those its "should" rules ask for.
+    fn select_ruled(&self, vm: VmId, size: &Resources, profile: &Profile) -> RuledChoice {
+        let size = self.probe(*size);
+        let cluster = &self.clusters[profile.cluster as usize];
+        let mut candidates: Vec<HostId> = (cluster.hosts.clone())
+            .map(HostId)
+            .filter(|h| {
+                let v = &self.hosts[h.0 as usize];
+                v.up && v.maintenance == Maintenance::No
+                    && !v.failover
+                    && (v.used + size).fits_in(&v.capacity)
+            })
+            .collect();
+        if candidates.is_empty() {
+            return RuledChoice::Full;
+        }
+        let member_hosts = |r: u16| -> std::collections::BTreeSet<HostId> {
+            (self.scope.rules[r as usize].members.iter())
+                .filter(|m| **m != vm)
+                .filter_map(|m| self.vms.get(*m).map(|e| HostId(e.host)))
+                .collect()
+        };
+        for (pass, &r) in [false, true]
+            .iter()
+            .flat_map(|pass| profile.rules.iter().map(move |r| (*pass, r)))
+        {
+            let rule = &self.scope.rules[r as usize];
+            // Hard rules first, then "should" rules where they leave a host.
+            if rule.kind.is_hard() == pass {
+                continue;
+            }
+            let keep: Vec<HostId> = match rule.kind {
+                RuleKind::MustRunOn | RuleKind::ShouldRunOn => (candidates.iter())
+                    .filter(|h| rule.hosts.contains(h))
+                    .copied()
+                    .collect(),
+                RuleKind::MustNotRunOn | RuleKind::ShouldNotRunOn => (candidates.iter())
+                    .filter(|h| !rule.hosts.contains(h))
+                    .copied()
+                    .collect(),
+                RuleKind::Separate => {
+                    let taken = member_hosts(r);
+                    (candidates.iter())
+                        .filter(|h| !taken.contains(h))
+                        .copied()
+                        .collect()
+                }
+                RuleKind::KeepTogether => {
+                    let with = member_hosts(r);
+                    if with.is_empty() {
+                        candidates.clone()
+                    } else {
+                        (candidates.iter())
+                            .filter(|h| with.contains(h))
+                            .copied()
+                            .collect()
+                    }
+                }
+            };
+            if !keep.is_empty() {
+                candidates = keep;
+            } else if rule.kind.is_hard() {
+                return RuledChoice::Refused(r);
+            }
+        }
+        let hosts = &self.hosts;
+        let choice = crate::placement::naive::choose(
+            self.policy,
+            (candidates.iter())
+                .map(|h| (*h, hosts[h.0 as usize].capacity, hosts[h.0 as usize].used)),
+            &size,
+        );
+        choice.map_or(RuledChoice::Full, RuledChoice::Host)
+    }
+
+    /// Whether the owner's cluster and resource pool admit `size`: HA
+    /// admission control, then the pool's limit and reservation.
+    fn admits(&self, owner: ActorId, size: &Resources) -> Result<(), RejectReason> {
+        let profile = self.scope.profile(owner);
+        let cluster = &self.clusters[profile.cluster as usize];
+        if let Some(cap) = cluster.admission_capacity
+            && !(cluster.admitted + *size).fits_in(&cap)
+        {
+            return Err(RejectReason::HaAdmission);
+        }
+        if cluster.pools.is_empty() {
+            return Ok(());
+        }
+        let pools = &self.scope.pools;
+        let mut outside = cluster.admitted;
+        for p in &cluster.pools {
+            outside = outside.saturating_sub(&pools[*p as usize].used);
+        }
+        let charged = |p: u16| -> Resources {
+            let used = pools[p as usize].used;
+            if profile.pool == Some(p) {
+                used + *size
+            } else {
+                used
+            }
+        };
+        if let Some(p) = profile.pool {
+            let pool = &pools[p as usize];
+            let after = charged(p);
+            if !after.fits_in(&pool.spec.limit) {
+                return Err(RejectReason::ResourcePoolLimit { pool: p });
+            }
+            let within = after.cpu_millis <= pool.spec.reservation.cpu_millis
+                && after.memory_bytes <= pool.spec.reservation.memory_bytes;
+            if within {
+                return Ok(());
+            }
+            if !pool.spec.expandable {
+                return Err(RejectReason::ResourcePoolReservation { pool: p });
+            }
+        } else {
+            outside += *size;
+        }
+        let reservations =
+            (cluster.pools.iter()).map(|&p| (pools[p as usize].spec.reservation, charged(p)));
+        if scope::unreserved_fits(&cluster.capacity, reservations, outside) {
+            Ok(())
+        } else {
+            Err(match profile.pool {
+                Some(pool) => RejectReason::ResourcePoolReservation { pool },
+                None => RejectReason::PoolReservations {
+                    cluster: profile.cluster,
+                },
+            })
+        }
+    }
+
+    /// Counts an admitted VM in its cluster, its pool and its rules.
+    fn admit(&mut self, vm: VmId, owner: ActorId, size: Resources) {
+        let profile = self.scope.profile(owner);
+        let (cluster, pool) = (profile.cluster as usize, profile.pool);
+        self.clusters[cluster].admitted += size;
+        if !self.scope.bound {
+            return;
+        }
+        if let Some(p) = pool {
+            self.scope.pools[p as usize].used += size;
+        }
+        let rules = self.scope.profile(owner).rules.clone();
+        for r in rules {
+            self.scope.rules[r as usize].members.insert(vm);
+        }
+    }
+
+    /// Takes a VM that leaves placement out of what [`Placement::admit`]
+    /// counted.
+    fn unadmit(&mut self, vm: VmId, owner: ActorId, size: Resources) {
+        let profile = self.scope.profile(owner);
+        let (cluster, pool) = (profile.cluster as usize, profile.pool);
+        self.clusters[cluster].admitted -= size;
+        if !self.scope.bound {
+            return;
+        }
+        if let Some(p) = pool {
+            self.scope.pools[p as usize].used -= size;
+        }
+        let rules = self.scope.profile(owner).rules.clone();
+        for r in rules {
+            self.scope.rules[r as usize].members.remove(&vm);
+        }
     }
 
     /// Sends the power-on to `entry.host`, arriving no earlier than
@@ -351,7 +587,7 @@ impl Placement {
     fn delete<C: Context>(&mut self, vm: VmId, ctx: &mut C) {
         self.forget_rule(vm);
         if let Some(r) = self.restarting.remove(&vm) {
-            self.admitted -= r.size;
+            self.unadmit(vm, r.owner, r.size);
             ctx.note(Note::VmDeleted { vm });
             return;
         }
@@ -361,11 +597,11 @@ impl Placement {
         if entry.on_at > ctx.now() {
             // The host will run it from `on_at` until the power-off lands.
             self.hosts[entry.host as usize].vms.remove(&vm);
-            let held = (entry.host, entry.size);
+            let held = (entry.host, entry.size, entry.owner);
             self.releasing.insert((entry.on_at, vm), held);
         } else {
             self.release(vm, &entry);
-            self.admitted -= entry.size;
+            self.unadmit(vm, entry.owner, entry.size);
         }
         ctx.note(Note::VmDeleted { vm });
         // Same arrival time as the power-on at worst, and queued after it.
@@ -384,9 +620,10 @@ impl Placement {
         while let Some(entry) = self.releasing.first_entry()
             && entry.key().0 <= now
         {
-            let (host, size) = entry.remove();
+            let vm = entry.key().1;
+            let (host, size, owner) = entry.remove();
             self.hosts[host as usize].used -= size;
-            self.admitted -= size;
+            self.unadmit(vm, owner, size);
             self.settle_maintenance(HostId(host));
             self.refresh(HostId(host));
         }
@@ -466,13 +703,9 @@ mod prefetch_tests {
     /// other events and unknown VMs name no one.
     #[test]
     fn a_deletion_names_the_host_its_power_off_goes_to() {
-        let caps = vec![Resources::cores(4, 16); 3];
-        let views: Vec<(ActorId, Resources)> = (0..3).map(|i| (ActorId(10 + i), caps[0])).collect();
-        let mut p = Placement::new(
-            PlacementIndex::new(PlacementPolicy::FirstFit, &caps),
-            &views,
-            Dist::Fixed(0),
-        );
+        let cap = Resources::cores(4, 16);
+        let views: Vec<(ActorId, Resources)> = (0..3).map(|i| (ActorId(10 + i), cap)).collect();
+        let mut p = Placement::new(PlacementPolicy::FirstFit, &views, Dist::Fixed(0));
         let mut ctx = TestCtx::new(ActorId(0));
         // Two 4-core VMs fill host 0, so VM 1 lands on host 1.
         for vm in 0..2 {
@@ -521,7 +754,7 @@ mod release_tests {
     fn a_vm_deleted_before_its_power_on_landed_keeps_its_room_until_its_power_off() {
         let size = Resources::cores(4, 16);
         let mut p = Placement::new(
-            PlacementIndex::new(PlacementPolicy::FirstFit, &[size]),
+            PlacementPolicy::FirstFit,
             &[(ActorId(1), size)],
             Dist::Fixed(10 * S),
         );
@@ -557,7 +790,7 @@ mod release_tests {
         let size = Resources::cores(4, 16);
         let caps = [Resources::cores(8, 32)];
         let mut p = Placement::new(
-            PlacementIndex::new(PlacementPolicy::FirstFit, &caps),
+            PlacementPolicy::FirstFit,
             &[(ActorId(1), caps[0])],
             Dist::Fixed(10 * S),
         );

@@ -26,6 +26,9 @@ pub struct SupervisorConfig {
     pub objects: Vec<Object>,
     /// `supervisor.guest_clusters`: Cluster API timings and health checks.
     pub guest_clusters: GuestClustersConfig,
+    /// The vSphere cluster the Supervisor is enabled on (index into
+    /// `Datacenter::clusters`): its hosts run Spherelets and its workloads.
+    pub cluster: usize,
 }
 
 /// How guest-cluster machines come up and are kept healthy (Cluster API's

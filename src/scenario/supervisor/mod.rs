@@ -54,13 +54,15 @@ pub(crate) fn parse_supervisor(
             "namespaces",
             "objects",
             "guest_clusters",
+            "cluster",
         ],
     )?;
+    let cluster = super::drs::cluster_of(&f, dc, "the Supervisor is enabled on")?;
     let control_plane = control_plane(f.opt("control_plane"), f.loc, dc)?;
     let spherelet = spherelet(f.opt("spherelet"))?;
     let hosts: Vec<&str> = dc.hosts.iter().map(|h| h.name.as_str()).collect();
     let datastores = match f.opt("datastores") {
-        Some(n) => storage::datastores(n, &hosts)?,
+        Some(n) => storage::datastores(n, &hosts, dc.cluster_hosts(cluster))?,
         None => Vec::new(),
     };
     let storage_policies = match f.opt("storage_policies") {
@@ -96,6 +98,7 @@ pub(crate) fn parse_supervisor(
         node_taints,
         objects,
         guest_clusters: guest::guest_clusters(f.opt("guest_clusters"))?,
+        cluster,
     })
 }
 

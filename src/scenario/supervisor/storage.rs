@@ -9,7 +9,12 @@ use super::{host_list, unique};
 use crate::model::HostId;
 use crate::scenario::{DatastoreConfig, StoragePolicyConfig};
 
-pub(super) fn datastores(node: &Node, hosts: &[&str]) -> PResult<Vec<DatastoreConfig>> {
+/// `cluster`: the Supervisor's hosts, which a datastore sees by default.
+pub(super) fn datastores(
+    node: &Node,
+    hosts: &[&str],
+    cluster: std::ops::Range<u32>,
+) -> PResult<Vec<DatastoreConfig>> {
     let mut out: Vec<DatastoreConfig> = Vec::new();
     for (i, item) in read::seq(node, "supervisor.datastores")?.iter().enumerate() {
         let path = format!("supervisor.datastores[{i}]");
@@ -28,7 +33,7 @@ pub(super) fn datastores(node: &Node, hosts: &[&str]) -> PResult<Vec<DatastoreCo
         let capacity_bytes = read::positive(cap_node, &f.sub("capacity"), cap)?;
         let hosts = match f.opt("hosts") {
             Some(n) => host_list(n, &f.sub("hosts"), hosts)?,
-            None => (0..hosts.len() as u32).map(HostId).collect(),
+            None => cluster.clone().map(HostId).collect(),
         };
         out.push(DatastoreConfig {
             name,
