@@ -43,6 +43,10 @@ pub struct Summary {
     /// bug in pacsim, shown so that a run without `--check` reveals it too.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unexpected: BTreeMap<String, u64>,
+    /// Each cluster's plain VMs, by cluster name: only when the datacenter
+    /// has several clusters (`clusters.gpu.rejected_ratio`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub clusters: BTreeMap<String, ClusterVms>,
     /// Only when the scenario has a Supervisor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<crate::report::supervisor::SupervisorSummary>,
@@ -68,6 +72,43 @@ pub struct VmCounts {
     pub restarted: u64,
     /// Moved off hosts entering maintenance.
     pub migrated: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterVms {
+    pub hosts: u64,
+    pub requested: u64,
+    /// Rejected or refused at their request.
+    pub rejected: u64,
+    pub lost: u64,
+    pub rejected_ratio: f64,
+}
+
+/// Each cluster's VM counts, when the datacenter has several clusters.
+pub fn cluster_vms(
+    dc: &crate::scenario::Datacenter,
+    placement: &crate::actors::Placement,
+) -> BTreeMap<String, ClusterVms> {
+    if dc.clusters.len() < 2 {
+        return BTreeMap::new();
+    }
+    (dc.clusters.iter().enumerate())
+        .zip(placement.cluster_counts())
+        .map(|((c, spec), n)| {
+            let vms = ClusterVms {
+                hosts: dc.cluster_hosts(c).len() as u64,
+                requested: n.requested,
+                rejected: n.rejected,
+                lost: n.lost,
+                rejected_ratio: if n.requested == 0 {
+                    0.0
+                } else {
+                    n.rejected as f64 / n.requested as f64
+                },
+            };
+            (spec.name.clone(), vms)
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -187,6 +228,7 @@ impl Summary {
                 .iter()
                 .map(|((actor, kind), n)| (format!("{actor} got {kind}"), *n))
                 .collect(),
+            clusters: BTreeMap::new(),
             supervisor: None,
         }
     }
@@ -303,6 +345,19 @@ impl Summary {
             .collect();
         if !refused.is_empty() {
             rows.push(("rejected by reason", list(&self.vms.rejected_by_reason)));
+        }
+        for (name, c) in &self.clusters {
+            rows.push((
+                "cluster",
+                format!(
+                    "{name}: {} hosts, VMs requested {}, rejected {} ({:.3}%), lost {}",
+                    c.hosts,
+                    group(c.requested),
+                    group(c.rejected),
+                    100.0 * c.rejected_ratio,
+                    group(c.lost)
+                ),
+            ));
         }
         if !self.faults.is_empty() {
             rows.push(("faults injected", list(&self.faults)));

@@ -502,6 +502,9 @@ impl RunOutput {
             datacenter: &scenario.datacenter,
         };
         let mut summary = Summary::new(facts, &mut self.stats);
+        if let Some(crate::actors::WorldActor::Placement(p)) = self.actors.first() {
+            summary.clusters = crate::report::summary::cluster_vms(&scenario.datacenter, p);
+        }
         summary.supervisor =
             crate::report::supervisor::summarize(&self.actors, &self.stats.supervisor, self.end);
         summary

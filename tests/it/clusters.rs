@@ -92,8 +92,13 @@ fn a_gpu_clusters_hosts_take_only_the_vms_deployed_there() {
         .iter()
         .sum();
     assert!(gpu_used <= 24_000, "the GPU hosts keep room: {gpu_used}");
-    let reasons = rejected_by_reason(&s, &mut out);
-    assert!(reasons["no_capacity"] > 50, "{reasons:?}");
+    let summary = out.summary(&s, 0.0);
+    assert!(summary.vms.rejected_by_reason["no_capacity"] > 50);
+    // Each cluster's own counts: every rejection is general's.
+    let (general, gpu) = (&summary.clusters["general"], &summary.clusters["gpu"]);
+    assert_eq!(general.rejected, summary.vms.rejected);
+    assert_eq!((gpu.rejected, gpu.lost, gpu.hosts), (0, 0, 2));
+    assert_eq!(general.requested + gpu.requested, summary.vms.requested);
 }
 
 #[test]

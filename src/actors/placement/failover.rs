@@ -96,6 +96,10 @@ impl Placement {
     ) {
         self.forget_rule(vm);
         self.unadmit(vm, owner, size);
+        if vm.0 < crate::model::SPARSE_BASE {
+            let cluster = self.scope.profile(owner).cluster as usize;
+            self.clusters[cluster].counts.lost += 1;
+        }
         ctx.note(Note::VmLost { vm });
         ctx.send(owner, SimDuration::ZERO, Event::VmLost { vm });
     }

@@ -17,7 +17,7 @@ mod scope;
 
 pub use failover::HaPlacement;
 pub use maintenance::Maintenance;
-pub use scope::{Layout, PoolSpec, Profile, RuleSpec};
+pub use scope::{ClusterCounts, Layout, PoolSpec, Profile, RuleSpec};
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::msg::{PlaceRule, SupMsg};
@@ -257,6 +257,11 @@ impl Placement {
         self.restarting.len()
     }
 
+    /// What happened to each cluster's plain VMs, in cluster order.
+    pub fn cluster_counts(&self) -> impl Iterator<Item = ClusterCounts> + '_ {
+        self.clusters.iter().map(|c| c.counts)
+    }
+
     /// (admitted, admission capacity) of each cluster where HA admission
     /// control is on.
     pub fn admissions(&self) -> impl Iterator<Item = (Resources, Resources)> + '_ {
@@ -307,10 +312,15 @@ impl Placement {
         }
         ctx.note(Note::VmRequested { vm, size });
         let owner = ctx.sender();
+        let cluster = self.scope.profile(owner).cluster as usize;
+        self.clusters[cluster].counts.requested += 1;
         let refusal = match self.admits(owner, &size) {
             Ok(()) => self.place(vm, size, owner, priority, ctx).err(),
             Err(reason) => Some(Some(reason)),
         };
+        if refusal.is_some() {
+            self.clusters[cluster].counts.rejected += 1;
+        }
         match refusal {
             None => self.admit(vm, owner, size),
             Some(None) => {

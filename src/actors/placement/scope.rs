@@ -67,6 +67,17 @@ pub(super) struct ClusterPart {
     pub(super) capacity: Resources,
     /// Its resource pools (indexes into `Scope::pools`).
     pub(super) pools: Vec<u16>,
+    pub(super) counts: ClusterCounts,
+}
+
+/// What happened to the plain VMs deployed into one cluster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClusterCounts {
+    pub requested: u64,
+    /// Rejected or refused at their request.
+    pub rejected: u64,
+    /// Lost when their host failed.
+    pub lost: u64,
 }
 
 impl ClusterPart {
@@ -83,6 +94,7 @@ impl ClusterPart {
             admitted: Resources::ZERO,
             admission_capacity: None,
             pools: Vec::new(),
+            counts: ClusterCounts::default(),
         }
     }
 

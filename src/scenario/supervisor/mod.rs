@@ -58,7 +58,8 @@ pub(crate) fn parse_supervisor(
         ],
     )?;
     let cluster = super::drs::cluster_of(&f, dc, "the Supervisor is enabled on")?;
-    let control_plane = control_plane(f.opt("control_plane"), f.loc, dc)?;
+    let hosts_in_cluster = dc.cluster_hosts(cluster).len();
+    let control_plane = control_plane(f.opt("control_plane"), f.loc, hosts_in_cluster)?;
     let spherelet = spherelet(f.opt("spherelet"))?;
     let hosts: Vec<&str> = dc.hosts.iter().map(|h| h.name.as_str()).collect();
     let datastores = match f.opt("datastores") {
@@ -105,7 +106,7 @@ pub(crate) fn parse_supervisor(
 fn control_plane(
     node: Option<&Node>,
     parent: Location,
-    dc: &Datacenter,
+    hosts: usize,
 ) -> PResult<ControlPlaneConfig> {
     let mut cp = ControlPlaneConfig {
         vms: 3,
@@ -143,13 +144,12 @@ fn control_plane(
         }
     }
     // Firm anti-affinity: each control-plane VM needs a host of its own.
-    if cp.vms as usize > dc.hosts.len() {
+    if cp.vms as usize > hosts {
         return Err(Diag::new(
             at,
             format!(
-                "{} control-plane VMs need as many hosts (one each), but the datacenter has {}; set `supervisor.control_plane.vms`",
-                cp.vms,
-                dc.hosts.len()
+                "{} control-plane VMs need as many hosts (one each), but the Supervisor's cluster has {}; set `supervisor.control_plane.vms`",
+                cp.vms, hosts
             ),
         ));
     }
