@@ -169,6 +169,7 @@ fn main() {
                 listen: format!("127.0.0.1:{port}"),
                 speed: 1.0,
                 token_file: None,
+                bookmark_interval: std::time::Duration::from_secs(60),
             };
             serve_until(opts, scenario, &text, Some(stop_rx)).unwrap();
         })

@@ -25,9 +25,19 @@ pub struct ServeArgs {
     /// (`token,user,uid,"groups"`); without it, tokens are generated.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// Seconds between the bookmarks of a watch that allows them
+    /// (kube-apiserver sends one about every minute).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    bookmark_interval: f64,
 }
 
 pub fn run(args: ServeArgs) -> Result<u8, Failure> {
+    if !(args.bookmark_interval.is_finite() && (0.1..=86_400.0).contains(&args.bookmark_interval)) {
+        return Err(Failure::bad_input(format!(
+            "--bookmark-interval must be from 0.1 to 86400 seconds, found {}",
+            args.bookmark_interval
+        )));
+    }
     if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1e6) {
         return Err(Failure::bad_input(format!(
             "--speed must be a positive number up to 1000000, found {}",
@@ -44,6 +54,7 @@ pub fn run(args: ServeArgs) -> Result<u8, Failure> {
         listen: args.listen,
         speed: args.speed,
         token_file: args.token_file,
+        bookmark_interval: std::time::Duration::from_secs_f64(args.bookmark_interval),
     };
     serve(opts, scenario, &text).map_err(Failure::bad_input)?;
     Ok(0)

@@ -27,6 +27,8 @@ pub struct Shared {
     pub epoch: Epoch,
     pub config: SupervisorConfig,
     pub metrics: Arc<super::metrics::Metrics>,
+    /// How often a watch that allows bookmarks gets one.
+    pub bookmark_interval: std::time::Duration,
 }
 
 pub type State = web::Data<Arc<Shared>>;
@@ -937,33 +939,52 @@ async fn watch(
     let timeout = param(&q, "timeoutSeconds")
         .and_then(|s| s.parse::<u64>().ok())
         .map(std::time::Duration::from_secs);
+    let every = state.bookmark_interval;
     let (out, stream) = super::stream::channel();
     actix_web::rt::spawn(async move {
+        use actix_web::rt::time::{Instant, timeout as within};
         let line = |v: Value| web::Bytes::from(format!("{v}\n"));
-        if bookmarks {
-            let b = json!({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version(), "metadata": {"resourceVersion": after.to_string()}}});
-            if out.send(line(b)).is_err() {
-                return;
-            }
+        let bookmark = |rv: u64| {
+            line(
+                json!({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}}),
+            )
+        };
+        if bookmarks && out.send(bookmark(after)).is_err() {
+            return;
         }
-        let deadline = timeout.map(|d| actix_web::rt::time::Instant::now() + d);
+        let deadline = timeout.map(|d| Instant::now() + d);
+        // As kube-apiserver: a watch that allows bookmarks gets one
+        // periodically, at the newest version it has seen (filtered out or
+        // not), so a client resumes from there rather than from a version
+        // that may be compacted by then.
+        let mut next_bookmark = bookmarks.then(|| Instant::now() + every);
+        let mut seen = after;
         let mut first = true;
         loop {
-            let change = match deadline {
-                Some(d) => match actix_web::rt::time::timeout(
-                    d.saturating_duration_since(actix_web::rt::time::Instant::now()),
-                    rx.recv(),
-                )
-                .await
-                {
-                    Ok(c) => c,
-                    Err(_) => return,
-                },
+            let wake = match (deadline, next_bookmark) {
+                (Some(d), Some(b)) => Some(d.min(b)),
+                (d, b) => d.or(b),
+            };
+            let change = match wake {
+                Some(w) => {
+                    match within(w.saturating_duration_since(Instant::now()), rx.recv()).await {
+                        Ok(c) => c,
+                        Err(_) if deadline.is_some_and(|d| Instant::now() >= d) => return,
+                        Err(_) => {
+                            next_bookmark = Some(Instant::now() + every);
+                            if out.send(bookmark(seen)).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
                 None => rx.recv().await,
             };
             let Some(super::engine::Watched { change, counts }) = change else {
                 return;
             };
+            seen = change.rv;
             if !selected(&change.object, &t, &q) {
                 continue;
             }

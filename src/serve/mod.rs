@@ -43,6 +43,8 @@ pub struct ServeOptions {
     pub listen: String,
     pub speed: f64,
     pub token_file: Option<PathBuf>,
+    /// How often a watch that allows bookmarks gets one.
+    pub bookmark_interval: std::time::Duration,
 }
 
 /// Refused before anything in the folder is touched.
@@ -230,6 +232,7 @@ pub fn serve_until(
         epoch,
         config: *config,
         metrics,
+        bookmark_interval: opts.bookmark_interval,
     });
     let rustls_config = rustls_config(&tls)?;
     let listen = opts.listen.clone();

@@ -411,6 +411,53 @@ fn a_watch_streams_each_change_after_the_version_it_names() {
     assert_eq!(deleted["object"]["metadata"]["name"], "w1");
 }
 
+/// A watch that allows bookmarks gets one at its start and then every
+/// `--bookmark-interval`, at the newest version it has seen, also one its
+/// selector filtered out.
+#[test]
+fn a_watch_with_bookmarks_gets_them_periodically_at_the_newest_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&scenario(), dir.path(), &["--bookmark-interval", "0.5"]);
+    let (_, list) = s.call("alice", "GET", PODS, None);
+    let rv: u64 = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = format!(
+        "{PODS}?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&labelSelector=app%3Dnone&timeoutSeconds=5"
+    );
+    let mut events = s.watch("alice", &path);
+    let first = events.next().unwrap();
+    assert_eq!(first["type"], "BOOKMARK");
+    assert_eq!(
+        first["object"]["metadata"]["resourceVersion"],
+        rv.to_string()
+    );
+    let (code, created) = s.call("alice", "POST", PODS, Some(pod("b1")));
+    assert_eq!(code, 201);
+    let created_rv: u64 = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The pod does not match the selector: only bookmarks come, and one
+    // soon carries a version at least the pod's (the watch ends after 5 s,
+    // so without periodic bookmarks this finds none).
+    let caught_up = events
+        .take(20)
+        .inspect(|e| assert_eq!(e["type"], "BOOKMARK", "{e}"))
+        .find(|e| {
+            let v: u64 = e["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            v >= created_rv
+        });
+    assert!(caught_up.is_some());
+}
+
 #[test]
 fn a_restart_resumes_the_session_and_another_scenario_is_refused() {
     let dir = tempfile::tempdir().unwrap();
