@@ -17,9 +17,10 @@ pub struct InspectArgs {
     /// Only these event kinds, comma-separated (e.g. VmPowerOn,VmPowerOff).
     #[arg(long)]
     kind: Option<String>,
-    /// Only records about this VM id.
+    /// Only records about this VM: its id (`187`, `vm-187`) or the name of
+    /// a VM written out in the scenario (`db-01`).
     #[arg(long)]
-    vm: Option<u64>,
+    vm: Option<String>,
     /// Only records at or after this time (scenario syntax: 6h, 90m).
     #[arg(long)]
     from: Option<String>,
@@ -51,7 +52,11 @@ pub fn run(args: InspectArgs) -> Result<u8, Failure> {
         out.finish()?;
         return Ok(0);
     }
-    let filter = filter(&args, names).map_err(Failure::bad_input)?;
+    let vm = (args.vm.as_deref())
+        .map(|spec| inspect::resolve_vm(spec, &source, &info, names, args.salvage))
+        .transpose()
+        .map_err(Failure::bad_input)?;
+    let filter = filter(&args, names, vm).map_err(Failure::bad_input)?;
     let mut counts = Counts::default();
     let note = source
         .for_each(args.salvage, |r| {
@@ -75,7 +80,11 @@ pub fn run(args: InspectArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn filter(args: &InspectArgs, names: Option<&[String]>) -> Result<Filter, String> {
+fn filter(
+    args: &InspectArgs,
+    names: Option<&[String]>,
+    vm: Option<VmId>,
+) -> Result<Filter, String> {
     let time = |t: &Option<String>, flag: &str| {
         t.as_deref()
             .map(inspect::parse_time)
@@ -89,7 +98,7 @@ fn filter(args: &InspectArgs, names: Option<&[String]>) -> Result<Filter, String
             .map(|a| inspect::resolve_actor(a, names))
             .transpose()?,
         kinds: args.kind.as_deref().map(inspect::parse_kinds).transpose()?,
-        vm: args.vm.map(VmId),
+        vm,
         from: time(&args.from, "from")?,
         until: time(&args.to, "to")?,
     })

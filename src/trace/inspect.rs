@@ -123,13 +123,117 @@ pub fn line(r: &Record, names: Option<&[String]>) -> String {
         None => "input".to_string(),
     };
     format!(
-        "#{:<8} {:>14}  {} -> {}  {:?}  ({cause})",
+        "#{:<8} {:>14}  {} -> {}  {}  ({cause})",
         r.seq,
         r.at.to_string(),
         name_of(names, r.from),
         name_of(names, r.to),
-        r.event
+        event_text(&r.event, names)
     )
+}
+
+/// An event for people: VMs as `vm-187`, sizes in cores and GiB, hosts by
+/// name (`HostDown esx-03`); the Supervisor's messages in full, as their
+/// fields are their meaning.
+pub fn event_text(e: &Event, names: Option<&[String]>) -> String {
+    let host = |h: &crate::model::HostId| {
+        let actor = ActorId(1 + h.0);
+        let name = name_of(names, actor);
+        name.strip_prefix("host/")
+            .map_or(h.to_string(), str::to_string)
+    };
+    let kind = e.kind();
+    match e {
+        Event::VmRequested { vm, size } => format!("{kind} {vm}, {size}"),
+        Event::VmRequestedWithPriority { vm, size, priority } => {
+            let p = crate::scenario::RestartPriority::from_u8(*priority);
+            format!(
+                "{kind} {vm}, {size}, restart priority {}",
+                format!("{p:?}").to_lowercase()
+            )
+        }
+        Event::VmPowerOn {
+            vm,
+            size,
+            incarnation,
+        } => {
+            format!("{kind} {vm}, {size} (host incarnation {incarnation})")
+        }
+        Event::VmDeleteRequested { vm }
+        | Event::VmRejected { vm }
+        | Event::VmLost { vm }
+        | Event::VmPowerOff { vm } => format!("{kind} {vm}"),
+        Event::VmRefused { vm, reason } => format!("{kind} {vm}: {}", reason.name()),
+        Event::HostDown { host: h }
+        | Event::MaintenanceBegin { host: h }
+        | Event::MaintenanceEnd { host: h }
+        | Event::HostUnreachable { host: h } => format!("{kind} {}", host(h)),
+        Event::HostUp {
+            host: h,
+            incarnation,
+        } => {
+            format!("{kind} {} (incarnation {incarnation})", host(h))
+        }
+        Event::FailureTimer { generation } | Event::RepairTimer { generation } => {
+            format!("{kind} (generation {generation})")
+        }
+        Event::HostIsolated { power_off } => {
+            let response = if *power_off {
+                "power off"
+            } else {
+                "leave powered on"
+            };
+            format!("{kind} (isolation response: {response})")
+        }
+        Event::HostReconnected { fenced } => {
+            format!("{kind}{}", if *fenced { " (fenced)" } else { "" })
+        }
+        Event::HaRestart { batch } => format!("{kind} (batch {batch})"),
+        Event::Start | Event::HostCrash | Event::HostRepair => kind.to_string(),
+        Event::Supervisor(msg) => humanize(&format!("{msg:?}"), &host),
+    }
+}
+
+/// A Supervisor message's debug text with its ids as people read them:
+/// `VmId(7)` as `vm-7`, `HostId(2)` as the host's name, and a
+/// `Resources { .. }` in cores and GiB.
+fn humanize(debug: &str, host: &dyn Fn(&crate::model::HostId) -> String) -> String {
+    let number = |rest: &str| -> Option<(u64, usize)> {
+        let end = rest.find(|c: char| !c.is_ascii_digit())?;
+        Some((rest[..end].parse().ok()?, end))
+    };
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("VmId(")
+            && let Some((n, len)) = number(after)
+            && after[len..].starts_with(')')
+        {
+            out.push_str(&VmId(n).to_string());
+            rest = &after[len + 1..];
+        } else if let Some(after) = rest.strip_prefix("HostId(")
+            && let Some((n, len)) = number(after)
+            && after[len..].starts_with(')')
+        {
+            out.push_str(&host(&crate::model::HostId(n as u32)));
+            rest = &after[len + 1..];
+        } else if let Some(after) = rest.strip_prefix("Resources { cpu_millis: ")
+            && let Some((cpu, a)) = number(after)
+            && let Some(after) = after[a..].strip_prefix(", memory_bytes: ")
+            && let Some((memory, b)) = number(after)
+            && let Some(after) = after[b..].strip_prefix(", gpu_millis: ")
+            && let Some((gpu, c)) = number(after)
+            && after[c..].starts_with(" }")
+        {
+            out.push_str(&crate::model::Resources::new(cpu, memory, gpu).to_string());
+            rest = &after[c + 2..];
+        } else {
+            let ch = rest.chars().next().expect("not empty");
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        }
+    }
+    out
 }
 
 /// A cause chain's lines, with each run of an actor's timer re-arming
@@ -239,6 +343,66 @@ pub fn cause_chain(
         }
     })?;
     Ok(out)
+}
+
+/// `--vm`: a VM id (`187` or `vm-187`), or the name of a VM written out in
+/// the run's scenario. A name is found through the source that speaks for
+/// it: its VMs are asked for in their timeline order (time, then file
+/// order), so the k-th of them is the k-th distinct VM that source asked
+/// placement for.
+pub fn resolve_vm(
+    spec: &str,
+    source: &RecordSource,
+    info: &super::source::SourceInfo,
+    names: Option<&[String]>,
+    salvage: bool,
+) -> Result<VmId, String> {
+    let id = spec.strip_prefix("vm-").unwrap_or(spec);
+    if let Ok(n) = id.parse::<u64>() {
+        return Ok(VmId(n));
+    }
+    let scenario = super::header_scenario(&info.scenario, info.seed).map_err(|e| e.to_string())?;
+    let groups = crate::world::layout::explicit_groups(&scenario);
+    let found = groups.iter().find_map(|(owner, _, vms)| {
+        let mut order: Vec<(crate::model::SimTime, usize)> =
+            vms.iter().enumerate().map(|(i, v)| (v.at, i)).collect();
+        order.sort();
+        let k = order.iter().position(|(_, i)| vms[*i].name == spec)?;
+        Some((owner.clone(), k))
+    });
+    let Some((owner, k)) = found else {
+        let known: Vec<&str> = (scenario.workloads.vms.iter())
+            .map(|v| v.name.as_str())
+            .collect();
+        let hint = crate::scenario::error::suggestion(spec, known.iter().copied());
+        return Err(format!(
+            "--vm `{spec}` is neither a VM id nor the name of a VM written out in the run's scenario{hint}"
+        ));
+    };
+    let owner = resolve_actor(&owner, names)?;
+    let mut asked: Vec<VmId> = Vec::new();
+    source
+        .for_each(salvage, |r| {
+            let requested = matches!(
+                r.event,
+                Event::VmRequested { .. } | Event::VmRequestedWithPriority { .. }
+            );
+            if let (true, true, Some(vm)) = (requested, r.from == owner, vm_of(&r.event))
+                && !asked.contains(&vm)
+            {
+                asked.push(vm);
+            }
+            if asked.len() > k {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    asked
+        .get(k)
+        .copied()
+        .ok_or_else(|| format!("VM `{spec}` was never asked for in this run"))
 }
 
 #[cfg(test)]

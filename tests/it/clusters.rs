@@ -401,3 +401,64 @@ fn plan_resizes_the_named_cluster_and_keeps_the_others() {
             .contains("unknown cluster `nope`; clusters: general, gpu")
     );
 }
+
+/// `inspect --vm NAME` finds a VM written out in the scenario, also when
+/// its cluster and rules give it a source of its own.
+#[test]
+fn inspect_finds_a_vm_by_its_scenario_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let scenario = support::scenario_path("clusters.yaml");
+    let out = support::pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        log.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = |vm: &str| {
+        let out = support::pacsim(&[
+            "inspect",
+            log.to_str().unwrap(),
+            "--vm",
+            vm,
+            "--kind",
+            "VmRequested,VmRequestedWithPriority",
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, llm, _) = inspect("llm-train");
+    assert_eq!(code, Some(0));
+    assert_eq!(llm.lines().count(), 1, "{llm}");
+    assert!(
+        llm.contains("workload/vms@gpu+llm-on-nvlink -> placement  VmRequested vm-"),
+        "{llm}"
+    );
+    assert!(llm.contains(", 64 cores, 1024.0 GiB, 8 GPUs"), "{llm}");
+    let (_, vcenter, _) = inspect("vcenter");
+    assert!(
+        vcenter.contains("4 cores, 21.0 GiB, restart priority high"),
+        "{vcenter}"
+    );
+    // The id it printed selects the same VM.
+    let id = llm
+        .split("VmRequested ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let (_, by_id, _) = inspect(id);
+    assert_eq!(by_id, llm);
+    let (code, _, err) = inspect("vcentre");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("did you mean `vcenter`?"), "{err}");
+}

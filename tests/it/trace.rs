@@ -349,7 +349,10 @@ fn inspect_filters_by_the_supervisors_message_kinds() {
     ]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.lines().count() >= 3 && stdout.lines().all(|l| l.contains("Supervisor(Placed {")),
+        stdout.lines().count() >= 3
+            && stdout
+                .lines()
+                .all(|l| l.contains("Placed { vm: vm-") && l.contains(", host: esx-")),
         "{stdout}"
     );
 }
