@@ -84,6 +84,15 @@ pub struct ClusterVms {
     pub rejected_ratio: f64,
 }
 
+/// `part / whole`, 0 when `whole` is 0 (nothing requested, nothing refused).
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
 /// Each cluster's VM counts, when the datacenter has several clusters.
 pub fn cluster_vms(
     dc: &crate::scenario::Datacenter,
@@ -100,11 +109,7 @@ pub fn cluster_vms(
                 requested: n.requested,
                 rejected: n.rejected,
                 lost: n.lost,
-                rejected_ratio: if n.requested == 0 {
-                    0.0
-                } else {
-                    n.rejected as f64 / n.requested as f64
-                },
+                rejected_ratio: ratio(n.rejected, n.requested),
             };
             (spec.name.clone(), vms)
         })
@@ -183,11 +188,7 @@ impl Summary {
                 lost: stats.lost,
                 replaced: stats.replaced,
                 alive_at_end: stats.running_vms,
-                rejected_ratio: if stats.requested == 0 {
-                    0.0
-                } else {
-                    stats.rejected as f64 / stats.requested as f64
-                },
+                rejected_ratio: ratio(stats.rejected, stats.requested),
                 rejected_by_reason: rejected_by_reason(stats, facts.datacenter),
                 restarted: stats.restarted,
                 migrated: stats.migrated,

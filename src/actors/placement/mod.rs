@@ -410,15 +410,11 @@ impl Placement {
                 .filter_map(|m| self.vms.get(*m).map(|e| HostId(e.host)))
                 .collect()
         };
-        for (pass, &r) in [false, true]
-            .iter()
-            .flat_map(|pass| profile.rules.iter().map(move |r| (*pass, r)))
-        {
+        // Hard rules first, then "should" rules where they leave a host.
+        let hard = |r: &&u16| self.scope.rules[**r as usize].kind.is_hard();
+        let (must, should): (Vec<&u16>, Vec<&u16>) = profile.rules.iter().partition(hard);
+        for &r in must.into_iter().chain(should) {
             let rule = &self.scope.rules[r as usize];
-            // Hard rules first, then "should" rules where they leave a host.
-            if rule.kind.is_hard() == pass {
-                continue;
-            }
             let keep: Vec<HostId> = match rule.kind {
                 RuleKind::MustRunOn | RuleKind::ShouldRunOn => (candidates.iter())
                     .filter(|h| rule.hosts.contains(h))
