@@ -475,14 +475,13 @@ impl Engine {
 
     /// The state's figures for `/metrics`.
     fn gauges(&self) {
+        use super::metrics::Figure;
         use crate::api::objects::Body;
         let m = &self.metrics;
+        m.set(Figure::EventsDelivered, &[], self.kernel.delivered() as f64);
         m.set(
-            "pacsim_events_delivered_total".into(),
-            self.kernel.delivered() as f64,
-        );
-        m.set(
-            "pacsim_virtual_time_seconds".into(),
+            Figure::VirtualTimeSeconds,
+            &[],
             self.kernel.now().as_secs_f64(),
         );
         let mut per_cluster: BTreeMap<&str, (u32, crate::model::Resources)> = BTreeMap::new();
@@ -495,42 +494,44 @@ impl Engine {
             }
         }
         for (cluster, (up, used)) in per_cluster {
+            let labels = [("cluster", cluster)];
+            m.set(Figure::HostsUp, &labels, f64::from(up));
             m.set(
-                format!("pacsim_hosts_up{{cluster=\"{cluster}\"}}"),
-                f64::from(up),
-            );
-            m.set(
-                format!("pacsim_cpu_allocated_cores{{cluster=\"{cluster}\"}}"),
+                Figure::CpuAllocatedCores,
+                &labels,
                 used.cpu_millis as f64 / 1000.0,
             );
             m.set(
-                format!("pacsim_memory_allocated_bytes{{cluster=\"{cluster}\"}}"),
+                Figure::MemoryAllocatedBytes,
+                &labels,
                 used.memory_bytes as f64,
             );
         }
         let Some(api) = api_server(&self.kernel, self.addrs[Part::ApiServer]) else {
             return;
         };
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut counts: BTreeMap<(Figure, &'static str, String), u64> = BTreeMap::new();
         for phase in ["Pending", "Running", "Succeeded", "Failed"] {
-            counts.insert(format!("pacsim_pods{{phase=\"{phase}\"}}"), 0);
+            counts.insert((Figure::Pods, "phase", phase.to_string()), 0);
         }
         for o in api.objects() {
             let series = match &o.body {
-                Body::Pod(p) => format!("pacsim_pods{{phase=\"{}\"}}", p.phase.name()),
-                Body::VirtualMachine(v) => {
-                    format!("pacsim_vms{{power_state=\"{}\"}}", v.actual_power.name())
-                }
+                Body::Pod(p) => (Figure::Pods, "phase", p.phase.name().to_string()),
+                Body::VirtualMachine(v) => (
+                    Figure::Vms,
+                    "power_state",
+                    v.actual_power.name().to_string(),
+                ),
                 Body::TanzuKubernetesCluster(t) => {
-                    format!("pacsim_guest_clusters{{phase=\"{}\"}}", t.phase.name())
+                    (Figure::GuestClusters, "phase", t.phase.name().to_string())
                 }
-                Body::Node(n) => format!("pacsim_nodes{{ready=\"{}\"}}", n.ready),
+                Body::Node(n) => (Figure::Nodes, "ready", n.ready.to_string()),
                 _ => continue,
             };
             *counts.entry(series).or_default() += 1;
         }
-        for (series, n) in counts {
-            m.set(series, n as f64);
+        for ((figure, label, value), n) in counts {
+            m.set(figure, &[(label, value.as_str())], n as f64);
         }
     }
 

@@ -350,9 +350,10 @@ fn who_may_do_what_is_the_authentication_proxys_answer() {
         let (_, text) = s.get_raw("/metrics", None);
         text.contains(
             r#"pacsim_apiserver_requests_total{verb="create",resource="pods",code="403"} 1"#,
-        ) && text.contains(r#"pacsim_nodes{ready="true"} 5"#)
-            && text.contains(r#"pacsim_hosts_up{cluster="wcp"} 5"#)
+        ) && text.contains(r#"pacsim_nodes{ready="true"} 5.0"#)
+            && text.contains(r#"pacsim_hosts_up{cluster="wcp"} 5.0"#)
             && text.contains("pacsim_journal_batches_total")
+            && text.ends_with("# EOF\n")
     });
 }
 
