@@ -65,7 +65,10 @@ pub fn with_host_count(
         }
     }
     if insert_after.is_none() {
-        hosts.extend((0..extra).map(|_| new_host(cluster.unwrap_or(0))));
+        // Appended hosts join the last cluster, so that every cluster's
+        // hosts stay contiguous.
+        let last = base.datacenter.clusters.len().saturating_sub(1);
+        hosts.extend((0..extra).map(|_| new_host(cluster.unwrap_or(last))));
     }
     rename(&mut hosts, prefix(old));
     let all_old = old.len();
@@ -191,6 +194,26 @@ mod tests {
         assert_eq!(names[10], "esx-11");
         assert_eq!(r.datacenter.hosts[10].model, 1);
         assert_eq!(r.faults.scheduled[0].host, HostId(10));
+    }
+
+    const THREE_CLUSTERS: &str = "name: t\nseed: 1\nduration: 1h\ndatacenter:\n  host_models:\n    - { name: x, cpu: 8, memory: 8Gi }\n    - { name: y, cpu: 8, memory: 8Gi }\n    - { name: z, cpu: 8, memory: 8Gi }\n  clusters:\n    - name: a\n      hosts:\n        - { model: x, count: 2 }\n      host_groups:\n        - { name: g, hosts: [esx-02] }\n      rules:\n        - { name: r, type: must_run_on, vms: [v], host_group: g }\n    - name: b\n      hosts:\n        - { model: y, count: 1 }\n    - name: c\n      hosts:\n        - { model: x, count: 1 }\nworkloads:\n  vms:\n    - { name: v, cluster: a, cpu: 1, memory: 1Gi }\n";
+
+    /// Resizing one cluster adds its hosts among its own, keeps the other
+    /// clusters' and every cluster contiguous, and host groups follow
+    /// their hosts; a model without hosts grows in the last cluster.
+    #[test]
+    fn one_cluster_is_resized_and_every_cluster_stays_contiguous() {
+        let s = parse_scenario(THREE_CLUSTERS, "<inline>").unwrap();
+        let r = with_host_count(&s, 0, Some(0), 4);
+        let clusters: Vec<usize> = r.datacenter.hosts.iter().map(|h| h.cluster).collect();
+        assert_eq!(clusters, [0, 0, 0, 0, 1, 2]);
+        assert_eq!(r.datacenter.cluster_ranges(), [0..4, 4..5, 5..6]);
+        assert_eq!(r.datacenter.rules[0].hosts, [HostId(1)]);
+        let shrunk = with_host_count(&s, 0, Some(0), 1);
+        assert_eq!(shrunk.datacenter.cluster_ranges(), [0..1, 1..2, 2..3]);
+        assert!(shrunk.datacenter.rules[0].hosts.is_empty());
+        let grown = with_host_count(&s, 2, None, 2);
+        assert_eq!(grown.datacenter.cluster_ranges(), [0..2, 2..3, 3..6]);
     }
 
     #[test]

@@ -136,9 +136,15 @@ impl Datacenter {
 
     /// Every cluster's host range, in cluster order.
     pub fn cluster_ranges(&self) -> Vec<std::ops::Range<u32>> {
-        (0..self.clusters.len())
+        let ranges: Vec<_> = (0..self.clusters.len())
             .map(|c| self.cluster_hosts(c))
-            .collect()
+            .collect();
+        debug_assert_eq!(
+            ranges.iter().map(|r| r.len()).sum::<usize>(),
+            self.hosts.len(),
+            "a cluster's hosts are contiguous"
+        );
+        ranges
     }
 
     /// The cluster's name, for messages.

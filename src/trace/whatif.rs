@@ -100,7 +100,10 @@ pub fn apply_override(scenario: &mut Scenario, kv: &str) -> Result<(), String> {
 fn set_host_count(scenario: &mut Scenario, n: usize) -> Result<(), String> {
     let dc = &mut scenario.datacenter;
     let before = dc.hosts.len();
-    let Some(first) = dc.hosts.first().cloned() else {
+    // Hosts go and come at the end: the last cluster's, so that every
+    // cluster's hosts stay contiguous; new ones copy its first host.
+    let last = dc.clusters.len().saturating_sub(1);
+    let Some(first) = dc.hosts.iter().find(|h| h.cluster == last).cloned() else {
         return Err("the datacenter has no hosts to copy".into());
     };
     if n == 0 {

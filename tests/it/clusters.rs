@@ -462,3 +462,37 @@ fn inspect_finds_a_vm_by_its_scenario_name() {
     assert_eq!(code, Some(2));
     assert!(err.contains("did you mean `vcenter`?"), "{err}");
 }
+
+/// `replay --what-if hosts=N` on a datacenter of several clusters adds and
+/// removes hosts at the end (the last cluster's), keeping every cluster's
+/// hosts together: the changed world runs.
+#[test]
+fn what_if_host_counts_keep_clusters_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("c.pstrace");
+    let scenario = support::scenario_path("clusters.yaml");
+    let out = support::pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in ["14", "10", "7"] {
+        let arg = format!("hosts={n}");
+        let out = support::pacsim(&["replay", trace.to_str().unwrap(), "--what-if", &arg]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{arg}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(&format!("what-if: {arg}")), "{text}");
+    }
+}
