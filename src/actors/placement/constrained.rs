@@ -30,11 +30,16 @@ impl Placement {
             let msg = SupMsg::PlaceFailed { vm, reason };
             ctx.send(owner, SimDuration::ZERO, msg.event());
         };
-        if self.admits(owner, &size).is_err() {
-            return refuse(
-                "powering it on would break the HA admission-control reservation".into(),
-                ctx,
-            );
+        if let Err(reason) = self.admits(owner, &size) {
+            let why = match reason {
+                crate::event::RejectReason::HaAdmission => {
+                    "powering it on would break the HA admission-control reservation"
+                }
+                // The Supervisor's workloads are in no pool of the layout:
+                // only other pools' reservations can refuse them.
+                _ => "the cluster's resource pool reservations leave no room for it",
+            };
+            return refuse(why.into(), ctx);
         }
         let Some(host) = self.select_constrained(vm, &size, &rule) else {
             return refuse(self.why_unplaceable(&size, &rule), ctx);
@@ -252,6 +257,45 @@ mod tests {
                 assert!(reason.contains("anti-affinity"), "{reason}")
             }
             other => panic!("placed a fourth member: {other:?}"),
+        }
+    }
+
+    /// A resource pool's reservation holds its room back from the
+    /// Supervisor's workloads too, and the refusal says so.
+    #[test]
+    fn pool_reservations_refuse_a_supervisor_workload_by_their_name() {
+        let layout = super::super::Layout {
+            clusters: std::iter::once(0..2).collect(),
+            pools: vec![super::super::PoolSpec {
+                cluster: 0,
+                reservation: Resources::cores(30, 8),
+                limit: Resources::UNLIMITED,
+                expandable: true,
+            }],
+            ..Default::default()
+        };
+        let mut p = placement(2).with_layout(&layout);
+        let mut ctx = TestCtx::new(ActorId(0));
+        ctx.sender = ActorId(99);
+        let small = place(
+            &mut p,
+            &mut ctx,
+            0,
+            Resources::cores(2, 8),
+            PlaceRule::default(),
+        );
+        assert!(matches!(small, SupMsg::Placed { .. }), "{small:?}");
+        match place(
+            &mut p,
+            &mut ctx,
+            1,
+            Resources::cores(1, 1),
+            PlaceRule::default(),
+        ) {
+            SupMsg::PlaceFailed { reason, .. } => {
+                assert!(reason.contains("resource pool reservations"), "{reason}")
+            }
+            other => panic!("placed past the reservation: {other:?}"),
         }
     }
 
