@@ -87,7 +87,11 @@ pub fn render(r: &PlanReport) -> String {
             "Utilization over time",
             d,
         )));
-        h.push_str(&cluster_charts(&d.clusters, time_range(d)));
+        h.push_str(&cluster_charts(
+            &d.clusters,
+            r.cluster.as_deref(),
+            time_range(d),
+        ));
         h.push_str(&chart(&rejected(d)));
         h.push_str(&chart(&host_histogram(d)));
     }
@@ -435,8 +439,9 @@ fn host_histogram(d: &DetailOut) -> Chart {
 }
 
 /// One utilization chart per cluster, on the same scales, each in a
-/// `data-cluster` block so a reader (or a test) can tell them apart.
-fn cluster_charts(clusters: &[ClusterSeries], times: (f64, f64)) -> String {
+/// `data-cluster` block so a reader (or a test) can tell them apart;
+/// `resized`: the cluster `plan --cluster` varied.
+fn cluster_charts(clusters: &[ClusterSeries], resized: Option<&str>, times: (f64, f64)) -> String {
     let mut out = String::new();
     if clusters.is_empty() {
         return out;
@@ -458,8 +463,13 @@ fn cluster_charts(clusters: &[ClusterSeries], times: (f64, f64)) -> String {
             out.push_str(&chart(&Chart {
                 id: format!("cluster-{i}"),
                 title: format!(
-                    "Cluster {}: {} hosts, {} cores, {} GiB",
+                    "Cluster {}{}: {} hosts, {} cores, {} GiB",
                     c.name,
+                    if resized == Some(c.name.as_str()) {
+                        " (resized)"
+                    } else {
+                        ""
+                    },
                     c.hosts,
                     sig3(c.capacity_cores),
                     sig3(c.capacity_gib)
@@ -496,10 +506,19 @@ mod tests {
 
     #[test]
     fn a_cluster_without_hosts_gets_a_note_and_names_are_quoted() {
-        let html = cluster_charts(&[cluster("a\"b", 2), cluster("empty", 0)], (0.0, 60.0));
+        let html = cluster_charts(
+            &[cluster("a\"b", 2), cluster("empty", 0)],
+            None,
+            (0.0, 60.0),
+        );
         assert!(html.contains("data-cluster=\"a&quot;b\""));
         assert_eq!(html.matches("<svg").count(), 1);
         assert!(html.contains("Cluster empty: no hosts"));
-        assert!(cluster_charts(&[], (0.0, 1.0)).is_empty());
+        assert!(cluster_charts(&[], None, (0.0, 1.0)).is_empty());
+        let marked = cluster_charts(&[cluster("a", 2), cluster("b", 1)], Some("b"), (0.0, 60.0));
+        assert!(
+            marked.contains("Cluster b (resized): 1 hosts")
+                && marked.contains("Cluster a: 2 hosts")
+        );
     }
 }
