@@ -85,6 +85,9 @@ alice wait --for=condition=Available deployment/nginx-deployment --timeout=30s |
     grep -q "deployment.apps/nginx-deployment condition met" || fail "wait Available"
 alice get deployment nginx-deployment
 [[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] || fail "not 3/3 after scale"
+# Its ReplicaSet, as kubectl describe finds it.
+[[ $(alice get rs nginx-deployment --no-headers | awk '{print $2, $3}') == "3 3" ]] || fail "replicaset not 3 desired, 3 current"
+alice describe deployment nginx-deployment | grep -q "NewReplicaSet:   nginx-deployment" || fail "describe names no ReplicaSet"
 
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"

@@ -427,10 +427,10 @@ async fn resource_request(
             status(
                 405,
                 "MethodNotAllowed",
-                &format!(
-                    "{} are read-only: they come from the Spherelets",
-                    t.res.plural
-                ),
+                &match t.res.plural {
+                    "replicasets" => "replicasets are read-only: each Deployment's ReplicaSet is kept by its controller; change the Deployment".to_string(),
+                    plural => format!("{plural} are read-only: they come from the Spherelets"),
+                },
                 None,
             ),
             verb,

@@ -101,7 +101,16 @@ fn labels(map: &BTreeMap<String, String>) -> Value {
 
 /// A stable uid: the same object (key and creation) always has the same.
 fn uid(key: &ObjectKey, creation: SimTime) -> String {
-    let h = blake3::hash(format!("{key}@{}", creation.0).as_bytes());
+    uid_of(&format!("{key}@{}", creation.0))
+}
+
+/// The uid of the ReplicaSet a Deployment `key` owns (its pods' owner).
+fn replica_set_uid(key: &ObjectKey) -> String {
+    uid_of(&format!("{key}/replicaset"))
+}
+
+fn uid_of(text: &str) -> String {
+    let h = blake3::hash(text.as_bytes());
     let b = h.as_bytes();
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
@@ -134,18 +143,36 @@ pub fn metadata(object: &Object, res: &Resource, epoch: Epoch) -> Value {
         m.insert("labels".into(), labels(&meta.labels));
     }
     if let Some(owner) = &meta.owner {
+        // A pod is its Deployment's ReplicaSet's, which has its name.
+        let set = ObjectKey::new(Kind::ReplicaSet, &meta.namespace, owner);
+        m.insert(
+            "ownerReferences".into(),
+            json!([{
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": owner,
+                "uid": replica_set_uid(&set),
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }]),
+        );
+    }
+    if res.kind == "ReplicaSet" {
+        // The ReplicaSet view of a Deployment: its own uid, owned by it.
+        let key = object.key();
+        m.insert("uid".into(), replica_set_uid(&key).into());
         m.insert(
             "ownerReferences".into(),
             json!([{
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
-                "name": owner,
-                "uid": uid(&ObjectKey::new(Kind::ReplicaSet, &meta.namespace, owner), SimTime::ZERO),
+                "name": meta.name,
+                "uid": uid(&key, meta.creation),
                 "controller": true,
+                "blockOwnerDeletion": true,
             }]),
         );
     }
-    let _ = res;
     Value::Object(m)
 }
 
@@ -160,9 +187,16 @@ pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetC
         // Its spec changes only with a write of it: the resourceVersion
         // serves as the generation, always observed.
         meta["generation"] = object.meta.resource_version.into();
+        // One revision: pacsim changes a Deployment's pods in place.
+        meta["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
         m.insert("metadata".into(), meta);
-        let status =
-            deployment_status(rs, object.meta.resource_version, counts.unwrap_or_default());
+        let generation = object.meta.resource_version;
+        let counts = counts.unwrap_or_default();
+        let status = if res.kind == "ReplicaSet" {
+            super::rollout::replica_set_status(generation, counts)
+        } else {
+            deployment_status(rs, generation, counts)
+        };
         m.insert("spec".into(), replica_set(rs));
         m.insert("status".into(), status);
         return Value::Object(m);

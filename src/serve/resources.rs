@@ -82,8 +82,9 @@ const TKC: &str = "run.tanzu.vmware.com";
 const TKC_VERSIONS: &[&str] = &["v1alpha3", "v1alpha2"];
 
 /// Every served resource. Deployments are the store's ReplicaSets (pacsim
-/// models a Deployment as the ReplicaSet it owns), so `replicasets` is not
-/// served separately.
+/// models a Deployment as the ReplicaSet it owns); `replicasets` serves
+/// the same objects, read-only, as the one ReplicaSet each Deployment
+/// owns (same name, owned by it, owning its pods).
 const ROWS: &[Row] = &[
     row(
         "",
@@ -134,6 +135,17 @@ const ROWS: &[Row] = &[
             Kind::ReplicaSet,
             true,
             &["deploy"],
+        )
+    },
+    Row {
+        writable: false,
+        ..row(
+            "apps",
+            V1,
+            ("replicasets", "replicaset", "ReplicaSet"),
+            Kind::ReplicaSet,
+            true,
+            &["rs"],
         )
     },
     row(

@@ -108,6 +108,17 @@ pub fn deployment_status(rs: &ReplicaSet, generation: u64, c: SetCounts) -> Valu
     status
 }
 
+/// `status` of the ReplicaSet a Deployment owns (the same pods).
+pub fn replica_set_status(generation: u64, c: SetCounts) -> Value {
+    json!({
+        "observedGeneration": generation,
+        "replicas": c.pods,
+        "fullyLabeledReplicas": c.pods,
+        "readyReplicas": c.running,
+        "availableReplicas": c.running,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

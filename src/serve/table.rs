@@ -43,6 +43,13 @@ fn columns(res: &Resource) -> Vec<(&'static str, u8)> {
             ("IP", 1),
             ("Node", 1),
         ],
+        "ReplicaSet" => vec![
+            ("Name", 0),
+            ("Desired", 0),
+            ("Current", 0),
+            ("Ready", 0),
+            ("Age", 0),
+        ],
         "Deployment" => vec![
             ("Name", 0),
             ("Ready", 0),
@@ -87,7 +94,7 @@ fn columns(res: &Resource) -> Vec<(&'static str, u8)> {
     }
 }
 
-fn cells(o: &Object, ctx: &Context) -> Vec<Value> {
+fn cells(o: &Object, res: &Resource, ctx: &Context) -> Vec<Value> {
     let name = Value::from(o.meta.name.clone());
     let age = Value::from(age(ctx.now.since(o.meta.creation).0 / 1_000_000_000));
     let none = || Value::from("<none>");
@@ -103,6 +110,16 @@ fn cells(o: &Object, ctx: &Context) -> Vec<Value> {
                 age,
                 opt(&p.ip),
                 opt(&p.node),
+            ]
+        }
+        Body::ReplicaSet(rs) if res.kind == "ReplicaSet" => {
+            let c = (ctx.counts)(o).unwrap_or_default();
+            vec![
+                name,
+                rs.replicas.into(),
+                c.pods.into(),
+                c.running.into(),
+                age,
             ]
         }
         Body::ReplicaSet(rs) => {
@@ -206,7 +223,7 @@ pub fn table(
         .iter()
         .map(|o| {
             json!({
-                "cells": cells(o, ctx),
+                "cells": cells(o, res, ctx),
                 "object": {
                     "kind": "PartialObjectMetadata",
                     "apiVersion": "meta.k8s.io/v1",

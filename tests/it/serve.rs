@@ -291,6 +291,38 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     assert_eq!(status["conditions"][0]["type"], "Available");
     assert_eq!(status["conditions"][0]["status"], "True");
 
+    // Its ReplicaSet: read-only, owned by it, owning its pods, as
+    // `kubectl describe deployment` and `kubectl get rs` read them.
+    let rs_path = "/apis/apps/v1/namespaces/web/replicasets";
+    let (code, rs) = s.call("alice", "GET", &format!("{rs_path}/shop"), None);
+    assert_eq!(code, 200, "{rs}");
+    assert_eq!(rs["kind"], "ReplicaSet");
+    assert_eq!(rs["status"]["readyReplicas"], 3);
+    let owner = &rs["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["uid"]),
+        (&json!("Deployment"), &d["metadata"]["uid"])
+    );
+    assert_ne!(rs["metadata"]["uid"], d["metadata"]["uid"]);
+    let (_, pods) = s.call("alice", "GET", PODS, None);
+    for pod in pods["items"].as_array().unwrap() {
+        let owner = &pod["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (&owner["kind"], &owner["uid"]),
+            (&json!("ReplicaSet"), &rs["metadata"]["uid"])
+        );
+    }
+    let (_, listed) = s.call("alice", "GET", rs_path, None);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let (code, refused) = s.call("alice", "DELETE", &format!("{rs_path}/shop"), None);
+    assert_eq!(code, 405, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("change the Deployment")
+    );
+
     // A PUT naming a stale resourceVersion is a conflict.
     let (_, current) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
     let mut stale = current.clone();
