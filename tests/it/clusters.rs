@@ -469,20 +469,7 @@ fn inspect_finds_a_vm_by_its_scenario_name() {
 #[test]
 fn what_if_host_counts_keep_clusters_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let trace = dir.path().join("c.pstrace");
-    let scenario = support::scenario_path("clusters.yaml");
-    let out = support::pacsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--no-persist",
-        "--trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let trace = support::traced("clusters.yaml", dir.path());
     for n in ["14", "10", "7"] {
         let arg = format!("hosts={n}");
         let out = support::pacsim(&["replay", trace.to_str().unwrap(), "--what-if", &arg]);

@@ -327,23 +327,12 @@ fn a_trace_of_a_scenario_with_include_files_verifies_from_another_folder() {
     // The trace keeps the scenario text with its included manifests
     // embedded, so `replay --verify` re-parses it without the files.
     let dir = tempfile::tempdir().expect("temp dir");
-    let trace = dir.path().join("sb.pstrace");
-    let scenario = crate::support::scenario_path("supervisor-basic.yaml");
-    let run = crate::support::pacsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--no-persist",
-        "--trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let trace = crate::support::traced("supervisor-basic.yaml", dir.path());
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_pacsim"))
         .current_dir(dir.path())
-        .args(["replay", "sb.pstrace", "--verify"])
+        .arg("replay")
+        .arg(trace.file_name().expect("a file"))
+        .arg("--verify")
         .output()
         .expect("pacsim runs");
     let stdout = String::from_utf8_lossy(&verify.stdout);

@@ -33,6 +33,26 @@ pub fn pacsim(args: &[&str]) -> Output {
         .expect("pacsim runs")
 }
 
+/// Runs shipped scenario `name` in memory with `--trace` into `dir`;
+/// returns the trace file. Panics with pacsim's stderr if the run fails.
+pub fn traced(name: &str, dir: &Path) -> PathBuf {
+    let trace = dir.join(format!("{name}.pstrace"));
+    let scenario = scenario_path(name);
+    let out = pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    trace
+}
+
 pub fn stdout_json(out: &Output) -> serde_json::Value {
     assert!(
         out.status.success(),
