@@ -270,7 +270,9 @@ mod tests {
             assert_eq!(find(res.group, res.version, res.plural), Some(res));
             assert_eq!(by_kind(&res.api_version(), res.kind), Some(res));
         }
-        assert_eq!(find("apps", "v1", "replicasets"), None);
+        let rs = find("apps", "v1", "replicasets").expect("served");
+        assert!(!rs.writable && rs.store == Kind::ReplicaSet);
+        assert_eq!(find("apps", "v1", "statefulsets"), None);
     }
 
     #[test]
