@@ -137,8 +137,12 @@ fn facts(r: &PlanReport) -> String {
         rows.push(("fixed".into(), format!("{n} hosts of {}", esc(m))));
     }
     if let Some(d) = &r.detail {
+        let of = |what: &str| match &d.scope {
+            Some(c) => format!("{what} (cluster {})", esc(c)),
+            None => what.to_string(),
+        };
         rows.push((
-            "binding resource".into(),
+            of("binding resource"),
             format!(
                 "{}: peak cpu {}%, memory {}%",
                 d.binding,
@@ -147,7 +151,7 @@ fn facts(r: &PlanReport) -> String {
             ),
         ));
         rows.push((
-            "headroom at peak".into(),
+            of("headroom at peak"),
             format!(
                 "cpu {}% ({} cores), memory {}% ({} GiB): {} hosts of {} by {}",
                 sig3(100.0 - d.peak_cpu_pct),
@@ -160,7 +164,7 @@ fn facts(r: &PlanReport) -> String {
             ),
         ));
         rows.push((
-            "capacity".into(),
+            of("capacity"),
             format!(
                 "{} cores, {} GiB",
                 sig3(d.capacity_cores),

@@ -64,6 +64,11 @@ pub struct DetailOut {
     /// model (fractional: how much of a host is left).
     #[serde(default)]
     pub headroom_hosts: f64,
+    /// The cluster the capacity, headroom, peaks and binding resource are
+    /// of (`plan --cluster`: its VMs can use no other); absent: the
+    /// datacenter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// The run at the recommended count that came closest to failing an SLO
@@ -167,14 +172,14 @@ pub fn build(
         runs: probes.iter().map(|c| c.runs.len()).sum(),
         probes,
         non_monotone: Vec::new(),
-        detail: detail.map(|(s, r)| detail_out(&s, &r, cfg.model)),
+        detail: detail.map(|(s, r)| detail_out(&s, &r, cfg)),
         deciding: deciding.map(|(s, r, slo)| DecidingOut {
             slo: cfg.slos[slo].text.clone(),
             value: r.record.values[slo],
             seed: r.record.seed,
             failed_hosts: r.record.failed_hosts.clone(),
             fail_at_s: r.record.fail_at_ns.map(|t| round3(t as f64 / 1e9)),
-            detail: detail_out(&s, &r, cfg.model),
+            detail: detail_out(&s, &r, cfg),
         }),
         why: String::new(),
         shard: None,
@@ -237,7 +242,10 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
     report.why = verdict::why(&report.probes, report.recommended(), cfg);
 }
 
-fn detail_out(s: &Scenario, r: &Ran, model: usize) -> DetailOut {
+/// The run's detail. With `cfg.cluster`, the capacity, headroom, peaks and
+/// binding resource are the cluster's (its peaks at the sampled instants).
+fn detail_out(s: &Scenario, r: &Ran, cfg: &PlanConfig) -> DetailOut {
+    let model = cfg.model;
     let caps: Vec<crate::model::Resources> = s
         .datacenter
         .hosts
@@ -270,8 +278,18 @@ fn detail_out(s: &Scenario, r: &Ran, model: usize) -> DetailOut {
     let stranded = d.stranded(&caps);
     let peak = &r.summary["peak_allocated"];
     let gib = crate::model::resources::GIB as f64;
-    let peak_cores = peak["cpu_cores"].as_f64().unwrap_or(0.0);
-    let peak_gib = peak["memory_gib"].as_f64().unwrap_or(0.0);
+    let mut peak_cores = peak["cpu_cores"].as_f64().unwrap_or(0.0);
+    let mut peak_gib = peak["memory_gib"].as_f64().unwrap_or(0.0);
+    let mut cap = cap;
+    if let Some(c) = cfg.cluster {
+        let range = s.datacenter.cluster_hosts(c);
+        cap = caps[range.start as usize..range.end as usize]
+            .iter()
+            .fold(crate::model::Resources::ZERO, |a, c| a + *c);
+        let used = d.samples.iter().filter_map(|p| p.clusters.get(c));
+        peak_cores = used.clone().map(|u| u.cpu_millis).max().unwrap_or(0) as f64 / 1000.0;
+        peak_gib = used.map(|u| u.memory_bytes).max().unwrap_or(0) as f64 / gib;
+    }
     let share = |used: f64, of: f64| {
         if of > 0.0 {
             round3(100.0 * used / of)
@@ -310,6 +328,9 @@ fn detail_out(s: &Scenario, r: &Ran, model: usize) -> DetailOut {
         peak_memory_pct,
         binding: binding.to_string(),
         headroom_hosts: round3(headroom_hosts),
+        scope: cfg
+            .cluster
+            .map(|c| s.datacenter.cluster_name(c).to_string()),
     }
 }
 
@@ -396,8 +417,12 @@ pub fn summary_text(r: &PlanReport) -> String {
         }
     }
     if let Some(d) = &r.detail {
+        let of = d
+            .scope
+            .as_ref()
+            .map_or(String::new(), |c| format!(" in cluster {c}"));
         s += &format!(
-            "headroom         {} cores, {} GiB (of {} cores, {} GiB)\n",
+            "headroom         {} cores, {} GiB (of {} cores, {} GiB{of})\n",
             d.headroom_cores, d.headroom_gib, d.capacity_cores, d.capacity_gib
         );
         s += &format!(

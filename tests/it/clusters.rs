@@ -8,6 +8,7 @@ use pacsim::model::HostId;
 use pacsim::run::RunOutput;
 use pacsim::scenario::{Scenario, parse_scenario};
 use pacsim::world::World;
+use serde_json::json;
 use std::collections::BTreeMap;
 
 fn scenario(text: &str) -> Scenario {
@@ -375,6 +376,23 @@ fn plan_resizes_the_named_cluster_and_keeps_the_others() {
     assert_eq!(j["cluster"], "general");
     assert_eq!(j["recommended_hosts"]["std"], 2);
     assert_eq!(j["recommended_hosts"]["gpu"], 2);
+    // Capacity and headroom are the planned cluster's (2 hosts of 32
+    // cores): its VMs can use no other. The headroom is what its own
+    // series leaves at its peak.
+    let d = &j["detail"];
+    assert_eq!(
+        (&d["scope"], &d["capacity_cores"]),
+        (&json!("general"), &json!(64.0))
+    );
+    let general = &d["clusters"][0]["series"];
+    let peak_pct = (general.as_array().unwrap().iter())
+        .map(|p| p["cpu_pct"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let headroom = d["headroom_cores"].as_f64().unwrap();
+    assert!(
+        (headroom - 64.0 * (1.0 - peak_pct / 100.0)).abs() < 0.01,
+        "{headroom} {peak_pct}"
+    );
     let clusters = j["detail"]["clusters"].as_array().unwrap();
     assert_eq!(
         (clusters[0]["hosts"].as_u64(), clusters[1]["hosts"].as_u64()),
