@@ -501,3 +501,50 @@ fn what_if_host_counts_keep_clusters_whole() {
         assert!(text.contains(&format!("what-if: {arg}")), "{text}");
     }
 }
+
+/// A trace's VMs go to the cluster `--workload-cluster` names, which the
+/// run's embedded scenario records, so the trace replays identically; with
+/// several clusters and none named, the run is refused.
+#[test]
+fn a_workload_trace_goes_to_the_named_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = support::scenario_path("clusters.yaml");
+    let azure = support::repo().join("traces/azure-bins-slice/v1.dev.txt");
+    let spec = format!("azure-bins:{}", azure.display());
+    let refused = support::pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--workload-trace",
+        &spec,
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--workload-cluster"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let trace = dir.path().join("t.pstrace");
+    let out = support::pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--workload-trace",
+        &spec,
+        "--workload-cluster",
+        "general",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--no-persist",
+        "--json",
+    ]);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let general = &j["clusters"]["general"];
+    assert!(general["requested"].as_u64().unwrap() > 10_000, "{j}");
+    assert_eq!(j["clusters"]["gpu"]["requested"], 0);
+    let verify = support::pacsim(&["replay", trace.to_str().unwrap(), "--verify"]);
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("identical"),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
