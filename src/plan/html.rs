@@ -144,10 +144,15 @@ fn facts(r: &PlanReport) -> String {
         rows.push((
             of("binding resource"),
             format!(
-                "{}: peak cpu {}%, memory {}%",
+                "{}: peak cpu {}%, memory {}%{}",
                 d.binding,
                 sig3(d.peak_cpu_pct),
-                sig3(d.peak_memory_pct)
+                sig3(d.peak_memory_pct),
+                if d.peak_gpu_pct > 0.0 {
+                    format!(", gpus {}%", sig3(d.peak_gpu_pct))
+                } else {
+                    String::new()
+                }
             ),
         ));
         rows.push((

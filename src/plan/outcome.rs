@@ -57,6 +57,10 @@ pub struct DetailOut {
     pub peak_cpu_pct: f64,
     #[serde(default)]
     pub peak_memory_pct: f64,
+    /// Peak GPUs allocated over the GPUs there are, percent (0 without
+    /// GPUs), at the sampled instants.
+    #[serde(default)]
+    pub peak_gpu_pct: f64,
     /// The resource with the higher peak: the one that runs out first.
     #[serde(default)]
     pub binding: String,
@@ -281,6 +285,13 @@ fn detail_out(s: &Scenario, r: &Ran, cfg: &PlanConfig) -> DetailOut {
     let mut peak_cores = peak["cpu_cores"].as_f64().unwrap_or(0.0);
     let mut peak_gib = peak["memory_gib"].as_f64().unwrap_or(0.0);
     let mut cap = cap;
+    // GPUs at the sampled instants (the summary's peak has none).
+    let gpus = |u: &crate::model::Resources| u.gpu_millis;
+    let mut peak_gpus = (d.samples.iter())
+        .map(|p| p.clusters.iter().map(gpus).sum::<u64>())
+        .max()
+        .unwrap_or(0) as f64
+        / 1000.0;
     if let Some(c) = cfg.cluster {
         let range = s.datacenter.cluster_hosts(c);
         cap = caps[range.start as usize..range.end as usize]
@@ -288,7 +299,8 @@ fn detail_out(s: &Scenario, r: &Ran, cfg: &PlanConfig) -> DetailOut {
             .fold(crate::model::Resources::ZERO, |a, c| a + *c);
         let used = d.samples.iter().filter_map(|p| p.clusters.get(c));
         peak_cores = used.clone().map(|u| u.cpu_millis).max().unwrap_or(0) as f64 / 1000.0;
-        peak_gib = used.map(|u| u.memory_bytes).max().unwrap_or(0) as f64 / gib;
+        peak_gib = used.clone().map(|u| u.memory_bytes).max().unwrap_or(0) as f64 / gib;
+        peak_gpus = used.map(gpus).max().unwrap_or(0) as f64 / 1000.0;
     }
     let share = |used: f64, of: f64| {
         if of > 0.0 {
@@ -299,18 +311,26 @@ fn detail_out(s: &Scenario, r: &Ran, cfg: &PlanConfig) -> DetailOut {
     };
     let peak_cpu_pct = share(peak_cores, cap.cpu_cores_f64());
     let peak_memory_pct = share(peak_gib, cap.memory_gib_f64());
+    let cap_gpus = cap.gpu_millis as f64 / 1000.0;
+    let peak_gpu_pct = share(peak_gpus, cap_gpus);
     let one = s.datacenter.models[model].capacity;
-    let (binding, headroom_hosts) = if peak_cpu_pct >= peak_memory_pct {
-        (
-            "cpu",
-            (cap.cpu_cores_f64() - peak_cores) / one.cpu_cores_f64(),
-        )
-    } else {
-        (
-            "memory",
-            (cap.memory_gib_f64() - peak_gib) / one.memory_gib_f64(),
-        )
-    };
+    let one_gpus = one.gpu_millis as f64 / 1000.0;
+    // GPUs bind only where the planned model has them: more hosts of a
+    // model without GPUs add none.
+    let (binding, headroom_hosts) =
+        if one_gpus > 0.0 && peak_gpu_pct > peak_cpu_pct && peak_gpu_pct > peak_memory_pct {
+            ("gpus", (cap_gpus - peak_gpus) / one_gpus)
+        } else if peak_cpu_pct >= peak_memory_pct {
+            (
+                "cpu",
+                (cap.cpu_cores_f64() - peak_cores) / one.cpu_cores_f64(),
+            )
+        } else {
+            (
+                "memory",
+                (cap.memory_gib_f64() - peak_gib) / one.memory_gib_f64(),
+            )
+        };
     DetailOut {
         seed: r.record.seed,
         series,
@@ -326,6 +346,7 @@ fn detail_out(s: &Scenario, r: &Ran, cfg: &PlanConfig) -> DetailOut {
         clusters: cluster_series(s, d),
         peak_cpu_pct,
         peak_memory_pct,
+        peak_gpu_pct,
         binding: binding.to_string(),
         headroom_hosts: round3(headroom_hosts),
         scope: cfg

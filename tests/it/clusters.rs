@@ -548,3 +548,26 @@ fn a_workload_trace_goes_to_the_named_cluster() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// In a GPU cluster the GPUs run out first, and the plan says so: its
+/// binding resource and headroom are in GPUs.
+#[test]
+fn a_gpu_clusters_plan_is_bound_by_its_gpus() {
+    let scenario = support::scenario_path("clusters.yaml");
+    let j = support::stdout_json(&support::pacsim(&[
+        "plan",
+        scenario.to_str().unwrap(),
+        "--cluster",
+        "gpu",
+        "--slo",
+        "clusters.gpu.rejected_ratio<=0.05",
+        "--json",
+    ]));
+    let d = &j["detail"];
+    assert_eq!(d["binding"], "gpus", "{d}");
+    let (gpu, cpu) = (
+        d["peak_gpu_pct"].as_f64().unwrap(),
+        d["peak_cpu_pct"].as_f64().unwrap(),
+    );
+    assert!(gpu > cpu && gpu <= 100.0, "{gpu} {cpu}");
+}
