@@ -47,6 +47,20 @@ pub trait Actor {
     fn prefetch_heap(&self) {}
 }
 
+/// A new actor, made at run time: its stable name (its random stream's key)
+/// and its first message, sent to whoever asked, which tells them its id.
+pub struct Spawned<A> {
+    pub actor: A,
+    pub name: String,
+    pub hello: Event,
+}
+
+/// What a world makes of a request an actor (the second argument) sent to
+/// [`ActorId::KERNEL`](crate::model::ActorId::KERNEL); None when it asks
+/// for nothing this world makes. The request is a record like any other,
+/// so replaying a log makes the same actors at the same ids.
+pub type Spawner<A> = Box<dyn Fn(&Event, ActorId) -> Option<Spawned<A>> + Send>;
+
 /// Facts actors report as they handle events; the statistics fold over them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {

@@ -119,6 +119,12 @@ impl Streams {
         self.names.len()
     }
 
+    /// The stream of an actor made at run time (the next id).
+    pub fn push(&mut self, name: String) {
+        self.names.push(name);
+        self.rngs.push(None);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }

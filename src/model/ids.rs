@@ -7,6 +7,12 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ActorId(pub u32);
 
+impl ActorId {
+    /// The kernel's own address: an event sent here asks it to make a new
+    /// actor (see [`crate::actor::Actor::spawned`]). No actor has it.
+    pub const KERNEL: ActorId = ActorId(u32::MAX);
+}
+
 /// A host's index in the datacenter (file order of the scenario).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HostId(pub u32);

@@ -95,12 +95,16 @@ fn prepare(world: World) -> Prepared {
         .fold(Resources::ZERO, |a, c| a + *c);
     let hosts = world.host_capacities.len() as u64;
     let end = world.end;
+    let spawner = world.spawner();
     let rules = (world.message_faults.is_some() || !world.slow_hosts.is_empty()).then(|| {
         let classes = world.names.iter().map(|n| class_of(n)).collect();
         MessageRules::new(world.seed, world.message_faults, world.slow_hosts, classes)
     });
     let mut kernel: Kernel<WorldActor, WorldSource> =
         Kernel::new(world.seed, world.actors, world.names, world.sources);
+    if let Some(spawner) = spawner {
+        kernel.set_spawner(spawner);
+    }
     if let Some(rules) = rules {
         kernel.set_message_rules(rules);
     }
@@ -523,10 +527,18 @@ pub fn replay_records(
     use crate::sim::NoteSink;
 
     let world = World::build(scenario);
+    let spawner = world.spawner();
     let mut actors = world.actors;
     let mut streams = Streams::new(world.seed, world.names);
     let mut stats = Stats::default();
     for r in records {
+        if r.to == crate::model::ActorId::KERNEL {
+            if let Some(spawned) = spawner.as_ref().and_then(|f| f(&r.event, r.from)) {
+                actors.push(spawned.actor);
+                streams.push(spawned.name);
+            }
+            continue;
+        }
         let i = r.to.0 as usize;
         let mut ctx = Redelivery {
             now: r.at,

@@ -8,7 +8,7 @@
 
 use super::faults::{MessageFaultCounts, MessageRules, Verdict};
 use super::queue::{NO_SOURCE, Pending, Queue};
-use crate::actor::{Actor, Context, Note};
+use crate::actor::{Actor, Context, Note, Spawner};
 use crate::event::{Event, RecordRef};
 use crate::inputs::{Source, VmIdAlloc};
 use crate::model::{ActorId, SimDuration, SimTime};
@@ -36,6 +36,8 @@ pub struct Kernel<A, S> {
     rules: Option<Box<MessageRules>>,
     /// Whether to pass prefetch hints (see `refill`).
     prefetching: bool,
+    /// Makes the actors asked for at run time (none without one).
+    spawner: Option<Spawner<A>>,
 }
 
 /// Worlds with fewer actors keep their tables in L2, where prefetch hints
@@ -61,6 +63,7 @@ impl<A: Actor, S: Source> Kernel<A, S> {
             delivered: 0,
             now: SimTime::ZERO,
             rules: None,
+            spawner: None,
         };
         for s in 0..k.sources.len() {
             k.refill(s as u32);
@@ -108,6 +111,11 @@ impl<A: Actor, S: Source> Kernel<A, S> {
     }
 
     /// Turns message faults on (see [`super::faults`]).
+    /// Lets actors ask for new actors at run time (see [`Spawner`]).
+    pub fn set_spawner(&mut self, spawner: Spawner<A>) {
+        self.spawner = Some(spawner);
+    }
+
     pub fn set_message_rules(&mut self, rules: MessageRules) {
         self.rules = Some(Box::new(rules));
     }
@@ -190,6 +198,10 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         if p.source != NO_SOURCE {
             self.refill(p.source);
         }
+        if p.to == ActorId::KERNEL {
+            self.spawn(&p.event, p.from, seq);
+            return true;
+        }
         let to = p.to.0 as usize;
         let mut ctx = SimCtx {
             now: p.at,
@@ -203,6 +215,27 @@ impl<A: Actor, S: Source> Kernel<A, S> {
         };
         self.actors[to].handle(p.event, &mut ctx);
         true
+    }
+
+    /// Makes the actor `request` asks for, at the next id, and delivers its
+    /// hello to `parent` at this instant. A request for nothing is dropped
+    /// (its record shows it).
+    #[cold]
+    fn spawn(&mut self, request: &Event, parent: ActorId, cause: u64) {
+        let Some(spawned) = self.spawner.as_ref().and_then(|f| f(request, parent)) else {
+            return;
+        };
+        let id = ActorId(self.actors.len() as u32);
+        self.actors.push(spawned.actor);
+        self.streams.push(spawned.name);
+        self.queue.push(Pending {
+            at: self.now,
+            from: id,
+            to: parent,
+            cause: Some(cause),
+            source: NO_SOURCE,
+            event: spawned.hello,
+        });
     }
 
     fn refill(&mut self, source: u32) {
@@ -270,7 +303,9 @@ impl<N: NoteSink> Context for SimCtx<'_, N> {
     #[inline]
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event) {
         let mut at = self.now.saturating_add(delay);
-        if let Some(rules) = self.rules.as_deref_mut() {
+        if let Some(rules) = self.rules.as_deref_mut()
+            && to != ActorId::KERNEL
+        {
             match rules.on_message(self.me, to, self.now, at) {
                 Verdict::Deliver(t) => at = t,
                 Verdict::Duplicate(t) => {

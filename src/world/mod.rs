@@ -41,6 +41,8 @@ pub struct World {
     pub supervisor: Option<crate::api::addrs::Addrs>,
     /// Each workload owner's cluster, pool and rules, by owner name.
     profiles: layout::Profiles,
+    /// How guest clusters made at run time behave (with a Supervisor).
+    guest_clusters: Option<crate::scenario::GuestClustersConfig>,
 }
 
 pub fn host_actor(host_index: usize) -> ActorId {
@@ -181,7 +183,17 @@ impl World {
             slow_hosts: slow_windows(scenario),
             supervisor,
             profiles,
+            guest_clusters: scenario
+                .supervisor
+                .as_ref()
+                .map(|s| s.guest_clusters.clone()),
         }
+    }
+
+    /// What makes the actors asked for at run time: guest clusters of
+    /// TanzuKubernetesClusters created through the API.
+    pub fn spawner(&self) -> Option<crate::actor::Spawner<WorldActor>> {
+        self.guest_clusters.clone().map(supervisor::guest_spawner)
     }
 }
 

@@ -3,15 +3,21 @@
 //! that owns the scenario's API calls. Names are stable (`supervisor/...`,
 //! `spherelet/<host>`), so their random streams never shift.
 
+use crate::actor::{Spawned, Spawner};
+use crate::actors::WorldActor;
 use crate::api::addrs::{Addrs, Part};
+use crate::api::msg::SupMsg;
 use crate::api::objects::{Body, ObjectKey, TanzuKubernetesCluster};
+use crate::event::Event;
 use crate::model::{ActorId, Resources};
+use crate::scenario::GuestClustersConfig;
 use crate::scenario::SupervisorConfig;
 use crate::supervisor::actors::SupActor;
 use crate::supervisor::api_server::ApiServer;
 use crate::supervisor::auth_proxy::AuthProxy;
 use crate::supervisor::capi::Capi;
 use crate::supervisor::clients::Clients;
+use crate::supervisor::crashable::Crashable;
 use crate::supervisor::guest::GuestCluster;
 use crate::supervisor::network::Network;
 use crate::supervisor::node_controller::NodeController;
@@ -35,7 +41,9 @@ pub struct SupervisorActors {
 fn part_actor(part: Part, config: &SupervisorConfig, a: &Addrs) -> SupActor {
     match part {
         Part::ApiServer => SupActor::ApiServer(ApiServer::new(config, a.clone())),
-        Part::AuthProxy => SupActor::AuthProxy(AuthProxy::new(config, a[Part::ApiServer])),
+        Part::AuthProxy => {
+            SupActor::AuthProxy(AuthProxy::new(config, a[Part::ApiServer], a[Part::Capi]))
+        }
         Part::Scheduler => SupActor::Scheduler(Scheduler::new(config, a.clone())),
         Part::NodeController => SupActor::NodeController(NodeController::new(config, a.clone())),
         Part::ReplicaSetController => {
@@ -109,6 +117,27 @@ pub fn build(
         actors,
         starts,
     }
+}
+
+/// Makes the guest cluster actor of a TanzuKubernetesCluster created at
+/// run time, when Cluster API asks (`SpawnGuest`); its hello tells Cluster
+/// API its id. Named `guest/<namespace>/<name>` like the scenario's.
+pub fn guest_spawner(config: GuestClustersConfig) -> Spawner<WorldActor> {
+    Box::new(move |request, capi| {
+        let Event::Supervisor(msg) = request else {
+            return None;
+        };
+        let SupMsg::SpawnGuest { tkc, spec, classes } = &**msg else {
+            return None;
+        };
+        let name = format!("{}/{}", tkc.namespace, tkc.name);
+        let guest = GuestCluster::new(name.clone(), spec, classes, &config, capi);
+        Some(Spawned {
+            actor: WorldActor::Supervisor(Box::new(Crashable::new(SupActor::Guest(guest)))),
+            name: format!("guest/{name}"),
+            hello: SupMsg::GuestSpawned { tkc: tkc.clone() }.event(),
+        })
+    })
 }
 
 /// The guest clusters of a scenario: every TanzuKubernetesCluster its
