@@ -320,6 +320,38 @@ pub enum SupMsg {
     ApiServerTimer(ApiServerTimer),
     CapiTimer(CapiTimer),
     VmOperatorTimer(VmOperatorTimer),
+
+    // ---- guest clusters made at run time, and calls into them from
+    // outside (a served Supervisor's users)
+    /// capi -> the kernel: make the guest cluster actor of `tkc`, a
+    /// TanzuKubernetesCluster created through the API (the scenario's have
+    /// theirs from the start). `classes`: each VM class's hardware.
+    SpawnGuest {
+        tkc: ObjectKey,
+        spec: super::objects::TanzuKubernetesCluster,
+        classes: std::collections::BTreeMap<String, Resources>,
+    },
+    /// A new guest cluster -> capi, its first message: I am `tkc`'s.
+    GuestSpawned {
+        tkc: ObjectKey,
+    },
+    /// gateway -> proxy: a call on the API of `tkc`'s guest cluster.
+    GuestRequest {
+        id: CallId,
+        user: String,
+        tkc: ObjectKey,
+        verb: Verb,
+        object: Object,
+    },
+    /// proxy -> capi -> `tkc`'s guest cluster: an authorized guest call;
+    /// its `Reply` goes to `caller`.
+    GuestAuthorized {
+        id: CallId,
+        caller: ActorId,
+        tkc: ObjectKey,
+        verb: Verb,
+        object: Object,
+    },
 }
 
 /// The ReplicaSet controller's and the scheduler's timer.
@@ -582,4 +614,8 @@ kind_names! {
     ApiServerTimer => "ApiServerTimer",
     CapiTimer => "CapiTimer",
     VmOperatorTimer => "VmOperatorTimer",
+    SpawnGuest => "SpawnGuest",
+    GuestSpawned => "GuestSpawned",
+    GuestRequest => "GuestRequest",
+    GuestAuthorized => "GuestAuthorized",
 }

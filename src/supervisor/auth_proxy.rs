@@ -5,8 +5,9 @@
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
-use crate::api::msg::SupMsg;
+use crate::api::msg::{CallId, SupMsg};
 use crate::api::notes::{CallExample, SupNote};
+use crate::api::objects::{Object, ObjectKey};
 use crate::event::Event;
 use crate::model::{ActorId, SimDuration};
 use crate::scenario::{ADMIN_USER, NamespaceConfig, Role, Subject, SupervisorConfig};
@@ -15,15 +16,18 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub struct AuthProxy {
     api_server: ActorId,
+    /// Where calls on guest clusters go (Cluster API knows their actors).
+    capi: ActorId,
     /// User name -> groups.
     users: BTreeMap<String, Vec<String>>,
     namespaces: BTreeMap<String, Vec<(Subject, Role)>>,
 }
 
 impl AuthProxy {
-    pub fn new(config: &SupervisorConfig, api_server: ActorId) -> Self {
+    pub fn new(config: &SupervisorConfig, api_server: ActorId, capi: ActorId) -> Self {
         AuthProxy {
             api_server,
+            capi,
             users: config
                 .users
                 .iter()
@@ -89,6 +93,70 @@ impl AuthProxy {
             Some(_) => Ok(()),
         }
     }
+
+    /// A call on the guest cluster of `tkc`, as vSphere with Tanzu grants
+    /// it: `edit` on the TKC's namespace is cluster-admin in the guest,
+    /// `view` is read-only there.
+    pub fn authorize_guest(&self, user: &str, verb: &Verb, tkc: &ObjectKey) -> Result<(), String> {
+        if user == ADMIN_USER {
+            return Ok(());
+        }
+        if !self.users.contains_key(user) {
+            return Err(format!("unknown user {user}"));
+        }
+        let (namespace, cluster) = (&tkc.namespace, &tkc.name);
+        let needed = match verb {
+            Verb::Get => Role::View,
+            Verb::Create | Verb::Update | Verb::Delete => Role::Edit,
+        };
+        match self.role(user, namespace) {
+            None => Err(format!(
+                "user {user} has no role in namespace {namespace}, so none in its guest cluster {cluster}"
+            )),
+            Some(role) if role < needed => Err(format!(
+                "user {user} has role {} in namespace {namespace}, which is read-only in guest cluster {cluster}; {} needs edit",
+                role.name(),
+                verb.name()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Denies a call: a note for the summary, `Denied` to the caller (the
+    /// record is the audit).
+    fn deny<C: Context>(&self, denied: Denial, ctx: &mut C) {
+        let Denial {
+            id,
+            user,
+            verb,
+            object,
+            reason,
+        } = denied;
+        ctx.note(Note::Sup(SupNote::CallDenied {
+            example: Box::new(CallExample {
+                object: Some(object.key()),
+                message: reason.clone(),
+            }),
+        }));
+        let msg = SupMsg::Denied {
+            id,
+            user,
+            verb,
+            resource: object.kind().resource().to_string(),
+            namespace: object.meta.namespace,
+            reason,
+        };
+        ctx.send(ctx.sender(), SimDuration::ZERO, msg.event());
+    }
+}
+
+/// A call the proxy refuses, and why.
+struct Denial {
+    id: CallId,
+    user: String,
+    verb: Verb,
+    object: Object,
+    reason: String,
 }
 
 impl Actor for AuthProxy {
@@ -96,18 +164,52 @@ impl Actor for AuthProxy {
         let Event::Supervisor(msg) = event else {
             return;
         };
-        let SupMsg::Call {
-            id,
-            user,
-            verb,
-            object,
-        } = *msg
-        else {
-            ctx.note(Note::Unexpected {
-                actor: "auth-proxy",
-                kind: msg.kind(),
-            });
-            return;
+        let (id, user, verb, object) = match *msg {
+            SupMsg::Call {
+                id,
+                user,
+                verb,
+                object,
+            } => (id, user, verb, object),
+            SupMsg::GuestRequest {
+                id,
+                user,
+                tkc,
+                verb,
+                object,
+            } => {
+                let caller = ctx.sender();
+                match self.authorize_guest(&user, &verb, &tkc) {
+                    Ok(()) => {
+                        let msg = SupMsg::GuestAuthorized {
+                            id,
+                            caller,
+                            tkc,
+                            verb,
+                            object,
+                        };
+                        ctx.send(self.capi, SimDuration::ZERO, msg.event());
+                    }
+                    Err(reason) => {
+                        let denial = Denial {
+                            id,
+                            user,
+                            verb,
+                            object,
+                            reason,
+                        };
+                        self.deny(denial, ctx);
+                    }
+                }
+                return;
+            }
+            other => {
+                ctx.note(Note::Unexpected {
+                    actor: "auth-proxy",
+                    kind: other.kind(),
+                });
+                return;
+            }
         };
         let caller = ctx.sender();
         let kind = object.kind();
@@ -124,21 +226,14 @@ impl Actor for AuthProxy {
                 ctx.send(self.api_server, SimDuration::ZERO, msg.event());
             }
             Err(reason) => {
-                ctx.note(Note::Sup(SupNote::CallDenied {
-                    example: Box::new(CallExample {
-                        object: Some(object.key()),
-                        message: reason.clone(),
-                    }),
-                }));
-                let msg = SupMsg::Denied {
+                let denial = Denial {
                     id,
                     user,
                     verb,
-                    resource: kind.resource().to_string(),
-                    namespace,
+                    object,
                     reason,
                 };
-                ctx.send(caller, SimDuration::ZERO, msg.event());
+                self.deny(denial, ctx);
             }
         }
     }
@@ -202,7 +297,7 @@ mod tests {
         config.namespaces[0]
             .permissions
             .push((Subject::Group("auditors".into()), Role::View));
-        let mut proxy = AuthProxy::new(&config, ActorId(10));
+        let mut proxy = AuthProxy::new(&config, ActorId(10), ActorId(12));
         assert!(matches!(
             outcome(&mut proxy, "alice", Verb::Create, "team-a"),
             SupMsg::Authorized { .. }

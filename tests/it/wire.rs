@@ -154,6 +154,10 @@ const SUP_MSG: &[&str] = &[
     "ApiServerTimer",
     "CapiTimer",
     "VmOperatorTimer",
+    "SpawnGuest",
+    "GuestSpawned",
+    "GuestRequest",
+    "GuestAuthorized",
 ];
 
 const SYSTEM_OP: &[&str] = &[

@@ -438,6 +438,9 @@ impl ApiServer {
             Err(e) => return self.reply(caller, id, Err(e), &key, ctx),
         };
         object.meta.creation = ctx.now();
+        if key.kind == Kind::Namespace {
+            self.add_namespace(&key.name);
+        }
         let ticket = self.next_ticket;
         let request = match &object.body {
             Body::Pod(_) | Body::VirtualMachine(_) => Some(SupMsg::IpRequest {
@@ -575,6 +578,9 @@ impl ApiServer {
         if !self.objects.contains_key(key) {
             return Err(not_found(key));
         }
+        if key.kind == Kind::Namespace {
+            self.remove_namespace(&key.name)?;
+        }
         if key.kind == Kind::PersistentVolumeClaim
             && let Some(user) = self.claim_user(key)
         {
@@ -609,6 +615,42 @@ impl ApiServer {
             }
         }
         Ok(rv)
+    }
+
+    /// A namespace the administrator created: no limits, classes or
+    /// permissions (those are set in vCenter), so only the administrator
+    /// may use it.
+    fn add_namespace(&mut self, name: &str) {
+        let config = NamespaceConfig {
+            name: name.to_string(),
+            cpu_limit_millis: None,
+            memory_limit_bytes: None,
+            storage_limit_bytes: None,
+            vm_classes: Vec::new(),
+            storage_classes: Vec::new(),
+            permissions: Vec::new(),
+        };
+        self.namespaces.insert(name.to_string(), config);
+        self.usage.insert(name.to_string(), Usage::default());
+    }
+
+    /// Forgets an empty namespace; one that holds objects is refused
+    /// (its deletion is not cascaded).
+    fn remove_namespace(&mut self, name: &str) -> Result<(), ApiError> {
+        let held = (self.objects.keys())
+            .filter(|k| !k.kind.cluster_scoped() && k.namespace == name)
+            .count()
+            + (self.pending_keys.iter())
+                .filter(|k| !k.kind.cluster_scoped() && k.namespace == name)
+                .count();
+        if held > 0 {
+            return Err(ApiError::Invalid(format!(
+                "namespace {name} still holds {held} object(s): delete them first (pacsim does not cascade a namespace's deletion)"
+            )));
+        }
+        self.namespaces.remove(name);
+        self.usage.remove(name);
+        Ok(())
     }
 
     /// The pod or VM (not terminated) that mounts claim `key`, if any.

@@ -6,7 +6,7 @@ use super::expand::{Expansion, Template, expand};
 use super::rollout::{MachineView, Stage};
 use crate::api::msg::{ApiError, CallId};
 use crate::api::objects::{ClusterPhase, TanzuKubernetesCluster};
-use crate::model::{SimDuration, SimTime};
+use crate::model::{ActorId, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
 /// A machine's bootstrap, from its VM to a Ready node.
@@ -100,6 +100,9 @@ pub struct Cluster {
     /// Status last sent (phase, endpoint, nodes Ready); None: to write.
     pub status_sent: Option<(ClusterPhase, Option<String>, u32)>,
     pub history: Vec<(SimTime, MachineEvent)>,
+    /// The guest cluster actor made for it at run time (a TKC created
+    /// through the API; the scenario's have theirs in `Addrs::guests`).
+    pub guest: Option<ActorId>,
 }
 
 impl Cluster {
@@ -123,6 +126,7 @@ impl Cluster {
             scale_actions: 0,
             status_sent: None,
             history: Vec::new(),
+            guest: None,
         }
     }
 

@@ -123,10 +123,49 @@ impl Capi {
         self.clusters.get(tkc)
     }
 
-    /// The guest cluster actor of a TKC (one per TKC the scenario creates;
-    /// None for others: then nothing is sent and drains complete at once).
-    fn guest(&self, tkc: &ObjectKey) -> Option<ActorId> {
-        self.addrs.guests.get(tkc).copied()
+    /// The guest cluster actor of a TKC: the scenario's, or the one made
+    /// when it was created through the API (None until that one says
+    /// hello: then nothing is sent and drains complete at once).
+    pub fn guest(&self, tkc: &ObjectKey) -> Option<ActorId> {
+        (self.addrs.guests.get(tkc).copied()).or_else(|| self.clusters.get(tkc)?.guest)
+    }
+
+    /// Asks the kernel for the guest cluster actor of a TKC that has none.
+    fn spawn_guest<C: Context>(&self, tkc: &ObjectKey, ctx: &mut C) {
+        let Some(cluster) = self.clusters.get(tkc) else {
+            return;
+        };
+        if self.guest(tkc).is_some() {
+            return;
+        }
+        let msg = SupMsg::SpawnGuest {
+            tkc: tkc.clone(),
+            spec: cluster.spec.clone(),
+            classes: self.classes.clone(),
+        };
+        ctx.send(ActorId::KERNEL, SimDuration::ZERO, msg.event());
+    }
+
+    /// A user's call on a guest cluster's API, authorized by the proxy:
+    /// to the guest, or refused when the TKC has none.
+    fn guest_call<C: Context>(&self, msg: SupMsg, ctx: &mut C) {
+        let SupMsg::GuestAuthorized {
+            id, caller, tkc, ..
+        } = &msg
+        else {
+            return;
+        };
+        match self.guest(tkc) {
+            Some(guest) => ctx.send(guest, SimDuration::ZERO, msg.event()),
+            None => {
+                let result = Err(crate::api::msg::ApiError::NotFound(format!(
+                    "tanzukubernetesclusters {}/{} has no guest cluster",
+                    tkc.namespace, tkc.name
+                )));
+                let reply = SupMsg::Reply { id: *id, result };
+                ctx.send(*caller, SimDuration::ZERO, reply.event());
+            }
+        }
     }
 
     /// The TKC whose guest cluster actor is `actor`.
@@ -155,6 +194,13 @@ impl Capi {
                     self.scale_pool(&key, pool, replicas, ctx);
                 }
             }
+            SupMsg::GuestSpawned { tkc } => match self.clusters.get_mut(&tkc) {
+                Some(c) if c.guest.is_none() => c.guest = Some(ctx.sender()),
+                // Asked twice (a restart in between), or deleted since:
+                // this one stays empty.
+                _ => {}
+            },
+            msg @ SupMsg::GuestAuthorized { .. } => self.guest_call(msg, ctx),
             // Its own restart: `Start`, after the relist, resends what may
             // have lost its answer.
             SupMsg::Restart => {}
@@ -209,6 +255,8 @@ impl Capi {
         let keys: Vec<ObjectKey> = self.clusters.keys().cloned().collect();
         for key in keys {
             self.clusters.get_mut(&key).expect("listed").status_sent = None;
+            // A hello lost while down: ask again (the first stays empty).
+            self.spawn_guest(&key, ctx);
             self.reconcile(&key, ctx);
         }
     }
@@ -226,6 +274,7 @@ impl Capi {
                 }
             }
             Body::TanzuKubernetesCluster(spec) => {
+                let new = !self.clusters.contains_key(&key);
                 let cluster = self
                     .clusters
                     .entry(key.clone())
@@ -253,6 +302,9 @@ impl Capi {
                     }
                     cluster.deleting |= spec.phase == crate::api::objects::ClusterPhase::Deleting;
                     cluster.spec = spec;
+                    if new {
+                        self.spawn_guest(&key, ctx);
+                    }
                 }
                 self.reconcile(&key, ctx);
             }

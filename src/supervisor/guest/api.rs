@@ -8,10 +8,11 @@ use super::{GuestCluster, GuestPhase, GuestPod, GuestSet};
 use crate::api::Verb;
 use crate::api::msg::ApiError;
 use crate::api::objects::{Body, Object};
+use crate::model::SimTime;
 
 impl GuestCluster {
     /// Applies one call; `Ok(resourceVersion)` as the Supervisor's API does.
-    pub fn call(&mut self, verb: Verb, object: Object) -> Result<u64, ApiError> {
+    pub fn call(&mut self, verb: Verb, object: Object, now: SimTime) -> Result<u64, ApiError> {
         if !self.api_available() {
             return Err(ApiError::Unavailable(format!(
                 "guest cluster {} has no Ready control-plane node",
@@ -30,9 +31,10 @@ impl GuestCluster {
                     labels: rs.template_labels,
                     template: rs.template,
                     next: 0,
+                    created: now,
                 };
                 self.sets.insert(key.clone(), set);
-                self.reconcile(&key);
+                self.reconcile(&key, now);
             }
             (Verb::Update, Body::ReplicaSet(rs)) => {
                 let Some(set) = self.sets.get_mut(&key) else {
@@ -43,7 +45,7 @@ impl GuestCluster {
                 set.replicas = rs.replicas;
                 set.labels = rs.template_labels;
                 set.template = rs.template;
-                self.reconcile(&key);
+                self.reconcile(&key, now);
             }
             (Verb::Delete, Body::ReplicaSet(_)) => {
                 if self.sets.remove(&key).is_none() {
@@ -58,7 +60,7 @@ impl GuestCluster {
                     return Err(ApiError::AlreadyExists(what));
                 }
                 let seq = self.next_seq();
-                let pod = new_pod(None, object.meta.labels, pod.spec, seq);
+                let pod = new_pod(None, object.meta.labels, pod.spec, seq, now);
                 self.pods.insert(key, pod);
             }
             (Verb::Delete, Body::Pod(_)) => {
@@ -67,7 +69,7 @@ impl GuestCluster {
                 };
                 // Its set makes a replacement.
                 if let Some(owner) = pod.owner {
-                    self.reconcile(&(key.0, owner));
+                    self.reconcile(&(key.0, owner), now);
                 }
             }
             (Verb::Get, Body::ReplicaSet(_)) if !self.sets.contains_key(&key) => {
@@ -91,7 +93,7 @@ impl GuestCluster {
     /// The ReplicaSet controller for one set: make or remove pods until
     /// `replicas` exist. Removal order as upstream's: unbound first, then
     /// starting, then running; newest first within each.
-    pub(super) fn reconcile(&mut self, key: &(String, String)) {
+    pub(super) fn reconcile(&mut self, key: &(String, String), now: SimTime) {
         let Some(set) = self.sets.get(key) else {
             return;
         };
@@ -127,7 +129,13 @@ impl GuestCluster {
                 set.next += 1;
             }
             let seq = self.next_seq();
-            let pod = new_pod(Some(key.1.clone()), labels.clone(), template.clone(), seq);
+            let pod = new_pod(
+                Some(key.1.clone()),
+                labels.clone(),
+                template.clone(),
+                seq,
+                now,
+            );
             self.pods.insert((key.0.clone(), name), pod);
         }
     }
@@ -138,6 +146,7 @@ fn new_pod(
     labels: crate::supervisor::scheduling::Labels,
     spec: crate::api::objects::PodSpec,
     seq: u64,
+    created: SimTime,
 ) -> GuestPod {
     GuestPod {
         owner,
@@ -148,5 +157,6 @@ fn new_pod(
         reason: None,
         generation: 0,
         seq,
+        created,
     }
 }

@@ -54,6 +54,8 @@ pub struct GuestNode {
     pub generation: u64,
     /// Requests below the threshold since (autoscaler scale-down).
     pub unneeded_since: Option<SimTime>,
+    /// When it first joined.
+    pub joined: SimTime,
 }
 
 /// A Deployment or ReplicaSet inside the guest.
@@ -64,6 +66,7 @@ pub struct GuestSet {
     pub template: PodSpec,
     /// Suffix of the next pod it creates.
     pub next: u64,
+    pub created: SimTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +90,15 @@ pub struct GuestPod {
     pub generation: u64,
     /// Creation order: the scheduling queue's order.
     pub seq: u64,
+    pub created: SimTime,
+}
+
+/// A node joining (capi's `GuestNodeUp`).
+struct NodeUp {
+    name: String,
+    pool: String,
+    control_plane: bool,
+    capacity: Resources,
 }
 
 /// What happened in the cluster, for the summary.
@@ -171,6 +183,16 @@ impl GuestCluster {
         &self.pools
     }
 
+    /// Its Deployments and ReplicaSets.
+    pub fn sets(&self) -> &BTreeMap<GuestKey, GuestSet> {
+        &self.sets
+    }
+
+    /// Bumped by every call its API accepted.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
     /// Control-plane replicas plus every pool's desired replicas.
     pub fn nodes_desired(&self) -> u32 {
         self.control_plane_replicas + self.pools.values().map(|p| p.desired).sum::<u32>()
@@ -181,7 +203,13 @@ impl GuestCluster {
         self.nodes.values().any(|n| n.control_plane && n.ready)
     }
 
-    fn node_up(&mut self, name: String, pool: String, control_plane: bool, capacity: Resources) {
+    fn node_up(&mut self, up: NodeUp, now: SimTime) {
+        let NodeUp {
+            name,
+            pool,
+            control_plane,
+            capacity,
+        } = up;
         let node = self.nodes.entry(name).or_insert(GuestNode {
             pool,
             control_plane,
@@ -190,6 +218,7 @@ impl GuestCluster {
             cordoned: false,
             generation: 0,
             unneeded_since: None,
+            joined: now,
         });
         // A node seen again is Ready again (its VM came back).
         node.ready = true;
@@ -497,6 +526,27 @@ impl GuestCluster {
         out
     }
 
+    /// Applies a call and replies to `caller`.
+    fn answer<C: Context>(
+        &mut self,
+        id: crate::api::msg::CallId,
+        caller: ActorId,
+        verb: crate::api::Verb,
+        object: crate::api::objects::Object,
+        ctx: &mut C,
+    ) {
+        let result = self.call(verb, object, ctx.now());
+        match &result {
+            Ok(_) => self.counters.calls_accepted += 1,
+            Err(_) => self.counters.calls_refused += 1,
+        }
+        ctx.send(
+            caller,
+            SimDuration::ZERO,
+            SupMsg::Reply { id, result }.event(),
+        );
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
@@ -519,7 +569,15 @@ impl Actor for GuestCluster {
                 pool,
                 control_plane,
                 capacity,
-            } => self.node_up(node, pool, control_plane, capacity),
+            } => {
+                let up = NodeUp {
+                    name: node,
+                    pool,
+                    control_plane,
+                    capacity,
+                };
+                self.node_up(up, ctx.now());
+            }
             SupMsg::GuestNodeDown { node } => self.node_down(&node, ctx),
             SupMsg::GuestDrain { node } => {
                 let disrupted = self.drain(&node);
@@ -539,18 +597,15 @@ impl Actor for GuestCluster {
                 verb,
                 object,
                 user: _,
-            } => {
-                let result = self.call(verb, object);
-                match &result {
-                    Ok(_) => self.counters.calls_accepted += 1,
-                    Err(_) => self.counters.calls_refused += 1,
-                }
-                ctx.send(
-                    ctx.sender(),
-                    SimDuration::ZERO,
-                    SupMsg::Reply { id, result }.event(),
-                );
-            }
+            } => self.answer(id, ctx.sender(), verb, object, ctx),
+            // A user's call from outside, through the proxy and capi.
+            SupMsg::GuestAuthorized {
+                id,
+                caller,
+                verb,
+                object,
+                tkc: _,
+            } => self.answer(id, caller, verb, object, ctx),
             SupMsg::GuestTimer(timer) => self.timer(timer, ctx),
             _ => return,
         }

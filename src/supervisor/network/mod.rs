@@ -125,9 +125,9 @@ impl Network {
                 )
             });
         }
-        let Some(subnets) = self.segments.get_mut(namespace) else {
-            return Err(format!("namespace {namespace} has no network segment"));
-        };
+        // A namespace created at run time gets its segment with its first
+        // address (NCP makes it when the namespace is made: the same).
+        let subnets = self.segments.entry(namespace.to_string()).or_default();
         if let Some(ip) = subnets.iter_mut().find_map(|s| s.pool.allocate()) {
             return Ok(format_ip(ip));
         }
@@ -240,11 +240,9 @@ mod tests {
         assert_eq!(net.allocate("team-b", false).unwrap(), "10.244.0.2");
         assert_eq!(net.allocate("team-b", false).unwrap(), "10.244.0.3");
         assert_eq!(net.addresses("team-b"), vec!["10.244.0.2", "10.244.0.3"]);
-        assert!(
-            net.allocate("nobody", false)
-                .unwrap_err()
-                .contains("nobody")
-        );
+        // A namespace made at run time takes the next free subnet.
+        assert_eq!(net.allocate("sandbox", false).unwrap(), "10.244.0.34");
+        assert_eq!(net.segment("sandbox").unwrap().block, "10.244.0.32/28");
     }
 
     #[test]
