@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real kubectl against `pacsim serve scenarios/supervisor-basic.yaml`:
 # apply real manifests, watch pods come up, scale, a denial, delete,
-# kill -9 and restart, then check that everything acknowledged is there.
+# reach the guest cluster with its kubeconfig, kill -9 and restart, check
+# that everything acknowledged is there, then export and verify the session.
 # Run by the test suite (tests/it/kubectl_e2e.rs); by hand:
 #   cargo build && scripts/kubectl-e2e.sh
 # PACSIM names the binary (default target/debug/pacsim). Fails loudly
@@ -34,8 +35,9 @@ step() { echo "kubectl-e2e: $*"; }
 fail() { echo "kubectl-e2e: FAIL: $*" >&2; [[ -f "$WORK/serve.log" ]] && tail -20 "$WORK/serve.log" >&2; exit 1; }
 
 start() {
+    # 60 virtual seconds a second: the guest cluster is up in seconds.
     "$PACSIM" serve scenarios/supervisor-basic.yaml --data "$DATA" \
-        --listen "127.0.0.1:$PORT" >>"$WORK/serve.log" 2>&1 &
+        --listen "127.0.0.1:$PORT" --speed 60 >>"$WORK/serve.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
         [[ -f "$DATA/kubeconfig-alice.yaml" ]] &&
@@ -49,6 +51,8 @@ start() {
 alice() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" "$@"; }
 carol() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-carol.yaml" "$@"; }
 admin() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-administrator_vsphere.local.yaml" "$@"; }
+guest() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice-web-tkc-small.yaml" "$@"; }
+guest_carol() { "$KUBECTL" --kubeconfig "$DATA/kubeconfig-carol-web-tkc-small.yaml" "$@"; }
 
 start
 step "server up on port $PORT ($("$KUBECTL" version --client 2>/dev/null | head -1))"
@@ -98,6 +102,31 @@ cat "$WORK/err"
 
 alice delete service my-service | grep -q 'service "my-service" deleted' || fail "delete"
 
+step "the guest cluster tkc-small, through its kubeconfig"
+for _ in $(seq 600); do
+    [[ $(alice get tkc tkc-small --no-headers | awk '{print $4}') == running ]] && break
+    sleep 0.1
+done
+[[ $(alice get tkc tkc-small --no-headers | awk '{print $4}') == running ]] || fail "tkc-small is not running"
+"$PACSIM" kubeconfig --data "$DATA" --guest web/tkc-small --user alice >/dev/null
+"$PACSIM" kubeconfig --data "$DATA" --guest web/tkc-small --user carol >/dev/null
+guest get nodes | tee "$WORK/nodes"
+[[ $(grep -c " Ready " "$WORK/nodes") -eq 3 ]] || fail "the guest has not 3 Ready nodes"
+grep -q "^tkc-small-control-plane-0 .* control-plane " "$WORK/nodes" || fail "no control-plane node"
+guest apply -f tests/data/e2e-manifests/1-deployment.yaml | grep -q "deployment.apps/nginx-deployment created" ||
+    fail "guest apply"
+for _ in $(seq 300); do
+    [[ $(guest get pods -l app=nginx --no-headers 2>/dev/null | grep -c Running) -eq 2 ]] && break
+    sleep 0.1
+done
+guest get pods -o wide
+[[ $(guest get pods -l app=nginx -o wide --no-headers | grep -c " Running .*tkc-small-worker-") -eq 2 ]] ||
+    fail "the guest's 2 pods are not Running on its workers"
+if guest_carol delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted in the guest"; fi
+grep -q "user carol has role view in namespace web, which is read-only in guest cluster tkc-small; delete needs edit" "$WORK/err" ||
+    fail "guest denial: $(cat "$WORK/err")"
+cat "$WORK/err"
+
 step "kill -9, restart"
 kill -9 "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
@@ -108,7 +137,14 @@ for kept in deployment.apps/nginx-deployment virtualmachine.vmoperator.vmware.co
     grep -q "^$kept " "$WORK/after" || fail "$kept lost across kill -9"
 done
 grep -q "my-service" "$WORK/after" && fail "the deleted service is back"
+guest get deployment nginx-deployment --no-headers | grep -q "^nginx-deployment " ||
+    fail "the guest's Deployment lost across kill -9"
 kill "$SERVER_PID"
 wait "$SERVER_PID" || fail "SIGTERM did not stop the server cleanly"
 SERVER_PID=
+
+step "export the session and replay it byte for byte"
+"$PACSIM" export "$DATA" -o "$WORK/session.pstrace" >/dev/null
+"$PACSIM" replay "$WORK/session.pstrace" --verify | tee "$WORK/verify"
+grep -q "identical" "$WORK/verify" || fail "the replayed session differs"
 step "PASS"

@@ -47,6 +47,8 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Serve the Supervisor to kubectl over HTTPS, live and crash-safe.
     Serve(serve_cmd::ServeArgs),
+    /// Write a kubeconfig that reaches a served guest cluster.
+    Kubeconfig(serve_cmd::KubeconfigArgs),
     /// Find the smallest host count meeting the SLOs, with a report.
     Plan(plan_cmd::PlanArgs),
     /// Swarm-test a scenario over many seeds with invariants on.
@@ -115,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Kubeconfig(args) => serve_cmd::kubeconfig(args),
         Command::Fuzz(args) => fuzz_cmd::run(args),
         Command::FuzzInputs(args) => input_fuzz_cmd::run(args),
     };

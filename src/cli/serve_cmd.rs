@@ -59,3 +59,56 @@ pub fn run(args: ServeArgs) -> Result<u8, Failure> {
     serve(opts, scenario, &text).map_err(Failure::bad_input)?;
     Ok(0)
 }
+
+#[derive(Args)]
+pub struct KubeconfigArgs {
+    /// The served session's folder (`pacsim serve --data`).
+    #[arg(long)]
+    data: PathBuf,
+    /// The guest cluster: its TanzuKubernetesCluster as NAMESPACE/NAME.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    guest: String,
+    /// Whose kubeconfig: `edit` on the namespace is cluster-admin in the
+    /// guest, `view` is read-only.
+    #[arg(long)]
+    user: String,
+    /// Where to write it [default: DIR/kubeconfig-USER-NAMESPACE-NAME.yaml].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+/// Writes the kubeconfig of a guest cluster for a user, from the user's
+/// Supervisor kubeconfig in the folder.
+pub fn kubeconfig(args: KubeconfigArgs) -> Result<u8, Failure> {
+    use pacsim::api::objects::{Kind, ObjectKey};
+    use pacsim::serve::{access, guest};
+    let Some((ns, name)) = args
+        .guest
+        .split_once('/')
+        .filter(|(n, m)| !n.is_empty() && !m.is_empty() && !m.contains('/'))
+    else {
+        return Err(Failure::bad_input(format!(
+            "--guest takes NAMESPACE/NAME, found `{}`",
+            args.guest
+        )));
+    };
+    let source = access::kubeconfig_path(&args.data, &args.user);
+    let text = std::fs::read_to_string(&source).map_err(|e| {
+        Failure::bad_input(format!(
+            "{}: {e} (is `{}` a user of the session served from {}?)",
+            source.display(),
+            args.user,
+            args.data.display()
+        ))
+    })?;
+    let tkc = ObjectKey::new(Kind::TanzuKubernetesCluster, ns, name);
+    let config = guest::kubeconfig(&text, &tkc, &args.user)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", source.display())))?;
+    let out = args.output.unwrap_or_else(|| {
+        access::kubeconfig_path(&args.data, &format!("{}-{ns}-{name}", args.user))
+    });
+    access::write_private(&out, &config)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", out.display())))?;
+    println!("{}", out.display());
+    Ok(0)
+}

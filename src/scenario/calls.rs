@@ -106,6 +106,7 @@ fn scope_for<'a>(base: &Scope<'a>, guest: bool) -> Scope<'a> {
         cluster_scoped_only: false,
         default_namespace: base.default_namespace,
         guest,
+        any_namespace: false,
     }
 }
 
@@ -152,6 +153,7 @@ pub(crate) fn parse_calls(node: &Node, scope: &CallScope) -> PResult<Vec<TimedCa
         cluster_scoped_only: false,
         default_namespace: None,
         guest: false,
+        any_namespace: false,
     };
     let mut calls = Vec::new();
     let mut wanted: Vec<(ObjectKey, Location)> = Vec::new();
@@ -288,6 +290,7 @@ pub(crate) fn parse_object_generators(
         cluster_scoped_only: false,
         default_namespace: None,
         guest: false,
+        any_namespace: false,
     };
     let mut out: Vec<ObjectGenerator> = Vec::new();
     for (i, item) in read::seq(node, "workloads.object_generators")?

@@ -179,9 +179,22 @@ pub fn kubeconfig(
 ) -> String {
     use base64::Engine as _;
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    kubeconfig_named("pacsim", server, &ca, user, token, namespace)
+}
+
+/// [`kubeconfig`] with cluster and context called `name`, and the CA
+/// already base64-encoded (`ca_data`).
+pub fn kubeconfig_named(
+    name: &str,
+    server: &str,
+    ca_data: &str,
+    user: &str,
+    token: &str,
+    namespace: Option<&str>,
+) -> String {
     let ns = namespace.map_or(String::new(), |n| format!("    namespace: {n}\n"));
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: pacsim\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: \"{user}\"\n  user:\n    token: {token}\ncontexts:\n- name: pacsim\n  context:\n    cluster: pacsim\n    user: \"{user}\"\n{ns}current-context: pacsim\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca_data}\nusers:\n- name: \"{user}\"\n  user:\n    token: {token}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: \"{user}\"\n{ns}current-context: {name}\n"
     )
 }
 

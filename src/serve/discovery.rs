@@ -3,7 +3,7 @@
 //! to the server (`fieldValidation=Strict`). All of it comes from the one
 //! resource table.
 
-use super::resources::{self, Resource};
+use super::resources::{self, Api, Resource};
 use serde_json::{Value, json};
 
 /// The Kubernetes version served. kubectl's gcloud dispatcher picks the
@@ -49,12 +49,14 @@ pub fn core_versions() -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"]})
 }
 
-pub fn group_list() -> Value {
-    let mut groups: Vec<Value> = resources::groups()
+pub fn group_list(api: Api) -> Value {
+    let mut groups: Vec<Value> = resources::groups(api)
         .into_iter()
         .map(|(name, versions)| group(name, &versions))
         .collect();
-    groups.push(group(AUTHZ, &["v1"]));
+    if api == Api::Supervisor {
+        groups.push(group(AUTHZ, &["v1"]));
+    }
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -70,13 +72,13 @@ pub fn group(name: &str, versions: &[&str]) -> Value {
 }
 
 /// `/api/v1` or `/apis/G/V`; None for a group version not served.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn resource_list(api: Api, group: &str, version: &str) -> Option<Value> {
     let gv = match group {
         "" => version.to_string(),
         g => format!("{g}/{version}"),
     };
     let mut list: Vec<Value> = Vec::new();
-    for res in resources::of(group, version) {
+    for res in resources::of(api, group, version) {
         list.push(resource_entry(res));
         if res.scale {
             list.push(json!({
@@ -90,7 +92,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             }));
         }
     }
-    if group == AUTHZ && version == "v1" {
+    if api == Api::Supervisor && group == AUTHZ && version == "v1" {
         list.push(json!({
             "name": "selfsubjectaccessreviews",
             "singularName": "selfsubjectaccessreview",
@@ -114,12 +116,14 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
 pub const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Aggregated discovery: `/api` (`core`) or `/apis` in one document.
-pub fn aggregated(core: bool) -> Value {
+pub fn aggregated(api: Api, core: bool) -> Value {
     let groups: Vec<(&str, Vec<&str>)> = if core {
         vec![("", vec!["v1"])]
     } else {
-        let mut g = resources::groups();
-        g.push((AUTHZ, vec!["v1"]));
+        let mut g = resources::groups(api);
+        if api == Api::Supervisor {
+            g.push((AUTHZ, vec!["v1"]));
+        }
         g
     };
     let items: Vec<Value> = groups
@@ -128,7 +132,7 @@ pub fn aggregated(core: bool) -> Value {
             let versions: Vec<Value> = versions
                 .into_iter()
                 .map(|v| {
-                    let mut list: Vec<Value> = resources::of(name, v)
+                    let mut list: Vec<Value> = resources::of(api, name, v)
                         .map(|res| {
                             let mut e = json!({
                                 "resource": res.plural,
@@ -148,7 +152,7 @@ pub fn aggregated(core: bool) -> Value {
                             e
                         })
                         .collect();
-                    if name == AUTHZ {
+                    if api == Api::Supervisor && name == AUTHZ {
                         list.push(json!({
                             "resource": "selfsubjectaccessreviews",
                             "responseKind": {"group": "", "version": "", "kind": "SelfSubjectAccessReview"},
@@ -179,9 +183,9 @@ fn gv_path(group: &str, version: &str) -> String {
 }
 
 /// `/openapi/v3`: one document per served group version.
-pub fn openapi_index() -> Value {
+pub fn openapi_index(api: Api) -> Value {
     let mut paths = serde_json::Map::new();
-    for res in resources::all() {
+    for res in resources::served(api) {
         let p = gv_path(res.group, res.version);
         paths.insert(
             p.clone(),
@@ -194,12 +198,9 @@ pub fn openapi_index() -> Value {
 /// `/openapi/v3/<gv path>`: for each kind, a patch operation that takes
 /// `fieldValidation`, which is what tells kubectl to validate on the
 /// server. No schemas: the server's own parser is the validation.
-pub fn openapi_group_version(path: &str) -> Option<Value> {
+pub fn openapi_group_version(api: Api, path: &str) -> Option<Value> {
     let mut paths = serde_json::Map::new();
-    for res in resources::all()
-        .iter()
-        .filter(|r| gv_path(r.group, r.version) == path)
-    {
+    for res in resources::served(api).filter(|r| gv_path(r.group, r.version) == path) {
         let ns = if res.namespaced {
             "namespaces/{namespace}/"
         } else {
@@ -232,10 +233,12 @@ pub const OPENAPI_V2_TYPE: &str = "application/com.github.proto-openapi.spec.v2.
 mod tests {
     use super::*;
 
+    const TKC_GROUP: &str = "run.tanzu.vmware.com";
+
     #[test]
     fn every_served_group_version_has_a_resource_list_and_an_openapi_document() {
         for res in resources::all() {
-            let list = resource_list(res.group, res.version).unwrap();
+            let list = resource_list(Api::Supervisor, res.group, res.version).unwrap();
             let names: Vec<&str> = list["resources"]
                 .as_array()
                 .unwrap()
@@ -243,15 +246,18 @@ mod tests {
                 .map(|r| r["name"].as_str().unwrap())
                 .collect();
             assert!(names.contains(&res.plural), "{names:?}");
-            let doc = openapi_group_version(&gv_path(res.group, res.version)).unwrap();
+            let doc =
+                openapi_group_version(Api::Supervisor, &gv_path(res.group, res.version)).unwrap();
             assert!(!doc["paths"].as_object().unwrap().is_empty());
         }
-        assert!(resource_list("apps", "v2").is_none());
+        assert!(resource_list(Api::Supervisor, "apps", "v2").is_none());
+        assert!(resource_list(Api::Guest, TKC_GROUP, "v1alpha3").is_none());
+        assert!(openapi_group_version(Api::Guest, "apis/apps/v1").is_some());
     }
 
     #[test]
     fn deployments_have_the_autoscaling_scale_subresource() {
-        let list = resource_list("apps", "v1").unwrap();
+        let list = resource_list(Api::Supervisor, "apps", "v1").unwrap();
         let scale = list["resources"]
             .as_array()
             .unwrap()

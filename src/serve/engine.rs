@@ -13,6 +13,7 @@
 //! Reads are answered from the API server's store between deliveries;
 //! nothing they see can be lost, since it follows from durable inputs.
 
+use super::guest::GuestStore;
 use super::journal::{Entry, Journal, Request};
 use super::metrics::Metrics;
 use super::rollout::{Rollouts, SetCounts};
@@ -20,7 +21,7 @@ use crate::actors::WorldActor;
 use crate::api::Verb;
 use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, CallId, SupMsg};
-use crate::api::objects::{Object, ObjectKey};
+use crate::api::objects::{Body, Object, ObjectKey};
 use crate::check::{Checker, Violation};
 use crate::event::{Event, RecordRef};
 use crate::inputs::WorldSource;
@@ -32,6 +33,7 @@ use crate::store::EventLog;
 use crate::supervisor::actors::SupActor;
 use crate::supervisor::api_server::{ApiServer, Change, ChangeKind};
 use crate::supervisor::auth_proxy::AuthProxy;
+use crate::supervisor::guest::GuestCluster;
 use crate::world::World;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -62,6 +64,8 @@ pub enum Command {
         user: String,
         verb: Verb,
         object: Box<Object>,
+        /// The TanzuKubernetesCluster whose guest cluster's API it is for.
+        guest: Option<ObjectKey>,
         respond: oneshot::Sender<Outcome>,
     },
     Read(ReadFn),
@@ -93,6 +97,114 @@ pub struct View<'a> {
     pub now: SimTime,
     pub delivered: u64,
     pub violation: Option<&'a Violation>,
+    guests: Guests<'a>,
+}
+
+/// The objects one API serves: the Supervisor's store, or a guest
+/// cluster's (see [`GuestStore`]).
+pub enum Store<'a> {
+    Supervisor {
+        api: &'a ApiServer,
+        rollouts: &'a Rollouts,
+    },
+    Guest(Box<GuestStore>),
+}
+
+impl Store<'_> {
+    pub fn objects(&self) -> Box<dyn Iterator<Item = &Object> + '_> {
+        match self {
+            Store::Supervisor { api, .. } => Box::new(api.objects()),
+            Store::Guest(g) => Box::new(g.objects()),
+        }
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
+        match self {
+            Store::Supervisor { api, .. } => api.get(key),
+            Store::Guest(g) => g.get(key),
+        }
+    }
+
+    pub fn resource_version(&self) -> u64 {
+        match self {
+            Store::Supervisor { api, .. } => api.resource_version(),
+            Store::Guest(g) => g.resource_version(),
+        }
+    }
+
+    /// A Deployment's pod counts (its status).
+    pub fn counts(&self, o: &Object) -> Option<SetCounts> {
+        match self {
+            Store::Supervisor { rollouts, .. } => rollouts.counts(o),
+            Store::Guest(g) => g.counts(o),
+        }
+    }
+
+    /// Finishes an object's rendering (a guest node's kubelet).
+    pub fn finish(&self, rendered: &mut serde_json::Value) {
+        if let Store::Guest(g) = self {
+            g.kubelet(rendered);
+        }
+    }
+
+    /// The kubelet version nodes report, when a guest's.
+    pub fn guest_version(&self) -> Option<&str> {
+        match self {
+            Store::Supervisor { .. } => None,
+            Store::Guest(g) => Some(&g.version),
+        }
+    }
+}
+
+/// Why a guest cluster's API cannot answer.
+pub enum NoGuest {
+    /// No such TanzuKubernetesCluster.
+    NotFound,
+    /// Not (yet, or no longer) reachable: why.
+    Unavailable(String),
+}
+
+/// Finds guest cluster actors through Cluster API, which knows them.
+struct Guests<'a> {
+    kernel: &'a Kernel<WorldActor, WorldSource>,
+    capi: ActorId,
+}
+
+impl<'a> Guests<'a> {
+    fn get(&self, tkc: &ObjectKey) -> Option<&'a GuestCluster> {
+        let Some(SupActor::Capi(capi)) = sup_part(self.kernel, self.capi) else {
+            return None;
+        };
+        match sup_part(self.kernel, capi.guest(tkc)?)? {
+            SupActor::Guest(g) => Some(g),
+            _ => None,
+        }
+    }
+}
+
+impl View<'_> {
+    /// The objects the Supervisor's API (`guest` None) or the guest
+    /// cluster of TKC `guest` serves.
+    pub fn store(&self, guest: Option<&ObjectKey>) -> Result<Store<'_>, NoGuest> {
+        let Some(tkc) = guest else {
+            return Ok(Store::Supervisor {
+                api: self.api,
+                rollouts: self.rollouts,
+            });
+        };
+        let Some(Body::TanzuKubernetesCluster(spec)) = self.api.get(tkc).map(|o| &o.body) else {
+            return Err(NoGuest::NotFound);
+        };
+        match self.guests.get(tkc) {
+            Some(g) if g.api_available() => Ok(Store::Guest(Box::new(GuestStore::of(g, spec)))),
+            _ => Err(NoGuest::Unavailable(format!(
+                "guest cluster {}/{} has no Ready control-plane node yet (phase {})",
+                tkc.namespace,
+                tkc.name,
+                spec.phase.name()
+            ))),
+        }
+    }
 }
 
 /// How many changes the engine keeps for watches that resume.
@@ -125,10 +237,12 @@ pub struct Engine {
     host_clusters: Vec<String>,
 }
 
-/// A call in flight: who waits for it and the object it names.
+/// A call in flight: who waits for it and the object it names (in the
+/// guest cluster of `guest`, if set).
 struct Pending {
     tx: oneshot::Sender<Outcome>,
     key: ObjectKey,
+    guest: Option<ObjectKey>,
 }
 
 /// Virtual time on the wall clock: `base` at `started`, `speed` virtual
@@ -276,11 +390,20 @@ impl Engine {
     }
 
     fn inject(&mut self, at: SimTime, r: Request) {
-        let msg = SupMsg::Call {
-            id: r.id,
-            user: r.user,
-            verb: r.verb,
-            object: r.object,
+        let msg = match r.guest {
+            None => SupMsg::Call {
+                id: r.id,
+                user: r.user,
+                verb: r.verb,
+                object: r.object,
+            },
+            Some(tkc) => SupMsg::GuestRequest {
+                id: r.id,
+                user: r.user,
+                tkc,
+                verb: r.verb,
+                object: r.object,
+            },
         };
         let (gateway, proxy) = (self.addrs.clients, self.addrs[Part::AuthProxy]);
         self.kernel.inject(at, gateway, proxy, msg.event());
@@ -317,7 +440,15 @@ impl Engine {
                 continue;
             };
             if let Outcome::Done { object, .. } = &mut outcome {
-                *object = api.and_then(|a| a.get(&respond.key)).cloned().map(Box::new);
+                *object = match &respond.guest {
+                    None => api.and_then(|a| a.get(&respond.key)).cloned(),
+                    Some(tkc) => self
+                        .view()
+                        .store(Some(tkc))
+                        .ok()
+                        .and_then(|s| s.get(&respond.key).cloned()),
+                }
+                .map(Box::new);
             }
             let _ = respond.tx.send(outcome);
         }
@@ -413,6 +544,7 @@ impl Engine {
                 user,
                 verb,
                 object,
+                guest,
                 respond,
             } => {
                 let id = self.next_call;
@@ -422,6 +554,7 @@ impl Engine {
                     user,
                     verb,
                     object: *object,
+                    guest,
                 };
                 calls.push((request, respond));
             }
@@ -465,9 +598,12 @@ impl Engine {
         self.metrics
             .journal_batch(requests.len(), flushed.elapsed());
         for (request, respond) in calls {
-            let key = request.object.key();
-            self.pending
-                .insert(request.id, Pending { tx: respond, key });
+            let pending = Pending {
+                tx: respond,
+                key: request.object.key(),
+                guest: request.guest.clone(),
+            };
+            self.pending.insert(request.id, pending);
             self.inject(at, request);
         }
         Ok(())
@@ -547,6 +683,10 @@ impl Engine {
             now: self.clock.now().max(self.kernel.now()),
             delivered: self.kernel.delivered(),
             violation: self.violation.as_ref(),
+            guests: Guests {
+                kernel: &self.kernel,
+                capi: self.addrs[Part::Capi],
+            },
         }
     }
 }

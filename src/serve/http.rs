@@ -4,14 +4,14 @@
 //! deliveries). Errors are `metav1.Status` objects.
 
 use super::discovery;
-use super::engine::{Command, Outcome, View};
+use super::engine::{Command, NoGuest, Outcome, Store, View};
 use super::patch;
 use super::render::{self, Epoch};
-use super::resources::{self, Resource};
+use super::resources::{self, Api, Resource};
 use super::table;
 use crate::api::Verb;
 use crate::api::msg::ApiError;
-use crate::api::objects::{Body, Object, ObjectKey};
+use crate::api::objects::{Body, Kind, Object, ObjectKey};
 use crate::scenario::SupervisorConfig;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -101,12 +101,22 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
         .get("accept")
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("apidiscovery.k8s.io"));
+    // A guest cluster's API is the same routes under its prefix.
+    let (guest, path) = match guest_prefix(path) {
+        Some((tkc, rest)) => (Some(tkc), rest),
+        None => (None, path),
+    };
+    let api = if guest.is_some() {
+        Api::Guest
+    } else {
+        Api::Supervisor
+    };
     match path {
         "/version" => return plain(ok(&discovery::version())),
-        "/api" if aggregated => return plain(aggregated_response(true)),
-        "/apis" if aggregated => return plain(aggregated_response(false)),
+        "/api" if aggregated => return plain(aggregated_response(api, true)),
+        "/apis" if aggregated => return plain(aggregated_response(api, false)),
         "/api" => return plain(ok(&discovery::core_versions())),
-        "/apis" => return plain(ok(&discovery::group_list())),
+        "/apis" => return plain(ok(&discovery::group_list(api))),
         "/openapi/v2" => {
             return plain(
                 HttpResponse::Ok()
@@ -114,28 +124,28 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
                     .body(discovery::OPENAPI_V2),
             );
         }
-        "/openapi/v3" => return plain(ok(&discovery::openapi_index())),
+        "/openapi/v3" => return plain(ok(&discovery::openapi_index(api))),
         _ => {}
     }
     if let Some(gv) = path.strip_prefix("/openapi/v3/") {
-        return plain(match discovery::openapi_group_version(gv) {
+        return plain(match discovery::openapi_group_version(api, gv) {
             Some(doc) => ok(&doc),
             None => not_found_path(path),
         });
     }
-    let Some(target) = Target::parse(path) else {
+    let Some(target) = Target::parse(path, guest) else {
         return plain(not_found_path(path));
     };
     let target = match target {
         Parsed::GroupVersion(g, v) => {
-            return plain(match discovery::resource_list(&g, &v) {
+            return plain(match discovery::resource_list(api, &g, &v) {
                 Some(list) => ok(&list),
                 None => not_found_path(path),
             });
         }
         Parsed::Group(g) => {
             return plain(
-                match resources::groups().into_iter().find(|(n, _)| *n == g) {
+                match resources::groups(api).into_iter().find(|(n, _)| *n == g) {
                     Some((name, versions)) => ok(&discovery::group(name, &versions)),
                     None => not_found_path(path),
                 },
@@ -155,10 +165,23 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
     (response, verb.to_string(), resource)
 }
 
-fn aggregated_response(core: bool) -> HttpResponse {
+fn aggregated_response(api: Api, core: bool) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(discovery::AGGREGATED)
-        .body(discovery::aggregated(core).to_string())
+        .body(discovery::aggregated(api, core).to_string())
+}
+
+/// `/guest/<namespace>/<name>/rest` -> (the TKC, `/rest`).
+fn guest_prefix(path: &str) -> Option<(ObjectKey, &str)> {
+    let rest = path.strip_prefix("/guest/")?;
+    let mut parts = rest.splitn(3, '/');
+    let (ns, name) = (parts.next()?, parts.next()?);
+    if ns.is_empty() || name.is_empty() {
+        return None;
+    }
+    let tail = &rest[ns.len() + name.len() + 1..];
+    let key = ObjectKey::new(Kind::TanzuKubernetesCluster, ns, name);
+    Some((key, tail))
 }
 
 fn not_found_path(path: &str) -> HttpResponse {
@@ -194,11 +217,14 @@ fn authenticate(req: &HttpRequest, state: &State) -> Option<String> {
 }
 
 /// A parsed resource URL.
+#[derive(Clone)]
 pub struct Target {
     pub res: &'static Resource,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub sub: Option<String>,
+    /// The TanzuKubernetesCluster whose guest cluster's API is asked.
+    pub guest: Option<ObjectKey>,
 }
 
 enum Parsed {
@@ -209,7 +235,12 @@ enum Parsed {
 }
 
 impl Target {
-    fn parse(path: &str) -> Option<Parsed> {
+    fn parse(path: &str, guest: Option<ObjectKey>) -> Option<Parsed> {
+        let api = if guest.is_some() {
+            Api::Guest
+        } else {
+            Api::Supervisor
+        };
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let (group, version, rest) = match segs.as_slice() {
             ["api", v, rest @ ..] => ("", *v, rest),
@@ -220,14 +251,17 @@ impl Target {
         if rest.is_empty() {
             return Some(Parsed::GroupVersion(group.into(), version.into()));
         }
-        if group == "authorization.k8s.io" && rest == ["selfsubjectaccessreviews"] {
+        if api == Api::Supervisor
+            && group == "authorization.k8s.io"
+            && rest == ["selfsubjectaccessreviews"]
+        {
             return Some(Parsed::AccessReview);
         }
         let (namespace, rest) = match rest {
             ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
             _ => (None, rest),
         };
-        let res = resources::find(group, version, rest[0])?;
+        let res = resources::find(api, group, version, rest[0])?;
         if rest.len() > 3 || (namespace.is_some() && !res.namespaced) {
             return None;
         }
@@ -236,6 +270,7 @@ impl Target {
             namespace,
             name: rest.get(1).map(|s| s.to_string()),
             sub: rest.get(2).map(|s| s.to_string()),
+            guest,
         }))
     }
 }
@@ -253,12 +288,20 @@ pub async fn read<R: Send + 'static>(
     rx.await.ok()
 }
 
-async fn call(state: &State, user: &str, verb: Verb, object: Object) -> Option<Outcome> {
+/// A call on `t`'s API (the Supervisor's, or its guest cluster's).
+async fn call(
+    state: &State,
+    user: &str,
+    verb: Verb,
+    object: Object,
+    t: &Target,
+) -> Option<Outcome> {
     let (tx, rx) = oneshot::channel();
     let command = Command::Call {
         user: user.to_string(),
         verb,
         object: Box::new(object),
+        guest: t.guest.clone(),
         respond: tx,
     };
     state.commands.send(command).ok()?;
@@ -427,15 +470,34 @@ async fn resource_request(
             status(
                 405,
                 "MethodNotAllowed",
-                &match t.res.plural {
-                    "replicasets" => "replicasets are read-only: each Deployment's ReplicaSet is kept by its controller; change the Deployment".to_string(),
-                    plural => format!("{plural} are read-only: they come from the Spherelets"),
+                &match (t.res.plural, &t.guest) {
+                    ("replicasets", _) => "replicasets are read-only: each Deployment's ReplicaSet is kept by its controller; change the Deployment".to_string(),
+                    (plural, Some(_)) => format!("{plural} are read-only: they are the guest cluster's machines, which Cluster API keeps; change the TanzuKubernetesCluster"),
+                    (plural, None) => format!("{plural} are read-only: they come from the Spherelets"),
                 },
                 None,
             ),
             verb,
         );
     }
+    let protobuf = req
+        .headers()
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.contains("protobuf"));
+    // kubectl's typed clients send built-in kinds as protobuf.
+    let converted;
+    let body = if protobuf && !body.is_empty() {
+        match super::protobuf::to_json(body) {
+            Ok(json) => {
+                converted = json.to_string().into_bytes();
+                &converted[..]
+            }
+            Err(e) => return (status(400, "BadRequest", &e, None), verb),
+        }
+    } else {
+        body
+    };
     // Reads are checked here and, when refused, sent through the
     // Authentication Proxy so that the denial is in the audit trail.
     if matches!(verb, "get" | "list" | "watch")
@@ -445,6 +507,7 @@ async fn resource_request(
     }
     let response = match verb {
         "list" => list(req, state, &t, &q).await,
+        "watch" if t.guest.is_some() => guest_watch(req, state, t, q),
         "watch" => watch(req, state, t, q).await,
         "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
         "get" => get(req, state, &t).await,
@@ -460,12 +523,17 @@ async fn resource_request(
 }
 
 async fn read_denied(state: &State, user: &str, t: &Target) -> Option<HttpResponse> {
-    let (u, ns, scoped) = (
+    let (u, ns, scoped, guest) = (
         user.to_string(),
         t.namespace.clone().unwrap_or_default(),
         !t.res.namespaced,
+        t.guest.clone(),
     );
     let check = read(state, move |v| {
+        if let Some(tkc) = &guest {
+            // Read access to a guest cluster is to all of it.
+            return v.proxy.authorize_guest(&u, &Verb::Get, tkc).err();
+        }
         // Listing across namespaces is for the administrator.
         if scoped || ns.is_empty() {
             v.proxy.authorize(&u, &Verb::Get, true, "").err()
@@ -477,7 +545,11 @@ async fn read_denied(state: &State, user: &str, t: &Target) -> Option<HttpRespon
     let denied = match check {
         None => return Some(stopping()),
         Some(None) => {
-            if t.res.namespaced && t.namespace.is_none() && user != crate::scenario::ADMIN_USER {
+            if t.guest.is_none()
+                && t.res.namespaced
+                && t.namespace.is_none()
+                && user != crate::scenario::ADMIN_USER
+            {
                 Some(format!(
                     "user {user} may list {} only in a namespace (-n)",
                     t.res.plural
@@ -489,7 +561,7 @@ async fn read_denied(state: &State, user: &str, t: &Target) -> Option<HttpRespon
         Some(Some(reason)) => Some(reason),
     }?;
     // Recorded: the proxy denies it again, and the record is the audit.
-    let outcome = call(state, user, Verb::Get, keyed(t)).await;
+    let outcome = call(state, user, Verb::Get, keyed(t), t).await;
     let reason = match outcome {
         Some(Outcome::Denied(r)) => r,
         _ => denied,
@@ -511,26 +583,28 @@ async fn list(
     let table = wants_table(req);
     let (res, epoch) = (t.res, state.epoch);
     let t = Target {
-        res: t.res,
-        namespace: t.namespace.clone(),
         name: None,
         sub: None,
+        ..t.clone()
     };
     let q = q.to_vec();
+    let guest = t.guest.clone();
     let body = read(state, move |v| {
-        let rv = v.api.resource_version();
-        let chosen: Vec<&Object> = v.api.objects().filter(|o| selected(o, &t, &q)).collect();
-        if table {
-            let counts = |o: &Object| v.rollouts.counts(o);
+        let store = v.store(t.guest.as_ref())?;
+        let rv = store.resource_version();
+        let chosen: Vec<&Object> = store.objects().filter(|o| selected(o, &t, &q)).collect();
+        Ok(if table {
+            let counts = |o: &Object| store.counts(o);
             let ctx = table::Context {
                 now: v.now,
                 counts: &counts,
+                kubelet: store.guest_version(),
             };
             table::table(&chosen, res, &ctx, epoch, rv, true)
         } else {
             let items: Vec<Value> = chosen
                 .iter()
-                .map(|o| render::object(o, res, epoch, v.rollouts.counts(o)))
+                .map(|o| rendered(&store, o, res, epoch))
                 .collect();
             json!({
                 "kind": format!("{}List", res.kind),
@@ -538,15 +612,37 @@ async fn list(
                 "metadata": {"resourceVersion": rv.to_string()},
                 "items": items,
             })
-        }
+        })
     })
     .await;
     match body {
-        Some(b) if table => HttpResponse::Ok()
+        Some(Ok(b)) if table => HttpResponse::Ok()
             .content_type(table::TABLE)
             .body(b.to_string()),
-        Some(b) => ok(&b),
+        Some(Ok(b)) => ok(&b),
+        Some(Err(e)) => no_guest(e, guest.as_ref()),
         None => stopping(),
+    }
+}
+
+/// An object as its API shows it.
+fn rendered(store: &Store<'_>, o: &Object, res: &Resource, epoch: Epoch) -> Value {
+    let mut v = render::object(o, res, epoch, store.counts(o));
+    store.finish(&mut v);
+    v
+}
+
+/// The answer of a guest cluster's API that cannot answer.
+fn no_guest(e: NoGuest, tkc: Option<&ObjectKey>) -> HttpResponse {
+    let name = tkc.map_or("", |k| k.name.as_str());
+    match e {
+        NoGuest::NotFound => status(
+            404,
+            "NotFound",
+            &format!("tanzukubernetesclusters \"{name}\" not found"),
+            Some(json!({"name": name, "kind": "tanzukubernetesclusters"})),
+        ),
+        NoGuest::Unavailable(why) => status(503, "ServiceUnavailable", &why, None),
     }
 }
 
@@ -558,9 +654,15 @@ fn key(t: &Target) -> ObjectKey {
     )
 }
 
-async fn fetch(state: &State, t: &Target) -> Option<Option<Object>> {
-    let k = key(t);
-    read(state, move |v| v.api.get(&k).cloned()).await
+/// The object `t` names; Err when its guest cluster cannot answer.
+async fn fetch(state: &State, t: &Target) -> Option<Result<Option<Object>, HttpResponse>> {
+    let (k, guest) = (key(t), t.guest.clone());
+    let found = read(state, move |v| {
+        let store = v.store(guest.as_ref())?;
+        Ok(store.get(&k).cloned())
+    })
+    .await?;
+    Some(found.map_err(|e| no_guest(e, t.guest.as_ref())))
 }
 
 fn not_found(t: &Target) -> HttpResponse {
@@ -578,28 +680,33 @@ fn not_found(t: &Target) -> HttpResponse {
 
 async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
     let table = wants_table(req);
-    let (res, epoch, k) = (t.res, state.epoch, key(t));
+    let (res, epoch, k, guest) = (t.res, state.epoch, key(t), t.guest.clone());
     let body = read(state, move |v| {
-        let o = v.api.get(&k)?;
-        Some(if table {
-            let counts = |o: &Object| v.rollouts.counts(o);
+        let store = v.store(guest.as_ref())?;
+        let Some(o) = store.get(&k) else {
+            return Ok(None);
+        };
+        Ok(Some(if table {
+            let counts = |o: &Object| store.counts(o);
             let ctx = table::Context {
                 now: v.now,
                 counts: &counts,
+                kubelet: store.guest_version(),
             };
-            table::table(&[o], res, &ctx, epoch, v.api.resource_version(), true)
+            table::table(&[o], res, &ctx, epoch, store.resource_version(), true)
         } else {
-            render::object(o, res, epoch, v.rollouts.counts(o))
-        })
+            rendered(&store, o, res, epoch)
+        }))
     })
     .await;
     match body {
         None => stopping(),
-        Some(None) => not_found(t),
-        Some(Some(b)) if table => HttpResponse::Ok()
+        Some(Err(e)) => no_guest(e, t.guest.as_ref()),
+        Some(Ok(None)) => not_found(t),
+        Some(Ok(Some(b))) if table => HttpResponse::Ok()
             .content_type(table::TABLE)
             .body(b.to_string()),
-        Some(Some(b)) => ok(&b),
+        Some(Ok(Some(b))) => ok(&b),
     }
 }
 
@@ -609,7 +716,11 @@ fn parse(body: &[u8], state: &State, t: &Target) -> Result<Object, Box<HttpRespo
     let text = std::str::from_utf8(body)
         .map_err(|_| Box::new(status(400, "BadRequest", "the body is not UTF-8", None)))?;
     let ns = t.namespace.as_deref();
-    let (object, _notices) = crate::scenario::manifests::parse_body(text, &state.config, ns)
+    let parsed = match t.guest {
+        None => crate::scenario::manifests::parse_body(text, &state.config, ns),
+        Some(_) => crate::scenario::manifests::parse_guest_body(text, ns),
+    };
+    let (object, _notices) = parsed
         .map_err(|e| -> Box<HttpResponse> {
             // Syntax and unknown fields are a 400 (as strict decoding in
             // kube-apiserver); a well-formed object with wrong values 422.
@@ -680,12 +791,11 @@ async fn answer(
 ) -> HttpResponse {
     let name = object.meta.name.clone();
     let t = Target {
-        res: t.res,
-        namespace: t.namespace.clone(),
         name: Some(name),
         sub: None,
+        ..t.clone()
     };
-    let Some(outcome) = call(state, user, verb, object).await else {
+    let Some(outcome) = call(state, user, verb, object, &t).await else {
         return stopping();
     };
     if let Some(e) = outcome_error(&outcome, &t) {
@@ -753,7 +863,8 @@ async fn patch_object(
     };
     let existing = match fetch(state, t).await {
         None => return stopping(),
-        Some(o) => o,
+        Some(Err(e)) => return e,
+        Some(Ok(o)) => o,
     };
     let apply = content.starts_with("application/apply-patch");
     let current = match existing {
@@ -841,8 +952,9 @@ fn scale_object(o: &Object, t: &Target, epoch: Epoch) -> Value {
 async fn get_scale(state: &State, t: &Target) -> HttpResponse {
     match fetch(state, t).await {
         None => stopping(),
-        Some(None) => not_found(t),
-        Some(Some(o)) => ok(&scale_object(&o, t, state.epoch)),
+        Some(Err(e)) => e,
+        Some(Ok(None)) => not_found(t),
+        Some(Ok(Some(o))) => ok(&scale_object(&o, t, state.epoch)),
     }
 }
 
@@ -871,8 +983,9 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
     }
     let current = match fetch(state, t).await {
         None => return stopping(),
-        Some(None) => return not_found(t),
-        Some(Some(o)) => o,
+        Some(Err(e)) => return e,
+        Some(Ok(None)) => return not_found(t),
+        Some(Ok(Some(o))) => o,
     };
     let mut object = current.clone();
     if let Body::ReplicaSet(rs) = &mut object.body {
@@ -882,14 +995,13 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
         object.meta.resource_version = rv;
     }
     let name = object.meta.name.clone();
-    let Some(outcome) = call(state, user, Verb::Update, object).await else {
+    let Some(outcome) = call(state, user, Verb::Update, object, t).await else {
         return stopping();
     };
     let t2 = Target {
-        res: t.res,
-        namespace: t.namespace.clone(),
         name: Some(name),
         sub: None,
+        ..t.clone()
     };
     if let Some(e) = outcome_error(&outcome, &t2) {
         return e;
@@ -993,6 +1105,7 @@ async fn watch(
                 let ctx = table::Context {
                     now: change.at,
                     counts: &counts,
+                    kubelet: None,
                 };
                 table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
             } else {
@@ -1011,6 +1124,114 @@ async fn watch(
         "application/json"
     };
     HttpResponse::Ok().content_type(content).streaming(stream)
+}
+
+/// How often a guest cluster's watch looks at its objects.
+const GUEST_WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A watch on a guest cluster: its objects are looked at every
+/// [`GUEST_WATCH_EVERY`] and each difference from the last look is an
+/// event (a guest cluster keeps no history of changes to stream). Changes
+/// between a list and the watch that follows it are not seen.
+fn guest_watch(
+    req: &HttpRequest,
+    state: &State,
+    t: Target,
+    q: Vec<(String, String)>,
+) -> HttpResponse {
+    let table = wants_table(req);
+    let timeout = param(&q, "timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
+    let state = state.clone();
+    let (out, stream) = super::stream::channel();
+    actix_web::rt::spawn(async move {
+        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        let (res, epoch) = (t.res, state.epoch);
+        let mut last: Option<std::collections::BTreeMap<ObjectKey, (Value, Value)>> = None;
+        let mut first = true;
+        while deadline.is_none_or(|d| std::time::Instant::now() < d) {
+            let (t2, q2) = (t.clone(), q.clone());
+            let look = read(&state, move |v| {
+                let store = v.store(t2.guest.as_ref()).ok()?;
+                let objects = store.objects().filter(|o| selected(o, &t2, &q2));
+                // Each object as rendered (what is compared: a table row's
+                // age changes by itself) and as shown.
+                let now: std::collections::BTreeMap<ObjectKey, (Value, Value)> = objects
+                    .map(|o| {
+                        let plain = rendered(&store, o, res, epoch);
+                        // The guest's one version moves with every call.
+                        let mut compared = plain.clone();
+                        if let Some(m) = compared["metadata"].as_object_mut() {
+                            m.remove("resourceVersion");
+                        }
+                        let shown = if table {
+                            let counts = |o: &Object| store.counts(o);
+                            let ctx = table::Context {
+                                now: v.now,
+                                counts: &counts,
+                                kubelet: store.guest_version(),
+                            };
+                            let rv = store.resource_version();
+                            table::table(&[o], res, &ctx, epoch, rv, true)
+                        } else {
+                            plain
+                        };
+                        (o.key(), (compared, shown))
+                    })
+                    .collect();
+                Some(now)
+            })
+            .await;
+            let Some(look) = look else {
+                return;
+            };
+            let now = look.unwrap_or_default();
+            if let Some(before) = &last {
+                for (kind, object) in diff(before, &now) {
+                    let mut object = object.clone();
+                    if table && !first {
+                        object["columnDefinitions"] = json!([]);
+                    }
+                    first = false;
+                    let line = format!("{}\n", json!({"type": kind, "object": object}));
+                    if out.send(web::Bytes::from(line)).is_err() {
+                        return;
+                    }
+                }
+            }
+            last = Some(now);
+            actix_web::rt::time::sleep(GUEST_WATCH_EVERY).await;
+        }
+    });
+    let content = if table {
+        table::TABLE
+    } else {
+        "application/json"
+    };
+    HttpResponse::Ok().content_type(content).streaming(stream)
+}
+
+/// The watch events that take `before` to `now`, in key order: each
+/// object as (compared, shown).
+fn diff<'a>(
+    before: &'a std::collections::BTreeMap<ObjectKey, (Value, Value)>,
+    now: &'a std::collections::BTreeMap<ObjectKey, (Value, Value)>,
+) -> Vec<(&'static str, &'a Value)> {
+    let mut events = Vec::new();
+    for (k, (compared, shown)) in now {
+        match before.get(k) {
+            None => events.push(("ADDED", shown)),
+            Some((old, _)) if old != compared => events.push(("MODIFIED", shown)),
+            Some(_) => {}
+        }
+    }
+    for (k, (_, shown)) in before {
+        if !now.contains_key(k) {
+            events.push(("DELETED", shown));
+        }
+    }
+    events
 }
 
 async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {

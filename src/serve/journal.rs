@@ -17,7 +17,7 @@
 
 use crate::api::Verb;
 use crate::api::msg::CallId;
-use crate::api::objects::Object;
+use crate::api::objects::{Object, ObjectKey};
 use crate::model::SimTime;
 use crate::trace::format::frame_crc;
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"PSJOURN\0";
-const VERSION: u16 = 1;
+/// 2: requests name their guest cluster. Version 1 journals are read too.
+const VERSION: u16 = 2;
 const HEAD_BYTES: u64 = 10;
 /// No entry is this large (a batch of requests of at most 3 MiB each is
 /// split long before); a larger length is damage.
@@ -40,6 +41,9 @@ pub struct Request {
     pub user: String,
     pub verb: Verb,
     pub object: Object,
+    /// The TanzuKubernetesCluster whose guest cluster the call is for;
+    /// None: the Supervisor's own API.
+    pub guest: Option<ObjectKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +107,7 @@ impl Journal {
             ));
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != VERSION {
+        if version != VERSION && version != 1 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -112,7 +116,10 @@ impl Journal {
                 ),
             ));
         }
-        let (entries, good) = read_entries(&bytes);
+        let (entries, good) = read_entries(&bytes, version);
+        if version == 1 {
+            return Journal::upgrade(path, entries, bytes.len() as u64 - good);
+        }
         let cut = bytes.len() as u64 - good;
         if cut > 0 {
             file.set_len(good)?;
@@ -121,6 +128,28 @@ impl Journal {
         file.seek(SeekFrom::End(0))?;
         Ok(Recovered {
             journal: Journal::at_end(file),
+            entries,
+            cut,
+        })
+    }
+
+    /// Rewrites a version 1 journal's entries as version 2, beside it, and
+    /// renames the copy over it once durable: a crash leaves one or the
+    /// other whole.
+    fn upgrade(path: &Path, entries: Vec<Entry>, cut: u64) -> io::Result<Recovered> {
+        let new = path.with_extension("v2");
+        let _ = std::fs::remove_file(&new);
+        let mut journal = Journal::open(&new)?.journal;
+        for e in &entries {
+            journal.push(e);
+        }
+        journal.commit(true)?;
+        std::fs::rename(&new, path)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(Recovered {
+            journal,
             entries,
             cut,
         })
@@ -159,7 +188,7 @@ impl Journal {
 }
 
 /// The whole entries of a journal's bytes, and where the last one ends.
-fn read_entries(bytes: &[u8]) -> (Vec<Entry>, u64) {
+fn read_entries(bytes: &[u8], version: u16) -> (Vec<Entry>, u64) {
     let mut entries = Vec::new();
     let mut at = HEAD_BYTES as usize;
     while bytes.len() - at >= 8 {
@@ -172,13 +201,62 @@ fn read_entries(bytes: &[u8]) -> (Vec<Entry>, u64) {
         if frame_crc(len, payload) != crc {
             break;
         }
-        let Ok(entry) = crate::store::codec::decode_value::<Entry>(payload) else {
+        let decoded = match version {
+            1 => crate::store::codec::decode_value::<v1::Entry>(payload).map(Entry::from),
+            _ => crate::store::codec::decode_value::<Entry>(payload),
+        };
+        let Ok(entry) = decoded else {
             break;
         };
         entries.push(entry);
         at += 8 + len as usize;
     }
     (entries, at as u64)
+}
+
+/// Version 1: every request was for the Supervisor's API. Opening one
+/// rewrites it as version 2 (see `Journal::open`).
+mod v1 {
+    use crate::api::Verb;
+    use crate::api::msg::CallId;
+    use crate::api::objects::Object;
+    use crate::model::SimTime;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Request {
+        id: CallId,
+        user: String,
+        verb: Verb,
+        object: Object,
+    }
+
+    #[derive(Deserialize)]
+    pub enum Entry {
+        Batch { at: SimTime, requests: Vec<Request> },
+        Clock { at: SimTime },
+    }
+
+    impl From<Entry> for super::Entry {
+        fn from(e: Entry) -> Self {
+            match e {
+                Entry::Batch { at, requests } => super::Entry::Batch {
+                    at,
+                    requests: requests
+                        .into_iter()
+                        .map(|r| super::Request {
+                            id: r.id,
+                            user: r.user,
+                            verb: r.verb,
+                            object: r.object,
+                            guest: None,
+                        })
+                        .collect(),
+                },
+                Entry::Clock { at } => super::Entry::Clock { at },
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -198,7 +276,72 @@ mod tests {
                 },
                 body: Body::Namespace(NamespaceObj {}),
             },
+            guest: None,
         }
+    }
+
+    #[test]
+    fn a_version_1_journal_is_read_and_rewritten_as_version_2() {
+        #[derive(Serialize)]
+        struct V1Request {
+            id: CallId,
+            user: String,
+            verb: Verb,
+            object: Object,
+        }
+        #[derive(Serialize)]
+        enum V1Entry {
+            Batch {
+                at: SimTime,
+                requests: Vec<V1Request>,
+            },
+            Clock {
+                at: SimTime,
+            },
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let old = request(3);
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u16.to_le_bytes());
+        let v1 = [
+            V1Entry::Batch {
+                at: SimTime(5),
+                requests: vec![V1Request {
+                    id: old.id,
+                    user: old.user.clone(),
+                    verb: old.verb.clone(),
+                    object: old.object.clone(),
+                }],
+            },
+            V1Entry::Clock { at: SimTime(7) },
+        ];
+        for e in &v1 {
+            let payload = crate::store::codec::encode_value(e);
+            let len = payload.len() as u32;
+            bytes.extend_from_slice(&len.to_le_bytes());
+            bytes.extend_from_slice(&frame_crc(len, &payload).to_le_bytes());
+            bytes.extend_from_slice(&payload);
+        }
+        std::fs::write(&path, &bytes).unwrap();
+
+        let expected = vec![
+            Entry::Batch {
+                at: SimTime(5),
+                requests: vec![old],
+            },
+            Entry::Clock { at: SimTime(7) },
+        ];
+        let mut r = Journal::open(&path).unwrap();
+        assert_eq!(r.entries, expected);
+        r.journal.push(&Entry::Clock { at: SimTime(8) });
+        r.journal.commit(true).unwrap();
+        drop(r);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(&on_disk[8..10], &VERSION.to_le_bytes());
+        let again = Journal::open(&path).unwrap().entries;
+        assert_eq!(again.len(), 3);
+        assert_eq!(again[..2], expected[..]);
     }
 
     #[test]

@@ -20,10 +20,12 @@
 pub mod access;
 pub mod discovery;
 pub mod engine;
+pub mod guest;
 pub mod http;
 pub mod journal;
 pub mod metrics;
 pub mod patch;
+pub mod protobuf;
 pub mod render;
 pub mod resources;
 pub mod review;

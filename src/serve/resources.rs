@@ -21,6 +21,22 @@ pub struct Resource {
     pub writable: bool,
     /// Has a `scale` subresource.
     pub scale: bool,
+    /// Guest clusters' APIs serve it too.
+    pub guest: bool,
+}
+
+/// Which API is asked: the Supervisor's, or a guest cluster's (which
+/// serves its nodes, pods and Deployments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    Supervisor,
+    Guest,
+}
+
+impl Api {
+    pub fn serves(self, res: &Resource) -> bool {
+        self == Api::Supervisor || res.guest
+    }
 }
 
 impl Resource {
@@ -49,6 +65,7 @@ struct Row {
     short_names: &'static [&'static str],
     writable: bool,
     scale: bool,
+    guest: bool,
 }
 
 const fn row(
@@ -70,6 +87,7 @@ const fn row(
         short_names,
         writable: true,
         scale: false,
+        guest: false,
     }
 }
 
@@ -96,6 +114,7 @@ const ROWS: &[Row] = &[
     ),
     Row {
         writable: false,
+        guest: true,
         ..row(
             "",
             V1,
@@ -105,7 +124,10 @@ const ROWS: &[Row] = &[
             &["no"],
         )
     },
-    row("", V1, ("pods", "pod", "Pod"), Kind::Pod, true, &["po"]),
+    Row {
+        guest: true,
+        ..row("", V1, ("pods", "pod", "Pod"), Kind::Pod, true, &["po"])
+    },
     row(
         "",
         V1,
@@ -128,6 +150,7 @@ const ROWS: &[Row] = &[
     ),
     Row {
         scale: true,
+        guest: true,
         ..row(
             "apps",
             V1,
@@ -220,6 +243,7 @@ pub fn all() -> &'static [Resource] {
                     short_names: r.short_names,
                     writable: r.writable,
                     scale: r.scale,
+                    guest: r.guest,
                 });
             }
         }
@@ -227,11 +251,16 @@ pub fn all() -> &'static [Resource] {
     })
 }
 
-/// The served groups in discovery order, each with its versions (the
-/// preferred first).
-pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
+/// What `api` serves, in table order.
+pub fn served(api: Api) -> impl Iterator<Item = &'static Resource> {
+    all().iter().filter(move |r| api.serves(r))
+}
+
+/// The groups `api` serves in discovery order, each with its versions
+/// (the preferred first).
+pub fn groups(api: Api) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for res in all().iter().filter(|r| !r.group.is_empty()) {
+    for res in served(api).filter(|r| !r.group.is_empty()) {
         match out.iter_mut().find(|(g, _)| *g == res.group) {
             Some((_, versions)) if !versions.contains(&res.version) => versions.push(res.version),
             Some(_) => {}
@@ -241,16 +270,14 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
     out
 }
 
-/// The resources of one group version.
-pub fn of(group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
-    all()
-        .iter()
-        .filter(move |r| r.group == group && r.version == version)
+/// The resources `api` serves in one group version.
+pub fn of(api: Api, group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
+    served(api).filter(move |r| r.group == group && r.version == version)
 }
 
-/// The resource a URL names.
-pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
-    of(group, version).find(|r| r.plural == plural)
+/// The resource a URL of `api` names.
+pub fn find(api: Api, group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
+    of(api, group, version).find(|r| r.plural == plural)
 }
 
 /// The resource of an `apiVersion` and `kind` (from a body).
@@ -267,17 +294,26 @@ mod tests {
     #[test]
     fn every_resource_is_found_by_its_url_and_by_its_kind() {
         for res in all() {
-            assert_eq!(find(res.group, res.version, res.plural), Some(res));
+            let sup = Api::Supervisor;
+            assert_eq!(find(sup, res.group, res.version, res.plural), Some(res));
             assert_eq!(by_kind(&res.api_version(), res.kind), Some(res));
         }
-        let rs = find("apps", "v1", "replicasets").expect("served");
+        let rs = find(Api::Supervisor, "apps", "v1", "replicasets").expect("served");
         assert!(!rs.writable && rs.store == Kind::ReplicaSet);
-        assert_eq!(find("apps", "v1", "statefulsets"), None);
+        assert_eq!(find(Api::Supervisor, "apps", "v1", "statefulsets"), None);
+    }
+
+    #[test]
+    fn a_guest_cluster_serves_its_nodes_pods_and_deployments_only() {
+        let guest: Vec<&str> = served(Api::Guest).map(|r| r.plural).collect();
+        assert_eq!(guest, ["nodes", "pods", "deployments"]);
+        assert!(find(Api::Guest, "", "v1", "services").is_none());
+        assert_eq!(groups(Api::Guest), [("apps", vec!["v1"])]);
     }
 
     #[test]
     fn groups_list_each_version_once_preferred_first() {
-        let g = groups();
+        let g = groups(Api::Supervisor);
         assert_eq!(g[0], ("apps", vec!["v1"]));
         let vmop = g.iter().find(|(n, _)| *n == VMOP).unwrap();
         assert_eq!(vmop.1, vec!["v1alpha3", "v1alpha2", "v1alpha1"]);

@@ -16,6 +16,8 @@ pub const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 pub struct Context<'a> {
     pub now: SimTime,
     pub counts: &'a dyn Fn(&Object) -> Option<SetCounts>,
+    /// A guest cluster's kubelet version (its nodes are not Spherelets).
+    pub kubelet: Option<&'a str>,
 }
 
 /// kubectl's short ages: `45s`, `3m12s`, `17m`, `5h3m`, `9h`, `2d4h`, `12d`.
@@ -157,13 +159,11 @@ fn cells(o: &Object, res: &Resource, ctx: &Context) -> Vec<Value> {
             if n.unschedulable {
                 status.push_str(",SchedulingDisabled");
             }
-            vec![
-                name,
-                status.into(),
-                "agent".into(),
-                age,
-                "v1.32.0-sph".into(),
-            ]
+            let (roles, version) = match ctx.kubelet {
+                Some(v) => (super::guest::roles(&o.meta.labels), v),
+                None => ("agent".to_string(), "v1.32.0-sph"),
+            };
+            vec![name, status.into(), roles.into(), age, version.into()]
         }
         Body::Service(s) => vec![
             name,

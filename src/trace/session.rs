@@ -37,12 +37,14 @@ pub fn injection(r: &Record) -> Option<Injection> {
         return None;
     };
     match &**msg {
-        SupMsg::Call { id, .. } if *id >= GATEWAY_CALLS => Some(Injection {
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            event: r.event.clone(),
-        }),
+        SupMsg::Call { id, .. } | SupMsg::GuestRequest { id, .. } if *id >= GATEWAY_CALLS => {
+            Some(Injection {
+                at: r.at,
+                from: r.from,
+                to: r.to,
+                event: r.event.clone(),
+            })
+        }
         _ => None,
     }
 }

@@ -24,6 +24,7 @@ mod run_cli;
 mod scale_out;
 mod scenario_parse;
 mod serve;
+mod serve_guest;
 mod supervisor;
 mod supervisor_pods;
 mod supervisor_vms;

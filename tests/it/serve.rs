@@ -823,3 +823,83 @@ fn idle_and_stalled_connections_block_no_one_and_are_dropped() {
         );
     }
 }
+
+/// The administrator creates a namespace through the API (vSphere with
+/// Tanzu's users get theirs from vCenter): it has no limits and no
+/// permissions, gets its own network segment, and goes only when empty.
+#[test]
+fn the_administrator_creates_and_deletes_a_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sandbox"}});
+    let (code, body) = s.call("alice", "POST", "/api/v1/namespaces", Some(ns.clone()));
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("only the vSphere administrator may")
+    );
+    let bad = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_Name"}});
+    let (code, body) = s.call(ADMIN, "POST", "/api/v1/namespaces", Some(bad));
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid namespace name `Bad_Name`")
+    );
+    let (code, body) = s.call(ADMIN, "POST", "/api/v1/namespaces", Some(ns));
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(
+        s.call(ADMIN, "GET", "/api/v1/namespaces/sandbox", None).0,
+        200
+    );
+
+    let pods = "/api/v1/namespaces/sandbox/pods";
+    let mut p = pod("p");
+    p["metadata"]["namespace"] = "sandbox".into();
+    let (code, body) = s.call("alice", "POST", pods, Some(p.clone()));
+    assert_eq!(code, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no role in namespace sandbox")
+    );
+    assert_eq!(s.call(ADMIN, "POST", pods, Some(p)).0, 201);
+    poll(|| {
+        let (_, p) = s.call(ADMIN, "GET", &format!("{pods}/p"), None);
+        p["status"]["phase"] == "Running" && p["status"]["podIP"].is_string()
+    });
+    // Its address is from a segment of its own, not web's.
+    let (_, p) = s.call(ADMIN, "GET", &format!("{pods}/p"), None);
+    let (_, web) = s.call("alice", "GET", "/api/v1/namespaces/web/pods", None);
+    // supervisor-basic's segments are /28s: 16 addresses.
+    let subnet = |ip: &str| {
+        let (net, last) = ip.rsplit_once('.').unwrap();
+        (net.to_string(), last.parse::<u32>().unwrap() / 16)
+    };
+    let ours = subnet(p["status"]["podIP"].as_str().unwrap());
+    for other in web["items"].as_array().unwrap() {
+        if let Some(ip) = other["status"]["podIP"].as_str() {
+            assert_ne!(subnet(ip), ours, "{ip}");
+        }
+    }
+
+    let (code, body) = s.call(ADMIN, "DELETE", "/api/v1/namespaces/sandbox", None);
+    assert_eq!(code, 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("still holds 1 object(s)")
+    );
+    assert_eq!(s.call(ADMIN, "DELETE", &format!("{pods}/p"), None).0, 200);
+    let (code, body) = s.call(ADMIN, "DELETE", "/api/v1/namespaces/sandbox", None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        s.call(ADMIN, "GET", "/api/v1/namespaces/sandbox", None).0,
+        404
+    );
+}

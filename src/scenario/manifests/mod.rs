@@ -140,6 +140,9 @@ pub(crate) struct Scope<'a> {
     /// Inside a guest cluster (`cluster:`): Pods, Deployments and
     /// ReplicaSets only, in any namespace (default `default`).
     pub guest: bool,
+    /// A served API's body: any namespace name is read, and the API
+    /// server answers whether it exists (the administrator may add some).
+    pub any_namespace: bool,
 }
 
 /// The kinds a guest cluster's API takes.
@@ -497,6 +500,12 @@ fn namespace_of(
             n.loc,
             format!("`{}` is cluster-scoped: remove `{field}`", info.name),
         )),
+        Some(n) if scope.any_namespace => {
+            let ns = read::string(n, field)?;
+            dns_label(&ns)
+                .map_err(|why| Diag::new(n.loc, format!("invalid namespace `{ns}`: {why}")))?;
+            Ok(ns)
+        }
         Some(n) => {
             let ns = read::string(n, field)?;
             let names: Vec<&str> = scope.namespaces.iter().map(String::as_str).collect();
@@ -707,9 +716,15 @@ fn placeholder(kind: Kind) -> Body {
             };
             Body::TanzuKubernetesCluster(tkc::new_tkc(String::new(), pool, Vec::new()))
         }
-        Kind::Namespace | Kind::Node => {
-            unreachable!("kind_of never returns {kind:?}")
-        }
+        // Only keys: a denied read of them is recorded with one.
+        Kind::Namespace => Body::Namespace(NamespaceObj {}),
+        Kind::Node => Body::Node(crate::api::objects::Node {
+            host: crate::model::HostId(0),
+            capacity: crate::model::Resources::ZERO,
+            ready: false,
+            taints: Vec::new(),
+            unschedulable: false,
+        }),
     }
 }
 
@@ -742,14 +757,63 @@ pub fn parse_body(
         cluster_scoped_only: false,
         default_namespace: namespace,
         guest: false,
+        any_namespace: true,
     };
+    parse_in(text, &scope)
+}
+
+/// One API body as an object of `scope`, with its notices.
+fn parse_in(text: &str, scope: &Scope) -> Result<(Option<Object>, Vec<String>), String> {
     let (parsed, notices) = notices::collect("body", || {
         let node = super::yaml::parse(text)?;
-        parse_manifest(&node, &scope)
+        if !scope.guest && kind_name(&node) == Some("Namespace") {
+            return namespace_body(&node).map(Some);
+        }
+        parse_manifest(&node, scope)
     });
     parsed
         .map(|o| (o, notices))
         .map_err(|d| format!("body:{}:{}: {}", d.loc.line, d.loc.col, d.message))
+}
+
+/// A Namespace the vSphere administrator creates through the API: its
+/// name is kept, nothing else (its limits and permissions are vCenter's,
+/// so it has none).
+fn namespace_body(node: &Node) -> PResult<Object> {
+    let missing = |at: &Node, what: &str| Diag::new(at.loc, format!("missing field `{what}`"));
+    let meta = entry(node, "metadata").ok_or_else(|| missing(node, "metadata"))?;
+    let name_node = entry(meta, "name").ok_or_else(|| missing(meta, "name"))?;
+    let name = read::scalar(name_node, "a name", "name")?;
+    dns_label(name).map_err(|why| {
+        Diag::new(
+            name_node.loc,
+            format!("invalid namespace name `{name}`: {why}"),
+        )
+    })?;
+    Ok(Object {
+        meta: Meta {
+            name: name.to_string(),
+            ..Meta::default()
+        },
+        body: Body::Namespace(NamespaceObj {}),
+    })
+}
+
+/// [`parse_body`] for a guest cluster's API: Pods and Deployments, in
+/// any namespace.
+pub fn parse_guest_body(
+    text: &str,
+    namespace: Option<&str>,
+) -> Result<(Option<Object>, Vec<String>), String> {
+    let scope = Scope {
+        namespaces: &[],
+        storage_policies: &[],
+        cluster_scoped_only: false,
+        default_namespace: namespace,
+        guest: true,
+        any_namespace: true,
+    };
+    parse_in(text, &scope)
 }
 
 /// An object of `kind` that only names its key (the body of a delete or

@@ -443,6 +443,7 @@ fn node_taints(node: &Node, hosts: &[&str]) -> PResult<Vec<(HostId, Taint)>> {
 fn objects(node: &Node, policies: &[String], includes: &Includes) -> PResult<Vec<Object>> {
     let scope = Scope {
         guest: false,
+        any_namespace: false,
         namespaces: &[],
         storage_policies: policies,
         cluster_scoped_only: true,
