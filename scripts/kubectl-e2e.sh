@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real kubectl against `pacsim serve scenarios/supervisor-basic.yaml`:
-# apply real manifests, watch pods come up, scale, a denial, delete,
-# reach the guest cluster with its kubeconfig, kill -9 and restart, check
+# apply real manifests, watch pods come up, scale, roll out a new template
+# and back, a denial, delete, reach the guest cluster with its kubeconfig,
+# kill -9 and restart, check
 # that everything acknowledged is there, then export and verify the session.
 # Run by the test suite (tests/it/kubectl_e2e.rs); by hand:
 #   cargo build && scripts/kubectl-e2e.sh
@@ -90,8 +91,21 @@ alice wait --for=condition=Available deployment/nginx-deployment --timeout=30s |
 alice get deployment nginx-deployment
 [[ $(alice get deployment nginx-deployment --no-headers | awk '{print $2}') == "3/3" ]] || fail "not 3/3 after scale"
 # Its ReplicaSet, as kubectl describe finds it.
-[[ $(alice get rs nginx-deployment --no-headers | awk '{print $2, $3}') == "3 3" ]] || fail "replicaset not 3 desired, 3 current"
-alice describe deployment nginx-deployment | grep -q "NewReplicaSet:   nginx-deployment" || fail "describe names no ReplicaSet"
+[[ $(alice get rs -l app=nginx --no-headers | awk '{print $2, $3}') == "3 3" ]] || fail "replicaset not 3 desired, 3 current"
+alice describe deployment nginx-deployment | grep -q "NewReplicaSet:   nginx-deployment-" || fail "describe names no ReplicaSet"
+
+step "a new template rolls out through a new ReplicaSet, and rolls back"
+alice set resources deployment nginx-deployment --requests=cpu=300m,memory=128Mi |
+    grep -q "resource requirements updated" || fail "set resources"
+alice rollout status deployment/nginx-deployment --timeout=60s | tee "$WORK/out"
+grep -q 'successfully rolled out' "$WORK/out" || fail "rollout status after set resources"
+alice rollout history deployment/nginx-deployment | tee "$WORK/out"
+[[ $(grep -cE '^[0-9]+ ' "$WORK/out") -eq 2 ]] || fail "rollout history has not 2 revisions"
+[[ $(alice get rs -l app=nginx --no-headers | awk '$2 == 3' | wc -l) -eq 1 ]] || fail "not one ReplicaSet of 3"
+alice rollout undo deployment/nginx-deployment | grep -q "rolled back" || fail "rollout undo"
+alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'successfully rolled out' ||
+    fail "rollout status after undo"
+alice rollout history deployment/nginx-deployment | grep -qE '^3 ' || fail "undo made no revision 3"
 
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"

@@ -211,7 +211,8 @@ impl Addrs {
                 self[Part::NodeController],
             ],
             Kind::Node => vec![self[Part::Scheduler], self[Part::NodeController]],
-            Kind::ReplicaSet => vec![self[Part::ReplicaSetController]],
+            // The controller manager: ReplicaSet and Deployment controllers.
+            Kind::ReplicaSet | Kind::Deployment => vec![self[Part::ReplicaSetController]],
             Kind::VirtualMachine => vec![
                 self[Part::VmOperator],
                 self[Part::Scheduler],

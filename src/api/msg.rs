@@ -461,6 +461,13 @@ pub enum SystemOp {
         endpoint: Option<String>,
         nodes_ready: u32,
     },
+    /// The Deployment controller's scale of one of its ReplicaSets, and
+    /// the revision it now is.
+    SetReplicas {
+        set: ObjectKey,
+        replicas: u32,
+        revision: u64,
+    },
 }
 
 impl SystemOp {
@@ -474,6 +481,7 @@ impl SystemOp {
             SystemOp::NodeStatus { node, .. } => ObjectKey::new(Kind::Node, "", node),
             SystemOp::PvcBound { pvc, .. } => pvc.clone(),
             SystemOp::TkcStatus { tkc, .. } => tkc.clone(),
+            SystemOp::SetReplicas { set, .. } => set.clone(),
         }
     }
 }

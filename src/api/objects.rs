@@ -23,10 +23,12 @@ pub enum Kind {
     VirtualMachine,
     /// run.tanzu.vmware.com TanzuKubernetesCluster (a guest cluster).
     TanzuKubernetesCluster,
+    /// apps/v1 Deployment: rolled out through the ReplicaSets it owns.
+    Deployment,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::Node,
         Kind::StorageClass,
@@ -38,6 +40,7 @@ impl Kind {
         Kind::Pod,
         Kind::VirtualMachine,
         Kind::TanzuKubernetesCluster,
+        Kind::Deployment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::VirtualMachine => "VirtualMachine",
             Kind::TanzuKubernetesCluster => "TanzuKubernetesCluster",
+            Kind::Deployment => "Deployment",
         }
     }
 
@@ -70,6 +74,7 @@ impl Kind {
             Kind::Pod => "pods",
             Kind::VirtualMachine => "virtualmachines",
             Kind::TanzuKubernetesCluster => "tanzukubernetesclusters",
+            Kind::Deployment => "deployments",
         }
     }
 
@@ -156,6 +161,7 @@ impl Object {
             Body::Pod(_) => Kind::Pod,
             Body::VirtualMachine(_) => Kind::VirtualMachine,
             Body::TanzuKubernetesCluster(_) => Kind::TanzuKubernetesCluster,
+            Body::Deployment(_) => Kind::Deployment,
         }
     }
 
@@ -177,6 +183,7 @@ pub enum Body {
     Pod(Pod),
     VirtualMachine(VirtualMachine),
     TanzuKubernetesCluster(TanzuKubernetesCluster),
+    Deployment(Deployment),
 }
 
 /// A Supervisor Namespace as the API store sees it; its limits and
@@ -269,13 +276,58 @@ pub struct Service {
     pub vip: Option<String>,
 }
 
-/// A `replicas` owner of pods (apps/v1 ReplicaSet or Deployment).
+/// A `replicas` owner of pods (apps/v1 ReplicaSet): its own, or one
+/// revision of a Deployment (then `meta.owner` names the Deployment).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicaSet {
     pub replicas: u32,
     /// The template's metadata.labels (also the selector).
     pub template_labels: BTreeMap<String, String>,
     pub template: PodSpec,
+    /// Its Deployment's revision (`deployment.kubernetes.io/revision`);
+    /// 0 for a ReplicaSet of its own.
+    pub revision: u64,
+}
+
+/// apps/v1 Deployment: its controller makes a ReplicaSet per template and
+/// moves the pods to the newest by `strategy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub replicas: u32,
+    /// The template's metadata.labels (also the selector).
+    pub template_labels: BTreeMap<String, String>,
+    pub template: PodSpec,
+    pub strategy: Strategy,
+}
+
+/// How a Deployment replaces its pods when its template changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    /// At most `max_surge` pods above `replicas`, and at most
+    /// `max_unavailable` below it available, during a rollout.
+    RollingUpdate {
+        max_surge: Amount,
+        max_unavailable: Amount,
+    },
+    /// Every old pod goes before a new one is made.
+    Recreate,
+}
+
+impl Default for Strategy {
+    /// apps/v1's default: 25 % surge, 25 % unavailable.
+    fn default() -> Self {
+        Strategy::RollingUpdate {
+            max_surge: Amount::Percent(25),
+            max_unavailable: Amount::Percent(25),
+        }
+    }
+}
+
+/// A count of pods, or a percentage of `replicas` (intstr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Amount {
+    Count(u32),
+    Percent(u32),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

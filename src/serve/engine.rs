@@ -455,16 +455,21 @@ impl Engine {
         for change in changes {
             let moved = self.rollouts.apply(&change);
             let counts = self.rollouts.counts(&change.object);
-            let set = moved.and_then(|k| api.and_then(|a| a.get(&k)));
-            let follow = set.map(|object| Watched {
-                change: Change {
-                    rv: change.rv,
-                    at: change.at,
-                    object: object.clone(),
-                    kind: ChangeKind::Modified,
-                },
-                counts: self.rollouts.counts(object),
-            });
+            // Each set or Deployment whose status moved follows, so that
+            // watches of them see it.
+            let follow: Vec<Watched> = moved
+                .iter()
+                .filter_map(|k| api.and_then(|a| a.get(k)))
+                .map(|object| Watched {
+                    change: Change {
+                        rv: change.rv,
+                        at: change.at,
+                        object: object.clone(),
+                        kind: ChangeKind::Modified,
+                    },
+                    counts: self.rollouts.counts(object),
+                })
+                .collect();
             for w in std::iter::once(Watched { change, counts }).chain(follow) {
                 self.watchers.retain(|tx| tx.send(w.clone()).is_ok());
                 self.history.push_back(w);

@@ -9,7 +9,8 @@
 
 use super::rollout::SetCounts;
 use crate::api::objects::{
-    Body, Kind, Meta, Node, Object, ObjectKey, Pod, PodPhase, ReplicaSet, TanzuKubernetesCluster,
+    Body, Deployment, Kind, Meta, Node, Object, ObjectKey, Pod, PodPhase, Strategy,
+    TanzuKubernetesCluster,
 };
 use crate::model::HostId;
 use crate::supervisor::guest::{GuestCluster, GuestPhase};
@@ -68,10 +69,12 @@ impl GuestStore {
         for ((ns, name), set) in guest.sets() {
             let o = Object {
                 meta: meta(name, ns, set.labels.clone(), rv, set.created),
-                body: Body::ReplicaSet(ReplicaSet {
+                // The guest's model keeps no ReplicaSets of its own.
+                body: Body::Deployment(Deployment {
                     replicas: set.replicas,
                     template_labels: set.labels.clone(),
                     template: set.template.clone(),
+                    strategy: Strategy::default(),
                 }),
             };
             counts.insert(o.key(), SetCounts::default());
@@ -80,7 +83,7 @@ impl GuestStore {
         for ((ns, name), p) in guest.pods() {
             let running = p.phase == GuestPhase::Running;
             if let Some(owner) = &p.owner {
-                let set = ObjectKey::new(Kind::ReplicaSet, ns, owner);
+                let set = ObjectKey::new(Kind::Deployment, ns, owner);
                 let c = counts.entry(set).or_default();
                 c.pods += 1;
                 c.running += u32::from(running);
@@ -125,7 +128,7 @@ impl GuestStore {
 
     /// A Deployment's pods, as its status shows them.
     pub fn counts(&self, o: &Object) -> Option<SetCounts> {
-        matches!(o.body, Body::ReplicaSet(_))
+        matches!(o.body, Body::Deployment(_))
             .then(|| self.counts.get(&o.key()).copied().unwrap_or_default())
     }
 

@@ -872,16 +872,17 @@ async fn patch_object(
         None if apply => return create(body, state, user, t).await,
         None => return not_found(t),
     };
-    if content.starts_with("application/json-patch") {
-        return status(
-            415,
-            "UnsupportedMediaType",
-            "JSON patch (RFC 6902) is not supported: use --type merge or strategic",
-            None,
-        );
-    }
     let mut doc = render::object(&current, t.res, state.epoch, None);
-    if content.starts_with("application/strategic-merge-patch") {
+    if content.starts_with("application/json-patch") {
+        if let Err(e) = patch::json_patch(&mut doc, &patch) {
+            return status(
+                422,
+                "Invalid",
+                &format!("the JSON patch does not apply: {e}"),
+                None,
+            );
+        }
+    } else if content.starts_with("application/strategic-merge-patch") {
         patch::strategic(&mut doc, &patch);
     } else {
         patch::merge(&mut doc, &patch);
@@ -928,22 +929,20 @@ fn yaml_to_json(text: &str) -> Option<Value> {
     crate::scenario::yaml::parse(text).ok().map(|n| conv(&n))
 }
 
-fn scale_object(o: &Object, t: &Target, epoch: Epoch) -> Value {
-    let (replicas, selector) = match &o.body {
-        Body::ReplicaSet(rs) => (
-            rs.replicas,
-            rs.template_labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        _ => (0, String::new()),
+fn scale_object(o: &Object, epoch: Epoch) -> Value {
+    let (replicas, labels) = match &o.body {
+        Body::ReplicaSet(rs) => (rs.replicas, Some(&rs.template_labels)),
+        Body::Deployment(d) => (d.replicas, Some(&d.template_labels)),
+        _ => (0, None),
     };
+    let selector = (labels.into_iter().flatten())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": render::metadata(o, t.res, epoch),
+        "metadata": render::metadata(o, epoch),
         "spec": {"replicas": replicas},
         "status": {"replicas": replicas, "selector": selector},
     })
@@ -954,7 +953,7 @@ async fn get_scale(state: &State, t: &Target) -> HttpResponse {
         None => stopping(),
         Some(Err(e)) => e,
         Some(Ok(None)) => not_found(t),
-        Some(Ok(Some(o))) => ok(&scale_object(&o, t, state.epoch)),
+        Some(Ok(Some(o))) => ok(&scale_object(&o, state.epoch)),
     }
 }
 
@@ -988,8 +987,10 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
         Some(Ok(Some(o))) => o,
     };
     let mut object = current.clone();
-    if let Body::ReplicaSet(rs) = &mut object.body {
-        rs.replicas = replicas as u32;
+    match &mut object.body {
+        Body::ReplicaSet(rs) => rs.replicas = replicas as u32,
+        Body::Deployment(d) => d.replicas = replicas as u32,
+        _ => {}
     }
     if put && let Some(rv) = body_resource_version(body) {
         object.meta.resource_version = rv;
@@ -1009,7 +1010,7 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
     match outcome {
         Outcome::Done {
             object: Some(o), ..
-        } => ok(&scale_object(&o, t, state.epoch)),
+        } => ok(&scale_object(&o, state.epoch)),
         _ => not_found(t),
     }
 }

@@ -1,7 +1,8 @@
 //! PATCH bodies applied to an object's JSON: JSON merge patch (RFC 7386)
-//! for custom resources, and the strategic merge patch kubectl sends for
+//! for custom resources, the strategic merge patch kubectl sends for
 //! built-in kinds, whose lists of objects merge by a key (`name` for
-//! containers, volumes, ports...) and which carries `$` directives.
+//! containers, volumes, ports...) and which carries `$` directives, and
+//! JSON patch (RFC 6902), which `kubectl rollout undo` sends.
 
 use serde_json::{Map, Value};
 
@@ -23,6 +24,110 @@ pub fn merge(target: &mut Value, patch: &Value) {
             merge(t.entry(k.clone()).or_insert(Value::Null), v);
         }
     }
+}
+
+/// RFC 6902: `add`, `remove`, `replace`, `move`, `copy` and `test`, in
+/// order; the first that cannot apply is the error (and nothing applies,
+/// since the caller discards `target`).
+pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
+    let ops = ops
+        .as_array()
+        .ok_or("a JSON patch is a list of operations")?;
+    for (i, op) in ops.iter().enumerate() {
+        let field = |name: &str| {
+            op.get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("operation {i}: no `{name}`"))
+        };
+        let path = field("path")?;
+        let value = || {
+            op.get("value")
+                .cloned()
+                .ok_or_else(|| format!("operation {i}: no `value`"))
+        };
+        let at = |e: String| format!("operation {i} ({path}): {e}");
+        match field("op")? {
+            "add" => add(target, path, value()?).map_err(at)?,
+            "remove" => {
+                remove(target, path).map_err(at)?;
+            }
+            // Lenient where RFC 6902 is strict: a missing member is added,
+            // as pacsim's objects lack fields the client's copy had (their
+            // annotations).
+            "replace" => {
+                let _ = remove(target, path);
+                add(target, path, value()?).map_err(at)?;
+            }
+            "move" => {
+                let moved = remove(target, field("from")?).map_err(at)?;
+                add(target, path, moved).map_err(at)?;
+            }
+            "copy" => {
+                let from = field("from")?;
+                let copied = target
+                    .pointer(from)
+                    .cloned()
+                    .ok_or_else(|| at(format!("`from` {from} does not exist")))?;
+                add(target, path, copied).map_err(at)?;
+            }
+            "test" => {
+                if target.pointer(path) != Some(&value()?) {
+                    return Err(at("the test failed".into()));
+                }
+            }
+            other => return Err(format!("operation {i}: unknown op `{other}`")),
+        }
+    }
+    Ok(())
+}
+
+/// A JSON pointer's parent path and last token (unescaped).
+fn split_pointer(path: &str) -> Result<(&str, String), String> {
+    let (parent, last) = path
+        .rsplit_once('/')
+        .ok_or_else(|| format!("`{path}` is not a JSON pointer"))?;
+    Ok((parent, last.replace("~1", "/").replace("~0", "~")))
+}
+
+fn add(target: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if path.is_empty() {
+        *target = value;
+        return Ok(());
+    }
+    let (parent, last) = split_pointer(path)?;
+    match target.pointer_mut(parent) {
+        Some(Value::Object(m)) => {
+            m.insert(last, value);
+            Ok(())
+        }
+        Some(Value::Array(a)) => {
+            let i = if last == "-" {
+                a.len()
+            } else {
+                last.parse::<usize>()
+                    .ok()
+                    .filter(|i| *i <= a.len())
+                    .ok_or("an index out of the list")?
+            };
+            a.insert(i, value);
+            Ok(())
+        }
+        _ => Err("its parent does not exist".into()),
+    }
+}
+
+fn remove(target: &mut Value, path: &str) -> Result<Value, String> {
+    let (parent, last) = split_pointer(path)?;
+    let removed = match target.pointer_mut(parent) {
+        Some(Value::Object(m)) => m.remove(&last),
+        Some(Value::Array(a)) => last
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < a.len())
+            .map(|i| a.remove(i)),
+        _ => None,
+    };
+    removed.ok_or_else(|| "it does not exist".to_string())
 }
 
 /// The merge key of a list field of the built-in kinds pacsim serves.
@@ -167,5 +272,58 @@ mod tests {
             &json!({"spec": {"selector": {"$patch": "replace", "c": "3"}}}),
         );
         assert_eq!(t, json!({"spec": {"selector": {"c": "3"}}}));
+    }
+}
+
+#[cfg(test)]
+mod json_patch_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_apply_in_order_as_rfc_6902_says() {
+        let mut doc = json!({"metadata": {"annotations": {"a": "1"}}, "spec": {"template": {"x": 1}, "list": [1, 2]}});
+        let ops = json!([
+            {"op": "replace", "path": "/spec/template", "value": {"y": 2}},
+            {"op": "add", "path": "/spec/list/-", "value": 3},
+            {"op": "remove", "path": "/spec/list/0"},
+            {"op": "copy", "from": "/spec/template", "path": "/spec/copy"},
+            {"op": "move", "from": "/metadata/annotations/a", "path": "/metadata/annotations/b~1c"},
+            {"op": "test", "path": "/spec/copy/y", "value": 2},
+        ]);
+        json_patch(&mut doc, &ops).unwrap();
+        assert_eq!(
+            doc,
+            json!({"metadata": {"annotations": {"b/c": "1"}}, "spec": {"template": {"y": 2}, "list": [2, 3], "copy": {"y": 2}}})
+        );
+    }
+
+    #[test]
+    fn an_operation_that_cannot_apply_says_which_and_why() {
+        let mut doc = json!({"spec": {}});
+        let e = json_patch(&mut doc, &json!([{"op": "remove", "path": "/spec/nope"}]));
+        assert_eq!(
+            e.unwrap_err(),
+            "operation 0 (/spec/nope): it does not exist"
+        );
+        let e = json_patch(
+            &mut doc,
+            &json!([{"op": "replace", "path": "/no/such", "value": 1}]),
+        );
+        assert_eq!(
+            e.unwrap_err(),
+            "operation 0 (/no/such): its parent does not exist"
+        );
+        let e = json_patch(
+            &mut doc,
+            &json!([{"op": "test", "path": "/spec", "value": 1}]),
+        );
+        assert!(e.unwrap_err().contains("the test failed"));
+        assert!(json_patch(&mut doc, &json!({"op": "add"})).is_err());
+        assert!(
+            json_patch(&mut doc, &json!([{"op": "frob", "path": "/x"}]))
+                .unwrap_err()
+                .contains("unknown op")
+        );
     }
 }

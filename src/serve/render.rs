@@ -100,13 +100,13 @@ fn labels(map: &BTreeMap<String, String>) -> Value {
 }
 
 /// A stable uid: the same object (key and creation) always has the same.
+/// Owners (Deployments, ReplicaSets) have theirs from their key alone, so
+/// that what they own can name it.
 fn uid(key: &ObjectKey, creation: SimTime) -> String {
-    uid_of(&format!("{key}@{}", creation.0))
-}
-
-/// The uid of the ReplicaSet a Deployment `key` owns (its pods' owner).
-fn replica_set_uid(key: &ObjectKey) -> String {
-    uid_of(&format!("{key}/replicaset"))
+    match key.kind {
+        Kind::Deployment | Kind::ReplicaSet => uid_of(&key.to_string()),
+        _ => uid_of(&format!("{key}@{}", creation.0)),
+    }
 }
 
 fn uid_of(text: &str) -> String {
@@ -123,7 +123,7 @@ fn uid_of(text: &str) -> String {
 }
 
 /// `metadata` of `object` as resource `res` shows it.
-pub fn metadata(object: &Object, res: &Resource, epoch: Epoch) -> Value {
+pub fn metadata(object: &Object, epoch: Epoch) -> Value {
     let meta = &object.meta;
     let mut m = Map::new();
     m.insert("name".into(), meta.name.clone().into());
@@ -142,32 +142,21 @@ pub fn metadata(object: &Object, res: &Resource, epoch: Epoch) -> Value {
     if !meta.labels.is_empty() {
         m.insert("labels".into(), labels(&meta.labels));
     }
-    if let Some(owner) = &meta.owner {
-        // A pod is its Deployment's ReplicaSet's, which has its name.
-        let set = ObjectKey::new(Kind::ReplicaSet, &meta.namespace, owner);
+    // A pod is its ReplicaSet's; a ReplicaSet may be its Deployment's.
+    let owner_kind = match object.kind() {
+        Kind::Pod => Some(Kind::ReplicaSet),
+        Kind::ReplicaSet => Some(Kind::Deployment),
+        _ => None,
+    };
+    if let (Some(owner), Some(kind)) = (&meta.owner, owner_kind) {
+        let key = ObjectKey::new(kind, &meta.namespace, owner);
         m.insert(
             "ownerReferences".into(),
             json!([{
                 "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
+                "kind": kind.name(),
                 "name": owner,
-                "uid": replica_set_uid(&set),
-                "controller": true,
-                "blockOwnerDeletion": true,
-            }]),
-        );
-    }
-    if res.kind == "ReplicaSet" {
-        // The ReplicaSet view of a Deployment: its own uid, owned by it.
-        let key = object.key();
-        m.insert("uid".into(), replica_set_uid(&key).into());
-        m.insert(
-            "ownerReferences".into(),
-            json!([{
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "name": meta.name,
-                "uid": uid(&key, meta.creation),
+                "uid": uid(&key, SimTime::ZERO),
                 "controller": true,
                 "blockOwnerDeletion": true,
             }]),
@@ -182,24 +171,40 @@ pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetC
     let mut m = Map::new();
     m.insert("apiVersion".into(), res.api_version().into());
     m.insert("kind".into(), res.kind.into());
-    let mut meta = metadata(object, res, epoch);
-    if let Body::ReplicaSet(rs) = &object.body {
-        // Its spec changes only with a write of it: the resourceVersion
-        // serves as the generation, always observed.
-        meta["generation"] = object.meta.resource_version.into();
-        // One revision: pacsim changes a Deployment's pods in place.
-        meta["annotations"] = json!({"deployment.kubernetes.io/revision": "1"});
-        m.insert("metadata".into(), meta);
-        let generation = object.meta.resource_version;
-        let counts = counts.unwrap_or_default();
-        let status = if res.kind == "ReplicaSet" {
-            super::rollout::replica_set_status(generation, counts)
-        } else {
-            deployment_status(rs, generation, counts)
-        };
-        m.insert("spec".into(), replica_set(rs));
-        m.insert("status".into(), status);
-        return Value::Object(m);
+    let mut meta = metadata(object, epoch);
+    // A set's spec changes only with a write of it: the resourceVersion
+    // serves as the generation, always observed.
+    let generation = object.meta.resource_version;
+    let counts = counts.unwrap_or_default();
+    let revision = |meta: &mut Value, r: u64| {
+        if r > 0 {
+            meta["annotations"] = json!({"deployment.kubernetes.io/revision": r.to_string()});
+        }
+    };
+    match &object.body {
+        Body::Deployment(d) => {
+            meta["generation"] = generation.into();
+            revision(&mut meta, counts.revision);
+            m.insert("metadata".into(), meta);
+            m.insert("spec".into(), deployment(d));
+            m.insert(
+                "status".into(),
+                deployment_status(d.replicas, generation, counts),
+            );
+            return Value::Object(m);
+        }
+        Body::ReplicaSet(rs) => {
+            meta["generation"] = generation.into();
+            revision(&mut meta, rs.revision);
+            m.insert("metadata".into(), meta);
+            m.insert("spec".into(), replica_set(rs));
+            m.insert(
+                "status".into(),
+                super::rollout::replica_set_status(generation, counts),
+            );
+            return Value::Object(m);
+        }
+        _ => {}
     }
     m.insert("metadata".into(), meta);
     let (spec, status) = spec_status(&object.body, res);
@@ -239,6 +244,7 @@ fn spec_status(body: &Body, res: &Resource) -> (Option<Value>, Option<Value>) {
         Body::PersistentVolumeClaim(p) => pvc(p),
         Body::Service(s) => service(s),
         Body::ReplicaSet(rs) => (Some(replica_set(rs)), None),
+        Body::Deployment(d) => (Some(deployment(d)), None),
         Body::Pod(p) => pod(p),
         Body::VirtualMachine(vm) => virtual_machine(vm, res.version == "v1alpha1"),
         Body::TanzuKubernetesCluster(t) => tkc(t),
@@ -310,14 +316,38 @@ fn service(s: &Service) -> (Option<Value>, Option<Value>) {
 }
 
 fn replica_set(rs: &ReplicaSet) -> Value {
+    set_spec(rs.replicas, &rs.template_labels, &rs.template)
+}
+
+fn set_spec(replicas: u32, template_labels: &BTreeMap<String, String>, spec: &PodSpec) -> Value {
     json!({
-        "replicas": rs.replicas,
-        "selector": {"matchLabels": labels(&rs.template_labels)},
+        "replicas": replicas,
+        "selector": {"matchLabels": labels(template_labels)},
         "template": {
-            "metadata": {"labels": labels(&rs.template_labels)},
-            "spec": pod_spec(&rs.template),
+            "metadata": {"labels": labels(template_labels)},
+            "spec": pod_spec(spec),
         },
     })
+}
+
+fn deployment(d: &Deployment) -> Value {
+    let mut spec = set_spec(d.replicas, &d.template_labels, &d.template);
+    let amount = |a: Amount| match a {
+        Amount::Count(n) => Value::from(n),
+        Amount::Percent(p) => Value::from(format!("{p}%")),
+    };
+    spec["strategy"] = match d.strategy {
+        Strategy::Recreate => json!({"type": "Recreate"}),
+        Strategy::RollingUpdate {
+            max_surge,
+            max_unavailable,
+        } => json!({
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": amount(max_surge), "maxUnavailable": amount(max_unavailable)},
+        }),
+    };
+    spec["revisionHistoryLimit"] = (crate::supervisor::deployment::REVISION_HISTORY as u64).into();
+    spec
 }
 
 /// The pod spec as one container holding the modelled requests and limits.

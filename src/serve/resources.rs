@@ -99,10 +99,7 @@ const VMOP_VERSIONS: &[&str] = &["v1alpha3", "v1alpha2", "v1alpha1"];
 const TKC: &str = "run.tanzu.vmware.com";
 const TKC_VERSIONS: &[&str] = &["v1alpha3", "v1alpha2"];
 
-/// Every served resource. Deployments are the store's ReplicaSets (pacsim
-/// models a Deployment as the ReplicaSet it owns); `replicasets` serves
-/// the same objects, read-only, as the one ReplicaSet each Deployment
-/// owns (same name, owned by it, owning its pods).
+/// Every served resource.
 const ROWS: &[Row] = &[
     row(
         "",
@@ -155,13 +152,13 @@ const ROWS: &[Row] = &[
             "apps",
             V1,
             ("deployments", "deployment", "Deployment"),
-            Kind::ReplicaSet,
+            Kind::Deployment,
             true,
             &["deploy"],
         )
     },
     Row {
-        writable: false,
+        scale: true,
         ..row(
             "apps",
             V1,
@@ -299,7 +296,7 @@ mod tests {
             assert_eq!(by_kind(&res.api_version(), res.kind), Some(res));
         }
         let rs = find(Api::Supervisor, "apps", "v1", "replicasets").expect("served");
-        assert!(!rs.writable && rs.store == Kind::ReplicaSet);
+        assert!(rs.writable && rs.store == Kind::ReplicaSet);
         assert_eq!(find(Api::Supervisor, "apps", "v1", "statefulsets"), None);
     }
 

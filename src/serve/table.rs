@@ -96,7 +96,7 @@ fn columns(res: &Resource) -> Vec<(&'static str, u8)> {
     }
 }
 
-fn cells(o: &Object, res: &Resource, ctx: &Context) -> Vec<Value> {
+fn cells(o: &Object, ctx: &Context) -> Vec<Value> {
     let name = Value::from(o.meta.name.clone());
     let age = Value::from(age(ctx.now.since(o.meta.creation).0 / 1_000_000_000));
     let none = || Value::from("<none>");
@@ -114,7 +114,7 @@ fn cells(o: &Object, res: &Resource, ctx: &Context) -> Vec<Value> {
                 opt(&p.node),
             ]
         }
-        Body::ReplicaSet(rs) if res.kind == "ReplicaSet" => {
+        Body::ReplicaSet(rs) => {
             let c = (ctx.counts)(o).unwrap_or_default();
             vec![
                 name,
@@ -124,12 +124,12 @@ fn cells(o: &Object, res: &Resource, ctx: &Context) -> Vec<Value> {
                 age,
             ]
         }
-        Body::ReplicaSet(rs) => {
+        Body::Deployment(d) => {
             let c = (ctx.counts)(o).unwrap_or_default();
             vec![
                 name,
-                format!("{}/{}", c.running, rs.replicas).into(),
-                c.pods.into(),
+                format!("{}/{}", c.running, d.replicas).into(),
+                c.updated.into(),
                 c.running.into(),
                 age,
             ]
@@ -223,11 +223,11 @@ pub fn table(
         .iter()
         .map(|o| {
             json!({
-                "cells": cells(o, res, ctx),
+                "cells": cells(o, ctx),
                 "object": {
                     "kind": "PartialObjectMetadata",
                     "apiVersion": "meta.k8s.io/v1",
-                    "metadata": render::metadata(o, res, epoch),
+                    "metadata": render::metadata(o, epoch),
                 },
             })
         })

@@ -13,6 +13,7 @@ pub mod calls;
 pub mod capi;
 pub mod clients;
 pub mod crashable;
+pub mod deployment;
 pub mod guest;
 pub mod network;
 pub mod node_controller;

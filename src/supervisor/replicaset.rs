@@ -1,4 +1,12 @@
-//! The ReplicaSet controller: keeps the number of active (not Succeeded or
+//! The controller manager's ReplicaSet and Deployment controllers.
+//!
+//! A Deployment owns a ReplicaSet per template (named by the template's
+//! hash, with a revision), and its controller moves the pods from the old
+//! ones to the newest as its strategy allows ([`super::deployment`] holds
+//! those decisions). While its writes are out it waits for their answers
+//! (its view of the sets is then the API's), as upstream's expectations do.
+//!
+//! The ReplicaSet controller keeps the number of active (not Succeeded or
 //! Failed) pods each ReplicaSet owns at its `replicas`. Pods are named
 //! `<rs>-<n>`, n increasing and never reused; scale-down deletes the newest.
 //! Pods evicted, deleted or failed are replaced at once. A create the API
@@ -10,10 +18,13 @@
 //! rather than for all its missing replicas.
 
 use super::calls::{Calls, Wakeup, backoff};
+use super::deployment::{self, SetView, Step};
 use crate::actor::{Actor, Context};
 use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, ControllerTimer, SupMsg, SystemOp};
-use crate::api::objects::{Body, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet};
+use crate::api::objects::{
+    Body, Deployment, Kind, Meta, Object, ObjectKey, Pod, PodPhase, ReplicaSet,
+};
 use crate::event::Event;
 use crate::model::{SimDuration, SimTime};
 use crate::scenario::SupervisorConfig;
@@ -25,6 +36,8 @@ const BACKOFF_CAP: SimDuration = SimDuration::from_secs(300);
 #[derive(Clone, Debug)]
 struct SetState {
     spec: ReplicaSet,
+    /// The Deployment that owns it, if any.
+    owner: Option<String>,
     attempts: u32,
     /// No creates before this (backoff after a refusal).
     until: SimTime,
@@ -39,12 +52,20 @@ struct OwnedPod {
     set: ObjectKey,
     n: u64,
     active: bool,
+    running: bool,
 }
 
 #[derive(Clone, Debug)]
 enum Call {
-    Create { set: ObjectKey, pod: ObjectKey },
+    Create {
+        set: ObjectKey,
+        pod: ObjectKey,
+    },
     Delete,
+    /// A Deployment's write of one of its ReplicaSets.
+    SetWrite {
+        deployment: ObjectKey,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +81,11 @@ pub struct ReplicaSetController {
     calls: Calls<Call>,
     wakeup: Wakeup,
     tally: Tally,
+    deployments: BTreeMap<ObjectKey, Deployment>,
+    /// Each Deployment's ReplicaSets.
+    owned: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Deployments with writes out: how many.
+    busy: BTreeMap<ObjectKey, u32>,
 }
 
 /// Per-set counts kept as pods and calls change, so that `active` costs a
@@ -75,6 +101,8 @@ struct Tally {
     creating: BTreeMap<ObjectKey, ObjectKey>,
     /// Of those, the ones not in `pods` yet, per set.
     unseen: BTreeMap<ObjectKey, usize>,
+    /// Live pods that are Running (available), per set.
+    running: BTreeMap<ObjectKey, usize>,
 }
 
 impl std::fmt::Debug for Tally {
@@ -107,7 +135,15 @@ impl ReplicaSetController {
             calls: Calls::default(),
             wakeup: Wakeup::default(),
             tally: Tally::default(),
+            deployments: BTreeMap::new(),
+            owned: BTreeMap::new(),
+            busy: BTreeMap::new(),
         }
+    }
+
+    /// Running pods of a set, not being deleted.
+    fn available(&self, set: &ObjectKey) -> usize {
+        self.tally.running.get(set).copied().unwrap_or(0)
     }
 
     /// Active pods of a set, not being deleted, plus creates in flight
@@ -125,9 +161,16 @@ impl ReplicaSetController {
             .map(|p| p.set.clone())
     }
 
+    /// The set `key` counts as available for, if it is also Running.
+    fn running_set(&self, key: &ObjectKey) -> Option<ObjectKey> {
+        self.live_set(key)
+            .filter(|_| self.pods.get(key).is_some_and(|p| p.running))
+    }
+
     /// Runs `change` to `pods` or `deleting` for `key`, keeping the tally.
     fn recount<R>(&mut self, key: &ObjectKey, change: impl FnOnce(&mut Self) -> R) -> R {
         let (before, stored) = (self.live_set(key), self.pods.contains_key(key));
+        let was_running = self.running_set(key);
         let r = change(self);
         let after = self.live_set(key);
         if before != after {
@@ -136,6 +179,15 @@ impl ReplicaSetController {
             }
             if let Some(set) = after {
                 bump(&mut self.tally.live, &set, true);
+            }
+        }
+        let is_running = self.running_set(key);
+        if was_running != is_running {
+            if let Some(set) = was_running {
+                bump(&mut self.tally.running, &set, false);
+            }
+            if let Some(set) = is_running {
+                bump(&mut self.tally.running, &set, true);
             }
         }
         let now_stored = self.pods.contains_key(key);
@@ -150,19 +202,47 @@ impl ReplicaSetController {
     fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
         let key = object.key();
         match object.body {
+            Body::Deployment(d) => {
+                if deleted {
+                    self.deployments.remove(&key);
+                } else {
+                    self.deployments.insert(key.clone(), d);
+                    self.reconcile_deployment(&key, ctx);
+                }
+            }
             Body::ReplicaSet(rs) => {
+                let owner = object
+                    .meta
+                    .owner
+                    .map(|o| ObjectKey::new(Kind::Deployment, &key.namespace, &o));
+                if let Some(d) = &owner {
+                    let sets = self.owned.entry(d.clone()).or_default();
+                    if deleted {
+                        sets.remove(&key);
+                        if sets.is_empty() {
+                            self.owned.remove(d);
+                        }
+                    } else {
+                        sets.insert(key.clone());
+                    }
+                }
                 if deleted {
                     self.sets.remove(&key);
-                    return;
+                } else {
+                    let state = self.sets.entry(key.clone()).or_insert(SetState {
+                        spec: rs.clone(),
+                        owner: None,
+                        attempts: 0,
+                        until: SimTime::ZERO,
+                        batch: 0,
+                    });
+                    state.spec = rs;
+                    state.owner = owner.as_ref().map(|d| d.name.clone());
+                    self.reconcile(&key, false, ctx);
                 }
-                let state = self.sets.entry(key.clone()).or_insert(SetState {
-                    spec: rs.clone(),
-                    attempts: 0,
-                    until: SimTime::ZERO,
-                    batch: 0,
-                });
-                state.spec = rs;
-                self.reconcile(&key, false, ctx);
+                if let Some(d) = owner {
+                    self.reconcile_deployment(&d, ctx);
+                }
             }
             Body::Pod(pod) => {
                 let Some(owner) = object.meta.owner else {
@@ -174,6 +254,7 @@ impl ReplicaSetController {
                 *next = (*next).max(n + 1);
                 let active =
                     !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
+                let running = active && pod.phase == PodPhase::Running;
                 let was = self.recount(&key, |me| {
                     if deleted {
                         me.deleting.remove(&key);
@@ -183,10 +264,14 @@ impl ReplicaSetController {
                             set: set.clone(),
                             n,
                             active,
+                            running,
                         };
                         me.pods.insert(key.clone(), p)
                     }
                 });
+                let moved = was
+                    .as_ref()
+                    .is_none_or(|w| w.active != active || w.running != running);
                 // A pod that went away is replaced at once; a pod not seen
                 // before (another writer, a relist) may be one too many.
                 let lost = was.as_ref().is_some_and(|w| w.active) && !active;
@@ -202,6 +287,13 @@ impl ReplicaSetController {
                 if lost || was.is_none() {
                     self.reconcile(&set, lost, ctx);
                 }
+                // Its Deployment's rollout moves on as pods become
+                // available or go.
+                let owner = self.sets.get(&set).and_then(|s| s.owner.clone());
+                if moved && let Some(owner) = owner {
+                    let d = ObjectKey::new(Kind::Deployment, &set.namespace, &owner);
+                    self.reconcile_deployment(&d, ctx);
+                }
             }
             _ => {}
         }
@@ -211,8 +303,10 @@ impl ReplicaSetController {
         let Some(call) = self.calls.reply(id) else {
             return;
         };
-        let Call::Create { set, pod } = call else {
-            return;
+        let (set, pod) = match call {
+            Call::Create { set, pod } => (set, pod),
+            Call::Delete => return,
+            Call::SetWrite { deployment } => return self.set_written(deployment, result, ctx),
         };
         self.tally.creating.remove(&pod);
         if !self.pods.contains_key(&pod) {
@@ -245,6 +339,101 @@ impl ReplicaSetController {
         let sets: Vec<ObjectKey> = self.sets.keys().cloned().collect();
         for set in sets {
             self.reconcile(&set, false, ctx);
+        }
+        let deployments: Vec<ObjectKey> = self.deployments.keys().cloned().collect();
+        for d in deployments {
+            self.reconcile_deployment(&d, ctx);
+        }
+    }
+
+    /// One of a Deployment's writes answered; when the last is, its view
+    /// of the sets is the API's and it plans again (a refusal: after a
+    /// second).
+    fn set_written<C: Context>(
+        &mut self,
+        deployment: ObjectKey,
+        result: Result<u64, ApiError>,
+        ctx: &mut C,
+    ) {
+        let left = self.busy.get_mut(&deployment).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if left == Some(0) {
+            self.busy.remove(&deployment);
+            if result.is_ok() {
+                self.reconcile_deployment(&deployment, ctx);
+            }
+        }
+        if result.is_err() {
+            self.wakeup.arm(ctx.now() + BACKOFF_BASE, ctx);
+        }
+    }
+
+    /// Brings a Deployment's ReplicaSets forward (see the module docs).
+    fn reconcile_deployment<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) {
+        if self.busy.contains_key(key) {
+            return;
+        }
+        let Some(d) = self.deployments.get(key) else {
+            return;
+        };
+        let hash = deployment::template_hash(&d.template_labels, &d.template);
+        let views: Vec<SetView> = (self.owned.get(key).into_iter().flatten())
+            .filter_map(|set| {
+                let s = self.sets.get(set)?;
+                Some(SetView {
+                    name: set.name.clone(),
+                    replicas: s.spec.replicas,
+                    revision: s.spec.revision,
+                    hash: (s.spec.template_labels.get(deployment::HASH_LABEL))
+                        .cloned()
+                        .unwrap_or_default(),
+                    active: self.active(set) as u32,
+                    available: self.available(set) as u32,
+                })
+            })
+            .collect();
+        let steps = deployment::plan(d, &key.name, &hash, &views);
+        if steps.is_empty() {
+            return;
+        }
+        let d = d.clone();
+        self.busy.insert(key.clone(), steps.len() as u32);
+        for step in steps {
+            let op = match step {
+                Step::Create {
+                    name,
+                    replicas,
+                    revision,
+                } => {
+                    let mut labels = d.template_labels.clone();
+                    labels.insert(deployment::HASH_LABEL.into(), hash.clone());
+                    let rs = ReplicaSet {
+                        replicas,
+                        template_labels: labels,
+                        template: d.template.clone(),
+                        revision,
+                    };
+                    SystemOp::Create(Box::new(set_object(key, &name, rs)))
+                }
+                Step::Set {
+                    name,
+                    replicas,
+                    revision,
+                } => SystemOp::SetReplicas {
+                    set: ObjectKey::new(Kind::ReplicaSet, &key.namespace, &name),
+                    replicas,
+                    revision,
+                },
+                Step::Delete { name } => {
+                    SystemOp::Delete(ObjectKey::new(Kind::ReplicaSet, &key.namespace, &name))
+                }
+            };
+            let call = Call::SetWrite {
+                deployment: key.clone(),
+            };
+            self.calls.send(self.addrs[Part::ApiServer], op, call, ctx);
         }
     }
 
@@ -332,6 +521,20 @@ impl ReplicaSetController {
     }
 }
 
+/// A Deployment's ReplicaSet as stored: labelled as its pods, owned by it.
+fn set_object(deployment: &ObjectKey, name: &str, rs: ReplicaSet) -> Object {
+    Object {
+        meta: Meta {
+            name: name.to_string(),
+            namespace: deployment.namespace.clone(),
+            labels: rs.template_labels.clone(),
+            owner: Some(deployment.name.clone()),
+            ..Meta::default()
+        },
+        body: Body::ReplicaSet(rs),
+    }
+}
+
 impl Actor for ReplicaSetController {
     fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         let msg = match event {
@@ -354,6 +557,7 @@ impl Actor for ReplicaSetController {
                 drop(self.calls.abandon());
                 self.tally.creating.clear();
                 self.tally.unseen.clear();
+                self.busy.clear();
             }
             SupMsg::ControllerTimer(ControllerTimer::Wakeup { due }) if self.wakeup.fired(due) => {
                 self.reconcile_all(ctx)

@@ -74,6 +74,7 @@ pub fn set_object(name: &str, replicas: u32) -> Object {
             replicas,
             template_labels: [("app".to_string(), name.to_string())].into(),
             template: PodSpec::default(),
+            revision: 0,
         }),
     }
 }

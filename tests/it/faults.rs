@@ -518,7 +518,7 @@ fn the_supervisor_liveness_check_catches_a_pod_left_pending_by_a_planted_bug() {
         &["manifests/web-frontend.yaml"],
         ("29", "sph-crash:2@10456+166"),
         "debug: { spherelet_forgets_pods_at_restart: true }\n",
-        "invariant `recovery-within` violated at seq 20288 (t=03:27:02): \
+        "invariant `recovery-within` violated at seq 20291 (t=03:27:02): \
          pod Pod/ci/ci-job-163 is bound to esx-03 but still Pending",
     );
 }
@@ -535,7 +535,7 @@ fn the_liveness_check_catches_a_machine_left_deleting_by_a_planted_bug() {
         &[],
         ("398", "cp-crash:1@17352+161;ds-fail:0@4339"),
         "debug: { capi_forgets_refused_deletes: true }\n",
-        "invariant `recovery-within` violated at seq 39195 (t=05:22:00): \
+        "invariant `recovery-within` violated at seq 39198 (t=05:22:00): \
          machine web-prod-control-plane-66 of TanzuKubernetesCluster/team-a/web-prod \
          is still Provisioning",
     );

@@ -4,6 +4,7 @@ mod architecture;
 mod bad_input;
 mod cli_output;
 mod clusters;
+mod deployments;
 mod determinism;
 mod docs;
 mod faults;

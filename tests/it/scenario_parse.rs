@@ -362,11 +362,11 @@ fn readme_supervisor_example_parses() {
                 "create",
                 "PersistentVolumeClaim/team-a/web-data".to_string()
             ),
-            ("create", "ReplicaSet/team-a/web".into()),
+            ("create", "Deployment/team-a/web".into()),
             ("create", "Service/team-a/web".into()),
             ("create", "VirtualMachine/team-a/db-01".into()),
             ("update", "VirtualMachine/team-a/db-01".into()),
-            ("delete", "ReplicaSet/team-a/web".into()),
+            ("delete", "Deployment/team-a/web".into()),
             ("delete", "VirtualMachine/team-a/db-01".into()),
         ]
     );
@@ -954,7 +954,7 @@ fn calls_are_sorted_by_time_then_file_order() {
             (h(1), "carol", "create", "Service/team-a/web".into()),
             (h(2), "alice", "update", "VirtualMachine/team-a/db".into()),
             (h(3), "alice", "delete", "Pod/team-a/web-1".into()),
-            (h(3), "bob", "delete", "ReplicaSet/team-b/api".to_string()),
+            (h(3), "bob", "delete", "Deployment/team-b/api".to_string()),
         ]
     );
 }
@@ -1057,11 +1057,11 @@ fn vm_pvc_service_and_delete_manifests() {
             vip: None,
         })
     );
-    // A delete names a key: a Deployment is a ReplicaSet.
+    // A delete names a key.
     assert_eq!(calls[6].verb, Verb::Delete);
     assert_eq!(
         calls[6].object.key(),
-        ObjectKey::new(Kind::ReplicaSet, "team-b", "api")
+        ObjectKey::new(Kind::Deployment, "team-b", "api")
     );
 }
 
@@ -1189,7 +1189,7 @@ fn manifests_come_from_included_files() {
                 "create",
                 "PersistentVolumeClaim/team-a/web-data".to_string()
             ),
-            (at(30), "create", "ReplicaSet/team-a/web".into()),
+            (at(30), "create", "Deployment/team-a/web".into()),
             (at(30), "create", "Service/team-a/web".into()),
             (at(30), "delete", "Pod/team-a/early".into()),
             (
@@ -1197,12 +1197,12 @@ fn manifests_come_from_included_files() {
                 "delete",
                 "PersistentVolumeClaim/team-a/web-data".into()
             ),
-            (at(60), "delete", "ReplicaSet/team-a/web".into()),
+            (at(60), "delete", "Deployment/team-a/web".into()),
             (at(60), "delete", "Service/team-a/web".into()),
         ]
     );
-    let Body::ReplicaSet(rs) = &s.workloads.manifests.calls[1].object.body else {
-        panic!("not a ReplicaSet")
+    let Body::Deployment(rs) = &s.workloads.manifests.calls[1].object.body else {
+        panic!("not a Deployment")
     };
     assert_eq!(rs.replicas, 2);
     assert_eq!(

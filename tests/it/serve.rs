@@ -291,12 +291,31 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     assert_eq!(status["conditions"][0]["type"], "Available");
     assert_eq!(status["conditions"][0]["status"], "True");
 
-    // Its ReplicaSet: read-only, owned by it, owning its pods, as
-    // `kubectl describe deployment` and `kubectl get rs` read them.
+    // Its ReplicaSet, named by its template's hash: owned by it, owning
+    // its pods, as `kubectl describe deployment` and `kubectl get rs` read
+    // them.
     let rs_path = "/apis/apps/v1/namespaces/web/replicasets";
-    let (code, rs) = s.call("alice", "GET", &format!("{rs_path}/shop"), None);
-    assert_eq!(code, 200, "{rs}");
-    assert_eq!(rs["kind"], "ReplicaSet");
+    let (_, listed) = s.call(
+        "alice",
+        "GET",
+        &format!("{rs_path}?labelSelector=app%3Dshop"),
+        None,
+    );
+    let sets = listed["items"].as_array().unwrap().clone();
+    assert_eq!(sets.len(), 1, "{listed}");
+    let rs = &sets[0];
+    let hash = rs["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap();
+    assert_eq!(rs["metadata"]["name"], format!("shop-{hash}"));
+    assert_eq!(
+        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
     assert_eq!(rs["status"]["readyReplicas"], 3);
     let owner = &rs["metadata"]["ownerReferences"][0];
     assert_eq!(
@@ -311,17 +330,68 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
             (&owner["kind"], &owner["uid"]),
             (&json!("ReplicaSet"), &rs["metadata"]["uid"])
         );
+        assert_eq!(pod["metadata"]["labels"]["pod-template-hash"], hash);
     }
-    let (_, listed) = s.call("alice", "GET", rs_path, None);
-    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
-    let (code, refused) = s.call("alice", "DELETE", &format!("{rs_path}/shop"), None);
-    assert_eq!(code, 405, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("change the Deployment")
+
+    // A new template is a new ReplicaSet, revision 2, and the pods move
+    // to it; a JSON patch of the template back (as `kubectl rollout
+    // undo` sends) makes the first one revision 3.
+    let first_template = d["spec"]["template"].clone();
+    let change = json!({"spec": {"template": {"spec": {"containers": [{"name": "pacsim", "resources": {"requests": {"cpu": "300m", "memory": "128Mi"}}}]}}}});
+    let (code, body) = s.request(
+        "PATCH",
+        &format!("{DEPLOYS}/shop"),
+        Some(&s.token("alice")),
+        Some(change.to_string().as_bytes()),
+        "application/strategic-merge-patch+json",
     );
+    assert_eq!(code, 200, "{body}");
+    let settled = |revision: &str| {
+        let (_, d) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+        let st = &d["status"];
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision
+            && st["updatedReplicas"] == 3
+            && st["replicas"] == 3
+            && st["availableReplicas"] == 3
+    };
+    poll(|| settled("2"));
+    let (_, listed) = s.call(
+        "alice",
+        "GET",
+        &format!("{rs_path}?labelSelector=app%3Dshop"),
+        None,
+    );
+    let replicas: Vec<(String, u64)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rs| {
+            let revision = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (revision, rs["spec"]["replicas"].as_u64().unwrap())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(replicas, [("1".to_string(), 0), ("2".to_string(), 3)]);
+    let undo = json!([{"op": "replace", "path": "/spec/template", "value": first_template}]);
+    let (code, body) = s.request(
+        "PATCH",
+        &format!("{DEPLOYS}/shop"),
+        Some(&s.token("alice")),
+        Some(undo.to_string().as_bytes()),
+        "application/json-patch+json",
+    );
+    assert_eq!(code, 200, "{body}");
+    poll(|| settled("3"));
+    let (_, rs) = s.call("alice", "GET", &format!("{rs_path}/shop-{hash}"), None);
+    assert_eq!(
+        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "3"
+    );
+    assert_eq!(rs["spec"]["replicas"], 3);
 
     // A PUT naming a stale resourceVersion is a conflict.
     let (_, current) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);

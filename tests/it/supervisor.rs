@@ -377,9 +377,9 @@ fn a_pod_whose_host_failed_while_its_spherelet_was_down_is_reported_and_replaced
     assert_eq!(
         pods,
         [
-            pod("web-0", "Failed", "esx-01", Some("NodeLost")),
-            pod("web-1", "Running", "esx-02", None),
-            pod("web-2", "Running", "esx-01", None),
+            pod(&web(&s, 0), "Failed", "esx-01", Some("NodeLost")),
+            pod(&web(&s, 1), "Running", "esx-02", None),
+            pod(&web(&s, 2), "Running", "esx-01", None),
         ]
     );
     assert_eq!(json["supervisor"]["pods"]["running"], 2);
@@ -424,11 +424,13 @@ fn the_liveness_check_reports_a_running_pod_whose_crx_is_gone() {
     let log = pacsim::store::EventLog::in_memory();
     let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
     let violation = out.violation.expect("the ghost is reported").to_string();
+    let expected = format!(
+        "(t=00:42:00): pod Pod/demo/{} is Running on esx-01, but its CRX",
+        web(&s, 0)
+    );
     assert!(
-        violation.contains(
-            "invariant `recovery-within` violated at seq 2434 (t=00:42:00): \
-             pod Pod/demo/web-0 is Running on esx-01, but its CRX"
-        ),
+        violation.contains("invariant `recovery-within` violated at seq ")
+            && violation.contains(&expected),
         "{violation}"
     );
 }
@@ -451,8 +453,8 @@ fn a_crx_lost_while_wps_was_down_is_learnt_from_placement_at_its_restart() {
     let out = checked(&s);
     let web0 = crate::support::api(&out.actors)
         .objects()
-        .find(|o| o.meta.name == "web-0")
-        .expect("web-0 is kept, Failed");
+        .find(|o| o.meta.name == web(&s, 0))
+        .expect("web's first pod is kept, Failed");
     assert!(
         matches!(&web0.body, pacsim::api::objects::Body::Pod(p)
             if p.phase == pacsim::api::objects::PodPhase::Failed
@@ -504,7 +506,7 @@ fn a_pod_whose_crx_power_on_a_fenced_heal_dropped_is_reported_and_replaced() {
         })
         .map(|o| o.meta.name.clone())
         .collect();
-    assert_eq!(never_started, ["web-0", "web-1"]);
+    assert_eq!(never_started, [web(&s, 0), web(&s, 1)]);
     let json = summary(&s, &mut out);
     assert_eq!(json["supervisor"]["pods"]["running"], 2);
 }
@@ -575,10 +577,8 @@ fn the_liveness_check_names_pods_created_after_the_last_fault_that_never_settle(
     let log = pacsim::store::EventLog::in_memory();
     let out = pacsim::run::simulate_checked(&s, log, true, |_, _| {}).expect("runs");
     let violation = out.violation.expect("the stuck pods are named").to_string();
-    assert!(
-        violation.contains("(t=00:30:30): pod Pod/demo/web-0 is Pending"),
-        "{violation}"
-    );
+    let expected = format!("(t=00:30:30): pod Pod/demo/{} is Pending", web(&s, 0));
+    assert!(violation.contains(&expected), "{violation}");
 }
 
 /// Refused and denied calls are listed where the user looks: grouped by
@@ -743,4 +743,21 @@ fn a_supervisor_without_vms_prints_its_vm_counts_alone() {
         .find(|l| l.starts_with("Supervisor VMs"))
         .unwrap_or_else(|| panic!("{table}"));
     assert!(line.ends_with("0 powered on, 0 off"), "{line:?}");
+}
+
+/// The name of pod `n` of the Deployment `web` of `s`: its ReplicaSet is
+/// named by its template's hash.
+fn web(s: &pacsim::scenario::Scenario, n: u32) -> String {
+    let d = s
+        .workloads
+        .manifests
+        .calls
+        .iter()
+        .find_map(|c| match &c.object.body {
+            pacsim::api::objects::Body::Deployment(d) if c.object.meta.name == "web" => Some(d),
+            _ => None,
+        })
+        .expect("the scenario creates Deployment web");
+    let hash = pacsim::supervisor::deployment::template_hash(&d.template_labels, &d.template);
+    format!("web-{hash}-{n}")
 }

@@ -182,6 +182,7 @@ fn replica_set(name: &str, replicas: u32, spec: PodSpec) -> Object {
             replicas,
             template_labels: labels(&[("app", name)]),
             template: spec,
+            revision: 0,
         }),
     }
 }

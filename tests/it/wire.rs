@@ -14,7 +14,9 @@ use pacsim::api::msg::{
     ApiError, ApiServerTimer, CapiTimer, ControllerTimer, GuestTimer, SupMsg, SystemOp, Verb,
     VmOperatorTimer,
 };
-use pacsim::api::objects::{Body, ClusterPhase, Kind, PodPhase, PowerState, VmPhase};
+use pacsim::api::objects::{
+    Amount, Body, ClusterPhase, Kind, PodPhase, PowerState, Strategy, VmPhase,
+};
 use pacsim::event::{Event, RejectReason};
 use serde::de::{self, Deserialize, Visitor};
 
@@ -169,6 +171,7 @@ const SYSTEM_OP: &[&str] = &[
     "NodeStatus",
     "PvcBound",
     "TkcStatus",
+    "SetReplicas",
 ];
 
 const API_ERROR: &[&str] = &[
@@ -196,6 +199,7 @@ const KIND: &[&str] = &[
     "Pod",
     "VirtualMachine",
     "TanzuKubernetesCluster",
+    "Deployment",
 ];
 
 const BODY: &[&str] = &[
@@ -210,6 +214,7 @@ const BODY: &[&str] = &[
     "Pod",
     "VirtualMachine",
     "TanzuKubernetesCluster",
+    "Deployment",
 ];
 
 const POWER_STATE: &[&str] = &["PoweredOn", "PoweredOff", "Suspended"];
@@ -270,6 +275,12 @@ fn enums_inside_messages_keep_their_order() {
         ("PowerState", variants::<PowerState>(), POWER_STATE),
         ("VmPhase", variants::<VmPhase>(), VM_PHASE),
         ("ClusterPhase", variants::<ClusterPhase>(), CLUSTER_PHASE),
+        (
+            "Strategy",
+            variants::<Strategy>(),
+            &["RollingUpdate", "Recreate"],
+        ),
+        ("Amount", variants::<Amount>(), &["Count", "Percent"]),
     ];
     for (name, now, history) in pinned {
         assert_eq!(

@@ -42,7 +42,7 @@ const VMOP: &[&str] = &[
 /// the VMs its selector picks).
 const KINDS: [(&str, Kind, &[&str]); 11] = [
     ("Pod", Kind::Pod, &["v1"]),
-    ("Deployment", Kind::ReplicaSet, &["apps/v1"]),
+    ("Deployment", Kind::Deployment, &["apps/v1"]),
     ("ReplicaSet", Kind::ReplicaSet, &["apps/v1"]),
     ("Service", Kind::Service, &["v1"]),
     (
@@ -279,6 +279,7 @@ fn parse_object(node: &Node, scope: &Scope) -> PResult<(KindInfo, Object)> {
         Kind::ReplicaSet => {
             Body::ReplicaSet(pod::parse_replica_set(f.req("spec")?, &path("spec"))?)
         }
+        Kind::Deployment => Body::Deployment(pod::parse_deployment(f.req("spec")?, &path("spec"))?),
         Kind::VirtualMachine => {
             let v1alpha1 = f.req("apiVersion")?.as_scalar() == Some(VMOP[0]);
             Body::VirtualMachine(vm::parse_vm(f.req("spec")?, &path("spec"), v1alpha1)?)
@@ -639,7 +640,9 @@ impl Annotations {
     pub fn check_kind(&self, info: KindInfo) -> PResult<()> {
         if info.kind != Kind::Pod {
             let hint = match info.kind {
-                Kind::ReplicaSet => "put it on `spec.template.metadata.annotations`".to_string(),
+                Kind::ReplicaSet | Kind::Deployment => {
+                    "put it on `spec.template.metadata.annotations`".to_string()
+                }
                 _ => format!("it applies to pods, not a `{}`", info.name),
             };
             self.reject(RUN_FOR, &hint)?;
@@ -678,6 +681,13 @@ fn placeholder(kind: Kind) -> Body {
             replicas: 0,
             template_labels: BTreeMap::new(),
             template: PodSpec::default(),
+            revision: 0,
+        }),
+        Kind::Deployment => Body::Deployment(Deployment {
+            replicas: 0,
+            template_labels: BTreeMap::new(),
+            template: PodSpec::default(),
+            strategy: Strategy::default(),
         }),
         Kind::VirtualMachine => Body::VirtualMachine(vm::new_vm(
             String::new(),

@@ -63,7 +63,6 @@ pub(crate) const VOLUME_IGNORED: &[&str] = &[
     "downwardAPI",
 ];
 pub(crate) const RS_SPEC_IGNORED: &[&str] = &[
-    "strategy",
     "minReadySeconds",
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
@@ -371,7 +370,7 @@ pub(crate) fn claim_volumes(node: &Node, path: &str, ignored: &[&str]) -> PResul
     Ok(claims)
 }
 
-/// apps/v1 Deployment or ReplicaSet spec.
+/// apps/v1 ReplicaSet spec.
 pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> {
     let f = Fields::with_ignored(
         node,
@@ -379,6 +378,124 @@ pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> 
         &["replicas", "selector", "template"],
         RS_SPEC_IGNORED,
     )?;
+    let (replicas, template_labels, template) = parse_set(&f)?;
+    Ok(ReplicaSet {
+        replicas,
+        template_labels,
+        template,
+        revision: 0,
+    })
+}
+
+/// apps/v1 Deployment spec: a ReplicaSet's, and its `strategy`.
+pub(crate) fn parse_deployment(node: &Node, path: &str) -> PResult<Deployment> {
+    let f = Fields::with_ignored(
+        node,
+        path,
+        &["replicas", "selector", "template", "strategy"],
+        RS_SPEC_IGNORED,
+    )?;
+    let (replicas, template_labels, template) = parse_set(&f)?;
+    let strategy = match f.opt("strategy") {
+        Some(n) => parse_strategy(n, &f.sub("strategy"))?,
+        None => Strategy::default(),
+    };
+    Ok(Deployment {
+        replicas,
+        template_labels,
+        template,
+        strategy,
+    })
+}
+
+/// `strategy: {type: RollingUpdate|Recreate, rollingUpdate: {maxSurge,
+/// maxUnavailable}}` (an empty one is the default).
+fn parse_strategy(node: &Node, path: &str) -> PResult<Strategy> {
+    let f = Fields::new(node, path, &["type", "rollingUpdate"])?;
+    let kind = match f.opt("type") {
+        Some(n) => read::scalar(n, "a strategy type", &f.sub("type"))?,
+        None => "RollingUpdate",
+    };
+    match kind {
+        "Recreate" => {
+            if let Some(n) = f.opt("rollingUpdate") {
+                return Err(Diag::new(
+                    n.loc,
+                    format!(
+                        "`{}` is for type RollingUpdate only",
+                        f.sub("rollingUpdate")
+                    ),
+                ));
+            }
+            Ok(Strategy::Recreate)
+        }
+        "RollingUpdate" => {
+            let Strategy::RollingUpdate {
+                mut max_surge,
+                mut max_unavailable,
+            } = Strategy::default()
+            else {
+                unreachable!("the default is a rolling update")
+            };
+            if let Some(n) = f.opt("rollingUpdate") {
+                let rf = Fields::new(n, &f.sub("rollingUpdate"), &["maxSurge", "maxUnavailable"])?;
+                if let Some(v) = rf.opt("maxSurge") {
+                    max_surge = amount(v, &rf.sub("maxSurge"))?;
+                }
+                if let Some(v) = rf.opt("maxUnavailable") {
+                    max_unavailable = amount(v, &rf.sub("maxUnavailable"))?;
+                }
+            }
+            if max_surge == Amount::Count(0) && max_unavailable == Amount::Count(0)
+                || max_surge == Amount::Percent(0) && max_unavailable == Amount::Percent(0)
+            {
+                return Err(Diag::new(
+                    node.loc,
+                    format!("`{path}`: maxSurge and maxUnavailable may not both be 0"),
+                ));
+            }
+            Ok(Strategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            })
+        }
+        other => Err(Diag::new(
+            f.req("type")?.loc,
+            format!(
+                "unknown `{}` `{other}`: RollingUpdate or Recreate{}",
+                f.sub("type"),
+                crate::scenario::error::suggestion(other, ["RollingUpdate", "Recreate"])
+            ),
+        )),
+    }
+}
+
+/// An intstr: a count (`1`) or a percentage (`25%`).
+fn amount(node: &Node, path: &str) -> PResult<Amount> {
+    let text = read::scalar(node, "a count or a percentage", path)?;
+    let bad = || {
+        Diag::new(
+            node.loc,
+            format!("`{path}`: expected a count (`1`) or a percentage (`25%`), found `{text}`"),
+        )
+    };
+    match text.strip_suffix('%') {
+        Some(p) => match p.parse::<u32>() {
+            Ok(p) if p <= 100 => Ok(Amount::Percent(p)),
+            _ => Err(bad()),
+        },
+        None => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= crate::model::limits::MAX_REPLICAS as u32)
+            .map(Amount::Count)
+            .ok_or_else(bad),
+    }
+}
+
+/// A set's `replicas`, template labels (checked against `selector`) and
+/// pod template.
+fn parse_set(f: &Fields) -> PResult<(u32, std::collections::BTreeMap<String, String>, PodSpec)> {
     let replicas = match f.opt("replicas") {
         Some(n) => {
             read::int_in(n, &f.sub("replicas"), 0, crate::model::limits::MAX_REPLICAS)? as u32
@@ -420,12 +537,12 @@ pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> 
     annotations.reject(DISK_SIZE, "it sizes a `VirtualMachineImage`, not a pod")?;
     let run_for = annotations.run_for()?;
     let template = parse_pod_spec(tf.req("spec")?, &tf.sub("spec"))?;
-    Ok(ReplicaSet {
+    Ok((
         replicas,
         template_labels,
-        template: PodSpec {
+        PodSpec {
             run_for,
             ..template
         },
-    })
+    ))
 }

@@ -202,6 +202,7 @@ pub fn check_references(
     match &object.body {
         Body::Pod(pod) => claims_exist(&pod.spec.volumes),
         Body::ReplicaSet(rs) => claims_exist(&rs.template.volumes),
+        Body::Deployment(d) => claims_exist(&d.template.volumes),
         Body::VirtualMachine(vm) => {
             let ns = ns.expect("namespaced objects have a namespace");
             if !exists(Kind::VirtualMachineClass, "", &vm.class_name) {
@@ -264,6 +265,12 @@ pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError
             old.replicas = new.replicas;
             old.template = new.template.clone();
             old.template_labels = new.template_labels.clone();
+        }
+        (Body::Deployment(old), Body::Deployment(new)) => {
+            old.replicas = new.replicas;
+            old.template = new.template.clone();
+            old.template_labels = new.template_labels.clone();
+            old.strategy = new.strategy;
         }
         (Body::VirtualMachine(old), Body::VirtualMachine(new)) => {
             old.power_state = new.power_state;

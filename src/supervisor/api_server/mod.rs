@@ -340,6 +340,16 @@ impl ApiServer {
             }
             SystemOp::Create(object) => return self.create(caller, id, *object, ctx),
             SystemOp::Delete(key) => self.delete(&key, ctx),
+            SystemOp::SetReplicas {
+                set,
+                replicas,
+                revision,
+            } => self.patch(&set, ctx, |o| {
+                if let Body::ReplicaSet(rs) = &mut o.body {
+                    rs.replicas = replicas;
+                    rs.revision = revision;
+                }
+            }),
             SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| {
                 if let Body::Pod(p) = &mut o.body {
                     p.node = node;
@@ -598,20 +608,26 @@ impl ApiServer {
         let rv = self.rv;
         self.feed(rv, ctx.now(), &object, ChangeKind::Deleted);
         self.publish(rv, &object, true, ctx);
-        if key.kind == Kind::ReplicaSet {
-            // The garbage collector: a ReplicaSet's pods go with it.
+        // The garbage collector: a Deployment's ReplicaSets, and a
+        // ReplicaSet's pods, go with it.
+        let owned_kind = match key.kind {
+            Kind::Deployment => Some(Kind::ReplicaSet),
+            Kind::ReplicaSet => Some(Kind::Pod),
+            _ => None,
+        };
+        if let Some(kind) = owned_kind {
             let owned: Vec<ObjectKey> = self
                 .objects
                 .iter()
                 .filter(|(k, o)| {
-                    k.kind == Kind::Pod
+                    k.kind == kind
                         && k.namespace == key.namespace
                         && o.meta.owner.as_deref() == Some(key.name.as_str())
                 })
                 .map(|(k, _)| k.clone())
                 .collect();
-            for pod in owned {
-                let _ = self.delete(&pod, ctx);
+            for object in owned {
+                let _ = self.delete(&object, ctx);
             }
         }
         Ok(rv)

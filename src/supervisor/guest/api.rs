@@ -7,7 +7,7 @@
 use super::{GuestCluster, GuestPhase, GuestPod, GuestSet};
 use crate::api::Verb;
 use crate::api::msg::ApiError;
-use crate::api::objects::{Body, Object};
+use crate::api::objects::{Body, Object, ReplicaSet};
 use crate::model::SimTime;
 
 impl GuestCluster {
@@ -21,7 +21,18 @@ impl GuestCluster {
         }
         let key = (object.meta.namespace.clone(), object.meta.name.clone());
         let what = format!("{} {}/{}", object.kind().name(), key.0, key.1);
-        match (verb, object.body) {
+        // The guest keeps a Deployment as the set of pods it is (no
+        // ReplicaSets of its own).
+        let body = match object.body {
+            Body::Deployment(d) => Body::ReplicaSet(ReplicaSet {
+                replicas: d.replicas,
+                template_labels: d.template_labels,
+                template: d.template,
+                revision: 0,
+            }),
+            body => body,
+        };
+        match (verb, body) {
             (Verb::Create, Body::ReplicaSet(rs)) => {
                 if self.sets.contains_key(&key) {
                     return Err(ApiError::AlreadyExists(what));

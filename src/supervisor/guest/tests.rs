@@ -70,6 +70,7 @@ fn deployment(name: &str, replicas: u32, cores: u64) -> Object {
                 requests: Resources::cores(cores, cores),
                 ..PodSpec::default()
             },
+            revision: 0,
         }),
     }
 }
