@@ -81,7 +81,9 @@ pub struct ReplicaSetController {
     calls: Calls<Call>,
     wakeup: Wakeup,
     tally: Tally,
-    deployments: BTreeMap<ObjectKey, Deployment>,
+    /// Each Deployment with its template's hash (computed once per spec:
+    /// a rollout plans at every pod change).
+    deployments: BTreeMap<ObjectKey, (Deployment, String)>,
     /// Each Deployment's ReplicaSets.
     owned: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// Deployments with writes out: how many.
@@ -206,7 +208,8 @@ impl ReplicaSetController {
                 if deleted {
                     self.deployments.remove(&key);
                 } else {
-                    self.deployments.insert(key.clone(), d);
+                    let hash = deployment::template_hash(&d.template_labels, &d.template);
+                    self.deployments.insert(key.clone(), (d, hash));
                     self.reconcile_deployment(&key, ctx);
                 }
             }
@@ -375,10 +378,9 @@ impl ReplicaSetController {
         if self.busy.contains_key(key) {
             return;
         }
-        let Some(d) = self.deployments.get(key) else {
+        let Some((d, hash)) = self.deployments.get(key) else {
             return;
         };
-        let hash = deployment::template_hash(&d.template_labels, &d.template);
         let views: Vec<SetView> = (self.owned.get(key).into_iter().flatten())
             .filter_map(|set| {
                 let s = self.sets.get(set)?;
@@ -394,11 +396,11 @@ impl ReplicaSetController {
                 })
             })
             .collect();
-        let steps = deployment::plan(d, &key.name, &hash, &views);
+        let steps = deployment::plan(d, &key.name, hash, &views);
         if steps.is_empty() {
             return;
         }
-        let d = d.clone();
+        let (d, hash) = (d.clone(), hash.clone());
         self.busy.insert(key.clone(), steps.len() as u32);
         for step in steps {
             let op = match step {
