@@ -5,7 +5,9 @@
 //!
 //! `cargo bench --bench serve` (SERVE_BENCH_SECONDS sets the create phase,
 //! default 10; SERVE_BENCH_EVENTS the journal size to recover, default
-//! 1,000,000 events). Prints a table; not a timed test.
+//! 1,000,000 events; SERVE_BENCH_DATA keeps the session in that folder, and
+//! SERVE_BENCH_RECOVER=DIR only times the recovery of DIR's journal, into
+//! a log in memory and into one on disk). Prints a table; not a timed test.
 
 use hdrhistogram::Histogram;
 use pacsim::scenario::load_scenario;
@@ -148,10 +150,15 @@ fn main() {
             target_events: 0,
         }
     };
+    if let Ok(kept) = std::env::var("SERVE_BENCH_RECOVER") {
+        return recover_only(Path::new(&kept));
+    }
     let (create_secs, target_events) = (sizes.create_secs, sizes.target_events);
     let (watchers, watched) = (sizes.watchers, sizes.watched_creates);
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let data = std::env::var("SERVE_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("data"));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -292,7 +299,7 @@ fn main() {
             .unwrap();
         events = m
             .lines()
-            .find_map(|l| l.strip_prefix("pacsim_events_delivered_total "))
+            .find_map(|l| l.strip_prefix("pacsim_events_delivered "))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0) as u64;
     }
@@ -317,4 +324,43 @@ fn main() {
         recovery.batches,
         recovery.events as f64 / secs
     );
+}
+
+/// Times the recovery of a kept session's journal, into a log in memory
+/// (the simulation alone) and into one on disk (as `serve` does).
+fn recover_only(data: &Path) {
+    let scenario = load_scenario(&scenario_path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for persisted in [false, true] {
+        let log = if persisted {
+            pacsim::store::EventLog::create(
+                &dir.path().join("log"),
+                &scenario.source,
+                scenario.seed,
+            )
+            .unwrap()
+        } else {
+            pacsim::store::EventLog::in_memory()
+        };
+        let t = Instant::now();
+        let (_engine, recovery) = Engine::recover(
+            &scenario,
+            log,
+            &data.join("journal"),
+            1.0,
+            Default::default(),
+        )
+        .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "  recovery ({})  {} events in {secs:.2} s = {:.0} events/s",
+            if persisted {
+                "log on disk"
+            } else {
+                "log in memory"
+            },
+            recovery.events,
+            recovery.events as f64 / secs
+        );
+    }
 }
