@@ -4,11 +4,12 @@
 //! deliveries). Errors are `metav1.Status` objects.
 
 use super::discovery;
-use super::engine::{Command, NoGuest, Outcome, Store, View};
+use super::engine::{Command, Outcome};
 use super::patch;
 use super::render::{self, Epoch};
 use super::resources::{self, Api, Resource};
 use super::table;
+use super::view::{NoGuest, Store, View};
 use crate::api::Verb;
 use crate::api::msg::ApiError;
 use crate::api::objects::{Body, Kind, Object, ObjectKey};

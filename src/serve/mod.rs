@@ -32,6 +32,7 @@ pub mod review;
 pub mod rollout;
 pub mod stream;
 pub mod table;
+pub mod view;
 
 use crate::scenario::{ADMIN_USER, Scenario};
 use crate::store::EventLog;

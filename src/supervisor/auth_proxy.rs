@@ -63,17 +63,7 @@ impl AuthProxy {
         cluster_scoped: bool,
         namespace: &str,
     ) -> Result<(), String> {
-        if user == ADMIN_USER {
-            return Ok(());
-        }
-        if !self.users.contains_key(user) {
-            return Err(format!("unknown user {user}"));
-        }
-        let needed = match verb {
-            Verb::Get => Role::View,
-            Verb::Create | Verb::Update | Verb::Delete => Role::Edit,
-        };
-        if cluster_scoped {
+        if cluster_scoped && user != ADMIN_USER && self.users.contains_key(user) {
             return match verb {
                 Verb::Get => Ok(()),
                 _ => Err(format!(
@@ -82,43 +72,58 @@ impl AuthProxy {
                 )),
             };
         }
-        match self.role(user, namespace) {
-            None => Err(format!("user {user} has no role in namespace {namespace}")),
-            Some(role) if role < needed => Err(format!(
+        self.role_check(user, verb, namespace, |role, needed| match role {
+            None => format!("user {user} has no role in namespace {namespace}"),
+            Some(role) => format!(
                 "user {user} has role {} in namespace {namespace}; {} needs {}",
                 role.name(),
                 verb.name(),
                 needed.name()
-            )),
-            Some(_) => Ok(()),
-        }
+            ),
+        })
     }
 
     /// A call on the guest cluster of `tkc`, as vSphere with Tanzu grants
     /// it: `edit` on the TKC's namespace is cluster-admin in the guest,
     /// `view` is read-only there.
     pub fn authorize_guest(&self, user: &str, verb: &Verb, tkc: &ObjectKey) -> Result<(), String> {
+        let (namespace, cluster) = (&tkc.namespace, &tkc.name);
+        self.role_check(user, verb, namespace, |role, _| match role {
+            None => format!(
+                "user {user} has no role in namespace {namespace}, so none in its guest cluster {cluster}"
+            ),
+            Some(role) => format!(
+                "user {user} has role {} in namespace {namespace}, which is read-only in guest cluster {cluster}; {} needs edit",
+                role.name(),
+                verb.name()
+            ),
+        })
+    }
+
+    /// The administrator may; an unknown user may not; anyone else needs
+    /// `view` in `namespace` to read and `edit` to write. `why` words a
+    /// refusal from the role the user has there (if any) and the one
+    /// needed.
+    fn role_check(
+        &self,
+        user: &str,
+        verb: &Verb,
+        namespace: &str,
+        why: impl FnOnce(Option<Role>, Role) -> String,
+    ) -> Result<(), String> {
         if user == ADMIN_USER {
             return Ok(());
         }
         if !self.users.contains_key(user) {
             return Err(format!("unknown user {user}"));
         }
-        let (namespace, cluster) = (&tkc.namespace, &tkc.name);
         let needed = match verb {
             Verb::Get => Role::View,
             Verb::Create | Verb::Update | Verb::Delete => Role::Edit,
         };
         match self.role(user, namespace) {
-            None => Err(format!(
-                "user {user} has no role in namespace {namespace}, so none in its guest cluster {cluster}"
-            )),
-            Some(role) if role < needed => Err(format!(
-                "user {user} has role {} in namespace {namespace}, which is read-only in guest cluster {cluster}; {} needs edit",
-                role.name(),
-                verb.name()
-            )),
-            Some(_) => Ok(()),
+            Some(role) if role >= needed => Ok(()),
+            role => Err(why(role, needed)),
         }
     }
 
@@ -159,18 +164,102 @@ struct Denial {
     reason: String,
 }
 
+/// A call the proxy decides on: on the Supervisor's API, or on a guest
+/// cluster's.
+enum Incoming {
+    Api {
+        id: CallId,
+        user: String,
+        verb: Verb,
+        object: Object,
+    },
+    Guest {
+        id: CallId,
+        user: String,
+        tkc: ObjectKey,
+        verb: Verb,
+        object: Object,
+    },
+}
+
+impl Incoming {
+    /// The message that carries it on, allowed, for `caller`.
+    fn authorized(self, caller: ActorId) -> SupMsg {
+        match self {
+            Incoming::Api {
+                id,
+                user,
+                verb,
+                object,
+            } => SupMsg::Authorized {
+                id,
+                caller,
+                user,
+                verb,
+                object,
+            },
+            Incoming::Guest {
+                id,
+                tkc,
+                verb,
+                object,
+                ..
+            } => SupMsg::GuestAuthorized {
+                id,
+                caller,
+                tkc,
+                verb,
+                object,
+            },
+        }
+    }
+
+    fn denied(self, reason: String) -> Denial {
+        let (Incoming::Api {
+            id,
+            user,
+            verb,
+            object,
+        }
+        | Incoming::Guest {
+            id,
+            user,
+            verb,
+            object,
+            ..
+        }) = self;
+        Denial {
+            id,
+            user,
+            verb,
+            object,
+            reason,
+        }
+    }
+}
+
 impl Actor for AuthProxy {
     fn handle<C: Context>(&mut self, event: Event, ctx: &mut C) {
         let Event::Supervisor(msg) = event else {
             return;
         };
-        let (id, user, verb, object) = match *msg {
+        let (call, verdict, to) = match *msg {
             SupMsg::Call {
                 id,
                 user,
                 verb,
                 object,
-            } => (id, user, verb, object),
+            } => {
+                let scoped = object.kind().cluster_scoped();
+                let verdict = self.authorize(&user, &verb, scoped, &object.meta.namespace);
+                let call = Incoming::Api {
+                    id,
+                    user,
+                    verb,
+                    object,
+                };
+                (call, verdict, self.api_server)
+            }
             SupMsg::GuestRequest {
                 id,
                 user,
@@ -178,30 +267,16 @@ impl Actor for AuthProxy {
                 verb,
                 object,
             } => {
-                let caller = ctx.sender();
-                match self.authorize_guest(&user, &verb, &tkc) {
-                    Ok(()) => {
-                        let msg = SupMsg::GuestAuthorized {
-                            id,
-                            caller,
-                            tkc,
-                            verb,
-                            object,
-                        };
-                        ctx.send(self.capi, SimDuration::ZERO, msg.event());
-                    }
-                    Err(reason) => {
-                        let denial = Denial {
-                            id,
-                            user,
-                            verb,
-                            object,
-                            reason,
-                        };
-                        self.deny(denial, ctx);
-                    }
-                }
-                return;
+                let verdict = self.authorize_guest(&user, &verb, &tkc);
+                let call = Incoming::Guest {
+                    id,
+                    user,
+                    tkc,
+                    verb,
+                    object,
+                };
+                // Cluster API knows the guest clusters' actors.
+                (call, verdict, self.capi)
             }
             other => {
                 ctx.note(Note::Unexpected {
@@ -211,30 +286,12 @@ impl Actor for AuthProxy {
                 return;
             }
         };
-        let caller = ctx.sender();
-        let kind = object.kind();
-        let namespace = object.meta.namespace.clone();
-        match self.authorize(&user, &verb, kind.cluster_scoped(), &namespace) {
+        match verdict {
             Ok(()) => {
-                let msg = SupMsg::Authorized {
-                    id,
-                    caller,
-                    user,
-                    verb,
-                    object,
-                };
-                ctx.send(self.api_server, SimDuration::ZERO, msg.event());
+                let msg = call.authorized(ctx.sender());
+                ctx.send(to, SimDuration::ZERO, msg.event());
             }
-            Err(reason) => {
-                let denial = Denial {
-                    id,
-                    user,
-                    verb,
-                    object,
-                    reason,
-                };
-                self.deny(denial, ctx);
-            }
+            Err(reason) => self.deny(call.denied(reason), ctx),
         }
     }
 }
