@@ -38,7 +38,9 @@ impl Server {
 
     pub fn start_with(scenario: &Path, data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        // PACSIM_BIN runs another build (the long kill loop on a release).
+        let bin = std::env::var("PACSIM_BIN").unwrap_or(env!("CARGO_BIN_EXE_pacsim").into());
+        let child = Command::new(bin)
             .arg("serve")
             .arg(scenario)
             .arg("--data")
@@ -726,32 +728,13 @@ fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
     });
     assert!(s.terminate().success());
 
-    let trace = dir.path().join("session.pstrace");
+    let trace = export_and_verify(dir.path());
     let pacsim = |args: &[&std::ffi::OsStr]| {
         Command::new(env!("CARGO_BIN_EXE_pacsim"))
             .args(args)
             .output()
             .unwrap()
     };
-    let out = pacsim(&[
-        "export".as_ref(),
-        dir.path().as_os_str(),
-        "-o".as_ref(),
-        trace.as_os_str(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = pacsim(&["replay".as_ref(), trace.as_os_str(), "--verify".as_ref()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("identical"), "{stdout}");
     let out = pacsim(&[
         "replay".as_ref(),
         trace.as_os_str(),
@@ -853,7 +836,8 @@ fn serde_yaml_like(v: &Value) -> String {
 }
 
 /// The long kill loop (not in CI):
-/// `cargo test --test it serve::a_thousand_kills -- --ignored --nocapture`.
+/// `cargo test --test it serve::a_thousand_kills -- --ignored --nocapture`
+/// (`PACSIM_BIN=target/release/pacsim` to run the server's release build).
 #[test]
 #[ignore = "long: 1,000 kill -9s; every restart replays the whole journal, so hours"]
 fn a_thousand_kills_lose_nothing_acknowledged() {
@@ -972,4 +956,31 @@ fn the_administrator_creates_and_deletes_a_namespace() {
         s.call(ADMIN, "GET", "/api/v1/namespaces/sandbox", None).0,
         404
     );
+}
+
+/// Exports a stopped session in `data` and checks that `replay --verify`
+/// re-runs it byte for byte; the trace's path.
+pub fn export_and_verify(data: &Path) -> PathBuf {
+    let trace = data.join("session.pstrace");
+    let pacsim = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_pacsim"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = pacsim(&[
+        "export".as_ref(),
+        data.as_os_str(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let out = pacsim(&["replay".as_ref(), trace.as_os_str(), "--verify".as_ref()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("identical"),
+        "{stdout}"
+    );
+    trace
 }

@@ -175,30 +175,7 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     });
     assert!(s.terminate().success());
 
-    let trace = dir.path().join("session.pstrace");
-    let run = |args: &[&std::ffi::OsStr]| {
-        Command::new(env!("CARGO_BIN_EXE_pacsim"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = run(&[
-        "export".as_ref(),
-        dir.path().as_os_str(),
-        "-o".as_ref(),
-        trace.as_os_str(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(&["replay".as_ref(), trace.as_os_str(), "--verify".as_ref()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("identical"),
-        "{stdout}"
-    );
+    crate::serve::export_and_verify(dir.path());
 }
 
 #[test]
