@@ -106,6 +106,13 @@ alice rollout undo deployment/nginx-deployment | grep -q "rolled back" || fail "
 alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'successfully rolled out' ||
     fail "rollout status after undo"
 alice rollout history deployment/nginx-deployment | grep -qE '^3 ' || fail "undo made no revision 3"
+alice set image deployment/nginx-deployment nginx=nginx:1.25 | grep -q "image updated" || fail "set image"
+alice rollout restart deployment/nginx-deployment | grep -q "restarted" || fail "rollout restart"
+alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'successfully rolled out' ||
+    fail "rollout status after set image and restart"
+[[ $(alice get pods -l app=nginx -o jsonpath='{.items[*].spec.containers[0].image}') == "nginx:1.25 nginx:1.25 nginx:1.25" ]] ||
+    fail "the pods do not run nginx:1.25: $(alice get pods -l app=nginx -o wide)"
+alice rollout history deployment/nginx-deployment | grep -qE '^5 ' || fail "set image and restart made no revisions 4 and 5"
 
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"

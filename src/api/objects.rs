@@ -344,6 +344,23 @@ pub struct PodSpec {
     /// How long the pod's containers run before it Succeeds; None = until
     /// deleted. (pacsim extension: `pacsim.io/run-for` annotation.)
     pub run_for: Option<SimDuration>,
+    /// The containers as written: what a pod shows, and what makes a
+    /// template new (`kubectl set image`). `requests` and `limits` above
+    /// are their sums, which the scheduler uses. Empty: one container
+    /// holding the sums.
+    pub containers: Vec<Container>,
+    /// The annotations of the pod (or of a template's pods), but pacsim's
+    /// own: `kubectl rollout restart` changes a template by one.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One container of a pod: its name, image, requests and limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub requests: Resources,
+    pub limits: Resources,
 }
 
 /// spec.affinity: host-level only (topologyKey kubernetes.io/hostname).

@@ -206,6 +206,11 @@ pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetC
         }
         _ => {}
     }
+    if let Body::Pod(p) = &object.body
+        && !p.spec.annotations.is_empty()
+    {
+        meta["annotations"] = labels(&p.spec.annotations);
+    }
     m.insert("metadata".into(), meta);
     let (spec, status) = spec_status(&object.body, res);
     match &object.body {
@@ -320,11 +325,15 @@ fn replica_set(rs: &ReplicaSet) -> Value {
 }
 
 fn set_spec(replicas: u32, template_labels: &BTreeMap<String, String>, spec: &PodSpec) -> Value {
+    let mut template_meta = json!({"labels": labels(template_labels)});
+    if !spec.annotations.is_empty() {
+        template_meta["annotations"] = labels(&spec.annotations);
+    }
     json!({
         "replicas": replicas,
         "selector": {"matchLabels": labels(template_labels)},
         "template": {
-            "metadata": {"labels": labels(template_labels)},
+            "metadata": template_meta,
             "spec": pod_spec(spec),
         },
     })
@@ -352,18 +361,8 @@ fn deployment(d: &Deployment) -> Value {
 
 /// The pod spec as one container holding the modelled requests and limits.
 pub fn pod_spec(spec: &PodSpec) -> Value {
-    let mut resources = Map::new();
-    if spec.requests != Resources::ZERO {
-        resources.insert("requests".into(), quantities(spec.requests));
-    }
-    if spec.limits != Resources::ZERO {
-        resources.insert("limits".into(), quantities(spec.limits));
-    }
     let mut m = Map::new();
-    m.insert(
-        "containers".into(),
-        json!([{"name": CONTAINER, "image": "pacsim/modelled", "resources": resources}]),
-    );
+    m.insert("containers".into(), containers(spec).into());
     if !spec.node_selector.is_empty() {
         m.insert("nodeSelector".into(), labels(&spec.node_selector));
     }
@@ -471,6 +470,31 @@ fn affinity(a: &Affinity) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
+/// The pod's containers as written, or one holding the modelled sums.
+fn containers(spec: &PodSpec) -> Vec<Value> {
+    let container = |name: &str, image: &str, requests: Resources, limits: Resources| {
+        let mut resources = Map::new();
+        if requests != Resources::ZERO {
+            resources.insert("requests".into(), quantities(requests));
+        }
+        if limits != Resources::ZERO {
+            resources.insert("limits".into(), quantities(limits));
+        }
+        json!({"name": name, "image": image, "resources": resources})
+    };
+    if spec.containers.is_empty() {
+        return vec![container(
+            CONTAINER,
+            "pacsim/modelled",
+            spec.requests,
+            spec.limits,
+        )];
+    }
+    (spec.containers.iter())
+        .map(|c| container(&c.name, &c.image, c.requests, c.limits))
+        .collect()
+}
+
 fn pod(p: &Pod) -> (Option<Value>, Option<Value>) {
     let mut spec = pod_spec(&p.spec);
     if let Some(node) = &p.node {
@@ -493,10 +517,11 @@ fn pod(p: &Pod) -> (Option<Value>, Option<Value>) {
             {"type": "Ready", "status": if ready { "True" } else { "False" }},
         ]),
     );
-    status.insert(
-        "containerStatuses".into(),
-        json!([{"name": CONTAINER, "ready": ready, "restartCount": 0, "image": "pacsim/modelled"}]),
-    );
+    let statuses: Vec<Value> = containers(&p.spec)
+        .into_iter()
+        .map(|c| json!({"name": c["name"], "ready": ready, "restartCount": 0, "image": c["image"]}))
+        .collect();
+    status.insert("containerStatuses".into(), statuses.into());
     (Some(spec), Some(Value::Object(status)))
 }
 

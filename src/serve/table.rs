@@ -103,10 +103,11 @@ fn cells(o: &Object, ctx: &Context) -> Vec<Value> {
     let opt = |s: &Option<String>| s.clone().map_or_else(none, Value::from);
     match &o.body {
         Body::Pod(p) => {
-            let ready = u8::from(p.phase == PodPhase::Running);
+            let n = p.spec.containers.len().max(1);
+            let ready = if p.phase == PodPhase::Running { n } else { 0 };
             vec![
                 name,
-                format!("{ready}/1").into(),
+                format!("{ready}/{n}").into(),
                 p.phase.name().into(),
                 0.into(),
                 age,

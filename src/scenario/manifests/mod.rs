@@ -274,7 +274,12 @@ fn parse_object(node: &Node, scope: &Scope) -> PResult<(KindInfo, Object)> {
         Kind::Pod => {
             let run_for = annotations.run_for()?;
             let spec = pod::parse_pod_spec(f.req("spec")?, &path("spec"))?;
-            Body::Pod(pod::new_pod(PodSpec { run_for, ..spec }))
+            let annotations = annotations.others();
+            Body::Pod(pod::new_pod(PodSpec {
+                run_for,
+                annotations,
+                ..spec
+            }))
         }
         Kind::ReplicaSet => {
             Body::ReplicaSet(pod::parse_replica_set(f.req("spec")?, &path("spec"))?)
@@ -584,6 +589,8 @@ fn labels(node: &Node, field: &str) -> PResult<BTreeMap<String, String>> {
 #[derive(Default)]
 pub(crate) struct Annotations {
     ours: Vec<(String, Node)>,
+    /// The others (not `pacsim.io/`), as strings.
+    others: BTreeMap<String, String>,
 }
 
 impl Annotations {
@@ -591,6 +598,7 @@ impl Annotations {
 
     pub fn parse(node: &Node, field: &str) -> PResult<Self> {
         let mut ours = Vec::new();
+        let mut others = BTreeMap::new();
         for (key, key_node, value) in read::entries(node, field)? {
             if let Some(rest) = key.strip_prefix("pacsim.io/") {
                 if !Self::KNOWN.contains(&key) {
@@ -615,9 +623,17 @@ impl Annotations {
                         value.describe()
                     ),
                 ));
+            } else {
+                let text = value.as_scalar().unwrap_or_default().to_string();
+                others.insert(key.to_string(), text);
             }
         }
-        Ok(Annotations { ours })
+        Ok(Annotations { ours, others })
+    }
+
+    /// The annotations that are not pacsim's own.
+    pub fn others(&self) -> BTreeMap<String, String> {
+        self.others.clone()
     }
 
     fn get(&self, key: &str) -> Option<&Node> {

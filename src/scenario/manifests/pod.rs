@@ -88,7 +88,7 @@ pub(crate) fn parse_pod_spec(node: &Node, path: &str) -> PResult<PodSpec> {
         &f.sub("containers"),
         "a pod needs at least one container",
     )?;
-    let (requests, limits) = sum_containers(containers, &f.sub("containers"))?;
+    let (requests, limits, containers) = sum_containers(containers, &f.sub("containers"))?;
     // An init container runs alone, before the others: the pod needs the
     // larger of the two (the kube-scheduler's effective request).
     let (requests, limits) = match f.opt("initContainers") {
@@ -136,6 +136,8 @@ pub(crate) fn parse_pod_spec(node: &Node, path: &str) -> PResult<PodSpec> {
         affinity,
         volumes,
         run_for: None,
+        containers,
+        annotations: std::collections::BTreeMap::new(),
     })
 }
 
@@ -147,29 +149,39 @@ fn max(a: Resources, b: Resources) -> Resources {
     }
 }
 
-fn sum_containers(items: &[Node], path: &str) -> PResult<(Resources, Resources)> {
-    let mut names: Vec<String> = Vec::new();
+/// The containers' summed requests and limits, and the containers.
+fn sum_containers(
+    items: &[Node],
+    path: &str,
+) -> PResult<(Resources, Resources, Vec<crate::api::objects::Container>)> {
+    let mut kept: Vec<crate::api::objects::Container> = Vec::new();
     let (mut req, mut lim) = (Resources::default(), Resources::default());
     for (i, node) in items.iter().enumerate() {
         let c = container(node, &format!("{path}[{i}]"))?;
-        if names.contains(&c.name) {
+        if kept.iter().any(|k| k.name == c.name) {
             return Err(Diag::new(
                 c.name_loc,
                 format!("duplicate container name `{}`", c.name),
             ));
         }
-        names.push(c.name);
         let (r, l) = (c.requests, c.limits);
+        kept.push(crate::api::objects::Container {
+            name: c.name,
+            image: c.image,
+            requests: r,
+            limits: l,
+        });
         req.cpu_millis = req.cpu_millis.saturating_add(r.cpu_millis);
         req.memory_bytes = req.memory_bytes.saturating_add(r.memory_bytes);
         lim.cpu_millis = lim.cpu_millis.saturating_add(l.cpu_millis);
         lim.memory_bytes = lim.memory_bytes.saturating_add(l.memory_bytes);
     }
-    Ok((req, lim))
+    Ok((req, lim, kept))
 }
 
 struct Container {
     name: String,
+    image: String,
     name_loc: super::super::model::Location,
     requests: Resources,
     limits: Resources,
@@ -192,9 +204,10 @@ fn container(node: &Node, path: &str) -> PResult<Container> {
             format!("invalid container name `{name}`: {why}"),
         )
     })?;
-    read::string(f.req("image")?, &f.sub("image"))?;
+    let image = read::string(f.req("image")?, &f.sub("image"))?;
     let mut c = Container {
         name,
+        image,
         name_loc: name_node.loc,
         requests: Resources::default(),
         limits: Resources::default(),
@@ -542,6 +555,7 @@ fn parse_set(f: &Fields) -> PResult<(u32, std::collections::BTreeMap<String, Str
         template_labels,
         PodSpec {
             run_for,
+            annotations: annotations.others(),
             ..template
         },
     ))
