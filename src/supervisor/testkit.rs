@@ -35,15 +35,7 @@ pub fn config(namespaces: &[&str]) -> SupervisorConfig {
         users: Vec::new(),
         namespaces: namespaces
             .iter()
-            .map(|n| NamespaceConfig {
-                name: n.to_string(),
-                cpu_limit_millis: None,
-                memory_limit_bytes: None,
-                storage_limit_bytes: None,
-                vm_classes: Vec::new(),
-                storage_classes: Vec::new(),
-                permissions: Vec::new(),
-            })
+            .map(|n| NamespaceConfig::new(*n))
             .collect(),
         node_taints: Vec::new(),
         objects: Vec::new(),

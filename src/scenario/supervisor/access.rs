@@ -76,15 +76,7 @@ pub(super) fn namespaces(
         })?;
         let seen: Vec<&str> = out.iter().map(|n| n.name.as_str()).collect();
         unique(name_node, "namespace", &name, &seen)?;
-        let mut ns = NamespaceConfig {
-            name,
-            cpu_limit_millis: None,
-            memory_limit_bytes: None,
-            storage_limit_bytes: None,
-            vm_classes: Vec::new(),
-            storage_classes: Vec::new(),
-            permissions: Vec::new(),
-        };
+        let mut ns = NamespaceConfig::new(name);
         if let Some(n) = f.opt("limits") {
             let lf = Fields::new(n, &f.sub("limits"), &["cpu", "memory", "storage"])?;
             let amount = |key: &str, what: &str, parse: fn(&str) -> Result<u64, String>| {

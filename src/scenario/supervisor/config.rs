@@ -225,6 +225,22 @@ pub struct NamespaceConfig {
     pub permissions: Vec<(Subject, Role)>,
 }
 
+impl NamespaceConfig {
+    /// A namespace as vCenter makes it: no limits, classes, storage or
+    /// permissions until they are set.
+    pub fn new(name: impl Into<String>) -> Self {
+        NamespaceConfig {
+            name: name.into(),
+            cpu_limit_millis: None,
+            memory_limit_bytes: None,
+            storage_limit_bytes: None,
+            vm_classes: Vec::new(),
+            storage_classes: Vec::new(),
+            permissions: Vec::new(),
+        }
+    }
+}
+
 /// One API call from the scenario: at `at`, `user` does `verb` on `object`.
 #[derive(Clone, Debug)]
 pub struct TimedCall {

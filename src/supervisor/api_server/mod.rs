@@ -637,16 +637,7 @@ impl ApiServer {
     /// permissions (those are set in vCenter), so only the administrator
     /// may use it.
     fn add_namespace(&mut self, name: &str) {
-        let config = NamespaceConfig {
-            name: name.to_string(),
-            cpu_limit_millis: None,
-            memory_limit_bytes: None,
-            storage_limit_bytes: None,
-            vm_classes: Vec::new(),
-            storage_classes: Vec::new(),
-            permissions: Vec::new(),
-        };
-        self.namespaces.insert(name.to_string(), config);
+        (self.namespaces).insert(name.to_string(), NamespaceConfig::new(name));
         self.usage.insert(name.to_string(), Usage::default());
     }
 
