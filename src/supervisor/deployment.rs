@@ -170,17 +170,19 @@ fn scale_old(d: &Deployment, new: &SetView, sets: &[SetView]) -> Vec<Step> {
         revision: s.revision,
     };
     let Strategy::RollingUpdate {
-        max_unavailable, ..
+        max_surge,
+        max_unavailable,
     } = d.strategy
     else {
         return old.into_iter().map(|s| set(s, 0)).collect();
     };
-    let surge_and_unavailable_zero = resolve(max_unavailable, d.replicas, false) == 0
-        && matches!(d.strategy, Strategy::RollingUpdate { max_surge, .. } if resolve(max_surge, d.replicas, true) == 0);
-    let unavailable = if surge_and_unavailable_zero {
-        1
-    } else {
-        resolve(max_unavailable, d.replicas, false)
+    // Both rounded to 0 (10 % of 3): one may be unavailable, as upstream.
+    let unavailable = match (
+        resolve(max_surge, d.replicas, true),
+        resolve(max_unavailable, d.replicas, false),
+    ) {
+        (0, 0) => 1,
+        (_, n) => n,
     };
     let min_available = d.replicas.saturating_sub(unavailable);
     // Every set's replicas, the new one's as planned.
@@ -389,6 +391,36 @@ mod tests {
                 name: "web-a".into(),
                 replicas: 1,
                 revision: 3
+            }
+        );
+    }
+
+    #[test]
+    fn surge_and_unavailability_both_rounding_to_zero_allow_one_unavailable() {
+        let ten = Amount::Percent(10);
+        let strategy = Strategy::RollingUpdate {
+            max_surge: ten,
+            max_unavailable: ten,
+        };
+        // 10 % of 3 rounds up to a surge of 1, so the fencepost does not
+        // apply; with a surge of 0 it does.
+        let d = deployment(3, strategy);
+        let steps = plan(&d, "web", "new", &[set("web-old", 3, 1, 3)]);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        let d = deployment(
+            3,
+            Strategy::RollingUpdate {
+                max_surge: Amount::Count(0),
+                max_unavailable: ten,
+            },
+        );
+        let steps = plan(&d, "web", "new", &[set("web-old", 3, 1, 3)]);
+        assert_eq!(
+            steps[1],
+            Step::Set {
+                name: "web-old".into(),
+                replicas: 2,
+                revision: 1
             }
         );
     }
