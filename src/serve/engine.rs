@@ -81,11 +81,35 @@ pub enum Command {
 
 /// A change as watches get it: with its set's pod counts when the object
 /// is a Deployment (a pod's change that moves them is followed by one for
-/// its Deployment, at the same resourceVersion).
+/// its Deployment, at the same resourceVersion). Shared by every watch it
+/// goes to, with the lines they render of it.
 #[derive(Clone, Debug)]
 pub struct Watched {
-    pub change: Change,
+    pub change: Arc<Change>,
     pub counts: Option<SetCounts>,
+    pub lines: Arc<Lines>,
+}
+
+/// A change's watch lines, one per way of showing it (resource, version,
+/// Table or not, with columns or not), made by the first watch that sends
+/// it that way and copied by the others: 100 watches render a change
+/// once, not 100 times.
+#[derive(Debug, Default)]
+pub struct Lines(std::sync::Mutex<Vec<(LineKey, Arc<str>)>>);
+
+/// (resource, version, as a Table, with its columns).
+pub type LineKey = (&'static str, &'static str, bool, bool);
+
+impl Lines {
+    pub fn get_or(&self, key: LineKey, make: impl FnOnce() -> String) -> Arc<str> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, line)) = lock().iter().find(|(k, _)| *k == key) {
+            return line.clone();
+        }
+        let line: Arc<str> = make().into();
+        lock().push((key, line.clone()));
+        line
+    }
 }
 
 /// How many changes the engine keeps for watches that resume.
@@ -372,18 +396,28 @@ impl Engine {
                 .iter()
                 .filter_map(|k| api.and_then(|a| a.get(k)))
                 .map(|object| Watched {
-                    change: Change {
+                    change: Arc::new(Change {
                         rv: change.rv,
                         at: change.at,
                         object: object.clone(),
                         kind: ChangeKind::Modified,
-                    },
+                    }),
                     counts: self.rollouts.counts(object),
+                    lines: Arc::default(),
                 })
                 .collect();
-            for w in std::iter::once(Watched { change, counts }).chain(follow) {
+            let first = Watched {
+                change: Arc::new(change),
+                counts,
+                lines: Arc::default(),
+            };
+            for w in std::iter::once(first).chain(follow) {
                 self.watchers.retain(|tx| tx.send(w.clone()).is_ok());
-                self.history.push_back(w);
+                // Lines of their own: the live ones go with their watches.
+                self.history.push_back(Watched {
+                    lines: Arc::default(),
+                    ..w
+                });
             }
             while self.history.len() > HISTORY
                 && let Some(old) = self.history.pop_front()

@@ -1095,27 +1095,41 @@ async fn watch(
                 }
                 None => rx.recv().await,
             };
-            let Some(super::engine::Watched { change, counts }) = change else {
+            let Some(super::engine::Watched {
+                change,
+                counts,
+                lines,
+            }) = change
+            else {
                 return;
             };
             seen = change.rv;
             if !selected(&change.object, &t, &q) {
                 continue;
             }
-            let object = if table {
-                let counts = |_: &Object| counts;
-                let ctx = table::Context {
-                    now: change.at,
-                    counts: &counts,
-                    kubelet: None,
+            let key = (res.plural, res.version, table, table && first);
+            let text = lines.get_or(key, || {
+                let object = if table {
+                    let counts = |_: &Object| counts;
+                    let ctx = table::Context {
+                        now: change.at,
+                        counts: &counts,
+                        kubelet: None,
+                    };
+                    table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
+                } else {
+                    render::object(&change.object, res, epoch, counts)
                 };
-                table::table(&[&change.object], res, &ctx, epoch, change.rv, first)
-            } else {
-                render::object(&change.object, res, epoch, counts)
-            };
+                format!(
+                    "{}\n",
+                    json!({"type": change.kind.name(), "object": object})
+                )
+            });
             first = false;
-            let event = json!({"type": change.kind.name(), "object": object});
-            if out.send(line(event)).is_err() {
+            if out
+                .send(web::Bytes::copy_from_slice(text.as_bytes()))
+                .is_err()
+            {
                 return;
             }
         }
