@@ -347,8 +347,8 @@ pub struct PodSpec {
     /// The containers as written: what a pod shows, and what makes a
     /// template new (`kubectl set image`). `requests` and `limits` above
     /// are their sums, which the scheduler uses. Empty: one container
-    /// holding the sums.
-    pub containers: Vec<Container>,
+    /// holding the sums. Shared: a set's pods are its template's copies.
+    pub containers: std::sync::Arc<[Container]>,
     /// The annotations of the pod (or of a template's pods), but pacsim's
     /// own: `kubectl rollout restart` changes a template by one.
     pub annotations: BTreeMap<String, String>,

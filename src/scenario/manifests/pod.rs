@@ -136,7 +136,7 @@ pub(crate) fn parse_pod_spec(node: &Node, path: &str) -> PResult<PodSpec> {
         affinity,
         volumes,
         run_for: None,
-        containers,
+        containers: containers.into(),
         annotations: std::collections::BTreeMap::new(),
     })
 }
