@@ -307,18 +307,23 @@ fn main() {
     server.join().unwrap();
     let log_dir = dir.path().join("recovered-log");
     let log = pacsim::store::EventLog::create(&log_dir, &scenario.source, scenario.seed).unwrap();
+    recover(&scenario, &data, log, "recovery      ");
+}
+
+/// Recovers `data`'s journal into `log` and prints how fast, as `label`.
+fn recover(
+    scenario: &pacsim::scenario::Scenario,
+    data: &Path,
+    log: pacsim::store::EventLog,
+    label: &str,
+) {
     let t = Instant::now();
-    let (_engine, recovery) = Engine::recover(
-        &scenario,
-        log,
-        &data.join("journal"),
-        1.0,
-        Default::default(),
-    )
-    .unwrap();
+    let journal = data.join("journal");
+    let (_engine, recovery) =
+        Engine::recover(scenario, log, &journal, 1.0, Default::default()).unwrap();
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "  recovery       {} events ({} requests in {} batches) in {secs:.2} s = {:.0} events/s",
+        "  {label} {} events ({} requests in {} batches) in {secs:.2} s = {:.0} events/s",
         recovery.events,
         recovery.requests,
         recovery.batches,
@@ -342,25 +347,11 @@ fn recover_only(data: &Path) {
         } else {
             pacsim::store::EventLog::in_memory()
         };
-        let t = Instant::now();
-        let (_engine, recovery) = Engine::recover(
-            &scenario,
-            log,
-            &data.join("journal"),
-            1.0,
-            Default::default(),
-        )
-        .unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "  recovery ({})  {} events in {secs:.2} s = {:.0} events/s",
-            if persisted {
-                "log on disk"
-            } else {
-                "log in memory"
-            },
-            recovery.events,
-            recovery.events as f64 / secs
-        );
+        let label = if persisted {
+            "recovery, log on disk:  "
+        } else {
+            "recovery, log in memory:"
+        };
+        recover(&scenario, data, log, label);
     }
 }

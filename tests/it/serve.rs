@@ -340,14 +340,19 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     // undo` sends) makes the first one revision 3.
     let first_template = d["spec"]["template"].clone();
     let change = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "300m", "memory": "128Mi"}}}]}}}});
-    let (code, body) = s.request(
-        "PATCH",
-        &format!("{DEPLOYS}/shop"),
-        Some(&s.token("alice")),
-        Some(change.to_string().as_bytes()),
-        "application/strategic-merge-patch+json",
-    );
-    assert_eq!(code, 200, "{body}");
+    let patch = |body: Value, content_type: &str| {
+        let body = body.to_string();
+        let path = format!("{DEPLOYS}/shop");
+        let (code, answer) = s.request(
+            "PATCH",
+            &path,
+            Some(&s.token("alice")),
+            Some(body.as_bytes()),
+            content_type,
+        );
+        assert_eq!(code, 200, "{answer}");
+    };
+    patch(change, "application/strategic-merge-patch+json");
     let settled = |revision: &str| {
         let (_, d) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
         let st = &d["status"];
@@ -379,14 +384,7 @@ fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
         .collect();
     assert_eq!(replicas, [("1".to_string(), 0), ("2".to_string(), 3)]);
     let undo = json!([{"op": "replace", "path": "/spec/template", "value": first_template}]);
-    let (code, body) = s.request(
-        "PATCH",
-        &format!("{DEPLOYS}/shop"),
-        Some(&s.token("alice")),
-        Some(undo.to_string().as_bytes()),
-        "application/json-patch+json",
-    );
-    assert_eq!(code, 200, "{body}");
+    patch(undo, "application/json-patch+json");
     poll(|| settled("3"));
     let (_, rs) = s.call("alice", "GET", &format!("{rs_path}/shop-{hash}"), None);
     assert_eq!(
