@@ -1,7 +1,7 @@
 //! `pacsim serve` from outside: the built binary on a free port, spoken to
 //! over HTTPS with its own CA (as kubectl does), killed and restarted.
 
-use crate::support::repo;
+use crate::support::{pacsim, repo};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -744,18 +744,8 @@ fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
     assert!(s.terminate().success());
 
     let trace = export_and_verify(dir.path());
-    let pacsim = |args: &[&std::ffi::OsStr]| {
-        Command::new(env!("CARGO_BIN_EXE_pacsim"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = pacsim(&[
-        "replay".as_ref(),
-        trace.as_os_str(),
-        "--what-if".as_ref(),
-        "hosts=3".as_ref(),
-    ]);
+    let trace = trace.to_str().unwrap();
+    let out = pacsim(&["replay", trace, "--what-if", "hosts=3"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     // The requests (creates, a denied create, the scale) re-driven.
@@ -764,13 +754,13 @@ fn a_session_across_a_kill_9_exports_and_replays_byte_for_byte() {
     // The session as a plan's workload: on fewer hosts the scale still
     // applies (its store numbers writes otherwise), so the same pods run.
     let out = pacsim(&[
-        "plan".as_ref(),
-        trace.as_os_str(),
-        "--slo".as_ref(),
-        "supervisor.pods.running>=4".as_ref(),
-        "--vary".as_ref(),
-        "hosts=3,4,5".as_ref(),
-        "--json".as_ref(),
+        "plan",
+        trace,
+        "--slo",
+        "supervisor.pods.running>=4",
+        "--vary",
+        "hosts=3,4,5",
+        "--json",
     ]);
     let plan: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
@@ -977,21 +967,11 @@ fn the_administrator_creates_and_deletes_a_namespace() {
 /// re-runs it byte for byte; the trace's path.
 pub fn export_and_verify(data: &Path) -> PathBuf {
     let trace = data.join("session.pstrace");
-    let pacsim = |args: &[&std::ffi::OsStr]| {
-        Command::new(env!("CARGO_BIN_EXE_pacsim"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = pacsim(&[
-        "export".as_ref(),
-        data.as_os_str(),
-        "-o".as_ref(),
-        trace.as_os_str(),
-    ]);
+    let (dir, file) = (data.to_str().unwrap(), trace.to_str().unwrap());
+    let out = pacsim(&["export", dir, "-o", file]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let out = pacsim(&["replay".as_ref(), trace.as_os_str(), "--verify".as_ref()]);
+    let out = pacsim(&["replay", file, "--verify"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("identical"),
