@@ -435,7 +435,11 @@ fn run_checked<L: Journal, P: Pace>(
             break;
         }
         let delivered = kernel.delivered();
-        if let Some(v) = unexpected(&stats.unexpected, kernel.now(), delivered - 1) {
+        // Checked here, not in `unexpected`: a call per event measured 1.5 %
+        // of a churn run's instructions.
+        if !stats.unexpected.is_empty()
+            && let Some(v) = unexpected(&stats.unexpected, kernel.now(), delivered - 1)
+        {
             return violated(Some(v));
         }
         if delivered & 0xFFFF == 0 {

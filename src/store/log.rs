@@ -1,27 +1,28 @@
 //! The event log: every delivered record, encoded once, hashed into a running
 //! blake3 digest and (unless in-memory) written to sled.
 //!
-//! Write path: records are encoded into a chunk buffer; when the chunk passes
-//! [`CHUNK_BYTES`] it is hashed and handed to the writer thread
-//! ([`super::writer`]), which lz4-compresses it and inserts it under the
-//! big-endian seq of its first record into a records tree named by the
-//! first seq of its group of chunks (so name order, then key order, is log
-//! order, and two lookups find the chunk holding any seq). `finish` writes
-//! the last chunk, waits for the writer, then writes the meta tree (record
-//! count, digest) and flushes sled to disk. The digest is of the
+//! Write path: records are handed to the writer thread ([`super::writer`])
+//! in batches. It encodes them into chunks ([`super::chunker`]), hashes
+//! each chunk as it passes [`CHUNK_BYTES`], lz4-compresses it and inserts
+//! it under the big-endian seq of its first record into a records tree
+//! named by the first seq of its group of chunks (so name order, then key
+//! order, is log order, and two lookups find the chunk holding any seq).
+//! `finish` hands over the last batch, waits for the writer and its digest,
+//! then writes the meta tree (record count, digest) and flushes sled to
+//! disk. An in-memory log hashes on that thread too, or inline. The digest is of the
 //! concatenated record encodings, so it does not depend on chunking, on the
 //! output folder or on whether anything was persisted.
 
+use super::chunker::Chunker;
 use super::codec;
 use super::frame::{self, EndBody, MetaBody};
 use super::salvage::{self, Carved};
-use super::writer::{ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
+use super::writer::{Batch, ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
 
-/// Chunks are hashed and persisted once they reach this size.
-pub const CHUNK_BYTES: usize = 64 * 1024;
+pub use super::chunker::CHUNK_BYTES;
 
 /// Written into the meta tree; bumped when the record encoding or the
 /// layout changes.
@@ -105,28 +106,50 @@ pub struct LogMeta {
     pub finished: bool,
 }
 
-struct Persist {
-    db: sled::Db,
-    writer: ChunkWriter,
+pub struct EventLog {
+    count: u64,
+    lane: Lane,
 }
 
-pub struct EventLog {
-    hasher: blake3::Hasher,
-    chunk: Vec<u8>,
-    chunk_first_seq: u64,
-    count: u64,
-    persist: Option<Persist>,
+/// Where records go to be encoded and hashed (and stored).
+// One per run, moved a few times: boxing the hasher would cost a load per
+// record instead.
+#[allow(clippy::large_enum_variant)]
+enum Lane {
+    /// Encoded and hashed on the simulation's thread: for sweeps, whose
+    /// runs already fill every core.
+    Inline(Chunker),
+    /// Handed over to the writer thread; `db` when persisted.
+    Writer {
+        batch: Batch,
+        writer: ChunkWriter,
+        db: Option<sled::Db>,
+    },
 }
 
 impl EventLog {
-    /// A log that only hashes (for sweeps and `--no-persist`).
+    /// A log that only hashes, on the caller's thread (sweeps, tests).
     pub fn in_memory() -> Self {
         EventLog {
-            hasher: blake3::Hasher::new(),
-            chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
-            chunk_first_seq: 0,
             count: 0,
-            persist: None,
+            lane: Lane::Inline(Chunker::default()),
+        }
+    }
+
+    /// A log that only hashes, on a thread of its own, leaving the caller's
+    /// core to the simulation (`run --no-persist`). The same digest as
+    /// [`Self::in_memory`]; that, if no thread can be started.
+    pub fn in_memory_aside() -> Self {
+        match ChunkWriter::spawn(None::<SledChunks>) {
+            Ok(writer) => EventLog {
+                count: 0,
+                lane: Lane::Writer {
+                    batch: Batch::default(),
+                    writer,
+                    db: None,
+                },
+            },
+            Err(_) => Self::in_memory(),
         }
     }
 
@@ -166,31 +189,19 @@ impl EventLog {
         };
         meta.insert("frame", frame::meta_frame(&body))?;
         let chunks = store(SledChunks::new(db.clone()));
-        let writer =
-            ChunkWriter::spawn(chunks, CHUNK_BYTES + 1024).map_err(|e| open_err(e.into()))?;
-        let mut log = EventLog::in_memory();
-        log.persist = Some(Persist { db, writer });
-        Ok(log)
+        let writer = ChunkWriter::spawn(Some(chunks)).map_err(|e| open_err(e.into()))?;
+        Ok(EventLog {
+            count: 0,
+            lane: Lane::Writer {
+                batch: Batch::default(),
+                writer,
+                db: Some(db),
+            },
+        })
     }
 
     pub fn count(&self) -> u64 {
         self.count
-    }
-
-    fn flush_chunk(&mut self) {
-        if self.chunk.is_empty() {
-            return;
-        }
-        self.hasher.update(&self.chunk);
-        match &mut self.persist {
-            Some(p) => {
-                let count = (self.count - self.chunk_first_seq) as u32;
-                p.writer
-                    .submit(self.chunk_first_seq, count, &mut self.chunk)
-            }
-            None => self.chunk.clear(),
-        }
-        self.chunk_first_seq = self.count;
     }
 
     /// Stores every record so far and flushes it to disk before returning:
@@ -198,26 +209,40 @@ impl EventLog {
     /// The chunk boundaries this adds do not change the digest (a hash of
     /// the records' bytes in order). In memory, nothing to do.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        if self.persist.is_none() {
+        let Lane::Writer {
+            batch,
+            writer,
+            db: Some(_),
+        } = &mut self.lane
+        else {
             return Ok(());
+        };
+        if !batch.is_empty() {
+            writer.submit(batch);
         }
-        self.flush_chunk();
-        let p = self.persist.as_mut().expect("persisted");
-        Ok(p.writer.sync()?)
+        Ok(writer.sync()?)
     }
 
     /// Writes what is buffered and the meta, flushes to disk, returns the digest.
-    pub fn finish(mut self) -> Result<Digest, StoreError> {
-        self.flush_chunk();
-        let digest = Digest(*self.hasher.finalize().as_bytes());
-        if let Some(p) = self.persist.take() {
-            p.writer
-                .finish()
-                .map_err(|WriteFailed { first_seq, source }| StoreError::Records {
-                    first_seq,
-                    source,
-                })?;
-            let meta = p.db.open_tree("meta")?;
+    pub fn finish(self) -> Result<Digest, StoreError> {
+        let (mut batch, writer, db) = match self.lane {
+            Lane::Inline(mut chunker) => {
+                chunker.cut_unstored();
+                return Ok(Digest(chunker.digest()));
+            }
+            Lane::Writer { batch, writer, db } => (batch, writer, db),
+        };
+        let mut writer = writer;
+        writer.submit(&mut batch);
+        let digest = writer
+            .finish()
+            .map(Digest)
+            .map_err(|WriteFailed { first_seq, source }| StoreError::Records {
+                first_seq,
+                source,
+            })?;
+        if let Some(db) = db {
+            let meta = db.open_tree("meta")?;
             meta.insert("records", &self.count.to_be_bytes())?;
             let end = EndBody {
                 records: self.count,
@@ -225,7 +250,7 @@ impl EventLog {
             };
             meta.insert("end", frame::end_frame(&end))?;
             meta.insert("digest", digest.to_string().as_bytes())?;
-            p.db.flush()?;
+            db.flush()?;
         }
         Ok(digest)
     }
@@ -250,10 +275,18 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 impl RecordSink for EventLog {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
-        codec::encode_into(&mut self.chunk, record);
         self.count += 1;
-        if self.chunk.len() >= CHUNK_BYTES {
-            self.flush_chunk();
+        match &mut self.lane {
+            Lane::Inline(chunker) => {
+                if chunker.record(record) {
+                    chunker.cut_unstored();
+                }
+            }
+            Lane::Writer { batch, writer, .. } => {
+                if batch.push(record) {
+                    writer.submit(batch);
+                }
+            }
         }
     }
 }
@@ -537,6 +570,61 @@ mod tests {
 
     fn write(log: &mut EventLog, records: u64) {
         each_record(records, |r| log.record(r));
+    }
+
+    /// Hashed inline, hashed on the writer thread, or stored with syncs
+    /// cutting chunks at odd places: one digest, and the stored records
+    /// read back as they were recorded (spilled kinds among the copied).
+    #[test]
+    fn every_lane_gives_the_same_digest_and_records() {
+        let records: Vec<Record> = (0..30_000u64)
+            .map(|seq| Record {
+                seq,
+                at: SimTime(seq * 977),
+                from: ActorId((seq % 5) as u32),
+                to: ActorId((seq % 13) as u32),
+                cause: (seq % 4 != 0).then_some(seq / 2),
+                event: match seq % 5 {
+                    0 => Event::VmPowerOff { vm: VmId(seq) },
+                    1 => Event::HostDown {
+                        host: crate::model::HostId((seq % 9) as u32),
+                    },
+                    2 => Event::FailureTimer {
+                        generation: seq as u32,
+                    },
+                    _ => Event::VmDeleteRequested { vm: VmId(seq / 2) },
+                },
+            })
+            .collect();
+        let feed = |log: &mut EventLog, sync_every: Option<usize>| {
+            for (i, r) in records.iter().enumerate() {
+                log.record(&RecordRef {
+                    seq: r.seq,
+                    at: r.at,
+                    from: r.from,
+                    to: r.to,
+                    cause: r.cause,
+                    event: &r.event,
+                });
+                if sync_every.is_some_and(|n| i % n == n - 1) {
+                    log.sync().unwrap();
+                }
+            }
+        };
+        let mut inline = EventLog::in_memory();
+        feed(&mut inline, None);
+        let digest = inline.finish().unwrap();
+        let mut aside = EventLog::in_memory_aside();
+        feed(&mut aside, None);
+        assert_eq!(aside.finish().unwrap(), digest);
+        let dir = tempfile::tempdir().unwrap();
+        let mut stored = EventLog::create(dir.path(), "test", 7).unwrap();
+        feed(&mut stored, Some(7_001));
+        assert_eq!(stored.finish().unwrap(), digest);
+        let reader = LogReader::open(dir.path()).unwrap();
+        let back: Vec<Record> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(back, records);
+        assert_eq!(reader.recompute_digest().unwrap(), digest);
     }
 
     #[test]
