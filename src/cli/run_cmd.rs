@@ -98,7 +98,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     };
     let log = match &out {
         Some(dir) => EventLog::create(dir, &scenario.source, scenario.seed).map_err(Failure::io)?,
-        None => EventLog::in_memory_aside(),
+        None => EventLog::in_memory(),
     };
     tracing::info!(scenario = %scenario.name, seed = scenario.seed, out = ?out, "run starting");
 

@@ -4,7 +4,7 @@
 //! file alone (and a new log format version).
 
 use crate::event::{Event, Record, RecordRef};
-use crate::model::{ActorId, Resources, SimTime, VmId};
+use crate::model::Resources;
 use bincode::Options;
 
 /// The name of this encoding, written into trace headers so that a reader can
@@ -131,115 +131,6 @@ impl Scratch<'_> {
         self.varint(r.cpu_millis);
         self.varint(r.memory_bytes);
         self.varint(r.gpu_millis);
-    }
-}
-
-/// A record taken for encoding on another thread: the hot kinds as plain
-/// values (copying them costs less than encoding them), anything else
-/// already encoded (its bytes in the batch's spill, in order). Its seq is
-/// its place in the log, which the encoding thread counts.
-#[derive(Clone, Copy, Debug)]
-pub struct Raw {
-    at: SimTime,
-    cause: Option<u64>,
-    from: ActorId,
-    to: ActorId,
-    event: RawEvent,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum RawEvent {
-    VmRequested {
-        vm: VmId,
-        size: Resources,
-    },
-    VmDeleteRequested {
-        vm: VmId,
-    },
-    VmPowerOn {
-        vm: VmId,
-        size: Resources,
-        incarnation: u32,
-    },
-    VmPowerOff {
-        vm: VmId,
-    },
-    /// The whole record's encoding, `len` bytes of the spill.
-    Encoded {
-        len: u32,
-    },
-}
-
-impl Raw {
-    /// `record` taken apart; one of another kind is encoded into `spill`.
-    #[inline]
-    pub fn of(record: &RecordRef<'_>, spill: &mut Vec<u8>) -> Raw {
-        let event = match *record.event {
-            Event::VmRequested { vm, size } => RawEvent::VmRequested { vm, size },
-            Event::VmDeleteRequested { vm } => RawEvent::VmDeleteRequested { vm },
-            Event::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            } => RawEvent::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            },
-            Event::VmPowerOff { vm } => RawEvent::VmPowerOff { vm },
-            _ => {
-                let before = spill.len();
-                encode_into(spill, record);
-                RawEvent::Encoded {
-                    len: (spill.len() - before) as u32,
-                }
-            }
-        };
-        Raw {
-            at: record.at,
-            cause: record.cause,
-            from: record.from,
-            to: record.to,
-            event,
-        }
-    }
-
-    /// Appends the record's encoding, as record `seq`, to `out`: exactly
-    /// [`encode_into`]'s bytes. An encoded one is taken from the front of
-    /// `spill`, which moves past it.
-    #[inline]
-    pub fn encode_into(&self, out: &mut Vec<u8>, seq: u64, spill: &mut &[u8]) {
-        let event = match self.event {
-            RawEvent::VmRequested { vm, size } => Event::VmRequested { vm, size },
-            RawEvent::VmDeleteRequested { vm } => Event::VmDeleteRequested { vm },
-            RawEvent::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            } => Event::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            },
-            RawEvent::VmPowerOff { vm } => Event::VmPowerOff { vm },
-            RawEvent::Encoded { len } => {
-                let (bytes, rest) = spill.split_at(len as usize);
-                out.extend_from_slice(bytes);
-                *spill = rest;
-                return;
-            }
-        };
-        encode_into(
-            out,
-            &RecordRef {
-                seq,
-                at: self.at,
-                from: self.from,
-                to: self.to,
-                cause: self.cause,
-                event: &event,
-            },
-        );
     }
 }
 
@@ -408,37 +299,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Records taken apart and encoded later, interleaving hot kinds with
-    /// spilled ones, give the bytes of encoding them at once.
-    #[test]
-    fn raw_records_encode_to_the_bytes_of_encoding_at_once() {
-        let (mut now, mut raws, mut spill) = (Vec::new(), Vec::new(), Vec::new());
-        let mut seq = 0u64;
-        for n in [0u64, 251, 65_536, u64::MAX >> 1] {
-            for event in every_variant(n) {
-                for cause in [None, Some(n)] {
-                    let record = RecordRef {
-                        seq,
-                        at: SimTime(n ^ seq),
-                        from: ActorId(seq as u32),
-                        to: ActorId(n as u32),
-                        cause,
-                        event: &event,
-                    };
-                    encode_into(&mut now, &record);
-                    raws.push(Raw::of(&record, &mut spill));
-                    seq += 1;
-                }
-            }
-        }
-        let (mut later, mut rest) = (Vec::new(), spill.as_slice());
-        for (seq, raw) in raws.iter().enumerate() {
-            raw.encode_into(&mut later, seq as u64, &mut rest);
-        }
-        assert!(rest.is_empty(), "every spilled byte is used once");
-        assert_eq!(later, now);
     }
 
     #[test]
