@@ -218,6 +218,20 @@ pub struct Record {
     pub event: Event,
 }
 
+impl Record {
+    /// This record, borrowed, as sinks take it.
+    pub fn borrowed(&self) -> RecordRef<'_> {
+        RecordRef {
+            seq: self.seq,
+            at: self.at,
+            from: self.from,
+            to: self.to,
+            cause: self.cause,
+            event: &self.event,
+        }
+    }
+}
+
 /// A borrowed [`Record`]; serializes to exactly the same bytes, so the hot
 /// path can encode without cloning the event.
 #[derive(Serialize)]

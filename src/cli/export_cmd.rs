@@ -5,7 +5,6 @@
 
 use super::Failure;
 use super::trace_cmd::{Stdout, failure};
-use pacsim::event::RecordRef;
 use pacsim::sim::RecordSink;
 use pacsim::store::Digest;
 use pacsim::trace::atomic::AtomicFile;
@@ -99,14 +98,7 @@ fn write_pstrace(
         if writer.count() == end {
             return ControlFlow::Break(());
         }
-        writer.record(&RecordRef {
-            seq: r.seq,
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            cause: r.cause,
-            event: &r.event,
-        });
+        writer.record(&r.borrowed());
         ControlFlow::Continue(())
     })?;
     let count = writer.count();

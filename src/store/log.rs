@@ -572,14 +572,7 @@ mod tests {
             .collect();
         let feed = |log: &mut EventLog, sync_every: Option<usize>| {
             for (i, r) in records.iter().enumerate() {
-                log.record(&RecordRef {
-                    seq: r.seq,
-                    at: r.at,
-                    from: r.from,
-                    to: r.to,
-                    cause: r.cause,
-                    event: &r.event,
-                });
+                log.record(&r.borrowed());
                 if sync_every.is_some_and(|n| i % n == n - 1) {
                     log.sync().unwrap();
                 }

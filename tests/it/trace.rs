@@ -4,7 +4,7 @@
 //! offset, and salvage keeps exactly the good frames.
 
 use crate::support::{load, pacsim, repo, scenario_path};
-use pacsim::event::{Record, RecordRef};
+use pacsim::event::Record;
 use pacsim::run::drive;
 use pacsim::scenario::parse_scenario;
 use pacsim::sim::RecordSink;
@@ -31,20 +31,9 @@ fn read_all(path: &Path) -> Vec<Record> {
 fn write_trace(path: &Path, header: &TraceHeader, records: &[Record]) {
     let mut w = TraceWriter::create(path, header).unwrap();
     for r in records {
-        w.record(&as_ref(r));
+        w.record(&r.borrowed());
     }
     w.commit().unwrap();
-}
-
-fn as_ref(r: &Record) -> RecordRef<'_> {
-    RecordRef {
-        seq: r.seq,
-        at: r.at,
-        from: r.from,
-        to: r.to,
-        cause: r.cause,
-        event: &r.event,
-    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! allocation sized by a number read from the file.
 
 use crate::support::{pacsim, repo};
-use pacsim::event::{Record, RecordRef};
+use pacsim::event::Record;
 use pacsim::model::ActorId;
 use pacsim::sim::RecordSink;
 use pacsim::trace::format::{Damage, HEADER_PREFIX_BYTES, frame_crc};
@@ -125,14 +125,7 @@ fn rewritten_quickstart(edit: impl FnOnce(&mut Vec<Record>)) -> Vec<u8> {
     edit(&mut records);
     let mut w = TraceWriter::new(Vec::new(), Path::new("q"), &header).unwrap();
     for r in &records {
-        w.record(&RecordRef {
-            seq: r.seq,
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            cause: r.cause,
-            event: &r.event,
-        });
+        w.record(&r.borrowed());
     }
     w.finish().unwrap().0
 }
