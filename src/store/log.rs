@@ -224,6 +224,7 @@ impl EventLog {
         };
         let digest = writer
             .finish()
+            .map(Digest)
             .map_err(|WriteFailed { first_seq, source }| StoreError::Records {
                 first_seq,
                 source,

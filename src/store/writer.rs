@@ -24,7 +24,6 @@
 //! flushed to disk: the live runtime's write-ahead, before it delivers.
 
 use super::frame;
-use super::log::Digest;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -111,7 +110,7 @@ pub struct WriteFailed {
 pub struct ChunkWriter {
     jobs: Option<SyncSender<Job>>,
     emptied: Receiver<Vec<u8>>,
-    thread: Option<JoinHandle<Result<Digest, WriteFailed>>>,
+    thread: Option<JoinHandle<Result<[u8; 32], WriteFailed>>>,
     chunk_capacity: usize,
 }
 
@@ -162,7 +161,7 @@ impl ChunkWriter {
 
     /// Waits until every submitted chunk is stored; the digest of them
     /// all, or the first failure.
-    pub fn finish(mut self) -> Result<Digest, WriteFailed> {
+    pub fn finish(mut self) -> Result<[u8; 32], WriteFailed> {
         match self.stop() {
             None => unreachable!("the thread is joined only here and on drop"),
             Some(Ok(written)) => written,
@@ -170,7 +169,7 @@ impl ChunkWriter {
         }
     }
 
-    fn stop(&mut self) -> Option<std::thread::Result<Result<Digest, WriteFailed>>> {
+    fn stop(&mut self) -> Option<std::thread::Result<Result<[u8; 32], WriteFailed>>> {
         drop(self.jobs.take());
         self.thread.take().map(JoinHandle::join)
     }
@@ -189,7 +188,7 @@ fn write_chunks<S: ChunkStore>(
     mut store: S,
     to_write: &Receiver<Job>,
     give_back: &SyncSender<Vec<u8>>,
-) -> Result<Digest, WriteFailed> {
+) -> Result<[u8; 32], WriteFailed> {
     let mut hasher = blake3::Hasher::new();
     let mut framed = Vec::new();
     for job in to_write {
@@ -212,7 +211,7 @@ fn write_chunks<S: ChunkStore>(
         chunk.clear();
         let _ = give_back.try_send(chunk);
     }
-    Ok(Digest(*hasher.finalize().as_bytes()))
+    Ok(*hasher.finalize().as_bytes())
 }
 
 /// A store that fails from its `fail_at`-th chunk on (0-based) with a full
@@ -278,11 +277,7 @@ mod tests {
             );
         }
         let digest = writer.finish().expect("finishes");
-        assert_eq!(
-            digest.0,
-            *hasher.finalize().as_bytes(),
-            "the chunks in order"
-        );
+        assert_eq!(digest, *hasher.finalize().as_bytes(), "the chunks in order");
     }
 
     #[test]
