@@ -114,6 +114,23 @@ alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'succes
     fail "the pods do not run nginx:1.25: $(alice get pods -l app=nginx -o wide)"
 alice rollout history deployment/nginx-deployment | grep -qE '^5 ' || fail "set image and restart made no revisions 4 and 5"
 
+step "a paused rollout waits for resume; CHANGE-CAUSE follows the annotation"
+sets=$(alice get rs -l app=nginx --no-headers | wc -l)
+alice rollout pause deployment/nginx-deployment | grep -q "paused" || fail "rollout pause"
+if alice rollout pause deployment/nginx-deployment 2>"$WORK/err"; then fail "paused twice"; fi
+grep -q "is already paused" "$WORK/err" || fail "second pause: $(cat "$WORK/err")"
+alice annotate deployment/nginx-deployment kubernetes.io/change-cause="nginx 1.26" >/dev/null || fail "annotate"
+alice set image deployment/nginx-deployment nginx=nginx:1.26 | grep -q "image updated" || fail "set image while paused"
+sleep 1
+[[ $(alice get rs -l app=nginx --no-headers | wc -l) -eq $sets ]] || fail "a paused Deployment made a ReplicaSet"
+[[ $(alice get deployment nginx-deployment -o jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}') == DeploymentPaused ]] ||
+    fail "no DeploymentPaused condition"
+alice rollout resume deployment/nginx-deployment | grep -q "resumed" || fail "rollout resume"
+alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'successfully rolled out' ||
+    fail "rollout status after resume"
+alice rollout history deployment/nginx-deployment | tee "$WORK/out"
+grep -qE '^6 +nginx 1.26$' "$WORK/out" || fail "revision 6 has no CHANGE-CAUSE"
+
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"
 if carol -n web delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted"; fi

@@ -6,6 +6,7 @@
 use super::objects::{ClusterPhase, Kind, Object, ObjectKey, PodPhase, PowerState, VmPhase};
 use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a user asks the API for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -461,12 +462,14 @@ pub enum SystemOp {
         endpoint: Option<String>,
         nodes_ready: u32,
     },
-    /// The Deployment controller's scale of one of its ReplicaSets, and
-    /// the revision it now is.
+    /// The Deployment controller's scale of one of its ReplicaSets, the
+    /// revision it now is and, when they changed, the annotations it
+    /// copies from its Deployment (the newest set only).
     SetReplicas {
         set: ObjectKey,
         replicas: u32,
         revision: u64,
+        annotations: Option<BTreeMap<String, String>>,
     },
 }
 

@@ -287,6 +287,10 @@ pub struct ReplicaSet {
     /// Its Deployment's revision (`deployment.kubernetes.io/revision`);
     /// 0 for a ReplicaSet of its own.
     pub revision: u64,
+    /// Its own metadata.annotations: a Deployment's set carries its
+    /// Deployment's (`kubernetes.io/change-cause` is what `rollout
+    /// history` shows per revision).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// apps/v1 Deployment: its controller makes a ReplicaSet per template and
@@ -298,6 +302,13 @@ pub struct Deployment {
     pub template_labels: BTreeMap<String, String>,
     pub template: PodSpec,
     pub strategy: Strategy,
+    /// Its own metadata.annotations, but the ones its controller writes
+    /// (`deployment.kubernetes.io/...`).
+    pub annotations: BTreeMap<String, String>,
+    /// spec.paused (`kubectl rollout pause`): a changed template makes no
+    /// new ReplicaSet and a rollout under way stands still; scaling a
+    /// Deployment with one active set still resizes it.
+    pub paused: bool,
 }
 
 /// How a Deployment replaces its pods when its template changes.

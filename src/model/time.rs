@@ -100,6 +100,23 @@ pub fn format_span(ns: u64) -> String {
     format!("{text}{name}")
 }
 
+/// A span in its largest unit that holds it whole (`90s`, `1500ms`):
+/// what reads back as the same span.
+pub fn format_span_exact(ns: u64) -> String {
+    const UNITS: [(u64, &str); 6] = [
+        (86_400 * NANOS_PER_SEC, "d"),
+        (3_600 * NANOS_PER_SEC, "h"),
+        (60 * NANOS_PER_SEC, "m"),
+        (NANOS_PER_SEC, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+    ];
+    match UNITS.iter().find(|(u, _)| ns > 0 && ns.is_multiple_of(*u)) {
+        Some(&(unit, name)) => format!("{}{name}", ns / unit),
+        None => format!("{ns}ns"),
+    }
+}
+
 impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_nanos(self.0))
@@ -120,6 +137,21 @@ impl fmt::Display for SimDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_spans_read_back_whole() {
+        let cases = [
+            (0, "0ns"),
+            (1_500_000, "1500us"),
+            (90 * NANOS_PER_SEC, "90s"),
+            (600 * NANOS_PER_SEC, "10m"),
+            (7_236 * NANOS_PER_SEC, "7236s"),
+            (2 * 86_400 * NANOS_PER_SEC, "2d"),
+        ];
+        for (ns, text) in cases {
+            assert_eq!(format_span_exact(ns), text);
+        }
+    }
 
     #[test]
     fn spans_read_as_scenarios_write_them() {

@@ -75,6 +75,8 @@ impl GuestStore {
                     template_labels: set.labels.clone(),
                     template: set.template.clone(),
                     strategy: Strategy::default(),
+                    annotations: BTreeMap::new(),
+                    paused: false,
                 }),
             };
             counts.insert(o.key(), SetCounts::default());

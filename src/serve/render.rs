@@ -176,26 +176,31 @@ pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetC
     // serves as the generation, always observed.
     let generation = object.meta.resource_version;
     let counts = counts.unwrap_or_default();
-    let revision = |meta: &mut Value, r: u64| {
+    // Their own annotations and the revision the controller gives them.
+    let annotate = |meta: &mut Value, own: &BTreeMap<String, String>, r: u64| {
+        let mut all = own.clone();
         if r > 0 {
-            meta["annotations"] = json!({"deployment.kubernetes.io/revision": r.to_string()});
+            all.insert("deployment.kubernetes.io/revision".into(), r.to_string());
+        }
+        if !all.is_empty() {
+            meta["annotations"] = labels(&all);
         }
     };
     match &object.body {
         Body::Deployment(d) => {
             meta["generation"] = generation.into();
-            revision(&mut meta, counts.revision);
+            annotate(&mut meta, &d.annotations, counts.revision);
             m.insert("metadata".into(), meta);
             m.insert("spec".into(), deployment(d));
             m.insert(
                 "status".into(),
-                deployment_status(d.replicas, generation, counts),
+                deployment_status(d.replicas, d.paused, generation, counts),
             );
             return Value::Object(m);
         }
         Body::ReplicaSet(rs) => {
             meta["generation"] = generation.into();
-            revision(&mut meta, rs.revision);
+            annotate(&mut meta, &rs.annotations, rs.revision);
             m.insert("metadata".into(), meta);
             m.insert("spec".into(), replica_set(rs));
             m.insert(
@@ -207,9 +212,9 @@ pub fn object(object: &Object, res: &Resource, epoch: Epoch, counts: Option<SetC
         _ => {}
     }
     if let Body::Pod(p) = &object.body
-        && !p.spec.annotations.is_empty()
+        && let Some(shown) = pod_annotations(&p.spec)
     {
-        meta["annotations"] = labels(&p.spec.annotations);
+        meta["annotations"] = shown;
     }
     m.insert("metadata".into(), meta);
     let (spec, status) = spec_status(&object.body, res);
@@ -320,14 +325,25 @@ fn service(s: &Service) -> (Option<Value>, Option<Value>) {
     (Some(spec), Some(status))
 }
 
+/// A pod's annotations, with `pacsim.io/run-for` as it was written (so
+/// that a body read, changed and written back keeps it); None if none.
+fn pod_annotations(spec: &PodSpec) -> Option<Value> {
+    let mut all = spec.annotations.clone();
+    if let Some(run_for) = spec.run_for {
+        let span = crate::model::time::format_span_exact(run_for.0);
+        all.insert("pacsim.io/run-for".into(), span);
+    }
+    (!all.is_empty()).then(|| labels(&all))
+}
+
 fn replica_set(rs: &ReplicaSet) -> Value {
     set_spec(rs.replicas, &rs.template_labels, &rs.template)
 }
 
 fn set_spec(replicas: u32, template_labels: &BTreeMap<String, String>, spec: &PodSpec) -> Value {
     let mut template_meta = json!({"labels": labels(template_labels)});
-    if !spec.annotations.is_empty() {
-        template_meta["annotations"] = labels(&spec.annotations);
+    if let Some(shown) = pod_annotations(spec) {
+        template_meta["annotations"] = shown;
     }
     json!({
         "replicas": replicas,
@@ -356,6 +372,9 @@ fn deployment(d: &Deployment) -> Value {
         }),
     };
     spec["revisionHistoryLimit"] = (crate::supervisor::deployment::REVISION_HISTORY as u64).into();
+    if d.paused {
+        spec["paused"] = true.into();
+    }
     spec
 }
 

@@ -150,12 +150,28 @@ impl Rollouts {
     }
 }
 
-/// `status` of a Deployment of `replicas`. The generation is its
-/// resourceVersion (it changes with the spec), always observed.
-pub fn deployment_status(replicas: u32, generation: u64, c: SetCounts) -> Value {
+/// `status` of a Deployment of `replicas` (`paused` or not). The
+/// generation is its resourceVersion (it changes with the spec), always
+/// observed.
+pub fn deployment_status(replicas: u32, paused: bool, generation: u64, c: SetCounts) -> Value {
     let available = c.running >= replicas;
     let done = c.updated == replicas && c.pods == replicas && c.updated_running == replicas;
     let condition = |kind: &str, ok: bool, reason: &str, message: String| json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason, "message": message});
+    // Upstream's: a paused Deployment's progress is unknown.
+    let progressing = if paused {
+        json!({"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused", "message": "Deployment is paused"})
+    } else {
+        condition(
+            "Progressing",
+            true,
+            if done {
+                "NewReplicaSetAvailable"
+            } else {
+                "ReplicaSetUpdated"
+            },
+            format!("{} of {} replicas updated", c.updated, replicas),
+        )
+    };
     let mut status = json!({
         "observedGeneration": generation,
         "replicas": c.pods,
@@ -169,12 +185,7 @@ pub fn deployment_status(replicas: u32, generation: u64, c: SetCounts) -> Value 
                 if available { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
                 format!("{} of {} replicas available", c.running, replicas),
             ),
-            condition(
-                "Progressing",
-                true,
-                if done { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
-                format!("{} of {} replicas updated", c.updated, replicas),
-            ),
+            progressing,
         ],
     });
     if c.pods > c.running {
@@ -241,6 +252,7 @@ mod tests {
                 template_labels: BTreeMap::new(),
                 template: PodSpec::default(),
                 revision,
+                annotations: BTreeMap::new(),
             }),
         }
     }
@@ -257,6 +269,8 @@ mod tests {
                 template_labels: BTreeMap::new(),
                 template: PodSpec::default(),
                 strategy: Default::default(),
+                annotations: BTreeMap::new(),
+                paused: false,
             }),
         }
     }
@@ -313,7 +327,7 @@ mod tests {
                 revision: 2
             }
         );
-        let s = deployment_status(2, 7, c);
+        let s = deployment_status(2, false, 7, c);
         assert_eq!(s["updatedReplicas"], 2);
         assert_eq!(s["replicas"], 3);
         assert_eq!(s["conditions"][0]["status"], "True");
@@ -328,7 +342,7 @@ mod tests {
             pod("nginx-b-1", "nginx-b", PodPhase::Running),
             ChangeKind::Modified,
         ));
-        let s = deployment_status(2, 8, r.counts(&deployment()).unwrap());
+        let s = deployment_status(2, false, 8, r.counts(&deployment()).unwrap());
         assert_eq!(s["conditions"][1]["reason"], "NewReplicaSetAvailable");
         assert!(s.get("unavailableReplicas").is_none());
     }

@@ -19,6 +19,7 @@ pub struct SetView {
     /// flight; of those, Running (available).
     pub active: u32,
     pub available: u32,
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// What the controller does to bring one Deployment forward.
@@ -30,11 +31,13 @@ pub enum Step {
         replicas: u32,
         revision: u64,
     },
-    /// Set a ReplicaSet's replicas and revision.
+    /// Set a ReplicaSet's replicas and revision, and its annotations
+    /// when they are to change.
     Set {
         name: String,
         replicas: u32,
         revision: u64,
+        annotations: Option<BTreeMap<String, String>>,
     },
     /// An old ReplicaSet past the revision history limit, scaled to 0.
     Delete { name: String },
@@ -63,6 +66,20 @@ pub fn template_hash(labels: &BTreeMap<String, String>, spec: &PodSpec) -> Strin
         .collect()
 }
 
+/// The annotations a Deployment's newest ReplicaSet carries: the
+/// Deployment's, but those about the Deployment itself (upstream's
+/// `annotationsToSkip`).
+pub fn copied_annotations(d: &Deployment) -> BTreeMap<String, String> {
+    d.annotations
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("deployment.kubernetes.io/")
+                && k.as_str() != "kubectl.kubernetes.io/last-applied-configuration"
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// `amount` of `replicas`: percentages rounded up (surge) or down.
 fn resolve(amount: Amount, replicas: u32, round_up: bool) -> u32 {
     match amount {
@@ -82,6 +99,9 @@ fn resolve(amount: Amount, replicas: u32, round_up: bool) -> u32 {
 /// The next steps for `d`, whose template hashes to `hash`, given its
 /// ReplicaSets. Empty when it is where it should be.
 pub fn plan(d: &Deployment, name: &str, hash: &str, sets: &[SetView]) -> Vec<Step> {
+    if d.paused {
+        return paused(d, hash, sets);
+    }
     let top = sets.iter().map(|s| s.revision).max().unwrap_or(0);
     let Some(new) = sets.iter().find(|s| s.hash == hash) else {
         // A new template: its ReplicaSet, sized as the strategy allows.
@@ -101,6 +121,7 @@ pub fn plan(d: &Deployment, name: &str, hash: &str, sets: &[SetView]) -> Vec<Ste
             hash: hash.to_string(),
             active: 0,
             available: 0,
+            annotations: copied_annotations(d),
         };
         let mut steps = vec![Step::Create {
             name: created.name.clone(),
@@ -139,11 +160,13 @@ pub fn plan(d: &Deployment, name: &str, hash: &str, sets: &[SetView]) -> Vec<Ste
             }
         }
     };
-    if new_replicas != new.replicas || revision != new.revision {
+    let annotations = changed_annotations(d, new);
+    if new_replicas != new.replicas || revision != new.revision || annotations.is_some() {
         steps.push(Step::Set {
             name: new.name.clone(),
             replicas: new_replicas,
             revision,
+            annotations,
         });
     }
     let new_now = SetView {
@@ -152,6 +175,49 @@ pub fn plan(d: &Deployment, name: &str, hash: &str, sets: &[SetView]) -> Vec<Ste
     };
     steps.extend(scale_old(d, &new_now, sets));
     steps.extend(history(sets, &new.name));
+    steps
+}
+
+/// The newest set's annotations, when they no longer match its
+/// Deployment's.
+fn changed_annotations(d: &Deployment, new: &SetView) -> Option<BTreeMap<String, String>> {
+    let copied = copied_annotations(d);
+    (copied != new.annotations).then_some(copied)
+}
+
+/// A paused Deployment, as upstream's `sync`: no new ReplicaSet and no
+/// rollout step. With one active set (or none: the newest), that set
+/// follows `replicas`; several active sets (paused mid-rollout) stay as
+/// they are, where upstream would scale them in proportion.
+fn paused(d: &Deployment, hash: &str, sets: &[SetView]) -> Vec<Step> {
+    let current = sets.iter().find(|s| s.hash == hash);
+    let mut active = sets.iter().filter(|s| s.replicas > 0);
+    let sized = match (active.next(), active.next()) {
+        (Some(only), None) => Some(only),
+        (None, _) => current.or_else(|| sets.iter().max_by_key(|s| s.revision)),
+        (Some(_), Some(_)) => None,
+    };
+    let mut steps = Vec::new();
+    if let Some(s) = sized.filter(|s| s.replicas != d.replicas) {
+        let annotations = current
+            .filter(|c| c.name == s.name)
+            .and_then(|c| changed_annotations(d, c));
+        steps.push(Step::Set {
+            name: s.name.clone(),
+            replicas: d.replicas,
+            revision: s.revision,
+            annotations,
+        });
+    } else if let Some(c) = current
+        && let Some(annotations) = changed_annotations(d, c)
+    {
+        steps.push(Step::Set {
+            name: c.name.clone(),
+            replicas: c.replicas,
+            revision: c.revision,
+            annotations: Some(annotations),
+        });
+    }
     steps
 }
 
@@ -168,6 +234,7 @@ fn scale_old(d: &Deployment, new: &SetView, sets: &[SetView]) -> Vec<Step> {
         name: s.name.clone(),
         replicas,
         revision: s.revision,
+        annotations: None,
     };
     let Strategy::RollingUpdate {
         max_surge,
@@ -241,6 +308,8 @@ mod tests {
             template_labels: BTreeMap::new(),
             template: PodSpec::default(),
             strategy,
+            annotations: BTreeMap::new(),
+            paused: false,
         }
     }
 
@@ -252,6 +321,7 @@ mod tests {
             hash: name.rsplit('-').next().unwrap().into(),
             active: replicas,
             available,
+            annotations: BTreeMap::new(),
         }
     }
 
@@ -288,7 +358,8 @@ mod tests {
                 Step::Set {
                     name: "web-old".into(),
                     replicas: 3,
-                    revision: 1
+                    revision: 1,
+                    annotations: None
                 },
             ]
         );
@@ -301,7 +372,8 @@ mod tests {
             vec![Step::Set {
                 name: "web-new".into(),
                 replicas: 2,
-                revision: 2
+                revision: 2,
+                annotations: None
             }]
         );
         // It is: one more up, one more down.
@@ -313,12 +385,14 @@ mod tests {
                 Step::Set {
                     name: "web-new".into(),
                     replicas: 2,
-                    revision: 2
+                    revision: 2,
+                    annotations: None
                 },
                 Step::Set {
                     name: "web-old".into(),
                     replicas: 2,
-                    revision: 1
+                    revision: 1,
+                    annotations: None
                 },
             ]
         );
@@ -342,7 +416,8 @@ mod tests {
                 Step::Set {
                     name: "web-old".into(),
                     replicas: 0,
-                    revision: 1
+                    revision: 1,
+                    annotations: None
                 },
             ]
         );
@@ -361,7 +436,8 @@ mod tests {
             vec![Step::Set {
                 name: "web-new".into(),
                 replicas: 3,
-                revision: 2
+                revision: 2,
+                annotations: None
             }]
         );
     }
@@ -375,7 +451,8 @@ mod tests {
             vec![Step::Set {
                 name: "web-cur".into(),
                 replicas: 6,
-                revision: 1
+                revision: 1,
+                annotations: None
             }]
         );
     }
@@ -390,8 +467,72 @@ mod tests {
             Step::Set {
                 name: "web-a".into(),
                 replicas: 1,
-                revision: 3
+                revision: 3,
+                annotations: None
             }
+        );
+    }
+
+    #[test]
+    fn a_paused_deployment_makes_no_new_set_but_still_scales_its_only_one() {
+        let mut d = deployment(4, Strategy::default());
+        d.paused = true;
+        // A new template while paused: nothing happens.
+        assert!(plan(&d, "web", "new", &[set("web-old", 4, 1, 4)]).is_empty());
+        // Scaled while paused: the one active set follows.
+        d.replicas = 6;
+        assert_eq!(
+            plan(&d, "web", "new", &[set("web-old", 4, 1, 4)]),
+            vec![Step::Set {
+                name: "web-old".into(),
+                replicas: 6,
+                revision: 1,
+                annotations: None
+            }]
+        );
+        // Paused mid-rollout: both sets stand still, even if scaled.
+        let sets = [set("web-old", 3, 1, 3), set("web-new", 2, 2, 1)];
+        assert!(plan(&d, "web", "new", &sets).is_empty());
+        // Resumed: the rollout goes on from where it stood.
+        d.paused = false;
+        assert!(!plan(&d, "web", "new", &sets).is_empty());
+    }
+
+    #[test]
+    fn the_newest_set_carries_its_deployments_annotations_but_the_skipped_ones() {
+        let mut d = deployment(2, Strategy::default());
+        d.annotations = BTreeMap::from([
+            ("kubernetes.io/change-cause".into(), "v2".into()),
+            ("deployment.kubernetes.io/revision".into(), "7".into()),
+            (
+                "kubectl.kubernetes.io/last-applied-configuration".into(),
+                "{}".into(),
+            ),
+        ]);
+        let want = BTreeMap::from([("kubernetes.io/change-cause".to_string(), "v2".to_string())]);
+        assert_eq!(copied_annotations(&d), want);
+        // Annotated after its rollout: only the newest set follows.
+        let sets = [set("web-a", 0, 1, 0), set("web-b", 2, 2, 2)];
+        assert_eq!(
+            plan(&d, "web", "b", &sets),
+            vec![Step::Set {
+                name: "web-b".into(),
+                replicas: 2,
+                revision: 2,
+                annotations: Some(want.clone())
+            }]
+        );
+        let mut b = set("web-b", 2, 2, 2);
+        b.annotations = want.clone();
+        assert!(plan(&d, "web", "b", &[set("web-a", 0, 1, 0), b.clone()]).is_empty());
+        // Paused, the newest set still follows.
+        d.paused = true;
+        d.annotations
+            .insert("kubernetes.io/change-cause".into(), "v3".into());
+        let steps = plan(&d, "web", "b", &[set("web-a", 0, 1, 0), b]);
+        assert!(
+            matches!(&steps[..], [Step::Set { name, annotations: Some(a), .. }] if name == "web-b" && a["kubernetes.io/change-cause"] == "v3"),
+            "{steps:?}"
         );
     }
 
@@ -420,7 +561,8 @@ mod tests {
             Step::Set {
                 name: "web-old".into(),
                 replicas: 2,
-                revision: 1
+                revision: 1,
+                annotations: None
             }
         );
     }

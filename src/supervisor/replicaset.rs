@@ -393,6 +393,7 @@ impl ReplicaSetController {
                         .unwrap_or_default(),
                     active: self.active(set) as u32,
                     available: self.available(set) as u32,
+                    annotations: s.spec.annotations.clone(),
                 })
             })
             .collect();
@@ -416,6 +417,7 @@ impl ReplicaSetController {
                         template_labels: labels,
                         template: d.template.clone(),
                         revision,
+                        annotations: deployment::copied_annotations(&d),
                     };
                     SystemOp::Create(Box::new(set_object(key, &name, rs)))
                 }
@@ -423,10 +425,12 @@ impl ReplicaSetController {
                     name,
                     replicas,
                     revision,
+                    annotations,
                 } => SystemOp::SetReplicas {
                     set: ObjectKey::new(Kind::ReplicaSet, &key.namespace, &name),
                     replicas,
                     revision,
+                    annotations,
                 },
                 Step::Delete { name } => {
                     SystemOp::Delete(ObjectKey::new(Kind::ReplicaSet, &key.namespace, &name))

@@ -75,6 +75,7 @@ pub fn set_object(name: &str, replicas: u32) -> Object {
             template_labels: [("app".to_string(), name.to_string())].into(),
             template: PodSpec::default(),
             revision: 0,
+            annotations: Default::default(),
         }),
     }
 }

@@ -175,6 +175,7 @@ fn replica_set(name: &str, replicas: u32, spec: PodSpec) -> Object {
             template_labels: labels(&[("app", name)]),
             template: spec,
             revision: 0,
+            annotations: Default::default(),
         }),
     }
 }

@@ -281,10 +281,16 @@ fn parse_object(node: &Node, scope: &Scope) -> PResult<(KindInfo, Object)> {
                 ..spec
             }))
         }
-        Kind::ReplicaSet => {
-            Body::ReplicaSet(pod::parse_replica_set(f.req("spec")?, &path("spec"))?)
-        }
-        Kind::Deployment => Body::Deployment(pod::parse_deployment(f.req("spec")?, &path("spec"))?),
+        Kind::ReplicaSet => Body::ReplicaSet(pod::parse_replica_set(
+            f.req("spec")?,
+            &path("spec"),
+            annotations.others(),
+        )?),
+        Kind::Deployment => Body::Deployment(pod::parse_deployment(
+            f.req("spec")?,
+            &path("spec"),
+            annotations.others(),
+        )?),
         Kind::VirtualMachine => {
             let v1alpha1 = f.req("apiVersion")?.as_scalar() == Some(VMOP[0]);
             Body::VirtualMachine(vm::parse_vm(f.req("spec")?, &path("spec"), v1alpha1)?)
@@ -698,12 +704,15 @@ fn placeholder(kind: Kind) -> Body {
             template_labels: BTreeMap::new(),
             template: PodSpec::default(),
             revision: 0,
+            annotations: BTreeMap::new(),
         }),
         Kind::Deployment => Body::Deployment(Deployment {
             replicas: 0,
             template_labels: BTreeMap::new(),
             template: PodSpec::default(),
             strategy: Strategy::default(),
+            annotations: BTreeMap::new(),
+            paused: false,
         }),
         Kind::VirtualMachine => Body::VirtualMachine(vm::new_vm(
             String::new(),

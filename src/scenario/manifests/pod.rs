@@ -9,6 +9,7 @@ use super::super::yaml::Node;
 use super::{Annotations, DISK_SIZE, affinity, dns_label, k8s_memory, labels};
 use crate::api::objects::*;
 use crate::model::Resources;
+use std::collections::BTreeMap;
 
 const POD_SPEC: &[&str] = &[
     "containers",
@@ -66,7 +67,6 @@ pub(crate) const RS_SPEC_IGNORED: &[&str] = &[
     "minReadySeconds",
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
-    "paused",
 ];
 
 /// A new pod: Pending, not bound, no address.
@@ -137,7 +137,7 @@ pub(crate) fn parse_pod_spec(node: &Node, path: &str) -> PResult<PodSpec> {
         volumes,
         run_for: None,
         containers: containers.into(),
-        annotations: std::collections::BTreeMap::new(),
+        annotations: BTreeMap::new(),
     })
 }
 
@@ -383,8 +383,12 @@ pub(crate) fn claim_volumes(node: &Node, path: &str, ignored: &[&str]) -> PResul
     Ok(claims)
 }
 
-/// apps/v1 ReplicaSet spec.
-pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> {
+/// apps/v1 ReplicaSet spec, and the set's annotations.
+pub(crate) fn parse_replica_set(
+    node: &Node,
+    path: &str,
+    annotations: BTreeMap<String, String>,
+) -> PResult<ReplicaSet> {
     let f = Fields::with_ignored(
         node,
         path,
@@ -397,15 +401,21 @@ pub(crate) fn parse_replica_set(node: &Node, path: &str) -> PResult<ReplicaSet> 
         template_labels,
         template,
         revision: 0,
+        annotations: without_controllers(annotations),
     })
 }
 
-/// apps/v1 Deployment spec: a ReplicaSet's, and its `strategy`.
-pub(crate) fn parse_deployment(node: &Node, path: &str) -> PResult<Deployment> {
+/// apps/v1 Deployment spec: a ReplicaSet's, its `strategy` and `paused`;
+/// and the Deployment's annotations.
+pub(crate) fn parse_deployment(
+    node: &Node,
+    path: &str,
+    annotations: BTreeMap<String, String>,
+) -> PResult<Deployment> {
     let f = Fields::with_ignored(
         node,
         path,
-        &["replicas", "selector", "template", "strategy"],
+        &["replicas", "selector", "template", "strategy", "paused"],
         RS_SPEC_IGNORED,
     )?;
     let (replicas, template_labels, template) = parse_set(&f)?;
@@ -413,12 +423,27 @@ pub(crate) fn parse_deployment(node: &Node, path: &str) -> PResult<Deployment> {
         Some(n) => parse_strategy(n, &f.sub("strategy"))?,
         None => Strategy::default(),
     };
+    let paused = f
+        .opt("paused")
+        .map(|n| read::boolean(n, &f.sub("paused")))
+        .transpose()?
+        .unwrap_or(false);
     Ok(Deployment {
         replicas,
         template_labels,
         template,
         strategy,
+        annotations: without_controllers(annotations),
+        paused,
     })
+}
+
+/// Annotations but the Deployment controller's own
+/// (`deployment.kubernetes.io/revision` and the like), which pacsim
+/// derives: a body read back and written again does not freeze them.
+fn without_controllers(mut annotations: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    annotations.retain(|k, _| !k.starts_with("deployment.kubernetes.io/"));
+    annotations
 }
 
 /// `strategy: {type: RollingUpdate|Recreate, rollingUpdate: {maxSurge,

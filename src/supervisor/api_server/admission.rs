@@ -4,7 +4,7 @@
 //! calls these with its store.
 
 use crate::api::msg::ApiError;
-use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
+use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase, PodSpec};
 use crate::scenario::NamespaceConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -265,12 +265,15 @@ pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError
             old.replicas = new.replicas;
             old.template = new.template.clone();
             old.template_labels = new.template_labels.clone();
+            old.annotations = new.annotations.clone();
         }
         (Body::Deployment(old), Body::Deployment(new)) => {
             old.replicas = new.replicas;
             old.template = new.template.clone();
             old.template_labels = new.template_labels.clone();
             old.strategy = new.strategy;
+            old.annotations = new.annotations.clone();
+            old.paused = new.paused;
         }
         (Body::VirtualMachine(old), Body::VirtualMachine(new)) => {
             old.power_state = new.power_state;
@@ -284,6 +287,15 @@ pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError
             old.version = new.version.clone();
             old.control_plane = new.control_plane.clone();
             old.node_pools = new.node_pools.clone();
+        }
+        // A pod's annotations are metadata, which may change.
+        (Body::Pod(old), Body::Pod(new))
+            if PodSpec {
+                annotations: old.spec.annotations.clone(),
+                ..new.spec.clone()
+            } == old.spec =>
+        {
+            old.spec.annotations = new.spec.annotations.clone();
         }
         (Body::Pod(_), _) => {
             return Err(ApiError::Invalid(

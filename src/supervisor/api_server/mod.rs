@@ -344,10 +344,14 @@ impl ApiServer {
                 set,
                 replicas,
                 revision,
+                annotations,
             } => self.patch(&set, ctx, |o| {
                 if let Body::ReplicaSet(rs) = &mut o.body {
                     rs.replicas = replicas;
                     rs.revision = revision;
+                    if let Some(annotations) = annotations {
+                        rs.annotations = annotations;
+                    }
                 }
             }),
             SystemOp::Bind { pod, node, reason } => self.patch(&pod, ctx, |o| {

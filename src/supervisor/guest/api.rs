@@ -29,6 +29,7 @@ impl GuestCluster {
                 template_labels: d.template_labels,
                 template: d.template,
                 revision: 0,
+                annotations: d.annotations,
             }),
             body => body,
         };

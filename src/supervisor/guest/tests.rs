@@ -71,6 +71,7 @@ fn deployment(name: &str, replicas: u32, cores: u64) -> Object {
                 ..PodSpec::default()
             },
             revision: 0,
+            annotations: Default::default(),
         }),
     }
 }
