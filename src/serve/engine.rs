@@ -151,6 +151,11 @@ pub struct Engine {
     checked: Instant,
     /// Each host's cluster name, for the per-cluster gauges.
     host_clusters: Vec<String>,
+    /// The versions serve gives guest clusters' objects (see
+    /// `guest_versions`), and where they start: above any earlier run's,
+    /// as the wall clock in microseconds.
+    guest_versions: std::cell::RefCell<BTreeMap<ObjectKey, super::guest_versions::GuestVersions>>,
+    version_base: u64,
 }
 
 /// A call in flight: who waits for it and the object it names (in the
@@ -279,6 +284,10 @@ impl Engine {
                 .iter()
                 .map(|h| scenario.datacenter.clusters[h.cluster].name.clone())
                 .collect(),
+            guest_versions: Default::default(),
+            version_base: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64),
         };
         let mut recovery = Recovery {
             batches: 0,
@@ -636,6 +645,8 @@ impl Engine {
             guests: Guests {
                 kernel: &self.kernel,
                 capi: self.addrs[Part::Capi],
+                versions: &self.guest_versions,
+                version_base: self.version_base,
             },
         }
     }

@@ -124,8 +124,28 @@ impl GuestStore {
         self.objects.get(key)
     }
 
+    pub(super) fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut Object> {
+        self.objects.get_mut(key)
+    }
+
     pub fn resource_version(&self) -> u64 {
         self.rv
+    }
+
+    /// The list version serve gives this look (see `guest_versions`).
+    pub(super) fn set_resource_version(&mut self, rv: u64) {
+        self.rv = rv;
+    }
+
+    /// A store of `objects`, none a Deployment with pods (for tests).
+    #[cfg(test)]
+    pub(super) fn from_objects(objects: impl Iterator<Item = Object>, version: &str) -> GuestStore {
+        GuestStore {
+            objects: objects.map(|o| (o.key(), o)).collect(),
+            counts: BTreeMap::new(),
+            rv: 0,
+            version: version.to_string(),
+        }
     }
 
     /// A Deployment's pods, as its status shows them.

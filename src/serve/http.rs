@@ -508,7 +508,7 @@ async fn resource_request(
     }
     let response = match verb {
         "list" => list(req, state, &t, &q).await,
-        "watch" if t.guest.is_some() => guest_watch(req, state, t, q),
+        "watch" if t.guest.is_some() => guest_watch(req, state, t, q).await,
         "watch" => watch(req, state, t, q).await,
         "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
         "get" => get(req, state, &t).await,
@@ -1145,11 +1145,21 @@ async fn watch(
 /// How often a guest cluster's watch looks at its objects.
 const GUEST_WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// What one look of a guest watch found: the newest version and the
+/// watch lines of the changes after the last look; or the floor of a
+/// history that no longer reaches back.
+enum GuestLook {
+    Lines(u64, Vec<String>),
+    Gone(u64),
+}
+
 /// A watch on a guest cluster: its objects are looked at every
-/// [`GUEST_WATCH_EVERY`] and each difference from the last look is an
-/// event (a guest cluster keeps no history of changes to stream). Changes
-/// between a list and the watch that follows it are not seen.
-fn guest_watch(
+/// [`GUEST_WATCH_EVERY`], and the changes since the last look (versioned
+/// by `guest_versions`) are streamed. It resumes from `resourceVersion`
+/// (`410 Gone` when that is too old), starts with an ADDED event per
+/// object without one, and sends bookmarks when asked, as the
+/// Supervisor's watches do.
+async fn guest_watch(
     req: &HttpRequest,
     state: &State,
     t: Target,
@@ -1159,65 +1169,122 @@ fn guest_watch(
     let timeout = param(&q, "timeoutSeconds")
         .and_then(|s| s.parse::<u64>().ok())
         .map(std::time::Duration::from_secs);
+    let bookmarks = param(&q, "allowWatchBookmarks") == Some("true");
+    // No version, or "0": the current objects first, as ADDED events.
+    let from: Option<u64> = param(&q, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .filter(|&v| v > 0);
+    let (res, epoch) = (t.res, state.epoch);
+    // Renders each change after `after` (all current objects when None)
+    // as a watch line; the first line of a Table watch has the columns.
+    let look =
+        move |v: &View<'_>, t: &Target, q: &[(String, String)], after: Option<u64>, first: bool| {
+            let Some(tkc) = t.guest.as_ref() else {
+                return Err(NoGuest::NotFound);
+            };
+            let (store, changes) = match after {
+                Some(after) => v.guest_changes(tkc, after)?,
+                None => {
+                    let store = v.store(Some(tkc))?;
+                    let added = (store.objects())
+                        .map(|o| super::guest_versions::GuestChange {
+                            rv: o.meta.resource_version,
+                            kind: crate::supervisor::api_server::ChangeKind::Added,
+                            object: std::sync::Arc::new(o.clone()),
+                            counts: store.counts(o),
+                        })
+                        .collect();
+                    (store, Ok(added))
+                }
+            };
+            let changes = match changes {
+                Ok(c) => c,
+                Err(floor) => return Ok(GuestLook::Gone(floor)),
+            };
+            let mut first = first;
+            let lines = changes
+                .iter()
+                .filter(|c| selected(&c.object, t, q))
+                .map(|c| {
+                    let object = if table {
+                        let counts = |_: &Object| c.counts;
+                        let ctx = table::Context {
+                            now: v.now,
+                            counts: &counts,
+                            kubelet: store.guest_version(),
+                        };
+                        table::table(&[&c.object], res, &ctx, epoch, c.rv, first)
+                    } else {
+                        let mut o = render::object(&c.object, res, epoch, c.counts);
+                        store.finish(&mut o);
+                        o
+                    };
+                    first = false;
+                    format!("{}\n", json!({"type": c.kind.name(), "object": object}))
+                })
+                .collect();
+            Ok(GuestLook::Lines(store.resource_version(), lines))
+        };
+    let (t1, q1) = (t.clone(), q.clone());
+    let opened = read(state, move |v| look(v, &t1, &q1, from, true)).await;
+    let (mut seen, lines) = match opened {
+        None => return stopping(),
+        Some(Err(e)) => return no_guest(e, t.guest.as_ref()),
+        Some(Ok(GuestLook::Gone(floor))) => {
+            return status(
+                410,
+                "Expired",
+                &format!(
+                    "too old resource version: {} ({floor})",
+                    from.unwrap_or_default()
+                ),
+                None,
+            );
+        }
+        Some(Ok(GuestLook::Lines(rv, lines))) => (rv, lines),
+    };
     let state = state.clone();
+    let every = state.bookmark_interval;
     let (out, stream) = super::stream::channel();
     actix_web::rt::spawn(async move {
-        let deadline = timeout.map(|d| std::time::Instant::now() + d);
-        let (res, epoch) = (t.res, state.epoch);
-        let mut last: Option<std::collections::BTreeMap<ObjectKey, (Value, Value)>> = None;
-        let mut first = true;
-        while deadline.is_none_or(|d| std::time::Instant::now() < d) {
+        use std::time::Instant;
+        let bookmark = |rv: u64| {
+            let line = json!({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version(), "metadata": {"resourceVersion": rv.to_string()}}});
+            web::Bytes::from(format!("{line}\n"))
+        };
+        let deadline = timeout.map(|d| Instant::now() + d);
+        let mut next_bookmark = bookmarks.then(|| Instant::now() + every);
+        let mut first = lines.is_empty();
+        for line in lines {
+            if out.send(web::Bytes::from(line)).is_err() {
+                return;
+            }
+        }
+        while deadline.is_none_or(|d| Instant::now() < d) {
+            actix_web::rt::time::sleep(GUEST_WATCH_EVERY).await;
             let (t2, q2) = (t.clone(), q.clone());
-            let look = read(&state, move |v| {
-                let store = v.store(t2.guest.as_ref()).ok()?;
-                let objects = store.objects().filter(|o| selected(o, &t2, &q2));
-                // Each object as rendered (what is compared: a table row's
-                // age changes by itself) and as shown.
-                let now: std::collections::BTreeMap<ObjectKey, (Value, Value)> = objects
-                    .map(|o| {
-                        let plain = rendered(&store, o, res, epoch);
-                        // The guest's one version moves with every call.
-                        let mut compared = plain.clone();
-                        if let Some(m) = compared["metadata"].as_object_mut() {
-                            m.remove("resourceVersion");
-                        }
-                        let shown = if table {
-                            let counts = |o: &Object| store.counts(o);
-                            let ctx = table::Context {
-                                now: v.now,
-                                counts: &counts,
-                                kubelet: store.guest_version(),
-                            };
-                            let rv = store.resource_version();
-                            table::table(&[o], res, &ctx, epoch, rv, true)
-                        } else {
-                            plain
-                        };
-                        (o.key(), (compared, shown))
-                    })
-                    .collect();
-                Some(now)
-            })
-            .await;
-            let Some(look) = look else {
+            let after = seen;
+            let looked = read(&state, move |v| look(v, &t2, &q2, Some(after), first)).await;
+            let Some(Ok(GuestLook::Lines(rv, lines))) = looked else {
+                // Stopping, the guest gone or unreachable, or the history
+                // outrun: the client lists and watches again.
                 return;
             };
-            let now = look.unwrap_or_default();
-            if let Some(before) = &last {
-                for (kind, object) in diff(before, &now) {
-                    let mut object = object.clone();
-                    if table && !first {
-                        object["columnDefinitions"] = json!([]);
-                    }
-                    first = false;
-                    let line = format!("{}\n", json!({"type": kind, "object": object}));
-                    if out.send(web::Bytes::from(line)).is_err() {
-                        return;
-                    }
+            seen = rv;
+            first &= lines.is_empty();
+            for line in lines {
+                if out.send(web::Bytes::from(line)).is_err() {
+                    return;
                 }
             }
-            last = Some(now);
-            actix_web::rt::time::sleep(GUEST_WATCH_EVERY).await;
+            if let Some(b) = next_bookmark
+                && Instant::now() >= b
+            {
+                next_bookmark = Some(Instant::now() + every);
+                if out.send(bookmark(seen)).is_err() {
+                    return;
+                }
+            }
         }
     });
     let content = if table {
@@ -1226,28 +1293,6 @@ fn guest_watch(
         "application/json"
     };
     HttpResponse::Ok().content_type(content).streaming(stream)
-}
-
-/// The watch events that take `before` to `now`, in key order: each
-/// object as (compared, shown).
-fn diff<'a>(
-    before: &'a std::collections::BTreeMap<ObjectKey, (Value, Value)>,
-    now: &'a std::collections::BTreeMap<ObjectKey, (Value, Value)>,
-) -> Vec<(&'static str, &'a Value)> {
-    let mut events = Vec::new();
-    for (k, (compared, shown)) in now {
-        match before.get(k) {
-            None => events.push(("ADDED", shown)),
-            Some((old, _)) if old != compared => events.push(("MODIFIED", shown)),
-            Some(_) => {}
-        }
-    }
-    for (k, (_, shown)) in before {
-        if !now.contains_key(k) {
-            events.push(("DELETED", shown));
-        }
-    }
-    events
 }
 
 async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {

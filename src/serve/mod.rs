@@ -21,6 +21,7 @@ pub mod access;
 pub mod discovery;
 pub mod engine;
 pub mod guest;
+pub mod guest_versions;
 pub mod http;
 pub mod journal;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! guest cluster's objects, with the proxy that decides who may read.
 
 use super::guest::GuestStore;
+use super::guest_versions::{GuestChange, GuestVersions};
 use super::rollout::{Rollouts, SetCounts};
 use crate::actors::WorldActor;
 use crate::api::objects::{Body, Object, ObjectKey};
@@ -13,6 +14,8 @@ use crate::supervisor::actors::SupActor;
 use crate::supervisor::api_server::ApiServer;
 use crate::supervisor::auth_proxy::AuthProxy;
 use crate::supervisor::guest::GuestCluster;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 /// The state a read sees.
 pub struct View<'a> {
@@ -89,10 +92,14 @@ pub enum NoGuest {
     Unavailable(String),
 }
 
-/// Finds guest cluster actors through Cluster API, which knows them.
+/// Finds guest cluster actors through Cluster API, which knows them,
+/// with the versions serve gives their objects.
 pub(super) struct Guests<'a> {
     pub(super) kernel: &'a Kernel<WorldActor, WorldSource>,
     pub(super) capi: ActorId,
+    pub(super) versions: &'a RefCell<BTreeMap<ObjectKey, GuestVersions>>,
+    /// Where a guest's versions start (see `guest_versions`).
+    pub(super) version_base: u64,
 }
 
 impl<'a> Guests<'a> {
@@ -118,10 +125,19 @@ impl View<'_> {
             });
         };
         let Some(Body::TanzuKubernetesCluster(spec)) = self.api.get(tkc).map(|o| &o.body) else {
+            self.guests.versions.borrow_mut().remove(tkc);
             return Err(NoGuest::NotFound);
         };
         match self.guests.get(tkc) {
-            Some(g) if g.api_available() => Ok(Store::Guest(Box::new(GuestStore::of(g, spec)))),
+            Some(g) if g.api_available() => {
+                let mut store = GuestStore::of(g, spec);
+                let base = self.guests.version_base;
+                (self.guests.versions.borrow_mut())
+                    .entry(tkc.clone())
+                    .or_insert_with(|| GuestVersions::new(base))
+                    .observe(&mut store);
+                Ok(Store::Guest(Box::new(store)))
+            }
             _ => Err(NoGuest::Unavailable(format!(
                 "guest cluster {}/{} has no Ready control-plane node yet (phase {})",
                 tkc.namespace,
@@ -129,6 +145,23 @@ impl View<'_> {
                 spec.phase.name()
             ))),
         }
+    }
+}
+
+impl View<'_> {
+    /// The guest cluster of `tkc` as it is now, and its changes after
+    /// version `after`: `Ok(Err(floor))` when those are gone.
+    pub fn guest_changes(
+        &self,
+        tkc: &ObjectKey,
+        after: u64,
+    ) -> Result<(Store<'_>, Result<Vec<GuestChange>, u64>), NoGuest> {
+        let store = self.store(Some(tkc))?;
+        let versions = self.guests.versions.borrow();
+        let changes = versions
+            .get(tkc)
+            .map_or(Err(self.guests.version_base), |v| v.since(after));
+        Ok((store, changes))
     }
 }
 

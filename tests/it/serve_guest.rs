@@ -61,7 +61,7 @@ fn guest_pods_running(s: &Server, n: usize) -> bool {
 #[test]
 fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     let dir = tempfile::tempdir().unwrap();
-    let speed = ["--speed", "100"];
+    let speed = ["--speed", "100", "--bookmark-interval", "0.5"];
     let s = Server::start_with(&scenario(), dir.path(), &speed);
     let image = "/apis/vmoperator.vmware.com/v1alpha1/virtualmachineimages";
     let (code, text) = post_yaml(&s, ADMIN, image, "tests/data/e2e-admin/tkr-image.yaml");
@@ -136,6 +136,72 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     poll("3 guest pods Running", || guest_pods_running(&s, 3));
     let (_, d) = s.call("alice", "GET", &format!("{deploys}/web"), None);
     assert_eq!(d["status"]["readyReplicas"], 3, "{d}");
+
+    // A watch resumes from a list's version and sees what followed it,
+    // with bookmarks; one without a version starts with what there is.
+    let pods = format!("{GUEST}/api/v1/namespaces/web/pods");
+    let (_, list) = s.call("alice", "GET", &pods, None);
+    let rv: u64 = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut from_list = s.watch(
+        "alice",
+        &format!(
+            "{pods}?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=30"
+        ),
+    );
+    let mut from_now = s.watch("alice", &format!("{pods}?watch=true&timeoutSeconds=30"));
+    let added: Vec<Value> = from_now.by_ref().take(3).collect();
+    assert!(added.iter().all(|e| e["type"] == "ADDED"), "{added:?}");
+    let scale = serde_json::json!({"spec": {"replicas": 1}});
+    let (code, _) = s.call(
+        "alice",
+        "PATCH",
+        &format!("{deploys}/web/scale"),
+        Some(scale),
+    );
+    assert_eq!(code, 200);
+    let deleted: Vec<Value> = from_list
+        .by_ref()
+        .filter(|e| e["type"] == "DELETED")
+        .take(2)
+        .collect();
+    let gone: u64 = deleted[1]["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(gone > rv, "{deleted:?}");
+    let bookmark = from_list.find(|e| e["type"] == "BOOKMARK").unwrap();
+    let at: u64 = bookmark["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(at >= gone, "{bookmark}");
+    assert_eq!(
+        from_now.find(|e| e["type"] == "DELETED").unwrap()["type"],
+        "DELETED"
+    );
+    // A version this server never gave (or long gone): 410, list again.
+    let (code, body) = s.call(
+        "alice",
+        "GET",
+        &format!("{pods}?watch=true&resourceVersion=1"),
+        None,
+    );
+    assert_eq!(code, 410, "{body}");
+    let scale = serde_json::json!({"spec": {"replicas": 3}});
+    let (code, _) = s.call(
+        "alice",
+        "PATCH",
+        &format!("{deploys}/web/scale"),
+        Some(scale),
+    );
+    assert_eq!(code, 200);
+    poll("3 guest pods Running again", || guest_pods_running(&s, 3));
 
     // `view` is read-only there; no role is no access. Denials are the
     // proxy's, with its reason.
