@@ -86,7 +86,14 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
     match path {
         "/healthz" | "/livez" => return plain(HttpResponse::Ok().body("ok")),
         "/readyz" => return plain(readyz(state).await),
-        "/metrics" => return plain(state.metrics.render()),
+        "/metrics" => {
+            // The state's gauges are brought up to date for each scrape.
+            let (done, updated) = oneshot::channel();
+            if state.commands.send(Command::Gauges(done)).is_ok() {
+                let _ = updated.await;
+            }
+            return plain(state.metrics.render());
+        }
         _ => {}
     }
     let Some(user) = authenticate(req, state) else {
