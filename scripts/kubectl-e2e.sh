@@ -131,6 +131,15 @@ alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'succes
 alice rollout history deployment/nginx-deployment | tee "$WORK/out"
 grep -qE '^6 +nginx 1.26$' "$WORK/out" || fail "revision 6 has no CHANGE-CAUSE"
 
+step "logs and exec say at once why they are not served"
+pod=$(alice get pods -l app=nginx -o name | head -1)
+if alice logs "$pod" 2>"$WORK/err"; then fail "kubectl logs succeeded"; fi
+grep -q "pods/log is not served" "$WORK/err" || fail "logs: $(cat "$WORK/err")"
+if timeout 30 "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" exec "$pod" -- true 2>"$WORK/err"; then
+    fail "kubectl exec succeeded"
+fi
+grep -q "pods/exec is not served" "$WORK/err" || fail "exec: $(cat "$WORK/err")"
+
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"
 if carol -n web delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted"; fi

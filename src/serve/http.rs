@@ -80,6 +80,33 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, state: State) -> HttpRes
     response
 }
 
+/// A request to upgrade its connection: kubectl exec, attach and
+/// port-forward ask for WebSocket or SPDY. It is answered without reading
+/// its body, which on an upgrade is the rest of the connection and would
+/// never end: 401 without a token, else why it is not served.
+pub async fn refuse_upgrade(req: HttpRequest, state: State) -> HttpResponse {
+    if authenticate(&req, &state).is_none() {
+        return status(401, "Unauthorized", "Unauthorized", None);
+    }
+    let path = req.path().trim_end_matches('/');
+    let (guest, path) = match guest_prefix(path) {
+        Some((tkc, rest)) => (Some(tkc), rest),
+        None => (None, path),
+    };
+    match Target::parse(path, guest) {
+        Some(Parsed::Resource(t)) if t.sub.as_deref().is_some_and(|s| s != "scale") => {
+            let sub = t.sub.clone().unwrap_or_default();
+            unserved_subresource(&t, &sub)
+        }
+        _ => status(
+            400,
+            "BadRequest",
+            "connection upgrades (WebSocket, SPDY) are served only for pods' exec, attach and port-forward, which pacsim does not serve",
+            None,
+        ),
+    }
+}
+
 async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, String, String) {
     let path = req.path().trim_end_matches('/');
     let plain = |r: HttpResponse| (r, "get".to_string(), String::new());
@@ -438,6 +465,39 @@ fn selected(o: &Object, t: &Target, q: &[(String, String)]) -> bool {
         && param(q, "fieldSelector").is_none_or(|s| field_match(s, o))
 }
 
+/// The answer to a subresource pacsim does not serve: why, for the ones
+/// kubectl commands use (a 400, which kubectl prints), else a 404.
+fn unserved_subresource(t: &Target, sub: &str) -> HttpResponse {
+    let name = t.name.as_deref().unwrap_or_default();
+    let what = format!("{}/{sub}", t.res.plural);
+    let why = match (t.res.plural, sub) {
+        ("pods", "log") => {
+            "a vSphere Pod here is modelled: its containers do not run, so there are no logs to read"
+        }
+        ("pods", "exec" | "attach" | "portforward" | "proxy") => {
+            "a vSphere Pod here is modelled: its containers do not run, so there is no process or port to reach"
+        }
+        ("pods", "eviction") => {
+            "evictions are not modelled: delete the pod, or let vSphere HA and the scheduler move it"
+        }
+        (_, "status") => "status is written by pacsim's controllers; change the spec",
+        _ => {
+            return status(
+                404,
+                "NotFound",
+                &format!("the server could not find the requested resource ({what} of \"{name}\")"),
+                None,
+            );
+        }
+    };
+    status(
+        400,
+        "BadRequest",
+        &format!("{what} is not served for \"{name}\": {why}"),
+        None,
+    )
+}
+
 /// The placeholder object a call on `key` carries when it has no body.
 fn keyed(t: &Target) -> Object {
     let ns = t.namespace.clone().unwrap_or_default();
@@ -451,6 +511,13 @@ async fn resource_request(
     user: &str,
     t: Target,
 ) -> (HttpResponse, &'static str) {
+    // A GET of `status` is the object (as kube-apiserver serves it).
+    if let Some(sub) = t.sub.as_deref()
+        && sub != "scale"
+        && !(sub == "status" && req.method() == actix_web::http::Method::GET)
+    {
+        return (unserved_subresource(&t, sub), "unknown");
+    }
     let q = query(req);
     let method = req.method().as_str();
     let verb = match (method, &t.name) {

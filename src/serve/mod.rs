@@ -252,6 +252,14 @@ pub fn serve_until(
             actix_web::App::new()
                 .app_data(state.clone())
                 .app_data(actix_web::web::PayloadConfig::new(http::MAX_BODY))
+                .route(
+                    "/{path:.*}",
+                    actix_web::web::route()
+                        .guard(actix_web::guard::fn_guard(|ctx| {
+                            ctx.head().headers().contains_key("upgrade")
+                        }))
+                        .to(http::refuse_upgrade),
+                )
                 .default_service(actix_web::web::to(http::handle))
         })
         .workers(2)

@@ -492,6 +492,47 @@ fn bad_requests_get_a_status_with_the_reason_and_change_nothing() {
     assert_eq!(list["items"], json!([]));
 }
 
+/// Subresources pacsim does not model are refused with the reason, also
+/// when the request asks to upgrade its connection (kubectl exec), whose
+/// body never ends; a GET of `status` is the object.
+#[test]
+fn unserved_subresources_say_why_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let (code, _) = s.call("alice", "POST", PODS, Some(pod("p1")));
+    assert_eq!(code, 201);
+    let (code, body) = s.call("alice", "GET", &format!("{PODS}/p1/log"), None);
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pods/log is not served for \"p1\": a vSphere Pod here is modelled"),
+        "{body}"
+    );
+    let (code, status) = s.call("alice", "GET", &format!("{PODS}/p1/status"), None);
+    assert_eq!((code, &status["metadata"]["name"]), (200, &json!("p1")));
+    let (code, _) = s.call("alice", "PUT", &format!("{PODS}/p1/status"), Some(status));
+    assert_eq!(code, 400);
+    let (code, _) = s.call("alice", "GET", &format!("{PODS}/p1/widgets"), None);
+    assert_eq!(code, 404);
+    // kubectl exec's first request, answered at once.
+    let req = ureq::http::Request::builder()
+        .method("GET")
+        .uri(s.url(&format!("{PODS}/p1/exec?command=ls&stdout=true")))
+        .header("authorization", format!("Bearer {}", s.token("alice")))
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(Vec::new())
+        .unwrap();
+    let mut r = s.agent.run(req).unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.body_mut().read_to_string().unwrap();
+    assert!(text.contains("pods/exec is not served"), "{text}");
+}
+
 #[test]
 fn a_watch_streams_each_change_after_the_version_it_names() {
     let dir = tempfile::tempdir().unwrap();
