@@ -82,39 +82,36 @@ pub fn format_nanos(ns: u64) -> String {
     out
 }
 
+/// The units a scenario writes spans in, largest first.
+const SPAN_UNITS: [(u64, &str); 7] = [
+    (86_400 * NANOS_PER_SEC, "d"),
+    (3_600 * NANOS_PER_SEC, "h"),
+    (60 * NANOS_PER_SEC, "m"),
+    (NANOS_PER_SEC, "s"),
+    (1_000_000, "ms"),
+    (1_000, "us"),
+    (1, "ns"),
+];
+
 /// A span as a scenario would write it, in its largest whole unit with at
 /// most two decimals: `1ns`, `2.5ms`, `90s`, `7.2h`, `36500d`.
 pub fn format_span(ns: u64) -> String {
-    const UNITS: [(u64, &str); 7] = [
-        (86_400 * NANOS_PER_SEC, "d"),
-        (3_600 * NANOS_PER_SEC, "h"),
-        (60 * NANOS_PER_SEC, "m"),
-        (NANOS_PER_SEC, "s"),
-        (1_000_000, "ms"),
-        (1_000, "us"),
-        (1, "ns"),
-    ];
-    let &(unit, name) = UNITS.iter().find(|(u, _)| ns >= *u).unwrap_or(&UNITS[6]);
+    let &(unit, name) = SPAN_UNITS
+        .iter()
+        .find(|(u, _)| ns >= *u)
+        .unwrap_or(&SPAN_UNITS[6]);
     let text = format!("{:.2}", ns as f64 / unit as f64);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}{name}")
 }
 
-/// A span in its largest unit that holds it whole (`90s`, `1500ms`):
+/// A span in its largest unit that holds it whole (`90s`, `1500us`):
 /// what reads back as the same span.
 pub fn format_span_exact(ns: u64) -> String {
-    const UNITS: [(u64, &str); 6] = [
-        (86_400 * NANOS_PER_SEC, "d"),
-        (3_600 * NANOS_PER_SEC, "h"),
-        (60 * NANOS_PER_SEC, "m"),
-        (NANOS_PER_SEC, "s"),
-        (1_000_000, "ms"),
-        (1_000, "us"),
-    ];
-    match UNITS.iter().find(|(u, _)| ns > 0 && ns.is_multiple_of(*u)) {
-        Some(&(unit, name)) => format!("{}{name}", ns / unit),
-        None => format!("{ns}ns"),
-    }
+    let &(unit, name) = (SPAN_UNITS.iter())
+        .find(|(u, _)| ns > 0 && ns.is_multiple_of(*u))
+        .unwrap_or(&SPAN_UNITS[6]);
+    format!("{}{name}", ns / unit)
 }
 
 impl fmt::Display for SimTime {

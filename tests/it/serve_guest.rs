@@ -40,6 +40,22 @@ fn names(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A list's or an object's resourceVersion.
+fn version(v: &Value) -> u64 {
+    v["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or_else(|| panic!("no resourceVersion in {v}"))
+}
+
+/// Scales the guest's Deployment `web`.
+fn scale_web(s: &Server, replicas: u32) {
+    let deploy = format!("{GUEST}/apis/apps/v1/namespaces/web/deployments/web/scale");
+    let scale = serde_json::json!({"spec": {"replicas": replicas}});
+    let (code, body) = s.call("alice", "PATCH", &deploy, Some(scale));
+    assert_eq!(code, 200, "{body}");
+}
+
 /// Whether the guest's `app=web` pods are `n`, all Running on its nodes.
 fn guest_pods_running(s: &Server, n: usize) -> bool {
     let (_, list) = s.call(
@@ -125,14 +141,7 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     let (code, body) = s.call("alice", "POST", &deploys, Some(deployment("web", 2)));
     assert_eq!(code, 201, "{body}");
     poll("2 guest pods Running", || guest_pods_running(&s, 2));
-    let scale = serde_json::json!({"spec": {"replicas": 3}});
-    let (code, body) = s.call(
-        "alice",
-        "PATCH",
-        &format!("{deploys}/web/scale"),
-        Some(scale),
-    );
-    assert_eq!(code, 200, "{body}");
+    scale_web(&s, 3);
     poll("3 guest pods Running", || guest_pods_running(&s, 3));
     let (_, d) = s.call("alice", "GET", &format!("{deploys}/web"), None);
     assert_eq!(d["status"]["readyReplicas"], 3, "{d}");
@@ -141,11 +150,7 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     // with bookmarks; one without a version starts with what there is.
     let pods = format!("{GUEST}/api/v1/namespaces/web/pods");
     let (_, list) = s.call("alice", "GET", &pods, None);
-    let rv: u64 = list["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let rv = version(&list);
     let mut from_list = s.watch(
         "alice",
         &format!(
@@ -155,32 +160,16 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
     let mut from_now = s.watch("alice", &format!("{pods}?watch=true&timeoutSeconds=30"));
     let added: Vec<Value> = from_now.by_ref().take(3).collect();
     assert!(added.iter().all(|e| e["type"] == "ADDED"), "{added:?}");
-    let scale = serde_json::json!({"spec": {"replicas": 1}});
-    let (code, _) = s.call(
-        "alice",
-        "PATCH",
-        &format!("{deploys}/web/scale"),
-        Some(scale),
-    );
-    assert_eq!(code, 200);
+    scale_web(&s, 1);
     let deleted: Vec<Value> = from_list
         .by_ref()
         .filter(|e| e["type"] == "DELETED")
         .take(2)
         .collect();
-    let gone: u64 = deleted[1]["object"]["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let gone = version(&deleted[1]["object"]);
     assert!(gone > rv, "{deleted:?}");
     let bookmark = from_list.find(|e| e["type"] == "BOOKMARK").unwrap();
-    let at: u64 = bookmark["object"]["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(at >= gone, "{bookmark}");
+    assert!(version(&bookmark["object"]) >= gone, "{bookmark}");
     assert_eq!(
         from_now.find(|e| e["type"] == "DELETED").unwrap()["type"],
         "DELETED"
@@ -193,14 +182,7 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
         None,
     );
     assert_eq!(code, 410, "{body}");
-    let scale = serde_json::json!({"spec": {"replicas": 3}});
-    let (code, _) = s.call(
-        "alice",
-        "PATCH",
-        &format!("{deploys}/web/scale"),
-        Some(scale),
-    );
-    assert_eq!(code, 200);
+    scale_web(&s, 3);
     poll("3 guest pods Running again", || guest_pods_running(&s, 3));
 
     // `view` is read-only there; no role is no access. Denials are the
