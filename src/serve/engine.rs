@@ -169,6 +169,17 @@ struct Pending {
     guest: Option<ObjectKey>,
 }
 
+/// The commands one pass of the engine took, sorted by what it does
+/// with them.
+#[derive(Default)]
+struct Taken {
+    calls: Vec<(Request, oneshot::Sender<Outcome>)>,
+    reads: Vec<ReadFn>,
+    /// Scrapes of `/metrics` waiting for the gauges.
+    scrapes: Vec<oneshot::Sender<()>>,
+    stop: bool,
+}
+
 /// Virtual time on the wall clock: `base` at `started`, `speed` virtual
 /// seconds per wall second.
 struct Clock {
@@ -445,39 +456,32 @@ impl Engine {
                 .kernel
                 .next_at()
                 .map_or(CLOCK_EVERY, |at| self.clock.until(at).min(CLOCK_EVERY));
-            let mut calls = Vec::new();
-            let mut reads = Vec::new();
-            let mut gauges = Vec::new();
-            let mut stop = false;
+            let mut taken = Taken::default();
             match commands.recv_timeout(wait) {
-                Ok(Command::Gauges(done)) => gauges.push(done),
-                Ok(c) => self.sort(c, &mut calls, &mut reads, &mut stop),
+                Ok(c) => self.sort(c, &mut taken),
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => stop = true,
+                Err(RecvTimeoutError::Disconnected) => taken.stop = true,
             }
             while let Ok(c) = commands.try_recv() {
-                match c {
-                    Command::Gauges(done) => gauges.push(done),
-                    c => self.sort(c, &mut calls, &mut reads, &mut stop),
-                }
+                self.sort(c, &mut taken);
             }
             let now = self.clock.now().max(self.kernel.now());
             self.advance(now);
-            let idle = calls.is_empty();
-            if !calls.is_empty() {
-                self.call_batch(calls)?;
+            let idle = taken.calls.is_empty();
+            if !taken.calls.is_empty() {
+                self.call_batch(taken.calls)?;
             }
-            for read in reads {
+            for read in taken.reads {
                 read(&self.view());
             }
             // On a scrape only: they walk every object and host.
-            if !gauges.is_empty() {
+            if !taken.scrapes.is_empty() {
                 self.gauges();
-                for done in gauges {
+                for done in taken.scrapes {
                     let _ = done.send(());
                 }
             }
-            if stop {
+            if taken.stop {
                 break;
             }
             let since = self.checked.elapsed();
@@ -502,13 +506,7 @@ impl Engine {
         Ok(())
     }
 
-    fn sort(
-        &mut self,
-        command: Command,
-        calls: &mut Vec<(Request, oneshot::Sender<Outcome>)>,
-        reads: &mut Vec<ReadFn>,
-        stop: &mut bool,
-    ) {
+    fn sort(&mut self, command: Command, taken: &mut Taken) {
         match command {
             Command::Call {
                 user,
@@ -526,9 +524,9 @@ impl Engine {
                     object: *object,
                     guest,
                 };
-                calls.push((request, respond));
+                taken.calls.push((request, respond));
             }
-            Command::Read(f) => reads.push(f),
+            Command::Read(f) => taken.reads.push(f),
             Command::Watch {
                 after,
                 events,
@@ -544,11 +542,8 @@ impl Engine {
                 let _ = started.send(Ok(()));
                 self.watchers.push(events);
             }
-            Command::Gauges(done) => {
-                self.gauges();
-                let _ = done.send(());
-            }
-            Command::Stop => *stop = true,
+            Command::Gauges(done) => taken.scrapes.push(done),
+            Command::Stop => taken.stop = true,
         }
     }
 
