@@ -131,6 +131,12 @@ alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'succes
 alice rollout history deployment/nginx-deployment | tee "$WORK/out"
 grep -qE '^6 +nginx 1.26$' "$WORK/out" || fail "revision 6 has no CHANGE-CAUSE"
 
+step "kubectl top: pods use what they request, nodes what their hosts allocated"
+alice top pod -l app=nginx | tee "$WORK/out"
+[[ $(grep -c "^nginx-deployment-" "$WORK/out") -eq 3 ]] || fail "top pod does not list the 3 pods"
+admin top node | tee "$WORK/out"
+grep -qE "^esx-01 +[0-9]+m +[0-9]+%" "$WORK/out" || fail "top node has no esx-01 row"
+
 step "logs and exec say at once why they are not served"
 pod=$(alice get pods -l app=nginx -o name | head -1)
 if alice logs "$pod" 2>"$WORK/err"; then fail "kubectl logs succeeded"; fi

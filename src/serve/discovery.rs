@@ -22,7 +22,65 @@ pub fn version() -> Value {
     })
 }
 
-const AUTHZ: &str = "authorization.k8s.io";
+/// The Supervisor's resources outside the store's table: access reviews
+/// (`kubectl auth can-i`) and the metrics API (`kubectl top`).
+struct Extra {
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    verbs: &'static [&'static str],
+}
+
+const EXTRAS: [Extra; 3] = [
+    Extra {
+        group: "authorization.k8s.io",
+        version: "v1",
+        plural: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        kind: "SelfSubjectAccessReview",
+        namespaced: false,
+        verbs: &["create"],
+    },
+    Extra {
+        group: super::usage::GROUP,
+        version: super::usage::VERSION,
+        plural: "nodes",
+        singular: "",
+        kind: "NodeMetrics",
+        namespaced: false,
+        verbs: &["get", "list"],
+    },
+    Extra {
+        group: super::usage::GROUP,
+        version: super::usage::VERSION,
+        plural: "pods",
+        singular: "",
+        kind: "PodMetrics",
+        namespaced: true,
+        verbs: &["get", "list"],
+    },
+];
+
+/// The groups of [`EXTRAS`], each once, for the Supervisor's API.
+fn extra_groups(api: Api) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut groups: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for e in EXTRAS.iter().filter(|_| api == Api::Supervisor) {
+        if !groups.iter().any(|(g, _)| *g == e.group) {
+            groups.push((e.group, vec![e.version]));
+        }
+    }
+    groups
+}
+
+fn extras(api: Api, group: &str, version: &str) -> impl Iterator<Item = &'static Extra> {
+    let supervisor = api == Api::Supervisor;
+    EXTRAS
+        .iter()
+        .filter(move |e| supervisor && e.group == group && e.version == version)
+}
 
 fn verbs(res: &Resource) -> Vec<&'static str> {
     if res.writable {
@@ -50,13 +108,10 @@ pub fn core_versions() -> Value {
 }
 
 pub fn group_list(api: Api) -> Value {
-    let mut groups: Vec<Value> = resources::groups(api)
-        .into_iter()
+    let groups: Vec<Value> = (resources::groups(api).into_iter())
+        .chain(extra_groups(api))
         .map(|(name, versions)| group(name, &versions))
         .collect();
-    if api == Api::Supervisor {
-        groups.push(group(AUTHZ, &["v1"]));
-    }
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -92,13 +147,13 @@ pub fn resource_list(api: Api, group: &str, version: &str) -> Option<Value> {
             }));
         }
     }
-    if api == Api::Supervisor && group == AUTHZ && version == "v1" {
+    for e in extras(api, group, version) {
         list.push(json!({
-            "name": "selfsubjectaccessreviews",
-            "singularName": "selfsubjectaccessreview",
-            "namespaced": false,
-            "kind": "SelfSubjectAccessReview",
-            "verbs": ["create"],
+            "name": e.plural,
+            "singularName": e.singular,
+            "namespaced": e.namespaced,
+            "kind": e.kind,
+            "verbs": e.verbs,
         }));
     }
     if list.is_empty() {
@@ -121,9 +176,7 @@ pub fn aggregated(api: Api, core: bool) -> Value {
         vec![("", vec!["v1"])]
     } else {
         let mut g = resources::groups(api);
-        if api == Api::Supervisor {
-            g.push((AUTHZ, vec!["v1"]));
-        }
+        g.extend(extra_groups(api));
         g
     };
     let items: Vec<Value> = groups
@@ -152,13 +205,13 @@ pub fn aggregated(api: Api, core: bool) -> Value {
                             e
                         })
                         .collect();
-                    if api == Api::Supervisor && name == AUTHZ {
+                    for e in extras(api, name, v) {
                         list.push(json!({
-                            "resource": "selfsubjectaccessreviews",
-                            "responseKind": {"group": "", "version": "", "kind": "SelfSubjectAccessReview"},
-                            "scope": "Cluster",
-                            "singularResource": "selfsubjectaccessreview",
-                            "verbs": ["create"],
+                            "resource": e.plural,
+                            "responseKind": {"group": "", "version": "", "kind": e.kind},
+                            "scope": if e.namespaced { "Namespaced" } else { "Cluster" },
+                            "singularResource": e.singular,
+                            "verbs": e.verbs,
                         }));
                     }
                     json!({"version": v, "resources": list, "freshness": "Current"})

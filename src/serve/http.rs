@@ -168,6 +168,15 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
             None => not_found_path(path),
         });
     }
+    if guest.is_none()
+        && let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1/")
+    {
+        return (
+            metrics_api(req, state, &user, rest).await,
+            "list".into(),
+            "metrics".into(),
+        );
+    }
     let Some(target) = Target::parse(path, guest) else {
         return plain(not_found_path(path));
     };
@@ -496,6 +505,52 @@ fn unserved_subresource(t: &Target, sub: &str) -> HttpResponse {
         &format!("{what} is not served for \"{name}\": {why}"),
         None,
     )
+}
+
+/// `metrics.k8s.io` (see `usage`): node and pod metrics, one or a list,
+/// for whoever may read those nodes or pods.
+async fn metrics_api(req: &HttpRequest, state: &State, user: &str, rest: &str) -> HttpResponse {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (plural, namespace, name) = match parts[..] {
+        ["nodes"] => ("nodes", None, None),
+        ["nodes", name] => ("nodes", None, Some(name)),
+        ["pods"] => ("pods", None, None),
+        ["namespaces", ns, "pods"] => ("pods", Some(ns), None),
+        ["namespaces", ns, "pods", name] => ("pods", Some(ns), Some(name)),
+        _ => return not_found_path(req.path()),
+    };
+    let Some(res) = resources::find(Api::Supervisor, "", "v1", plural) else {
+        return not_found_path(req.path());
+    };
+    let t = Target {
+        res,
+        namespace: namespace.map(str::to_string),
+        name: name.map(str::to_string),
+        sub: None,
+        guest: None,
+    };
+    if let Some(denied) = read_denied(state, user, &t).await {
+        return denied;
+    }
+    let (q, epoch, t2) = (query(req), state.epoch, t.clone());
+    let found = read(state, move |v| {
+        let store = v.store(None).ok()?;
+        let items: Vec<Value> = (store.objects())
+            .filter(|o| selected(o, &t2, &q) && t2.name.as_ref().is_none_or(|n| &o.meta.name == n))
+            .filter_map(|o| match o.kind() {
+                Kind::Node => super::usage::node(v, o, epoch),
+                _ => super::usage::pod(v, o, epoch),
+            })
+            .collect();
+        Some(items)
+    })
+    .await;
+    match (found, name) {
+        (None | Some(None), _) => stopping(),
+        (Some(Some(items)), None) => ok(&super::usage::list(res.store, items)),
+        (Some(Some(mut items)), Some(_)) if items.len() == 1 => ok(&items.remove(0)),
+        (Some(Some(_)), Some(_)) => not_found(&t),
+    }
 }
 
 /// The placeholder object a call on `key` carries when it has no body.

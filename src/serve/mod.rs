@@ -33,6 +33,7 @@ pub mod review;
 pub mod rollout;
 pub mod stream;
 pub mod table;
+pub mod usage;
 pub mod view;
 
 use crate::scenario::{ADMIN_USER, Scenario};

@@ -149,6 +149,15 @@ impl View<'_> {
 }
 
 impl View<'_> {
+    /// What host `host` has allocated (its vSphere Pods and VMs).
+    pub fn host_used(&self, host: crate::model::HostId) -> Option<crate::model::Resources> {
+        let actor = crate::world::host_actor(host.0 as usize);
+        match self.guests.kernel.actors().get(actor.0 as usize)? {
+            WorldActor::Host(h) => Some(h.used()),
+            _ => None,
+        }
+    }
+
     /// The guest cluster of `tkc` as it is now, and its changes after
     /// version `after`: `Ok(Err(floor))` when those are gone.
     pub fn guest_changes(

@@ -494,6 +494,76 @@ fn bad_requests_get_a_status_with_the_reason_and_change_nothing() {
     assert_eq!(list["items"], json!([]));
 }
 
+/// `kubectl top`'s API: a Running pod uses what it requests, and a node
+/// what its host has allocated, which grows by the pod's request.
+#[test]
+fn metrics_report_the_allocation_of_pods_and_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let metrics = "/apis/metrics.k8s.io/v1beta1";
+    let (_, groups) = s.call("alice", "GET", "/apis", None);
+    assert!(
+        groups.to_string().contains("metrics.k8s.io/v1beta1"),
+        "{groups}"
+    );
+    let nodes = |s: &Server| -> Vec<(String, String)> {
+        let (code, list) = s.call(ADMIN, "GET", &format!("{metrics}/nodes"), None);
+        assert_eq!(code, 200, "{list}");
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                let name = n["metadata"]["name"].as_str().unwrap().to_string();
+                (name, n["usage"]["cpu"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let before = nodes(&s);
+    assert_eq!(before.len(), 5);
+    let (code, _) = s.call("alice", "POST", PODS, Some(pod("m1")));
+    assert_eq!(code, 201);
+    poll(|| {
+        let (_, p) = s.call("alice", "GET", &format!("{PODS}/m1"), None);
+        p["status"]["phase"] == "Running"
+    });
+    let (code, m) = s.call(
+        "alice",
+        "GET",
+        &format!("{metrics}/namespaces/web/pods/m1"),
+        None,
+    );
+    assert_eq!(code, 200, "{m}");
+    assert_eq!(m["kind"], "PodMetrics");
+    assert_eq!(
+        m["containers"][0]["usage"],
+        json!({"cpu": "100m", "memory": "64Mi"})
+    );
+    let (_, p) = s.call("alice", "GET", &format!("{PODS}/m1"), None);
+    let node = p["spec"]["nodeName"].as_str().unwrap();
+    let cpu = |list: &[(String, String)]| -> u64 {
+        let (_, c) = list.iter().find(|(n, _)| n == node).unwrap();
+        c.strip_suffix('m')
+            .map_or_else(|| c.parse::<u64>().unwrap() * 1000, |m| m.parse().unwrap())
+    };
+    assert_eq!(cpu(&nodes(&s)), cpu(&before) + 100);
+    // Who may not read pods there may not read their metrics.
+    let (code, _) = s.call(
+        "bob",
+        "GET",
+        &format!("{metrics}/namespaces/web/pods"),
+        None,
+    );
+    assert_eq!(code, 403);
+    let (code, _) = s.call(
+        "alice",
+        "GET",
+        &format!("{metrics}/namespaces/web/pods/nope"),
+        None,
+    );
+    assert_eq!(code, 404);
+}
+
 /// Subresources pacsim does not model are refused with the reason, also
 /// when the request asks to upgrade its connection (kubectl exec), whose
 /// body never ends; a GET of `status` is the object.
