@@ -138,7 +138,9 @@ admin top node | tee "$WORK/out"
 grep -qE "^esx-01 +[0-9]+m +[0-9]+%" "$WORK/out" || fail "top node has no esx-01 row"
 
 step "logs and exec say at once why they are not served"
-pod=$(alice get pods -l app=nginx -o name | head -1)
+# One pod's name (not `-o name | head -1`: with pipefail, kubectl may die
+# of SIGPIPE when head has its line, and the script with it).
+pod=pod/$(alice get pods -l app=nginx -o jsonpath='{.items[0].metadata.name}')
 if alice logs "$pod" 2>"$WORK/err"; then fail "kubectl logs succeeded"; fi
 grep -q "pods/log is not served" "$WORK/err" || fail "logs: $(cat "$WORK/err")"
 if timeout 30 "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" exec "$pod" -- true 2>"$WORK/err"; then
