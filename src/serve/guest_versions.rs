@@ -33,9 +33,9 @@ pub struct GuestVersions {
     history: VecDeque<GuestChange>,
 }
 
+/// An object as last seen, with its version (shared with its change).
 #[derive(Debug)]
 struct Seen {
-    rv: u64,
     object: Arc<Object>,
     counts: Option<SetCounts>,
 }
@@ -64,12 +64,10 @@ impl GuestVersions {
     /// Compares `store` with the last look, versions what moved, and
     /// stamps `store`'s objects and list version with theirs.
     pub fn observe(&mut self, store: &mut GuestStore) {
-        let mut gone: Vec<ObjectKey> = Vec::new();
-        for key in self.seen.keys() {
-            if store.get(key).is_none() {
-                gone.push(key.clone());
-            }
-        }
+        let gone: Vec<ObjectKey> = (self.seen.keys())
+            .filter(|k| store.get(k).is_none())
+            .cloned()
+            .collect();
         for key in gone {
             if let Some(last) = self.seen.remove(&key) {
                 self.current += 1;
@@ -89,29 +87,26 @@ impl GuestVersions {
             let Some(object) = store.get_mut(&key) else {
                 continue;
             };
-            // The guest's own version moves with every call: not a change.
-            object.meta.resource_version = 0;
             let kind = match self.seen.get(&key) {
                 None => ChangeKind::Added,
-                Some(s) if *s.object != *object || s.counts != counts => ChangeKind::Modified,
                 Some(s) => {
-                    object.meta.resource_version = s.rv;
-                    continue;
+                    // The guest's own version moves with every call: not
+                    // a change. Compared with the version it was given.
+                    object.meta.resource_version = s.object.meta.resource_version;
+                    if *s.object == *object && s.counts == counts {
+                        continue;
+                    }
+                    ChangeKind::Modified
                 }
             };
             self.current += 1;
             object.meta.resource_version = self.current;
             let shared = Arc::new(object.clone());
-            let mut unversioned = object.clone();
-            unversioned.meta.resource_version = 0;
-            self.seen.insert(
-                key,
-                Seen {
-                    rv: self.current,
-                    object: Arc::new(unversioned),
-                    counts,
-                },
-            );
+            let seen = Seen {
+                object: shared.clone(),
+                counts,
+            };
+            self.seen.insert(key, seen);
             self.push(GuestChange {
                 rv: self.current,
                 kind,
