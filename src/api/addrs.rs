@@ -3,6 +3,7 @@
 
 use super::objects::{Kind, ObjectKey};
 use crate::model::{ActorId, HostId};
+use smallvec::{SmallVec, smallvec};
 use std::collections::BTreeMap;
 
 /// The Supervisor's control-plane parts, in the order of their actor ids.
@@ -202,38 +203,38 @@ impl Addrs {
         Kind::ALL.iter().any(|k| self.watchers(*k).contains(&actor))
     }
 
-    pub fn watchers(&self, kind: Kind) -> Vec<ActorId> {
+    pub fn watchers(&self, kind: Kind) -> SmallVec<[ActorId; 4]> {
         match kind {
-            Kind::Pod => vec![
+            Kind::Pod => smallvec![
                 self[Part::Scheduler],
                 self[Part::Wps],
                 self[Part::ReplicaSetController],
                 self[Part::NodeController],
             ],
-            Kind::Node => vec![self[Part::Scheduler], self[Part::NodeController]],
+            Kind::Node => smallvec![self[Part::Scheduler], self[Part::NodeController]],
             // The controller manager: ReplicaSet and Deployment controllers.
-            Kind::ReplicaSet | Kind::Deployment => vec![self[Part::ReplicaSetController]],
-            Kind::VirtualMachine => vec![
+            Kind::ReplicaSet | Kind::Deployment => smallvec![self[Part::ReplicaSetController]],
+            Kind::VirtualMachine => smallvec![
                 self[Part::VmOperator],
                 self[Part::Scheduler],
                 self[Part::Capi],
             ],
-            Kind::VirtualMachineClass => vec![
+            Kind::VirtualMachineClass => smallvec![
                 self[Part::VmOperator],
                 self[Part::Scheduler],
                 self[Part::Capi],
             ],
-            Kind::PersistentVolumeClaim => vec![
+            Kind::PersistentVolumeClaim => smallvec![
                 self[Part::VmOperator],
                 self[Part::Wps],
                 self[Part::Scheduler],
             ],
             // The VM Operator maps a VM's storage class to its policy's
             // datastores.
-            Kind::StorageClass => vec![self[Part::VmOperator]],
+            Kind::StorageClass => smallvec![self[Part::VmOperator]],
             // Cluster API: the endpoint Service's VIP, the TKCs it expands.
-            Kind::Service | Kind::TanzuKubernetesCluster => vec![self[Part::Capi]],
-            Kind::Namespace | Kind::VirtualMachineImage => Vec::new(),
+            Kind::Service | Kind::TanzuKubernetesCluster => smallvec![self[Part::Capi]],
+            Kind::Namespace | Kind::VirtualMachineImage => SmallVec::new(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::api::msg::{ApiError, SupMsg, SystemOp};
 use crate::api::notes::SupNote;
 use crate::api::objects::{Body, Object, ObjectKey, PodPhase};
 use crate::event::Event;
-use crate::model::{HostId, SimTime};
+use crate::model::{HostId, Lookup, SimTime};
 use crate::scenario::{SphereletConfig, SupervisorConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,7 +53,7 @@ pub struct NodeController {
     nodes: BTreeMap<HostId, NodeState>,
     /// Active pods per node name, and whether each may stay on a NotReady node.
     pods: BTreeMap<String, BTreeMap<ObjectKey, bool>>,
-    pod_node: BTreeMap<ObjectKey, String>,
+    pod_node: Lookup<ObjectKey, String>,
     calls: Calls<Call>,
     status_inflight: BTreeSet<HostId>,
     evicting: BTreeSet<ObjectKey>,
@@ -68,7 +68,7 @@ impl NodeController {
             config: config.spherelet.clone(),
             nodes: BTreeMap::new(),
             pods: BTreeMap::new(),
-            pod_node: BTreeMap::new(),
+            pod_node: Lookup::default(),
             calls: Calls::default(),
             status_inflight: BTreeSet::new(),
             evicting: BTreeSet::new(),
@@ -277,13 +277,19 @@ impl NodeController {
                 self.arm(n.host, ctx);
             }
             Body::Pod(p) => {
+                let active = !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
+                let now_on = p.node.filter(|_| !deleted && active);
+                // Most pod changes are status writes on the same node:
+                // nothing to move (tolerations cannot change on a pod).
+                if now_on.is_some() && self.pod_node.get(&key) == now_on.as_ref() {
+                    return;
+                }
                 if let Some(old) = self.pod_node.remove(&key)
                     && let Some(on) = self.pods.get_mut(&old)
                 {
                     on.remove(&key);
                 }
-                let active = !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
-                if let (false, true, Some(node)) = (deleted, active, p.node) {
+                if let Some(node) = now_on {
                     let stays = tolerated(&p.spec.tolerations, &not_ready_taint());
                     self.pods
                         .entry(node.clone())

@@ -22,7 +22,7 @@ use crate::api::addrs::{Addrs, Part};
 use crate::api::msg::{ApiError, ControllerTimer, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Node, Object, ObjectKey, PodPhase, PodSpec};
 use crate::event::Event;
-use crate::model::{HostId, Resources, SimDuration, SimTime};
+use crate::model::{HostId, Lookup, Resources, SimDuration, SimTime};
 use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,15 +114,15 @@ pub struct Scheduler {
     /// Binds sent and not yet answered: pod -> node (None: a reason write).
     calls: Calls<(ObjectKey, Option<String>)>,
     /// Nodes of binds in flight (what the cache assumes).
-    assumed: BTreeMap<ObjectKey, String>,
+    assumed: Lookup<ObjectKey, String>,
     /// New pods to schedule at the next pass.
     queue: BTreeSet<ObjectKey>,
     waiting: BTreeMap<ObjectKey, Waiting>,
     /// Failed attempts per pod (filters or DRS), kept until it runs or is
     /// gone, so that a pod DRS keeps refusing backs off further each time.
-    attempts: BTreeMap<ObjectKey, u32>,
+    attempts: Lookup<ObjectKey, u32>,
     /// When each pod was last tried: at most one attempt per instant.
-    tried: BTreeMap<ObjectKey, SimTime>,
+    tried: Lookup<ObjectKey, SimTime>,
     wakeup: Wakeup,
     views: ViewCache,
 }
@@ -152,7 +152,7 @@ struct Views {
     nodes: Vec<NodeView>,
     index: BTreeMap<String, usize>,
     /// Each counted pod: its node's index and what it added there.
-    counted: BTreeMap<ObjectKey, (usize, PodRef, Resources, Resources)>,
+    counted: Lookup<ObjectKey, (usize, PodRef, Resources, Resources)>,
 }
 
 impl Views {
@@ -183,11 +183,11 @@ impl Scheduler {
             classes: BTreeMap::new(),
             claims: BTreeMap::new(),
             calls: Calls::default(),
-            assumed: BTreeMap::new(),
+            assumed: Lookup::default(),
             queue: BTreeSet::new(),
             waiting: BTreeMap::new(),
-            attempts: BTreeMap::new(),
-            tried: BTreeMap::new(),
+            attempts: Lookup::default(),
+            tried: Lookup::default(),
             wakeup: Wakeup::default(),
             views: ViewCache::default(),
         }
@@ -210,14 +210,11 @@ impl Scheduler {
     fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> Moves {
         let key = object.key();
         let Object { meta, body } = object;
-        match &body {
-            Body::Pod(_) => {
-                self.views.dirty.insert(key.clone());
-            }
-            Body::Node(_) | Body::VirtualMachine(_) | Body::VirtualMachineClass(_) => {
-                self.views.views = None;
-            }
-            _ => {}
+        if matches!(
+            body,
+            Body::Node(_) | Body::VirtualMachine(_) | Body::VirtualMachineClass(_)
+        ) {
+            self.views.views = None;
         }
         match body {
             Body::Pod(p) => {
@@ -236,6 +233,19 @@ impl Scheduler {
                         },
                     )
                 };
+                // A status write (the spec cannot change) leaves what the
+                // pod adds to its node's view as it was.
+                let counted_alike = match (&old, self.pods.get(&key)) {
+                    (Some(o), Some(n)) => {
+                        o.node == n.node
+                            && o.active() == n.active()
+                            && o.meta_labels == n.meta_labels
+                    }
+                    _ => false,
+                };
+                if !counted_alike {
+                    self.views.dirty.insert(key.clone());
+                }
                 let was_on = old
                     .as_ref()
                     .filter(|o| o.active())
@@ -339,7 +349,7 @@ impl Scheduler {
     /// One more failed attempt: its backoff grows (1 s doubling to 10 s);
     /// it waits for that, or for an event or the flush (`Retry::Event`).
     fn back_off(&mut self, key: &ObjectKey, now: SimTime, retry: Retry) -> SimTime {
-        let attempts = self.attempts.entry(key.clone()).or_default();
+        let attempts = self.attempts.get_or_insert_with(key.clone(), u32::default);
         *attempts = attempts.saturating_add(1);
         let backoff_until = now + backoff(*attempts, BACKOFF_BASE, BACKOFF_CAP);
         let wants_pods = self
@@ -524,7 +534,7 @@ impl Scheduler {
         let mut views = Views {
             nodes,
             index,
-            counted: BTreeMap::new(),
+            counted: Lookup::default(),
         };
         for key in self.pods.keys() {
             self.count(&mut views, key);

@@ -18,7 +18,7 @@ use crate::api::objects::{
     Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
 };
 use crate::event::Event;
-use crate::model::{ActorId, HostId, SimDuration, VmId};
+use crate::model::{ActorId, HostId, Lookup, SimDuration, VmId};
 use crate::scenario::{NamespaceConfig, SupervisorConfig};
 use admission::Usage;
 use control_plane::ControlPlane;
@@ -42,7 +42,7 @@ pub struct ApiServer {
     namespaces: BTreeMap<String, NamespaceConfig>,
     objects: BTreeMap<ObjectKey, Object>,
     /// What each stored object counts against its namespace.
-    charges: BTreeMap<ObjectKey, Usage>,
+    charges: Lookup<ObjectKey, Usage>,
     /// Per namespace: stored and pending charges.
     usage: BTreeMap<String, Usage>,
     rv: u64,
@@ -124,7 +124,7 @@ impl ApiServer {
                 .collect(),
             namespaces,
             objects: BTreeMap::new(),
-            charges: BTreeMap::new(),
+            charges: Lookup::default(),
             rv: 0,
             pending: BTreeMap::new(),
             pending_keys: BTreeSet::new(),
@@ -752,13 +752,33 @@ impl ApiServer {
         ctx: &mut C,
         f: impl FnOnce(&mut Object),
     ) -> Result<u64, ApiError> {
-        let mut object = self
-            .objects
-            .get(key)
-            .cloned()
-            .ok_or_else(|| not_found(key))?;
-        f(&mut object);
-        Ok(self.store(key.clone(), object, ctx))
+        // In place: a status write is most of the store's traffic, and a
+        // copy out and an insert back cost a clone and a second search.
+        let ApiServer {
+            objects,
+            rv,
+            feed,
+            addrs,
+            control_plane,
+            ..
+        } = self;
+        let object = objects.get_mut(key).ok_or_else(|| not_found(key))?;
+        f(object);
+        *rv += 1;
+        object.meta.resource_version = *rv;
+        if object.meta.creation == crate::model::SimTime::ZERO {
+            object.meta.creation = ctx.now();
+        }
+        if let Some(feed) = feed {
+            feed.push(Change {
+                rv: *rv,
+                at: ctx.now(),
+                object: object.clone(),
+                kind: ChangeKind::Modified,
+            });
+        }
+        publish(addrs, control_plane, *rv, object, false, ctx);
+        Ok(*rv)
     }
 
     /// Sets what `key` counts against its namespace.
@@ -789,17 +809,7 @@ impl ApiServer {
     }
 
     fn publish<C: Context>(&self, rv: u64, object: &Object, deleted: bool, ctx: &mut C) {
-        if !self.control_plane.available() {
-            return;
-        }
-        for watcher in self.addrs.watchers(object.kind()) {
-            let msg = SupMsg::Changed {
-                rv,
-                object: object.clone(),
-                deleted,
-            };
-            ctx.send(watcher, SimDuration::ZERO, msg.event());
-        }
+        publish(&self.addrs, &self.control_plane, rv, object, deleted, ctx);
     }
 
     /// An informer's list: every object of the kinds `caller` watches, in
@@ -990,6 +1000,28 @@ impl Actor for ApiServer {
                 kind: other.kind(),
             }),
         }
+    }
+}
+
+/// Tells `object`'s watchers of its change, while the control plane is up.
+fn publish<C: Context>(
+    addrs: &Addrs,
+    control_plane: &ControlPlane,
+    rv: u64,
+    object: &Object,
+    deleted: bool,
+    ctx: &mut C,
+) {
+    if !control_plane.available() {
+        return;
+    }
+    for watcher in addrs.watchers(object.kind()) {
+        let msg = SupMsg::Changed {
+            rv,
+            object: object.clone(),
+            deleted,
+        };
+        ctx.send(watcher, SimDuration::ZERO, msg.event());
     }
 }
 
