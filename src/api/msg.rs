@@ -7,6 +7,7 @@ use super::objects::{ClusterPhase, Kind, Object, ObjectKey, PodPhase, PowerState
 use crate::model::{ActorId, HostId, Resources, SimTime, VmId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a user asks the API for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,9 +83,11 @@ pub enum SupMsg {
 
     // ---- watches: API server -> controllers
     /// An object was created or changed (`deleted: false`) or deleted.
+    /// Shared: the API server sends one copy to all of a kind's watchers
+    /// (it encodes as the object itself).
     Changed {
         rv: u64,
-        object: Object,
+        object: Arc<Object>,
         deleted: bool,
     },
 

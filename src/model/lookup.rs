@@ -52,6 +52,16 @@ impl<K: Hash + Eq, V> Lookup<K, V> {
         self.map.entry(key).or_insert_with(make)
     }
 
+    /// Every entry, in key order: a sort, for rebuilds, not for each event.
+    pub fn sorted(&self) -> Vec<(&K, &V)>
+    where
+        K: Ord,
+    {
+        let mut entries: Vec<(&K, &V)> = self.map.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -61,11 +71,9 @@ impl<K: Hash + Eq, V> Lookup<K, V> {
     }
 }
 
-impl<K: Ord + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Lookup<K, V> {
+impl<K: Hash + Ord + std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Lookup<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut entries: Vec<(&K, &V)> = self.map.iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        f.debug_map().entries(entries).finish()
+        f.debug_map().entries(self.sorted()).finish()
     }
 }
 
@@ -89,6 +97,8 @@ mod tests {
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
         assert!(format!("{a:?}").starts_with("{0: 0, 1: 2, 2: 4"));
         assert_eq!(a.len(), 200);
+        let keys: Vec<u32> = b.sorted().into_iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, (0..200).collect::<Vec<_>>());
         assert_eq!(a.get(&7), Some(&14));
         *a.get_or_insert_with(7, || 0) += 1;
         assert_eq!(a.get(&7), Some(&15));

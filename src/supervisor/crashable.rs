@@ -426,7 +426,7 @@ mod tests {
         web.meta.resource_version = 5;
         let changed = SupMsg::Changed {
             rv: 5,
-            object: web.clone(),
+            object: web.clone().into(),
             deleted: false,
         };
         part.handle(changed.event(), &mut ctx);

@@ -241,9 +241,9 @@ impl NodeController {
         }
     }
 
-    fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
+    fn observe<C: Context>(&mut self, object: &Object, deleted: bool, ctx: &mut C) {
         let key = object.key();
-        match object.body {
+        match &object.body {
             Body::Node(n) => {
                 if deleted {
                     self.nodes.remove(&n.host);
@@ -278,10 +278,10 @@ impl NodeController {
             }
             Body::Pod(p) => {
                 let active = !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
-                let now_on = p.node.filter(|_| !deleted && active);
+                let now_on = p.node.as_ref().filter(|_| !deleted && active);
                 // Most pod changes are status writes on the same node:
                 // nothing to move (tolerations cannot change on a pod).
-                if now_on.is_some() && self.pod_node.get(&key) == now_on.as_ref() {
+                if now_on.is_some() && self.pod_node.get(&key) == now_on {
                     return;
                 }
                 if let Some(old) = self.pod_node.remove(&key)
@@ -295,7 +295,7 @@ impl NodeController {
                         .entry(node.clone())
                         .or_default()
                         .insert(key.clone(), stays);
-                    self.pod_node.insert(key, node);
+                    self.pod_node.insert(key, node.clone());
                 }
             }
             _ => {}
@@ -328,7 +328,7 @@ impl Actor for NodeController {
             SupMsg::Changed {
                 object, deleted, ..
             } => {
-                self.observe(object, deleted, ctx);
+                self.observe(&object, deleted, ctx);
                 if std::mem::take(&mut self.api_down) {
                     self.reconcile_all(ctx);
                 }

@@ -12,6 +12,7 @@ use crate::api::msg::SupMsg;
 use crate::api::objects::{Object, ObjectKey};
 use crate::model::{ActorId, SimDuration};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// First and longest wait before listing again after a failed list
 /// (client-go's reflector backs off from about a second to 30 s).
@@ -23,7 +24,7 @@ pub struct WatchCache {
     /// The API server, which answers the list.
     pub api: ActorId,
     /// The last version seen of each object that exists.
-    seen: BTreeMap<ObjectKey, Object>,
+    seen: BTreeMap<ObjectKey, Arc<Object>>,
     /// Failed lists since the last one that succeeded.
     failures: u32,
 }
@@ -38,12 +39,12 @@ impl WatchCache {
     }
 
     /// Follows a watch event the part is handed.
-    pub fn saw(&mut self, object: &Object, deleted: bool) {
+    pub fn saw(&mut self, object: &Arc<Object>, deleted: bool) {
         let key = object.key();
         if deleted {
             self.seen.remove(&key);
         } else {
-            self.seen.insert(key, object.clone());
+            self.seen.insert(key, Arc::clone(object));
         }
     }
 
@@ -65,7 +66,7 @@ impl WatchCache {
             if newer {
                 changes.push(SupMsg::Changed {
                     rv: object.meta.resource_version,
-                    object,
+                    object: Arc::new(object),
                     deleted: false,
                 });
             }
@@ -119,10 +120,10 @@ mod tests {
     fn a_list_yields_new_and_newer_objects_then_the_deleted_ones() {
         let mut cache = WatchCache::new(ActorId(1));
         for (name, rv) in [("same", 3), ("stale", 4), ("gone", 5), ("later", 9)] {
-            cache.saw(&pod(name, rv), false);
+            cache.saw(&Arc::new(pod(name, rv)), false);
         }
-        cache.saw(&pod("removed", 2), false);
-        cache.saw(&pod("removed", 6), true);
+        cache.saw(&Arc::new(pod("removed", 2)), false);
+        cache.saw(&Arc::new(pod("removed", 6)), true);
         let listed = vec![pod("fresh", 8), pod("same", 3), pod("stale", 7)];
         // As of rv 8: `later` (seen at 9, after the list) stays.
         assert_eq!(

@@ -29,6 +29,7 @@ use crate::event::Event;
 use crate::model::{SimDuration, SimTime};
 use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const BACKOFF_BASE: SimDuration = SimDuration::from_secs(1);
 const BACKOFF_CAP: SimDuration = SimDuration::from_secs(300);
@@ -201,7 +202,11 @@ impl ReplicaSetController {
         r
     }
 
-    fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
+    fn observe<C: Context>(&mut self, object: Arc<Object>, deleted: bool, ctx: &mut C) {
+        if let Body::Pod(pod) = &object.body {
+            return self.observe_pod(&object, pod, deleted, ctx);
+        }
+        let object = Arc::unwrap_or_clone(object);
         let key = object.key();
         match object.body {
             Body::Deployment(d) => {
@@ -247,58 +252,61 @@ impl ReplicaSetController {
                     self.reconcile_deployment(&d, ctx);
                 }
             }
-            Body::Pod(pod) => {
-                let Some(owner) = object.meta.owner else {
-                    return;
-                };
-                let set = ObjectKey::new(Kind::ReplicaSet, &key.namespace, &owner);
-                let n = pod_number(&owner, &key.name).unwrap_or(0);
-                let next = self.next.entry(set.clone()).or_default();
-                *next = (*next).max(n + 1);
-                let active =
-                    !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
-                let running = active && pod.phase == PodPhase::Running;
-                let was = self.recount(&key, |me| {
-                    if deleted {
-                        me.deleting.remove(&key);
-                        me.pods.remove(&key)
-                    } else {
-                        let p = OwnedPod {
-                            set: set.clone(),
-                            n,
-                            active,
-                            running,
-                        };
-                        me.pods.insert(key.clone(), p)
-                    }
-                });
-                let moved = was
-                    .as_ref()
-                    .is_none_or(|w| w.active != active || w.running != running);
-                // A pod that went away is replaced at once; a pod not seen
-                // before (another writer, a relist) may be one too many.
-                let lost = was.as_ref().is_some_and(|w| w.active) && !active;
-                // A new pod stored: slow start doubles (the next batch goes
-                // out now, when the pod counts as there).
-                if was.is_none()
-                    && active
-                    && let Some(s) = self.sets.get_mut(&set)
-                    && s.batch > 0
-                {
-                    s.batch = s.batch.saturating_mul(2);
-                }
-                if lost || was.is_none() {
-                    self.reconcile(&set, lost, ctx);
-                }
-                // Its Deployment's rollout moves on as pods become
-                // available or go.
-                let owner = self.sets.get(&set).and_then(|s| s.owner.clone());
-                if moved && let Some(owner) = owner {
-                    let d = ObjectKey::new(Kind::Deployment, &set.namespace, &owner);
-                    self.reconcile_deployment(&d, ctx);
-                }
-            }
             _ => {}
+        }
+    }
+
+    /// A pod of one of its sets: counted, replaced when it goes, and its
+    /// Deployment's rollout moved on.
+    fn observe_pod<C: Context>(&mut self, object: &Object, pod: &Pod, deleted: bool, ctx: &mut C) {
+        let key = object.key();
+        let Some(owner) = &object.meta.owner else {
+            return;
+        };
+        let set = ObjectKey::new(Kind::ReplicaSet, &key.namespace, owner);
+        let n = pod_number(owner, &key.name).unwrap_or(0);
+        let next = self.next.entry(set.clone()).or_default();
+        *next = (*next).max(n + 1);
+        let active = !deleted && !matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed);
+        let running = active && pod.phase == PodPhase::Running;
+        let was = self.recount(&key, |me| {
+            if deleted {
+                me.deleting.remove(&key);
+                me.pods.remove(&key)
+            } else {
+                let p = OwnedPod {
+                    set: set.clone(),
+                    n,
+                    active,
+                    running,
+                };
+                me.pods.insert(key.clone(), p)
+            }
+        });
+        let moved = was
+            .as_ref()
+            .is_none_or(|w| w.active != active || w.running != running);
+        // A pod that went away is replaced at once; a pod not seen
+        // before (another writer, a relist) may be one too many.
+        let lost = was.as_ref().is_some_and(|w| w.active) && !active;
+        // A new pod stored: slow start doubles (the next batch goes
+        // out now, when the pod counts as there).
+        if was.is_none()
+            && active
+            && let Some(s) = self.sets.get_mut(&set)
+            && s.batch > 0
+        {
+            s.batch = s.batch.saturating_mul(2);
+        }
+        if lost || was.is_none() {
+            self.reconcile(&set, lost, ctx);
+        }
+        // Its Deployment's rollout moves on as pods become
+        // available or go.
+        let owner = self.sets.get(&set).and_then(|s| s.owner.clone());
+        if moved && let Some(owner) = owner {
+            let d = ObjectKey::new(Kind::Deployment, &set.namespace, &owner);
+            self.reconcile_deployment(&d, ctx);
         }
     }
 

@@ -106,7 +106,7 @@ pub struct Scheduler {
     /// them, so pods with a claim there wait.
     failed_datastores: BTreeSet<String>,
     nodes: BTreeMap<String, (BTreeMap<String, String>, Node)>,
-    pods: BTreeMap<ObjectKey, CachedPod>,
+    pods: Lookup<ObjectKey, CachedPod>,
     vms: BTreeMap<ObjectKey, CachedVm>,
     classes: BTreeMap<String, Resources>,
     /// Claim -> its datastore once bound.
@@ -178,7 +178,7 @@ impl Scheduler {
                 .collect(),
             failed_datastores: BTreeSet::new(),
             nodes: BTreeMap::new(),
-            pods: BTreeMap::new(),
+            pods: Lookup::default(),
             vms: BTreeMap::new(),
             classes: BTreeMap::new(),
             claims: BTreeMap::new(),
@@ -207,7 +207,7 @@ impl Scheduler {
     }
 
     /// Updates the cache; says what the change may do for waiting pods.
-    fn observe(&mut self, object: Object, deleted: bool, now: SimTime) -> Moves {
+    fn observe(&mut self, object: &Object, deleted: bool, now: SimTime) -> Moves {
         let key = object.key();
         let Object { meta, body } = object;
         if matches!(
@@ -218,41 +218,51 @@ impl Scheduler {
         }
         match body {
             Body::Pod(p) => {
-                let old = if deleted {
-                    self.pods.remove(&key)
-                } else {
-                    self.pods.insert(
-                        key.clone(),
-                        CachedPod {
-                            meta_labels: meta.labels,
-                            creation: meta.creation,
-                            spec: p.spec,
-                            node: p.node.clone(),
-                            phase: p.phase,
-                            reason: p.reason,
-                        },
-                    )
-                };
-                // A status write (the spec cannot change) leaves what the
-                // pod adds to its node's view as it was.
-                let counted_alike = match (&old, self.pods.get(&key)) {
-                    (Some(o), Some(n)) => {
-                        o.node == n.node
-                            && o.active() == n.active()
-                            && o.meta_labels == n.meta_labels
+                // Where the pod counted before: (active, its node).
+                let (before, counted_alike) = if deleted {
+                    (self.pods.remove(&key).map(|o| (o.active(), o.node)), false)
+                } else if let Some(cached) = self.pods.get_mut(&key) {
+                    // Updated in place: most changes are status writes.
+                    let before = (cached.active(), cached.node.clone());
+                    let labels_alike = cached.meta_labels == meta.labels;
+                    let spec_alike = cached.spec == p.spec;
+                    if !labels_alike {
+                        cached.meta_labels = meta.labels.clone();
                     }
-                    _ => false,
+                    if !spec_alike {
+                        cached.spec = p.spec.clone();
+                    }
+                    cached.creation = meta.creation;
+                    cached.node.clone_from(&p.node);
+                    cached.phase = p.phase;
+                    cached.reason.clone_from(&p.reason);
+                    // What the pod adds to its node's view is as it was.
+                    let alike = labels_alike
+                        && spec_alike
+                        && before.0 == cached.active()
+                        && before.1 == cached.node;
+                    (Some(before), alike)
+                } else {
+                    let cached = CachedPod {
+                        meta_labels: meta.labels.clone(),
+                        creation: meta.creation,
+                        spec: p.spec.clone(),
+                        node: p.node.clone(),
+                        phase: p.phase,
+                        reason: p.reason.clone(),
+                    };
+                    self.pods.insert(key.clone(), cached);
+                    (None, false)
                 };
                 if !counted_alike {
                     self.views.dirty.insert(key.clone());
                 }
-                let was_on = old
-                    .as_ref()
-                    .filter(|o| o.active())
-                    .and_then(|o| self.assumed.get(&key).cloned().or_else(|| o.node.clone()));
+                let was_on = before
+                    .filter(|(active, _)| *active)
+                    .and_then(|(_, node)| self.assumed.get(&key).cloned().or(node));
                 let active = !deleted && !matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
                 let now_on = if active {
-                    self.assumed.get(&key).cloned().or(p.node)
+                    self.assumed.get(&key).or(p.node.as_ref()).cloned()
                 } else {
                     None
                 };
@@ -284,7 +294,8 @@ impl Scheduler {
                 if deleted {
                     self.nodes.remove(&meta.name);
                 } else {
-                    self.nodes.insert(meta.name, (meta.labels, n));
+                    self.nodes
+                        .insert(meta.name.clone(), (meta.labels.clone(), n.clone()));
                 }
                 Moves::ALL
             }
@@ -309,7 +320,7 @@ impl Scheduler {
                 if deleted {
                     self.classes.remove(&meta.name);
                 } else {
-                    self.classes.insert(meta.name, c.requests);
+                    self.classes.insert(meta.name.clone(), c.requests);
                 }
                 Moves::ALL
             }
@@ -317,7 +328,7 @@ impl Scheduler {
                 if deleted {
                     self.claims.remove(&key);
                 } else {
-                    self.claims.insert(key, c.datastore);
+                    self.claims.insert(key, c.datastore.clone());
                 }
                 Moves::ALL
             }
@@ -536,7 +547,7 @@ impl Scheduler {
             index,
             counted: Lookup::default(),
         };
-        for key in self.pods.keys() {
+        for (key, _) in self.pods.sorted() {
             self.count(&mut views, key);
         }
         for vm in self.vms.values() {
@@ -589,7 +600,7 @@ impl Actor for Scheduler {
             SupMsg::Changed {
                 object, deleted, ..
             } => {
-                let moves = self.observe(object, deleted, ctx.now());
+                let moves = self.observe(&object, deleted, ctx.now());
                 self.pass(moves, ctx);
             }
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),

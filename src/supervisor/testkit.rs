@@ -55,7 +55,7 @@ pub fn addrs(hosts: usize) -> Addrs {
 pub fn changed(object: Object, deleted: bool) -> Event {
     SupMsg::Changed {
         rv: 1,
-        object,
+        object: std::sync::Arc::new(object),
         deleted,
     }
     .event()

@@ -91,15 +91,15 @@ impl Wps {
         self.crxs.iter()
     }
 
-    fn observe<C: Context>(&mut self, object: Object, deleted: bool, ctx: &mut C) {
+    fn observe<C: Context>(&mut self, object: &Object, deleted: bool, ctx: &mut C) {
         let key = object.key();
-        let pod = match object.body {
+        let pod = match &object.body {
             Body::Pod(pod) => pod,
             // The scheduler already chose a host that sees the claim's
             // datastore; WPS needs to know which it is if it fails.
             Body::PersistentVolumeClaim(claim) => {
-                match claim.datastore.filter(|_| !deleted) {
-                    Some(ds) => self.claim_datastores.insert(key, ds),
+                match claim.datastore.as_ref().filter(|_| !deleted) {
+                    Some(ds) => self.claim_datastores.insert(key, ds.clone()),
                     None => self.claim_datastores.remove(&key),
                 };
                 return;
@@ -110,7 +110,7 @@ impl Wps {
         if deleted || terminal {
             return self.release(&key, ctx);
         }
-        let Some(node) = pod.node else {
+        let Some(node) = &pod.node else {
             // Un-bound (by us after a refusal, or never bound).
             if self
                 .crxs
@@ -132,7 +132,7 @@ impl Wps {
             Some(_) => return,
             None => {}
         }
-        let Some(host) = self.addrs.host_of(&node) else {
+        let Some(host) = self.addrs.host_of(node) else {
             return;
         };
         let vm = workload_id(IdRange::Pods, self.next_vm);
@@ -147,7 +147,7 @@ impl Wps {
             key.clone(),
             Crx {
                 vm,
-                node,
+                node: node.clone(),
                 host,
                 state,
                 run_for: pod.spec.run_for,
@@ -362,7 +362,7 @@ impl Actor for Wps {
         match *msg {
             SupMsg::Changed {
                 object, deleted, ..
-            } => self.observe(object, deleted, ctx),
+            } => self.observe(&object, deleted, ctx),
             SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => self.displaced(vm),

@@ -1015,10 +1015,15 @@ fn publish<C: Context>(
     if !control_plane.available() {
         return;
     }
-    for watcher in addrs.watchers(object.kind()) {
+    let watchers = addrs.watchers(object.kind());
+    if watchers.is_empty() {
+        return;
+    }
+    let shared = std::sync::Arc::new(object.clone());
+    for watcher in watchers {
         let msg = SupMsg::Changed {
             rv,
-            object: object.clone(),
+            object: shared.clone(),
             deleted,
         };
         ctx.send(watcher, SimDuration::ZERO, msg.event());

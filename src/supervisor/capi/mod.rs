@@ -180,7 +180,7 @@ impl Capi {
         match msg {
             SupMsg::Changed {
                 object, deleted, ..
-            } => self.changed(object, deleted, ctx),
+            } => self.changed(std::sync::Arc::unwrap_or_clone(object), deleted, ctx),
             SupMsg::Reply { id, result } => self.replied(id, result, ctx),
             SupMsg::CapiTimer(CapiTimer::Due { id }) => self.timer_fired(id, ctx),
             SupMsg::GuestNodeDrained { node, disrupted } => {

@@ -68,7 +68,7 @@ fn a_new_tkc_asks_for_its_endpoint_and_one_vm_per_machine_then_writes_creating()
     let mut ctx = TestCtx::new(addrs[Part::Capi]);
     let changed = SupMsg::Changed {
         rv: 1,
-        object: tkc(1, 2),
+        object: tkc(1, 2).into(),
         deleted: false,
     };
     capi.handle(changed.event(), &mut ctx);
@@ -102,7 +102,7 @@ fn a_new_tkc_asks_for_its_endpoint_and_one_vm_per_machine_then_writes_creating()
     // The same event again (a relist) changes nothing.
     let again = SupMsg::Changed {
         rv: 1,
-        object: tkc(1, 2),
+        object: tkc(1, 2).into(),
         deleted: false,
     };
     capi.handle(again.event(), &mut ctx);
@@ -119,9 +119,9 @@ fn a_refused_vm_delete_is_sent_again_after_a_backoff() {
     let addrs = testkit::addrs(1);
     let mut capi = Capi::new(&config, addrs.clone());
     let mut ctx = TestCtx::new(addrs[Part::Capi]);
-    let changed = |rv, object| SupMsg::Changed {
+    let changed = |rv, object: Object| SupMsg::Changed {
         rv,
-        object,
+        object: object.into(),
         deleted: false,
     };
     capi.handle(changed(1, tkc(1, 1)).event(), &mut ctx);

@@ -199,7 +199,7 @@ impl VmOperator {
         match msg {
             SupMsg::Changed {
                 object, deleted, ..
-            } => self.changed(object, deleted, ctx),
+            } => self.changed(std::sync::Arc::unwrap_or_clone(object), deleted, ctx),
             SupMsg::Placed { vm, host } => self.placed(vm, host, ctx),
             SupMsg::PlaceFailed { vm, reason } => self.place_failed(vm, reason, ctx),
             SupMsg::Displaced { vm } => self.displaced(vm, ctx),
