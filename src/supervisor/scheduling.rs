@@ -355,73 +355,90 @@ fn normalize(scores: &mut [i64], reverse: bool) {
 /// The weighted total score of each feasible node (same order as `nodes`).
 pub fn scores(pod: &PodRef, spec: &PodSpec, nodes: &[&NodeView]) -> Vec<i64> {
     let req = nonzero_requests(spec);
-    let mut taint: Vec<i64> = nodes
-        .iter()
-        .map(|n| {
-            n.taints
-                .iter()
-                .filter(|t| {
-                    t.effect == TaintEffect::PreferNoSchedule && !tolerated(&spec.tolerations, t)
-                })
-                .count() as i64
-        })
-        .collect();
-    normalize(&mut taint, true);
-    let mut node_aff: Vec<i64> = nodes
-        .iter()
-        .map(|n| {
-            spec.affinity
-                .node_preferred
-                .iter()
-                .filter(|(_, r)| requirement_holds(r, &n.labels))
-                .map(|(w, _)| *w as i64)
-                .sum()
-        })
-        .collect();
-    normalize(&mut node_aff, false);
-    let raw_pod_aff: Vec<i64> = nodes
-        .iter()
-        .map(|n| {
-            let count = |sel: &Labels| {
-                n.pods
+    // The preference scores are worked out only when something can set
+    // them apart; otherwise each is the constant it normalizes to (no
+    // taints: 100 everywhere; no preferences: 0), which is most pods.
+    let taint: Option<Vec<i64>> = nodes.iter().any(|n| !n.taints.is_empty()).then(|| {
+        let mut taint: Vec<i64> = nodes
+            .iter()
+            .map(|n| {
+                n.taints
                     .iter()
-                    .filter(|p| p.namespace == pod.namespace && selects(sel, &p.labels))
+                    .filter(|t| {
+                        t.effect == TaintEffect::PreferNoSchedule
+                            && !tolerated(&spec.tolerations, t)
+                    })
                     .count() as i64
-            };
-            let plus: i64 = spec
-                .affinity
-                .pod_preferred
-                .iter()
-                .map(|(w, sel)| *w as i64 * count(sel))
-                .sum();
-            let minus: i64 = spec
-                .affinity
-                .pod_anti_preferred
-                .iter()
-                .map(|(w, sel)| *w as i64 * count(sel))
-                .sum();
-            plus - minus
-        })
-        .collect();
-    let (lo, hi) = (
-        raw_pod_aff.iter().copied().min().unwrap_or(0),
-        raw_pod_aff.iter().copied().max().unwrap_or(0),
-    );
+            })
+            .collect();
+        normalize(&mut taint, true);
+        taint
+    });
+    let affinity = &spec.affinity;
+    let node_aff: Option<Vec<i64>> = (!affinity.node_preferred.is_empty()).then(|| {
+        let mut node_aff: Vec<i64> = nodes
+            .iter()
+            .map(|n| {
+                affinity
+                    .node_preferred
+                    .iter()
+                    .filter(|(_, r)| requirement_holds(r, &n.labels))
+                    .map(|(w, _)| *w as i64)
+                    .sum()
+            })
+            .collect();
+        normalize(&mut node_aff, false);
+        node_aff
+    });
+    let prefers_pods =
+        !affinity.pod_preferred.is_empty() || !affinity.pod_anti_preferred.is_empty();
+    let pod_aff: Option<Vec<i64>> = prefers_pods.then(|| {
+        let raw: Vec<i64> = nodes
+            .iter()
+            .map(|n| {
+                let count = |sel: &Labels| {
+                    n.pods
+                        .iter()
+                        .filter(|p| p.namespace == pod.namespace && selects(sel, &p.labels))
+                        .count() as i64
+                };
+                let plus: i64 = affinity
+                    .pod_preferred
+                    .iter()
+                    .map(|(w, sel)| *w as i64 * count(sel))
+                    .sum();
+                let minus: i64 = affinity
+                    .pod_anti_preferred
+                    .iter()
+                    .map(|(w, sel)| *w as i64 * count(sel))
+                    .sum();
+                plus - minus
+            })
+            .collect();
+        let lo = raw.iter().copied().min().unwrap_or(0);
+        let hi = raw.iter().copied().max().unwrap_or(0);
+        raw.iter()
+            .map(|r| {
+                if hi > lo {
+                    MAX_NODE_SCORE * (r - lo) / (hi - lo)
+                } else {
+                    0
+                }
+            })
+            .collect()
+    });
+    let at =
+        |v: &Option<Vec<i64>>, i: usize, otherwise: i64| v.as_ref().map_or(otherwise, |v| v[i]);
     nodes
         .iter()
         .enumerate()
         .map(|(i, n)| {
             let after = n.requested_nonzero + req;
-            let pod_aff = if hi > lo {
-                MAX_NODE_SCORE * (raw_pod_aff[i] - lo) / (hi - lo)
-            } else {
-                0
-            };
-            3 * taint[i]
-                + 2 * node_aff[i]
+            3 * at(&taint, i, MAX_NODE_SCORE)
+                + 2 * at(&node_aff, i, 0)
                 + least_allocated_score(after, n.capacity)
                 + balanced_allocation_score(after, n.capacity)
-                + 2 * pod_aff
+                + 2 * at(&pod_aff, i, 0)
         })
         .collect()
 }
