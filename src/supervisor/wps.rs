@@ -21,7 +21,7 @@ use crate::api::addrs::{Addrs, IdRange, Part, workload_id};
 use crate::api::msg::{PlaceRule, SupMsg, SystemOp};
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase};
 use crate::event::Event;
-use crate::model::{HostId, SimDuration, VmId};
+use crate::model::{HostId, Lookup, SimDuration, VmId};
 use crate::scenario::SupervisorConfig;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,7 +58,7 @@ pub struct Crx {
 #[derive(Clone, Debug)]
 pub struct Wps {
     addrs: Addrs,
-    crxs: BTreeMap<ObjectKey, Crx>,
+    crxs: Lookup<ObjectKey, Crx>,
     by_vm: BTreeMap<VmId, ObjectKey>,
     /// CRX numbers are never reused (placement may still know an old one).
     next_vm: u64,
@@ -76,7 +76,7 @@ impl Wps {
     pub fn new(_config: &SupervisorConfig, addrs: Addrs) -> Self {
         Wps {
             addrs,
-            crxs: BTreeMap::new(),
+            crxs: Lookup::default(),
             by_vm: BTreeMap::new(),
             next_vm: 0,
             calls: Calls::default(),
@@ -88,7 +88,7 @@ impl Wps {
 
     /// The CRX of each pod WPS handles, in key order.
     pub fn crxs(&self) -> impl Iterator<Item = (&ObjectKey, &Crx)> {
-        self.crxs.iter()
+        self.crxs.sorted().into_iter()
     }
 
     fn observe<C: Context>(&mut self, object: &Object, deleted: bool, ctx: &mut C) {
@@ -207,9 +207,9 @@ impl Wps {
     /// does not was displaced while WPS was down.
     fn still_held(&mut self, held: &[(VmId, Option<HostId>)]) {
         let holds = |vm: VmId| held.binary_search_by_key(&vm, |(v, _)| *v).is_ok();
-        let gone: Vec<VmId> = (self.crxs.values())
-            .filter(|c| c.state == CrxState::Started && !holds(c.vm))
-            .map(|c| c.vm)
+        let gone: Vec<VmId> = (self.crxs.sorted().into_iter())
+            .filter(|(_, c)| c.state == CrxState::Started && !holds(c.vm))
+            .map(|(_, c)| c.vm)
             .collect();
         for vm in gone {
             self.displaced(vm);
@@ -217,7 +217,8 @@ impl Wps {
     }
 
     fn restart_pods_on<C: Context>(&self, host: HostId, ctx: &mut C) {
-        let on_host = || self.crxs.iter().filter(move |(_, c)| c.host == host);
+        let crxs = self.crxs.sorted();
+        let on_host = || crxs.iter().copied().filter(move |(_, c)| c.host == host);
         let pods = on_host()
             .filter(|(_, c)| c.state == CrxState::Started)
             .map(|(key, c)| (key.clone(), c.vm, c.run_for))
@@ -292,7 +293,8 @@ impl Wps {
         }
         let hit: Vec<(ObjectKey, String)> = self
             .crxs
-            .iter()
+            .sorted()
+            .into_iter()
             .filter(|(_, c)| matches!(c.state, CrxState::Placing | CrxState::Started))
             .filter_map(|(k, c)| Some((k.clone(), self.volume_failure(&k.namespace, &c.claims)?)))
             .collect();
