@@ -6,7 +6,7 @@
 use crate::api::msg::ApiError;
 use crate::api::objects::{Body, Kind, Object, ObjectKey, PodPhase, PodSpec};
 use crate::scenario::NamespaceConfig;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What an object counts against its namespace's limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Usage {
 /// (its limits where it gives no requests) until it terminates; a VM's
 /// class hardware (a resource pool limit caps what the VM may use, not what
 /// it reserves); a claim's storage.
-pub fn charge(object: &Object, store: &BTreeMap<ObjectKey, Object>) -> Usage {
+pub fn charge(object: &Object, store: &super::Store) -> Usage {
     match &object.body {
         Body::Pod(pod) => {
             if matches!(pod.phase, PodPhase::Succeeded | PodPhase::Failed) {
@@ -168,7 +168,7 @@ pub fn format_bytes(bytes: u64) -> String {
 pub fn check_references(
     object: &Object,
     ns: Option<&NamespaceConfig>,
-    store: &BTreeMap<ObjectKey, Object>,
+    store: &super::Store,
     in_flight: &BTreeSet<ObjectKey>,
 ) -> Result<(), ApiError> {
     let exists = |kind: Kind, namespace: &str, name: &str| {

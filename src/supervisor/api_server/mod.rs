@@ -8,6 +8,9 @@
 
 pub mod admission;
 pub mod control_plane;
+mod store;
+
+pub use store::Store;
 
 use crate::actor::{Actor, Context, Note};
 use crate::api::Verb;
@@ -40,7 +43,7 @@ const CONTROL_PLANE_RETRY: SimDuration = SimDuration(60_000_000_000);
 pub struct ApiServer {
     addrs: Addrs,
     namespaces: BTreeMap<String, NamespaceConfig>,
-    objects: BTreeMap<ObjectKey, Object>,
+    objects: Store,
     /// What each stored object counts against its namespace.
     charges: Lookup<ObjectKey, Usage>,
     /// Per namespace: stored and pending charges.
@@ -123,7 +126,7 @@ impl ApiServer {
                 .map(|n| (n.clone(), Usage::default()))
                 .collect(),
             namespaces,
-            objects: BTreeMap::new(),
+            objects: Store::default(),
             charges: Lookup::default(),
             rv: 0,
             pending: BTreeMap::new(),
@@ -188,7 +191,7 @@ impl ApiServer {
     pub fn lost_object(&self) -> Option<&ObjectKey> {
         self.acknowledged
             .iter()
-            .find(|k| !self.objects.contains_key(*k) && !self.tombstones.contains(*k))
+            .find(|k| !self.objects.contains_key(k) && !self.tombstones.contains(*k))
     }
 
     /// Each control-plane member's host (as the API server knows it) and
