@@ -757,31 +757,8 @@ impl ApiServer {
     ) -> Result<u64, ApiError> {
         // In place: a status write is most of the store's traffic, and a
         // copy out and an insert back cost a clone and a second search.
-        let ApiServer {
-            objects,
-            rv,
-            feed,
-            addrs,
-            control_plane,
-            ..
-        } = self;
-        let object = objects.get_mut(key).ok_or_else(|| not_found(key))?;
-        f(object);
-        *rv += 1;
-        object.meta.resource_version = *rv;
-        if object.meta.creation == crate::model::SimTime::ZERO {
-            object.meta.creation = ctx.now();
-        }
-        if let Some(feed) = feed {
-            feed.push(Change {
-                rv: *rv,
-                at: ctx.now(),
-                object: object.clone(),
-                kind: ChangeKind::Modified,
-            });
-        }
-        publish(addrs, control_plane, *rv, object, false, ctx);
-        Ok(*rv)
+        f(self.objects.get_mut(key).ok_or_else(|| not_found(key))?);
+        Ok(self.stamp(key, ChangeKind::Modified, ctx))
     }
 
     /// Sets what `key` counts against its namespace.
@@ -793,22 +770,42 @@ impl ApiServer {
     }
 
     /// Writes an object with the next resourceVersion and tells its watchers.
-    fn store<C: Context>(&mut self, key: ObjectKey, mut object: Object, ctx: &mut C) -> u64 {
+    fn store<C: Context>(&mut self, key: ObjectKey, object: Object, ctx: &mut C) -> u64 {
+        let kind = match self.objects.insert(key.clone(), object) {
+            true => ChangeKind::Added,
+            false => ChangeKind::Modified,
+        };
+        self.stamp(&key, kind, ctx)
+    }
+
+    /// Gives the stored object `key` the next resourceVersion (and its
+    /// creation time, when it has none), and tells the change feed and
+    /// the watchers.
+    fn stamp<C: Context>(&mut self, key: &ObjectKey, kind: ChangeKind, ctx: &mut C) -> u64 {
         self.rv += 1;
-        object.meta.resource_version = self.rv;
+        let ApiServer {
+            objects,
+            rv,
+            feed,
+            addrs,
+            control_plane,
+            ..
+        } = self;
+        let object = objects.get_mut(key).expect("stamped after it is stored");
+        object.meta.resource_version = *rv;
         if object.meta.creation == crate::model::SimTime::ZERO {
             object.meta.creation = ctx.now();
         }
-        if self.feed.is_some() {
-            let kind = match self.objects.contains_key(&key) {
-                true => ChangeKind::Modified,
-                false => ChangeKind::Added,
-            };
-            self.feed(self.rv, ctx.now(), &object, kind);
+        if let Some(feed) = feed {
+            feed.push(Change {
+                rv: *rv,
+                at: ctx.now(),
+                object: object.clone(),
+                kind,
+            });
         }
-        self.publish(self.rv, &object, false, ctx);
-        self.objects.insert(key, object);
-        self.rv
+        publish(addrs, control_plane, *rv, object, false, ctx);
+        *rv
     }
 
     fn publish<C: Context>(&self, rv: u64, object: &Object, deleted: bool, ctx: &mut C) {
