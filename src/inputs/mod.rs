@@ -4,12 +4,15 @@
 //! runtime pulls one input at a time from each source, so sources cost memory
 //! only for what is pending, and never deliver ahead of the clock (the
 //! generator draws its next two arrivals early, for prefetching; what it
-//! delivers, and when, is the same).
+//! delivers, and when, is the same). A single run on a machine with a spare
+//! core draws its generator's inputs on that core ([`draw_ahead`]), in the
+//! same order.
 //!
 //! In the log, inputs are records with `cause: None`; replaying only those
 //! re-drives a run against another configuration.
 
 mod calendar;
+mod drawn_ahead;
 mod explicit;
 mod faults;
 mod generator;
@@ -20,6 +23,7 @@ mod supervisor_faults;
 use crate::event::Event;
 use crate::model::{ActorId, SimTime, VmId};
 
+pub use drawn_ahead::{DrawnAhead, draw_ahead};
 pub use explicit::ExplicitVms;
 pub use faults::{FaultWiring, ScheduledFaults, fault_end};
 pub use generator::GeneratorSource;
@@ -73,6 +77,8 @@ pub enum WorldSource {
     Manifests(Box<ManifestSource>),
     /// Faults of the Supervisor's parts.
     SupervisorFaults(SupervisorFaults),
+    /// A generator drawn on a thread of its own ([`draw_ahead`]).
+    DrawnAhead(Box<DrawnAhead>),
 }
 
 impl WorldSource {
@@ -81,6 +87,7 @@ impl WorldSource {
     pub fn pending_deletions(&self) -> usize {
         match self {
             WorldSource::Generator(s) => s.pending_deletions(),
+            WorldSource::DrawnAhead(s) => s.pending_deletions(),
             _ => 0,
         }
     }
@@ -95,6 +102,7 @@ impl Source for WorldSource {
             WorldSource::Recorded(s) => s.next(ids),
             WorldSource::Manifests(s) => s.next(ids),
             WorldSource::SupervisorFaults(s) => s.next(ids),
+            WorldSource::DrawnAhead(s) => s.next(ids),
         }
     }
 
@@ -102,6 +110,7 @@ impl Source for WorldSource {
     fn upcoming(&self, ahead: usize) -> Option<Input> {
         match self {
             WorldSource::Generator(s) => s.upcoming(ahead),
+            WorldSource::DrawnAhead(s) => s.upcoming(ahead),
             _ => None,
         }
     }

@@ -243,7 +243,7 @@ pub fn simulate_paced(
 #[allow(clippy::too_many_arguments)]
 fn simulate_checked_with(
     scenario: &Scenario,
-    world: World,
+    mut world: World,
     mut log: EventLog,
     mut stats: Stats,
     every_event: bool,
@@ -251,6 +251,9 @@ fn simulate_checked_with(
     pace: &mut impl Pace,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
+    if limits.draw_inputs_ahead {
+        crate::inputs::draw_ahead(&mut world.sources);
+    }
     let Prepared {
         mut kernel,
         end,

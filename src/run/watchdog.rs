@@ -31,6 +31,10 @@ pub struct RunLimits {
     /// Stop after this many events (input fuzzing bounds each case so);
     /// with a cap the watchdog looks every 2^12 events instead of 2^16.
     pub max_events: Option<u64>,
+    /// Whether the workload's inputs may be drawn on a second core
+    /// ([`crate::inputs::draw_ahead`]): for a single run; sweeps fill
+    /// every core with runs instead.
+    pub draw_inputs_ahead: bool,
 }
 
 impl RunLimits {
@@ -41,6 +45,7 @@ impl RunLimits {
             memory_budget: usable_memory().map(|m| m / 4 * 3),
             stall_events: STALL_EVENTS,
             max_events: None,
+            draw_inputs_ahead: false,
         }
     }
 
@@ -50,6 +55,7 @@ impl RunLimits {
             memory_budget: None,
             stall_events: STALL_EVENTS,
             max_events: None,
+            draw_inputs_ahead: false,
         }
     }
 }

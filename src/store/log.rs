@@ -9,14 +9,17 @@
 //! order, and two lookups find the chunk holding any seq). `finish` writes
 //! the last chunk, waits for the writer and its digest, then writes the
 //! meta tree (record count, digest) and flushes sled to disk. An in-memory
-//! log hashes its chunks itself. The digest is of the
+//! log hashes its chunks itself, or hands them to a thread that only hashes
+//! them. The digest is of the
 //! concatenated record encodings, so it does not depend on chunking, on the
 //! output folder or on whether anything was persisted.
 
 use super::codec;
 use super::frame::{self, EndBody, MetaBody};
 use super::salvage::{self, Carved};
-use super::writer::{ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
+use super::writer::{
+    ChunkStore, ChunkWriter, Nowhere, RECORDS_TREE_PREFIX, SledChunks, WriteFailed,
+};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
@@ -117,16 +120,29 @@ pub struct EventLog {
 enum Chunks {
     /// Hashed here, on the simulation's thread (boxed: the hasher is 2 KB).
     Hashed(Box<blake3::Hasher>),
+    /// Hashed by a thread of their own, and not stored.
+    HashedAside(ChunkWriter),
     /// To the writer thread, which hashes and stores them.
     Written { writer: ChunkWriter, db: sled::Db },
 }
 
 impl EventLog {
-    /// A log that only hashes, on the caller's thread (sweeps and
-    /// `--no-persist`). Hashing on a thread of its own measured no faster
-    /// on the 2-core machine, where sweeps fill both cores anyway.
+    /// A log that only hashes, on the caller's thread: for sweeps, which
+    /// fill every core with runs.
     pub fn in_memory() -> Self {
         Self::with(Chunks::Hashed(Box::default()))
+    }
+
+    /// A log that only hashes, on a thread of its own: for a single
+    /// in-memory run (`run --no-persist`) on a machine with a spare core,
+    /// where that core also draws the run's inputs.
+    /// Falls back to
+    /// [`Self::in_memory`] when no thread can be started.
+    pub fn hashed_aside() -> Self {
+        match ChunkWriter::spawn(Nowhere, CHUNK_BYTES + 1024) {
+            Ok(writer) => Self::with(Chunks::HashedAside(writer)),
+            Err(_) => Self::in_memory(),
+        }
     }
 
     fn with(chunks: Chunks) -> Self {
@@ -192,7 +208,7 @@ impl EventLog {
                 hasher.update(&self.chunk);
                 self.chunk.clear();
             }
-            Chunks::Written { writer, .. } => {
+            Chunks::HashedAside(writer) | Chunks::Written { writer, .. } => {
                 let count = (self.count - self.chunk_first_seq) as u32;
                 writer.submit(self.chunk_first_seq, count, &mut self.chunk)
             }
@@ -205,7 +221,7 @@ impl EventLog {
     /// The chunk boundaries this adds do not change the digest (a hash of
     /// the records' bytes in order). In memory, nothing to do.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        if matches!(self.chunks, Chunks::Hashed(_)) {
+        if matches!(self.chunks, Chunks::Hashed(_) | Chunks::HashedAside(_)) {
             return Ok(());
         }
         self.flush_chunk();
@@ -220,6 +236,13 @@ impl EventLog {
         self.flush_chunk();
         let (writer, db) = match self.chunks {
             Chunks::Hashed(hasher) => return Ok(Digest(*hasher.finalize().as_bytes())),
+            Chunks::HashedAside(writer) => {
+                let digest = writer.finish().map_err(|e| StoreError::Records {
+                    first_seq: e.first_seq,
+                    source: e.source,
+                })?;
+                return Ok(Digest(digest));
+            }
             Chunks::Written { writer, db } => (writer, db),
         };
         let digest = writer
@@ -550,9 +573,9 @@ mod tests {
         each_record(records, |r| log.record(r));
     }
 
-    /// Hashed inline, or hashed on the writer thread and stored with syncs
-    /// cutting chunks at odd places: one digest, and the stored records
-    /// read back as they were recorded.
+    /// Hashed inline, on a thread that only hashes, or on the writer thread
+    /// and stored with syncs cutting chunks at odd places: one digest, and
+    /// the stored records read back as they were recorded.
     #[test]
     fn hashing_here_or_on_the_writer_gives_the_same_digest() {
         let records: Vec<Record> = (0..30_000u64)
@@ -582,6 +605,10 @@ mod tests {
         let mut inline = EventLog::in_memory();
         feed(&mut inline, None);
         let digest = inline.finish().unwrap();
+        let mut aside = EventLog::hashed_aside();
+        assert!(matches!(aside.chunks, Chunks::HashedAside(_)));
+        feed(&mut aside, Some(9_001));
+        assert_eq!(aside.finish().unwrap(), digest, "hashed on a thread");
         let dir = tempfile::tempdir().unwrap();
         let mut stored = EventLog::create(dir.path(), "test", 7).unwrap();
         feed(&mut stored, Some(7_001));
