@@ -137,6 +137,9 @@ impl Stats {
 }
 
 impl NoteSink for Stats {
+    /// The four notes of every VM's life are folded here, inline in the
+    /// simulation's loop; the rest out of line.
+    #[inline]
     fn note(&mut self, at: SimTime, note: Note) {
         if let Some(d) = &mut self.detail {
             d.note(at, &note);
@@ -171,17 +174,31 @@ impl NoteSink for Stats {
                 self.allocated -= size;
                 self.running_vms -= 1;
             }
+            Note::VmDeleted { vm } if vm.0 >= crate::model::SPARSE_BASE => {}
+            Note::VmDeleted { vm } => {
+                self.deleted += 1;
+                self.stop_waiting(vm);
+            }
+            rare => self.note_rare(at, rare),
+        }
+    }
+}
+
+impl Stats {
+    /// Every note but the four of a VM's life ([`NoteSink::note`]).
+    #[inline(never)]
+    fn note_rare(&mut self, at: SimTime, note: Note) {
+        match note {
+            Note::VmRequested { .. }
+            | Note::VmStarted { .. }
+            | Note::VmStopped { .. }
+            | Note::VmDeleted { .. } => unreachable!("folded by `note`"),
             Note::VmRejected { vm } => {
                 self.rejected += 1;
                 self.stop_waiting(vm);
             }
             Note::VmLost { vm } => {
                 self.lost += 1;
-                self.stop_waiting(vm);
-            }
-            Note::VmDeleted { vm } if vm.0 >= crate::model::SPARSE_BASE => {}
-            Note::VmDeleted { vm } => {
-                self.deleted += 1;
                 self.stop_waiting(vm);
             }
             Note::HostFailed { running, vms, .. } => {

@@ -71,6 +71,7 @@ impl Queue {
         self.len() == 0
     }
 
+    #[inline(always)]
     pub fn push(&mut self, pending: Pending) {
         debug_assert!(pending.at >= self.now, "event scheduled in the past");
         let seq = self.next_seq;
@@ -139,6 +140,7 @@ impl Queue {
     }
 
     /// Pops the next event if it is due at or before `limit`.
+    #[inline(always)]
     pub fn pop_until(&mut self, limit: SimTime) -> Option<Pending> {
         let (at, _, lane) = self.front()?;
         if SimTime(at) > limit {
