@@ -37,6 +37,8 @@ pub struct Calendar {
     spare: Vec<Vec<Entry>>,
     /// Reused by [`sort_second`].
     sorting: SortSpace,
+    /// Entries held, wherever they are.
+    held: usize,
 }
 
 impl Default for Calendar {
@@ -50,17 +52,20 @@ impl Default for Calendar {
             loaded: false,
             spare: Vec::new(),
             sorting: SortSpace::default(),
+            held: 0,
         }
     }
 }
 
 impl Calendar {
-    /// Entries held, wherever they are.
+    /// Entries held, wherever they are (counted: a drawing thread asks
+    /// after every input).
     pub fn len(&self) -> usize {
-        self.in_ring + self.current.len() + self.far.values().map(Vec::len).sum::<usize>()
+        self.held
     }
 
     pub fn push(&mut self, at: SimTime, vm: VmId) {
+        self.held += 1;
         let bucket = at.0 / BUCKET_NANOS;
         if bucket < self.base {
             self.rewind(bucket);
@@ -186,6 +191,7 @@ impl Calendar {
 
     pub fn pop(&mut self) -> Option<(SimTime, VmId)> {
         self.peek()?;
+        self.held -= 1;
         self.current.pop()
     }
 }
@@ -277,6 +283,7 @@ mod tests {
             } else {
                 let got = calendar.pop();
                 assert_eq!(got, heap.pop().map(|Reverse(e)| e));
+                assert_eq!(calendar.len(), heap.len(), "entries held");
                 if let Some((at, _)) = got {
                     now = at.0;
                 }

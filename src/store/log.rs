@@ -195,6 +195,11 @@ impl EventLog {
         Ok(Self::with(Chunks::Written { writer, db }))
     }
 
+    /// Whether records go to disk (a writer thread takes them).
+    pub fn is_stored(&self) -> bool {
+        matches!(self.chunks, Chunks::Written { .. })
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }

@@ -133,3 +133,38 @@ fn seed_flag_overrides_the_scenario_seed() {
     assert_eq!(json["seed"], 7);
     assert_ne!(json["digest"], QUICKSTART_GOLDEN_DIGEST);
 }
+
+/// `pacsim run` on a machine with a spare core draws a lone generator's
+/// inputs (and, in memory, hashes the log) on another thread: the digest
+/// is the one of a run that does everything on one thread.
+#[test]
+fn drawing_inputs_on_another_thread_gives_the_one_thread_digest() {
+    let text = std::fs::read_to_string(scenario_path("churn-small.yaml"))
+        .unwrap()
+        .replace("duration: 7d", "duration: 3h");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("churn-3h.yaml");
+    std::fs::write(&file, text).unwrap();
+    let scenario = load(&file);
+    let mut world = pacsim::world::World::build(&scenario);
+    pacsim::inputs::draw_ahead(&mut world.sources);
+    assert!(
+        (world.sources.iter())
+            .any(|(s, _)| matches!(s, pacsim::inputs::WorldSource::DrawnAhead(_))),
+        "the scenario's generator is one that is drawn ahead"
+    );
+    let inline = simulate(&scenario, EventLog::in_memory(), |_, _| {})
+        .unwrap()
+        .digest
+        .to_string();
+    let out = dir.path().join("log");
+    let file = file.to_str().unwrap();
+    for args in [
+        vec!["run", file, "--json", "--no-persist"],
+        vec!["run", file, "--json", "--out", out.to_str().unwrap()],
+    ] {
+        let json = stdout_json(&pacsim(&args));
+        assert_eq!(json["digest"].as_str(), Some(inline.as_str()), "{args:?}");
+        assert!(json["events"].as_u64().unwrap() > 10_000, "{args:?}");
+    }
+}
