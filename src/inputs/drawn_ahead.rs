@@ -117,8 +117,8 @@ impl DrawnAhead {
             self.join();
             return false;
         };
-        let mut spent: Vec<Drawn> = std::mem::replace(&mut self.batch, batch.into_iter()).collect();
-        spent.clear();
+        // The spent batch is empty; collecting it keeps its allocation.
+        let spent: Vec<Drawn> = std::mem::replace(&mut self.batch, batch.into_iter()).collect();
         let _ = self.emptied.try_send(spent);
         true
     }
@@ -197,10 +197,10 @@ impl Source for DrawnAhead {
     /// The `ahead`-th deletion still to come in the batch at hand (none
     /// past its end): hints for prefetching, as the inline generator gives.
     fn upcoming(&self, ahead: usize) -> Option<Input> {
-        let deletions = (self.batch.as_slice().iter())
+        let mut deletions = (self.batch.as_slice().iter())
             .map(|d| &d.input)
             .filter(|i| matches!(i.event, Event::VmDeleteRequested { .. }));
-        deletions.clone().nth(ahead.checked_sub(1)?).cloned()
+        deletions.nth(ahead.checked_sub(1)?).cloned()
     }
 }
 

@@ -68,6 +68,12 @@ pub enum StoreError {
     Salvage { path: PathBuf, reason: String },
 }
 
+impl From<WriteFailed> for StoreError {
+    fn from(WriteFailed { first_seq, source }: WriteFailed) -> Self {
+        StoreError::Records { first_seq, source }
+    }
+}
+
 /// A sled error in pacsim's words: an I/O error as the system says it
 /// (sled prints its debug form), with what to do about a full disk.
 fn in_words(e: &sled::Error) -> String {
@@ -135,8 +141,7 @@ impl EventLog {
 
     /// A log that only hashes, on a thread of its own: for a single
     /// in-memory run (`run --no-persist`) on a machine with a spare core,
-    /// where that core also draws the run's inputs.
-    /// Falls back to
+    /// where that core also draws the run's inputs. Falls back to
     /// [`Self::in_memory`] when no thread can be started.
     pub fn hashed_aside() -> Self {
         match ChunkWriter::spawn(Nowhere, CHUNK_BYTES + 1024) {
@@ -241,22 +246,10 @@ impl EventLog {
         self.flush_chunk();
         let (writer, db) = match self.chunks {
             Chunks::Hashed(hasher) => return Ok(Digest(*hasher.finalize().as_bytes())),
-            Chunks::HashedAside(writer) => {
-                let digest = writer.finish().map_err(|e| StoreError::Records {
-                    first_seq: e.first_seq,
-                    source: e.source,
-                })?;
-                return Ok(Digest(digest));
-            }
+            Chunks::HashedAside(writer) => return Ok(Digest(writer.finish()?)),
             Chunks::Written { writer, db } => (writer, db),
         };
-        let digest = writer
-            .finish()
-            .map(Digest)
-            .map_err(|WriteFailed { first_seq, source }| StoreError::Records {
-                first_seq,
-                source,
-            })?;
+        let digest = Digest(writer.finish()?);
         let meta = db.open_tree("meta")?;
         meta.insert("records", &self.count.to_be_bytes())?;
         let end = EndBody {

@@ -55,7 +55,8 @@ enum Job {
 }
 
 /// Where the writer thread puts compressed chunks, in submit order: sled's
-/// records trees ([`SledChunks`]), or in tests a store that fails on cue.
+/// records trees ([`SledChunks`]), nowhere ([`Nowhere`]), or in tests a
+/// store that fails on cue.
 pub trait ChunkStore: Send + 'static {
     /// Whether chunks are stored at all; a store that keeps nothing
     /// ([`Nowhere`]) is not handed frames, so none are compressed.
