@@ -36,6 +36,14 @@ struct Drawn {
 
 pub struct DrawnAhead {
     batch: std::vec::IntoIter<Drawn>,
+    /// The batch's length when it arrived: with what is left, the position
+    /// of the next input.
+    batch_len: usize,
+    /// Where the batch's deletions are, in order, and the first of them
+    /// not yet delivered: `upcoming` reads its hints from these instead of
+    /// searching the batch for every input.
+    deletions: Vec<u16>,
+    next_deletion: usize,
     /// `None` once the drawing thread is being stopped.
     batches: Option<Receiver<Vec<Drawn>>>,
     emptied: SyncSender<Vec<Drawn>>,
@@ -91,6 +99,9 @@ impl DrawnAhead {
         match started {
             Ok(drawer) => Ok(DrawnAhead {
                 batch: Vec::new().into_iter(),
+                batch_len: 0,
+                deletions: Vec::with_capacity(BATCH),
+                next_deletion: 0,
                 batches: Some(batches),
                 emptied,
                 drawer: Some(drawer),
@@ -117,6 +128,14 @@ impl DrawnAhead {
             self.join();
             return false;
         };
+        self.deletions.clear();
+        let is_deletion = |d: &Drawn| matches!(d.input.event, Event::VmDeleteRequested { .. });
+        (self.deletions).extend((batch.iter().enumerate()).filter_map(|(i, d)| {
+            // A batch holds at most BATCH (1,024) inputs.
+            is_deletion(d).then_some(i as u16)
+        }));
+        self.next_deletion = 0;
+        self.batch_len = batch.len();
         // The spent batch is empty; collecting it keeps its allocation.
         let spent: Vec<Drawn> = std::mem::replace(&mut self.batch, batch.into_iter()).collect();
         let _ = self.emptied.try_send(spent);
@@ -179,11 +198,15 @@ impl Source for DrawnAhead {
                 pending_deletions,
             }) = self.batch.next()
             {
-                if let Event::VmRequested { vm, .. } = input.event {
-                    // Keeps the world's counter where the inline generator
-                    // would leave it.
-                    let id = ids.alloc();
-                    debug_assert_eq!(id, vm, "the generator is the only source of VM ids");
+                match input.event {
+                    Event::VmRequested { vm, .. } => {
+                        // Keeps the world's counter where the inline
+                        // generator would leave it.
+                        let id = ids.alloc();
+                        debug_assert_eq!(id, vm, "the generator is the only source of VM ids");
+                    }
+                    Event::VmDeleteRequested { .. } => self.next_deletion += 1,
+                    _ => {}
                 }
                 self.pending_deletions = pending_deletions;
                 return Some(input);
@@ -197,10 +220,24 @@ impl Source for DrawnAhead {
     /// The `ahead`-th deletion still to come in the batch at hand (none
     /// past its end): hints for prefetching, as the inline generator gives.
     fn upcoming(&self, ahead: usize) -> Option<Input> {
-        let mut deletions = (self.batch.as_slice().iter())
-            .map(|d| &d.input)
-            .filter(|i| matches!(i.event, Event::VmDeleteRequested { .. }));
-        deletions.nth(ahead.checked_sub(1)?).cloned()
+        // `next` counts the deletions it delivers, so the cursor is at the
+        // first one not yet delivered.
+        let k = self.next_deletion + ahead.checked_sub(1)?;
+        let at = *self.deletions.get(k)? as usize;
+        let position = self.batch_len - self.batch.len();
+        let Input {
+            at: time,
+            to,
+            ref event,
+        } = self.batch.as_slice()[at - position].input;
+        let Event::VmDeleteRequested { vm } = *event else {
+            unreachable!("positions are the batch's deletions")
+        };
+        Some(Input {
+            at: time,
+            to,
+            event: Event::VmDeleteRequested { vm },
+        })
     }
 }
 
@@ -281,18 +318,17 @@ mod tests {
     }
 
     #[test]
-    fn upcoming_names_deletions_that_then_come_in_that_order() {
+    fn upcoming_names_the_next_deletions_of_the_batch_in_order() {
         let mut ahead = drawn(generator(None));
         let mut ids = VmIdAlloc::default();
         let mut named = 0;
         while let Some(input) = ahead.next(&mut ids) {
             let promised: Vec<Input> = (1..=3).map_while(|k| ahead.upcoming(k)).collect();
             named += promised.len();
-            let mut rest = ahead.batch.as_slice().iter().map(|d| &d.input);
-            for p in &promised {
-                assert!(matches!(p.event, Event::VmDeleteRequested { .. }));
-                assert!(rest.any(|i| i == p), "{p:?} after {input:?}");
-            }
+            let rest = ahead.batch.as_slice().iter().map(|d| &d.input);
+            let deletions = rest.filter(|i| matches!(i.event, Event::VmDeleteRequested { .. }));
+            let expected: Vec<Input> = deletions.take(3).cloned().collect();
+            assert_eq!(promised, expected, "after {input:?}");
         }
         assert!(named > 1000, "the hints were exercised ({named})");
     }

@@ -64,6 +64,12 @@ pub trait Source {
     fn upcoming(&self, _ahead: usize) -> Option<Input> {
         None
     }
+
+    /// Whether this source's inputs are made on another thread, away from
+    /// the simulation's caches.
+    fn drawn_elsewhere(&self) -> bool {
+        false
+    }
 }
 
 /// The closed set of sources a world can have.
@@ -113,5 +119,9 @@ impl Source for WorldSource {
             WorldSource::DrawnAhead(s) => s.upcoming(ahead),
             _ => None,
         }
+    }
+
+    fn drawn_elsewhere(&self) -> bool {
+        matches!(self, WorldSource::DrawnAhead(_))
     }
 }

@@ -45,6 +45,13 @@ pub struct Kernel<A, S> {
 /// churn-large (1,000 hosts) gains 3-5 % from them.
 const PREFETCH_MIN_ACTORS: usize = 512;
 
+/// The same when the inputs are drawn on another thread: the simulation's
+/// core then holds little but the world's tables, and the hints' own cost
+/// (about 440 instructions an input) outweighs the misses they save until
+/// a few thousand hosts. Churn in memory at 1,000 hosts ran 4-6 % faster
+/// without them, at 3,000 hosts 20 % slower.
+const PREFETCH_MIN_ACTORS_DRAWN_ELSEWHERE: usize = 2048;
+
 /// How many inputs ahead of the queued one are prefetched: one stage per
 /// dependent load (a deletion: window slot, entry, host view, heap blocks).
 const PREFETCH_STAGES: usize = 3;
@@ -53,8 +60,14 @@ impl<A: Actor, S: Source> Kernel<A, S> {
     /// `names[i]` is actor i's stable name (its random stream's key).
     pub fn new(seed: u64, actors: Vec<A>, names: Vec<String>, sources: Vec<(S, ActorId)>) -> Self {
         assert_eq!(actors.len(), names.len());
+        let drawn_elsewhere = sources.iter().any(|(s, _)| s.drawn_elsewhere());
+        let prefetch_min = if drawn_elsewhere {
+            PREFETCH_MIN_ACTORS_DRAWN_ELSEWHERE
+        } else {
+            PREFETCH_MIN_ACTORS
+        };
         let mut k = Kernel {
-            prefetching: actors.len() >= PREFETCH_MIN_ACTORS,
+            prefetching: actors.len() >= prefetch_min,
             actors,
             streams: Streams::new(seed, names),
             sources,
