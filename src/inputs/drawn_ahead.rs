@@ -349,10 +349,9 @@ mod tests {
         let gen_source = || WorldSource::Generator(Box::new(generator(Some(50))));
         let explicit =
             || WorldSource::Explicit(super::super::ExplicitVms::new(Vec::new(), ActorId(0)));
+        // Drawn ahead, as the kernel tells it (its prefetch threshold).
         let kinds = |sources: &[(WorldSource, ActorId)]| -> Vec<bool> {
-            (sources.iter())
-                .map(|(s, _)| matches!(s, WorldSource::DrawnAhead(_)))
-                .collect()
+            (sources.iter()).map(|(s, _)| s.drawn_elsewhere()).collect()
         };
         let mut alone = vec![(gen_source(), ActorId(2))];
         draw_ahead(&mut alone);
