@@ -23,6 +23,9 @@ use std::thread::JoinHandle;
 /// (about 64 KiB) stays in the caches between the two cores.
 const BATCH: usize = 1024;
 
+// A batch's positions are kept as u16 (`DrawnAhead::deletions`).
+const _: () = assert!(BATCH <= u16::MAX as usize + 1);
+
 /// Batches drawn but not yet delivered; the drawing thread waits when it
 /// is this far ahead.
 const IN_FLIGHT: usize = 4;
@@ -131,7 +134,7 @@ impl DrawnAhead {
         self.deletions.clear();
         let is_deletion = |d: &Drawn| matches!(d.input.event, Event::VmDeleteRequested { .. });
         (self.deletions).extend((batch.iter().enumerate()).filter_map(|(i, d)| {
-            // A batch holds at most BATCH (1,024) inputs.
+            // A batch holds at most BATCH inputs, which u16 counts.
             is_deletion(d).then_some(i as u16)
         }));
         self.next_deletion = 0;

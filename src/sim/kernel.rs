@@ -47,9 +47,10 @@ const PREFETCH_MIN_ACTORS: usize = 512;
 
 /// The same when the inputs are drawn on another thread: the simulation's
 /// core then holds little but the world's tables, and the hints' own cost
-/// (about 440 instructions an input) outweighs the misses they save until
+/// (about 420 instructions an input) outweighs the misses they save until
 /// a few thousand hosts. Churn in memory at 1,000 hosts ran 4-6 % faster
-/// without them, at 3,000 hosts 20 % slower.
+/// without them in a calm hour (the same in a contended one), at 3,000
+/// hosts 20 % slower.
 const PREFETCH_MIN_ACTORS_DRAWN_ELSEWHERE: usize = 2048;
 
 /// How many inputs ahead of the queued one are prefetched: one stage per
