@@ -14,6 +14,7 @@
 use super::{GeneratorSource, Input, Source, VmIdAlloc, WorldSource};
 use crate::event::Event;
 use crate::model::ActorId;
+use std::cell::Cell;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,6 +31,9 @@ const _: () = assert!(BATCH <= u16::MAX as usize + 1);
 /// is this far ahead.
 const IN_FLIGHT: usize = 4;
 
+/// A batch of drawn inputs and the positions of its deletions.
+type Batch = (Vec<Drawn>, Vec<u16>);
+
 /// One drawn input, with the generator's pending deletions once it is
 /// drawn (what the inline generator would report once it is delivered).
 struct Drawn {
@@ -42,14 +46,14 @@ pub struct DrawnAhead {
     /// The batch's length when it arrived: with what is left, the position
     /// of the next input.
     batch_len: usize,
-    /// Where the batch's deletions are, in order, and the first of them
-    /// not yet delivered: `upcoming` reads its hints from these instead of
+    /// Where the batch's deletions are, in order (listed by the drawing
+    /// thread), and the first of them not yet delivered as far as
+    /// `upcoming` last looked: it reads its hints from these instead of
     /// searching the batch for every input.
     deletions: Vec<u16>,
-    next_deletion: usize,
+    next_deletion: Cell<usize>,
     /// `None` once the drawing thread is being stopped.
-    batches: Option<Receiver<Vec<Drawn>>>,
-    emptied: SyncSender<Vec<Drawn>>,
+    batches: Option<Receiver<Batch>>,
     drawer: Option<JoinHandle<()>>,
     pending_deletions: usize,
 }
@@ -85,8 +89,7 @@ impl DrawnAhead {
     /// Starts drawing `generator`'s inputs; gives it back if no thread can
     /// be started.
     fn spawn(generator: Box<GeneratorSource>) -> Result<Self, Box<GeneratorSource>> {
-        let (to_deliver, batches) = sync_channel::<Vec<Drawn>>(IN_FLIGHT);
-        let (emptied, to_refill) = sync_channel::<Vec<Drawn>>(IN_FLIGHT + 1);
+        let (to_deliver, batches) = sync_channel::<Batch>(IN_FLIGHT);
         // The thread takes the generator out when it starts; if it never
         // starts, the generator is still here to be handed back.
         let handed = Arc::new(Mutex::new(Some(generator)));
@@ -96,17 +99,16 @@ impl DrawnAhead {
             .spawn(move || {
                 let generator = theirs.lock().ok().and_then(|mut g| g.take());
                 if let Some(generator) = generator {
-                    draw(*generator, &to_deliver, &to_refill);
+                    draw(*generator, &to_deliver);
                 }
             });
         match started {
             Ok(drawer) => Ok(DrawnAhead {
                 batch: Vec::new().into_iter(),
                 batch_len: 0,
-                deletions: Vec::with_capacity(BATCH),
-                next_deletion: 0,
+                deletions: Vec::new(),
+                next_deletion: Cell::new(0),
                 batches: Some(batches),
-                emptied,
                 drawer: Some(drawer),
                 pending_deletions: 0,
             }),
@@ -127,21 +129,17 @@ impl DrawnAhead {
     /// panic on the drawing thread is raised here, never taken for the end.
     fn next_batch(&mut self) -> bool {
         let received = self.batches.as_ref().and_then(|b| b.recv().ok());
-        let Some(batch) = received else {
+        let Some((batch, deletions)) = received else {
             self.join();
             return false;
         };
-        self.deletions.clear();
-        let is_deletion = |d: &Drawn| matches!(d.input.event, Event::VmDeleteRequested { .. });
-        (self.deletions).extend((batch.iter().enumerate()).filter_map(|(i, d)| {
-            // A batch holds at most BATCH inputs, which u16 counts.
-            is_deletion(d).then_some(i as u16)
-        }));
-        self.next_deletion = 0;
+        self.deletions = deletions;
+        self.next_deletion.set(0);
         self.batch_len = batch.len();
-        // The spent batch is empty; collecting it keeps its allocation.
-        let spent: Vec<Drawn> = std::mem::replace(&mut self.batch, batch.into_iter()).collect();
-        let _ = self.emptied.try_send(spent);
+        // The spent batch's buffer is freed, not handed back: an advanced
+        // `IntoIter` collects into a new, empty Vec, and refilling that one
+        // grew it by doubling (a tenth of the drawing thread's work).
+        self.batch = batch.into_iter();
         true
     }
 
@@ -157,11 +155,7 @@ impl DrawnAhead {
 
 /// The drawing thread: the generator's inputs, in order, in batches, until
 /// it is exhausted or the run stops listening.
-fn draw(
-    mut generator: GeneratorSource,
-    to_deliver: &SyncSender<Vec<Drawn>>,
-    to_refill: &Receiver<Vec<Drawn>>,
-) {
+fn draw(mut generator: GeneratorSource, to_deliver: &SyncSender<Batch>) {
     // The generator's own VM ids are the world's: it is their only source.
     let mut ids = VmIdAlloc::default();
     let mut batch = Vec::with_capacity(BATCH);
@@ -176,14 +170,10 @@ fn draw(
             });
         }
         if batch.len() == BATCH || (exhausted && !batch.is_empty()) {
-            let spare = to_refill
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            let deletions = deletion_positions(&full);
             // A failed send: the run stopped early and dropped its end.
-            if to_deliver
-                .send(std::mem::replace(&mut batch, spare))
-                .is_err()
-            {
+            if to_deliver.send((full, deletions)).is_err() {
                 return;
             }
         }
@@ -191,6 +181,16 @@ fn draw(
             return;
         }
     }
+}
+
+/// Where `batch`'s deletions are, in order (on the drawing thread, so
+/// that the simulation's thread only reads them when it prefetches).
+fn deletion_positions(batch: &[Drawn]) -> Vec<u16> {
+    let is_deletion = |d: &Drawn| matches!(d.input.event, Event::VmDeleteRequested { .. });
+    (batch.iter().enumerate())
+        // A batch holds at most BATCH inputs, which u16 counts.
+        .filter_map(|(i, d)| is_deletion(d).then_some(i as u16))
+        .collect()
 }
 
 impl Source for DrawnAhead {
@@ -201,15 +201,11 @@ impl Source for DrawnAhead {
                 pending_deletions,
             }) = self.batch.next()
             {
-                match input.event {
-                    Event::VmRequested { vm, .. } => {
-                        // Keeps the world's counter where the inline
-                        // generator would leave it.
-                        let id = ids.alloc();
-                        debug_assert_eq!(id, vm, "the generator is the only source of VM ids");
-                    }
-                    Event::VmDeleteRequested { .. } => self.next_deletion += 1,
-                    _ => {}
+                if let Event::VmRequested { vm, .. } = input.event {
+                    // Keeps the world's counter where the inline generator
+                    // would leave it.
+                    let id = ids.alloc();
+                    debug_assert_eq!(id, vm, "the generator is the only source of VM ids");
                 }
                 self.pending_deletions = pending_deletions;
                 return Some(input);
@@ -223,11 +219,19 @@ impl Source for DrawnAhead {
     /// The `ahead`-th deletion still to come in the batch at hand (none
     /// past its end): hints for prefetching, as the inline generator gives.
     fn upcoming(&self, ahead: usize) -> Option<Input> {
-        // `next` counts the deletions it delivers, so the cursor is at the
-        // first one not yet delivered.
-        let k = self.next_deletion + ahead.checked_sub(1)?;
-        let at = *self.deletions.get(k)? as usize;
+        // The cursor moves past the deletions delivered since the last
+        // look: amortised, one step per deletion.
         let position = self.batch_len - self.batch.len();
+        let mut first = self.next_deletion.get();
+        while self
+            .deletions
+            .get(first)
+            .is_some_and(|&p| (p as usize) < position)
+        {
+            first += 1;
+        }
+        self.next_deletion.set(first);
+        let at = *self.deletions.get(first + ahead.checked_sub(1)?)? as usize;
         let Input {
             at: time,
             to,
