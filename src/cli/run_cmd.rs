@@ -90,15 +90,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         (None, false) => Some(default_out(&scenario)?),
     };
     let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let limits = RunLimits {
-        memory_budget: match args.memory_budget {
-            None => RunLimits::default().memory_budget,
-            Some(Budget(budget)) => budget,
-        },
+    let mut limits = RunLimits {
         // One run: a second core, if there is one, draws its inputs.
         draw_inputs_ahead: spare_core,
         ..RunLimits::default()
     };
+    if let Some(Budget(budget)) = args.memory_budget {
+        limits.memory_budget = budget;
+    }
     let log = match &out {
         Some(dir) => EventLog::create(dir, &scenario.source, scenario.seed).map_err(Failure::io)?,
         None if spare_core => EventLog::hashed_aside(),
