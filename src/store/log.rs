@@ -14,11 +14,12 @@
 //! concatenated record encodings, so it does not depend on chunking, on the
 //! output folder or on whether anything was persisted.
 
-use super::aside::EncodeAside;
 use super::codec;
 use super::frame::{self, EndBody, MetaBody};
 use super::salvage::{self, Carved};
-use super::writer::{ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
+use super::writer::{
+    ChunkStore, ChunkWriter, Nowhere, RECORDS_TREE_PREFIX, SledChunks, WriteFailed,
+};
 use crate::event::{Record, RecordRef};
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
@@ -125,8 +126,8 @@ pub struct EventLog {
 enum Chunks {
     /// Hashed here, on the simulation's thread (boxed: the hasher is 2 KB).
     Hashed(Box<blake3::Hasher>),
-    /// Encoded and hashed by a thread of their own, and not stored.
-    EncodedAside(EncodeAside),
+    /// Hashed by a thread of their own, and not stored.
+    HashedAside(ChunkWriter),
     /// To the writer thread, which hashes and stores them.
     Written { writer: ChunkWriter, db: sled::Db },
 }
@@ -138,14 +139,13 @@ impl EventLog {
         Self::with(Chunks::Hashed(Box::default()))
     }
 
-    /// A log that only hashes, and encodes and hashes on a thread of its
-    /// own ([`EncodeAside`]): for a single in-memory run (`run
-    /// --no-persist`) on a machine with a spare core, where that core also
-    /// draws the run's inputs. Falls back to [`Self::in_memory`] when no
-    /// thread can be started.
+    /// A log that only hashes, on a thread of its own: for a single
+    /// in-memory run (`run --no-persist`) on a machine with a spare core,
+    /// where that core also draws the run's inputs. Falls back to
+    /// [`Self::in_memory`] when no thread can be started.
     pub fn hashed_aside() -> Self {
-        match EncodeAside::spawn() {
-            Ok(aside) => Self::with(Chunks::EncodedAside(aside)),
+        match ChunkWriter::spawn(Nowhere, CHUNK_BYTES + 1024) {
+            Ok(writer) => Self::with(Chunks::HashedAside(writer)),
             Err(_) => Self::in_memory(),
         }
     }
@@ -218,8 +218,7 @@ impl EventLog {
                 hasher.update(&self.chunk);
                 self.chunk.clear();
             }
-            Chunks::EncodedAside(_) => {}
-            Chunks::Written { writer, .. } => {
+            Chunks::HashedAside(writer) | Chunks::Written { writer, .. } => {
                 let count = (self.count - self.chunk_first_seq) as u32;
                 writer.submit(self.chunk_first_seq, count, &mut self.chunk)
             }
@@ -232,7 +231,7 @@ impl EventLog {
     /// The chunk boundaries this adds do not change the digest (a hash of
     /// the records' bytes in order). In memory, nothing to do.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        if matches!(self.chunks, Chunks::Hashed(_) | Chunks::EncodedAside(_)) {
+        if matches!(self.chunks, Chunks::Hashed(_) | Chunks::HashedAside(_)) {
             return Ok(());
         }
         self.flush_chunk();
@@ -247,7 +246,7 @@ impl EventLog {
         self.flush_chunk();
         let (writer, db) = match self.chunks {
             Chunks::Hashed(hasher) => return Ok(Digest(*hasher.finalize().as_bytes())),
-            Chunks::EncodedAside(aside) => return Ok(Digest(aside.finish())),
+            Chunks::HashedAside(writer) => return Ok(Digest(writer.finish()?)),
             Chunks::Written { writer, db } => (writer, db),
         };
         let digest = Digest(writer.finish()?);
@@ -283,11 +282,6 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 impl RecordSink for EventLog {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
-        if let Chunks::EncodedAside(aside) = &mut self.chunks {
-            aside.push(record);
-            self.count += 1;
-            return;
-        }
         codec::encode_into(&mut self.chunk, record);
         self.count += 1;
         if self.chunk.len() >= CHUNK_BYTES {
@@ -555,9 +549,8 @@ impl LogReader {
 mod tests {
     use super::super::writer::CHUNKS_PER_TREE;
     use super::*;
-    use crate::api::msg::SupMsg;
     use crate::event::Event;
-    use crate::model::{ActorId, Resources, SimTime, VmId};
+    use crate::model::{ActorId, SimTime, VmId};
 
     /// Records `0..records` of a made-up log, to `visit` one by one.
     fn each_record(records: u64, mut visit: impl FnMut(&RecordRef<'_>)) {
@@ -582,8 +575,7 @@ mod tests {
     /// and stored with syncs cutting chunks at odd places: one digest, and
     /// the stored records read back as they were recorded.
     #[test]
-    fn hashing_here_aside_or_on_the_writer_gives_the_same_digest() {
-        let size = |seq: u64| Resources::cores(seq % 16 + 1, 4 * (seq % 16) + 4);
+    fn hashing_here_or_on_the_writer_gives_the_same_digest() {
         let records: Vec<Record> = (0..30_000u64)
             .map(|seq| Record {
                 seq,
@@ -591,23 +583,11 @@ mod tests {
                 from: ActorId((seq % 5) as u32),
                 to: ActorId((seq % 13) as u32),
                 cause: (seq % 4 != 0).then_some(seq / 2),
-                // The four events of a VM's life (copied field by field
-                // when encoded aside) and others (cloned), one boxed.
-                event: match seq % 7 {
+                event: match seq % 3 {
                     0 => Event::VmPowerOff { vm: VmId(seq) },
                     1 => Event::FailureTimer {
                         generation: seq as u32,
                     },
-                    2 => Event::VmRequested {
-                        vm: VmId(seq),
-                        size: size(seq),
-                    },
-                    3 => Event::VmPowerOn {
-                        vm: VmId(seq),
-                        size: size(seq),
-                        incarnation: (seq % 3) as u32,
-                    },
-                    4 => SupMsg::WorkloadsAsked.event(),
                     _ => Event::VmDeleteRequested { vm: VmId(seq / 2) },
                 },
             })
@@ -624,9 +604,9 @@ mod tests {
         feed(&mut inline, None);
         let digest = inline.finish().unwrap();
         let mut aside = EventLog::hashed_aside();
-        assert!(matches!(aside.chunks, Chunks::EncodedAside(_)));
+        assert!(matches!(aside.chunks, Chunks::HashedAside(_)));
         feed(&mut aside, Some(9_001));
-        assert_eq!(aside.finish().unwrap(), digest, "encoded and hashed aside");
+        assert_eq!(aside.finish().unwrap(), digest, "hashed on a thread");
         let dir = tempfile::tempdir().unwrap();
         let mut stored = EventLog::create(dir.path(), "test", 7).unwrap();
         feed(&mut stored, Some(7_001));

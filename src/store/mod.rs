@@ -1,7 +1,6 @@
 //! Persistence: the record codec (the one place that knows bincode), the
 //! sled event log with its running digest, and reading logs back.
 
-mod aside;
 pub mod codec;
 pub mod folder;
 pub mod frame;

@@ -55,8 +55,13 @@ enum Job {
 }
 
 /// Where the writer thread puts compressed chunks, in submit order: sled's
-/// records trees ([`SledChunks`]), or in tests a store that fails on cue.
+/// records trees ([`SledChunks`]), nowhere ([`Nowhere`]), or in tests a
+/// store that fails on cue.
 pub trait ChunkStore: Send + 'static {
+    /// Whether chunks are stored at all; a store that keeps nothing
+    /// ([`Nowhere`]) is not handed frames, so none are compressed.
+    const STORES: bool = true;
+
     fn put(&mut self, first_seq: u64, compressed: &[u8]) -> Result<(), sled::Error>;
     /// Makes what was put durable.
     fn sync(&mut self) -> Result<(), sled::Error>;
@@ -96,6 +101,22 @@ impl ChunkStore for SledChunks {
 
     fn sync(&mut self) -> Result<(), sled::Error> {
         self.db.flush().map(drop)
+    }
+}
+
+/// A store that keeps nothing: the writer thread only hashes (an
+/// in-memory run with a spare core, [`super::EventLog::hashed_aside`]).
+pub struct Nowhere;
+
+impl ChunkStore for Nowhere {
+    const STORES: bool = false;
+
+    fn put(&mut self, _: u64, _: &[u8]) -> Result<(), sled::Error> {
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), sled::Error> {
+        Ok(())
     }
 }
 
@@ -204,10 +225,12 @@ fn write_chunks<S: ChunkStore>(
             }
         };
         hasher.update(&chunk);
-        frame::chunk_into(first_seq, count, &chunk, &mut framed);
-        store
-            .put(first_seq, &framed)
-            .map_err(|source| WriteFailed { first_seq, source })?;
+        if S::STORES {
+            frame::chunk_into(first_seq, count, &chunk, &mut framed);
+            store
+                .put(first_seq, &framed)
+                .map_err(|source| WriteFailed { first_seq, source })?;
+        }
         chunk.clear();
         let _ = give_back.try_send(chunk);
     }
