@@ -5,6 +5,7 @@ pub mod detail;
 pub mod expect;
 pub mod guest;
 pub mod numbers;
+mod run_lengths;
 pub mod stats;
 pub mod summary;
 pub mod supervisor;

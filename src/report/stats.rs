@@ -2,6 +2,7 @@
 //! events. Since notes are re-derived by replaying the log into fresh
 //! actors, these numbers are as reproducible as the log itself.
 
+use super::run_lengths::RunLengthHistogram;
 use crate::actor::Note;
 use crate::model::{Resources, SimTime, VmId, VmTable};
 use crate::sim::NoteSink;
@@ -30,8 +31,9 @@ pub struct Stats {
     /// that answer then finds it without a table lookup.
     waiting: VmTable<SimTime>,
     newest_waiting: Option<(VmId, SimTime)>,
-    /// Request → first power-on, in nanoseconds.
-    pub placement_latency: Histogram<u64>,
+    /// Request → first power-on, in nanoseconds
+    /// ([`Stats::placement_latency`]).
+    placement_latency: RunLengthHistogram,
     /// The planner's richer fold (`None` unless asked for).
     pub detail: Option<super::detail::Detail>,
     /// Refusals by reason other than "no room" (HA admission control).
@@ -72,8 +74,9 @@ impl Default for Stats {
             newest_waiting: None,
             // Explicit bounds: an auto-resizing histogram would make
             // `saturating_record` clamp to its small initial range.
-            placement_latency: Histogram::new_with_bounds(1, 1 << 52, 3)
-                .expect("valid histogram bounds"),
+            placement_latency: RunLengthHistogram::new(
+                Histogram::new_with_bounds(1, 1 << 52, 3).expect("valid histogram bounds"),
+            ),
             detail: None,
             refused: BTreeMap::new(),
             restarted: 0,
@@ -110,6 +113,11 @@ impl Stats {
             _ if self.waiting.is_empty() => None,
             _ => self.waiting.remove(vm),
         }
+    }
+
+    /// Request → first power-on of every placed VM, in nanoseconds.
+    pub fn placement_latency(&mut self) -> &Histogram<u64> {
+        self.placement_latency.histogram()
     }
 
     /// Accounts for the allocation held since the last change, up to `now`.
@@ -163,8 +171,7 @@ impl NoteSink for Stats {
                 match self.stop_waiting(vm) {
                     Some(requested_at) => {
                         self.placed += 1;
-                        self.placement_latency
-                            .saturating_record(at.since(requested_at).0);
+                        self.placement_latency.record(at.since(requested_at).0);
                     }
                     None => self.replaced += 1,
                 }

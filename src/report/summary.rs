@@ -216,7 +216,7 @@ impl Summary {
                 memory_peak_pct: pct(stats.peak_memory_bytes as f64, cap.memory_bytes),
                 memory_mean_pct: pct(mean_mem, cap.memory_bytes),
             },
-            placement_latency_ms: Latency::of(&stats.placement_latency),
+            placement_latency_ms: Latency::of(stats.placement_latency()),
             faults: stats
                 .faults
                 .iter()
