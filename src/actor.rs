@@ -8,7 +8,7 @@
 //! `Context`; no actor may name a runtime.
 
 use crate::event::Event;
-use crate::model::{ActorId, HostId, Resources, SimDuration, SimTime, VmId};
+use crate::model::{ActorId, Dist, HostId, Resources, SimDuration, SimTime, VmId};
 use crate::random::StreamRng;
 
 pub trait Context {
@@ -21,6 +21,16 @@ pub trait Context {
     fn send(&mut self, to: ActorId, delay: SimDuration, event: Event);
     /// This actor's own deterministic random stream.
     fn rng(&mut self) -> &mut StreamRng;
+    /// A draw from `dist` on this actor's stream, in nanoseconds. A fixed
+    /// value draws nothing, so the stream is not even looked up (most
+    /// worlds' power-on delay, once per VM).
+    #[inline]
+    fn sample(&mut self, dist: &Dist) -> u64 {
+        match *dist {
+            Dist::Fixed(v) => v,
+            _ => self.rng().sample(dist),
+        }
+    }
     /// Report a domain fact for statistics. Notes are not persisted: they are
     /// re-derived when the log is replayed into fresh actors.
     fn note(&mut self, note: Note);
@@ -212,5 +222,26 @@ pub mod testing {
         fn note(&mut self, note: Note) {
             self.notes.push(note);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Context;
+    use super::testing::TestCtx;
+    use crate::model::{ActorId, Dist};
+    use crate::random::StreamRng;
+
+    /// A fixed value leaves the stream where it was; any other draw takes
+    /// the stream's next words, as `StreamRng::sample` does.
+    #[test]
+    fn a_fixed_sample_draws_nothing_and_others_draw_from_the_stream() {
+        let mut ctx = TestCtx::new(ActorId(3));
+        let mut fresh = StreamRng::derive(1, "test");
+        assert_eq!(ctx.sample(&Dist::Fixed(42)), 42);
+        assert_eq!(ctx.rng().clone().next_u64(), fresh.clone().next_u64());
+        let exp = Dist::Exponential { mean: 1_000_000 };
+        assert_eq!(ctx.sample(&exp), fresh.sample(&exp));
+        assert_eq!(ctx.rng().next_u64(), fresh.next_u64());
     }
 }

@@ -188,7 +188,7 @@ impl Host {
             );
         }
         if let Some(f) = &self.failures {
-            let delay = SimDuration(ctx.rng().sample(&f.mttr));
+            let delay = SimDuration(ctx.sample(&f.mttr));
             let generation = self.timer_generation;
             ctx.send(ctx.me(), delay, Event::RepairTimer { generation });
         }
@@ -303,7 +303,7 @@ impl Host {
 
     fn arm_failure<C: Context>(&mut self, ctx: &mut C) {
         if let Some(f) = &self.failures {
-            let delay = SimDuration(ctx.rng().sample(&f.mtbf));
+            let delay = SimDuration(ctx.sample(&f.mtbf));
             let generation = self.timer_generation;
             ctx.send(ctx.me(), delay, Event::FailureTimer { generation });
         }

@@ -283,7 +283,7 @@ impl Spherelet {
         }
         let generation = self.next_generation;
         self.next_generation += 1;
-        let latency = SimDuration(ctx.rng().sample(&self.config.pod_start_latency));
+        let latency = SimDuration(ctx.sample(&self.config.pod_start_latency));
         self.pods.insert(
             pod.clone(),
             RunningPod {

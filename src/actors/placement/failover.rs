@@ -54,7 +54,7 @@ impl Placement {
             }
             return;
         };
-        let delay = SimDuration(ctx.rng().sample(&ha.restart_delay));
+        let delay = SimDuration(ctx.sample(&ha.restart_delay));
         let batch = self.next_batch;
         self.next_batch += 1;
         self.batches.insert(batch, ctx.now());

@@ -567,7 +567,7 @@ impl Placement {
         let incarnation = view.incarnation;
         let actor = self.host_actors[host.0 as usize];
         self.refresh(host);
-        let delay = SimDuration(ctx.rng().sample(&self.power_on_delay)).max(min_delay);
+        let delay = SimDuration(ctx.sample(&self.power_on_delay)).max(min_delay);
         entry.on_at = ctx.now().saturating_add(delay);
         let size = entry.size;
         let owner = entry.owner;

@@ -869,7 +869,7 @@ impl ApiServer {
         m.host = Some(host);
         if !m.up {
             let generation = m.generation;
-            let boot = SimDuration(ctx.rng().sample(&self.control_plane.boot));
+            let boot = SimDuration(ctx.sample(&self.control_plane.boot));
             m.boot_done = Some(ctx.now().saturating_add(boot));
             let msg = SupMsg::ControlPlaneBooted {
                 member: i as u32,

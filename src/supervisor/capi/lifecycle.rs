@@ -62,7 +62,7 @@ impl Capi {
         } else {
             &self.config.kubeadm_join
         };
-        let took = ctx.rng().sample(dist);
+        let took = ctx.sample(dist);
         self.arm(tkc, name, TimerKind::Bootstrapped, SimDuration(took), ctx);
     }
 

@@ -366,7 +366,7 @@ impl Capi {
             (Provisioning, true) | (NotReady, true) => {
                 // A NotReady machine whose VM HA restarted reboots.
                 self.set_phase(tkc, name, Booting, ctx);
-                let boot = ctx.rng().sample(&self.config.vm_boot);
+                let boot = ctx.sample(&self.config.vm_boot);
                 self.arm(tkc, name, TimerKind::Booted, SimDuration(boot), ctx);
             }
             (Booting | WaitingForControlPlane | Bootstrapping, false) => {

@@ -383,7 +383,7 @@ impl GuestCluster {
                     pod.phase = GuestPhase::Starting;
                     pod.reason = None;
                     pod.generation += 1;
-                    let delay = SimDuration(ctx.rng().sample(&self.config.pod_start_latency));
+                    let delay = SimDuration(ctx.sample(&self.config.pod_start_latency));
                     let timer = GuestTimer::PodStarted {
                         namespace: key.0.clone(),
                         name: key.1.clone(),
