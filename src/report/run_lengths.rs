@@ -1,7 +1,7 @@
 //! A histogram fed in runs of equal values: most values a run records
 //! repeat the one before (a churn run's placement latency is zero for
-//! every VM), and counting a repeat is an increment where recording it was
-//! about 60 instructions of index arithmetic.
+//! every VM), and counting a repeat is an increment where recording it
+//! costs about 60 instructions of index arithmetic.
 
 use hdrhistogram::Histogram;
 
@@ -41,7 +41,7 @@ impl RunLengthHistogram {
 
     fn flush(&mut self) {
         if self.repeats > 0 {
-            (self.histogram).saturating_record_n(self.value, self.repeats);
+            self.histogram.saturating_record_n(self.value, self.repeats);
             self.repeats = 0;
         }
     }
