@@ -9,9 +9,8 @@
 //! The simulation encodes the records itself: handing them over as copies
 //! to be encoded here moved more bytes between the cores than it saved
 //! (churn-small persisted 12 % slower). An in-memory run, whose second
-//! core has room, was no faster either: a copy is 80 bytes a record
-//! against 31 encoded, and writing batches the other core has just read
-//! cost what the encoding saved.
+//! core has room, was no faster either: the copies (80 bytes a record,
+//! against 31 encoded) cost what the encoding saved.
 //!
 //! Why a tree per [`CHUNKS_PER_TREE`] chunks: sled 0.34 keeps values inside
 //! their leaf and rewrites the whole leaf when it consolidates (every tenth
