@@ -244,6 +244,20 @@ pub struct RecordRef<'a> {
     pub event: &'a Event,
 }
 
+impl RecordRef<'_> {
+    /// An owned copy (the event cloned).
+    pub fn to_record(&self) -> Record {
+        Record {
+            seq: self.seq,
+            at: self.at,
+            from: self.from,
+            to: self.to,
+            cause: self.cause,
+            event: self.event.clone(),
+        }
+    }
+}
+
 impl crate::api::SupMsg {
     /// Wraps into the world's event type.
     pub fn event(self) -> Event {

@@ -53,13 +53,6 @@ impl<L: RecordSink> RecordSink for Recorder<'_, L> {
         if self.ring.len() == RING {
             self.ring.pop_front();
         }
-        self.ring.push_back(Record {
-            seq: r.seq,
-            at: r.at,
-            from: r.from,
-            to: r.to,
-            cause: r.cause,
-            event: r.event.clone(),
-        });
+        self.ring.push_back(r.to_record());
     }
 }

@@ -14,13 +14,14 @@
 //! concatenated record encodings, so it does not depend on chunking, on the
 //! output folder or on whether anything was persisted.
 
-use super::codec;
+use super::codec::{self, Decoder, Encoder, Encoding};
 use super::frame::{self, EndBody, MetaBody};
 use super::salvage::{self, Carved};
 use super::writer::{
     ChunkStore, ChunkWriter, Nowhere, RECORDS_TREE_PREFIX, SledChunks, WriteFailed,
 };
 use crate::event::{Record, RecordRef};
+use crate::model::SimTime;
 use crate::sim::RecordSink;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +30,10 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// Written into the meta tree; bumped when the record encoding or the
 /// layout changes.
-pub const LOG_FORMAT: &str = "pacsim-log/4";
+pub const LOG_FORMAT: &str = "pacsim-log/5";
+
+/// Frames of bincode records, without a base time. Still read.
+const LOG_FORMAT_BINCODE_FRAMES: &str = "pacsim-log/4";
 
 /// The layout before stored values were frames ([`super::frame`]): chunks
 /// are bare lz4 with the length prepended. Still read.
@@ -45,7 +49,9 @@ pub enum StoreError {
     Open { path: PathBuf, source: sled::Error },
     #[error("event log at {path} is not a pacsim log (no `{key}` in its meta tree)")]
     NotALog { path: PathBuf, key: &'static str },
-    #[error("event log at {path} has format `{found}`, this pacsim reads `{LOG_FORMAT}`")]
+    #[error(
+        "event log at {path} has format `{found}`, this pacsim reads `{LOG_FORMAT}` and the earlier `pacsim-log/4`, `/3` and `/2`"
+    )]
     Format { path: PathBuf, found: String },
     #[error("event log write failed: {}", in_words(.0))]
     Write(#[from] sled::Error),
@@ -116,8 +122,11 @@ pub struct LogMeta {
 }
 
 pub struct EventLog {
+    encoder: Encoder,
     chunk: Vec<u8>,
     chunk_first_seq: u64,
+    /// The time the chunk's first record is a step from.
+    chunk_base_at: SimTime,
     count: u64,
     chunks: Chunks,
 }
@@ -152,8 +161,10 @@ impl EventLog {
 
     fn with(chunks: Chunks) -> Self {
         EventLog {
+            encoder: Encoder::new(Encoding::CURRENT),
             chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
             chunk_first_seq: 0,
+            chunk_base_at: SimTime::ZERO,
             count: 0,
             chunks,
         }
@@ -220,10 +231,12 @@ impl EventLog {
             }
             Chunks::HashedAside(writer) | Chunks::Written { writer, .. } => {
                 let count = (self.count - self.chunk_first_seq) as u32;
-                writer.submit(self.chunk_first_seq, count, &mut self.chunk)
+                let (first, base_at) = (self.chunk_first_seq, self.chunk_base_at);
+                writer.submit(first, base_at, count, &mut self.chunk)
             }
         }
         self.chunk_first_seq = self.count;
+        self.chunk_base_at = self.encoder.base_at();
     }
 
     /// Stores every record so far and flushes it to disk before returning:
@@ -282,7 +295,7 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 impl RecordSink for EventLog {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
-        codec::encode_into(&mut self.chunk, record);
+        self.encoder.encode_into(&mut self.chunk, record);
         self.count += 1;
         if self.chunk.len() >= CHUNK_BYTES {
             self.flush_chunk();
@@ -297,8 +310,29 @@ pub struct LogReader {
     backing: Backing,
 }
 
-/// A stored chunk's first seq and the records' encodings, or why not.
-type ChunkRead = Result<(u64, Vec<u8>), StoreError>;
+/// A stored chunk's header and the records' encodings, or why not.
+type ChunkRead = Result<(ChunkInfo, Vec<u8>), StoreError>;
+
+/// What a reader knows of a chunk before decoding it.
+#[derive(Clone, Copy, Debug)]
+struct ChunkInfo {
+    first_seq: u64,
+    base_at: SimTime,
+    /// The records it holds, by its frame (unframed chunks do not say).
+    count: Option<u32>,
+    encoding: Encoding,
+}
+
+impl From<frame::ChunkHead> for ChunkInfo {
+    fn from(head: frame::ChunkHead) -> Self {
+        ChunkInfo {
+            first_seq: head.first_seq,
+            base_at: head.base_at,
+            count: Some(head.count),
+            encoding: head.encoding,
+        }
+    }
+}
 
 enum Backing {
     /// The records trees in log order; `framed` from pacsim-log/4 on.
@@ -344,7 +378,13 @@ impl LogReader {
             })
         };
         let format = String::from_utf8_lossy(&get("format")?).into_owned();
-        if ![LOG_FORMAT, LOG_FORMAT_UNFRAMED, LOG_FORMAT_ONE_TREE].contains(&format.as_str()) {
+        let formats = [
+            LOG_FORMAT,
+            LOG_FORMAT_BINCODE_FRAMES,
+            LOG_FORMAT_UNFRAMED,
+            LOG_FORMAT_ONE_TREE,
+        ];
+        if !formats.contains(&format.as_str()) {
             return Err(StoreError::Format {
                 path,
                 found: format,
@@ -381,7 +421,7 @@ impl LogReader {
             .map(|name| db.open_tree(name))
             .collect::<Result<_, _>>()
             .map_err(open_err)?;
-        let framed = format == LOG_FORMAT;
+        let framed = [LOG_FORMAT, LOG_FORMAT_BINCODE_FRAMES].contains(&format.as_str());
         Ok(LogReader {
             path,
             meta,
@@ -441,9 +481,9 @@ impl LogReader {
         &self.meta
     }
 
-    /// Every stored chunk as (its first seq, the records' encodings), in
-    /// log order; a chunk that cannot be read ends the sequence with an
-    /// error naming the first record it holds.
+    /// Every stored chunk as (its header, the records' encodings), in log
+    /// order; a chunk that cannot be read ends the sequence with an error
+    /// naming the first record it holds.
     fn chunks(&self) -> Box<dyn Iterator<Item = ChunkRead> + '_> {
         match &self.backing {
             Backing::Sled { trees, framed } => {
@@ -451,20 +491,25 @@ impl LogReader {
                 Box::new(trees.iter().flat_map(sled::Tree::iter).map(move |item| {
                     let (key, stored) = item?;
                     let first_seq = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-                    let raw = if framed {
-                        frame::open_chunk(&stored).map(|(_, raw)| raw)
+                    let read = if framed {
+                        frame::open_chunk(&stored).map(|(head, raw)| (head.into(), raw))
                     } else {
-                        codec::decompress_chunk(&stored)
+                        let bare = ChunkInfo {
+                            first_seq,
+                            base_at: SimTime::ZERO,
+                            count: None,
+                            encoding: Encoding::Bincode,
+                        };
+                        codec::decompress_chunk(&stored).map(|raw| (bare, raw))
                     };
-                    raw.map(|raw| (first_seq, raw))
-                        .map_err(|reason| self.corrupt(first_seq, reason))
+                    read.map_err(|reason| self.corrupt(first_seq, reason))
                 }))
             }
             Backing::Carved(carved) => {
                 let (found, gap) = carved.contiguous();
                 let read = found.into_iter().map(|f| {
                     salvage::read_chunk(f)
-                        .map(|raw| (f.head.first_seq, raw))
+                        .map(|raw| (f.head.into(), raw))
                         .map_err(|reason| self.corrupt(f.head.first_seq, reason))
                 });
                 let lost = gap.map(|seq| {
@@ -491,39 +536,57 @@ impl LogReader {
             if failed {
                 return out;
             }
-            let chunk = match item {
-                Ok((_, raw)) => raw,
+            let (info, chunk) = match item {
+                Ok(read) => read,
                 Err(e) => {
                     failed = true;
                     out.push(Err(e));
                     return out;
                 }
             };
-            let mut rest: &[u8] = &chunk;
-            while !rest.is_empty() {
-                match codec::decode_one(rest) {
-                    Ok((r, used)) if r.seq == expected => {
-                        rest = &rest[used..];
-                        expected += 1;
-                        out.push(Ok(r));
-                    }
-                    Ok((r, _)) => {
-                        failed = true;
-                        out.push(Err(self.corrupt(
-                            expected,
-                            format!("found seq {} where {expected} was due", r.seq),
-                        )));
-                        break;
-                    }
-                    Err(e) => {
-                        failed = true;
-                        out.push(Err(self.corrupt(expected, e.to_string())));
-                        break;
-                    }
+            match self.decode_chunk(info, &chunk, expected, &mut out) {
+                Ok(next) => expected = next,
+                Err(e) => {
+                    failed = true;
+                    out.push(Err(e));
                 }
             }
             out
         })
+    }
+
+    /// Decodes `chunk`, which must begin at seq `expected`, into `out`;
+    /// the seq after its last record, or the first one that is damaged.
+    fn decode_chunk(
+        &self,
+        info: ChunkInfo,
+        chunk: &[u8],
+        expected: u64,
+        out: &mut Vec<Result<Record, StoreError>>,
+    ) -> Result<u64, StoreError> {
+        if info.first_seq != expected {
+            let found = format!("found seq {} where {expected} was due", info.first_seq);
+            return Err(self.corrupt(expected, found));
+        }
+        let mut decoder = Decoder::new(info.encoding, expected, info.base_at);
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let (record, used) = (decoder.decode_one(rest))
+                .map_err(|reason| self.corrupt(decoder.next_seq(), reason))?;
+            rest = &rest[used..];
+            out.push(Ok(record));
+        }
+        let next = decoder.next_seq();
+        match info.count {
+            Some(count) if u64::from(count) != next - expected => Err(self.corrupt(
+                next,
+                format!(
+                    "its chunk holds {} records, its frame says {count}",
+                    next - expected
+                ),
+            )),
+            _ => Ok(next),
+        }
     }
 
     fn corrupt(&self, seq: u64, reason: String) -> StoreError {
@@ -620,7 +683,7 @@ mod tests {
     #[test]
     fn a_log_spread_over_several_trees_reads_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let records = 100_000;
+        let records = 300_000;
         let mut log = EventLog::create(dir.path(), "test", 7).unwrap();
         write(&mut log, records);
         let digest = log.finish().unwrap();
@@ -711,10 +774,11 @@ mod tests {
             for item in db.open_tree(name).unwrap().iter() {
                 let (key, stored) = item.unwrap();
                 assert_eq!(u64::from_be_bytes(key.as_ref().try_into().unwrap()), next);
-                let (_, chunk) = frame::open_chunk(&stored).unwrap();
+                let (head, chunk) = frame::open_chunk(&stored).unwrap();
+                let mut decoder = Decoder::new(head.encoding, next, head.base_at);
                 let mut rest = chunk.as_slice();
                 while !rest.is_empty() {
-                    let (record, used) = codec::decode_one(rest).unwrap();
+                    let (record, used) = decoder.decode_one(rest).unwrap();
                     assert_eq!(record.seq, next);
                     assert_eq!(record.event, Event::VmPowerOff { vm: VmId(next / 3) });
                     rest = &rest[used..];
@@ -726,33 +790,88 @@ mod tests {
         assert!(next > 0);
     }
 
+    /// What pacsim-log/4 wrote: bincode records in frames without a base
+    /// time. Read through sled and by a salvaging scan.
+    #[test]
+    fn a_log_of_bincode_frames_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = 20_000;
+        let mut hasher = blake3::Hasher::new();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let tree = db
+                .open_tree(super::super::writer::records_tree_name(0))
+                .unwrap();
+            let (mut chunk, mut first) = (Vec::new(), 0);
+            let mut encoder = Encoder::new(Encoding::Bincode);
+            each_record(records, |r| {
+                encoder.encode_into(&mut chunk, r);
+                if chunk.len() >= CHUNK_BYTES || r.seq + 1 == records {
+                    hasher.update(&chunk);
+                    let count = (r.seq + 1 - first) as u32;
+                    tree.insert(
+                        u64::to_be_bytes(first),
+                        frame::chunk_v4(first, count, &chunk),
+                    )
+                    .unwrap();
+                    chunk.clear();
+                    first = r.seq + 1;
+                }
+            });
+            let digest = Digest(*hasher.finalize().as_bytes());
+            let meta = db.open_tree("meta").unwrap();
+            let body = MetaBody {
+                format: LOG_FORMAT_BINCODE_FRAMES.into(),
+                scenario: "test".into(),
+                seed: 7,
+                pacsim_version: "0.1.0".into(),
+            };
+            meta.insert("format", LOG_FORMAT_BINCODE_FRAMES).unwrap();
+            meta.insert("scenario", "test").unwrap();
+            meta.insert("seed", &7u64.to_be_bytes()).unwrap();
+            meta.insert("pacsim_version", "0.1.0").unwrap();
+            meta.insert("frame", frame::meta_frame(&body)).unwrap();
+            meta.insert("records", &records.to_be_bytes()).unwrap();
+            let end = EndBody {
+                records,
+                digest: digest.0,
+            };
+            meta.insert("end", frame::end_frame(&end)).unwrap();
+            meta.insert("digest", digest.to_string().as_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let mut expected = Vec::new();
+        each_record(records, |r| expected.push(r.to_record()));
+        for reader in [LogReader::open(dir.path()), LogReader::salvage(dir.path())] {
+            let reader = reader.unwrap();
+            assert!(reader.meta().finished);
+            let back: Vec<Record> = reader.records().map(Result::unwrap).collect();
+            assert_eq!(back, expected);
+            assert_eq!(
+                reader.recompute_digest().unwrap().to_string(),
+                reader.meta().digest
+            );
+        }
+    }
+
     #[test]
     fn a_log_in_the_one_tree_layout_still_reads() {
         // What pacsim-log/2 wrote: the same chunks, keyed the same way, all
         // in one `records` tree.
         let dir = tempfile::tempdir().unwrap();
         let records = 20_000;
-        let mut memory = EventLog::in_memory();
-        write(&mut memory, records);
-        let digest = memory.finish().unwrap();
+        // Its digest is of the bincode records it holds.
+        let mut hasher = blake3::Hasher::new();
         {
             let db = sled::open(dir.path()).unwrap();
-            let meta = db.open_tree("meta").unwrap();
-            for (key, value) in [
-                ("format", LOG_FORMAT_ONE_TREE.as_bytes().to_vec()),
-                ("scenario", b"test".to_vec()),
-                ("seed", 7u64.to_be_bytes().to_vec()),
-                ("pacsim_version", b"0.1.0".to_vec()),
-                ("records", records.to_be_bytes().to_vec()),
-                ("digest", digest.to_string().into_bytes()),
-            ] {
-                meta.insert(key, value).unwrap();
-            }
             let tree = db.open_tree("records").unwrap();
             let (mut chunk, mut compressed, mut first) = (Vec::new(), Vec::new(), 0);
+            let mut encoder = Encoder::new(Encoding::Bincode);
             each_record(records, |r| {
-                codec::encode_into(&mut chunk, r);
+                encoder.encode_into(&mut chunk, r);
                 if chunk.len() >= CHUNK_BYTES || r.seq + 1 == records {
+                    hasher.update(&chunk);
                     codec::compress_chunk_into(&chunk, &mut compressed);
                     tree.insert(u64::to_be_bytes(first), compressed.as_slice())
                         .unwrap();
@@ -760,17 +879,36 @@ mod tests {
                     first = r.seq + 1;
                 }
             });
+            let meta = db.open_tree("meta").unwrap();
+            for (key, value) in [
+                ("format", LOG_FORMAT_ONE_TREE.as_bytes().to_vec()),
+                ("scenario", b"test".to_vec()),
+                ("seed", 7u64.to_be_bytes().to_vec()),
+                ("pacsim_version", b"0.1.0".to_vec()),
+                ("records", records.to_be_bytes().to_vec()),
+                (
+                    "digest",
+                    Digest(*hasher.finalize().as_bytes())
+                        .to_string()
+                        .into_bytes(),
+                ),
+            ] {
+                meta.insert(key, value).unwrap();
+            }
             db.flush().unwrap();
         }
         let reader = LogReader::open(dir.path()).unwrap();
         assert!(
             matches!(&reader.backing, Backing::Sled { trees, framed: false } if trees.len() == 1)
         );
+        let mut expected = Vec::new();
+        each_record(records, |r| expected.push(r.to_record()));
+        let back: Vec<Record> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(back, expected);
         assert_eq!(
-            reader.records().filter(Result::is_ok).count() as u64,
-            records
+            reader.recompute_digest().unwrap().to_string(),
+            reader.meta().digest
         );
-        assert_eq!(reader.recompute_digest().unwrap(), digest);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Persistence: the record codec (the one place that knows bincode), the
-//! sled event log with its running digest, and reading logs back.
+//! Persistence: the record codec (the one place that knows the record
+//! encodings), the sled event log with its running digest, and reading
+//! logs back.
 
 pub mod codec;
 pub mod folder;

@@ -6,7 +6,7 @@
 //! serves.
 
 use super::frame::{
-    self, CHUNK_HEAD, CHUNK_MAGIC, ChunkHead, END_MAGIC, EndBody, META_MAGIC, MetaBody, TAGGED_HEAD,
+    self, ChunkHead, END_MAGIC, EndBody, MAX_CHUNK_HEAD, META_MAGIC, MetaBody, TAGGED_HEAD,
 };
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -84,7 +84,7 @@ pub fn read_chunk(found: &Found) -> Result<Vec<u8>, String> {
     let mut file = File::open(&found.file).map_err(|e| e.to_string())?;
     file.seek(SeekFrom::Start(found.offset))
         .map_err(|e| e.to_string())?;
-    let mut bytes = vec![0u8; CHUNK_HEAD + found.head.payload_len as usize];
+    let mut bytes = vec![0u8; found.head.frame_len()];
     file.read_exact(&mut bytes).map_err(|e| e.to_string())?;
     frame::open_chunk(&bytes).map(|(_, raw)| raw)
 }
@@ -136,7 +136,7 @@ fn scan(path: &Path, carved: &mut Carved) -> std::io::Result<()> {
             pos = w.buf.len().saturating_sub(2);
             continue;
         };
-        let at = w.ensure(pos + k, CHUNK_HEAD.max(TAGGED_HEAD))?;
+        let at = w.ensure(pos + k, MAX_CHUNK_HEAD.max(TAGGED_HEAD))?;
         pos = take_frame(&mut w, at, path, carved)?;
     }
 }
@@ -150,10 +150,9 @@ fn take_frame(
     carved: &mut Carved,
 ) -> std::io::Result<usize> {
     if let Some(head) = frame::chunk_head(&w.buf[at..]) {
-        let len = CHUNK_HEAD + head.payload_len as usize;
+        let len = head.frame_len();
         let at = w.ensure(at, len)?;
-        let bytes = &w.buf[at..];
-        if bytes.len() >= len && chunk_intact(&bytes[..len]) {
+        if frame::chunk_intact(&head, &w.buf[at..]) {
             carved.chunks.entry(head.first_seq).or_insert(Found {
                 file: path.to_path_buf(),
                 offset: w.base + at as u64,
@@ -182,12 +181,4 @@ fn take_frame(
         return Ok(if taken { at + len } else { at + 1 });
     }
     Ok(at + 1)
-}
-
-/// The CRC check of [`frame::open_chunk`] without the decompression.
-fn chunk_intact(bytes: &[u8]) -> bool {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&bytes[8..28]);
-    h.update(&bytes[CHUNK_HEAD..]);
-    bytes[..8] == CHUNK_MAGIC && h.finalize().to_le_bytes() == bytes[28..32]
 }

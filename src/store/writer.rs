@@ -10,7 +10,7 @@
 //! to be encoded here moved more bytes between the cores than it saved
 //! (churn-small persisted 12 % slower). An in-memory run, whose second
 //! core has room, was no faster either: the copies (80 bytes a record,
-//! against 31 encoded) cost what the encoding saved.
+//! several times an encoded one) cost what the encoding saved.
 //!
 //! Why a tree per [`CHUNKS_PER_TREE`] chunks: sled 0.34 keeps values inside
 //! their leaf and rewrites the whole leaf when it consolidates (every tenth
@@ -26,6 +26,7 @@
 //! flushed to disk: the live runtime's write-ahead, before it delivers.
 
 use super::frame;
+use crate::model::SimTime;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -49,6 +50,7 @@ const IN_FLIGHT: usize = 16;
 enum Job {
     Store {
         first_seq: u64,
+        base_at: SimTime,
         count: u32,
         chunk: Vec<u8>,
     },
@@ -153,9 +155,10 @@ impl ChunkWriter {
         })
     }
 
-    /// Hands `chunk` (`count` records from `first_seq` on) to the writer
-    /// and leaves an empty buffer in its place.
-    pub fn submit(&mut self, first_seq: u64, count: u32, chunk: &mut Vec<u8>) {
+    /// Hands `chunk` (`count` records from `first_seq` on, the first one's
+    /// time a step from `base_at`) to the writer and leaves an empty buffer
+    /// in its place.
+    pub fn submit(&mut self, first_seq: u64, base_at: SimTime, count: u32, chunk: &mut Vec<u8>) {
         let spare = self
             .emptied
             .try_recv()
@@ -166,6 +169,7 @@ impl ChunkWriter {
             // which `finish` reports; later chunks have nowhere to go.
             let _ = jobs.send(Job::Store {
                 first_seq,
+                base_at,
                 count,
                 chunk,
             });
@@ -215,12 +219,13 @@ fn write_chunks<S: ChunkStore>(
     let mut hasher = blake3::Hasher::new();
     let mut framed = Vec::new();
     for job in to_write {
-        let (first_seq, count, mut chunk) = match job {
+        let (first_seq, base_at, count, mut chunk) = match job {
             Job::Store {
                 first_seq,
+                base_at,
                 count,
                 chunk,
-            } => (first_seq, count, chunk),
+            } => (first_seq, base_at, count, chunk),
             Job::Sync(answer) => {
                 let _ = answer.send(store.sync());
                 continue;
@@ -228,7 +233,7 @@ fn write_chunks<S: ChunkStore>(
         };
         hasher.update(&chunk);
         if S::STORES {
-            frame::chunk_into(first_seq, count, &chunk, &mut framed);
+            frame::chunk_into(first_seq, base_at, count, &chunk, &mut framed);
             store
                 .put(first_seq, &framed)
                 .map_err(|source| WriteFailed { first_seq, source })?;
@@ -293,7 +298,7 @@ mod tests {
             for i in 0..5 {
                 let chunk = vec![(round * 10 + i) as u8; 64];
                 hasher.update(&chunk);
-                writer.submit(round * 10 + i, 1, &mut chunk.clone());
+                writer.submit(round * 10 + i, SimTime::ZERO, 1, &mut chunk.clone());
             }
             writer.sync().expect("syncs");
             assert_eq!(
@@ -318,7 +323,7 @@ mod tests {
         // must neither block nor panic.
         for i in 0..(IN_FLIGHT as u64 * 3) {
             let mut chunk = vec![1u8; 64];
-            writer.submit(i * 100, 1, &mut chunk);
+            writer.submit(i * 100, SimTime::ZERO, 1, &mut chunk);
             assert!(chunk.is_empty(), "an empty buffer is left in its place");
         }
         assert!(writer.sync().is_err(), "a stopped writer refuses to sync");

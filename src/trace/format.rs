@@ -36,12 +36,13 @@ pub const KIND_FOOTER: u8 = 2;
 pub const FOOTER_PAYLOAD_BYTES: usize = 1 + 8 + 32;
 /// kind + count, before the records of a records frame.
 pub const RECORDS_PAYLOAD_HEAD: usize = 1 + 4;
-/// The fewest bytes a record encodes to (`store/codec.rs`): one varint
-/// byte each for seq, at, from and to, the cause's option tag and the
-/// event's variant index (`Event::Start`, no fields). A frame whose count
-/// claims more records than its bytes can hold is damage, so a reader never
-/// sizes anything by a count it was told.
-pub const MIN_RECORD_BYTES: usize = 6;
+/// The fewest bytes a record encodes to (`store/codec.rs`): in the delta
+/// encoding, one byte each for the tag, the time step, from and to, and
+/// the event (`VmPowerOff` of a small id, or `Event::Start` in bincode);
+/// bincode takes six. A frame whose count claims more records than its
+/// bytes can hold is damage, so a reader never sizes anything by a count
+/// it was told.
+pub const MIN_RECORD_BYTES: usize = 5;
 
 /// What the header says about the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +61,7 @@ impl TraceHeader {
             seed,
             pacsim_version: env!("CARGO_PKG_VERSION").to_string(),
             digest_algorithm: DIGEST_ALGORITHM.to_string(),
-            record_encoding: crate::store::codec::RECORD_ENCODING.to_string(),
+            record_encoding: crate::store::codec::Encoding::CURRENT.name().to_string(),
             scenario: scenario.to_string(),
         }
     }
@@ -231,6 +232,7 @@ mod tests {
 
     #[test]
     fn the_smallest_record_takes_min_record_bytes() {
+        use crate::store::codec::{Decoder, Encoder, Encoding};
         let start = crate::event::Event::Start;
         let record = crate::event::RecordRef {
             seq: 0,
@@ -240,12 +242,15 @@ mod tests {
             cause: None,
             event: &start,
         };
-        let mut bytes = Vec::new();
-        crate::store::codec::encode_into(&mut bytes, &record);
-        assert_eq!(bytes.len(), MIN_RECORD_BYTES);
-        // Any shorter prefix does not decode.
-        for len in 0..MIN_RECORD_BYTES {
-            assert!(crate::store::codec::decode_one(&bytes[..len]).is_err());
+        for (encoding, fewest) in [(Encoding::Delta, MIN_RECORD_BYTES), (Encoding::Bincode, 6)] {
+            let mut bytes = Vec::new();
+            Encoder::new(encoding).encode_into(&mut bytes, &record);
+            assert_eq!(bytes.len(), fewest, "{encoding:?}");
+            // Any shorter prefix does not decode.
+            for len in 0..fewest {
+                let mut decoder = Decoder::new(encoding, 0, crate::model::SimTime::ZERO);
+                assert!(decoder.decode_one(&bytes[..len]).is_err());
+            }
         }
     }
 

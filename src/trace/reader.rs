@@ -14,7 +14,9 @@ use super::format::{
     RECORDS_PAYLOAD_HEAD, TraceError, TraceHeader, frame_crc,
 };
 use crate::event::Record;
-use crate::store::{Digest, codec};
+use crate::model::SimTime;
+use crate::store::Digest;
+use crate::store::codec::{Decoder, Encoding};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,9 @@ pub struct TraceReader<R: Read> {
     good_end: u64,
     frame: u64,
     next_seq: u64,
+    /// Where decoding stands: after the last frame `next_records` decoded
+    /// (a reader is read either raw, by the verifier, or decoded).
+    decoder: Decoder,
     hasher: blake3::Hasher,
     footer: Option<Footer>,
     buf: Vec<u8>,
@@ -115,16 +120,17 @@ impl<R: Read> TraceReader<R> {
         }
         let header = TraceHeader::decode_body(&body)
             .map_err(|reason| header_err(HEADER_PREFIX_BYTES as u64, reason))?;
-        let expected = crate::store::codec::RECORD_ENCODING;
-        if header.record_encoding != expected {
+        let Some(encoding) = Encoding::named(&header.record_encoding) else {
             return Err(header_err(
                 HEADER_PREFIX_BYTES as u64,
                 format!(
-                    "records are encoded as `{}`; this pacsim reads `{expected}`",
-                    header.record_encoding
+                    "records are encoded as `{}`; this pacsim reads `{}` and `{}`",
+                    header.record_encoding,
+                    Encoding::Delta.name(),
+                    Encoding::Bincode.name()
                 ),
             ));
-        }
+        };
         let end = (HEADER_PREFIX_BYTES + body.len()) as u64;
         Ok(TraceReader {
             input,
@@ -134,6 +140,7 @@ impl<R: Read> TraceReader<R> {
             good_end: end,
             frame: 0,
             next_seq: 0,
+            decoder: Decoder::new(encoding, 0, SimTime::ZERO),
             hasher: blake3::Hasher::new(),
             footer: None,
             buf: Vec::with_capacity(1 << 17),
@@ -146,6 +153,11 @@ impl<R: Read> TraceReader<R> {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The encoding its records are in, by its header.
+    pub fn encoding(&self) -> Encoding {
+        self.decoder.encoding()
     }
 
     /// Records in the good frames read so far.
@@ -289,12 +301,16 @@ impl<R: Read> TraceReader<R> {
     /// records is kept.
     pub fn next_records(&mut self, out: &mut Vec<Record>) -> Result<bool, TraceError> {
         out.clear();
+        let mut decoder = self.decoder;
         let Some(raw) = self.next_raw()? else {
             return Ok(false);
         };
         let (offset, frame, first_seq, count) = (raw.offset, raw.frame, raw.first_seq, raw.count);
-        match decode_frame(raw.bytes, first_seq, count, out) {
-            Ok(()) => Ok(true),
+        match decode_frame(&mut decoder, raw.bytes, count, out) {
+            Ok(()) => {
+                self.decoder = decoder;
+                Ok(true)
+            }
             Err((seq, reason)) => {
                 out.clear();
                 // Undo the frame's acceptance: it was not good after all.
@@ -335,27 +351,24 @@ impl<R: Read> TraceReader<R> {
     }
 }
 
-/// Decodes `count` records from `bytes`; on failure, the seq that failed.
-/// `count` was checked against `bytes.len()` (`accept_records`), so the
-/// reservation is bounded by the frame's size.
+/// Decodes `count` records from `bytes` with `decoder`; on failure, the seq
+/// that failed. `count` was checked against `bytes.len()`
+/// (`accept_records`), so the reservation is bounded by the frame's size.
 fn decode_frame(
+    decoder: &mut Decoder,
     mut bytes: &[u8],
-    first_seq: u64,
     count: u32,
     out: &mut Vec<Record>,
 ) -> Result<(), (u64, String)> {
     out.reserve(count as usize);
-    for i in 0..count as u64 {
-        let seq = first_seq + i;
-        let (record, used) = codec::decode_one(bytes).map_err(|e| (seq, e.to_string()))?;
-        if record.seq != seq {
-            return Err((seq, format!("found seq {} where {seq} was due", record.seq)));
-        }
+    for _ in 0..count {
+        let seq = decoder.next_seq();
+        let (record, used) = decoder.decode_one(bytes).map_err(|e| (seq, e))?;
         bytes = &bytes[used..];
         out.push(record);
     }
     if !bytes.is_empty() {
-        let seq = first_seq + count as u64;
+        let seq = decoder.next_seq();
         return Err((
             seq,
             format!("{} bytes after the frame's last record", bytes.len()),

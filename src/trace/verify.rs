@@ -11,8 +11,10 @@ use super::format::TraceError;
 use super::reader::{Salvage, TraceReader};
 use super::{ReplayError, header_scenario};
 use crate::event::{Record, RecordRef};
+use crate::model::SimTime;
 use crate::sim::RecordSink;
-use crate::store::{Digest, codec};
+use crate::store::Digest;
+use crate::store::codec::{Decoder, Encoder};
 use crate::world::World;
 use std::io::Read;
 use std::path::Path;
@@ -53,6 +55,8 @@ pub enum Verdict {
 /// A `RecordSink` that checks each delivered record against the trace.
 pub struct Verifier<R: Read> {
     reader: TraceReader<R>,
+    /// Encodes the run's records as the trace's are (its header says how).
+    encoder: Encoder,
     scratch: Vec<u8>,
     /// Read position in the reader's current frame, and that frame's size.
     pos: usize,
@@ -71,6 +75,7 @@ impl<R: Read> Verifier<R> {
     pub fn new(reader: TraceReader<R>) -> Self {
         let salvaged_end = super::salvaged::end(&reader.header().scenario);
         Verifier {
+            encoder: Encoder::new(reader.encoding()),
             reader,
             scratch: Vec::with_capacity(256),
             pos: 0,
@@ -121,14 +126,16 @@ impl<R: Read> Verifier<R> {
         }
     }
 
-    fn trace_record_here(&self) -> Result<Option<Record>, String> {
+    /// The trace's record at the read position, the next after `matched`,
+    /// its time a step from `base_at`.
+    fn trace_record_here(&self, base_at: SimTime) -> Result<Option<Record>, String> {
         if !self.has_frame {
             return Ok(None);
         }
         let bytes = &self.reader.current_records()[self.pos..];
-        codec::decode_one(bytes)
+        Decoder::new(self.reader.encoding(), self.matched, base_at)
+            .decode_one(bytes)
             .map(|(r, _)| Some(r))
-            .map_err(|e| e.to_string())
     }
 
     /// The verdict once the run has ended (or stopped).
@@ -144,7 +151,7 @@ impl<R: Read> Verifier<R> {
         }
         if self.damage.is_none() && self.ensure_frame() {
             // The trace goes on after the run ended.
-            let trace = self.trace_record_here();
+            let trace = self.trace_record_here(self.encoder.base_at());
             return Ok(Verdict::Diverged(Divergence {
                 seq: self.matched,
                 run: None,
@@ -188,15 +195,9 @@ impl<R: Read> RecordSink for Verifier<R> {
             return;
         }
         self.scratch.clear();
-        codec::encode_into(&mut self.scratch, record);
-        let run = || Record {
-            seq: record.seq,
-            at: record.at,
-            from: record.from,
-            to: record.to,
-            cause: record.cause,
-            event: record.event.clone(),
-        };
+        let base_at = self.encoder.base_at();
+        self.encoder.encode_into(&mut self.scratch, record);
+        let run = || record.to_record();
         if !self.ensure_frame() {
             if self.damage.is_some() {
                 return;
@@ -221,7 +222,7 @@ impl<R: Read> RecordSink for Verifier<R> {
             self.diverged = Some(Divergence {
                 seq: record.seq,
                 run: Some(run()),
-                trace: self.trace_record_here(),
+                trace: self.trace_record_here(base_at),
             });
         }
     }

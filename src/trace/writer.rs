@@ -11,7 +11,8 @@ use super::format::{
 };
 use crate::event::RecordRef;
 use crate::sim::RecordSink;
-use crate::store::{Digest, codec};
+use crate::store::Digest;
+use crate::store::codec::{Encoder, Encoding};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ pub struct TraceWriter<W: Write> {
     frame: Vec<u8>,
     frame_records: u32,
     frame_target: usize,
+    encoder: Encoder,
     hasher: blake3::Hasher,
     count: u64,
     /// The first write error; a sink cannot fail mid-run, `finish` reports it.
@@ -54,8 +56,13 @@ impl TraceWriter<AtomicFile> {
 }
 
 impl<W: Write> TraceWriter<W> {
-    /// A trace written to `out`; `path` only names it in errors.
+    /// A trace written to `out`; `path` only names it in errors. Its
+    /// records are in the current encoding, whatever `header` says.
     pub fn new(mut out: W, path: &Path, header: &TraceHeader) -> Result<Self, TraceError> {
+        let header = TraceHeader {
+            record_encoding: Encoding::CURRENT.name().to_string(),
+            ..header.clone()
+        };
         out.write_all(&header.encode())
             .map_err(|source| TraceError::Write {
                 path: path.to_path_buf(),
@@ -69,6 +76,7 @@ impl<W: Write> TraceWriter<W> {
             frame,
             frame_records: 0,
             frame_target: FRAME_TARGET_BYTES,
+            encoder: Encoder::new(Encoding::CURRENT),
             hasher: blake3::Hasher::new(),
             count: 0,
             error: None,
@@ -127,7 +135,7 @@ impl<W: Write> TraceWriter<W> {
 impl<W: Write> RecordSink for TraceWriter<W> {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
-        codec::encode_into(&mut self.frame, record);
+        self.encoder.encode_into(&mut self.frame, record);
         self.frame_records += 1;
         self.count += 1;
         if self.frame.len() >= self.frame_target {

@@ -74,7 +74,7 @@ fn a_frame_claiming_more_records_than_its_bytes_hold_is_content_damage() {
     assert_eq!(e.damage(), Some(Damage::Content), "{e}");
     let text = e.to_string();
     assert!(
-        text.contains("claims 4294967295 records, but its 64 bytes hold at most 10"),
+        text.contains("claims 4294967295 records, but its 64 bytes hold at most 12"),
         "{text}"
     );
 
