@@ -89,10 +89,6 @@ impl Encoder {
         }
     }
 
-    pub fn encoding(&self) -> Encoding {
-        self.encoding
-    }
-
     /// The time the next record's step starts from: what a chunk that
     /// begins with the next record carries, to be decoded on its own.
     pub fn base_at(&self) -> SimTime {
