@@ -104,18 +104,9 @@ impl Encoder {
         }
     }
 
-    /// The delta encoding, written straight into `out`'s tail.
+    /// The delta encoding.
     #[inline]
     fn delta_into(&mut self, out: &mut Vec<u8>, record: &RecordRef<'_>) {
-        let start = out.len();
-        out.resize(start + SCRATCH_BYTES, 0);
-        let window: &mut [u8; SCRATCH_BYTES] = (&mut out[start..])
-            .try_into()
-            .expect("resized to exactly SCRATCH_BYTES past start");
-        let mut s = Scratch {
-            bytes: window,
-            len: 0,
-        };
         let at = record.at.0;
         let (at_flag, at_field) = match at.checked_sub(self.prev_at) {
             Some(step) => (0, step),
@@ -127,57 +118,97 @@ impl Encoder {
             Some(c) if c < record.seq => (CAUSE_BACK, record.seq - c),
             Some(c) => (CAUSE_ABSOLUTE, c),
         };
-        // The tag goes first but the kind is known only in the match below.
-        s.len = 1;
-        s.prefixed(at_field);
-        s.prefixed(record.from.0 as u64);
-        s.prefixed(record.to.0 as u64);
-        if cause_flag != CAUSE_NONE {
-            s.prefixed(cause_field);
-        }
-        let kind = match *record.event {
-            Event::VmRequested { vm, size } => {
-                s.prefixed(vm.0);
-                s.prefixed_resources(&size);
-                KIND_VM_REQUESTED
+        write_record(out, |s| {
+            // The tag goes first but the kind is known only in the match.
+            s.len = 1;
+            s.prefixed(at_field);
+            s.prefixed(record.from.0 as u64);
+            s.prefixed(record.to.0 as u64);
+            if cause_flag != CAUSE_NONE {
+                s.prefixed(cause_field);
             }
-            Event::VmDeleteRequested { vm } => {
-                s.prefixed(vm.0);
-                KIND_VM_DELETE_REQUESTED
-            }
-            Event::VmPowerOn {
-                vm,
-                size,
-                incarnation,
-            } => {
-                s.prefixed(vm.0);
-                s.prefixed_resources(&size);
-                s.prefixed(incarnation as u64);
-                KIND_VM_POWER_ON
-            }
-            Event::VmPowerOff { vm } => {
-                s.prefixed(vm.0);
-                KIND_VM_POWER_OFF
-            }
-            ref other => {
-                s.bytes[0] = KIND_OTHER << KIND_SHIFT | at_flag | cause_flag;
-                let header = s.len;
-                out.truncate(start + header);
-                options()
-                    .serialize_into(out, other)
-                    .expect("events always encode into a Vec");
-                return;
-            }
-        };
-        s.bytes[0] = kind << KIND_SHIFT | at_flag | cause_flag;
-        let len = s.len;
-        out.truncate(start + len);
+            let kind = match *record.event {
+                Event::VmRequested { vm, size } => {
+                    s.prefixed(vm.0);
+                    s.prefixed_resources(&size);
+                    KIND_VM_REQUESTED
+                }
+                Event::VmDeleteRequested { vm } => {
+                    s.prefixed(vm.0);
+                    KIND_VM_DELETE_REQUESTED
+                }
+                Event::VmPowerOn {
+                    vm,
+                    size,
+                    incarnation,
+                } => {
+                    s.prefixed(vm.0);
+                    s.prefixed_resources(&size);
+                    s.prefixed(incarnation as u64);
+                    KIND_VM_POWER_ON
+                }
+                Event::VmPowerOff { vm } => {
+                    s.prefixed(vm.0);
+                    KIND_VM_POWER_OFF
+                }
+                _ => KIND_OTHER,
+            };
+            s.bytes[0] = kind << KIND_SHIFT | at_flag | cause_flag;
+            (kind == KIND_OTHER).then_some(record.event)
+        });
     }
 }
 
 /// Appends the bincode encoding of `record` to `out`: exactly bincode's
 /// bytes (the hot kinds written by hand; `tests` holds the two together).
 fn bincode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
+    write_record(out, |s| {
+        s.varint(record.seq);
+        s.varint(record.at.0);
+        s.varint(record.from.0 as u64);
+        s.varint(record.to.0 as u64);
+        match record.cause {
+            None => s.byte(0),
+            Some(c) => {
+                s.byte(1);
+                s.varint(c);
+            }
+        }
+        // Variant indices are the declaration order of `Event`.
+        match *record.event {
+            Event::VmRequested { vm, size } => {
+                s.byte(1);
+                s.varint(vm.0);
+                s.resources(&size);
+            }
+            Event::VmDeleteRequested { vm } => {
+                s.byte(2);
+                s.varint(vm.0);
+            }
+            Event::VmPowerOn {
+                vm,
+                size,
+                incarnation,
+            } => {
+                s.byte(5);
+                s.varint(vm.0);
+                s.resources(&size);
+                s.varint(incarnation as u64);
+            }
+            Event::VmPowerOff { vm } => {
+                s.byte(6);
+                s.varint(vm.0);
+            }
+            _ => return Some(record.event),
+        }
+        None
+    });
+}
+
+/// Runs `write` on a window at `out`'s end and keeps the bytes it wrote;
+/// when it returns an event, that event's bincode encoding follows them.
+#[inline(always)]
+fn write_record<'e>(out: &mut Vec<u8>, write: impl FnOnce(&mut Scratch<'_>) -> Option<&'e Event>) {
     let start = out.len();
     out.resize(start + SCRATCH_BYTES, 0);
     let window: &mut [u8; SCRATCH_BYTES] = (&mut out[start..])
@@ -187,53 +218,14 @@ fn bincode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
         bytes: window,
         len: 0,
     };
-    s.varint(record.seq);
-    s.varint(record.at.0);
-    s.varint(record.from.0 as u64);
-    s.varint(record.to.0 as u64);
-    match record.cause {
-        None => s.byte(0),
-        Some(c) => {
-            s.byte(1);
-            s.varint(c);
-        }
-    }
-    // Variant indices are the declaration order of `Event`.
-    match *record.event {
-        Event::VmRequested { vm, size } => {
-            s.byte(1);
-            s.varint(vm.0);
-            s.resources(&size);
-        }
-        Event::VmDeleteRequested { vm } => {
-            s.byte(2);
-            s.varint(vm.0);
-        }
-        Event::VmPowerOn {
-            vm,
-            size,
-            incarnation,
-        } => {
-            s.byte(5);
-            s.varint(vm.0);
-            s.resources(&size);
-            s.varint(incarnation as u64);
-        }
-        Event::VmPowerOff { vm } => {
-            s.byte(6);
-            s.varint(vm.0);
-        }
-        ref other => {
-            let header = s.len;
-            out.truncate(start + header);
-            options()
-                .serialize_into(out, other)
-                .expect("events always encode into a Vec");
-            return;
-        }
-    }
+    let rest = write(&mut s);
     let len = s.len;
     out.truncate(start + len);
+    if let Some(event) = rest {
+        options()
+            .serialize_into(out, event)
+            .expect("events always encode into a Vec");
+    }
 }
 
 /// The largest hand-encoded record: in bincode, at most 9 varints of at
@@ -504,7 +496,7 @@ impl PrefixReader<'_> {
     }
 }
 
-/// The largest chunk a reader decompresses: a full chunk is 64 KiB plus
+/// The largest chunk a reader decompresses: a full chunk is 48 KiB plus
 /// its last record, and no record comes near this. A length past it is
 /// damage, never an allocation.
 pub const MAX_RAW_CHUNK: u32 = 64 << 20;

@@ -65,18 +65,13 @@ fn a_run_written_to_a_trace_reads_back_as_the_logs_records_with_the_runs_digest(
     assert_eq!(reader.header().scenario, load(&scenario).source);
 }
 
-#[test]
-fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("log");
-    let scenario = load(&scenario_path("quickstart.yaml"));
-    let log = EventLog::create(&out, &scenario.source, scenario.seed).unwrap();
-    pacsim::run::simulate(&scenario, log, |_, _| {}).unwrap();
-
-    let exported = dir.path().join("e.pstrace");
+/// `pacsim export SOURCE` into `dir` writes exactly the committed
+/// quickstart trace.
+fn assert_exports_to_the_quickstart_trace(source: &Path, dir: &Path) {
+    let exported = dir.join("e.pstrace");
     let o = pacsim(&[
         "export",
-        out.to_str().unwrap(),
+        source.to_str().unwrap(),
         "-o",
         exported.to_str().unwrap(),
     ]);
@@ -85,6 +80,17 @@ fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record(
         std::fs::read(&exported).unwrap(),
         std::fs::read(quickstart_trace()).unwrap()
     );
+}
+
+#[test]
+fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("log");
+    let scenario = load(&scenario_path("quickstart.yaml"));
+    let log = EventLog::create(&out, &scenario.source, scenario.seed).unwrap();
+    pacsim::run::simulate(&scenario, log, |_, _| {}).unwrap();
+
+    assert_exports_to_the_quickstart_trace(&out, dir.path());
 
     let jsonl = dir.path().join("e.jsonl");
     let o = pacsim(&[
@@ -146,18 +152,7 @@ fn a_trace_in_the_bincode_encoding_reads_replays_and_exports_to_todays_bytes() {
         other => panic!("the bincode trace does not verify: {other:?}"),
     }
     let dir = tempfile::tempdir().unwrap();
-    let exported = dir.path().join("e.pstrace");
-    let o = pacsim(&[
-        "export",
-        legacy.to_str().unwrap(),
-        "-o",
-        exported.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        std::fs::read(&exported).unwrap(),
-        std::fs::read(quickstart_trace()).unwrap()
-    );
+    assert_exports_to_the_quickstart_trace(&legacy, dir.path());
 }
 
 #[test]
