@@ -20,6 +20,7 @@
 use crate::event::{Event, Record, RecordRef};
 use crate::model::{ActorId, Resources, SimTime};
 use bincode::Options;
+use std::mem::MaybeUninit;
 
 /// A record encoding, named in a trace's header and implied by a log's
 /// format.
@@ -120,7 +121,7 @@ impl Encoder {
         };
         write_record(out, |s| {
             // The tag goes first but the kind is known only in the match.
-            s.len = 1;
+            s.byte(0);
             s.prefixed(at_field);
             s.prefixed(record.from.0 as u64);
             s.prefixed(record.to.0 as u64);
@@ -153,7 +154,7 @@ impl Encoder {
                 }
                 _ => KIND_OTHER,
             };
-            s.bytes[0] = kind << KIND_SHIFT | at_flag | cause_flag;
+            s.bytes[0].write(kind << KIND_SHIFT | at_flag | cause_flag);
             (kind == KIND_OTHER).then_some(record.event)
         });
     }
@@ -208,19 +209,28 @@ fn bincode_into(out: &mut Vec<u8>, record: &RecordRef<'_>) {
 /// Runs `write` on a window at `out`'s end and keeps the bytes it wrote;
 /// when it returns an event, that event's bincode encoding follows them.
 #[inline(always)]
-fn write_record<'e>(out: &mut Vec<u8>, write: impl FnOnce(&mut Scratch<'_>) -> Option<&'e Event>) {
+pub(super) fn write_record<'e>(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Scratch<'_>) -> Option<&'e Event>,
+) {
     let start = out.len();
-    out.resize(start + SCRATCH_BYTES, 0);
-    let window: &mut [u8; SCRATCH_BYTES] = (&mut out[start..])
+    out.reserve(SCRATCH_BYTES);
+    let window: &mut [MaybeUninit<u8>; SCRATCH_BYTES] = (&mut out.spare_capacity_mut()
+        [..SCRATCH_BYTES])
         .try_into()
-        .expect("resized to exactly SCRATCH_BYTES past start");
+        .expect("reserved SCRATCH_BYTES past the end");
     let mut s = Scratch {
         bytes: window,
         len: 0,
     };
     let rest = write(&mut s);
     let len = s.len;
-    out.truncate(start + len);
+    assert!(len <= SCRATCH_BYTES);
+    // SAFETY: the window starts at `out`'s end and `Scratch` writes every
+    // byte below `len` before moving `len` past it (`byte` and `word` both
+    // write from the old `len` on), so `start..start + len` is initialised,
+    // and `len` is within the reserved capacity.
+    unsafe { out.set_len(start + len) };
     if let Some(event) = rest {
         options()
             .serialize_into(out, event)
@@ -236,27 +246,34 @@ fn write_record<'e>(out: &mut Vec<u8>, write: impl FnOnce(&mut Scratch<'_>) -> O
 /// word from its start, so the delta encoding writes up to byte 78.
 const SCRATCH_BYTES: usize = 96;
 
-/// One record being encoded, written straight into the output's tail (a
-/// zeroed window of the largest size, cut to the real length afterwards).
-/// Pushing into the `Vec` byte by byte paid a capacity check and a length
-/// store per byte; encoding on the stack and copying the window over made
-/// the copy's wide loads wait for the narrow stores still in flight.
-struct Scratch<'a> {
-    bytes: &'a mut [u8; SCRATCH_BYTES],
+/// One record being encoded, written straight into the output's spare
+/// capacity (a window of the largest size, of which the written bytes are
+/// kept). Pushing into the `Vec` byte by byte paid a capacity check and a
+/// length store per byte; encoding on the stack and copying the window
+/// over made the copy's wide loads wait for the narrow stores still in
+/// flight; zeroing the window first cost about 30 instructions a record.
+pub(super) struct Scratch<'a> {
+    bytes: &'a mut [MaybeUninit<u8>; SCRATCH_BYTES],
     len: usize,
 }
 
 impl Scratch<'_> {
     #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        self.bytes[self.len] = b;
+    pub(super) fn byte(&mut self, b: u8) {
+        self.bytes[self.len].write(b);
         self.len += 1;
     }
 
     #[inline(always)]
     fn put<const N: usize>(&mut self, marker: u8, le: [u8; N]) {
         self.byte(marker);
-        self.bytes[self.len..self.len + N].copy_from_slice(&le);
+        self.fixed(le);
+    }
+
+    /// Stores `le` whole.
+    #[inline(always)]
+    pub(super) fn fixed<const N: usize>(&mut self, le: [u8; N]) {
+        self.bytes[self.len..self.len + N].write_copy_of_slice(&le);
         self.len += N;
     }
 
@@ -281,7 +298,7 @@ impl Scratch<'_> {
     /// Stores `v`'s eight bytes, little-endian, and keeps the first `len`.
     #[inline(always)]
     fn word(&mut self, v: u64, len: usize) {
-        self.bytes[self.len..self.len + 8].copy_from_slice(&v.to_le_bytes());
+        self.bytes[self.len..self.len + 8].write_copy_of_slice(&v.to_le_bytes());
         self.len += len;
     }
 
@@ -405,13 +422,9 @@ impl Decoder {
         };
         let event = match tag >> KIND_SHIFT {
             KIND_OTHER => {
-                let rest = &bytes[r.pos..];
-                let mut cursor = std::io::Cursor::new(rest);
-                let event: Event = options()
-                    .with_limit(rest.len() as u64)
-                    .deserialize_from(&mut cursor)
-                    .map_err(|e| e.to_string())?;
-                r.pos += cursor.position() as usize;
+                let (event, len) =
+                    decode_event_prefix(&bytes[r.pos..]).map_err(|e| e.to_string())?;
+                r.pos += len;
                 event
             }
             KIND_VM_REQUESTED => Event::VmRequested {
@@ -535,6 +548,15 @@ pub fn decompress_chunk(stored: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("chunk does not decompress: {e}"))
 }
 
+/// One bincode event from the front of `bytes`, and the bytes it took.
+pub(super) fn decode_event_prefix(bytes: &[u8]) -> Result<(Event, usize), bincode::Error> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let event: Event = options()
+        .with_limit(bytes.len() as u64)
+        .deserialize_from(&mut cursor)?;
+    Ok((event, cursor.position() as usize))
+}
+
 /// One bincode record from the front of `bytes`, and the bytes it took.
 fn decode_bincode(bytes: &[u8]) -> Result<(Record, usize), bincode::Error> {
     let mut cursor = std::io::Cursor::new(bytes);
@@ -558,11 +580,11 @@ pub fn decode_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, b
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::{ActorId, HostId, SimTime, VmId};
 
-    fn every_variant(n: u64) -> Vec<Event> {
+    pub(in crate::store) fn every_variant(n: u64) -> Vec<Event> {
         let size = Resources::new(n.wrapping_mul(1000), n.wrapping_shl(30), (n % 5) * 250);
         let vm = VmId(n);
         vec![
@@ -785,18 +807,16 @@ mod tests {
             bad[at] ^= 0xA5;
             let _ = decode_all(&bad);
         }
-        let mut window = [0u8; SCRATCH_BYTES];
-        let mut s = Scratch {
-            bytes: &mut window,
-            len: 0,
-        };
-        s.byte(KIND_VM_POWER_OFF << KIND_SHIFT);
-        for n in [0, 1 << 40, 0, 0] {
-            s.prefixed(n);
-        }
-        let len = s.len;
+        let mut record = Vec::new();
+        write_record(&mut record, |s| {
+            s.byte(KIND_VM_POWER_OFF << KIND_SHIFT);
+            for n in [0, 1 << 40, 0, 0] {
+                s.prefixed(n);
+            }
+            None
+        });
         let err = (Decoder::new(Encoding::Delta, 0, SimTime::ZERO))
-            .decode_one(&window[..len])
+            .decode_one(&record)
             .unwrap_err();
         assert!(err.contains("out of range for a 32-bit field"), "{err}");
         let cut = Decoder::new(Encoding::Delta, 0, SimTime::ZERO)
@@ -816,15 +836,14 @@ mod tests {
     #[test]
     fn prefix_varints_take_leb128s_length_and_read_back() {
         let encode = |n: u64| {
-            let mut window = [0xEEu8; SCRATCH_BYTES];
-            let mut s = Scratch {
-                bytes: &mut window,
-                len: 0,
-            };
-            s.byte(0xAB);
-            s.prefixed(n);
-            let len = s.len;
-            window[1..len].to_vec()
+            let mut out = vec![0xEE; 5];
+            write_record(&mut out, |s| {
+                s.byte(0xAB);
+                s.prefixed(n);
+                None
+            });
+            assert_eq!(out[..6], [0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xAB]);
+            out[6..].to_vec()
         };
         assert_eq!(encode(0), [0x01]);
         assert_eq!(encode(127), [0xFF]);
