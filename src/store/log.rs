@@ -16,10 +16,9 @@
 
 use super::codec::{self, Decoder, Encoder, Encoding};
 use super::frame::{self, EndBody, MetaBody};
+use super::handoff;
 use super::salvage::{self, Carved};
-use super::writer::{
-    ChunkStore, ChunkWriter, Nowhere, RECORDS_TREE_PREFIX, SledChunks, WriteFailed,
-};
+use super::writer::{ChunkStore, ChunkWriter, RECORDS_TREE_PREFIX, SledChunks, WriteFailed};
 use crate::event::{Record, RecordRef};
 use crate::model::SimTime;
 use crate::sim::RecordSink;
@@ -127,6 +126,9 @@ pub struct LogMeta {
 
 pub struct EventLog {
     encoder: Encoder,
+    /// Whether records are written in the hand-off form, for a thread
+    /// that encodes and hashes them ([`EventLog::hashed_aside`]).
+    hands_off: bool,
     chunk: Vec<u8>,
     chunk_first_seq: u64,
     /// The time the chunk's first record is a step from.
@@ -154,11 +156,16 @@ impl EventLog {
 
     /// A log that only hashes, on a thread of its own: for a single
     /// in-memory run (`run --no-persist`) on a machine with a spare core,
-    /// where that core also draws the run's inputs. Falls back to
-    /// [`Self::in_memory`] when no thread can be started.
+    /// where that core also draws the run's inputs. The simulation writes
+    /// its records in the hand-off form ([`super::handoff`]), and that
+    /// thread encodes them, then hashes. Falls back to [`Self::in_memory`]
+    /// when no thread can be started.
     pub fn hashed_aside() -> Self {
-        match ChunkWriter::spawn(Nowhere, CHUNK_BYTES + 1024) {
-            Ok(writer) => Self::with(Chunks::HashedAside(writer)),
+        match ChunkWriter::spawn_hasher_of_hand_offs(CHUNK_BYTES + 1024) {
+            Ok(writer) => EventLog {
+                hands_off: true,
+                ..Self::with(Chunks::HashedAside(writer))
+            },
             Err(_) => Self::in_memory(),
         }
     }
@@ -166,6 +173,7 @@ impl EventLog {
     fn with(chunks: Chunks) -> Self {
         EventLog {
             encoder: Encoder::new(Encoding::CURRENT),
+            hands_off: false,
             chunk: Vec::with_capacity(CHUNK_BYTES + 1024),
             chunk_first_seq: 0,
             chunk_base_at: SimTime::ZERO,
@@ -299,7 +307,11 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 impl RecordSink for EventLog {
     #[inline]
     fn record(&mut self, record: &RecordRef<'_>) {
-        self.encoder.encode_into(&mut self.chunk, record);
+        if self.hands_off {
+            handoff::write(&mut self.chunk, record);
+        } else {
+            self.encoder.encode_into(&mut self.chunk, record);
+        }
         self.count += 1;
         if self.chunk.len() >= CHUNK_BYTES {
             self.flush_chunk();

@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod folder;
 pub mod frame;
+mod handoff;
 pub mod log;
 pub mod salvage;
 mod writer;

@@ -6,11 +6,13 @@
 //! third of a persisted run, and none of it decides anything the
 //! simulation needs. One thread takes the chunks in submit order, so the
 //! stored log and the digest are what a synchronous writer would produce.
-//! The simulation encodes the records itself: handing them over as copies
-//! to be encoded here moved more bytes between the cores than it saved
-//! (churn-small persisted 12 % slower). An in-memory run, whose second
-//! core has room, was no faster either: the copies (80 bytes a record,
-//! several times an encoded one) cost what the encoding saved.
+//! A persisted run's simulation encodes the records itself: handing them
+//! over to be encoded here moved more bytes between the cores than it
+//! saved (churn-small persisted 12 % slower), as its second core is full
+//! with compressing and storing. An in-memory run's second core has room:
+//! its simulation hands over the records in the hand-off form
+//! ([`super::handoff`]), written with a few stores each, and this thread
+//! encodes them before hashing.
 //!
 //! Why a tree per [`CHUNKS_PER_TREE`] chunks: sled 0.34 keeps values inside
 //! their leaf and rewrites the whole leaf when it consolidates (every tenth
@@ -25,7 +27,8 @@
 //! [`ChunkWriter::sync`] waits until everything handed over is stored and
 //! flushed to disk: the live runtime's write-ahead, before it delivers.
 
-use super::frame;
+use super::codec::{Encoder, Encoding};
+use super::{frame, handoff};
 use crate::model::SimTime;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -139,14 +142,42 @@ pub struct ChunkWriter {
     chunk_capacity: usize,
 }
 
+/// What the chunks handed to the writer hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkForm {
+    /// Records in the log's encoding, hashed and stored as they are.
+    Encoded,
+    /// Records in the hand-off form, encoded here before they are hashed
+    /// (with [`Nowhere`] only: this form is never stored).
+    HandedOff,
+}
+
 impl ChunkWriter {
-    /// Starts the writer thread, which stores into `store`.
+    /// Starts the writer thread, which stores into `store` chunks in the
+    /// log's encoding.
     pub fn spawn<S: ChunkStore>(store: S, chunk_capacity: usize) -> std::io::Result<Self> {
+        Self::spawn_for(store, ChunkForm::Encoded, chunk_capacity)
+    }
+
+    /// Starts a thread that only hashes, handed chunks in the hand-off form.
+    pub fn spawn_hasher_of_hand_offs(chunk_capacity: usize) -> std::io::Result<Self> {
+        Self::spawn_for(Nowhere, ChunkForm::HandedOff, chunk_capacity)
+    }
+
+    fn spawn_for<S: ChunkStore>(
+        store: S,
+        form: ChunkForm,
+        chunk_capacity: usize,
+    ) -> std::io::Result<Self> {
+        assert!(
+            form == ChunkForm::Encoded || !S::STORES,
+            "the hand-off form is never stored"
+        );
         let (jobs, to_write) = sync_channel::<Job>(IN_FLIGHT);
         let (give_back, emptied) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
         let thread = std::thread::Builder::new()
             .name("pacsim-log-writer".into())
-            .spawn(move || write_chunks(store, &to_write, &give_back))?;
+            .spawn(move || write_chunks(store, form, &to_write, &give_back))?;
         Ok(ChunkWriter {
             jobs: Some(jobs),
             emptied,
@@ -213,11 +244,16 @@ impl Drop for ChunkWriter {
 /// The writer thread: chunks in, in order; the digest of them all out.
 fn write_chunks<S: ChunkStore>(
     mut store: S,
+    form: ChunkForm,
     to_write: &Receiver<Job>,
     give_back: &SyncSender<Vec<u8>>,
 ) -> Result<[u8; 32], WriteFailed> {
     let mut hasher = blake3::Hasher::new();
     let mut framed = Vec::new();
+    // The hand-off form's records in the log's encoding, and the encoder
+    // that carries on from one chunk to the next.
+    let mut encoded = Vec::new();
+    let mut encoder = Encoder::new(Encoding::CURRENT);
     for job in to_write {
         let (first_seq, base_at, count, mut chunk) = match job {
             Job::Store {
@@ -231,7 +267,14 @@ fn write_chunks<S: ChunkStore>(
                 continue;
             }
         };
-        hasher.update(&chunk);
+        match form {
+            ChunkForm::Encoded => hasher.update(&chunk),
+            ChunkForm::HandedOff => {
+                encoded.clear();
+                handoff::transcode(&chunk, first_seq, &mut encoder, &mut encoded);
+                hasher.update(&encoded)
+            }
+        };
         if S::STORES {
             frame::chunk_into(first_seq, base_at, count, &chunk, &mut framed);
             store
