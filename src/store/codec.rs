@@ -227,9 +227,10 @@ pub(super) fn write_record<'e>(
     let len = s.len;
     assert!(len <= SCRATCH_BYTES);
     // SAFETY: the window starts at `out`'s end and `Scratch` writes every
-    // byte below `len` before moving `len` past it (`byte` and `word` both
-    // write from the old `len` on), so `start..start + len` is initialised,
-    // and `len` is within the reserved capacity.
+    // byte below `len` before moving `len` past it (`byte`, `fixed` and
+    // `word` all write from the old `len` on, and nothing else moves it),
+    // so `start..start + len` is initialised, and `len` is within the
+    // reserved capacity.
     unsafe { out.set_len(start + len) };
     if let Some(event) = rest {
         options()
