@@ -100,6 +100,31 @@ fn digest_does_not_depend_on_out_folder_or_persistence() {
     assert!(digests.iter().all(|d| d == &digests[0]), "{digests:?}");
 }
 
+/// A Supervisor's run sends every kind of message, most of them not the
+/// four of a VM's life: an in-memory run, which hands its records to the
+/// hashing thread in the hand-off form where a second core is free,
+/// hashes the same bytes as a persisted one, which encodes them itself.
+#[test]
+fn a_supervisors_digest_does_not_depend_on_persistence() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario_path("supervisor-basic.yaml");
+    let file = file.to_str().unwrap();
+    let out = dir.path().join("log");
+    let persisted = ["run", file, "--json", "--out", out.to_str().unwrap()];
+    let in_memory = ["run", file, "--json", "--no-persist"];
+    let [persisted, in_memory] = [&persisted[..], &in_memory[..]].map(|args| {
+        let summary = stdout_json(&pacsim(args));
+        (
+            summary["digest"].as_str().unwrap().to_string(),
+            summary["events"].clone(),
+        )
+    });
+    assert_eq!(in_memory, persisted);
+    assert!(persisted.1.as_u64().unwrap() > 10_000, "{persisted:?}");
+    let stored = LogReader::open(&out).unwrap().recompute_digest().unwrap();
+    assert_eq!(stored.to_string(), persisted.0);
+}
+
 #[test]
 fn the_stored_digest_is_the_digest_of_the_stored_records() {
     let scenario = load(&scenario_path("quickstart.yaml"));
