@@ -305,7 +305,10 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 }
 
 impl RecordSink for EventLog {
-    #[inline]
+    // Always: with two forms to write, the compiler kept it out of line,
+    // and the call cost a persisted run's simulation thread about 16
+    // instructions a record.
+    #[inline(always)]
     fn record(&mut self, record: &RecordRef<'_>) {
         if self.hands_off {
             handoff::write(&mut self.chunk, record);
