@@ -306,7 +306,7 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
 
 impl RecordSink for EventLog {
     // Always: with two forms to write, the compiler kept it out of line,
-    // and the call cost a persisted run's simulation thread about 16
+    // and the call cost a persisted run's simulation thread about 15
     // instructions a record.
     #[inline(always)]
     fn record(&mut self, record: &RecordRef<'_>) {
