@@ -62,12 +62,13 @@ const CAUSE_BACK: u8 = 0b01;
 const CAUSE_ABSOLUTE: u8 = 0b10;
 const CAUSE_BITS: u8 = 0b11;
 const KIND_SHIFT: u8 = 3;
+// The kinds of record, in the delta encoding's tag and the hand-off form.
 /// Any event but the four below: its bincode encoding follows.
-const KIND_OTHER: u8 = 0;
-const KIND_VM_REQUESTED: u8 = 1;
-const KIND_VM_DELETE_REQUESTED: u8 = 2;
-const KIND_VM_POWER_ON: u8 = 3;
-const KIND_VM_POWER_OFF: u8 = 4;
+pub(super) const KIND_OTHER: u8 = 0;
+pub(super) const KIND_VM_REQUESTED: u8 = 1;
+pub(super) const KIND_VM_DELETE_REQUESTED: u8 = 2;
+pub(super) const KIND_VM_POWER_ON: u8 = 3;
+pub(super) const KIND_VM_POWER_OFF: u8 = 4;
 
 /// Memory is written as whole MiB and the bytes left over (nearly always
 /// none, one byte), which is shorter than the byte count and still exact.
@@ -244,7 +245,8 @@ pub(super) fn write_record<'e>(
 /// encoding, `VmPowerOn`'s tag byte and ten integers of at most 9 bytes,
 /// of which the actors and the incarnation take at most 5, the whole MiB
 /// 7 and the spare bytes 3 (71 bytes). Each integer is stored as a whole
-/// word from its start, so the delta encoding writes up to byte 78.
+/// word from its start, so the delta encoding writes up to byte 78. The
+/// hand-off form's longest record, a power-on, takes 61.
 const SCRATCH_BYTES: usize = 96;
 
 /// One record being encoded, written straight into the output's spare

@@ -15,18 +15,15 @@
 //! the same and its incarnation (4), a deletion request or power-off its
 //! VM (8); any other event follows in bincode. Its seq is its place.
 
-use super::codec::{Encoder, decode_event_prefix, write_record};
+use super::codec::{
+    Encoder, KIND_OTHER, KIND_VM_DELETE_REQUESTED, KIND_VM_POWER_OFF, KIND_VM_POWER_ON,
+    KIND_VM_REQUESTED, decode_event_prefix, write_record,
+};
 use crate::event::{Event, RecordRef};
 use crate::model::{ActorId, Resources, SimTime, VmId};
 
 /// The cause of a record that has none (no seq reaches it).
 const NO_CAUSE: u64 = u64::MAX;
-
-const KIND_OTHER: u8 = 0;
-const KIND_VM_REQUESTED: u8 = 1;
-const KIND_VM_DELETE_REQUESTED: u8 = 2;
-const KIND_VM_POWER_ON: u8 = 3;
-const KIND_VM_POWER_OFF: u8 = 4;
 
 /// Appends `record` in the hand-off form to `out`.
 #[inline]
