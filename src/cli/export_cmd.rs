@@ -12,7 +12,7 @@ use pacsim::trace::source::{RecordSource, SourceInfo, actor_names};
 use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl, salvaged};
 use std::io::{ErrorKind, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -38,7 +38,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
     let source = RecordSource::at(&args.input);
     let info = source.info(args.salvage).map_err(failure)?;
     let exported = match args.format {
-        Format::Pstrace => write_pstrace(&args, &source, &info),
+        Format::Pstrace => write_pstrace(&source, &info, &args.output, args.salvage),
         Format::Jsonl => write_jsonl(&args, &source, &info),
     };
     let exported = match exported {
@@ -64,24 +64,25 @@ pub fn run(args: ExportArgs) -> Result<u8, Failure> {
 }
 
 /// What an export wrote.
-struct Exported {
+pub(super) struct Exported {
     count: u64,
     /// The run digest, for a trace.
     digest: Option<Digest>,
     /// What `--salvage` could not read.
-    note: Option<String>,
+    pub(super) note: Option<String>,
 }
 
 /// With `--salvage`, the source is read twice: the header, written first,
 /// says where a salvaged copy ends (`trace::salvaged`), and only a first
 /// pass knows. The second pass stops there, so a log still being written
 /// meanwhile gives the same records.
-fn write_pstrace(
-    args: &ExportArgs,
+pub(super) fn write_pstrace(
     source: &RecordSource,
     info: &SourceInfo,
+    output: &Path,
+    salvage: bool,
 ) -> Result<Exported, ReplayError> {
-    let salvaged = match args.salvage {
+    let salvaged = match salvage {
         true => readable(source)?,
         false => None,
     };
@@ -93,8 +94,8 @@ fn write_pstrace(
         pacsim_version: info.pacsim_version.clone(),
         ..TraceHeader::new(&scenario, info.seed)
     };
-    let mut writer = TraceWriter::create(&args.output, &header)?;
-    let note = source.for_each(args.salvage, |r| {
+    let mut writer = TraceWriter::create(output, &header)?;
+    let note = source.for_each(salvage, |r| {
         if writer.count() == end {
             return ControlFlow::Break(());
         }

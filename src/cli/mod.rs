@@ -15,6 +15,7 @@ mod replay_cmd;
 mod run_cmd;
 mod serve_cmd;
 mod trace_cmd;
+mod trace_input;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

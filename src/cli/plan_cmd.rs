@@ -3,6 +3,7 @@
 //! series as report-clusters.csv) with `--out`.
 
 use super::Failure;
+use super::trace_input::TraceInput;
 use pacsim::plan::outcome::{self, PlanReport};
 use pacsim::plan::runs::WorldFor;
 use pacsim::plan::{PlanConfig, clusters, grid, html, plan, slo};
@@ -12,8 +13,9 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// The scenario file (YAML), or a trace (`.pstrace`, such as a served
-    /// session's export) whose recorded requests are the workload.
+    /// The scenario file (YAML), or a trace (`.pstrace`) or log folder
+    /// (such as a served session's data folder) whose recorded requests
+    /// are the workload.
     scenario: PathBuf,
     /// Seeds: `K` (K seeds from the scenario's seed) or `A..B` (inclusive).
     #[arg(long)]
@@ -198,8 +200,13 @@ fn model_and_cluster(
     }
 }
 
-/// The scenario and, for a trace, its recorded workload.
-fn load(path: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure> {
+/// The scenario and, for a trace or a log folder, its recorded workload.
+fn load(input: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure> {
+    let trace = match input.is_dir() {
+        true => Some(TraceInput::open(input, false)?),
+        false => None,
+    };
+    let path = trace.as_ref().map_or(input, |t| t.path());
     let mut magic = [0u8; 8];
     let is_trace = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
@@ -209,12 +216,12 @@ fn load(path: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure>
         return Ok((load_scenario(path).map_err(Failure::bad_input)?, None));
     }
     let recorded = pacsim::trace::recorded::read(path)
-        .map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", input.display())))?;
     let scenario = recorded.scenario.clone();
     eprintln!(
         "plan: the workload is the {} inputs recorded in {}",
         recorded.inputs,
-        path.display()
+        input.display()
     );
     let recorded = std::sync::Arc::new(recorded);
     let build = WorldFor(std::sync::Arc::new(move |s: &Scenario| recorded.world(s)));

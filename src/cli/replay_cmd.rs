@@ -5,16 +5,18 @@
 use super::Failure;
 use super::progress::Progress;
 use super::trace_cmd::{Stdout, failure};
+use super::trace_input::TraceInput;
 use pacsim::trace::source::{RecordSource, actor_names};
 use pacsim::trace::verify::{Divergence, Verdict, verify};
 use pacsim::trace::whatif::{comparison_rows, what_if};
 use pacsim::trace::{TraceReader, header_scenario, inspect};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct ReplayArgs {
-    /// The trace file (.pstrace).
+    /// The trace file (.pstrace), or a log folder (from `run --out`, or a
+    /// served session's data folder).
     trace: PathBuf,
     /// Re-run the embedded scenario and compare record by record.
     #[arg(long, required_unless_present = "what_if", conflicts_with = "what_if")]
@@ -32,15 +34,19 @@ pub struct ReplayArgs {
 }
 
 pub fn run(args: ReplayArgs) -> Result<u8, Failure> {
+    let input = TraceInput::open(&args.trace, args.salvage)?;
+    if let Some(note) = &input.salvage_note {
+        eprintln!("{}: {note}", args.trace.display());
+    }
     if args.verify {
-        run_verify(&args)
+        run_verify(&args, input.path())
     } else {
-        run_what_if(&args)
+        run_what_if(&args, input.path())
     }
 }
 
-fn run_verify(args: &ReplayArgs) -> Result<u8, Failure> {
-    let header = TraceReader::open(&args.trace)
+fn run_verify(args: &ReplayArgs, trace: &Path) -> Result<u8, Failure> {
+    let header = TraceReader::open(trace)
         .map_err(|e| failure(e.into()))?
         .header()
         .clone();
@@ -49,7 +55,7 @@ fn run_verify(args: &ReplayArgs) -> Result<u8, Failure> {
         .map_err(|e| failure(e.into()))?;
     let started = Instant::now();
     let mut progress = Progress::new(end);
-    let verdict = verify(&args.trace, args.salvage, |now, n| progress.update(now, n));
+    let verdict = verify(trace, args.salvage, |now, n| progress.update(now, n));
     progress.finish();
     let verdict = verdict.map_err(failure)?;
     let wall = started.elapsed().as_secs_f64();
@@ -126,8 +132,8 @@ fn print_divergence(args: &ReplayArgs, d: &Divergence, out: &mut Stdout) {
     }
 }
 
-fn run_what_if(args: &ReplayArgs) -> Result<u8, Failure> {
-    let w = what_if(&args.trace, &args.what_if, args.salvage).map_err(failure)?;
+fn run_what_if(args: &ReplayArgs, trace: &Path) -> Result<u8, Failure> {
+    let w = what_if(trace, &args.what_if, args.salvage).map_err(failure)?;
     let mut out = Stdout::new();
     if args.json {
         let v = serde_json::json!({

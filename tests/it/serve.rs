@@ -1077,18 +1077,21 @@ fn the_administrator_creates_and_deletes_a_namespace() {
 }
 
 /// Exports a stopped session in `data` and checks that `replay --verify`
-/// re-runs it byte for byte; the trace's path.
+/// re-runs it byte for byte, from the trace and from the folder; the
+/// trace's path.
 pub fn export_and_verify(data: &Path) -> PathBuf {
     let trace = data.join("session.pstrace");
     let (dir, file) = (data.to_str().unwrap(), trace.to_str().unwrap());
     let out = pacsim(&["export", dir, "-o", file]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let out = pacsim(&["replay", file, "--verify"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("identical"),
-        "{stdout}"
-    );
+    for input in [file, dir] {
+        let out = pacsim(&["replay", input, "--verify"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("identical"),
+            "{input}: {stdout}"
+        );
+    }
     trace
 }

@@ -115,6 +115,59 @@ fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record(
     assert!(!lines[1]["to_name"].as_str().unwrap().starts_with("actor#"));
 }
 
+/// Runs the real `pacsim` with its temporary folder in `tmp`.
+fn pacsim_with_tmp(args: &[&str], tmp: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("pacsim runs")
+}
+
+#[test]
+fn replay_and_plan_take_a_log_folder_as_they_take_its_trace_and_leave_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tmp, log) = (dir.path().join("tmp"), dir.path().join("log"));
+    std::fs::create_dir(&tmp).unwrap();
+    let scenario = load(&scenario_path("quickstart.yaml"));
+    let events = EventLog::create(&log, &scenario.source, scenario.seed).unwrap();
+    pacsim::run::simulate(&scenario, events, |_, _| {}).unwrap();
+    let (log, trace) = (log.to_str().unwrap(), quickstart_trace());
+    let trace = trace.to_str().unwrap();
+
+    let verified = pacsim_with_tmp(&["replay", log, "--verify"], &tmp);
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{stdout}");
+    let from_trace = pacsim(&["replay", trace, "--verify"]);
+    // The same count and digest (the wall time line differs).
+    let lines = |o: &[u8]| -> Vec<String> {
+        let text = String::from_utf8_lossy(o);
+        text.lines().take(2).map(str::to_string).collect()
+    };
+    assert_eq!(lines(&verified.stdout), lines(&from_trace.stdout));
+    assert!(stdout.contains("2782 records, identical"), "{stdout}");
+
+    let what_if = ["--what-if", "hosts=4", "policy=first-fit"];
+    let from_log = pacsim_with_tmp(&[&["replay", log][..], &what_if].concat(), &tmp);
+    let from_trace = pacsim(&[&["replay", trace][..], &what_if].concat());
+    assert!(from_log.status.success());
+    assert_eq!(from_log.stdout, from_trace.stdout);
+
+    let plan = |input: &str| {
+        let args = ["plan", input, "--model", "r650", "--seeds", "1", "--json"];
+        let out = pacsim_with_tmp(&args, &tmp);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let mut report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report.as_object_mut().unwrap().remove("wall_seconds");
+        report
+    };
+    assert_eq!(plan(log), plan(trace));
+
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
 #[test]
 fn every_committed_trace_passes_replay_verify() {
     let mut seen = 0;
