@@ -2,6 +2,7 @@
 //! a progress line, each failure with its reproduce command and shrunk
 //! fault schedule, and a summary (seeds/s is wall-clock, measured here).
 
+use super::trace_cmd::Stdout;
 use super::{Failure, ranges};
 use pacsim::fuzz;
 use pacsim::scenario::load_scenario;
@@ -57,26 +58,27 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     let wall = started.elapsed().as_secs_f64();
 
     let file = args.scenario.display();
+    let mut stdout = Stdout::new();
     let mut by_invariant: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &failures {
         *by_invariant.entry(f.violation.invariant).or_default() += 1;
         let v = &f.violation;
-        println!(
+        stdout.line(format_args!(
             "seed {}: invariant `{}` violated at seq {} (t={}): {}",
             f.seed, v.invariant, v.seq, v.at, v.detail
-        );
-        println!(
+        ));
+        stdout.line(format_args!(
             "  reproduce: pacsim run {file} --seed {} --check --no-persist --fault-profile '{}'",
             f.seed,
             f.profile.encode()
-        );
-        println!(
+        ));
+        stdout.line(format_args!(
             "  shrunk to {} of {} faults; add to the scenario:",
             f.shrunk.items.len(),
             f.profile.items.len()
-        );
+        ));
         if f.shrunk.items.is_empty() {
-            println!("    faults: []   # the seed alone breaks it");
+            stdout.line("    faults: []   # the seed alone breaks it");
         }
         for line in f
             .shrunk
@@ -84,14 +86,14 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
             .lines()
             .filter(|_| !f.shrunk.items.is_empty())
         {
-            println!("    {line}");
+            stdout.line(format_args!("    {line}"));
         }
     }
     let distinct: Vec<String> = by_invariant
         .iter()
         .map(|(k, v)| format!("{k} ({v})"))
         .collect();
-    println!(
+    stdout.line(format_args!(
         "fuzz: {} seeds, {} failing, invariants broken: {}, {:.1} seeds/s on {jobs} threads",
         total,
         failures.len(),
@@ -101,6 +103,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
             distinct.join(", ")
         },
         total as f64 / wall.max(1e-9)
-    );
+    ));
+    stdout.finish()?;
     Ok(if failures.is_empty() { 0 } else { 1 })
 }

@@ -13,6 +13,7 @@
 //! (memory, stall, cap, io) and is `-` otherwise; `over N PEAK` marks an
 //! overshoot.
 
+use super::trace_cmd::Stdout;
 use super::{Failure, ranges};
 use hdrhistogram::Histogram;
 use pacsim::fuzz::inputs::{Outcome, mutate, run_case};
@@ -266,8 +267,10 @@ fn parent(
         }
     }
     let report = summary(&tally, &micros, total, started.elapsed().as_secs_f64());
-    print!("{report}");
     let _ = std::fs::write(args.out.join("summary.txt"), &report);
+    let mut stdout = Stdout::new();
+    stdout.print(&report);
+    stdout.finish()?;
     let failed = tally.crashes.len() + tally.hangs.len() + tally.overshoots.len();
     Ok(u8::from(failed > 0))
 }

@@ -3,6 +3,7 @@
 //! series as report-clusters.csv) with `--out`.
 
 use super::Failure;
+use super::trace_cmd::Stdout;
 use super::trace_input::TraceInput;
 use pacsim::plan::outcome::{self, PlanReport};
 use pacsim::plan::runs::WorldFor;
@@ -296,21 +297,21 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     if let Some(dir) = &args.out {
         write_out(dir, &report, &json)?;
     }
+    let mut stdout = Stdout::new();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).expect("json prints")
-        );
+        stdout.line(serde_json::to_string_pretty(&json).expect("json prints"));
     } else {
-        print!("{}", outcome::summary_text(&report));
-        println!(
+        stdout.print(outcome::summary_text(&report));
+        stdout.line(format_args!(
             "wall time        {wall:.2} s ({:.1} runs/s)",
             report.runs as f64 / wall.max(1e-9)
-        );
+        ));
         if let Some(dir) = &args.out {
-            println!("report           {}", dir.join("report.html").display());
+            let html = dir.join("report.html");
+            stdout.line(format_args!("report           {}", html.display()));
         }
     }
+    stdout.finish()?;
     Ok(if report.recommended().is_some() { 0 } else { 1 })
 }
 
@@ -355,18 +356,17 @@ fn run_grid(args: &PlanArgs, scenario: &Scenario, cfg: &PlanConfig) -> Result<u8
         std::fs::write(dir.join("grid.json"), json).map_err(io)?;
         std::fs::write(dir.join("grid.html"), report.html()).map_err(io)?;
     }
+    let mut stdout = Stdout::new();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("json prints")
-        );
+        stdout.line(serde_json::to_string_pretty(&report).expect("json prints"));
     } else {
-        print!("{}", report.table());
+        stdout.print(report.table());
         let runs: usize = report.points.iter().map(|p| p.runs).sum();
-        println!(
+        stdout.line(format_args!(
             "{runs} runs in {wall:.2} s ({:.1} runs/s)",
             runs as f64 / wall.max(1e-9)
-        );
+        ));
     }
+    stdout.finish()?;
     Ok(0)
 }

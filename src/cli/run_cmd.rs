@@ -3,6 +3,7 @@
 
 use super::Failure;
 use super::progress::Progress;
+use super::trace_cmd::Stdout;
 use pacsim::report::expect::{self, Verdict};
 use pacsim::run::simulate_limited;
 use pacsim::run::watchdog::RunLimits;
@@ -147,20 +148,20 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let summary = output.summary(&scenario, wall);
     let json = summary.to_json();
 
+    let mut stdout = Stdout::new();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).expect("json prints")
-        );
+        stdout.line(serde_json::to_string_pretty(&json).expect("json prints"));
     } else {
-        print!("{}", summary.table());
+        stdout.print(summary.table());
         if let Some(dir) = &out {
-            println!("{:<18}  {}", "event log", dir.display());
+            stdout.line(format_args!("{:<18}  {}", "event log", dir.display()));
         }
         if let Some(trace) = &args.trace {
-            println!("{:<18}  {}", "trace", trace.display());
+            stdout.line(format_args!("{:<18}  {}", "trace", trace.display()));
         }
     }
+    // Before the notes on stderr, which a terminal shows after it.
+    stdout.finish()?;
     if let Some(line) = refusals_line(&summary) {
         eprintln!("{line}");
     }

@@ -1,6 +1,7 @@
 //! `pacsim serve`: the Supervisor of a scenario, live, for kubectl.
 
 use super::Failure;
+use super::trace_cmd::Stdout;
 use clap::Args;
 use pacsim::scenario::load_scenario;
 use pacsim::serve::{ServeOptions, serve};
@@ -109,6 +110,8 @@ pub fn kubeconfig(args: KubeconfigArgs) -> Result<u8, Failure> {
     });
     access::write_private(&out, &config)
         .map_err(|e| Failure::bad_input(format!("{}: {e}", out.display())))?;
-    println!("{}", out.display());
+    let mut stdout = Stdout::new();
+    stdout.line(out.display());
+    stdout.finish()?;
     Ok(0)
 }

@@ -191,3 +191,47 @@ fn a_closed_stdout_ends_inspect_export_and_import_quietly() {
         );
     }
 }
+
+/// Runs pacsim with its standard output a pipe whose reader has gone
+/// before anything is written (as `| head -0`); the exit code and stderr.
+fn into_a_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The commands that print a summary at the end exit with the code of
+/// their result when nobody reads it: `fuzz` still says a seed failed.
+#[test]
+fn a_closed_stdout_leaves_run_plan_and_fuzz_their_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let buggy = dir.path().join("buggy.yaml");
+    let ha = std::fs::read_to_string(repo().join("scenarios/ha-small.yaml")).unwrap();
+    std::fs::write(&buggy, ha + "debug: {placement_ignores_memory: true}\n").unwrap();
+    let (quickstart, mixed) = (
+        repo().join("scenarios/quickstart.yaml"),
+        repo().join("scenarios/plan-mixed.yaml"),
+    );
+    let (quickstart, mixed) = (quickstart.to_str().unwrap(), mixed.to_str().unwrap());
+    let runs: [(&[&str], i32); 5] = [
+        (&["run", quickstart, "--no-persist"], 0),
+        (&["run", quickstart, "--no-persist", "--json"], 0),
+        (&["plan", mixed, "--seeds", "1"], 0),
+        (&["plan", mixed, "--seeds", "1", "--vary", "hosts=6,8"], 0),
+        (&["fuzz", buggy.to_str().unwrap(), "--seeds", "1..2"], 1),
+    ];
+    for (args, expected) in runs {
+        let (code, stderr) = into_a_closed_pipe(args);
+        assert_eq!(code, Some(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
