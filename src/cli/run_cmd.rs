@@ -57,7 +57,7 @@ pub struct RunArgs {
     trace: Option<PathBuf>,
     /// Check every invariant after every event (default: every 2^20 events, more rarely in worlds of over 2,048 hosts).
     /// A violation stops the run and exits 1.
-    #[arg(long, conflicts_with = "trace")]
+    #[arg(long)]
     check: bool,
     /// Add the faults of an encoded profile (as printed by `pacsim fuzz`).
     #[arg(long, value_name = "PROFILE")]
@@ -118,8 +118,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         pacsim::live::run_live_limited(&scenario, args.speed, log, args.check, limits)
             .map_err(Failure::io)
     } else if let Some(trace) = &args.trace {
-        super::trace_cmd::simulate_traced(&scenario, log, trace, limits, |now, events| {
-            progress.update(now, events)
+        let check = args.check;
+        super::trace_cmd::simulate_traced(&scenario, log, trace, check, limits, |now, n| {
+            progress.update(now, n)
         })
     } else {
         simulate_limited(&scenario, log, args.check, limits, |now, events| {

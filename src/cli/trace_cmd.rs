@@ -3,12 +3,12 @@
 //! (the event log and a trace writer fed the same records).
 
 use super::Failure;
+use pacsim::run::pace::Beside;
 use pacsim::run::watchdog::RunLimits;
-use pacsim::run::{RunOutput, drive_limited};
+use pacsim::run::{RunOutput, simulate_limited_beside};
 use pacsim::scenario::Scenario;
 use pacsim::store::EventLog;
-use pacsim::trace::{ReplayError, Tee, TraceError, TraceHeader, TraceWriter};
-use pacsim::world::World;
+use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter};
 use std::fmt::Display;
 use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
 use std::ops::ControlFlow;
@@ -91,47 +91,41 @@ impl Stdout {
     }
 }
 
-/// `pacsim run --trace FILE`: simulates into the log and a trace at once;
-/// fails when the two digests disagree (they hash the same bytes). The
-/// trace appears only after both are finished and agree; on any failure
-/// before, or when the watchdog stopped the run, it is not there (and a
-/// file of that name is left as it was).
+/// `pacsim run --trace FILE`: simulates into the log and a trace at once,
+/// with the same invariant checks as a run without one (after every event
+/// with `check`); fails when the two digests disagree (they hash the same
+/// bytes). The trace appears only after both are finished and agree; on
+/// any failure before, or when the watchdog stopped the run, it is not
+/// there (and a file of that name is left as it was).
 pub fn simulate_traced(
     scenario: &Scenario,
     log: EventLog,
     trace: &Path,
+    check: bool,
     limits: RunLimits,
-    mut progress: impl FnMut(pacsim::model::SimTime, u64),
+    progress: impl FnMut(pacsim::model::SimTime, u64),
 ) -> Result<RunOutput, Failure> {
     let header = TraceHeader::new(&scenario.source, scenario.seed);
-    let writer = TraceWriter::create(trace, &header).map_err(|e| failure(ReplayError::Trace(e)))?;
-    let mut tee = Tee(log, writer);
-    let stats = pacsim::report::Stats::default();
-    let driven = drive_limited(
-        World::build(scenario),
-        &mut tee,
-        stats,
-        limits,
-        |_, now, n| {
-            if n & 0xFFFF == 0 {
-                progress(now, n);
-            }
-            true
-        },
-    );
-    let Tee(log, writer) = tee;
-    let digest = log.finish().map_err(Failure::io)?;
     let trace_err = |e| failure(ReplayError::Trace(e));
+    let mut writer = TraceWriter::create(trace, &header).map_err(trace_err)?;
+    let beside = Beside {
+        log,
+        also: &mut writer,
+    };
+    let output =
+        simulate_limited_beside(scenario, beside, check, limits, progress).map_err(Failure::io)?;
     let (file, trace_digest) = writer.finish().map_err(trace_err)?;
-    if digest != trace_digest {
+    if output.digest != trace_digest {
         return Err(Failure::io(format!(
-            "trace digest {trace_digest} differs from the log's {digest}"
+            "trace digest {trace_digest} differs from the log's {}",
+            output.digest
         )));
     }
     // A run the watchdog stopped failed (the caller says why): its trace,
-    // which ends early, is not kept.
-    if driven.stopped.is_some() {
-        return Ok(driven.with_digest(digest));
+    // which ends early, is not kept. One an invariant stopped is, as its
+    // log is: it shows how the run got there.
+    if output.stopped.is_some() {
+        return Ok(output);
     }
     file.commit().map_err(|source| {
         trace_err(TraceError::Write {
@@ -139,5 +133,5 @@ pub fn simulate_traced(
             source,
         })
     })?;
-    Ok(driven.with_digest(digest))
+    Ok(output)
 }

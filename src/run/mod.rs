@@ -16,7 +16,7 @@ use crate::sim::Kernel;
 use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
-use pace::{Journal, Pace, Unpaced};
+use pace::{Beside, Journal, Pace, RunLog, Unpaced};
 use watchdog::{Cause, Holding, RunLimits, Stopped, Watchdog};
 
 /// What a run (simulated or live) leaves behind.
@@ -248,18 +248,40 @@ pub fn simulate_paced(
 /// simulation's tables (churn-xl persisted 11 % slower, churn-large even).
 const CACHED_WORLD_ACTORS: usize = 512;
 
+/// [`simulate_limited`] into `log` with another sink beside it (`run
+/// --trace`): the same checks and limits, and every record to both.
+pub fn simulate_limited_beside<B: crate::sim::RecordSink>(
+    scenario: &Scenario,
+    log: Beside<'_, B>,
+    every_event: bool,
+    limits: RunLimits,
+    progress: impl FnMut(SimTime, u64),
+) -> Result<RunOutput, StoreError> {
+    simulate_checked_with(
+        scenario,
+        World::build(scenario),
+        log,
+        Stats::default(),
+        every_event,
+        limits,
+        &mut Unpaced,
+        progress,
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
-fn simulate_checked_with(
+fn simulate_checked_with<L: RunLog>(
     scenario: &Scenario,
     mut world: World,
-    mut log: EventLog,
+    mut log: L,
     mut stats: Stats,
     every_event: bool,
     limits: RunLimits,
     pace: &mut impl Pace,
     mut progress: impl FnMut(SimTime, u64),
 ) -> Result<RunOutput, StoreError> {
-    if limits.draw_inputs_ahead && (!log.is_stored() || world.actors.len() < CACHED_WORLD_ACTORS) {
+    let stored = log.log().is_stored();
+    if limits.draw_inputs_ahead && (!stored || world.actors.len() < CACHED_WORLD_ACTORS) {
         crate::inputs::draw_ahead(&mut world.sources);
     }
     let Prepared {
@@ -278,7 +300,7 @@ fn simulate_checked_with(
             &mut recorder,
             &mut stats,
             (&mut checker, &mut watchdog),
-            Some((FULL_CHECK_MASK, |r: &Recorder<'_, EventLog>| r.last_to())),
+            Some((FULL_CHECK_MASK, |r: &Recorder<'_, L>| r.last_to())),
             pace,
             &mut progress,
         );
@@ -319,7 +341,7 @@ fn simulate_checked_with(
     let end = violation.as_ref().map_or(end, |v| v.at);
     settle(&mut stats, &kernel, end);
     let events = kernel.delivered();
-    let digest = log.finish()?;
+    let digest = log.into_log().finish()?;
     Ok(RunOutput {
         stats,
         events,
@@ -567,8 +589,8 @@ pub fn replay_records(
     (actors, stats)
 }
 
-/// A run driven into any record sink (a tee of log and trace, a verifier),
-/// before its digest is known.
+/// A run driven into any record sink (a verifier), before its digest is
+/// known.
 pub struct Driven {
     pub stats: Stats,
     pub events: u64,
@@ -578,23 +600,6 @@ pub struct Driven {
     pub hosts: u64,
     /// Set when the watchdog stopped the run.
     pub stopped: Option<Stopped>,
-}
-
-impl Driven {
-    pub fn with_digest(self, digest: Digest) -> RunOutput {
-        RunOutput {
-            stats: self.stats,
-            events: self.events,
-            digest,
-            end: self.end,
-            actors: self.actors,
-            capacity: self.capacity,
-            hosts: self.hosts,
-            violation: None,
-            stopped: self.stopped,
-            invariant_checks: 0,
-        }
-    }
 }
 
 /// Runs `world` to its end into `sink`; `keep_going` is asked after every

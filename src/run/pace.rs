@@ -22,9 +22,55 @@ impl Journal for EventLog {
     }
 }
 
-impl Journal for Recorder<'_, EventLog> {
+impl<J: Journal> Journal for Recorder<'_, J> {
     fn sync(&mut self) -> Result<(), StoreError> {
         self.inner.sync()
+    }
+}
+
+/// What a run records into: the event log, or the log with a second sink
+/// beside it ([`Beside`]).
+pub trait RunLog: Journal {
+    fn log(&self) -> &EventLog;
+    fn into_log(self) -> EventLog;
+}
+
+impl RunLog for EventLog {
+    fn log(&self) -> &EventLog {
+        self
+    }
+    fn into_log(self) -> EventLog {
+        self
+    }
+}
+
+/// The event log and a sink that gets every record too (`run --trace`'s
+/// trace writer). Only the log is made durable by `sync`.
+pub struct Beside<'a, B> {
+    pub log: EventLog,
+    pub also: &'a mut B,
+}
+
+impl<B: RecordSink> RecordSink for Beside<'_, B> {
+    #[inline]
+    fn record(&mut self, record: &crate::event::RecordRef<'_>) {
+        self.log.record(record);
+        self.also.record(record);
+    }
+}
+
+impl<B: RecordSink> Journal for Beside<'_, B> {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.log.sync()
+    }
+}
+
+impl<B: RecordSink> RunLog for Beside<'_, B> {
+    fn log(&self) -> &EventLog {
+        &self.log
+    }
+    fn into_log(self) -> EventLog {
+        self.log
     }
 }
 

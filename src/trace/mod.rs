@@ -25,7 +25,7 @@ pub mod writer;
 
 pub use format::{Damage, TraceError, TraceHeader};
 pub use reader::{Salvage, TraceReader};
-pub use writer::{Tee, TraceWriter};
+pub use writer::TraceWriter;
 
 /// Why a replay, inspection or export could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -143,14 +143,3 @@ impl<W: Write> RecordSink for TraceWriter<W> {
         }
     }
 }
-
-/// Two sinks fed the same records (the event log and a trace writer).
-pub struct Tee<A, B>(pub A, pub B);
-
-impl<A: RecordSink, B: RecordSink> RecordSink for Tee<A, B> {
-    #[inline]
-    fn record(&mut self, record: &RecordRef<'_>) {
-        self.0.record(record);
-        self.1.record(record);
-    }
-}

@@ -115,6 +115,41 @@ fn exporting_a_log_gives_the_same_trace_bytes_and_jsonl_has_one_line_per_record(
     assert!(!lines[1]["to_name"].as_str().unwrap().starts_with("actor#"));
 }
 
+#[test]
+fn a_traced_run_is_checked_like_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let quickstart = scenario_path("quickstart.yaml");
+    let quickstart = quickstart.to_str().unwrap();
+    let checks = |extra: &[&str]| {
+        let out = pacsim(&[&["run", quickstart, "--no-persist", "--json"][..], extra].concat());
+        assert!(out.status.success());
+        crate::support::stdout_json(&out)["invariant_checks"].clone()
+    };
+    let traced = checks(&["--trace", &path("q.pstrace")]);
+    assert_eq!(traced, checks(&[]));
+    assert!(traced.as_u64().unwrap() >= 1, "{traced}");
+
+    // With --check, a planted bug stops the run at its violation; the
+    // trace is kept, and holds what the log holds.
+    let ha = std::fs::read_to_string(scenario_path("ha-small.yaml")).unwrap();
+    let buggy = path("buggy.yaml");
+    std::fs::write(&buggy, ha + "debug: {placement_ignores_memory: true}\n").unwrap();
+    let (log, trace) = (path("log"), path("b.pstrace"));
+    let args = ["run", &buggy, "--seed", "3", "--check", "--out", &log];
+    let out = pacsim(&[&args[..], &["--trace", &trace]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("invariant `host-capacity` violated"),
+        "{stderr}"
+    );
+    let logged: Vec<Record> = (LogReader::open(Path::new(&log)).unwrap().records())
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(read_all(Path::new(&trace)), logged);
+}
+
 /// Runs the real `pacsim` with its temporary folder in `tmp`.
 fn pacsim_with_tmp(args: &[&str], tmp: &Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_pacsim"))
