@@ -64,9 +64,19 @@ pub enum StoreError {
     )]
     Records { first_seq: u64, source: sled::Error },
     #[error(
-        "event log at {path} is unfinished: its run stopped before writing the record count and digest (a failed write, or the process was killed); `pacsim inspect --salvage` and `pacsim export --salvage` read the records it holds"
+        "event log at {path} is unfinished: its run stopped before writing the record count and digest (a failed write, or the process was killed); {}",
+        if *served {
+            "it is a served session's: start `pacsim serve` on the session's folder again, which makes it whole, or read the records it holds with `pacsim inspect --salvage` and `pacsim export --salvage`"
+        } else {
+            "`pacsim inspect --salvage` and `pacsim export --salvage` read the records it holds"
+        }
     )]
-    Unfinished { path: PathBuf },
+    Unfinished {
+        path: PathBuf,
+        /// A served session's log (`DATA/log` beside `DATA/journal`),
+        /// which the session's next start finishes.
+        served: bool,
+    },
     #[error("event log at {path}: record {seq} is damaged: {reason}")]
     Corrupt {
         path: PathBuf,
@@ -89,6 +99,10 @@ fn in_words(e: &sled::Error) -> String {
     match e {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
             format!("{io}: free some space, or write the log to another disk with --out")
+        }
+        // Another process (a run, `pacsim serve`) holds the database.
+        sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+            "it is in use by another pacsim process (a run or `pacsim serve` has it open); try again when that process has stopped".into()
         }
         // sled wraps some OS errors in their debug form: say the kind.
         sled::Error::Io(io) if io.to_string().starts_with("Os {") => io.kind().to_string(),
@@ -369,7 +383,11 @@ impl LogReader {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let reader = Self::open_unfinished(dir)?;
         if !reader.meta.finished {
-            return Err(StoreError::Unfinished { path: reader.path });
+            let served = (reader.path.parent()).is_some_and(|d| d.join("journal").is_file());
+            return Err(StoreError::Unfinished {
+                path: reader.path,
+                served,
+            });
         }
         Ok(reader)
     }

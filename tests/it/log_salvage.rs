@@ -201,3 +201,37 @@ fn reading_a_damaged_log_without_salvage_fails_cleanly() {
         }
     }
 }
+
+/// A log another process holds open, and an unfinished one, are refused
+/// with what to do: wait, restart the session, or salvage.
+#[test]
+fn a_held_or_unfinished_log_is_refused_with_what_to_do() {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = load(&scenario_path("quickstart.yaml"));
+    let open = root.path().join("open");
+    let held = EventLog::create(&open, &scenario.source, scenario.seed).unwrap();
+    let out = pacsim(&["inspect", open.to_str().unwrap(), "--counts"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("in use by another pacsim process") && !stderr.contains("Os {"),
+        "{stderr}"
+    );
+    // Dropped unfinished: what a killed run leaves.
+    drop(held);
+
+    let session = root.path().join("session");
+    std::fs::create_dir(&session).unwrap();
+    std::fs::write(session.join("journal"), b"").unwrap();
+    for dir in [open, session.join("log")] {
+        if !dir.exists() {
+            let log = EventLog::create(&dir, &scenario.source, scenario.seed).unwrap();
+            drop(log);
+        }
+        let e = LogReader::open(&dir).err().expect("unfinished").to_string();
+        assert!(e.contains("is unfinished"), "{e}");
+        let served = dir.ends_with("log");
+        assert_eq!(e.contains("start `pacsim serve`"), served, "{e}");
+        assert!(e.contains("--salvage"), "{e}");
+    }
+}
