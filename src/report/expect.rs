@@ -28,10 +28,11 @@ pub fn check(expectation: &Expectation, summary: &Value, file: &str) -> Verdict 
         }
         Ok(Some(actual)) => Verdict::Failed { actual },
         Ok(None) => Verdict::NoSamples,
-        Err(reason) => Verdict::Unknown(format!(
-            "{file}:{}:{}: {reason}",
-            expectation.location.line, expectation.location.col
-        )),
+        Err(reason) => Verdict::Unknown(match expectation.location.line {
+            // Not from the file: given on the command line (`--slo`).
+            0 => format!("`{}`: {reason}", expectation.text),
+            line => format!("{file}:{line}:{}: {reason}", expectation.location.col),
+        }),
     }
 }
 

@@ -107,12 +107,32 @@ fn an_unknown_metric_in_expect_is_bad_input_with_its_location() {
     let text = std::fs::read_to_string(scenario_path("quickstart.yaml")).unwrap();
     let text = text.replace("  - lost == 0", "  - vms.lostt == 0");
     let file = dir.path().join("typo.yaml");
-    std::fs::write(&file, text).unwrap();
+    std::fs::write(&file, &text).unwrap();
     let out = pacsim(&["run", file.to_str().unwrap(), "--no-persist"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown metric `vms.lostt`"), "{stderr}");
     assert!(stderr.contains("vms.lost"), "lists known metrics: {stderr}");
+    let line = text.lines().position(|l| l.contains("vms.lostt")).unwrap() + 1;
+    assert!(stderr.contains(&format!("typo.yaml:{line}:")), "{stderr}");
+
+    // An SLO given to plan is named as given, not placed in the file.
+    let args = [
+        "plan",
+        file.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--model",
+        "r650",
+    ];
+    let out = pacsim(&[&args[..], &["--slo", "nosuch.metric<=1"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`nosuch.metric <= 1`: unknown metric `nosuch.metric`")
+            && !stderr.contains(":0:0"),
+        "{stderr}"
+    );
 }
 
 #[test]
