@@ -203,15 +203,35 @@ pub fn import(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportedWorkload, ImportError> {
-    match format {
-        TraceFormat::AzureVmtable => azure_vmtable::import(path, opts),
-        TraceFormat::AzureBins => azure_bins::import(path, opts),
-        TraceFormat::AlibabaGpu2023 => alibaba_gpu2023::import(path, opts),
-        TraceFormat::AlibabaDlrm2025 => alibaba_dlrm2025::import(path, opts),
-        TraceFormat::Swf => swf::import(path, opts),
-        TraceFormat::Bitbrains => bitbrains::import(path, opts),
-        TraceFormat::Google2019Machines => google2019::import(path, opts),
+    let workload = match format {
+        TraceFormat::AzureVmtable => azure_vmtable::import(path, opts)?,
+        TraceFormat::AzureBins => azure_bins::import(path, opts)?,
+        TraceFormat::AlibabaGpu2023 => alibaba_gpu2023::import(path, opts)?,
+        TraceFormat::AlibabaDlrm2025 => alibaba_dlrm2025::import(path, opts)?,
+        TraceFormat::Swf => swf::import(path, opts)?,
+        TraceFormat::Bitbrains => bitbrains::import(path, opts)?,
+        // Machines, no VMs (it fails on its own when it finds none).
+        TraceFormat::Google2019Machines => return google2019::import(path, opts),
+    };
+    match no_vms(&workload) {
+        Some(why) => Err(ImportError::bad_file(&workload.source, why)),
+        None => Ok(workload),
     }
+}
+
+/// Why a workload trace gave no VM, if it gave none: an empty file is a
+/// wrong path or a failed download far more often than an empty trace.
+fn no_vms(w: &ImportedWorkload) -> Option<String> {
+    if !w.vms.is_empty() {
+        return None;
+    }
+    Some(match w.rows_read {
+        0 => "no VMs: it holds no data rows".to_string(),
+        rows => format!(
+            "no VMs: of its {rows} data rows, {} were malformed (skipped), {} had no duration, {} had zero cpu or memory",
+            w.rows_skipped, w.dropped_empty, w.dropped_zero_size
+        ),
+    })
 }
 
 /// Amounts of each resource, wide enough for any sum of VMs (sums of many

@@ -728,3 +728,42 @@ fn vms_past_a_scenarios_limits_are_bad_rows_and_vms_at_them_load() {
         .collect();
     assert_eq!(sizes, [1_000_000_000, 1000]);
 }
+
+/// A trace that gives no VM (an empty file, rows that all drop) is
+/// refused, naming the file and why, instead of an empty scenario.
+#[test]
+fn a_trace_that_gives_no_vm_is_refused_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let out = dir.path().join("x.yaml");
+    for format in ["azure-vmtable", "swf", "bitbrains", "alibaba-dlrm2025"] {
+        let o = pacsim(&[
+            "import",
+            format,
+            empty.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{format}: {stderr}");
+        assert!(
+            stderr.contains("empty.txt: no VMs: it holds no data rows"),
+            "{format}: {stderr}"
+        );
+        assert!(!out.exists(), "{format} wrote a scenario");
+    }
+    // Two well-formed jobs, neither with a run time.
+    let swf = dir.path().join("no-duration.swf");
+    let job = |n: u32| format!("{n} 0 0 -1 4 -1 -1 4 100 -1 1 1 1 1 1 1 -1 -1\n");
+    std::fs::write(&swf, job(1) + &job(2)).unwrap();
+    let opts = ImportOptions::default();
+    let e = import(TraceFormat::Swf, &swf, &opts)
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string()
+            .contains("no VMs: of its 2 data rows, 0 were malformed (skipped), 2 had no duration"),
+        "{e}"
+    );
+}
