@@ -8,7 +8,7 @@ use super::trace_cmd::{Stdout, failure};
 use pacsim::sim::RecordSink;
 use pacsim::store::Digest;
 use pacsim::trace::atomic::AtomicFile;
-use pacsim::trace::source::{RecordSource, SourceInfo, actor_names};
+use pacsim::trace::source::{RecordSource, SourceInfo};
 use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter, jsonl, salvaged};
 use std::io::{ErrorKind, Write};
 use std::ops::ControlFlow;
@@ -133,7 +133,7 @@ fn write_jsonl(
             source,
         })
     };
-    let names = actor_names(info);
+    let names = super::trace_cmd::names_or_warn(info);
     let mut out = AtomicFile::create(&args.output).map_err(write_err)?;
     writeln!(out, "{}", jsonl::header_line(info)).map_err(write_err)?;
     let mut written = Ok(());

@@ -1,10 +1,11 @@
 //! `pacsim inspect TRACE|LOGDIR`: filtered records, counts, cause chains.
 
 use super::Failure;
+use super::trace_cmd::names_or_warn;
 use super::trace_cmd::{Stdout, failure};
 use pacsim::model::VmId;
 use pacsim::trace::inspect::{self, Counts, Filter};
-use pacsim::trace::source::{RecordSource, actor_names};
+use pacsim::trace::source::RecordSource;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -41,7 +42,7 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> Result<u8, Failure> {
     let source = RecordSource::at(&args.input);
     let info = source.info(args.salvage).map_err(failure)?;
-    let names = actor_names(&info);
+    let names = names_or_warn(&info);
     let names = names.as_deref();
     let mut out = Stdout::new();
     if let Some(seq) = args.cause_chain {

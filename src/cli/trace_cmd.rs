@@ -8,11 +8,25 @@ use pacsim::run::watchdog::RunLimits;
 use pacsim::run::{RunOutput, simulate_limited_beside};
 use pacsim::scenario::Scenario;
 use pacsim::store::EventLog;
+use pacsim::trace::source::{SourceInfo, actor_names_or_why};
 use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter};
 use std::fmt::Display;
 use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
+
+/// The run's actor names, or None after a warning that says why (a
+/// workload trace the run read is gone): records are then shown with
+/// actors by number.
+pub fn names_or_warn(info: &SourceInfo) -> Option<Vec<String>> {
+    match actor_names_or_why(info) {
+        Ok(names) => Some(names),
+        Err(e) => {
+            eprintln!("warning: actors are shown by number, as their names are unavailable: {e}");
+            None
+        }
+    }
+}
 
 /// Damaged or foreign input is bad input (2); failing to read or write is
 /// I/O (3).

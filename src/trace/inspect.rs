@@ -70,8 +70,15 @@ pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, St
     if let Ok(id) = digits.parse::<u32>() {
         return Ok(ActorId(id));
     }
-    let known = names.map(|n| n.join(", ")).unwrap_or_default();
-    Err(format!("no actor named `{text}` (actors: {known})"))
+    match names {
+        Some(names) => Err(format!(
+            "no actor named `{text}` (actors: {})",
+            names.join(", ")
+        )),
+        None => Err(format!(
+            "no actor named `{text}`: the actors' names are unavailable (see the warning above); name it by number, `actor#N`"
+        )),
+    }
 }
 
 /// `VmPowerOn,VmPowerOff` into checked kind names: an event's, or a

@@ -136,8 +136,14 @@ impl RecordSource {
 /// Actor names of the run's world (`names[id]`), or None when the embedded
 /// scenario no longer parses (then ids are shown instead).
 pub fn actor_names(info: &SourceInfo) -> Option<Vec<String>> {
-    let scenario = header_scenario(&info.scenario, info.seed).ok()?;
-    Some(World::build(&scenario).names)
+    actor_names_or_why(info).ok()
+}
+
+/// [`actor_names`], or why there are none: the embedded scenario no
+/// longer parses, or a workload trace it names cannot be read again.
+pub fn actor_names_or_why(info: &SourceInfo) -> Result<Vec<String>, ReplayError> {
+    let scenario = header_scenario(&info.scenario, info.seed)?;
+    Ok(World::build(&scenario).names)
 }
 
 /// `names[id]`, or `actor#id` for an id the names do not cover.

@@ -777,6 +777,27 @@ fn a_run_with_a_workload_trace_replays_from_the_same_file_and_names_a_changed_on
     std::fs::remove_file(&slice).unwrap();
     let gone = verify(&trace, false, |_, _| {}).unwrap_err().to_string();
     assert!(gone.contains("which cannot be read here"), "{gone}");
+
+    // inspect still shows the records, actors by number, and says why.
+    let t = trace.to_str().unwrap();
+    let o = pacsim(&["inspect", t, "--vm", "3"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        o.status.success() && stdout.contains("VmRequested vm-3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: actors are shown by number")
+            && stderr.contains("which cannot be read here"),
+        "{stderr}"
+    );
+    let o = pacsim(&["inspect", t, "--actor", "placement"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("name it by number, `actor#N`"), "{stderr}");
 }
 
 /// A trace that `export --salvage` made from a damaged one ends where the
