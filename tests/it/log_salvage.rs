@@ -228,7 +228,10 @@ fn a_held_or_unfinished_log_is_refused_with_what_to_do() {
             let log = EventLog::create(&dir, &scenario.source, scenario.seed).unwrap();
             drop(log);
         }
-        let e = LogReader::open(&dir).err().expect("unfinished").to_string();
+        let Err(e) = LogReader::open(&dir) else {
+            panic!("{} read as finished", dir.display());
+        };
+        let e = e.to_string();
         assert!(e.contains("is unfinished"), "{e}");
         let served = dir.ends_with("log");
         assert_eq!(e.contains("start `pacsim serve`"), served, "{e}");
