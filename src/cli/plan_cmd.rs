@@ -230,6 +230,13 @@ fn load(input: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure
 }
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
+    // Said before the runs, not after them.
+    if let Some(dir) = args.out.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Failure::bad_input(format!(
+            "--out {}: that is a file; the report is written into a folder",
+            dir.display()
+        )));
+    }
     let (mut scenario, world_for) = load(&args.scenario)?;
     super::print_notices(&scenario);
     if let Some(spec) = &args.workload_trace {

@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("mode").required(true).args(["verify", "what_if"]))]
 pub struct ReplayArgs {
     /// The trace file (.pstrace), or a log folder (from `run --out`, or a
     /// served session's data folder).
     trace: PathBuf,
     /// Re-run the embedded scenario and compare record by record.
-    #[arg(long, required_unless_present = "what_if", conflicts_with = "what_if")]
+    #[arg(long)]
     verify: bool,
     /// Re-drive the recorded inputs with KEY=VALUE changed: policy=NAME,
     /// hosts=N, model.<name>.cpu=N, model.<name>.memory=Q, power_on_delay=DIST.

@@ -25,6 +25,25 @@ fn plan_json(args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
+fn an_out_that_is_a_file_is_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taken");
+    std::fs::write(&file, "mine").unwrap();
+    let scenario = closed_form(dir.path());
+    let out = pacsim(&[
+        "plan",
+        scenario.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("that is a file"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no run's summary");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
 fn identical_vms_need_ceil_of_total_over_per_host_plus_k_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let s = closed_form(dir.path());

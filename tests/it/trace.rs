@@ -292,6 +292,24 @@ fn verify_reports_a_trace_that_ends_early_or_goes_on() {
 }
 
 #[test]
+fn what_if_refuses_a_host_model_of_nothing_as_a_scenario_does() {
+    for (change, field) in [
+        ("model.r650.cpu=0", "cpu"),
+        ("model.r650.memory=0Gi", "memory"),
+    ] {
+        let Err(e) = what_if(&quickstart_trace(), &[change.into()], false) else {
+            panic!("{change} was accepted");
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!("{field} must be greater than zero")),
+            "{e}"
+        );
+    }
+    assert!(what_if(&quickstart_trace(), &["model.r650.cpu=32".into()], false).is_ok());
+}
+
+#[test]
 fn what_if_with_the_same_configuration_reproduces_the_original_run() {
     let w = what_if(&quickstart_trace(), &[], false).unwrap();
     assert_eq!(w.dropped, 0);
