@@ -93,6 +93,12 @@ pub fn kubeconfig(args: KubeconfigArgs) -> Result<u8, Failure> {
             args.guest
         )));
     };
+    if !args.data.is_dir() {
+        return Err(Failure::bad_input(format!(
+            "--data {}: no such folder (the folder `pacsim serve --data` serves from)",
+            args.data.display()
+        )));
+    }
     let source = access::kubeconfig_path(&args.data, &args.user);
     let text = std::fs::read_to_string(&source).map_err(|e| {
         Failure::bad_input(format!(

@@ -227,6 +227,22 @@ fn a_tkc_created_through_the_api_serves_its_guest_cluster() {
 }
 
 #[test]
+fn a_guest_kubeconfig_from_a_missing_folder_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nosuch");
+    let out = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .args(["kubeconfig", "--data"])
+        .arg(&missing)
+        .args(["--guest", "web/tkc-small", "--user", "alice"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no such folder"), "{stderr}");
+    assert!(!missing.exists());
+}
+
+#[test]
 fn a_guest_kubeconfig_reaches_the_guest_as_its_user() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(dir.path());
