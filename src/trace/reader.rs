@@ -433,6 +433,18 @@ impl Salvage {
 
     /// One line: kept, lost, why.
     pub fn describe(&self) -> String {
+        // Junk after an intact footer: every record and the footer were read.
+        if let (Some(Damage::Trailing), Some(at), Some(len)) =
+            (self.error.damage(), self.error.offset(), self.file_bytes)
+        {
+            return format!(
+                "salvaged all {} records in {} frames, and the footer; lost the {} bytes after it; first damage: {}",
+                self.records_kept,
+                self.frames_kept,
+                len.saturating_sub(at),
+                self.error
+            );
+        }
         let lost_bytes = self
             .file_bytes
             .map(|f| format!("{} bytes", f.saturating_sub(self.bytes_kept)))

@@ -657,6 +657,22 @@ fn bytes_after_the_footer_are_damage_and_salvage_keeps_every_record() {
     assert_eq!(e.damage(), Some(Damage::Trailing));
     assert_eq!(e.offset(), Some(small.bytes.len() as u64));
     assert_eq!(kept, small.records);
+
+    // The CLI counts the junk, not the footer before it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.pstrace");
+    let mut bytes = std::fs::read(quickstart_trace()).unwrap();
+    bytes.extend_from_slice(b"junk!");
+    std::fs::write(&path, &bytes).unwrap();
+    let o = pacsim(&["inspect", path.to_str().unwrap(), "--counts", "--salvage"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "salvaged all 2782 records in 2 frames, and the footer; lost the 5 bytes after it"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
