@@ -28,10 +28,16 @@ pub fn names_or_warn(info: &SourceInfo) -> Option<Vec<String>> {
     }
 }
 
-/// Damaged or foreign input is bad input (2); failing to read or write is
-/// I/O (3).
+/// Damaged or foreign input, or a path to nothing, is bad input (2);
+/// failing to read or write is I/O (3).
 pub fn failure(e: ReplayError) -> Failure {
     match &e {
+        // A path that names nothing is a wrong argument, as for `run`.
+        ReplayError::Trace(TraceError::Read { source, .. })
+            if source.kind() == ErrorKind::NotFound =>
+        {
+            Failure::bad_input(e)
+        }
         ReplayError::Trace(TraceError::Read { .. } | TraceError::Write { .. })
         | ReplayError::Store(_) => Failure::io(e),
         _ => Failure::bad_input(e),

@@ -235,3 +235,30 @@ fn a_closed_stdout_leaves_run_plan_and_fuzz_their_exit_codes() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// A path to nothing is a wrong argument (exit 2) for every command that
+/// reads one, as it is for `run`.
+#[test]
+fn a_missing_input_is_bad_input_for_every_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing.pstrace");
+    let missing = missing.to_str().unwrap();
+    let out = dir.path().join("x");
+    let out = out.to_str().unwrap();
+    let runs: [&[&str]; 5] = [
+        &["run", missing, "--no-persist"],
+        &["inspect", missing],
+        &["export", missing, "-o", out],
+        &["replay", missing, "--verify"],
+        &["plan", missing],
+    ];
+    for args in runs {
+        let o = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("nothing.pstrace"), "{args:?}: {stderr}");
+    }
+}
