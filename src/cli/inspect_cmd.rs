@@ -1,8 +1,7 @@
 //! `pacsim inspect TRACE|LOGDIR`: filtered records, counts, cause chains.
 
 use super::Failure;
-use super::trace_cmd::names_or_warn;
-use super::trace_cmd::{Stdout, failure};
+use super::trace_cmd::{Stdout, failure, names_or_warn};
 use pacsim::model::VmId;
 use pacsim::trace::inspect::{self, Counts, Filter};
 use pacsim::trace::source::RecordSource;

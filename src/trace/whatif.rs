@@ -87,16 +87,12 @@ pub fn apply_override(scenario: &mut Scenario, kv: &str) -> Result<(), String> {
                 .iter_mut()
                 .find(|m| m.name == model)
                 .ok_or_else(|| bad(format!("no host model named `{model}`")))?;
-            let amount = match field {
-                "cpu" => &mut m.capacity.cpu_millis,
-                "memory" => &mut m.capacity.memory_bytes,
+            let (amount, parsed) = match field {
+                "cpu" => (&mut m.capacity.cpu_millis, units::parse_cpu(value)),
+                "memory" => (&mut m.capacity.memory_bytes, units::parse_memory(value)),
                 _ => return Err(bad(format!("unknown model field `{field}` (cpu, memory)"))),
             };
-            *amount = match field {
-                "cpu" => units::parse_cpu(value),
-                _ => units::parse_memory(value),
-            }
-            .map_err(&bad)?;
+            *amount = parsed.map_err(&bad)?;
             // As a scenario's host model: a host of nothing holds nothing.
             if *amount == 0 {
                 return Err(bad(format!("{field} must be greater than zero")));
