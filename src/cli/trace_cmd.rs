@@ -5,7 +5,7 @@
 use super::Failure;
 use pacsim::run::pace::Beside;
 use pacsim::run::watchdog::RunLimits;
-use pacsim::run::{RunOutput, simulate_limited_beside};
+use pacsim::run::{RunOutput, simulate_limited};
 use pacsim::scenario::Scenario;
 use pacsim::store::EventLog;
 use pacsim::trace::source::{SourceInfo, actor_names_or_why};
@@ -133,7 +133,7 @@ pub fn simulate_traced(
         also: &mut writer,
     };
     let output =
-        simulate_limited_beside(scenario, beside, check, limits, progress).map_err(Failure::io)?;
+        simulate_limited(scenario, beside, check, limits, progress).map_err(Failure::io)?;
     let (file, trace_digest) = writer.finish().map_err(trace_err)?;
     if output.digest != trace_digest {
         return Err(Failure::io(format!(

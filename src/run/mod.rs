@@ -16,7 +16,7 @@ use crate::sim::Kernel;
 use crate::sim::faults::{MessageFaultCounts, MessageRules, class_of};
 use crate::store::{Digest, EventLog, StoreError};
 use crate::world::World;
-use pace::{Beside, Journal, Pace, RunLog, Unpaced};
+use pace::{Journal, Pace, RunLog, Unpaced};
 use watchdog::{Cause, Holding, RunLimits, Stopped, Watchdog};
 
 /// What a run (simulated or live) leaves behind.
@@ -207,10 +207,12 @@ pub fn simulate_checked(
     simulate_limited(scenario, log, every_event, RunLimits::default(), progress)
 }
 
-/// [`simulate_checked`] within `limits` (`pacsim run --memory-budget`).
-pub fn simulate_limited(
+/// [`simulate_checked`] within `limits` (`pacsim run --memory-budget`),
+/// into the log or the log with a sink beside it ([`pace::Beside`], `run
+/// --trace`).
+pub fn simulate_limited<L: RunLog>(
     scenario: &Scenario,
-    log: EventLog,
+    log: L,
     every_event: bool,
     limits: RunLimits,
     progress: impl FnMut(SimTime, u64),
@@ -220,9 +222,9 @@ pub fn simulate_limited(
 
 /// [`simulate_limited`] kept in time by `pace` (`pacsim run --live`): the
 /// same deliveries in the same order, so the same log and digest.
-pub fn simulate_paced(
+pub fn simulate_paced<L: RunLog>(
     scenario: &Scenario,
-    log: EventLog,
+    log: L,
     every_event: bool,
     limits: RunLimits,
     pace: &mut impl Pace,
@@ -247,27 +249,6 @@ pub fn simulate_paced(
 /// (churn-small persisted 13 % faster), in a larger one it evicts the
 /// simulation's tables (churn-xl persisted 11 % slower, churn-large even).
 const CACHED_WORLD_ACTORS: usize = 512;
-
-/// [`simulate_limited`] into `log` with another sink beside it (`run
-/// --trace`): the same checks and limits, and every record to both.
-pub fn simulate_limited_beside<B: crate::sim::RecordSink>(
-    scenario: &Scenario,
-    log: Beside<'_, B>,
-    every_event: bool,
-    limits: RunLimits,
-    progress: impl FnMut(SimTime, u64),
-) -> Result<RunOutput, StoreError> {
-    simulate_checked_with(
-        scenario,
-        World::build(scenario),
-        log,
-        Stats::default(),
-        every_event,
-        limits,
-        &mut Unpaced,
-        progress,
-    )
-}
 
 #[allow(clippy::too_many_arguments)]
 fn simulate_checked_with<L: RunLog>(

@@ -140,15 +140,20 @@ fn a_killed_run_leaves_no_trace_under_its_name() {
     assert!(TraceReader::open(&trace).is_err());
 }
 
-/// Runs pacsim with its standard output piped, reads the first line, closes
-/// the pipe (as `| head -1` does) and returns the exit code and stderr.
-fn first_line_then_close(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+/// Starts pacsim with its standard output and error piped.
+fn spawn_piped(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pacsim"))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs pacsim with its standard output piped, reads the first line, closes
+/// the pipe (as `| head -1` does) and returns the exit code and stderr.
+fn first_line_then_close(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = spawn_piped(args);
     let mut first = String::new();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     stdout.read_line(&mut first).unwrap();
@@ -195,12 +200,7 @@ fn a_closed_stdout_ends_inspect_export_and_import_quietly() {
 /// Runs pacsim with its standard output a pipe whose reader has gone
 /// before anything is written (as `| head -0`); the exit code and stderr.
 fn into_a_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pacsim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(args);
     drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
     (
