@@ -231,11 +231,20 @@ fn load(input: &std::path::Path) -> Result<(Scenario, Option<WorldFor>), Failure
 
 pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     // Said before the runs, not after them.
-    if let Some(dir) = args.out.as_ref().filter(|d| d.exists() && !d.is_dir()) {
-        return Err(Failure::bad_input(format!(
-            "--out {}: that is a file; the report is written into a folder",
-            dir.display()
-        )));
+    if let Some(dir) = &args.out {
+        let refusal = if dir.exists() && !dir.is_dir() {
+            Some("that is a file; the report is written into a folder")
+        } else if pacsim::store::folder::holds_log(dir) || dir.join("journal").is_file() {
+            Some("that folder holds a run's event log or a served session; choose another")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            return Err(Failure::bad_input(format!(
+                "--out {}: {why}",
+                dir.display()
+            )));
+        }
     }
     let (mut scenario, world_for) = load(&args.scenario)?;
     super::print_notices(&scenario);

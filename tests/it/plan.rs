@@ -25,7 +25,7 @@ fn plan_json(args: &[&str]) -> serde_json::Value {
 }
 
 #[test]
-fn an_out_that_is_a_file_is_refused_before_any_run() {
+fn an_out_that_is_a_file_or_a_log_is_refused_before_any_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("taken");
     std::fs::write(&file, "mine").unwrap();
@@ -41,6 +41,29 @@ fn an_out_that_is_a_file_is_refused_before_any_run() {
     assert!(stderr.contains("that is a file"), "{stderr}");
     assert!(out.stdout.is_empty(), "no run's summary");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+
+    // Nor is a run's log folder written into.
+    let log = dir.path().join("log");
+    let run = pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        log.to_str().unwrap(),
+    ]);
+    // Its expectations fail at 3 hosts (exit 1); the log is written.
+    assert!(log.join("db").is_file(), "{run:?}");
+    let before = std::fs::read_dir(&log).unwrap().count();
+    let args = [
+        "plan",
+        scenario.to_str().unwrap(),
+        "--out",
+        log.to_str().unwrap(),
+    ];
+    let out = pacsim(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds a run's event log"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&log).unwrap().count(), before);
 }
 
 #[test]
