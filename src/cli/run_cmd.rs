@@ -5,10 +5,11 @@ use super::Failure;
 use super::progress::Progress;
 use super::trace_cmd::Stdout;
 use pacsim::report::expect::{self, Verdict};
-use pacsim::run::simulate_limited;
+use pacsim::run::pace::RunLog;
 use pacsim::run::watchdog::RunLimits;
+use pacsim::run::{RunOutput, simulate_limited};
 use pacsim::scenario::{Scenario, load_scenario, sanity};
-use pacsim::store::{EventLog, folder};
+use pacsim::store::{EventLog, StoreError, folder};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -53,7 +54,7 @@ pub struct RunArgs {
     #[arg(long, requires = "workload_trace")]
     workload_cluster: Option<String>,
     /// Also write the run as a portable trace file (.pstrace).
-    #[arg(long, conflicts_with = "live")]
+    #[arg(long)]
     trace: Option<PathBuf>,
     /// Check every invariant after every event (default: every 2^20 events, more rarely in worlds of over 2,048 hosts).
     /// A violation stops the run and exits 1.
@@ -108,25 +109,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 
     let started = Instant::now();
     let mut progress = Progress::new(pacsim::model::SimTime(scenario.duration.0));
-    let result = if args.live {
-        if !(args.speed.is_finite() && args.speed > 0.0) {
-            return Err(Failure::bad_input(format!(
-                "--speed must be a positive number, found {}",
-                args.speed
-            )));
-        }
-        pacsim::live::run_live_limited(&scenario, args.speed, log, args.check, limits)
-            .map_err(Failure::io)
-    } else if let Some(trace) = &args.trace {
-        let check = args.check;
-        super::trace_cmd::simulate_traced(&scenario, log, trace, check, limits, |now, n| {
-            progress.update(now, n)
-        })
-    } else {
-        simulate_limited(&scenario, log, args.check, limits, |now, events| {
-            progress.update(now, events)
-        })
-        .map_err(Failure::io)
+    if args.live && !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(Failure::bad_input(format!(
+            "--speed must be a positive number, found {}",
+            args.speed
+        )));
+    }
+    let result = match &args.trace {
+        Some(trace) => super::trace_cmd::simulate_traced(&scenario, log, trace, |beside| {
+            run_into(&scenario, beside, &args, limits, &mut progress)
+        }),
+        None => run_into(&scenario, log, &args, limits, &mut progress).map_err(Failure::io),
     };
     progress.finish();
     let mut output = result?;
@@ -171,6 +164,24 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         return Ok(1);
     }
     check_expectations(&scenario, &json)
+}
+
+/// The run, live or simulated, into the log (or the log and a trace
+/// beside it).
+fn run_into<L: RunLog>(
+    scenario: &Scenario,
+    log: L,
+    args: &RunArgs,
+    limits: RunLimits,
+    progress: &mut Progress,
+) -> Result<RunOutput, StoreError> {
+    if args.live {
+        pacsim::live::run_live_limited(scenario, args.speed, log, args.check, limits)
+    } else {
+        simulate_limited(scenario, log, args.check, limits, |now, events| {
+            progress.update(now, events)
+        })
+    }
 }
 
 /// One line at the end of a run whose API calls were refused or denied,

@@ -3,11 +3,11 @@
 //! (the event log and a trace writer fed the same records).
 
 use super::Failure;
+use pacsim::run::RunOutput;
 use pacsim::run::pace::Beside;
-use pacsim::run::watchdog::RunLimits;
-use pacsim::run::{RunOutput, simulate_limited};
 use pacsim::scenario::Scenario;
-use pacsim::store::EventLog;
+use pacsim::store::{EventLog, StoreError};
+use pacsim::trace::atomic::AtomicFile;
 use pacsim::trace::source::{SourceInfo, actor_names_or_why};
 use pacsim::trace::{ReplayError, TraceError, TraceHeader, TraceWriter};
 use std::fmt::Display;
@@ -111,19 +111,17 @@ impl Stdout {
     }
 }
 
-/// `pacsim run --trace FILE`: simulates into the log and a trace at once,
-/// with the same invariant checks as a run without one (after every event
-/// with `check`); fails when the two digests disagree (they hash the same
-/// bytes). The trace appears only after both are finished and agree; on
-/// any failure before, or when the watchdog stopped the run, it is not
-/// there (and a file of that name is left as it was).
+/// `pacsim run --trace FILE`: `run` (simulated or live, with the same
+/// checks as without a trace) records into the log and a trace at once;
+/// fails when the two digests disagree (they hash the same bytes). The
+/// trace appears only after both are finished and agree; on any failure
+/// before, or when the watchdog stopped the run, it is not there (and a
+/// file of that name is left as it was).
 pub fn simulate_traced(
     scenario: &Scenario,
     log: EventLog,
     trace: &Path,
-    check: bool,
-    limits: RunLimits,
-    progress: impl FnMut(pacsim::model::SimTime, u64),
+    run: impl FnOnce(Beside<'_, TraceWriter<AtomicFile>>) -> Result<RunOutput, StoreError>,
 ) -> Result<RunOutput, Failure> {
     let header = TraceHeader::new(&scenario.source, scenario.seed);
     let trace_err = |e| failure(ReplayError::Trace(e));
@@ -132,8 +130,7 @@ pub fn simulate_traced(
         log,
         also: &mut writer,
     };
-    let output =
-        simulate_limited(scenario, beside, check, limits, progress).map_err(Failure::io)?;
+    let output = run(beside).map_err(Failure::io)?;
     let (file, trace_digest) = writer.finish().map_err(trace_err)?;
     if output.digest != trace_digest {
         return Err(Failure::io(format!(

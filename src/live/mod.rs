@@ -32,10 +32,10 @@ pub fn run_live(scenario: &Scenario, speed: f64, log: EventLog) -> Result<RunOut
 
 /// [`run_live`] with invariants after every event (`every_event`) and the
 /// watchdog's `limits`, as `pacsim run --live` runs it.
-pub fn run_live_limited(
+pub fn run_live_limited<L: crate::run::pace::RunLog>(
     scenario: &Scenario,
     speed: f64,
-    log: EventLog,
+    log: L,
     every_event: bool,
     limits: RunLimits,
 ) -> Result<RunOutput, StoreError> {

@@ -121,3 +121,33 @@ fn a_live_run_killed_with_sigkill_keeps_every_event_it_delivered() {
     assert!(stored.len() >= delivered.len(), "{stored:?}");
     assert_eq!(stored, (0..stored.len() as u64).collect::<Vec<u64>>());
 }
+
+/// `run --live --trace`: the trace of a live run is the simulated run's,
+/// byte for byte (the committed quickstart trace), and the run is checked.
+#[test]
+fn a_live_run_writes_the_simulated_runs_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, trace) = (dir.path().join("log"), dir.path().join("q.pstrace"));
+    let quickstart = crate::support::scenario_path("quickstart.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_pacsim"))
+        .args(["run", "--live", "--speed", "1000000", "--json"])
+        .arg(&quickstart)
+        .arg("--out")
+        .arg(&log)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary = crate::support::stdout_json(&out);
+    assert!(
+        summary["invariant_checks"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    let committed = crate::support::repo().join("traces/quickstart.pstrace");
+    assert_eq!(
+        std::fs::read(&trace).unwrap(),
+        std::fs::read(committed).unwrap()
+    );
+}
