@@ -8,6 +8,7 @@ use super::engine::{Command, Outcome};
 use super::patch;
 use super::render::{self, Epoch};
 use super::resources::{self, Api, Resource};
+use super::selector::{FieldSelector, LabelSelector};
 use super::table;
 use super::view::{NoGuest, Store, View};
 use crate::api::Verb;
@@ -430,48 +431,29 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// `a=b,c!=d,e`: equality, inequality and existence.
-fn label_match(selector: &str, labels: &std::collections::BTreeMap<String, String>) -> bool {
-    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
-            labels.get(k.trim()).map(String::as_str) != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            labels.get(k.trim()).map(String::as_str) == Some(v.trim())
-        } else if let Some(k) = term.strip_prefix('!') {
-            !labels.contains_key(k.trim())
-        } else {
-            labels.contains_key(term.trim())
-        }
-    })
-}
-
-/// `metadata.name=x,metadata.namespace=y`.
-fn field_match(selector: &str, o: &Object) -> bool {
-    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
-        let (k, v, eq) = match term.split_once("!=") {
-            Some((k, v)) => (k, v, false),
-            None => match term.split_once("==").or_else(|| term.split_once('=')) {
-                Some((k, v)) => (k, v, true),
-                None => return true,
-            },
-        };
-        let actual = match k.trim() {
-            "metadata.name" => &o.meta.name,
-            "metadata.namespace" => &o.meta.namespace,
-            _ => return true,
-        };
-        (actual == v.trim()) == eq
-    })
-}
-
 /// Whether `o` is one `t` (with its query) lists.
 fn selected(o: &Object, t: &Target, q: &[(String, String)]) -> bool {
     o.kind() == t.res.store
         && t.namespace
             .as_ref()
             .is_none_or(|ns| &o.meta.namespace == ns)
-        && param(q, "labelSelector").is_none_or(|s| label_match(s, &o.meta.labels))
-        && param(q, "fieldSelector").is_none_or(|s| field_match(s, o))
+        && param(q, "labelSelector")
+            .is_none_or(|s| LabelSelector::parse(s).is_ok_and(|s| s.matches(&o.meta.labels)))
+        && param(q, "fieldSelector").is_none_or(|s| {
+            FieldSelector::parse(s).is_ok_and(|s| s.matches(&o.meta.name, &o.meta.namespace))
+        })
+}
+
+/// A list's or watch's selectors that do not parse, or name a field this
+/// server does not select on: kube-apiserver's 400.
+fn bad_selector(q: &[(String, String)]) -> Option<HttpResponse> {
+    let labels = param(q, "labelSelector").map(LabelSelector::parse);
+    let fields = param(q, "fieldSelector").map(FieldSelector::parse);
+    let why = match (labels, fields) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => e,
+        _ => return None,
+    };
+    Some(status(400, "BadRequest", &why, None))
 }
 
 /// The answer to a subresource pacsim does not serve: why, for the ones
@@ -595,7 +577,17 @@ async fn resource_request(
             );
         }
     };
-    if verb != "get" && verb != "list" && verb != "watch" && !t.res.writable {
+    let reads = matches!(verb, "get" | "list" | "watch");
+    if !reads && param(&q, "dryRun").is_some() {
+        let why = "dry run (kubectl --dry-run=server, kubectl diff) is not supported by this server, and nothing was changed: leave it out, or use --dry-run=client";
+        return (status(400, "BadRequest", why, None), verb);
+    }
+    if matches!(verb, "list" | "watch")
+        && let Some(bad) = bad_selector(&q)
+    {
+        return (bad, verb);
+    }
+    if !reads && !t.res.writable {
         return (
             status(
                 405,

@@ -249,6 +249,77 @@ fn running(s: &Server, n: usize) -> bool {
     items.len() == n && items.iter().all(|p| p["status"]["phase"] == "Running")
 }
 
+/// Set-based label selectors select; a field selector this server cannot
+/// apply, and a dry run it cannot do, are refused (400) rather than
+/// ignored: ignoring them would list everything, or write.
+#[test]
+fn selectors_select_and_what_cannot_be_honoured_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&scenario(), dir.path(), &["--speed", "20"]);
+    assert_eq!(
+        s.call("alice", "POST", DEPLOYS, Some(deployment("shop", 2)))
+            .0,
+        201
+    );
+    assert_eq!(s.call("alice", "POST", PODS, Some(pod("solo"))).0, 201);
+    poll(|| running(&s, 2));
+    let names = |query: &str| -> Vec<String> {
+        let (code, list) = s.call("alice", "GET", &format!("{PODS}?{query}"), None);
+        assert_eq!(code, 200, "{query}: {list}");
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        items
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("labelSelector=app%20in%20(shop)").len(), 2);
+    assert_eq!(
+        names("labelSelector=app%20in%20(shop,x),pod-template-hash").len(),
+        2
+    );
+    assert_eq!(names("labelSelector=app%20notin%20(shop)"), ["solo"]);
+    assert_eq!(names("fieldSelector=metadata.name%3Dsolo"), ["solo"]);
+
+    let (code, refused) = s.call(
+        "alice",
+        "GET",
+        &format!("{PODS}?fieldSelector=status.phase%3DPending"),
+        None,
+    );
+    assert_eq!(code, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("field label not supported: status.phase")
+    );
+    let (code, refused) = s.call(
+        "alice",
+        "GET",
+        &format!("{PODS}?labelSelector=app%20in%20shop"),
+        None,
+    );
+    assert_eq!(code, 400, "{refused}");
+
+    let (code, refused) = s.call(
+        "alice",
+        "POST",
+        &format!("{PODS}?dryRun=All"),
+        Some(pod("dry")),
+    );
+    assert_eq!(code, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    assert_eq!(s.call("alice", "GET", &format!("{PODS}/dry"), None).0, 404);
+    let solo = format!("{PODS}/solo?dryRun=All");
+    assert_eq!(s.call("alice", "DELETE", &solo, None).0, 400);
+    assert_eq!(names("fieldSelector=metadata.name%3Dsolo"), ["solo"]);
+}
+
 #[test]
 fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     let dir = tempfile::tempdir().unwrap();
