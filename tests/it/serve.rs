@@ -320,6 +320,46 @@ fn selectors_select_and_what_cannot_be_honoured_is_refused() {
     assert_eq!(names("fieldSelector=metadata.name%3Dsolo"), ["solo"]);
 }
 
+/// `kubectl apply` of an unchanged claim is no change; a changed size is
+/// still refused, as the claim's spec is immutable.
+#[test]
+fn a_claim_applied_again_unchanged_is_accepted_and_a_resize_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let token = s.token("alice");
+    let claims = "/api/v1/namespaces/web/persistentvolumeclaims";
+    let manifest = std::fs::read(repo().join("tests/data/e2e-manifests/3-pvc.yaml")).unwrap();
+    let (code, text) = s.request(
+        "POST",
+        claims,
+        Some(&token),
+        Some(&manifest),
+        "application/yaml",
+    );
+    assert_eq!(code, 201, "{text}");
+    let myclaim = format!("{claims}/myclaim");
+    let size =
+        |gi: u32| format!(r#"{{"spec":{{"resources":{{"requests":{{"storage":"{gi}Gi"}}}}}}}}"#);
+    let merge = "application/merge-patch+json";
+    let (code, text) = s.request(
+        "PATCH",
+        &myclaim,
+        Some(&token),
+        Some(size(8).as_bytes()),
+        merge,
+    );
+    assert_eq!(code, 200, "{text}");
+    let (code, text) = s.request(
+        "PATCH",
+        &myclaim,
+        Some(&token),
+        Some(size(9).as_bytes()),
+        merge,
+    );
+    assert_eq!(code, 422, "{text}");
+    assert!(text.contains("may not be updated"), "{text}");
+}
+
 #[test]
 fn a_deployment_is_created_reconciled_scaled_updated_and_deleted() {
     let dir = tempfile::tempdir().unwrap();

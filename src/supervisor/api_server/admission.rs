@@ -302,6 +302,11 @@ pub fn apply_update(stored: &mut Object, update: &Object) -> Result<(), ApiError
                 "pod spec is immutable: delete the pod and create it again".into(),
             ));
         }
+        // Immutable specs given again unchanged (`kubectl apply` of the
+        // same manifest): only the metadata below changes.
+        (Body::PersistentVolumeClaim(old), Body::PersistentVolumeClaim(new))
+            if (&old.storage_class, old.bytes) == (&new.storage_class, new.bytes) => {}
+        (Body::Namespace(_), Body::Namespace(_)) => {}
         (_, _) => {
             return Err(ApiError::Invalid(format!(
                 "{} may not be updated",
