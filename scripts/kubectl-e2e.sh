@@ -131,6 +131,19 @@ alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'succes
 alice rollout history deployment/nginx-deployment | tee "$WORK/out"
 grep -qE '^6 +nginx 1.26$' "$WORK/out" || fail "revision 6 has no CHANGE-CAUSE"
 
+step "get all, set-based selectors; field selectors and dry runs the server cannot honour are refused"
+alice get all | tee "$WORK/out"
+grep -q "^deployment.apps/nginx-deployment " "$WORK/out" || fail "get all lists no deployment"
+[[ $(grep -c "^pod/nginx-deployment-" "$WORK/out") -eq 3 ]] || fail "get all does not list the 3 pods"
+[[ $(alice get pods -l 'app in (nginx, other)' --no-headers | wc -l) -eq 3 ]] || fail "set-based selector"
+alice get pods -l 'app notin (nginx)' -o name >"$WORK/out" 2>/dev/null || fail "notin selector refused"
+if grep -q "nginx-deployment" "$WORK/out"; then fail "notin selected app=nginx pods"; fi
+if alice get pods --field-selector status.phase=Pending 2>"$WORK/err"; then fail "status.phase selector accepted"; fi
+grep -q "field label not supported: status.phase" "$WORK/err" || fail "field selector: $(cat "$WORK/err")"
+if alice scale deployment/nginx-deployment --replicas=5 --dry-run=server 2>"$WORK/err"; then fail "server dry run accepted"; fi
+grep -q "nothing was changed" "$WORK/err" || fail "dry run: $(cat "$WORK/err")"
+[[ $(alice get deployment nginx-deployment -o jsonpath='{.spec.replicas}') -eq 3 ]] || fail "the dry run scaled"
+
 step "kubectl top: pods use what they request, nodes what their hosts allocated"
 alice top pod -l app=nginx | tee "$WORK/out"
 [[ $(grep -c "^nginx-deployment-" "$WORK/out") -eq 3 ]] || fail "top pod does not list the 3 pods"

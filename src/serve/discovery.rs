@@ -93,14 +93,18 @@ fn verbs(res: &Resource) -> Vec<&'static str> {
 }
 
 fn resource_entry(res: &Resource) -> Value {
-    json!({
+    let mut e = json!({
         "name": res.plural,
         "singularName": res.singular,
         "namespaced": res.namespaced,
         "kind": res.kind,
         "verbs": verbs(res),
         "shortNames": res.short_names,
-    })
+    });
+    if !res.categories().is_empty() {
+        e["categories"] = json!(res.categories());
+    }
+    e
 }
 
 pub fn core_versions() -> Value {
@@ -195,6 +199,9 @@ pub fn aggregated(api: Api, core: bool) -> Value {
                                 "verbs": verbs(res),
                                 "shortNames": res.short_names,
                             });
+                            if !res.categories().is_empty() {
+                                e["categories"] = json!(res.categories());
+                            }
                             if res.scale {
                                 e["subresources"] = json!([{
                                     "subresource": "scale",

@@ -40,6 +40,15 @@ impl Api {
 }
 
 impl Resource {
+    /// Discovery's categories: `all` for what `kubectl get all` lists, as
+    /// kube-apiserver puts pods, services, deployments and replicasets in it.
+    pub fn categories(&self) -> &'static [&'static str] {
+        match (self.group, self.plural) {
+            ("", "pods" | "services") | ("apps", "deployments" | "replicasets") => &["all"],
+            _ => &[],
+        }
+    }
+
     pub fn api_version(&self) -> String {
         match self.group {
             "" => self.version.to_string(),
