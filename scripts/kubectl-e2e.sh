@@ -190,6 +190,8 @@ done
 guest get pods -o wide
 [[ $(guest get pods -l app=nginx -o wide --no-headers | grep -c " Running .*tkc-small-worker-") -eq 2 ]] ||
     fail "the guest's 2 pods are not Running on its workers"
+guest rollout status deployment/nginx-deployment --timeout=30s | grep -q 'successfully rolled out' ||
+    fail "guest rollout status: $(guest get deployment nginx-deployment -o wide)"
 if guest_carol delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted in the guest"; fi
 grep -q "user carol has role view in namespace web, which is read-only in guest cluster tkc-small; delete needs edit" "$WORK/err" ||
     fail "guest denial: $(cat "$WORK/err")"

@@ -86,9 +86,14 @@ impl GuestStore {
             let running = p.phase == GuestPhase::Running;
             if let Some(owner) = &p.owner {
                 let set = ObjectKey::new(Kind::Deployment, ns, owner);
+                // One set per Deployment and no revisions: every pod it
+                // has is of its template, so `kubectl rollout status` ends
+                // once they run.
                 let c = counts.entry(set).or_default();
                 c.pods += 1;
                 c.running += u32::from(running);
+                c.updated += 1;
+                c.updated_running += u32::from(running);
             }
             let mut m = meta(name, ns, p.labels.clone(), rv, p.created);
             m.owner = p.owner.clone();
