@@ -73,6 +73,11 @@ impl AuthProxy {
             };
         }
         self.role_check(user, verb, namespace, |role, needed| match role {
+            // A list or watch across every namespace (`kubectl -A`).
+            None if namespace.is_empty() => format!(
+                "across all namespaces only the vSphere administrator may {}; user {user} may in the namespaces where it has a role: name one (kubectl -n NAMESPACE)",
+                verb.name()
+            ),
             None => format!("user {user} has no role in namespace {namespace}"),
             Some(role) => format!(
                 "user {user} has role {} in namespace {namespace}; {} needs {}",
@@ -374,6 +379,10 @@ mod tests {
         assert_eq!(
             reason(outcome(&mut proxy, "alice", Verb::Create, "team-b")),
             "user alice has no role in namespace team-b"
+        );
+        assert_eq!(
+            reason(outcome(&mut proxy, "alice", Verb::Get, "")),
+            "across all namespaces only the vSphere administrator may get; user alice may in the namespaces where it has a role: name one (kubectl -n NAMESPACE)"
         );
         assert!(matches!(
             outcome(&mut proxy, ADMIN_USER, Verb::Delete, "team-b"),
