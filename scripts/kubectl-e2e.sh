@@ -125,6 +125,11 @@ sleep 1
 [[ $(alice get rs -l app=nginx --no-headers | wc -l) -eq $sets ]] || fail "a paused Deployment made a ReplicaSet"
 [[ $(alice get deployment nginx-deployment -o jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}') == DeploymentPaused ]] ||
     fail "no DeploymentPaused condition"
+# The new template has no pods yet: rollout status waits (until its timeout).
+if alice rollout status deployment/nginx-deployment --timeout=2s >"$WORK/out" 2>&1; then
+    fail "rollout status of a paused, changed Deployment said it was done: $(cat "$WORK/out")"
+fi
+grep -q "0 out of 3 new replicas have been updated" "$WORK/out" || fail "paused rollout status: $(cat "$WORK/out")"
 alice rollout resume deployment/nginx-deployment | grep -q "resumed" || fail "rollout resume"
 alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'successfully rolled out' ||
     fail "rollout status after resume"

@@ -131,17 +131,30 @@ impl Rollouts {
                     revision: rs.revision,
                 })
             }
-            Body::Deployment(_) => {
+            Body::Deployment(d) => {
                 let mut c = SetCounts::default();
                 let sets = self.by_deployment.get(&key).into_iter().flatten();
+                let mut current_set = false;
+                let current = format!(
+                    "{}-{}",
+                    key.name,
+                    crate::supervisor::deployment::template_hash(&d.template_labels, &d.template)
+                );
                 for set in sets {
                     let (pods, running) = self.own(set);
                     c.pods += pods;
                     c.running += running;
+                    current_set |= set.name == current;
                     let revision = self.owners.get(set).map_or(0, |(_, r)| *r);
                     if revision >= c.revision {
                         (c.revision, c.updated, c.updated_running) = (revision, pods, running);
                     }
+                }
+                // Paused with a template no set has yet: upstream's
+                // controller makes no new set, so no pod is updated, and
+                // `kubectl rollout status` waits for the resume.
+                if d.paused && !current_set {
+                    (c.updated, c.updated_running) = (0, 0);
                 }
                 Some(c)
             }
