@@ -101,10 +101,15 @@ fn resource_entry(res: &Resource) -> Value {
         "verbs": verbs(res),
         "shortNames": res.short_names,
     });
-    if !res.categories().is_empty() {
-        e["categories"] = json!(res.categories());
-    }
+    add_categories(&mut e, res);
     e
+}
+
+/// A discovery entry's `categories`, for the resources that have one.
+fn add_categories(entry: &mut Value, res: &Resource) {
+    if !res.categories().is_empty() {
+        entry["categories"] = json!(res.categories());
+    }
 }
 
 pub fn core_versions() -> Value {
@@ -199,9 +204,7 @@ pub fn aggregated(api: Api, core: bool) -> Value {
                                 "verbs": verbs(res),
                                 "shortNames": res.short_names,
                             });
-                            if !res.categories().is_empty() {
-                                e["categories"] = json!(res.categories());
-                            }
+                            add_categories(&mut e, res);
                             if res.scale {
                                 e["subresources"] = json!([{
                                     "subresource": "scale",

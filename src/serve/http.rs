@@ -8,7 +8,7 @@ use super::engine::{Command, Outcome};
 use super::patch;
 use super::render::{self, Epoch};
 use super::resources::{self, Api, Resource};
-use super::selector::{FieldSelector, LabelSelector};
+use super::selector::Selection;
 use super::table;
 use super::view::{NoGuest, Store, View};
 use crate::api::Verb;
@@ -431,29 +431,20 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// Whether `o` is one `t` (with its query) lists.
-fn selected(o: &Object, t: &Target, q: &[(String, String)]) -> bool {
+/// Whether `o` is one `t` lists with selection `sel`.
+fn selected(o: &Object, t: &Target, sel: &Selection) -> bool {
     o.kind() == t.res.store
         && t.namespace
             .as_ref()
             .is_none_or(|ns| &o.meta.namespace == ns)
-        && param(q, "labelSelector")
-            .is_none_or(|s| LabelSelector::parse(s).is_ok_and(|s| s.matches(&o.meta.labels)))
-        && param(q, "fieldSelector").is_none_or(|s| {
-            FieldSelector::parse(s).is_ok_and(|s| s.matches(&o.meta.name, &o.meta.namespace))
-        })
+        && sel.matches(&o.meta.labels, &o.meta.name, &o.meta.namespace)
 }
 
-/// A list's or watch's selectors that do not parse, or name a field this
-/// server does not select on: kube-apiserver's 400.
-fn bad_selector(q: &[(String, String)]) -> Option<HttpResponse> {
-    let labels = param(q, "labelSelector").map(LabelSelector::parse);
-    let fields = param(q, "fieldSelector").map(FieldSelector::parse);
-    let why = match (labels, fields) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => e,
-        _ => return None,
-    };
-    Some(status(400, "BadRequest", &why, None))
+/// The query's selectors, or kube-apiserver's 400 for ones that do not
+/// parse or name a field this server does not select on.
+fn selection(q: &[(String, String)]) -> Result<Selection, Box<HttpResponse>> {
+    let (labels, fields) = (param(q, "labelSelector"), param(q, "fieldSelector"));
+    Selection::parse(labels, fields).map_err(|why| Box::new(status(400, "BadRequest", &why, None)))
 }
 
 /// The answer to a subresource pacsim does not serve: why, for the ones
@@ -514,11 +505,17 @@ async fn metrics_api(req: &HttpRequest, state: &State, user: &str, rest: &str) -
     if let Some(denied) = read_denied(state, user, &t).await {
         return denied;
     }
-    let (q, epoch, t2) = (query(req), state.epoch, t.clone());
+    let sel = match selection(&query(req)) {
+        Ok(sel) => sel,
+        Err(bad) => return *bad,
+    };
+    let (epoch, t2) = (state.epoch, t.clone());
     let found = read(state, move |v| {
         let store = v.store(None).ok()?;
         let items: Vec<Value> = (store.objects())
-            .filter(|o| selected(o, &t2, &q) && t2.name.as_ref().is_none_or(|n| &o.meta.name == n))
+            .filter(|o| {
+                selected(o, &t2, &sel) && t2.name.as_ref().is_none_or(|n| &o.meta.name == n)
+            })
             .filter_map(|o| match o.kind() {
                 Kind::Node => super::usage::node(v, o, epoch),
                 _ => super::usage::pod(v, o, epoch),
@@ -582,11 +579,13 @@ async fn resource_request(
         let why = "dry run (kubectl --dry-run=server, kubectl diff) is not supported by this server, and nothing was changed: leave it out, or use --dry-run=client";
         return (status(400, "BadRequest", why, None), verb);
     }
-    if matches!(verb, "list" | "watch")
-        && let Some(bad) = bad_selector(&q)
-    {
-        return (bad, verb);
-    }
+    let sel = match verb {
+        "list" | "watch" => match selection(&q) {
+            Ok(sel) => sel,
+            Err(bad) => return (*bad, verb),
+        },
+        _ => Selection::default(),
+    };
     if !reads && !t.res.writable {
         return (
             status(
@@ -628,9 +627,9 @@ async fn resource_request(
         return (denied, verb);
     }
     let response = match verb {
-        "list" => list(req, state, &t, &q).await,
-        "watch" if t.guest.is_some() => guest_watch(req, state, t, q).await,
-        "watch" => watch(req, state, t, q).await,
+        "list" => list(req, state, &t, sel).await,
+        "watch" if t.guest.is_some() => guest_watch(req, state, t, q, sel).await,
+        "watch" => watch(req, state, t, q, sel).await,
         "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
         "get" => get(req, state, &t).await,
         "create" => create(body, state, user, &t).await,
@@ -696,12 +695,7 @@ async fn read_denied(state: &State, user: &str, t: &Target) -> Option<HttpRespon
     ))
 }
 
-async fn list(
-    req: &HttpRequest,
-    state: &State,
-    t: &Target,
-    q: &[(String, String)],
-) -> HttpResponse {
+async fn list(req: &HttpRequest, state: &State, t: &Target, sel: Selection) -> HttpResponse {
     let table = wants_table(req);
     let (res, epoch) = (t.res, state.epoch);
     let t = Target {
@@ -709,12 +703,11 @@ async fn list(
         sub: None,
         ..t.clone()
     };
-    let q = q.to_vec();
     let guest = t.guest.clone();
     let body = read(state, move |v| {
         let store = v.store(t.guest.as_ref())?;
         let rv = store.resource_version();
-        let chosen: Vec<&Object> = store.objects().filter(|o| selected(o, &t, &q)).collect();
+        let chosen: Vec<&Object> = store.objects().filter(|o| selected(o, &t, &sel)).collect();
         Ok(if table {
             let counts = |o: &Object| store.counts(o);
             let ctx = table::Context {
@@ -1142,6 +1135,7 @@ async fn watch(
     state: &State,
     t: Target,
     q: Vec<(String, String)>,
+    sel: Selection,
 ) -> HttpResponse {
     let table = wants_table(req);
     let after: u64 = param(&q, "resourceVersion")
@@ -1225,7 +1219,7 @@ async fn watch(
                 return;
             };
             seen = change.rv;
-            if !selected(&change.object, &t, &q) {
+            if !selected(&change.object, &t, &sel) {
                 continue;
             }
             let key = (res.plural, res.version, table, table && first);
@@ -1285,6 +1279,7 @@ async fn guest_watch(
     state: &State,
     t: Target,
     q: Vec<(String, String)>,
+    sel: Selection,
 ) -> HttpResponse {
     let table = wants_table(req);
     let timeout = param(&q, "timeoutSeconds")
@@ -1298,56 +1293,55 @@ async fn guest_watch(
     let (res, epoch) = (t.res, state.epoch);
     // Renders each change after `after` (all current objects when None)
     // as a watch line; the first line of a Table watch has the columns.
-    let look =
-        move |v: &View<'_>, t: &Target, q: &[(String, String)], after: Option<u64>, first: bool| {
-            let Some(tkc) = t.guest.as_ref() else {
-                return Err(NoGuest::NotFound);
-            };
-            let (store, changes) = match after {
-                Some(after) => v.guest_changes(tkc, after)?,
-                None => {
-                    let store = v.store(Some(tkc))?;
-                    let added = (store.objects())
-                        .map(|o| super::guest_versions::GuestChange {
-                            rv: o.meta.resource_version,
-                            kind: crate::supervisor::api_server::ChangeKind::Added,
-                            object: std::sync::Arc::new(o.clone()),
-                            counts: store.counts(o),
-                        })
-                        .collect();
-                    (store, Ok(added))
-                }
-            };
-            let changes = match changes {
-                Ok(c) => c,
-                Err(floor) => return Ok(GuestLook::Gone(floor)),
-            };
-            let mut first = first;
-            let lines = changes
-                .iter()
-                .filter(|c| selected(&c.object, t, q))
-                .map(|c| {
-                    let object = if table {
-                        let counts = |_: &Object| c.counts;
-                        let ctx = table::Context {
-                            now: v.now,
-                            counts: &counts,
-                            kubelet: store.guest_version(),
-                        };
-                        table::table(&[&c.object], res, &ctx, epoch, c.rv, first)
-                    } else {
-                        let mut o = render::object(&c.object, res, epoch, c.counts);
-                        store.finish(&mut o);
-                        o
-                    };
-                    first = false;
-                    format!("{}\n", json!({"type": c.kind.name(), "object": object}))
-                })
-                .collect();
-            Ok(GuestLook::Lines(store.resource_version(), lines))
+    let look = move |v: &View<'_>, t: &Target, sel: &Selection, after: Option<u64>, first: bool| {
+        let Some(tkc) = t.guest.as_ref() else {
+            return Err(NoGuest::NotFound);
         };
-    let (t1, q1) = (t.clone(), q.clone());
-    let opened = read(state, move |v| look(v, &t1, &q1, from, true)).await;
+        let (store, changes) = match after {
+            Some(after) => v.guest_changes(tkc, after)?,
+            None => {
+                let store = v.store(Some(tkc))?;
+                let added = (store.objects())
+                    .map(|o| super::guest_versions::GuestChange {
+                        rv: o.meta.resource_version,
+                        kind: crate::supervisor::api_server::ChangeKind::Added,
+                        object: std::sync::Arc::new(o.clone()),
+                        counts: store.counts(o),
+                    })
+                    .collect();
+                (store, Ok(added))
+            }
+        };
+        let changes = match changes {
+            Ok(c) => c,
+            Err(floor) => return Ok(GuestLook::Gone(floor)),
+        };
+        let mut first = first;
+        let lines = changes
+            .iter()
+            .filter(|c| selected(&c.object, t, sel))
+            .map(|c| {
+                let object = if table {
+                    let counts = |_: &Object| c.counts;
+                    let ctx = table::Context {
+                        now: v.now,
+                        counts: &counts,
+                        kubelet: store.guest_version(),
+                    };
+                    table::table(&[&c.object], res, &ctx, epoch, c.rv, first)
+                } else {
+                    let mut o = render::object(&c.object, res, epoch, c.counts);
+                    store.finish(&mut o);
+                    o
+                };
+                first = false;
+                format!("{}\n", json!({"type": c.kind.name(), "object": object}))
+            })
+            .collect();
+        Ok(GuestLook::Lines(store.resource_version(), lines))
+    };
+    let (t1, sel1) = (t.clone(), sel.clone());
+    let opened = read(state, move |v| look(v, &t1, &sel1, from, true)).await;
     let (mut seen, lines) = match opened {
         None => return stopping(),
         Some(Err(e)) => return no_guest(e, t.guest.as_ref()),
@@ -1383,9 +1377,9 @@ async fn guest_watch(
         }
         while deadline.is_none_or(|d| Instant::now() < d) {
             actix_web::rt::time::sleep(GUEST_WATCH_EVERY).await;
-            let (t2, q2) = (t.clone(), q.clone());
+            let (t2, sel2) = (t.clone(), sel.clone());
             let after = seen;
-            let looked = read(&state, move |v| look(v, &t2, &q2, Some(after), first)).await;
+            let looked = read(&state, move |v| look(v, &t2, &sel2, Some(after), first)).await;
             let Some(Ok(GuestLook::Lines(rv, lines))) = looked else {
                 // Stopping, the guest gone or unreachable, or the history
                 // outrun: the client lists and watches again.

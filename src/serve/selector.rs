@@ -112,6 +112,31 @@ impl FieldSelector {
     }
 }
 
+/// A list's or watch's `labelSelector` and `fieldSelector`, parsed once
+/// per request and then asked of every object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    labels: Option<LabelSelector>,
+    fields: Option<FieldSelector>,
+}
+
+impl Selection {
+    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Self, String> {
+        Ok(Selection {
+            labels: labels.map(LabelSelector::parse).transpose()?,
+            fields: fields.map(FieldSelector::parse).transpose()?,
+        })
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>, name: &str, namespace: &str) -> bool {
+        self.labels.as_ref().is_none_or(|s| s.matches(labels))
+            && self
+                .fields
+                .as_ref()
+                .is_none_or(|s| s.matches(name, namespace))
+    }
+}
+
 /// The terms of a selector: split at commas outside parentheses.
 fn top_level_terms(text: &str) -> Vec<&str> {
     let (mut terms, mut depth, mut start) = (Vec::new(), 0i32, 0);
