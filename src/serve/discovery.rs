@@ -34,13 +34,22 @@ struct Extra {
     verbs: &'static [&'static str],
 }
 
-const EXTRAS: [Extra; 3] = [
+const EXTRAS: [Extra; 4] = [
     Extra {
         group: "authorization.k8s.io",
         version: "v1",
         plural: "selfsubjectaccessreviews",
         singular: "selfsubjectaccessreview",
         kind: "SelfSubjectAccessReview",
+        namespaced: false,
+        verbs: &["create"],
+    },
+    Extra {
+        group: "authorization.k8s.io",
+        version: "v1",
+        plural: "selfsubjectrulesreviews",
+        singular: "selfsubjectrulesreview",
+        kind: "SelfSubjectRulesReview",
         namespaced: false,
         verbs: &["create"],
     },

@@ -203,6 +203,13 @@ async fn route(req: &HttpRequest, body: &[u8], state: &State) -> (HttpResponse, 
                 "selfsubjectaccessreviews".into(),
             );
         }
+        Parsed::RulesReview => {
+            return (
+                rules_review(body, &user, state).await,
+                "create".into(),
+                "selfsubjectrulesreviews".into(),
+            );
+        }
         Parsed::Resource(t) => t,
     };
     let resource = target.res.plural.to_string();
@@ -276,6 +283,7 @@ enum Parsed {
     Group(String),
     GroupVersion(String, String),
     AccessReview,
+    RulesReview,
     Resource(Target),
 }
 
@@ -301,6 +309,12 @@ impl Target {
             && rest == ["selfsubjectaccessreviews"]
         {
             return Some(Parsed::AccessReview);
+        }
+        if api == Api::Supervisor
+            && group == "authorization.k8s.io"
+            && rest == ["selfsubjectrulesreviews"]
+        {
+            return Some(Parsed::RulesReview);
         }
         let (namespace, rest) = match rest {
             ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
@@ -1445,6 +1459,36 @@ async fn access_review(body: &[u8], user: &str, state: &State) -> HttpResponse {
             "metadata": {},
             "spec": {"resourceAttributes": {"namespace": attrs.namespace, "verb": attrs.verb, "resource": attrs.resource, "name": attrs.name}},
             "status": status_v,
+        }),
+    )
+}
+
+/// `kubectl auth can-i --list`: what `user` may do in the namespace asked.
+async fn rules_review(body: &[u8], user: &str, state: &State) -> HttpResponse {
+    let Some(namespace) = super::review::decode_rules(body) else {
+        return status(
+            400,
+            "BadRequest",
+            "could not read the SelfSubjectRulesReview",
+            None,
+        );
+    };
+    let (u, ns) = (user.to_string(), namespace.clone());
+    let answer = read(state, move |v| {
+        super::rules::status(|verb, scoped| v.proxy.authorize(&u, verb, scoped, &ns).is_ok())
+    })
+    .await;
+    let Some(answer) = answer else {
+        return stopping();
+    };
+    json_response(
+        StatusCode::CREATED,
+        &json!({
+            "kind": "SelfSubjectRulesReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {},
+            "spec": {"namespace": namespace},
+            "status": answer,
         }),
     )
 }

@@ -31,6 +31,7 @@ pub mod render;
 pub mod resources;
 pub mod review;
 pub mod rollout;
+pub mod rules;
 pub mod selector;
 pub mod stream;
 pub mod table;

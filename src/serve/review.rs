@@ -1,5 +1,5 @@
-//! `kubectl auth can-i` posts a SelfSubjectAccessReview in Kubernetes'
-//! protobuf envelope (never JSON). This reads the few fields it needs with
+//! `kubectl auth can-i` posts a SelfSubjectAccessReview (`--list`: a
+//! SelfSubjectRulesReview) in Kubernetes' protobuf envelope (never JSON). This reads the few fields it needs with
 //! a plain walk over protobuf's wire format; JSON bodies are read too.
 
 /// spec.resourceAttributes.
@@ -44,6 +44,20 @@ pub fn decode(body: &[u8]) -> Option<Attributes> {
         resource: text("resource"),
         name: text("name"),
     })
+}
+
+/// The namespace a SelfSubjectRulesReview asks about (`spec.namespace`),
+/// from kubectl's protobuf envelope or JSON.
+pub fn decode_rules(body: &[u8]) -> Option<String> {
+    if let Some(envelope) = body.strip_prefix(MAGIC) {
+        // Unknown{raw=2}; review{spec=2}; spec{namespace=1}.
+        let raw = field(envelope, 2)?;
+        let spec = field(raw, 2).unwrap_or_default();
+        let namespace = field(spec, 1).unwrap_or_default();
+        return Some(String::from_utf8_lossy(namespace).into_owned());
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    Some(v["spec"]["namespace"].as_str().unwrap_or("").to_string())
 }
 
 fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
@@ -118,6 +132,17 @@ mod tests {
         assert_eq!(a.namespace, "dev");
         assert_eq!(a.verb, "create");
         assert_eq!(a.resource, "pods");
+    }
+
+    #[test]
+    fn reads_kubectls_protobuf_rules_review() {
+        let spec = ld(1, b"web");
+        let raw = [ld(1, &[]), ld(2, &spec)].concat();
+        let body = [MAGIC.to_vec(), ld(2, &raw)].concat();
+        assert_eq!(decode_rules(&body).as_deref(), Some("web"));
+        let json = br#"{"spec": {"namespace": "dev"}}"#;
+        assert_eq!(decode_rules(json).as_deref(), Some("dev"));
+        assert_eq!(decode_rules(b"{").as_deref(), None);
     }
 
     #[test]
