@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real kubectl against `pacsim serve scenarios/supervisor-basic.yaml`:
 # apply real manifests, watch pods come up, scale, roll out a new template
-# and back, a denial, delete, reach the guest cluster with its kubeconfig,
+# and back, field validation, a denial and can-i --list, delete, reach the guest cluster with its kubeconfig,
 # kill -9 and restart, check
 # that everything acknowledged is there, then export and verify the session.
 # Run by the test suite (tests/it/kubectl_e2e.rs); by hand:
@@ -166,8 +166,36 @@ if timeout 30 "$KUBECTL" --kubeconfig "$DATA/kubeconfig-alice.yaml" exec "$pod" 
 fi
 grep -q "pods/exec is not served" "$WORK/err" || fail "exec: $(cat "$WORK/err")"
 
+step "validation: typos follow --validate, wrong values name their field"
+typo_pod() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: web}
+spec:
+  nodeSelecter: {}
+  containers: [{name: c, image: nginx, resources: {requests: {cpu: $2, memory: 64Mi}}}]
+EOF
+}
+if typo_pod typo-1 100m | alice apply -f - 2>"$WORK/err"; then fail "a typo was accepted under --validate=strict"; fi
+grep -q 'unknown field `nodeSelecter`' "$WORK/err" || fail "typo: $(cat "$WORK/err")"
+typo_pod typo-1 100m | alice apply --validate=false -f - 2>"$WORK/err" | grep -q "pod/typo-1 created" ||
+    fail "--validate=false: $(cat "$WORK/err")"
+[[ -s "$WORK/err" ]] && fail "--validate=false warned: $(cat "$WORK/err")"
+typo_pod typo-2 100m | alice apply --validate=warn -f - 2>"$WORK/err" >/dev/null || fail "--validate=warn refused"
+grep -q 'Warning: unknown field "spec.nodeSelecter"' "$WORK/err" || fail "--validate=warn: $(cat "$WORK/err")"
+if typo_pod typo-3 lots | alice apply --validate=false -f - 2>"$WORK/err"; then fail "cpu: lots accepted"; fi
+grep -q 'The Pod "typo-3" is invalid: spec.containers\[0\].resources.requests.cpu: ' "$WORK/err" ||
+    fail "invalid value: $(cat "$WORK/err")"
+alice delete pod typo-1 typo-2 --wait=false >/dev/null
+
 step "carol (view) is refused by the Authentication Proxy"
 [[ $(carol auth can-i create pods -n web 2>/dev/null || true) == no* ]] || fail "auth can-i said yes"
+carol auth can-i --list -n web | tee "$WORK/out"
+grep -qE "^deployments.apps +\[\] +\[\] +\[get list watch\]$" "$WORK/out" || fail "carol's rules"
+alice auth can-i --list -n web >"$WORK/out"
+grep -qE "^deployments.apps +\[\] +\[\] +\[get list watch create update patch delete\]$" "$WORK/out" ||
+    fail "alice's rules: $(cat "$WORK/out")"
 if carol -n web delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted"; fi
 grep -q "Error from server (Forbidden): deployments \"nginx-deployment\" is forbidden: user carol has role view in namespace web; delete needs edit" "$WORK/err" ||
     fail "denial: $(cat "$WORK/err")"

@@ -18,6 +18,10 @@ struct State {
     /// While one manifest is parsed: the paths of the fields it carries
     /// that are accepted without being modelled.
     unmodelled: Option<Vec<String>>,
+    /// While an API body is parsed under `fieldValidation=Warn` or
+    /// `Ignore`: the fields that look like typos of modelled ones, which
+    /// are then dropped instead of refused.
+    typos: Option<Vec<String>>,
 }
 
 thread_local! {
@@ -63,6 +67,28 @@ pub(crate) fn unmodelled_fields<T>(parse: impl FnOnce() -> T) -> (T, Vec<String>
     let result = parse();
     let fields = with(|s| std::mem::replace(&mut s.unmodelled, outer)).flatten();
     (result, fields.unwrap_or_default())
+}
+
+/// Runs `parse` (one API body) with fields that look like typos dropped
+/// instead of refused, returning their paths in the order met.
+pub(crate) fn accepting_typos<T>(parse: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let outer = with(|s| s.typos.replace(Vec::new())).flatten();
+    let result = parse();
+    let typos = with(|s| std::mem::replace(&mut s.typos, outer)).flatten();
+    (result, typos.unwrap_or_default())
+}
+
+/// Records `path`, a field that looks like a typo, as dropped. False when
+/// typos are refused (the caller reports it then).
+pub(crate) fn accept_typo(path: String) -> bool {
+    with(|s| match &mut s.typos {
+        Some(typos) => {
+            typos.push(path);
+            true
+        }
+        None => false,
+    })
+    .unwrap_or(false)
 }
 
 /// Whether a manifest is being parsed under a collection (its unknown

@@ -78,6 +78,9 @@ impl<'a> Fields<'a> {
                 }
                 continue;
             }
+            if super::notices::accept_typo(format!("{path}.{name}")) {
+                continue;
+            }
             {
                 let also = if ignored.is_empty() {
                     String::new()

@@ -15,6 +15,7 @@ use crate::api::Verb;
 use crate::api::msg::ApiError;
 use crate::api::objects::{Body, Kind, Object, ObjectKey};
 use crate::scenario::SupervisorConfig;
+use crate::scenario::manifests::{ParsedBody, Typos};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -640,17 +641,26 @@ async fn resource_request(
     {
         return (denied, verb);
     }
+    let validation = if reads {
+        FieldValidation::Warn
+    } else {
+        match field_validation(&q) {
+            Ok(v) => v,
+            Err(bad) => return (*bad, verb),
+        }
+    };
+    let written = Written { body, validation };
     let response = match verb {
         "list" => list(req, state, &t, sel).await,
         "watch" if t.guest.is_some() => guest_watch(req, state, t, q, sel).await,
         "watch" => watch(req, state, t, q, sel).await,
         "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
         "get" => get(req, state, &t).await,
-        "create" => create(body, state, user, &t).await,
+        "create" => create(&written, state, user, &t).await,
         "update" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, true).await,
-        "update" => update(body, state, user, &t).await,
+        "update" => update(&written, state, user, &t).await,
         "patch" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, false).await,
-        "patch" => patch_object(req, body, state, user, &t).await,
+        "patch" => patch_object(req, &written, state, user, &t).await,
         "delete" => delete(state, user, &t).await,
         _ => unreachable!("verbs are matched above"),
     };
@@ -841,34 +851,79 @@ async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
 
 /// Parses a body for `t`: the object, with the URL's namespace and name
 /// checked against it.
-fn parse(body: &[u8], state: &State, t: &Target) -> Result<Object, Box<HttpResponse>> {
+/// `fieldValidation`: what a body's fields that look like typos do.
+/// kube-apiserver's default is Warn; kubectl sends Strict unless given
+/// `--validate=warn` or `--validate=false` (Ignore).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldValidation {
+    Strict,
+    Warn,
+    Ignore,
+}
+
+fn field_validation(q: &[(String, String)]) -> Result<FieldValidation, Box<HttpResponse>> {
+    match param(q, "fieldValidation") {
+        None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+        Some("Strict") => Ok(FieldValidation::Strict),
+        Some("Ignore") => Ok(FieldValidation::Ignore),
+        Some(other) => Err(Box::new(status(
+            400,
+            "BadRequest",
+            &format!(
+                "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Strict\", \"Warn\""
+            ),
+            None,
+        ))),
+    }
+}
+
+/// A write's body and how to read it.
+struct Written<'a> {
+    body: &'a [u8],
+    validation: FieldValidation,
+}
+
+/// The object a body gives, with the typo-like fields dropped from it
+/// (under Warn and Ignore).
+struct Read {
+    object: Object,
+    dropped: Vec<String>,
+}
+
+/// `response` with kube-apiserver's warning for each dropped field under
+/// Warn, which kubectl prints as `Warning: unknown field "spec.replcas"`.
+fn warned(
+    dropped: &[String],
+    validation: FieldValidation,
+    mut response: HttpResponse,
+) -> HttpResponse {
+    if validation == FieldValidation::Warn && response.status().is_success() {
+        for field in dropped {
+            let text = format!("299 - {:?}", format!("unknown field {field:?}"));
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&text) {
+                response
+                    .headers_mut()
+                    .append(actix_web::http::header::WARNING, value);
+            }
+        }
+    }
+    response
+}
+
+fn parse(w: &Written, state: &State, t: &Target) -> Result<Read, Box<HttpResponse>> {
+    let body = w.body;
     let text = std::str::from_utf8(body)
         .map_err(|_| Box::new(status(400, "BadRequest", "the body is not UTF-8", None)))?;
     let ns = t.namespace.as_deref();
-    let parsed = match t.guest {
-        None => crate::scenario::manifests::parse_body(text, &state.config, ns),
-        Some(_) => crate::scenario::manifests::parse_guest_body(text, ns),
+    let typos = match w.validation {
+        FieldValidation::Strict => Typos::Refuse,
+        FieldValidation::Warn | FieldValidation::Ignore => Typos::Drop,
     };
-    let (object, _notices) = parsed
-        .map_err(|e| -> Box<HttpResponse> {
-            // Syntax and unknown fields are a 400 (as strict decoding in
-            // kube-apiserver); a well-formed object with wrong values 422.
-            let code = if e.contains("invalid YAML")
-                || e.contains("unknown field")
-                || e.contains("did you mean")
-            {
-                400
-            } else {
-                422
-            };
-            let reason = if code == 400 { "BadRequest" } else { "Invalid" };
-            Box::new(status(
-                code,
-                reason,
-                &format!("{} is invalid: {e}", t.res.kind),
-                Some(json!({"kind": t.res.kind, "name": t.name.clone().unwrap_or_default(), "causes": [{"message": e}]})),
-            ))
-        })?;
+    let parsed = match t.guest {
+        None => crate::scenario::manifests::parse_body(text, &state.config, ns, typos),
+        Some(_) => crate::scenario::manifests::parse_guest_body(text, ns, typos),
+    };
+    let ParsedBody { object, dropped } = parsed.map_err(|e| Box::new(refused(text, &e, t)))?;
     let Some(object) = object else {
         return Err(Box::new(status(
             422,
@@ -902,12 +957,51 @@ fn parse(body: &[u8], state: &State, t: &Target) -> Result<Object, Box<HttpRespo
             None,
         )));
     }
-    Ok(object)
+    Ok(Read { object, dropped })
+}
+
+/// A refused body as kube-apiserver answers it: kubectl prints
+/// `The KIND "NAME" is invalid: FIELD: MESSAGE` from the details.
+fn refused(text: &str, error: &str, t: &Target) -> HttpResponse {
+    let r = super::invalid::refusal(text, error);
+    let name = t.name.clone().unwrap_or(r.name);
+    let reason = if r.code == 400 {
+        "BadRequest"
+    } else {
+        "Invalid"
+    };
+    let at = if r.field.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", r.field)
+    };
+    status(
+        r.code,
+        reason,
+        &format!("{} {name:?} is invalid: {at}{}", t.res.kind, r.message),
+        Some(
+            json!({"kind": t.res.kind, "name": name, "causes": [{"field": r.field, "message": r.message}]}),
+        ),
+    )
 }
 
 fn body_resource_version(body: &[u8]) -> Option<u64> {
     let v: Value = serde_json::from_slice(body).ok()?;
     v["metadata"]["resourceVersion"].as_str()?.parse().ok()
+}
+
+/// Whether a create's body names a version (YAML bodies too; "0" is
+/// kube-apiserver's "none").
+fn sets_resource_version(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let v = serde_json::from_str::<Value>(&text)
+        .ok()
+        .or_else(|| yaml_to_json(&text));
+    match v.as_ref().map(|v| &v["metadata"]["resourceVersion"]) {
+        Some(Value::String(rv)) => !rv.is_empty() && rv != "0",
+        Some(Value::Number(rv)) => rv.as_u64() != Some(0),
+        _ => false,
+    }
 }
 
 async fn answer(
@@ -947,22 +1041,41 @@ async fn answer(
     }
 }
 
-async fn create(body: &[u8], state: &State, user: &str, t: &Target) -> HttpResponse {
-    match parse(body, state, t) {
-        Ok(object) => answer(state, user, Verb::Create, object, t, true).await,
+async fn create(w: &Written<'_>, state: &State, user: &str, t: &Target) -> HttpResponse {
+    let body = w.body;
+    // kube-apiserver's storage refuses this too: the version is the
+    // server's to give, and an exported object re-created as it is would
+    // otherwise pass for an update.
+    if sets_resource_version(body) {
+        return status(
+            400,
+            "BadRequest",
+            "resourceVersion should not be set on objects to be created: leave metadata.resourceVersion out",
+            None,
+        );
+    }
+    match parse(w, state, t) {
+        Ok(Read { object, dropped }) => {
+            let created = answer(state, user, Verb::Create, object, t, true).await;
+            warned(&dropped, w.validation, created)
+        }
         Err(e) => *e,
     }
 }
 
-async fn update(body: &[u8], state: &State, user: &str, t: &Target) -> HttpResponse {
-    let mut object = match parse(body, state, t) {
-        Ok(o) => o,
+async fn update(w: &Written<'_>, state: &State, user: &str, t: &Target) -> HttpResponse {
+    let Read {
+        mut object,
+        dropped,
+    } = match parse(w, state, t) {
+        Ok(read) => read,
         Err(e) => return *e,
     };
-    if let Some(rv) = body_resource_version(body) {
+    if let Some(rv) = body_resource_version(w.body) {
         object.meta.resource_version = rv;
     }
-    answer(state, user, Verb::Update, object, t, false).await
+    let updated = answer(state, user, Verb::Update, object, t, false).await;
+    warned(&dropped, w.validation, updated)
 }
 
 async fn delete(state: &State, user: &str, t: &Target) -> HttpResponse {
@@ -971,7 +1084,7 @@ async fn delete(state: &State, user: &str, t: &Target) -> HttpResponse {
 
 async fn patch_object(
     req: &HttpRequest,
-    body: &[u8],
+    w: &Written<'_>,
     state: &State,
     user: &str,
     t: &Target,
@@ -982,7 +1095,7 @@ async fn patch_object(
         .and_then(|c| c.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let Ok(patch) = parse_patch(body, &content) else {
+    let Ok(patch) = parse_patch(w.body, &content) else {
         return status(
             400,
             "BadRequest",
@@ -998,7 +1111,7 @@ async fn patch_object(
     let apply = content.starts_with("application/apply-patch");
     let current = match existing {
         Some(o) => o,
-        None if apply => return create(body, state, user, t).await,
+        None if apply => return create(w, state, user, t).await,
         None => return not_found(t),
     };
     let mut doc = render::object(&current, t.res, state.epoch, None);
@@ -1017,12 +1130,20 @@ async fn patch_object(
         patch::merge(&mut doc, &patch);
     }
     let text = doc.to_string();
-    let mut object = match parse(text.as_bytes(), state, t) {
-        Ok(o) => o,
+    let patched = Written {
+        body: text.as_bytes(),
+        validation: w.validation,
+    };
+    let Read {
+        mut object,
+        dropped,
+    } = match parse(&patched, state, t) {
+        Ok(read) => read,
         Err(e) => return *e,
     };
     object.meta.resource_version = current.meta.resource_version;
-    answer(state, user, Verb::Update, object, t, false).await
+    let updated = answer(state, user, Verb::Update, object, t, false).await;
+    warned(&dropped, w.validation, updated)
 }
 
 fn parse_patch(body: &[u8], content: &str) -> Result<Value, ()> {

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod guest;
 pub mod guest_versions;
 pub mod http;
+pub mod invalid;
 pub mod journal;
 pub mod metrics;
 pub mod patch;

@@ -115,6 +115,19 @@ impl Server {
         body: Option<&[u8]>,
         content_type: &str,
     ) -> (u16, String) {
+        let (code, _, text) = self.exchange(method, path, token, body, content_type);
+        (code, text)
+    }
+
+    /// One request; (status, its `Warning` headers, body).
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        content_type: &str,
+    ) -> (u16, Vec<String>, String) {
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(self.url(path))
@@ -126,10 +139,16 @@ impl Server {
         match self.agent.run(req) {
             Ok(mut r) => {
                 let code = r.status().as_u16();
+                let warnings = r
+                    .headers()
+                    .get_all("warning")
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or_default().to_string())
+                    .collect();
                 let text = r.body_mut().read_to_string().unwrap_or_default();
-                (code, text)
+                (code, warnings, text)
             }
-            Err(e) => (0, e.to_string()),
+            Err(e) => (0, Vec::new(), e.to_string()),
         }
     }
 
@@ -589,11 +608,67 @@ fn bad_requests_get_a_status_with_the_reason_and_change_nothing() {
     );
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("body:2:1: invalid YAML"), "{body}");
+    // A field that looks like a typo: refused under kubectl's Strict...
     let mut typo = pod("p2");
     typo["spec"]["nodeSelecter"] = json!({});
-    let (code, body) = s.call("alice", "POST", PODS, Some(typo));
+    let typo_bytes = typo.to_string().into_bytes();
+    let strict = format!("{PODS}?fieldValidation=Strict");
+    let (code, body) = s.call("alice", "POST", &strict, Some(typo.clone()));
     assert_eq!(code, 400, "{body}");
     assert!(body.to_string().contains("nodeSelector"), "{body}");
+    assert_eq!(body["details"]["causes"][0]["field"], "spec.nodeSelecter");
+    let bad_mode = format!("{PODS}?fieldValidation=Loose");
+    let (code, body) = s.call("alice", "POST", &bad_mode, Some(typo.clone()));
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("\"Loose\""),
+        "{body}"
+    );
+    // ...created without it under Ignore (kubectl --validate=false)...
+    let ignore = format!("{PODS}?fieldValidation=Ignore");
+    let (code, warnings, body) = s.exchange(
+        "POST",
+        &ignore,
+        Some(&token),
+        Some(&typo_bytes),
+        "application/json",
+    );
+    assert_eq!((code, warnings.len()), (201, 0), "{body}");
+    // ...and with kube-apiserver's warning under Warn, its default.
+    let mut warned = typo.clone();
+    warned["metadata"]["name"] = json!("p3");
+    let warned = warned.to_string().into_bytes();
+    let (code, warnings, body) = s.exchange(
+        "POST",
+        PODS,
+        Some(&token),
+        Some(&warned),
+        "application/json",
+    );
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(warnings, [r#"299 - "unknown field \"spec.nodeSelecter\"""#]);
+    // A wrong value is a 422 that names the object and the field.
+    let mut greedy = pod("p4");
+    greedy["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "lots"}});
+    let (code, body) = s.call("alice", "POST", PODS, Some(greedy));
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["details"]["name"], "p4");
+    assert_eq!(
+        body["details"]["causes"][0]["field"],
+        "spec.containers[0].resources.requests.cpu"
+    );
+    // A version is the server's to give.
+    let mut versioned = pod("p5");
+    versioned["metadata"]["resourceVersion"] = json!("7");
+    let (code, body) = s.call("alice", "POST", PODS, Some(versioned));
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("resourceVersion should not be set on objects to be created"),
+        "{body}"
+    );
     let (code, _) = s.call(
         "alice",
         "GET",
@@ -602,7 +677,13 @@ fn bad_requests_get_a_status_with_the_reason_and_change_nothing() {
     );
     assert_eq!(code, 404);
     let (_, list) = s.call("alice", "GET", PODS, None);
-    assert_eq!(list["items"], json!([]));
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["p2", "p3"], "only the typos' pods are made");
 }
 
 /// `kubectl top`'s API: a Running pod uses what it requests, and a node

@@ -771,15 +771,32 @@ pub(crate) fn k8s_memory(text: &str) -> Result<u64, String> {
     }
 }
 
+/// What an API body's fields that look like typos of modelled ones do:
+/// refuse the body (`fieldValidation=Strict`, and scenario files), or
+/// are dropped and named (`Warn` and `Ignore`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Typos {
+    Refuse,
+    Drop,
+}
+
+/// A request body read: the object, or `None` for a kind stored but not
+/// modelled; and the fields dropped as typos (`spec.replcas`).
+#[derive(Debug)]
+pub struct ParsedBody {
+    pub object: Option<Object>,
+    pub dropped: Vec<String>,
+}
+
 /// A request body (JSON or YAML, one object) as `kubectl` sends it to a
-/// served Supervisor: the object, or `None` for a kind stored but not
-/// modelled, with the notices (fields accepted and ignored); or the
-/// parser's message with its line and column in the body.
+/// served Supervisor; or the parser's message with its line and column in
+/// the body.
 pub fn parse_body(
     text: &str,
     config: &super::SupervisorConfig,
     namespace: Option<&str>,
-) -> Result<(Option<Object>, Vec<String>), String> {
+    typos: Typos,
+) -> Result<ParsedBody, String> {
     let namespaces: Vec<String> = config.namespaces.iter().map(|n| n.name.clone()).collect();
     let policies: Vec<String> = config
         .storage_policies
@@ -794,20 +811,33 @@ pub fn parse_body(
         guest: false,
         any_namespace: true,
     };
-    parse_in(text, &scope)
+    parse_in(text, &scope, typos)
 }
 
-/// One API body as an object of `scope`, with its notices.
-fn parse_in(text: &str, scope: &Scope) -> Result<(Option<Object>, Vec<String>), String> {
-    let (parsed, notices) = notices::collect("body", || {
+/// One API body as an object of `scope`.
+fn parse_in(text: &str, scope: &Scope, typos: Typos) -> Result<ParsedBody, String> {
+    let parse = || {
         let node = super::yaml::parse(text)?;
         if !scope.guest && kind_name(&node) == Some("Namespace") {
             return namespace_body(&node).map(Some);
         }
         parse_manifest(&node, scope)
+    };
+    let ((parsed, dropped), _notices) = notices::collect("body", || match typos {
+        Typos::Refuse => (parse(), Vec::new()),
+        Typos::Drop => notices::accepting_typos(parse),
     });
+    // Paths start at the kind (`Deployment.spec.replcas`); the API names
+    // fields from the object's root.
+    let dropped = dropped
+        .into_iter()
+        .map(|p| {
+            p.split_once('.')
+                .map_or(p.clone(), |(_, rest)| rest.to_string())
+        })
+        .collect();
     parsed
-        .map(|o| (o, notices))
+        .map(|object| ParsedBody { object, dropped })
         .map_err(|d| format!("body:{}:{}: {}", d.loc.line, d.loc.col, d.message))
 }
 
@@ -839,7 +869,8 @@ fn namespace_body(node: &Node) -> PResult<Object> {
 pub fn parse_guest_body(
     text: &str,
     namespace: Option<&str>,
-) -> Result<(Option<Object>, Vec<String>), String> {
+    typos: Typos,
+) -> Result<ParsedBody, String> {
     let scope = Scope {
         namespaces: &[],
         storage_policies: &[],
@@ -848,7 +879,7 @@ pub fn parse_guest_body(
         guest: true,
         any_namespace: true,
     };
-    parse_in(text, &scope)
+    parse_in(text, &scope, typos)
 }
 
 /// An object of `kind` that only names its key (the body of a delete or
