@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real kubectl against `pacsim serve scenarios/supervisor-basic.yaml`:
 # apply real manifests, watch pods come up, scale, roll out a new template
-# and back, field validation, a denial and can-i --list, delete, reach the guest cluster with its kubeconfig,
+# and back, dry runs and diff, field validation, a denial and can-i --list,
+# delete, reach the guest cluster with its kubeconfig,
 # kill -9 and restart, check
 # that everything acknowledged is there, then export and verify the session.
 # Run by the test suite (tests/it/kubectl_e2e.rs); by hand:
@@ -136,7 +137,7 @@ alice rollout status deployment/nginx-deployment --timeout=60s | grep -q 'succes
 alice rollout history deployment/nginx-deployment | tee "$WORK/out"
 grep -qE '^6 +nginx 1.26$' "$WORK/out" || fail "revision 6 has no CHANGE-CAUSE"
 
-step "get all, set-based selectors; field selectors and dry runs the server cannot honour are refused"
+step "get all, set-based selectors; field selectors the server cannot honour are refused"
 alice get all | tee "$WORK/out"
 grep -q "^deployment.apps/nginx-deployment " "$WORK/out" || fail "get all lists no deployment"
 [[ $(grep -c "^pod/nginx-deployment-" "$WORK/out") -eq 3 ]] || fail "get all does not list the 3 pods"
@@ -145,9 +146,19 @@ alice get pods -l 'app notin (nginx)' -o name >"$WORK/out" 2>/dev/null || fail "
 if grep -q "nginx-deployment" "$WORK/out"; then fail "notin selected app=nginx pods"; fi
 if alice get pods --field-selector status.phase=Pending 2>"$WORK/err"; then fail "status.phase selector accepted"; fi
 grep -q "field label not supported: status.phase" "$WORK/err" || fail "field selector: $(cat "$WORK/err")"
-if alice scale deployment/nginx-deployment --replicas=5 --dry-run=server 2>"$WORK/err"; then fail "server dry run accepted"; fi
-grep -q "nothing was changed" "$WORK/err" || fail "dry run: $(cat "$WORK/err")"
-[[ $(alice get deployment nginx-deployment -o jsonpath='{.spec.replicas}') -eq 3 ]] || fail "the dry run scaled"
+
+step "server-side dry runs and kubectl diff change nothing"
+alice scale deployment/nginx-deployment --replicas=5 --dry-run=server | grep -q "scaled (server dry run)" ||
+    fail "scale --dry-run=server"
+alice delete deployment/nginx-deployment --dry-run=server | grep -q "deleted (server dry run)" ||
+    fail "delete --dry-run=server"
+[[ $(alice get deployment nginx-deployment -o jsonpath='{.spec.replicas}') -eq 3 ]] || fail "a dry run wrote"
+alice get deployment nginx-deployment -o yaml >"$WORK/live.yaml"
+alice diff -f "$WORK/live.yaml" >"$WORK/out" || fail "diff of the live object: $(cat "$WORK/out")"
+sed 's/^  replicas: 3$/  replicas: 4/' "$WORK/live.yaml" >"$WORK/four.yaml"
+if alice diff -f "$WORK/four.yaml" >"$WORK/out"; then fail "diff saw no change"; fi
+grep -q "^+  replicas: 4$" "$WORK/out" || fail "diff: $(cat "$WORK/out")"
+[[ $(alice get deployment nginx-deployment -o jsonpath='{.spec.replicas}') -eq 3 ]] || fail "diff wrote"
 
 step "kubectl top: pods use what they request, nodes what their hosts allocated"
 alice top pod -l app=nginx | tee "$WORK/out"
@@ -225,6 +236,8 @@ guest get pods -o wide
     fail "the guest's 2 pods are not Running on its workers"
 guest rollout status deployment/nginx-deployment --timeout=30s | grep -q 'successfully rolled out' ||
     fail "guest rollout status: $(guest get deployment nginx-deployment -o wide)"
+if guest scale deployment nginx-deployment --replicas=3 --dry-run=server 2>"$WORK/err"; then fail "guest dry run"; fi
+grep -q "served on the Supervisor's API, not in a guest cluster" "$WORK/err" || fail "guest dry run: $(cat "$WORK/err")"
 if guest_carol delete deployment nginx-deployment 2>"$WORK/err"; then fail "carol deleted in the guest"; fi
 grep -q "user carol has role view in namespace web, which is read-only in guest cluster tkc-small; delete needs edit" "$WORK/err" ||
     fail "guest denial: $(cat "$WORK/err")"

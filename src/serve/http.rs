@@ -590,10 +590,6 @@ async fn resource_request(
         }
     };
     let reads = matches!(verb, "get" | "list" | "watch");
-    if !reads && param(&q, "dryRun").is_some() {
-        let why = "dry run (kubectl --dry-run=server, kubectl diff) is not supported by this server, and nothing was changed: leave it out, or use --dry-run=client";
-        return (status(400, "BadRequest", why, None), verb);
-    }
     let sel = match verb {
         "list" | "watch" => match selection(&q) {
             Ok(sel) => sel,
@@ -634,6 +630,19 @@ async fn resource_request(
     } else {
         body
     };
+    let dry_run = match dry_run_directive(&q, verb, body).as_deref() {
+        Some(_) if reads => false,
+        None => false,
+        Some("All") if t.guest.is_none() => true,
+        Some("All") => {
+            let why = "dry run (kubectl --dry-run=server, kubectl diff) is served on the Supervisor's API, not in a guest cluster, and nothing was changed: use --dry-run=client";
+            return (status(400, "BadRequest", why, None), verb);
+        }
+        Some(other) => {
+            let why = format!("dryRun: Unsupported value: {other:?}: supported values: \"All\"");
+            return (status(400, "BadRequest", &why, None), verb);
+        }
+    };
     // Reads are checked here and, when refused, sent through the
     // Authentication Proxy so that the denial is in the audit trail.
     if matches!(verb, "get" | "list" | "watch")
@@ -649,7 +658,11 @@ async fn resource_request(
             Err(bad) => return (*bad, verb),
         }
     };
-    let written = Written { body, validation };
+    let written = Written {
+        body,
+        validation,
+        dry_run,
+    };
     let response = match verb {
         "list" => list(req, state, &t, sel).await,
         "watch" if t.guest.is_some() => guest_watch(req, state, t, q, sel).await,
@@ -657,11 +670,15 @@ async fn resource_request(
         "get" if t.sub.as_deref() == Some("scale") => get_scale(state, &t).await,
         "get" => get(req, state, &t).await,
         "create" => create(&written, state, user, &t).await,
-        "update" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, true).await,
+        "update" if t.sub.as_deref() == Some("scale") => {
+            scale(&written, state, user, &t, true).await
+        }
         "update" => update(&written, state, user, &t).await,
-        "patch" if t.sub.as_deref() == Some("scale") => scale(body, state, user, &t, false).await,
+        "patch" if t.sub.as_deref() == Some("scale") => {
+            scale(&written, state, user, &t, false).await
+        }
         "patch" => patch_object(req, &written, state, user, &t).await,
-        "delete" => delete(state, user, &t).await,
+        "delete" => delete(&written, state, user, &t).await,
         _ => unreachable!("verbs are matched above"),
     };
     (response, verb)
@@ -849,8 +866,6 @@ async fn get(req: &HttpRequest, state: &State, t: &Target) -> HttpResponse {
     }
 }
 
-/// Parses a body for `t`: the object, with the URL's namespace and name
-/// checked against it.
 /// `fieldValidation`: what a body's fields that look like typos do.
 /// kube-apiserver's default is Warn; kubectl sends Strict unless given
 /// `--validate=warn` or `--validate=false` (Ignore).
@@ -877,10 +892,30 @@ fn field_validation(q: &[(String, String)]) -> Result<FieldValidation, Box<HttpR
     }
 }
 
-/// A write's body and how to read it.
+/// A write's `dryRun`: in the query, or for a delete also in the body's
+/// DeleteOptions (where kubectl sends it).
+fn dry_run_directive(q: &[(String, String)], verb: &str, body: &[u8]) -> Option<String> {
+    if let Some(d) = param(q, "dryRun") {
+        return Some(d.to_string());
+    }
+    if verb != "delete" || body.is_empty() {
+        return None;
+    }
+    let options: Value = serde_json::from_slice(body).ok()?;
+    let all: Vec<&str> = options["dryRun"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    (!all.is_empty()).then(|| all.join(","))
+}
+
+/// A write's body and how to take it.
 struct Written<'a> {
     body: &'a [u8],
     validation: FieldValidation,
+    /// `dryRun=All`: decided, answered, and not carried out.
+    dry_run: bool,
 }
 
 /// The object a body gives, with the typo-like fields dropped from it
@@ -910,6 +945,8 @@ fn warned(
     response
 }
 
+/// Parses a body for `t`: the object, with the URL's namespace and name
+/// checked against it.
 fn parse(w: &Written, state: &State, t: &Target) -> Result<Read, Box<HttpResponse>> {
     let body = w.body;
     let text = std::str::from_utf8(body)
@@ -1004,6 +1041,43 @@ fn sets_resource_version(body: &[u8]) -> bool {
     }
 }
 
+/// A write decided as the API server decides it, on the engine thread
+/// between deliveries like a read, and not carried out: nothing is
+/// journalled, stored or sent (`dryRun=All`). The object as it would be,
+/// also rendered as a GET shows it (so that `kubectl diff` of an
+/// unchanged manifest is empty); `None` for a delete.
+async fn dry_call(
+    state: &State,
+    user: &str,
+    verb: Verb,
+    object: Object,
+    t: &Target,
+) -> Option<Result<Option<(Object, Value)>, Outcome>> {
+    let (u, res, epoch) = (user.to_string(), t.res, state.epoch);
+    let (scoped, ns) = (
+        object.kind().cluster_scoped(),
+        object.meta.namespace.clone(),
+    );
+    read(state, move |v| {
+        v.proxy
+            .authorize(&u, &verb, scoped, &ns)
+            .map_err(Outcome::Denied)?;
+        let would = v
+            .api
+            .dry_run(&verb, object, v.now)
+            .map_err(Outcome::Refused)?;
+        let store = Store::Supervisor {
+            api: v.api,
+            rollouts: v.rollouts,
+        };
+        Ok(would.map(|o| {
+            let shown = rendered(&store, &o, res, epoch);
+            (o, shown)
+        }))
+    })
+    .await
+}
+
 async fn answer(
     state: &State,
     user: &str,
@@ -1011,6 +1085,7 @@ async fn answer(
     object: Object,
     t: &Target,
     created: bool,
+    dry_run: bool,
 ) -> HttpResponse {
     let name = object.meta.name.clone();
     let t = Target {
@@ -1018,22 +1093,31 @@ async fn answer(
         sub: None,
         ..t.clone()
     };
-    let Some(outcome) = call(state, user, verb, object, &t).await else {
-        return stopping();
-    };
-    if let Some(e) = outcome_error(&outcome, &t) {
-        return e;
-    }
-    let Outcome::Done { object, .. } = outcome else {
-        unreachable!("errors are answered above")
+    let shown = if dry_run {
+        match dry_call(state, user, verb, object, &t).await {
+            None => return stopping(),
+            Some(Err(refused)) => return outcome_error(&refused, &t).unwrap_or_else(stopping),
+            Some(Ok(would)) => would.map(|(_, shown)| shown),
+        }
+    } else {
+        let Some(outcome) = call(state, user, verb, object, &t).await else {
+            return stopping();
+        };
+        if let Some(e) = outcome_error(&outcome, &t) {
+            return e;
+        }
+        let Outcome::Done { object, .. } = outcome else {
+            unreachable!("errors are answered above")
+        };
+        object.map(|o| render::object(&o, t.res, state.epoch, None))
     };
     let code = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    match object {
-        Some(o) => json_response(code, &render::object(&o, t.res, state.epoch, None)),
+    match shown {
+        Some(v) => json_response(code, &v),
         None => json_response(
             StatusCode::OK,
             &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details(&t)}),
@@ -1056,7 +1140,7 @@ async fn create(w: &Written<'_>, state: &State, user: &str, t: &Target) -> HttpR
     }
     match parse(w, state, t) {
         Ok(Read { object, dropped }) => {
-            let created = answer(state, user, Verb::Create, object, t, true).await;
+            let created = answer(state, user, Verb::Create, object, t, true, w.dry_run).await;
             warned(&dropped, w.validation, created)
         }
         Err(e) => *e,
@@ -1074,12 +1158,12 @@ async fn update(w: &Written<'_>, state: &State, user: &str, t: &Target) -> HttpR
     if let Some(rv) = body_resource_version(w.body) {
         object.meta.resource_version = rv;
     }
-    let updated = answer(state, user, Verb::Update, object, t, false).await;
+    let updated = answer(state, user, Verb::Update, object, t, false, w.dry_run).await;
     warned(&dropped, w.validation, updated)
 }
 
-async fn delete(state: &State, user: &str, t: &Target) -> HttpResponse {
-    answer(state, user, Verb::Delete, keyed(t), t, false).await
+async fn delete(w: &Written<'_>, state: &State, user: &str, t: &Target) -> HttpResponse {
+    answer(state, user, Verb::Delete, keyed(t), t, false, w.dry_run).await
 }
 
 async fn patch_object(
@@ -1132,7 +1216,7 @@ async fn patch_object(
     let text = doc.to_string();
     let patched = Written {
         body: text.as_bytes(),
-        validation: w.validation,
+        ..*w
     };
     let Read {
         mut object,
@@ -1142,7 +1226,7 @@ async fn patch_object(
         Err(e) => return *e,
     };
     object.meta.resource_version = current.meta.resource_version;
-    let updated = answer(state, user, Verb::Update, object, t, false).await;
+    let updated = answer(state, user, Verb::Update, object, t, false, w.dry_run).await;
     warned(&dropped, w.validation, updated)
 }
 
@@ -1207,7 +1291,8 @@ async fn get_scale(state: &State, t: &Target) -> HttpResponse {
     }
 }
 
-async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) -> HttpResponse {
+async fn scale(w: &Written<'_>, state: &State, user: &str, t: &Target, put: bool) -> HttpResponse {
+    let body = w.body;
     let Ok(patch) = serde_json::from_slice::<Value>(body) else {
         return status(400, "BadRequest", "the body is not valid JSON", None);
     };
@@ -1246,13 +1331,21 @@ async fn scale(body: &[u8], state: &State, user: &str, t: &Target, put: bool) ->
         object.meta.resource_version = rv;
     }
     let name = object.meta.name.clone();
-    let Some(outcome) = call(state, user, Verb::Update, object, t).await else {
-        return stopping();
-    };
     let t2 = Target {
         name: Some(name),
         sub: None,
         ..t.clone()
+    };
+    if w.dry_run {
+        return match dry_call(state, user, Verb::Update, object, &t2).await {
+            None => stopping(),
+            Some(Err(refused)) => outcome_error(&refused, &t2).unwrap_or_else(stopping),
+            Some(Ok(Some((o, _)))) => ok(&scale_object(&o, state.epoch)),
+            Some(Ok(None)) => not_found(t),
+        };
+    }
+    let Some(outcome) = call(state, user, Verb::Update, object, t).await else {
+        return stopping();
     };
     if let Some(e) = outcome_error(&outcome, &t2) {
         return e;

@@ -225,6 +225,12 @@ const VOLUME_SOURCE: &[Field] = &[
 ];
 const CLAIM_SOURCE: &[Field] = &[one(1, "claimName", Str), one(2, "readOnly", Flag)];
 const NAMESPACE: &[Field] = &[one(1, "metadata", Msg(OBJECT_META))];
+/// A delete's options: its `dryRun` decides whether it is carried out.
+const DELETE_OPTIONS: &[Field] = &[
+    one(1, "gracePeriodSeconds", Int),
+    one(4, "propagationPolicy", Str),
+    many(5, "dryRun", Str),
+];
 const SERVICE: &[Field] = &[
     one(1, "metadata", Msg(OBJECT_META)),
     one(2, "spec", Msg(SERVICE_SPEC)),
@@ -271,6 +277,7 @@ fn schema(kind: &str) -> Option<&'static [Field]> {
         "Namespace" => NAMESPACE,
         "Service" => SERVICE,
         "PersistentVolumeClaim" => CLAIM,
+        "DeleteOptions" => DELETE_OPTIONS,
         _ => return None,
     })
 }

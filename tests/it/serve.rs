@@ -269,8 +269,8 @@ fn running(s: &Server, n: usize) -> bool {
 }
 
 /// Set-based label selectors select; a field selector this server cannot
-/// apply, and a dry run it cannot do, are refused (400) rather than
-/// ignored: ignoring them would list everything, or write.
+/// apply is refused (400) rather than ignored: ignoring it would list
+/// everything.
 #[test]
 fn selectors_select_and_what_cannot_be_honoured_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,23 +320,98 @@ fn selectors_select_and_what_cannot_be_honoured_is_refused() {
     );
     assert_eq!(code, 400, "{refused}");
 
-    let (code, refused) = s.call(
+    assert_eq!(names("fieldSelector=metadata.name%3Dsolo"), ["solo"]);
+}
+
+/// A server-side dry run (`kubectl --dry-run=server`, `kubectl diff`)
+/// answers what the write would give, or its refusal, and changes
+/// nothing; kubectl's delete sends its dryRun in the body.
+#[test]
+fn a_dry_run_answers_as_the_write_would_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    assert_eq!(
+        s.call("alice", "POST", DEPLOYS, Some(deployment("shop", 2)))
+            .0,
+        201
+    );
+    let (_, before) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+
+    let (code, would) = s.call(
         "alice",
         "POST",
         &format!("{PODS}?dryRun=All"),
         Some(pod("dry")),
     );
-    assert_eq!(code, 400, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("nothing was changed")
-    );
+    assert_eq!(code, 201, "{would}");
+    assert_eq!(would["metadata"]["name"], "dry");
     assert_eq!(s.call("alice", "GET", &format!("{PODS}/dry"), None).0, 404);
-    let solo = format!("{PODS}/solo?dryRun=All");
-    assert_eq!(s.call("alice", "DELETE", &solo, None).0, 400);
-    assert_eq!(names("fieldSelector=metadata.name%3Dsolo"), ["solo"]);
+
+    let mut bigger = before.clone();
+    bigger["spec"]["replicas"] = json!(4);
+    let (code, would) = s.call(
+        "alice",
+        "PUT",
+        &format!("{DEPLOYS}/shop?dryRun=All"),
+        Some(bigger),
+    );
+    assert_eq!(code, 200, "{would}");
+    assert_eq!(would["spec"]["replicas"], 4);
+    assert_eq!(
+        would["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    let scale = json!({"spec": {"replicas": 9}});
+    let (code, would) = s.call(
+        "alice",
+        "PATCH",
+        &format!("{DEPLOYS}/shop/scale?dryRun=All"),
+        Some(scale),
+    );
+    assert_eq!(
+        (code, &would["spec"]["replicas"]),
+        (200, &json!(9)),
+        "{would}"
+    );
+
+    // Refusals are the write's own: a name taken, a denial.
+    let (code, _) = s.call(
+        "alice",
+        "POST",
+        &format!("{DEPLOYS}?dryRun=All"),
+        Some(deployment("shop", 1)),
+    );
+    assert_eq!(code, 409);
+    let (code, _) = s.call(
+        "carol",
+        "DELETE",
+        &format!("{DEPLOYS}/shop?dryRun=All"),
+        None,
+    );
+    assert_eq!(code, 403);
+
+    // kubectl delete --dry-run=server: the directive is in DeleteOptions.
+    let options = br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Background","dryRun":["All"]}"#;
+    let token = s.token("alice");
+    let (code, body) = s.request(
+        "DELETE",
+        &format!("{DEPLOYS}/shop"),
+        Some(&token),
+        Some(options),
+        "application/json",
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, bad) = s.call(
+        "alice",
+        "DELETE",
+        &format!("{DEPLOYS}/shop?dryRun=Some"),
+        None,
+    );
+    assert_eq!(code, 400, "{bad}");
+
+    let (_, after) = s.call("alice", "GET", &format!("{DEPLOYS}/shop"), None);
+    assert_eq!(after["spec"], before["spec"], "nothing was written");
+    assert_eq!(after["spec"]["replicas"], 2);
 }
 
 /// `kubectl apply` of an unchanged claim is no change; a changed size is

@@ -21,7 +21,7 @@ use crate::api::objects::{
     Body, ClusterPhase, Kind, Meta, NamespaceObj, Object, ObjectKey, PodPhase,
 };
 use crate::event::Event;
-use crate::model::{ActorId, HostId, Lookup, SimDuration, VmId};
+use crate::model::{ActorId, HostId, Lookup, SimDuration, SimTime, VmId};
 use crate::scenario::{NamespaceConfig, SupervisorConfig};
 use admission::Usage;
 use control_plane::ControlPlane;
@@ -424,32 +424,81 @@ impl ApiServer {
         self.reply(caller, id, result, &about, ctx);
     }
 
-    fn create<C: Context>(&mut self, caller: ActorId, id: CallId, mut object: Object, ctx: &mut C) {
+    /// What a user's call would do, decided as the call itself decides it
+    /// and changing nothing (a server-side dry run): the object as it
+    /// would be stored (`None` for a delete), or why not. NSX and CNS are
+    /// not asked for an address or a volume.
+    pub fn dry_run(
+        &self,
+        verb: &Verb,
+        object: Object,
+        now: SimTime,
+    ) -> Result<Option<Object>, ApiError> {
+        if let Some(e) = self.unavailable() {
+            return Err(e);
+        }
+        let key = object.key();
+        match verb {
+            Verb::Create => {
+                self.check_create(&object)?;
+                let mut object = object;
+                object.meta.creation = now;
+                object.meta.resource_version = 0;
+                Ok(Some(object))
+            }
+            Verb::Update => self
+                .check_update(&key, &object)
+                .map(|(changed, _)| Some(changed)),
+            Verb::Delete if key.kind == Kind::TanzuKubernetesCluster => {
+                let mut deleting = self
+                    .objects
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| not_found(&key))?;
+                if let Body::TanzuKubernetesCluster(t) = &mut deleting.body {
+                    t.phase = ClusterPhase::Deleting;
+                }
+                Ok(Some(deleting))
+            }
+            Verb::Delete => self.check_delete(&key).map(|()| None),
+            Verb::Get => self
+                .objects
+                .get(&key)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| not_found(&key)),
+        }
+    }
+
+    /// A create's checks: the key is free, its namespace exists, what it
+    /// references is allowed, it fits the quota. Its charge when it passes.
+    fn check_create(&self, object: &Object) -> Result<Usage, ApiError> {
         let key = object.key();
         let ns = self.namespaces.get(&key.namespace);
-        let checked = if self.objects.contains_key(&key) || self.pending_keys.contains(&key) {
-            Err(ApiError::AlreadyExists(format!(
+        if self.objects.contains_key(&key) || self.pending_keys.contains(&key) {
+            return Err(ApiError::AlreadyExists(format!(
                 "{} {} already exists",
                 key.kind.resource(),
                 key.name
-            )))
-        } else if !key.kind.cluster_scoped() && ns.is_none() {
-            Err(ApiError::NotFound(format!(
+            )));
+        }
+        if !key.kind.cluster_scoped() && ns.is_none() {
+            return Err(ApiError::NotFound(format!(
                 "namespace {} not found",
                 key.namespace
-            )))
-        } else {
-            admission::check_references(&object, ns, &self.objects, &self.pending_keys).and_then(
-                |()| {
-                    let charge = admission::charge(&object, &self.objects);
-                    match ns {
-                        Some(ns) => admission::check_quota(ns, self.usage[&ns.name], charge)
-                            .map(|()| charge),
-                        None => Ok(charge),
-                    }
-                },
-            )
-        };
+            )));
+        }
+        admission::check_references(object, ns, &self.objects, &self.pending_keys)?;
+        let charge = admission::charge(object, &self.objects);
+        if let Some(ns) = ns {
+            admission::check_quota(ns, self.usage[&ns.name], charge)?;
+        }
+        Ok(charge)
+    }
+
+    fn create<C: Context>(&mut self, caller: ActorId, id: CallId, mut object: Object, ctx: &mut C) {
+        let key = object.key();
+        let checked = self.check_create(&object);
         let charge = match checked {
             Ok(charge) => charge,
             Err(e) => return self.reply(caller, id, Err(e), &key, ctx),
@@ -564,6 +613,15 @@ impl ApiServer {
         update: &Object,
         ctx: &mut C,
     ) -> Result<u64, ApiError> {
+        let (changed, charge) = self.check_update(key, update)?;
+        self.charge(key, charge);
+        Ok(self.store(key.clone(), changed, ctx))
+    }
+
+    /// An update's checks: the object exists at the version named (if
+    /// any), the change is allowed, it fits the quota. The object as it
+    /// would be stored, and its new charge.
+    fn check_update(&self, key: &ObjectKey, update: &Object) -> Result<(Object, Usage), ApiError> {
         let mut changed = self
             .objects
             .get(key)
@@ -587,16 +645,17 @@ impl ApiServer {
             let used = self.usage[&ns.name].minus(old);
             admission::check_quota(ns, used, new)?;
         }
-        self.charge(key, new);
-        Ok(self.store(key.clone(), changed, ctx))
+        Ok((changed, new))
     }
 
-    fn delete<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) -> Result<u64, ApiError> {
+    /// A delete's checks: the object exists; a namespace is empty; a claim
+    /// is mounted by nothing.
+    fn check_delete(&self, key: &ObjectKey) -> Result<(), ApiError> {
         if !self.objects.contains_key(key) {
             return Err(not_found(key));
         }
         if key.kind == Kind::Namespace {
-            self.remove_namespace(&key.name)?;
+            self.check_namespace_empty(&key.name)?;
         }
         if key.kind == Kind::PersistentVolumeClaim
             && let Some(user) = self.claim_user(key)
@@ -605,6 +664,15 @@ impl ApiServer {
                 "persistentvolumeclaim {} is in use by {user}",
                 key.name
             )));
+        }
+        Ok(())
+    }
+
+    fn delete<C: Context>(&mut self, key: &ObjectKey, ctx: &mut C) -> Result<u64, ApiError> {
+        self.check_delete(key)?;
+        if key.kind == Kind::Namespace {
+            self.namespaces.remove(&key.name);
+            self.usage.remove(&key.name);
         }
         let object = self.objects.remove(key).expect("checked above");
         self.tombstones.insert(key.clone());
@@ -648,9 +716,9 @@ impl ApiServer {
         self.usage.insert(name.to_string(), Usage::default());
     }
 
-    /// Forgets an empty namespace; one that holds objects is refused
-    /// (its deletion is not cascaded).
-    fn remove_namespace(&mut self, name: &str) -> Result<(), ApiError> {
+    /// A namespace that holds objects is not deleted (its deletion is not
+    /// cascaded).
+    fn check_namespace_empty(&self, name: &str) -> Result<(), ApiError> {
         let held = (self.objects.keys())
             .filter(|k| !k.kind.cluster_scoped() && k.namespace == name)
             .count()
@@ -662,8 +730,6 @@ impl ApiServer {
                 "namespace {name} still holds {held} object(s): delete them first (pacsim does not cascade a namespace's deletion)"
             )));
         }
-        self.namespaces.remove(name);
-        self.usage.remove(name);
         Ok(())
     }
 

@@ -176,3 +176,49 @@ fn below_quorum_every_call_fails_with_the_reason_and_comes_back_after_boot() {
     api.handle(boot[0].2.clone(), &mut ctx);
     assert!(api.available());
 }
+
+#[test]
+fn a_dry_run_decides_as_the_call_does_and_changes_nothing() {
+    let mut api = ApiServer::new(&config(), addrs());
+    let mut ctx = TestCtx::new(ActorId(10));
+    api.handle(Event::Start, &mut ctx);
+    ctx.take_sent();
+    let now = crate::model::SimTime(5_000_000_000);
+    let version = api.resource_version();
+    // A create that fits: the object as it would be; nothing stored or sent.
+    let would = api.dry_run(&Verb::Create, pod("a", 3000), now).unwrap();
+    let would = would.expect("a create shows its object");
+    assert_eq!((would.meta.creation, would.meta.resource_version), (now, 0));
+    assert!(api.get(&would.key()).is_none());
+    // Past the quota: the call's own refusal.
+    assert!(matches!(
+        api.dry_run(&Verb::Create, pod("b", 5000), now),
+        Err(ApiError::QuotaExceeded(_))
+    ));
+    // Now really created (NSX grants the address).
+    call(&mut api, &mut ctx, 1, pod("a", 3000));
+    ctx.sender = ActorId(17);
+    let granted = SupMsg::IpGranted {
+        ticket: 0,
+        ip: "10.244.0.2".into(),
+    };
+    api.handle(granted.event(), &mut ctx);
+    ctx.take_sent();
+    let stored = api.get(&would.key()).cloned().expect("created");
+    let version = version.max(stored.meta.resource_version);
+    assert!(matches!(
+        api.dry_run(&Verb::Create, pod("a", 100), now),
+        Err(ApiError::AlreadyExists(_))
+    ));
+    let mut stale = stored.clone();
+    stale.meta.resource_version = stored.meta.resource_version + 7;
+    assert!(matches!(
+        api.dry_run(&Verb::Update, stale, now),
+        Err(ApiError::Conflict(_))
+    ));
+    assert_eq!(api.dry_run(&Verb::Delete, stored.clone(), now), Ok(None));
+    // Nothing of it happened.
+    assert_eq!(api.get(&stored.key()), Some(&stored));
+    assert_eq!(api.resource_version(), version);
+    assert!(ctx.take_sent().is_empty());
+}
