@@ -78,6 +78,9 @@ pub enum Command {
     /// Bring the state's gauges up to date (a scrape of `/metrics`), then
     /// answer.
     Gauges(oneshot::Sender<()>),
+    /// End every watch (the server is stopping): their streams close, as
+    /// kube-apiserver closes them, and clients watch again elsewhere.
+    EndWatches,
     /// Finish: record where virtual time is and close the log.
     Stop,
 }
@@ -543,6 +546,7 @@ impl Engine {
                 self.watchers.push(events);
             }
             Command::Gauges(done) => taken.scrapes.push(done),
+            Command::EndWatches => self.watchers.clear(),
             Command::Stop => taken.stop = true,
         }
     }

@@ -32,6 +32,15 @@ pub struct Shared {
     pub metrics: Arc<super::metrics::Metrics>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_interval: std::time::Duration,
+    /// Set when the server starts to stop: watches end and no new one
+    /// starts.
+    pub closing: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    fn closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 pub type State = web::Data<Arc<Shared>>;
@@ -663,6 +672,9 @@ async fn resource_request(
         validation,
         dry_run,
     };
+    if verb == "watch" && state.closing() {
+        return (stopping(), verb);
+    }
     let response = match verb {
         "list" => list(req, state, &t, sel).await,
         "watch" if t.guest.is_some() => guest_watch(req, state, t, q, sel).await,
@@ -1605,6 +1617,9 @@ async fn guest_watch(
         }
         while deadline.is_none_or(|d| Instant::now() < d) {
             actix_web::rt::time::sleep(GUEST_WATCH_EVERY).await;
+            if state.closing() {
+                return;
+            }
             let (t2, sel2) = (t.clone(), sel.clone());
             let after = seen;
             let looked = read(&state, move |v| look(v, &t2, &sel2, Some(after), first)).await;

@@ -249,7 +249,10 @@ pub fn serve_until(
         config: *config,
         metrics,
         bookmark_interval: opts.bookmark_interval,
+        closing: std::sync::atomic::AtomicBool::new(false),
     });
+    let closing = shared.clone();
+    let commands = tx.clone();
     let rustls_config = rustls_config(&tls)?;
     let listen = opts.listen.clone();
     eprintln!(
@@ -278,14 +281,33 @@ pub fn serve_until(
         .client_request_timeout(std::time::Duration::from_secs(10))
         .keep_alive(std::time::Duration::from_secs(60))
         .shutdown_timeout(5)
+        .disable_signals()
         .listen_rustls_0_23(listener, rustls_config)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?
         .run();
+        // SIGTERM, SIGINT or `stop`: watches end at once (they would
+        // otherwise hold the drain for its whole timeout), then the
+        // requests in flight get up to the timeout to finish.
+        let stopping = Arc::new(Stopping {
+            handle: server.handle(),
+            shared: closing,
+            commands,
+        });
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
+            let mut signal = signal(kind).map_err(|e| format!("signal handler: {e}"))?;
+            let stopping = stopping.clone();
+            actix_web::rt::spawn(async move {
+                if signal.recv().await.is_some() {
+                    stopping.stop().await;
+                }
+            });
+        }
         if let Some(stop) = stop {
-            let handle = server.handle();
+            let stopping = stopping.clone();
             actix_web::rt::spawn(async move {
                 let _ = stop.await;
-                handle.stop(true).await;
+                stopping.stop().await;
             });
         }
         server.await.map_err(|e| e.to_string())
@@ -299,6 +321,21 @@ pub fn serve_until(
     engine_result?;
     eprintln!("pacsim serve: stopped; the journal is closed");
     Ok(())
+}
+
+/// What a stop does, whichever signal asks for it.
+struct Stopping {
+    handle: actix_web::dev::ServerHandle,
+    shared: Arc<http::Shared>,
+    commands: std::sync::mpsc::Sender<engine::Command>,
+}
+
+impl Stopping {
+    async fn stop(&self) {
+        (self.shared.closing).store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.commands.send(engine::Command::EndWatches);
+        self.handle.stop(true).await;
+    }
 }
 
 /// The listening socket, with TCP_NODELAY (Linux hands it on to every

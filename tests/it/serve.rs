@@ -941,6 +941,30 @@ fn a_watch_with_bookmarks_gets_them_periodically_at_the_newest_version() {
     assert!(caught_up.is_some());
 }
 
+/// SIGTERM ends open watches at once, as kube-apiserver does, so they do
+/// not hold the drain of requests in flight (5 s) to its end.
+#[test]
+fn a_stop_ends_open_watches_and_does_not_wait_out_the_drain() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    let pods = s.watch("alice", &format!("{PODS}?watch=true"));
+    let deployments = s.watch("alice", &format!("{DEPLOYS}?watch=true"));
+    let ended = |mut events: Box<dyn Iterator<Item = Value> + Send>| {
+        std::thread::spawn(move || events.by_ref().count())
+    };
+    let (pods, deployments) = (ended(Box::new(pods)), ended(Box::new(deployments)));
+    let asked = std::time::Instant::now();
+    assert!(s.terminate().success());
+    // The drain is a 5 s limit; watches held it to its end before.
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "the stop took {:?}",
+        asked.elapsed()
+    );
+    pods.join().unwrap();
+    deployments.join().unwrap();
+}
+
 #[test]
 fn a_restart_resumes_the_session_and_another_scenario_is_refused() {
     let dir = tempfile::tempdir().unwrap();
