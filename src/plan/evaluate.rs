@@ -9,7 +9,7 @@ use super::resize::with_host_count;
 use super::runs::WorldFor;
 use super::runs::{PlanConfig, Ran, RunRecord};
 use super::search;
-use super::slo::aggregate;
+use super::slo::{aggregate, badness};
 use super::verdict;
 use crate::inputs::{Input, RecordedInputs, WorldSource};
 use crate::model::{ActorId, SimTime};
@@ -251,12 +251,14 @@ pub fn judge(cfg: &PlanConfig, count: u64, runs: Vec<RunRecord>) -> Candidate {
                 .filter(|r| r.fail_at_ns.is_some() == failing)
                 .map(|r| r.values[i])
                 .collect();
-            if let Some(a) = aggregate(e.op, &v, cfg.quantile) {
+            if let Some(a) = aggregate(e, &v, cfg.quantile) {
                 pass &= holds(a);
+                // The worse of the plain and the N+k aggregates: a failing
+                // one if either fails.
+                let bad = |v: Option<f64>| v.map_or(f64::INFINITY, |v| badness(e, v));
                 worst = Some(match worst {
-                    None => a,
-                    Some(w) if holds(w) => a,
-                    Some(w) => w,
+                    Some(w) if bad(w) >= bad(a) => w,
+                    _ => a,
                 });
             }
         }
@@ -266,7 +268,7 @@ pub fn judge(cfg: &PlanConfig, count: u64, runs: Vec<RunRecord>) -> Candidate {
         .slos
         .iter()
         .enumerate()
-        .map(|(i, e)| verdict::spread(e.op, i, &runs))
+        .map(|(i, e)| verdict::spread(e, i, &runs))
         .collect();
     Candidate {
         hosts: count,

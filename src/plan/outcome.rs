@@ -6,7 +6,7 @@ use super::clusters::{ClusterSeries, cluster_series};
 pub use super::runs::{Candidate, Spread};
 use super::runs::{PlanConfig, Ran, RunCache};
 use super::search::{self, Outcome};
-use super::slo::larger_is_worse;
+use super::slo::badness;
 use super::verdict;
 use crate::report::numbers::{pct, round3};
 use crate::scenario::Scenario;
@@ -227,14 +227,11 @@ pub fn finish(report: &mut PlanReport, cfg: &PlanConfig) {
     let mut sorted: Vec<&Candidate> = report.probes.iter().collect();
     sorted.sort_by_key(|c| c.hosts);
     for (i, e) in cfg.slos.iter().enumerate() {
-        let Some(up_is_bad) = larger_is_worse(e.op) else {
-            continue;
-        };
         for w in sorted.windows(2) {
             let (Some(a), Some(b)) = (w[0].slo_values[i], w[1].slo_values[i]) else {
                 continue;
             };
-            if (up_is_bad && b > a) || (!up_is_bad && b < a) {
+            if badness(e, b) > badness(e, a) {
                 notes.push(format!(
                     "{}: {a} at {} hosts but {b} at {} hosts",
                     e.metric, w[0].hosts, w[1].hosts

@@ -3,44 +3,41 @@
 //! host fewer. Pure functions over the probes' run records.
 
 use super::runs::{Candidate, PlanConfig, RunRecord, Spread};
-use super::slo::larger_is_worse;
+use super::slo::{badness, larger_is_worse};
 use crate::report::numbers::sig3;
-use crate::scenario::{CmpOp, Expectation};
+use crate::scenario::Expectation;
 
-/// `a` is worse than `b` for an SLO with operator `op` (for `==` and `!=`,
-/// the larger is taken as worse; a run that measured nothing is worst).
-fn worse(op: CmpOp, a: Option<f64>, b: Option<f64>) -> bool {
+/// `a` is worse than `b` for SLO `e` (see [`badness`]; a run that
+/// measured nothing is worst).
+fn worse(e: &Expectation, a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (None, Some(_)) => true,
         (_, None) => false,
-        (Some(a), Some(b)) => match larger_is_worse(op) {
-            Some(false) => a < b,
-            _ => a > b,
-        },
+        (Some(a), Some(b)) => badness(e, a) > badness(e, b),
     }
 }
 
 /// The worst of `runs` for SLO `i` (the first of equals).
 fn worst_run<'a>(
-    op: CmpOp,
+    e: &Expectation,
     i: usize,
     runs: impl Iterator<Item = &'a RunRecord>,
 ) -> Option<&'a RunRecord> {
     runs.fold(None, |w: Option<&RunRecord>, r| match w {
-        Some(w) if !worse(op, r.values[i], w.values[i]) => Some(w),
+        Some(w) if !worse(e, r.values[i], w.values[i]) => Some(w),
         _ => Some(r),
     })
 }
 
 /// Min, median and max over the seeds of each seed's worst run for SLO
 /// `i`; `None` when no seed measured it.
-pub fn spread(op: CmpOp, i: usize, runs: &[RunRecord]) -> Option<Spread> {
+pub fn spread(e: &Expectation, i: usize, runs: &[RunRecord]) -> Option<Spread> {
     let mut seeds: Vec<u64> = runs.iter().map(|r| r.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
     let mut values: Vec<f64> = seeds
         .iter()
-        .filter_map(|s| worst_run(op, i, runs.iter().filter(|r| r.seed == *s)))
+        .filter_map(|s| worst_run(e, i, runs.iter().filter(|r| r.seed == *s)))
         .filter_map(|r| r.values[i])
         .collect();
     if values.is_empty() {
@@ -61,20 +58,23 @@ pub fn spread(op: CmpOp, i: usize, runs: &[RunRecord]) -> Option<Spread> {
 }
 
 /// How far `v` is from failing `e`, relative to the threshold (negative:
-/// it fails). An `==` or `!=` that holds has no room at all: 0.
+/// it fails). An `==` or `!=` that holds says nothing of how close it
+/// came: `None`, as a value not measured.
 fn margin(e: &Expectation, v: Option<f64>) -> Option<f64> {
     let v = v?;
     let scale = e.value.abs().max(1e-12);
     match larger_is_worse(e.op) {
         Some(true) => Some((e.value - v) / scale),
         Some(false) => Some((v - e.value) / scale),
-        None => Some(if e.op.holds(v, e.value) { 0.0 } else { -1.0 }),
+        None => (!e.op.holds(v, e.value)).then_some(-1.0),
     }
 }
 
-/// The run that decided a passing count: the SLO with the least margin,
-/// and its worst N+k run (its worst plain run when the plan has no
-/// failures). Returns the SLO's index and the run.
+/// The run that decided a passing count: the SLO with the least margin
+/// (an ordered one: an equality that holds has no margin to compare, so
+/// it decides only when every SLO is one), and its worst N+k run (its
+/// worst plain run when the plan has no failures). Returns the SLO's
+/// index and the run.
 pub fn deciding<'a>(cfg: &PlanConfig, c: &'a Candidate) -> Option<(usize, &'a RunRecord)> {
     let tightest = (0..cfg.slos.len()).min_by(|a, b| {
         let m = |i: usize| margin(&cfg.slos[i], c.slo_values[i]).unwrap_or(f64::INFINITY);
@@ -82,7 +82,7 @@ pub fn deciding<'a>(cfg: &PlanConfig, c: &'a Candidate) -> Option<(usize, &'a Ru
     })?;
     let failing = cfg.failures > 0;
     let runs = c.runs.iter().filter(|r| r.fail_at_ns.is_some() == failing);
-    worst_run(cfg.slos[tightest].op, tightest, runs).map(|r| (tightest, r))
+    worst_run(&cfg.slos[tightest], tightest, runs).map(|r| (tightest, r))
 }
 
 /// "seed 2, with esx-07 failed at 3.5 h" or "seed 2 (no failure)".
@@ -162,7 +162,7 @@ fn first_failure<'a>(cfg: &PlanConfig, c: &'a Candidate) -> Option<(usize, &'a R
     let holds = |e: &Expectation, v: Option<f64>| v.is_some_and(|v| e.op.holds(v, e.value));
     let i = (0..cfg.slos.len()).find(|i| !holds(&cfg.slos[*i], c.slo_values[*i]))?;
     let e = &cfg.slos[i];
-    worst_run(e.op, i, c.runs.iter().filter(|r| !holds(e, r.values[i]))).map(|r| (i, r))
+    worst_run(e, i, c.runs.iter().filter(|r| !holds(e, r.values[i]))).map(|r| (i, r))
 }
 
 #[cfg(test)]
@@ -207,11 +207,16 @@ mod tests {
             run(3, false, Some(0.0)),
             run(3, true, Some(0.3)),
         ];
-        let s = spread(CmpOp::Le, 0, &runs).unwrap();
+        let (le, ge) = (parse_slo("x <= 1").unwrap(), parse_slo("x >= 0").unwrap());
+        let s = spread(&le, 0, &runs).unwrap();
         assert_eq!((s.min, s.median, s.max), (0.2, 0.3, 0.4));
-        let s = spread(CmpOp::Ge, 0, &runs).unwrap();
+        let s = spread(&ge, 0, &runs).unwrap();
         assert_eq!((s.min, s.median, s.max), (0.0, 0.1, 0.1));
-        assert_eq!(spread(CmpOp::Le, 0, &[run(1, false, None)]), None);
+        assert_eq!(spread(&le, 0, &[run(1, false, None)]), None);
+        // `== 0.4`: each seed's run farthest from 0.4, below it or above.
+        let eq = parse_slo("x == 0.4").unwrap();
+        let s = spread(&eq, 0, &runs).unwrap();
+        assert_eq!((s.min, s.median, s.max), (0.0, 0.1, 0.1));
     }
 
     #[test]
@@ -229,6 +234,25 @@ mod tests {
         };
         let (i, r) = deciding(&cfg("x <= 0.5"), &c).unwrap();
         assert_eq!((i, r.seed, r.fail_at_ns.is_some()), (0, 2, true));
+    }
+
+    #[test]
+    fn an_equality_that_holds_does_not_decide_over_an_ordered_slo() {
+        let mut cfg = cfg("vms.lost == 0");
+        cfg.slos.push(parse_slo("x <= 10").unwrap());
+        let run2 = |seed: u64, lost: f64, x: f64| RunRecord {
+            values: vec![Some(lost), Some(x)],
+            ..run(seed, true, None)
+        };
+        let c = Candidate {
+            hosts: 4,
+            pass: true,
+            slo_values: vec![Some(0.0), Some(9.0)],
+            spread: vec![],
+            runs: vec![run2(1, 0.0, 4.0), run2(2, 0.0, 9.0)],
+        };
+        let (i, r) = deciding(&cfg, &c).unwrap();
+        assert_eq!((i, r.seed), (1, 2), "x <= 10 came closest, in seed 2");
     }
 
     #[test]
