@@ -86,6 +86,12 @@ pub fn render(chart: &Chart) -> String {
         let _ = root.present();
     }
     let ((x0, x1), (y0, y1)) = maps;
+    // Named for screen readers by its title (the figcaption shows it).
+    let svg = svg.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(&chart.title)),
+        1,
+    );
     let mut out = String::new();
     let colors: Vec<String> = chart
         .series

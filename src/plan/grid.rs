@@ -349,7 +349,9 @@ impl GridReport {
     /// grid.html: the table's title and one chart per SLO, self-contained.
     pub fn html(&self) -> String {
         let mut h = format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pacsim grid</title><style>body{{font-family:sans-serif;max-width:820px;margin:2em auto}}.legend span{{margin-right:1.2em}}.legend i{{display:inline-block;width:1em;height:.6em;margin-right:.3em}}</style></head><body><h1>What-if grid: {}</h1>",
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>pacsim grid: {}</title><style>{}</style></head><body><h1>What-if grid: {}</h1>",
+            esc(&self.axes.join(" × ")),
+            super::html::CSS,
             esc(&self.axes.join(" × "))
         );
         for c in self.charts() {

@@ -12,12 +12,14 @@ use super::verdict::describe_run;
 use crate::report::numbers::sig3;
 use std::fmt::Write;
 
-const CSS: &str = "body{font-family:sans-serif;max-width:820px;margin:2em auto;color:#222;line-height:1.4}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+/// Shared with the grid's page. Charts and wide tables fit a narrow window
+/// (the SVGs have a viewBox; tables scroll sideways).
+pub const CSS: &str = "body{font-family:sans-serif;max-width:820px;margin:2em auto;padding:0 .6em;color:#222;line-height:1.4}\
+table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto;max-width:100%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th{background:#eee}td.l,th.l{text-align:left}.pass{color:#1e8449}.fail{color:#a93226}\
 .answer{font-size:1.6em;font-weight:bold;margin:.3em 0}.why{font-size:1.1em}\
-figure.chart{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:.3em}svg{display:block}\
-.legend span{margin-right:1.2em;font-size:.9em}.legend i{display:inline-block;width:1em;height:.6em;margin-right:.3em}\
+figure.chart{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:.3em}svg{display:block;max-width:100%;height:auto}\
+.legend span{margin-right:1.2em;font-size:.9em;white-space:nowrap;display:inline-block}.legend i{display:inline-block;width:1em;height:.6em;margin-right:.3em}\
 @media print{body{margin:0}figure{page-break-inside:avoid}}";
 
 const CPU: &str = "#C0392B";
@@ -34,7 +36,7 @@ pub fn render(r: &PlanReport) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pacsim plan: {}</title><style>{CSS}</style></head><body><h1>Capacity plan: {}</h1>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>pacsim plan: {}</title><style>{CSS}</style></head><body><h1>Capacity plan: {}</h1>",
         esc(&r.scenario),
         esc(&r.scenario)
     );
@@ -53,7 +55,7 @@ pub fn render(r: &PlanReport) -> String {
     );
     h.push_str(&facts(r));
     h.push_str(&slo_table(r));
-    h.push_str("<h2>Probes</h2><p>Each host count the search tried: the median over the seeds, and their spread (each seed's worse of its plain and N+k runs).</p>");
+    h.push_str("<h2>Probes</h2><p>Each host count the search tried: the median over the seeds, and their spread (each seed's worse of its plain and N+k runs). The table under the charts gives the value each count was judged by: the quantile of its plain runs or of its N+k runs, whichever is worse.</p>");
     for i in 0..r.slo.len() {
         h.push_str(&chart(&probe_chart(r, i)));
     }
@@ -62,7 +64,7 @@ pub fn render(r: &PlanReport) -> String {
         let run = esc(&describe_run(d.seed, &d.failed_hosts, d.fail_at_s));
         let _ = write!(
             h,
-            "<h2>The deciding run</h2><p>At the recommended count, {} came closest to failing in {run}: {}.</p>",
+            "<h2>The deciding run</h2><p>At the recommended count, {} came closest to failing in {run}, which measured {}.</p>",
             esc(&d.slo),
             num(d.value)
         );
@@ -184,15 +186,17 @@ fn facts(r: &PlanReport) -> String {
                 sig3(d.stranded_gib)
             ),
         ));
-        let ms = |k: &str| num(d.placement_latency_ms[k].as_f64());
+        let ms = |k: &str| {
+            d.placement_latency_ms[k]
+                .as_f64()
+                .map(|v| format!("{} ms", sig3(v)))
+        };
         rows.push((
             "placement latency".into(),
-            format!(
-                "p50 {} ms, p99 {} ms, max {} ms",
-                ms("p50"),
-                ms("p99"),
-                ms("max")
-            ),
+            match (ms("p50"), ms("p99"), ms("max")) {
+                (Some(p50), Some(p99), Some(max)) => format!("p50 {p50}, p99 {p99}, max {max}"),
+                _ => "no samples".to_string(),
+            },
         ));
     }
     let mut h = String::from("<table>");
@@ -310,7 +314,7 @@ pub fn probe_chart(r: &PlanReport, i: usize) -> Chart {
     ];
     if !above.is_empty() {
         series.push(Series {
-            name: "median above the scale (see the table)".into(),
+            name: "median above the scale (the table has the value)".into(),
             color: "#E67E22",
             mark: Mark::Dots(above.iter().map(|(x, _)| (*x, y_hi)).collect()),
         });
