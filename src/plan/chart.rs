@@ -29,6 +29,8 @@ pub enum Mark {
     Line(Vec<(f64, f64)>),
     /// A marker at each point, nothing between (probed counts).
     Dots(Vec<(f64, f64)>),
+    /// A ring around each point (a probe that fails).
+    Rings(Vec<(f64, f64)>),
     /// A vertical bar from low to high at each x: `(x, low, high)`.
     Spans(Vec<(f64, f64, f64)>),
     /// A horizontal line across the chart at this y (a threshold).
@@ -176,6 +178,37 @@ fn draw(
     draw_on(chart, root, xt, yt, spans).map_err(|e| e.to_string())
 }
 
+/// An axis title cut to `chars` characters at a dot, keeping its end
+/// (`…time_to_ready_ms.p99`): the figure's caption has it whole.
+fn fitted(title: &str, chars: usize) -> String {
+    if title.chars().count() <= chars {
+        return title.to_string();
+    }
+    let mut kept = String::new();
+    for part in title.rsplit('.') {
+        let longer = if kept.is_empty() {
+            part.to_string()
+        } else {
+            format!("{part}.{kept}")
+        };
+        if longer.chars().count() + 1 > chars {
+            break;
+        }
+        kept = longer;
+    }
+    if kept.is_empty() {
+        kept = title
+            .chars()
+            .rev()
+            .take(chars.saturating_sub(1))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+    }
+    format!("…{kept}")
+}
+
 fn draw_on<'a>(
     chart: &Chart,
     root: &'a DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
@@ -184,10 +217,16 @@ fn draw_on<'a>(
     (x_span, y_span): (f64, f64),
 ) -> Result<Pixels, Box<dyn std::error::Error + 'a>> {
     root.fill(&WHITE)?;
+    // Room for the widest tick label (12 px text, about 7 px a character)
+    // beside the axis title, so that neither runs over the other.
+    let widest = (yt.at.iter())
+        .map(|v| label(chart.y.scale, y_span, *v).chars().count())
+        .max()
+        .unwrap_or(0) as u32;
     let mut ctx = ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(38)
-        .y_label_area_size(62)
+        .y_label_area_size((7 * widest + 30).max(62))
         .build_cartesian_2d(Ticked::from(xt), Ticked::from(yt))?;
     let x_fmt = |v: &f64| match chart.x_names.get(v.round().max(0.0) as usize) {
         Some(name) => name.clone(),
@@ -196,7 +235,7 @@ fn draw_on<'a>(
     let y_fmt = |v: &f64| label(chart.y.scale, y_span, *v);
     ctx.configure_mesh()
         .x_desc(chart.x.label.as_str())
-        .y_desc(chart.y.label.as_str())
+        .y_desc(fitted(&chart.y.label, (HEIGHT - 70) as usize / 7))
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .bold_line_style(RGBColor(230, 230, 230))
@@ -216,6 +255,13 @@ fn draw_on<'a>(
             }
             Mark::Dots(points) => {
                 ctx.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+            }
+            Mark::Rings(points) => {
+                ctx.draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new(*p, 8, color.stroke_width(2))),
+                )?;
             }
             Mark::Spans(spans) => {
                 ctx.draw_series(spans.iter().map(|(x, lo, hi)| {
@@ -250,6 +296,16 @@ fn draw_on<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_axis_title_keeps_its_end_at_a_dot() {
+        assert_eq!(fitted("vms.lost", 30), "vms.lost");
+        assert_eq!(
+            fitted("supervisor.pods.time_to_ready_ms.p99", 30),
+            "…pods.time_to_ready_ms.p99"
+        );
+        assert_eq!(fitted("abcdefghij", 5), "…ghij");
+    }
 
     fn chart(series: Vec<Series>) -> Chart {
         Chart {

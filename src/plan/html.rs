@@ -258,9 +258,16 @@ fn probe_table(r: &PlanReport) -> String {
 }
 
 /// SLO `i` against the probed counts: the seeds' spread and median at each
-/// probe only, the threshold, and the recommended count.
+/// probe only, a ring on each count that fails this SLO, the threshold,
+/// and the recommended count.
 pub fn probe_chart(r: &PlanReport, i: usize) -> Chart {
     let s = &r.slo[i];
+    let slo = super::slo::parse_slo(&s.slo).ok();
+    let fails = |c: &super::runs::Candidate| match (&slo, c.slo_values.get(i).copied().flatten()) {
+        (Some(e), Some(v)) => !e.op.holds(v, e.value),
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
     let mut probes: Vec<_> = r.probes.iter().collect();
     probes.sort_by_key(|c| c.hosts);
     let spreads: Vec<(f64, super::outcome::Spread)> = probes
@@ -312,6 +319,35 @@ pub fn probe_chart(r: &PlanReport, i: usize) -> Chart {
             mark: Mark::HRule(s.threshold),
         },
     ];
+    // A count (VMs, pods, calls) gets whole ticks: every run measured a
+    // whole number, and the threshold is one.
+    let whole = s.threshold.fract() == 0.0
+        && (probes.iter())
+            .flat_map(|c| {
+                c.runs
+                    .iter()
+                    .filter_map(|run| run.values.get(i).copied().flatten())
+            })
+            .all(|v| v.fract() == 0.0);
+    // Failures are marked whatever the scale: a count that fails by one
+    // pod on an axis of hundreds would look like one that passes.
+    let failing: Vec<(f64, f64)> = probes
+        .iter()
+        .filter(|c| fails(c))
+        .filter_map(|c| {
+            let median = c.spread.get(i).copied().flatten()?.median;
+            median
+                .is_finite()
+                .then_some((c.hosts as f64, median.min(y_hi)))
+        })
+        .collect();
+    if !failing.is_empty() {
+        series.push(Series {
+            name: "fails this SLO".into(),
+            color: "#CB4335",
+            mark: Mark::Rings(failing),
+        });
+    }
     if !above.is_empty() {
         series.push(Series {
             name: "median above the scale (the table has the value)".into(),
@@ -337,7 +373,7 @@ pub fn probe_chart(r: &PlanReport, i: usize) -> Chart {
         },
         y: Axis {
             label: s.metric.clone(),
-            scale: Scale::Value,
+            scale: if whole { Scale::Count } else { Scale::Value },
             lo: y_lo,
             hi: y_hi,
         },

@@ -504,6 +504,32 @@ fn every_value_drawn_in_the_report_is_in_report_json() {
             &sorted(f.dots("median over seeds")),
             &sorted(medians),
         );
+        // A ring on each count whose value fails this SLO.
+        let holds = |v: f64| {
+            let t = f64s(&slo["threshold"]);
+            match slo["op"].as_str().unwrap() {
+                "<" => v < t,
+                "<=" => v <= t,
+                "==" => v == t,
+                "!=" => v != t,
+                ">=" => v >= t,
+                _ => v > t,
+            }
+        };
+        let failing: Vec<(f64, f64)> = j["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["spread"][i].is_null())
+            .filter(|c| !c["slo_values"][i].as_f64().is_some_and(holds))
+            .map(|c| (f64s(&c["hosts"]), f64s(&c["spread"][i]["median"]).min(top)))
+            .collect();
+        assert_eq!(f.has("fails this SLO"), !failing.is_empty(), "{failing:?}");
+        if !failing.is_empty() {
+            let rings = sorted(f.rings("fails this SLO"));
+            assert_eq!(rings.len(), failing.len());
+            f.assert_points("fails", &rings, &sorted(failing));
+        }
         if !above.is_empty() {
             let marks: Vec<(f64, f64)> = above.iter().map(|(x, _)| (*x, top)).collect();
             f.assert_points(

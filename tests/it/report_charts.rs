@@ -134,6 +134,24 @@ impl Figure {
             .collect()
     }
 
+    /// Whether the figure has a series of this name.
+    pub fn has(&self, series: &str) -> bool {
+        self.series.iter().any(|(n, _)| n == series)
+    }
+
+    /// The centres of the series' rings (circles drawn by their stroke),
+    /// as data points.
+    pub fn rings(&self, series: &str) -> Vec<(f64, f64)> {
+        self.tags("circle", series, "stroke")
+            .into_iter()
+            .map(|t| {
+                let t = format!(" {t}");
+                let n = |k: &str| attr(&t, k).unwrap().parse::<f64>().unwrap();
+                (unmap(&self.x, n("cx")), unmap(&self.y, n("cy")))
+            })
+            .collect()
+    }
+
     /// The series' filled rects as (left, right, top) in data units.
     pub fn bars(&self, series: &str) -> Vec<(f64, f64, f64)> {
         self.tags("rect", series, "fill")
