@@ -225,6 +225,8 @@ fn draw_on<'a>(
         .unwrap_or(0) as u32;
     let mut ctx = ChartBuilder::on(root)
         .margin(12)
+        // The last x label ("100%") is centred on the axis's end.
+        .margin_right(24)
         .x_label_area_size(38)
         .y_label_area_size((7 * widest + 30).max(62))
         .build_cartesian_2d(Ticked::from(xt), Ticked::from(yt))?;

@@ -399,7 +399,7 @@ pub fn summary_text(r: &PlanReport) -> String {
         s += &format!("why              {}\n", r.why);
     }
     for o in &r.slo {
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
+        let f = |v: Option<f64>| v.map_or("-".to_string(), terminal_number);
         s += &format!(
             "SLO              {:<32} at rec: {:<10} at rec-1: {}\n",
             o.slo,
@@ -480,4 +480,34 @@ pub fn runs_csv(r: &PlanReport) -> String {
         }
     }
     s
+}
+
+/// A value for the terminal: whole numbers as they are, others to six
+/// decimals without trailing zeros (`0.041667`, not
+/// `0.041666666666666664`), tiny ones in exponent form.
+fn terminal_number(v: f64) -> String {
+    if v.fract() == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    if v.abs() < 1e-3 {
+        return format!("{v:.3e}");
+    }
+    let fixed = format!("{v:.6}");
+    fixed
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_numbers_are_short() {
+        assert_eq!(terminal_number(1.0 / 24.0), "0.041667");
+        assert_eq!(terminal_number(7969.178), "7969.178");
+        assert_eq!(terminal_number(3.0), "3");
+        assert_eq!(terminal_number(0.00001), "1.000e-5");
+    }
 }
