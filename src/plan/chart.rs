@@ -31,6 +31,8 @@ pub enum Mark {
     Dots(Vec<(f64, f64)>),
     /// A ring around each point (a probe that fails).
     Rings(Vec<(f64, f64)>),
+    /// Points joined by a line, each marked (values computed only there).
+    Path(Vec<(f64, f64)>),
     /// A vertical bar from low to high at each x: `(x, low, high)`.
     Spans(Vec<(f64, f64, f64)>),
     /// A horizontal line across the chart at this y (a threshold).
@@ -257,6 +259,13 @@ fn draw_on<'a>(
             }
             Mark::Dots(points) => {
                 ctx.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+            }
+            Mark::Path(points) => {
+                ctx.draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))?;
+                ctx.draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
             }
             Mark::Rings(points) => {
                 ctx.draw_series(

@@ -260,7 +260,8 @@ impl GridReport {
 
     /// One chart per SLO: its value against the first axis (numeric when
     /// its values are numbers, else named positions), one line per
-    /// combination of the other axes.
+    /// combination of the other axes with a dot at each computed point, the
+    /// threshold, and a ring on each point that fails the SLO.
     pub fn charts(&self) -> Vec<Chart> {
         const COLORS: [&str; 6] = [
             "#C0392B", "#2471A3", "#229954", "#7D3C98", "#D68910", "#555555",
@@ -293,33 +294,65 @@ impl GridReport {
             .iter()
             .enumerate()
             .map(|(k, slo)| {
+                let e = super::slo::parse_slo(slo).ok();
+                let fails = |v: f64| e.as_ref().is_some_and(|e| !e.op.holds(v, e.value));
+                let mut failing = Vec::new();
                 let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
                 for p in &self.points {
-                    let key = p.at[1..].join(" ");
+                    // "policy=drs, model.r650.cpu=64": which line is which.
+                    let key = (self.axes[1..].iter().zip(&p.at[1..]))
+                        .map(|(axis, at)| format!("{axis}={at}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let xi = firsts.iter().position(|f| *f == p.at[0]).unwrap_or(0);
                     let Some(value) = p.slo_values[k].filter(|v| v.is_finite()) else {
                         continue;
                     };
                     let pt = (x(&p.at[0], xi), value);
+                    if fails(value) {
+                        failing.push(pt);
+                    }
                     match groups.iter_mut().find(|(g, _)| *g == key) {
                         Some((_, v)) => v.push(pt),
                         None => groups.push((key, vec![pt])),
                     }
                 }
-                let ys = groups.iter().flat_map(|(_, v)| v.iter().map(|p| p.1));
-                let series = groups
+                let threshold = e.as_ref().map(|e| e.value);
+                let ys = (groups.iter())
+                    .flat_map(|(_, v)| v.iter().map(|p| p.1))
+                    .chain(threshold);
+                let whole = ys.clone().all(|v| v.fract() == 0.0);
+                let mut series: Vec<Series> = groups
                     .iter()
                     .enumerate()
                     .map(|(i, (name, points))| Series {
                         name: if name.is_empty() {
-                            slo.clone()
+                            "measured".to_string()
                         } else {
                             name.clone()
                         },
                         color: COLORS[i % COLORS.len()],
-                        mark: Mark::Line(points.clone()),
+                        mark: Mark::Path(points.clone()),
                     })
                     .collect();
+                if let Some(e) = &e {
+                    series.push(Series {
+                        name: format!(
+                            "SLO: {} {}",
+                            e.op.symbol(),
+                            crate::report::numbers::sig3(e.value)
+                        ),
+                        color: "#566573",
+                        mark: Mark::HRule(e.value),
+                    });
+                }
+                if !failing.is_empty() {
+                    series.push(Series {
+                        name: "fails this SLO".into(),
+                        color: "#17202A",
+                        mark: Mark::Rings(failing),
+                    });
+                }
                 Chart {
                     id: format!("grid-slo-{k}"),
                     title: slo.clone(),
@@ -330,8 +363,8 @@ impl GridReport {
                         hi: x_hi,
                     },
                     y: ChartAxis {
-                        label: slo.clone(),
-                        scale: Scale::Value,
+                        label: e.as_ref().map_or_else(|| slo.clone(), |e| e.metric.clone()),
+                        scale: if whole { Scale::Count } else { Scale::Value },
                         lo: ys.clone().fold(0.0, f64::min),
                         hi: ys.fold(0.0, f64::max),
                     },
@@ -354,6 +387,15 @@ impl GridReport {
             super::html::CSS,
             esc(&self.axes.join(" × "))
         );
+        let tolerated = match self.failures {
+            0 => "no host failure".to_string(),
+            k => format!("N+{k}: each seed also runs with {k} host(s) failing at its peak"),
+        };
+        h.push_str(&format!(
+            "<p>Scenario <b>{}</b>; seeds {:?}; {tolerated}. Each point is the value an SLO is judged by there (the quantile of the plain runs or of the N+k runs, whichever is worse); a ring marks a point that fails the SLO. report.json and the terminal's table have every value.</p>",
+            esc(&self.scenario),
+            self.seeds
+        ));
         for c in self.charts() {
             h.push_str(&render(&c));
         }

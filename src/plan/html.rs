@@ -344,7 +344,7 @@ pub fn probe_chart(r: &PlanReport, i: usize) -> Chart {
     if !failing.is_empty() {
         series.push(Series {
             name: "fails this SLO".into(),
-            color: "#CB4335",
+            color: "#17202A",
             mark: Mark::Rings(failing),
         });
     }

@@ -296,6 +296,45 @@ fn a_what_if_grid_passes_exactly_from_the_closed_form_count() {
             "{color}"
         );
     }
+    // A dot at every point computed, the threshold, a ring on each point
+    // that fails: read back from the drawing and checked against the JSON.
+    let figs = figures(&html);
+    let f = figure(&figs, "grid-slo-0");
+    let slo: Vec<&str> = j["slos"][0].as_str().unwrap().split_whitespace().collect();
+    let threshold: f64 = slo[2].parse().unwrap();
+    let fails = |v: f64| match slo[1] {
+        "<=" => v > threshold,
+        "<" => v >= threshold,
+        ">=" => v < threshold,
+        ">" => v <= threshold,
+        "==" => v != threshold,
+        _ => v == threshold,
+    };
+    let at = |p: &serde_json::Value| -> (f64, f64) {
+        let hosts: f64 = p["at"][0].as_str().unwrap().parse().unwrap();
+        (hosts, p["slo_values"][0].as_f64().unwrap())
+    };
+    for policy in ["first-fit", "drs"] {
+        let want: Vec<(f64, f64)> = (points.iter())
+            .filter(|p| p["at"][1] == policy)
+            .map(at)
+            .collect();
+        let line = format!("policy={policy}");
+        f.assert_points(&line, &sorted(f.dots(&line)), &sorted(want));
+    }
+    let (x_lo, x_hi) = f.ranges().0;
+    f.assert_points(
+        "threshold",
+        &f.lines("SLO")[0],
+        &[(x_lo, threshold), (x_hi, threshold)],
+    );
+    let failing: Vec<(f64, f64)> = points.iter().map(at).filter(|p| fails(p.1)).collect();
+    assert!(!failing.is_empty(), "3 and 4 hosts fail");
+    f.assert_points(
+        "fails",
+        &sorted(f.rings("fails this SLO")),
+        &sorted(failing),
+    );
 }
 
 /// The shipped Supervisor plan (docs/planning.md's example), as a what-if at two
