@@ -160,11 +160,17 @@ fn facts(r: &PlanReport) -> String {
         rows.push((
             of("headroom at peak"),
             format!(
-                "cpu {}% ({} cores), memory {}% ({} GiB): {} hosts of {} by {}",
+                "cpu {}% ({} cores), memory {}% ({} GiB){}: {} hosts of {} by {}",
                 sig3(100.0 - d.peak_cpu_pct),
                 sig3(d.headroom_cores),
                 sig3(100.0 - d.peak_memory_pct),
                 sig3(d.headroom_gib),
+                // The binding resource may be the GPUs: say how much is left.
+                if d.peak_gpu_pct > 0.0 {
+                    format!(", gpus {}%", sig3(100.0 - d.peak_gpu_pct))
+                } else {
+                    String::new()
+                },
                 sig3(d.headroom_hosts),
                 esc(&r.model),
                 d.binding

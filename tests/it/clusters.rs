@@ -554,6 +554,8 @@ fn a_workload_trace_goes_to_the_named_cluster() {
 #[test]
 fn a_gpu_clusters_plan_is_bound_by_its_gpus() {
     let scenario = support::scenario_path("clusters.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
     let j = support::stdout_json(&support::pacsim(&[
         "plan",
         scenario.to_str().unwrap(),
@@ -562,6 +564,8 @@ fn a_gpu_clusters_plan_is_bound_by_its_gpus() {
         "--slo",
         "clusters.gpu.rejected_ratio<=0.05",
         "--json",
+        "--out",
+        out.to_str().unwrap(),
     ]));
     let d = &j["detail"];
     assert_eq!(d["binding"], "gpus", "{d}");
@@ -570,4 +574,9 @@ fn a_gpu_clusters_plan_is_bound_by_its_gpus() {
         d["peak_cpu_pct"].as_f64().unwrap(),
     );
     assert!(gpu > cpu && gpu <= 100.0, "{gpu} {cpu}");
+    // The page says how much of the binding resource is left.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let row = html.split("headroom at peak").nth(1).unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains(", gpus "), "{row}");
 }
