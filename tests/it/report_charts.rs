@@ -122,9 +122,10 @@ impl Figure {
             .collect()
     }
 
-    /// The series' circle centres, as data points.
-    pub fn dots(&self, series: &str) -> Vec<(f64, f64)> {
-        self.tags("circle", series, "fill")
+    /// The centres of the series' circles painted by `paint` (`fill`:
+    /// dots; `stroke`: rings), as data points.
+    fn centres(&self, series: &str, paint: &str) -> Vec<(f64, f64)> {
+        self.tags("circle", series, paint)
             .into_iter()
             .map(|t| {
                 let t = format!(" {t}");
@@ -132,24 +133,21 @@ impl Figure {
                 (unmap(&self.x, n("cx")), unmap(&self.y, n("cy")))
             })
             .collect()
+    }
+
+    /// The series' dot centres, as data points.
+    pub fn dots(&self, series: &str) -> Vec<(f64, f64)> {
+        self.centres(series, "fill")
+    }
+
+    /// The centres of the series' rings, as data points.
+    pub fn rings(&self, series: &str) -> Vec<(f64, f64)> {
+        self.centres(series, "stroke")
     }
 
     /// Whether the figure has a series of this name.
     pub fn has(&self, series: &str) -> bool {
         self.series.iter().any(|(n, _)| n == series)
-    }
-
-    /// The centres of the series' rings (circles drawn by their stroke),
-    /// as data points.
-    pub fn rings(&self, series: &str) -> Vec<(f64, f64)> {
-        self.tags("circle", series, "stroke")
-            .into_iter()
-            .map(|t| {
-                let t = format!(" {t}");
-                let n = |k: &str| attr(&t, k).unwrap().parse::<f64>().unwrap();
-                (unmap(&self.x, n("cx")), unmap(&self.y, n("cy")))
-            })
-            .collect()
     }
 
     /// The series' filled rects as (left, right, top) in data units.
