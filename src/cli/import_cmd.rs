@@ -57,7 +57,12 @@ pub fn run(args: ImportArgs) -> Result<u8, Failure> {
         .as_deref()
         .map(parse_host_model)
         .transpose()?;
-    let workload = timed_import(format, &args.path, &opts)?;
+    if host_model.is_some() && format == TraceFormat::Google2019Machines {
+        return Err(Failure::bad_input(
+            "--host-model: google2019-machines gives machines and no VMs, so a host model sized to the VMs' demand would replace every machine of the trace; leave it out".to_string(),
+        ));
+    }
+    let workload = timed_import(format, &args.path, &opts, host_model.is_some())?;
     let name = args
         .output
         .file_stem()
@@ -112,15 +117,38 @@ pub fn apply_workload_trace(
     cluster: Option<String>,
 ) -> Result<(), Failure> {
     let trace = WorkloadTrace::parse(spec).map_err(Failure::bad_input)?;
+    if trace.format == TraceFormat::Google2019Machines {
+        return Err(Failure::bad_input(format!(
+            "--workload-trace {spec}: google2019-machines gives machines and no VMs, so it is no workload; `pacsim import` writes its machines as a scenario's datacenter"
+        )));
+    }
     let trace = trace.in_cluster(cluster);
-    let workload = timed_import(trace.format, &trace.path, &ImportOptions::default())?;
+    let workload = timed_import(trace.format, &trace.path, &ImportOptions::default(), false)?;
+    // The run ends at the scenario's duration: later arrivals never come.
+    let end = scenario.duration.0;
+    let late = workload.vms.iter().filter(|v| v.at.0 > end).count();
+    if late > 0 {
+        let last = workload.vms.iter().map(|v| v.at.0).max().unwrap_or(0);
+        // The last arrival, in whole hours up: a `duration:` to write.
+        let hour = 3_600_000_000_000u64;
+        let enough = last.div_ceil(hour).saturating_mul(hour);
+        eprintln!(
+            "warning: {late} of the trace's {} VMs arrive after the scenario's duration ({}) and are not simulated: `duration: {}` includes them",
+            workload.vms.len(),
+            pacsim::model::SimTime(end),
+            pacsim::model::time::format_span_exact(enough),
+        );
+    }
     (trace.apply_and_embed(scenario, workload)).map_err(Failure::bad_input)
 }
 
+/// Imports and says what was read on stderr, with the import's warnings.
+/// `host_model`: `--host-model` replaces the machines the trace lists.
 fn timed_import(
     format: TraceFormat,
     path: &Path,
     opts: &ImportOptions,
+    host_model: bool,
 ) -> Result<ImportedWorkload, Failure> {
     let started = Instant::now();
     let w = import(format, path, opts).map_err(Failure::bad_input)?;
@@ -135,13 +163,21 @@ fn timed_import(
         w.dropped_empty,
         w.dropped_zero_size,
         w.host_mix.as_ref().map_or(String::new(), |m| format!(
-            ", host models {} ({} hosts)",
+            ", host models {} ({} hosts){}",
             m.len(),
-            m.iter().map(|(_, n)| u64::from(*n)).sum::<u64>()
+            m.iter().map(|(_, n)| u64::from(*n)).sum::<u64>(),
+            if host_model {
+                " listed, replaced by --host-model"
+            } else {
+                ""
+            }
         )),
         secs,
         w.rows_read as f64 / secs.max(1e-9),
     );
+    for warning in &w.warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(w)
 }
 

@@ -64,7 +64,10 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
             },
             None => None,
         };
-        let parsed = parse_line(rows.line(), life_line.as_deref(), &table);
+        let life = life_line
+            .as_ref()
+            .map(|(line, at)| (line.as_str(), at.as_str()));
+        let parsed = parse_line(rows.line(), life, &table);
         let Some((t, vms)) = rows.check(parsed)? else {
             continue;
         };
@@ -116,19 +119,25 @@ struct Tables<'a> {
 /// and lifetime in ns (`None`: censored).
 type Line = (u64, Vec<(Resources, Option<u64>)>);
 
-fn parse_line(arrivals: &str, lifetimes: Option<&str>, tables: &Tables) -> Result<Line, String> {
+/// `lifetimes`: the line and where it is (`file:line`), which an error in
+/// it names.
+fn parse_line(
+    arrivals: &str,
+    lifetimes: Option<(&str, &str)>,
+    tables: &Tables,
+) -> Result<Line, String> {
     let (t, tokens) = split_line(arrivals)?;
     let lives = match lifetimes {
-        Some(l) => {
-            let (lt, lives) = split_line(l)?;
+        Some((l, at)) => {
+            let (lt, lives) = split_line(l).map_err(|e| format!("lifetimes line {at}: {e}"))?;
             if lt != t || lives.len() != tokens.len() {
                 return Err(format!(
-                    "the lifetimes file's line does not match this one (time {lt}, {} tokens; here {t}, {} tokens)",
+                    "the lifetimes line {at} does not match this one (time {lt}, {} tokens; here {t}, {} tokens)",
                     lives.len(),
                     tokens.len()
                 ));
             }
-            Some(lives)
+            Some((lives, at))
         }
         None => None,
     };
@@ -142,7 +151,9 @@ fn parse_line(arrivals: &str, lifetimes: Option<&str>, tables: &Tables) -> Resul
             .get(*token)
             .ok_or_else(|| format!("unknown flavour `{token}` (not in flav_map.txt)"))?;
         let life = match &lives {
-            Some(lives) => lifetime(lives[i], tables)?,
+            Some((lives, at)) => {
+                lifetime(lives[i], tables).map_err(|e| format!("lifetimes line {at}: {e}"))?
+            }
             None => None,
         };
         vms.push((size, life));
@@ -196,7 +207,8 @@ struct Lifetimes {
     rows: Rows,
     skip_bad: bool,
     /// The next good line, read ahead: its time and text.
-    ahead: Option<(u64, String)>,
+    /// Also where it is (`file:line`), for errors in it.
+    ahead: Option<(u64, String, String)>,
     last_t: Option<u64>,
 }
 
@@ -213,7 +225,8 @@ impl Lifetimes {
     /// The line of time `t`, if the file has one. Lines before it belong to
     /// arrivals lines that are bad or missing: passed over when bad rows are
     /// skipped (the arrivals lines count what is lost), else an error.
-    fn line_at(&mut self, t: u64) -> Result<Option<String>, ImportError> {
+    /// With the line, where it is (`file:line`).
+    fn line_at(&mut self, t: u64) -> Result<Option<(String, String)>, ImportError> {
         loop {
             match self.peek()? {
                 Some(lt) if lt < t && self.skip_bad => self.ahead = None,
@@ -221,7 +234,9 @@ impl Lifetimes {
                     let message = format!("time {lt} has no line in the arrivals file");
                     return Err(self.rows.error(message));
                 }
-                Some(lt) if lt == t => return Ok(self.ahead.take().map(|(_, line)| line)),
+                Some(lt) if lt == t => {
+                    return Ok(self.ahead.take().map(|(_, line, at)| (line, at)));
+                }
                 _ => return Ok(None),
             }
         }
@@ -234,10 +249,11 @@ impl Lifetimes {
             let parsed = line_time(self.rows.line(), self.last_t);
             if let Some(t) = self.rows.check(parsed)? {
                 self.last_t = Some(t);
-                self.ahead = Some((t, self.rows.line().to_string()));
+                let at = format!("{}:{}", self.rows.file(), self.rows.line_no());
+                self.ahead = Some((t, self.rows.line().to_string(), at));
             }
         }
-        Ok(self.ahead.as_ref().map(|(t, _)| *t))
+        Ok(self.ahead.as_ref().map(|(t, ..)| *t))
     }
 }
 
@@ -320,14 +336,17 @@ fn parse_bin_entry(line: &str) -> Result<(u64, usize), String> {
     ))
 }
 
-/// `v1.dev.txt` → `v1.dev.c<digits>.txt` in the same folder, if any.
+/// `v1.dev.txt` → `v1.dev.c<digits>.txt` in the same folder, if any
+/// (either of them may be gzipped: `.txt.gz`).
 fn find_lifetimes(arrivals: &Path) -> Result<Option<PathBuf>, ImportError> {
     let file = arrivals.display().to_string();
     let name = arrivals
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| ImportError::bad_file(&file, "not a file name"))?;
-    let stem = name.strip_suffix(".txt").unwrap_or(name);
+    let stem = (name.strip_suffix(".txt.gz"))
+        .or_else(|| name.strip_suffix(".txt"))
+        .unwrap_or(name);
     let prefix = format!("{stem}.c");
     let dir = arrivals.parent().unwrap_or(Path::new("."));
     let dir = if dir.as_os_str().is_empty() {
@@ -346,7 +365,7 @@ fn find_lifetimes(arrivals: &Path) -> Result<Option<PathBuf>, ImportError> {
             let n = e.file_name();
             let n = n.to_string_lossy();
             n.strip_prefix(&prefix)
-                .and_then(|r| r.strip_suffix(".txt"))
+                .and_then(|r| r.strip_suffix(".txt.gz").or_else(|| r.strip_suffix(".txt")))
                 .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         })
         .map(|e| e.path())

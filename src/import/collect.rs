@@ -118,6 +118,7 @@ impl Collector {
             censored: self.censored,
             origin: origin_note,
             rules,
+            warnings: Vec::new(),
         }
     }
 }

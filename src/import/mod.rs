@@ -31,6 +31,7 @@ mod google2019;
 pub mod limits;
 mod rows;
 mod swf;
+mod warnings;
 
 pub use embedded::WorkloadTrace;
 pub use error::ImportError;
@@ -184,6 +185,9 @@ pub struct ImportedWorkload {
     pub origin: String,
     /// The format's mapping rules, one sentence each, for the scenario header.
     pub rules: Vec<String>,
+    /// What the user should hear of (a last line with no line end, every
+    /// VM censored), one sentence each, for stderr.
+    pub warnings: Vec<String>,
 }
 
 impl ImportedWorkload {
@@ -203,16 +207,30 @@ pub fn import(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportedWorkload, ImportError> {
-    let workload = match format {
-        TraceFormat::AzureVmtable => azure_vmtable::import(path, opts)?,
-        TraceFormat::AzureBins => azure_bins::import(path, opts)?,
-        TraceFormat::AlibabaGpu2023 => alibaba_gpu2023::import(path, opts)?,
-        TraceFormat::AlibabaDlrm2025 => alibaba_dlrm2025::import(path, opts)?,
-        TraceFormat::Swf => swf::import(path, opts)?,
-        TraceFormat::Bitbrains => bitbrains::import(path, opts)?,
-        // Machines, no VMs (it fails on its own when it finds none).
-        TraceFormat::Google2019Machines => return google2019::import(path, opts),
-    };
+    let (imported, warned) = warnings::collect(|| match format {
+        TraceFormat::AzureVmtable => azure_vmtable::import(path, opts),
+        TraceFormat::AzureBins => azure_bins::import(path, opts),
+        TraceFormat::AlibabaGpu2023 => alibaba_gpu2023::import(path, opts),
+        TraceFormat::AlibabaDlrm2025 => alibaba_dlrm2025::import(path, opts),
+        TraceFormat::Swf => swf::import(path, opts),
+        TraceFormat::Bitbrains => bitbrains::import(path, opts),
+        TraceFormat::Google2019Machines => google2019::import(path, opts),
+    });
+    let mut workload = imported?;
+    workload.warnings = warned;
+    // Machines, no VMs: that format fails on its own when it finds none.
+    if format == TraceFormat::Google2019Machines {
+        return Ok(workload);
+    }
+    if !workload.vms.is_empty() && workload.censored == workload.vms.len() as u64 {
+        let why = (workload.rules.iter())
+            .find(|r| r.contains("censored"))
+            .map_or(String::new(), |r| format!(" ({r})"));
+        workload.warnings.push(format!(
+            "every one of its {} VMs is censored: none has an end, so each lives to the end of the run{why}",
+            workload.vms.len()
+        ));
+    }
     match no_vms(&workload) {
         Some(why) => Err(ImportError::bad_file(&workload.source, why)),
         None => Ok(workload),

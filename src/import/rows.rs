@@ -137,6 +137,14 @@ impl Rows {
             let message = format!("a line longer than {} MiB", MAX_LINE_BYTES >> 20);
             return Err(self.error(message));
         }
+        // Many files end without one, but a cut-short download does too, and
+        // then its last record may be cut in the middle of a number.
+        if self.bytes.last() != Some(&b'\n') {
+            super::warnings::warn(format!(
+                "{}:{}: the last line has no line end: if the file was cut short, this record may be cut too",
+                self.file, self.line_no
+            ));
+        }
         while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
             self.bytes.pop();
         }

@@ -767,3 +767,155 @@ fn a_trace_that_gives_no_vm_is_refused_saying_why() {
         "{e}"
     );
 }
+
+/// A file whose last line has no line end may have been cut short, in the
+/// middle of its last record: the import says so (and not for a whole file).
+#[test]
+fn a_last_line_without_a_line_end_is_warned_of() {
+    let whole = read_text(&shared("azure-v1-raw-format-fixture-opendc/vmtable.csv.gz"));
+    let dir = tempfile::tempdir().unwrap();
+    let (cut, full) = (dir.path().join("cut.csv"), dir.path().join("full.csv"));
+    std::fs::write(&cut, &whole[..whole.len() - 3]).unwrap();
+    std::fs::write(&full, &whole).unwrap();
+    let rows = whole.lines().count();
+    let w = run(TraceFormat::AzureVmtable, &cut, &ImportOptions::default());
+    assert_eq!(w.warnings.len(), 1, "{:?}", w.warnings);
+    assert!(
+        w.warnings[0].starts_with(&format!(
+            "{}:{rows}: the last line has no line end",
+            cut.display()
+        )),
+        "{:?}",
+        w.warnings
+    );
+    let w = run(TraceFormat::AzureVmtable, &full, &ImportOptions::default());
+    assert_eq!(w.warnings, Vec::<String>::new());
+    // The CLI prints it.
+    let o = pacsim(&[
+        "import",
+        "azure-vmtable",
+        cut.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.yaml").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: "));
+}
+
+/// azure-bins: a gzipped arrivals file finds its lifetimes file; without
+/// one, every VM is censored, and the import says so.
+#[test]
+fn azure_bins_lifetimes_beside_a_gzipped_file_and_their_absence() {
+    let dir = slice_copy();
+    let plain = run(
+        TraceFormat::AzureBins,
+        &dir.path().join("v1.dev.txt"),
+        &ImportOptions::default(),
+    );
+    let text = std::fs::read(dir.path().join("v1.dev.txt")).unwrap();
+    let gz = dir.path().join("v1.dev.txt.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, &text).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    std::fs::remove_file(dir.path().join("v1.dev.txt")).unwrap();
+    let zipped = run(TraceFormat::AzureBins, &gz, &ImportOptions::default());
+    assert_eq!(
+        imported_intervals(&zipped.vms),
+        imported_intervals(&plain.vms)
+    );
+    assert!(zipped.censored < zipped.vms.len() as u64);
+    std::fs::remove_file(dir.path().join("v1.dev.c2100000.txt")).unwrap();
+    let alone = run(TraceFormat::AzureBins, &gz, &ImportOptions::default());
+    assert_eq!(alone.censored, alone.vms.len() as u64);
+    assert!(
+        alone
+            .warnings
+            .iter()
+            .any(|w| w.contains("is censored") && w.contains("no lifetimes file")),
+        "{:?}",
+        alone.warnings
+    );
+}
+
+/// A bad token in the lifetimes file is reported with that file's name and
+/// line, not only the arrivals line it pairs with.
+#[test]
+fn azure_bins_a_bad_lifetime_names_the_lifetimes_file_and_line() {
+    let dir = slice_copy();
+    edit_lines(dir.path(), "v1.dev.c2100000.txt", |i, l| {
+        Some(if i == 3 {
+            l.replacen('U', "Uabc", 1)
+        } else {
+            l.to_string()
+        })
+    });
+    let e = import(
+        TraceFormat::AzureBins,
+        &dir.path().join("v1.dev.txt"),
+        &ImportOptions::default(),
+    )
+    .expect_err("a bad lifetime");
+    let lifetimes = dir.path().join("v1.dev.c2100000.txt");
+    assert!(
+        e.to_string()
+            .contains(&format!("lifetimes line {}:3: ", lifetimes.display())),
+        "{e}"
+    );
+}
+
+/// `--workload-trace`: VMs arriving after the scenario's duration are not
+/// simulated, and the run says how many and what duration would take them.
+#[test]
+fn workload_trace_arrivals_after_the_duration_are_warned_of() {
+    let swf = shared("pwa-nasa-ipsc-1993-swf/NASA-iPSC-1993-3.1-cln.swf.gz");
+    let scenario = repo().join("scenarios/plan-azure.yaml");
+    let o = pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--json",
+        "--workload-trace",
+        &format!("swf:{}", swf.display()),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let all = run(TraceFormat::Swf, &swf, &ImportOptions::default());
+    let requested = json["vms"]["requested"].as_u64().unwrap() as usize;
+    let late = all.vms.len() - requested;
+    assert!(late > 0);
+    assert!(
+        stderr.contains(&format!(
+            "warning: {late} of the trace's {} VMs arrive after the scenario's duration",
+            all.vms.len()
+        )),
+        "{stderr}"
+    );
+}
+
+/// google2019-machines gives machines, no VMs: it is no workload, and a
+/// host model sized to its (absent) VMs would replace all its machines.
+#[test]
+fn google2019_machines_is_no_workload_and_takes_no_host_model() {
+    let csv = shared("google-2019-borg-lgdcloudsim/2019_a_host_resource.csv");
+    let scenario = repo().join("scenarios/plan-azure.yaml");
+    let o = pacsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--no-persist",
+        "--workload-trace",
+        &format!("google2019-machines:{}", csv.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no workload"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = pacsim(&[
+        "import",
+        "google2019-machines",
+        csv.to_str().unwrap(),
+        "--host-model",
+        "cpu=64,memory=256Gi",
+        "-o",
+        dir.path().join("x.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("x.yaml").exists());
+}
