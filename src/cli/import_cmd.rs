@@ -31,8 +31,8 @@ pub struct ImportArgs {
     /// Skip malformed rows (counted and reported) instead of failing.
     #[arg(long)]
     skip_bad_rows: bool,
-    /// Read at most N data rows.
-    #[arg(long, value_name = "N")]
+    /// Read at most N data rows (N >= 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     limit: Option<u64>,
     /// Size every host like this, e.g. `cpu=64,memory=512Gi[,gpus=8]`
     /// (default: the trace's machines, else 64 cores and 512 GiB).

@@ -124,8 +124,9 @@ impl Rows {
         let n = (&mut self.reader)
             .take(MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut self.bytes)
+            // Where it broke off: a cut-short gzip ends mid-line.
             .map_err(|reason| ImportError::Unreadable {
-                file: self.file.clone(),
+                file: format!("{}:{}", self.file, self.line_no + 1),
                 reason,
             })?;
         if n == 0 {
@@ -147,6 +148,10 @@ impl Rows {
         }
         while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
             self.bytes.pop();
+        }
+        // A byte-order mark, as some editors write, is not part of the header.
+        if self.line_no == 1 && self.bytes.starts_with(b"\xef\xbb\xbf") {
+            self.bytes.drain(..3);
         }
         self.line.clear();
         match std::str::from_utf8(&self.bytes) {

@@ -919,3 +919,44 @@ fn google2019_machines_is_no_workload_and_takes_no_host_model() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.path().join("x.yaml").exists());
 }
+
+/// A byte-order mark before the header is not part of it; a gzip cut
+/// short is an error naming the line where it broke off; `--limit 0` is
+/// refused, not read as "no data rows".
+#[test]
+fn a_bom_is_skipped_a_cut_gzip_names_its_line_and_limit_0_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let swf = shared("pwa-nasa-ipsc-1993-swf/NASA-iPSC-1993-3.1-cln.swf.gz");
+    let whole = run(TraceFormat::Swf, &swf, &ImportOptions::default());
+    let with_bom = dir.path().join("bom.swf");
+    let text = read_text(&swf);
+    std::fs::write(
+        &with_bom,
+        [b"\xef\xbb\xbf".as_slice(), text.as_bytes()].concat(),
+    )
+    .unwrap();
+    let read = run(TraceFormat::Swf, &with_bom, &ImportOptions::default());
+    assert_eq!(read.vms.len(), whole.vms.len());
+
+    let bytes = std::fs::read(&swf).unwrap();
+    let cut = dir.path().join("cut.swf.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = import(TraceFormat::Swf, &cut, &ImportOptions::default()).expect_err("cut short");
+    let message = e.to_string();
+    let at = message
+        .strip_prefix(&format!("{}:", cut.display()))
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|line| line.parse::<usize>().ok());
+    assert!(at.is_some_and(|line| line > 1), "{message}");
+
+    let o = pacsim(&[
+        "import",
+        "swf",
+        swf.to_str().unwrap(),
+        "--limit",
+        "0",
+        "-o",
+        dir.path().join("x.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
