@@ -42,6 +42,17 @@ pub fn check_size(what: &str, size: &Resources) -> Result<(), String> {
 /// Whether a time on the trace's clock (`what`: a start or an end) fits.
 /// Checked before times are shifted to the trace's start: the shift only
 /// makes them smaller, so what passes here fits after it.
+/// [`check_time`] for a time in whole seconds, which may not fit in
+/// nanoseconds: the message gives the seconds as the trace wrote them.
+pub fn check_secs(what: &str, s: u64) -> Result<(), String> {
+    match s.checked_mul(NANOS_PER_SEC) {
+        Some(ns) => check_time(what, ns),
+        None => Err(format!(
+            "{what} {s} s is later than a scenario may run (100 years, less its last hour)"
+        )),
+    }
+}
+
 pub fn check_time(what: &str, ns: u64) -> Result<(), String> {
     if ns > MAX_EVENT_NS {
         return Err(format!(

@@ -17,6 +17,7 @@
 
 use super::collect::{Collector, Origin, secs};
 use super::error::ImportError;
+use super::limits;
 use super::rows::{Rows, Skip, parse_i64};
 use super::{ImportOptions, ImportedWorkload, TraceFormat};
 use crate::model::Resources;
@@ -30,6 +31,14 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
         let Some(job) = rows.check(parsed)? else {
             continue;
         };
+        // Checked in seconds, before they become nanoseconds (which would
+        // saturate) or a duration of 0 drops the job.
+        let end_s = job.start_s.saturating_add(job.run_s.unwrap_or(0));
+        let in_range = limits::check_secs("start", job.start_s)
+            .and_then(|()| limits::check_secs("end", end_s));
+        if rows.check(in_range)?.is_none() {
+            continue;
+        }
         let Some(run) = job.run_s else {
             out.drop_empty();
             continue;
@@ -77,6 +86,11 @@ fn parse_job(line: &str, default_mem_per_proc: u64) -> Result<Job, String> {
     }
     let start_s = submit.saturating_add(field(3, "wait time")?.max(0)) as u64;
     let run = field(4, "run time")?;
+    if run < -1 {
+        return Err(format!(
+            "run time {run} is negative (-1 is the only negative: unknown)"
+        ));
+    }
     let procs = match field(5, "allocated processors")? {
         p if p > 0 => p,
         _ => field(8, "requested processors")?.max(0),

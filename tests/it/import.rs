@@ -960,3 +960,32 @@ fn a_bom_is_skipped_a_cut_gzip_names_its_line_and_limit_0_is_refused() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// SWF times out of a scenario's range are errors with the seconds as
+/// written (they were dropped as "no duration", or named a saturated
+/// end), and a run time below -1 is malformed, not unknown.
+#[test]
+fn swf_times_out_of_range_and_odd_run_times_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = |submit: &str, run: &str| {
+        format!("1 {submit} -1 {run} 2 -1 -1 -1 -1 -1 -1 1 1 -1 -1 -1 -1 -1\n")
+    };
+    for (submit, run, says) in [
+        (
+            "9223372036854775000",
+            "10",
+            "start 9223372036854775000 s is later",
+        ),
+        (
+            "0",
+            "9223372036854775000",
+            "end 9223372036854775000 s is later",
+        ),
+        ("0", "-5", "run time -5 is negative"),
+    ] {
+        let path = dir.path().join("odd.swf");
+        std::fs::write(&path, job(submit, run)).unwrap();
+        let e = import(TraceFormat::Swf, &path, &ImportOptions::default()).expect_err(says);
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}
