@@ -37,6 +37,9 @@ pub(crate) fn import(path: &Path, opts: &ImportOptions) -> Result<ImportedWorklo
         let (mix, rows) = read_nodes(&nodes, opts)?;
         (Some(mix), rows)
     } else {
+        super::warnings::warn(format!(
+            "no {NODES} beside the pods: the datacenter is one host model (the default, or --host-model), not the trace's nodes"
+        ));
         (None, (0, 0))
     };
 

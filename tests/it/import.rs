@@ -989,3 +989,35 @@ fn swf_times_out_of_range_and_odd_run_times_are_errors() {
         assert!(e.to_string().contains(says), "{e}");
     }
 }
+
+/// alibaba-gpu2023 without its node list says the datacenter is not the
+/// trace's.
+#[test]
+fn alibaba_gpu2023_without_its_node_list_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods = dir.path().join("openb_pod_list_default.csv");
+    std::fs::copy(
+        shared("alibaba-gpu-v2023-openb/openb_pod_list_default.csv"),
+        &pods,
+    )
+    .unwrap();
+    let w = run(
+        TraceFormat::AlibabaGpu2023,
+        &pods,
+        &ImportOptions::default(),
+    );
+    assert!(w.host_mix.is_none());
+    assert!(
+        w.warnings
+            .iter()
+            .any(|m| m.contains("not the trace's nodes")),
+        "{:?}",
+        w.warnings
+    );
+    let with_nodes = run(
+        TraceFormat::AlibabaGpu2023,
+        &shared("alibaba-gpu-v2023-openb"),
+        &ImportOptions::default(),
+    );
+    assert_eq!(with_nodes.warnings, Vec::<String>::new());
+}
