@@ -216,7 +216,8 @@ pub(crate) fn parse_f64(text: &str, what: &str) -> Result<f64, String> {
 pub(crate) fn scaled(value: f64, unit: u64, what: &str) -> Result<u64, String> {
     let v = (value * unit as f64).round();
     if v >= u64::MAX as f64 {
-        return Err(format!("{what}: {value} is too large"));
+        // 1e300 as written, not as its 301 digits.
+        return Err(format!("{what}: {value:e} is too large"));
     }
     Ok(v as u64)
 }
@@ -225,6 +226,12 @@ pub(crate) fn scaled(value: f64, unit: u64, what: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_value_too_large_is_said_in_exponent_form() {
+        let e = scaled(1e300, 1 << 30, "memory_request").unwrap_err();
+        assert_eq!(e, "memory_request: 1e300 is too large");
+    }
 
     /// Before, a line was read whole however long: a small gzip file of one
     /// endless line filled memory.
