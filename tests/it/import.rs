@@ -862,20 +862,25 @@ fn azure_bins_a_bad_lifetime_names_the_lifetimes_file_and_line() {
     );
 }
 
-/// `--workload-trace`: VMs arriving after the scenario's duration are not
-/// simulated, and the run says how many and what duration would take them.
-#[test]
-fn workload_trace_arrivals_after_the_duration_are_warned_of() {
-    let swf = shared("pwa-nasa-ipsc-1993-swf/NASA-iPSC-1993-3.1-cln.swf.gz");
+/// `run scenarios/plan-azure.yaml --no-persist --json --workload-trace SPEC`.
+fn run_plan_azure_with(spec: &str) -> std::process::Output {
     let scenario = repo().join("scenarios/plan-azure.yaml");
-    let o = pacsim(&[
+    pacsim(&[
         "run",
         scenario.to_str().unwrap(),
         "--no-persist",
         "--json",
         "--workload-trace",
-        &format!("swf:{}", swf.display()),
-    ]);
+        spec,
+    ])
+}
+
+/// `--workload-trace`: VMs arriving after the scenario's duration are not
+/// simulated, and the run says how many and what duration would take them.
+#[test]
+fn workload_trace_arrivals_after_the_duration_are_warned_of() {
+    let swf = shared("pwa-nasa-ipsc-1993-swf/NASA-iPSC-1993-3.1-cln.swf.gz");
+    let o = run_plan_azure_with(&format!("swf:{}", swf.display()));
     let stderr = String::from_utf8_lossy(&o.stderr);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let all = run(TraceFormat::Swf, &swf, &ImportOptions::default());
@@ -896,14 +901,7 @@ fn workload_trace_arrivals_after_the_duration_are_warned_of() {
 #[test]
 fn google2019_machines_is_no_workload_and_takes_no_host_model() {
     let csv = shared("google-2019-borg-lgdcloudsim/2019_a_host_resource.csv");
-    let scenario = repo().join("scenarios/plan-azure.yaml");
-    let o = pacsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--no-persist",
-        "--workload-trace",
-        &format!("google2019-machines:{}", csv.display()),
-    ]);
+    let o = run_plan_azure_with(&format!("google2019-machines:{}", csv.display()));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no workload"));
     let dir = tempfile::tempdir().unwrap();
