@@ -28,6 +28,16 @@ const EVENT: &str = "#7D3C98";
 /// A probe chart shows at most this many times its SLO's threshold.
 const ZOOM: f64 = 4.0;
 
+/// A latency given in ms, in seconds from a second up: "11.2 s", not
+/// "11200 ms".
+fn latency(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{} s", sig3(ms / 1000.0))
+    } else {
+        format!("{} ms", sig3(ms))
+    }
+}
+
 fn num(v: Option<f64>) -> String {
     v.map_or("no samples".to_string(), sig3)
 }
@@ -192,11 +202,7 @@ fn facts(r: &PlanReport) -> String {
                 sig3(d.stranded_gib)
             ),
         ));
-        let ms = |k: &str| {
-            d.placement_latency_ms[k]
-                .as_f64()
-                .map(|v| format!("{} ms", sig3(v)))
-        };
+        let ms = |k: &str| d.placement_latency_ms[k].as_f64().map(latency);
         rows.push((
             "placement latency".into(),
             match (ms("p50"), ms("p99"), ms("max")) {
@@ -543,6 +549,13 @@ fn cluster_charts(clusters: &[ClusterSeries], resized: Option<&str>, times: (f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latencies_read_in_seconds_from_a_second_up() {
+        assert_eq!(latency(11_200.0), "11.2 s");
+        assert_eq!(latency(1000.0), "1 s");
+        assert_eq!(latency(250.0), "250 ms");
+    }
     use crate::plan::clusters::ClusterPoint;
 
     fn cluster(name: &str, hosts: u64) -> ClusterSeries {
