@@ -31,6 +31,7 @@ impl TraceInput {
             });
         }
         let info = source.info(salvage).map_err(failure)?;
+        remove_orphans(&std::env::temp_dir());
         // Unique within the process; the pid keeps processes apart.
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
@@ -56,10 +57,72 @@ impl TraceInput {
     }
 }
 
+/// Removes the temporary traces of pacsim processes that are gone (an
+/// interrupted `replay` or `plan` of a folder leaves its export behind).
+/// Linux only: there a process is alive while `/proc/PID` exists.
+fn remove_orphans(dir: &Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = orphan_pid(&name.to_string_lossy()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The pid in `pacsim-PID-N.pstrace`, the name [`TraceInput::open`] gives.
+fn orphan_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("pacsim-")?.strip_suffix(".pstrace")?;
+    let (pid, n) = rest.split_once('-')?;
+    n.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
 impl Drop for TraceInput {
     fn drop(&mut self) {
         if self.temporary {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_its_own_temporary_names_are_taken_for_orphans() {
+        assert_eq!(orphan_pid("pacsim-4242-0.pstrace"), Some(4242));
+        assert_eq!(orphan_pid("pacsim-4242.pstrace"), None);
+        assert_eq!(orphan_pid("pacsim-x-0.pstrace"), None);
+        assert_eq!(orphan_pid("session.pstrace"), None);
+    }
+
+    #[test]
+    fn a_dead_processs_trace_is_removed_and_a_live_ones_kept() {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // No process has pid 4294967 (above Linux's pid_max).
+        let dead = dir.path().join("pacsim-4294967-0.pstrace");
+        let live = dir
+            .path()
+            .join(format!("pacsim-{}-9.pstrace", std::process::id()));
+        let other = dir.path().join("keep.pstrace");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        remove_orphans(dir.path());
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
     }
 }
