@@ -157,6 +157,19 @@ impl RejectReason {
 }
 
 impl Event {
+    /// The host an event names by number (a replay into a smaller world
+    /// drops an input naming a host it lacks).
+    pub fn host(&self) -> Option<HostId> {
+        match self {
+            Event::HostDown { host }
+            | Event::HostUp { host, .. }
+            | Event::MaintenanceBegin { host }
+            | Event::MaintenanceEnd { host }
+            | Event::HostUnreachable { host } => Some(*host),
+            _ => None,
+        }
+    }
+
     /// A short stable name per variant, for counts and filters.
     /// The event for people: its kind and, for the VM and host events, the
     /// VM, host and size in their units (`VmPowerOn vm-187, 8 cores, 128.0

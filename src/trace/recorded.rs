@@ -59,8 +59,11 @@ fn without_precondition(mut event: Event) -> Event {
 
 /// The world of `scenario` without its own inputs, with one recorded
 /// source per original source; also how many inputs it kept and dropped
-/// (those for actors it does not have, such as hosts it lacks).
+/// (those for actors it does not have, such as hosts it lacks, and those
+/// naming such a host, such as a maintenance window on it).
 pub fn recorded_world(scenario: &Scenario, groups: BTreeMap<ActorId, Group>) -> (World, u64, u64) {
+    let hosts = scenario.datacenter.hosts.len();
+    let names_a_lacking_host = |event: &Event| event.host().is_some_and(|h| h.0 as usize >= hosts);
     let mut world = World::build_bare(scenario);
     let ids: BTreeMap<String, ActorId> = world
         .names
@@ -73,8 +76,8 @@ pub fn recorded_world(scenario: &Scenario, groups: BTreeMap<ActorId, Group>) -> 
         let mut inputs = Vec::with_capacity(group.inputs.len());
         for (at, to, event) in group.inputs {
             match ids.get(&to) {
-                Some(&to) => inputs.push(Input { at, to, event }),
-                None => dropped += 1,
+                Some(&to) if !names_a_lacking_host(&event) => inputs.push(Input { at, to, event }),
+                _ => dropped += 1,
             }
         }
         kept += inputs.len() as u64;

@@ -884,3 +884,35 @@ fn a_salvaged_export_verifies_up_to_where_it_ends_and_still_catches_a_changed_re
         other => panic!("{other:?}"),
     }
 }
+
+/// A what-if into a smaller world drops the recorded inputs that name a
+/// host it lacks (a maintenance window, a partition's detection), as it
+/// drops those sent to one: it panicked on them.
+#[test]
+fn what_if_fewer_hosts_drops_inputs_naming_a_host_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario_path("ha-small.yaml");
+    for profile in ["maint:6@20000+600", "part:5@30000+60"] {
+        let trace = dir.path().join("t.pstrace");
+        let _ = std::fs::remove_file(&trace);
+        let o = pacsim(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--no-persist",
+            "--fault-profile",
+            profile,
+            "--trace",
+            trace.to_str().unwrap(),
+        ]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{profile}");
+        let o = pacsim(&["replay", trace.to_str().unwrap(), "--what-if", "hosts=4"]);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{profile}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(stdout.contains("(hosts that no longer exist)"), "{stdout}");
+    }
+}
