@@ -57,7 +57,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     }
     let wall = started.elapsed().as_secs_f64();
 
-    let file = args.scenario.display();
+    let file = shell_word(&args.scenario.display().to_string());
     let mut stdout = Stdout::new();
     let mut by_invariant: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &failures {
@@ -106,4 +106,34 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     ));
     stdout.finish()?;
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// `text` as one POSIX shell word: as it is when it is plain, else in
+/// single quotes (a quote inside as `'\''`), so that the printed command
+/// runs as pasted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:=@%".contains(&b));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_path_is_one_shell_word() {
+        assert_eq!(
+            shell_word("scenarios/ha-small.yaml"),
+            "scenarios/ha-small.yaml"
+        );
+        assert_eq!(shell_word("my dir/x.yaml"), "'my dir/x.yaml'");
+        assert_eq!(shell_word("bug'gy.yaml"), "'bug'\\''gy.yaml'");
+    }
 }
