@@ -103,6 +103,26 @@ fn print_verdict(args: &ReplayArgs, verdict: Verdict, wall: f64, out: &mut Stdou
             out.line(salvage.describe());
             0
         }
+        Verdict::MatchStopped {
+            records,
+            digest,
+            invariant,
+            at,
+        } => {
+            if args.json {
+                let v = serde_json::json!({"verified": true, "records": records,
+                    "digest": digest.to_string(), "stopped_by": invariant,
+                    "stopped_at": at.to_string(), "wall_seconds": wall});
+                out.line(v);
+            } else {
+                out.line(format_args!(
+                    "verified   {records} records, identical, to where invariant `{invariant}` stopped the run (at {at})"
+                ));
+                out.line(format_args!("digest     {digest}"));
+                out.line(format_args!("wall time  {wall:.3} s"));
+            }
+            0
+        }
         Verdict::Diverged(d) => {
             print_divergence(args, &d, out);
             1

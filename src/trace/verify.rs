@@ -8,7 +8,7 @@
 //! no divergence.
 
 use super::format::TraceError;
-use super::reader::{Salvage, TraceReader};
+use super::reader::{Footer, Salvage, TraceReader};
 use super::{ReplayError, header_scenario};
 use crate::event::{Record, RecordRef};
 use crate::model::SimTime;
@@ -49,6 +49,15 @@ pub enum Verdict {
     Salvaged {
         records: u64,
         salvage: Salvage,
+    },
+    /// Every record matched, and the trace ends where the run, with its
+    /// invariants checked, stops on `invariant`: the trace of a run that
+    /// an invariant stopped (`run --check`), reproduced.
+    MatchStopped {
+        records: u64,
+        digest: Digest,
+        invariant: &'static str,
+        at: crate::model::SimTime,
     },
 }
 
@@ -136,6 +145,15 @@ impl<R: Read> Verifier<R> {
         Decoder::new(self.reader.encoding(), self.matched, base_at)
             .decode_one(bytes)
             .map(|(r, _)| Some(r))
+    }
+
+    /// When the trace ended, intact, with every one of its records matched
+    /// while the run went on: its footer (count and digest).
+    fn ended_first_whole(&self) -> Option<Footer> {
+        let d = self.diverged.as_ref()?;
+        let ended = d.run.is_some() && matches!(d.trace, Ok(None)) && self.damage.is_none();
+        let footer = self.reader.footer()?;
+        (ended && footer.records == self.matched).then(|| footer.clone())
     }
 
     /// The verdict once the run has ended (or stopped).
@@ -249,10 +267,39 @@ pub fn verify(
     if super::session::is_session(&header.scenario) {
         let (injections, end) = session_inputs(path)?;
         crate::run::drive_session(world, injections, end, &mut verifier, keep_going);
-    } else {
-        crate::run::drive(world, &mut verifier, keep_going);
+        return Ok(verifier.finish(salvage)?);
     }
-    Ok(verifier.finish(salvage)?)
+    crate::run::drive(world, &mut verifier, keep_going);
+    let ended_first = verifier.ended_first_whole();
+    let verdict = verifier.finish(salvage)?;
+    match ended_first.and_then(|footer| stopped_there(&scenario, &footer)) {
+        Some(stopped) => Ok(stopped),
+        None => Ok(verdict),
+    }
+}
+
+/// Whether the scenario, run with its invariants checked (every 2^20
+/// events, as a plain run, or after every event, as `run --check`), stops
+/// on one exactly where the trace ends, with the trace's digest: then the
+/// trace is of a run an invariant stopped, and the re-run's records past
+/// it were never made.
+fn stopped_there(scenario: &crate::scenario::Scenario, footer: &Footer) -> Option<Verdict> {
+    for every_event in [false, true] {
+        let log = crate::store::EventLog::in_memory();
+        let out = crate::run::simulate_checked(scenario, log, every_event, |_, _| {}).ok()?;
+        if let Some(v) = out.violation
+            && out.events == footer.records
+            && out.digest == footer.digest
+        {
+            return Some(Verdict::MatchStopped {
+                records: footer.records,
+                digest: footer.digest,
+                invariant: v.invariant,
+                at: v.at,
+            });
+        }
+    }
+    None
 }
 
 /// A served session's requests, in order, and its last instant (a damaged

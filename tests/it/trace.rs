@@ -916,3 +916,43 @@ fn what_if_fewer_hosts_drops_inputs_naming_a_host_it_lacks() {
         assert!(stdout.contains("(hosts that no longer exist)"), "{stdout}");
     }
 }
+
+/// The trace of a run an invariant stopped (`run --check`, the planted
+/// bug of faults-and-fuzzing.md) verifies: the re-run, with its checks,
+/// stops at the same record. It was reported as a divergence where the
+/// trace ends.
+#[test]
+fn the_trace_of_a_run_an_invariant_stopped_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let buggy = dir.path().join("buggy.yaml");
+    let text = std::fs::read_to_string(scenario_path("ha-small.yaml")).unwrap();
+    std::fs::write(&buggy, text + "debug: {placement_ignores_memory: true}\n").unwrap();
+    let trace = dir.path().join("fail.pstrace");
+    let o = pacsim(&[
+        "run",
+        buggy.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--check",
+        "--no-persist",
+        "--fault-profile",
+        "crash:4@3171+3117",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "the planted bug stops the run");
+    let o = pacsim(&["replay", trace.to_str().unwrap(), "--verify"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("identical, to where invariant `host-capacity` stopped the run"),
+        "{stdout}"
+    );
+    // A trace cut to fewer records is still a divergence, not a stop.
+    let short = dir.path().join("short.pstrace");
+    let records: Vec<_> = read_all(&trace);
+    let header = TraceReader::open(&trace).unwrap().header().clone();
+    write_trace(&short, &header, &records[..records.len() - 5]);
+    let o = pacsim(&["replay", short.to_str().unwrap(), "--verify"]);
+    assert_eq!(o.status.code(), Some(1));
+}
