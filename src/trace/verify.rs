@@ -153,7 +153,7 @@ impl<R: Read> Verifier<R> {
         let d = self.diverged.as_ref()?;
         let ended = d.run.is_some() && matches!(d.trace, Ok(None)) && self.damage.is_none();
         let footer = self.reader.footer()?;
-        (ended && footer.records == self.matched).then(|| footer.clone())
+        (ended && footer.records == self.matched).then_some(footer)
     }
 
     /// The verdict once the run has ended (or stopped).
