@@ -57,7 +57,7 @@ pub struct InputFuzzArgs {
 }
 
 pub fn run(args: InputFuzzArgs) -> Result<u8, Failure> {
-    let range = ranges::seed_range(&args.cases).map_err(Failure::bad_input)?;
+    let range = ranges::range_of("--cases", &args.cases).map_err(Failure::bad_input)?;
     let (Some(&first), Some(&last)) = (range.first(), range.last()) else {
         return Err(Failure::bad_input("--cases is empty"));
     };

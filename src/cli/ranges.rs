@@ -9,7 +9,12 @@
 const MAX_SEEDS: u64 = 1_000_000;
 
 pub fn seed_range(text: &str) -> Result<Vec<u64>, String> {
-    let bad = || format!("--seeds expects `A..B` (B included), found `{text}`");
+    range_of("--seeds", text)
+}
+
+/// [`seed_range`] for option `option` (`fuzz-inputs --cases`).
+pub fn range_of(option: &str, text: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("{option} expects `A..B` (B included), found `{text}`");
     let (a, b) = text
         .split_once("..=")
         .or_else(|| text.split_once(".."))
@@ -19,11 +24,12 @@ pub fn seed_range(text: &str) -> Result<Vec<u64>, String> {
         b.trim().parse().map_err(|_| bad())?,
     );
     if a > b {
-        return Err(format!("--seeds `{text}` is empty: {a} is after {b}"));
+        return Err(format!("{option} `{text}` is empty: {a} is after {b}"));
     }
+    // The whole range counts, sharded or not: shards of one range share it.
     if b - a >= MAX_SEEDS {
         return Err(format!(
-            "--seeds `{text}` has more than {MAX_SEEDS} seeds; split it with --shard"
+            "{option} `{text}` has more than {MAX_SEEDS}, the most one range may: give consecutive ranges to separate runs"
         ));
     }
     Ok((a..=b).collect())
@@ -118,7 +124,16 @@ mod tests {
         assert_eq!(seed_range("7..7").unwrap(), vec![7]);
         assert!(seed_range("5..4").unwrap_err().contains("empty"));
         assert!(seed_range("1..x").is_err());
-        assert!(seed_range("0..2000000").unwrap_err().contains("--shard"));
+        assert!(
+            seed_range("0..2000000")
+                .unwrap_err()
+                .contains("consecutive ranges")
+        );
+        assert!(
+            range_of("--cases", "5..3")
+                .unwrap_err()
+                .starts_with("--cases `5..3`")
+        );
     }
 
     #[test]
