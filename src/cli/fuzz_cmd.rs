@@ -5,6 +5,7 @@
 use super::trace_cmd::Stdout;
 use super::{Failure, ranges};
 use pacsim::fuzz;
+use pacsim::fuzz::profile::SUPERVISOR_RECOVERY;
 use pacsim::scenario::load_scenario;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -72,21 +73,41 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
             f.seed,
             f.profile.encode()
         ));
-        stdout.line(format_args!(
-            "  shrunk to {} of {} faults; add to the scenario:",
-            f.shrunk.items.len(),
-            f.profile.items.len()
-        ));
+        // What reproduces it in the file: the faults (into its own list
+        // when it has one: a second `faults:` key is an error) and the
+        // recovery check fuzzing adds to a Supervisor scenario.
         if f.shrunk.items.is_empty() {
-            stdout.line("    faults: []   # the seed alone breaks it");
+            stdout.line(format_args!(
+                "  shrunk to 0 of {} faults: the seed alone breaks it",
+                f.profile.items.len()
+            ));
+            continue;
         }
-        for line in f
-            .shrunk
-            .yaml(&scenario)
-            .lines()
-            .filter(|_| !f.shrunk.items.is_empty())
-        {
+        let into_list = has_faults(&scenario);
+        stdout.line(format_args!(
+            "  shrunk to {} of {} faults; add to the scenario{}:",
+            f.shrunk.items.len(),
+            f.profile.items.len(),
+            if into_list { "'s `faults:` list" } else { "" }
+        ));
+        let recovery = (scenario.supervisor.is_some() && scenario.expect_recovery_within.is_none())
+            .then(|| {
+                format!(
+                    "expect_recovery_within: {}   # fuzz checks it",
+                    pacsim::model::time::format_span_exact(SUPERVISOR_RECOVERY.0)
+                )
+            });
+        if let (Some(line), false) = (&recovery, into_list) {
             stdout.line(format_args!("    {line}"));
+        }
+        let yaml = f.shrunk.yaml(&scenario);
+        for line in yaml.lines().skip(usize::from(into_list)) {
+            stdout.line(format_args!("    {line}"));
+        }
+        if let (Some(line), true) = (&recovery, into_list) {
+            stdout.line(format_args!(
+                "  and at the scenario's top level:\n    {line}"
+            ));
         }
     }
     let distinct: Vec<String> = by_invariant
@@ -106,6 +127,15 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     ));
     stdout.finish()?;
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// Whether the scenario has faults of its own (a `faults:` list).
+fn has_faults(scenario: &pacsim::scenario::Scenario) -> bool {
+    let f = &scenario.faults;
+    !f.scheduled.is_empty()
+        || !f.random.is_empty()
+        || f.messages.is_some()
+        || !f.supervisor.is_empty()
 }
 
 /// `text` as one POSIX shell word: as it is when it is plain, else in

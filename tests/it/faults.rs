@@ -611,3 +611,77 @@ fn a_violation_chain_names_actors_and_speaks_in_units() {
         "{stderr}"
     );
 }
+
+/// The shrunk schedule fuzz prints, added to the scenario as printed (into
+/// its own `faults:` list, with the recovery check fuzzing adds), breaks
+/// the same invariant: the Spherelet that forgets its pods, seed 13.
+#[test]
+fn the_printed_shrunk_schedule_reproduces_the_invariant_in_the_file() {
+    // A copy of scenarios/, so that the includes resolve and the shipped
+    // folder is left alone.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&crate::support::repo().join("scenarios"), dir.path());
+    let file = dir.path().join("forgetful.yaml");
+    let text = std::fs::read_to_string(dir.path().join("supervisor-basic.yaml")).unwrap();
+    std::fs::write(
+        &file,
+        text + "debug: {spherelet_forgets_pods_at_restart: true}\n",
+    )
+    .unwrap();
+    let o = pacsim(&["fuzz", file.to_str().unwrap(), "--seeds", "13..13"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("add to the scenario's `faults:` list:"),
+        "{out}"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with("`faults:` list:"))
+        .unwrap();
+    let items: Vec<&str> = (lines[at + 1..].iter())
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim())
+        .collect();
+    assert!(!items.is_empty(), "{out}");
+    assert!(out.contains("    expect_recovery_within: 30m"), "{out}");
+    // Applied as printed.
+    let mut applied: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let list = applied.iter().position(|l| l == "faults:").unwrap();
+    for (k, item) in items.iter().enumerate() {
+        applied.insert(list + 1 + k, format!("  {item}"));
+    }
+    applied.push("expect_recovery_within: 30m".into());
+    std::fs::write(&file, applied.join("\n") + "\n").unwrap();
+    let o = pacsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--seed",
+        "13",
+        "--check",
+        "--no-persist",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("invariant `recovery-within` violated"),
+        "{stderr}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
