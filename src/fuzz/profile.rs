@@ -271,7 +271,19 @@ impl Profile {
         let items = text
             .split(';')
             .map(|part| {
-                decode_item(part.trim()).ok_or_else(|| format!("bad fault profile item `{part}`"))
+                let item = decode_item(part.trim()).ok_or_else(|| {
+                    format!(
+                        "bad fault profile item `{part}`: expected KIND:HOSTS@AT[+SECONDS] (slow: HOST@AT+SECONDS*FACTOR, FACTOR >= 1; msg: DROP,DELAY,MEAN_S,DUP with each probability N/D at most 1; see docs/faults-and-fuzzing.md)"
+                    )
+                })?;
+                // A fault past the end of any scenario would never fire.
+                let last = item.last_second();
+                match last.checked_mul(1_000_000_000) {
+                    Some(ns) if ns <= crate::model::limits::MAX_DURATION_NANOS => Ok(item),
+                    _ => Err(format!(
+                        "fault profile item `{part}`: {last} s is later than a scenario may run (100 years)"
+                    )),
+                }
             })
             .collect::<Result<_, _>>()?;
         Ok(Profile { items })
@@ -679,6 +691,26 @@ fn decode_ratio(s: &str) -> Option<Ratio> {
     (den > 0 && num <= den).then_some(Ratio { num, den })
 }
 
+impl Item {
+    /// The last second of virtual time the fault names (its start plus
+    /// its length, repair or restart); 0 for message rules.
+    fn last_second(&self) -> u64 {
+        match *self {
+            Item::Crash { at, repair, .. } | Item::DatastoreFailure { at, repair, .. } => {
+                at.saturating_add(repair.unwrap_or(0))
+            }
+            Item::Maintenance { at, duration, .. }
+            | Item::Slow { at, duration, .. }
+            | Item::Partition { at, duration, .. }
+            | Item::SphereletHang { at, duration, .. } => at.saturating_add(duration),
+            Item::SphereletCrash { at, restart, .. }
+            | Item::ControlPlaneCrash { at, restart, .. } => at.saturating_add(restart),
+            Item::ControlPlaneVm { at, .. } => at,
+            Item::Messages { .. } => 0,
+        }
+    }
+}
+
 fn decode_item(part: &str) -> Option<Item> {
     let (kind, rest) = part.split_once(':')?;
     if kind == "msg" {
@@ -762,6 +794,17 @@ fn decode_item(part: &str) -> Option<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fault_past_any_scenario_or_malformed_is_refused_saying_why() {
+        let e = Profile::decode("crash:1@18446744073709551615").unwrap_err();
+        assert!(e.contains("later than a scenario may run"), "{e}");
+        let e = Profile::decode("part:1@4000000000+60").unwrap_err();
+        assert!(e.contains("4000000060 s"), "{e}");
+        assert!(Profile::decode("crash:1@3000+60").is_ok());
+        let e = Profile::decode("msg:2/1,0/1,100,0/1").unwrap_err();
+        assert!(e.contains("at most 1"), "{e}");
+    }
 
     /// The text a log embeds carries the profile as a comment: it still
     /// parses as the plain scenario, `embedded` finds the profile again,
