@@ -281,8 +281,9 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
     } else {
         let mut parts = Vec::new();
         for p in &args.merge {
+            // A shard's report the user named: missing or a folder is bad input.
             let text = std::fs::read_to_string(p)
-                .map_err(|e| Failure::io(format!("{}: {e}", p.display())))?;
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", p.display())))?;
             let part: PlanReport = serde_json::from_str(&text)
                 .map_err(|e| Failure::bad_input(format!("{}: {e}", p.display())))?;
             let hash = blake3::hash(scenario.source.as_bytes())
@@ -298,12 +299,22 @@ pub fn run(args: PlanArgs) -> Result<u8, Failure> {
             parts.push(part);
         }
         cfg.cache = outcome::runs_cache(&parts);
-        let cached = cfg.cache.len();
         let bar = super::progress::SweepBar::new();
         let r = plan(&scenario, &cfg, &|| bar.tick()).map_err(plan_failure)?;
         bar.finish();
+        // The runs of this plan the shards held; the rest ran here (a shard
+        // of other seeds, or one missing, leaves runs to do).
+        let from_shards = (r.probes.iter())
+            .flat_map(|c| {
+                c.runs
+                    .iter()
+                    .map(move |run| (c.hosts, run.seed, run.fail_at_ns.is_some()))
+            })
+            .filter(|key| cfg.cache.contains_key(key))
+            .count();
+        let ran_here = (r.runs as usize).saturating_sub(from_shards);
         eprintln!(
-            "merge: {cached} runs from the shards, {} runs in all",
+            "merge: {from_shards} runs from the shards, {ran_here} run here, {} runs in all",
             r.runs
         );
         r

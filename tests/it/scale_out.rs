@@ -149,3 +149,40 @@ fn a_slurm_array_and_its_merge_give_the_one_machine_plan() {
     assert_ok("merge", out);
     assert_same_report(&root.join("results/merged"), &one_machine(dir.path()));
 }
+
+/// A merge says how many runs the shards held and how many it ran itself
+/// (a shard not given leaves its seeds to run); a shard's report that is
+/// not there is bad input.
+#[test]
+fn a_merge_counts_the_runs_it_did_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo().join("scenarios/plan-mixed.yaml");
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            scenario.to_str().unwrap(),
+            "--seeds",
+            "1..4",
+            "--failures",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        pacsim_in(dir.path()).args(&args).output().unwrap()
+    };
+    assert_ok("shard", plan(&["--shard", "0/2", "--out", "a"]));
+    let half = plan(&["--merge", "a/report.json"]);
+    assert_ok("merge of one shard", half.clone());
+    let said = String::from_utf8_lossy(&half.stderr);
+    let line = said.lines().find(|l| l.starts_with("merge: ")).unwrap();
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [from_shards, here, all] = numbers[..] else {
+        panic!("{line}")
+    };
+    assert!(from_shards > 0 && here > 0, "{line}");
+    assert_eq!(from_shards + here, all, "{line}");
+    let missing = plan(&["--merge", "nowhere/report.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
