@@ -91,6 +91,16 @@ fn filter(
             .transpose()
             .map_err(|e| format!("--{flag}: {e}"))
     };
+    let (from, until) = (time(&args.from, "from")?, time(&args.to, "to")?);
+    if let (Some(f), Some(u)) = (from, until)
+        && u <= f
+    {
+        return Err(format!(
+            "--to {} is not after --from {}: the window holds nothing (`--to` is exclusive)",
+            args.to.as_deref().unwrap_or_default(),
+            args.from.as_deref().unwrap_or_default()
+        ));
+    }
     Ok(Filter {
         actor: args
             .actor
@@ -99,7 +109,7 @@ fn filter(
             .transpose()?,
         kinds: args.kind.as_deref().map(inspect::parse_kinds).transpose()?,
         vm,
-        from: time(&args.from, "from")?,
-        until: time(&args.to, "to")?,
+        from,
+        until,
     })
 }

@@ -68,7 +68,14 @@ pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, St
     }
     let digits = text.strip_prefix("actor#").unwrap_or(text);
     if let Ok(id) = digits.parse::<u32>() {
-        return Ok(ActorId(id));
+        // With the names known, a number past them names no actor.
+        return match names {
+            Some(names) if id as usize >= names.len() => Err(format!(
+                "no actor #{id}: this world has actors #0 to #{}",
+                names.len().saturating_sub(1)
+            )),
+            _ => Ok(ActorId(id)),
+        };
     }
     match names {
         Some(names) => Err(format!(
@@ -85,6 +92,9 @@ pub fn resolve_actor(text: &str, names: Option<&[String]>) -> Result<ActorId, St
 /// Supervisor message's (as `--counts` shows them).
 pub fn parse_kinds(text: &str) -> Result<BTreeSet<&'static str>, String> {
     let sup = crate::api::SupMsg::KINDS;
+    if text.split(',').all(|k| k.trim().is_empty()) {
+        return Err("--kind names no kind: give one or more, comma-separated".to_string());
+    }
     text.split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())

@@ -956,3 +956,33 @@ fn the_trace_of_a_run_an_invariant_stopped_verifies() {
     let o = pacsim(&["replay", short.to_str().unwrap(), "--verify"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// Filters that can select nothing by mistake are refused, not answered
+/// with an empty listing: an actor number past the world's, an empty
+/// `--kind`, a window whose end is not after its start.
+#[test]
+fn inspect_refuses_filters_that_select_nothing_by_mistake() {
+    let trace = quickstart_trace();
+    for (args, says) in [
+        (vec!["--actor", "999999"], "no actor #999999"),
+        (vec!["--kind", ""], "names no kind"),
+        (vec!["--from", "7h", "--to", "6h"], "is not after --from"),
+    ] {
+        let mut all = vec!["inspect", trace.to_str().unwrap()];
+        all.extend(args.iter().copied());
+        let o = pacsim(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(says),
+            "{args:?}"
+        );
+    }
+    let o = pacsim(&[
+        "inspect",
+        trace.to_str().unwrap(),
+        "--actor",
+        "3",
+        "--counts",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+}
