@@ -182,10 +182,10 @@ impl NoteSink for Stats {
                 self.running_vms -= 1;
             }
             Note::VmDeleted { vm } if vm.0 >= crate::model::SPARSE_BASE => {}
-            Note::VmDeleted { vm } => {
-                self.deleted += 1;
-                self.stop_waiting(vm);
-            }
+            // A VM is deleted only once placed; when its power-on is still
+            // on its way, the host starts it all the same, and that start
+            // counts it as placed: its request time stays until then.
+            Note::VmDeleted { .. } => self.deleted += 1,
             rare => self.note_rare(at, rare),
         }
     }
@@ -238,5 +238,27 @@ impl Stats {
                 *self.unexpected.entry((actor, kind)).or_default() += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{HostId, Resources};
+
+    /// A VM deleted while its power-on is on its way is still started by
+    /// its host, and counted as placed (not as a re-placement), so that
+    /// placed = deleted + lost + alive at the end.
+    #[test]
+    fn a_vm_deleted_before_its_power_on_lands_counts_as_placed() {
+        let (vm, size) = (VmId(7), Resources::new(1000, 1 << 30, 0));
+        let mut s = Stats::default();
+        s.note(SimTime(0), Note::VmRequested { vm, size });
+        s.note(SimTime(10), Note::VmDeleted { vm });
+        let host = HostId(0);
+        s.note(SimTime(20), Note::VmStarted { vm, host, size });
+        s.note(SimTime(20), Note::VmStopped { vm, host, size });
+        assert_eq!((s.placed, s.replaced, s.deleted), (1, 0, 1));
+        assert_eq!(s.placement_latency().len(), 1);
     }
 }
