@@ -83,7 +83,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
             ));
             continue;
         }
-        let into_list = has_faults(&scenario);
+        let into_list = !scenario.faults.is_empty();
         stdout.line(format_args!(
             "  shrunk to {} of {} faults; add to the scenario{}:",
             f.shrunk.items.len(),
@@ -127,15 +127,6 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     ));
     stdout.finish()?;
     Ok(if failures.is_empty() { 0 } else { 1 })
-}
-
-/// Whether the scenario has faults of its own (a `faults:` list).
-fn has_faults(scenario: &pacsim::scenario::Scenario) -> bool {
-    let f = &scenario.faults;
-    !f.scheduled.is_empty()
-        || !f.random.is_empty()
-        || f.messages.is_some()
-        || !f.supervisor.is_empty()
 }
 
 /// `text` as one POSIX shell word: as it is when it is plain, else in

@@ -334,6 +334,16 @@ pub struct Faults {
     pub supervisor: Vec<crate::scenario::SupervisorFault>,
 }
 
+impl Faults {
+    /// No fault of any kind: the scenario has no `faults:` entries.
+    pub fn is_empty(&self) -> bool {
+        self.scheduled.is_empty()
+            && self.random.is_empty()
+            && self.messages.is_none()
+            && self.supervisor.is_empty()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HostFaultKind {
     Crash,
